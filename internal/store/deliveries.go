@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// DeliveryStatus is the state of a webhook delivery.
+type DeliveryStatus string
+
+// Delivery states.
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySucceeded DeliveryStatus = "succeeded"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Delivery is one event sent to one webhook, with every attempt.
+type Delivery struct {
+	ID          DeliveryID
+	WebhookID   WebhookID
+	EventID     EventID
+	EventType   string
+	Status      DeliveryStatus
+	Attempts    []Attempt // by attempt number
+	NextRetryAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Attempt is one HTTP request of a delivery.
+type Attempt struct {
+	Attempt         int // 1-based
+	StatusCode      int // 0 when no response arrived
+	DurationMS      int64
+	Error           string
+	ResponseExcerpt string
+	At              time.Time
+}
+
+// NewDelivery is the input of CreateDelivery. NextRetryAt nil means due now.
+type NewDelivery struct {
+	WebhookID   WebhookID
+	EventID     EventID
+	NextRetryAt *time.Time
+}
+
+// AttemptResult records an attempt and the delivery state that follows it.
+type AttemptResult struct {
+	StatusCode      int
+	DurationMS      int64
+	Error           string
+	ResponseExcerpt string
+	Status          DeliveryStatus // pending (retry at NextRetryAt), succeeded or failed
+	NextRetryAt     *time.Time
+}
+
+// DeliveryStore holds webhook deliveries and their attempts.
+type DeliveryStore interface {
+	// CreateDelivery makes a pending delivery of one of the team's events (ErrNotFound if the
+	// event is not the team's).
+	CreateDelivery(ctx context.Context, in NewDelivery) (Delivery, error)
+	// GetDelivery returns one delivery with its attempts, or ErrNotFound.
+	GetDelivery(ctx context.Context, id DeliveryID) (Delivery, error)
+	// RecordAttempt appends an attempt to a pending delivery (ErrInvalidState otherwise) and
+	// moves it to r.Status.
+	RecordAttempt(ctx context.Context, id DeliveryID, r AttemptResult) (Delivery, error)
+	// Redeliver puts a finished delivery back to pending, due at at.
+	Redeliver(ctx context.Context, id DeliveryID, at time.Time) (Delivery, error)
+	// DueDeliveries returns up to limit pending deliveries due at or before now, soonest first.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// ListDeliveries lists one webhook's deliveries by created_at, descending by default.
+	ListDeliveries(ctx context.Context, webhook WebhookID, p PageRequest) (Page[Delivery], error)
+}
+
+// Position returns the keyset position of the delivery (deliveries sort by created_at).
+func (d Delivery) Position(SortKey) Position {
+	return Position{ID: string(d.ID), Time: d.CreatedAt}
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything that differs between the backends. Queries are written once, with '?'
+// placeholders, and rebound here.
+type dialect struct {
+	name       string
+	goose      goose.Dialect
+	migrations string // folder under migrations/
+	numbered   bool   // $1, $2 ... placeholders
+	forUpdate  string // row-lock suffix for read-modify-write; SQLite has one writer instead
+	timeArg    func(time.Time) any
+	isUnique   func(error) bool
+}
+
+var sqliteDialect = dialect{
+	name:       "sqlite",
+	goose:      goose.DialectSQLite3,
+	migrations: "migrations/sqlite",
+	// SQLite has no time type: INTEGER microseconds compare exactly and sort correctly.
+	timeArg: func(t time.Time) any { return t.UnixMicro() },
+	isUnique: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) &&
+			(se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+}
+
+var postgresDialect = dialect{
+	name:       "postgres",
+	goose:      goose.DialectPostgres,
+	migrations: "migrations/postgres",
+	numbered:   true,
+	forUpdate:  " FOR UPDATE",
+	timeArg:    func(t time.Time) any { return t },
+	isUnique: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+}
+
+// rebind turns '?' placeholders into $n for PostgreSQL. The store's SQL never has '?' inside a
+// literal, so a plain scan is enough.
+func (d dialect) rebind(q string) string {
+	if !d.numbered {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for _, r := range q {
+		if r != '?' {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// timePtrArg encodes an optional time; nil is SQL NULL.
+func (d dialect) timePtrArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return d.timeArg(*t)
+}

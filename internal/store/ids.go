@@ -1,0 +1,48 @@
+package store
+
+import (
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// TeamID is the UID of a Kubernetes Team object; it scopes every row.
+type TeamID string
+
+// CampaignID is the UID of a Kubernetes Campaign object. Campaigns live in Kubernetes; the store
+// only references them.
+type CampaignID string
+
+// WebhookID is the UID of a Kubernetes Webhook object.
+type WebhookID string
+
+// InterviewID identifies an interview (a UUIDv7 made by the store).
+type InterviewID string
+
+// MessageID identifies a message (a UUIDv7 made by the store).
+type MessageID string
+
+// FindingID identifies a finding (a UUIDv7 made by the store).
+type FindingID string
+
+// AnalysisID identifies an analysis job (a UUIDv7 made by the store).
+type AnalysisID string
+
+// ShareLinkID identifies a graph share link (a UUIDv7 made by the store).
+type ShareLinkID string
+
+// EventID identifies an outbox event: "evt_" followed by a UUIDv7 in hex.
+type EventID string
+
+// DeliveryID identifies a webhook delivery (a UUIDv7 made by the store).
+type DeliveryID string
+
+// newID returns a UUIDv7: time-ordered, so inserts land at the right edge of the primary-key
+// index instead of at random pages.
+func newID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func newEventID() EventID {
+	return EventID("evt_" + strings.ReplaceAll(newID(), "-", ""))
+}

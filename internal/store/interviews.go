@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// InterviewStatus is the lifecycle state of an interview.
+type InterviewStatus string
+
+// Interview states. in_progress is the only state that accepts messages or a transition.
+const (
+	InterviewInProgress InterviewStatus = "in_progress"
+	InterviewCompleted  InterviewStatus = "completed"
+	InterviewAbandoned  InterviewStatus = "abandoned"
+)
+
+// Participant describes who is interviewed; every field is optional.
+type Participant struct {
+	Name       string
+	Email      string
+	ExternalID string
+	Metadata   map[string]any
+}
+
+// Interview is one conversation in a campaign.
+type Interview struct {
+	ID            InterviewID
+	CampaignID    CampaignID
+	Participant   Participant
+	Status        InterviewStatus
+	MessageCount  int
+	QuestionCount int // interviewer messages so far
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	EndedAt       *time.Time // set when the status leaves in_progress
+}
+
+// NewInterview is the input of CreateInterview.
+type NewInterview struct {
+	CampaignID  CampaignID
+	Participant Participant
+}
+
+// InterviewFilter narrows ListInterviews; zero fields match everything.
+type InterviewFilter struct {
+	CampaignID CampaignID
+	Status     InterviewStatus
+}
+
+// InterviewStore holds interviews.
+type InterviewStore interface {
+	// CreateInterview starts an interview in_progress with no messages.
+	CreateInterview(ctx context.Context, in NewInterview) (Interview, error)
+	// GetInterview returns one interview, or ErrNotFound.
+	GetInterview(ctx context.Context, id InterviewID) (Interview, error)
+	// ListInterviews sorts by created_at (default) or updated_at, descending by default.
+	ListInterviews(ctx context.Context, f InterviewFilter, p PageRequest) (Page[Interview], error)
+	// EndInterview moves an in_progress interview to completed or abandoned; any other
+	// transition is ErrInvalidState.
+	EndInterview(ctx context.Context, id InterviewID, to InterviewStatus) (Interview, error)
+	// DeleteInterview deletes an interview with its messages and evidence pointing at it.
+	DeleteInterview(ctx context.Context, id InterviewID) error
+}
+
+// Position returns the keyset position of the interview for the given sort key.
+func (iv Interview) Position(k SortKey) Position {
+	p := Position{ID: string(iv.ID), Time: iv.CreatedAt}
+	if k == SortUpdatedAt {
+		p.Time = iv.UpdatedAt
+	}
+	return p
+}
