@@ -1,0 +1,177 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CampaignState is a campaign's publish state.
+// +kubebuilder:validation:Enum=Draft;Active;Paused;Completed
+type CampaignState string
+
+// The publish states of a campaign. Completed is terminal.
+const (
+	StateDraft     CampaignState = "Draft"
+	StateActive    CampaignState = "Active"
+	StatePaused    CampaignState = "Paused"
+	StateCompleted CampaignState = "Completed"
+)
+
+// CampaignMode is the kind of study a campaign runs; it sets the interviewer's style.
+// +kubebuilder:validation:Enum=research;hr;marketing
+type CampaignMode string
+
+// The campaign modes of the Qual API.
+const (
+	ModeResearch  CampaignMode = "research"
+	ModeHR        CampaignMode = "hr"
+	ModeMarketing CampaignMode = "marketing"
+)
+
+// CampaignSettings tune how interviews of a campaign are held.
+type CampaignSettings struct {
+	// language is the BCP 47 tag of the language interviews are held in.
+	// +optional
+	// +kubebuilder:default=en
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=35
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`
+	Language string `json:"language,omitempty"`
+
+	// anonymous, when true, keeps participants' personal data out of transcripts and findings.
+	// +optional
+	Anonymous bool `json:"anonymous,omitempty"`
+}
+
+// CampaignSpec is the desired state of a Campaign.
+// +kubebuilder:validation:XValidation:rule="oldSelf.state != 'Completed' || self == oldSelf",message="a Completed campaign is read-only"
+// +kubebuilder:validation:XValidation:rule="!has(self.questions) || size(self.questions) <= self.maxQuestions",message="questions cannot outnumber maxQuestions"
+type CampaignSpec struct {
+	// title is the campaign's name as participants and analysts see it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="title cannot be blank"
+	Title string `json:"title"`
+
+	// objectives state what the research should learn; the interviewer steers toward them.
+	// +optional
+	// +kubebuilder:validation:MaxLength=5000
+	Objectives string `json:"objectives,omitempty"`
+
+	// description is a longer account of the campaign for the team.
+	// +optional
+	// +kubebuilder:validation:MaxLength=5000
+	Description string `json:"description,omitempty"`
+
+	// mode is the kind of study: research, hr or marketing.
+	// +optional
+	// +kubebuilder:default=research
+	Mode CampaignMode `json:"mode,omitempty"`
+
+	// maxQuestions caps the interviewer questions of one interview, follow-up probes included.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	MaxQuestions int32 `json:"maxQuestions,omitempty"`
+
+	// questions are the interview protocol: the questions the interviewer works through in order.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=1000
+	Questions []string `json:"questions,omitempty"`
+
+	// settings tune how interviews are held.
+	// +optional
+	Settings CampaignSettings `json:"settings,omitempty,omitzero"`
+
+	// state is the desired publish state: Draft, Active, Paused or Completed. Completed is final.
+	// +optional
+	// +kubebuilder:default=Draft
+	// +kubebuilder:validation:XValidation:rule="oldSelf != 'Completed' || self == 'Completed'",message="a Completed campaign cannot change state"
+	State CampaignState `json:"state,omitempty"`
+}
+
+// CampaignStatus is the observed state of a Campaign.
+type CampaignStatus struct {
+	// phase is the publish state the controller last accepted.
+	// +optional
+	Phase CampaignState `json:"phase,omitempty"`
+
+	// publishedAt is when the campaign first became Active.
+	// +optional
+	PublishedAt *metav1.Time `json:"publishedAt,omitempty"`
+
+	// pausedAt is when the campaign was last Paused.
+	// +optional
+	PausedAt *metav1.Time `json:"pausedAt,omitempty"`
+
+	// completedAt is when the campaign became Completed.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+
+	// interviewCount is the number of interviews held so far, rolled up from the store.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	InterviewCount int64 `json:"interviewCount,omitempty"`
+
+	// findingCount is the number of findings so far, rolled up from the store.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	FindingCount int64 `json:"findingCount,omitempty"`
+
+	// observedGeneration is the metadata.generation this status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the campaign's state: Ready, Reconciling and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Campaign is a research study: the questions an AI interviewer asks and the state of its
+// publication. Its interviews and findings live in the store, not in etcd.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=cmp,categories=qual
+// +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.spec.state`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Interviews",type=integer,JSONPath=`.status.interviewCount`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Campaign struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the campaign.
+	// +required
+	Spec CampaignSpec `json:"spec"`
+
+	// status is the observed state of the campaign.
+	// +optional
+	Status CampaignStatus `json:"status,omitempty"`
+}
+
+// CampaignList is a list of Campaigns.
+// +kubebuilder:object:root=true
+type CampaignList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the list's standard metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the campaigns.
+	Items []Campaign `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Campaign{}, &CampaignList{})
+}

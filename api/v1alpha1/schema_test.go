@@ -1,0 +1,255 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+)
+
+const testNamespace = "schema-test"
+
+// object parses a YAML manifest into an unstructured object.
+func object(t *testing.T, manifest string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(manifest), &u.Object); err != nil {
+		t.Fatalf("parse manifest: %v\n%s", err, manifest)
+	}
+	if u.GetNamespace() == "" && u.GetKind() != "Team" {
+		u.SetNamespace(testNamespace)
+	}
+	return u
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8s.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+}
+
+func TestSamplesApply(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join("..", "..", "config", "samples")
+	files, err := filepath.Glob(filepath.Join(dir, "qual_v1alpha1_*.yaml"))
+	if err != nil || len(files) != 4 {
+		t.Fatalf("want the 4 samples in %s, got %v (%v)", dir, files, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if ns := u.GetNamespace(); ns != "" {
+			ensureNamespace(t, ns)
+		}
+		if err := k8s.Create(ctx, u); err != nil {
+			t.Errorf("sample %s was rejected: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+// invalidCase is an object the API server must reject, with the field and the message the
+// rejection must name. When before is set, it is created first and the object is an update.
+type invalidCase struct {
+	name      string
+	before    string
+	manifest  string
+	wantField string
+	wantMsg   string
+}
+
+const validTeam = `
+apiVersion: qual.cx/v1alpha1
+kind: Team
+metadata: {name: %s}
+spec:
+  displayName: Valid
+  namespace: team-valid
+  members: [{email: a@b.example, role: owner}]`
+
+func TestInvalidObjectsAreRejected(t *testing.T) {
+	ensureNamespace(t, testNamespace)
+	long := strings.Repeat("x", 201)
+	cases := []invalidCase{
+		// Team
+		{name: "team without displayName", manifest: team(`plan: pro`), wantField: "spec.displayName", wantMsg: "Required value"},
+		{name: "team displayName too long", manifest: team(`displayName: ` + long), wantField: "spec.displayName", wantMsg: "more than 200"},
+		{name: "team with unknown plan", manifest: team("displayName: T\n  plan: free"), wantField: "spec.plan", wantMsg: "Unsupported value"},
+		{name: "member with unknown role", manifest: team("displayName: T\n  members: [{email: a@b.example, role: boss}]"), wantField: "spec.members[0].role", wantMsg: "Unsupported value"},
+		{name: "member without email", manifest: team("displayName: T\n  members: [{userID: u1, role: owner}]"), wantField: "spec.members[0].email", wantMsg: "Required value"},
+		{name: "members without owner", manifest: team("displayName: T\n  members: [{email: a@b.example, role: admin}]"), wantField: "spec", wantMsg: "at least one owner"},
+		{name: "duplicate member email", manifest: team("displayName: T\n  members: [{email: a@b.example, role: owner}, {email: a@b.example, role: viewer}]"), wantField: "spec.members[1]", wantMsg: "Duplicate value"},
+		{name: "duplicate member userID", manifest: team("displayName: T\n  members: [{userID: u1, email: a@b.example, role: owner}, {userID: u1, email: c@d.example, role: viewer}]"), wantField: "spec.members", wantMsg: "member userIDs must be unique"},
+		{name: "team namespace not a DNS label", manifest: team("displayName: T\n  namespace: Team_NS"), wantField: "spec.namespace", wantMsg: "should match"},
+		{name: "team namespace changed", before: validTeam, manifest: strings.Replace(validTeam, "team-valid", "team-other", 1), wantField: "spec.namespace", wantMsg: "namespace cannot be changed once set"},
+		// Campaign
+		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
+		{name: "campaign title empty", manifest: campaign(`title: ""`), wantField: "spec.title", wantMsg: "at least 1"},
+		{name: "campaign title too long", manifest: campaign(`title: ` + long), wantField: "spec.title", wantMsg: "more than 200"},
+		{name: "campaign title blank", manifest: campaign(`title: "   "`), wantField: "spec.title", wantMsg: "title cannot be blank"},
+		{name: "campaign with unknown mode", manifest: campaign("title: T\n  mode: sales"), wantField: "spec.mode", wantMsg: "Unsupported value"},
+		{name: "maxQuestions below 1", manifest: campaign("title: T\n  maxQuestions: 0"), wantField: "spec.maxQuestions", wantMsg: "greater than or equal to 1"},
+		{name: "maxQuestions above 50", manifest: campaign("title: T\n  maxQuestions: 51"), wantField: "spec.maxQuestions", wantMsg: "less than or equal to 50"},
+		{name: "campaign with unknown state", manifest: campaign("title: T\n  state: Archived"), wantField: "spec.state", wantMsg: "Unsupported value"},
+		{name: "more questions than maxQuestions", manifest: campaign("title: T\n  maxQuestions: 1\n  questions: [a, b]"), wantField: "spec", wantMsg: "questions cannot outnumber maxQuestions"},
+		{name: "empty question", manifest: campaign("title: T\n  questions: ['']"), wantField: "spec.questions[0]", wantMsg: "at least 1"},
+		{name: "bad language tag", manifest: campaign("title: T\n  settings: {language: 'english!'}"), wantField: "spec.settings.language", wantMsg: "should match"},
+		{name: "completed campaign changes state", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
+		{name: "completed campaign edited", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: Renamed\n  state: Completed"), wantField: "spec", wantMsg: "a Completed campaign is read-only"},
+		// Webhook
+		{name: "webhook without url", manifest: webhook(`events: ["*"]`), wantField: "spec.url", wantMsg: "Required value"},
+		{name: "webhook with ftp url", manifest: webhook("url: ftp://files.example/in\n  events: ['*']"), wantField: "spec.url", wantMsg: "absolute http or https URL"},
+		{name: "webhook without events", manifest: webhook("url: https://x.example/h\n  events: []"), wantField: "spec.events", wantMsg: "at least 1"},
+		{name: "webhook subscribes webhook.test", manifest: webhook("url: https://x.example/h\n  events: [webhook.test]"), wantField: "spec.events[0]", wantMsg: "Unsupported value"},
+		{name: "webhook mixes * with events", manifest: webhook("url: https://x.example/h\n  events: ['*', finding.created]"), wantField: "spec.events", wantMsg: "cannot be combined"},
+		{name: "webhook repeats an event", manifest: webhook("url: https://x.example/h\n  events: [finding.created, finding.created]"), wantField: "spec.events[1]", wantMsg: "Duplicate value"},
+		// APIKey
+		{name: "key without type", manifest: apiKey(`displayName: k`), wantField: "spec.type", wantMsg: "Required value"},
+		{name: "key with unknown type", manifest: apiKey(`type: admin`), wantField: "spec.type", wantMsg: "Unsupported value"},
+		{name: "key with unknown scope", manifest: apiKey("type: scoped\n  scopes: [campaigns:destroy]"), wantField: "spec.scopes[0]", wantMsg: "Unsupported value"},
+		{name: "scoped key without scopes", manifest: apiKey(`type: scoped`), wantField: "spec", wantMsg: "a scoped key must list its scopes"},
+		{name: "public key with write scope", manifest: apiKey("type: public\n  scopes: [campaigns:read, campaigns:write]"), wantField: "spec", wantMsg: "a public key may only hold read scopes and interviews:write"},
+		{name: "origins on a secret key", manifest: apiKey("type: secret\n  allowedOrigins: ['https://app.example']"), wantField: "spec", wantMsg: "allowedOrigins is only for public keys"},
+		{name: "origin with a path", manifest: apiKey("type: public\n  allowedOrigins: ['https://app.example/x']"), wantField: "spec.allowedOrigins[0]", wantMsg: "should match"},
+		{name: "malformed credential hash", manifest: apiKey("type: secret\n  credential: {hashRef: 'md5:abc', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec.credential.hashRef", wantMsg: "should"},
+		{name: "revoked key unrevoked", before: apiKey("type: secret\n  revoked: true"), manifest: apiKey("type: secret\n  revoked: false"), wantField: "spec", wantMsg: "a revoked key stays revoked"},
+		{name: "key type changed", before: apiKey(`type: secret`), manifest: apiKey(`type: public`), wantField: "spec", wantMsg: "type cannot be changed"},
+		{name: "credential added later", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  credential: {hashRef: 'sha256:" + strings.Repeat("a", 64) + "', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec", wantMsg: "credential can only be set at creation"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "invalid-" + strings.ReplaceAll(strings.ToLower(tc.name), " ", "-")
+			name = strings.NewReplacer("*", "x", ".", "-").Replace(name)
+			err := submit(t, name, tc)
+			if err == nil {
+				t.Fatalf("case %d: the API server accepted an invalid object", i)
+			}
+			if !apierrors.IsInvalid(err) {
+				t.Fatalf("want 422 Invalid, got %v", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.wantField+":") || !strings.Contains(msg, tc.wantMsg) {
+				t.Fatalf("rejection must name %q and say %q, got: %s", tc.wantField, tc.wantMsg, msg)
+			}
+		})
+	}
+}
+
+// submit creates tc.before (if any) then creates or updates the object under test, returning
+// the API server's answer to the invalid write.
+func submit(t *testing.T, name string, tc invalidCase) error {
+	t.Helper()
+	ctx := context.Background()
+	obj := object(t, withName(tc.manifest, name))
+	if tc.before == "" {
+		return k8s.Create(ctx, obj)
+	}
+	prev := object(t, withName(tc.before, name))
+	if err := k8s.Create(ctx, prev); err != nil {
+		t.Fatalf("create the valid object first: %v", err)
+	}
+	obj.SetResourceVersion(prev.GetResourceVersion())
+	return k8s.Update(ctx, obj)
+}
+
+func withName(manifest, name string) string { return strings.Replace(manifest, "%s", name, 1) }
+
+func team(spec string) string {
+	return "apiVersion: qual.cx/v1alpha1\nkind: Team\nmetadata: {name: '%s'}\nspec:\n  " + spec
+}
+
+func campaign(spec string) string {
+	return "apiVersion: qual.cx/v1alpha1\nkind: Campaign\nmetadata: {name: '%s'}\nspec:\n  " + spec
+}
+
+func webhook(spec string) string {
+	return "apiVersion: qual.cx/v1alpha1\nkind: Webhook\nmetadata: {name: '%s'}\nspec:\n  " + spec
+}
+
+func apiKey(spec string) string {
+	return "apiVersion: qual.cx/v1alpha1\nkind: APIKey\nmetadata: {name: '%s'}\nspec:\n  " + spec
+}
+
+func TestDiscoveryServesShortNamesAndCategory(t *testing.T) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := dc.ServerResourcesForGroupVersion("qual.cx/v1alpha1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		short      string
+		namespaced bool
+	}{
+		"teams": {"qteam", false}, "campaigns": {"cmp", true}, "webhooks": {"qwh", true}, "apikeys": {"qkey", true},
+	}
+	seen := 0
+	for _, r := range list.APIResources {
+		w, ok := want[r.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		if !slices.Contains(r.ShortNames, w.short) || !slices.Contains(r.Categories, "qual") || r.Namespaced != w.namespaced {
+			t.Errorf("%s: shortNames %v categories %v namespaced %v; want %q, qual, %v",
+				r.Name, r.ShortNames, r.Categories, r.Namespaced, w.short, w.namespaced)
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("discovery served %d of the %d kinds: %+v", seen, len(want), list.APIResources)
+	}
+}
+
+func TestPrinterColumns(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, "printer-test")
+	cmp := object(t, withName(campaign("title: Pricing Interviews\n  state: Active\n  maxQuestions: 5"), "pricing"))
+	cmp.SetNamespace("printer-test")
+	if err := k8s.Create(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/apis/qual.cx/v1alpha1/namespaces/printer-test/campaigns").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := yaml.Unmarshal(raw, &table); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range table.ColumnDefinitions {
+		if c.Priority == 0 {
+			names = append(names, c.Name)
+		}
+	}
+	if got, want := strings.Join(names, ","), "Name,Title,State,Phase,Interviews,Age"; got != want {
+		t.Fatalf("kubectl get campaigns columns: got %s, want %s", got, want)
+	}
+	if len(table.Rows) != 1 || table.Rows[0].Cells[1] != "Pricing Interviews" || table.Rows[0].Cells[2] != "Active" {
+		t.Fatalf("unexpected rows: %+v", table.Rows)
+	}
+}

@@ -1,0 +1,141 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TeamRole is a member's role in a team.
+// +kubebuilder:validation:Enum=owner;admin;member;viewer
+type TeamRole string
+
+// The roles of a team member, from most to least privileged.
+const (
+	RoleOwner  TeamRole = "owner"
+	RoleAdmin  TeamRole = "admin"
+	RoleMember TeamRole = "member"
+	RoleViewer TeamRole = "viewer"
+)
+
+// TeamMember is one person in a team, known by e-mail and, once they have signed in, user ID.
+type TeamMember struct {
+	// userID is the member's user ID: the `sub` claim of their session token.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	UserID string `json:"userID,omitempty"`
+
+	// email is the member's e-mail address: the `email` claim of their session token.
+	// It identifies the member in the list.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	Email string `json:"email"`
+
+	// role is what the member may do: owner and admin manage everything, member reads and
+	// writes campaigns, viewer only reads.
+	// +required
+	Role TeamRole `json:"role"`
+
+	// addedAt is when the member joined the team.
+	// +optional
+	AddedAt *metav1.Time `json:"addedAt,omitempty"`
+}
+
+// TeamSpec is the desired state of a Team.
+// +kubebuilder:validation:XValidation:rule="!has(self.members) || size(self.members) == 0 || self.members.exists(m, m.role == 'owner')",message="members must include at least one owner"
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || !has(oldSelf.namespace)",message="namespace cannot be removed once set"
+type TeamSpec struct {
+	// displayName is the team's human-readable name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=200
+	DisplayName string `json:"displayName"`
+
+	// plan is the team's plan; it sets the team's rate limits.
+	// +optional
+	// +kubebuilder:default=starter
+	Plan Plan `json:"plan,omitempty"`
+
+	// members are the people in the team and their roles, one entry per e-mail.
+	// +optional
+	// +listType=map
+	// +listMapKey=email
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.userID) || self.exists_one(b, has(b.userID) && b.userID == a.userID))",message="member userIDs must be unique"
+	Members []TeamMember `json:"members,omitempty"`
+
+	// namespace is the namespace the team owns; it defaults to `team-<name>` and cannot change once set.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="namespace cannot be changed once set"
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// TeamStatus is the observed state of a Team.
+type TeamStatus struct {
+	// namespace is the namespace the team owns, once the controller has claimed it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+
+	// memberCount is the number of members in spec.members.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MemberCount int32 `json:"memberCount,omitempty"`
+
+	// observedGeneration is the metadata.generation this status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the team's state: Ready, Reconciling and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Team is a tenant: it owns one namespace, its members map to RBAC there, and its plan sets
+// its rate limits.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=qteam,categories=qual
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Team struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the team.
+	// +required
+	Spec TeamSpec `json:"spec"`
+
+	// status is the observed state of the team.
+	// +optional
+	Status TeamStatus `json:"status,omitempty"`
+}
+
+// TeamList is a list of Teams.
+// +kubebuilder:object:root=true
+type TeamList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the list's standard metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the teams.
+	Items []Team `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Team{}, &TeamList{})
+}

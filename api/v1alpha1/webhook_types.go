@@ -1,0 +1,127 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// WebhookEvent names an event a webhook can subscribe to; `*` subscribes to all of them.
+// webhook.test is sent on demand and cannot be subscribed.
+// +kubebuilder:validation:Enum="*";campaign.created;campaign.updated;campaign.published;campaign.paused;campaign.completed;campaign.deleted;interview.started;interview.completed;finding.created;finding.updated;analysis.completed;graph.shared;team.member_added;team.member_removed;api_key.created;api_key.revoked
+type WebhookEvent string
+
+// EventAll subscribes a webhook to every event.
+const EventAll WebhookEvent = "*"
+
+// WebhookSpec is the desired state of a Webhook.
+type WebhookSpec struct {
+	// url is the endpoint events are POSTed to: https, or http to a host the operator allows.
+	// +required
+	// +kubebuilder:validation:MinLength=8
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http'] && url(self).getHostname() != ''",message="url must be an absolute http or https URL"
+	URL string `json:"url"`
+
+	// events are the events delivered to the endpoint, or `*` alone for all of them.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=17
+	// +kubebuilder:validation:XValidation:rule="!('*' in self) || size(self) == 1",message="'*' cannot be combined with other events"
+	Events []WebhookEvent `json:"events"`
+
+	// description says what the endpoint is for.
+	// +optional
+	// +kubebuilder:validation:MaxLength=500
+	Description string `json:"description,omitempty"`
+
+	// enabled turns delivery on or off. Setting it to true re-enables an endpoint that was
+	// disabled after repeated failures.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// secretRef names a Secret (key `secret`, `whsec_` plus base64) that signs deliveries.
+	// When omitted the controller generates one named `<webhook>-signing`.
+	// +optional
+	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
+}
+
+// WebhookStatus is the observed state of a Webhook.
+type WebhookStatus struct {
+	// secretRef names the Secret that signs deliveries.
+	// +optional
+	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
+
+	// consecutiveFailures counts deliveries that failed since the last success.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`
+
+	// lastDeliveryAt is when a delivery was last attempted.
+	// +optional
+	LastDeliveryAt *metav1.Time `json:"lastDeliveryAt,omitempty"`
+
+	// lastSuccessAt is when a delivery last succeeded.
+	// +optional
+	LastSuccessAt *metav1.Time `json:"lastSuccessAt,omitempty"`
+
+	// disabledAt is when delivery was disabled automatically; empty while enabled.
+	// +optional
+	DisabledAt *metav1.Time `json:"disabledAt,omitempty"`
+
+	// disabledReason says why delivery was disabled automatically.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	DisabledReason string `json:"disabledReason,omitempty"`
+
+	// observedGeneration is the metadata.generation this status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the webhook's state: Ready, Reconciling and Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Webhook is an endpoint that receives signed events of its team.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=qwh,categories=qual
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
+// +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
+// +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.consecutiveFailures`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Webhook struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the object's standard metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired state of the webhook.
+	// +required
+	Spec WebhookSpec `json:"spec"`
+
+	// status is the observed state of the webhook.
+	// +optional
+	Status WebhookStatus `json:"status,omitempty"`
+}
+
+// WebhookList is a list of Webhooks.
+// +kubebuilder:object:root=true
+type WebhookList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the list's standard metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the webhooks.
+	Items []Webhook `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Webhook{}, &WebhookList{})
+}
