@@ -11,6 +11,8 @@ const idempotencyColumns = "key, request_hash, status_code, body, created_at, ex
 func scanIdempotency(r rowScanner) (IdempotencyRecord, error) {
 	var rec IdempotencyRecord
 	err := r.Scan(&rec.Key, &rec.RequestHash, &rec.StatusCode, &rec.Body, timeCol{&rec.CreatedAt}, timeCol{&rec.ExpiresAt})
+	// SQLite reads an empty BLOB back as nil; make both backends return empty slices.
+	rec.RequestHash, rec.Body = append([]byte{}, rec.RequestHash...), append([]byte{}, rec.Body...)
 	return rec, err
 }
 
@@ -33,6 +35,9 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 	r.ExpiresAt = r.ExpiresAt.UTC().Truncate(time.Microsecond)
 	if r.Body == nil {
 		r.Body = []byte{}
+	}
+	if r.RequestHash == nil {
+		r.RequestHash = []byte{}
 	}
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		if _, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND expires_at <= ?",

@@ -1,0 +1,113 @@
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"qual.cx/operator/internal/store"
+)
+
+func testShareLinks(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	week := time.Now().Add(7 * 24 * time.Hour)
+	first := must(f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA,
+		TokenHash: store.HashToken("tok-1"), ExpiresAt: week}))(t)
+	got := must(f.s.ResolveShareLink(f.ctx, store.HashToken("tok-1")))(t)
+	if got.ID != first.ID || got.TeamID != f.a.Team() || got.CampaignID != f.campA {
+		t.Fatalf("resolved %+v, want %+v", got, first)
+	}
+	same(t, must(f.a.GetShareLink(f.ctx, f.campA))(t), first)
+
+	// A new link replaces the old one: the old token stops working.
+	second := must(f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA,
+		TokenHash: store.HashToken("tok-2"), ExpiresAt: week}))(t)
+	_, err := f.s.ResolveShareLink(f.ctx, store.HashToken("tok-1"))
+	isErr(t, err, store.ErrNotFound)
+	if got := must(f.s.ResolveShareLink(f.ctx, store.HashToken("tok-2")))(t); got.ID != second.ID {
+		t.Fatalf("resolved %s, want %s", got.ID, second.ID)
+	}
+	_, err = f.b.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campB,
+		TokenHash: store.HashToken("tok-2"), ExpiresAt: week})
+	isErr(t, err, store.ErrConflict)
+
+	ok(t, f.a.RevokeShareLink(f.ctx, f.campA))
+	_, err = f.s.ResolveShareLink(f.ctx, store.HashToken("tok-2"))
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, f.a.RevokeShareLink(f.ctx, f.campA), store.ErrNotFound)
+
+	must(f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA,
+		TokenHash: store.HashToken("tok-old"), ExpiresAt: time.Now().Add(-time.Minute)}))(t)
+	_, err = f.s.ResolveShareLink(f.ctx, store.HashToken("tok-old"))
+	isErr(t, err, store.ErrNotFound)
+	_, err = f.a.GetShareLink(f.ctx, f.campA)
+	isErr(t, err, store.ErrNotFound)
+}
+
+func testIdempotency(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	rec := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k1", RequestHash: []byte{1, 2, 3},
+		StatusCode: 201, Body: []byte(`{"data":{"id":"x"}}`)}))(t)
+	if d := rec.ExpiresAt.Sub(rec.CreatedAt); d != store.IdempotencyTTL {
+		t.Fatalf("expiry after %v, want %v", d, store.IdempotencyTTL)
+	}
+	same(t, must(f.a.GetIdempotency(f.ctx, "k1"))(t), rec)
+	_, err := f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k1", StatusCode: 200})
+	isErr(t, err, store.ErrConflict)
+	_, err = f.b.GetIdempotency(f.ctx, "k1")
+	isErr(t, err, store.ErrNotFound)
+	must(f.b.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k1", StatusCode: 200}))(t) // keys are per team
+
+	past := time.Now().Add(-time.Second)
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k2", StatusCode: 201, ExpiresAt: past}))(t)
+	_, err = f.a.GetIdempotency(f.ctx, "k2")
+	isErr(t, err, store.ErrNotFound)
+	// An expired record does not block the key.
+	fresh := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k2", StatusCode: 202}))(t)
+	same(t, must(f.a.GetIdempotency(f.ctx, "k2"))(t), fresh)
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k3", StatusCode: 201, ExpiresAt: past}))(t)
+	if n := must(f.a.PurgeIdempotency(f.ctx))(t); n != 1 {
+		t.Fatalf("purged %d, want 1", n)
+	}
+}
+
+func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	payload := json.RawMessage(`{"id": "f1",  "title":"x"}`)
+	ev := must(f.a.AddEvent(f.ctx, store.NewEvent{Type: "finding.created", Payload: payload}))(t)
+	if len(ev.ID) != len("evt_")+32 || string(must(f.a.GetEvent(f.ctx, ev.ID))(t).Payload) != string(payload) {
+		t.Fatalf("event %+v does not round-trip", ev)
+	}
+	_, err := f.a.AddEvent(f.ctx, store.NewEvent{Type: "x", Payload: json.RawMessage("{")})
+	isErr(t, err, store.ErrInvalidInput)
+	same(t, must(f.a.PendingEvents(f.ctx, 10))(t), []store.Event{ev})
+
+	d := must(f.a.CreateDelivery(f.ctx, store.NewDelivery{WebhookID: "wh1", EventID: ev.ID}))(t)
+	if d.EventType != "finding.created" || d.Status != store.DeliveryPending {
+		t.Fatalf("delivery = %+v", d)
+	}
+	retry := time.Now().Add(time.Hour)
+	d = must(f.a.RecordAttempt(f.ctx, d.ID, store.AttemptResult{StatusCode: 503, DurationMS: 12,
+		Error: "unavailable", ResponseExcerpt: "busy", Status: store.DeliveryPending, NextRetryAt: &retry}))(t)
+	if len(must(f.a.DueDeliveries(f.ctx, time.Now(), 10))(t)) != 0 || len(must(f.a.DueDeliveries(f.ctx, retry, 10))(t)) != 1 {
+		t.Fatal("due deliveries ignore next_retry_at")
+	}
+	d = must(f.a.RecordAttempt(f.ctx, d.ID, store.AttemptResult{StatusCode: 200, DurationMS: 8, Status: store.DeliverySucceeded}))(t)
+	if len(d.Attempts) != 2 || d.Attempts[1].Attempt != 2 || d.Attempts[0].StatusCode != 503 || d.NextRetryAt != nil {
+		t.Fatalf("delivery after two attempts = %+v", d)
+	}
+	_, err = f.a.RecordAttempt(f.ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed})
+	isErr(t, err, store.ErrInvalidState)
+	d = must(f.a.Redeliver(f.ctx, d.ID, time.Now()))(t)
+	if d.Status != store.DeliveryPending {
+		t.Fatalf("redelivered = %+v", d)
+	}
+	page := must(f.a.ListDeliveries(f.ctx, "wh1", store.PageRequest{}))(t)
+	same(t, page.Items, []store.Delivery{d})
+
+	ok(t, f.a.MarkEventDispatched(f.ctx, ev.ID))
+	isErr(t, f.a.MarkEventDispatched(f.ctx, ev.ID), store.ErrInvalidState)
+	if n := len(must(f.a.PendingEvents(f.ctx, 10))(t)); n != 0 {
+		t.Fatalf("%d pending events after dispatch", n)
+	}
+}
