@@ -1,0 +1,131 @@
+// Package keys mints and recognises Qual API keys. A key is its type's prefix, 30 random
+// base62 characters (178 bits) and a 6-character base62 CRC-32 checksum, so a secret
+// scanner can tell a real key from a lookalike offline. Only a key's SHA-256 is ever stored.
+package keys
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strings"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+const (
+	alphabet    = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	bodyLen     = 30
+	checksumLen = 6
+	// DisplayPrefixLen is how many leading characters of a key are shown to tell keys apart.
+	DisplayPrefixLen = 12
+	// HashRefPrefix starts every stored key digest.
+	HashRefPrefix = "sha256:"
+)
+
+// prefixes maps each key type to the prefix of its tokens.
+var prefixes = map[qualv1alpha1.APIKeyType]string{
+	qualv1alpha1.KeySecret: "qual_sk_",
+	qualv1alpha1.KeyPublic: "qual_pk_",
+	qualv1alpha1.KeyScoped: "qual_scope_",
+}
+
+// ErrMalformed is returned by Parse for a token that is not a well-formed Qual key.
+var ErrMalformed = errors.New("keys: not a well-formed Qual API key")
+
+// Key is a key's plaintext and what may be stored about it.
+type Key struct {
+	// Plaintext is the whole key; it is shown once and never stored.
+	Plaintext string
+	// HashRef is "sha256:" and the hex SHA-256 of the plaintext.
+	HashRef string
+	// Prefix is the first DisplayPrefixLen characters.
+	Prefix string
+	// LastFour is the last four characters.
+	LastFour string
+}
+
+// Mint returns a new random key of the given type.
+func Mint(t qualv1alpha1.APIKeyType) (Key, error) {
+	prefix, ok := prefixes[t]
+	if !ok {
+		return Key{}, fmt.Errorf("keys: unknown key type %q", t)
+	}
+	body, err := randomBase62(bodyLen)
+	if err != nil {
+		return Key{}, fmt.Errorf("keys: mint: %w", err)
+	}
+	return Describe(prefix + body + checksum(prefix+body)), nil
+}
+
+// Describe returns what may be stored about a plaintext key.
+func Describe(plaintext string) Key {
+	return Key{
+		Plaintext: plaintext,
+		HashRef:   HashRef(plaintext),
+		Prefix:    plaintext[:min(DisplayPrefixLen, len(plaintext))],
+		LastFour:  plaintext[max(0, len(plaintext)-4):],
+	}
+}
+
+// HashRef returns "sha256:" and the hex SHA-256 of a token.
+func HashRef(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return HashRefPrefix + hex.EncodeToString(sum[:])
+}
+
+// Parse checks a token's shape and checksum and returns its key type. It touches no
+// storage, so a request with a mistyped or made-up key is refused before any lookup.
+func Parse(token string) (qualv1alpha1.APIKeyType, error) {
+	for t, prefix := range prefixes {
+		rest, ok := strings.CutPrefix(token, prefix)
+		if !ok || len(rest) != bodyLen+checksumLen {
+			continue
+		}
+		body, sum := rest[:bodyLen], rest[bodyLen:]
+		if !isBase62(body) || checksum(prefix+body) != sum {
+			return "", ErrMalformed
+		}
+		return t, nil
+	}
+	return "", ErrMalformed
+}
+
+// checksum is the CRC-32 (IEEE) of s in fixed-width base62.
+func checksum(s string) string {
+	n := crc32.ChecksumIEEE([]byte(s))
+	out := make([]byte, checksumLen)
+	for i := checksumLen - 1; i >= 0; i-- {
+		out[i] = alphabet[n%62]
+		n /= 62
+	}
+	return string(out)
+}
+
+// randomBase62 draws n uniform base62 characters, rejecting bytes that would bias the draw.
+func randomBase62(n int) (string, error) {
+	out := make([]byte, 0, n)
+	buf := make([]byte, n*2)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			return "", err
+		}
+		for _, b := range buf {
+			if b < 248 && len(out) < n { // 248 = 4*62: the largest multiple of 62 in a byte
+				out = append(out, alphabet[b%62])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+func isBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(alphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,88 @@
+package keys
+
+import (
+	"strings"
+	"testing"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+func TestMintAndParseEveryType(t *testing.T) {
+	for typ, prefix := range prefixes {
+		k, err := Mint(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(k.Plaintext, prefix) || len(k.Plaintext) != len(prefix)+bodyLen+checksumLen {
+			t.Fatalf("%s: malformed key %q", typ, k.Plaintext)
+		}
+		got, err := Parse(k.Plaintext)
+		if err != nil || got != typ {
+			t.Fatalf("Parse(%q) = %q, %v; want %q", k.Plaintext, got, err, typ)
+		}
+		if k.Prefix != k.Plaintext[:12] || k.LastFour != k.Plaintext[len(k.Plaintext)-4:] {
+			t.Fatalf("display parts %q/%q do not match %q", k.Prefix, k.LastFour, k.Plaintext)
+		}
+		if k.HashRef != HashRef(k.Plaintext) || len(k.HashRef) != 71 {
+			t.Fatalf("hash ref %q", k.HashRef)
+		}
+	}
+}
+
+func TestMintIsRandom(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		k, err := Mint(qualv1alpha1.KeySecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[k.Plaintext] {
+			t.Fatalf("duplicate key %q", k.Plaintext)
+		}
+		seen[k.Plaintext] = true
+	}
+}
+
+func TestParseRejectsTamperedKeys(t *testing.T) {
+	k, err := Mint(qualv1alpha1.KeyScoped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := []byte(k.Plaintext)
+	i := len("qual_scope_") + 3
+	flip[i] = map[bool]byte{true: 'b', false: 'a'}[flip[i] == 'a']
+	for _, bad := range []string{
+		"", "qual_sk_", string(flip), k.Plaintext + "x", k.Plaintext[:len(k.Plaintext)-1],
+		strings.Replace(k.Plaintext, "qual_scope_", "qual_sk_", 1), "Bearer " + k.Plaintext,
+		"qual_sk_" + strings.Repeat("!", bodyLen+checksumLen),
+	} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) accepted a malformed key", bad)
+		}
+	}
+}
+
+func TestMintRejectsUnknownType(t *testing.T) {
+	if _, err := Mint("root"); err == nil {
+		t.Fatal("want an error for an unknown type")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	k, _ := Mint(qualv1alpha1.KeyPublic)
+	for _, s := range []string{k.Plaintext, "", "qual_pk_", "qual_sk_abc", "qual_scope_" + strings.Repeat("Z", 36)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		typ, err := Parse(s)
+		if err != nil {
+			return
+		}
+		// Whatever parses must carry its type's prefix, a base62 body and a matching checksum.
+		prefix := prefixes[typ]
+		if !strings.HasPrefix(s, prefix) || checksum(s[:len(s)-checksumLen]) != s[len(s)-checksumLen:] {
+			t.Fatalf("Parse accepted %q as %s", s, typ)
+		}
+		_ = Describe(s)
+	})
+}
