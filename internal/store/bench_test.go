@@ -128,7 +128,7 @@ func BenchmarkListPage(b *testing.B) {
 var seedBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func seedTime(i int) time.Time { return seedBase.Add(time.Duration(i) * time.Microsecond) }
-func seedID(i int) string     { return fmt.Sprintf("00000000-0000-7000-8000-%012d", i) }
+func seedID(i int) string      { return fmt.Sprintf("00000000-0000-7000-8000-%012d", i) }
 
 // seedInterviews bulk-inserts n interviews numbered 1..n in one statement.
 func seedInterviews(b *testing.B, driver, dsn string, n int) {

@@ -90,23 +90,3 @@ func (ts *teamStore) EndInterview(ctx context.Context, id InterviewID, to Interv
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
 	return ts.deleteByID(ctx, "interviews", string(id))
 }
-
-// deleteByID deletes one of the team's rows, or returns ErrNotFound.
-func (ts *teamStore) deleteByID(ctx context.Context, table, id string) error {
-	res, err := ts.exec(ctx, "DELETE FROM "+table+" WHERE team_id = ? AND id = ?", ts.team, id)
-	if err != nil {
-		return fmt.Errorf("store: delete %s %s: %w", table, id, err)
-	}
-	if ok, err := affected(res); err != nil || !ok {
-		return fmt.Errorf("store: delete %s %s: %w", table, id, firstErr(err, ErrNotFound))
-	}
-	return nil
-}
-
-// firstErr returns a when it is set, else b.
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}

@@ -12,9 +12,13 @@ import (
 // lister fetches one page.
 type lister[T any] func(store.PageRequest) (store.Page[T], error)
 
-// walk reads every page of a list, calling between (if set) after each page, and checks that
-// every page reports the same total.
-func walk[T interface{ Position(store.SortKey) store.Position }](t *testing.T, list lister[T],
+// positioned is a listed row that knows its keyset position.
+type positioned interface {
+	Position(store.SortKey) store.Position
+}
+
+// walk reads every page of a list, calling between (if set) after each page.
+func walk[T positioned](t *testing.T, list lister[T],
 	req store.PageRequest, between func()) []T {
 	t.Helper()
 	var all []T
@@ -52,7 +56,7 @@ func comparePos(k store.SortKey, a, b store.Position) int {
 }
 
 // checkOrder walks a list in both orders with small pages and compares with a sort in Go.
-func checkOrder[T interface{ Position(store.SortKey) store.Position }](t *testing.T, list lister[T], k store.SortKey, want []T) {
+func checkOrder[T positioned](t *testing.T, list lister[T], k store.SortKey, want []T) {
 	t.Helper()
 	for _, o := range []store.Order{store.Asc, store.Desc} {
 		t.Run(fmt.Sprintf("%s_%s", k, o), func(t *testing.T) {
@@ -71,7 +75,7 @@ func checkOrder[T interface{ Position(store.SortKey) store.Position }](t *testin
 }
 
 // ids lists the positions' ids, for readable failures.
-func ids[T interface{ Position(store.SortKey) store.Position }](items []T, k store.SortKey) []string {
+func ids[T positioned](items []T, k store.SortKey) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = it.Position(k).ID
@@ -110,8 +114,12 @@ func testPaginationSorts(t *testing.T, newDSN NewDSN) {
 	listI := func(p store.PageRequest) (store.Page[store.Interview], error) {
 		return f.a.ListInterviews(f.ctx, store.InterviewFilter{}, p)
 	}
-	listM := func(p store.PageRequest) (store.Page[store.Message], error) { return f.a.ListMessages(f.ctx, ivs[1].ID, p) }
-	listD := func(p store.PageRequest) (store.Page[store.Delivery], error) { return f.a.ListDeliveries(f.ctx, "wh", p) }
+	listM := func(p store.PageRequest) (store.Page[store.Message], error) {
+		return f.a.ListMessages(f.ctx, ivs[1].ID, p)
+	}
+	listD := func(p store.PageRequest) (store.Page[store.Delivery], error) {
+		return f.a.ListDeliveries(f.ctx, "wh", p)
+	}
 	for _, k := range []store.SortKey{store.SortCreatedAt, store.SortUpdatedAt, store.SortTitle} {
 		checkOrder(t, listF, k, must(listF(all))(t).Items)
 	}
