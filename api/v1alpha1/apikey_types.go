@@ -52,7 +52,7 @@ type APIKeyCredential struct {
 // +kubebuilder:validation:XValidation:rule="self.type == oldSelf.type",message="type cannot be changed"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.credential) || (has(self.credential) && self.credential == oldSelf.credential)",message="credential cannot be changed"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.credential) || !has(self.credential)",message="credential can only be set at creation"
-// +kubebuilder:validation:XValidation:rule="!oldSelf.revoked || self.revoked",message="a revoked key stays revoked"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)",message="a revoked key stays revoked"
 type APIKeySpec struct {
 	// type is secret (`qual_sk_`, for servers), public (`qual_pk_`, for browsers) or scoped
 	// (`qual_scope_`, explicit scopes).

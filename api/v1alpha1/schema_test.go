@@ -130,6 +130,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "origin with a path", manifest: apiKey("type: public\n  allowedOrigins: ['https://app.example/x']"), wantField: "spec.allowedOrigins[0]", wantMsg: "should match"},
 		{name: "malformed credential hash", manifest: apiKey("type: secret\n  credential: {hashRef: 'md5:abc', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec.credential.hashRef", wantMsg: "should"},
 		{name: "revoked key unrevoked", before: apiKey("type: secret\n  revoked: true"), manifest: apiKey("type: secret\n  revoked: false"), wantField: "spec", wantMsg: "a revoked key stays revoked"},
+		{name: "revoked key unrevoked by omission", before: apiKey("type: secret\n  revoked: true"), manifest: apiKey("type: secret"), wantField: "spec", wantMsg: "a revoked key stays revoked"},
 		{name: "key type changed", before: apiKey(`type: secret`), manifest: apiKey(`type: public`), wantField: "spec", wantMsg: "type cannot be changed"},
 		{name: "credential added later", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  credential: {hashRef: 'sha256:" + strings.Repeat("a", 64) + "', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec", wantMsg: "credential can only be set at creation"},
 	}

@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/keys"
+)
+
+// APIKeySecretKey is the data key of the Secret holding a minted key's plaintext.
+const APIKeySecretKey = "key"
+
+// APIKeyReconciler mints keys for APIKeys applied without a credential, and tracks their
+// revocation and expiry.
+type APIKeyReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	// Now returns the current time; tests may pin it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=qual.cx,resources=apikeys,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=apikeys/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
+
+// Reconcile converges one APIKey. The key's Secret is owned by it, so Kubernetes deletes the
+// plaintext with the key; no finalizer is needed.
+func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	key := &qualv1alpha1.APIKey{}
+	if err := r.Get(ctx, req.NamespacedName, key); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !key.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	before := key.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, key, before, &key.Status))
+	}()
+
+	var err error
+	if key.Spec.Revoked {
+		err = r.reconcileRevocation(ctx, key)
+	} else {
+		err = r.reconcileCredential(ctx, key)
+	}
+	requeue := r.reconcileExpiry(key)
+	warnOnNewStall(r.Recorder, key, key.Status.Conditions, err)
+	key.Status.ObservedGeneration = key.Generation
+	err = summarize(&key.Status.Conditions, key.Generation, err, r.readiness(key))
+	return ctrl.Result{RequeueAfter: requeue}, err
+}
+
+// reconcileCredential records what may be known of the key: from spec.credential when its
+// creator minted it, else from the Secret this controller minted it into. The Secret is the
+// source of truth, so a reconcile that dies between creating it and writing status mints
+// nothing twice.
+func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	if c := key.Spec.Credential; c != nil {
+		key.Status.HashRef, key.Status.Prefix, key.Status.LastFour = c.HashRef, c.Prefix, c.LastFour
+		return nil
+	}
+	secret, err := r.keySecret(ctx, key)
+	if err != nil {
+		return err
+	}
+	plaintext := string(secret.Data[APIKeySecretKey])
+	if t, err := keys.Parse(plaintext); err != nil || t != key.Spec.Type {
+		return stalled("InvalidKeySecret", "secret %s does not hold a %s key", secret.Name, key.Spec.Type)
+	}
+	k := keys.Describe(plaintext)
+	key.Status.HashRef, key.Status.Prefix, key.Status.LastFour = k.HashRef, k.Prefix, k.LastFour
+	key.Status.SecretRef = &qualv1alpha1.LocalSecretReference{Name: secret.Name}
+	return nil
+}
+
+// keySecret returns the Secret holding the key's plaintext, minting the key into a new one
+// the first time.
+func (r *APIKeyReconciler) keySecret(ctx context.Context, key *qualv1alpha1.APIKey) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	name := key.Name + "-key"
+	err := r.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: name}, secret)
+	if err == nil {
+		if !metav1.IsControlledBy(secret, key) {
+			return nil, stalled("SecretConflict", "secret %s exists and does not belong to this key", name)
+		}
+		return secret, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get secret %s: %w", name, err)
+	}
+	minted, err := keys.Mint(key.Spec.Type)
+	if err != nil {
+		return nil, err
+	}
+	immutable := true
+	secret = &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: key.Namespace, Labels: managedLabels("qual.cx/apikey", key.Name)},
+		Type:       corev1.SecretTypeOpaque,
+		Immutable:  &immutable,
+		Data:       map[string][]byte{APIKeySecretKey: []byte(minted.Plaintext)},
+	}
+	if err := controllerutil.SetControllerReference(key, secret, r.Scheme()); err != nil {
+		return nil, fmt.Errorf("own secret %s: %w", name, err)
+	}
+	if err := r.Create(ctx, secret); err != nil {
+		return nil, fmt.Errorf("create secret %s: %w", name, err)
+	}
+	r.Recorder.Eventf(key, secret, corev1.EventTypeNormal, "KeyMinted", "Mint", "minted key %s…%s into secret %s", minted.Prefix, minted.LastFour, name)
+	return secret, nil
+}
+
+// reconcileRevocation stamps the revocation once and deletes the plaintext for good.
+func (r *APIKeyReconciler) reconcileRevocation(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	if key.Status.RevokedAt == nil {
+		now := metav1.NewTime(r.now())
+		key.Status.RevokedAt = &now
+		r.Recorder.Eventf(key, nil, corev1.EventTypeNormal, "Revoked", "Revoke", "key %s…%s revoked", key.Status.Prefix, key.Status.LastFour)
+	}
+	if key.Status.SecretRef == nil {
+		return nil
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Status.SecretRef.Name}}
+	if err := r.Delete(ctx, secret); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete secret of revoked key: %w", err)
+	}
+	key.Status.SecretRef = nil
+	return nil
+}
+
+// reconcileExpiry sets the Expired condition and returns when to look again.
+func (r *APIKeyReconciler) reconcileExpiry(key *qualv1alpha1.APIKey) time.Duration {
+	cond := metav1.Condition{Type: qualv1alpha1.ConditionExpired, Status: metav1.ConditionFalse, Reason: "NotExpired",
+		Message: "the key has no expiry", ObservedGeneration: key.Generation}
+	var requeue time.Duration
+	if exp := key.Spec.ExpiresAt; exp != nil {
+		left := exp.Sub(r.now())
+		cond.Message = "the key expires at " + exp.UTC().Format(time.RFC3339)
+		if left <= 0 {
+			cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "Expired", "the key expired at "+exp.UTC().Format(time.RFC3339)
+		} else {
+			requeue = left + time.Second
+		}
+	}
+	if meta.SetStatusCondition(&key.Status.Conditions, cond) && cond.Status == metav1.ConditionTrue {
+		r.Recorder.Eventf(key, nil, corev1.EventTypeNormal, "Expired", "Expire", "key %s…%s expired", key.Status.Prefix, key.Status.LastFour)
+	}
+	return requeue
+}
+
+func (r *APIKeyReconciler) readiness(key *qualv1alpha1.APIKey) readiness {
+	switch {
+	case key.Spec.Revoked:
+		return readiness{reason: "Revoked", message: "the key was revoked and no longer authenticates"}
+	case meta.IsStatusConditionTrue(key.Status.Conditions, qualv1alpha1.ConditionExpired):
+		return readiness{reason: "Expired", message: "the key has expired and no longer authenticates"}
+	}
+	return readiness{ready: true, reason: "Active", message: "the key authenticates requests"}
+}
+
+func (r *APIKeyReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the reconciler.
+func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&qualv1alpha1.APIKey{}).
+		Owns(&corev1.Secret{}).
+		Named("apikey").
+		Complete(r)
+}

@@ -1,0 +1,181 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/keyindex"
+	"qual.cx/operator/internal/keys"
+)
+
+const keyNS = "apikeys-test"
+
+func newKey(name string, typ qualv1alpha1.APIKeyType, scopes ...qualv1alpha1.Scope) *qualv1alpha1.APIKey {
+	return &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: keyNS},
+		Spec:       qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes},
+	}
+}
+
+func waitKey(t *testing.T, key *qualv1alpha1.APIKey, ready metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, "key "+reason, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(key), key); err != nil {
+			return err
+		}
+		if key.Status.ObservedGeneration != key.Generation {
+			return errors.New("generation not observed yet")
+		}
+		return conditionIs(key.Status.Conditions, qualv1alpha1.ConditionReady, ready, reason)
+	})
+}
+
+func TestAPIKeyAppliedWithKubectlIsMinted(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	for _, typ := range []qualv1alpha1.APIKeyType{qualv1alpha1.KeySecret, qualv1alpha1.KeyPublic, qualv1alpha1.KeyScoped} {
+		key := newKey(uniqueName("minted-"+string(typ)), typ, "campaigns:read")
+		if err := k8s.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, key, metav1.ConditionTrue, "Active")
+
+		secret := &corev1.Secret{}
+		if key.Status.SecretRef == nil {
+			t.Fatalf("%s: no secretRef in status", typ)
+		}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: keyNS, Name: key.Status.SecretRef.Name}, secret); err != nil {
+			t.Fatal(err)
+		}
+		plaintext := string(secret.Data[controllers.APIKeySecretKey])
+		if got, err := keys.Parse(plaintext); err != nil || got != typ {
+			t.Fatalf("%s: secret holds %q (%v)", typ, plaintext, err)
+		}
+		want := keys.Describe(plaintext)
+		if key.Status.HashRef != want.HashRef || key.Status.Prefix != want.Prefix || key.Status.LastFour != want.LastFour {
+			t.Fatalf("%s: status %+v does not describe the minted key", typ, key.Status)
+		}
+		if !metav1.IsControlledBy(secret, key) || secret.Immutable == nil || !*secret.Immutable {
+			t.Fatalf("%s: secret must be owned by the key and immutable: %+v", typ, secret.ObjectMeta)
+		}
+		// The field index finds the key in the cache by the hash of the bearer token.
+		found := &qualv1alpha1.APIKeyList{}
+		if err := mgrClient.List(ctx, found, client.MatchingFields{keyindex.HashField: keys.HashRef(plaintext)}); err != nil {
+			t.Fatal(err)
+		}
+		if len(found.Items) != 1 || found.Items[0].UID != key.UID {
+			t.Fatalf("%s: index lookup found %d keys", typ, len(found.Items))
+		}
+		reconcileIsSteady(t, reconcilers.APIKey, key)
+	}
+}
+
+func TestAPIKeyWithPrecomputedHashGetsNoSecret(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := newKey(uniqueName("rest"), qualv1alpha1.KeySecret)
+	key.Spec.Credential = &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour}
+	if err := k8s.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	if key.Status.HashRef != minted.HashRef || key.Status.SecretRef != nil {
+		t.Fatalf("status %+v", key.Status)
+	}
+	secrets := &corev1.SecretList{}
+	if err := k8s.List(ctx, secrets, client.InNamespace(keyNS), client.MatchingLabels{"qual.cx/apikey": key.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 0 {
+		t.Fatalf("a key minted outside got %d secrets", len(secrets.Items))
+	}
+	reconcileIsSteady(t, reconcilers.APIKey, key)
+}
+
+func TestAPIKeyExpires(t *testing.T) {
+	ensureNamespace(t, keyNS)
+	key := newKey(uniqueName("expiring"), qualv1alpha1.KeySecret)
+	expires := metav1.NewTime(time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second))
+	key.Spec.ExpiresAt = &expires
+	if err := k8s.Create(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	if err := conditionIs(key.Status.Conditions, qualv1alpha1.ConditionExpired, metav1.ConditionFalse, "NotExpired"); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changes the object: only the requeue at the expiry time can flip it.
+	waitKey(t, key, metav1.ConditionFalse, "Expired")
+	if err := conditionIs(key.Status.Conditions, qualv1alpha1.ConditionExpired, metav1.ConditionTrue, "Expired"); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, key, "Expired")
+	reconcileIsSteady(t, reconcilers.APIKey, key)
+}
+
+func TestAPIKeyRevocationIsPermanentAndDropsThePlaintext(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	key := newKey(uniqueName("revoked"), qualv1alpha1.KeySecret)
+	if err := k8s.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	secretName := key.Status.SecretRef.Name
+	hash := key.Status.HashRef
+
+	patch := client.MergeFrom(key.DeepCopy())
+	key.Spec.Revoked = true
+	if err := k8s.Patch(ctx, key, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionFalse, "Revoked")
+	if key.Status.RevokedAt == nil || key.Status.HashRef != hash || key.Status.SecretRef != nil {
+		t.Fatalf("revoked status %+v", key.Status)
+	}
+	eventually(t, "plaintext deleted", func() error {
+		return gone(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: secretName}})
+	})
+	expectEvent(t, key, "Revoked")
+	reconcileIsSteady(t, reconcilers.APIKey, key)
+
+	patch = client.MergeFrom(key.DeepCopy())
+	key.Spec.Revoked = false
+	if err := k8s.Patch(ctx, key, patch); err == nil {
+		t.Fatal("un-revoking a key must be refused")
+	}
+}
+
+func TestAPIKeyStalledOnForeignSecret(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	name := uniqueName("squatted")
+	squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: name + "-key",
+		Labels: map[string]string{controllers.LabelManagedBy: controllers.ManagedByValue}}}
+	if err := k8s.Create(ctx, squatter); err != nil {
+		t.Fatal(err)
+	}
+	key := newKey(name, qualv1alpha1.KeySecret)
+	if err := k8s.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionFalse, "SecretConflict")
+	if key.Status.HashRef != "" {
+		t.Fatalf("a key must not take over a secret it does not own: %+v", key.Status)
+	}
+	if err := conditionIs(key.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretConflict"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,143 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/campaignstate"
+)
+
+// campaignFinalizer holds a deleted Campaign until its rows in the store are gone.
+const campaignFinalizer = "qual.cx/campaign-data"
+
+// CampaignData is the store's side of a campaign: what the controller removes when the
+// campaign is deleted.
+type CampaignData interface {
+	// DeleteCampaignData deletes every interview, message, finding, analysis and share link
+	// of the campaign. It is called again after a failure, so it must be idempotent.
+	DeleteCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) error
+}
+
+// CampaignReconciler moves a Campaign to the publish state its spec asks for, when the
+// transition rules allow it.
+type CampaignReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Data     CampaignData
+	// Now returns the current time; tests may pin it.
+	Now func() metav1.Time
+}
+
+// +kubebuilder:rbac:groups=qual.cx,resources=campaigns,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=campaigns/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=campaigns/finalizers,verbs=update
+
+// Reconcile converges one Campaign.
+func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	cmp := &qualv1alpha1.Campaign{}
+	if err := r.Get(ctx, req.NamespacedName, cmp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cmp.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, cmp)
+	}
+	if err := setFinalizer(ctx, r.Client, cmp, campaignFinalizer, true); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	before := cmp.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, cmp, before, &cmp.Status))
+	}()
+
+	err := r.reconcileState(cmp)
+	cmp.Status.ObservedGeneration = cmp.Generation
+	return ctrl.Result{}, summarize(&cmp.Status.Conditions, cmp.Generation, err, readiness{
+		ready: true, reason: string(cmp.Status.Phase), message: fmt.Sprintf("campaign is %s", cmp.Status.Phase),
+	})
+}
+
+// transitionEvents names the Event of each accepted move.
+var transitionEvents = map[qualv1alpha1.CampaignState]string{
+	qualv1alpha1.StateDraft:     "Drafted",
+	qualv1alpha1.StateActive:    "Published",
+	qualv1alpha1.StatePaused:    "Paused",
+	qualv1alpha1.StateCompleted: "Completed",
+}
+
+// reconcileState accepts spec.state into status.phase when the move is legal, stamping the
+// time of each publish-state change.
+func (r *CampaignReconciler) reconcileState(cmp *qualv1alpha1.Campaign) error {
+	from, to := cmp.Status.Phase, cmp.Spec.State
+	if err := campaignstate.Check(from, to); err != nil {
+		err = stalled("IllegalTransition", "%s; set spec.state back to %s", err.Error(), orDraft(from))
+		warnOnNewStall(r.Recorder, cmp, cmp.Status.Conditions, err)
+		return err
+	}
+	if from == to {
+		return nil
+	}
+	now := r.now()
+	switch to {
+	case qualv1alpha1.StateActive:
+		if cmp.Status.PublishedAt == nil {
+			cmp.Status.PublishedAt = &now
+		}
+	case qualv1alpha1.StatePaused:
+		cmp.Status.PausedAt = &now
+	case qualv1alpha1.StateCompleted:
+		cmp.Status.CompletedAt = &now
+	}
+	cmp.Status.Phase = to
+	reason := transitionEvents[to]
+	if from == qualv1alpha1.StatePaused && to == qualv1alpha1.StateActive {
+		reason = "Resumed"
+	}
+	r.Recorder.Eventf(cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
+	return nil
+}
+
+// reconcileDelete removes the campaign's rows from the store, then lets the Campaign go.
+func (r *CampaignReconciler) reconcileDelete(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
+	if !controllerutil.ContainsFinalizer(cmp, campaignFinalizer) {
+		return nil
+	}
+	if r.Data != nil {
+		if err := r.Data.DeleteCampaignData(ctx, cmp); err != nil {
+			r.Recorder.Eventf(cmp, nil, corev1.EventTypeWarning, "DataCleanupFailed", "Delete", "deleting the campaign's data failed: %v", err)
+			return fmt.Errorf("delete data of campaign %s: %w", client.ObjectKeyFromObject(cmp), err)
+		}
+	}
+	return setFinalizer(ctx, r.Client, cmp, campaignFinalizer, false)
+}
+
+func (r *CampaignReconciler) now() metav1.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return metav1.Now()
+}
+
+func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
+	if s == "" {
+		return qualv1alpha1.StateDraft
+	}
+	return s
+}
+
+// SetupWithManager registers the reconciler.
+func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&qualv1alpha1.Campaign{}).
+		Named("campaign").
+		Complete(r)
+}

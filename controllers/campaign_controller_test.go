@@ -1,0 +1,205 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+const campaignNS = "campaigns-test"
+
+func newCampaign(name string, state qualv1alpha1.CampaignState) *qualv1alpha1.Campaign {
+	return &qualv1alpha1.Campaign{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: campaignNS},
+		Spec:       qualv1alpha1.CampaignSpec{Title: "Study " + name, State: state, MaxQuestions: 5},
+	}
+}
+
+// waitCampaign waits until the campaign's Ready condition has the given status and reason.
+func waitCampaign(t *testing.T, cmp *qualv1alpha1.Campaign, ready metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, "campaign "+reason, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(cmp), cmp); err != nil {
+			return err
+		}
+		if cmp.Status.ObservedGeneration != cmp.Generation {
+			return fmt.Errorf("generation %d not observed yet", cmp.Generation)
+		}
+		return conditionIs(cmp.Status.Conditions, qualv1alpha1.ConditionReady, ready, reason)
+	})
+}
+
+func setState(t *testing.T, cmp *qualv1alpha1.Campaign, state qualv1alpha1.CampaignState) {
+	t.Helper()
+	patch := client.MergeFrom(cmp.DeepCopy())
+	cmp.Spec.State = state
+	if err := k8s.Patch(context.Background(), cmp, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCampaignMovesThroughItsLifecycle(t *testing.T) {
+	ensureNamespace(t, campaignNS)
+	cmp := newCampaign(uniqueName("lifecycle"), qualv1alpha1.StateDraft)
+	if err := k8s.Create(context.Background(), cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Draft")
+	if cmp.Status.Phase != qualv1alpha1.StateDraft || cmp.Status.PublishedAt != nil {
+		t.Fatalf("draft status %+v", cmp.Status)
+	}
+	reconcileIsSteady(t, reconcilers.Campaign, cmp)
+
+	setState(t, cmp, qualv1alpha1.StateActive)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	published := cmp.Status.PublishedAt
+	if published == nil {
+		t.Fatal("publishedAt not set")
+	}
+	setState(t, cmp, qualv1alpha1.StatePaused)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Paused")
+	if cmp.Status.PausedAt == nil {
+		t.Fatal("pausedAt not set")
+	}
+	setState(t, cmp, qualv1alpha1.StateActive)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	if !cmp.Status.PublishedAt.Equal(published) {
+		t.Fatalf("resuming moved publishedAt from %v to %v", published, cmp.Status.PublishedAt)
+	}
+	setState(t, cmp, qualv1alpha1.StateCompleted)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Completed")
+	if cmp.Status.CompletedAt == nil || cmp.Status.Phase != qualv1alpha1.StateCompleted {
+		t.Fatalf("completed status %+v", cmp.Status)
+	}
+	reconcileIsSteady(t, reconcilers.Campaign, cmp)
+	for _, reason := range []string{"Published", "Paused", "Resumed", "Completed"} {
+		expectEvent(t, cmp, reason)
+	}
+}
+
+func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
+	ensureNamespace(t, campaignNS)
+	cmp := newCampaign(uniqueName("illegal"), qualv1alpha1.StateDraft)
+	if err := k8s.Create(context.Background(), cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Draft")
+	setState(t, cmp, qualv1alpha1.StatePaused)
+	waitCampaign(t, cmp, metav1.ConditionFalse, "IllegalTransition")
+	if err := conditionIs(cmp.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "IllegalTransition"); err != nil {
+		t.Fatal(err)
+	}
+	if cmp.Status.Phase != qualv1alpha1.StateDraft {
+		t.Fatalf("phase moved to %s on an illegal transition", cmp.Status.Phase)
+	}
+	expectEvent(t, cmp, "IllegalTransition")
+
+	// A stalled campaign is not retried on its own: no reconciles while nothing changes.
+	before := reconcileCount(t, "campaign")
+	time.Sleep(1500 * time.Millisecond)
+	if after := reconcileCount(t, "campaign"); after != before {
+		t.Fatalf("stalled campaign kept reconciling: %v -> %v", before, after)
+	}
+	reconcileIsSteady(t, reconcilers.Campaign, cmp)
+
+	setState(t, cmp, qualv1alpha1.StateActive)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	if err := conditionIs(cmp.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, ""); err == nil {
+		t.Fatal("Stalled stayed after the fix")
+	}
+}
+
+func TestCampaignDeletionRemovesStoreDataFirst(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, campaignNS)
+	cmp := newCampaign(uniqueName("deleted"), qualv1alpha1.StateActive)
+	if err := k8s.Create(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+
+	campaignDB.setFailing(true)
+	if err := k8s.Delete(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, cmp, "DataCleanupFailed")
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
+		t.Fatalf("the campaign must stay while its data cannot be deleted: %v", err)
+	}
+	campaignDB.setFailing(false)
+	eventually(t, "campaign gone", func() error { return gone(ctx, cmp) })
+	if !campaignDB.wasDeleted(string(cmp.UID)) {
+		t.Fatal("the campaign's store data was not deleted")
+	}
+}
+
+func TestCampaignStatusConflictIsRetried(t *testing.T) {
+	ensureNamespace(t, campaignNS)
+	before := conflicts.Load()
+	cmp := newCampaign(uniqueName("conflict"), qualv1alpha1.StateActive)
+	if err := k8s.Create(context.Background(), cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	if conflicts.Load() == before {
+		t.Fatal("no conflict was injected")
+	}
+	if cmp.Status.PublishedAt == nil {
+		t.Fatal("the retried write lost publishedAt")
+	}
+}
+
+// expectEvent waits for an Event with the given reason about obj.
+func expectEvent(t *testing.T, obj client.Object, reason string) {
+	t.Helper()
+	eventually(t, "event "+reason, func() error {
+		list := &eventsv1.EventList{}
+		if err := k8s.List(context.Background(), list, client.InNamespace(eventNamespace(obj))); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Regarding.UID == obj.GetUID() && e.Reason == reason {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s event for %s", reason, obj.GetName())
+	})
+}
+
+func eventNamespace(obj client.Object) string {
+	if ns := obj.GetNamespace(); ns != "" {
+		return ns
+	}
+	return metav1.NamespaceDefault
+}
+
+// reconcileCount reads controller-runtime's reconcile counter for one controller.
+func reconcileCount(t *testing.T, controller string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == controller {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}

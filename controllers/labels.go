@@ -1,0 +1,30 @@
+// Package controllers holds one reconciler per qual.cx kind: Team, Campaign, APIKey and
+// Webhook. Each gets its object, handles deletion first, converges in a few small ordered
+// steps and patches status once, at the end.
+package controllers
+
+import "sigs.k8s.io/controller-runtime/pkg/client"
+
+// Labels the controllers put on what they create.
+const (
+	// LabelManagedBy marks children of the operator; the manager's cache only watches these.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value.
+	ManagedByValue = "qual-operator"
+	// LabelTeam names the Team a namespace belongs to.
+	LabelTeam = "qual.cx/team"
+)
+
+// managedLabels are the labels of every child object, plus extra pairs.
+func managedLabels(extra ...string) map[string]string {
+	l := map[string]string{LabelManagedBy: ManagedByValue}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l[extra[i]] = extra[i+1]
+	}
+	return l
+}
+
+// isManaged reports whether the operator created obj.
+func isManaged(obj client.Object) bool {
+	return obj.GetLabels()[LabelManagedBy] == ManagedByValue
+}

@@ -1,0 +1,74 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"qual.cx/operator/internal/keyindex"
+)
+
+// Options configure the controllers.
+type Options struct {
+	// Dispatcher is how webhook delivery runs in each team namespace.
+	Dispatcher DispatcherConfig
+	// CampaignData deletes a deleted campaign's rows in the store; nil skips that step.
+	CampaignData CampaignData
+}
+
+// Reconcilers are the four reconcilers Setup registered.
+type Reconcilers struct {
+	Team     *TeamReconciler
+	Campaign *CampaignReconciler
+	APIKey   *APIKeyReconciler
+	Webhook  *WebhookReconciler
+}
+
+// Setup registers every reconciler and the APIKey hash index with a manager.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, error) {
+	if err := keyindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	c := mgr.GetClient()
+	rs := &Reconcilers{
+		Team:     &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team")},
+		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData},
+		APIKey:   &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey")},
+		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
+			Dispatcher: opts.Dispatcher},
+	}
+	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{rs.Team, rs.Campaign, rs.APIKey, rs.Webhook} {
+		if err := r.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("set up %T: %w", r, err)
+		}
+	}
+	return rs, nil
+}
+
+// CacheOptions limits the manager's cache to what the controllers need: Secrets,
+// Deployments, Roles and RoleBindings only when the operator made them (a cluster's Secrets
+// are many and none of its business), and the qual.cx kinds only in the given namespaces
+// when any are given.
+func CacheOptions(namespaces []string) cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue})
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}:      {Label: managed},
+		&appsv1.Deployment{}:  {Label: managed},
+		&rbacv1.Role{}:        {Label: managed},
+		&rbacv1.RoleBinding{}: {Label: managed},
+	}}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}

@@ -1,0 +1,239 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/testenv"
+)
+
+// The suite runs the real manager with all four controllers against one real control plane.
+var (
+	cfg         *rest.Config
+	k8s         client.Client // direct to the API server, no cache
+	mgrClient   client.Client // the manager's cached client
+	reconcilers *controllers.Reconcilers
+	campaignDB  = &recordingData{}
+	// conflicts counts the status patches refused on purpose for objects named conflict-*.
+	conflicts atomic.Int32
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(zapLevel()))))
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if cfg, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "start control plane:", err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := startManager(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+func startManager(ctx context.Context) error {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 k8s.Scheme(),
+		Cache:                  controllers.CacheOptions(nil),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		NewClient:              newConflictingClient,
+	})
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	reconcilers, err = controllers.Setup(ctx, mgr, controllers.Options{
+		Dispatcher:   testDispatcher,
+		CampaignData: campaignDB,
+	})
+	if err != nil {
+		return err
+	}
+	mgrClient = mgr.GetClient()
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+		}
+	}()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return errors.New("cache did not sync")
+	}
+	return nil
+}
+
+// newConflictingClient refuses the first status patch of every object named conflict-*
+// with a 409, as a concurrent writer would cause, to prove the write is retried, not lost.
+func newConflictingClient(config *rest.Config, options client.Options) (client.Client, error) {
+	c, err := client.NewWithWatch(config, options)
+	if err != nil {
+		return nil, err
+	}
+	var refused sync.Map
+	return interceptor.NewClient(c, interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			if strings.HasPrefix(obj.GetName(), "conflict-") {
+				if _, done := refused.LoadOrStore(string(obj.GetUID()), true); !done {
+					conflicts.Add(1)
+					return apierrors.NewConflict(schema.GroupResource{Group: "qual.cx", Resource: "status"}, obj.GetName(), errors.New("injected"))
+				}
+			}
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	}), nil
+}
+
+func zapLevel() int8 {
+	if os.Getenv("QUAL_TEST_VERBOSE") != "" {
+		return -2
+	}
+	return 2 // errors only: a passing run stays quiet
+}
+
+// recordingData stands in for the store's campaign data: it records what it was asked to
+// delete and fails while told to, so the finalizer's hold can be observed.
+type recordingData struct {
+	mu      sync.Mutex
+	deleted []string
+	failing bool
+}
+
+func (d *recordingData) DeleteCampaignData(_ context.Context, c *qualv1alpha1.Campaign) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failing {
+		return errors.New("store unavailable")
+	}
+	d.deleted = append(d.deleted, string(c.UID))
+	return nil
+}
+
+func (d *recordingData) setFailing(v bool) { d.mu.Lock(); d.failing = v; d.mu.Unlock() }
+
+func (d *recordingData) wasDeleted(uid string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, u := range d.deleted {
+		if u == uid {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually retries check until it returns nil or the timeout passes.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// conditionIs checks one condition of an object's status.
+func conditionIs(conds []metav1.Condition, typ string, status metav1.ConditionStatus, reason string) error {
+	c := meta.FindStatusCondition(conds, typ)
+	if c == nil {
+		return fmt.Errorf("no %s condition yet", typ)
+	}
+	if c.Status != status || (reason != "" && c.Reason != reason) {
+		return fmt.Errorf("%s is %s/%s (%s), want %s/%s", typ, c.Status, c.Reason, c.Message, status, reason)
+	}
+	return nil
+}
+
+// reconcileIsSteady runs the reconciler once more on a settled object and fails if that
+// wrote anything: the resourceVersion must not move.
+func reconcileIsSteady(t *testing.T, r interface {
+	Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
+}, obj client.Object) {
+	t.Helper()
+	ctx := context.Background()
+	key := client.ObjectKeyFromObject(obj)
+	// Wait until the cache has caught up with the API server, so the extra pass reads what
+	// the controller last wrote.
+	eventually(t, "cache catches up", func() error {
+		fresh, cached := obj.DeepCopyObject().(client.Object), obj.DeepCopyObject().(client.Object)
+		if err := k8s.Get(ctx, key, fresh); err != nil {
+			return err
+		}
+		if err := mgrClient.Get(ctx, key, cached); err != nil {
+			return err
+		}
+		if fresh.GetResourceVersion() != cached.GetResourceVersion() {
+			return errors.New("cache is behind")
+		}
+		obj.SetResourceVersion(fresh.GetResourceVersion())
+		return nil
+	})
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatalf("extra reconcile: %v", err)
+	}
+	after := obj.DeepCopyObject().(client.Object)
+	if err := k8s.Get(ctx, key, after); err != nil {
+		t.Fatal(err)
+	}
+	if after.GetResourceVersion() != obj.GetResourceVersion() {
+		t.Fatalf("a reconcile of a settled object wrote to it: resourceVersion %s -> %s", obj.GetResourceVersion(), after.GetResourceVersion())
+	}
+}
+
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1_000_000_000)
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8s.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+func requestFor(obj client.Object) ctrl.Request {
+	return ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+}

@@ -1,0 +1,187 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// teamFinalizer makes a Team's deletion delete its namespace, and everything in it, first.
+const teamFinalizer = "qual.cx/team-namespace"
+
+// TeamReconciler turns a Team into its namespace and the RBAC its members' roles grant there.
+type TeamReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=qual.cx,resources=teams,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=teams/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=teams/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile converges one Team.
+func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	team := &qualv1alpha1.Team{}
+	if err := r.Get(ctx, req.NamespacedName, team); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !team.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, team)
+	}
+	if err := setFinalizer(ctx, r.Client, team, teamFinalizer, true); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	before := team.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, team, before, &team.Status))
+	}()
+
+	err := r.reconcileNamespace(ctx, team)
+	if err == nil {
+		err = r.reconcileRBAC(ctx, team)
+	}
+	warnOnNewStall(r.Recorder, team, team.Status.Conditions, err)
+	team.Status.MemberCount = int32(len(team.Spec.Members))
+	team.Status.ObservedGeneration = team.Generation
+	return ctrl.Result{}, summarize(&team.Status.Conditions, team.Generation, err, readiness{
+		ready: true, reason: "Reconciled", message: fmt.Sprintf("namespace %s and its RBAC are in place", team.Status.Namespace),
+	})
+}
+
+// namespaceFor is the namespace a team owns: spec.namespace, else team-<name>.
+func namespaceFor(team *qualv1alpha1.Team) string {
+	if team.Spec.Namespace != "" {
+		return team.Spec.Namespace
+	}
+	return "team-" + team.Name
+}
+
+// reconcileNamespace creates the team's namespace, or adopts one labelled for this team, and
+// refuses one that belongs to anyone else.
+func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alpha1.Team) error {
+	name := namespaceFor(team)
+	if len(name) > 63 {
+		return stalled("NamespaceNameTooLong", "namespace %q is longer than 63 characters: set spec.namespace", name)
+	}
+	ns := &corev1.Namespace{}
+	err := r.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if apierrors.IsNotFound(err) {
+		return r.createNamespace(ctx, team, name)
+	}
+	if err != nil {
+		return fmt.Errorf("get namespace %s: %w", name, err)
+	}
+	owner := metav1.GetControllerOf(ns)
+	switch {
+	case owner != nil && owner.UID != team.UID:
+		return stalled("NamespaceConflict", "namespace %s is owned by %s %s", name, owner.Kind, owner.Name)
+	case ns.Labels[LabelTeam] != team.Name:
+		return stalled("NamespaceConflict", "namespace %s exists and is not labelled %s=%s", name, LabelTeam, team.Name)
+	case !ns.DeletionTimestamp.IsZero():
+		return fmt.Errorf("namespace %s is still terminating", name)
+	case owner == nil:
+		if err := r.adoptNamespace(ctx, team, ns); err != nil {
+			return err
+		}
+	}
+	team.Status.Namespace = name
+	return nil
+}
+
+func (r *TeamReconciler) createNamespace(ctx context.Context, team *qualv1alpha1.Team, name string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: managedLabels(LabelTeam, team.Name)}}
+	if err := controllerutil.SetControllerReference(team, ns, r.Scheme()); err != nil {
+		return fmt.Errorf("own namespace %s: %w", name, err)
+	}
+	if err := r.Create(ctx, ns); err != nil {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", name)
+	team.Status.Namespace = name
+	return nil
+}
+
+func (r *TeamReconciler) adoptNamespace(ctx context.Context, team *qualv1alpha1.Team, ns *corev1.Namespace) error {
+	before := ns.DeepCopy()
+	if err := controllerutil.SetControllerReference(team, ns, r.Scheme()); err != nil {
+		return fmt.Errorf("own namespace %s: %w", ns.Name, err)
+	}
+	ns.Labels[LabelManagedBy] = ManagedByValue
+	if err := r.Patch(ctx, ns, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("adopt namespace %s: %w", ns.Name, err)
+	}
+	r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopted namespace %s, labelled for this team", ns.Name)
+	return nil
+}
+
+// reconcileRBAC writes one Role and one RoleBinding per access level in the team namespace.
+func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.Team) error {
+	ns := team.Status.Namespace
+	for _, level := range accessLevels {
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
+			role.Labels = managedLabels(LabelTeam, team.Name)
+			role.Rules = level.rules
+			return controllerutil.SetControllerReference(team, role, r.Scheme())
+		}); err != nil {
+			return fmt.Errorf("role %s/%s: %w", ns, level.name, err)
+		}
+		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
+			binding.Labels = managedLabels(LabelTeam, team.Name)
+			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: level.name}
+			binding.Subjects = subjectsFor(team.Spec.Members, level.roles)
+			return controllerutil.SetControllerReference(team, binding, r.Scheme())
+		}); err != nil {
+			return fmt.Errorf("role binding %s/%s: %w", ns, level.name, err)
+		}
+	}
+	return nil
+}
+
+// reconcileDelete deletes the namespace the team owns, then lets the Team go. Kubernetes
+// deletes everything in the namespace with it.
+func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1.Team) error {
+	if !controllerutil.ContainsFinalizer(team, teamFinalizer) {
+		return nil
+	}
+	ns := &corev1.Namespace{}
+	err := r.Get(ctx, client.ObjectKey{Name: namespaceFor(team)}, ns)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("get namespace: %w", err)
+	case metav1.IsControlledBy(ns, team) && ns.DeletionTimestamp.IsZero():
+		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete namespace %s: %w", ns.Name, err)
+		}
+		r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "deleted namespace %s and everything in it", ns.Name)
+	}
+	return setFinalizer(ctx, r.Client, team, teamFinalizer, false)
+}
+
+// SetupWithManager registers the reconciler and what it watches.
+func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&qualv1alpha1.Team{}).
+		Owns(&corev1.Namespace{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Named("team").
+		Complete(r)
+}

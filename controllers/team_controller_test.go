@@ -1,0 +1,241 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
+)
+
+func newTeam(name string, members ...qualv1alpha1.TeamMember) *qualv1alpha1.Team {
+	return &qualv1alpha1.Team{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       qualv1alpha1.TeamSpec{DisplayName: "Team " + name, Plan: qualv1alpha1.PlanPro, Members: members},
+	}
+}
+
+func member(email string, role qualv1alpha1.TeamRole) qualv1alpha1.TeamMember {
+	return qualv1alpha1.TeamMember{Email: email, Role: role}
+}
+
+// readyTeam creates a team and waits for it to be Ready.
+func readyTeam(t *testing.T, team *qualv1alpha1.Team) *qualv1alpha1.Team {
+	t.Helper()
+	if err := k8s.Create(context.Background(), team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "team ready", func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
+	})
+	return team
+}
+
+func TestTeamCreatesNamespaceAndRBAC(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("acme"),
+		member("owner@acme.example", qualv1alpha1.RoleOwner),
+		qualv1alpha1.TeamMember{Email: "dev@acme.example", UserID: "user-dev", Role: qualv1alpha1.RoleMember},
+		member("viewer@acme.example", qualv1alpha1.RoleViewer)))
+
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: "team-" + team.Name}, ns); err != nil {
+		t.Fatal(err)
+	}
+	if team.Status.Namespace != ns.Name || team.Status.MemberCount != 3 || team.Status.ObservedGeneration != team.Generation {
+		t.Fatalf("status %+v", team.Status)
+	}
+	if ns.Labels[controllers.LabelTeam] != team.Name || !metav1.IsControlledBy(ns, team) {
+		t.Fatalf("namespace not labelled and owned by the team: %+v", ns.ObjectMeta)
+	}
+	wantSubjects := map[string][]string{
+		"qual-team-admin":  {"owner@acme.example"},
+		"qual-team-member": {"dev@acme.example", "user-dev"},
+		"qual-team-viewer": {"viewer@acme.example"},
+	}
+	for name, want := range wantSubjects {
+		if got := bindingSubjects(t, ns.Name, name); !slices.Equal(got, want) {
+			t.Errorf("binding %s subjects %v, want %v", name, got, want)
+		}
+	}
+	reconcileIsSteady(t, reconcilers.Team, team)
+}
+
+func TestTeamMembersChangeFollowsIntoRBAC(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("growing"), member("owner@g.example", qualv1alpha1.RoleOwner)))
+	team.Spec.Members = append(team.Spec.Members, member("new@g.example", qualv1alpha1.RoleAdmin))
+	if err := k8s.Update(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "binding follows", func() error {
+		if got := bindingSubjects(t, team.Status.Namespace, "qual-team-admin"); !slices.Equal(got, []string{"owner@g.example", "new@g.example"}) {
+			return fmt.Errorf("admin subjects %v", got)
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		if team.Status.MemberCount != 2 || team.Status.ObservedGeneration != team.Generation {
+			return fmt.Errorf("status %+v", team.Status)
+		}
+		return nil
+	})
+	reconcileIsSteady(t, reconcilers.Team, team)
+}
+
+func TestTeamAdoptsItsLabelledNamespace(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueName("adopter")
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-" + name, Labels: map[string]string{controllers.LabelTeam: name}}}
+	if err := k8s.Create(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	team := readyTeam(t, newTeam(name, member("o@a.example", qualv1alpha1.RoleOwner)))
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns); err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(ns, team) || ns.Labels[controllers.LabelManagedBy] != controllers.ManagedByValue {
+		t.Fatalf("namespace was not adopted: %+v", ns.ObjectMeta)
+	}
+}
+
+func TestTeamNeverStealsANamespace(t *testing.T) {
+	ctx := context.Background()
+	owner := readyTeam(t, newTeam(uniqueName("first"), member("o@f.example", qualv1alpha1.RoleOwner)))
+	unlabelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("plain")}}
+	if err := k8s.Create(ctx, unlabelled); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{owner.Status.Namespace, unlabelled.Name} {
+		thief := newTeam(uniqueName("thief"), member("t@t.example", qualv1alpha1.RoleOwner))
+		thief.Spec.Namespace = target
+		if err := k8s.Create(ctx, thief); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "thief stalls", func() error {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(thief), thief); err != nil {
+				return err
+			}
+			if err := conditionIs(thief.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "NamespaceConflict"); err != nil {
+				return err
+			}
+			return conditionIs(thief.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionFalse, "NamespaceConflict")
+		})
+		ns := &corev1.Namespace{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: target}, ns); err != nil {
+			t.Fatal(err)
+		}
+		if metav1.IsControlledBy(ns, thief) || ns.Labels[controllers.LabelTeam] == thief.Name {
+			t.Fatalf("namespace %s was taken: %+v", target, ns.ObjectMeta)
+		}
+		reconcileIsSteady(t, reconcilers.Team, thief)
+		// Deleting the thief must not delete a namespace it never owned.
+		if err := k8s.Delete(ctx, thief); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "thief gone", func() error { return gone(ctx, thief) })
+		if err := k8s.Get(ctx, client.ObjectKey{Name: target}, ns); err != nil || !ns.DeletionTimestamp.IsZero() {
+			t.Fatalf("namespace %s was deleted with a team that did not own it (%v)", target, err)
+		}
+	}
+}
+
+func TestTeamDeletionDeletesItsNamespace(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("leaving"), member("o@l.example", qualv1alpha1.RoleOwner)))
+	if err := k8s.Delete(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "team gone", func() error { return gone(ctx, team) })
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: team.Status.Namespace}, ns); err != nil {
+		t.Fatal(err)
+	}
+	// envtest runs no namespace controller, so the namespace stays Terminating here; in a
+	// cluster Kubernetes then deletes everything in it.
+	if ns.DeletionTimestamp.IsZero() {
+		t.Fatal("the team's namespace was not deleted")
+	}
+}
+
+func TestTeamsCannotSeeEachOthersNamespaces(t *testing.T) {
+	a := readyTeam(t, newTeam(uniqueName("alpha"),
+		member("alice@alpha.example", qualv1alpha1.RoleOwner), member("victor@alpha.example", qualv1alpha1.RoleViewer),
+		member("mia@alpha.example", qualv1alpha1.RoleMember)))
+	b := readyTeam(t, newTeam(uniqueName("beta"), member("bob@beta.example", qualv1alpha1.RoleOwner)))
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		user, ns, verb, resource string
+		allowed                  bool
+	}{
+		{"alice@alpha.example", a.Status.Namespace, "create", "campaigns", true},
+		{"alice@alpha.example", a.Status.Namespace, "delete", "apikeys", true},
+		{"alice@alpha.example", b.Status.Namespace, "get", "campaigns", false},
+		{"alice@alpha.example", b.Status.Namespace, "list", "webhooks", false},
+		{"bob@beta.example", a.Status.Namespace, "list", "campaigns", false},
+		{"bob@beta.example", b.Status.Namespace, "create", "webhooks", true},
+		{"mia@alpha.example", a.Status.Namespace, "update", "campaigns", true},
+		{"mia@alpha.example", a.Status.Namespace, "create", "webhooks", false},
+		{"mia@alpha.example", a.Status.Namespace, "get", "secrets", false},
+		{"victor@alpha.example", a.Status.Namespace, "list", "campaigns", true},
+		{"victor@alpha.example", a.Status.Namespace, "create", "campaigns", false},
+		{"stranger@else.example", a.Status.Namespace, "get", "campaigns", false},
+	}
+	for _, c := range cases {
+		group := qualv1alpha1.GroupVersion.Group
+		if c.resource == "secrets" {
+			group = ""
+		}
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: c.user,
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: c.ns, Verb: c.verb, Group: group, Resource: c.resource,
+			},
+		}}
+		got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != c.allowed {
+			t.Errorf("%s %s %s in %s: allowed=%v, want %v (%s)", c.user, c.verb, c.resource, c.ns, got.Status.Allowed, c.allowed, got.Status.Reason)
+		}
+	}
+}
+
+func bindingSubjects(t *testing.T, ns, name string) []string {
+	t.Helper()
+	rb := &rbacv1.RoleBinding{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, rb); err != nil {
+		t.Fatalf("role binding %s/%s: %v", ns, name, err)
+	}
+	var names []string
+	for _, s := range rb.Subjects {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// gone returns nil once obj no longer exists.
+func gone(ctx context.Context, obj client.Object) error {
+	err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	if err == nil {
+		return errors.New("still exists")
+	}
+	return client.IgnoreNotFound(err)
+}

@@ -1,0 +1,210 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/signing"
+)
+
+// WebhookSecretKey is the data key of a signing Secret.
+const WebhookSecretKey = "secret"
+
+// userSecretRecheck is how often a webhook stalled on a user's Secret looks for it again:
+// the cache holds only the operator's own Secrets, so their changes wake nothing.
+const userSecretRecheck = 30 * time.Second
+
+// WebhookReconciler gives each Webhook a signing secret and its namespace the dispatcher
+// Deployment that delivers events.
+type WebhookReconciler struct {
+	client.Client
+	// APIReader reads Secrets a user names in spec.secretRef: the manager's cache only
+	// holds the operator's own Secrets.
+	APIReader  client.Reader
+	Recorder   events.EventRecorder
+	Dispatcher DispatcherConfig
+}
+
+// +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=webhooks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
+
+// Reconcile converges one Webhook. Its Secret and its share of the dispatcher Deployment
+// are owned by it, so Kubernetes cleans both up; no finalizer is needed.
+func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	wh := &qualv1alpha1.Webhook{}
+	if err := r.Get(ctx, req.NamespacedName, wh); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !wh.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+
+	before := wh.Status.DeepCopy()
+	defer func() {
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, wh, before, &wh.Status))
+	}()
+
+	err := r.reconcileSecret(ctx, wh)
+	if err == nil {
+		err = r.reconcileDispatcher(ctx, wh)
+	}
+	r.reconcileEnablement(wh)
+	warnOnNewStall(r.Recorder, wh, wh.Status.Conditions, err)
+	wh.Status.ObservedGeneration = wh.Generation
+	result := ctrl.Result{RequeueAfter: recheckAfter(err)}
+	return result, summarize(&wh.Status.Conditions, wh.Generation, err, webhookReadiness(wh))
+}
+
+// reconcileSecret checks the Secret the user named, or creates the generated one.
+func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	if ref := wh.Spec.SecretRef; ref != nil {
+		secret := &corev1.Secret{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: ref.Name}, secret)
+		if apierrors.IsNotFound(err) {
+			return stalledRecheck(userSecretRecheck, "SecretNotFound", "secret %s named by spec.secretRef does not exist", ref.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("get secret %s: %w", ref.Name, err)
+		}
+		if !strings.HasPrefix(string(secret.Data[WebhookSecretKey]), signing.SecretPrefix) {
+			return stalledRecheck(userSecretRecheck, "SecretInvalid", "secret %s needs key %q holding %s plus base64", ref.Name, WebhookSecretKey, signing.SecretPrefix)
+		}
+		wh.Status.SecretRef = ref.DeepCopy()
+		return nil
+	}
+	name := wh.Name + "-signing"
+	secret := &corev1.Secret{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
+	switch {
+	case err == nil && !metav1.IsControlledBy(secret, wh):
+		return stalled("SecretConflict", "secret %s exists and does not belong to this webhook", name)
+	case apierrors.IsNotFound(err):
+		if err := r.createSigningSecret(ctx, wh, name); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("get secret %s: %w", name, err)
+	}
+	wh.Status.SecretRef = &qualv1alpha1.LocalSecretReference{Name: name}
+	return nil
+}
+
+func (r *WebhookReconciler) createSigningSecret(ctx context.Context, wh *qualv1alpha1.Webhook, name string) error {
+	value, err := signing.NewSecret()
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wh.Namespace, Labels: managedLabels("qual.cx/webhook", wh.Name)},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{WebhookSecretKey: []byte(value)},
+	}
+	if err := controllerutil.SetControllerReference(wh, secret, r.Scheme()); err != nil {
+		return fmt.Errorf("own secret %s: %w", name, err)
+	}
+	if err := r.Create(ctx, secret); err != nil {
+		return fmt.Errorf("create secret %s: %w", name, err)
+	}
+	r.Recorder.Eventf(wh, secret, corev1.EventTypeNormal, "SecretCreated", "Create", "created signing secret %s", name)
+	return nil
+}
+
+// reconcileDispatcher makes sure the namespace's dispatcher Deployment exists, runs the
+// configured image and counts this webhook among its owners. It rewrites the Deployment only
+// when the manager's dispatcher configuration changed, so a scale by hand or an autoscaler
+// is left alone.
+func (r *WebhookReconciler) reconcileDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	desired := r.Dispatcher.deployment(wh.Namespace)
+	current := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(desired), current)
+	if apierrors.IsNotFound(err) {
+		if err := controllerutil.SetOwnerReference(wh, desired, r.Scheme()); err != nil {
+			return fmt.Errorf("own dispatcher: %w", err)
+		}
+		if err := r.Create(ctx, desired); err != nil {
+			return fmt.Errorf("create dispatcher: %w", err)
+		}
+		r.Recorder.Eventf(wh, desired, corev1.EventTypeNormal, "DispatcherCreated", "Create", "created dispatcher deployment %s", desired.Name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get dispatcher: %w", err)
+	}
+	if !isManaged(current) {
+		return stalled("DispatcherConflict", "deployment %s exists and is not managed by the operator", desired.Name)
+	}
+	return r.updateDispatcher(ctx, wh, current, desired)
+}
+
+func (r *WebhookReconciler) updateDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook, current, desired *appsv1.Deployment) error {
+	before := current.DeepCopy()
+	stale := current.Annotations[dispatcherConfigAnnotation] != desired.Annotations[dispatcherConfigAnnotation]
+	if stale {
+		current.Annotations = desired.Annotations
+		current.Spec.Replicas = desired.Spec.Replicas
+		current.Spec.Template = desired.Spec.Template
+	}
+	if err := controllerutil.SetOwnerReference(wh, current, r.Scheme()); err != nil {
+		return fmt.Errorf("own dispatcher: %w", err)
+	}
+	if !stale && len(current.OwnerReferences) == len(before.OwnerReferences) {
+		return nil
+	}
+	if err := r.Patch(ctx, current, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("update dispatcher: %w", err)
+	}
+	if stale {
+		r.Recorder.Eventf(wh, current, corev1.EventTypeNormal, "DispatcherUpdated", "Update", "dispatcher deployment %s follows the new configuration", current.Name)
+	}
+	return nil
+}
+
+// reconcileEnablement clears an automatic disable once the user turns the endpoint back on.
+// The dispatcher disables an endpoint by setting spec.enabled to false and recording why in
+// status, so enabled=true beside a disabledAt means the user re-enabled it.
+func (r *WebhookReconciler) reconcileEnablement(wh *qualv1alpha1.Webhook) {
+	if wh.Status.DisabledAt == nil || !isEnabled(wh) {
+		return
+	}
+	wh.Status.DisabledAt, wh.Status.DisabledReason, wh.Status.ConsecutiveFailures = nil, "", 0
+	r.Recorder.Eventf(wh, nil, corev1.EventTypeNormal, "Reenabled", "Enable", "delivery re-enabled")
+}
+
+func isEnabled(wh *qualv1alpha1.Webhook) bool { return wh.Spec.Enabled == nil || *wh.Spec.Enabled }
+
+func webhookReadiness(wh *qualv1alpha1.Webhook) readiness {
+	switch {
+	case wh.Status.DisabledAt != nil:
+		return readiness{reason: "Disabled", message: "delivery was disabled: " + wh.Status.DisabledReason}
+	case !isEnabled(wh):
+		return readiness{ready: true, reason: "Paused", message: "delivery is turned off (spec.enabled is false)"}
+	}
+	return readiness{ready: true, reason: "Delivering", message: "signing secret and dispatcher are in place"}
+}
+
+// SetupWithManager registers the reconciler. Every webhook owning the dispatcher is woken
+// when it changes.
+func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&qualv1alpha1.Webhook{}).
+		Owns(&corev1.Secret{}).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &qualv1alpha1.Webhook{})).
+		Named("webhook").
+		Complete(r)
+}

@@ -1,0 +1,207 @@
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/signing"
+)
+
+var testDispatcher = controllers.DispatcherConfig{
+	Image:    "registry.example/qual:v1",
+	Replicas: 2,
+	Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	},
+}
+
+func newWebhook(ns, name string) *qualv1alpha1.Webhook {
+	return &qualv1alpha1.Webhook{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: qualv1alpha1.WebhookSpec{
+			URL:    "https://hooks.example/" + name,
+			Events: []qualv1alpha1.WebhookEvent{"finding.created"},
+		},
+	}
+}
+
+func waitWebhook(t *testing.T, wh *qualv1alpha1.Webhook, ready metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, "webhook "+reason, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(wh), wh); err != nil {
+			return err
+		}
+		if wh.Status.ObservedGeneration != wh.Generation {
+			return errors.New("generation not observed yet")
+		}
+		return conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionReady, ready, reason)
+	})
+}
+
+func dispatcher(t *testing.T, ns string) *appsv1.Deployment {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.DispatcherName}, d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("hooks")
+	ensureNamespace(t, ns)
+	first := newWebhook(ns, "first")
+	if err := k8s.Create(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, first, metav1.ConditionTrue, "Delivering")
+
+	secret := &corev1.Secret{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: first.Status.SecretRef.Name}, secret); err != nil {
+		t.Fatal(err)
+	}
+	if v := string(secret.Data[controllers.WebhookSecretKey]); !strings.HasPrefix(v, signing.SecretPrefix) || !metav1.IsControlledBy(secret, first) {
+		t.Fatalf("signing secret %q owned=%v", v, metav1.IsControlledBy(secret, first))
+	}
+	if _, err := signing.Sign(string(secret.Data[controllers.WebhookSecretKey]), "evt_1", 1, nil); err != nil {
+		t.Fatalf("the generated secret cannot sign: %v", err)
+	}
+	d := dispatcher(t, ns)
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.Image != testDispatcher.Image || *d.Spec.Replicas != 2 || c.Resources.Requests.Cpu().String() != "50m" {
+		t.Fatalf("dispatcher does not follow the configuration: %+v", d.Spec)
+	}
+	if d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != controllers.DispatcherName {
+		t.Fatalf("selector %v", d.Spec.Selector)
+	}
+	reconcileIsSteady(t, reconcilers.Webhook, first)
+
+	// A second webhook in the namespace shares the one dispatcher and becomes its co-owner,
+	// so the Deployment lives until the last webhook goes.
+	second := newWebhook(ns, "second")
+	if err := k8s.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, second, metav1.ConditionTrue, "Delivering")
+	owners := dispatcher(t, ns).OwnerReferences
+	if len(owners) != 2 || owners[0].UID != first.UID || owners[1].UID != second.UID {
+		t.Fatalf("dispatcher owners %+v", owners)
+	}
+	if first.Status.SecretRef.Name == second.Status.SecretRef.Name {
+		t.Fatal("webhooks must not share a signing secret")
+	}
+}
+
+func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("dispatch")
+	ensureNamespace(t, ns)
+	wh := newWebhook(ns, "hook")
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+
+	// Scaled by hand: the controller leaves it.
+	d := dispatcher(t, ns)
+	patch := client.MergeFrom(d.DeepCopy())
+	d.Spec.Replicas = ptr.To[int32](5)
+	if err := k8s.Patch(ctx, d, patch); err != nil {
+		t.Fatal(err)
+	}
+	reconcileIsSteady(t, reconcilers.Webhook, wh)
+	if got := *dispatcher(t, ns).Spec.Replicas; got != 5 {
+		t.Fatalf("a manual scale was undone: replicas %d", got)
+	}
+
+	// A new manager configuration: the Deployment follows it.
+	r := *reconcilers.Webhook
+	r.Dispatcher.Image = "registry.example/qual:v2"
+	r.Dispatcher.Replicas = 3
+	if _, err := r.Reconcile(ctx, requestFor(wh)); err != nil {
+		t.Fatal(err)
+	}
+	d = dispatcher(t, ns)
+	if d.Spec.Template.Spec.Containers[0].Image != "registry.example/qual:v2" || *d.Spec.Replicas != 3 {
+		t.Fatalf("dispatcher did not follow the new configuration: %+v", d.Spec)
+	}
+	expectEvent(t, wh, "DispatcherUpdated")
+}
+
+func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("byo")
+	ensureNamespace(t, ns)
+	wh := newWebhook(ns, "byo-secret")
+	wh.Spec.SecretRef = &qualv1alpha1.LocalSecretReference{Name: "my-signing"}
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionFalse, "SecretNotFound")
+	if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretNotFound"); err != nil {
+		t.Fatal(err)
+	}
+	secretValue, err := signing.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-signing"},
+		Data: map[string][]byte{controllers.WebhookSecretKey: []byte(secretValue)}}
+	if err := k8s.Create(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	// The user's Secret is not watched; a reconcile (here: the next one) picks it up.
+	if _, err := reconcilers.Webhook.Reconcile(ctx, requestFor(wh)); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	if wh.Status.SecretRef.Name != "my-signing" {
+		t.Fatalf("secretRef %+v", wh.Status.SecretRef)
+	}
+}
+
+func TestWebhookReenabledClearsAutomaticDisable(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("reenable")
+	ensureNamespace(t, ns)
+	wh := newWebhook(ns, "flaky")
+	wh.Spec.Enabled = ptr.To(false)
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Paused")
+	// What the dispatcher writes when it gives up on an endpoint.
+	statusPatch := client.MergeFrom(wh.DeepCopy())
+	now := metav1.Now()
+	wh.Status.DisabledAt, wh.Status.DisabledReason, wh.Status.ConsecutiveFailures = &now, "every delivery failed for 5 days", 42
+	if err := k8s.Status().Patch(ctx, wh, statusPatch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reconcilers.Webhook.Reconcile(ctx, requestFor(wh)); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionFalse, "Disabled")
+
+	patch := client.MergeFrom(wh.DeepCopy())
+	wh.Spec.Enabled = ptr.To(true)
+	if err := k8s.Patch(ctx, wh, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	if wh.Status.DisabledAt != nil || wh.Status.ConsecutiveFailures != 0 || wh.Status.DisabledReason != "" {
+		t.Fatalf("re-enabling left %+v", wh.Status)
+	}
+	expectEvent(t, wh, "Reenabled")
+}

@@ -1,0 +1,38 @@
+// Package keyindex indexes APIKey objects by the SHA-256 of their key, so an informer cache
+// finds the key behind a bearer token in one map lookup instead of a scan or an etcd read.
+package keyindex
+
+import (
+	"context"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// HashField is the name of the field index on an APIKey's `sha256:` digest.
+const HashField = "qual.cx/hashRef"
+
+// HashRef returns the digest of a key: the one its creator supplied, else the one the
+// controller recorded after minting it. It is empty until either exists.
+func HashRef(k *qualv1alpha1.APIKey) string {
+	if k.Spec.Credential != nil {
+		return k.Spec.Credential.HashRef
+	}
+	return k.Status.HashRef
+}
+
+// Register adds the hash index to a cache.
+func Register(ctx context.Context, indexer client.FieldIndexer) error {
+	err := indexer.IndexField(ctx, &qualv1alpha1.APIKey{}, HashField, func(obj client.Object) []string {
+		if ref := HashRef(obj.(*qualv1alpha1.APIKey)); ref != "" {
+			return []string{ref}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("keyindex: register %s: %w", HashField, err)
+	}
+	return nil
+}
