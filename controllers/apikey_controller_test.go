@@ -163,7 +163,7 @@ func TestAPIKeyStalledOnForeignSecret(t *testing.T) {
 	ensureNamespace(t, keyNS)
 	name := uniqueName("squatted")
 	squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: name + "-key",
-		Labels: map[string]string{controllers.LabelManagedBy: controllers.ManagedByValue}}}
+		Labels: map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue}}}
 	if err := k8s.Create(ctx, squatter); err != nil {
 		t.Fatal(err)
 	}

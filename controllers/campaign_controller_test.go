@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/store"
 )
 
 const campaignNS = "campaigns-test"
@@ -119,26 +121,49 @@ func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 
 func TestCampaignDeletionRemovesStoreDataFirst(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, campaignNS)
-	cmp := newCampaign(uniqueName("deleted"), qualv1alpha1.StateActive)
-	if err := k8s.Create(ctx, cmp); err != nil {
-		t.Fatal(err)
+	team := readyTeam(t, newTeam(uniqueName("research"), member("o@r.example", qualv1alpha1.RoleOwner)))
+	doomed, kept := newCampaign(uniqueName("deleted"), qualv1alpha1.StateActive), newCampaign(uniqueName("kept"), qualv1alpha1.StateActive)
+	for _, cmp := range []*qualv1alpha1.Campaign{doomed, kept} {
+		cmp.Namespace = team.Status.Namespace
+		if err := k8s.Create(ctx, cmp); err != nil {
+			t.Fatal(err)
+		}
+		waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
 	}
-	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	rows := db.Team(store.TeamID(team.UID))
+	doomedInterview := seedInterview(t, rows, doomed)
+	keptInterview := seedInterview(t, rows, kept)
 
-	campaignDB.setFailing(true)
-	if err := k8s.Delete(ctx, cmp); err != nil {
+	campaignDB.failing.Store(true)
+	if err := k8s.Delete(ctx, doomed); err != nil {
 		t.Fatal(err)
 	}
-	expectEvent(t, cmp, "DataCleanupFailed")
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
+	expectEvent(t, doomed, "DataCleanupFailed")
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(doomed), doomed); err != nil {
 		t.Fatalf("the campaign must stay while its data cannot be deleted: %v", err)
 	}
-	campaignDB.setFailing(false)
-	eventually(t, "campaign gone", func() error { return gone(ctx, cmp) })
-	if !campaignDB.wasDeleted(string(cmp.UID)) {
-		t.Fatal("the campaign's store data was not deleted")
+	campaignDB.failing.Store(false)
+	eventually(t, "campaign gone", func() error { return gone(ctx, doomed) })
+	if _, err := rows.GetInterview(ctx, doomedInterview); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deleted campaign's interview is still in the store: %v", err)
 	}
+	if _, err := rows.GetInterview(ctx, keptInterview); err != nil {
+		t.Fatalf("another campaign's interview was deleted: %v", err)
+	}
+}
+
+// seedInterview stores an interview with a message for a campaign, as the REST API would.
+func seedInterview(t *testing.T, rows store.TeamStore, cmp *qualv1alpha1.Campaign) store.InterviewID {
+	t.Helper()
+	ctx := context.Background()
+	iv, err := rows.CreateInterview(ctx, store.NewInterview{CampaignID: store.CampaignID(cmp.UID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rows.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleInterviewer, Content: "What brought you here?"}); err != nil {
+		t.Fatal(err)
+	}
+	return iv.ID
 }
 
 func TestCampaignStatusConflictIsRetried(t *testing.T) {

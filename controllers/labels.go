@@ -3,21 +3,15 @@
 // steps and patches status once, at the end.
 package controllers
 
-import "sigs.k8s.io/controller-runtime/pkg/client"
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-// Labels the controllers put on what they create.
-const (
-	// LabelManagedBy marks children of the operator; the manager's cache only watches these.
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// ManagedByValue is LabelManagedBy's value.
-	ManagedByValue = "qual-operator"
-	// LabelTeam names the Team a namespace belongs to.
-	LabelTeam = "qual.cx/team"
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
 // managedLabels are the labels of every child object, plus extra pairs.
 func managedLabels(extra ...string) map[string]string {
-	l := map[string]string{LabelManagedBy: ManagedByValue}
+	l := map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue}
 	for i := 0; i+1 < len(extra); i += 2 {
 		l[extra[i]] = extra[i+1]
 	}
@@ -26,5 +20,5 @@ func managedLabels(extra ...string) map[string]string {
 
 // isManaged reports whether the operator created obj.
 func isManaged(obj client.Object) bool {
-	return obj.GetLabels()[LabelManagedBy] == ManagedByValue
+	return obj.GetLabels()[qualv1alpha1.LabelManagedBy] == qualv1alpha1.ManagedByValue
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keyindex"
 )
 
@@ -57,7 +58,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 // are many and none of its business), and the qual.cx kinds only in the given namespaces
 // when any are given.
 func CacheOptions(namespaces []string) cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedByValue})
+	managed := labels.SelectorFromSet(labels.Set{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue})
 	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Secret{}:      {Label: managed},
 		&appsv1.Deployment{}:  {Label: managed},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,8 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
 )
 
@@ -35,9 +38,10 @@ var (
 	k8s         client.Client // direct to the API server, no cache
 	mgrClient   client.Client // the manager's cached client
 	reconcilers *controllers.Reconcilers
-	campaignDB  = &recordingData{}
+	campaignDB  = &faultyData{}
 	// conflicts counts the status patches refused on purpose for objects named conflict-*.
 	conflicts atomic.Int32
+	db        store.Store
 )
 
 func TestMain(m *testing.M) {
@@ -62,6 +66,17 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	dir, err := os.MkdirTemp("", "qual-controllers-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if db, err = store.Open(ctx, filepath.Join(dir, "store.db")); err != nil {
+		fmt.Fprintln(os.Stderr, "store:", err)
+		return 1
+	}
+	defer func() { _ = db.Close() }()
 	if err := startManager(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -88,6 +103,7 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	mgrClient = mgr.GetClient()
+	campaignDB.Cleaner = campaigndata.Cleaner{Namespaces: mgr.GetAPIReader(), Store: db}
 	go func() {
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)
@@ -127,35 +143,18 @@ func zapLevel() int8 {
 	return 2 // errors only: a passing run stays quiet
 }
 
-// recordingData stands in for the store's campaign data: it records what it was asked to
-// delete and fails while told to, so the finalizer's hold can be observed.
-type recordingData struct {
-	mu      sync.Mutex
-	deleted []string
-	failing bool
+// faultyData is the real store cleanup, made to fail on demand so the finalizer's hold on a
+// campaign whose data cannot be deleted can be observed.
+type faultyData struct {
+	campaigndata.Cleaner
+	failing atomic.Bool
 }
 
-func (d *recordingData) DeleteCampaignData(_ context.Context, c *qualv1alpha1.Campaign) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.failing {
+func (d *faultyData) DeleteCampaignData(ctx context.Context, c *qualv1alpha1.Campaign) error {
+	if d.failing.Load() {
 		return errors.New("store unavailable")
 	}
-	d.deleted = append(d.deleted, string(c.UID))
-	return nil
-}
-
-func (d *recordingData) setFailing(v bool) { d.mu.Lock(); d.failing = v; d.mu.Unlock() }
-
-func (d *recordingData) wasDeleted(uid string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, u := range d.deleted {
-		if u == uid {
-			return true
-		}
-	}
-	return false
+	return d.Cleaner.DeleteCampaignData(ctx, c)
 }
 
 // eventually retries check until it returns nil or the timeout passes.

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -90,21 +91,25 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 	switch {
 	case owner != nil && owner.UID != team.UID:
 		return stalled("NamespaceConflict", "namespace %s is owned by %s %s", name, owner.Kind, owner.Name)
-	case ns.Labels[LabelTeam] != team.Name:
-		return stalled("NamespaceConflict", "namespace %s exists and is not labelled %s=%s", name, LabelTeam, team.Name)
+	case ns.Labels[qualv1alpha1.LabelTeam] != team.Name:
+		return stalled("NamespaceConflict", "namespace %s exists and is not labelled %s=%s", name, qualv1alpha1.LabelTeam, team.Name)
 	case !ns.DeletionTimestamp.IsZero():
 		return fmt.Errorf("namespace %s is still terminating", name)
-	case owner == nil:
-		if err := r.adoptNamespace(ctx, team, ns); err != nil {
-			return err
-		}
+	}
+	if err := r.claimNamespace(ctx, team, ns, owner == nil); err != nil {
+		return err
 	}
 	team.Status.Namespace = name
 	return nil
 }
 
+// namespaceLabels are the labels of a team's namespace.
+func namespaceLabels(team *qualv1alpha1.Team) map[string]string {
+	return managedLabels(qualv1alpha1.LabelTeam, team.Name, qualv1alpha1.LabelTeamUID, string(team.UID))
+}
+
 func (r *TeamReconciler) createNamespace(ctx context.Context, team *qualv1alpha1.Team, name string) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: managedLabels(LabelTeam, team.Name)}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: namespaceLabels(team)}}
 	if err := controllerutil.SetControllerReference(team, ns, r.Scheme()); err != nil {
 		return fmt.Errorf("own namespace %s: %w", name, err)
 	}
@@ -116,16 +121,25 @@ func (r *TeamReconciler) createNamespace(ctx context.Context, team *qualv1alpha1
 	return nil
 }
 
-func (r *TeamReconciler) adoptNamespace(ctx context.Context, team *qualv1alpha1.Team, ns *corev1.Namespace) error {
+// claimNamespace makes the team the controller of a namespace labelled for it and puts the
+// team's labels on it, writing only when something is missing.
+func (r *TeamReconciler) claimNamespace(ctx context.Context, team *qualv1alpha1.Team, ns *corev1.Namespace, adopt bool) error {
 	before := ns.DeepCopy()
 	if err := controllerutil.SetControllerReference(team, ns, r.Scheme()); err != nil {
 		return fmt.Errorf("own namespace %s: %w", ns.Name, err)
 	}
-	ns.Labels[LabelManagedBy] = ManagedByValue
-	if err := r.Patch(ctx, ns, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("adopt namespace %s: %w", ns.Name, err)
+	for k, v := range namespaceLabels(team) {
+		ns.Labels[k] = v
 	}
-	r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopted namespace %s, labelled for this team", ns.Name)
+	if equality.Semantic.DeepEqual(before.ObjectMeta, ns.ObjectMeta) {
+		return nil
+	}
+	if err := r.Patch(ctx, ns, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("claim namespace %s: %w", ns.Name, err)
+	}
+	if adopt {
+		r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopted namespace %s, labelled for this team", ns.Name)
+	}
 	return nil
 }
 
@@ -135,7 +149,7 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 	for _, level := range accessLevels {
 		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
 		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
-			role.Labels = managedLabels(LabelTeam, team.Name)
+			role.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
 			role.Rules = level.rules
 			return controllerutil.SetControllerReference(team, role, r.Scheme())
 		}); err != nil {
@@ -143,7 +157,7 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 		}
 		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
 		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
-			binding.Labels = managedLabels(LabelTeam, team.Name)
+			binding.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
 			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: level.name}
 			binding.Subjects = subjectsFor(team.Spec.Members, level.roles)
 			return controllerutil.SetControllerReference(team, binding, r.Scheme())

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
-	"qual.cx/operator/controllers"
 )
 
 func newTeam(name string, members ...qualv1alpha1.TeamMember) *qualv1alpha1.Team {
@@ -58,7 +57,7 @@ func TestTeamCreatesNamespaceAndRBAC(t *testing.T) {
 	if team.Status.Namespace != ns.Name || team.Status.MemberCount != 3 || team.Status.ObservedGeneration != team.Generation {
 		t.Fatalf("status %+v", team.Status)
 	}
-	if ns.Labels[controllers.LabelTeam] != team.Name || !metav1.IsControlledBy(ns, team) {
+	if ns.Labels[qualv1alpha1.LabelTeam] != team.Name || ns.Labels[qualv1alpha1.LabelTeamUID] != string(team.UID) || !metav1.IsControlledBy(ns, team) {
 		t.Fatalf("namespace not labelled and owned by the team: %+v", ns.ObjectMeta)
 	}
 	wantSubjects := map[string][]string{
@@ -99,7 +98,7 @@ func TestTeamMembersChangeFollowsIntoRBAC(t *testing.T) {
 func TestTeamAdoptsItsLabelledNamespace(t *testing.T) {
 	ctx := context.Background()
 	name := uniqueName("adopter")
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-" + name, Labels: map[string]string{controllers.LabelTeam: name}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-" + name, Labels: map[string]string{qualv1alpha1.LabelTeam: name}}}
 	if err := k8s.Create(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +106,7 @@ func TestTeamAdoptsItsLabelledNamespace(t *testing.T) {
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns); err != nil {
 		t.Fatal(err)
 	}
-	if !metav1.IsControlledBy(ns, team) || ns.Labels[controllers.LabelManagedBy] != controllers.ManagedByValue {
+	if !metav1.IsControlledBy(ns, team) || ns.Labels[qualv1alpha1.LabelManagedBy] != qualv1alpha1.ManagedByValue {
 		t.Fatalf("namespace was not adopted: %+v", ns.ObjectMeta)
 	}
 }
@@ -138,7 +137,7 @@ func TestTeamNeverStealsANamespace(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKey{Name: target}, ns); err != nil {
 			t.Fatal(err)
 		}
-		if metav1.IsControlledBy(ns, thief) || ns.Labels[controllers.LabelTeam] == thief.Name {
+		if metav1.IsControlledBy(ns, thief) || ns.Labels[qualv1alpha1.LabelTeam] == thief.Name {
 			t.Fatalf("namespace %s was taken: %+v", target, ns.ObjectMeta)
 		}
 		reconcileIsSteady(t, reconcilers.Team, thief)

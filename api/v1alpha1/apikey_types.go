@@ -178,7 +178,3 @@ type APIKeyList struct {
 	// items are the keys.
 	Items []APIKey `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&APIKey{}, &APIKeyList{})
-}

@@ -171,7 +171,3 @@ type CampaignList struct {
 	// items are the campaigns.
 	Items []Campaign `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Campaign{}, &CampaignList{})
-}

@@ -136,7 +136,3 @@ type TeamList struct {
 	// items are the teams.
 	Items []Team `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Team{}, &TeamList{})
-}

@@ -121,7 +121,3 @@ type WebhookList struct {
 	// items are the webhooks.
 	Items []Webhook `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Webhook{}, &WebhookList{})
-}

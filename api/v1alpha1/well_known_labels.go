@@ -1,0 +1,16 @@
+package v1alpha1
+
+// Labels the operator reads and writes on Kubernetes objects.
+const (
+	// LabelManagedBy marks objects the operator created; its cache watches only these.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is LabelManagedBy's value on the operator's objects.
+	ManagedByValue = "qual-operator"
+	// LabelTeam on a namespace names the Team that owns it. A namespace labelled for a team
+	// before the team exists is adopted by it; one labelled for another team never is.
+	LabelTeam = "qual.cx/team"
+	// LabelTeamUID on a namespace holds its Team's UID: the team's id in the REST API and in
+	// the store. It outlives the Team while the namespace terminates, so the finalizers of
+	// the objects inside can still find their team's rows.
+	LabelTeamUID = "qual.cx/team-uid"
+)
