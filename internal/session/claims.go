@@ -1,0 +1,69 @@
+package session
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims is what a verified session token says about its user.
+type Claims struct {
+	// Subject is the user id (sub); never empty.
+	Subject string
+	// Email is the email claim; may be empty.
+	Email string
+	// Role is the top-level role claim (Supabase: "authenticated").
+	Role string
+	// AppMetadataRole is app_metadata.role, which only the issuer's admins can set.
+	AppMetadataRole string
+	// ExpiresAt is exp, in UTC; always set.
+	ExpiresAt time.Time
+}
+
+// HasRole reports whether role is the token's role or its app_metadata.role. An empty role
+// never matches, so an unset admin role in configuration cannot make everyone an admin.
+func (c Claims) HasRole(role string) bool {
+	return role != "" && (c.Role == role || c.AppMetadataRole == role)
+}
+
+var (
+	errNoSubject   = errors.New("sub claim is missing")
+	errBadAudience = errors.New("aud claim does not contain the configured audience")
+)
+
+// tokenClaims is the wire form. A struct rather than jwt.MapClaims keeps decoding cheap.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Email       string `json:"email"`
+	Role        string `json:"role"`
+	AppMetadata struct {
+		Role string `json:"role"`
+	} `json:"app_metadata"`
+
+	audience string // expected aud; unexported so JSON cannot set it
+}
+
+// Validate adds the rules jwt leaves out. jwt calls it after the signature and the time
+// claims are checked. jwt.WithAudience would make aud mandatory; here aud is optional
+// but must contain the audience when present.
+func (c *tokenClaims) Validate() error {
+	if c.Subject == "" {
+		return errNoSubject
+	}
+	if len(c.Audience) > 0 && !slices.Contains(c.Audience, c.audience) {
+		return errBadAudience
+	}
+	return nil
+}
+
+func (c *tokenClaims) public() Claims {
+	return Claims{
+		Subject:         c.Subject,
+		Email:           c.Email,
+		Role:            c.Role,
+		AppMetadataRole: c.AppMetadata.Role,
+		ExpiresAt:       c.ExpiresAt.UTC(),
+	}
+}
