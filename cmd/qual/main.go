@@ -5,10 +5,15 @@ package main
 import (
 	"fmt"
 	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
+	// The first SIGINT or SIGTERM cancels the context and every subcommand shuts down
+	// gracefully; a second one exits at once.
+	ctx := ctrl.SetupSignalHandler()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "qual:", err)
 		os.Exit(1)
 	}

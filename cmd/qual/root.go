@@ -1,19 +1,54 @@
 package main
 
 import (
+	"fmt"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
+// globalFlags are shared by every subcommand.
+type globalFlags struct {
+	kubeconfig string
+	store      string
+	logDev     bool
+}
+
+func (g *globalFlags) restConfig() (*rest.Config, error) {
+	if g.kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", g.kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", g.kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return nil, fmt.Errorf("find the Kubernetes API (set --kubeconfig or KUBECONFIG): %w", err)
+	}
+	return cfg, nil
+}
+
 func newRootCommand() *cobra.Command {
+	g := &globalFlags{}
 	root := &cobra.Command{
 		Use:           "qual",
 		Short:         "The Qual operator: qualitative-research API on Kubernetes",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(*cobra.Command, []string) {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(g.logDev)))
+		},
 	}
-	root.AddCommand(newVersionCommand())
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default: KUBECONFIG, then in-cluster)")
+	pf.StringVar(&g.store, "store", "qual.db", "store address: a SQLite file path or sqlite:// URL, or a postgres:// URL")
+	pf.BoolVar(&g.logDev, "log-dev", false, "human-readable console logs instead of JSON")
+	root.AddCommand(newVersionCommand(), newManagerCommand(g))
 	return root
 }
 

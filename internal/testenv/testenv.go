@@ -12,24 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/scheme"
 )
-
-// Scheme returns a new scheme with the built-in kinds and the qual.cx kinds.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, fmt.Errorf("testenv: add client-go scheme: %w", err)
-	}
-	if err := qualv1alpha1.AddToScheme(s); err != nil {
-		return nil, fmt.Errorf("testenv: add qual.cx scheme: %w", err)
-	}
-	return s, nil
-}
 
 // New returns an environment that installs the generated CRDs into a real control plane.
 // Call Start on it, and Stop when done.
@@ -42,7 +28,7 @@ func New() (*envtest.Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := Scheme()
+	s, err := scheme.New()
 	if err != nil {
 		return nil, err
 	}

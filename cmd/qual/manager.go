@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/campaigndata"
+	qualscheme "qual.cx/operator/internal/scheme"
+	"qual.cx/operator/internal/store"
+)
+
+// managerFlags configure `qual manager`.
+type managerFlags struct {
+	metricsAddr, probeAddr string
+	leaderElect            bool
+	leaderElectionNS       string
+	namespaces             []string
+	dispatcherImage        string
+	dispatcherReplicas     int32
+	dispatcherCPU          string
+	dispatcherMemory       string
+	dispatcherStoreSecret  string
+}
+
+func (f *managerFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 turns it off")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns them off")
+	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one active manager among replicas")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "namespaces whose Campaigns, Webhooks and APIKeys to reconcile (default: all)")
+	fs.StringVar(&f.dispatcherImage, "dispatcher-image", "qual:latest", "image of the webhook dispatcher Deployment")
+	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of each namespace's dispatcher")
+	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
+	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
+	fs.StringVar(&f.dispatcherStoreSecret, "dispatcher-store-secret", "", "Secret (key dsn) in each team namespace with the store address for dispatchers")
+}
+
+// dispatcher turns the flags into the dispatcher configuration.
+func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
+	cpu, err := resource.ParseQuantity(f.dispatcherCPU)
+	if err != nil {
+		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-cpu: %w", err)
+	}
+	mem, err := resource.ParseQuantity(f.dispatcherMemory)
+	if err != nil {
+		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-memory: %w", err)
+	}
+	if f.dispatcherReplicas < 0 {
+		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-replicas must not be negative")
+	}
+	return controllers.DispatcherConfig{
+		Image:    f.dispatcherImage,
+		Replicas: f.dispatcherReplicas,
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
+		},
+		StoreSecret: f.dispatcherStoreSecret,
+	}, nil
+}
+
+func newManagerCommand(g *globalFlags) *cobra.Command {
+	f := &managerFlags{}
+	cmd := &cobra.Command{
+		Use:   "manager",
+		Short: "Run the controllers: teams, campaigns, API keys and webhooks",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, err := g.restConfig()
+			if err != nil {
+				return err
+			}
+			db, err := store.Open(ctx, g.store)
+			if err != nil {
+				return fmt.Errorf("open store: %w", err)
+			}
+			defer func() { _ = db.Close() }()
+			mgr, err := newManager(ctx, cfg, f, db)
+			if err != nil {
+				return err
+			}
+			return mgr.Start(ctx)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// newManager builds a manager with every controller, probes and metrics.
+func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store.Store) (ctrl.Manager, error) {
+	dispatcher, err := f.dispatcher()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := qualscheme.New()
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   controllers.CacheOptions(f.namespaces),
+		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:  f.probeAddr,
+		LeaderElection:          f.leaderElect,
+		LeaderElectionID:        "manager.qual.cx",
+		LeaderElectionNamespace: f.leaderElectionNS,
+		// Step down promptly on shutdown so a new leader need not wait out the lease.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	opts := controllers.Options{
+		Dispatcher:   dispatcher,
+		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetAPIReader(), Store: db},
+	}
+	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("informer cache not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("ready check: %w", err)
+	}
+	return mgr, nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/testenv"
+)
+
+// TestManagerCommandReconcilesAndServesProbes runs `qual manager` as a user would, with
+// leader election on, against a real control plane.
+func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
+	env, err := testenv.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	dir := t.TempDir()
+	kubeconfig := writeKubeconfig(t, dir, cfg.Host, cfg.CertData, cfg.KeyData, cfg.CAData)
+	metrics, probes := freeAddr(t), freeAddr(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	root := newRootCommand()
+	root.SetArgs([]string{"manager", "--kubeconfig", kubeconfig, "--store", filepath.Join(dir, "qual.db"),
+		"--metrics-bind-address", metrics, "--health-probe-bind-address", probes,
+		"--leader-election-namespace", "default", "--dispatcher-image", "qual:test"})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("manager exited with %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("manager did not stop")
+		}
+	})
+
+	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "cli"}, Spec: qualv1alpha1.TeamSpec{DisplayName: "CLI"}}
+	if err := k8s.Create(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "team ready", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(team.Status.Conditions, qualv1alpha1.ConditionReady) {
+			return fmt.Errorf("not ready: %+v", team.Status.Conditions)
+		}
+		return nil
+	})
+	for _, check := range []struct{ url, want string }{
+		{"http://" + probes + "/healthz", "ok"},
+		{"http://" + probes + "/readyz", "ok"},
+		{"http://" + metrics + "/metrics", `controller_runtime_reconcile_total{controller="team"`},
+	} {
+		waitFor(t, check.url, func() error { return expectBody(check.url, check.want) })
+	}
+}
+
+func expectBody(url, want string) error {
+	resp, err := http.Get(url) //nolint:gosec // a loopback address the test chose
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+		return fmt.Errorf("%s: %d %q", url, resp.StatusCode, truncate(string(body)))
+	}
+	return nil
+}
+
+func truncate(s string) string { return s[:min(len(s), 200)] }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+func writeKubeconfig(t *testing.T, dir, host string, cert, key, ca []byte) string {
+	t.Helper()
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["envtest"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
+	cfg.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
+	cfg.CurrentContext = "envtest"
+	path := filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func waitFor(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
