@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -179,8 +180,9 @@ func (r *APIKeyReconciler) now() time.Time {
 }
 
 // SetupWithManager registers the reconciler.
-func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(opts).
 		For(&qualv1alpha1.APIKey{}).
 		Owns(&corev1.Secret{}).
 		Named("apikey").

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -135,8 +136,9 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 }
 
 // SetupWithManager registers the reconciler.
-func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(opts).
 		For(&qualv1alpha1.Campaign{}).
 		Named("campaign").
 		Complete(r)

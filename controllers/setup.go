@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keyindex"
@@ -22,6 +23,8 @@ type Options struct {
 	Dispatcher DispatcherConfig
 	// CampaignData deletes a deleted campaign's rows in the store; nil skips that step.
 	CampaignData CampaignData
+	// Concurrency is how many objects of one kind reconcile at once (default 1).
+	Concurrency int
 }
 
 // Reconcilers are the four reconcilers Setup registered.
@@ -45,8 +48,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
 			Dispatcher: opts.Dispatcher},
 	}
-	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{rs.Team, rs.Campaign, rs.APIKey, rs.Webhook} {
-		if err := r.SetupWithManager(mgr); err != nil {
+	copts := controller.Options{MaxConcurrentReconciles: max(1, opts.Concurrency)}
+	for _, r := range []interface {
+		SetupWithManager(ctrl.Manager, controller.Options) error
+	}{rs.Team, rs.Campaign, rs.APIKey, rs.Webhook} {
+		if err := r.SetupWithManager(mgr, copts); err != nil {
 			return nil, fmt.Errorf("set up %T: %w", r, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -190,8 +191,9 @@ func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1
 }
 
 // SetupWithManager registers the reconciler and what it watches.
-func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(opts).
 		For(&qualv1alpha1.Team{}).
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.Role{}).

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
@@ -200,8 +201,9 @@ func webhookReadiness(wh *qualv1alpha1.Webhook) readiness {
 
 // SetupWithManager registers the reconciler. Every webhook owning the dispatcher is woken
 // when it changes.
-func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
+		WithOptions(opts).
 		For(&qualv1alpha1.Webhook{}).
 		Owns(&corev1.Secret{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &qualv1alpha1.Webhook{})).

@@ -30,6 +30,7 @@ type managerFlags struct {
 	dispatcherCPU          string
 	dispatcherMemory       string
 	dispatcherStoreSecret  string
+	concurrency            int
 }
 
 func (f *managerFlags) register(cmd *cobra.Command) {
@@ -38,6 +39,7 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 turns them off")
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one active manager among replicas")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
+	fs.IntVar(&f.concurrency, "concurrency", 4, "objects of one kind reconciled at once")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "namespaces whose Campaigns, Webhooks and APIKeys to reconcile (default: all)")
 	fs.StringVar(&f.dispatcherImage, "dispatcher-image", "qual:latest", "image of the webhook dispatcher Deployment")
 	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of each namespace's dispatcher")
@@ -123,6 +125,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	}
 	opts := controllers.Options{
 		Dispatcher:   dispatcher,
+		Concurrency:  f.concurrency,
 		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetAPIReader(), Store: db},
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {

@@ -135,4 +135,3 @@ func waitFor(t *testing.T, what string, check func() error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

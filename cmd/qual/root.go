@@ -24,6 +24,11 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load kubeconfig %s: %w", g.kubeconfig, err)
 		}
+		// As ctrl.GetConfig does: leave throttling to the API server's priority and fairness
+		// instead of client-go's default of 5 requests per second.
+		if cfg.QPS == 0 {
+			cfg.QPS = -1
+		}
 		return cfg, nil
 	}
 	cfg, err := ctrl.GetConfig()

@@ -1,0 +1,286 @@
+// Package campaigns measures how fast the manager turns applied Campaigns into Ready ones,
+// against the time the same kube-apiserver takes just to create them.
+//
+//	go test -run '^$' -bench CampaignsToReady -benchtime 1x ./bench/campaigns/
+package campaigns
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/scheme"
+	"qual.cx/operator/internal/testenv"
+)
+
+const (
+	teams       = 10
+	perTeam     = 100
+	writers     = 8
+	concurrency = 4
+)
+
+var cfg *rest.Config
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run()) // no benchmark asked for: start nothing
+	}
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if cfg, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func BenchmarkCampaignsToReady(b *testing.B) {
+	for i := 0; b.Loop(); i++ {
+		runOnce(b, fmt.Sprintf("r%d", i))
+	}
+}
+
+func runOnce(b *testing.B, run string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := scheme.New()
+	must(b, err)
+	c, err := client.New(cfg, client.Options{Scheme: s})
+	must(b, err)
+
+	// Baseline: the API server alone creating the same 1,000 objects, nothing watching them.
+	baseNS := namespaces(b, c, run+"-base")
+	createStart := time.Now()
+	createAll(b, c, baseNS, nil)
+	createOnly := time.Since(createStart)
+
+	// The manager, reconciling only the teams' namespaces so the baseline is left alone.
+	teamNS := make([]string, teams)
+	for i := range teamNS {
+		teamNS[i] = fmt.Sprintf("team-%s-%d", run, i)
+	}
+	startManager(b, ctx, c, teamNS)
+	makeTeams(b, ctx, c, run)
+	before := reconciles()
+
+	ready := watchReady(b, ctx, c)
+	applied := &sync.Map{}
+	start := time.Now()
+	createAll(b, c, teamNS, applied)
+	latencies := ready.wait(b, applied, teams*perTeam)
+	total := time.Since(start)
+	recs := reconciles() - before
+
+	var mem runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&mem)
+	slices.Sort(latencies)
+	b.ReportMetric(total.Seconds(), "s-to-all-ready")
+	b.ReportMetric(createOnly.Seconds(), "s-create-only")
+	b.ReportMetric(total.Seconds()/createOnly.Seconds(), "ratio")
+	b.ReportMetric(recs/total.Seconds(), "reconciles/s")
+	b.ReportMetric(percentileMs(latencies, 50), "p50-ms")
+	b.ReportMetric(percentileMs(latencies, 99), "p99-ms")
+	b.ReportMetric(float64(mem.HeapInuse)/(1<<20), "heap-MiB")
+	b.ReportMetric(rssMiB(), "rss-MiB")
+}
+
+func percentileMs(sorted []time.Duration, p int) float64 {
+	return float64(sorted[(len(sorted)-1)*p/100].Microseconds()) / 1000
+}
+
+func namespaces(b *testing.B, c client.Client, prefix string) []string {
+	names := make([]string, teams)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i)
+		must(b, c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: names[i]}}))
+	}
+	return names
+}
+
+// createAll creates perTeam Active campaigns in each namespace with `writers` concurrent
+// clients, recording when each create was sent.
+func createAll(b *testing.B, c client.Client, nss []string, applied *sync.Map) {
+	jobs := make(chan [2]int)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for j := range jobs {
+				name := "study-" + strconv.Itoa(j[1])
+				if applied != nil {
+					applied.Store(nss[j[0]]+"/"+name, time.Now())
+				}
+				cmp := &qualv1alpha1.Campaign{
+					ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: nss[j[0]]},
+					Spec:       qualv1alpha1.CampaignSpec{Title: "Study " + name, State: qualv1alpha1.StateActive},
+				}
+				if err := c.Create(context.Background(), cmp); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for t := range nss {
+		for i := range perTeam {
+			jobs <- [2]int{t, i}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+func startManager(b *testing.B, ctx context.Context, c client.Client, nss []string) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 c.Scheme(),
+		Cache:                  controllers.CacheOptions(nss),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	must(b, err)
+	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: concurrency,
+		Dispatcher: controllers.DispatcherConfig{Image: "qual:bench", Replicas: 1}})
+	must(b, err)
+	go func() { _ = mgr.Start(ctx) }()
+	mgr.GetCache().WaitForCacheSync(ctx)
+}
+
+func makeTeams(b *testing.B, ctx context.Context, c client.Client, run string) {
+	for i := range teams {
+		team := &qualv1alpha1.Team{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", run, i)},
+			Spec:       qualv1alpha1.TeamSpec{DisplayName: "Bench", Namespace: fmt.Sprintf("team-%s-%d", run, i)},
+		}
+		must(b, c.Create(ctx, team))
+	}
+	for i := range teams {
+		for {
+			ns := &corev1.Namespace{}
+			if err := c.Get(ctx, client.ObjectKey{Name: fmt.Sprintf("team-%s-%d", run, i)}, ns); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// readyWatch records when each campaign was first seen Ready.
+type readyWatch struct {
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	watch watch.Interface
+}
+
+func watchReady(b *testing.B, ctx context.Context, c client.Client) *readyWatch {
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: c.Scheme()})
+	must(b, err)
+	w, err := wc.Watch(ctx, &qualv1alpha1.CampaignList{})
+	must(b, err)
+	r := &readyWatch{seen: map[string]time.Time{}, watch: w}
+	go func() {
+		for ev := range w.ResultChan() {
+			cmp, ok := ev.Object.(*qualv1alpha1.Campaign)
+			if !ok || !meta.IsStatusConditionTrue(cmp.Status.Conditions, qualv1alpha1.ConditionReady) {
+				continue
+			}
+			r.mu.Lock()
+			key := cmp.Namespace + "/" + cmp.Name
+			if _, dup := r.seen[key]; !dup {
+				r.seen[key] = time.Now()
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *readyWatch) wait(b *testing.B, applied *sync.Map, n int) []time.Duration {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		r.mu.Lock()
+		count := len(r.seen)
+		r.mu.Unlock()
+		if count >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d campaigns became Ready", count, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.watch.Stop()
+	var lat []time.Duration
+	applied.Range(func(k, v any) bool {
+		r.mu.Lock()
+		lat = append(lat, r.seen[k.(string)].Sub(v.(time.Time)))
+		r.mu.Unlock()
+		return true
+	})
+	return lat
+}
+
+// reconciles is the number of Campaign reconciles so far.
+func reconciles() float64 {
+	families, _ := ctrlmetrics.Registry.Gather()
+	var total float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "campaign" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+func rssMiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
