@@ -21,7 +21,7 @@ var jwksMethods = []string{"RS256", "ES256", "EdDSA"}
 // Verifier checks session tokens. It is safe for concurrent use.
 type Verifier struct {
 	parser   *jwt.Parser
-	secret   []byte
+	secret   any             // []byte boxed once: returning it from a Keyfunc would box it per call
 	jwks     keyfunc.Keyfunc // nil without a JWKS URL
 	audience string
 	hmacKey  jwt.Keyfunc // built once: the HS256-only path needs no per-call closure
@@ -35,10 +35,11 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verifier{secret: cfg.Secret, audience: cfg.Audience}
+	v := &Verifier{audience: cfg.Audience}
 	v.hmacKey = v.secretKey
 	var methods []string
 	if len(cfg.Secret) > 0 {
+		v.secret = cfg.Secret
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
 	}
 	if cfg.JWKSURL != "" {
@@ -81,7 +82,7 @@ func (v *Verifier) keyfunc(ctx context.Context) jwt.Keyfunc {
 }
 
 func (v *Verifier) secretKey(t *jwt.Token) (any, error) {
-	if t.Method.Alg() != jwt.SigningMethodHS256.Alg() || len(v.secret) == 0 {
+	if t.Method.Alg() != jwt.SigningMethodHS256.Alg() || v.secret == nil {
 		return nil, fmt.Errorf("no secret for alg %s", t.Method.Alg())
 	}
 	return v.secret, nil

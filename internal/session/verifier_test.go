@@ -142,6 +142,7 @@ func checkResult(t *testing.T, got Claims, err, cause error) {
 	if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, cause) {
 		t.Fatalf("err = %v, want ErrInvalidToken and %v", err, cause)
 	}
+	t.Log(err) // the message is what operators see in logs
 	if got != (Claims{}) {
 		t.Fatalf("claims leaked on failure: %+v", got)
 	}
