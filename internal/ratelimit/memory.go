@@ -1,0 +1,110 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// shardCount spreads keys over independent mutexes; a power of two so a mask picks the shard.
+const shardCount = 64
+
+// Memory is a Limiter for one replica: key -> theoretical arrival time in sharded maps.
+// Stale keys (budget full again) are dropped inline, so it needs no goroutine and no Close.
+type Memory struct {
+	now    func() time.Time
+	shards [shardCount]shard
+	cursor atomic.Uint64 // sweeps started; picks the next shard in rotation
+}
+
+// Option configures a Memory limiter.
+type Option func(*Memory)
+
+// WithClock replaces time.Now, so tests can move time by hand.
+func WithClock(now func() time.Time) Option {
+	return func(m *Memory) { m.now = now }
+}
+
+// NewMemory returns an empty in-memory limiter.
+func NewMemory(opts ...Option) *Memory {
+	m := &Memory{now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
+	for i := range m.shards {
+		m.shards[i].tats = make(map[string]int64)
+	}
+	return m
+}
+
+// Allow spends n from key's budget if it can. It never allocates for a key it already holds.
+func (m *Memory) Allow(_ context.Context, key string, l Limit, n int) (Result, error) {
+	if err := l.check(n); err != nil {
+		return Result{}, fmt.Errorf("allow %q: %w", key, err)
+	}
+	at := m.now()
+	s := m.shard(key)
+	s.mu.Lock()
+	res, tat := allow(s.tats[key], at.UnixNano(), l, n)
+	if res.Allowed {
+		s.store(key, tat)
+	}
+	due := s.tick()
+	s.mu.Unlock()
+	if due {
+		m.sweepNext(at.UnixNano())
+	}
+	res.At = at
+	return res, nil
+}
+
+// Peek reports key's budget without spending.
+func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
+	if err := l.check(0); err != nil {
+		return Result{}, fmt.Errorf("peek %q: %w", key, err)
+	}
+	at := m.now()
+	s := m.shard(key)
+	s.mu.Lock()
+	res := peek(s.tats[key], at.UnixNano(), l)
+	s.mu.Unlock()
+	res.At = at
+	return res, nil
+}
+
+// Len is the number of keys held, stale ones not yet dropped included.
+func (m *Memory) Len() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += len(s.tats)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// sweepNext sweeps the next shard in rotation, unless it was swept too recently for its size:
+// a shard of k keys waits shardCount*k decisions, so sweeping costs O(1) per decision
+// amortised, and idle shards are swept too because any busy shard drives the rotation.
+func (m *Memory) sweepNext(now int64) {
+	c := m.cursor.Add(1)
+	s := &m.shards[c%shardCount]
+	s.mu.Lock()
+	if (c-s.sweptAt)*minSweep >= shardCount*uint64(len(s.tats)) {
+		s.sweep(now)
+		s.sweptAt = c
+	}
+	s.mu.Unlock()
+}
+
+// shard picks key's shard by 32-bit FNV-1a, inlined: hash/fnv would need a []byte copy.
+func (m *Memory) shard(key string) *shard {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return &m.shards[h&(shardCount-1)]
+}
