@@ -18,6 +18,8 @@ type Claims struct {
 	Role string
 	// AppMetadataRole is app_metadata.role, which only the issuer's admins can set.
 	AppMetadataRole string
+	// Anonymous is is_anonymous: a Supabase anonymous sign-in, a real but unproven user.
+	Anonymous bool
 	// ExpiresAt is exp, in UTC; always set.
 	ExpiresAt time.Time
 }
@@ -38,6 +40,7 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 	Email       string `json:"email"`
 	Role        string `json:"role"`
+	Anonymous   bool   `json:"is_anonymous"`
 	AppMetadata struct {
 		Role string `json:"role"`
 	} `json:"app_metadata"`
@@ -64,6 +67,7 @@ func (c *tokenClaims) public() Claims {
 		Email:           c.Email,
 		Role:            c.Role,
 		AppMetadataRole: c.AppMetadata.Role,
+		Anonymous:       c.Anonymous,
 		ExpiresAt:       c.ExpiresAt.UTC(),
 	}
 }

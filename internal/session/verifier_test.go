@@ -21,7 +21,7 @@ func newHS256(t testing.TB) *Verifier {
 }
 
 func TestVerifyValidHS256(t *testing.T) {
-	got, err := newHS256(t).Verify(t.Context(), hs256(t, validClaims()))
+	got, err := newHS256(t).Verify(t.Context(), hs256(t, with(map[string]any{"is_anonymous": true})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +30,7 @@ func TestVerifyValidHS256(t *testing.T) {
 		Email:           "ada@example.com",
 		Role:            "authenticated",
 		AppMetadataRole: "platform_admin",
+		Anonymous:       true,
 		ExpiresAt:       testNow.Add(time.Hour),
 	}
 	if got != want {
@@ -87,6 +88,10 @@ func TestVerifyHS256(t *testing.T) {
 			return good[0] + "." + evil[1] + "." + good[2]
 		}, jwt.ErrTokenSignatureInvalid},
 		{"sub missing", func(t *testing.T) string { return hs256(t, with(map[string]any{"sub": nil})) }, errNoSubject},
+		{"Supabase anon key", func(t *testing.T) string { // public, same secret, no sub
+			return hs256(t, jwt.MapClaims{"iss": "supabase", "ref": "abc", "role": "anon",
+				"iat": testNow.Add(-time.Hour).Unix(), "exp": testNow.Add(24 * time.Hour).Unix()})
+		}, errNoSubject},
 		{"sub empty", func(t *testing.T) string { return hs256(t, with(map[string]any{"sub": ""})) }, errNoSubject},
 		{"sub not a string", func(t *testing.T) string { return hs256(t, with(map[string]any{"sub": 42})) },
 			jwt.ErrTokenMalformed},
@@ -114,6 +119,8 @@ func TestVerifyHS256(t *testing.T) {
 		{"bad payload JSON", func(t *testing.T) string { return resign(t, b64(hdr("HS256"))+"."+b64(`{"sub":`)) },
 			jwt.ErrTokenMalformed},
 		{"payload not an object", func(t *testing.T) string { return resign(t, b64(hdr("HS256"))+"."+b64(`[1]`)) },
+			jwt.ErrTokenMalformed},
+		{"non-canonical signature base64", func(t *testing.T) string { return flipLastBit(hs256(t, validClaims())) },
 			jwt.ErrTokenMalformed},
 		{"bad signature base64", func(t *testing.T) string { return hs256(t, validClaims()) + "!" },
 			jwt.ErrTokenMalformed},
@@ -146,6 +153,14 @@ func checkResult(t *testing.T, got Claims, err, cause error) {
 	if got != (Claims{}) {
 		t.Fatalf("claims leaked on failure: %+v", got)
 	}
+}
+
+// flipLastBit changes the unused low bit of the signature's last base64url character, which
+// lenient decoders ignore.
+func flipLastBit(token string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, token[len(token)-1])
+	return token[:len(token)-1] + string(alphabet[i^1])
 }
 
 // relabel swaps the alg in token's header, keeping payload and signature.
