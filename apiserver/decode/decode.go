@@ -1,0 +1,106 @@
+// Package decode reads JSON request bodies strictly: a size limit, JSON only, no unknown
+// fields, and every failure turned into the documented error naming the field at fault.
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// MaxBody is the largest request body accepted: 1 MiB.
+const MaxBody = 1 << 20
+
+// JSON decodes the request body into dst, which must point to a struct. An empty body
+// leaves dst as it is, so an action that takes no body accepts none.
+func JSON(w http.ResponseWriter, r *http.Request, dst any) *envelope.Error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return envelope.New(envelope.CodePayloadTooLarge, "The request body is over %d bytes", MaxBody)
+		}
+		return envelope.New(envelope.CodeInvalidJSON, "The request body could not be read")
+	}
+	if e := checkContentType(r.Header.Get("Content-Type"), len(body) > 0); e != nil {
+		return e
+	}
+	return Bytes(body, dst)
+}
+
+// Bytes decodes a JSON object strictly into dst; an empty or all-whitespace input decodes
+// nothing.
+func Bytes(body []byte, dst any) *envelope.Error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if body[0] != '{' {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fromDecodeError(err)
+	}
+	if dec.More() {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func checkContentType(ct string, hasBody bool) *envelope.Error {
+	if ct == "" && !hasBody {
+		return nil
+	}
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil || media != "application/json" {
+		return envelope.New(envelope.CodeUnsupportedMedia, "Content-Type must be application/json")
+	}
+	return nil
+}
+
+// fromDecodeError maps encoding/json's errors to the documented ones.
+func fromDecodeError(err error) *envelope.Error {
+	var typeErr *json.UnmarshalTypeError
+	var fieldErr *FieldError
+	switch {
+	case errors.As(err, &fieldErr):
+		return envelope.Field(fieldErr.Field, "%s", fieldErr.Message)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+		}
+		return envelope.Field(field, "must be %s", describe(typeErr.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return envelope.Field(field, "is not a known field")
+	}
+	return envelope.New(envelope.CodeInvalidJSON, "The request body is not valid JSON")
+}
+
+// describe names a Go kind the way a JSON client thinks of it.
+func describe(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "a list"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}

@@ -1,0 +1,99 @@
+package decode
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"qual.cx/operator/apiserver/envelope"
+)
+
+type settings struct {
+	Language  string `json:"language"`
+	Anonymous bool   `json:"anonymous"`
+}
+
+type body struct {
+	Title        Optional[string]   `json:"title"`
+	MaxQuestions Optional[int]      `json:"max_questions"`
+	Questions    []string           `json:"questions"`
+	Settings     Optional[settings] `json:"settings"`
+}
+
+func decodeString(t *testing.T, contentType, s string) (body, *envelope.Error) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(s))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	var b body
+	return b, JSON(httptest.NewRecorder(), r, &b)
+}
+
+func TestStrictDecodingNamesTheField(t *testing.T) {
+	cases := []struct {
+		name, ct, body string
+		code           envelope.Code
+		field          string
+	}{
+		{"not json", "application/json", `{"title": `, envelope.CodeInvalidJSON, ""},
+		{"array body", "application/json", `[1]`, envelope.CodeInvalidJSON, ""},
+		{"string body", "application/json", `"x"`, envelope.CodeInvalidJSON, ""},
+		{"two values", "application/json", `{} {}`, envelope.CodeInvalidJSON, ""},
+		{"unknown field", "application/json", `{"titel": "x"}`, envelope.CodeValidation, "titel"},
+		{"wrong type", "application/json", `{"max_questions": "ten"}`, envelope.CodeValidation, "max_questions"},
+		{"wrong nested type", "application/json", `{"settings": {"anonymous": "yes"}}`, envelope.CodeValidation, "settings.anonymous"},
+		{"unknown nested field", "application/json", `{"settings": {"lang": "en"}}`, envelope.CodeValidation, "lang"},
+		{"list of numbers", "application/json", `{"questions": [1]}`, envelope.CodeValidation, "questions"},
+		{"form body", "application/x-www-form-urlencoded", `title=x`, envelope.CodeUnsupportedMedia, ""},
+		{"no content type", "", `{"title":"x"}`, envelope.CodeUnsupportedMedia, ""},
+		{"too large", "application/json", `{"title":"` + strings.Repeat("a", MaxBody) + `"}`, envelope.CodePayloadTooLarge, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := decodeString(t, c.ct, c.body)
+			if err == nil || err.Code != c.code {
+				t.Fatalf("got %v, want %s", err, c.code)
+			}
+			if c.field != "" && (len(err.Details) != 1 || !strings.HasSuffix(err.Details[0].Field, c.field)) {
+				t.Fatalf("error %+v does not name %q", err, c.field)
+			}
+		})
+	}
+}
+
+func TestOptionalTellsAbsentFromNullFromValue(t *testing.T) {
+	b, err := decodeString(t, "application/json; charset=utf-8", `{"title": null, "max_questions": 7}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Title.Set || !b.Title.Null || !b.MaxQuestions.Set || b.MaxQuestions.Value != 7 || b.Settings.Set {
+		t.Fatalf("decoded %+v", b)
+	}
+}
+
+func TestEmptyBodyDecodesNothing(t *testing.T) {
+	for _, ct := range []string{"", "application/json"} {
+		if b, err := decodeString(t, ct, ""); err != nil || b.Title.Set {
+			t.Fatalf("content type %q: %v %+v", ct, err, b)
+		}
+	}
+}
+
+func FuzzBytes(f *testing.F) {
+	for _, s := range []string{`{}`, `{"title":"x","max_questions":3}`, `{"settings":{"language":"en"}}`, `[`, `{"questions":["a",null]}`, `{"title":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var b body
+		err := Bytes(in, &b)
+		if err == nil {
+			return
+		}
+		// Every failure is a documented 4xx with a message.
+		if s := err.Status(); s < 400 || s >= 500 || err.Message == "" {
+			t.Fatalf("input %q gave %+v", in, err)
+		}
+	})
+}
