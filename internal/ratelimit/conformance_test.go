@@ -144,7 +144,7 @@ func TestInvalid(t *testing.T) {
 			for _, c := range []struct {
 				l Limit
 				n int
-			}{{perMinute5, 6}, {perMinute5, -1}, {Limit{Window: time.Minute}, 1}, {Limit{Quota: 10, Window: time.Nanosecond}, 1}} {
+			}{{perMinute5, 6}, {perMinute5, 0}, {perMinute5, -1}, {Limit{Window: time.Minute}, 1}, {Limit{Quota: 10, Window: time.Nanosecond}, 1}} {
 				if _, err := lim.Allow(ctx, "k", c.l, c.n); !errors.Is(err, ErrInvalid) {
 					t.Errorf("Allow(%+v, %d) error = %v, want ErrInvalid", c.l, c.n, err)
 				}

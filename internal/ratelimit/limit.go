@@ -49,13 +49,13 @@ func (l Limit) interval() int64 { return int64(l.Window) / int64(l.Quota) }
 func (l Limit) burst() int64 { return l.interval() * int64(l.Quota) }
 
 // check rejects limits whose interval is under a microsecond (Redis's clock resolution) and
-// costs that could never be spent; n=0 is a peek.
+// costs outside 1..Quota: a larger one could never be spent, and spending nothing is Peek.
 func (l Limit) check(n int) error {
 	if l.Quota < 1 || l.Window < time.Duration(l.Quota)*time.Microsecond {
 		return fmt.Errorf("%w: %d per %s (need quota >= 1 and window/quota >= 1µs)", ErrInvalid, l.Quota, l.Window)
 	}
-	if n < 0 || n > l.Quota {
-		return fmt.Errorf("%w: cost %d outside 0..%d", ErrInvalid, n, l.Quota)
+	if n < 1 || n > l.Quota {
+		return fmt.Errorf("%w: cost %d outside 1..%d", ErrInvalid, n, l.Quota)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit, n int) (Result, e
 
 // Peek reports key's budget without spending.
 func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
-	if err := l.check(0); err != nil {
+	if err := l.check(1); err != nil { // validates l alone
 		return Result{}, fmt.Errorf("peek %q: %w", key, err)
 	}
 	at := m.now()

@@ -43,7 +43,7 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit, n int) (Result, 
 
 // Peek reports key's budget without spending: redis_rate's AllowN with n=0 computes it.
 func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
-	if err := l.check(0); err != nil {
+	if err := l.check(1); err != nil { // validates l alone
 		return Result{}, fmt.Errorf("peek %q: %w", key, err)
 	}
 	res, err := r.lim.AllowN(ctx, r.prefix+key, l.rate(), 0)
