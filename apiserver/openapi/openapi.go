@@ -1,0 +1,56 @@
+// Package openapi holds the OpenAPI 3.1 document of the Qual REST API (openapi.yaml) and serves it
+// as JSON. The document is the contract the apiserver is tested against: see package openapitest.
+package openapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed" // for the document
+	"encoding/hex"
+	"net/http"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+//go:embed openapi.yaml
+var source []byte
+
+// document is the document as JSON with its ETag, converted from YAML on first use.
+var document = sync.OnceValues(func() ([]byte, string) {
+	doc, err := yaml.YAMLToJSON(source)
+	if err != nil {
+		// The embedded file is fixed at build time and the package's tests load it.
+		panic("openapi: openapi.yaml is not valid YAML: " + err.Error())
+	}
+	sum := sha256.Sum256(doc)
+	return doc, `"` + hex.EncodeToString(sum[:16]) + `"`
+})
+
+// JSON returns the OpenAPI document as JSON. Each call returns a fresh copy.
+func JSON() []byte {
+	doc, _ := document()
+	return bytes.Clone(doc)
+}
+
+// Handler serves the document as JSON (GET and HEAD) with a strong ETag, answering a matching
+// If-None-Match with 304. Clients may cache it but revalidate each time (Cache-Control: no-cache),
+// which costs a 304 until the server is upgraded. Other methods get 405 with the API's error body.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			_, _ = w.Write([]byte(`{"error":{"code":"METHOD_NOT_ALLOWED","message":"Method not allowed"}}`))
+			return
+		}
+		doc, etag := document()
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(doc))
+	})
+}

@@ -1,0 +1,239 @@
+package openapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	yaml "go.yaml.in/yaml/v3"
+
+	"qual.cx/operator/apiserver/openapi"
+	"qual.cx/operator/apiserver/openapi/openapitest"
+)
+
+// operations is every operation the document must hold, by path, and whether it needs credentials.
+var operations = map[string]struct {
+	methods []string
+	public  bool
+}{
+	"/campaigns":                    {methods: []string{"GET", "POST"}},
+	"/campaigns/{id}":               {methods: []string{"GET", "PATCH", "DELETE"}},
+	"/campaigns/{id}/publish":       {methods: []string{"POST"}},
+	"/campaigns/{id}/pause":         {methods: []string{"POST"}},
+	"/campaigns/{id}/complete":      {methods: []string{"POST"}},
+	"/teams":                        {methods: []string{"GET", "POST"}},
+	"/teams/{id}":                   {methods: []string{"GET", "PATCH", "DELETE"}},
+	"/teams/{id}/members":           {methods: []string{"GET", "POST"}},
+	"/teams/{id}/members/{user_id}": {methods: []string{"PATCH", "DELETE"}},
+	"/api-keys":                     {methods: []string{"GET", "POST"}},
+	"/api-keys/{id}":                {methods: []string{"GET", "DELETE"}},
+	"/api-keys/{id}/rotate":         {methods: []string{"POST"}},
+	"/me":                           {methods: []string{"GET"}},
+	"/usage":                        {methods: []string{"GET"}},
+	"/admin/stats":                  {methods: []string{"GET"}},
+	"/admin/teams":                  {methods: []string{"GET"}},
+	"/health":                       {methods: []string{"GET"}, public: true},
+	"/ready":                        {methods: []string{"GET"}, public: true},
+	"/openapi.json":                 {methods: []string{"GET"}, public: true},
+}
+
+var rateLimitHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit"}
+
+func loadYAML(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile("openapi.yaml")
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	return doc
+}
+
+func TestDocumentIsValidOpenAPI31(t *testing.T) {
+	doc := loadYAML(t)
+	if doc.OpenAPI != "3.1.0" || !doc.IsOpenAPI31OrLater() {
+		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/api/v1" {
+		t.Errorf("servers = %v, want [/api/v1]", doc.Servers)
+	}
+	if _, ok := doc.Components.SecuritySchemes["bearerAuth"]; !ok {
+		t.Error("no bearerAuth security scheme")
+	}
+}
+
+func TestDocumentOperations(t *testing.T) {
+	doc := loadYAML(t)
+	if got, want := slices.Sorted(maps.Keys(doc.Paths.Map())), slices.Sorted(maps.Keys(operations)); !slices.Equal(got, want) {
+		t.Fatalf("paths = %v\nwant %v", got, want)
+	}
+	for path, want := range operations {
+		ops := doc.Paths.Value(path).Operations()
+		if got := slices.Sorted(maps.Keys(ops)); !slices.Equal(got, slices.Sorted(slices.Values(want.methods))) {
+			t.Errorf("%s: methods = %v, want %v", path, got, want.methods)
+		}
+		for method, op := range ops {
+			name := method + " " + path
+			if op.OperationID == "" || op.Summary == "" || op.Description == "" || len(op.Tags) == 0 {
+				t.Errorf("%s: needs operationId, summary, description and tags", name)
+			}
+			if public := op.Security != nil && len(*op.Security) == 0; public != want.public {
+				t.Errorf("%s: public = %v, want %v", name, public, want.public)
+			}
+			checkResponses(t, name, op, want.public)
+			if method == http.MethodPost && op.Parameters.GetByInAndName("header", "Idempotency-Key") == nil {
+				t.Errorf("%s: no Idempotency-Key parameter", name)
+			}
+		}
+	}
+}
+
+// checkResponses checks the statuses and headers every operation of its kind must document.
+func checkResponses(t *testing.T, name string, op *openapi3.Operation, public bool) {
+	t.Helper()
+	want := []int{500}
+	if !public {
+		want = append(want, 401, 429, 503)
+	}
+	for _, status := range want {
+		if op.Responses.Status(status) == nil {
+			t.Errorf("%s: no %d response", name, status)
+		}
+	}
+	for code, ref := range op.Responses.Map() {
+		response := ref.Value
+		if h := response.Headers["X-Request-Id"]; h == nil || !h.Value.Required {
+			t.Errorf("%s %s: X-Request-Id not required", name, code)
+		}
+		required := func(header string) bool {
+			h := response.Headers[header]
+			return h != nil && h.Value.Required
+		}
+		if !public && (code[0] == '2' || code == "429") {
+			for _, header := range rateLimitHeaders {
+				if !required(header) {
+					t.Errorf("%s %s: %s not required", name, code, header)
+				}
+			}
+		}
+		if (code == "429" || code == "503") && !required("Retry-After") {
+			t.Errorf("%s %s: Retry-After not required", name, code)
+		}
+		if code[0] == '4' || code[0] == '5' {
+			if mt := response.Content.Get("application/json"); mt == nil || mt.Schema.Ref != "#/components/schemas/ErrorResponse" {
+				t.Errorf("%s %s: body is not ErrorResponse", name, code)
+			}
+		}
+	}
+}
+
+func TestJSONEqualsYAML(t *testing.T) {
+	doc := openapi.JSON()
+	var fromJSON any
+	if err := json.Unmarshal(doc, &fromJSON); err != nil {
+		t.Fatalf("JSON() is not JSON: %v", err)
+	}
+	source, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Decode the YAML with another decoder than JSON() uses, then normalise through JSON.
+	var fromYAML any
+	if err := yaml.Unmarshal(source, &fromYAML); err != nil {
+		t.Fatal(err)
+	}
+	normalised, err := json.Marshal(fromYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromYAML = nil
+	if err := json.Unmarshal(normalised, &fromYAML); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromJSON, fromYAML) {
+		t.Error("JSON() differs from openapi.yaml")
+	}
+	doc[0] = 'x'
+	if openapi.JSON()[0] != '{' {
+		t.Error("JSON() returns shared memory")
+	}
+}
+
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(withRequestID(openapi.Handler()))
+	defer srv.Close()
+	v := openapitest.New(t)
+
+	get := func(method, ifNoneMatch string) (*http.Request, *http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/api/v1/openapi.json", http.NoBody)
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req, resp, body
+	}
+
+	req, resp, body := get(http.MethodGet, "")
+	v.Check(t, req, resp.StatusCode, resp.Header, body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" ||
+		string(body) != string(openapi.JSON()) {
+		t.Fatalf("GET: %d %q, body of %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	etag := resp.Header.Get("ETag")
+	if !strings.HasPrefix(etag, `"`) || resp.Header.Get("Cache-Control") == "" {
+		t.Errorf("ETag %q, Cache-Control %q", etag, resp.Header.Get("Cache-Control"))
+	}
+	if len(v.Unchecked()) != len(operationsList())-1 {
+		t.Errorf("unchecked = %v", v.Unchecked())
+	}
+
+	if _, resp, body = get(http.MethodGet, etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Errorf("If-None-Match: %d with %d bytes, want 304", resp.StatusCode, len(body))
+	}
+	if _, resp, body = get(http.MethodHead, ""); resp.StatusCode != http.StatusOK || len(body) != 0 {
+		t.Errorf("HEAD: %d with %d bytes", resp.StatusCode, len(body))
+	}
+	req, resp, body = get(http.MethodPost, "")
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+		t.Errorf("POST: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	v.Check(t, req, resp.StatusCode, resp.Header, body)
+}
+
+// withRequestID sets X-Request-Id as the apiserver's middleware does.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-1")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func operationsList() []string {
+	var ops []string
+	for path, o := range operations {
+		for _, method := range o.methods {
+			ops = append(ops, method+" "+path)
+		}
+	}
+	return ops
+}

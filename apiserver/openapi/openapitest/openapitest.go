@@ -1,0 +1,206 @@
+// Package openapitest checks HTTP exchanges of the Qual REST API against its OpenAPI document
+// (package openapi) in tests, and reports which operations a suite never exercised.
+//
+// kin-openapi v0.153.0 supports OpenAPI 3.1 without an opt-in: the loader reads type arrays,
+// doc.Validate applies the 3.1 rules when the document says `openapi: 3.1.x`, and
+// openapi3filter.ValidateResponse then validates with JSON Schema 2020-12 (santhosh-tekuri/jsonschema).
+// Two gaps are filled here: the `uuid` format is not predefined, so it is registered per validation
+// (RFC 9562), and neither 405 answers nor undocumented paths reach an operation, so those are checked
+// against the document's shared MethodNotAllowed response and ErrorResponse schema.
+package openapitest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"qual.cx/operator/apiserver/openapi"
+)
+
+// basePath is the document's server URL; aliasPath serves the same routes.
+const (
+	basePath  = "/api/v1"
+	aliasPath = "/v1"
+)
+
+// Validator checks HTTP exchanges against the document. It is safe for concurrent use.
+type Validator struct {
+	*spec
+
+	mu      sync.Mutex
+	checked map[string]bool // "METHOD /template" of every operation, true once checked
+}
+
+// spec is the loaded, validated document and its router, shared by every Validator.
+type spec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+var loadSpec = sync.OnceValues(func() (*spec, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapi.JSON())
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return &spec{doc: doc, router: router}, nil
+})
+
+// New returns a Validator with no operation checked yet. The document is loaded and validated once
+// per test binary; New fails t when it is invalid.
+func New(t testing.TB) *Validator {
+	t.Helper()
+	s, err := loadSpec()
+	if err != nil {
+		t.Fatalf("openapi document: %v", err)
+		return nil
+	}
+	checked := make(map[string]bool)
+	for path, item := range s.doc.Paths.Map() {
+		for method := range item.Operations() {
+			checked[method+" "+path] = false
+		}
+	}
+	return &Validator{spec: s, checked: checked}
+}
+
+// Check validates that the response (status, headers where declared required, JSON body) matches
+// what the document declares for the request's operation; fails the test with a precise message otherwise.
+// The request path includes the /api/v1 prefix (or the /v1 alias); strip it to match the document.
+//
+// A 405 on a documented path is checked against the shared MethodNotAllowed response (with Allow),
+// a 404 on an undocumented path against ErrorResponse; any other answer there fails.
+func (v *Validator) Check(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
+	t.Helper()
+	if err := v.check(req, status, header, body); err != nil {
+		t.Errorf("openapi: %s %s -> %d: %v\nresponse body: %s", req.Method, req.URL.Path, status, err, excerpt(body))
+	}
+}
+
+// Unchecked returns the operations ("GET /campaigns/{id}", as in the document) that no Check has
+// matched yet, sorted, so a suite can assert it exercised them all.
+func (v *Validator) Unchecked() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var ops []string
+	for op, done := range v.checked {
+		if !done {
+			ops = append(ops, op)
+		}
+	}
+	slices.Sort(ops)
+	return ops
+}
+
+func (v *Validator) check(req *http.Request, status int, header http.Header, body []byte) error {
+	path, ok := documentPath(req.URL.Path)
+	if !ok {
+		return fmt.Errorf("path is not under %s or %s", basePath, aliasPath)
+	}
+	routed := req.Clone(context.Background())
+	routed.URL.Path, routed.URL.RawPath = path, ""
+
+	route, params, err := v.router.FindRoute(routed)
+	switch {
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		if status != http.StatusMethodNotAllowed {
+			return fmt.Errorf("method %s is not documented for this path, want 405", req.Method)
+		}
+		return v.validate(v.sharedRoute(path, status, "MethodNotAllowed"), routed, nil, status, header, body)
+	case errors.Is(err, routers.ErrPathNotFound):
+		if status != http.StatusNotFound {
+			return errors.New("path is not documented, want 404")
+		}
+		return v.validate(v.sharedRoute(path, status, "NotFound"), routed, nil, status, header, body)
+	case err != nil:
+		return fmt.Errorf("route: %w", err)
+	}
+
+	v.mu.Lock()
+	v.checked[route.Method+" "+route.Path] = true
+	v.mu.Unlock()
+	return v.validate(route, routed, params, status, header, body)
+}
+
+// validate checks one response against route's operation.
+func (v *Validator) validate(route *routers.Route, req *http.Request, params map[string]string,
+	status int, header http.Header, body []byte,
+) error {
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      route,
+		},
+		Status: status,
+		Header: header,
+		Body:   io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true, // an undocumented status is a failure
+			MultiError:            true,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{
+				openapi3.WithStringFormatValidator("uuid",
+					openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+			},
+		},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		return err
+	}
+	// ValidateResponse accepts any body where the document declares none (204, 304).
+	if response := route.Operation.Responses.Status(status); response != nil &&
+		len(response.Value.Content) == 0 && len(bytes.TrimSpace(body)) != 0 {
+		return errors.New("the document declares no body for this status, but one was sent")
+	}
+	return nil
+}
+
+// sharedRoute is a route whose only response is the document's components.responses[name] for status.
+func (v *Validator) sharedRoute(path string, status int, name string) *routers.Route {
+	responses := openapi3.NewResponses(openapi3.WithStatus(status, v.doc.Components.Responses[name]))
+	return &routers.Route{
+		Spec:      v.doc,
+		Path:      path,
+		PathItem:  &openapi3.PathItem{},
+		Operation: &openapi3.Operation{Responses: responses},
+	}
+}
+
+// documentPath maps a request path under the base path or its alias onto the base path, which is the
+// document's server URL the router matches.
+func documentPath(p string) (string, bool) {
+	for _, prefix := range []string{basePath, aliasPath} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && (rest == "" || rest[0] == '/') {
+			return basePath + rest, true
+		}
+	}
+	return "", false
+}
+
+// excerpt is body shortened for a failure message.
+func excerpt(body []byte) string {
+	const limit = 2000
+	if len(body) > limit {
+		return string(body[:limit]) + "…"
+	}
+	return string(body)
+}
