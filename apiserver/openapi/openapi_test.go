@@ -175,7 +175,8 @@ func TestHandler(t *testing.T) {
 	defer srv.Close()
 	v := openapitest.New(t)
 
-	get := func(method, ifNoneMatch string) (*http.Request, *http.Response, []byte) {
+	// get answers the status, header and body, having closed the response.
+	get := func(method, ifNoneMatch string) (*http.Request, int, http.Header, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+"/api/v1/openapi.json", http.NoBody)
 		if ifNoneMatch != "" {
@@ -190,34 +191,35 @@ func TestHandler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return req, resp, body
+		return req, resp.StatusCode, resp.Header, body
 	}
 
-	req, resp, body := get(http.MethodGet, "")
-	v.Check(t, req, resp.StatusCode, resp.Header, body)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" ||
-		string(body) != string(openapi.JSON()) {
-		t.Fatalf("GET: %d %q, body of %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	req, status, header, body := get(http.MethodGet, "")
+	v.Check(t, req, status, header, body)
+	if status != http.StatusOK || header.Get("Content-Type") != "application/json" || string(body) != string(openapi.JSON()) {
+		t.Fatalf("GET: %d %q, body of %d bytes", status, header.Get("Content-Type"), len(body))
 	}
-	etag := resp.Header.Get("ETag")
-	if !strings.HasPrefix(etag, `"`) || resp.Header.Get("Cache-Control") == "" {
-		t.Errorf("ETag %q, Cache-Control %q", etag, resp.Header.Get("Cache-Control"))
+	etag := header.Get("ETag")
+	if !strings.HasPrefix(etag, `"`) || header.Get("Cache-Control") == "" {
+		t.Errorf("ETag %q, Cache-Control %q", etag, header.Get("Cache-Control"))
 	}
-	if len(v.Unchecked()) != len(operationsList())-1 {
-		t.Errorf("unchecked = %v", v.Unchecked())
+	if got := v.Unchecked(); slices.Contains(got, "GET /openapi.json") || len(got) != len(operationsList())-1 {
+		t.Errorf("unchecked = %v", got)
 	}
 
-	if _, resp, body = get(http.MethodGet, etag); resp.StatusCode != http.StatusNotModified || len(body) != 0 {
-		t.Errorf("If-None-Match: %d with %d bytes, want 304", resp.StatusCode, len(body))
+	req, status, header, body = get(http.MethodGet, etag)
+	if status != http.StatusNotModified || len(body) != 0 || header.Get("ETag") != etag {
+		t.Errorf("If-None-Match: %d with %d bytes, want 304", status, len(body))
 	}
-	if _, resp, body = get(http.MethodHead, ""); resp.StatusCode != http.StatusOK || len(body) != 0 {
-		t.Errorf("HEAD: %d with %d bytes", resp.StatusCode, len(body))
+	v.Check(t, req, status, header, body)
+	if _, status, _, body = get(http.MethodHead, ""); status != http.StatusOK || len(body) != 0 {
+		t.Errorf("HEAD: %d with %d bytes", status, len(body))
 	}
-	req, resp, body = get(http.MethodPost, "")
-	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
-		t.Errorf("POST: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	req, status, header, body = get(http.MethodPost, "")
+	if status != http.StatusMethodNotAllowed || header.Get("Allow") == "" {
+		t.Errorf("POST: %d, Allow %q", status, header.Get("Allow"))
 	}
-	v.Check(t, req, resp.StatusCode, resp.Header, body)
+	v.Check(t, req, status, header, body)
 }
 
 // withRequestID sets X-Request-Id as the apiserver's middleware does.

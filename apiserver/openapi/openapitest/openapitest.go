@@ -12,6 +12,7 @@ package openapitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +93,7 @@ func New(t testing.TB) *Validator {
 func (v *Validator) Check(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
 	if err := v.check(req, status, header, body); err != nil {
-		t.Errorf("openapi: %s %s -> %d: %v\nresponse body: %s", req.Method, req.URL.Path, status, err, excerpt(body))
+		t.Errorf("openapi: %s %s -> %d: %v\nresponse body: %s", req.Method, req.URL.Path, status, err, excerpt(body, 2000))
 	}
 }
 
@@ -145,23 +146,25 @@ func (v *Validator) check(req *http.Request, status int, header http.Header, bod
 func (v *Validator) validate(route *routers.Route, req *http.Request, params map[string]string,
 	status int, header http.Header, body []byte,
 ) error {
+	options := &openapi3filter.Options{
+		IncludeResponseStatus: true, // an undocumented status is a failure
+		MultiError:            true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidator("uuid",
+				openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+		},
+	}
+	options.WithCustomSchemaErrorFunc(schemaErrorMessage)
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request:    req,
 			PathParams: params,
 			Route:      route,
 		},
-		Status: status,
-		Header: header,
-		Body:   io.NopCloser(bytes.NewReader(body)),
-		Options: &openapi3filter.Options{
-			IncludeResponseStatus: true, // an undocumented status is a failure
-			MultiError:            true,
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{
-				openapi3.WithStringFormatValidator("uuid",
-					openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
-			},
-		},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: options,
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
 		return err
@@ -196,9 +199,37 @@ func documentPath(p string) (string, bool) {
 	return "", false
 }
 
+// schemaErrorMessage is err as the JSON pointer of the failing value, the reason and the value,
+// instead of kin-openapi's default, which dumps the whole schema and value.
+func schemaErrorMessage(err *openapi3.SchemaError) string {
+	var group openapi3.MultiError
+	if errors.As(err.Origin, &group) {
+		// Groups (JSON Schema 2020-12 causes, oneOf…): their leaves carry the message.
+		return strings.TrimPrefix(err.Origin.Error(), "validation failed due to: ")
+	}
+	reason := err.Reason
+	switch {
+	case err.Origin != nil: // a format validator's error
+		reason = err.Origin.Error()
+	case reason == "":
+		reason = fmt.Sprintf("does not match %q", err.SchemaField)
+	}
+	// The JSON Schema 2020-12 validator's reasons name the path twice: `error at "/a": at '/a': …`.
+	if rest, ok := strings.CutPrefix(reason, `error at "`); ok {
+		_, reason, _ = strings.Cut(rest, `": `)
+		if rest, ok := strings.CutPrefix(reason, "at '"); ok {
+			_, reason, _ = strings.Cut(rest, "': ")
+		}
+	}
+	msg := fmt.Sprintf("at %q: %s", "/"+strings.Join(err.JSONPointer(), "/"), reason)
+	if value, jerr := json.Marshal(err.Value); jerr == nil {
+		msg += " (value " + excerpt(value, 200) + ")"
+	}
+	return msg
+}
+
 // excerpt is body shortened for a failure message.
-func excerpt(body []byte) string {
-	const limit = 2000
+func excerpt(body []byte, limit int) string {
 	if len(body) > limit {
 		return string(body[:limit]) + "…"
 	}

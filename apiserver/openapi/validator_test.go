@@ -1,0 +1,242 @@
+package openapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"qual.cx/operator/apiserver/openapi/openapitest"
+)
+
+// recorder is a testing.TB that records failures instead of failing.
+type recorder struct {
+	testing.TB
+	failures []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failures = append(r.failures, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+
+const campaignID = "3f1c9a52-8e4b-4d7a-9c1e-2b5f6a7d8e90"
+
+func campaign() map[string]any {
+	return map[string]any{
+		"id":              campaignID,
+		"title":           "User onboarding research",
+		"slug":            "user-onboarding-research-1707566400",
+		"status":          "draft",
+		"campaign_mode":   "research",
+		"max_questions":   10,
+		"objectives":      "",
+		"description":     "",
+		"questions":       []string{"Where did you get stuck?"},
+		"settings":        map[string]any{"language": "en", "anonymous": true},
+		"team_id":         "7a2d4e6f-1b3c-4d5e-8f90-a1b2c3d4e5f6",
+		"interview_count": 0,
+		"finding_count":   0,
+		"published_at":    nil,
+		"created_at":      "2024-02-10T12:00:00Z",
+		"updated_at":      "2024-02-10T12:00:00Z",
+	}
+}
+
+const teamID = "7a2d4e6f-1b3c-4d5e-8f90-a1b2c3d4e5f6"
+
+func team(role any) map[string]any {
+	return map[string]any{
+		"id": teamID, "name": "Acme", "slug": "acme", "plan": "pro", "member_count": 2, "role": role,
+		"created_at": "2024-02-10T12:00:00Z", "updated_at": "2024-02-10T12:00:00Z",
+	}
+}
+
+// with is campaign() changed by f.
+func with(f func(c map[string]any)) map[string]any {
+	c := campaign()
+	f(c)
+	return c
+}
+
+// exchange is one request to the test server and the response its handler gives.
+type exchange struct {
+	method, path string
+	status       int
+	body         any    // JSON-encoded unless nil
+	omit         string // a header the handler leaves out
+	extra        [2]string
+}
+
+func (e exchange) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	for k, v := range map[string]string{
+		"X-Request-Id": "req-1", "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "59",
+		"X-RateLimit-Reset": "1707566460", "RateLimit-Policy": `"requests";q=60;w=60`, "RateLimit": `"requests";r=59;t=60`,
+		"Retry-After": "12", "Content-Type": "application/json",
+	} {
+		if k != e.omit {
+			h.Set(k, v)
+		}
+	}
+	if e.extra[0] != "" {
+		h.Set(e.extra[0], e.extra[1])
+	}
+	w.WriteHeader(e.status)
+	if e.body != nil {
+		_ = json.NewEncoder(w).Encode(e.body)
+	}
+}
+
+func errorBody(code string) map[string]any {
+	return map[string]any{"error": map[string]any{"code": code, "message": "m"}}
+}
+
+func TestValidator(t *testing.T) {
+	var current exchange
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.ServeHTTP(w, r) }))
+	defer srv.Close()
+
+	single := func(c map[string]any) map[string]any { return map[string]any{"data": c} }
+	list := map[string]any{
+		"data":       []any{campaign()},
+		"pagination": map[string]any{"next_cursor": nil, "has_more": false, "total_count": 1},
+	}
+	get := "/api/v1/campaigns/" + campaignID
+	tests := []struct {
+		name string
+		exchange
+		fails string // a substring of the failure, or "" when the exchange conforms
+	}{
+		{name: "campaign", exchange: exchange{method: "GET", path: get, status: 200, body: single(campaign())}},
+		{name: "published", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["published_at"] = "2024-02-11T08:00:00Z"; c["status"] = "active" }))}},
+		{name: "v1 alias", exchange: exchange{method: "PATCH", path: "/v1/campaigns/" + campaignID, status: 200, body: single(campaign())}},
+		{name: "list", exchange: exchange{method: "GET", path: "/api/v1/campaigns?limit=5", status: 200, body: list}},
+		{name: "created", exchange: exchange{method: "POST", path: "/api/v1/campaigns", status: 201, body: single(campaign())}},
+		{name: "deleted", exchange: exchange{method: "DELETE", path: get, status: 204}},
+		{name: "not found", exchange: exchange{method: "GET", path: get, status: 404, body: errorBody("NOT_FOUND")}},
+		{name: "unauthorized without rate-limit headers", exchange: exchange{method: "GET", path: get, status: 401,
+			body: errorBody("UNAUTHORIZED"), omit: "X-RateLimit-Limit"}},
+		{name: "invalid state", exchange: exchange{method: "POST", path: get + "/publish", status: 409, body: errorBody("INVALID_STATE")}},
+		{name: "method not allowed", exchange: exchange{method: "PUT", path: get, status: 405,
+			body: errorBody("METHOD_NOT_ALLOWED"), extra: [2]string{"Allow", "GET, PATCH, DELETE"}}},
+		{name: "team of a key", exchange: exchange{method: "GET", path: "/api/v1/teams/" + teamID, status: 200,
+			body: map[string]any{"data": team(nil)}}},
+		{name: "me", exchange: exchange{method: "GET", path: "/v1/me", status: 200, body: map[string]any{"data": map[string]any{
+			"auth_type": "api_key", "user_id": nil, "key_id": campaignID, "key_type": "secret", "scopes": []string{"campaigns:read"},
+			"team_id": teamID, "teams": []any{map[string]any{"id": teamID, "name": "Acme", "role": nil}},
+		}}}},
+		{name: "ready", exchange: exchange{method: "GET", path: "/api/v1/ready", status: 200, body: map[string]any{"data": map[string]any{
+			"status": "ready", "checks": map[string]any{"kubernetes": "ok", "database": "ok"},
+		}}}},
+		{name: "not ready", exchange: exchange{method: "GET", path: "/api/v1/ready", status: 503, body: errorBody("SERVICE_UNAVAILABLE")}},
+		{name: "unknown path", exchange: exchange{method: "GET", path: "/api/v1/nope", status: 404, body: errorBody("NOT_FOUND")}},
+
+		{name: "extra field", fails: "unsupported", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["owner"] = "x" }))}},
+		{name: "wrong enum", fails: "status", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["status"] = "archived" }))}},
+		{name: "missing field", fails: "slug", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { delete(c, "slug") }))}},
+		{name: "null not allowed", fails: "title", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["title"] = nil }))}},
+		{name: "wrong type", fails: "max_questions", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["max_questions"] = "ten" }))}},
+		{name: "bad uuid", fails: "uuid", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["team_id"] = "team-1" }))}},
+		{name: "bad date-time", fails: "date-time", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["created_at"] = "yesterday" }))}},
+		{name: "nested extra field", fails: "unsupported", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(with(func(c map[string]any) { c["settings"] = map[string]any{"language": "en", "anonymous": true, "x": 1} }))}},
+		{name: "wrong nullable enum", fails: "role", exchange: exchange{method: "GET", path: "/api/v1/teams/" + teamID, status: 200,
+			body: map[string]any{"data": team("boss")}}},
+		{name: "health", fails: "status", exchange: exchange{method: "GET", path: "/api/v1/health", status: 200,
+			body: map[string]any{"data": map[string]any{"status": "fine"}}}},
+		{name: "bad uuid, JSON Schema 2020-12 path", fails: "key_id", exchange: exchange{method: "GET", path: "/api/v1/me", status: 200,
+			body: map[string]any{"data": map[string]any{
+				"auth_type": "api_key", "user_id": nil, "key_id": "k1", "key_type": nil, "scopes": []string{},
+				"team_id": nil, "teams": []any{},
+			}}}},
+		{name: "no envelope", fails: "data", exchange: exchange{method: "GET", path: get, status: 200, body: campaign()}},
+		{name: "undocumented status", fails: "status is not supported", exchange: exchange{method: "GET", path: get, status: 418,
+			body: errorBody("INTERNAL_ERROR")}},
+		{name: "unknown error code", fails: "code", exchange: exchange{method: "GET", path: get, status: 404, body: errorBody("GONE")}},
+		{name: "no request id", fails: "X-Request-Id", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(campaign()), omit: "X-Request-Id"}},
+		{name: "no rate-limit header", fails: "X-RateLimit-Remaining", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(campaign()), omit: "X-RateLimit-Remaining"}},
+		{name: "no retry-after", fails: "Retry-After", exchange: exchange{method: "GET", path: get, status: 429,
+			body: errorBody("RATE_LIMITED"), omit: "Retry-After"}},
+		{name: "not JSON", fails: "Content-Type", exchange: exchange{method: "GET", path: get, status: 200,
+			body: single(campaign()), extra: [2]string{"Content-Type", "text/plain"}}},
+		{name: "bad list", fails: "has_more", exchange: exchange{method: "GET", path: "/api/v1/campaigns", status: 200,
+			body: map[string]any{"data": []any{}, "pagination": map[string]any{"next_cursor": nil, "total_count": 0}}}},
+		{name: "405 without Allow", fails: "Allow", exchange: exchange{method: "PUT", path: get, status: 405,
+			body: errorBody("METHOD_NOT_ALLOWED")}},
+		{name: "undocumented method", fails: "not documented", exchange: exchange{method: "PUT", path: get, status: 200,
+			body: single(campaign())}},
+		{name: "unknown path answered", fails: "not documented", exchange: exchange{method: "GET", path: "/api/v1/nope", status: 200,
+			body: single(campaign())}},
+		{name: "outside the API", fails: "/api/v1", exchange: exchange{method: "GET", path: "/campaigns", status: 200,
+			body: list}},
+	}
+
+	v := openapitest.New(t)
+	for _, tt := range tests {
+		current = tt.exchange
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{TB: t}
+		v.Check(rec, req, resp.StatusCode, resp.Header, body)
+		switch {
+		case tt.fails == "" && len(rec.failures) != 0:
+			t.Errorf("%s: unexpected failure: %s", tt.name, rec.failures)
+		case tt.fails != "" && len(rec.failures) == 0:
+			t.Errorf("%s: passed, want a failure about %q", tt.name, tt.fails)
+		case tt.fails != "" && !strings.Contains(rec.failures[0], tt.fails):
+			t.Errorf("%s: failure does not mention %q: %s", tt.name, tt.fails, rec.failures[0])
+		}
+	}
+
+	unchecked := v.Unchecked()
+	for _, op := range []string{"GET /campaigns", "POST /campaigns", "GET /campaigns/{id}", "PATCH /campaigns/{id}",
+		"DELETE /campaigns/{id}", "POST /campaigns/{id}/publish"} {
+		if slices.Contains(unchecked, op) {
+			t.Errorf("%s checked but still in Unchecked()", op)
+		}
+	}
+	if !slices.Contains(unchecked, "POST /campaigns/{id}/pause") || !slices.IsSorted(unchecked) {
+		t.Errorf("Unchecked() = %v", unchecked)
+	}
+	if fresh := openapitest.New(t).Unchecked(); len(fresh) != len(operationsList()) {
+		t.Errorf("a new Validator has %d unchecked operations, want %d", len(fresh), len(operationsList()))
+	}
+
+	// net/http drops a body written on 204, so this one is checked without the server.
+	rec := &recorder{TB: t}
+	req := httptest.NewRequest(http.MethodDelete, get, http.NoBody)
+	header := http.Header{"X-Request-Id": {"r"}, "X-Ratelimit-Limit": {"1"}, "X-Ratelimit-Remaining": {"1"},
+		"X-Ratelimit-Reset": {"1"}, "Ratelimit-Policy": {"p"}, "Ratelimit": {"r"}}
+	if v.Check(rec, req, http.StatusNoContent, header, []byte("{}")); len(rec.failures) == 0 || !strings.Contains(rec.failures[0], "no body") {
+		t.Errorf("body on 204: failures %v", rec.failures)
+	}
+}
