@@ -28,9 +28,15 @@ func TestRefusesTamperingAndOtherQueries(t *testing.T) {
 	tok := codec.Encode(p, b)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(mustDecode(t, tok), "Onboarding", "Zzz", 1)))
 	for name, try := range map[string]func() error{
-		"other sort":   func() error { _, err := codec.Decode(tok, "created_at", b); return err },
-		"other order":  func() error { _, err := codec.Decode(tok, "title", Binding("desc", map[string]string{"status": "active"})); return err },
-		"other filter": func() error { _, err := codec.Decode(tok, "title", Binding("asc", map[string]string{"status": "paused"})); return err },
+		"other sort": func() error { _, err := codec.Decode(tok, "created_at", b); return err },
+		"other order": func() error {
+			_, err := codec.Decode(tok, "title", Binding("desc", map[string]string{"status": "active"}))
+			return err
+		},
+		"other filter": func() error {
+			_, err := codec.Decode(tok, "title", Binding("asc", map[string]string{"status": "paused"}))
+			return err
+		},
 		"other key":    func() error { _, err := NewCodec([]byte("another")).Decode(tok, "title", b); return err },
 		"forged value": func() error { _, err := codec.Decode(forged, "title", b); return err },
 		"garbage":      func() error { _, err := codec.Decode("!!!", "title", b); return err },

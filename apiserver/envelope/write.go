@@ -60,6 +60,15 @@ func WriteRawList(w http.ResponseWriter, items [][]byte, p Pagination) {
 	writeBytes(w, http.StatusOK, buf)
 }
 
+// WriteRawData writes `{"data": raw}` around an object rendered to JSON earlier.
+func WriteRawData(w http.ResponseWriter, status int, raw []byte) {
+	buf := make([]byte, 0, len(raw)+len(`{"data":}`)+1)
+	buf = append(buf, `{"data":`...)
+	buf = append(buf, raw...)
+	buf = append(buf, '}', '\n')
+	writeBytes(w, status, buf)
+}
+
 // WriteError writes an error envelope with its status and headers.
 func WriteError(w http.ResponseWriter, e *Error) {
 	e.setHeaders(w.Header())

@@ -25,6 +25,14 @@ func (s *sqlStore) Team(id TeamID) TeamStore {
 // Backend names the backend.
 func (s *sqlStore) Backend() string { return s.d.name }
 
+// Ping checks that the database answers, for readiness probes.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.rd.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
 // Close closes the pools.
 func (s *sqlStore) Close() error {
 	err := s.wr.Close()

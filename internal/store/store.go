@@ -12,6 +12,8 @@ type Store interface {
 	// it. It is the one lookup not scoped by team, because a public share URL carries only the
 	// token; the caller continues with Team(link.TeamID).
 	ResolveShareLink(ctx context.Context, hash TokenHash) (ShareLink, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
 	// Backend names the backend: "sqlite" or "postgres".
 	Backend() string
 	// Close releases the connections.

@@ -1,0 +1,131 @@
+package apiserver
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// campaignBody is the body of POST and PATCH /campaigns. Every field is Optional so PATCH
+// can tell "leave it" from "set it".
+type campaignBody struct {
+	Title        decode.Optional[string]       `json:"title"`
+	Objectives   decode.Optional[string]       `json:"objectives"`
+	Description  decode.Optional[string]       `json:"description"`
+	Mode         decode.Optional[string]       `json:"campaign_mode"`
+	MaxQuestions decode.Optional[int]          `json:"max_questions"`
+	Questions    decode.Optional[[]string]     `json:"questions"`
+	Settings     decode.Optional[settingsBody] `json:"settings"`
+	TeamID       decode.Optional[string]       `json:"team_id"`
+	// Status is refused: publish state moves only through the action endpoints.
+	Status decode.Optional[any] `json:"status"`
+}
+
+type settingsBody struct {
+	Language  *string `json:"language"`
+	Anonymous *bool   `json:"anonymous"`
+}
+
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
+
+// validate checks each field given; create also requires a title. Each fault is named.
+func (b *campaignBody) validate(create bool) *envelope.Error {
+	var bad []envelope.FieldError
+	add := func(field, msg string) { bad = append(bad, envelope.FieldError{Field: field, Message: msg}) }
+	switch {
+	case create && !b.Title.Set:
+		add("title", "Required")
+	case b.Title.Set && (b.Title.Null || strings.TrimSpace(b.Title.Value) == ""):
+		add("title", "must not be blank")
+	case utf8.RuneCountInString(b.Title.Value) > 200:
+		add("title", "must be at most 200 characters")
+	}
+	for field, v := range map[string]decode.Optional[string]{"objectives": b.Objectives, "description": b.Description} {
+		if utf8.RuneCountInString(v.Value) > 5000 {
+			add(field, "must be at most 5000 characters")
+		}
+	}
+	if b.Mode.Set && !oneOf(b.Mode.Value, "research", "hr", "marketing") {
+		add("campaign_mode", "must be research, hr or marketing")
+	}
+	if b.MaxQuestions.Set && (b.MaxQuestions.Null || b.MaxQuestions.Value < 1 || b.MaxQuestions.Value > 50) {
+		add("max_questions", "must be an integer from 1 to 50")
+	}
+	b.validateQuestions(add)
+	if l := b.Settings.Value.Language; l != nil && !languageTag.MatchString(*l) {
+		add("settings.language", "must be a language tag such as en or pt-BR")
+	}
+	if b.Status.Set {
+		add("status", "is not writable; use the publish, pause and complete actions")
+	}
+	if !create && b.TeamID.Set {
+		add("team_id", "cannot be changed")
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	return nil
+}
+
+func (b *campaignBody) validateQuestions(add func(field, msg string)) {
+	if len(b.Questions.Value) > 50 {
+		add("questions", "must hold at most 50 questions")
+	}
+	for i, q := range b.Questions.Value {
+		if strings.TrimSpace(q) == "" || utf8.RuneCountInString(q) > 1000 {
+			add("questions["+itoa(i)+"]", "must be 1 to 1000 characters")
+		}
+	}
+}
+
+// spec is the spec of a new campaign from a create body.
+func (b *campaignBody) spec() qualv1alpha1.CampaignSpec {
+	spec := qualv1alpha1.CampaignSpec{
+		Mode: qualv1alpha1.ModeResearch, MaxQuestions: 10, State: qualv1alpha1.StateDraft,
+		Settings: qualv1alpha1.CampaignSettings{Language: "en"},
+	}
+	b.applyTo(&spec)
+	return spec
+}
+
+// applyTo copies the fields given onto a spec.
+func (b *campaignBody) applyTo(spec *qualv1alpha1.CampaignSpec) {
+	if b.Title.Set {
+		spec.Title = strings.TrimSpace(b.Title.Value)
+	}
+	if b.Objectives.Set {
+		spec.Objectives = b.Objectives.Value
+	}
+	if b.Description.Set {
+		spec.Description = b.Description.Value
+	}
+	if b.Mode.Set {
+		spec.Mode = qualv1alpha1.CampaignMode(b.Mode.Value)
+	}
+	if b.MaxQuestions.Set {
+		spec.MaxQuestions = int32(b.MaxQuestions.Value)
+	}
+	if b.Questions.Set {
+		spec.Questions = b.Questions.Value
+	}
+	if s := b.Settings.Value; b.Settings.Set {
+		if s.Language != nil {
+			spec.Settings.Language = *s.Language
+		}
+		if s.Anonymous != nil {
+			spec.Settings.Anonymous = *s.Anonymous
+		}
+	}
+}
+
+// validateSpec checks what only the merged result can show.
+func validateSpec(spec *qualv1alpha1.CampaignSpec) *envelope.Error {
+	if len(spec.Questions) > int(spec.MaxQuestions) {
+		return envelope.Field("questions", "cannot outnumber max_questions (%d)", spec.MaxQuestions)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/campaignstate"
+)
+
+var campaignSorts = []string{"created_at", "updated_at", "title"}
+
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	q := r.URL.Query()
+	filters := map[string]string{"status": q.Get("status"), "campaign_mode": q.Get("campaign_mode"),
+		"team_id": q.Get("team_id"), "search": q.Get("search")}
+	if e := validateCampaignFilters(filters); e != nil {
+		return e
+	}
+	lp, e := s.parseList(r, campaignSorts, filters)
+	if e != nil {
+		return e
+	}
+	query := directory.Query{Namespaces: p.Namespaces(), Sort: directory.SortKey(lp.sortBy), Desc: lp.desc,
+		Limit: lp.limit, Match: campaignMatcher(filters)}
+	if id := filters["team_id"]; id != "" {
+		m, ok := p.Team(id)
+		if !ok {
+			return envelope.NotFound("Team")
+		}
+		query.Namespaces = []string{m.Team.Namespace}
+	}
+	if a := lp.after; a != nil {
+		if !directory.ValidSortValue(query.Sort, a.Value) {
+			return envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")
+		}
+		query.After = &directory.After{Value: a.Value, ID: a.ID}
+	}
+	page := s.dir.ListCampaigns(query)
+	items := make([][]byte, len(page.Items))
+	for i, c := range page.Items {
+		items[i] = c.JSON
+	}
+	var lastValue, lastID string
+	if n := len(page.Items); n > 0 {
+		lastValue, lastID = directory.SortValue(page.Items[n-1], query.Sort), string(page.Items[n-1].Object.UID)
+	}
+	envelope.WriteRawList(w, items, s.pagination(lp, page.HasMore, page.Total, lastValue, lastID))
+	return nil
+}
+
+func validateCampaignFilters(f map[string]string) *envelope.Error {
+	var bad []envelope.FieldError
+	if v := f["status"]; v != "" && !oneOf(v, "draft", "active", "paused", "completed") {
+		bad = append(bad, envelope.FieldError{Field: "status", Message: "must be draft, active, paused or completed"})
+	}
+	if v := f["campaign_mode"]; v != "" && !oneOf(v, "research", "hr", "marketing") {
+		bad = append(bad, envelope.FieldError{Field: "campaign_mode", Message: "must be research, hr or marketing"})
+	}
+	if len(f["search"]) > 200 {
+		bad = append(bad, envelope.FieldError{Field: "search", Message: "must be at most 200 characters"})
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	return nil
+}
+
+// campaignMatcher filters by status, mode and a case-insensitive search; nil when none is set,
+// so an unfiltered list counts in O(1).
+func campaignMatcher(f map[string]string) func(*directory.Campaign) bool {
+	status, mode, term := f["status"], f["campaign_mode"], strings.ToLower(f["search"])
+	if status == "" && mode == "" && term == "" {
+		return nil
+	}
+	return func(c *directory.Campaign) bool {
+		return (status == "" || c.REST.Status == status) && (mode == "" || c.REST.Mode == mode) &&
+			(term == "" || c.Matches(term))
+	}
+}
+
+// visibleCampaign returns a campaign the caller may see, else 404.
+func (s *Server) visibleCampaign(r *http.Request, p *authn.Principal) (*directory.Campaign, directory.Membership, *envelope.Error) {
+	c, ok := s.dir.Campaign(r.PathValue("id"))
+	if !ok {
+		return nil, directory.Membership{}, envelope.NotFound("Campaign")
+	}
+	m, ok := p.Team(c.TeamUID)
+	if !ok {
+		return nil, directory.Membership{}, envelope.NotFound("Campaign")
+	}
+	return c, m, nil
+}
+
+func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, _, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	envelope.WriteRawData(w, http.StatusOK, c.JSON)
+	return nil
+}
+
+// campaignWriters are the team roles that may change campaigns.
+var campaignWriters = []qualv1alpha1.TeamRole{qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin, qualv1alpha1.RoleMember}
+
+func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	var body campaignBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(true); e != nil {
+		return e
+	}
+	named := body.TeamID.Value
+	if named == "" {
+		named = r.Header.Get("X-Qual-Team")
+	}
+	m, e := p.ActingTeam(named)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot create campaigns")
+	}
+	spec := body.spec()
+	if e := validateSpec(&spec); e != nil {
+		return e
+	}
+	obj, err := s.writer().createCampaign(r.Context(), m.Team.Namespace, spec, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	c, err := s.awaitCampaign(r, string(obj.UID), obj.ResourceVersion)
+	if err != nil {
+		return err
+	}
+	envelope.WriteRawData(w, http.StatusCreated, c.JSON)
+	return nil
+}
+
+func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot change campaigns")
+	}
+	var body campaignBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(false); e != nil {
+		return e
+	}
+	if c.Object.Spec.State == qualv1alpha1.StateCompleted {
+		return envelope.New(envelope.CodeInvalidState, "A completed campaign is read-only")
+	}
+	spec := c.Object.Spec.DeepCopy()
+	body.applyTo(spec)
+	if e := validateSpec(spec); e != nil {
+		return e
+	}
+	return s.applyCampaign(w, r, c, *spec)
+}
+
+func (s *Server) campaignAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+		c, m, e := s.visibleCampaign(r, p)
+		if e != nil {
+			return e
+		}
+		if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+			return envelope.New(envelope.CodeForbidden, "Your role in this team cannot %s campaigns", action)
+		}
+		var none struct{}
+		if e := decode.JSON(w, r, &none); e != nil {
+			return e
+		}
+		to, _ := campaignstate.Action(action).Target()
+		if err := campaignstate.Check(c.Object.Spec.State, to); err != nil {
+			return envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
+				c.REST.Status, action, c.REST.Status, strings.ToLower(string(to)))
+		}
+		spec := c.Object.Spec.DeepCopy()
+		spec.State = to
+		return s.applyCampaign(w, r, c, *spec)
+	}
+}
+
+// applyCampaign writes a campaign's REST-owned fields and answers with the result.
+func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *directory.Campaign, spec qualv1alpha1.CampaignSpec) error {
+	obj, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
+	if err != nil {
+		return err
+	}
+	updated, err := s.awaitCampaign(r, string(obj.UID), obj.ResourceVersion)
+	if err != nil {
+		return err
+	}
+	envelope.WriteRawData(w, http.StatusOK, updated.JSON)
+	return nil
+}
+
+func (s *Server) deleteCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin) {
+		return envelope.New(envelope.CodeForbidden, "Deleting campaigns needs the owner or admin role")
+	}
+	if err := s.writer().delete(r.Context(), c.Object); err != nil {
+		return err
+	}
+	if err := s.await(r, string(c.Object.UID), ""); err != nil {
+		return err
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
+
+// awaitCampaign waits for the cache to hold the write, then returns the rendered campaign.
+func (s *Server) awaitCampaign(r *http.Request, uid, rv string) (*directory.Campaign, error) {
+	if err := s.await(r, uid, rv); err != nil {
+		return nil, err
+	}
+	c, ok := s.dir.Campaign(uid)
+	if !ok {
+		return nil, fmt.Errorf("campaign %s vanished after its write", uid)
+	}
+	return c, nil
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}

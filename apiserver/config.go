@@ -1,0 +1,79 @@
+// Package apiserver is the Qual REST API under /api/v1 (and its /v1 alias): routing,
+// authentication, scopes, rate limits and the envelope, over the Kubernetes objects (through
+// the informer cache and server-side apply) and the store.
+package apiserver
+
+import (
+	"errors"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/session"
+	"qual.cx/operator/internal/store"
+)
+
+// Config is what the server needs. Client, Cache, Store, Limiter and CursorKey are required.
+type Config struct {
+	// Addr is the listen address of Run, e.g. ":8090".
+	Addr string
+	// Client writes Kubernetes objects (server-side apply as FieldManager).
+	Client client.Client
+	// Cache is the informer cache REST reads come from; the server registers its informers
+	// on it, so start the cache after New (a manager's cache in `qual dev` is fine).
+	Cache cache.Cache
+	// Store holds idempotency records and, later, interviews and findings.
+	Store store.Store
+	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
+	// ratelimit.NewRedis for several.
+	Limiter ratelimit.Limiter
+	// Sessions verifies session JWTs; nil accepts API keys only.
+	Sessions *session.Verifier
+	// CursorKey signs pagination cursors; replicas must share it.
+	CursorKey []byte
+	// AdminRole is the JWT role (claim `role` or `app_metadata.role`) of platform admins.
+	AdminRole string
+	// AdminUsers are user IDs or e-mails of platform admins.
+	AdminUsers []string
+	// Logger receives access logs and errors.
+	Logger logr.Logger
+	// Metrics registers the per-route metrics; nil uses a private registry.
+	Metrics prometheus.Registerer
+	// ShutdownTimeout bounds graceful shutdown in Run (default 20s).
+	ShutdownTimeout time.Duration
+	// Now is the clock; tests may pin it.
+	Now func() time.Time
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Client == nil {
+		errs = append(errs, errors.New("apiserver: Config.Client is required"))
+	}
+	if c.Cache == nil {
+		errs = append(errs, errors.New("apiserver: Config.Cache is required"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("apiserver: Config.Store is required"))
+	}
+	if c.Limiter == nil {
+		errs = append(errs, errors.New("apiserver: Config.Limiter is required"))
+	}
+	if len(c.CursorKey) < 16 {
+		errs = append(errs, errors.New("apiserver: Config.CursorKey must be at least 16 bytes"))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 20 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,154 @@
+package directory
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/resources"
+)
+
+// Campaign is a Campaign object as the directory holds it: rendered once, with its sort and
+// filter keys precomputed. Treat it as read-only.
+type Campaign struct {
+	Object   *qualv1alpha1.Campaign
+	TeamUID  string
+	JSON     []byte // the REST representation
+	REST     resources.Campaign
+	titleKey string // lowercased title: the title sort is case-insensitive
+	search   string // lowercased title and description
+}
+
+func newCampaign(c *qualv1alpha1.Campaign, teamUID string) *Campaign {
+	rest := resources.NewCampaign(c, teamUID)
+	body, _ := json.Marshal(rest) // plain fields always marshal
+	return &Campaign{
+		Object: c, TeamUID: teamUID, JSON: body, REST: rest,
+		titleKey: strings.ToLower(c.Spec.Title),
+		search:   strings.ToLower(c.Spec.Title + "\n" + c.Spec.Description),
+	}
+}
+
+// Matches reports whether the campaign's title or description contains the lowercased term.
+func (c *Campaign) Matches(lowerTerm string) bool {
+	return strings.Contains(c.search, lowerTerm)
+}
+
+// campaignSet is the campaigns of one namespace with sorted snapshots built on demand.
+type campaignSet struct {
+	items  map[string]*Campaign
+	mu     sync.Mutex // guards sorted
+	sorted map[SortKey][]*Campaign
+}
+
+func (d *Directory) onCampaign(obj any) {
+	c, ok := obj.(*qualv1alpha1.Campaign)
+	if !ok {
+		return
+	}
+	if !c.DeletionTimestamp.IsZero() {
+		d.onCampaignDelete(obj) // on its way out: the API no longer shows it
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	teamUID := ""
+	if t, ok := d.teamByNS[c.Namespace]; ok {
+		teamUID = string(t.Object.UID)
+	}
+	view := newCampaign(c, teamUID)
+	d.campaigns[string(c.UID)] = view
+	set := d.byNS[c.Namespace]
+	if set == nil {
+		set = &campaignSet{items: map[string]*Campaign{}}
+		d.byNS[c.Namespace] = set
+	}
+	set.put(view)
+	d.notify()
+}
+
+func (d *Directory) onCampaignDelete(obj any) {
+	c, ok := obj.(*qualv1alpha1.Campaign)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.campaigns, string(c.UID))
+	if set := d.byNS[c.Namespace]; set != nil {
+		set.remove(string(c.UID))
+	}
+	d.notify()
+}
+
+// rerenderNamespace renders a namespace's campaigns again once its team is known or
+// changed. Call with d.mu held for writing.
+func (d *Directory) rerenderNamespace(ns string) {
+	set := d.byNS[ns]
+	t := d.teamByNS[ns]
+	if set == nil || t == nil {
+		return
+	}
+	for _, c := range set.items {
+		if c.TeamUID != string(t.Object.UID) {
+			view := newCampaign(c.Object, string(t.Object.UID))
+			d.campaigns[string(c.Object.UID)] = view
+			set.put(view)
+		}
+	}
+}
+
+func (s *campaignSet) put(c *Campaign) {
+	s.items[string(c.Object.UID)] = c
+	s.invalidate()
+}
+
+func (s *campaignSet) remove(uid string) {
+	delete(s.items, uid)
+	s.invalidate()
+}
+
+func (s *campaignSet) invalidate() {
+	s.mu.Lock()
+	s.sorted = nil
+	s.mu.Unlock()
+}
+
+// snapshot returns the set sorted ascending by key, building it once per change.
+func (s *campaignSet) snapshot(key SortKey) []*Campaign {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if list, ok := s.sorted[key]; ok {
+		return list
+	}
+	list := make([]*Campaign, 0, len(s.items))
+	for _, c := range s.items {
+		list = append(list, c)
+	}
+	sortCampaigns(list, key)
+	if s.sorted == nil {
+		s.sorted = map[SortKey][]*Campaign{}
+	}
+	s.sorted[key] = list
+	return list
+}
+
+// Campaign returns a campaign by UID.
+func (d *Directory) Campaign(uid string) (*Campaign, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	c, ok := d.campaigns[uid]
+	return c, ok
+}
+
+// CountCampaigns counts every campaign in the directory, for admin statistics.
+func (d *Directory) CountCampaigns() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.campaigns)
+}
+
+// timeKey formats a sort time the way cursors carry it.
+func timeKey(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

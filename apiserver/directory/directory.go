@@ -1,0 +1,131 @@
+// Package directory is the apiserver's read model of the Kubernetes objects behind the API:
+// Teams, APIKeys and Campaigns, fed by the informer cache's events. Lookups are map reads;
+// each campaign is rendered to JSON once per change, not once per request; lists are served
+// from sorted snapshots. Writers wait here for their own write to arrive (read-your-writes).
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// Directory indexes the API's Kubernetes objects. All methods are safe for concurrent use.
+type Directory struct {
+	mu        sync.RWMutex
+	teams     map[string]*Team // by UID
+	teamByNS  map[string]*Team
+	keys      map[[sha256.Size]byte]*Key
+	keyByUID  map[string]*Key
+	campaigns map[string]*Campaign // by UID
+	byNS      map[string]*campaignSet
+	// changed is closed and replaced on every change, waking writers waiting for their write.
+	changed chan struct{}
+}
+
+// New returns an empty directory; Watch fills it.
+func New() *Directory {
+	return &Directory{
+		teams: map[string]*Team{}, teamByNS: map[string]*Team{},
+		keys: map[[sha256.Size]byte]*Key{}, keyByUID: map[string]*Key{},
+		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
+		changed: make(chan struct{}),
+	}
+}
+
+// Watch subscribes the directory to the cache's Team, APIKey and Campaign informers. The
+// directory is complete once the cache has synced.
+func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
+	for _, w := range []struct {
+		obj            client.Object
+		upsert, delete func(any)
+	}{
+		{&qualv1alpha1.Team{}, d.onTeam, d.onTeamDelete},
+		{&qualv1alpha1.APIKey{}, d.onKey, d.onKeyDelete},
+		{&qualv1alpha1.Campaign{}, d.onCampaign, d.onCampaignDelete},
+	} {
+		inf, err := c.GetInformer(ctx, w.obj)
+		if err != nil {
+			return fmt.Errorf("directory: informer for %T: %w", w.obj, err)
+		}
+		upsert, del := w.upsert, w.delete
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    upsert,
+			UpdateFunc: func(_, obj any) { upsert(obj) },
+			DeleteFunc: func(obj any) {
+				if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+					obj = tomb.Obj
+				}
+				del(obj)
+			},
+		}); err != nil {
+			return fmt.Errorf("directory: handler for %T: %w", w.obj, err)
+		}
+	}
+	return nil
+}
+
+// notify wakes every waiter; call with d.mu held for writing.
+func (d *Directory) notify() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// WaitFor blocks until the object with uid is in the directory at resourceVersion rv or
+// newer (or, with rv empty, is gone), or ctx ends. A REST write calls it before answering,
+// so the caller's next read sees the write.
+func (d *Directory) WaitFor(ctx context.Context, uid, rv string) error {
+	for {
+		d.mu.RLock()
+		seen := d.versionOf(uid)
+		ch := d.changed
+		d.mu.RUnlock()
+		if (rv == "" && seen == "") || (rv != "" && newerOrSame(seen, rv)) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("directory: waiting for %s@%s: %w", uid, rv, ctx.Err())
+		}
+	}
+}
+
+func (d *Directory) versionOf(uid string) string {
+	if c, ok := d.campaigns[uid]; ok {
+		return c.Object.ResourceVersion
+	}
+	if t, ok := d.teams[uid]; ok {
+		return t.Object.ResourceVersion
+	}
+	if k, ok := d.keyByUID[uid]; ok {
+		return k.Object.ResourceVersion
+	}
+	return ""
+}
+
+// newerOrSame compares resourceVersions. They are opaque to clients, but etcd's are
+// increasing integers; anything else only matches exactly.
+func newerOrSame(seen, want string) bool {
+	if seen == "" {
+		return false
+	}
+	a, errA := strconv.ParseUint(seen, 10, 64)
+	b, errB := strconv.ParseUint(want, 10, 64)
+	if errA != nil || errB != nil {
+		return seen == want
+	}
+	return a >= b
+}
+
+// WaitTimeout bounds how long a write waits for the cache.
+const WaitTimeout = 10 * time.Second

@@ -1,0 +1,106 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/plans"
+	"qual.cx/operator/internal/ratelimit"
+)
+
+// rateTeam is the team whose budget a request spends: the key's team, or for a session the
+// team named by X-Qual-Team, else the user's first. A session in no team spends a starter
+// budget of its own.
+func rateTeam(r *http.Request, p *authn.Principal) (key string, plan qualv1alpha1.Plan) {
+	if named := r.Header.Get("X-Qual-Team"); named != "" {
+		if m, ok := p.Team(named); ok {
+			return string(m.Team.Object.UID), m.Team.Object.Spec.Plan
+		}
+	}
+	if len(p.Memberships) > 0 {
+		t := p.Memberships[0].Team.Object
+		return string(t.UID), t.Spec.Plan
+	}
+	return "user:" + p.UserID, qualv1alpha1.PlanStarter
+}
+
+// spendRequest spends one request of the acting team's per-minute budget and writes the
+// rate-limit headers, which every authenticated response carries.
+func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
+	team, plan := rateTeam(r, p)
+	limit := plans.Of(plan).Requests()
+	res, err := s.cfg.Limiter.Allow(r.Context(), "requests:"+team, limit, 1)
+	if err != nil {
+		s.cfg.Logger.Error(err, "rate limiter unavailable")
+		return envelope.Unavailable("Rate limiting", 5e9)
+	}
+	res.Headers(w.Header(), "requests", limit)
+	if !res.Allowed {
+		e := envelope.New(envelope.CodeRateLimited, "Rate limit of %d requests per minute exceeded", limit.Quota)
+		e.RetryAfter = res.RetryAfter
+		return e
+	}
+	return nil
+}
+
+// spendBudget spends one unit of an hourly budget (interviews, analyses) of a team.
+func (s *Server) spendBudget(r *http.Request, name, team string, limit ratelimit.Limit) *envelope.Error {
+	res, err := s.cfg.Limiter.Allow(r.Context(), name+":"+team, limit, 1)
+	if err != nil {
+		return envelope.Unavailable("Rate limiting", 5e9)
+	}
+	if !res.Allowed {
+		e := envelope.New(envelope.CodeRateLimited, "The %s budget of %d per hour is spent", name, limit.Quota)
+		e.RetryAfter = res.RetryAfter
+		return e
+	}
+	return nil
+}
+
+// cors answers browsers for public keys only: from the origins listed on the key, or any
+// origin when none is listed. Secret and scoped keys, meant for servers, never get CORS.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || p.Key == nil || p.Key.Object.Spec.Type != qualv1alpha1.KeyPublic {
+		return
+	}
+	if allowed := p.Key.Object.Spec.AllowedOrigins; len(allowed) > 0 && !containsFold(allowed, origin) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", exposedHeaders)
+}
+
+const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After"
+
+// preflight answers a CORS preflight. It carries no credentials, so it is answered for an
+// origin that some public key accepts; the request that follows is checked against its own key.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !s.dir.PublicOriginAllowed(origin) || s.allowedMethods(r) == "" {
+		envelope.WriteError(w, envelope.New(envelope.CodeForbidden, "CORS is not enabled for this origin"))
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Allow-Methods", s.allowedMethods(r))
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Qual-Team")
+	h.Set("Access-Control-Max-Age", fmt.Sprint(600))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,112 @@
+package apiserver
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"qual.cx/operator/apiserver/cursor"
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// listParams are a list request's pagination parameters, checked.
+type listParams struct {
+	limit   int
+	sortBy  string
+	desc    bool
+	binding string
+	after   *cursor.Position
+}
+
+// parseList reads limit, sort_by, order and cursor. The cursor must come from the same
+// sort, order and filters.
+func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
+	q := r.URL.Query()
+	lp := listParams{limit: 20, sortBy: "created_at", desc: true}
+	var bad []envelope.FieldError
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			bad = append(bad, envelope.FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
+		}
+		lp.limit = n
+	}
+	if v := q.Get("sort_by"); v != "" {
+		if !slices.Contains(sorts, v) {
+			bad = append(bad, envelope.FieldError{Field: "sort_by", Message: "must be one of " + strings.Join(sorts, ", ")})
+		}
+		lp.sortBy = v
+	}
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		lp.desc = false
+	default:
+		bad = append(bad, envelope.FieldError{Field: "order", Message: "must be asc or desc"})
+	}
+	if len(bad) > 0 {
+		return lp, envelope.Validation(bad...)
+	}
+	order := "desc"
+	if !lp.desc {
+		order = "asc"
+	}
+	lp.binding = cursor.Binding(order, filters)
+	if token := q.Get("cursor"); token != "" {
+		pos, err := s.cursors.Decode(token, lp.sortBy, lp.binding)
+		if err != nil {
+			return lp, envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")
+		}
+		lp.after = &pos
+	}
+	return lp, nil
+}
+
+// pagination builds the page block: a cursor after the last item when there is more.
+func (s *Server) pagination(lp listParams, hasMore bool, total int, lastValue, lastID string) envelope.Pagination {
+	p := envelope.Pagination{HasMore: hasMore, TotalCount: total}
+	if hasMore {
+		next := s.cursors.Encode(cursor.Position{SortBy: lp.sortBy, Value: lastValue, ID: lastID}, lp.binding)
+		p.NextCursor = &next
+	}
+	return p
+}
+
+// row is one item of a small in-memory list (teams, keys), with its sort value and id.
+type row[T any] struct {
+	value, id string
+	item      T
+}
+
+// pageRows pages a small list by keyset: it sorts, seeks past the cursor and cuts a page.
+// Teams and keys are few per caller, so sorting per request is cheap and keeps one code path.
+func pageRows[T any](rows []row[T], lp listParams) (items []T, hasMore bool, last row[T]) {
+	slices.SortFunc(rows, func(a, b row[T]) int {
+		c := cmp.Or(strings.Compare(a.value, b.value), strings.Compare(a.id, b.id))
+		if lp.desc {
+			return -c
+		}
+		return c
+	})
+	start := 0
+	if a := lp.after; a != nil {
+		start = len(rows)
+		for i, r := range rows {
+			c := cmp.Or(strings.Compare(r.value, a.Value), strings.Compare(r.id, a.ID))
+			if (lp.desc && c < 0) || (!lp.desc && c > 0) {
+				start = i
+				break
+			}
+		}
+	}
+	end := min(start+lp.limit, len(rows))
+	for _, r := range rows[start:end] {
+		items = append(items, r.item)
+	}
+	if end > start {
+		last = rows[end-1]
+	}
+	return items, end < len(rows), last
+}

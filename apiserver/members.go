@@ -1,0 +1,201 @@
+package apiserver
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
+)
+
+var memberSorts = []string{"created_at", "name"}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.visibleTeam(r, p)
+	if e != nil {
+		return e
+	}
+	lp, e := s.parseList(r, memberSorts, map[string]string{"team": string(m.Team.Object.UID)})
+	if e != nil {
+		return e
+	}
+	rows := make([]row[resources.Member], 0, len(m.Team.Object.Spec.Members))
+	for _, mem := range m.Team.Object.Spec.Members {
+		added := m.Team.Object.CreationTimestamp.Time
+		if mem.AddedAt != nil {
+			added = mem.AddedAt.Time
+		}
+		rows = append(rows, row[resources.Member]{value: sortValue(lp.sortBy, added, added, mem.Email), id: mem.Email, item: resources.NewMember(mem)})
+	}
+	writeRows(w, s, rows, lp)
+	return nil
+}
+
+type memberBody struct {
+	Email decode.Optional[string] `json:"email"`
+	Role  decode.Optional[string] `json:"role"`
+}
+
+func (b *memberBody) validate(create bool) *envelope.Error {
+	var bad []envelope.FieldError
+	if create && (!b.Email.Set || !strings.Contains(b.Email.Value, "@") || len(b.Email.Value) > 254 || strings.ContainsAny(b.Email.Value, " \t\n")) {
+		bad = append(bad, envelope.FieldError{Field: "email", Message: "must be an e-mail address"})
+	}
+	if !create && b.Email.Set {
+		bad = append(bad, envelope.FieldError{Field: "email", Message: "cannot be changed"})
+	}
+	if (!create && !b.Role.Set) || (b.Role.Set && !oneOf(b.Role.Value, "owner", "admin", "member", "viewer")) {
+		bad = append(bad, envelope.FieldError{Field: "role", Message: "must be owner, admin, member or viewer"})
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	return nil
+}
+
+// manageMembers checks the caller may change a team's members.
+func (s *Server) manageMembers(r *http.Request, p *authn.Principal) (directory.Membership, *envelope.Error) {
+	m, e := s.visibleTeam(r, p)
+	if e != nil {
+		return m, e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
+		return m, envelope.New(envelope.CodeForbidden, "Managing members needs the owner or admin role")
+	}
+	return m, nil
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
+		return e
+	}
+	var body memberBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(true); e != nil {
+		return e
+	}
+	role := qualv1alpha1.RoleMember
+	if body.Role.Set {
+		role = qualv1alpha1.TeamRole(body.Role.Value)
+	}
+	if role == qualv1alpha1.RoleOwner && !p.HasRole(string(m.Team.Object.UID), qualv1alpha1.RoleOwner) {
+		return envelope.New(envelope.CodeForbidden, "Only an owner can add an owner")
+	}
+	email := strings.ToLower(strings.TrimSpace(body.Email.Value))
+	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
+	team, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
+		if memberIndex(ms, email) >= 0 {
+			return nil, envelope.New(envelope.CodeConflict, "%s is already a member", email)
+		}
+		return append(ms, qualv1alpha1.TeamMember{Email: email, Role: role, AddedAt: &now}), nil
+	})
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusCreated, resources.NewMember(team.Spec.Members[memberIndex(team.Spec.Members, email)]))
+	return nil
+}
+
+func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
+		return e
+	}
+	var body memberBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(false); e != nil {
+		return e
+	}
+	who := r.PathValue("user_id")
+	team, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
+		i := memberIndex(ms, who)
+		if i < 0 {
+			return nil, envelope.NotFound("Member")
+		}
+		ms[i].Role = qualv1alpha1.TeamRole(body.Role.Value)
+		return ms, lastOwnerCheck(ms)
+	})
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewMember(team.Spec.Members[memberIndex(team.Spec.Members, who)]))
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
+		return e
+	}
+	who := r.PathValue("user_id")
+	_, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
+		i := memberIndex(ms, who)
+		if i < 0 {
+			return nil, envelope.NotFound("Member")
+		}
+		ms = slices.Delete(ms, i, i+1)
+		return ms, lastOwnerCheck(ms)
+	})
+	if err != nil {
+		return err
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
+
+// memberIndex finds a member by user ID or e-mail (the path accepts either).
+func memberIndex(ms []qualv1alpha1.TeamMember, who string) int {
+	return slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool {
+		return (m.UserID != "" && m.UserID == who) || strings.EqualFold(m.Email, who)
+	})
+}
+
+func lastOwnerCheck(ms []qualv1alpha1.TeamMember) *envelope.Error {
+	if !slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool { return m.Role == qualv1alpha1.RoleOwner }) {
+		return envelope.New(envelope.CodeConflict, "A team must keep at least one owner")
+	}
+	return nil
+}
+
+// updateMembers rewrites a team's member list with an optimistic lock, retrying on a lost
+// race with the latest copy so a concurrent change is neither lost nor overwritten. Members
+// go through a merge patch rather than apply: removing someone kubectl added must work.
+func (s *Server) updateMembers(r *http.Request, t *directory.Team,
+	mutate func([]qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error)) (*qualv1alpha1.Team, error) {
+	for attempt := 0; ; attempt++ {
+		if latest, ok := s.dir.Team(string(t.Object.UID)); ok {
+			t = latest
+		}
+		team := t.Object.DeepCopy()
+		members, e := mutate(slices.Clone(team.Spec.Members))
+		if e != nil {
+			return nil, e
+		}
+		patch := client.MergeFromWithOptions(t.Object, client.MergeFromWithOptimisticLock{})
+		team.Spec.Members = members
+		err := s.cfg.Client.Patch(r.Context(), team, patch, client.FieldOwner(FieldManager))
+		if apierrors.IsConflict(err) && attempt < 4 {
+			time.Sleep(time.Duration(20*(attempt+1)) * time.Millisecond) // let the cache catch up
+			continue
+		}
+		if err != nil {
+			return nil, kubeError(err)
+		}
+		return team, s.await(r, string(team.UID), team.ResourceVersion)
+	}
+}

@@ -1,0 +1,120 @@
+package apiserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// middleware wraps every request: request id, panic recovery, metrics and the access log.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestID(r.Header.Get("X-Request-Id"))
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				s.cfg.Logger.Error(nil, "panic serving request", "panic", v, "request_id", id, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					envelope.WriteError(rec, envelope.Internal())
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			s.metrics.observe(route, r.Method, rec.status, elapsed)
+			s.cfg.Logger.V(1).Info("request", "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// requestID echoes a client's id when it is a sane token, else makes one.
+func requestID(given string) string {
+	if n := len(given); n > 0 && n <= 128 {
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			ok = given[i] > ' ' && given[i] < 0x7f
+		}
+		if ok {
+			return given
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// httpMetrics are the per-route request metrics.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qual_http_requests_total", Help: "REST requests by route, method and status class.",
+		}, []string{"route", "method", "status_class"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "qual_http_request_duration_seconds", Help: "REST request latency by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func (m *httpMetrics) observe(route, method string, status int, d time.Duration) {
+	if status == 0 {
+		status = http.StatusOK // nothing written: net/http sends 200
+	}
+	class := "5xx"
+	if status >= 100 && status < 600 {
+		class = statusClasses[status/100]
+	}
+	m.requests.WithLabelValues(route, method, class).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}

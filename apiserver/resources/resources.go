@@ -1,0 +1,94 @@
+// Package resources defines the REST representations of the API's objects and how each is
+// made from its Kubernetes object. JSON field names follow the contract (snake_case).
+package resources
+
+import (
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// ControllerFieldManager is the field manager of the operator's controllers. Their writes
+// (finalizers, status) are not changes to an object's spec, so they do not move updated_at.
+const ControllerFieldManager = "qual-manager"
+
+// Settings are a campaign's interview settings.
+type Settings struct {
+	Language  string `json:"language"`
+	Anonymous bool   `json:"anonymous"`
+}
+
+// Campaign is the REST form of a Campaign object.
+type Campaign struct {
+	ID             string     `json:"id"`
+	Title          string     `json:"title"`
+	Slug           string     `json:"slug"`
+	Status         string     `json:"status"`
+	Mode           string     `json:"campaign_mode"`
+	MaxQuestions   int32      `json:"max_questions"`
+	Objectives     string     `json:"objectives"`
+	Description    string     `json:"description"`
+	Questions      []string   `json:"questions"`
+	Settings       Settings   `json:"settings"`
+	TeamID         string     `json:"team_id"`
+	InterviewCount int64      `json:"interview_count"`
+	FindingCount   int64      `json:"finding_count"`
+	PublishedAt    *time.Time `json:"published_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// NewCampaign renders a Campaign object of the team teamID.
+func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
+	questions := c.Spec.Questions
+	if questions == nil {
+		questions = []string{}
+	}
+	return Campaign{
+		ID: string(c.UID), Title: c.Spec.Title, Slug: c.Name,
+		Status:       strings.ToLower(string(orDraft(c.Spec.State))),
+		Mode:         string(c.Spec.Mode),
+		MaxQuestions: c.Spec.MaxQuestions,
+		Objectives:   c.Spec.Objectives, Description: c.Spec.Description,
+		Questions:      questions,
+		Settings:       Settings{Language: c.Spec.Settings.Language, Anonymous: c.Spec.Settings.Anonymous},
+		TeamID:         teamID,
+		InterviewCount: c.Status.InterviewCount, FindingCount: c.Status.FindingCount,
+		PublishedAt: timePtr(c.Status.PublishedAt),
+		CreatedAt:   c.CreationTimestamp.UTC(),
+		UpdatedAt:   UpdatedAt(&c.ObjectMeta),
+	}
+}
+
+// UpdatedAt is the time of the last change to an object's spec through any surface: the
+// newest managed-fields entry that is neither a status write nor the controllers' own.
+func UpdatedAt(m *metav1.ObjectMeta) time.Time {
+	latest := m.CreationTimestamp.Time
+	for _, f := range m.ManagedFields {
+		if f.Subresource != "" || f.Manager == ControllerFieldManager || f.Time == nil {
+			continue
+		}
+		if f.Time.After(latest) {
+			latest = f.Time.Time
+		}
+	}
+	return latest.UTC()
+}
+
+func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
+	if s == "" {
+		return qualv1alpha1.StateDraft
+	}
+	return s
+}
+
+func timePtr(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,136 @@
+package apiserver
+
+import (
+	"errors"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/scopes"
+)
+
+// handlerFunc is an authenticated endpoint. It returns an *envelope.Error for a documented
+// failure; any other error is a 500 (or a 503 when Kubernetes is unavailable).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error
+
+// basePaths are the API's roots: /api/v1, and /v1 as an alias of the same routes.
+var basePaths = []string{"/api/v1", "/v1"}
+
+func (s *Server) routes() {
+	// Open endpoints.
+	s.open("GET /health", s.health)
+	s.open("GET /ready", s.ready)
+
+	// Campaigns.
+	s.authed("GET /campaigns", scopes.CampaignsRead, s.listCampaigns)
+	s.authed("POST /campaigns", scopes.CampaignsWrite, s.idempotent(s.createCampaign))
+	s.authed("GET /campaigns/{id}", scopes.CampaignsRead, s.getCampaign)
+	s.authed("PATCH /campaigns/{id}", scopes.CampaignsWrite, s.patchCampaign)
+	s.authed("DELETE /campaigns/{id}", scopes.CampaignsDelete, s.deleteCampaign)
+	for _, action := range []string{"publish", "pause", "complete"} {
+		s.authed("POST /campaigns/{id}/"+action, scopes.CampaignsPublish, s.idempotent(s.campaignAction(action)))
+	}
+
+	// Teams and members.
+	s.authed("GET /teams", scopes.TeamsRead, s.listTeams)
+	s.authed("POST /teams", scopes.TeamsWrite, s.idempotent(s.createTeam))
+	s.authed("GET /teams/{id}", scopes.TeamsRead, s.getTeam)
+	s.authed("PATCH /teams/{id}", scopes.TeamsWrite, s.patchTeam)
+	s.authed("DELETE /teams/{id}", scopes.TeamsWrite, s.deleteTeam)
+	s.authed("GET /teams/{id}/members", scopes.TeamsRead, s.listMembers)
+	s.authed("POST /teams/{id}/members", scopes.TeamsWrite, s.idempotent(s.addMember))
+	s.authed("PATCH /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.patchMember)
+	s.authed("DELETE /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.removeMember)
+
+	// API keys: a session or a secret key; no scope of their own.
+	s.authed("GET /api-keys", 0, s.keyManager(s.listKeys))
+	s.authed("POST /api-keys", 0, s.keyManager(s.idempotent(s.createKey)))
+	s.authed("GET /api-keys/{id}", 0, s.keyManager(s.getKey))
+	s.authed("DELETE /api-keys/{id}", 0, s.keyManager(s.revokeKey))
+	s.authed("POST /api-keys/{id}/rotate", 0, s.keyManager(s.idempotent(s.rotateKey)))
+
+	// The caller, its usage, and platform administration.
+	s.authed("GET /me", 0, s.me)
+	s.authed("GET /usage", 0, s.usageReport)
+	s.authed("GET /admin/stats", scopes.AdminRead, s.adminOnly(s.adminStats))
+	s.authed("GET /admin/teams", scopes.AdminRead, s.adminOnly(s.adminTeams))
+}
+
+// open registers an endpoint that needs no credentials under every base path.
+func (s *Server) open(pattern string, h http.HandlerFunc) {
+	method, path := splitPattern(pattern)
+	for _, base := range basePaths {
+		s.mux.Handle(method+" "+base+path, h)
+	}
+}
+
+// authed registers an endpoint that authenticates, spends the team's request budget, checks
+// the scope, then runs h.
+func (s *Server) authed(pattern string, scope scopes.Set, h handlerFunc) {
+	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, e := s.authn.Authenticate(r)
+		if e != nil {
+			envelope.WriteError(w, e)
+			return
+		}
+		s.cors(w, r, p)
+		if e := s.spendRequest(w, r, p); e != nil {
+			envelope.WriteError(w, e)
+			return
+		}
+		if e := p.Require(scope); e != nil {
+			envelope.WriteError(w, e)
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func splitPattern(pattern string) (method, path string) {
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == ' ' {
+			return pattern[:i], pattern[i+1:]
+		}
+	}
+	return "", pattern
+}
+
+// fail writes the response for a handler's error.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *envelope.Error
+	switch {
+	case errors.As(err, &e):
+	case apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTooManyRequests(err):
+		e = envelope.Unavailable("The Kubernetes API", 5e9)
+	default:
+		s.cfg.Logger.Error(err, "request failed", "method", r.Method, "path", r.URL.Path,
+			"request_id", w.Header().Get("X-Request-Id"))
+		e = envelope.Internal()
+	}
+	envelope.WriteError(w, e)
+}
+
+// keyManager allows only sessions and secret keys, as key management requires.
+func (s *Server) keyManager(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+		if p.Kind == authn.KindAPIKey && p.Key.Object.Spec.Type != "secret" {
+			return envelope.New(envelope.CodeForbidden, "Managing API keys needs a session or a secret key")
+		}
+		return h(w, r, p)
+	}
+}
+
+// adminOnly allows only platform admins.
+func (s *Server) adminOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+		if !p.Admin {
+			return envelope.New(envelope.CodeForbidden, "This endpoint is for platform admins")
+		}
+		return h(w, r, p)
+	}
+}

@@ -1,0 +1,125 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/cursor"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// Server is the REST apiserver.
+type Server struct {
+	cfg     Config
+	dir     *directory.Directory
+	authn   *authn.Authenticator
+	usage   *authn.UsageRecorder
+	cursors *cursor.Codec
+	mux     *http.ServeMux
+	metrics *httpMetrics
+	handler http.Handler
+}
+
+// New builds the server and subscribes it to the cache's informers. Start the cache after
+// New; Handler answers 503 on /ready until the cache has synced.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	dir := directory.New()
+	if err := dir.Watch(ctx, cfg.Cache); err != nil {
+		return nil, err
+	}
+	metrics, err := newHTTPMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics}
+	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
+	s.authn = authn.New(dir, authn.Options{
+		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
+		Now: cfg.Now, Usage: s.usage, Log: cfg.Logger,
+	})
+	s.routes()
+	s.handler = s.middleware(http.HandlerFunc(s.route))
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves on Config.Addr until ctx ends, then shuts down gracefully: it stops accepting,
+// lets requests in flight finish for up to ShutdownTimeout, and returns.
+func (s *Server) Run(ctx context.Context) error {
+	srv := &http.Server{
+		Addr: s.cfg.Addr, Handler: s.handler,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 120 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+	go s.usage.Run(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("apiserver: serve %s: %w", s.cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("apiserver: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// NeedLeaderElection is false: every replica serves. It makes the server a manager runnable.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start runs the server, for use as a manager runnable.
+func (s *Server) Start(ctx context.Context) error { return s.Run(ctx) }
+
+// route dispatches a request, answering 404 or 405 with the envelope when no route matches.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		s.preflight(w, r)
+		return
+	}
+	if allow := s.allowedMethods(r); allow != "" {
+		e := envelope.New(envelope.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow)
+		e.Allow = allow
+		envelope.WriteError(w, e)
+		return
+	}
+	envelope.WriteError(w, envelope.New(envelope.CodeNotFound, "No route for %s", r.URL.Path))
+}
+
+// allowedMethods lists the methods the path has routes for.
+func (s *Server) allowedMethods(r *http.Request) string {
+	allow := ""
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			if allow != "" {
+				allow += ", "
+			}
+			allow += m
+		}
+	}
+	return allow
+}

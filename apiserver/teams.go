@@ -1,0 +1,199 @@
+package apiserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
+)
+
+var namedSorts = []string{"created_at", "updated_at", "name"}
+
+// teamManagers are the roles that may change or delete a team.
+var teamManagers = []qualv1alpha1.TeamRole{qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin}
+
+func teamRow(t *directory.Team, role qualv1alpha1.TeamRole, sortBy string) row[resources.Team] {
+	rest := resources.NewTeam(t.Object, role)
+	return row[resources.Team]{value: sortValue(sortBy, rest.CreatedAt, rest.UpdatedAt, rest.Name), id: rest.ID, item: rest}
+}
+
+// sortValue is an item's value for a created_at, updated_at or name sort.
+func sortValue(sortBy string, created, updated time.Time, name string) string {
+	switch sortBy {
+	case "updated_at":
+		return updated.UTC().Format(time.RFC3339Nano)
+	case "name":
+		return strings.ToLower(name)
+	}
+	return created.UTC().Format(time.RFC3339Nano)
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	lp, e := s.parseList(r, namedSorts, nil)
+	if e != nil {
+		return e
+	}
+	rows := make([]row[resources.Team], 0, len(p.Memberships))
+	for _, m := range p.Memberships {
+		rows = append(rows, teamRow(m.Team, m.Role, lp.sortBy))
+	}
+	writeRows(w, s, rows, lp)
+	return nil
+}
+
+// writeRows writes one page of a small list.
+func writeRows[T any](w http.ResponseWriter, s *Server, rows []row[T], lp listParams) {
+	items, more, last := pageRows(rows, lp)
+	envelope.WriteList(w, items, s.pagination(lp, more, len(rows), last.value, last.id))
+}
+
+// visibleTeam returns a team the caller is in, else 404.
+func (s *Server) visibleTeam(r *http.Request, p *authn.Principal) (directory.Membership, *envelope.Error) {
+	if m, ok := p.Team(r.PathValue("id")); ok {
+		return m, nil
+	}
+	return directory.Membership{}, envelope.NotFound("Team")
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.visibleTeam(r, p)
+	if e != nil {
+		return e
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewTeam(m.Team.Object, m.Role))
+	return nil
+}
+
+type teamBody struct {
+	Name decode.Optional[string] `json:"name"`
+	Plan decode.Optional[string] `json:"plan"`
+}
+
+func (b *teamBody) validate(create bool, p *authn.Principal) *envelope.Error {
+	var bad []envelope.FieldError
+	switch {
+	case create && !b.Name.Set:
+		bad = append(bad, envelope.FieldError{Field: "name", Message: "Required"})
+	case b.Name.Set && (b.Name.Null || strings.TrimSpace(b.Name.Value) == ""):
+		bad = append(bad, envelope.FieldError{Field: "name", Message: "must not be blank"})
+	case utf8.RuneCountInString(b.Name.Value) > 200:
+		bad = append(bad, envelope.FieldError{Field: "name", Message: "must be at most 200 characters"})
+	}
+	if b.Plan.Set && !oneOf(b.Plan.Value, "starter", "pro", "growth", "enterprise") {
+		bad = append(bad, envelope.FieldError{Field: "plan", Message: "must be starter, pro, growth or enterprise"})
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	if b.Plan.Set && !p.Admin {
+		return envelope.New(envelope.CodeForbidden, "Only platform admins can set a team's plan")
+	}
+	return nil
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	var body teamBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(true, p); e != nil {
+		return e
+	}
+	if p.Kind != authn.KindSession || p.Email == "" {
+		return envelope.New(envelope.CodeForbidden, "Creating a team needs a user session with an e-mail: its user becomes the owner")
+	}
+	plan := qualv1alpha1.PlanStarter
+	if body.Plan.Set {
+		plan = qualv1alpha1.Plan(body.Plan.Value)
+	}
+	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
+	team := &qualv1alpha1.Team{
+		ObjectMeta: metav1.ObjectMeta{Name: teamName(body.Name.Value)},
+		Spec: qualv1alpha1.TeamSpec{DisplayName: strings.TrimSpace(body.Name.Value), Plan: plan,
+			Members: []qualv1alpha1.TeamMember{{Email: p.Email, UserID: p.UserID, Role: qualv1alpha1.RoleOwner, AddedAt: &now}}},
+	}
+	if err := s.cfg.Client.Create(r.Context(), team, client.FieldOwner(FieldManager)); err != nil {
+		return kubeError(err)
+	}
+	if err := s.await(r, string(team.UID), team.ResourceVersion); err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
+	return nil
+}
+
+// teamName is a Team object's name: the name's slug and a random suffix, short enough for
+// the team-<name> namespace.
+func teamName(display string) string {
+	base := slugBase(display)
+	if len(base) > 40 {
+		base = strings.TrimRight(base[:40], "-")
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return base + "-" + hex.EncodeToString(b[:])
+}
+
+func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.visibleTeam(r, p)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
+		return envelope.New(envelope.CodeForbidden, "Changing a team needs the owner or admin role")
+	}
+	var body teamBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	if e := body.validate(false, p); e != nil {
+		return e
+	}
+	spec := map[string]any{"displayName": m.Team.Object.Spec.DisplayName, "plan": string(resources.PlanOf(m.Team.Object))}
+	if body.Name.Set {
+		spec["displayName"] = strings.TrimSpace(body.Name.Value)
+	}
+	if body.Plan.Set {
+		spec["plan"] = body.Plan.Value
+	}
+	u := applyObject(m.Team.Object, "Team", spec)
+	if err := s.writer().apply(r.Context(), u); err != nil {
+		return err
+	}
+	if err := s.await(r, string(m.Team.Object.UID), u.GetResourceVersion()); err != nil {
+		return err
+	}
+	t, _ := s.dir.Team(string(m.Team.Object.UID))
+	envelope.WriteData(w, http.StatusOK, resources.NewTeam(t.Object, m.Role))
+	return nil
+}
+
+func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	m, e := s.visibleTeam(r, p)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
+		return envelope.New(envelope.CodeForbidden, "Deleting a team needs the owner or admin role")
+	}
+	if err := s.writer().delete(r.Context(), m.Team.Object); err != nil {
+		return err
+	}
+	if err := s.await(r, string(m.Team.Object.UID), ""); err != nil {
+		return err
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
