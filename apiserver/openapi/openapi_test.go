@@ -212,9 +212,10 @@ func TestHandler(t *testing.T) {
 		t.Errorf("If-None-Match: %d with %d bytes, want 304", status, len(body))
 	}
 	v.Check(t, req, status, header, body)
-	if _, status, _, body = get(http.MethodHead, ""); status != http.StatusOK || len(body) != 0 {
+	if req, status, header, body = get(http.MethodHead, ""); status != http.StatusOK || len(body) != 0 {
 		t.Errorf("HEAD: %d with %d bytes", status, len(body))
 	}
+	v.Check(t, req, status, header, body)
 	req, status, header, body = get(http.MethodPost, "")
 	if status != http.StatusMethodNotAllowed || header.Get("Allow") == "" {
 		t.Errorf("POST: %d, Allow %q", status, header.Get("Allow"))

@@ -166,7 +166,7 @@ func TestValidator(t *testing.T) {
 				"team_id": nil, "teams": []any{},
 			}}}},
 		{name: "no envelope", fails: "data", exchange: exchange{method: "GET", path: get, status: 200, body: campaign()}},
-		{name: "undocumented status", fails: "status is not supported", exchange: exchange{method: "GET", path: get, status: 418,
+		{name: "undocumented status", fails: "status 418 is not documented for GET /campaigns/{id} (documented: 200, 400, 401", exchange: exchange{method: "GET", path: get, status: 418,
 			body: errorBody("INTERNAL_ERROR")}},
 		{name: "unknown error code", fails: "code", exchange: exchange{method: "GET", path: get, status: 404, body: errorBody("GONE")}},
 		{name: "no request id", fails: "X-Request-Id", exchange: exchange{method: "GET", path: get, status: 200,

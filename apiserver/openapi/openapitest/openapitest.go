@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -119,6 +120,9 @@ func (v *Validator) check(req *http.Request, status int, header http.Header, bod
 	}
 	routed := req.Clone(context.Background())
 	routed.URL.Path, routed.URL.RawPath = path, ""
+	if req.Method == http.MethodHead {
+		routed.Method = http.MethodGet // net/http answers HEAD wherever it answers GET
+	}
 
 	route, params, err := v.router.FindRoute(routed)
 	switch {
@@ -136,6 +140,14 @@ func (v *Validator) check(req *http.Request, status int, header http.Header, bod
 		return fmt.Errorf("route: %w", err)
 	}
 
+	if route.Operation.Responses.Status(status) == nil {
+		documented := slices.Sorted(maps.Keys(route.Operation.Responses.Map()))
+		return fmt.Errorf("status %d is not documented for %s %s (documented: %s)",
+			status, route.Method, route.Path, strings.Join(documented, ", "))
+	}
+	if req.Method == http.MethodHead {
+		return nil // no body; not a check of the GET operation
+	}
 	v.mu.Lock()
 	v.checked[route.Method+" "+route.Path] = true
 	v.mu.Unlock()
