@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/ratelimit"
+	qualscheme "qual.cx/operator/internal/scheme"
+	"qual.cx/operator/internal/session"
+	"qual.cx/operator/internal/store"
+)
+
+// apiserverFlags configure the REST apiserver; `qual apiserver` exposes all of them, `qual dev`
+// sets most itself.
+type apiserverFlags struct {
+	addr        string
+	jwtSecret   string
+	jwksURL     string
+	jwtAudience string
+	redisURL    string
+	cursorKey   string
+	adminRole   string
+	adminUsers  []string
+	metricsAddr string
+}
+
+func (f *apiserverFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.addr, "addr", ":8090", "listen address of the REST API")
+	fs.StringVar(&f.jwtSecret, "jwt-secret", os.Getenv("QUAL_JWT_SECRET"), "HS256 secret of session tokens, at least 32 bytes (default: QUAL_JWT_SECRET)")
+	fs.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of asymmetric session-token keys")
+	fs.StringVar(&f.jwtAudience, "jwt-audience", session.DefaultAudience, "aud a session token must carry when it carries one")
+	fs.StringVar(&f.redisURL, "redis-url", "", "Redis URL for rate limits shared by replicas (default: in memory, one replica)")
+	fs.StringVar(&f.cursorKey, "cursor-key", os.Getenv("QUAL_CURSOR_KEY"), "key signing pagination cursors, at least 16 bytes, shared by replicas (default: QUAL_CURSOR_KEY, else random)")
+	fs.StringVar(&f.adminRole, "admin-role", "", "JWT role of platform admins")
+	fs.StringSliceVar(&f.adminUsers, "admin-users", nil, "user IDs or e-mails of platform admins, comma-separated")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
+}
+
+// serverDeps are what the apiserver borrows from the process that hosts it.
+type serverDeps struct {
+	client  client.Client
+	cache   cache.Cache
+	store   store.Store
+	metrics prometheus.Registerer
+}
+
+// config turns the flags into an apiserver.Config. The returned func releases what config
+// opened (a Redis client); call it after the server has stopped.
+func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDeps) (apiserver.Config, func(), error) {
+	sessions, err := f.sessions(ctx, log)
+	if err != nil {
+		return apiserver.Config{}, nil, err
+	}
+	limiter, closeLimiter, err := f.limiter()
+	if err != nil {
+		return apiserver.Config{}, nil, err
+	}
+	cursorKey, err := f.cursorKeyBytes(log)
+	if err != nil {
+		closeLimiter()
+		return apiserver.Config{}, nil, err
+	}
+	return apiserver.Config{
+		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter,
+		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
+		Logger: log, Metrics: d.metrics,
+	}, closeLimiter, nil
+}
+
+// sessions builds the session-token verifier, or nil (API keys only) when neither a secret
+// nor a JWKS URL is configured.
+func (f *apiserverFlags) sessions(ctx context.Context, log logr.Logger) (*session.Verifier, error) {
+	if f.jwtSecret == "" && f.jwksURL == "" {
+		log.Info("no --jwt-secret or --jwks-url: session tokens are refused, API keys only")
+		return nil, nil
+	}
+	v, err := session.NewVerifier(ctx, session.Config{
+		Secret: []byte(f.jwtSecret), JWKSURL: f.jwksURL, Audience: f.jwtAudience,
+		Logger: slog.New(logr.ToSlogHandler(log.WithName("sessions"))),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session verifier: %w", err)
+	}
+	return v, nil
+}
+
+// limiter returns the rate limiter and a func that closes it.
+func (f *apiserverFlags) limiter() (ratelimit.Limiter, func(), error) {
+	if f.redisURL == "" {
+		return ratelimit.NewMemory(), func() {}, nil
+	}
+	opts, err := redis.ParseURL(f.redisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	rc := redis.NewClient(opts)
+	return ratelimit.NewRedis(rc, "qual:"), func() { _ = rc.Close() }, nil
+}
+
+// cursorKeyBytes returns the configured cursor key or a random one. A random key is fine for
+// one replica, but cursors from one replica fail on another, so it warns.
+func (f *apiserverFlags) cursorKeyBytes(log logr.Logger) ([]byte, error) {
+	if f.cursorKey != "" {
+		return []byte(f.cursorKey), nil
+	}
+	key, err := randomHex(32)
+	if err != nil {
+		return nil, fmt.Errorf("generate cursor key: %w", err)
+	}
+	log.Info("WARNING: no --cursor-key or QUAL_CURSOR_KEY: using a random one; replicas must share one or their pagination cursors fail on each other")
+	return []byte(key), nil
+}
+
+// randomHex returns n random bytes, hex-encoded.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func newAPIServerCommand(g *globalFlags) *cobra.Command {
+	f := &apiserverFlags{}
+	cmd := &cobra.Command{
+		Use:   "apiserver",
+		Short: "Serve the REST API under /api/v1 over the Kubernetes objects and the store",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAPIServer(cmd.Context(), g, f)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// runAPIServer serves the REST API from its own informer cache until ctx ends.
+func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error {
+	log := ctrl.Log.WithName("apiserver")
+	cfg, err := g.restConfig()
+	if err != nil {
+		return err
+	}
+	scheme, err := qualscheme.New()
+	if err != nil {
+		return err
+	}
+	cl, err := cluster.New(cfg, func(o *cluster.Options) { o.Scheme = scheme })
+	if err != nil {
+		return fmt.Errorf("create cluster client: %w", err)
+	}
+	db, err := store.Open(ctx, g.store)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() { _ = db.Close() }()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), cache: cl.GetCache(), store: db, metrics: reg})
+	if err != nil {
+		return err
+	}
+	defer release()
+	// New registers its informers on the cache, so it must come before the cache starts.
+	srv, err := apiserver.New(ctx, srvCfg)
+	if err != nil {
+		return fmt.Errorf("create apiserver: %w", err)
+	}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return cl.Start(ctx) })
+	eg.Go(func() error { return srv.Run(ctx) })
+	eg.Go(func() error { return serveMetrics(ctx, f.metricsAddr, reg) })
+	return eg.Wait()
+}
+
+// serveMetrics serves reg on addr until ctx ends; addr "0" turns it off.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) error {
+	if addr == "0" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("metrics: serve %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("metrics: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics: serve %s: %w", addr, err)
+	}
+	return nil
+}

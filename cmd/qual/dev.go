@@ -1,0 +1,512 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/config/crd"
+	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
+)
+
+// The objects `qual dev` bootstraps, and the dev user who owns them.
+const (
+	devTeam      = "default"
+	devKeyName   = "bootstrap"
+	devUserID    = "00000000-0000-4000-8000-000000000001"
+	devUserEmail = "dev@qual.local"
+	// devStartTimeout bounds each bootstrap wait: the team's namespace, the key, the API.
+	devStartTimeout = time.Minute
+)
+
+// devScopes are every scope there is: the bootstrap key may do anything.
+func devScopes() []qualv1alpha1.Scope {
+	return []qualv1alpha1.Scope{
+		"campaigns:read", "campaigns:write", "campaigns:delete", "campaigns:publish",
+		"interviews:read", "interviews:write", "findings:read", "findings:write",
+		"graph:read", "graph:share", "teams:read", "teams:write", "webhooks:manage", "admin:read",
+	}
+}
+
+// devFlags configure `qual dev`. The manager and apiserver settings it does not expose are
+// the manager's defaults or chosen for one local process.
+type devFlags struct {
+	dir string
+	mgr managerFlags
+	api apiserverFlags
+}
+
+func newDevCommand() *cobra.Command {
+	f := &devFlags{}
+	f.mgr.register(&cobra.Command{}) // the manager's defaults, without exposing its flags here
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything locally: a control plane, the controllers and the REST API, bootstrapped",
+		Long: `Starts kube-apiserver and etcd (built once by hack/control-plane.sh, or KUBEBUILDER_ASSETS),
+installs the CRDs, runs the controllers and the REST API in this process with a SQLite store,
+creates the team "default" and a bootstrap API key with every scope, and writes
+<dir>/dev.env and <dir>/kubeconfig. State persists in <dir>; run it again to resume.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.dir, "dir", ".qual", "state folder: etcd data, SQLite store, kubeconfig and dev.env")
+	fs.StringVar(&f.api.addr, "addr", "127.0.0.1:8090", "listen address of the REST API")
+	fs.StringVar(&f.mgr.metricsAddr, "metrics-bind-address", "", "address of the metrics endpoint (default: a free loopback port)")
+	fs.StringVar(&f.mgr.probeAddr, "health-probe-bind-address", "", "address of /healthz and /readyz (default: a free loopback port)")
+	return cmd
+}
+
+// runDev runs the local environment until ctx ends, then stops the control plane.
+func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
+	log := ctrl.Log.WithName("dev")
+	dir, err := filepath.Abs(f.dir)
+	if err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create state folder: %w", err)
+	}
+	prev, err := readDevEnv(filepath.Join(dir, "dev.env"))
+	if err != nil {
+		return err
+	}
+	if err := f.complete(prev); err != nil {
+		return err
+	}
+	env, err := startControlPlane(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		log.Info("stopping the control plane")
+		if stopErr := env.Stop(); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("stop control plane: %w", stopErr))
+		}
+	}()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeAdminKubeconfig(env, kubeconfig); err != nil {
+		return err
+	}
+	log.Info("control plane up", "host", env.Config.Host, "kubeconfig", kubeconfig)
+	return runDevComponents(ctx, out, f, env.Config, devPaths{dir: dir, kubeconfig: kubeconfig, prevKey: prev["QUAL_API_KEY"]})
+}
+
+// complete fills what `qual dev` decides itself: loopback ports, a session secret that
+// survives restarts (so tokens minted earlier keep working), and the dev user as admin.
+func (f *devFlags) complete(prev map[string]string) error {
+	f.mgr.leaderElect = false // one process; no lease to wait for
+	for _, addr := range []*string{&f.mgr.metricsAddr, &f.mgr.probeAddr} {
+		if *addr != "" {
+			continue
+		}
+		free, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		*addr = free
+	}
+	f.api.jwtSecret = firstNonEmpty(os.Getenv("QUAL_JWT_SECRET"), prev["QUAL_JWT_SECRET"])
+	if f.api.jwtSecret == "" {
+		secret, err := randomHex(32)
+		if err != nil {
+			return fmt.Errorf("generate JWT secret: %w", err)
+		}
+		f.api.jwtSecret = secret
+	}
+	// One replica: a fresh cursor key per run is enough and needs no warning.
+	key, err := randomHex(32)
+	if err != nil {
+		return fmt.Errorf("generate cursor key: %w", err)
+	}
+	f.api.cursorKey = key
+	f.api.adminUsers = []string{devUserEmail}
+	return nil
+}
+
+// startControlPlane starts kube-apiserver and etcd, with etcd's data in dir so objects
+// survive restarts, and installs the embedded CRDs.
+func startControlPlane(dir string) (*envtest.Environment, error) {
+	assets, err := controlPlaneAssets()
+	if err != nil {
+		return nil, err
+	}
+	crds, err := crd.CRDs()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDInstallOptions:     envtest.CRDInstallOptions{CRDs: crds},
+		ControlPlane:          envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}},
+	}
+	if _, err := env.Start(); err != nil {
+		// Start may fail after starting some processes; Stop ends whatever runs.
+		return nil, errors.Join(fmt.Errorf("start control plane: %w", err), env.Stop())
+	}
+	return env, nil
+}
+
+// controlPlaneAssets is KUBEBUILDER_ASSETS, or the folder hack/control-plane.sh builds, found
+// from the module root above the working directory.
+func controlPlaneAssets() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return "", fmt.Errorf("find kube-apiserver and etcd: set KUBEBUILDER_ASSETS or run inside the source tree: %w", err)
+	}
+	return testenv.Assets(root)
+}
+
+// writeAdminKubeconfig adds a system:masters user and writes its kubeconfig, for kubectl.
+func writeAdminKubeconfig(env *envtest.Environment, path string) error {
+	user, err := env.AddUser(envtest.User{Name: "qual-dev", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("add admin user: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// devPaths are the files of one `qual dev` state folder.
+type devPaths struct {
+	dir, kubeconfig string
+	prevKey         string // QUAL_API_KEY of the previous run, if any
+}
+
+// runDevComponents runs the manager with the apiserver as one of its runnables, sharing its
+// client and cache, and bootstraps once they are up.
+func runDevComponents(ctx context.Context, out io.Writer, f *devFlags, cfg *rest.Config, p devPaths) error {
+	db, err := store.Open(ctx, filepath.Join(p.dir, "qual.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() { _ = db.Close() }()
+	mgr, err := newManager(ctx, cfg, &f.mgr, db)
+	if err != nil {
+		return err
+	}
+	srvCfg, release, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
+		client: mgr.GetClient(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	defer release()
+	srv, err := apiserver.New(ctx, srvCfg)
+	if err != nil {
+		return fmt.Errorf("create apiserver: %w", err)
+	}
+	if err := mgr.Add(srv); err != nil {
+		return fmt.Errorf("add apiserver to the manager: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return mgr.Start(ctx) })
+	eg.Go(func() error { return bootstrapAndAnnounce(ctx, out, c, f, p) })
+	return eg.Wait()
+}
+
+// bootstrapAndAnnounce creates the dev team and key, waits until the API takes the key, then
+// writes dev.env and tells the user how to use it.
+func bootstrapAndAnnounce(ctx context.Context, out io.Writer, c client.Client, f *devFlags, p devPaths) error {
+	log := ctrl.Log.WithName("dev")
+	ns, err := ensureDevTeam(ctx, c)
+	if err != nil {
+		return err
+	}
+	apiKey, err := ensureBootstrapKey(ctx, log, c, ns, p.prevKey)
+	if err != nil {
+		return err
+	}
+	url, err := localURL(f.api.addr)
+	if err != nil {
+		return err
+	}
+	if err := waitForAPI(ctx, url, apiKey); err != nil {
+		return err
+	}
+	envFile := filepath.Join(p.dir, "dev.env")
+	err = writeDevEnv(envFile, [][2]string{
+		{"QUAL_URL", url}, {"QUAL_API_KEY", apiKey}, {"QUAL_JWT_SECRET", f.api.jwtSecret},
+		{"QUAL_DEV_USER_ID", devUserID}, {"QUAL_DEV_USER_EMAIL", devUserEmail}, {"KUBECONFIG", p.kubeconfig},
+	})
+	if err != nil {
+		return err
+	}
+	printDevUsage(out, envFile, url, p.kubeconfig, &f.mgr)
+	return nil
+}
+
+// ensureDevTeam creates the team "default" unless it exists (edits made since are kept) and
+// waits until its namespace is in place.
+func ensureDevTeam(ctx context.Context, c client.Client) (string, error) {
+	now := metav1.Now()
+	team := &qualv1alpha1.Team{
+		ObjectMeta: metav1.ObjectMeta{Name: devTeam},
+		Spec: qualv1alpha1.TeamSpec{
+			DisplayName: "Default team", Plan: qualv1alpha1.PlanEnterprise,
+			Members: []qualv1alpha1.TeamMember{{Email: devUserEmail, UserID: devUserID, Role: qualv1alpha1.RoleOwner, AddedAt: &now}},
+		},
+	}
+	if err := c.Create(ctx, team); err != nil && !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create team %s: %w", devTeam, err)
+	}
+	var ns string
+	err := poll(ctx, "team "+devTeam+" ready with its namespace", func() error {
+		if err := c.Get(ctx, client.ObjectKey{Name: devTeam}, team); err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(team.Status.Conditions, qualv1alpha1.ConditionReady) || team.Status.Namespace == "" {
+			return fmt.Errorf("not ready yet: %v", team.Status.Conditions)
+		}
+		ns = team.Status.Namespace
+		return c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+	})
+	return ns, err
+}
+
+// ensureBootstrapKey returns the plaintext of the APIKey "bootstrap": the previous run's when
+// the object still matches it, else a new key (the old object is replaced, since a credential
+// cannot change and its plaintext exists only in dev.env).
+func ensureBootstrapKey(ctx context.Context, log logr.Logger, c client.Client, ns, prev string) (string, error) {
+	name := client.ObjectKey{Namespace: ns, Name: devKeyName}
+	existing := &qualv1alpha1.APIKey{}
+	switch err := c.Get(ctx, name, existing); {
+	case err == nil && keyMatches(existing, prev):
+		log.Info("reusing the bootstrap API key", "namespace", ns)
+		return prev, nil
+	case err == nil:
+		log.Info("replacing the bootstrap API key: its plaintext is not in dev.env", "namespace", ns)
+		if err := deleteAndWait(ctx, c, existing); err != nil {
+			return "", err
+		}
+	case !apierrors.IsNotFound(err):
+		return "", fmt.Errorf("get APIKey %s: %w", name, err)
+	}
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		return "", err
+	}
+	key := &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: devKeyName},
+		Spec: qualv1alpha1.APIKeySpec{
+			Type: qualv1alpha1.KeySecret, DisplayName: "qual dev bootstrap key", Scopes: devScopes(), Owner: devUserEmail,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour},
+		},
+	}
+	if err := c.Create(ctx, key); err != nil {
+		return "", fmt.Errorf("create APIKey %s: %w", name, err)
+	}
+	return minted.Plaintext, nil
+}
+
+// keyMatches reports whether key is live and prev is its plaintext.
+func keyMatches(key *qualv1alpha1.APIKey, prev string) bool {
+	return prev != "" && key.DeletionTimestamp == nil && !key.Spec.Revoked &&
+		key.Spec.Credential != nil && key.Spec.Credential.HashRef == keys.HashRef(prev)
+}
+
+func deleteAndWait(ctx context.Context, c client.Client, obj client.Object) error {
+	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s: %w", obj.GetName(), err)
+	}
+	return poll(ctx, obj.GetName()+" deleted", func() error {
+		err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return errors.Join(err, errors.New("still there"))
+	})
+}
+
+// waitForAPI waits until the REST API authenticates the key: the apiserver's cache has seen it.
+func waitForAPI(ctx context.Context, url, apiKey string) error {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	return poll(ctx, "the REST API accepting the bootstrap key", func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/me", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /api/v1/me: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// poll runs check until it succeeds, ctx ends or devStartTimeout passes.
+func poll(ctx context.Context, what string, check func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, devStartTimeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w (last: %w)", what, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+// writeDevEnv writes KEY=value lines, shell-quoted where needed, readable by the owner only.
+func writeDevEnv(path string, vars [][2]string) error {
+	var b strings.Builder
+	b.WriteString("# Written by `qual dev`. Use with: set -a; source " + path + "; set +a\n")
+	for _, kv := range vars {
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write dev.env: %w", err)
+	}
+	// Rename so a reader never sees half a file.
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write dev.env: %w", err)
+	}
+	return nil
+}
+
+// readDevEnv reads the KEY=value lines writeDevEnv wrote; a missing file is empty.
+func readDevEnv(path string) (map[string]string, error) {
+	vars := map[string]string{}
+	f, err := os.Open(path) //nolint:gosec // the state folder the user chose
+	if errors.Is(err, os.ErrNotExist) {
+		return vars, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dev.env: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok && !strings.HasPrefix(k, "#") {
+			vars[k] = shellUnquote(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read dev.env: %w", err)
+	}
+	return vars, nil
+}
+
+// shellQuote single-quotes s unless every character is safe bare in a shell.
+func shellQuote(s string) string {
+	safe := func(r rune) bool {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@%+=,", r)
+	}
+	if s != "" && strings.IndexFunc(s, func(r rune) bool { return !safe(r) }) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shellUnquote(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+		return strings.ReplaceAll(s[1:len(s)-1], `'\''`, "'")
+	}
+	return s
+}
+
+func printDevUsage(out io.Writer, envFile, url, kubeconfig string, mf *managerFlags) {
+	_, _ = fmt.Fprintf(out, `
+Qual is running. Ctrl-C stops it; run it again to resume with the same data.
+
+  REST API    %[2]s/api/v1   (platform admin: %[4]s and its bootstrap key)
+  Kubernetes  %[3]s
+  Metrics     http://%[5]s/metrics   Probes http://%[6]s/healthz
+
+In another shell:
+  set -a; source %[1]s; set +a
+  curl -H "Authorization: Bearer $QUAL_API_KEY" $QUAL_URL/api/v1/campaigns
+  curl -H "Authorization: Bearer $QUAL_API_KEY" -H "Content-Type: application/json" \
+       -d '{"title": "Onboarding research", "questions": ["What almost stopped you signing up?"]}' \
+       $QUAL_URL/api/v1/campaigns
+  kubectl --kubeconfig %[3]s get qual
+(kubectl is not bundled; any kubectl works with that kubeconfig.)
+`, envFile, url, kubeconfig, devUserEmail, mf.metricsAddr, mf.probeAddr)
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	return addr, nil
+}
+
+// localURL is the http URL a local client reaches a listen address at: an empty or
+// unspecified host (":8090", "0.0.0.0:8090") becomes the loopback address.
+func localURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
