@@ -8,6 +8,7 @@ import (
 
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/apiserver/scopes"
 )
 
@@ -22,6 +23,9 @@ func (s *Server) routes() {
 	// Open endpoints.
 	s.open("GET /health", s.health)
 	s.open("GET /ready", s.ready)
+	for _, base := range basePaths {
+		s.mux.Handle("GET "+base+"/openapi.json", openapi.Handler())
+	}
 
 	// Campaigns.
 	s.authed("GET /campaigns", scopes.CampaignsRead, s.listCampaigns)

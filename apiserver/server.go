@@ -90,9 +90,8 @@ func (s *Server) Start(ctx context.Context) error { return s.Run(ctx) }
 
 // route dispatches a request, answering 404 or 405 with the envelope when no route matches.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern != "" {
-		h.ServeHTTP(w, r)
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r) // it, not the handler alone, sets the path values
 		return
 	}
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {

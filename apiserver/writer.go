@@ -84,10 +84,14 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 	for i, q := range spec.Questions {
 		questions[i] = q
 	}
+	settings := map[string]any{"anonymous": spec.Settings.Anonymous}
+	if spec.Settings.Language != "" {
+		settings["language"] = spec.Settings.Language
+	}
 	u := applyObject(current, "Campaign", map[string]any{
 		"title": spec.Title, "objectives": spec.Objectives, "description": spec.Description,
 		"mode": string(spec.Mode), "maxQuestions": int64(spec.MaxQuestions), "questions": questions,
-		"settings": map[string]any{"language": spec.Settings.Language, "anonymous": spec.Settings.Anonymous},
+		"settings": settings,
 		"state":    string(spec.State),
 	})
 	if err := w.apply(ctx, u); err != nil {

@@ -85,6 +85,7 @@ type CampaignSpec struct {
 
 	// settings tune how interviews are held.
 	// +optional
+	// +kubebuilder:default={}
 	Settings CampaignSettings `json:"settings,omitempty,omitzero"`
 
 	// state is the desired publish state: Draft, Active, Paused or Completed. Completed is final.

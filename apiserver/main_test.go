@@ -1,0 +1,323 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/golang-jwt/jwt/v5"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/apiserver/openapi/openapitest"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/session"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
+)
+
+// The suite runs the controllers and the REST server against one real control plane, with
+// a real SQLite store, over real HTTP.
+var (
+	cfg       *rest.Config
+	k8s       client.Client
+	mgrCache  interface{ WaitForCacheSync(context.Context) bool }
+	db        store.Store
+	api       *httptest.Server
+	jwtSecret = []byte("test-secret-that-is-at-least-32-bytes-long")
+	validator *openapitest.Validator
+	valMu     sync.Mutex
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(logr.Discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env, err := testenv.New()
+	if err != nil {
+		return fail(err)
+	}
+	if cfg, err = env.Start(); err != nil {
+		return fail(err)
+	}
+	defer func() { _ = env.Stop() }()
+	if k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
+		return fail(err)
+	}
+	dir, err := os.MkdirTemp("", "qual-apiserver-")
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if db, err = store.Open(ctx, filepath.Join(dir, "store.db")); err != nil {
+		return fail(err)
+	}
+	defer func() { _ = db.Close() }()
+	srv, err := startStack(ctx, ratelimit.NewMemory())
+	if err != nil {
+		return fail(err)
+	}
+	api = httptest.NewServer(srv.Handler())
+	defer api.Close()
+	validator = openapitest.New(&mainTB{})
+	return m.Run()
+}
+
+// startStack starts a manager with the controllers and a REST server on its cache, as
+// `qual dev` runs them, and returns the server once the cache has synced.
+func startStack(ctx context.Context, limiter ratelimit.Limiter) (*apiserver.Server, error) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: k8s.Scheme(), Cache: controllers.CacheOptions(nil),
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
+		Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}); err != nil {
+		return nil, err
+	}
+	verifier, err := session.NewVerifier(ctx, session.Config{Secret: jwtSecret})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := apiserver.New(ctx, apiserver.Config{
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db, Limiter: limiter, Sessions: verifier,
+		CursorKey: []byte("cursor-key-for-tests-0123456789"), AdminUsers: []string{"root@platform.example"},
+		Logger: logr.Discard(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = mgr.Start(ctx) }()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("cache did not sync")
+	}
+	mgrCache = mgr.GetCache()
+	return srv, nil
+}
+
+func fail(err error) int {
+	fmt.Fprintln(os.Stderr, err)
+	return 1
+}
+
+// response is one exchange with the API.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// data decodes the `data` member of the envelope.
+func (r response) data(t *testing.T, into any) {
+	t.Helper()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Data == nil {
+		t.Fatalf("no data in %d %s (%v)", r.status, r.body, err)
+	}
+	if err := json.Unmarshal(env.Data, into); err != nil {
+		t.Fatalf("decode data: %v in %s", err, r.body)
+	}
+}
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"details"`
+}
+
+// expectError checks status and code, and returns the error.
+func (r response) expectError(t *testing.T, status int, code string) apiError {
+	t.Helper()
+	var env struct {
+		Error *apiError `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Error == nil {
+		t.Fatalf("want error %d %s, got %d %s", status, code, r.status, r.body)
+	}
+	if r.status != status || env.Error.Code != code {
+		t.Fatalf("want %d %s, got %d %s", status, code, r.status, r.body)
+	}
+	return *env.Error
+}
+
+func (r response) expect(t *testing.T, status int) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("want %d, got %d %s", status, r.status, r.body)
+	}
+	return r
+}
+
+// call sends one request and validates the answer against the OpenAPI document.
+func call(t *testing.T, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	var reader io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		reader = strings.NewReader(b)
+	case []byte:
+		reader = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reader = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, api.URL+path, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reader != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatalf("%s %s: no X-Request-Id", method, path)
+	}
+	valMu.Lock()
+	validator.Check(t, req, resp.StatusCode, resp.Header, raw)
+	valMu.Unlock()
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// tenant is a team with its owner session and keys.
+type tenant struct {
+	team      *qualv1alpha1.Team
+	id        string
+	owner     string // session token of the owner
+	secret    string // secret key, every scope but admin:read
+	scoped    string // campaigns:read only
+	public    string // public key, read scopes and interviews:write
+	ownerMail string
+}
+
+// newTenant makes a team (on a plan) with an owner and three keys, through Kubernetes.
+func newTenant(t *testing.T, name string, plan qualv1alpha1.Plan) *tenant {
+	t.Helper()
+	ctx := context.Background()
+	owner := name + "-owner@example.com"
+	team := &qualv1alpha1.Team{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: qualv1alpha1.TeamSpec{DisplayName: "Team " + name, Plan: plan, Members: []qualv1alpha1.TeamMember{
+			{Email: owner, UserID: "user-" + name + "-owner", Role: qualv1alpha1.RoleOwner},
+			{Email: name + "-member@example.com", UserID: "user-" + name + "-member", Role: qualv1alpha1.RoleMember},
+			{Email: name + "-viewer@example.com", UserID: "user-" + name + "-viewer", Role: qualv1alpha1.RoleViewer},
+		}},
+	}
+	if err := k8s.Create(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "namespace of "+name, func() error {
+		return k8s.Get(ctx, client.ObjectKey{Name: "team-" + name}, &corev1.Namespace{})
+	})
+	tn := &tenant{team: team, id: string(team.UID), owner: sessionToken(t, "user-"+name+"-owner", owner, time.Hour), ownerMail: owner}
+	tn.secret = makeKey(t, team, "secret", qualv1alpha1.KeySecret, nil)
+	tn.scoped = makeKey(t, team, "scoped", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"campaigns:read"})
+	tn.public = makeKey(t, team, "public", qualv1alpha1.KeyPublic, []qualv1alpha1.Scope{"campaigns:read", "interviews:write"})
+	waitFor(t, "keys of "+name+" usable", func() error {
+		if r := call(t, "GET", "/api/v1/me", tn.public, nil); r.status != 200 {
+			return fmt.Errorf("%d %s", r.status, r.body)
+		}
+		return nil
+	})
+	return tn
+}
+
+// makeKey creates an APIKey the way `kubectl apply` would with a precomputed credential.
+func makeKey(t *testing.T, team *qualv1alpha1.Team, name string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope) string {
+	t.Helper()
+	k, err := keys.Mint(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + team.Name},
+		Spec: qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes, Owner: "owner@" + team.Name,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}},
+	}
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	return k.Plaintext
+}
+
+// sessionToken signs a session JWT as the identity provider would.
+func sessionToken(t *testing.T, sub, email string, ttl time.Duration) string {
+	t.Helper()
+	claims := jwt.MapClaims{"sub": sub, "email": email, "aud": "authenticated", "exp": time.Now().Add(ttl).Unix()}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(jwtSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func waitFor(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mainTB lets the validator be built before any test runs.
+type mainTB struct{ testing.TB }
+
+func (mainTB) Helper()                   {}
+func (mainTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+func (mainTB) Errorf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
