@@ -70,3 +70,7 @@ verify-generated: manifests generate ## Fail when generated files differ from wh
 .PHONY: build
 build: ## Build the qual binary into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/qual ./cmd/qual
+
+.PHONY: dev
+dev: ## Run a local control plane, the controllers and the REST API, state in .qual/ (Ctrl-C stops).
+	$(GO) run ./cmd/qual dev

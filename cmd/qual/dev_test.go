@@ -209,7 +209,9 @@ func (p *devProcess) kill(t *testing.T, logs string) {
 	for _, pid := range append([]int{p.cmd.Process.Pid}, p.controlPlane...) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	<-p.exited
+	if err := <-p.exited; err != nil {
+		t.Logf("qual dev: %v", err)
+	}
 }
 
 // childPIDs lists the processes whose parent is pid (etcd and kube-apiserver for `qual dev`).
