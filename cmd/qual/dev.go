@@ -110,6 +110,9 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 			err = errors.Join(err, fmt.Errorf("stop control plane: %w", stopErr))
 		}
 	}()
+	if ctx.Err() != nil {
+		return nil // Ctrl-C while the control plane started, which cannot be interrupted
+	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := writeAdminKubeconfig(env, kubeconfig); err != nil {
 		return err
@@ -208,40 +211,57 @@ type devPaths struct {
 	prevKey         string // QUAL_API_KEY of the previous run, if any
 }
 
-// runDevComponents runs the manager with the apiserver as one of its runnables, sharing its
-// client and cache, and bootstraps once they are up.
+// runDevComponents runs the manager, with the apiserver as one of its runnables, and
+// bootstraps once they are up.
 func runDevComponents(ctx context.Context, out io.Writer, f *devFlags, cfg *rest.Config, p devPaths) error {
 	db, err := store.Open(ctx, filepath.Join(p.dir, "qual.db"))
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer func() { _ = db.Close() }()
-	mgr, err := newManager(ctx, cfg, &f.mgr, db)
-	if err != nil {
-		return err
-	}
-	srvCfg, release, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
-		client: mgr.GetClient(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
-	})
+	mgr, release, err := newDevManager(ctx, f, cfg, db)
 	if err != nil {
 		return err
 	}
 	defer release()
-	srv, err := apiserver.New(ctx, srvCfg)
-	if err != nil {
-		return fmt.Errorf("create apiserver: %w", err)
-	}
-	if err := mgr.Add(srv); err != nil {
-		return fmt.Errorf("add apiserver to the manager: %w", err)
-	}
 	c, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return mgr.Start(ctx) })
-	eg.Go(func() error { return bootstrapAndAnnounce(ctx, out, c, f, p) })
+	eg.Go(func() error {
+		// Stopped before it was done (Ctrl-C, or the manager failed and says why): no error.
+		if err := bootstrapAndAnnounce(ctx, out, c, f, p); err != nil && ctx.Err() == nil {
+			return err
+		}
+		return nil
+	})
 	return eg.Wait()
+}
+
+// newDevManager builds the manager with every controller and adds the apiserver to it,
+// sharing its client and cache. Call the returned func once the manager has stopped.
+func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.Store) (ctrl.Manager, func(), error) {
+	mgr, err := newManager(ctx, cfg, &f.mgr, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	srvCfg, release, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
+		client: mgr.GetClient(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := apiserver.New(ctx, srvCfg)
+	if err == nil {
+		err = mgr.Add(srv)
+	}
+	if err != nil {
+		release()
+		return nil, nil, fmt.Errorf("add the apiserver: %w", err)
+	}
+	return mgr, release, nil
 }
 
 // bootstrapAndAnnounce creates the dev team and key, waits until the API takes the key, then

@@ -57,8 +57,10 @@ func TestDevRunsBootstrapsAndResumes(t *testing.T) {
 	if want := "http://" + addr; vars["QUAL_URL"] != want {
 		t.Errorf("QUAL_URL = %q, want %q", vars["QUAL_URL"], want)
 	}
-	if info, err := os.Stat(filepath.Join(dir, "dev.env")); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("dev.env: %v, mode %v; want mode 0600", err, info.Mode().Perm())
+	if info, err := os.Stat(filepath.Join(dir, "dev.env")); err != nil {
+		t.Error(err)
+	} else if info.Mode().Perm() != 0o600 {
+		t.Errorf("dev.env has mode %v, want 0600", info.Mode().Perm())
 	}
 	token := sessionToken(t, vars)
 	checkAPI(t, vars, token)
