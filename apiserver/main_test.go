@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,7 +41,6 @@ import (
 var (
 	cfg       *rest.Config
 	k8s       client.Client
-	mgrCache  interface{ WaitForCacheSync(context.Context) bool }
 	db        store.Store
 	api       *httptest.Server
 	jwtSecret = []byte("test-secret-that-is-at-least-32-bytes-long")
@@ -76,27 +76,36 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	defer func() { _ = db.Close() }()
-	srv, err := startStack(ctx, ratelimit.NewMemory())
+	srv, err := startStack(ctx, ratelimit.NewMemory(), true)
 	if err != nil {
 		return fail(err)
 	}
 	api = httptest.NewServer(srv.Handler())
 	defer api.Close()
 	validator = openapitest.New(&mainTB{})
-	return m.Run()
+	code := m.Run()
+	// Every documented operation must have been exercised and checked against the document.
+	if missing := validator.Unchecked(); code == 0 && len(missing) > 0 && !testing.Short() && runAll() {
+		fmt.Fprintln(os.Stderr, "operations the suite never checked against the OpenAPI document:", missing)
+		return 1
+	}
+	return code
 }
 
-// startStack starts a manager with the controllers and a REST server on its cache, as
-// `qual dev` runs them, and returns the server once the cache has synced.
-func startStack(ctx context.Context, limiter ratelimit.Limiter) (*apiserver.Server, error) {
+// startStack starts a manager (with the controllers, or as a bare REST replica) and a REST
+// server on its cache, as `qual dev` runs them, and returns the server once the cache has
+// synced.
+func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers bool) (*apiserver.Server, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: k8s.Scheme(), Cache: controllers.CacheOptions(nil),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
-		Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}); err != nil {
-		return nil, err
+	if withControllers {
+		if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
+			Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}); err != nil {
+			return nil, err
+		}
 	}
 	verifier, err := session.NewVerifier(ctx, session.Config{Secret: jwtSecret})
 	if err != nil {
@@ -114,8 +123,13 @@ func startStack(ctx context.Context, limiter ratelimit.Limiter) (*apiserver.Serv
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		return nil, fmt.Errorf("cache did not sync")
 	}
-	mgrCache = mgr.GetCache()
 	return srv, nil
+}
+
+// runAll reports whether the whole suite ran (no -run filter), so coverage is meaningful.
+func runAll() bool {
+	f := flag.Lookup("test.run")
+	return f == nil || f.Value.String() == ""
 }
 
 func fail(err error) int {
@@ -321,3 +335,21 @@ type mainTB struct{ testing.TB }
 func (mainTB) Helper()                   {}
 func (mainTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
 func (mainTB) Errorf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+
+// callURL sends an authenticated GET to an absolute URL (another replica), unvalidated.
+func callURL(t *testing.T, url, token string) response {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Error(err)
+		return response{}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return response{}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+}

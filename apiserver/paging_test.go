@@ -1,0 +1,190 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/ratelimit/redistest"
+)
+
+type page struct {
+	Data       []campaign `json:"data"`
+	Pagination struct {
+		NextCursor *string `json:"next_cursor"`
+		HasMore    bool    `json:"has_more"`
+		TotalCount int     `json:"total_count"`
+	} `json:"pagination"`
+}
+
+func listPage(t *testing.T, token, query string) page {
+	t.Helper()
+	r := call(t, "GET", "/api/v1/campaigns?"+query, token, nil).expect(t, 200)
+	var p page
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPaginationWalksEveryItemOnceWithInsertsBetweenPages(t *testing.T) {
+	tn := newTenant(t, "paging", qualv1alpha1.PlanEnterprise)
+	for i := range 23 {
+		mode := "research"
+		if i%3 == 0 {
+			mode = "hr"
+		}
+		createCampaign(t, tn.secret, map[string]any{"title": fmt.Sprintf("Study %02d", i), "campaign_mode": mode})
+	}
+	for _, sort := range []string{"created_at", "updated_at", "title"} {
+		for _, order := range []string{"asc", "desc"} {
+			seen := map[string]bool{}
+			query := "limit=5&sort_by=" + sort + "&order=" + order
+			p := listPage(t, tn.secret, query)
+			total := p.Pagination.TotalCount
+			for pages := 0; ; pages++ {
+				for _, c := range p.Data {
+					if seen[c.ID] {
+						t.Fatalf("%s: %s listed twice", query, c.Title)
+					}
+					seen[c.ID] = true
+				}
+				if !p.Pagination.HasMore {
+					break
+				}
+				if pages == 1 && sort == "created_at" && order == "asc" {
+					// New campaigns sort after the cursor: they show up, nothing is skipped.
+					createCampaign(t, tn.secret, map[string]any{"title": "Inserted " + order})
+					total++
+				}
+				p = listPage(t, tn.secret, query+"&cursor="+*p.Pagination.NextCursor)
+			}
+			if len(seen) != total {
+				t.Fatalf("%s: saw %d of %d", query, len(seen), total)
+			}
+		}
+	}
+	// Filters count every match; a title sort is alphabetical.
+	p := listPage(t, tn.secret, "campaign_mode=hr&sort_by=title&order=asc&limit=3")
+	if p.Pagination.TotalCount != 8 || len(p.Data) != 3 || p.Data[0].Title != "Study 00" || p.Data[1].Title != "Study 03" {
+		t.Fatalf("filtered page %+v", p)
+	}
+	p = listPage(t, tn.secret, "search=STUDY%201&limit=100")
+	if p.Pagination.TotalCount != 10 {
+		t.Fatalf("search found %d", p.Pagination.TotalCount)
+	}
+	// A cursor belongs to its query.
+	next := *listPage(t, tn.secret, "campaign_mode=hr&limit=2").Pagination.NextCursor
+	call(t, "GET", "/api/v1/campaigns?campaign_mode=research&limit=2&cursor="+next, tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
+	call(t, "GET", "/api/v1/campaigns?campaign_mode=hr&limit=2&order=asc&cursor="+next, tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
+	raw, _ := base64.RawURLEncoding.DecodeString(next)
+	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"id":"`, `"id":"0`, 1)))
+	call(t, "GET", "/api/v1/campaigns?campaign_mode=hr&limit=2&cursor="+forged, tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "sort_by=slug", "order=up", "status=archived", "campaign_mode=sales"} {
+		call(t, "GET", "/api/v1/campaigns?"+q, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+	}
+}
+
+func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
+	tn := newTenant(t, "idempotent", qualv1alpha1.PlanEnterprise)
+	body := map[string]any{"title": "Exactly once"}
+	first := call(t, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "order-42").expect(t, 201)
+	again := call(t, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "order-42").expect(t, 201)
+	if string(first.body) != string(again.body) || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay differs:\n%s\n%s", first.body, again.body)
+	}
+	call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Other"}, "Idempotency-Key", "order-42").
+		expectError(t, 409, "IDEMPOTENCY_CONFLICT")
+	p := listPage(t, tn.secret, "search=exactly")
+	if p.Pagination.TotalCount != 1 {
+		t.Fatalf("the repeat created %d campaigns", p.Pagination.TotalCount)
+	}
+}
+
+// hammer sends n requests from 32 concurrent clients and counts the successes.
+func hammer(t *testing.T, urls []string, token string, n int) (ok, limited int64) {
+	t.Helper()
+	var okN, limitedN atomic.Int64
+	var wg sync.WaitGroup
+	jobs := make(chan string)
+	for range 32 {
+		wg.Go(func() {
+			for url := range jobs {
+				r := callURL(t, url, token)
+				switch r.status {
+				case 200:
+					okN.Add(1)
+				case 429:
+					if r.header.Get("Retry-After") == "" {
+						t.Error("429 without Retry-After")
+					}
+					limitedN.Add(1)
+				default:
+					t.Errorf("unexpected %d %s", r.status, r.body)
+				}
+			}
+		})
+	}
+	for i := range n {
+		jobs <- urls[i%len(urls)]
+	}
+	close(jobs)
+	wg.Wait()
+	return okN.Load(), limitedN.Load()
+}
+
+func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
+	tn := newTenant(t, "limited", qualv1alpha1.PlanStarter)
+	// newTenant spent some of the 30 per minute; what is left must be exactly what succeeds.
+	var u struct {
+		Remaining map[string]int `json:"remaining"`
+	}
+	call(t, "GET", "/api/v1/usage", tn.secret, nil).expect(t, 200).data(t, &u)
+	left := u.Remaining["requests_per_minute"]
+	ok, limited := hammer(t, []string{api.URL + "/api/v1/me"}, tn.secret, 80)
+	if ok != int64(left) || ok+limited != 80 {
+		t.Fatalf("%d allowed and %d limited, want exactly %d allowed", ok, limited, left)
+	}
+	r := call(t, "GET", "/api/v1/me", tn.secret, nil).expectError(t, 429, "RATE_LIMITED")
+	_ = r
+}
+
+func TestRedisRateLimitIsExactAcrossTwoReplicas(t *testing.T) {
+	rds := redistest.New()
+	t.Cleanup(rds.Close)
+	prefix := rds.Prefix(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var urls []string
+	for range 2 {
+		srv, err := startStack(ctx, ratelimit.NewRedis(rds.Client(t), prefix), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replica := httptest.NewServer(srv.Handler())
+		t.Cleanup(replica.Close)
+		urls = append(urls, replica.URL+"/api/v1/me")
+	}
+	tn := newTenant(t, "limited-redis", qualv1alpha1.PlanStarter)
+	waitFor(t, "replicas see the key", func() error {
+		for _, u := range urls {
+			if r := callURL(t, u, tn.secret); r.status != 200 {
+				return fmt.Errorf("%d", r.status)
+			}
+		}
+		return nil
+	})
+	// Two replicas spent 2 requests of the 30 so far; the Redis budget is shared.
+	ok, limited := hammer(t, urls, tn.secret, 80)
+	if ok != 28 || limited != 52 {
+		t.Fatalf("two replicas allowed %d (limited %d), want exactly 28 more of the 30", ok, limited)
+	}
+}
