@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/session"
 	"qual.cx/operator/internal/store"
@@ -31,6 +32,8 @@ type Config struct {
 	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
 	// ratelimit.NewRedis for several.
 	Limiter ratelimit.Limiter
+	// Plans are the plans' budgets; nil is the contract's table (plans.Default).
+	Plans plans.Table
 	// Sessions verifies session JWTs; nil accepts API keys only.
 	Sessions *session.Verifier
 	// CursorKey signs pagination cursors; replicas must share it.
@@ -65,6 +68,9 @@ func (c *Config) validate() error {
 	}
 	if len(c.CursorKey) < 16 {
 		errs = append(errs, errors.New("apiserver: Config.CursorKey must be at least 16 bytes"))
+	}
+	if c.Plans == nil {
+		c.Plans = plans.Default
 	}
 	if c.Now == nil {
 		c.Now = time.Now

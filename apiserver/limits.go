@@ -8,7 +8,6 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
-	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 )
 
@@ -32,7 +31,7 @@ func rateTeam(r *http.Request, p *authn.Principal) (key string, plan qualv1alpha
 // rate-limit headers, which every authenticated response carries.
 func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
 	team, plan := rateTeam(r, p)
-	limit := plans.Of(plan).Requests()
+	limit := s.cfg.Plans.Of(plan).Requests()
 	res, err := s.cfg.Limiter.Allow(r.Context(), "requests:"+team, limit, 1)
 	if err != nil {
 		s.cfg.Logger.Error(err, "rate limiter unavailable")

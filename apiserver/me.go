@@ -7,7 +7,6 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
-	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 )
 
@@ -74,7 +73,7 @@ type usageResponse struct {
 // spending any.
 func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	team, plan := rateTeam(r, p)
-	b := plans.Of(plan)
+	b := s.cfg.Plans.Of(plan)
 	out := usageResponse{Plan: string(plan), Limits: budgetTriple{b.RequestsPerMinute, b.InterviewsPerHour, b.AnalysisPerHour}}
 	if out.Plan == "" {
 		out.Plan = string(qualv1alpha1.PlanStarter)

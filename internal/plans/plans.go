@@ -16,7 +16,11 @@ type Budgets struct {
 	AnalysisPerHour   int
 }
 
-var table = map[qualv1alpha1.Plan]Budgets{
+// Table maps plans to their budgets.
+type Table map[qualv1alpha1.Plan]Budgets
+
+// Default is the contract's plan table.
+var Default = Table{
 	qualv1alpha1.PlanStarter:    {RequestsPerMinute: 30, InterviewsPerHour: 10, AnalysisPerHour: 5},
 	qualv1alpha1.PlanPro:        {RequestsPerMinute: 60, InterviewsPerHour: 20, AnalysisPerHour: 20},
 	qualv1alpha1.PlanGrowth:     {RequestsPerMinute: 120, InterviewsPerHour: 100, AnalysisPerHour: 100},
@@ -24,11 +28,11 @@ var table = map[qualv1alpha1.Plan]Budgets{
 }
 
 // Of returns a plan's budgets; an unknown plan gets starter's.
-func Of(p qualv1alpha1.Plan) Budgets {
-	if b, ok := table[p]; ok {
+func (t Table) Of(p qualv1alpha1.Plan) Budgets {
+	if b, ok := t[p]; ok {
 		return b
 	}
-	return table[qualv1alpha1.PlanStarter]
+	return Default[qualv1alpha1.PlanStarter]
 }
 
 // Requests is the per-minute request limit.
