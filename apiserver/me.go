@@ -89,7 +89,7 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		{"interviews", b.Interviews(), &out.Remaining.Interviews, &out.ResetsAt.Interviews},
 		{"analyses", b.Analyses(), &out.Remaining.Analysis, &out.ResetsAt.Analysis},
 	} {
-		res, err := s.cfg.Limiter.Peek(r.Context(), budget.name+":"+team, budget.limit)
+		res, err := s.cfg.Limiter.Peek(r.Context(), budgetKey(budget.name, team, p), budget.limit)
 		if err != nil {
 			return envelope.Unavailable("Rate limiting", 5*time.Second)
 		}

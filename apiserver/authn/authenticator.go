@@ -76,12 +76,14 @@ func (a *Authenticator) apiKey(token string) (*Principal, *envelope.Error) {
 	if a.usage != nil {
 		a.usage.Touch(key.Object, a.now())
 	}
-	return &Principal{
+	p := &Principal{
 		Kind: KindAPIKey, Key: key, Scopes: key.Scopes,
-		Memberships: []directory.Membership{{Team: team}},
 		// A key acts for its owner: it is an admin's key if its owner is a listed admin.
 		Admin: key.Object.Spec.Owner != "" && a.adminUsers[strings.ToLower(key.Object.Spec.Owner)],
-	}, nil
+	}
+	p.one[0] = directory.Membership{Team: team}
+	p.Memberships = p.one[:]
+	return p, nil
 }
 
 func (a *Authenticator) session(ctx context.Context, token string) (*Principal, *envelope.Error) {

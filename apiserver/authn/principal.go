@@ -30,6 +30,8 @@ type Principal struct {
 	Memberships []directory.Membership
 	// Admin is true for platform admins.
 	Admin bool
+	// one backs Memberships for a key, saving an allocation per request.
+	one [1]directory.Membership
 }
 
 // Require returns INSUFFICIENT_SCOPE naming the first scope the caller lacks. Sessions skip

@@ -74,6 +74,18 @@ func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
 	return nil
 }
 
+// Observe adds or updates an object, as the informer does.
+func (d *Directory) Observe(obj any) {
+	switch obj.(type) {
+	case *qualv1alpha1.Team:
+		d.onTeam(obj)
+	case *qualv1alpha1.APIKey:
+		d.onKey(obj)
+	case *qualv1alpha1.Campaign:
+		d.onCampaign(obj)
+	}
+}
+
 // notify wakes every waiter; call with d.mu held for writing.
 func (d *Directory) notify() {
 	close(d.changed)

@@ -93,7 +93,7 @@ func (d *Directory) dropKey(uid string) {
 // KeyByToken finds the key whose plaintext is token: one SHA-256 and one map read, no
 // allocation. The map is keyed by the digest, so no comparison of secrets happens here.
 func (d *Directory) KeyByToken(token string) (*Key, bool) {
-	digest := sha256.Sum256([]byte(token))
+	digest := keys.Digest(token)
 	d.mu.RLock()
 	k, ok := d.keys[digest]
 	d.mu.RUnlock()

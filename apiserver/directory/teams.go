@@ -12,6 +12,8 @@ import (
 type Team struct {
 	Object    *qualv1alpha1.Team
 	Namespace string
+	// RequestsKey names the team's per-minute request budget, built once, not per request.
+	RequestsKey string
 }
 
 // namespaceOf is the namespace a team owns: the one the controller claimed, else the one it
@@ -40,7 +42,7 @@ func (d *Directory) onTeam(obj any) {
 	if old, ok := d.teams[string(t.UID)]; ok {
 		delete(d.teamByNS, old.Namespace)
 	}
-	team := &Team{Object: t, Namespace: namespaceOf(t)}
+	team := &Team{Object: t, Namespace: namespaceOf(t), RequestsKey: "requests:" + string(t.UID)}
 	d.teams[string(t.UID)] = team
 	d.teamByNS[team.Namespace] = team
 	d.rerenderNamespace(team.Namespace)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
+	"unsafe"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
@@ -57,7 +58,8 @@ func Mint(t qualv1alpha1.APIKeyType) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("keys: mint: %w", err)
 	}
-	return Describe(prefix + body + checksum(prefix+body)), nil
+	sum := checksumOf(prefix, body)
+	return Describe(prefix + body + string(sum[:])), nil
 }
 
 // Describe returns what may be stored about a plaintext key.
@@ -72,9 +74,18 @@ func Describe(plaintext string) Key {
 
 // HashRef returns "sha256:" and the hex SHA-256 of a token.
 func HashRef(token string) string {
-	sum := sha256.Sum256([]byte(token))
+	sum := Digest(token)
 	return HashRefPrefix + hex.EncodeToString(sum[:])
 }
+
+// Digest is the SHA-256 of a token. It runs on every request, so it reads the string in
+// place instead of copying it.
+func Digest(token string) [sha256.Size]byte {
+	return sha256.Sum256(bytesOf(token))
+}
+
+// bytesOf views a string as bytes without a copy; callers only read them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // Parse checks a token's shape and checksum and returns its key type. It touches no
 // storage, so a request with a mistyped or made-up key is refused before any lookup.
@@ -85,7 +96,8 @@ func Parse(token string) (qualv1alpha1.APIKeyType, error) {
 			continue
 		}
 		body, sum := rest[:bodyLen], rest[bodyLen:]
-		if !isBase62(body) || checksum(prefix+body) != sum {
+		want := checksumOf(prefix, body)
+		if !isBase62(body) || string(want[:]) != sum {
 			return "", ErrMalformed
 		}
 		return t, nil
@@ -93,15 +105,16 @@ func Parse(token string) (qualv1alpha1.APIKeyType, error) {
 	return "", ErrMalformed
 }
 
-// checksum is the CRC-32 (IEEE) of s in fixed-width base62.
-func checksum(s string) string {
-	n := crc32.ChecksumIEEE([]byte(s))
-	out := make([]byte, checksumLen)
+// checksumOf is the CRC-32 (IEEE) of prefix+body in fixed-width base62, computed without
+// allocating: Parse runs on every request.
+func checksumOf(prefix, body string) [checksumLen]byte {
+	n := crc32.Update(crc32.ChecksumIEEE(bytesOf(prefix)), crc32.IEEETable, bytesOf(body))
+	var out [checksumLen]byte
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = alphabet[n%62]
 		n /= 62
 	}
-	return string(out)
+	return out
 }
 
 // randomBase62 draws n uniform base62 characters, rejecting bytes that would bias the draw.
