@@ -1,0 +1,247 @@
+// Package rest measures GET /api/v1/campaigns?limit=20 over 1,000 campaigns against two
+// baselines measured in the same run: a bare net/http handler returning the same bytes (the
+// ceiling) and the same page LISTed from the kube-apiserver (what a user would do instead).
+//
+//	go test -run '^$' -bench ListCampaigns -benchtime 1x ./bench/rest/
+package rest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/plans"
+	"qual.cx/operator/internal/ratelimit"
+	qualscheme "qual.cx/operator/internal/scheme"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
+)
+
+const (
+	campaigns = 1000
+	workers   = 16
+	duration  = 5 * time.Second
+)
+
+var cfg *rest.Config
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run()) // no benchmark asked for: start nothing
+	}
+	ctrl.SetLogger(logr.Discard())
+	env, err := testenv.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if cfg, err = env.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+func BenchmarkListCampaigns(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ours, token := startServer(b, ctx)
+	url := ours.URL + "/api/v1/campaigns?limit=20"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	authed := func() (*http.Request, error) {
+		req, err := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return req, err
+	}
+	sample := fetch(b, client, authed)
+
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(sample)
+	}))
+	defer bare.Close()
+	kubeClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kubeURL := strings.TrimSuffix(cfg.Host, "/") + "/apis/qual.cx/v1alpha1/namespaces/team-bench/campaigns?limit=20"
+
+	for b.Loop() {
+		ceiling := load(b, client, func() (*http.Request, error) { return http.NewRequest("GET", bare.URL, nil) })
+		kube := load(b, kubeClient, func() (*http.Request, error) { return http.NewRequest("GET", kubeURL, nil) })
+		api := load(b, client, authed)
+		b.ReportMetric(api.rps, "api-req/s")
+		b.ReportMetric(ceiling.rps, "bare-req/s")
+		b.ReportMetric(kube.rps, "kube-list-req/s")
+		b.ReportMetric(api.rps/ceiling.rps, "ratio-vs-bare")
+		b.ReportMetric(api.rps/kube.rps, "ratio-vs-kube")
+		b.ReportMetric(api.p50, "api-p50-ms")
+		b.ReportMetric(api.p99, "api-p99-ms")
+		b.ReportMetric(ceiling.p50, "bare-p50-ms")
+		b.ReportMetric(ceiling.p99, "bare-p99-ms")
+		b.ReportMetric(kube.p50, "kube-p50-ms")
+		b.ReportMetric(kube.p99, "kube-p99-ms")
+	}
+}
+
+// startServer runs the controllers and the REST server, with an enterprise team whose
+// budget is raised so the benchmark measures the server, not refusals, and 1,000 campaigns.
+func startServer(b *testing.B, ctx context.Context) (*httptest.Server, string) {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Cache: controllers.CacheOptions(nil),
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0", Scheme: scheme(b)})
+	must(b, err)
+	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4, Dispatcher: controllers.DispatcherConfig{Image: "qual:bench"}})
+	must(b, err)
+	db, err := store.Open(ctx, b.TempDir()+"/store.db")
+	must(b, err)
+	raised := plans.Table{qualv1alpha1.PlanEnterprise: {RequestsPerMinute: 60_000_000, InterviewsPerHour: 500, AnalysisPerHour: 500}}
+	srv, err := apiserver.New(ctx, apiserver.Config{Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db,
+		Limiter: ratelimit.NewMemory(), CursorKey: []byte("benchmark-cursor-key-0123456789"), Plans: raised, Logger: logr.Discard()})
+	must(b, err)
+	go func() { _ = mgr.Start(ctx) }()
+	mgr.GetCache().WaitForCacheSync(ctx)
+
+	c := mgr.GetClient()
+	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: qualv1alpha1.TeamSpec{DisplayName: "Bench", Plan: qualv1alpha1.PlanEnterprise}}
+	must(b, c.Create(ctx, team))
+	k, err := keys.Mint(qualv1alpha1.KeySecret)
+	must(b, err)
+	waitFor(b, func() bool {
+		return c.Create(ctx, &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: "team-bench"},
+			Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret,
+				Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}}}) == nil
+	})
+	createCampaigns(b, ctx, c)
+	server := httptest.NewServer(srv.Handler())
+	b.Cleanup(server.Close)
+	waitFor(b, func() bool {
+		var list qualv1alpha1.CampaignList
+		return mgr.GetCache().List(ctx, &list, client.InNamespace("team-bench")) == nil && len(list.Items) == campaigns
+	})
+	return server, k.Plaintext
+}
+
+func createCampaigns(b *testing.B, ctx context.Context, c client.Client) {
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < campaigns; i += 8 {
+				cmp := &qualv1alpha1.Campaign{ObjectMeta: metav1.ObjectMeta{Name: "study-" + strconv.Itoa(i), Namespace: "team-bench"},
+					Spec: qualv1alpha1.CampaignSpec{Title: "Study " + strconv.Itoa(i), Description: "What users need from onboarding"}}
+				if err := c.Create(ctx, cmp); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type result struct{ rps, p50, p99 float64 }
+
+// load runs `workers` keep-alive clients against one target for `duration`.
+func load(b *testing.B, c *http.Client, newReq func() (*http.Request, error)) result {
+	var mu sync.Mutex
+	var all []time.Duration
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var lat []time.Duration
+			for time.Now().Before(deadline) {
+				req, err := newReq()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				start := time.Now()
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Errorf("%s: %v", req.URL, err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("%s: status %d", req.URL, resp.StatusCode)
+					return
+				}
+				lat = append(lat, time.Since(start))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(all) == 0 {
+		b.Fatal("no request succeeded")
+	}
+	slices.Sort(all)
+	ms := func(p int) float64 { return float64(all[(len(all)-1)*p/100].Microseconds()) / 1000 }
+	return result{rps: float64(len(all)) / duration.Seconds(), p50: ms(50), p99: ms(99)}
+}
+
+func fetch(b *testing.B, c *http.Client, newReq func() (*http.Request, error)) []byte {
+	req, err := newReq()
+	must(b, err)
+	resp, err := c.Do(req)
+	must(b, err)
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	must(b, err)
+	if resp.StatusCode != 200 {
+		b.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	return body
+}
+
+func waitFor(b *testing.B, ok func() bool) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for !ok() {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func scheme(b *testing.B) *runtime.Scheme {
+	s, err := qualscheme.New()
+	must(b, err)
+	return s
+}
