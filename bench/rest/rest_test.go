@@ -67,10 +67,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// stack is the server under test, started once however often the benchmark runs.
+var stack struct {
+	once   sync.Once
+	server *httptest.Server
+	token  string
+}
+
 func BenchmarkListCampaigns(b *testing.B) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ours, token := startServer(b, ctx)
+	stack.once.Do(func() { stack.server, stack.token = startServer(b, context.Background()) })
+	ours, token := stack.server, stack.token
 	url := ours.URL + "/api/v1/campaigns?limit=20"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	authed := func() (*http.Request, error) {
@@ -117,7 +123,9 @@ func startServer(b *testing.B, ctx context.Context) (*httptest.Server, string) {
 	must(b, err)
 	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4, Dispatcher: controllers.DispatcherConfig{Image: "qual:bench"}})
 	must(b, err)
-	db, err := store.Open(ctx, b.TempDir()+"/store.db")
+	dir, err := os.MkdirTemp("", "qual-bench-")
+	must(b, err)
+	db, err := store.Open(ctx, dir+"/store.db")
 	must(b, err)
 	raised := plans.Table{qualv1alpha1.PlanEnterprise: {RequestsPerMinute: 60_000_000, InterviewsPerHour: 500, AnalysisPerHour: 500}}
 	srv, err := apiserver.New(ctx, apiserver.Config{Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db,
@@ -139,7 +147,6 @@ func startServer(b *testing.B, ctx context.Context) (*httptest.Server, string) {
 	})
 	createCampaigns(b, ctx, c)
 	server := httptest.NewServer(srv.Handler())
-	b.Cleanup(server.Close)
 	waitFor(b, func() bool {
 		var list qualv1alpha1.CampaignList
 		return mgr.GetCache().List(ctx, &list, client.InNamespace("team-bench")) == nil && len(list.Items) == campaigns
