@@ -116,14 +116,14 @@ func TestKeyTypeRules(t *testing.T) {
 		call(t, "POST", "/api/v1/api-keys", token, map[string]any{"type": "public"}).expectError(t, 403, "FORBIDDEN")
 	}
 	for body, field := range map[string]string{
-		`{"type":"public","scopes":["campaigns:write"]}`:                  "scopes",
-		`{"type":"scoped"}`:                                               "scopes",
-		`{"type":"secret","scopes":["campaigns:destroy"]}`:                "scopes",
-		`{"type":"root"}`:                                                 "type",
-		`{"type":"secret","allowed_origins":["https://a.example"]}`:       "allowed_origins",
+		`{"type":"public","scopes":["campaigns:write"]}`: "scopes",
+		`{"type":"scoped"}`: "scopes",
+		`{"type":"secret","scopes":["campaigns:destroy"]}`: "scopes",
+		`{"type":"root"}`: "type",
+		`{"type":"secret","allowed_origins":["https://a.example"]}`:      "allowed_origins",
 		`{"type":"public","allowed_origins":["https://a.example/path"]}`: "allowed_origins",
-		`{"expires_at":"2001-01-01T00:00:00Z"}`:                           "expires_at",
-		`{"expires_in_days":366}`:                                         "expires_in_days",
+		`{"expires_at":"2001-01-01T00:00:00Z"}`:                          "expires_at",
+		`{"expires_in_days":366}`:                                        "expires_in_days",
 	} {
 		e := call(t, "POST", "/api/v1/api-keys", tn.secret, body).expectError(t, 400, "VALIDATION_ERROR")
 		if e.Details[0].Field != field {

@@ -2,6 +2,7 @@ package cursor
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -43,7 +44,7 @@ func TestRefusesTamperingAndOtherQueries(t *testing.T) {
 		"empty":        func() error { _, err := codec.Decode("", "title", b); return err },
 		"huge":         func() error { _, err := codec.Decode(strings.Repeat("A", 5000), "title", b); return err },
 	} {
-		if err := try(); err != ErrInvalid {
+		if err := try(); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
 	}
