@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -49,47 +49,38 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	ctrl.SetLogger(logr.Discard())
+	code := testenv.Main(m, false, setup)
+	// Every documented operation must have been exercised and checked against the document.
+	if missing := validator.Unchecked(); code == 0 && len(missing) > 0 && runAll() {
+		fmt.Fprintln(os.Stderr, "operations the suite never checked against the OpenAPI document:", missing)
+		code = 1
+	}
+	os.Exit(code)
 }
 
-func run(m *testing.M) int {
-	ctrl.SetLogger(logr.Discard())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	env, err := testenv.New()
-	if err != nil {
-		return fail(err)
-	}
-	if cfg, err = env.Start(); err != nil {
-		return fail(err)
-	}
-	defer func() { _ = env.Stop() }()
+// setup starts the controllers, a real SQLite store and the REST server over real HTTP.
+func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
+	cfg = c
+	var err error
 	if k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
-		return fail(err)
+		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "qual-apiserver-")
-	if err != nil {
-		return fail(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var closeStore func()
+	if db, closeStore, err = testenv.TempStore(ctx); err != nil {
+		cancel()
+		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if db, err = store.Open(ctx, filepath.Join(dir, "store.db")); err != nil {
-		return fail(err)
-	}
-	defer func() { _ = db.Close() }()
 	srv, err := startStack(ctx, ratelimit.NewMemory(), true)
 	if err != nil {
-		return fail(err)
+		cancel()
+		closeStore()
+		return nil, err
 	}
 	api = httptest.NewServer(srv.Handler())
-	defer api.Close()
 	validator = openapitest.New(&mainTB{})
-	code := m.Run()
-	// Every documented operation must have been exercised and checked against the document.
-	if missing := validator.Unchecked(); code == 0 && len(missing) > 0 && !testing.Short() && runAll() {
-		fmt.Fprintln(os.Stderr, "operations the suite never checked against the OpenAPI document:", missing)
-		return 1
-	}
-	return code
+	return func() { api.Close(); cancel(); closeStore() }, nil
 }
 
 // startStack starts a manager (with the controllers, or as a bare REST replica) and a REST
@@ -130,11 +121,6 @@ func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers 
 func runAll() bool {
 	f := flag.Lookup("test.run")
 	return f == nil || f.Value.String() == ""
-}
-
-func fail(err error) int {
-	fmt.Fprintln(os.Stderr, err)
-	return 1
 }
 
 // response is one exchange with the API.
@@ -316,17 +302,7 @@ func sessionToken(t *testing.T, sub, email string, ttl time.Duration) string {
 
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, what, check)
 }
 
 // mainTB lets the validator be built before any test runs.

@@ -23,7 +23,7 @@ import (
 
 // FieldManager is the field manager of every REST write, so kubectl and REST changes to one
 // object both survive and `kubectl get -o yaml --show-managed-fields` tells them apart.
-const FieldManager = "qual-apiserver"
+const FieldManager = qualv1alpha1.APIServerFieldManager
 
 // writer performs the REST API's writes through the Kubernetes API.
 type writer struct {

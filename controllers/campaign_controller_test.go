@@ -10,10 +10,10 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
 )
 
 const campaignNS = "campaigns-test"
@@ -105,9 +105,9 @@ func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 	expectEvent(t, cmp, "IllegalTransition")
 
 	// A stalled campaign is not retried on its own: no reconciles while nothing changes.
-	before := reconcileCount(t, "campaign")
+	before := testenv.ReconcileTotal("campaign")
 	time.Sleep(1500 * time.Millisecond)
-	if after := reconcileCount(t, "campaign"); after != before {
+	if after := testenv.ReconcileTotal("campaign"); after != before {
 		t.Fatalf("stalled campaign kept reconciling: %v -> %v", before, after)
 	}
 	reconcileIsSteady(t, reconcilers.Campaign, cmp)
@@ -204,27 +204,4 @@ func eventNamespace(obj client.Object) string {
 		return ns
 	}
 	return metav1.NamespaceDefault
-}
-
-// reconcileCount reads controller-runtime's reconcile counter for one controller.
-func reconcileCount(t *testing.T, controller string) float64 {
-	t.Helper()
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total float64
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == controller {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
 }

@@ -40,7 +40,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 	if err := keyindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	c := mgr.GetClient()
+	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
 	rs := &Reconcilers{
 		Team:     &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team")},
 		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData},

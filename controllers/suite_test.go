@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -45,43 +45,29 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(zapLevel()))))
+	os.Exit(testenv.Main(m, false, setup))
 }
 
-func run(m *testing.M) int {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(zapLevel()))))
-	env, err := testenv.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "start control plane:", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
+// setup starts the manager with every controller and a real SQLite store.
+func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
+	cfg = c
+	var err error
 	if k8s, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	dir, err := os.MkdirTemp("", "qual-controllers-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	var closeStore func()
+	if db, closeStore, err = testenv.TempStore(ctx); err != nil {
+		cancel()
+		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if db, err = store.Open(ctx, filepath.Join(dir, "store.db")); err != nil {
-		fmt.Fprintln(os.Stderr, "store:", err)
-		return 1
-	}
-	defer func() { _ = db.Close() }()
+	stop := func() { cancel(); closeStore() }
 	if err := startManager(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		stop()
+		return nil, err
 	}
-	return m.Run()
+	return stop, nil
 }
 
 func startManager(ctx context.Context) error {
@@ -157,20 +143,10 @@ func (d *faultyData) DeleteCampaignData(ctx context.Context, c *qualv1alpha1.Cam
 	return d.Cleaner.DeleteCampaignData(ctx, c)
 }
 
-// eventually retries check until it returns nil or the timeout passes.
+// eventually waits for check to pass.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, what, check)
 }
 
 // conditionIs checks one condition of an object's status.

@@ -1,5 +1,14 @@
 package v1alpha1
 
+// Field managers of the operator's writes, so `kubectl get --show-managed-fields` tells them
+// apart from users' and the REST API can tell a spec change from the controllers' own writes.
+const (
+	// ControllerFieldManager owns what the controllers write: finalizers, children, status.
+	ControllerFieldManager = "qual-manager"
+	// APIServerFieldManager owns what the REST API writes.
+	APIServerFieldManager = "qual-apiserver"
+)
+
 // Labels the operator reads and writes on Kubernetes objects.
 const (
 	// LabelManagedBy marks objects the operator created; its cache watches only these.

@@ -11,10 +11,6 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
-// ControllerFieldManager is the field manager of the operator's controllers. Their writes
-// (finalizers, status) are not changes to an object's spec, so they do not move updated_at.
-const ControllerFieldManager = "qual-manager"
-
 // Settings are a campaign's interview settings.
 type Settings struct {
 	Language  string `json:"language"`
@@ -68,7 +64,8 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 func UpdatedAt(m *metav1.ObjectMeta) time.Time {
 	latest := m.CreationTimestamp.Time
 	for _, f := range m.ManagedFields {
-		if f.Subresource != "" || f.Manager == ControllerFieldManager || f.Time == nil {
+		// The controllers' writes (finalizers, status) are not changes to the spec.
+		if f.Subresource != "" || f.Manager == qualv1alpha1.ControllerFieldManager || f.Time == nil {
 			continue
 		}
 		if f.Time.After(latest) {

@@ -6,7 +6,6 @@ package campaigns
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -24,7 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -43,22 +42,10 @@ const (
 var cfg *rest.Config
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run()) // no benchmark asked for: start nothing
-	}
-	env, err := testenv.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(testenv.Main(m, true, func(_ *envtest.Environment, c *rest.Config) (func(), error) {
+		cfg = c
+		return nil, nil
+	}))
 }
 
 func BenchmarkCampaignsToReady(b *testing.B) {
@@ -88,7 +75,7 @@ func runOnce(b *testing.B, run string) {
 	}
 	startManager(b, ctx, c, teamNS)
 	makeTeams(b, ctx, c, run)
-	before := reconciles()
+	before := testenv.ReconcileTotal("campaign")
 
 	ready := watchReady(b, ctx, c)
 	applied := &sync.Map{}
@@ -96,7 +83,7 @@ func runOnce(b *testing.B, run string) {
 	createAll(b, c, teamNS, applied)
 	latencies := ready.wait(b, applied, teams*perTeam)
 	total := time.Since(start)
-	recs := reconciles() - before
+	recs := testenv.ReconcileTotal("campaign") - before
 
 	var mem runtime.MemStats
 	runtime.GC()
@@ -243,25 +230,6 @@ func (r *readyWatch) wait(b *testing.B, applied *sync.Map, n int) []time.Duratio
 		return true
 	})
 	return lat
-}
-
-// reconciles is the number of Campaign reconciles so far.
-func reconciles() float64 {
-	families, _ := ctrlmetrics.Registry.Gather()
-	var total float64
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "controller" && l.GetValue() == "campaign" {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
 }
 
 func rssMiB() float64 {

@@ -7,8 +7,6 @@ package rest
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -35,7 +34,6 @@ import (
 	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 	qualscheme "qual.cx/operator/internal/scheme"
-	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
 )
 
@@ -48,23 +46,11 @@ const (
 var cfg *rest.Config
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run()) // no benchmark asked for: start nothing
-	}
 	ctrl.SetLogger(logr.Discard())
-	env, err := testenv.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = env.Stop()
-	os.Exit(code)
+	os.Exit(testenv.Main(m, true, func(_ *envtest.Environment, c *rest.Config) (func(), error) {
+		cfg = c
+		return nil, nil
+	}))
 }
 
 // stack is the server under test, started once however often the benchmark runs.
@@ -123,9 +109,7 @@ func startServer(b *testing.B, ctx context.Context) (*httptest.Server, string) {
 	must(b, err)
 	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4, Dispatcher: controllers.DispatcherConfig{Image: "qual:bench"}})
 	must(b, err)
-	dir, err := os.MkdirTemp("", "qual-bench-")
-	must(b, err)
-	db, err := store.Open(ctx, dir+"/store.db")
+	db, _, err := testenv.TempStore(ctx) // lives as long as the benchmark process
 	must(b, err)
 	raised := plans.Table{qualv1alpha1.PlanEnterprise: {RequestsPerMinute: 60_000_000, InterviewsPerHour: 500, AnalysisPerHour: 500}}
 	srv, err := apiserver.New(ctx, apiserver.Config{Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db,
