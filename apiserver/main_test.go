@@ -72,7 +72,7 @@ func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
 		cancel()
 		return nil, err
 	}
-	srv, err := startStack(ctx, ratelimit.NewMemory(), true)
+	srv, err := startStack(ctx, ratelimit.NewMemory(), true, db)
 	if err != nil {
 		cancel()
 		closeStore()
@@ -86,7 +86,7 @@ func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
 // startStack starts a manager (with the controllers, or as a bare REST replica) and a REST
 // server on its cache, as `qual dev` runs them, and returns the server once the cache has
 // synced.
-func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers bool) (*apiserver.Server, error) {
+func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers bool, db store.Store) (*apiserver.Server, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: k8s.Scheme(), Cache: controllers.CacheOptions(nil),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {

@@ -32,7 +32,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.observe(route, r.Method, rec.status, elapsed)
-			s.cfg.Logger.V(1).Info("request", "method", r.Method, "path", r.URL.Path, "route", route,
+			s.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "route", route,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
 		}()
 		next.ServeHTTP(rec, r)

@@ -165,7 +165,7 @@ func TestRedisRateLimitIsExactAcrossTwoReplicas(t *testing.T) {
 	t.Cleanup(cancel)
 	var urls []string
 	for range 2 {
-		srv, err := startStack(ctx, ratelimit.NewRedis(rds.Client(t), prefix), false)
+		srv, err := startStack(ctx, ratelimit.NewRedis(rds.Client(t), prefix), false, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,7 +27,8 @@ type Server struct {
 }
 
 // New builds the server and subscribes it to the cache's informers. Start the cache after
-// New; Handler answers 503 on /ready until the cache has synced.
+// New; Handler answers 503 on /ready until the cache has synced. Background work (recording
+// when keys were last used) runs until ctx ends.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -42,6 +43,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics}
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
+	go s.usage.Run(ctx)
 	s.authn = authn.New(dir, authn.Options{
 		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
 		Now: cfg.Now, Usage: s.usage, Log: cfg.Logger,
@@ -63,7 +65,6 @@ func (s *Server) Run(ctx context.Context) error {
 		IdleTimeout: 120 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
-	go s.usage.Run(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
