@@ -34,6 +34,15 @@ type TeamReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// The Roles written into team namespaces may grant only what the manager holds itself
+// (Kubernetes refuses to let it escalate), so the manager holds everything they grant.
+// +kubebuilder:rbac:groups=qual.cx,resources=campaigns;webhooks;apikeys,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=qual.cx,resources=campaigns/status;webhooks/status;apikeys/status,verbs=get;list;watch;update;patch
+//
+// Leader election.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reconcile converges one Team.
 func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {

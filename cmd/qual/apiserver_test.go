@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +20,9 @@ import (
 )
 
 // TestAPIServerCommandServesKeysAndMetrics runs `qual apiserver` in-process against a real
-// control plane: a key created as the REST API creates them authenticates, the metrics
-// endpoint counts the requests, and cancelling the context stops it cleanly.
+// control plane, with only the permissions config/rbac grants its service account: a key
+// created as the REST API creates them authenticates, a campaign can be created, the
+// metrics endpoint counts the requests, and cancelling the context stops it cleanly.
 func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	env, err := testenv.New()
 	if err != nil {
@@ -29,11 +34,11 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	dir := t.TempDir()
-	kubeconfig := writeKubeconfig(t, dir, cfg.Host, cfg.CertData, cfg.KeyData, cfg.CAData)
 	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, kubeconfig := deployment(t, env, k8s)
 	key := createTeamKey(t, k8s)
 
 	addr, metrics := freeAddr(t), freeAddr(t)
@@ -47,6 +52,9 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	api := "http://" + addr + "/api/v1"
 	waitFor(t, "health", func() error { return getExpect(api+"/health", "", `"ok"`) })
 	waitFor(t, "key accepted", func() error { return getExpect(api+"/me", key, `"auth_type":"api_key"`) })
+	waitFor(t, "campaign created", func() error {
+		return postExpect(api+"/campaigns", key, `{"title":"From the service account"}`, 201)
+	})
 	waitFor(t, "metrics", func() error {
 		return expectBody("http://"+metrics+"/metrics", `qual_http_requests_total{method="GET"`)
 	})
@@ -85,4 +93,23 @@ func createTeamKey(t *testing.T, k8s client.Client) string {
 		}
 	}
 	return minted.Plaintext
+}
+
+func postExpect(url, bearer, body string, status int) error {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, got)
+	}
+	return nil
 }

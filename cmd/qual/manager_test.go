@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -22,7 +21,8 @@ import (
 )
 
 // TestManagerCommandReconcilesAndServesProbes runs `qual manager` as a user would, with
-// leader election on, against a real control plane.
+// leader election on, against a real control plane, with only the permissions config/rbac
+// grants its service account.
 func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 	env, err := testenv.New()
 	if err != nil {
@@ -34,7 +34,11 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Stop() })
 	dir := t.TempDir()
-	kubeconfig := writeKubeconfig(t, dir, cfg.Host, cfg.CertData, cfg.KeyData, cfg.CAData)
+	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, _ := deployment(t, env, k8s)
 	metrics, probes := freeAddr(t), freeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -42,7 +46,7 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 	root := newRootCommand()
 	root.SetArgs([]string{"manager", "--kubeconfig", kubeconfig, "--store", filepath.Join(dir, "qual.db"),
 		"--metrics-bind-address", metrics, "--health-probe-bind-address", probes,
-		"--leader-election-namespace", "default", "--dispatcher-image", "qual:test"})
+		"--leader-election-namespace", "qual-system", "--dispatcher-image", "qual:test"})
 	go func() { done <- root.ExecuteContext(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -56,11 +60,11 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 		}
 	})
 
-	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "cli"}, Spec: qualv1alpha1.TeamSpec{DisplayName: "CLI"}}
+	// A team with members makes the manager write Roles, which Kubernetes allows only if the
+	// manager holds every permission they grant; a key and a webhook make it write Secrets
+	// and the dispatcher Deployment.
+	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "cli"}, Spec: qualv1alpha1.TeamSpec{DisplayName: "CLI",
+		Members: []qualv1alpha1.TeamMember{{Email: "o@cli.example", Role: qualv1alpha1.RoleOwner}, {Email: "v@cli.example", Role: qualv1alpha1.RoleViewer}}}}
 	if err := k8s.Create(ctx, team); err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +77,27 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 		}
 		return nil
 	})
+	waitFor(t, "namespace", func() error { return k8s.Get(ctx, client.ObjectKey{Name: "team-cli"}, &corev1.Namespace{}) })
+	key := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Name: "k", Namespace: "team-cli"}, Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret}}
+	hook := &qualv1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: "h", Namespace: "team-cli"},
+		Spec: qualv1alpha1.WebhookSpec{URL: "https://hooks.example/in", Events: []qualv1alpha1.WebhookEvent{"*"}}}
+	for _, obj := range []client.Object{key, hook} {
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "key ready", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(key), key); err != nil {
+			return err
+		}
+		return readyIn(key.Status.Conditions)
+	})
+	waitFor(t, "webhook ready", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(hook), hook); err != nil {
+			return err
+		}
+		return readyIn(hook.Status.Conditions)
+	})
 	for _, check := range []struct{ url, want string }{
 		{"http://" + probes + "/healthz", "ok"},
 		{"http://" + probes + "/readyz", "ok"},
@@ -80,6 +105,13 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 	} {
 		waitFor(t, check.url, func() error { return expectBody(check.url, check.want) })
 	}
+}
+
+func readyIn(conds []metav1.Condition) error {
+	if !meta.IsStatusConditionTrue(conds, qualv1alpha1.ConditionReady) {
+		return fmt.Errorf("not ready: %+v", conds)
+	}
+	return nil
 }
 
 func expectBody(url, want string) error {
@@ -107,19 +139,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func writeKubeconfig(t *testing.T, dir, host string, cert, key, ca []byte) string {
-	t.Helper()
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["envtest"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cert, ClientKeyData: key}
-	cfg.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
-	cfg.CurrentContext = "envtest"
-	path := filepath.Join(dir, "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
