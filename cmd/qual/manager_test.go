@@ -139,7 +139,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, what, check)
