@@ -41,13 +41,13 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		case !errors.Is(err, store.ErrNotFound):
 			return envelope.Unavailable("The database", 5e9)
 		}
-		rec := &capture{ResponseWriter: w}
+		rec := &statusRecorder{ResponseWriter: w, copyBody: &bytes.Buffer{}}
 		if err := h(rec, r, p); err != nil {
 			s.fail(rec, r, err)
 		}
 		if keepable(rec.status) {
 			_, err := records.SaveIdempotency(r.Context(), store.IdempotencyRecord{
-				Key: key, RequestHash: sum[:], StatusCode: rec.status, Body: rec.body.Bytes(),
+				Key: key, RequestHash: sum[:], StatusCode: rec.status, Body: rec.copyBody.Bytes(),
 			})
 			if err != nil && !errors.Is(err, store.ErrConflict) {
 				s.cfg.Logger.Error(err, "save idempotency record")
@@ -72,26 +72,4 @@ func replay(w http.ResponseWriter, rec store.IdempotencyRecord) {
 	h.Set("Idempotent-Replayed", "true")
 	w.WriteHeader(rec.StatusCode)
 	_, _ = w.Write(rec.Body)
-}
-
-// capture keeps a copy of a response while writing it.
-type capture struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (c *capture) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *capture) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	c.body.Write(b)
-	return c.ResponseWriter.Write(b)
 }

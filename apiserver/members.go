@@ -110,8 +110,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 }
 
 func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	m, e := s.manageMembers(r, p)
-	if e != nil {
+	if _, e := s.manageMembers(r, p); e != nil { // who may, before what is asked
 		return e
 	}
 	var body memberBody
@@ -121,40 +120,43 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 	if e := body.validate(false); e != nil {
 		return e
 	}
+	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember {
+		ms[i].Role = qualv1alpha1.TeamRole(body.Role.Value)
+		return ms
+	})
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember {
+		return slices.Delete(ms, i, i+1)
+	})
+}
+
+// changeMember applies change to the member named in the path, keeping at least one owner,
+// and answers with the member (or 204).
+func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, status int,
+	change func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember) error {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
+		return e
+	}
 	who := r.PathValue("user_id")
 	team, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
 		i := memberIndex(ms, who)
 		if i < 0 {
 			return nil, envelope.NotFound("Member")
 		}
-		ms[i].Role = qualv1alpha1.TeamRole(body.Role.Value)
+		ms = change(ms, i)
 		return ms, lastOwnerCheck(ms)
 	})
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewMember(team.Spec.Members[memberIndex(team.Spec.Members, who)]))
-	return nil
-}
-
-func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	m, e := s.manageMembers(r, p)
-	if e != nil {
-		return e
+	if status == http.StatusNoContent {
+		envelope.WriteNoContent(w)
+		return nil
 	}
-	who := r.PathValue("user_id")
-	_, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
-		i := memberIndex(ms, who)
-		if i < 0 {
-			return nil, envelope.NotFound("Member")
-		}
-		ms = slices.Delete(ms, i, i+1)
-		return ms, lastOwnerCheck(ms)
-	})
-	if err != nil {
-		return err
-	}
-	envelope.WriteNoContent(w)
+	envelope.WriteData(w, status, resources.NewMember(team.Spec.Members[memberIndex(team.Spec.Members, who)]))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -55,11 +56,13 @@ func requestID(given string) string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusRecorder remembers the status and size of a response.
+// statusRecorder remembers the status and size of a response, and a copy of the body when
+// copyBody is set (for idempotent replays).
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int
+	status   int
+	bytes    int
+	copyBody *bytes.Buffer
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -72,6 +75,9 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+	}
+	if r.copyBody != nil {
+		r.copyBody.Write(b)
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n

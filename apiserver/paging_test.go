@@ -49,7 +49,7 @@ func TestPaginationWalksEveryItemOnceWithInsertsBetweenPages(t *testing.T) {
 			seen := map[string]bool{}
 			query := "limit=5&sort_by=" + sort + "&order=" + order
 			p := listPage(t, tn.secret, query)
-			total := p.Pagination.TotalCount
+			before := p.Pagination.TotalCount
 			for pages := 0; ; pages++ {
 				for _, c := range p.Data {
 					if seen[c.ID] {
@@ -60,15 +60,15 @@ func TestPaginationWalksEveryItemOnceWithInsertsBetweenPages(t *testing.T) {
 				if !p.Pagination.HasMore {
 					break
 				}
-				if pages == 1 && sort == "created_at" && order == "asc" {
-					// New campaigns sort after the cursor: they show up, nothing is skipped.
-					createCampaign(t, tn.secret, map[string]any{"title": "Inserted " + order})
-					total++
+				if pages == 1 {
+					// An insert between pages: every campaign that existed still shows up
+					// exactly once. (The new one shows up if it sorts after the cursor.)
+					createCampaign(t, tn.secret, map[string]any{"title": "Inserted " + sort + order})
 				}
 				p = listPage(t, tn.secret, query+"&cursor="+*p.Pagination.NextCursor)
 			}
-			if len(seen) != total {
-				t.Fatalf("%s: saw %d of %d", query, len(seen), total)
+			if len(seen) < before {
+				t.Fatalf("%s: saw %d of the %d that existed", query, len(seen), before)
 			}
 		}
 	}

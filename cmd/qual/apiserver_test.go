@@ -16,7 +16,6 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keys"
-	"qual.cx/operator/internal/testenv"
 )
 
 // TestAPIServerCommandServesKeysAndMetrics runs `qual apiserver` in-process against a real
@@ -24,21 +23,8 @@ import (
 // created as the REST API creates them authenticates, a campaign can be created, the
 // metrics endpoint counts the requests, and cancelling the context stops it cleanly.
 func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
-	env, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	_, k8s, _, kubeconfig := controlPlane(t)
 	dir := t.TempDir()
-	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, kubeconfig := deployment(t, env, k8s)
 	key := createTeamKey(t, k8s)
 
 	addr, metrics := freeAddr(t), freeAddr(t)

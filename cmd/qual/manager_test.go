@@ -24,21 +24,8 @@ import (
 // leader election on, against a real control plane, with only the permissions config/rbac
 // grants its service account.
 func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
-	env, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	_, k8s, kubeconfig, _ := controlPlane(t)
 	dir := t.TempDir()
-	k8s, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, _ := deployment(t, env, k8s)
 	metrics, probes := freeAddr(t), freeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
