@@ -28,7 +28,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" {
+			if route == "" || route == catchAll {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)

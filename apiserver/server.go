@@ -14,6 +14,9 @@ import (
 	"qual.cx/operator/apiserver/envelope"
 )
 
+// catchAll is the mux pattern of whatever no route matches.
+const catchAll = "/"
+
 // Server is the REST apiserver.
 type Server struct {
 	cfg     Config
@@ -49,7 +52,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Now: cfg.Now, Usage: s.usage, Log: cfg.Logger,
 	})
 	s.routes()
-	s.handler = s.middleware(http.HandlerFunc(s.route))
+	s.mux.HandleFunc(catchAll, s.unrouted)
+	s.handler = s.middleware(s.mux)
 	return s, nil
 }
 
@@ -89,12 +93,10 @@ func (s *Server) NeedLeaderElection() bool { return false }
 // Start runs the server, for use as a manager runnable.
 func (s *Server) Start(ctx context.Context) error { return s.Run(ctx) }
 
-// route dispatches a request, answering 404 or 405 with the envelope when no route matches.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		s.mux.ServeHTTP(w, r) // it, not the handler alone, sets the path values
-		return
-	}
+// unrouted answers what no route matched: a CORS preflight, 405 with Allow for a known path,
+// else 404, all in the envelope. It is the mux's catch-all, so matched requests are routed
+// once, with no extra lookup.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		s.preflight(w, r)
 		return
@@ -114,7 +116,7 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != catchAll {
 			if allow != "" {
 				allow += ", "
 			}
