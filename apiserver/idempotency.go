@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -13,8 +14,10 @@ import (
 )
 
 // idempotent makes a POST safe to repeat with an Idempotency-Key: a repeat with the same
-// body within 24 h gets the first response; the same key with another body is 409.
-// Records are kept per caller, so two callers' keys never collide.
+// body within 24 h gets the first response; the same key with another body is 409. The key
+// is claimed in the store before the request runs, so two identical requests racing each
+// other run once: the loser is told to retry, then gets the replay. Records are kept per
+// caller, so two callers' keys never collide.
 func (s *Server) idempotent(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 		key := r.Header.Get("Idempotency-Key")
@@ -31,30 +34,56 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
 		records := s.cfg.Store.Team(store.TeamID("caller:" + p.ID()))
-		prev, err := records.GetIdempotency(r.Context(), key)
+		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum[:]})
 		switch {
-		case err == nil && bytes.Equal(prev.RequestHash, sum[:]):
-			replay(w, prev)
-			return nil
-		case err == nil:
-			return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
-		case !errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrConflict):
+			return s.replayOrRefuse(w, r, records, key, sum[:])
+		case err != nil:
 			return envelope.Unavailable("The database", 5e9)
 		}
-		rec := &statusRecorder{ResponseWriter: w, copyBody: &bytes.Buffer{}}
-		if err := h(rec, r, p); err != nil {
-			s.fail(rec, r, err)
-		}
-		if keepable(rec.status) {
-			_, err := records.SaveIdempotency(r.Context(), store.IdempotencyRecord{
-				Key: key, RequestHash: sum[:], StatusCode: rec.status, Body: rec.copyBody.Bytes(),
-			})
-			if err != nil && !errors.Is(err, store.ErrConflict) {
-				s.cfg.Logger.Error(err, "save idempotency record")
-			}
-		}
-		return nil
+		return s.runClaimed(w, r, p, h, records, key)
 	}
+}
+
+// runClaimed runs the request that holds the key's claim and records its answer, or gives
+// the key up when the answer is one a retry may improve on (or the handler panicked).
+func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Principal, h handlerFunc,
+	records store.TeamStore, key string) error {
+	rec := &statusRecorder{ResponseWriter: w, copyBody: &bytes.Buffer{}}
+	ctx := context.WithoutCancel(r.Context()) // record the outcome even if the client left
+	done := false
+	defer func() {
+		if !done {
+			_ = records.DeleteIdempotency(ctx, key)
+		}
+	}()
+	if err := h(rec, r, p); err != nil {
+		s.fail(rec, r, err)
+	}
+	if keepable(rec.status) {
+		if err := records.CompleteIdempotency(ctx, key, rec.status, rec.copyBody.Bytes()); err != nil {
+			s.cfg.Logger.Error(err, "record idempotent response")
+		}
+		done = true
+	}
+	return nil
+}
+
+// replayOrRefuse answers a request whose key is already claimed.
+func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records store.TeamStore, key string, sum []byte) error {
+	prev, err := records.GetIdempotency(r.Context(), key)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // given up or expired a moment ago
+		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key just finished; retry")
+	case err != nil:
+		return envelope.Unavailable("The database", 5e9)
+	case !bytes.Equal(prev.RequestHash, sum):
+		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
+	case prev.StatusCode == 0:
+		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry")
+	}
+	replay(w, prev)
+	return nil
 }
 
 // maxIdempotentBody matches the body limit; decode refuses anything larger anyway.

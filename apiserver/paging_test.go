@@ -107,6 +107,29 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 	if p.Pagination.TotalCount != 1 {
 		t.Fatalf("the repeat created %d campaigns", p.Pagination.TotalCount)
 	}
+
+	// Eight identical first requests racing: the work happens once; the others get the
+	// replay or are told the first is still running.
+	var wg sync.WaitGroup
+	var created, running atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			r := call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Raced once"}, "Idempotency-Key", "race-1")
+			switch {
+			case r.status == 201:
+				created.Add(1)
+			case r.status == 409 && strings.Contains(string(r.body), `"CONFLICT"`):
+				running.Add(1)
+			default:
+				t.Errorf("unexpected %d %s", r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
+	if p := listPage(t, tn.secret, "search=raced"); p.Pagination.TotalCount != 1 || created.Load() == 0 {
+		t.Fatalf("%d campaigns from 8 racing requests (%d created answers, %d told to retry)",
+			p.Pagination.TotalCount, created.Load(), running.Load())
+	}
 }
 
 // hammer sends n requests from 32 concurrent clients and counts the successes.

@@ -8,11 +8,13 @@ import (
 // IdempotencyTTL is how long a stored response answers repeats of its request.
 const IdempotencyTTL = 24 * time.Hour
 
-// IdempotencyRecord is the first response to a POST carrying an Idempotency-Key.
+// IdempotencyRecord is the first response to a POST carrying an Idempotency-Key. A record
+// saved with StatusCode 0 claims the key while its request runs; CompleteIdempotency fills in
+// the response, DeleteIdempotency gives the key up.
 type IdempotencyRecord struct {
 	Key         string
 	RequestHash []byte // e.g. SHA-256 of method, path and body; compared by the caller
-	StatusCode  int
+	StatusCode  int    // 0 while the request is in progress
 	Body        []byte
 	CreatedAt   time.Time // set by the store
 	ExpiresAt   time.Time // zero: CreatedAt + IdempotencyTTL
@@ -25,6 +27,11 @@ type IdempotencyStore interface {
 	// SaveIdempotency stores a record. An unexpired record with the same key is ErrConflict
 	// (a concurrent request won); an expired one is replaced.
 	SaveIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, error)
+	// CompleteIdempotency records the response of a claimed key (a record saved with
+	// StatusCode 0). It is ErrNotFound when no claim is pending for key.
+	CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error
+	// DeleteIdempotency removes the record for key, so the request may run again.
+	DeleteIdempotency(ctx context.Context, key string) error
 	// PurgeIdempotency deletes the team's expired records and returns how many.
 	PurgeIdempotency(ctx context.Context) (int64, error)
 }

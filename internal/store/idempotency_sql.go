@@ -57,6 +57,33 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 	return r, nil
 }
 
+// CompleteIdempotency fills in the response of a pending claim.
+func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error {
+	if status == 0 {
+		return fmt.Errorf("store: complete idempotency record %q: status 0: %w", key, ErrInvalidInput)
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	res, err := ts.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?
+		WHERE team_id = ? AND key = ? AND status_code = 0`, status, body, ts.team, key)
+	if err != nil {
+		return fmt.Errorf("store: complete idempotency record %q: %w", key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("store: complete idempotency record %q: %w", key, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteIdempotency removes a record.
+func (ts *teamStore) DeleteIdempotency(ctx context.Context, key string) error {
+	if _, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ?", ts.team, key); err != nil {
+		return fmt.Errorf("store: delete idempotency record %q: %w", key, err)
+	}
+	return nil
+}
+
 // PurgeIdempotency deletes the team's expired records.
 func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 	res, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND expires_at <= ?", ts.team, ts.t(now()))

@@ -69,6 +69,24 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	if n := must(f.a.PurgeIdempotency(f.ctx))(t); n != 1 {
 		t.Fatalf("purged %d, want 1", n)
 	}
+
+	// A claim (status 0) blocks the key until it is completed, once, or given up.
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "claim", RequestHash: []byte{9}}))(t)
+	_, err = f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "claim", RequestHash: []byte{9}})
+	isErr(t, err, store.ErrConflict)
+	isErr(t, f.b.CompleteIdempotency(f.ctx, "claim", 201, []byte("{}")), store.ErrNotFound) // not B's
+	if err := f.a.CompleteIdempotency(f.ctx, "claim", 201, []byte(`{"data":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	isErr(t, f.a.CompleteIdempotency(f.ctx, "claim", 200, nil), store.ErrNotFound) // already complete
+	if got := must(f.a.GetIdempotency(f.ctx, "claim"))(t); got.StatusCode != 201 || string(got.Body) != `{"data":1}` {
+		t.Fatalf("completed record %+v", got)
+	}
+	if err := f.a.DeleteIdempotency(f.ctx, "claim"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.a.GetIdempotency(f.ctx, "claim")
+	isErr(t, err, store.ErrNotFound)
 }
 
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
