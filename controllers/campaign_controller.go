@@ -9,9 +9,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/campaignstate"
@@ -139,7 +141,9 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		For(&qualv1alpha1.Campaign{}).
+		// Only spec changes (and deletion, which bumps the generation) need a reconcile: the
+		// controller's own finalizer and status writes, and last-used stamps, do not.
+		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("campaign").
 		Complete(r)
 }
