@@ -93,6 +93,7 @@ type keyRequest struct {
 	listed    bool // scopes were given
 	expiresAt *metav1.Time
 	origins   []string
+	owner     string // the creator; a rotation keeps the original owner
 }
 
 func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
@@ -185,7 +186,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if _, ok := findMembership(keyTeams(p), string(m.Team.Object.UID)); !ok {
 		return envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
 	}
-	out, err := s.mintKey(r, p, m.Team, req)
+	req.owner = p.Email
+	if p.Kind == authn.KindAPIKey {
+		req.owner = p.Key.Object.Spec.Owner
+	}
+	out, err := s.mintKey(r, m.Team, req)
 	if err != nil {
 		return err
 	}
@@ -195,14 +200,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 
 // mintKey creates an APIKey holding only the new key's digest and returns the plaintext
 // once, in the answer.
-func (s *Server) mintKey(r *http.Request, p *authn.Principal, team *directory.Team, req keyRequest) (resources.APIKeyWithSecret, error) {
+func (s *Server) mintKey(r *http.Request, team *directory.Team, req keyRequest) (resources.APIKeyWithSecret, error) {
 	minted, err := keys.Mint(req.typ)
 	if err != nil {
 		return resources.APIKeyWithSecret{}, err
-	}
-	owner := p.Email
-	if p.Kind == authn.KindAPIKey {
-		owner = p.Key.Object.Spec.Owner
 	}
 	name := req.name
 	if name == "" {
@@ -212,7 +213,7 @@ func (s *Server) mintKey(r *http.Request, p *authn.Principal, team *directory.Te
 		ObjectMeta: metav1.ObjectMeta{Name: teamName(name), Namespace: team.Namespace},
 		Spec: qualv1alpha1.APIKeySpec{
 			Type: req.typ, DisplayName: name, Scopes: req.scopes.Names(), ExpiresAt: req.expiresAt,
-			Owner: owner, AllowedOrigins: req.origins,
+			Owner: req.owner, AllowedOrigins: req.origins,
 			Credential: &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour},
 		},
 	}
@@ -274,8 +275,8 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	}
 	team, _ := s.dir.Team(teamUID)
 	spec := k.Object.Spec
-	out, err := s.mintKey(r, p, team, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
-		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins})
+	out, err := s.mintKey(r, team, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
+		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: spec.Owner})
 	if err != nil {
 		return err
 	}

@@ -50,14 +50,18 @@ func TestKeyUseIsRecordedOnTheObject(t *testing.T) {
 		}
 		return nil
 	})
-	var listed []struct {
-		Name       string  `json:"name"`
-		LastUsedAt *string `json:"last_used_at"`
-	}
-	call(t, "GET", "/api/v1/api-keys?sort_by=name&order=asc", tn.secret, nil).expect(t, 200).data(t, &listed)
-	for _, k := range listed {
-		if k.Name == "scoped" && k.LastUsedAt == nil {
-			t.Fatal("GET /api-keys does not show last_used_at")
+	// The REST view follows once the informer has the update.
+	waitFor(t, "GET /api-keys shows last_used_at", func() error {
+		var listed []struct {
+			Name       string  `json:"name"`
+			LastUsedAt *string `json:"last_used_at"`
 		}
-	}
+		call(t, "GET", "/api/v1/api-keys?sort_by=name&order=asc", tn.secret, nil).expect(t, 200).data(t, &listed)
+		for _, k := range listed {
+			if k.Name == "scoped" && k.LastUsedAt != nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("not yet: %+v", listed)
+	})
 }
