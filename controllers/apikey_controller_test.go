@@ -107,7 +107,7 @@ func TestAPIKeyWithPrecomputedHashGetsNoSecret(t *testing.T) {
 func TestAPIKeyExpires(t *testing.T) {
 	ensureNamespace(t, keyNS)
 	key := newKey(uniqueName("expiring"), qualv1alpha1.KeySecret)
-	expires := metav1.NewTime(time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second))
+	expires := metav1.NewTime(time.Now().Add(5 * time.Second).Truncate(time.Second))
 	key.Spec.ExpiresAt = &expires
 	if err := k8s.Create(context.Background(), key); err != nil {
 		t.Fatal(err)
