@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -77,7 +78,7 @@ func (b *campaignBody) validateQuestions(add func(field, msg string)) {
 	}
 	for i, q := range b.Questions.Value {
 		if strings.TrimSpace(q) == "" || utf8.RuneCountInString(q) > 1000 {
-			add("questions["+itoa(i)+"]", "must be 1 to 1000 characters")
+			add("questions["+strconv.Itoa(i)+"]", "must be 1 to 1000 characters")
 		}
 	}
 }

@@ -1,13 +1,8 @@
 package apiserver
 
-import (
-	"strconv"
+import "k8s.io/apimachinery/pkg/types"
 
-	"k8s.io/apimachinery/pkg/types"
-)
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
+// ptrUID is the UID precondition of a write to obj: it never touches a namesake created since.
 func ptrUID(obj interface{ GetUID() types.UID }) *types.UID {
 	uid := obj.GetUID()
 	return &uid

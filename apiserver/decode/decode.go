@@ -69,10 +69,7 @@ func checkContentType(ct string, hasBody bool) *envelope.Error {
 // fromDecodeError maps encoding/json's errors to the documented ones.
 func fromDecodeError(err error) *envelope.Error {
 	var typeErr *json.UnmarshalTypeError
-	var fieldErr *FieldError
 	switch {
-	case errors.As(err, &fieldErr):
-		return envelope.Field(fieldErr.Field, "%s", fieldErr.Message)
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {

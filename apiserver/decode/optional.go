@@ -28,10 +28,3 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	dec.DisallowUnknownFields()
 	return dec.Decode(&o.Value)
 }
-
-// FieldError is an error a field's own decoding can return to name itself.
-type FieldError struct {
-	Field, Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
