@@ -24,6 +24,7 @@ type Directory struct {
 	mu        sync.RWMutex
 	teams     map[string]*Team // by UID
 	teamByNS  map[string]*Team
+	members   map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
 	keys      map[[sha256.Size]byte]*Key
 	keyByUID  map[string]*Key
 	campaigns map[string]*Campaign // by UID
@@ -35,7 +36,7 @@ type Directory struct {
 // New returns an empty directory; Watch fills it.
 func New() *Directory {
 	return &Directory{
-		teams: map[string]*Team{}, teamByNS: map[string]*Team{},
+		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, members: map[string]map[string]bool{},
 		keys: map[[sha256.Size]byte]*Key{}, keyByUID: map[string]*Key{},
 		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
 		changed: make(chan struct{}),

@@ -70,3 +70,26 @@ func TestFiltersCountEveryMatchAndDeletesDisappear(t *testing.T) {
 		t.Fatal("a deleted campaign is still listed")
 	}
 }
+
+func TestMembershipsFollowTheMemberIndex(t *testing.T) {
+	d := New()
+	team := func(name string, members ...qualv1alpha1.TeamMember) *qualv1alpha1.Team {
+		return &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
+			Spec: qualv1alpha1.TeamSpec{DisplayName: name, Members: members}}
+	}
+	d.Observe(team("a", qualv1alpha1.TeamMember{Email: "Ana@Example.com", Role: qualv1alpha1.RoleOwner}))
+	d.Observe(team("b", qualv1alpha1.TeamMember{Email: "x@example.com", UserID: "ana", Role: qualv1alpha1.RoleViewer}))
+	d.Observe(team("c", qualv1alpha1.TeamMember{Email: "other@example.com", Role: qualv1alpha1.RoleOwner}))
+	if got := d.MembershipsOf("ana", "ana@example.com"); len(got) != 2 {
+		t.Fatalf("memberships %+v", got)
+	}
+	// Removing her from a team removes the team from her memberships.
+	d.Observe(team("a", qualv1alpha1.TeamMember{Email: "new@example.com", Role: qualv1alpha1.RoleOwner}))
+	if got := d.MembershipsOf("ana", "ana@example.com"); len(got) != 1 || got[0].Role != qualv1alpha1.RoleViewer {
+		t.Fatalf("after removal %+v", got)
+	}
+	d.onTeamDelete(team("b"))
+	if got := d.MembershipsOf("ana", "ana@example.com"); len(got) != 0 {
+		t.Fatalf("after team deletion %+v", got)
+	}
+}

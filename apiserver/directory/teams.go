@@ -41,10 +41,12 @@ func (d *Directory) onTeam(obj any) {
 	defer d.mu.Unlock()
 	if old, ok := d.teams[string(t.UID)]; ok {
 		delete(d.teamByNS, old.Namespace)
+		d.indexMembers(old, false)
 	}
 	team := &Team{Object: t, Namespace: namespaceOf(t), RequestsKey: "requests:" + string(t.UID)}
 	d.teams[string(t.UID)] = team
 	d.teamByNS[team.Namespace] = team
+	d.indexMembers(team, true)
 	d.rerenderNamespace(team.Namespace)
 	d.notify()
 }
@@ -58,6 +60,7 @@ func (d *Directory) onTeamDelete(obj any) {
 	defer d.mu.Unlock()
 	if old, ok := d.teams[string(t.UID)]; ok {
 		delete(d.teamByNS, old.Namespace)
+		d.indexMembers(old, false)
 		delete(d.teams, string(t.UID))
 	}
 	d.notify()
@@ -85,22 +88,68 @@ type Membership struct {
 	Role qualv1alpha1.TeamRole
 }
 
-// MembershipsOf returns the teams a user belongs to, matched by user ID or e-mail, oldest
-// membership first (the "team the user joined first" is the default for creates).
+// MembershipsOf returns the teams a user belongs to, matched by user ID or e-mail (in any
+// case), oldest membership first (the "team the user joined first" is the default for
+// creates). It reads the member index: its cost follows the user's teams, not all teams.
 func (d *Directory) MembershipsOf(userID, email string) []Membership {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	var out []Membership
-	for _, t := range d.teams {
-		for _, m := range t.Object.Spec.Members {
-			if (userID != "" && m.UserID == userID) || (email != "" && m.Email == email) {
+	seen := map[string]bool{}
+	for _, identity := range identities(userID, email) {
+		for uid := range d.members[identity] {
+			if seen[uid] {
+				continue
+			}
+			seen[uid] = true
+			t := d.teams[uid]
+			if m, ok := memberOf(t, userID, email); ok {
 				out = append(out, Membership{Team: t, Role: m.Role})
-				break
 			}
 		}
 	}
 	sortMemberships(out, userID, email)
 	return out
+}
+
+// identities are the member-index keys of a user.
+func identities(userID, email string) []string {
+	var ids []string
+	if userID != "" {
+		ids = append(ids, "user:"+userID)
+	}
+	if email != "" {
+		ids = append(ids, "email:"+strings.ToLower(email))
+	}
+	return ids
+}
+
+// memberOf finds the user among a team's members.
+func memberOf(t *Team, userID, email string) (qualv1alpha1.TeamMember, bool) {
+	for _, m := range t.Object.Spec.Members {
+		if (userID != "" && m.UserID == userID) || (email != "" && strings.EqualFold(m.Email, email)) {
+			return m, true
+		}
+	}
+	return qualv1alpha1.TeamMember{}, false
+}
+
+// indexMembers adds (or, with add false, removes) a team's members in the member index.
+// Call with d.mu held for writing.
+func (d *Directory) indexMembers(t *Team, add bool) {
+	for _, m := range t.Object.Spec.Members {
+		for _, identity := range identities(m.UserID, m.Email) {
+			uid := string(t.Object.UID)
+			if !add {
+				delete(d.members[identity], uid)
+				continue
+			}
+			if d.members[identity] == nil {
+				d.members[identity] = map[string]bool{}
+			}
+			d.members[identity][uid] = true
+		}
+	}
 }
 
 // AllTeams returns every team, for platform admins.
@@ -118,7 +167,7 @@ func (d *Directory) AllTeams() []*Team {
 func sortMemberships(ms []Membership, userID, email string) {
 	addedAt := func(m Membership) int64 {
 		for _, mem := range m.Team.Object.Spec.Members {
-			if ((userID != "" && mem.UserID == userID) || (email != "" && mem.Email == email)) && mem.AddedAt != nil {
+			if ((userID != "" && mem.UserID == userID) || (email != "" && strings.EqualFold(mem.Email, email))) && mem.AddedAt != nil {
 				return mem.AddedAt.UnixNano()
 			}
 		}
