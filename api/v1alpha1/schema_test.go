@@ -99,6 +99,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "duplicate member userID", manifest: team("displayName: T\n  members: [{userID: u1, email: a@b.example, role: owner}, {userID: u1, email: c@d.example, role: viewer}]"), wantField: "spec.members", wantMsg: "member userIDs must be unique"},
 		{name: "team namespace not a DNS label", manifest: team("displayName: T\n  namespace: Team_NS"), wantField: "spec.namespace", wantMsg: "should match"},
 		{name: "team namespace changed", before: validTeam, manifest: strings.Replace(validTeam, "team-valid", "team-other", 1), wantField: "spec.namespace", wantMsg: "namespace cannot be changed once set"},
+		{name: "long team name without namespace", manifest: strings.Replace(team("displayName: T"), "'%s'", "'"+strings.Repeat("t", 59)+"'", 1), wantField: "spec.namespace", wantMsg: "must set spec.namespace"},
 		// Campaign
 		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
 		{name: "campaign title empty", manifest: campaign(`title: ""`), wantField: "spec.title", wantMsg: "at least 1"},

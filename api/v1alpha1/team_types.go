@@ -102,7 +102,7 @@ type TeamStatus struct {
 // its rate limits.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || size(self.metadata.name) <= 58",message="a team whose name is over 58 characters must set spec.namespace"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || size(self.metadata.name) <= 58",message="a team whose name is over 58 characters must set spec.namespace",fieldPath=".spec.namespace"
 // +kubebuilder:resource:scope=Cluster,shortName=qteam,categories=qual
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
