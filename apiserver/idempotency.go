@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
@@ -39,7 +40,7 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		case errors.Is(err, store.ErrConflict):
 			return s.replayOrRefuse(w, r, records, key, sum[:])
 		case err != nil:
-			return envelope.Unavailable("The database", 5e9)
+			return envelope.Unavailable("The database", 5*time.Second)
 		}
 		return s.runClaimed(w, r, p, h, records, key)
 	}
@@ -76,7 +77,7 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 	case errors.Is(err, store.ErrNotFound): // given up or expired a moment ago
 		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key just finished; retry")
 	case err != nil:
-		return envelope.Unavailable("The database", 5e9)
+		return envelope.Unavailable("The database", 5*time.Second)
 	case !bytes.Equal(prev.RequestHash, sum):
 		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
 	case prev.StatusCode == 0:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -45,7 +46,7 @@ func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.P
 	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("requests", team, p), limit, 1)
 	if err != nil {
 		s.cfg.Logger.Error(err, "rate limiter unavailable")
-		return envelope.Unavailable("Rate limiting", 5e9)
+		return envelope.Unavailable("Rate limiting", 5*time.Second)
 	}
 	res.Headers(w.Header(), "requests", limit)
 	if !res.Allowed {
