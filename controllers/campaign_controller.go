@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,13 +23,19 @@ import (
 // campaignFinalizer holds a deleted Campaign until its rows in the store are gone.
 const campaignFinalizer = "qual.cx/campaign-data"
 
-// CampaignData is the store's side of a campaign: what the controller removes when the
-// campaign is deleted.
+// CampaignData is the store's side of a campaign: what the controller counts into status and
+// removes when the campaign is deleted.
 type CampaignData interface {
 	// DeleteCampaignData deletes every interview, message, finding, analysis and share link
 	// of the campaign. It is called again after a failure, so it must be idempotent.
 	DeleteCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) error
+	// CountCampaignData returns how many interviews and findings the campaign has.
+	CountCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) (interviews, findings int64, err error)
 }
+
+// DefaultCountsRefresh is how often a live campaign's counts are rolled up from the store:
+// often enough for `kubectl get cmp`, rare enough that etcd never sees interview traffic.
+const DefaultCountsRefresh = time.Minute
 
 // CampaignReconciler moves a Campaign to the publish state its spec asks for, when the
 // transition rules allow it.
@@ -36,6 +43,9 @@ type CampaignReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Data     CampaignData
+	// CountsRefresh is how often a live campaign's counts are rolled up (DefaultCountsRefresh
+	// when zero).
+	CountsRefresh time.Duration
 	// Now returns the current time; tests may pin it.
 	Now func() metav1.Time
 }
@@ -63,8 +73,11 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	}()
 
 	err := r.reconcileState(cmp)
+	if err == nil {
+		err = r.reconcileCounts(ctx, cmp)
+	}
 	cmp.Status.ObservedGeneration = cmp.Generation
-	return ctrl.Result{}, summarize(&cmp.Status.Conditions, cmp.Generation, err, readiness{
+	return r.nextLook(cmp), summarize(&cmp.Status.Conditions, cmp.Generation, err, readiness{
 		ready: true, reason: string(cmp.Status.Phase), message: fmt.Sprintf("campaign is %s", cmp.Status.Phase),
 	})
 }
@@ -107,6 +120,33 @@ func (r *CampaignReconciler) reconcileState(cmp *qualv1alpha1.Campaign) error {
 	}
 	r.Recorder.Eventf(cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
 	return nil
+}
+
+// reconcileCounts rolls the campaign's interview and finding counts up from the store. The
+// status patch at the end writes only when they changed.
+func (r *CampaignReconciler) reconcileCounts(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
+	if r.Data == nil {
+		return nil
+	}
+	interviews, findings, err := r.Data.CountCampaignData(ctx, cmp)
+	if err != nil {
+		return err
+	}
+	cmp.Status.InterviewCount, cmp.Status.FindingCount = interviews, findings
+	return nil
+}
+
+// nextLook schedules the next roll-up of a campaign that can still gain interviews or
+// findings: any published one (analysis may add findings after completion). A Draft has none.
+func (r *CampaignReconciler) nextLook(cmp *qualv1alpha1.Campaign) ctrl.Result {
+	switch cmp.Status.Phase {
+	case qualv1alpha1.StateActive, qualv1alpha1.StatePaused, qualv1alpha1.StateCompleted:
+		if r.CountsRefresh > 0 {
+			return ctrl.Result{RequeueAfter: r.CountsRefresh}
+		}
+		return ctrl.Result{RequeueAfter: DefaultCountsRefresh}
+	}
+	return ctrl.Result{}
 }
 
 // reconcileDelete removes the campaign's rows from the store, then lets the Campaign go.

@@ -152,6 +152,38 @@ func TestCampaignDeletionRemovesStoreDataFirst(t *testing.T) {
 	}
 }
 
+func TestCampaignCountsRollUpFromTheStore(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("counted"), member("o@c.example", qualv1alpha1.RoleOwner)))
+	cmp := newCampaign(uniqueName("counted"), qualv1alpha1.StateActive)
+	cmp.Namespace = team.Status.Namespace
+	if err := k8s.Create(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+	rows := db.Team(store.TeamID(team.UID))
+	seedInterview(t, rows, cmp)
+	seedInterview(t, rows, cmp)
+	// The periodic roll-up is a minute away; a reconcile now does the same work.
+	result, err := reconcilers.Campaign.Reconcile(ctx, requestFor(cmp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if result.RequeueAfter <= 0 {
+		t.Fatal("a live campaign must schedule its next roll-up")
+	}
+	eventually(t, "interviewCount", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
+			return err
+		}
+		if cmp.Status.InterviewCount != 2 || cmp.Status.FindingCount != 0 {
+			return fmt.Errorf("counts %d/%d", cmp.Status.InterviewCount, cmp.Status.FindingCount)
+		}
+		return nil
+	})
+	reconcileIsSteady(t, reconcilers.Campaign, cmp)
+}
+
 // seedInterview stores an interview with a message for a campaign, as the REST API would.
 func seedInterview(t *testing.T, rows store.TeamStore, cmp *qualv1alpha1.Campaign) store.InterviewID {
 	t.Helper()

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"testing"
@@ -126,17 +127,22 @@ func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
 		t.Fatalf("a manual scale was undone: replicas %d", got)
 	}
 
-	// A new manager configuration: the Deployment follows it.
-	r := *reconcilers.Webhook
-	r.Dispatcher.Image = "registry.example/qual:v2"
-	r.Dispatcher.Replicas = 3
-	if _, err := r.Reconcile(ctx, requestFor(wh)); err != nil {
+	// A Deployment made under another configuration (an older manager's): the running
+	// manager brings it to its own.
+	d = dispatcher(t, ns)
+	patch = client.MergeFrom(d.DeepCopy())
+	d.Annotations["qual.cx/dispatcher-config"] = "from-an-older-manager"
+	d.Spec.Template.Spec.Containers[0].Image = "registry.example/qual:v0"
+	if err := k8s.Patch(ctx, d, patch); err != nil {
 		t.Fatal(err)
 	}
-	d = dispatcher(t, ns)
-	if d.Spec.Template.Spec.Containers[0].Image != "registry.example/qual:v2" || *d.Spec.Replicas != 3 {
-		t.Fatalf("dispatcher did not follow the new configuration: %+v", d.Spec)
-	}
+	eventually(t, "dispatcher follows the configuration", func() error {
+		d := dispatcher(t, ns)
+		if img := d.Spec.Template.Spec.Containers[0].Image; img != testDispatcher.Image || *d.Spec.Replicas != testDispatcher.Replicas {
+			return fmt.Errorf("image %s, replicas %d", img, *d.Spec.Replicas)
+		}
+		return nil
+	})
 	expectEvent(t, wh, "DispatcherUpdated")
 }
 

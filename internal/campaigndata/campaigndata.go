@@ -1,5 +1,6 @@
-// Package campaigndata connects the Campaign controller's finalizer to the store: it finds
-// the team a campaign belongs to and deletes the campaign's rows there.
+// Package campaigndata connects the Campaign controller to the store: it finds the team a
+// campaign belongs to, counts the campaign's interviews and findings there for its status,
+// and deletes its rows when it is deleted.
 package campaigndata
 
 import (
@@ -25,19 +26,48 @@ type Cleaner struct {
 // DeleteCampaignData removes the campaign's rows in batches. A campaign outside any team
 // namespace has no rows: only REST creates them, and REST works inside teams.
 func (c Cleaner) DeleteCampaignData(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
-	ns := &corev1.Namespace{}
-	if err := c.Namespaces.Get(ctx, client.ObjectKey{Name: cmp.Namespace}, ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil // no namespace, no team: nothing was ever stored
-		}
-		return fmt.Errorf("campaigndata: namespace of campaign %s: %w", cmp.Name, err)
+	rows, err := c.rowsOf(ctx, cmp)
+	if err != nil || rows == nil {
+		return err
 	}
-	team := ns.Labels[qualv1alpha1.LabelTeamUID]
-	if team == "" {
-		return nil
-	}
-	if _, err := c.Store.Team(store.TeamID(team)).DeleteCampaignData(ctx, store.CampaignID(cmp.UID)); err != nil {
+	if _, err := rows.DeleteCampaignData(ctx, store.CampaignID(cmp.UID)); err != nil {
 		return fmt.Errorf("campaigndata: delete rows of campaign %s: %w", cmp.Name, err)
 	}
 	return nil
+}
+
+// CountCampaignData returns how many interviews and findings the campaign has.
+func (c Cleaner) CountCampaignData(ctx context.Context, cmp *qualv1alpha1.Campaign) (interviews, findings int64, err error) {
+	rows, err := c.rowsOf(ctx, cmp)
+	if err != nil || rows == nil {
+		return 0, 0, err
+	}
+	campaign := store.CampaignID(cmp.UID)
+	one := store.PageRequest{Limit: 1} // only the total is read
+	iv, err := rows.ListInterviews(ctx, store.InterviewFilter{CampaignID: campaign}, one)
+	if err != nil {
+		return 0, 0, fmt.Errorf("campaigndata: count interviews of campaign %s: %w", cmp.Name, err)
+	}
+	fd, err := rows.ListFindings(ctx, store.FindingFilter{CampaignID: campaign}, one)
+	if err != nil {
+		return 0, 0, fmt.Errorf("campaigndata: count findings of campaign %s: %w", cmp.Name, err)
+	}
+	return int64(iv.TotalCount), int64(fd.TotalCount), nil
+}
+
+// rowsOf returns the store handle of the campaign's team, or nil when the campaign is in no
+// team namespace (then nothing was ever stored for it).
+func (c Cleaner) rowsOf(ctx context.Context, cmp *qualv1alpha1.Campaign) (store.TeamStore, error) {
+	ns := &corev1.Namespace{}
+	if err := c.Namespaces.Get(ctx, client.ObjectKey{Name: cmp.Namespace}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("campaigndata: namespace of campaign %s: %w", cmp.Name, err)
+	}
+	team := ns.Labels[qualv1alpha1.LabelTeamUID]
+	if team == "" {
+		return nil, nil
+	}
+	return c.Store.Team(store.TeamID(team)), nil
 }
