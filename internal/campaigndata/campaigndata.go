@@ -52,7 +52,7 @@ func (c Cleaner) CountCampaignData(ctx context.Context, cmp *qualv1alpha1.Campai
 	if err != nil {
 		return 0, 0, fmt.Errorf("campaigndata: count findings of campaign %s: %w", cmp.Name, err)
 	}
-	return int64(iv.TotalCount), int64(fd.TotalCount), nil
+	return iv.TotalCount, fd.TotalCount, nil
 }
 
 // rowsOf returns the store handle of the campaign's team, or nil when the campaign is in no
