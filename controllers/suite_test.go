@@ -89,7 +89,7 @@ func startManager(ctx context.Context) error {
 		return err
 	}
 	mgrClient = mgr.GetClient()
-	campaignDB.Cleaner = campaigndata.Cleaner{Namespaces: mgr.GetAPIReader(), Store: db}
+	campaignDB.Cleaner = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
 	go func() {
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)

@@ -29,6 +29,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/campaigndata"
 	"qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/testenv"
 )
@@ -159,8 +160,13 @@ func startManager(b *testing.B, ctx context.Context, c client.Client, nss []stri
 		HealthProbeBindAddress: "0",
 	})
 	must(b, err)
+	// The store is attached as in `qual manager`: each reconcile counts the campaign's rows.
+	db, closeStore, err := testenv.TempStore(ctx)
+	must(b, err)
+	b.Cleanup(closeStore)
 	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: concurrency,
-		Dispatcher: controllers.DispatcherConfig{Image: "qual:bench", Replicas: 1}})
+		Dispatcher:   controllers.DispatcherConfig{Image: "qual:bench", Replicas: 1},
+		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}})
 	must(b, err)
 	go func() { _ = mgr.Start(ctx) }()
 	mgr.GetCache().WaitForCacheSync(ctx)

@@ -126,7 +126,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	opts := controllers.Options{
 		Dispatcher:   dispatcher,
 		Concurrency:  f.concurrency,
-		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetAPIReader(), Store: db},
+		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db},
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
 		return nil, err

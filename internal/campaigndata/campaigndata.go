@@ -18,7 +18,8 @@ import (
 // Cleaner deletes a deleted campaign's interviews, messages, findings, analyses and share
 // links from the store.
 type Cleaner struct {
-	// Namespaces reads the campaign's namespace, whose label names the team.
+	// Namespaces reads the campaign's namespace, whose label names the team: the manager's
+	// cached client, since namespaces are in its cache anyway.
 	Namespaces client.Reader
 	Store      store.Store
 }
