@@ -29,9 +29,9 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/config/crd"
+	"qual.cx/operator/internal/controlplane"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/store"
-	"qual.cx/operator/internal/testenv"
 )
 
 // The objects `qual dev` bootstraps, and the dev user who owns them.
@@ -182,11 +182,11 @@ func controlPlaneAssets() (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		return dir, nil
 	}
-	root, err := testenv.ModuleRoot()
+	root, err := controlplane.ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("find kube-apiserver and etcd: set KUBEBUILDER_ASSETS or run inside the source tree: %w", err)
 	}
-	return testenv.Assets(root)
+	return controlplane.Assets(root)
 }
 
 // writeAdminKubeconfig adds a system:masters user and writes its kubeconfig, for kubectl.
