@@ -196,11 +196,11 @@ func (s *Server) campaignAction(action string) handlerFunc {
 
 // applyCampaign writes a campaign's REST-owned fields and answers with the result.
 func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *directory.Campaign, spec qualv1alpha1.CampaignSpec) error {
-	obj, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
+	rv, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
 	if err != nil {
 		return err
 	}
-	updated, err := s.awaitCampaign(r, string(obj.UID), obj.ResourceVersion)
+	updated, err := s.awaitCampaign(r, string(c.Object.UID), rv)
 	if err != nil {
 		return err
 	}

@@ -78,15 +78,15 @@ const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, 
 // preflight answers a CORS preflight. It carries no credentials, so it is answered for an
 // origin that some public key accepts; the request that follows is checked against its own key.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || !s.dir.PublicOriginAllowed(origin) || s.allowedMethods(r) == "" {
+	origin, methods := r.Header.Get("Origin"), s.allowedMethods(r)
+	if origin == "" || methods == "" || !s.dir.PublicOriginAllowed(origin) {
 		envelope.WriteError(w, envelope.New(envelope.CodeForbidden, "CORS is not enabled for this origin"))
 		return
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Allow-Methods", s.allowedMethods(r))
+	h.Set("Access-Control-Allow-Methods", methods)
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Qual-Team")
 	h.Set("Access-Control-Max-Age", fmt.Sprint(600))
 	w.WriteHeader(http.StatusNoContent)

@@ -3,7 +3,6 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -77,9 +75,10 @@ func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1
 	return nil, envelope.New(envelope.CodeConflict, "Too many campaigns share this title and second")
 }
 
-// applyCampaign writes the campaign's REST-owned fields by server-side apply. It always
-// sends every field REST owns: apply removes fields a manager stops sending.
-func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaign, spec qualv1alpha1.CampaignSpec) (*qualv1alpha1.Campaign, error) {
+// applyCampaign writes the campaign's REST-owned fields by server-side apply and returns the
+// resourceVersion written. It always sends every field REST owns: apply removes fields a
+// manager stops sending.
+func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaign, spec qualv1alpha1.CampaignSpec) (string, error) {
 	questions := make([]any, len(spec.Questions))
 	for i, q := range spec.Questions {
 		questions[i] = q
@@ -95,13 +94,9 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 		"state":    string(spec.State),
 	})
 	if err := w.apply(ctx, u); err != nil {
-		return nil, err
+		return "", err
 	}
-	out := &qualv1alpha1.Campaign{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out); err != nil {
-		return nil, fmt.Errorf("convert applied campaign: %w", err)
-	}
-	return out, nil
+	return u.GetResourceVersion(), nil
 }
 
 // applyObject is the apply configuration of an object's spec.
