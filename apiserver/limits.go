@@ -1,9 +1,7 @@
 package apiserver
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -55,48 +53,4 @@ func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.P
 		return e
 	}
 	return nil
-}
-
-// cors answers browsers for public keys only: from the origins listed on the key, or any
-// origin when none is listed. Secret and scoped keys, meant for servers, never get CORS.
-func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || p.Key == nil || p.Key.Object.Spec.Type != qualv1alpha1.KeyPublic {
-		return
-	}
-	if allowed := p.Key.Object.Spec.AllowedOrigins; len(allowed) > 0 && !containsFold(allowed, origin) {
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Expose-Headers", exposedHeaders)
-}
-
-const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After"
-
-// preflight answers a CORS preflight. It carries no credentials, so it is answered for an
-// origin that some public key accepts; the request that follows is checked against its own key.
-func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
-	origin, methods := r.Header.Get("Origin"), s.allowedMethods(r)
-	if origin == "" || methods == "" || !s.dir.PublicOriginAllowed(origin) {
-		envelope.WriteError(w, envelope.New(envelope.CodeForbidden, "CORS is not enabled for this origin"))
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Add("Vary", "Origin")
-	h.Set("Access-Control-Allow-Methods", methods)
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Qual-Team")
-	h.Set("Access-Control-Max-Age", fmt.Sprint(600))
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
