@@ -20,16 +20,67 @@ import (
 	"qual.cx/operator/internal/keys"
 )
 
-// keyTeams are the teams whose keys the caller manages: a secret key's own team, or the
-// teams a session user owns or administers.
-func keyTeams(p *authn.Principal) []directory.Membership {
-	var out []directory.Membership
+// keyHome is a namespace where a caller manages keys: a team's, or the operator's own
+// namespace for platform admins' keys, which belong to no team.
+type keyHome struct {
+	namespace string
+	teamUID   string // empty in the operator's namespace
+}
+
+// keyHomes are the namespaces whose keys the caller manages: a team key's own team, the
+// teams a session user owns or administers, and the operator's namespace for platform admins.
+func (s *Server) keyHomes(p *authn.Principal) []keyHome {
+	var out []keyHome
 	for _, m := range p.Memberships {
-		if p.Kind == authn.KindAPIKey || m.Role == qualv1alpha1.RoleOwner || m.Role == qualv1alpha1.RoleAdmin {
-			out = append(out, m)
+		if m.Team.Namespace != "" && (p.Kind == authn.KindAPIKey || m.Role == qualv1alpha1.RoleOwner || m.Role == qualv1alpha1.RoleAdmin) {
+			out = append(out, keyHome{namespace: m.Team.Namespace, teamUID: string(m.Team.Object.UID)})
 		}
 	}
+	if p.Admin {
+		out = append(out, keyHome{namespace: s.cfg.AdminNamespace})
+	}
 	return out
+}
+
+// creatorScopes are the most a key made by the caller may hold: a key's own scopes, or for
+// a session every scope but admin:read, which a platform admin may add by listing it.
+func creatorScopes(p *authn.Principal) scopes.Set {
+	switch {
+	case p.Kind == authn.KindAPIKey:
+		return p.Scopes
+	case p.Admin:
+		return scopes.All
+	}
+	return scopes.SecretDefault
+}
+
+// creatorExpiry is the latest a key made by the caller may expire: its own key's expiry
+// (zero: never), so a key never outlives the key that made it.
+func creatorExpiry(p *authn.Principal) time.Time {
+	if p.Key != nil {
+		return p.Key.ExpiresAt
+	}
+	return time.Time{}
+}
+
+// managedKey returns k's home when the caller could have created k: k lives where the caller
+// manages keys, holds no scope the caller lacks and does not outlive the caller's key. Every
+// operation on an existing key (list, read, revoke, rotate) obeys the rule creation obeys.
+func (s *Server) managedKey(p *authn.Principal, k *directory.Key) (keyHome, bool) {
+	if !creatorScopes(p).Has(k.Scopes) || !within(k.ExpiresAt, creatorExpiry(p)) {
+		return keyHome{}, false
+	}
+	for _, h := range s.keyHomes(p) {
+		if h.namespace == k.Object.Namespace {
+			return h, true
+		}
+	}
+	return keyHome{}, false
+}
+
+// within reports whether an expiry (zero: never) is no later than limit (zero: unbounded).
+func within(expiry, limit time.Time) bool {
+	return limit.IsZero() || (!expiry.IsZero() && !expiry.After(limit))
 }
 
 func renderKey(k *directory.Key, teamUID string) resources.APIKey {
@@ -42,9 +93,12 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *authn.Princ
 		return e
 	}
 	var rows []row[resources.APIKey]
-	for _, m := range keyTeams(p) {
-		for _, k := range s.dir.KeysIn(m.Team.Namespace) {
-			rest := renderKey(k, string(m.Team.Object.UID))
+	for _, h := range s.keyHomes(p) {
+		for _, k := range s.dir.KeysIn(h.namespace) {
+			if _, ok := s.managedKey(p, k); !ok {
+				continue
+			}
+			rest := renderKey(k, h.teamUID)
 			rows = append(rows, row[resources.APIKey]{value: sortValue(lp.sortBy, rest.CreatedAt, resources.UpdatedAt(&k.Object.ObjectMeta), rest.Name), id: rest.ID, item: rest})
 		}
 	}
@@ -52,25 +106,22 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *authn.Princ
 	return nil
 }
 
-// visibleKey returns a key the caller manages, else 404.
-func (s *Server) visibleKey(r *http.Request, p *authn.Principal) (*directory.Key, string, *envelope.Error) {
-	k, ok := s.dir.KeyByUID(r.PathValue("id"))
-	if ok {
-		for _, m := range keyTeams(p) {
-			if m.Team.Namespace == k.Object.Namespace {
-				return k, string(m.Team.Object.UID), nil
-			}
+// visibleKey returns a key the caller could have created, else 404.
+func (s *Server) visibleKey(r *http.Request, p *authn.Principal) (*directory.Key, keyHome, *envelope.Error) {
+	if k, ok := s.dir.KeyByUID(r.PathValue("id")); ok {
+		if h, ok := s.managedKey(p, k); ok {
+			return k, h, nil
 		}
 	}
-	return nil, "", envelope.NotFound("API key")
+	return nil, keyHome{}, envelope.NotFound("API key")
 }
 
 func (s *Server) getKey(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	k, team, e := s.visibleKey(r, p)
+	k, h, e := s.visibleKey(r, p)
 	if e != nil {
 		return e
 	}
-	envelope.WriteData(w, http.StatusOK, renderKey(k, team))
+	envelope.WriteData(w, http.StatusOK, renderKey(k, h.teamUID))
 	return nil
 }
 
@@ -167,30 +218,34 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e != nil {
 		return e
 	}
-	// A key never grants what its creator lacks; a session holds every scope but admin:read
-	// unless the user is a platform admin.
-	creator := p.Scopes
-	if p.Kind == authn.KindSession && !p.Admin {
-		creator = scopes.SecretDefault
-	}
+	// A key never grants what its creator lacks, nor outlives the key that makes it.
+	creator := creatorScopes(p)
 	if !req.listed {
-		req.scopes = creator
+		req.scopes = creator &^ scopes.AdminRead // admin:read only when asked for by name
 	}
 	if !creator.Has(req.scopes) {
 		return envelope.New(envelope.CodeInsufficientScope, "You cannot grant the %s scope: you lack it", creator.Missing(req.scopes))
 	}
-	m, e := p.ActingTeam(r.Header.Get("X-Qual-Team"))
+	if limit := creatorExpiry(p); !limit.IsZero() {
+		if req.expiresAt == nil {
+			req.expiresAt = &metav1.Time{Time: limit.UTC()}
+		}
+		if req.expiresAt.After(limit) {
+			return envelope.Field(body.expiryField(), "must not be later than %s, when the key making this request expires", limit.UTC().Format(time.RFC3339))
+		}
+	}
+	home, e := s.newKeyHome(r, p, req)
 	if e != nil {
 		return e
 	}
-	if _, ok := findMembership(keyTeams(p), string(m.Team.Object.UID)); !ok {
-		return envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
-	}
 	req.owner = p.Email
-	if p.Kind == authn.KindAPIKey {
+	switch {
+	case p.Kind == authn.KindAPIKey:
 		req.owner = p.Key.Object.Spec.Owner
+	case req.owner == "":
+		req.owner = p.UserID
 	}
-	out, err := s.mintKey(r, m.Team, req)
+	out, err := s.mintKey(r, home, req)
 	if err != nil {
 		return err
 	}
@@ -198,9 +253,39 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	return nil
 }
 
+// expiryField names the field that set the expiry, for errors.
+func (b *keyBody) expiryField() string {
+	if b.ExpiresInDays.Set {
+		return "expires_in_days"
+	}
+	return "expires_at"
+}
+
+// newKeyHome is where a new key lives: a key holding admin:read in the operator's namespace
+// (only a platform admin gets that far), any other in the acting team, which the caller
+// must manage keys of.
+func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest) (keyHome, *envelope.Error) {
+	if req.scopes.Has(scopes.AdminRead) {
+		return keyHome{namespace: s.cfg.AdminNamespace}, nil
+	}
+	m, e := p.ActingTeam(r.Header.Get("X-Qual-Team"))
+	if e != nil {
+		return keyHome{}, e
+	}
+	for _, h := range s.keyHomes(p) {
+		if h.teamUID == string(m.Team.Object.UID) {
+			return h, nil
+		}
+	}
+	if m.Team.Namespace == "" {
+		return keyHome{}, teamNotReady()
+	}
+	return keyHome{}, envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
+}
+
 // mintKey creates an APIKey holding only the new key's digest and returns the plaintext
 // once, in the answer.
-func (s *Server) mintKey(r *http.Request, team *directory.Team, req keyRequest) (resources.APIKeyWithSecret, error) {
+func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resources.APIKeyWithSecret, error) {
 	minted, err := keys.Mint(req.typ)
 	if err != nil {
 		return resources.APIKeyWithSecret{}, err
@@ -210,7 +295,7 @@ func (s *Server) mintKey(r *http.Request, team *directory.Team, req keyRequest) 
 		name = string(req.typ) + " key"
 	}
 	obj := &qualv1alpha1.APIKey{
-		ObjectMeta: metav1.ObjectMeta{Name: teamName(name), Namespace: team.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: teamName(name), Namespace: home.namespace},
 		Spec: qualv1alpha1.APIKeySpec{
 			Type: req.typ, DisplayName: name, Scopes: req.scopes.Names(), ExpiresAt: req.expiresAt,
 			Owner: req.owner, AllowedOrigins: req.origins,
@@ -220,20 +305,11 @@ func (s *Server) mintKey(r *http.Request, team *directory.Team, req keyRequest) 
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return resources.APIKeyWithSecret{}, kubeError(err)
 	}
-	if err := s.await(r, string(obj.UID), obj.ResourceVersion); err != nil {
+	k, err := awaitRead(s, r, string(obj.UID), obj.ResourceVersion, s.dir.KeyByUID)
+	if err != nil {
 		return resources.APIKeyWithSecret{}, err
 	}
-	k, _ := s.dir.KeyByUID(string(obj.UID))
-	return resources.APIKeyWithSecret{APIKey: renderKey(k, string(team.Object.UID)), Key: minted.Plaintext}, nil
-}
-
-func findMembership(ms []directory.Membership, teamUID string) (directory.Membership, bool) {
-	for _, m := range ms {
-		if string(m.Team.Object.UID) == teamUID {
-			return m, true
-		}
-	}
-	return directory.Membership{}, false
+	return resources.APIKeyWithSecret{APIKey: renderKey(k, home.teamUID), Key: minted.Plaintext}, nil
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
@@ -262,7 +338,7 @@ func (s *Server) revoke(r *http.Request, k *directory.Key) error {
 }
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	k, teamUID, e := s.visibleKey(r, p)
+	k, home, e := s.visibleKey(r, p)
 	if e != nil {
 		return e
 	}
@@ -273,9 +349,8 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if k.Object.Spec.Revoked {
 		return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")
 	}
-	team, _ := s.dir.Team(teamUID)
 	spec := k.Object.Spec
-	out, err := s.mintKey(r, team, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
+	out, err := s.mintKey(r, home, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
 		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: spec.Owner})
 	if err != nil {
 		return err

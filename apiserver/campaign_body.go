@@ -63,8 +63,11 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 	if b.Status.Set {
 		add("status", "is not writable; use the publish, pause and complete actions")
 	}
-	if !create && b.TeamID.Set {
+	switch {
+	case !create && b.TeamID.Set:
 		add("team_id", "cannot be changed")
+	case b.TeamID.Set && !isUUID(b.TeamID.Value):
+		add("team_id", "must be a team id (a UUID)")
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)

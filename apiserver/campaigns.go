@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -61,6 +60,9 @@ func validateCampaignFilters(f map[string]string) *envelope.Error {
 	}
 	if v := f["campaign_mode"]; v != "" && !oneOf(v, "research", "hr", "marketing") {
 		bad = append(bad, envelope.FieldError{Field: "campaign_mode", Message: "must be research, hr or marketing"})
+	}
+	if v := f["team_id"]; v != "" && !isUUID(v) {
+		bad = append(bad, envelope.FieldError{Field: "team_id", Message: "must be a team id (a UUID)"})
 	}
 	if len(f["search"]) > 200 {
 		bad = append(bad, envelope.FieldError{Field: "search", Message: "must be at most 200 characters"})
@@ -128,6 +130,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot create campaigns")
 	}
+	if m.Team.Namespace == "" {
+		return teamNotReady()
+	}
 	spec := body.spec()
 	if e := validateSpec(&spec); e != nil {
 		return e
@@ -136,7 +141,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if err != nil {
 		return err
 	}
-	c, err := s.awaitCampaign(r, string(obj.UID), obj.ResourceVersion)
+	c, err := awaitRead(s, r, string(obj.UID), obj.ResourceVersion, s.dir.Campaign)
 	if err != nil {
 		return err
 	}
@@ -184,7 +189,7 @@ func (s *Server) campaignAction(action string) handlerFunc {
 			return e
 		}
 		to, _ := campaignstate.Action(action).Target()
-		if err := campaignstate.Check(c.Object.Spec.State, to); err != nil {
+		if err := campaignstate.CheckAction(c.Object.Spec.State, campaignstate.Action(action)); err != nil {
 			return envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
 				c.REST.Status, action, c.REST.Status, strings.ToLower(string(to)))
 		}
@@ -200,7 +205,7 @@ func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *direct
 	if err != nil {
 		return err
 	}
-	updated, err := s.awaitCampaign(r, string(c.Object.UID), rv)
+	updated, err := awaitRead(s, r, string(c.Object.UID), rv, s.dir.Campaign)
 	if err != nil {
 		return err
 	}
@@ -224,18 +229,6 @@ func (s *Server) deleteCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	}
 	envelope.WriteNoContent(w)
 	return nil
-}
-
-// awaitCampaign waits for the cache to hold the write, then returns the rendered campaign.
-func (s *Server) awaitCampaign(r *http.Request, uid, rv string) (*directory.Campaign, error) {
-	if err := s.await(r, uid, rv); err != nil {
-		return nil, err
-	}
-	c, ok := s.dir.Campaign(uid)
-	if !ok {
-		return nil, fmt.Errorf("campaign %s vanished after its write", uid)
-	}
-	return c, nil
 }
 
 func oneOf(v string, allowed ...string) bool {

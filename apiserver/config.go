@@ -42,6 +42,12 @@ type Config struct {
 	AdminRole string
 	// AdminUsers are user IDs or e-mails of platform admins.
 	AdminUsers []string
+	// AdminNamespace is the operator's own namespace (default qual-system). Its API keys
+	// belong to no team and are platform admins' keys; only there may a key hold admin:read.
+	AdminNamespace string
+	// Teams bounds team creation per user: each team costs the cluster a namespace, Roles
+	// and RoleBindings. Zero fields take DefaultMaxOwnedTeams and DefaultTeamsPerHour.
+	Teams TeamLimits
 	// Logger receives access logs and errors.
 	Logger logr.Logger
 	// Metrics registers the per-route metrics; nil uses a private registry.
@@ -72,6 +78,10 @@ func (c *Config) validate() error {
 	if c.Plans == nil {
 		c.Plans = plans.Default
 	}
+	if c.AdminNamespace == "" {
+		c.AdminNamespace = DefaultAdminNamespace
+	}
+	c.Teams = c.Teams.withDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -82,4 +92,31 @@ func (c *Config) validate() error {
 		c.Metrics = prometheus.NewRegistry()
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultAdminNamespace is the operator's namespace in the shipped manifests.
+const DefaultAdminNamespace = "qual-system"
+
+// TeamLimits bound how many teams one user creates.
+type TeamLimits struct {
+	// MaxOwned is how many teams one user may own; creating one more is 403.
+	MaxOwned int
+	// PerHour is how many teams one user may create per hour; past it, 429.
+	PerHour int
+}
+
+// The team limits when none are configured.
+const (
+	DefaultMaxOwnedTeams = 10
+	DefaultTeamsPerHour  = 5
+)
+
+func (l TeamLimits) withDefaults() TeamLimits {
+	if l.MaxOwned <= 0 {
+		l.MaxOwned = DefaultMaxOwnedTeams
+	}
+	if l.PerHour <= 0 {
+		l.PerHour = DefaultTeamsPerHour
+	}
+	return l
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -18,8 +19,10 @@ import (
 // body within 24 h gets the first response; the same key with another body is 409. The key
 // is claimed in the store before the request runs, so two identical requests racing each
 // other run once: the loser is told to retry, then gets the replay. Records are kept per
-// caller, so two callers' keys never collide.
-func (s *Server) idempotent(h handlerFunc) handlerFunc {
+// caller, so two callers' keys never collide, and the fingerprint covers the team the
+// request acts in. Secrets shown once (withheld: fields of the answer's data, such as a new
+// API key's plaintext) are never stored: a replay answers them as null.
+func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -33,23 +36,57 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 			return envelope.New(envelope.CodeInvalidJSON, "The request body could not be read")
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+		sum := fingerprint(r, p, body)
 		records := s.cfg.Store.Team(store.TeamID("caller:" + p.ID()))
-		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum[:]})
+		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum})
 		switch {
 		case errors.Is(err, store.ErrConflict):
-			return s.replayOrRefuse(w, r, records, key, sum[:])
+			return s.replayOrRefuse(w, r, records, key, sum)
 		case err != nil:
 			return envelope.Unavailable("The database", 5*time.Second)
 		}
-		return s.runClaimed(w, r, p, h, records, key)
+		return s.runClaimed(w, r, p, h, records, key, withheld)
 	}
+}
+
+// fingerprint identifies a request for its Idempotency-Key: method, path, acting team, body.
+func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
+	team := ""
+	if p.Acting != nil {
+		team = string(p.Acting.Object.UID)
+	}
+	h := sha256.New()
+	_, _ = io.WriteString(h, r.Method+" "+r.URL.Path+"\n"+team+"\n")
+	_, _ = h.Write(body)
+	return h.Sum(nil)
+}
+
+// withhold replaces fields of a recorded answer's data with null, so the record never holds
+// a secret that is shown once. An answer that is not such an object is kept as it is.
+func withhold(body []byte, fields []string) []byte {
+	if len(fields) == 0 {
+		return body
+	}
+	var env map[string]map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil || env["data"] == nil {
+		return body
+	}
+	for _, f := range fields {
+		if _, ok := env["data"][f]; ok {
+			env["data"][f] = json.RawMessage("null")
+		}
+	}
+	out, err := json.Marshal(env)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // runClaimed runs the request that holds the key's claim and records its answer, or gives
 // the key up when the answer is one a retry may improve on (or the handler panicked).
 func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Principal, h handlerFunc,
-	records store.TeamStore, key string) error {
+	records store.TeamStore, key string, withheld []string) error {
 	rec := &statusRecorder{ResponseWriter: w, copyBody: &bytes.Buffer{}}
 	ctx := context.WithoutCancel(r.Context()) // record the outcome even if the client left
 	done := false
@@ -62,7 +99,7 @@ func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Pri
 		s.fail(rec, r, err)
 	}
 	if keepable(rec.status) {
-		if err := records.CompleteIdempotency(ctx, key, rec.status, rec.copyBody.Bytes()); err != nil {
+		if err := records.CompleteIdempotency(ctx, key, rec.status, withhold(rec.copyBody.Bytes(), withheld)); err != nil {
 			s.cfg.Logger.Error(err, "record idempotent response")
 		}
 		done = true

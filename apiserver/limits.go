@@ -1,6 +1,9 @@
 package apiserver
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
@@ -10,25 +13,72 @@ import (
 	"qual.cx/operator/apiserver/envelope"
 )
 
-// rateTeam is the team whose budget a request spends: the key's team, or for a session the
-// team named by X-Qual-Team, else the user's first. A session in no team spends a starter
-// budget of its own.
-func rateTeam(r *http.Request, p *authn.Principal) (team *directory.Team, plan qualv1alpha1.Plan) {
-	if named := r.Header.Get("X-Qual-Team"); named != "" {
-		if m, ok := p.Team(named); ok {
-			return m.Team, m.Team.Object.Spec.Plan
-		}
+// actingTeam finds, before a request runs, the team it acts in, so the request is charged to
+// that team whatever X-Qual-Team says. It returns nil when the request acts in no team the
+// caller can see; the caller's default budget pays then.
+type actingTeam func(r *http.Request, p *authn.Principal) *directory.Team
+
+// byHeader is the team X-Qual-Team names, else the caller's first (a key's own team).
+func (s *Server) byHeader(r *http.Request, p *authn.Principal) *directory.Team {
+	if m, e := p.ActingTeam(r.Header.Get("X-Qual-Team")); e == nil {
+		return m.Team
 	}
 	if len(p.Memberships) > 0 {
-		return p.Memberships[0].Team, p.Memberships[0].Team.Object.Spec.Plan
+		return p.Memberships[0].Team
 	}
-	return nil, qualv1alpha1.PlanStarter
+	return nil
 }
 
-// budgetKey names a budget of the acting team, or of a session user in no team.
+// byCampaign is the team of the campaign in the path.
+func (s *Server) byCampaign(r *http.Request, p *authn.Principal) *directory.Team {
+	if c, ok := s.dir.Campaign(r.PathValue("id")); ok {
+		if m, ok := p.Team(c.TeamUID); ok {
+			return m.Team
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// byTeam is the team in the path.
+func (s *Server) byTeam(r *http.Request, p *authn.Principal) *directory.Team {
+	if m, ok := p.Team(r.PathValue("id")); ok {
+		return m.Team
+	}
+	return s.byHeader(r, p)
+}
+
+// byKey is the team of the API key in the path.
+func (s *Server) byKey(r *http.Request, p *authn.Principal) *directory.Team {
+	if k, ok := s.dir.KeyByUID(r.PathValue("id")); ok {
+		if h, ok := s.managedKey(p, k); ok && h.teamUID != "" {
+			if m, ok := p.Team(h.teamUID); ok {
+				return m.Team
+			}
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// byBodyTeam is the team a body's team_id names (a create that takes one), else byHeader.
+// It reads the body and puts it back for the handler.
+func (s *Server) byBodyTeam(r *http.Request, p *authn.Principal) *directory.Team {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxIdempotentBody+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	var named struct {
+		TeamID string `json:"team_id"`
+	}
+	if err == nil && json.Unmarshal(body, &named) == nil && named.TeamID != "" {
+		if m, ok := p.Team(named.TeamID); ok {
+			return m.Team
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// budgetKey names a budget of the acting team, or of a caller acting in no team.
 func budgetKey(name string, team *directory.Team, p *authn.Principal) string {
 	if team == nil {
-		return name + ":user:" + p.UserID
+		return name + ":caller:" + p.ID()
 	}
 	if name == "requests" {
 		return team.RequestsKey
@@ -36,11 +86,22 @@ func budgetKey(name string, team *directory.Team, p *authn.Principal) string {
 	return name + ":" + string(team.Object.UID)
 }
 
+// planOf is the plan whose budgets a request spends: the acting team's; a platform admin
+// acting in no team gets the largest, anyone else in no team the smallest.
+func planOf(team *directory.Team, p *authn.Principal) qualv1alpha1.Plan {
+	switch {
+	case team != nil:
+		return team.Object.Spec.Plan
+	case p.Admin:
+		return qualv1alpha1.PlanEnterprise
+	}
+	return qualv1alpha1.PlanStarter
+}
+
 // spendRequest spends one request of the acting team's per-minute budget and writes the
 // rate-limit headers, which every authenticated response carries.
-func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
-	team, plan := rateTeam(r, p)
-	limit := s.cfg.Plans.Of(plan).Requests()
+func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
+	limit := s.cfg.Plans.Of(planOf(team, p)).Requests()
 	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("requests", team, p), limit, 1)
 	if err != nil {
 		s.cfg.Logger.Error(err, "rate limiter unavailable")

@@ -72,7 +72,7 @@ type usageResponse struct {
 // usageReport shows the acting team's plan and what is left of each budget, without
 // spending any.
 func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	team, plan := rateTeam(r, p)
+	team, plan := p.Acting, planOf(p.Acting, p)
 	b := s.cfg.Plans.Of(plan)
 	out := usageResponse{Plan: string(plan), Limits: budgetTriple{b.RequestsPerMinute, b.InterviewsPerHour, b.AnalysisPerHour}}
 	if out.Plan == "" {

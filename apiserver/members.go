@@ -1,13 +1,15 @@
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -75,6 +77,16 @@ func (s *Server) manageMembers(r *http.Request, p *authn.Principal) (directory.M
 	return m, nil
 }
 
+// mayTouchOwner reports whether the caller may make, unmake, demote or remove an owner:
+// only a person who owns the team. A key, whatever its scopes, never does.
+func mayTouchOwner(p *authn.Principal, teamUID string) bool {
+	return p.Kind == authn.KindSession && p.HasRole(teamUID, qualv1alpha1.RoleOwner)
+}
+
+func ownersOnly() *envelope.Error {
+	return envelope.New(envelope.CodeForbidden, "Only an owner of the team can make, change or remove an owner")
+}
+
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	m, e := s.manageMembers(r, p)
 	if e != nil {
@@ -91,12 +103,12 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if body.Role.Set {
 		role = qualv1alpha1.TeamRole(body.Role.Value)
 	}
-	if role == qualv1alpha1.RoleOwner && !p.HasRole(string(m.Team.Object.UID), qualv1alpha1.RoleOwner) {
-		return envelope.New(envelope.CodeForbidden, "Only an owner can add an owner")
+	if role == qualv1alpha1.RoleOwner && !mayTouchOwner(p, string(m.Team.Object.UID)) {
+		return ownersOnly()
 	}
 	email := strings.ToLower(strings.TrimSpace(body.Email.Value))
 	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
-	team, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
+	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		if memberIndex(ms, email) >= 0 {
 			return nil, envelope.New(envelope.CodeConflict, "%s is already a member", email)
 		}
@@ -120,33 +132,45 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 	if e := body.validate(false); e != nil {
 		return e
 	}
-	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember {
-		ms[i].Role = qualv1alpha1.TeamRole(body.Role.Value)
-		return ms
+	role := qualv1alpha1.TeamRole(body.Role.Value)
+	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error) {
+		if (ms[i].Role == qualv1alpha1.RoleOwner || role == qualv1alpha1.RoleOwner) && !ownerOK {
+			return nil, ownersOnly()
+		}
+		ms[i].Role = role
+		return ms, nil
 	})
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember {
-		return slices.Delete(ms, i, i+1)
+	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error) {
+		if ms[i].Role == qualv1alpha1.RoleOwner && !ownerOK {
+			return nil, ownersOnly()
+		}
+		return slices.Delete(ms, i, i+1), nil
 	})
 }
 
+// memberChange changes the member at i; ownerOK says whether the caller may touch owners.
+type memberChange func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error)
+
 // changeMember applies change to the member named in the path, keeping at least one owner,
 // and answers with the member (or 204).
-func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, status int,
-	change func(ms []qualv1alpha1.TeamMember, i int) []qualv1alpha1.TeamMember) error {
+func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, status int, change memberChange) error {
 	m, e := s.manageMembers(r, p)
 	if e != nil {
 		return e
 	}
-	who := r.PathValue("user_id")
-	team, err := s.updateMembers(r, m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error) {
+	who, ownerOK := r.PathValue("user_id"), mayTouchOwner(p, string(m.Team.Object.UID))
+	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		i := memberIndex(ms, who)
 		if i < 0 {
 			return nil, envelope.NotFound("Member")
 		}
-		ms = change(ms, i)
+		ms, err := change(ms, i, ownerOK)
+		if err != nil {
+			return nil, err
+		}
 		return ms, lastOwnerCheck(ms)
 	})
 	if err != nil {
@@ -167,37 +191,72 @@ func memberIndex(ms []qualv1alpha1.TeamMember, who string) int {
 	})
 }
 
-func lastOwnerCheck(ms []qualv1alpha1.TeamMember) *envelope.Error {
+func lastOwnerCheck(ms []qualv1alpha1.TeamMember) error {
 	if !slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool { return m.Role == qualv1alpha1.RoleOwner }) {
 		return envelope.New(envelope.CodeConflict, "A team must keep at least one owner")
 	}
 	return nil
 }
 
-// updateMembers rewrites a team's member list with an optimistic lock, retrying on a lost
-// race with the latest copy so a concurrent change is neither lost nor overwritten. Members
-// go through a merge patch rather than apply: removing someone kubectl added must work.
-func (s *Server) updateMembers(r *http.Request, t *directory.Team,
-	mutate func([]qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, *envelope.Error)) (*qualv1alpha1.Team, error) {
-	for attempt := 0; ; attempt++ {
-		if latest, ok := s.dir.Team(string(t.Object.UID)); ok {
+// errUnchanged from a member mutation means there is nothing to write.
+var errUnchanged = errors.New("member list unchanged")
+
+// updateMembers rewrites a team's member list with an optimistic lock. On a lost race it
+// runs mutate again on the directory's newer copy, with client-go's conflict backoff giving
+// the cache time to catch up, so a concurrent change is neither lost nor overwritten.
+// Members go through a merge patch rather than apply: removing someone kubectl added must work.
+func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
+	mutate func([]qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error)) (*qualv1alpha1.Team, error) {
+	uid := string(t.Object.UID)
+	var written *qualv1alpha1.Team
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if latest, ok := s.dir.Team(uid); ok {
 			t = latest
 		}
 		team := t.Object.DeepCopy()
-		members, e := mutate(slices.Clone(team.Spec.Members))
-		if e != nil {
-			return nil, e
-		}
-		patch := client.MergeFromWithOptions(t.Object, client.MergeFromWithOptimisticLock{})
-		team.Spec.Members = members
-		err := s.cfg.Client.Patch(r.Context(), team, patch, client.FieldOwner(FieldManager))
-		if apierrors.IsConflict(err) && attempt < 4 {
-			time.Sleep(time.Duration(20*(attempt+1)) * time.Millisecond) // let the cache catch up
-			continue
-		}
+		members, err := mutate(slices.Clone(team.Spec.Members))
 		if err != nil {
-			return nil, kubeError(err)
+			return err
 		}
-		return team, s.await(r, string(team.UID), team.ResourceVersion)
+		team.Spec.Members = members
+		patch := client.MergeFromWithOptions(t.Object, client.MergeFromWithOptimisticLock{})
+		if err := s.cfg.Client.Patch(ctx, team, patch, client.FieldOwner(FieldManager)); err != nil {
+			return err
+		}
+		written = team
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUnchanged):
+		return t.Object, nil
+	case err != nil:
+		return nil, kubeError(err)
 	}
+	return written, s.awaitCtx(ctx, uid, written.ResourceVersion)
+}
+
+// BindMember binds the member entry with email, bound to no user yet, to userID: the first
+// session to match an entry by e-mail takes it for good. It reports false when another user
+// took the entry first.
+func (s *Server) BindMember(ctx context.Context, team *directory.Team, email, userID string) (bool, error) {
+	taken := false
+	_, err := s.updateMembers(ctx, team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
+		i := slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool { return strings.EqualFold(m.Email, email) })
+		switch {
+		case i < 0:
+			taken = true
+			return nil, errUnchanged
+		case ms[i].UserID == userID:
+			return nil, errUnchanged
+		case ms[i].UserID != "" || slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool { return m.UserID == userID }):
+			taken = true
+			return nil, errUnchanged
+		}
+		ms[i].UserID = userID
+		return ms, nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return !taken, nil
 }

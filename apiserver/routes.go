@@ -29,38 +29,39 @@ func (s *Server) routes() {
 	}
 
 	// Campaigns.
-	s.authed("GET /campaigns", scopes.CampaignsRead, s.listCampaigns)
-	s.authed("POST /campaigns", scopes.CampaignsWrite, s.idempotent(s.createCampaign))
-	s.authed("GET /campaigns/{id}", scopes.CampaignsRead, s.getCampaign)
-	s.authed("PATCH /campaigns/{id}", scopes.CampaignsWrite, s.patchCampaign)
-	s.authed("DELETE /campaigns/{id}", scopes.CampaignsDelete, s.deleteCampaign)
+	s.authed("GET /campaigns", scopes.CampaignsRead, s.byHeader, s.listCampaigns)
+	s.authed("POST /campaigns", scopes.CampaignsWrite, s.byBodyTeam, s.idempotent(s.createCampaign))
+	s.authed("GET /campaigns/{id}", scopes.CampaignsRead, s.byCampaign, s.getCampaign)
+	s.authed("PATCH /campaigns/{id}", scopes.CampaignsWrite, s.byCampaign, s.patchCampaign)
+	s.authed("DELETE /campaigns/{id}", scopes.CampaignsDelete, s.byCampaign, s.deleteCampaign)
 	for _, action := range []string{"publish", "pause", "complete"} {
-		s.authed("POST /campaigns/{id}/"+action, scopes.CampaignsPublish, s.idempotent(s.campaignAction(action)))
+		s.authed("POST /campaigns/{id}/"+action, scopes.CampaignsPublish, s.byCampaign, s.idempotent(s.campaignAction(action)))
 	}
 
 	// Teams and members.
-	s.authed("GET /teams", scopes.TeamsRead, s.listTeams)
-	s.authed("POST /teams", scopes.TeamsWrite, s.idempotent(s.createTeam))
-	s.authed("GET /teams/{id}", scopes.TeamsRead, s.getTeam)
-	s.authed("PATCH /teams/{id}", scopes.TeamsWrite, s.patchTeam)
-	s.authed("DELETE /teams/{id}", scopes.TeamsWrite, s.deleteTeam)
-	s.authed("GET /teams/{id}/members", scopes.TeamsRead, s.listMembers)
-	s.authed("POST /teams/{id}/members", scopes.TeamsWrite, s.idempotent(s.addMember))
-	s.authed("PATCH /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.patchMember)
-	s.authed("DELETE /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.removeMember)
+	s.authed("GET /teams", scopes.TeamsRead, s.byHeader, s.listTeams)
+	s.authed("POST /teams", scopes.TeamsWrite, s.byHeader, s.idempotent(s.createTeam))
+	s.authed("GET /teams/{id}", scopes.TeamsRead, s.byTeam, s.getTeam)
+	s.authed("PATCH /teams/{id}", scopes.TeamsWrite, s.byTeam, s.patchTeam)
+	s.authed("DELETE /teams/{id}", scopes.TeamsWrite, s.byTeam, s.deleteTeam)
+	s.authed("GET /teams/{id}/members", scopes.TeamsRead, s.byTeam, s.listMembers)
+	s.authed("POST /teams/{id}/members", scopes.TeamsWrite, s.byTeam, s.idempotent(s.addMember))
+	s.authed("PATCH /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.byTeam, s.patchMember)
+	s.authed("DELETE /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.byTeam, s.removeMember)
 
-	// API keys: a session or a secret key; no scope of their own.
-	s.authed("GET /api-keys", 0, s.keyManager(s.listKeys))
-	s.authed("POST /api-keys", 0, s.keyManager(s.idempotent(s.createKey)))
-	s.authed("GET /api-keys/{id}", 0, s.keyManager(s.getKey))
-	s.authed("DELETE /api-keys/{id}", 0, s.keyManager(s.revokeKey))
-	s.authed("POST /api-keys/{id}/rotate", 0, s.keyManager(s.idempotent(s.rotateKey)))
+	// API keys: a session or a secret key; no scope of their own. A replayed creation never
+	// shows the plaintext again: the idempotency record does not hold it.
+	s.authed("GET /api-keys", 0, s.byHeader, s.keyManager(s.listKeys))
+	s.authed("POST /api-keys", 0, s.byHeader, s.keyManager(s.idempotent(s.createKey, "key")))
+	s.authed("GET /api-keys/{id}", 0, s.byKey, s.keyManager(s.getKey))
+	s.authed("DELETE /api-keys/{id}", 0, s.byKey, s.keyManager(s.revokeKey))
+	s.authed("POST /api-keys/{id}/rotate", 0, s.byKey, s.keyManager(s.idempotent(s.rotateKey, "key")))
 
 	// The caller, its usage, and platform administration.
-	s.authed("GET /me", 0, s.me)
-	s.authed("GET /usage", 0, s.usageReport)
-	s.authed("GET /admin/stats", scopes.AdminRead, s.adminOnly(s.adminStats))
-	s.authed("GET /admin/teams", scopes.AdminRead, s.adminOnly(s.adminTeams))
+	s.authed("GET /me", 0, s.byHeader, s.me)
+	s.authed("GET /usage", 0, s.byHeader, s.usageReport)
+	s.authed("GET /admin/stats", scopes.AdminRead, s.byHeader, s.adminOnly(s.adminStats))
+	s.authed("GET /admin/teams", scopes.AdminRead, s.byHeader, s.adminOnly(s.adminTeams))
 }
 
 // open registers an endpoint that needs no credentials under every base path.
@@ -71,9 +72,9 @@ func (s *Server) open(pattern string, h http.HandlerFunc) {
 	}
 }
 
-// authed registers an endpoint that authenticates, spends the team's request budget, checks
-// the scope, then runs h.
-func (s *Server) authed(pattern string, scope scopes.Set, h handlerFunc) {
+// authed registers an endpoint that authenticates, finds the team the request acts in,
+// spends that team's request budget, checks the scope, then runs h.
+func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h handlerFunc) {
 	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, e := s.authn.Authenticate(r)
 		if e != nil {
@@ -81,8 +82,13 @@ func (s *Server) authed(pattern string, scope scopes.Set, h handlerFunc) {
 			return
 		}
 		s.cors(w, r, p)
-		if e := s.spendRequest(w, r, p); e != nil {
+		p.Acting = acting(r, p)
+		if e := s.spendRequest(w, r, p, p.Acting); e != nil {
 			envelope.WriteError(w, e)
+			return
+		}
+		if named := r.Header.Get("X-Qual-Team"); named != "" && !isUUID(named) {
+			envelope.WriteError(w, envelope.Field("X-Qual-Team", "must be a team id (a UUID)"))
 			return
 		}
 		if e := p.Require(scope); e != nil {

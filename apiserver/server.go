@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"qual.cx/operator/apiserver/authn"
@@ -27,6 +28,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *httpMetrics
 	handler http.Handler
+	// teamCreation serializes team creations, so per-user limits hold on this replica.
+	teamCreation sync.Mutex
 }
 
 // New builds the server and subscribes it to the cache's informers. Start the cache after
@@ -49,7 +52,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	go s.usage.Run(ctx)
 	s.authn = authn.New(dir, authn.Options{
 		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
-		Now: cfg.Now, Usage: s.usage, Log: cfg.Logger,
+		Now: cfg.Now, Usage: s.usage, Binder: s, AdminNamespace: cfg.AdminNamespace, Log: cfg.Logger,
 	})
 	s.routes()
 	s.mux.HandleFunc(catchAll, s.unrouted)

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/ratelimit"
 )
 
 var namedSorts = []string{"created_at", "updated_at", "name"}
@@ -57,6 +59,12 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, p *authn.Prin
 func writeRows[T any](w http.ResponseWriter, s *Server, rows []row[T], lp listParams) {
 	items, more, last := pageRows(rows, lp)
 	envelope.WriteList(w, items, s.pagination(lp, more, len(rows), last.value, last.id))
+}
+
+// teamNotReady answers a write into a team whose namespace its controller has not claimed
+// yet (a team a moment old): a retry shortly after succeeds.
+func teamNotReady() *envelope.Error {
+	return envelope.New(envelope.CodeUnavailable, "The team's namespace is not ready yet; retry shortly").WithRetry(2 * time.Second)
 }
 
 // visibleTeam returns a team the caller is in, else 404.
@@ -118,6 +126,12 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if body.Plan.Set {
 		plan = qualv1alpha1.Plan(body.Plan.Value)
 	}
+	// One creation at a time, so the count of owned teams below cannot be raced past.
+	s.teamCreation.Lock()
+	defer s.teamCreation.Unlock()
+	if e := s.teamBudget(r, p); e != nil {
+		return e
+	}
 	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
 	team := &qualv1alpha1.Team{
 		ObjectMeta: metav1.ObjectMeta{Name: teamName(body.Name.Value)},
@@ -130,7 +144,35 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if err := s.await(r, string(team.UID), team.ResourceVersion); err != nil {
 		return err
 	}
+	// Answer once the team can take writes; if its controller is slow, the team exists all
+	// the same and writes into it say to retry.
+	ctx, cancel := context.WithTimeout(r.Context(), directory.WaitTimeout)
+	defer cancel()
+	_ = s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Claimed(string(team.UID)) })
 	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
+	return nil
+}
+
+// teamBudget refuses a team creation past the user's limits: the teams one user may own
+// (403), and the teams one user may create per hour (429).
+func (s *Server) teamBudget(r *http.Request, p *authn.Principal) *envelope.Error {
+	owned := 0
+	for _, m := range p.Memberships {
+		if m.Role == qualv1alpha1.RoleOwner {
+			owned++
+		}
+	}
+	if most := s.cfg.Teams.MaxOwned; owned >= most {
+		return envelope.New(envelope.CodeForbidden, "You own %d teams, the most one user may own; delete one or ask a platform admin", most)
+	}
+	limit := ratelimit.Limit{Quota: s.cfg.Teams.PerHour, Window: time.Hour}
+	res, err := s.cfg.Limiter.Allow(r.Context(), "teams:user:"+p.UserID, limit, 1)
+	switch {
+	case err != nil:
+		return envelope.Unavailable("Rate limiting", 5*time.Second)
+	case !res.Allowed:
+		return envelope.New(envelope.CodeRateLimited, "Team creation budget of %d teams per hour exceeded", limit.Quota).WithRetry(res.RetryAfter)
+	}
 	return nil
 }
 
@@ -172,10 +214,10 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if err := s.writer().apply(r.Context(), u); err != nil {
 		return err
 	}
-	if err := s.await(r, string(m.Team.Object.UID), u.GetResourceVersion()); err != nil {
+	t, err := awaitRead(s, r, string(m.Team.Object.UID), u.GetResourceVersion(), s.dir.Team)
+	if err != nil {
 		return err
 	}
-	t, _ := s.dir.Team(string(m.Team.Object.UID))
 	envelope.WriteData(w, http.StatusOK, resources.NewTeam(t.Object, m.Role))
 	return nil
 }

@@ -32,7 +32,26 @@ func (s *Server) writer() writer { return writer{c: s.cfg.Client} }
 
 // await waits, bounded, until the directory holds the write (rv) or the deletion (rv empty).
 func (s *Server) await(r *http.Request, uid, rv string) error {
-	ctx, cancel := context.WithTimeout(r.Context(), directory.WaitTimeout)
+	return s.awaitCtx(r.Context(), uid, rv)
+}
+
+// awaitRead waits until the directory holds a write, then reads the object back with get.
+// An object gone by then was deleted by a concurrent request.
+func awaitRead[T any](s *Server, r *http.Request, uid, rv string, get func(string) (T, bool)) (T, error) {
+	var zero T
+	if err := s.await(r, uid, rv); err != nil {
+		return zero, err
+	}
+	v, ok := get(uid)
+	if !ok {
+		return zero, envelope.New(envelope.CodeConflict, "The object was deleted by a concurrent request")
+	}
+	return v, nil
+}
+
+// awaitCtx is await for work that is not a request's own.
+func (s *Server) awaitCtx(ctx context.Context, uid, rv string) error {
+	ctx, cancel := context.WithTimeout(ctx, directory.WaitTimeout)
 	defer cancel()
 	if err := s.dir.WaitFor(ctx, uid, rv); err != nil {
 		return envelope.Unavailable("The Kubernetes API", 5*time.Second)

@@ -23,7 +23,16 @@ type Authenticator struct {
 	adminUsers map[string]bool
 	now        func() time.Time
 	usage      *UsageRecorder
+	binder     Binder
+	adminNS    string
 	log        logr.Logger
+}
+
+// Binder binds a team's member entry, matched by e-mail, to the user ID of the session that
+// matched it. It reports false when the entry can no longer be this user's (another user
+// bound it first).
+type Binder interface {
+	BindMember(ctx context.Context, team *directory.Team, email, userID string) (bool, error)
 }
 
 // Options configure an Authenticator.
@@ -33,7 +42,14 @@ type Options struct {
 	AdminUsers []string
 	Now        func() time.Time
 	Usage      *UsageRecorder // nil: last_used_at is not recorded
-	Log        logr.Logger
+	// Binder binds member entries matched by e-mail to the session's user ID; nil trusts an
+	// e-mail match without binding (tests of the authenticator alone).
+	Binder Binder
+	// AdminNamespace is the operator's own namespace: a key there belongs to no team and is a
+	// platform admin's. Tenants cannot write it (RBAC), and an admission policy keeps the
+	// admin:read scope out of every other namespace.
+	AdminNamespace string
+	Log            logr.Logger
 }
 
 // New returns an authenticator over a directory.
@@ -46,7 +62,7 @@ func New(dir *directory.Directory, o Options) *Authenticator {
 		o.Now = time.Now
 	}
 	return &Authenticator{dir: dir, sessions: o.Sessions, adminRole: o.AdminRole, adminUsers: admins,
-		now: o.Now, usage: o.Usage, log: o.Log}
+		now: o.Now, usage: o.Usage, binder: o.Binder, adminNS: o.AdminNamespace, log: o.Log}
 }
 
 // Authenticate returns the caller of r, or the one 401 that never says what was wrong.
@@ -69,20 +85,19 @@ func (a *Authenticator) apiKey(token string) (*Principal, *envelope.Error) {
 	if !ok || !key.Usable(a.now()) {
 		return nil, envelope.Unauthorized()
 	}
-	team, ok := a.dir.TeamOfNamespace(key.Object.Namespace)
-	if !ok {
-		return nil, envelope.Unauthorized()
+	// Platform-admin power comes only from where a key lives, never from a field of it.
+	p := &Principal{Kind: KindAPIKey, Key: key, Scopes: key.Scopes, Admin: a.adminNS != "" && key.Object.Namespace == a.adminNS}
+	if !p.Admin {
+		team, ok := a.dir.TeamOfNamespace(key.Object.Namespace)
+		if !ok {
+			return nil, envelope.Unauthorized()
+		}
+		p.one[0] = directory.Membership{Team: team}
+		p.Memberships = p.one[:]
 	}
 	if a.usage != nil {
 		a.usage.Touch(key.Object, a.now())
 	}
-	p := &Principal{
-		Kind: KindAPIKey, Key: key, Scopes: key.Scopes,
-		// A key acts for its owner: it is an admin's key if its owner is a listed admin.
-		Admin: key.Object.Spec.Owner != "" && a.adminUsers[strings.ToLower(key.Object.Spec.Owner)],
-	}
-	p.one[0] = directory.Membership{Team: team}
-	p.Memberships = p.one[:]
 	return p, nil
 }
 
@@ -95,10 +110,40 @@ func (a *Authenticator) session(ctx context.Context, token string) (*Principal, 
 		a.log.V(1).Info("session token refused", "reason", err.Error())
 		return nil, envelope.Unauthorized()
 	}
+	memberships, err := a.bind(ctx, a.dir.MembershipsOf(claims.Subject, claims.Email), claims.Subject, claims.Email)
+	if err != nil {
+		a.log.Error(err, "bind member entries to a session user", "user", claims.Subject)
+		return nil, envelope.Unavailable("The Kubernetes API", 5*time.Second)
+	}
 	return &Principal{
 		Kind: KindSession, UserID: claims.Subject, Email: claims.Email, Scopes: scopes.All,
-		Memberships: a.dir.MembershipsOf(claims.Subject, claims.Email),
+		Memberships: memberships,
 		Admin: (a.adminRole != "" && claims.HasRole(a.adminRole)) ||
 			a.adminUsers[strings.ToLower(claims.Subject)] || (claims.Email != "" && a.adminUsers[strings.ToLower(claims.Email)]),
 	}, nil
+}
+
+// bind binds every membership matched by e-mail alone to the session's user ID before it is
+// trusted: the first user to sign in with an e-mail takes the entry, and a later token that
+// carries the same e-mail but another subject matches nothing. Memberships another user
+// took first are dropped.
+func (a *Authenticator) bind(ctx context.Context, ms []directory.Membership, userID, email string) ([]directory.Membership, error) {
+	if a.binder == nil || userID == "" {
+		return ms, nil
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if m.Unbound {
+			ok, err := a.binder.BindMember(ctx, m.Team, email, userID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			m.Unbound = false
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

@@ -30,6 +30,9 @@ type Principal struct {
 	Memberships []directory.Membership
 	// Admin is true for platform admins.
 	Admin bool
+	// Acting is the team the request acts in and is charged to, resolved by the server
+	// before the handler runs; nil when it acts in no team the caller can see.
+	Acting *directory.Team
 	// one backs Memberships for a key, saving an allocation per request.
 	one [1]directory.Membership
 }
@@ -87,11 +90,13 @@ func (p *Principal) HasRole(teamUID string, roles ...qualv1alpha1.TeamRole) bool
 	return false
 }
 
-// Namespaces are the namespaces of the caller's teams.
+// Namespaces are the namespaces of the caller's teams that their controller has claimed.
 func (p *Principal) Namespaces() []string {
-	out := make([]string, len(p.Memberships))
-	for i, m := range p.Memberships {
-		out[i] = m.Team.Namespace
+	out := make([]string, 0, len(p.Memberships))
+	for _, m := range p.Memberships {
+		if m.Team.Namespace != "" {
+			out = append(out, m.Team.Namespace)
+		}
 	}
 	return out
 }

@@ -83,17 +83,20 @@ func (d *Directory) onCampaignDelete(obj any) {
 	d.notify()
 }
 
-// rerenderNamespace renders a namespace's campaigns again once its team is known or
-// changed. Call with d.mu held for writing.
+// rerenderNamespace renders a namespace's campaigns again once its team is known, changed
+// or gone (then they belong to no team and nobody sees them). Call with d.mu held for writing.
 func (d *Directory) rerenderNamespace(ns string) {
 	set := d.byNS[ns]
-	t := d.teamByNS[ns]
-	if set == nil || t == nil {
+	if set == nil {
 		return
 	}
+	teamUID := ""
+	if t := d.teamByNS[ns]; t != nil {
+		teamUID = string(t.Object.UID)
+	}
 	for _, c := range set.items {
-		if c.TeamUID != string(t.Object.UID) {
-			view := newCampaign(c.Object, string(t.Object.UID))
+		if c.TeamUID != teamUID {
+			view := newCampaign(c.Object, teamUID)
 			d.campaigns[string(c.Object.UID)] = view
 			set.put(view)
 		}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,7 +24,8 @@ import (
 type Directory struct {
 	mu        sync.RWMutex
 	teams     map[string]*Team // by UID
-	teamByNS  map[string]*Team
+	teamByNS  map[string]*Team  // only namespaces a team has claimed
+	nsOwner   map[string]string // namespace -> the team UID it is labelled for
 	members   map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
 	keys      map[[sha256.Size]byte]*Key
 	keyByUID  map[string]*Key
@@ -31,20 +33,22 @@ type Directory struct {
 	byNS      map[string]*campaignSet
 	// changed is closed and replaced on every change, waking writers waiting for their write.
 	changed chan struct{}
+	// origins are the origins public keys accept, for CORS preflights (keys.go).
+	origins originIndex
 }
 
 // New returns an empty directory; Watch fills it.
 func New() *Directory {
 	return &Directory{
-		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, members: map[string]map[string]bool{},
+		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, nsOwner: map[string]string{}, members: map[string]map[string]bool{},
 		keys: map[[sha256.Size]byte]*Key{}, keyByUID: map[string]*Key{},
 		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
 		changed: make(chan struct{}),
 	}
 }
 
-// Watch subscribes the directory to the cache's Team, APIKey and Campaign informers. The
-// directory is complete once the cache has synced.
+// Watch subscribes the directory to the cache's Team, APIKey, Campaign and Namespace
+// informers. The directory is complete once the cache has synced.
 func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
 	for _, w := range []struct {
 		obj            client.Object
@@ -53,6 +57,7 @@ func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
 		{&qualv1alpha1.Team{}, d.onTeam, d.onTeamDelete},
 		{&qualv1alpha1.APIKey{}, d.onKey, d.onKeyDelete},
 		{&qualv1alpha1.Campaign{}, d.onCampaign, d.onCampaignDelete},
+		{&corev1.Namespace{}, d.onNamespace, d.onNamespaceDelete},
 	} {
 		inf, err := c.GetInformer(ctx, w.obj)
 		if err != nil {
@@ -84,6 +89,8 @@ func (d *Directory) Observe(obj any) {
 		d.onKey(obj)
 	case *qualv1alpha1.Campaign:
 		d.onCampaign(obj)
+	case *corev1.Namespace:
+		d.onNamespace(obj)
 	}
 }
 
@@ -111,6 +118,29 @@ func (d *Directory) WaitFor(ctx context.Context, uid, rv string) error {
 			return fmt.Errorf("directory: waiting for %s@%s: %w", uid, rv, ctx.Err())
 		}
 	}
+}
+
+// WaitUntil blocks until cond, called with the directory read-locked, holds or ctx ends.
+func (d *Directory) WaitUntil(ctx context.Context, cond func(*Directory) bool) error {
+	for {
+		d.mu.RLock()
+		done, ch := cond(d), d.changed
+		d.mu.RUnlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("directory: waiting: %w", ctx.Err())
+		}
+	}
+}
+
+// Claimed reports whether a team has claimed its namespace; call within WaitUntil.
+func (d *Directory) Claimed(teamUID string) bool {
+	t, ok := d.teams[teamUID]
+	return ok && t.Namespace != ""
 }
 
 func (d *Directory) versionOf(uid string) string {

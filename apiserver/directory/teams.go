@@ -5,27 +5,58 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
 // Team is a Team object as the directory holds it. Treat it as read-only.
 type Team struct {
-	Object    *qualv1alpha1.Team
+	Object *qualv1alpha1.Team
+	// Namespace is the namespace the team owns, once the Team controller has claimed it (its
+	// status names it and the namespace carries the team's UID label); empty before then.
+	// A namespace a Team merely names in its spec is never trusted: it may be another team's.
 	Namespace string
 	// RequestsKey names the team's per-minute request budget, built once, not per request.
 	RequestsKey string
 }
 
-// namespaceOf is the namespace a team owns: the one the controller claimed, else the one it
-// will claim.
-func namespaceOf(t *qualv1alpha1.Team) string {
-	switch {
-	case t.Status.Namespace != "":
-		return t.Status.Namespace
-	case t.Spec.Namespace != "":
-		return t.Spec.Namespace
+// onNamespace records which team UID a namespace is labelled for. Only the Team controller
+// writes that label (tenants cannot write Namespaces), so it is the proof of a claim.
+func (d *Directory) onNamespace(obj any) {
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return
 	}
-	return "team-" + t.Name
+	uid := ns.Labels[qualv1alpha1.LabelTeamUID]
+	if !ns.DeletionTimestamp.IsZero() {
+		uid = ""
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.nsOwner[ns.Name] == uid {
+		return
+	}
+	old := d.nsOwner[ns.Name]
+	if uid == "" {
+		delete(d.nsOwner, ns.Name)
+	} else {
+		d.nsOwner[ns.Name] = uid
+	}
+	for _, teamUID := range []string{old, uid} {
+		if t, ok := d.teams[teamUID]; ok {
+			d.putTeam(t.Object)
+		}
+	}
+	d.notify()
+}
+
+func (d *Directory) onNamespaceDelete(obj any) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		gone := ns.DeepCopy()
+		gone.Labels = nil
+		d.onNamespace(gone)
+	}
 }
 
 func (d *Directory) onTeam(obj any) {
@@ -39,16 +70,41 @@ func (d *Directory) onTeam(obj any) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if old, ok := d.teams[string(t.UID)]; ok {
-		delete(d.teamByNS, old.Namespace)
-		d.indexMembers(old, false)
-	}
-	team := &Team{Object: t, Namespace: namespaceOf(t), RequestsKey: "requests:" + string(t.UID)}
-	d.teams[string(t.UID)] = team
-	d.teamByNS[team.Namespace] = team
-	d.indexMembers(team, true)
-	d.rerenderNamespace(team.Namespace)
+	d.putTeam(t)
 	d.notify()
+}
+
+// putTeam indexes a team, its members and the namespace it has claimed, replacing what
+// was there. Call with d.mu held for writing.
+func (d *Directory) putTeam(t *qualv1alpha1.Team) {
+	uid := string(t.UID)
+	old := d.teams[uid]
+	d.unindexTeam(old)
+	team := &Team{Object: t, RequestsKey: "requests:" + uid}
+	if ns := t.Status.Namespace; ns != "" && d.nsOwner[ns] == uid {
+		team.Namespace = ns
+		d.teamByNS[ns] = team
+	}
+	d.teams[uid] = team
+	d.indexMembers(team, true)
+	if old == nil || old.Namespace != team.Namespace {
+		if old != nil {
+			d.rerenderNamespace(old.Namespace)
+		}
+		d.rerenderNamespace(team.Namespace)
+	}
+}
+
+// unindexTeam removes a team from the namespace and member indexes; a namespace it never
+// claimed stays with its owner. Call with d.mu held for writing.
+func (d *Directory) unindexTeam(t *Team) {
+	if t == nil {
+		return
+	}
+	if t.Namespace != "" && d.teamByNS[t.Namespace] == t {
+		delete(d.teamByNS, t.Namespace)
+	}
+	d.indexMembers(t, false)
 }
 
 func (d *Directory) onTeamDelete(obj any) {
@@ -59,9 +115,9 @@ func (d *Directory) onTeamDelete(obj any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if old, ok := d.teams[string(t.UID)]; ok {
-		delete(d.teamByNS, old.Namespace)
-		d.indexMembers(old, false)
+		d.unindexTeam(old)
 		delete(d.teams, string(t.UID))
+		d.rerenderNamespace(old.Namespace)
 	}
 	d.notify()
 }
@@ -86,6 +142,9 @@ func (d *Directory) TeamOfNamespace(ns string) (*Team, bool) {
 type Membership struct {
 	Team *Team
 	Role qualv1alpha1.TeamRole
+	// Unbound is true when the user matched by e-mail an entry bound to no user ID yet: the
+	// caller binds the entry to the user before trusting it again (see memberOf).
+	Unbound bool
 }
 
 // MembershipsOf returns the teams a user belongs to, matched by user ID or e-mail (in any
@@ -104,7 +163,7 @@ func (d *Directory) MembershipsOf(userID, email string) []Membership {
 			seen[uid] = true
 			t := d.teams[uid]
 			if m, ok := memberOf(t, userID, email); ok {
-				out = append(out, Membership{Team: t, Role: m.Role})
+				out = append(out, Membership{Team: t, Role: m.Role, Unbound: m.UserID == ""})
 			}
 		}
 	}
@@ -124,10 +183,17 @@ func identities(userID, email string) []string {
 	return ids
 }
 
-// memberOf finds the user among a team's members.
+// memberOf finds the user among a team's members: by user ID, or by e-mail while the entry
+// is bound to no user ID or to this one. An e-mail claim alone never takes over an entry
+// another user has signed in as.
 func memberOf(t *Team, userID, email string) (qualv1alpha1.TeamMember, bool) {
 	for _, m := range t.Object.Spec.Members {
-		if (userID != "" && m.UserID == userID) || (email != "" && strings.EqualFold(m.Email, email)) {
+		if userID != "" && m.UserID == userID {
+			return m, true
+		}
+	}
+	for _, m := range t.Object.Spec.Members {
+		if email != "" && strings.EqualFold(m.Email, email) && (m.UserID == "" || m.UserID == userID) {
 			return m, true
 		}
 	}
@@ -166,10 +232,8 @@ func (d *Directory) AllTeams() []*Team {
 // sortMemberships orders memberships by when the user was added, then by team age.
 func sortMemberships(ms []Membership, userID, email string) {
 	addedAt := func(m Membership) int64 {
-		for _, mem := range m.Team.Object.Spec.Members {
-			if ((userID != "" && mem.UserID == userID) || (email != "" && strings.EqualFold(mem.Email, email))) && mem.AddedAt != nil {
-				return mem.AddedAt.UnixNano()
-			}
+		if mem, ok := memberOf(m.Team, userID, email); ok && mem.AddedAt != nil {
+			return mem.AddedAt.UnixNano()
 		}
 		return m.Team.Object.CreationTimestamp.UnixNano()
 	}

@@ -103,7 +103,11 @@ func Internal() *Error { return New(CodeInternal, "Internal server error") }
 
 // Unavailable is the answer when a dependency is down.
 func Unavailable(dependency string, retry time.Duration) *Error {
-	e := New(CodeUnavailable, "%s is unavailable, retry later", dependency)
+	return New(CodeUnavailable, "%s is unavailable, retry later", dependency).WithRetry(retry)
+}
+
+// WithRetry sets the Retry-After of an error and returns it.
+func (e *Error) WithRetry(retry time.Duration) *Error {
 	e.RetryAfter = retry
 	return e
 }

@@ -65,3 +65,18 @@ func (a Action) Target() (qualv1alpha1.CampaignState, bool) {
 	}
 	return "", false
 }
+
+// CheckAction returns nil when the action may move a campaign in state from. Unlike Check,
+// an action that would leave the campaign where it is (publishing an active campaign) is
+// refused: the transition table has no such edge, and a client should learn it asked for
+// nothing.
+func CheckAction(from qualv1alpha1.CampaignState, a Action) error {
+	to, ok := a.Target()
+	if from == "" {
+		from = qualv1alpha1.StateDraft
+	}
+	if !ok || from == to {
+		return &IllegalTransitionError{From: from, To: to}
+	}
+	return Check(from, to)
+}
