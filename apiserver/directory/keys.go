@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/scopes"
 	"qual.cx/operator/internal/keyindex"
@@ -18,6 +20,9 @@ type Key struct {
 	Object    *qualv1alpha1.APIKey
 	Scopes    scopes.Set
 	ExpiresAt time.Time // zero: never
+	// inOriginIndex records whether the key was counted in the origin index when observed,
+	// so dropping it undoes exactly that.
+	inOriginIndex bool
 }
 
 // Usable reports whether the key may authenticate a request at now.
@@ -67,6 +72,8 @@ func (d *Directory) onKey(obj any) {
 	if digest, ok := digestOf(keyindex.HashRef(k)); ok {
 		d.keys[digest] = key
 	}
+	key.inOriginIndex = acceptsOrigins(key, time.Now())
+	d.origins.add(key, 1)
 	d.notify()
 }
 
@@ -85,6 +92,7 @@ func (d *Directory) dropKey(uid string) {
 		return
 	}
 	delete(d.keyByUID, uid)
+	d.origins.add(old, -1)
 	if digest, ok := digestOf(keyindex.HashRef(old.Object)); ok && d.keys[digest] == old {
 		delete(d.keys, digest)
 	}
@@ -121,23 +129,54 @@ func (d *Directory) KeysIn(ns string) []*Key {
 	return out
 }
 
-// PublicOriginAllowed reports whether some usable public key accepts origin: one that lists
-// it, or one that lists no origins at all.
+// PublicOriginAllowed reports whether some public key that is neither revoked nor expired
+// accepts origin: one that lists it (in any case), or one that lists no origins at all. It
+// reads an index kept by the informer events, so its cost does not grow with the number of
+// keys; it allocates only for an origin with upper-case letters, which browsers never send.
 func (d *Directory) PublicOriginAllowed(origin string) bool {
+	lower := strings.ToLower(origin) // no copy when already lower-case
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	for _, k := range d.keyByUID {
-		if k.Object.Spec.Type != qualv1alpha1.KeyPublic || k.Object.Spec.Revoked {
-			continue
-		}
-		if len(k.Object.Spec.AllowedOrigins) == 0 {
-			return true
-		}
-		for _, o := range k.Object.Spec.AllowedOrigins {
-			if strings.EqualFold(o, origin) {
-				return true
-			}
+	return d.origins.anyOrigin > 0 || d.origins.byOrigin[lower] > 0
+}
+
+// originIndex counts, for CORS preflights, the public keys that accept each origin. A key is
+// added in onKey and removed in dropKey, both from the Key the directory holds, so an update
+// (revocation, a new origin list, expiry) or a delete moves the counts by exactly what that
+// key contributed. The zero value is empty and ready.
+type originIndex struct {
+	anyOrigin int            // indexed keys that list no origins: they accept any
+	byOrigin  map[string]int // lower-cased origin -> how often indexed keys list it
+}
+
+// add adds (delta 1) or removes (delta -1) what key contributes, if it was indexed.
+func (x *originIndex) add(key *Key, delta int) {
+	if !key.inOriginIndex {
+		return
+	}
+	origins := key.Object.Spec.AllowedOrigins
+	if len(origins) == 0 {
+		x.anyOrigin += delta
+		return
+	}
+	if x.byOrigin == nil {
+		x.byOrigin = map[string]int{}
+	}
+	for _, o := range origins {
+		o = strings.ToLower(o)
+		if n := x.byOrigin[o] + delta; n > 0 {
+			x.byOrigin[o] = n
+		} else {
+			delete(x.byOrigin, o)
 		}
 	}
-	return false
+}
+
+// acceptsOrigins reports whether a key counts in the origin index: a public key, not revoked,
+// not marked Expired by the controller, and not past its expiresAt when observed. A key that
+// expires later keeps counting until the controller marks it (an update event), which is
+// soon enough for a preflight: the request that follows is checked against its own key.
+func acceptsOrigins(k *Key, now time.Time) bool {
+	return k.Object.Spec.Type == qualv1alpha1.KeyPublic && k.Usable(now) &&
+		!meta.IsStatusConditionTrue(k.Object.Status.Conditions, qualv1alpha1.ConditionExpired)
 }
