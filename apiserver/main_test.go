@@ -67,6 +67,11 @@ func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// The operator's namespace, where platform admins' keys live.
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "qual-system"}}); client.IgnoreAlreadyExists(err) != nil {
+		cancel()
+		return nil, err
+	}
 	var closeStore func()
 	if db, closeStore, err = testenv.TempStore(ctx); err != nil {
 		cancel()

@@ -23,9 +23,9 @@ import (
 // Directory indexes the API's Kubernetes objects. All methods are safe for concurrent use.
 type Directory struct {
 	mu        sync.RWMutex
-	teams     map[string]*Team // by UID
-	teamByNS  map[string]*Team  // only namespaces a team has claimed
-	nsOwner   map[string]string // namespace -> the team UID it is labelled for
+	teams     map[string]*Team           // by UID
+	teamByNS  map[string]*Team           // only namespaces a team has claimed
+	nsOwner   map[string]string          // namespace -> the team UID it is labelled for
 	members   map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
 	keys      map[[sha256.Size]byte]*Key
 	keyByUID  map[string]*Key

@@ -15,7 +15,7 @@ type APIKey struct {
 	LastFour       string               `json:"last_four"`
 	Scopes         []qualv1alpha1.Scope `json:"scopes"`
 	AllowedOrigins []string             `json:"allowed_origins"`
-	TeamID         string               `json:"team_id"`
+	TeamID         *string              `json:"team_id"` // nil: a platform admin's key, in no team
 	LastUsedAt     *time.Time           `json:"last_used_at"`
 	ExpiresAt      *time.Time           `json:"expires_at"`
 	RevokedAt      *time.Time           `json:"revoked_at"`
@@ -45,9 +45,12 @@ func NewAPIKey(k *qualv1alpha1.APIKey, teamID string, scopes []qualv1alpha1.Scop
 	}
 	out := APIKey{
 		ID: string(k.UID), Name: name, Type: string(k.Spec.Type), Prefix: prefix, LastFour: lastFour,
-		Scopes: scopes, AllowedOrigins: origins, TeamID: teamID,
+		Scopes: scopes, AllowedOrigins: origins,
 		LastUsedAt: timePtr(k.Status.LastUsedAt), ExpiresAt: timePtr(k.Spec.ExpiresAt),
 		CreatedAt: k.CreationTimestamp.UTC(),
+	}
+	if teamID != "" {
+		out.TeamID = &teamID
 	}
 	if k.Spec.Revoked {
 		out.RevokedAt = timePtr(k.Status.RevokedAt)
