@@ -499,3 +499,19 @@ func TestAnEmailClaimBindsOnce(t *testing.T) {
 	// The one who bound it keeps its role.
 	call(t, "GET", "/api/v1/teams/"+tn.id+"/members", first, nil).expect(t, 200)
 }
+
+// TestCreatesLandInTheTeamJoinedFirst: a user who creates two teams within one second
+// still has a first team, and a create naming none lands there.
+func TestCreatesLandInTheTeamJoinedFirst(t *testing.T) {
+	user := sessionToken(t, "user-quick", "quick@example.com", time.Hour)
+	var first, second struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/teams", user, map[string]any{"name": "Quick first"}).expect(t, 201).data(t, &first)
+	call(t, "POST", "/api/v1/teams", user, map[string]any{"name": "Quick second"}).expect(t, 201).data(t, &second)
+	for i := range 3 {
+		if c := createCampaign(t, user, map[string]any{"title": fmt.Sprintf("Lands first %d", i)}); c.TeamID != first.ID {
+			t.Fatalf("create %d landed in %s, not the team joined first (%s)", i, c.TeamID, first.ID)
+		}
+	}
+}

@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -107,7 +105,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 		return ownersOnly()
 	}
 	email := strings.ToLower(strings.TrimSpace(body.Email.Value))
-	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
+	now := s.joinedAt("", email)
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		if memberIndex(ms, email) >= 0 {
 			return nil, envelope.New(envelope.CodeConflict, "%s is already a member", email)

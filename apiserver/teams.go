@@ -132,7 +132,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if e := s.teamBudget(r, p); e != nil {
 		return e
 	}
-	now := metav1.NewTime(s.cfg.Now().UTC().Truncate(time.Second))
+	now := s.joinedAt(p.UserID, p.Email)
 	team := &qualv1alpha1.Team{
 		ObjectMeta: metav1.ObjectMeta{Name: teamName(body.Name.Value)},
 		Spec: qualv1alpha1.TeamSpec{DisplayName: strings.TrimSpace(body.Name.Value), Plan: plan,
@@ -151,6 +151,17 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	_ = s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Claimed(string(team.UID)) })
 	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
 	return nil
+}
+
+// joinedAt is the addedAt of a user joining a team now. addedAt has whole seconds, and the
+// team a user joined first is where their creates land by default, so a second join within
+// the same second is stamped a second after the last: the order of joins is never a tie.
+func (s *Server) joinedAt(userID, email string) metav1.Time {
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	if last := s.dir.LastJoined(userID, email); !last.Before(now) {
+		now = last.Add(time.Second)
+	}
+	return metav1.NewTime(now)
 }
 
 // teamBudget refuses a team creation past the user's limits: the teams one user may own

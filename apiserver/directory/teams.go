@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -169,6 +170,18 @@ func (d *Directory) MembershipsOf(userID, email string) []Membership {
 	}
 	sortMemberships(out, userID, email)
 	return out
+}
+
+// LastJoined is when the user last joined a team (zero when never): the latest addedAt of
+// their memberships.
+func (d *Directory) LastJoined(userID, email string) time.Time {
+	var last time.Time
+	for _, m := range d.MembershipsOf(userID, email) {
+		if mem, ok := memberOf(m.Team, userID, email); ok && mem.AddedAt != nil && mem.AddedAt.After(last) {
+			last = mem.AddedAt.Time
+		}
+	}
+	return last
 }
 
 // identities are the member-index keys of a user.
