@@ -85,16 +85,23 @@ func (m *Memory) Len() int {
 	return n
 }
 
-// sweepNext sweeps the next shard in rotation, unless it was swept too recently for its size:
-// a shard of k keys waits shardCount*k decisions, so sweeping costs O(1) per decision
-// amortised, and idle shards are swept too because any busy shard drives the rotation.
+// sweepNext sweeps the next shard in rotation, unless it was swept too recently: a shard whose
+// last sweep kept k keys waits shardCount*k decisions, and idle shards are swept too because
+// any busy shard drives the rotation.
+//
+// The wait is paced by the keys the last sweep kept, not by the keys held now: under a flood of
+// new keys (one per decision, say one per client address) the keys held grow as fast as the
+// decisions, so a wait proportional to them would never end and stale keys would pile up
+// without bound. Paced by the survivors, a shard holds at most about twice the keys still
+// live (plus one rotation's worth), and sweeping costs O(1) per decision amortised: a sweep of
+// at most 2k+minSweep keys follows at least shardCount*k decisions.
 func (m *Memory) sweepNext(now int64) {
 	c := m.cursor.Add(1)
 	s := &m.shards[c%shardCount]
 	s.mu.Lock()
-	if (c-s.sweptAt)*minSweep >= shardCount*uint64(len(s.tats)) {
+	if (c-s.sweptAt)*minSweep >= shardCount*uint64(s.kept) {
 		s.sweep(now)
-		s.sweptAt = c
+		s.sweptAt, s.kept = c, len(s.tats)
 	}
 	s.mu.Unlock()
 }

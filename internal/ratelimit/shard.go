@@ -15,7 +15,8 @@ type shard struct {
 	ops     int    // decisions since this shard last started a sweep
 	peak    int    // most keys held since the map was last rebuilt
 	sweptAt uint64 // Memory.cursor when this shard was last swept
-	_       [24]byte
+	kept    int    // keys the last sweep kept: they pace the next one
+	_       [16]byte
 }
 
 // store records key's TAT, copying a new key so the map never pins the caller's buffer.
