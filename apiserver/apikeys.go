@@ -155,8 +155,8 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 		add("name", "must be at most 200 characters")
 	}
 	if b.Type.Set {
-		if !oneOf(b.Type.Value, "secret", "public", "scoped") {
-			add("type", "must be secret, public or scoped")
+		if !keyTypesEnum.has(b.Type.Value) {
+			add("type", keyTypesEnum.must())
 		}
 		req.typ = qualv1alpha1.APIKeyType(b.Type.Value)
 	}

@@ -50,8 +50,8 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 			add(field, "must be at most 5000 characters")
 		}
 	}
-	if b.Mode.Set && !oneOf(b.Mode.Value, "research", "hr", "marketing") {
-		add("campaign_mode", "must be research, hr or marketing")
+	if b.Mode.Set && !modesEnum.has(b.Mode.Value) {
+		add("campaign_mode", modesEnum.must())
 	}
 	if b.MaxQuestions.Set && (b.MaxQuestions.Null || b.MaxQuestions.Value < 1 || b.MaxQuestions.Value > 50) {
 		add("max_questions", "must be an integer from 1 to 50")

@@ -55,11 +55,11 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p *authn.
 
 func validateCampaignFilters(f map[string]string) *envelope.Error {
 	var bad []envelope.FieldError
-	if v := f["status"]; v != "" && !oneOf(v, "draft", "active", "paused", "completed") {
-		bad = append(bad, envelope.FieldError{Field: "status", Message: "must be draft, active, paused or completed"})
+	if v := f["status"]; v != "" && !statesEnum.has(v) {
+		bad = append(bad, envelope.FieldError{Field: "status", Message: statesEnum.must()})
 	}
-	if v := f["campaign_mode"]; v != "" && !oneOf(v, "research", "hr", "marketing") {
-		bad = append(bad, envelope.FieldError{Field: "campaign_mode", Message: "must be research, hr or marketing"})
+	if v := f["campaign_mode"]; v != "" && !modesEnum.has(v) {
+		bad = append(bad, envelope.FieldError{Field: "campaign_mode", Message: modesEnum.must()})
 	}
 	if v := f["team_id"]; v != "" && !isUUID(v) {
 		bad = append(bad, envelope.FieldError{Field: "team_id", Message: "must be a team id (a UUID)"})
@@ -229,13 +229,4 @@ func (s *Server) deleteCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	}
 	envelope.WriteNoContent(w)
 	return nil
-}
-
-func oneOf(v string, allowed ...string) bool {
-	for _, a := range allowed {
-		if v == a {
-			return true
-		}
-	}
-	return false
 }

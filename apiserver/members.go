@@ -54,8 +54,8 @@ func (b *memberBody) validate(create bool) *envelope.Error {
 	if !create && b.Email.Set {
 		bad = append(bad, envelope.FieldError{Field: "email", Message: "cannot be changed"})
 	}
-	if (!create && !b.Role.Set) || (b.Role.Set && !oneOf(b.Role.Value, "owner", "admin", "member", "viewer")) {
-		bad = append(bad, envelope.FieldError{Field: "role", Message: "must be owner, admin, member or viewer"})
+	if (!create && !b.Role.Set) || (b.Role.Set && !rolesEnum.has(b.Role.Value)) {
+		bad = append(bad, envelope.FieldError{Field: "role", Message: rolesEnum.must()})
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)

@@ -99,8 +99,8 @@ func (b *teamBody) validate(create bool, p *authn.Principal) *envelope.Error {
 	case utf8.RuneCountInString(b.Name.Value) > 200:
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "must be at most 200 characters"})
 	}
-	if b.Plan.Set && !oneOf(b.Plan.Value, "starter", "pro", "growth", "enterprise") {
-		bad = append(bad, envelope.FieldError{Field: "plan", Message: "must be starter, pro, growth or enterprise"})
+	if b.Plan.Set && !plansEnum.has(b.Plan.Value) {
+		bad = append(bad, envelope.FieldError{Field: "plan", Message: plansEnum.must()})
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)
