@@ -7,11 +7,16 @@ import (
 	"errors"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/session"
@@ -119,4 +124,13 @@ func (l TeamLimits) withDefaults() TeamLimits {
 		l.PerHour = DefaultTeamsPerHour
 	}
 	return l
+}
+
+// CacheOptions are the informer cache options of an apiserver with a cache of its own: of
+// Namespaces it needs only those a team has claimed (labelled with the team's UID).
+func CacheOptions() cache.Options {
+	claimed, _ := labels.NewRequirement(qualv1alpha1.LabelTeamUID, selection.Exists, nil) // a valid key: never fails
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Namespace{}: {Label: labels.NewSelector().Add(*claimed)},
+	}}
 }

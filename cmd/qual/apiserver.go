@@ -41,6 +41,8 @@ type apiserverFlags struct {
 	cursorKey   string
 	adminRole   string
 	adminUsers  []string
+	adminNS     string
+	teams       apiserver.TeamLimits
 	metricsAddr string
 }
 
@@ -54,6 +56,9 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.cursorKey, "cursor-key", os.Getenv("QUAL_CURSOR_KEY"), "key signing pagination cursors, at least 16 bytes, shared by replicas (default: QUAL_CURSOR_KEY, else random)")
 	fs.StringVar(&f.adminRole, "admin-role", "", "JWT role of platform admins")
 	fs.StringSliceVar(&f.adminUsers, "admin-users", nil, "user IDs or e-mails of platform admins, comma-separated")
+	fs.StringVar(&f.adminNS, "admin-namespace", apiserver.DefaultAdminNamespace, "the operator's namespace: its API keys are platform admins' (tenants must not be able to write it)")
+	fs.IntVar(&f.teams.MaxOwned, "max-owned-teams", apiserver.DefaultMaxOwnedTeams, "teams one user may own")
+	fs.IntVar(&f.teams.PerHour, "teams-per-hour", apiserver.DefaultTeamsPerHour, "teams one user may create per hour")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
 }
 
@@ -84,7 +89,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 	return apiserver.Config{
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter,
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
-		Logger: log, Metrics: d.metrics,
+		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics,
 	}, closeLimiter, nil
 }
 
@@ -165,7 +170,10 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	if err != nil {
 		return err
 	}
-	cl, err := cluster.New(cfg, func(o *cluster.Options) { o.Scheme = scheme })
+	cl, err := cluster.New(cfg, func(o *cluster.Options) {
+		o.Scheme = scheme
+		o.Cache = apiserver.CacheOptions()
+	})
 	if err != nil {
 		return fmt.Errorf("create cluster client: %w", err)
 	}
