@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -64,8 +65,11 @@ func validateCampaignFilters(f map[string]string) *envelope.Error {
 	if v := f["team_id"]; v != "" && !isUUID(v) {
 		bad = append(bad, envelope.FieldError{Field: "team_id", Message: "must be a team id (a UUID)"})
 	}
-	if len(f["search"]) > 200 {
+	switch v := f["search"]; {
+	case len(v) > 200:
 		bad = append(bad, envelope.FieldError{Field: "search", Message: "must be at most 200 characters"})
+	case !utf8.ValidString(v) || !decode.IsText(v):
+		bad = append(bad, envelope.FieldError{Field: "search", Message: "must be valid UTF-8 text without control characters"})
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"qual.cx/operator/apiserver/authn"
@@ -28,8 +29,8 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 		if key == "" {
 			return h(w, r, p)
 		}
-		if len(key) > 255 {
-			return envelope.Field("Idempotency-Key", "must be at most 255 characters")
+		if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+			return envelope.Field("Idempotency-Key", "must be at most 255 printable ASCII characters")
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxIdempotentBody+1))
 		if err != nil {

@@ -56,13 +56,22 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	}
 }
 
-// createTeamKey makes a team namespace and a secret APIKey in it with a client-minted
-// credential, as the REST API does, and returns the key's plaintext.
+// createTeamKey makes a team whose namespace is claimed as the Team controller claims it
+// (no controller runs here) and a secret APIKey in it with a client-minted credential, as
+// the REST API does, and returns the key's plaintext.
 func createTeamKey(t *testing.T, k8s client.Client) string {
 	t.Helper()
 	ctx := context.Background()
 	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "api"}, Spec: qualv1alpha1.TeamSpec{DisplayName: "API"}}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-api", Labels: map[string]string{qualv1alpha1.LabelTeam: team.Name}}}
+	if err := k8s.Create(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	team.Status.Namespace = "team-api"
+	if err := k8s.Status().Update(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-api", Labels: map[string]string{
+		qualv1alpha1.LabelTeam: team.Name, qualv1alpha1.LabelTeamUID: string(team.UID)}}}
 	minted, err := keys.Mint(qualv1alpha1.KeySecret)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +82,7 @@ func createTeamKey(t *testing.T, k8s client.Client) string {
 			HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour,
 		}},
 	}
-	for _, obj := range []client.Object{team, ns, key} {
+	for _, obj := range []client.Object{ns, key} {
 		if err := k8s.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}

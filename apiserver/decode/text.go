@@ -1,0 +1,131 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// BadText finds the first string value of a JSON document that is not text: invalid UTF-8
+// (which encoding/json would silently turn into U+FFFD), or a control character other than
+// newline and tab (PostgreSQL cannot store NUL in text, and no field of the API wants the
+// rest). It returns the value's field path, such as `questions[2]` or `settings.language`.
+// A malformed document reports nothing: decoding reports that.
+func BadText(body []byte) (field string, bad bool) {
+	if plainText(body) {
+		return "", false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var path textPath
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			path.delim(t)
+		case string:
+			if path.expectsKey() {
+				path.key(t)
+				continue
+			}
+			if !utf8.Valid(body[before:dec.InputOffset()]) || !IsText(t) {
+				return path.String(), true
+			}
+			path.valueDone()
+		default:
+			path.valueDone()
+		}
+	}
+}
+
+// IsText reports whether s holds no control character but newline and tab.
+func IsText(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }) < 0
+}
+
+// plainText is the fast path: valid UTF-8 with no escape that could spell a control
+// character and no control character outside ASCII whitespace.
+func plainText(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body) && strings.IndexByte("bfru", body[i+1]) >= 0:
+			return false
+		case c == 0x7f, c == 0xc2 && i+1 < len(body) && body[i+1] <= 0x9f: // DEL, or a C1 control
+			return false
+		}
+	}
+	return true
+}
+
+// textPath tracks where in a JSON document the decoder is.
+type textPath struct {
+	frames []textFrame
+}
+
+type textFrame struct {
+	object    bool
+	key       string
+	index     int
+	expectKey bool
+}
+
+func (p *textPath) delim(d json.Delim) {
+	switch d {
+	case '{':
+		p.frames = append(p.frames, textFrame{object: true, expectKey: true})
+	case '[':
+		p.frames = append(p.frames, textFrame{})
+	default: // '}' or ']': the container was a value of its parent
+		p.frames = p.frames[:len(p.frames)-1]
+		p.valueDone()
+	}
+}
+
+func (p *textPath) expectsKey() bool {
+	n := len(p.frames)
+	return n > 0 && p.frames[n-1].object && p.frames[n-1].expectKey
+}
+
+func (p *textPath) key(k string) {
+	top := &p.frames[len(p.frames)-1]
+	top.key, top.expectKey = k, false
+}
+
+func (p *textPath) valueDone() {
+	if n := len(p.frames); n > 0 {
+		top := &p.frames[n-1]
+		if top.object {
+			top.expectKey = true
+		} else {
+			top.index++
+		}
+	}
+}
+
+func (p *textPath) String() string {
+	var b strings.Builder
+	for _, f := range p.frames {
+		if f.object {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
+		} else {
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		}
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return b.String()
+}

@@ -1,0 +1,82 @@
+package decode
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestBadTextNamesTheField(t *testing.T) {
+	for _, c := range []struct {
+		body, field string
+	}{
+		{`{"title":"ok","description":"two\nlines\tand a tab"}`, ""},
+		{`{"title":"caf\u00e9 – naïve ☕"}`, ""},
+		{`{"title":"nul \u0000 here"}`, "title"},
+		{`{"title":"ok","questions":["fine","bell \u0007"]}`, "questions[1]"},
+		{`{"settings":{"language":"en\r"}}`, "settings.language"},
+		{`{"a":[{"b":1},{"c":["x",{"d":"\b"}]}]}`, "a[1].c[1].d"},
+		{"{\"title\":\"bad \xff byte\"}", "title"},
+		{"{\"title\":\"c1 \u0085 control\"}", "title"},
+		{"{\"title\":\"del \x7f\"}", "title"},
+		{`{"title":"\ud800"}`, ""}, // a lone surrogate decodes to U+FFFD: valid text
+		{`{"n":1,"b":true,"z":null,"t":"ok"}`, ""},
+		{`{"title": `, ""}, // malformed: decoding reports it
+	} {
+		field, bad := BadText([]byte(c.body))
+		if bad != (c.field != "") || field != c.field {
+			t.Errorf("%q: got %q %v, want %q", c.body, field, bad, c.field)
+		}
+	}
+}
+
+func TestDecodeRefusesControlCharacters(t *testing.T) {
+	_, err := decodeString(t, "application/json", `{"title":"a\u0000b"}`)
+	if err == nil || len(err.Details) != 1 || err.Details[0].Field != "title" {
+		t.Fatalf("got %+v", err)
+	}
+}
+
+func FuzzBadText(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":["\u0001"]}`, "{\"a\":\"\xff\"}", `{"a":{"b":[1,"c",{"d":"\r"}]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		field, bad := BadText(in)
+		var v any
+		if json.Unmarshal(in, &v) != nil {
+			return // malformed: nothing is promised
+		}
+		if bad && field == "" {
+			t.Fatalf("%q: bad text without a field", in)
+		}
+		// Any decoded string holding a control character means the document is refused;
+		// a document that is valid UTF-8 with only clean strings is accepted.
+		if hasBadString(v) && !bad {
+			t.Fatalf("%q: a control character passed", in)
+		}
+		if !hasBadString(v) && utf8.Valid(in) && bad {
+			t.Fatalf("%q: refused %s though every string is text", in, field)
+		}
+	})
+}
+
+func hasBadString(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return !IsText(t)
+	case []any:
+		for _, e := range t {
+			if hasBadString(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for _, e := range t {
+			if hasBadString(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
