@@ -305,10 +305,8 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return resources.APIKeyWithSecret{}, kubeError(err)
 	}
-	k, err := awaitRead(s, r, string(obj.UID), obj.ResourceVersion, s.dir.KeyByUID)
-	if err != nil {
-		return resources.APIKeyWithSecret{}, err
-	}
+	k, _ := readBack(s, r.Context(), string(obj.UID), obj.ResourceVersion, s.dir.KeyByUID,
+		func() (*directory.Key, error) { return directory.NewKey(obj), nil })
 	return resources.APIKeyWithSecret{APIKey: renderKey(k, home.teamUID), Key: minted.Plaintext}, nil
 }
 
@@ -325,7 +323,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 }
 
 // revoke marks a key revoked and waits until the directory refuses it, so the very next
-// request with the key is 401.
+// request with the key is 401 (unless the cache lags more than Config.WriteWait).
 func (s *Server) revoke(r *http.Request, k *directory.Key) error {
 	if k.Object.Spec.Revoked {
 		return nil
@@ -334,7 +332,8 @@ func (s *Server) revoke(r *http.Request, k *directory.Key) error {
 	if err := s.writer().apply(r.Context(), u); err != nil {
 		return err
 	}
-	return s.await(r, string(k.Object.UID), u.GetResourceVersion())
+	s.await(r.Context(), string(k.Object.UID), u.GetResourceVersion())
+	return nil
 }
 
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {

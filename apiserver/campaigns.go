@@ -145,10 +145,8 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if err != nil {
 		return err
 	}
-	c, err := awaitRead(s, r, string(obj.UID), obj.ResourceVersion, s.dir.Campaign)
-	if err != nil {
-		return err
-	}
+	c, _ := readBack(s, r.Context(), string(obj.UID), obj.ResourceVersion, s.dir.Campaign,
+		func() (*directory.Campaign, error) { return directory.NewCampaign(obj, string(m.Team.Object.UID)), nil })
 	envelope.WriteRawData(w, http.StatusCreated, c.JSON)
 	return nil
 }
@@ -205,11 +203,18 @@ func (s *Server) campaignAction(action string) handlerFunc {
 
 // applyCampaign writes a campaign's REST-owned fields and answers with the result.
 func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *directory.Campaign, spec qualv1alpha1.CampaignSpec) error {
-	rv, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
+	u, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
 	if err != nil {
 		return err
 	}
-	updated, err := awaitRead(s, r, string(c.Object.UID), rv, s.dir.Campaign)
+	updated, err := readBack(s, r.Context(), string(c.Object.UID), u.GetResourceVersion(), s.dir.Campaign,
+		func() (*directory.Campaign, error) {
+			obj, err := fromApplied[qualv1alpha1.Campaign](u)
+			if err != nil {
+				return nil, err
+			}
+			return directory.NewCampaign(obj, c.TeamUID), nil
+		})
 	if err != nil {
 		return err
 	}
@@ -228,9 +233,7 @@ func (s *Server) deleteCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if err := s.writer().delete(r.Context(), c.Object); err != nil {
 		return err
 	}
-	if err := s.await(r, string(c.Object.UID), ""); err != nil {
-		return err
-	}
+	s.await(r.Context(), string(c.Object.UID), "")
 	envelope.WriteNoContent(w)
 	return nil
 }

@@ -4,6 +4,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -32,6 +33,9 @@ type Config struct {
 	// Cache is the informer cache REST reads come from; the server registers its informers
 	// on it, so start the cache after New (a manager's cache in `qual dev` is fine).
 	Cache cache.Cache
+	// KubeProbe checks that the Kubernetes API answers, for /ready (see KubeProbe); nil
+	// makes readiness follow the informer cache's sync alone.
+	KubeProbe func(context.Context) error
 	// Store holds idempotency records and, later, interviews and findings.
 	Store store.Store
 	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
@@ -57,6 +61,10 @@ type Config struct {
 	Logger logr.Logger
 	// Metrics registers the per-route metrics; nil uses a private registry.
 	Metrics prometheus.Registerer
+	// WriteWait bounds how long a write waits for the informer cache to show it before it
+	// answers from the write's own response (default 3s): reads right after a write see it
+	// unless the cache lags more than that.
+	WriteWait time.Duration
 	// ShutdownTimeout bounds graceful shutdown in Run (default 20s).
 	ShutdownTimeout time.Duration
 	// Now is the clock; tests may pin it.
@@ -89,6 +97,9 @@ func (c *Config) validate() error {
 	c.Teams = c.Teams.withDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.WriteWait == 0 {
+		c.WriteWait = 3 * time.Second
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 20 * time.Second

@@ -107,8 +107,12 @@ func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers 
 	if err != nil {
 		return nil, err
 	}
+	probe, err := apiserver.KubeProbe(cfg)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := apiserver.New(ctx, apiserver.Config{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db, Limiter: limiter, Sessions: verifier,
+		KubeProbe: probe, Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db, Limiter: limiter, Sessions: verifier,
 		CursorKey: []byte("cursor-key-for-tests-0123456789"), AdminUsers: []string{"root@platform.example"},
 		Logger: logr.Discard(),
 	})

@@ -230,7 +230,8 @@ func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
 	case err != nil:
 		return nil, kubeError(err)
 	}
-	return written, s.awaitCtx(ctx, uid, written.ResourceVersion)
+	s.await(ctx, uid, written.ResourceVersion)
+	return written, nil
 }
 
 // BindMember binds the member entry with email, bound to no user yet, to userID: the first

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/openapi"
@@ -78,7 +76,7 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
 		p, e := s.authn.Authenticate(r)
 		if e != nil {
-			envelope.WriteError(w, e)
+			s.unauthenticated(w, r, e)
 			return
 		}
 		s.cors(w, r, p)
@@ -115,9 +113,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *envelope.Error
 	switch {
 	case errors.As(err, &e):
-	case apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
-		apierrors.IsTooManyRequests(err):
-		e = envelope.Unavailable("The Kubernetes API", 5*time.Second)
+	case unreachable(err):
+		s.cfg.Logger.Info("dependency unavailable", "method", r.Method, "path", r.URL.Path, "error", err.Error(),
+			"request_id", w.Header().Get("X-Request-Id"))
+		e = envelope.Unavailable("A dependency (the Kubernetes API or the database)", 5*time.Second)
 	default:
 		s.cfg.Logger.Error(err, "request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", w.Header().Get("X-Request-Id"))

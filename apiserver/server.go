@@ -28,8 +28,12 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *httpMetrics
 	handler http.Handler
+	// kube probes the Kubernetes API for /ready.
+	kube *probe
 	// teamCreation serializes team creations, so per-user limits hold on this replica.
 	teamCreation sync.Mutex
+	// anon limits 401s and CORS preflights per client address (anonymous.go).
+	anon anonymous
 }
 
 // New builds the server and subscribes it to the cache's informers. Start the cache after
@@ -47,7 +51,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics}
+	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics,
+		kube: &probe{run: cfg.KubeProbe, interval: time.Second}}
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
 	go s.usage.Run(ctx)
 	s.authn = authn.New(dir, authn.Options{

@@ -141,12 +141,9 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if err := s.cfg.Client.Create(r.Context(), team, client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)
 	}
-	if err := s.await(r, string(team.UID), team.ResourceVersion); err != nil {
-		return err
-	}
 	// Answer once the team can take writes; if its controller is slow, the team exists all
 	// the same and writes into it say to retry.
-	ctx, cancel := context.WithTimeout(r.Context(), directory.WaitTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
 	defer cancel()
 	_ = s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Claimed(string(team.UID)) })
 	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
@@ -225,11 +222,18 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if err := s.writer().apply(r.Context(), u); err != nil {
 		return err
 	}
-	t, err := awaitRead(s, r, string(m.Team.Object.UID), u.GetResourceVersion(), s.dir.Team)
+	t, err := readBack(s, r.Context(), string(m.Team.Object.UID), u.GetResourceVersion(),
+		func(uid string) (*qualv1alpha1.Team, bool) {
+			t, ok := s.dir.Team(uid)
+			if !ok {
+				return nil, false
+			}
+			return t.Object, true
+		}, func() (*qualv1alpha1.Team, error) { return fromApplied[qualv1alpha1.Team](u) })
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewTeam(t.Object, m.Role))
+	envelope.WriteData(w, http.StatusOK, resources.NewTeam(t, m.Role))
 	return nil
 }
 
@@ -244,9 +248,7 @@ func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if err := s.writer().delete(r.Context(), m.Team.Object); err != nil {
 		return err
 	}
-	if err := s.await(r, string(m.Team.Object.UID), ""); err != nil {
-		return err
-	}
+	s.await(r.Context(), string(m.Team.Object.UID), "")
 	envelope.WriteNoContent(w)
 	return nil
 }

@@ -3,19 +3,22 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"net/http"
+	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
-	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 )
 
@@ -30,33 +33,38 @@ type writer struct {
 
 func (s *Server) writer() writer { return writer{c: s.cfg.Client} }
 
-// await waits, bounded, until the directory holds the write (rv) or the deletion (rv empty).
-func (s *Server) await(r *http.Request, uid, rv string) error {
-	return s.awaitCtx(r.Context(), uid, rv)
-}
-
-// awaitRead waits until the directory holds a write, then reads the object back with get.
-// An object gone by then was deleted by a concurrent request.
-func awaitRead[T any](s *Server, r *http.Request, uid, rv string, get func(string) (T, bool)) (T, error) {
-	var zero T
-	if err := s.await(r, uid, rv); err != nil {
-		return zero, err
-	}
-	v, ok := get(uid)
-	if !ok {
-		return zero, envelope.New(envelope.CodeConflict, "The object was deleted by a concurrent request")
-	}
-	return v, nil
-}
-
-// awaitCtx is await for work that is not a request's own.
-func (s *Server) awaitCtx(ctx context.Context, uid, rv string) error {
-	ctx, cancel := context.WithTimeout(ctx, directory.WaitTimeout)
+// await waits until the directory holds a write (rv) or a deletion (rv empty), bounded by
+// Config.WriteWait, and reports whether it caught up. The write is done either way: a write
+// the Kubernetes API accepted is answered as a success, never with an error inviting a
+// retry that would repeat it.
+func (s *Server) await(ctx context.Context, uid, rv string) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteWait)
 	defer cancel()
-	if err := s.dir.WaitFor(ctx, uid, rv); err != nil {
-		return envelope.Unavailable("The Kubernetes API", 5*time.Second)
+	return s.dir.WaitFor(ctx, uid, rv) == nil
+}
+
+// readBack returns a written object as the directory holds it once it has caught up, else
+// as the write's own response renders it (the cache is slow, say relisting after an outage,
+// or a concurrent delete already removed the object).
+func readBack[T any](s *Server, ctx context.Context, uid, rv string, get func(string) (T, bool), written func() (T, error)) (T, error) {
+	if s.await(ctx, uid, rv) {
+		if v, ok := get(uid); ok {
+			return v, nil
+		}
 	}
-	return nil
+	return written()
+}
+
+// fromApplied converts an apply's response into its typed object.
+func fromApplied[T any, PT interface {
+	*T
+	client.Object
+}](u *unstructured.Unstructured) (PT, error) {
+	obj := PT(new(T))
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
+		return nil, fmt.Errorf("convert applied %s: %w", u.GetKind(), err)
+	}
+	return obj, nil
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
@@ -95,9 +103,9 @@ func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1
 }
 
 // applyCampaign writes the campaign's REST-owned fields by server-side apply and returns the
-// resourceVersion written. It always sends every field REST owns: apply removes fields a
-// manager stops sending.
-func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaign, spec qualv1alpha1.CampaignSpec) (string, error) {
+// apply's response. It always sends every field REST owns: apply removes fields a manager
+// stops sending.
+func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaign, spec qualv1alpha1.CampaignSpec) (*unstructured.Unstructured, error) {
 	questions := make([]any, len(spec.Questions))
 	for i, q := range spec.Questions {
 		questions[i] = q
@@ -113,9 +121,9 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 		"state":    string(spec.State),
 	})
 	if err := w.apply(ctx, u); err != nil {
-		return "", err
+		return nil, err
 	}
-	return u.GetResourceVersion(), nil
+	return u, nil
 }
 
 // applyObject is the apply configuration of an object's spec.
@@ -145,8 +153,12 @@ func (w writer) delete(ctx context.Context, obj client.Object) error {
 }
 
 // kubeError turns a Kubernetes API refusal into the API's error: schema violations name
-// the REST field, conflicts are 409, a gone object is 404; anything else is passed up.
+// the REST field, conflicts are 409, a gone object is 404, an API server that cannot be
+// reached or is overloaded is 503; anything else is passed up.
 func kubeError(err error) error {
+	if unreachable(err) {
+		return envelope.Unavailable("The Kubernetes API", 5*time.Second)
+	}
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return err
@@ -160,6 +172,24 @@ func kubeError(err error) error {
 		return envelope.NotFound("Object")
 	}
 	return err
+}
+
+// unreachable reports whether err says a dependency could not be reached or did not answer
+// in time: a refused or reset connection, a network timeout, or an API server that says it
+// is unavailable, overloaded or timing out. A request whose client went away is not one.
+func unreachable(err error) bool {
+	var netErr net.Error
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return false
+	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return false
 }
 
 // restFields maps schema paths to the REST fields they come from.

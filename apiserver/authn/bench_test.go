@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -15,12 +16,15 @@ import (
 	"qual.cx/operator/internal/ratelimit"
 )
 
-// fixture is a directory holding one team and one secret key, as the informers fill it.
+// fixture is a directory holding one team, the namespace it claimed and one secret key, as
+// the informers fill it.
 func fixture(tb testing.TB) (*directory.Directory, *directory.Team, string) {
 	tb.Helper()
 	dir := directory.New()
 	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "bench", UID: "team-uid"},
-		Spec: qualv1alpha1.TeamSpec{DisplayName: "Bench", Plan: qualv1alpha1.PlanEnterprise}}
+		Spec:   qualv1alpha1.TeamSpec{DisplayName: "Bench", Plan: qualv1alpha1.PlanEnterprise},
+		Status: qualv1alpha1.TeamStatus{Namespace: "team-bench"}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-bench", Labels: map[string]string{qualv1alpha1.LabelTeamUID: "team-uid"}}}
 	k, err := keys.Mint(qualv1alpha1.KeySecret)
 	if err != nil {
 		tb.Fatal(err)
@@ -29,6 +33,7 @@ func fixture(tb testing.TB) (*directory.Directory, *directory.Team, string) {
 		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret,
 			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}}}
 	dir.Observe(team)
+	dir.Observe(ns)
 	dir.Observe(key)
 	t, _ := dir.TeamOfNamespace("team-bench")
 	return dir, t, k.Plaintext

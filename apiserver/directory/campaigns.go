@@ -21,7 +21,8 @@ type Campaign struct {
 	search   string // lowercased title and description
 }
 
-func newCampaign(c *qualv1alpha1.Campaign, teamUID string) *Campaign {
+// NewCampaign renders a campaign of the team teamUID, as the directory does.
+func NewCampaign(c *qualv1alpha1.Campaign, teamUID string) *Campaign {
 	rest := resources.NewCampaign(c, teamUID)
 	body, _ := json.Marshal(rest) // plain fields always marshal
 	return &Campaign{
@@ -58,7 +59,7 @@ func (d *Directory) onCampaign(obj any) {
 	if t, ok := d.teamByNS[c.Namespace]; ok {
 		teamUID = string(t.Object.UID)
 	}
-	view := newCampaign(c, teamUID)
+	view := NewCampaign(c, teamUID)
 	d.campaigns[string(c.UID)] = view
 	set := d.byNS[c.Namespace]
 	if set == nil {
@@ -96,7 +97,7 @@ func (d *Directory) rerenderNamespace(ns string) {
 	}
 	for _, c := range set.items {
 		if c.TeamUID != teamUID {
-			view := newCampaign(c.Object, teamUID)
+			view := NewCampaign(c.Object, teamUID)
 			d.campaigns[string(c.Object.UID)] = view
 			set.put(view)
 		}

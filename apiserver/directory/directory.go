@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -169,6 +168,3 @@ func newerOrSame(seen, want string) bool {
 	}
 	return a >= b
 }
-
-// WaitTimeout bounds how long a write waits for the cache.
-const WaitTimeout = 10 * time.Second

@@ -188,6 +188,10 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	if err != nil {
 		return err
 	}
+	if srvCfg.KubeProbe, err = apiserver.KubeProbe(cfg); err != nil {
+		release()
+		return err
+	}
 	defer release()
 	// New registers its informers on the cache, so it must come before the cache starts.
 	srv, err := apiserver.New(ctx, srvCfg)
