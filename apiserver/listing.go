@@ -21,7 +21,7 @@ type listParams struct {
 }
 
 // parseList reads limit, sort_by, order and cursor. The cursor must come from the same
-// sort, order and filters.
+// endpoint, sort, order and filters.
 func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
 	q := r.URL.Query()
 	lp := listParams{limit: 20, sortBy: "created_at", desc: true}
@@ -53,7 +53,7 @@ func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]s
 	if !lp.desc {
 		order = "asc"
 	}
-	lp.binding = cursor.Binding(order, filters)
+	lp.binding = cursor.Binding(endpoint(r), order, filters)
 	if token := q.Get("cursor"); token != "" {
 		pos, err := s.cursors.Decode(token, lp.sortBy, lp.binding)
 		if err != nil {
@@ -62,6 +62,19 @@ func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]s
 		lp.after = &pos
 	}
 	return lp, nil
+}
+
+// endpoint names the route that matched r, the same under every base path: "GET /campaigns"
+// for both "GET /api/v1/campaigns" and "GET /v1/campaigns", so a cursor works under either
+// but never on another list endpoint.
+func endpoint(r *http.Request) string {
+	method, path := splitPattern(r.Pattern)
+	for _, base := range basePaths {
+		if rest, ok := strings.CutPrefix(path, base); ok && strings.HasPrefix(rest, "/") {
+			return method + " " + rest
+		}
+	}
+	return r.Pattern
 }
 
 // pagination builds the page block: a cursor after the last item when there is more.

@@ -1,8 +1,8 @@
 // Package cursor makes the opaque, signed keyset cursors of list endpoints. A cursor is
 // base64url of a JSON object that starts with the sort key, e.g.
 // {"created_at":"2026-11-26T17:00:00Z","id":"…","sig":"…"}. The HMAC covers the position
-// and the query it came from (sort, order, filters), so a cursor that was tampered with or
-// is replayed against another query is refused.
+// and the query it came from (endpoint, sort, order, filters), so a cursor that was tampered
+// with or is replayed against another query, or another list endpoint, is refused.
 package cursor
 
 import (
@@ -37,9 +37,10 @@ type Codec struct {
 // NewCodec returns a codec signing with key; every replica of the server must use the same.
 func NewCodec(key []byte) *Codec { return &Codec{key: key} }
 
-// Binding is the canonical form of a list query's order and filters, which a cursor is
-// bound to. Empty filter values are left out, so `?status=` and no status are one query.
-func Binding(order string, filters map[string]string) string {
+// Binding is the canonical form of a list query, which a cursor is bound to: its endpoint
+// (e.g. "GET /campaigns", the same for every alias of the route), order and filters. Empty
+// filter values are left out, so `?status=` and no status are one query.
+func Binding(endpoint, order string, filters map[string]string) string {
 	keys := make([]string, 0, len(filters))
 	for k, v := range filters {
 		if v != "" {
@@ -48,6 +49,8 @@ func Binding(order string, filters map[string]string) string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
+	b.WriteString(strconv.Quote(endpoint))
+	b.WriteString(" ")
 	b.WriteString(order)
 	for _, k := range keys {
 		b.WriteString("&" + k + "=" + strconv.Quote(filters[k]))

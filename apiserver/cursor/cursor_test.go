@@ -11,7 +11,7 @@ var codec = NewCodec([]byte("test-key-0123456789"))
 
 func TestRoundTripAndShape(t *testing.T) {
 	p := Position{SortBy: "created_at", Value: "2026-11-26T17:00:00.123Z", ID: "0193-abc"}
-	b := Binding("desc", map[string]string{"status": "active", "search": ""})
+	b := Binding("GET /campaigns", "desc", map[string]string{"status": "active", "search": ""})
 	tok := codec.Encode(p, b)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || !strings.HasPrefix(string(raw), `{"created_at":`) {
@@ -25,17 +25,21 @@ func TestRoundTripAndShape(t *testing.T) {
 
 func TestRefusesTamperingAndOtherQueries(t *testing.T) {
 	p := Position{SortBy: "title", Value: "Onboarding", ID: "id-1"}
-	b := Binding("asc", map[string]string{"status": "active"})
+	b := Binding("GET /campaigns", "asc", map[string]string{"status": "active"})
 	tok := codec.Encode(p, b)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(mustDecode(t, tok), "Onboarding", "Zzz", 1)))
 	for name, try := range map[string]func() error{
 		"other sort": func() error { _, err := codec.Decode(tok, "created_at", b); return err },
 		"other order": func() error {
-			_, err := codec.Decode(tok, "title", Binding("desc", map[string]string{"status": "active"}))
+			_, err := codec.Decode(tok, "title", Binding("GET /campaigns", "desc", map[string]string{"status": "active"}))
+			return err
+		},
+		"other endpoint": func() error {
+			_, err := codec.Decode(tok, "title", Binding("GET /teams", "asc", map[string]string{"status": "active"}))
 			return err
 		},
 		"other filter": func() error {
-			_, err := codec.Decode(tok, "title", Binding("asc", map[string]string{"status": "paused"}))
+			_, err := codec.Decode(tok, "title", Binding("GET /campaigns", "asc", map[string]string{"status": "paused"}))
 			return err
 		},
 		"other key":    func() error { _, err := NewCodec([]byte("another")).Decode(tok, "title", b); return err },
@@ -51,8 +55,8 @@ func TestRefusesTamperingAndOtherQueries(t *testing.T) {
 }
 
 func TestBindingIgnoresEmptyFiltersAndOrder(t *testing.T) {
-	a := Binding("desc", map[string]string{"b": "2", "a": "1", "c": ""})
-	if a != Binding("desc", map[string]string{"a": "1", "b": "2"}) || a == Binding("asc", map[string]string{"a": "1", "b": "2"}) {
+	a := Binding("GET /campaigns", "desc", map[string]string{"b": "2", "a": "1", "c": ""})
+	if a != Binding("GET /campaigns", "desc", map[string]string{"a": "1", "b": "2"}) || a == Binding("GET /campaigns", "asc", map[string]string{"a": "1", "b": "2"}) {
 		t.Fatalf("binding %q", a)
 	}
 }
