@@ -30,7 +30,12 @@ const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, 
 
 // preflight answers a CORS preflight. It carries no credentials, so it is answered for an
 // origin that some public key accepts; the request that follows is checked against its own key.
+// Being unauthenticated, it spends from its client address's budget first (anonymous.go).
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if e := s.limitAnonymous(w, r); e != nil {
+		envelope.WriteError(w, e)
+		return
+	}
 	origin, methods := r.Header.Get("Origin"), s.allowedMethods(r)
 	if origin == "" || methods == "" || !s.dir.PublicOriginAllowed(origin) {
 		envelope.WriteError(w, envelope.New(envelope.CodeForbidden, "CORS is not enabled for this origin"))
