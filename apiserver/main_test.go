@@ -23,17 +23,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/apiserver/openapi/openapitest"
-	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/ratelimit"
-	"qual.cx/operator/internal/session"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
+	"qual.cx/operator/internal/teststack"
 )
 
 // The suite runs the controllers and the REST server against one real control plane, with
@@ -92,38 +90,8 @@ func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
 // server on its cache, as `qual dev` runs them, and returns the server once the cache has
 // synced.
 func startStack(ctx context.Context, limiter ratelimit.Limiter, withControllers bool, db store.Store) (*apiserver.Server, error) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: k8s.Scheme(), Cache: controllers.CacheOptions(nil),
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
-	if err != nil {
-		return nil, err
-	}
-	if withControllers {
-		if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
-			Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}); err != nil {
-			return nil, err
-		}
-	}
-	verifier, err := session.NewVerifier(ctx, session.Config{Secret: jwtSecret})
-	if err != nil {
-		return nil, err
-	}
-	probe, err := apiserver.KubeProbe(cfg)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := apiserver.New(ctx, apiserver.Config{
-		KubeProbe: probe, Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: db, Limiter: limiter, Sessions: verifier,
-		CursorKey: []byte("cursor-key-for-tests-0123456789"), AdminUsers: []string{"root@platform.example"},
-		Logger: logr.Discard(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	go func() { _ = mgr.Start(ctx) }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return nil, fmt.Errorf("cache did not sync")
-	}
-	return srv, nil
+	return teststack.Start(ctx, teststack.Options{Config: cfg, Controllers: withControllers, Store: db, Limiter: limiter,
+		JWTSecret: jwtSecret, AdminUsers: []string{"root@platform.example"}})
 }
 
 // runAll reports whether the whole suite ran (no -run filter), so coverage is meaningful.
