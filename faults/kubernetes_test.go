@@ -58,7 +58,9 @@ func TestKubernetesOutage(t *testing.T) {
 	defer closeStore()
 	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Controllers: true, Store: db,
 		Limiter: ratelimit.NewMemory(), JWTSecret: []byte("fault-secret-that-is-at-least-32-bytes"),
-		Tune: func(c *apiserver.Config) { c.Plans = plans.Table{qualv1alpha1.PlanEnterprise: {RequestsPerMinute: 1 << 20}} }})
+		Tune: func(c *apiserver.Config) {
+			c.Plans = plans.Table{qualv1alpha1.PlanEnterprise: {RequestsPerMinute: 1 << 20}}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
