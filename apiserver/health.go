@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/discovery"
@@ -32,8 +32,8 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		envelope.WriteError(w, envelope.Unavailable("The Kubernetes API", 5*time.Second))
 		return
 	}
-	if err := s.kube.check(ctx); err != nil {
-		s.cfg.Logger.Info("readiness: Kubernetes API", "error", err.Error())
+	if since, down := s.kube.down(); down {
+		s.cfg.Logger.Info("readiness: Kubernetes API unreachable", "since", since)
 		envelope.WriteError(w, envelope.Unavailable("The Kubernetes API", 5*time.Second))
 		return
 	}
@@ -57,25 +57,54 @@ func KubeProbe(cfg *rest.Config) (func(context.Context) error, error) {
 	}, nil
 }
 
-// probe runs a dependency check at most once per interval, so a flood of readiness requests
-// costs the dependency nothing; concurrent callers share the last answer.
-type probe struct {
-	run      func(context.Context) error // nil: always ready
+// reachability follows whether the Kubernetes API answers, probing it in the background
+// every interval, so /ready turns within seconds of an outage and reads served from the
+// cache meanwhile can say how stale they may be.
+type reachability struct {
+	run      func(context.Context) error // nil: always reachable
 	interval time.Duration
-	mu       sync.Mutex
-	at       time.Time
-	last     error
+	// downSince is the Unix nanosecond of the first failed probe of an outage; 0 when up.
+	downSince atomic.Int64
 }
 
-func (p *probe) check(ctx context.Context) error {
+// watch probes until ctx ends.
+func (p *reachability) watch(ctx context.Context) {
 	if p.run == nil {
-		return nil
+		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if time.Since(p.at) < p.interval {
-		return p.last
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		probeCtx, cancel := context.WithTimeout(ctx, p.interval)
+		err := p.run(probeCtx)
+		cancel()
+		switch {
+		case err == nil:
+			p.downSince.Store(0)
+		case ctx.Err() == nil:
+			p.downSince.CompareAndSwap(0, time.Now().UnixNano())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	p.last, p.at = p.run(ctx), time.Now()
-	return p.last
+}
+
+// down returns since when the Kubernetes API has been unreachable, or false while it answers.
+func (p *reachability) down() (time.Time, bool) {
+	if n := p.downSince.Load(); n != 0 {
+		return time.Unix(0, n), true
+	}
+	return time.Time{}, false
+}
+
+// markStale warns a reader that the answer comes from the cache while the Kubernetes API is
+// unreachable: it is what the cluster held when the API was last reachable.
+func (s *Server) markStale(w http.ResponseWriter) {
+	if since, down := s.kube.down(); down {
+		w.Header().Set("Warning", fmt.Sprintf(`110 qual "Response is stale: served from cache; the Kubernetes API has been unreachable since %s"`,
+			since.UTC().Format(time.RFC3339)))
+	}
 }

@@ -93,6 +93,9 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 			envelope.WriteError(w, e)
 			return
 		}
+		if r.Method == http.MethodGet {
+			s.markStale(w)
+		}
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, err)
 		}

@@ -28,8 +28,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *httpMetrics
 	handler http.Handler
-	// kube probes the Kubernetes API for /ready.
-	kube *probe
+	// kube follows whether the Kubernetes API answers.
+	kube *reachability
 	// teamCreation serializes team creations, so per-user limits hold on this replica.
 	teamCreation sync.Mutex
 	// anon limits 401s and CORS preflights per client address (anonymous.go).
@@ -52,9 +52,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics,
-		kube: &probe{run: cfg.KubeProbe, interval: time.Second}}
+		kube: &reachability{run: cfg.KubeProbe, interval: time.Second}}
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
 	go s.usage.Run(ctx)
+	go s.kube.watch(ctx)
 	s.authn = authn.New(dir, authn.Options{
 		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
 		Now: cfg.Now, Usage: s.usage, Binder: s, AdminNamespace: cfg.AdminNamespace, Log: cfg.Logger,

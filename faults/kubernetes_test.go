@@ -68,6 +68,12 @@ func TestKubernetesOutage(t *testing.T) {
 	defer api.Close()
 	c := &apiClient{base: api.URL + "/api/v1", key: teamKey(t, k8s)}
 	c.expect(t, "GET", "/ready", "", http.StatusOK)
+	testenv.Eventually(t, 20*time.Second, "the key works", func() error {
+		if status, _ := c.do("GET", "/me", ""); status != http.StatusOK {
+			return fmt.Errorf("GET /me: %d", status)
+		}
+		return nil
+	})
 
 	// Traffic: one writer creating campaigns, one reader listing them.
 	var mu sync.Mutex
@@ -121,6 +127,9 @@ func TestKubernetesOutage(t *testing.T) {
 	down := time.Now()
 	c.eventually(t, "/ready turns not ready", 10*time.Second, http.StatusServiceUnavailable)
 	t.Logf("/ready said 503 %v after the stop", time.Since(down).Round(time.Millisecond))
+	if _, hdr := c.do("GET", "/campaigns?limit=1", ""); !strings.Contains(hdr.Get("Warning"), "stale") {
+		t.Errorf("a read during the outage does not say it may be stale: Warning %q", hdr.Get("Warning"))
+	}
 	readsBefore := readsOK.Load()
 	time.Sleep(2 * time.Second)
 	if readsOK.Load() == readsBefore {
@@ -135,6 +144,9 @@ func TestKubernetesOutage(t *testing.T) {
 	up := time.Now()
 	c.eventually(t, "/ready turns ready", 30*time.Second, http.StatusOK)
 	t.Logf("/ready said 200 %v after the restart", time.Since(up).Round(time.Millisecond))
+	if _, hdr := c.do("GET", "/campaigns?limit=1", ""); hdr.Get("Warning") != "" {
+		t.Errorf("a read after the outage still warns: %q", hdr.Get("Warning"))
+	}
 	mu.Lock()
 	before := len(created)
 	mu.Unlock()
