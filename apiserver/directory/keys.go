@@ -40,6 +40,15 @@ func EffectiveScopes(k *qualv1alpha1.APIKey) scopes.Set {
 	return set
 }
 
+// NewKey is a key as the directory holds it.
+func NewKey(k *qualv1alpha1.APIKey) *Key {
+	key := &Key{Object: k, Scopes: EffectiveScopes(k)}
+	if k.Spec.ExpiresAt != nil {
+		key.ExpiresAt = k.Spec.ExpiresAt.Time
+	}
+	return key
+}
+
 func digestOf(hashRef string) ([sha256.Size]byte, bool) {
 	var d [sha256.Size]byte
 	raw, ok := strings.CutPrefix(hashRef, keys.HashRefPrefix)
@@ -64,10 +73,7 @@ func (d *Directory) onKey(obj any) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.dropKey(string(k.UID))
-	key := &Key{Object: k, Scopes: EffectiveScopes(k)}
-	if k.Spec.ExpiresAt != nil {
-		key.ExpiresAt = k.Spec.ExpiresAt.Time
-	}
+	key := NewKey(k)
 	d.keyByUID[string(k.UID)] = key
 	if digest, ok := digestOf(keyindex.HashRef(k)); ok {
 		d.keys[digest] = key
