@@ -53,6 +53,7 @@ type APIKeyCredential struct {
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.credential) || (has(self.credential) && self.credential == oldSelf.credential)",message="credential cannot be changed"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.credential) || !has(self.credential)",message="credential can only be set at creation"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)",message="a revoked key stays revoked"
+// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="owner cannot be added, removed or changed after creation"
 type APIKeySpec struct {
 	// type is secret (`qual_sk_`, for servers), public (`qual_pk_`, for browsers) or scoped
 	// (`qual_scope_`, explicit scopes).
@@ -75,7 +76,9 @@ type APIKeySpec struct {
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
-	// owner is the user ID or e-mail of the person who created the key.
+	// owner is the user ID or e-mail of the person the key acts for. It is set at creation
+	// and cannot be added, removed or changed later, so a key never moves to another person;
+	// the annotation qual.cx/created-by records who actually created the object.
 	// +optional
 	// +kubebuilder:validation:MaxLength=254
 	Owner string `json:"owner,omitempty"`
@@ -143,6 +146,9 @@ type APIKeyStatus struct {
 // ConditionExpired is True on an APIKey whose expiresAt has passed.
 const ConditionExpired = "Expired"
 
+// The Expires column is a string, the RFC 3339 time: kubectl prints a date column as an age,
+// and shows a time in the future as <invalid>.
+
 // APIKey is a credential for the REST API, scoped to its namespace's team.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
@@ -150,7 +156,7 @@ const ConditionExpired = "Expired"
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="Prefix",type=string,JSONPath=`.status.prefix`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.spec.expiresAt`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.spec.expiresAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type APIKey struct {
 	metav1.TypeMeta `json:",inline"`

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -99,6 +100,9 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "duplicate member userID", manifest: team("displayName: T\n  members: [{userID: u1, email: a@b.example, role: owner}, {userID: u1, email: c@d.example, role: viewer}]"), wantField: "spec.members", wantMsg: "member userIDs must be unique"},
 		{name: "team namespace not a DNS label", manifest: team("displayName: T\n  namespace: Team_NS"), wantField: "spec.namespace", wantMsg: "should match"},
 		{name: "team namespace changed", before: validTeam, manifest: strings.Replace(validTeam, "team-valid", "team-other", 1), wantField: "spec.namespace", wantMsg: "namespace cannot be changed once set"},
+		{name: "team in namespace default", manifest: team("displayName: T\n  namespace: default"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
+		{name: "team in namespace kube-system", manifest: team("displayName: T\n  namespace: kube-system"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
+		{name: "team in a kube- namespace", manifest: team("displayName: T\n  namespace: kube-tenants"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
 		{name: "long team name without namespace", manifest: strings.Replace(team("displayName: T"), "'%s'", "'"+strings.Repeat("t", 59)+"'", 1), wantField: "spec.namespace", wantMsg: "must set spec.namespace"},
 		// Campaign
 		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
@@ -133,6 +137,9 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "revoked key unrevoked", before: apiKey("type: secret\n  revoked: true"), manifest: apiKey("type: secret\n  revoked: false"), wantField: "spec", wantMsg: "a revoked key stays revoked"},
 		{name: "revoked key unrevoked by omission", before: apiKey("type: secret\n  revoked: true"), manifest: apiKey("type: secret"), wantField: "spec", wantMsg: "a revoked key stays revoked"},
 		{name: "key type changed", before: apiKey(`type: secret`), manifest: apiKey(`type: public`), wantField: "spec", wantMsg: "type cannot be changed"},
+		{name: "key owner changed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
+		{name: "key owner added", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
+		{name: "key owner removed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey(`type: secret`), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
 		{name: "credential added later", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  credential: {hashRef: 'sha256:" + strings.Repeat("a", 64) + "', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec", wantMsg: "credential can only be set at creation"},
 	}
 	for i, tc := range cases {
@@ -229,29 +236,53 @@ func TestPrinterColumns(t *testing.T) {
 	if err := k8s.Create(ctx, cmp); err != nil {
 		t.Fatal(err)
 	}
+	names, rows := table(t, "campaigns")
+	if got, want := names, "Name,Title,State,Phase,Interviews,Age"; got != want {
+		t.Fatalf("kubectl get campaigns columns: got %s, want %s", got, want)
+	}
+	if len(rows) != 1 || rows[0].Cells[1] != "Pricing Interviews" || rows[0].Cells[2] != "Active" {
+		t.Fatalf("unexpected rows: %+v", rows)
+	}
+
+	// A key expiring in the future shows when, not <invalid> (what a date column makes of a
+	// future time).
+	expires := time.Now().Add(90 * 24 * time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	key := object(t, withName(apiKey("type: secret\n  expiresAt: '"+expires+"'"), "expiring"))
+	key.SetNamespace("printer-test")
+	if err := k8s.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	names, rows = table(t, "apikeys")
+	if got, want := names, "Name,Type,Prefix,Ready,Expires,Age"; got != want {
+		t.Fatalf("kubectl get apikeys columns: got %s, want %s", got, want)
+	}
+	if len(rows) != 1 || rows[0].Cells[4] != expires {
+		t.Fatalf("Expires of a key expiring at %s: rows %+v", expires, rows)
+	}
+}
+
+// table lists a kind in printer-test as kubectl get does, returning the names of the
+// default columns and the rows.
+func table(t *testing.T, resource string) (string, []metav1.TableRow) {
+	t.Helper()
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := cs.RESTClient().Get().AbsPath("/apis/qual.cx/v1alpha1/namespaces/printer-test/campaigns").
-		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+	raw, err := cs.RESTClient().Get().AbsPath("/apis/qual.cx/v1alpha1/namespaces/printer-test/"+resource).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var table metav1.Table
-	if err := yaml.Unmarshal(raw, &table); err != nil {
+	var tbl metav1.Table
+	if err := yaml.Unmarshal(raw, &tbl); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, c := range table.ColumnDefinitions {
+	for _, c := range tbl.ColumnDefinitions {
 		if c.Priority == 0 {
 			names = append(names, c.Name)
 		}
 	}
-	if got, want := strings.Join(names, ","), "Name,Title,State,Phase,Interviews,Age"; got != want {
-		t.Fatalf("kubectl get campaigns columns: got %s, want %s", got, want)
-	}
-	if len(table.Rows) != 1 || table.Rows[0].Cells[1] != "Pricing Interviews" || table.Rows[0].Cells[2] != "Active" {
-		t.Fatalf("unexpected rows: %+v", table.Rows)
-	}
+	return strings.Join(names, ","), tbl.Rows
 }

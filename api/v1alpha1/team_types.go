@@ -66,11 +66,13 @@ type TeamSpec struct {
 	Members []TeamMember `json:"members,omitempty"`
 
 	// namespace is the namespace the team owns; it defaults to `team-<name>` and cannot change once set.
+	// It cannot be `default` or start with `kube-`: a team's members get RBAC in its namespace.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="namespace cannot be changed once set"
+	// +kubebuilder:validation:XValidation:rule="self != 'default' && !self.startsWith('kube-')",message="namespace cannot be default or start with kube-: those are the cluster's own"
 	Namespace string `json:"namespace,omitempty"`
 }
 

@@ -23,3 +23,14 @@ const (
 	// the objects inside can still find their team's rows.
 	LabelTeamUID = "qual.cx/team-uid"
 )
+
+// SystemNamespace is the operator's own namespace. Tenants cannot write there, so it is the
+// only namespace where an APIKey may hold admin:read (an admission policy enforces it).
+const SystemNamespace = "qual-system"
+
+// Annotations the operator's admission policies write and protect.
+const (
+	// AnnotationCreatedBy on an APIKey is the Kubernetes user who created it, set by an
+	// admission policy on create (whatever the client sent) and refused on any later change.
+	AnnotationCreatedBy = "qual.cx/created-by"
+)
