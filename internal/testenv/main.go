@@ -24,12 +24,12 @@ func Main(m *testing.M, benchOnly bool, setup func(env *envtest.Environment, cfg
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cfg, err := env.Start()
+	defer func() { _ = env.Stop() }()
+	cfg, err := Start(env)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "start control plane:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer func() { _ = env.Stop() }()
 	stop, err := setup(env, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
