@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"qual.cx/operator/apiserver/envelope"
@@ -32,28 +31,18 @@ var DefaultAnonymousLimit = ratelimit.Limit{Quota: 60, Window: time.Minute}
 // flood of made-up or spoofed-by-proxy addresses holds memory in proportion to its rate over
 // the last second or so, not to every address ever seen.
 type anonymous struct {
-	once sync.Once
-	lim  *ratelimit.Memory
+	lim *ratelimit.Memory
 }
 
 // anonymousBudget names the budget in the rate-limit headers of its 429.
 const anonymousBudget = "unauthenticated"
 
-// anonymousLimit is the budget per client address.
-// TODO: Config.AnonymousLimit (zero: DefaultAnonymousLimit) once Config has it.
-func (s *Server) anonymousLimit() ratelimit.Limit { return DefaultAnonymousLimit }
-
-// trustedProxies are the peers whose X-Forwarded-For is believed.
-// TODO: Config.TrustedProxies once Config has it; until then none.
-func (s *Server) trustedProxies() []netip.Prefix { return nil }
-
 // limitAnonymous spends one request of the client address's unauthenticated budget. It
 // returns nil when the request may go on, else the 429 to answer, with the rate-limit headers
 // of that budget already on w.
 func (s *Server) limitAnonymous(w http.ResponseWriter, r *http.Request) *envelope.Error {
-	s.anon.once.Do(func() { s.anon.lim = ratelimit.NewMemory() })
-	limit := s.anonymousLimit()
-	key := "anonymous:" + clientKey(clientAddr(r, s.trustedProxies()))
+	limit := s.cfg.AnonymousLimit
+	key := "anonymous:" + clientKey(clientAddr(r, s.cfg.TrustedProxies))
 	res, err := s.anon.lim.Allow(context.Background(), key, limit, 1)
 	if err != nil { // only an invalid configured limit; refuse nothing for it
 		s.cfg.Logger.Error(err, "unauthenticated rate limit")

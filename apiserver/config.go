@@ -6,6 +6,7 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,6 +55,12 @@ type Config struct {
 	// AdminNamespace is the operator's own namespace (default qual-system). Its API keys
 	// belong to no team and are platform admins' keys; only there may a key hold admin:read.
 	AdminNamespace string
+	// AnonymousLimit is the budget, per client address, of requests answered 401 and of CORS
+	// preflights; zero is DefaultAnonymousLimit.
+	AnonymousLimit ratelimit.Limit
+	// TrustedProxies are the peers whose X-Forwarded-For names the client; empty: none, the
+	// connection's peer is the client.
+	TrustedProxies []netip.Prefix
 	// Teams bounds team creation per user: each team costs the cluster a namespace, Roles
 	// and RoleBindings. Zero fields take DefaultMaxOwnedTeams and DefaultTeamsPerHour.
 	Teams TeamLimits
@@ -95,6 +102,9 @@ func (c *Config) validate() error {
 		c.AdminNamespace = DefaultAdminNamespace
 	}
 	c.Teams = c.Teams.withDefaults()
+	if c.AnonymousLimit.Quota == 0 {
+		c.AnonymousLimit = DefaultAnonymousLimit
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -13,6 +13,7 @@ import (
 	"qual.cx/operator/apiserver/cursor"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/ratelimit"
 )
 
 // catchAll is the mux pattern of whatever no route matches.
@@ -52,7 +53,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics,
-		kube: &reachability{run: cfg.KubeProbe, interval: time.Second}}
+		kube: &reachability{run: cfg.KubeProbe, interval: time.Second}, anon: anonymous{lim: ratelimit.NewMemory()}}
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
 	go s.usage.Run(ctx)
 	go s.kube.watch(ctx)

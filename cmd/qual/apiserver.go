@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -43,6 +44,8 @@ type apiserverFlags struct {
 	adminUsers  []string
 	adminNS     string
 	teams       apiserver.TeamLimits
+	anonPerMin  int
+	proxies     []string
 	metricsAddr string
 }
 
@@ -59,6 +62,8 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.adminNS, "admin-namespace", apiserver.DefaultAdminNamespace, "the operator's namespace: its API keys are platform admins' (tenants must not be able to write it)")
 	fs.IntVar(&f.teams.MaxOwned, "max-owned-teams", apiserver.DefaultMaxOwnedTeams, "teams one user may own")
 	fs.IntVar(&f.teams.PerHour, "teams-per-hour", apiserver.DefaultTeamsPerHour, "teams one user may create per hour")
+	fs.IntVar(&f.anonPerMin, "unauthenticated-per-minute", apiserver.DefaultAnonymousLimit.Quota, "requests answered 401 and CORS preflights one client address may make per minute")
+	fs.StringSliceVar(&f.proxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For names the client, comma-separated (default: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
 }
 
@@ -86,10 +91,18 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		closeLimiter()
 		return apiserver.Config{}, nil, err
 	}
+	proxies := make([]netip.Prefix, len(f.proxies))
+	for i, p := range f.proxies {
+		if proxies[i], err = netip.ParsePrefix(p); err != nil {
+			closeLimiter()
+			return apiserver.Config{}, nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+	}
 	return apiserver.Config{
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter,
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
-		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics,
+		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
+		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute},
 	}, closeLimiter, nil
 }
 
