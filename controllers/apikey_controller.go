@@ -60,8 +60,8 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 	} else {
 		err = r.reconcileCredential(ctx, key)
 	}
-	requeue := r.reconcileExpiry(key)
-	warnOnNewStall(r.Recorder, key, key.Status.Conditions, err)
+	requeue := r.reconcileExpiry(ctx, key)
+	warnOnNewStall(ctx, r.Recorder, key, key.Status.Conditions, err)
 	key.Status.ObservedGeneration = key.Generation
 	err = summarize(&key.Status.Conditions, key.Generation, err, r.readiness(key))
 	return ctrl.Result{RequeueAfter: requeue}, err
@@ -122,7 +122,7 @@ func (r *APIKeyReconciler) keySecret(ctx context.Context, key *qualv1alpha1.APIK
 	if err := r.Create(ctx, secret); err != nil {
 		return nil, fmt.Errorf("create secret %s: %w", name, err)
 	}
-	r.Recorder.Eventf(key, secret, corev1.EventTypeNormal, "KeyMinted", "Mint", "minted key %s…%s into secret %s", minted.Prefix, minted.LastFour, name)
+	announce(ctx, r.Recorder, key, secret, corev1.EventTypeNormal, "KeyMinted", "Mint", "minted key %s…%s into secret %s", minted.Prefix, minted.LastFour, name)
 	return secret, nil
 }
 
@@ -131,7 +131,7 @@ func (r *APIKeyReconciler) reconcileRevocation(ctx context.Context, key *qualv1a
 	if key.Status.RevokedAt == nil {
 		now := metav1.NewTime(r.now())
 		key.Status.RevokedAt = &now
-		r.Recorder.Eventf(key, nil, corev1.EventTypeNormal, "Revoked", "Revoke", "key %s…%s revoked", key.Status.Prefix, key.Status.LastFour)
+		announce(ctx, r.Recorder, key, nil, corev1.EventTypeNormal, "Revoked", "Revoke", "key %s…%s revoked", key.Status.Prefix, key.Status.LastFour)
 	}
 	if key.Status.SecretRef == nil {
 		return nil
@@ -145,7 +145,7 @@ func (r *APIKeyReconciler) reconcileRevocation(ctx context.Context, key *qualv1a
 }
 
 // reconcileExpiry sets the Expired condition and returns when to look again.
-func (r *APIKeyReconciler) reconcileExpiry(key *qualv1alpha1.APIKey) time.Duration {
+func (r *APIKeyReconciler) reconcileExpiry(ctx context.Context, key *qualv1alpha1.APIKey) time.Duration {
 	cond := metav1.Condition{Type: qualv1alpha1.ConditionExpired, Status: metav1.ConditionFalse, Reason: "NotExpired",
 		Message: "the key has no expiry", ObservedGeneration: key.Generation}
 	var requeue time.Duration
@@ -159,7 +159,7 @@ func (r *APIKeyReconciler) reconcileExpiry(key *qualv1alpha1.APIKey) time.Durati
 		}
 	}
 	if meta.SetStatusCondition(&key.Status.Conditions, cond) && cond.Status == metav1.ConditionTrue {
-		r.Recorder.Eventf(key, nil, corev1.EventTypeNormal, "Expired", "Expire", "key %s…%s expired", key.Status.Prefix, key.Status.LastFour)
+		announce(ctx, r.Recorder, key, nil, corev1.EventTypeNormal, "Expired", "Expire", "key %s…%s expired", key.Status.Prefix, key.Status.LastFour)
 	}
 	return requeue
 }
@@ -185,8 +185,9 @@ func (r *APIKeyReconciler) now() time.Time {
 func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (and deletion, which bumps the generation) need a reconcile: the
-		// controller's own finalizer and status writes, and last-used stamps, do not.
+		// Only spec changes (revocation, a new expiry) and deletion, which bumps the
+		// generation, need a reconcile: the controller's own status writes and the REST
+		// API's last-used stamps, both in status, do not. Expiry requeues itself.
 		For(&qualv1alpha1.APIKey{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Secret{}).
 		Named("apikey").

@@ -72,7 +72,7 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, cmp, before, &cmp.Status))
 	}()
 
-	err := r.reconcileState(cmp)
+	err := r.reconcileState(ctx, cmp)
 	if err == nil {
 		err = r.reconcileCounts(ctx, cmp)
 	}
@@ -92,11 +92,11 @@ var transitionEvents = map[qualv1alpha1.CampaignState]string{
 
 // reconcileState accepts spec.state into status.phase when the move is legal, stamping the
 // time of each publish-state change.
-func (r *CampaignReconciler) reconcileState(cmp *qualv1alpha1.Campaign) error {
+func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
 	from, to := cmp.Status.Phase, cmp.Spec.State
 	if err := campaignstate.Check(from, to); err != nil {
 		err = stalled("IllegalTransition", "%s; set spec.state back to %s", err.Error(), orDraft(from))
-		warnOnNewStall(r.Recorder, cmp, cmp.Status.Conditions, err)
+		warnOnNewStall(ctx, r.Recorder, cmp, cmp.Status.Conditions, err)
 		return err
 	}
 	if from == to {
@@ -118,7 +118,7 @@ func (r *CampaignReconciler) reconcileState(cmp *qualv1alpha1.Campaign) error {
 	if from == qualv1alpha1.StatePaused && to == qualv1alpha1.StateActive {
 		reason = "Resumed"
 	}
-	r.Recorder.Eventf(cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
+	announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
 	return nil
 }
 
@@ -156,7 +156,7 @@ func (r *CampaignReconciler) reconcileDelete(ctx context.Context, cmp *qualv1alp
 	}
 	if r.Data != nil {
 		if err := r.Data.DeleteCampaignData(ctx, cmp); err != nil {
-			r.Recorder.Eventf(cmp, nil, corev1.EventTypeWarning, "DataCleanupFailed", "Delete", "deleting the campaign's data failed: %v", err)
+			announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeWarning, "DataCleanupFailed", "Delete", "deleting the campaign's data failed: %v", err)
 			return fmt.Errorf("delete data of campaign %s: %w", client.ObjectKeyFromObject(cmp), err)
 		}
 	}
@@ -181,8 +181,9 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (and deletion, which bumps the generation) need a reconcile: the
-		// controller's own finalizer and status writes, and last-used stamps, do not.
+		// Only spec changes (a new state) and deletion, which bumps the generation, need a
+		// reconcile: the controller's own finalizer and status writes do not. The roll-up
+		// of a published campaign's counts requeues itself.
 		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("campaign").
 		Complete(r)

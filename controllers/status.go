@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
@@ -114,15 +115,23 @@ func summarize(conds *[]metav1.Condition, generation int64, err error, r readine
 	return nil
 }
 
-// warnOnNewStall emits a Warning Event for a stall that conds do not record yet, so a stall
-// is announced once, not on every reconcile.
-func warnOnNewStall(rec events.EventRecorder, obj runtime.Object, conds []metav1.Condition, err error) {
+// warnOnNewStall announces a stall that conds do not record yet, as a Warning Event and a
+// log line, so a stall is announced once, not on every reconcile.
+func warnOnNewStall(ctx context.Context, rec events.EventRecorder, obj runtime.Object, conds []metav1.Condition, err error) {
 	var st *stalledError
 	if !errors.As(err, &st) {
 		return
 	}
 	c := meta.FindStatusCondition(conds, qualv1alpha1.ConditionStalled)
 	if c == nil || c.Status != metav1.ConditionTrue || c.Message != st.message {
-		rec.Eventf(obj, nil, corev1.EventTypeWarning, st.reason, "Reconcile", st.message)
+		announce(ctx, rec, obj, nil, corev1.EventTypeWarning, st.reason, "Reconcile", "%s", st.message)
 	}
+}
+
+// announce records a transition of obj as an Event, for `kubectl events`, and logs it at
+// V(1) through the request's logger, which names the controller and the object.
+func announce(ctx context.Context, rec events.EventRecorder, obj, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+	msg := fmt.Sprintf(note, args...)
+	log.FromContext(ctx).V(1).Info(msg, "reason", reason, "type", eventtype)
+	rec.Eventf(obj, related, eventtype, reason, action, "%s", msg)
 }

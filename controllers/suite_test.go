@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,6 +43,8 @@ var (
 	// conflicts counts the status patches refused on purpose for objects named conflict-*.
 	conflicts atomic.Int32
 	db        store.Store
+	// managerLogs holds what the manager logged at V(1) and above.
+	managerLogs = &capturedLogs{}
 )
 
 func TestMain(m *testing.M) {
@@ -77,6 +80,7 @@ func startManager(ctx context.Context) error {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		NewClient:              newConflictingClient,
+		Logger:                 logr.New(teeSink{ctrl.Log.GetSink(), captureSink{logs: managerLogs}}),
 	})
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)

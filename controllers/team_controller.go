@@ -68,7 +68,7 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	if err == nil {
 		err = r.reconcileRBAC(ctx, team)
 	}
-	warnOnNewStall(r.Recorder, team, team.Status.Conditions, err)
+	warnOnNewStall(ctx, r.Recorder, team, team.Status.Conditions, err)
 	team.Status.MemberCount = int32(len(team.Spec.Members))
 	team.Status.ObservedGeneration = team.Generation
 	return ctrl.Result{}, summarize(&team.Status.Conditions, team.Generation, err, readiness{
@@ -128,7 +128,7 @@ func (r *TeamReconciler) createNamespace(ctx context.Context, team *qualv1alpha1
 	if err := r.Create(ctx, ns); err != nil {
 		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", name)
+	announce(ctx, r.Recorder, team, ns, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", name)
 	team.Status.Namespace = name
 	return nil
 }
@@ -150,7 +150,7 @@ func (r *TeamReconciler) claimNamespace(ctx context.Context, team *qualv1alpha1.
 		return fmt.Errorf("claim namespace %s: %w", ns.Name, err)
 	}
 	if adopt {
-		r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopted namespace %s, labelled for this team", ns.Name)
+		announce(ctx, r.Recorder, team, ns, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "adopted namespace %s, labelled for this team", ns.Name)
 	}
 	return nil
 }
@@ -196,7 +196,7 @@ func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1
 		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete namespace %s: %w", ns.Name, err)
 		}
-		r.Recorder.Eventf(team, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "deleted namespace %s and everything in it", ns.Name)
+		announce(ctx, r.Recorder, team, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete", "deleted namespace %s and everything in it", ns.Name)
 	}
 	return setFinalizer(ctx, r.Client, team, teamFinalizer, false)
 }
@@ -205,8 +205,9 @@ func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1
 func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (and deletion, which bumps the generation) need a reconcile: the
-		// controller's own finalizer and status writes, and last-used stamps, do not.
+		// Only spec changes (members, plan) and deletion, which bumps the generation, need a
+		// reconcile: the controller's own finalizer and status writes do not. Changes to the
+		// namespace and RBAC it owns wake it through Owns.
 		For(&qualv1alpha1.Team{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.Role{}).

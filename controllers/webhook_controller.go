@@ -65,8 +65,8 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	if err == nil {
 		err = r.reconcileDispatcher(ctx, wh)
 	}
-	r.reconcileEnablement(wh)
-	warnOnNewStall(r.Recorder, wh, wh.Status.Conditions, err)
+	r.reconcileEnablement(ctx, wh)
+	warnOnNewStall(ctx, r.Recorder, wh, wh.Status.Conditions, err)
 	wh.Status.ObservedGeneration = wh.Generation
 	result := ctrl.Result{RequeueAfter: recheckAfter(err)}
 	return result, summarize(&wh.Status.Conditions, wh.Generation, err, webhookReadiness(wh))
@@ -122,7 +122,7 @@ func (r *WebhookReconciler) createSigningSecret(ctx context.Context, wh *qualv1a
 	if err := r.Create(ctx, secret); err != nil {
 		return fmt.Errorf("create secret %s: %w", name, err)
 	}
-	r.Recorder.Eventf(wh, secret, corev1.EventTypeNormal, "SecretCreated", "Create", "created signing secret %s", name)
+	announce(ctx, r.Recorder, wh, secret, corev1.EventTypeNormal, "SecretCreated", "Create", "created signing secret %s", name)
 	return nil
 }
 
@@ -141,7 +141,7 @@ func (r *WebhookReconciler) reconcileDispatcher(ctx context.Context, wh *qualv1a
 		if err := r.Create(ctx, desired); err != nil {
 			return fmt.Errorf("create dispatcher: %w", err)
 		}
-		r.Recorder.Eventf(wh, desired, corev1.EventTypeNormal, "DispatcherCreated", "Create", "created dispatcher deployment %s", desired.Name)
+		announce(ctx, r.Recorder, wh, desired, corev1.EventTypeNormal, "DispatcherCreated", "Create", "created dispatcher deployment %s", desired.Name)
 		return nil
 	}
 	if err != nil {
@@ -171,7 +171,7 @@ func (r *WebhookReconciler) updateDispatcher(ctx context.Context, wh *qualv1alph
 		return fmt.Errorf("update dispatcher: %w", err)
 	}
 	if stale {
-		r.Recorder.Eventf(wh, current, corev1.EventTypeNormal, "DispatcherUpdated", "Update", "dispatcher deployment %s follows the new configuration", current.Name)
+		announce(ctx, r.Recorder, wh, current, corev1.EventTypeNormal, "DispatcherUpdated", "Update", "dispatcher deployment %s follows the new configuration", current.Name)
 	}
 	return nil
 }
@@ -179,12 +179,12 @@ func (r *WebhookReconciler) updateDispatcher(ctx context.Context, wh *qualv1alph
 // reconcileEnablement clears an automatic disable once the user turns the endpoint back on.
 // The dispatcher disables an endpoint by setting spec.enabled to false and recording why in
 // status, so enabled=true beside a disabledAt means the user re-enabled it.
-func (r *WebhookReconciler) reconcileEnablement(wh *qualv1alpha1.Webhook) {
+func (r *WebhookReconciler) reconcileEnablement(ctx context.Context, wh *qualv1alpha1.Webhook) {
 	if wh.Status.DisabledAt == nil || !isEnabled(wh) {
 		return
 	}
 	wh.Status.DisabledAt, wh.Status.DisabledReason, wh.Status.ConsecutiveFailures = nil, "", 0
-	r.Recorder.Eventf(wh, nil, corev1.EventTypeNormal, "Reenabled", "Enable", "delivery re-enabled")
+	announce(ctx, r.Recorder, wh, nil, corev1.EventTypeNormal, "Reenabled", "Enable", "delivery re-enabled")
 }
 
 func isEnabled(wh *qualv1alpha1.Webhook) bool { return wh.Spec.Enabled == nil || *wh.Spec.Enabled }
@@ -204,6 +204,9 @@ func webhookReadiness(wh *qualv1alpha1.Webhook) readiness {
 func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
+		// No event filter: the dispatcher reports failures and automatic disables in
+		// status, and Ready follows them. The controller's own status writes cost one more
+		// reconcile each, which writes nothing.
 		For(&qualv1alpha1.Webhook{}).
 		Owns(&corev1.Secret{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &qualv1alpha1.Webhook{})).
