@@ -25,9 +25,8 @@ type DispatcherConfig struct {
 	Replicas int32 `json:"replicas"`
 	// Resources are each dispatcher container's requests and limits.
 	Resources corev1.ResourceRequirements `json:"resources"`
-	// StoreSecret names a Secret (key `dsn`) in the team namespace with the store's address;
-	// empty means the dispatcher's default.
-	StoreSecret string `json:"storeSecret,omitempty"`
+	// There is deliberately no store address here: a Secret holding it would have to live
+	// in every team namespace, where team admins read Secrets.
 }
 
 // hash identifies a configuration, so the Deployment is rewritten only when it changes.
@@ -67,11 +66,6 @@ func (c DispatcherConfig) container() corev1.Container {
 	env := []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
 	}}}
-	if c.StoreSecret != "" {
-		env = append(env, corev1.EnvVar{Name: "QUAL_STORE", ValueFrom: &corev1.EnvVarSource{
-			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: c.StoreSecret}, Key: "dsn"},
-		}})
-	}
 	return corev1.Container{
 		Name:      "dispatcher",
 		Image:     c.Image,

@@ -29,7 +29,6 @@ type managerFlags struct {
 	dispatcherReplicas     int32
 	dispatcherCPU          string
 	dispatcherMemory       string
-	dispatcherStoreSecret  string
 	concurrency            int
 }
 
@@ -45,7 +44,6 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of each namespace's dispatcher")
 	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
 	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
-	fs.StringVar(&f.dispatcherStoreSecret, "dispatcher-store-secret", "", "Secret (key dsn) in each team namespace with the store address for dispatchers")
 }
 
 // dispatcher turns the flags into the dispatcher configuration.
@@ -68,7 +66,6 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
 		},
-		StoreSecret: f.dispatcherStoreSecret,
 	}, nil
 }
 
