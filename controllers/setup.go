@@ -25,6 +25,9 @@ type Options struct {
 	CampaignData CampaignData
 	// Concurrency is how many objects of one kind reconcile at once (default 1).
 	Concurrency int
+	// SystemNamespace is the operator's own namespace, which no Team may own
+	// (qualv1alpha1.SystemNamespace when empty).
+	SystemNamespace string
 }
 
 // Reconcilers are the four reconcilers Setup registered.
@@ -42,7 +45,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 	}
 	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
 	rs := &Reconcilers{
-		Team:     &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team")},
+		Team:     &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team"), SystemNamespace: opts.SystemNamespace},
 		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData},
 		APIKey:   &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey")},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),

@@ -216,3 +216,16 @@ func ensureNamespace(t *testing.T, name string) {
 func requestFor(obj client.Object) ctrl.Request {
 	return ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
 }
+
+// clientAs is a client that impersonates user, as `kubectl --as` does: RBAC and admission
+// policies see that user, with no groups beyond system:authenticated.
+func clientAs(t *testing.T, user string) client.Client {
+	t.Helper()
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: user}
+	c, err := client.New(as, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -28,6 +30,9 @@ const teamFinalizer = "qual.cx/team-namespace"
 type TeamReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
+	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
+	// empty). No team may own it: keys there may hold admin:read.
+	SystemNamespace string
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=teams,verbs=get;list;watch;update;patch
@@ -91,6 +96,15 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 	if len(name) > 63 {
 		return stalled("NamespaceNameTooLong", "namespace %q is longer than 63 characters: set spec.namespace", name)
 	}
+	// Checked before the namespace is looked at, so a reserved one is never created, adopted
+	// or given RBAC, whatever its labels say. The schema refuses most of these names already;
+	// this also covers the operator's namespace and Teams stored before that rule.
+	if r.reserved(name) {
+		if err := r.releaseReserved(ctx, team, name); err != nil {
+			return err
+		}
+		return stalled("NamespaceReserved", "namespace %s is reserved for the cluster or the operator: recreate the team with another spec.namespace", name)
+	}
 	ns := &corev1.Namespace{}
 	err := r.Get(ctx, client.ObjectKey{Name: name}, ns)
 	if apierrors.IsNotFound(err) {
@@ -113,6 +127,16 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 	}
 	team.Status.Namespace = name
 	return nil
+}
+
+// reserved reports whether a namespace belongs to the cluster or the operator and so can
+// never be a team's: its members would get RBAC there.
+func (r *TeamReconciler) reserved(name string) bool {
+	system := r.SystemNamespace
+	if system == "" {
+		system = qualv1alpha1.SystemNamespace
+	}
+	return name == system || name == metav1.NamespaceDefault || strings.HasPrefix(name, "kube-")
 }
 
 // namespaceLabels are the labels of a team's namespace.
@@ -180,6 +204,64 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 	return nil
 }
 
+// releaseReserved undoes what an operator from before namespaces were reserved may have done
+// to one: the team's RoleBindings and Roles are deleted, and the namespace loses the team's
+// owner reference (else deleting the team would garbage-collect it) and team labels (which
+// map it to the team in the REST API).
+func (r *TeamReconciler) releaseReserved(ctx context.Context, team *qualv1alpha1.Team, name string) error {
+	if err := r.dropRBAC(ctx, team, name); err != nil {
+		return err
+	}
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	before := ns.DeepCopy()
+	refs := slices.DeleteFunc(ns.GetOwnerReferences(), func(o metav1.OwnerReference) bool { return o.UID == team.UID })
+	ns.SetOwnerReferences(refs)
+	if ns.Labels[qualv1alpha1.LabelTeamUID] == string(team.UID) {
+		delete(ns.Labels, qualv1alpha1.LabelTeam)
+		delete(ns.Labels, qualv1alpha1.LabelTeamUID)
+	}
+	if equality.Semantic.DeepEqual(before.ObjectMeta, ns.ObjectMeta) {
+		return nil
+	}
+	if err := r.Patch(ctx, ns, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("release reserved namespace %s: %w", name, err)
+	}
+	announce(ctx, r.Recorder, team, ns, corev1.EventTypeWarning, "ReservedNamespaceReleased", "Release", "released reserved namespace %s", name)
+	return nil
+}
+
+// dropRBAC deletes the Roles and RoleBindings the team controls in a namespace.
+func (r *TeamReconciler) dropRBAC(ctx context.Context, team *qualv1alpha1.Team, ns string) error {
+	for _, level := range accessLevels {
+		// The binding first: it is what grants.
+		for _, o := range []struct {
+			kind string
+			obj  client.Object
+		}{{"RoleBinding", &rbacv1.RoleBinding{}}, {"Role", &rbacv1.Role{}}} {
+			kind, obj := o.kind, o.obj
+			err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: level.name}, obj)
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("get %s %s/%s: %w", kind, ns, level.name, err)
+			}
+			if !metav1.IsControlledBy(obj, team) {
+				continue
+			}
+			if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete %s %s/%s: %w", kind, ns, level.name, err)
+			}
+			announce(ctx, r.Recorder, team, obj, corev1.EventTypeWarning, "ReservedRBACDeleted", "Delete",
+				"deleted %s %s from reserved namespace %s", kind, level.name, ns)
+		}
+	}
+	return nil
+}
+
 // reconcileDelete deletes the namespace the team owns, then lets the Team go. Kubernetes
 // deletes everything in the namespace with it.
 func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1.Team) error {
@@ -192,7 +274,7 @@ func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("get namespace: %w", err)
-	case metav1.IsControlledBy(ns, team) && ns.DeletionTimestamp.IsZero():
+	case metav1.IsControlledBy(ns, team) && ns.DeletionTimestamp.IsZero() && !r.reserved(ns.Name):
 		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete namespace %s: %w", ns.Name, err)
 		}

@@ -1,0 +1,406 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// The tests here check that no caller gains a scope, a role, a team or a secret it was not
+// given, as a team admin would try it: impersonated, with what the Team controller's
+// RoleBindings grant, against the admission policies testenv installs from config/admission.
+
+// adminTeam makes a Ready team whose admin is admin@<name>.example, and returns it with a
+// client acting as that admin.
+func adminTeam(t *testing.T, prefix string) (*qualv1alpha1.Team, client.Client, string) {
+	t.Helper()
+	name := uniqueName(prefix)
+	admin := "admin@" + name + ".example"
+	team := readyTeam(t, newTeam(name, member("owner@"+name+".example", qualv1alpha1.RoleOwner), member(admin, qualv1alpha1.RoleAdmin)))
+	return team, clientAs(t, admin), admin
+}
+
+func keyIn(ns, name string, typ qualv1alpha1.APIKeyType, scopes ...qualv1alpha1.Scope) *qualv1alpha1.APIKey {
+	key := newKey(name, typ, scopes...)
+	key.Namespace = ns
+	return key
+}
+
+// refusedBy fails unless err is a refusal whose message holds want.
+func refusedBy(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s was allowed", what)
+	case !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err):
+		t.Errorf("%s: want 403 or 422, got %v", what, err)
+	case !strings.Contains(err.Error(), want):
+		t.Errorf("%s: refusal %q does not say %q", what, err, want)
+	}
+}
+
+// whoAmI is the user name the API server sees for the suite's admin client.
+func whoAmI(t *testing.T) string {
+	t.Helper()
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := k8s.Create(context.Background(), review); err != nil {
+		t.Fatal(err)
+	}
+	return review.Status.UserInfo.Username
+}
+
+func TestTeamAdminCannotMintPlatformAdminKeys(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, _ := adminTeam(t, "minter")
+	ns := team.Status.Namespace
+	const wantMsg = "admin:read scope only in the qual-system namespace"
+
+	// The team admin may create keys here: what follows is refused by the policy, not RBAC.
+	ordinary := keyIn(ns, "ordinary", qualv1alpha1.KeyScoped, "campaigns:read")
+	if err := asAdmin.Create(ctx, ordinary); err != nil {
+		t.Fatalf("a team admin cannot create an ordinary key in its namespace: %v", err)
+	}
+	for _, key := range []*qualv1alpha1.APIKey{
+		keyIn(ns, "scoped-admin", qualv1alpha1.KeyScoped, "campaigns:read", "admin:read"),
+		keyIn(ns, "secret-admin", qualv1alpha1.KeySecret, "admin:read"),
+		// A public key may hold read scopes, and admin:read ends in :read.
+		keyIn(ns, "public-admin", qualv1alpha1.KeyPublic, "admin:read"),
+	} {
+		refusedBy(t, "team admin creating "+key.Name, asAdmin.Create(ctx, key), wantMsg)
+	}
+	// Nor can it add the scope to a key it has.
+	patch := client.MergeFrom(ordinary.DeepCopy())
+	ordinary.Spec.Scopes = append(ordinary.Spec.Scopes, "admin:read")
+	refusedBy(t, "team admin adding admin:read", asAdmin.Patch(ctx, ordinary, patch), wantMsg)
+	// The rule is the namespace's, not the user's: a cluster admin cannot put one there either.
+	refusedBy(t, "cluster admin creating an admin key in a team namespace",
+		k8s.Create(ctx, keyIn(ns, "by-cluster-admin", qualv1alpha1.KeySecret, "admin:read")), wantMsg)
+
+	// In qual-system, a cluster admin may.
+	ensureNamespace(t, qualv1alpha1.SystemNamespace)
+	platform := keyIn(qualv1alpha1.SystemNamespace, uniqueName("platform"), qualv1alpha1.KeyScoped, "admin:read")
+	if err := k8s.Create(ctx, platform); err != nil {
+		t.Fatalf("a cluster admin cannot create an admin:read key in %s: %v", qualv1alpha1.SystemNamespace, err)
+	}
+	waitKey(t, platform, metav1.ConditionTrue, "Active")
+	if got, want := platform.Annotations[qualv1alpha1.AnnotationCreatedBy], whoAmI(t); got != want {
+		t.Errorf("created-by of the platform key = %q, want %q", got, want)
+	}
+	// And the team admin has no way in there at all.
+	err := asAdmin.Create(ctx, keyIn(qualv1alpha1.SystemNamespace, uniqueName("sneak"), qualv1alpha1.KeyScoped, "admin:read"))
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("team admin creating a key in %s: want 403, got %v", qualv1alpha1.SystemNamespace, err)
+	}
+}
+
+func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, admin := adminTeam(t, "forger")
+	owner := team.Spec.Members[0].Email
+
+	// The creator's name is recorded whatever the client claims.
+	key := keyIn(team.Status.Namespace, "mine", qualv1alpha1.KeyScoped, "campaigns:read")
+	key.Spec.Owner = admin
+	key.Annotations = map[string]string{qualv1alpha1.AnnotationCreatedBy: owner}
+	if err := asAdmin.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if got := key.Annotations[qualv1alpha1.AnnotationCreatedBy]; got != admin {
+		t.Fatalf("created-by = %q, want the impersonated user %q", got, admin)
+	}
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+
+	// The key cannot be handed to the owner (a platform admin's key acts for its owner).
+	moved := key.DeepCopy()
+	moved.Spec.Owner = owner
+	refusedBy(t, "changing spec.owner", asAdmin.Update(ctx, moved), "owner cannot be added, removed or changed")
+	unowned := key.DeepCopy()
+	unowned.Spec.Owner = ""
+	refusedBy(t, "removing spec.owner", asAdmin.Update(ctx, unowned), "owner cannot be added, removed or changed")
+
+	// Nor can the record of who created it change or go.
+	const wantMsg = "qual.cx/created-by is set by the API server on create"
+	forged := key.DeepCopy()
+	forged.Annotations[qualv1alpha1.AnnotationCreatedBy] = owner
+	refusedBy(t, "changing created-by", asAdmin.Update(ctx, forged), wantMsg)
+	erased := key.DeepCopy()
+	delete(erased.Annotations, qualv1alpha1.AnnotationCreatedBy)
+	refusedBy(t, "removing created-by", asAdmin.Update(ctx, erased), wantMsg)
+	patch := []byte(`{"metadata":{"annotations":{"` + qualv1alpha1.AnnotationCreatedBy + `":null}}}`)
+	refusedBy(t, "removing created-by by merge patch", asAdmin.Patch(ctx, key.DeepCopy(), client.RawPatch("application/merge-patch+json", patch)), wantMsg)
+
+	// Ordinary writes still work: a server-side apply that does not mention the annotation
+	// (as kubectl apply does) leaves it, and revocation goes through.
+	apply := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": qualv1alpha1.GroupVersion.String(), "kind": "APIKey",
+		"metadata": map[string]any{"name": key.Name, "namespace": key.Namespace},
+		"spec":     map[string]any{"type": "scoped", "owner": admin, "scopes": []any{"campaigns:read"}, "displayName": "Renamed"},
+	}}
+	if err := asAdmin.Apply(ctx, client.ApplyConfigurationFromUnstructured(apply), client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
+		t.Fatalf("server-side apply by the team admin: %v", err)
+	}
+	revoke := client.MergeFrom(key.DeepCopy())
+	key.Spec.Revoked = true
+	if err := asAdmin.Patch(ctx, key, revoke); err != nil {
+		t.Fatalf("revoking: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(key), key); err != nil {
+		t.Fatal(err)
+	}
+	if key.Annotations[qualv1alpha1.AnnotationCreatedBy] != admin || key.Spec.Owner != admin || key.Spec.DisplayName != "Renamed" {
+		t.Errorf("after apply and revoke: annotations %v, owner %q, displayName %q", key.Annotations, key.Spec.Owner, key.Spec.DisplayName)
+	}
+}
+
+func TestTeamNeverOwnsAReservedNamespace(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueName("usurper")
+	ownerEmail := "owner@" + name + ".example"
+
+	// The schema refuses the cluster's own namespaces outright.
+	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+		team := newTeam(uniqueName("cluster-ns"), member(ownerEmail, qualv1alpha1.RoleOwner))
+		team.Spec.Namespace = ns
+		refusedBy(t, "a team in "+ns, k8s.Create(ctx, team), "namespace cannot be default or start with kube-")
+	}
+
+	// The operator's namespace, even labelled for the team (which would have it adopted),
+	// stalls the team and gets it nothing.
+	system := &corev1.Namespace{}
+	ensureNamespace(t, qualv1alpha1.SystemNamespace)
+	if err := k8s.Get(ctx, client.ObjectKey{Name: qualv1alpha1.SystemNamespace}, system); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(system.DeepCopy())
+	system.Labels[qualv1alpha1.LabelTeam] = name
+	if err := k8s.Patch(ctx, system, patch); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		patch := []byte(`{"metadata":{"labels":{"` + qualv1alpha1.LabelTeam + `":null}}}`)
+		_ = k8s.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: qualv1alpha1.SystemNamespace}}, client.RawPatch("application/merge-patch+json", patch))
+	})
+	team := newTeam(name, member(ownerEmail, qualv1alpha1.RoleOwner))
+	team.Spec.Namespace = qualv1alpha1.SystemNamespace
+	if err := k8s.Create(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	waitReserved := func() {
+		t.Helper()
+		eventually(t, "team stalls on the reserved namespace", func() error {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+				return err
+			}
+			return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "NamespaceReserved")
+		})
+	}
+	waitReserved()
+	noClaimOnSystem(t, team, ownerEmail)
+	reconcileIsSteady(t, reconcilers.Team, team)
+
+	// What an operator from before reserved namespaces may have left there is undone: the
+	// team's RoleBinding goes and the namespace is no longer the team's.
+	ref := *metav1.NewControllerRef(team, qualv1alpha1.GroupVersion.WithKind("Team"))
+	legacy := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "qual-team-admin", Namespace: qualv1alpha1.SystemNamespace, OwnerReferences: []metav1.OwnerReference{ref},
+			Labels: map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue, qualv1alpha1.LabelTeam: name}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: ownerEmail}},
+	}
+	if err := k8s.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: qualv1alpha1.SystemNamespace}, system); err != nil {
+		t.Fatal(err)
+	}
+	patch = client.MergeFrom(system.DeepCopy())
+	system.OwnerReferences = append(system.OwnerReferences, ref)
+	system.Labels[qualv1alpha1.LabelTeamUID] = string(team.UID)
+	if err := k8s.Patch(ctx, system, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "legacy claim undone", func() error {
+		if err := gone(ctx, legacy); err != nil {
+			return fmt.Errorf("role binding: %w", err)
+		}
+		return noClaim(ctx, team)
+	})
+	waitReserved()
+	noClaimOnSystem(t, team, ownerEmail)
+
+	// Deleting the team leaves the namespace alone.
+	if err := k8s.Delete(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "team gone", func() error { return gone(ctx, team) })
+	if err := k8s.Get(ctx, client.ObjectKey{Name: qualv1alpha1.SystemNamespace}, system); err != nil || !system.DeletionTimestamp.IsZero() {
+		t.Fatalf("%s was deleted with the team (%v)", qualv1alpha1.SystemNamespace, err)
+	}
+}
+
+// noClaim is nil when the team neither controls the system namespace nor has labelled it with
+// its UID.
+func noClaim(ctx context.Context, team *qualv1alpha1.Team) error {
+	ns := &corev1.Namespace{}
+	if err := k8s.Get(ctx, client.ObjectKey{Name: qualv1alpha1.SystemNamespace}, ns); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(ns.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == team.UID }) ||
+		ns.Labels[qualv1alpha1.LabelTeamUID] == string(team.UID) {
+		return fmt.Errorf("%s is still the team's: %+v", ns.Name, ns.ObjectMeta)
+	}
+	return nil
+}
+
+// noClaimOnSystem asserts the team has no hold on the system namespace and its owner may do
+// nothing there.
+func noClaimOnSystem(t *testing.T, team *qualv1alpha1.Team, ownerEmail string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := noClaim(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	bindings := &rbacv1.RoleBindingList{}
+	if err := k8s.List(ctx, bindings, client.InNamespace(qualv1alpha1.SystemNamespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bindings.Items {
+		if metav1.IsControlledBy(&b, team) || strings.HasPrefix(b.Name, "qual-team-") {
+			t.Errorf("role binding %s in %s", b.Name, qualv1alpha1.SystemNamespace)
+		}
+	}
+	for _, verb := range []string{"get", "create"} {
+		for _, res := range []struct{ group, resource string }{{"", "secrets"}, {qualv1alpha1.GroupVersion.Group, "apikeys"}} {
+			if accessReview(t, ownerEmail, qualv1alpha1.SystemNamespace, verb, res.group, res.resource) {
+				t.Errorf("the team's owner may %s %s in %s", verb, res.resource, qualv1alpha1.SystemNamespace)
+			}
+		}
+	}
+}
+
+// accessReview asks the API server whether user may do verb on resource in ns.
+func accessReview(t *testing.T, user, ns, verb, group, resource string) bool {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               user,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: group, Resource: resource},
+	}}
+	got, err := cs.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), sar, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Status.Allowed
+}
+
+func TestTeamAdminReadsOnlyItsOwnSecrets(t *testing.T) {
+	ctx := context.Background()
+	a, asAdminA, adminA := adminTeam(t, "reader")
+	b, _, _ := adminTeam(t, "neighbour")
+
+	// What a cluster holds: the store's address in qual-system, and in each team namespace a
+	// webhook (signing secret and dispatcher) and a minted key.
+	ensureNamespace(t, qualv1alpha1.SystemNamespace)
+	store := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("qual-store"), Namespace: qualv1alpha1.SystemNamespace},
+		StringData: map[string]string{"dsn": "postgres://qual:hunter2@db.internal:5432/qual"}}
+	if err := k8s.Create(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	secretsOf := map[string][]string{} // namespace -> every secret value there
+	for _, team := range []*qualv1alpha1.Team{a, b} {
+		ns := team.Status.Namespace
+		wh := newWebhook(ns, "hook")
+		key := keyIn(ns, "key", qualv1alpha1.KeySecret)
+		for _, obj := range []client.Object{wh, key} {
+			if err := k8s.Create(ctx, obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+		waitKey(t, key, metav1.ConditionTrue, "Active")
+		list := &corev1.SecretList{}
+		if err := k8s.List(ctx, list, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range list.Items {
+			for _, v := range s.Data {
+				secretsOf[ns] = append(secretsOf[ns], string(v))
+			}
+		}
+	}
+
+	// RBAC: the admin reads Secrets in its namespace (minted keys' plaintext lives there),
+	// and nowhere else.
+	for _, c := range []struct {
+		ns      string
+		allowed bool
+	}{{a.Status.Namespace, true}, {qualv1alpha1.SystemNamespace, false}, {b.Status.Namespace, false}} {
+		for _, verb := range []string{"get", "list", "watch"} {
+			if got := accessReview(t, adminA, c.ns, verb, "", "secrets"); got != c.allowed {
+				t.Errorf("%s %s secrets in %s: allowed=%v, want %v", adminA, verb, c.ns, got, c.allowed)
+			}
+		}
+	}
+
+	// A real read, as the admin: every Secret in its namespace, and nothing of the store's or
+	// the other team's in any of them.
+	list := &corev1.SecretList{}
+	if err := asAdminA.List(ctx, list, client.InNamespace(a.Status.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 2 {
+		t.Errorf("team admin sees %d secrets, want 2 (the signing secret and the key)", len(list.Items))
+	}
+	for _, s := range list.Items {
+		for k, v := range s.Data {
+			if k == "dsn" || strings.Contains(string(v), "postgres://") || strings.Contains(string(v), "hunter2") {
+				t.Errorf("secret %s holds the store's address (%s)", s.Name, k)
+			}
+			if slices.Contains(secretsOf[b.Status.Namespace], string(v)) {
+				t.Errorf("secret %s holds a secret of team %s (%s)", s.Name, b.Name, k)
+			}
+		}
+	}
+	for _, ns := range []string{qualv1alpha1.SystemNamespace, b.Status.Namespace} {
+		if err := asAdminA.List(ctx, &corev1.SecretList{}, client.InNamespace(ns)); !apierrors.IsForbidden(err) {
+			t.Errorf("team admin listing secrets in %s: want 403, got %v", ns, err)
+		}
+	}
+	if err := asAdminA.Get(ctx, client.ObjectKeyFromObject(store), &corev1.Secret{}); !apierrors.IsForbidden(err) {
+		t.Errorf("team admin reading the store secret: want 403, got %v", err)
+	}
+
+	// The dispatcher, which runs in the team namespace, is given no Secret at all.
+	d := dispatcher(t, a.Status.Namespace)
+	spec := d.Spec.Template.Spec
+	for _, c := range spec.Containers {
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				t.Errorf("dispatcher env %s reads secret %s", e.Name, e.ValueFrom.SecretKeyRef.Name)
+			}
+		}
+		if len(c.EnvFrom) > 0 {
+			t.Errorf("dispatcher envFrom %+v", c.EnvFrom)
+		}
+	}
+	if slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Secret != nil }) {
+		t.Errorf("dispatcher mounts a secret: %+v", spec.Volumes)
+	}
+}
