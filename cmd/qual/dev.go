@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,8 +30,10 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/config/crd"
+	"qual.cx/operator/internal/admission"
 	"qual.cx/operator/internal/controlplane"
 	"qual.cx/operator/internal/keys"
+	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
 )
 
@@ -44,12 +47,14 @@ const (
 	devStartTimeout = time.Minute
 )
 
-// devScopes are every scope there is: the bootstrap key may do anything.
+// devScopes are every scope a team's key may hold: the bootstrap key may do anything in its
+// team. admin:read is not among them: an admission policy keeps keys holding it out of team
+// namespaces, and the dev user's session is the platform admin.
 func devScopes() []qualv1alpha1.Scope {
 	return []qualv1alpha1.Scope{
 		"campaigns:read", "campaigns:write", "campaigns:delete", "campaigns:publish",
 		"interviews:read", "interviews:write", "findings:read", "findings:write",
-		"graph:read", "graph:share", "teams:read", "teams:write", "webhooks:manage", "admin:read",
+		"graph:read", "graph:share", "teams:read", "teams:write", "webhooks:manage",
 	}
 }
 
@@ -68,9 +73,10 @@ func newDevCommand() *cobra.Command {
 		Use:   "dev",
 		Short: "Run everything locally: a control plane, the controllers and the REST API, bootstrapped",
 		Long: `Starts kube-apiserver and etcd (built once by hack/control-plane.sh, or KUBEBUILDER_ASSETS),
-installs the CRDs, runs the controllers and the REST API in this process with a SQLite store,
-creates the team "default" and a bootstrap API key with every scope, and writes
-<dir>/dev.env and <dir>/kubeconfig. State persists in <dir>; run it again to resume.`,
+installs the CRDs and the admission policies, creates the namespace qual-system, runs the
+controllers and the REST API in this process with a SQLite store, creates the team "default"
+and a bootstrap API key with every team scope, and writes <dir>/dev.env and <dir>/kubeconfig.
+State persists in <dir>; run it again to resume.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
 		},
@@ -113,6 +119,12 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 	if ctx.Err() != nil {
 		return nil // Ctrl-C while the control plane started, which cannot be interrupted
 	}
+	if err := installAdmission(ctx, env.Config); err != nil {
+		if ctx.Err() != nil {
+			return nil // Ctrl-C while waiting for the policies
+		}
+		return err
+	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := writeAdminKubeconfig(env, kubeconfig); err != nil {
 		return err
@@ -154,7 +166,7 @@ func (f *devFlags) complete(prev map[string]string) error {
 }
 
 // startControlPlane starts kube-apiserver and etcd, with etcd's data in dir so objects
-// survive restarts, and installs the embedded CRDs.
+// survive restarts, and installs the embedded CRDs. installAdmission follows.
 func startControlPlane(dir string) (*envtest.Environment, error) {
 	assets, err := controlPlaneAssets()
 	if err != nil {
@@ -174,6 +186,33 @@ func startControlPlane(dir string) (*envtest.Environment, error) {
 		return nil, errors.Join(fmt.Errorf("start control plane: %w", err), env.Stop())
 	}
 	return env, nil
+}
+
+// installAdmission creates the operator's namespace, where platform-admin keys live, and
+// installs the admission policies of config/admission, returning once they are enforced so
+// nothing bootstrapped afterwards slips past them.
+func installAdmission(ctx context.Context, cfg *rest.Config) error {
+	scheme, err := qualscheme.New()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: qualv1alpha1.SystemNamespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", ns.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, devStartTimeout)
+	defer cancel()
+	if err := admission.Install(ctx, c, "qual-dev"); err != nil {
+		return err
+	}
+	if err := admission.WaitEnforced(ctx, c, metav1.NamespaceDefault); err != nil {
+		return fmt.Errorf("admission policies: %w", err)
+	}
+	return nil
 }
 
 // controlPlaneAssets is KUBEBUILDER_ASSETS, or the folder hack/control-plane.sh builds, found
@@ -358,9 +397,10 @@ func ensureBootstrapKey(ctx context.Context, log logr.Logger, c client.Client, n
 	return minted.Plaintext, nil
 }
 
-// keyMatches reports whether key is live and prev is its plaintext.
+// keyMatches reports whether key is live with the scopes a bootstrap key has now, and prev
+// is its plaintext. A key from an older run that held admin:read is replaced.
 func keyMatches(key *qualv1alpha1.APIKey, prev string) bool {
-	return prev != "" && key.DeletionTimestamp == nil && !key.Spec.Revoked &&
+	return prev != "" && key.DeletionTimestamp == nil && !key.Spec.Revoked && slices.Equal(key.Spec.Scopes, devScopes()) &&
 		key.Spec.Credential != nil && key.Spec.Credential.HashRef == keys.HashRef(prev)
 }
 
@@ -481,7 +521,7 @@ func printDevUsage(out io.Writer, envFile, url, kubeconfig string, mf *managerFl
 	_, _ = fmt.Fprintf(out, `
 Qual is running. Ctrl-C stops it; run it again to resume with the same data.
 
-  REST API    %[2]s/api/v1   (platform admin: %[4]s and its bootstrap key)
+  REST API    %[2]s/api/v1   (platform admin: %[4]s's session; the bootstrap key has every team scope)
   Kubernetes  %[3]s
   Metrics     http://%[5]s/metrics   Probes http://%[6]s/healthz
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -75,16 +77,17 @@ func TestDevRunsBootstrapsAndResumes(t *testing.T) {
 	second.stop(t)
 }
 
-// checkAPI asserts the API is up, the bootstrap key works and is a platform admin's, and a
-// session token for the dev user works.
+// checkAPI asserts the API is up, the bootstrap key works, and a session token for the dev
+// user works and is a platform admin's.
 func checkAPI(t *testing.T, vars map[string]string, token string) {
 	t.Helper()
 	api := vars["QUAL_URL"] + "/api/v1"
 	for _, c := range []struct{ path, bearer, want string }{
 		{"/health", "", `"ok"`},
 		{"/me", vars["QUAL_API_KEY"], `"auth_type":"api_key"`},
-		{"/admin/stats", vars["QUAL_API_KEY"], `"teams":1`},
+		{"/campaigns", vars["QUAL_API_KEY"], `"data"`},
 		{"/me", token, `"user_id":"` + devUserID + `"`},
+		{"/admin/stats", token, `"teams":1`},
 	} {
 		if err := getExpect(api+c.path, c.bearer, c.want); err != nil {
 			t.Error(err)
@@ -117,6 +120,23 @@ func checkCluster(t *testing.T, kubeconfig string) {
 	}
 	if err := k8s.Get(ctx, client.ObjectKey{Name: "team-default"}, &corev1.Namespace{}); err != nil {
 		t.Errorf("namespace team-default: %v", err)
+	}
+	// The operator's namespace exists, the bootstrap key holds no platform-admin scope, and
+	// the admission policies are in force: even a cluster admin cannot put one in a team.
+	if err := k8s.Get(ctx, client.ObjectKey{Name: qualv1alpha1.SystemNamespace}, &corev1.Namespace{}); err != nil {
+		t.Errorf("namespace %s: %v", qualv1alpha1.SystemNamespace, err)
+	}
+	key := &qualv1alpha1.APIKey{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "team-default", Name: devKeyName}, key); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(key.Spec.Scopes, "admin:read") || key.Annotations[qualv1alpha1.AnnotationCreatedBy] == "" {
+		t.Errorf("bootstrap key: scopes %v, annotations %v", key.Spec.Scopes, key.Annotations)
+	}
+	admin := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Namespace: "team-default", Name: "platform"},
+		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeyScoped, Scopes: []qualv1alpha1.Scope{"admin:read"}}}
+	if err := k8s.Create(ctx, admin, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "qual-apikey-admin-scope") {
+		t.Errorf("an admin:read key in a team namespace: want the policy's refusal, got %v", err)
 	}
 }
 
