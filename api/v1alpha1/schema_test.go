@@ -255,7 +255,11 @@ func TestPrinterColumns(t *testing.T) {
 		t.Fatalf("kubectl get apikeys columns: got %s, want %s", got, want)
 	}
 	if len(rows) != 1 || rows[0].Cells[4] != expires {
-		t.Fatalf("Expires of a key expiring at %s: rows %+v", expires, rows)
+		var cells [][]any
+		for _, r := range rows {
+			cells = append(cells, r.Cells)
+		}
+		t.Fatalf("Expires of a key expiring at %s: rows %v", expires, cells)
 	}
 }
 
