@@ -85,7 +85,7 @@ func campaignMatcher(f map[string]string) func(*directory.Campaign) bool {
 		return nil
 	}
 	return func(c *directory.Campaign) bool {
-		return (status == "" || c.REST.Status == status) && (mode == "" || c.REST.Mode == mode) &&
+		return (status == "" || c.Status == status) && (mode == "" || c.Mode == mode) &&
 			(term == "" || c.Matches(term))
 	}
 }
@@ -193,7 +193,7 @@ func (s *Server) campaignAction(action string) handlerFunc {
 		to, _ := campaignstate.Action(action).Target()
 		if err := campaignstate.CheckAction(c.Object.Spec.State, campaignstate.Action(action)); err != nil {
 			return envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
-				c.REST.Status, action, c.REST.Status, strings.ToLower(string(to)))
+				c.Status, action, c.Status, strings.ToLower(string(to)))
 		}
 		spec := c.Object.Spec.DeepCopy()
 		spec.State = to

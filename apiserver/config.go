@@ -151,7 +151,7 @@ func (l TeamLimits) withDefaults() TeamLimits {
 // Namespaces it needs only those a team has claimed (labelled with the team's UID).
 func CacheOptions() cache.Options {
 	claimed, _ := labels.NewRequirement(qualv1alpha1.LabelTeamUID, selection.Exists, nil) // a valid key: never fails
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
 		&corev1.Namespace{}: {Label: labels.NewSelector().Add(*claimed)},
 	}}
 }

@@ -13,12 +13,16 @@ import (
 // Campaign is a Campaign object as the directory holds it: rendered once, with its sort and
 // filter keys precomputed. Treat it as read-only.
 type Campaign struct {
-	Object   *qualv1alpha1.Campaign
-	TeamUID  string
-	JSON     []byte // the REST representation
-	REST     resources.Campaign
-	titleKey string // lowercased title: the title sort is case-insensitive
-	search   string // lowercased title and description
+	Object  *qualv1alpha1.Campaign
+	TeamUID string
+	JSON    []byte // the REST representation
+	// Status and Mode are the REST filter values; CreatedAt and UpdatedAt the sort times.
+	// Only these are kept of the REST form besides its JSON: a campaign costs the directory
+	// little more than its bytes.
+	Status, Mode         string
+	CreatedAt, UpdatedAt time.Time
+	titleKey             string // lowercased title: the title sort is case-insensitive
+	search               string // lowercased title and description
 }
 
 // NewCampaign renders a campaign of the team teamUID, as the directory does.
@@ -26,7 +30,8 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamUID string) *Campaign {
 	rest := resources.NewCampaign(c, teamUID)
 	body, _ := json.Marshal(rest) // plain fields always marshal
 	return &Campaign{
-		Object: c, TeamUID: teamUID, JSON: body, REST: rest,
+		Object: c, TeamUID: teamUID, JSON: body,
+		Status: rest.Status, Mode: rest.Mode, CreatedAt: rest.CreatedAt, UpdatedAt: rest.UpdatedAt,
 		titleKey: strings.ToLower(c.Spec.Title),
 		search:   strings.ToLower(c.Spec.Title + "\n" + c.Spec.Description),
 	}

@@ -46,11 +46,11 @@ type Page struct {
 func SortValue(c *Campaign, key SortKey) string {
 	switch key {
 	case SortUpdated:
-		return timeKey(c.REST.UpdatedAt)
+		return timeKey(c.UpdatedAt)
 	case SortTitle:
 		return c.titleKey
 	}
-	return timeKey(c.REST.CreatedAt)
+	return timeKey(c.CreatedAt)
 }
 
 // ValidSortValue reports whether a cursor's value can be one of key's values.
@@ -70,9 +70,9 @@ func compareTo(c *Campaign, key SortKey, value, id string) int {
 		byValue = strings.Compare(c.titleKey, value)
 	default:
 		t, _ := time.Parse(time.RFC3339Nano, value) // checked by ValidSortValue
-		own := c.REST.CreatedAt
+		own := c.CreatedAt
 		if key == SortUpdated {
-			own = c.REST.UpdatedAt
+			own = c.UpdatedAt
 		}
 		byValue = own.Compare(t)
 	}
@@ -89,9 +89,9 @@ func sortCampaigns(list []*Campaign, key SortKey) {
 		case SortTitle:
 			byValue = strings.Compare(a.titleKey, b.titleKey)
 		case SortUpdated:
-			byValue = a.REST.UpdatedAt.Compare(b.REST.UpdatedAt)
+			byValue = a.UpdatedAt.Compare(b.UpdatedAt)
 		default:
-			byValue = a.REST.CreatedAt.Compare(b.REST.CreatedAt)
+			byValue = a.CreatedAt.Compare(b.CreatedAt)
 		}
 		return cmp.Or(byValue, strings.Compare(string(a.Object.UID), string(b.Object.UID)))
 	})

@@ -45,7 +45,7 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 	}
 	return Campaign{
 		ID: string(c.UID), Title: c.Spec.Title, Slug: c.Name,
-		Status:       strings.ToLower(string(orDraft(c.Spec.State))),
+		Status:       statusOf(c.Spec.State),
 		Mode:         string(c.Spec.Mode),
 		MaxQuestions: c.Spec.MaxQuestions,
 		Objectives:   c.Spec.Objectives, Description: c.Spec.Description,
@@ -88,4 +88,21 @@ func timePtr(t *metav1.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// restStatuses are the REST statuses of the campaign states: each state lowercased, one
+// shared string per state rather than one copy per campaign.
+var restStatuses = func() map[qualv1alpha1.CampaignState]string {
+	m := map[qualv1alpha1.CampaignState]string{}
+	for _, s := range qualv1alpha1.CampaignStates() {
+		m[s] = strings.ToLower(string(s))
+	}
+	return m
+}()
+
+func statusOf(s qualv1alpha1.CampaignState) string {
+	if r, ok := restStatuses[orDraft(s)]; ok {
+		return r
+	}
+	return strings.ToLower(string(s))
 }
