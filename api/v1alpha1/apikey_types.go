@@ -63,6 +63,7 @@ type APIKeySpec struct {
 	// displayName is the key's human-readable name.
 	// +optional
 	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	DisplayName string `json:"displayName,omitempty"`
 
 	// scopes are what the key may do. A secret key without scopes may do everything but
@@ -81,6 +82,7 @@ type APIKeySpec struct {
 	// the annotation qual.cx/created-by records who actually created the object.
 	// +optional
 	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	Owner string `json:"owner,omitempty"`
 
 	// allowedOrigins are the browser origins CORS answers for a public key; empty means any.

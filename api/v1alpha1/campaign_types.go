@@ -50,17 +50,20 @@ type CampaignSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="title cannot be blank"
 	Title string `json:"title"`
 
 	// objectives state what the research should learn; the interviewer steers toward them.
 	// +optional
 	// +kubebuilder:validation:MaxLength=5000
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	Objectives string `json:"objectives,omitempty"`
 
 	// description is a longer account of the campaign for the team.
 	// +optional
 	// +kubebuilder:validation:MaxLength=5000
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	Description string `json:"description,omitempty"`
 
 	// mode is the kind of study: research, hr or marketing.
@@ -81,6 +84,7 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=1000
+	// +kubebuilder:validation:items:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	Questions []string `json:"questions,omitempty"`
 
 	// settings tune how interviews are held.

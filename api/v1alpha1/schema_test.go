@@ -116,6 +116,13 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "bad language tag", manifest: campaign("title: T\n  settings: {language: 'english!'}"), wantField: "spec.settings.language", wantMsg: "should match"},
 		{name: "completed campaign changes state", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
 		{name: "completed campaign edited", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: Renamed\n  state: Completed"), wantField: "spec", wantMsg: "a Completed campaign is read-only"},
+		// Text is text: no control character but newline and tab, in every free-text field.
+		{name: "campaign title with NUL", manifest: campaign(`title: "a\0b"`), wantField: "spec.title", wantMsg: "should match"},
+		{name: "campaign description with escape", manifest: campaign("title: T\n  description: \"bell \\a\""), wantField: "spec.description", wantMsg: "should match"},
+		{name: "campaign objectives with C1 control", manifest: campaign("title: T\n  objectives: \"next \\N line\""), wantField: "spec.objectives", wantMsg: "should match"},
+		{name: "question with carriage return", manifest: campaign("title: T\n  questions: [\"why\\r?\"]"), wantField: "spec.questions[0]", wantMsg: "should match"},
+		{name: "team displayName with NUL", manifest: team(`displayName: "a\0b"`), wantField: "spec.displayName", wantMsg: "should match"},
+		{name: "member email with control", manifest: team("displayName: T\n  members: [{email: \"a\\x01@b.example\", role: owner}]"), wantField: "spec.members[0].email", wantMsg: "should match"},
 		// Webhook
 		{name: "webhook without url", manifest: webhook(`events: ["*"]`), wantField: "spec.url", wantMsg: "Required value"},
 		{name: "webhook with ftp url", manifest: webhook("url: ftp://files.example/in\n  events: ['*']"), wantField: "spec.url", wantMsg: "absolute http or https URL"},

@@ -22,6 +22,7 @@ type TeamMember struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	UserID string `json:"userID,omitempty"`
 
 	// email is the member's e-mail address: the `email` claim of their session token.
@@ -29,7 +30,7 @@ type TeamMember struct {
 	// +required
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+$`
+	// +kubebuilder:validation:Pattern=`^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$`
 	Email string `json:"email"`
 
 	// role is what the member may do: owner and admin manage everything, member reads and
@@ -50,6 +51,7 @@ type TeamSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	DisplayName string `json:"displayName"`
 
 	// plan is the team's plan; it sets the team's rate limits.

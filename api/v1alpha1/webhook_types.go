@@ -32,6 +32,7 @@ type WebhookSpec struct {
 	// description says what the endpoint is for.
 	// +optional
 	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	Description string `json:"description,omitempty"`
 
 	// enabled turns delivery on or off. Setting it to true re-enables an endpoint that was
