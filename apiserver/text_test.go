@@ -1,0 +1,86 @@
+package apiserver_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+)
+
+// TestEveryStringFieldRefusesBadText sends, for every string field of every write route, a
+// value holding NUL, another control character and invalid UTF-8: each is 400
+// VALIDATION_ERROR naming the field, and nothing is written.
+func TestEveryStringFieldRefusesBadText(t *testing.T) {
+	tn := newTenant(t, "text", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Clean"})
+	routes := []struct {
+		method, path, token string
+		base                map[string]any
+		fields              []string
+	}{
+		{"POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "T"},
+			[]string{"title", "objectives", "description", "questions[0]", "settings.language", "campaign_mode", "team_id"}},
+		{"PATCH", "/api/v1/campaigns/" + c.ID, tn.secret, map[string]any{},
+			[]string{"title", "objectives", "description", "questions[0]", "settings.language", "campaign_mode"}},
+		{"POST", "/api/v1/teams", tn.owner, map[string]any{"name": "T"}, []string{"name", "plan"}},
+		{"PATCH", "/api/v1/teams/" + tn.id, tn.owner, map[string]any{}, []string{"name", "plan"}},
+		{"POST", "/api/v1/teams/" + tn.id + "/members", tn.owner, map[string]any{"email": "x@example.com"}, []string{"email", "role"}},
+		{"PATCH", "/api/v1/teams/" + tn.id + "/members/text-member@example.com", tn.owner, map[string]any{"role": "viewer"}, []string{"role"}},
+		{"POST", "/api/v1/api-keys", tn.owner, map[string]any{"type": "public"}, []string{"name", "type", "scopes[0]", "allowed_origins[0]"}},
+	}
+	for _, rt := range routes {
+		for _, field := range rt.fields {
+			for _, bad := range []string{"nul\x00here", "bell\x07", "crlf\r\n", "\xffinvalid"} {
+				raw := withField(t, rt.base, field, bad)
+				e := call(t, rt.method, rt.path, rt.token, raw).expectError(t, 400, "VALIDATION_ERROR")
+				if len(e.Details) != 1 || e.Details[0].Field != field {
+					t.Errorf("%s %s with %s=%q: details %+v", rt.method, rt.path, field, bad, e.Details)
+				}
+			}
+		}
+	}
+	var still campaign
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &still)
+	if still.Title != "Clean" || still.Description != "" {
+		t.Fatalf("a refused write changed the campaign: %+v", still)
+	}
+	if p := listPage(t, tn.secret, ""); p.Pagination.TotalCount != 1 {
+		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
+	}
+	// Newlines and tabs are text.
+	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"description": "two\nlines\tand a tab"}).expect(t, 200)
+}
+
+// withField is base's JSON with value at a path like "a.b" or "a[0]", built as raw bytes so
+// invalid UTF-8 reaches the server as sent.
+func withField(t *testing.T, base map[string]any, path, value string) []byte {
+	t.Helper()
+	const marker = "\u2063MARK\u2063"
+	body := map[string]any{}
+	for k, v := range base {
+		body[k] = v
+	}
+	name, inList := strings.CutSuffix(path, "[0]")
+	var v any = marker
+	if inList {
+		v = []any{marker}
+	}
+	if parent, child, ok := strings.Cut(name, "."); ok {
+		body[parent] = map[string]any{child: v}
+	} else {
+		body[name] = v
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Control characters go in as JSON escapes, invalid UTF-8 as the raw bytes.
+	quoted, _ := json.Marshal(value)
+	if strings.ContainsRune(value, '\uFFFD') || !isValidUTF8(value) {
+		quoted = []byte(`"` + value + `"`)
+	}
+	return []byte(strings.Replace(string(raw), `"`+marker+`"`, string(quoted), 1))
+}
+
+func isValidUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
