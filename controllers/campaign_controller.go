@@ -82,9 +82,9 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	})
 }
 
-// transitionEvents names the Event of each accepted move.
+// transitionEvents names the Event of each accepted move. A new campaign starting as a draft
+// is no move: it gets no Event, so creating many campaigns does not write as many Events.
 var transitionEvents = map[qualv1alpha1.CampaignState]string{
-	qualv1alpha1.StateDraft:     "Drafted",
 	qualv1alpha1.StateActive:    "Published",
 	qualv1alpha1.StatePaused:    "Paused",
 	qualv1alpha1.StateCompleted: "Completed",
@@ -114,11 +114,13 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 		cmp.Status.CompletedAt = &now
 	}
 	cmp.Status.Phase = to
-	reason := transitionEvents[to]
+	reason, ok := transitionEvents[to]
 	if from == qualv1alpha1.StatePaused && to == qualv1alpha1.StateActive {
 		reason = "Resumed"
 	}
-	announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
+	if ok {
+		announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
+	}
 	return nil
 }
 
