@@ -31,35 +31,18 @@ type escalation struct {
 // second team.
 func newEscalation(t *testing.T, name string) *escalation {
 	t.Helper()
-	ctx := context.Background()
 	e := &escalation{ownerMail: name + "-owner@example.com", adminMail: name + "-admin@example.com", name: name}
-	team := &qualv1alpha1.Team{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: qualv1alpha1.TeamSpec{DisplayName: "Escalation", Plan: qualv1alpha1.PlanEnterprise, Members: []qualv1alpha1.TeamMember{
-			{Email: e.ownerMail, UserID: "user-" + name + "-owner", Role: qualv1alpha1.RoleOwner},
-			{Email: e.adminMail, UserID: "user-" + name + "-admin", Role: qualv1alpha1.RoleAdmin},
-			{Email: name + "-member@example.com", UserID: "user-" + name + "-member", Role: qualv1alpha1.RoleMember},
-			{Email: name + "-viewer@example.com", UserID: "user-" + name + "-viewer", Role: qualv1alpha1.RoleViewer},
-		}},
-	}
-	if err := k8s.Create(ctx, team); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "namespace of "+name, func() error {
-		return k8s.Get(ctx, client.ObjectKey{Name: "team-" + name}, &corev1.Namespace{})
-	})
-	e.team = &tenant{team: team, id: string(team.UID)}
+	e.team = newTenant(t, name, qualv1alpha1.PlanEnterprise,
+		qualv1alpha1.TeamMember{Email: e.adminMail, UserID: "user-" + name + "-admin", Role: qualv1alpha1.RoleAdmin})
 	e.other = newTenant(t, name+"-other", qualv1alpha1.PlanEnterprise)
-	e.owner = sessionToken(t, "user-"+name+"-owner", e.ownerMail, time.Hour)
+	e.owner, e.secret, e.scoped, e.public = e.team.owner, e.team.secret, e.team.scoped, e.team.public
+	e.secretID = keyID(t, e.secret)
 	e.admin = sessionToken(t, "user-"+name+"-admin", e.adminMail, time.Hour)
 	e.member = sessionToken(t, "user-"+name+"-member", name+"-member@example.com", time.Hour)
 	e.viewer = sessionToken(t, "user-"+name+"-viewer", name+"-viewer@example.com", time.Hour)
 	e.root = sessionToken(t, "user-root-"+name, "root@platform.example", time.Hour)
 
-	e.secret, e.secretID = e.key(t, "secret", qualv1alpha1.KeySecret, nil, nil)
 	e.narrow, e.narrowID = e.key(t, "narrow", qualv1alpha1.KeySecret, []qualv1alpha1.Scope{"campaigns:read", "teams:read"}, nil)
-	e.scoped, _ = e.key(t, "scoped", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"campaigns:read"}, nil)
-	e.public, _ = e.key(t, "public", qualv1alpha1.KeyPublic, []qualv1alpha1.Scope{"campaigns:read", "interviews:write"}, nil)
 	soon := metav1.NewTime(time.Now().Add(2 * time.Hour).Truncate(time.Second))
 	e.expiring, e.expiringID = e.key(t, "expiring", qualv1alpha1.KeySecret, nil, &soon)
 	e.teamsKey, _ = e.key(t, "teams", qualv1alpha1.KeySecret, []qualv1alpha1.Scope{"teams:read", "teams:write"}, nil)
@@ -70,6 +53,16 @@ func newEscalation(t *testing.T, name string) *escalation {
 	e.otherKey = otherKey.ID
 	e.campaignID = createCampaign(t, e.secret, map[string]any{"title": "Escalation target"}).ID
 	return e
+}
+
+// keyID is the id of the key token authenticates as.
+func keyID(t *testing.T, token string) string {
+	t.Helper()
+	var me struct {
+		KeyID string `json:"key_id"`
+	}
+	call(t, "GET", "/api/v1/me", token, nil).expect(t, 200).data(t, &me)
+	return me.KeyID
 }
 
 // key creates a key in the team's namespace as kubectl would and waits until it authenticates.

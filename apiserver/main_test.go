@@ -217,7 +217,7 @@ type tenant struct {
 }
 
 // newTenant makes a team (on a plan) with an owner and three keys, through Kubernetes.
-func newTenant(t *testing.T, name string, plan qualv1alpha1.Plan) *tenant {
+func newTenant(t *testing.T, name string, plan qualv1alpha1.Plan, more ...qualv1alpha1.TeamMember) *tenant {
 	t.Helper()
 	ctx := context.Background()
 	owner := name + "-owner@example.com"
@@ -229,6 +229,7 @@ func newTenant(t *testing.T, name string, plan qualv1alpha1.Plan) *tenant {
 			{Email: name + "-viewer@example.com", UserID: "user-" + name + "-viewer", Role: qualv1alpha1.RoleViewer},
 		}},
 	}
+	team.Spec.Members = append(team.Spec.Members, more...)
 	if err := k8s.Create(ctx, team); err != nil {
 		t.Fatal(err)
 	}
