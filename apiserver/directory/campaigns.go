@@ -29,11 +29,14 @@ type Campaign struct {
 func NewCampaign(c *qualv1alpha1.Campaign, teamUID string) *Campaign {
 	rest := resources.NewCampaign(c, teamUID)
 	body, _ := json.Marshal(rest) // plain fields always marshal
+	// One lowercased string serves the search and, as its prefix, the title sort.
+	title := strings.ToLower(c.Spec.Title)
+	search := title + "\n" + strings.ToLower(c.Spec.Description)
 	return &Campaign{
 		Object: c, TeamUID: teamUID, JSON: body,
 		Status: rest.Status, Mode: rest.Mode, CreatedAt: rest.CreatedAt, UpdatedAt: rest.UpdatedAt,
-		titleKey: strings.ToLower(c.Spec.Title),
-		search:   strings.ToLower(c.Spec.Title + "\n" + c.Spec.Description),
+		titleKey: search[:len(title)],
+		search:   search,
 	}
 }
 

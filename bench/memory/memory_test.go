@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
@@ -96,6 +97,7 @@ func measure(b *testing.B, team string, n int) {
 	createCampaigns(b, c, "team-"+team, n)
 	waitUntil(b, "every campaign in the REST read model", func() bool { return count() == n })
 	waitUntil(b, "the controllers done", func() bool { return ready(b, c, "team-"+team) == n })
+	waitUntil(b, "the campaign work queue empty", func() bool { return queueDepth("campaign") == 0 })
 	heap, rss := settle()
 	if path := os.Getenv("QUAL_HEAP_PROFILE"); path != "" { // go tool pprof -sample_index=inuse_space
 		f, err := os.Create(path)
@@ -107,6 +109,27 @@ func measure(b *testing.B, team string, n int) {
 	b.ReportMetric(float64(rss-emptyRSS)/float64(n), "rss-B/campaign")
 	b.ReportMetric(float64(emptyRSS)/(1<<20), "empty-rss-MiB")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MiB")
+}
+
+// queueDepth is the depth of a controller's work queue in this process.
+func queueDepth(controller string) float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, f := range families {
+		if f.GetName() != "workqueue_depth" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "name" && l.GetValue() == controller {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // settle collects garbage, returns memory to the OS, and reads the heap in use and the RSS.
