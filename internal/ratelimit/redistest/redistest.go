@@ -13,6 +13,9 @@
 //	}
 //
 //	func TestX(t *testing.T) { c := rds.Client(t); prefix := rds.Prefix(t) ... }
+//
+// A fault test that stops and starts the server uses NewPrivate, which always starts a
+// server of its own, and Stop and Start.
 package redistest
 
 import (
@@ -34,15 +37,21 @@ const EnvURL = "QUAL_TEST_REDIS_URL"
 
 // Server hands out clients of one Redis server, started on first use.
 type Server struct {
-	once  sync.Once
-	err   error
-	opts  *redis.Options
-	local *process // nil when EnvURL is used
-	n     atomic.Int64
+	once    sync.Once
+	err     error
+	opts    *redis.Options
+	private bool       // ignore EnvURL
+	mu      sync.Mutex // serialises Stop and Start
+	local   *process   // nil when EnvURL is used
+	n       atomic.Int64
 }
 
 // New returns a Server; nothing starts until the first Client call.
 func New() *Server { return &Server{} }
+
+// NewPrivate returns a Server that always runs a private redis-server, even when EnvURL is
+// set, so that a test may Stop and Start it.
+func NewPrivate() *Server { return &Server{private: true} }
 
 // Client returns a new client of the server, closed when the test ends; two calls give two
 // independent connection pools, as two replicas would have. It fails the test, never skips
@@ -65,13 +74,37 @@ func (s *Server) Prefix(testing.TB) string {
 
 // Close stops the private server and removes its files; it is a no-op for EnvURL.
 func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.local != nil {
 		s.local.stop()
 	}
 }
 
+// Stop kills the private server, as a crash would: clients' commands fail until Start.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.local == nil {
+		return fmt.Errorf("redistest: Stop needs a private server (NewPrivate), started by a Client call")
+	}
+	s.local.kill()
+	return nil
+}
+
+// Start starts the private server again after Stop, empty, on the same socket: clients
+// reconnect by themselves. It returns once the server answers PING.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.local == nil {
+		return fmt.Errorf("redistest: Start needs a private server (NewPrivate), started by a Client call")
+	}
+	return s.local.run()
+}
+
 func (s *Server) start() {
-	if u := os.Getenv(EnvURL); u != "" {
+	if u := os.Getenv(EnvURL); u != "" && !s.private {
 		s.opts, s.err = redis.ParseURL(u)
 		if s.err != nil {
 			s.err = fmt.Errorf("%s: %w", EnvURL, s.err)
