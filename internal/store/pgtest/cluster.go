@@ -38,13 +38,27 @@ func startCluster() (*cluster, error) {
 		_ = os.RemoveAll(root)
 		return nil, err
 	}
-	opts := "-k " + c.socket + " -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
-	if err := c.run("pg_ctl", "-D", c.data, "-l", filepath.Join(root, "log"), "-o", opts, "-w", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(root, "log"))
+	if err := c.start(); err != nil {
 		_ = os.RemoveAll(root)
-		return nil, fmt.Errorf("pg_ctl start: %w\n%s", err, log)
+		return nil, err
 	}
 	return c, nil
+}
+
+// start runs pg_ctl start on the data folder and waits until the server accepts connections.
+func (c *cluster) start() error {
+	opts := "-k " + c.socket + " -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+	if err := c.run("pg_ctl", "-D", c.data, "-l", filepath.Join(c.root, "log"), "-o", opts, "-w", "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.root, "log"))
+		return fmt.Errorf("pg_ctl start: %w\n%s", err, log)
+	}
+	return nil
+}
+
+// halt stops the server at once, as a crash would (immediate mode: no checkpoint, the next
+// start recovers), and keeps its files.
+func (c *cluster) halt() error {
+	return c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop")
 }
 
 // findBin picks the newest /usr/lib/postgresql/<version>/bin holding initdb.
@@ -116,6 +130,6 @@ func (c *cluster) dsn() *url.URL {
 
 // stop shuts the server down fast and removes its files.
 func (c *cluster) stop() {
-	_ = c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop")
+	_ = c.halt()
 	_ = os.RemoveAll(c.root)
 }

@@ -13,10 +13,14 @@
 //	}
 //
 //	func TestX(t *testing.T) { dsn := pg.Database(t) ... }
+//
+// A fault test that stops and starts the server uses NewPrivate, which always starts a
+// server of its own, and Stop and Start.
 package pgtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -33,15 +37,20 @@ const EnvDSN = "QUAL_TEST_POSTGRES_DSN"
 
 // Server hands out fresh databases on one PostgreSQL server, started on first use.
 type Server struct {
-	once  sync.Once
-	err   error
-	admin *url.URL // DSN of the maintenance database
-	local *cluster // nil when EnvDSN is used
-	n     atomic.Int64
+	once    sync.Once
+	err     error
+	admin   *url.URL // DSN of the maintenance database
+	private bool     // ignore EnvDSN
+	local   *cluster // nil when EnvDSN is used
+	n       atomic.Int64
 }
 
 // New returns a Server; nothing starts until the first Database call.
 func New() *Server { return &Server{} }
+
+// NewPrivate returns a Server that always runs a private server, even when EnvDSN is set, so
+// that a test may Stop and Start it.
+func NewPrivate() *Server { return &Server{private: true} }
 
 // Database creates an empty database for one test, drops it when the test ends, and returns
 // its DSN. It fails the test, never skips it, when no server can be had.
@@ -72,8 +81,26 @@ func (s *Server) Close() {
 	}
 }
 
+// Stop stops the private server at once, as a crash would, keeping its data: connections
+// fail until Start. Database's cleanups need the server running.
+func (s *Server) Stop() error {
+	if s.local == nil {
+		return errors.New("pgtest: Stop needs a private server (NewPrivate), started by a Database call")
+	}
+	return s.local.halt()
+}
+
+// Start starts the private server again after Stop, with its data, on the same socket; it
+// returns once the server accepts connections.
+func (s *Server) Start() error {
+	if s.local == nil {
+		return errors.New("pgtest: Start needs a private server (NewPrivate), started by a Database call")
+	}
+	return s.local.start()
+}
+
 func (s *Server) start() {
-	if dsn := os.Getenv(EnvDSN); dsn != "" {
+	if dsn := os.Getenv(EnvDSN); dsn != "" && !s.private {
 		s.admin, s.err = url.Parse(dsn)
 		return
 	}
