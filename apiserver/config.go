@@ -40,7 +40,8 @@ type Config struct {
 	// Store holds idempotency records and, later, interviews and findings.
 	Store store.Store
 	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
-	// ratelimit.NewRedis for several.
+	// ratelimit.NewRedis for several (in a ratelimit.Failover, which fails closed or open
+	// while Redis is down). /ready asks a Limiter that is a ratelimit.ReadinessChecker.
 	Limiter ratelimit.Limiter
 	// Plans are the plans' budgets; nil is the contract's table (plans.Default).
 	Plans plans.Table

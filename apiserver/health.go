@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/ratelimit"
 )
 
 type healthStatus struct {
@@ -24,7 +25,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 }
 
 // ready is readiness: the informer cache has synced, the Kubernetes API answers its own
-// readiness check, and the database answers.
+// readiness check, the database answers, and the rate limiter can decide (a
+// ratelimit.Failover failing closed: only while Redis answers).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -41,6 +43,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.Error(err, "readiness: database")
 		envelope.WriteError(w, envelope.Unavailable("The database", 5*time.Second))
 		return
+	}
+	if rc, ok := s.cfg.Limiter.(ratelimit.ReadinessChecker); ok { // a shared limiter failing closed
+		if err := rc.Ready(ctx); err != nil {
+			envelope.WriteError(w, envelope.Unavailable("Rate limiting", 5*time.Second))
+			return
+		}
 	}
 	envelope.WriteData(w, http.StatusOK, healthStatus{Status: "ready", Checks: map[string]string{"kubernetes": "ok", "database": "ok"}})
 }

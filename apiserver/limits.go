@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/ratelimit"
 )
 
 // actingTeam finds, before a request runs, the team it acts in, so the request is charged to
@@ -104,7 +106,9 @@ func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.P
 	limit := s.cfg.Plans.Of(planOf(team, p)).Requests()
 	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("requests", team, p), limit, 1)
 	if err != nil {
-		s.cfg.Logger.Error(err, "rate limiter unavailable")
+		if !errors.Is(err, ratelimit.ErrUnavailable) { // a ratelimit.Failover logs its outage once
+			s.cfg.Logger.Error(err, "rate limiter unavailable")
+		}
 		return envelope.Unavailable("Rate limiting", 5*time.Second)
 	}
 	res.Headers(w.Header(), "requests", limit)

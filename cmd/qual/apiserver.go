@@ -39,6 +39,7 @@ type apiserverFlags struct {
 	jwksURL     string
 	jwtAudience string
 	redisURL    string
+	redisFail   string
 	cursorKey   string
 	adminRole   string
 	adminUsers  []string
@@ -56,6 +57,7 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.jwksURL, "jwks-url", "", "JWK Set URL of asymmetric session-token keys")
 	fs.StringVar(&f.jwtAudience, "jwt-audience", session.DefaultAudience, "aud a session token must carry when it carries one")
 	fs.StringVar(&f.redisURL, "redis-url", "", "Redis URL for rate limits shared by replicas (default: in memory, one replica)")
+	fs.StringVar(&f.redisFail, "redis-fail", "closed", "while Redis is down: closed refuses requests with 503 (and /ready fails), open lets each replica enforce the plan limits on its own")
 	fs.StringVar(&f.cursorKey, "cursor-key", os.Getenv("QUAL_CURSOR_KEY"), "key signing pagination cursors, at least 16 bytes, shared by replicas (default: QUAL_CURSOR_KEY, else random)")
 	fs.StringVar(&f.adminRole, "admin-role", "", "JWT role of platform admins")
 	fs.StringSliceVar(&f.adminUsers, "admin-users", nil, "user IDs or e-mails of platform admins, comma-separated")
@@ -82,7 +84,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 	if err != nil {
 		return apiserver.Config{}, nil, err
 	}
-	limiter, closeLimiter, err := f.limiter()
+	limiter, closeLimiter, err := f.limiter(log)
 	if err != nil {
 		return apiserver.Config{}, nil, err
 	}
@@ -123,8 +125,16 @@ func (f *apiserverFlags) sessions(ctx context.Context, log logr.Logger) (*sessio
 	return v, nil
 }
 
-// limiter returns the rate limiter and a func that closes it.
-func (f *apiserverFlags) limiter() (ratelimit.Limiter, func(), error) {
+// limiter returns the rate limiter and a func that closes it. A Redis limiter fails in the
+// direction of --redis-fail while Redis is down, and returns to Redis by itself.
+func (f *apiserverFlags) limiter(log logr.Logger) (ratelimit.Limiter, func(), error) {
+	mode := ratelimit.FailClosed
+	if f.redisFail != "" { // qual dev sets no flag
+		var err error
+		if mode, err = ratelimit.ParseFailMode(f.redisFail); err != nil {
+			return nil, nil, fmt.Errorf("--redis-fail: %w", err)
+		}
+	}
 	if f.redisURL == "" {
 		return ratelimit.NewMemory(), func() {}, nil
 	}
@@ -133,7 +143,8 @@ func (f *apiserverFlags) limiter() (ratelimit.Limiter, func(), error) {
 		return nil, nil, fmt.Errorf("--redis-url: %w", err)
 	}
 	rc := redis.NewClient(opts)
-	return ratelimit.NewRedis(rc, "qual:"), func() { _ = rc.Close() }, nil
+	lim := ratelimit.NewFailover(ratelimit.NewRedis(rc, "qual:"), ratelimit.FailoverOptions{Mode: mode, Logger: log.WithName("ratelimit")})
+	return lim, func() { _ = rc.Close() }, nil
 }
 
 // cursorKeyBytes returns the configured cursor key or a random one. A random key is fine for
