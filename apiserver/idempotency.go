@@ -93,19 +93,41 @@ func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	done := false
 	defer func() {
 		if !done {
-			_ = records.DeleteIdempotency(ctx, key)
+			s.settleClaim(ctx, "give up idempotency key", func(ctx context.Context) error { return records.DeleteIdempotency(ctx, key) })
 		}
 	}()
 	if err := h(rec, r, p); err != nil {
 		s.fail(rec, r, err)
 	}
 	if keepable(rec.status) {
-		if err := records.CompleteIdempotency(ctx, key, rec.status, withhold(rec.copyBody.Bytes(), withheld)); err != nil {
-			s.cfg.Logger.Error(err, "record idempotent response")
-		}
+		body := withhold(rec.copyBody.Bytes(), withheld)
+		s.settleClaim(ctx, "record idempotent response", func(ctx context.Context) error {
+			return records.CompleteIdempotency(ctx, key, rec.status, body)
+		})
 		done = true
 	}
 	return nil
+}
+
+// settleClaim records or gives up a claimed key. When the database is briefly down, a claim
+// left as it is would answer every repeat "still running" until it expires, so the write is
+// retried in the background with a growing pause, for about two minutes.
+func (s *Server) settleClaim(ctx context.Context, what string, write func(context.Context) error) {
+	err := write(ctx)
+	if err == nil {
+		return
+	}
+	go func() {
+		pause := 500 * time.Millisecond
+		for attempt := 1; err != nil && attempt < 9; attempt++ {
+			time.Sleep(pause)
+			pause *= 2
+			err = write(ctx)
+		}
+		if err != nil {
+			s.cfg.Logger.Error(err, what)
+		}
+	}()
 }
 
 // replayOrRefuse answers a request whose key is already claimed.

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +17,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/store"
 )
 
 // FieldManager is the field manager of every REST write, so kubectl and REST changes to one
@@ -175,21 +173,12 @@ func kubeError(err error) error {
 }
 
 // unreachable reports whether err says a dependency could not be reached or did not answer
-// in time: a refused or reset connection, a network timeout, or an API server that says it
-// is unavailable, overloaded or timing out. A request whose client went away is not one.
+// in time: an API server that says it is unavailable, overloaded or timing out, or what the
+// store counts as unavailable (a refused, reset or closed connection, a network timeout, a
+// database starting up or shutting down). A request whose client went away is not one.
 func unreachable(err error) bool {
-	var netErr net.Error
-	switch {
-	case err == nil, errors.Is(err, context.Canceled):
-		return false
-	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
-		apierrors.IsTooManyRequests(err), apierrors.IsUnexpectedServerError(err):
-		return true
-	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, context.DeadlineExceeded):
-		return true
-	}
-	return false
+	return apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsUnexpectedServerError(err) || store.IsUnavailable(err)
 }
 
 // restFields maps schema paths to the REST fields they come from.
