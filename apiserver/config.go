@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/cachetrim"
 	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/session"
@@ -152,7 +153,7 @@ func (l TeamLimits) withDefaults() TeamLimits {
 // Namespaces it needs only those a team has claimed (labelled with the team's UID).
 func CacheOptions() cache.Options {
 	claimed, _ := labels.NewRequirement(qualv1alpha1.LabelTeamUID, selection.Exists, nil) // a valid key: never fails
-	return cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+	return cache.Options{DefaultTransform: cachetrim.Transform, ByObject: map[client.Object]cache.ByObject{
 		&corev1.Namespace{}: {Label: labels.NewSelector().Add(*claimed)},
 	}}
 }

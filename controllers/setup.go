@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/cachetrim"
 	"qual.cx/operator/internal/keyindex"
 )
 
@@ -68,9 +69,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 // when any are given.
 func CacheOptions(namespaces []string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue})
-	// Nothing reads managedFields from the cache (writes use server-side apply, which the
-	// API server resolves), and they are a large part of every cached object.
-	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+	opts := cache.Options{DefaultTransform: cachetrim.Transform, ByObject: map[client.Object]cache.ByObject{
 		&corev1.Secret{}:      {Label: managed},
 		&appsv1.Deployment{}:  {Label: managed},
 		&rbacv1.Role{}:        {Label: managed},
