@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -166,4 +167,52 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title": `).expectError(t, 400, "INVALID_JSON")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "text/plain").expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"`+strings.Repeat("a", 1<<20)+`"}`).expectError(t, 413, "PAYLOAD_TOO_LARGE")
+}
+
+// TestUpdatedAtFollowsSpecChanges: updated_at moves with a REST PATCH and a kubectl edit,
+// and not with the controllers' own writes.
+func TestUpdatedAtFollowsSpecChanges(t *testing.T) {
+	tn := newTenant(t, "updated", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Timestamps"})
+	if c.UpdatedAt != c.CreatedAt {
+		t.Fatalf("a new campaign: created %s, updated %s", c.CreatedAt, c.UpdatedAt)
+	}
+	get := func() campaign {
+		var now campaign
+		call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &now)
+		return now
+	}
+	time.Sleep(1100 * time.Millisecond) // timestamps have whole seconds
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/publish", tn.secret, nil).expect(t, 200)
+	afterREST := get()
+	if afterREST.UpdatedAt <= c.UpdatedAt {
+		t.Fatalf("a REST change left updated_at at %s", afterREST.UpdatedAt)
+	}
+	// The controller stamps publishedAt in status: no spec change.
+	waitFor(t, "published", func() error {
+		if get().PublishedAt == nil {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	if now := get(); now.UpdatedAt != afterREST.UpdatedAt {
+		t.Fatalf("the controller's write moved updated_at to %s", now.UpdatedAt)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	obj := &qualv1alpha1.Campaign{}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "team-updated", Name: c.Slug}, obj); err != nil {
+			return err
+		}
+		obj.Spec.Description = "edited with kubectl"
+		return k8s.Update(context.Background(), obj, client.FieldOwner("kubectl-edit"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the kubectl edit in updated_at", func() error {
+		if now := get(); now.UpdatedAt <= afterREST.UpdatedAt {
+			return fmt.Errorf("updated_at still %s", now.UpdatedAt)
+		}
+		return nil
+	})
 }

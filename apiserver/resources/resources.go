@@ -61,19 +61,7 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 
 // UpdatedAt is the time of the last change to an object's spec through any surface: the
 // newest managed-fields entry that is neither a status write nor the controllers' own.
-func UpdatedAt(m *metav1.ObjectMeta) time.Time {
-	latest := m.CreationTimestamp.Time
-	for _, f := range m.ManagedFields {
-		// The controllers' writes (finalizers, status) are not changes to the spec.
-		if f.Subresource != "" || f.Manager == qualv1alpha1.ControllerFieldManager || f.Time == nil {
-			continue
-		}
-		if f.Time.After(latest) {
-			latest = f.Time.Time
-		}
-	}
-	return latest.UTC()
-}
+func UpdatedAt(m *metav1.ObjectMeta) time.Time { return qualv1alpha1.SpecChangedAt(m) }
 
 func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 	if s == "" {

@@ -16,9 +16,7 @@ import (
 // Transform trims an object on its way into the cache. It never fails.
 func Transform(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
-		// Nothing reads managedFields from the cache: server-side apply is resolved by the
-		// API server. They are often the largest part of an object.
-		m.SetManagedFields(nil)
+		trimManagedFields(m)
 		trimMeta(m)
 	}
 	switch o := obj.(type) {
@@ -36,6 +34,22 @@ func Transform(obj any) (any, error) {
 		trimConditions(o.Status.Conditions)
 	}
 	return obj, nil
+}
+
+// trimManagedFields keeps of an object's managed fields only what a reader uses: the time
+// of its latest spec change (REST's updated_at), without the field sets, which are often the
+// largest part of an object. Server-side apply is resolved by the API server, never from the
+// cache.
+func trimManagedFields(m metav1.Object) {
+	latest := qualv1alpha1.LatestSpecChange(m.GetManagedFields())
+	if latest == nil {
+		m.SetManagedFields(nil)
+		return
+	}
+	m.SetManagedFields([]metav1.ManagedFieldsEntry{{
+		Manager: intern(latest.Manager), Operation: metav1.ManagedFieldsOperationType(intern(string(latest.Operation))),
+		Time: latest.Time,
+	}})
 }
 
 // trimMeta shares the metadata strings many objects repeat.

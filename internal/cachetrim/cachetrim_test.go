@@ -47,3 +47,26 @@ func TestTransformDropsManagedFieldsAndSharesRepeatedStrings(t *testing.T) {
 		t.Errorf("titles changed: %q %q", a.Spec.Title, b.Spec.Title)
 	}
 }
+
+func TestTransformKeepsTheLatestSpecChange(t *testing.T) {
+	at := func(s int) *metav1.Time { tm := metav1.Unix(int64(1_700_000_000+s), 0); return &tm }
+	c := campaign("c")
+	c.CreationTimestamp = *at(0)
+	c.ManagedFields = []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10), FieldsType: "FieldsV1",
+			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:title":{}}}`)}},
+		{Manager: qualv1alpha1.APIServerFieldManager, Operation: metav1.ManagedFieldsOperationApply, Time: at(20)},
+		{Manager: qualv1alpha1.ControllerFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(30)},
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(40), Subresource: "status"},
+	}
+	want := qualv1alpha1.SpecChangedAt(&c.ObjectMeta)
+	if _, err := Transform(c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ManagedFields) != 1 || c.ManagedFields[0].FieldsV1 != nil || c.ManagedFields[0].Manager != qualv1alpha1.APIServerFieldManager {
+		t.Fatalf("kept %+v", c.ManagedFields)
+	}
+	if got := qualv1alpha1.SpecChangedAt(&c.ObjectMeta); !got.Equal(want) || !got.Equal(at(20).UTC()) {
+		t.Fatalf("spec changed at %v after the transform, %v before", got, want)
+	}
+}
