@@ -43,13 +43,20 @@ const (
 	devKeyName   = "bootstrap"
 	devUserID    = "00000000-0000-4000-8000-000000000001"
 	devUserEmail = "dev@qual.local"
+	// devAdminKeyName is the platform admin's key, in the operator's namespace: the only
+	// place a key may hold admin:read, and where the REST API takes any key as an admin's.
+	devAdminKeyName = "dev-admin"
 	// devStartTimeout bounds each bootstrap wait: the team's namespace, the key, the API.
 	devStartTimeout = time.Minute
 )
 
+// devAdminScopes are the dev admin key's: the platform-admin scope alone.
+func devAdminScopes() []qualv1alpha1.Scope { return []qualv1alpha1.Scope{"admin:read"} }
+
 // devScopes are every scope a team's key may hold: the bootstrap key may do anything in its
 // team. admin:read is not among them: an admission policy keeps keys holding it out of team
-// namespaces, and the dev user's session is the platform admin.
+// namespaces. The dev admin key, in qual-system, and the dev user's session are platform
+// admins.
 func devScopes() []qualv1alpha1.Scope {
 	return []qualv1alpha1.Scope{
 		"campaigns:read", "campaigns:write", "campaigns:delete", "campaigns:publish",
@@ -75,8 +82,9 @@ func newDevCommand() *cobra.Command {
 		Long: `Starts kube-apiserver and etcd (built once by hack/control-plane.sh, or KUBEBUILDER_ASSETS),
 installs the CRDs and the admission policies, creates the namespace qual-system, runs the
 controllers and the REST API in this process with a SQLite store, creates the team "default"
-and a bootstrap API key with every team scope, and writes <dir>/dev.env and <dir>/kubeconfig.
-State persists in <dir>; run it again to resume.`,
+with a bootstrap API key holding every team scope, and a platform-admin key (admin:read) in
+qual-system, and writes <dir>/dev.env and <dir>/kubeconfig. State persists in <dir>; run it
+again to resume.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
 		},
@@ -130,7 +138,9 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 		return err
 	}
 	log.Info("control plane up", "host", env.Config.Host, "kubeconfig", kubeconfig)
-	return runDevComponents(ctx, out, f, env.Config, devPaths{dir: dir, kubeconfig: kubeconfig, prevKey: prev["QUAL_API_KEY"]})
+	return runDevComponents(ctx, out, f, env.Config, devPaths{
+		dir: dir, kubeconfig: kubeconfig, prevKey: prev["QUAL_API_KEY"], prevAdminKey: prev["QUAL_ADMIN_KEY"],
+	})
 }
 
 // complete fills what `qual dev` decides itself: loopback ports, a session secret that
@@ -248,6 +258,7 @@ func writeAdminKubeconfig(env *envtest.Environment, path string) error {
 type devPaths struct {
 	dir, kubeconfig string
 	prevKey         string // QUAL_API_KEY of the previous run, if any
+	prevAdminKey    string // QUAL_ADMIN_KEY of the previous run, if any
 }
 
 // runDevComponents runs the manager, with the apiserver as one of its runnables, and
@@ -303,15 +314,19 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 	return mgr, release, nil
 }
 
-// bootstrapAndAnnounce creates the dev team and key, waits until the API takes the key, then
-// writes dev.env and tells the user how to use it.
+// bootstrapAndAnnounce creates the dev team and keys, waits until the API takes the keys,
+// then writes dev.env and tells the user how to use it.
 func bootstrapAndAnnounce(ctx context.Context, out io.Writer, c client.Client, f *devFlags, p devPaths) error {
 	log := ctrl.Log.WithName("dev")
 	ns, err := ensureDevTeam(ctx, c)
 	if err != nil {
 		return err
 	}
-	apiKey, err := ensureBootstrapKey(ctx, log, c, ns, p.prevKey)
+	apiKey, err := ensureKey(ctx, log, c, bootstrapKey(ns), p.prevKey)
+	if err != nil {
+		return err
+	}
+	adminKey, err := ensureKey(ctx, log, c, devAdminKey(), p.prevAdminKey)
 	if err != nil {
 		return err
 	}
@@ -319,12 +334,12 @@ func bootstrapAndAnnounce(ctx context.Context, out io.Writer, c client.Client, f
 	if err != nil {
 		return err
 	}
-	if err := waitForAPI(ctx, url, apiKey); err != nil {
+	if err := waitForAPI(ctx, url, apiKey, adminKey); err != nil {
 		return err
 	}
 	envFile := filepath.Join(p.dir, "dev.env")
 	err = writeDevEnv(envFile, [][2]string{
-		{"QUAL_URL", url}, {"QUAL_API_KEY", apiKey}, {"QUAL_JWT_SECRET", f.api.jwtSecret},
+		{"QUAL_URL", url}, {"QUAL_API_KEY", apiKey}, {"QUAL_ADMIN_KEY", adminKey}, {"QUAL_JWT_SECRET", f.api.jwtSecret},
 		{"QUAL_DEV_USER_ID", devUserID}, {"QUAL_DEV_USER_EMAIL", devUserEmail}, {"KUBECONFIG", p.kubeconfig},
 	})
 	if err != nil {
@@ -362,45 +377,57 @@ func ensureDevTeam(ctx context.Context, c client.Client) (string, error) {
 	return ns, err
 }
 
-// ensureBootstrapKey returns the plaintext of the APIKey "bootstrap": the previous run's when
-// the object still matches it, else a new key (the old object is replaced, since a credential
-// cannot change and its plaintext exists only in dev.env).
-func ensureBootstrapKey(ctx context.Context, log logr.Logger, c client.Client, ns, prev string) (string, error) {
-	name := client.ObjectKey{Namespace: ns, Name: devKeyName}
+// bootstrapKey is the APIKey "bootstrap" in the dev team's namespace: every team scope.
+func bootstrapKey(ns string) *qualv1alpha1.APIKey {
+	return &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: devKeyName},
+		Spec:       qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret, DisplayName: "qual dev bootstrap key", Scopes: devScopes(), Owner: devUserEmail},
+	}
+}
+
+// devAdminKey is the APIKey "dev-admin" in qual-system: a platform admin's, admin:read only.
+func devAdminKey() *qualv1alpha1.APIKey {
+	return &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Namespace: qualv1alpha1.SystemNamespace, Name: devAdminKeyName},
+		Spec:       qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret, DisplayName: "qual dev platform-admin key", Scopes: devAdminScopes(), Owner: devUserEmail},
+	}
+}
+
+// ensureKey returns the plaintext of the secret key want (its namespace, name and spec
+// without a credential): the previous run's, prev, when the object still matches it, else a
+// new key (the old object is replaced, since a credential cannot change and its plaintext
+// exists only in dev.env).
+func ensureKey(ctx context.Context, log logr.Logger, c client.Client, want *qualv1alpha1.APIKey, prev string) (string, error) {
+	name := client.ObjectKeyFromObject(want)
 	existing := &qualv1alpha1.APIKey{}
 	switch err := c.Get(ctx, name, existing); {
-	case err == nil && keyMatches(existing, prev):
-		log.Info("reusing the bootstrap API key", "namespace", ns)
+	case err == nil && keyMatches(existing, prev, want.Spec.Scopes):
+		log.Info("reusing an API key", "key", name)
 		return prev, nil
 	case err == nil:
-		log.Info("replacing the bootstrap API key: its plaintext is not in dev.env", "namespace", ns)
+		log.Info("replacing an API key: its plaintext is not in dev.env, or its scopes changed", "key", name)
 		if err := deleteAndWait(ctx, c, existing); err != nil {
 			return "", err
 		}
 	case !apierrors.IsNotFound(err):
 		return "", fmt.Errorf("get APIKey %s: %w", name, err)
 	}
-	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	minted, err := keys.Mint(want.Spec.Type)
 	if err != nil {
 		return "", err
 	}
-	key := &qualv1alpha1.APIKey{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: devKeyName},
-		Spec: qualv1alpha1.APIKeySpec{
-			Type: qualv1alpha1.KeySecret, DisplayName: "qual dev bootstrap key", Scopes: devScopes(), Owner: devUserEmail,
-			Credential: &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour},
-		},
-	}
+	key := want.DeepCopy()
+	key.Spec.Credential = &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour}
 	if err := c.Create(ctx, key); err != nil {
 		return "", fmt.Errorf("create APIKey %s: %w", name, err)
 	}
 	return minted.Plaintext, nil
 }
 
-// keyMatches reports whether key is live with the scopes a bootstrap key has now, and prev
-// is its plaintext. A key from an older run that held admin:read is replaced.
-func keyMatches(key *qualv1alpha1.APIKey, prev string) bool {
-	return prev != "" && key.DeletionTimestamp == nil && !key.Spec.Revoked && slices.Equal(key.Spec.Scopes, devScopes()) &&
+// keyMatches reports whether key is live with the given scopes, and prev is its plaintext.
+// A bootstrap key from an older run that held admin:read is replaced.
+func keyMatches(key *qualv1alpha1.APIKey, prev string, scopes []qualv1alpha1.Scope) bool {
+	return prev != "" && key.DeletionTimestamp == nil && !key.Spec.Revoked && slices.Equal(key.Spec.Scopes, scopes) &&
 		key.Spec.Credential != nil && key.Spec.Credential.HashRef == keys.HashRef(prev)
 }
 
@@ -417,24 +444,31 @@ func deleteAndWait(ctx context.Context, c client.Client, obj client.Object) erro
 	})
 }
 
-// waitForAPI waits until the REST API authenticates the key: the apiserver's cache has seen it.
-func waitForAPI(ctx context.Context, url, apiKey string) error {
+// waitForAPI waits until the REST API authenticates both keys: the apiserver's cache has
+// seen them.
+func waitForAPI(ctx context.Context, url, apiKey, adminKey string) error {
 	hc := &http.Client{Timeout: 5 * time.Second}
-	return poll(ctx, "the REST API accepting the bootstrap key", func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/me", nil)
+	get := func(path, key string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+path, nil)
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err
 		}
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /api/v1/me: %s", resp.Status)
+			return fmt.Errorf("GET %s: %s", path, resp.Status)
 		}
 		return nil
+	}
+	return poll(ctx, "the REST API accepting the bootstrap and admin keys", func() error {
+		if err := get("/api/v1/me", apiKey); err != nil {
+			return err
+		}
+		return get("/api/v1/admin/stats", adminKey)
 	})
 }
 
@@ -521,7 +555,8 @@ func printDevUsage(out io.Writer, envFile, url, kubeconfig string, mf *managerFl
 	_, _ = fmt.Fprintf(out, `
 Qual is running. Ctrl-C stops it; run it again to resume with the same data.
 
-  REST API    %[2]s/api/v1   (platform admin: %[4]s's session; the bootstrap key has every team scope)
+  REST API    %[2]s/api/v1   (QUAL_API_KEY has every scope in the team "default";
+              QUAL_ADMIN_KEY is a platform admin's, admin:read; so is %[4]s's session)
   Kubernetes  %[3]s
   Metrics     http://%[5]s/metrics   Probes http://%[6]s/healthz
 
@@ -531,7 +566,8 @@ In another shell:
   curl -H "Authorization: Bearer $QUAL_API_KEY" -H "Content-Type: application/json" \
        -d '{"title": "Onboarding research", "questions": ["What almost stopped you signing up?"]}' \
        $QUAL_URL/api/v1/campaigns
-  kubectl --kubeconfig %[3]s get qual
+  curl -H "Authorization: Bearer $QUAL_ADMIN_KEY" $QUAL_URL/api/v1/admin/stats
+  kubectl --kubeconfig %[3]s get qual -A
 (kubectl is not bundled; any kubectl works with that kubeconfig.)
 `, envFile, url, kubeconfig, devUserEmail, mf.metricsAddr, mf.probeAddr)
 }

@@ -70,15 +70,23 @@ func TestDevRunsBootstrapsAndResumes(t *testing.T) {
 	first.stop(t)
 
 	second := startDev(t, dir, addr)
-	if second.vars["QUAL_API_KEY"] != vars["QUAL_API_KEY"] || second.vars["QUAL_JWT_SECRET"] != vars["QUAL_JWT_SECRET"] {
-		t.Errorf("a second run changed the key or the session secret:\n%v\n%v", vars, second.vars)
-	}
+	checkSameSecrets(t, vars, second.vars)
 	checkAPI(t, second.vars, token)
 	second.stop(t)
 }
 
-// checkAPI asserts the API is up, the bootstrap key works, and a session token for the dev
-// user works and is a platform admin's.
+// checkSameSecrets asserts a later run kept the keys and the session secret of dev.env.
+func checkSameSecrets(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for _, k := range []string{"QUAL_API_KEY", "QUAL_ADMIN_KEY", "QUAL_JWT_SECRET"} {
+		if before[k] == "" || after[k] != before[k] {
+			t.Errorf("%s: %q before, %q after; want one unchanged value", k, before[k], after[k])
+		}
+	}
+}
+
+// checkAPI asserts the API is up, the bootstrap key works in the team, the admin key is a
+// platform admin's, and a session token for the dev user works and is a platform admin's.
 func checkAPI(t *testing.T, vars map[string]string, token string) {
 	t.Helper()
 	api := vars["QUAL_URL"] + "/api/v1"
@@ -88,10 +96,15 @@ func checkAPI(t *testing.T, vars map[string]string, token string) {
 		{"/campaigns", vars["QUAL_API_KEY"], `"data"`},
 		{"/me", token, `"user_id":"` + devUserID + `"`},
 		{"/admin/stats", token, `"teams":1`},
+		{"/admin/stats", vars["QUAL_ADMIN_KEY"], `"teams":1`},
 	} {
 		if err := getExpect(api+c.path, c.bearer, c.want); err != nil {
 			t.Error(err)
 		}
+	}
+	// The bootstrap key is a team's: no platform-admin power.
+	if err := getExpect(api+"/admin/stats", vars["QUAL_API_KEY"], `"teams"`); err == nil || !strings.Contains(err.Error(), ": 403 ") {
+		t.Errorf("the bootstrap key on /admin/stats: want 403, got %v", err)
 	}
 }
 
@@ -132,6 +145,13 @@ func checkCluster(t *testing.T, kubeconfig string) {
 	}
 	if slices.Contains(key.Spec.Scopes, "admin:read") || key.Annotations[qualv1alpha1.AnnotationCreatedBy] == "" {
 		t.Errorf("bootstrap key: scopes %v, annotations %v", key.Spec.Scopes, key.Annotations)
+	}
+	devAdmin := &qualv1alpha1.APIKey{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: qualv1alpha1.SystemNamespace, Name: devAdminKeyName}, devAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(devAdmin.Spec.Scopes, []qualv1alpha1.Scope{"admin:read"}) || devAdmin.Spec.Type != qualv1alpha1.KeySecret {
+		t.Errorf("dev admin key: type %s, scopes %v; want a secret key with admin:read alone", devAdmin.Spec.Type, devAdmin.Spec.Scopes)
 	}
 	admin := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Namespace: "team-default", Name: "platform"},
 		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeyScoped, Scopes: []qualv1alpha1.Scope{"admin:read"}}}
