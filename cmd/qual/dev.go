@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -29,7 +31,6 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
-	"qual.cx/operator/config/crd"
 	"qual.cx/operator/internal/admission"
 	"qual.cx/operator/internal/controlplane"
 	"qual.cx/operator/internal/keys"
@@ -69,6 +70,9 @@ func devScopes() []qualv1alpha1.Scope {
 // the manager's defaults or chosen for one local process.
 type devFlags struct {
 	dir string
+	// tie makes etcd and kube-apiserver stop when this process dies, however it dies
+	// (Linux). Tests turn it off to leave them running, as a crash elsewhere would.
+	tie bool
 	mgr managerFlags
 	api apiserverFlags
 }
@@ -84,7 +88,13 @@ installs the CRDs and the admission policies, creates the namespace qual-system,
 controllers and the REST API in this process with a SQLite store, creates the team "default"
 with a bootstrap API key holding every team scope, and a platform-admin key (admin:read) in
 qual-system, and writes <dir>/dev.env and <dir>/kubeconfig. State persists in <dir>; run it
-again to resume.`,
+again to resume.
+
+etcd and kube-apiserver stop with this process, and are recorded in <dir>/processes.json
+while they run: should they outlive it, the next run stops them first (only them: a process
+is stopped only when its PID, start time, executable and command line are the recorded
+ones). It refuses to start, saying why, when another qual dev or an etcd it did not start
+uses <dir>. Their logs are <dir>/etcd.log and <dir>/kube-apiserver.log.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
 		},
@@ -94,12 +104,17 @@ again to resume.`,
 	fs.StringVar(&f.api.addr, "addr", "127.0.0.1:8090", "listen address of the REST API")
 	fs.StringVar(&f.mgr.metricsAddr, "metrics-bind-address", "", "address of the metrics endpoint (default: a free loopback port)")
 	fs.StringVar(&f.mgr.probeAddr, "health-probe-bind-address", "", "address of /healthz and /readyz (default: a free loopback port)")
+	fs.BoolVar(&f.tie, "tie-control-plane", true, "stop etcd and kube-apiserver when this process dies, however it dies (Linux; tests turn it off)")
+	_ = fs.MarkHidden("tie-control-plane")
 	return cmd
 }
 
 // runDev runs the local environment until ctx ends, then stops the control plane.
 func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 	log := ctrl.Log.WithName("dev")
+	// A closed terminal sends SIGHUP: stop as on Ctrl-C, control plane included.
+	ctx, stopHUP := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stopHUP()
 	dir, err := filepath.Abs(f.dir)
 	if err != nil {
 		return fmt.Errorf("state folder: %w", err)
@@ -107,6 +122,12 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
+	state := devState{dir: dir, shown: f.dir}
+	lock, err := lockDevState(state)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lock.Close() }() // after the control plane has stopped
 	prev, err := readDevEnv(filepath.Join(dir, "dev.env"))
 	if err != nil {
 		return err
@@ -114,31 +135,34 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 	if err := f.complete(prev); err != nil {
 		return err
 	}
-	env, err := startControlPlane(dir)
+	if err := checkListenAddr(f.api.addr); err != nil {
+		return err
+	}
+	cp, err := startControlPlane(log, state, f.tie)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		log.Info("stopping the control plane")
-		if stopErr := env.Stop(); stopErr != nil {
+		if stopErr := cp.Stop(); stopErr != nil {
 			err = errors.Join(err, fmt.Errorf("stop control plane: %w", stopErr))
 		}
 	}()
 	if ctx.Err() != nil {
 		return nil // Ctrl-C while the control plane started, which cannot be interrupted
 	}
-	if err := installAdmission(ctx, env.Config); err != nil {
+	if err := installAdmission(ctx, cp.cfg); err != nil {
 		if ctx.Err() != nil {
 			return nil // Ctrl-C while waiting for the policies
 		}
 		return err
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := writeAdminKubeconfig(env, kubeconfig); err != nil {
+	if err := writeAdminKubeconfig(cp.cp, kubeconfig); err != nil {
 		return err
 	}
-	log.Info("control plane up", "host", env.Config.Host, "kubeconfig", kubeconfig)
-	return runDevComponents(ctx, out, f, env.Config, devPaths{
+	log.Info("control plane up", "host", cp.cfg.Host, "kubeconfig", kubeconfig)
+	return runDevComponents(ctx, out, f, cp.cfg, devPaths{
 		dir: dir, kubeconfig: kubeconfig, prevKey: prev["QUAL_API_KEY"], prevAdminKey: prev["QUAL_ADMIN_KEY"],
 	})
 }
@@ -173,29 +197,6 @@ func (f *devFlags) complete(prev map[string]string) error {
 	f.api.cursorKey = key
 	f.api.adminUsers = []string{devUserEmail}
 	return nil
-}
-
-// startControlPlane starts kube-apiserver and etcd, with etcd's data in dir so objects
-// survive restarts, and installs the embedded CRDs. installAdmission follows.
-func startControlPlane(dir string) (*envtest.Environment, error) {
-	assets, err := controlPlaneAssets()
-	if err != nil {
-		return nil, err
-	}
-	crds, err := crd.CRDs()
-	if err != nil {
-		return nil, err
-	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDInstallOptions:     envtest.CRDInstallOptions{CRDs: crds},
-		ControlPlane:          envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: filepath.Join(dir, "etcd")}},
-	}
-	if _, err := env.Start(); err != nil {
-		// Start may fail after starting some processes; Stop ends whatever runs.
-		return nil, errors.Join(fmt.Errorf("start control plane: %w", err), env.Stop())
-	}
-	return env, nil
 }
 
 // installAdmission creates the operator's namespace, where platform-admin keys live, and
@@ -239,8 +240,8 @@ func controlPlaneAssets() (string, error) {
 }
 
 // writeAdminKubeconfig adds a system:masters user and writes its kubeconfig, for kubectl.
-func writeAdminKubeconfig(env *envtest.Environment, path string) error {
-	user, err := env.AddUser(envtest.User{Name: "qual-dev", Groups: []string{"system:masters"}}, nil)
+func writeAdminKubeconfig(cp *envtest.ControlPlane, path string) error {
+	user, err := cp.AddUser(envtest.User{Name: "qual-dev", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return fmt.Errorf("add admin user: %w", err)
 	}
