@@ -128,20 +128,7 @@ func (f *Failover) Allow(ctx context.Context, key string, l Limit, n int) (Resul
 	if err := l.check(n); err != nil {
 		return Result{}, fmt.Errorf("allow %q: %w", key, err)
 	}
-	o, try := f.route()
-	if try {
-		pctx, cancel := f.bound(ctx, o)
-		r, err := f.primary.Allow(pctx, key, l, n)
-		cancel()
-		if o = f.settle(ctx, err); o == nil {
-			return r, err
-		}
-	}
-	if f.mode == FailClosed {
-		return Result{}, o.refusal()
-	}
-	o.local.Add(1)
-	return f.fallback.Allow(ctx, key, l, n)
+	return f.decide(ctx, func(ctx context.Context, lim Limiter) (Result, error) { return lim.Allow(ctx, key, l, n) })
 }
 
 // Peek reports the primary's budget, or while it fails refuses (FailClosed) or reports the
@@ -150,10 +137,16 @@ func (f *Failover) Peek(ctx context.Context, key string, l Limit) (Result, error
 	if err := l.check(1); err != nil {
 		return Result{}, fmt.Errorf("peek %q: %w", key, err)
 	}
+	return f.decide(ctx, func(ctx context.Context, lim Limiter) (Result, error) { return lim.Peek(ctx, key, l) })
+}
+
+// decide asks the primary when it is not backing off, bounded in time; when the primary
+// fails it refuses (FailClosed) or asks the fallback (FailOpen).
+func (f *Failover) decide(ctx context.Context, ask func(context.Context, Limiter) (Result, error)) (Result, error) {
 	o, try := f.route()
 	if try {
 		pctx, cancel := f.bound(ctx, o)
-		r, err := f.primary.Peek(pctx, key, l)
+		r, err := ask(pctx, f.primary)
 		cancel()
 		if o = f.settle(ctx, err); o == nil {
 			return r, err
@@ -163,7 +156,7 @@ func (f *Failover) Peek(ctx context.Context, key string, l Limit) (Result, error
 		return Result{}, o.refusal()
 	}
 	o.local.Add(1)
-	return f.fallback.Peek(ctx, key, l)
+	return ask(ctx, f.fallback)
 }
 
 // readyKey is the key Ready peeks at: peeking at a key never spent writes nothing.
