@@ -12,7 +12,7 @@ import (
 
 // campaign decodes as an informer would: every string its own allocation.
 func campaign(name string) *qualv1alpha1.Campaign {
-	own := func(s string) string { return strings.Clone(s) }
+	own := strings.Clone
 	return &qualv1alpha1.Campaign{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: own("team-a"), Finalizers: []string{own("qual.cx/campaign-data")},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
@@ -54,7 +54,7 @@ func TestTransformKeepsTheLatestSpecChange(t *testing.T) {
 	c.CreationTimestamp = *at(0)
 	c.ManagedFields = []metav1.ManagedFieldsEntry{
 		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(10), FieldsType: "FieldsV1",
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:title":{}}}`)}},
+			FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:title":{}}}`)},
 		{Manager: qualv1alpha1.APIServerFieldManager, Operation: metav1.ManagedFieldsOperationApply, Time: at(20)},
 		{Manager: qualv1alpha1.ControllerFieldManager, Operation: metav1.ManagedFieldsOperationUpdate, Time: at(30)},
 		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(40), Subresource: "status"},
