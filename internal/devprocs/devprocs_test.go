@@ -1,3 +1,8 @@
+//go:build linux
+
+// The package reads /proc and ties children to their parent with a Linux-only signal: its
+// tests run where that exists, as every machine of the project and CI does.
+
 package devprocs_test
 
 import (
@@ -8,7 +13,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"syscall"
@@ -42,13 +46,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-func skipUnlessLinux(t *testing.T) {
-	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skip("needs /proc")
-	}
 }
 
 // child is a process started by a test, reaped as soon as it exits.
@@ -134,7 +131,6 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // never signalled: another start time (a reused PID), another executable, another command
 // line, or one that does not name the state folder.
 func TestStopLeavesOtherProcessesAlone(t *testing.T) {
-	skipUnlessLinux(t)
 	dir := t.TempDir()
 	c, p := start(t, "sleep", "--data-dir="+filepath.Join(dir, "etcd"))
 	same := devprocs.RecordOf("etcd", p)
@@ -182,7 +178,6 @@ func TestStopLeavesOtherProcessesAlone(t *testing.T) {
 
 // A process that ignores SIGTERM gets SIGKILL once the grace period is over.
 func TestStopEscalatesToSIGKILL(t *testing.T) {
-	skipUnlessLinux(t)
 	dir := t.TempDir()
 	c, p := start(t, "sleep-ignoring-term", "--data-dir="+filepath.Join(dir, "etcd"))
 	began := time.Now()
@@ -208,7 +203,6 @@ func isSignal(err error, sig syscall.Signal) bool {
 
 // The recorder writes each matching child to the file as soon as it appears, and only those.
 func TestRecorderRecordsChildrenAsTheyStart(t *testing.T) {
-	skipUnlessLinux(t)
 	dir := t.TempDir()
 	self, err := os.Executable()
 	if err != nil {
@@ -254,7 +248,6 @@ func TestRecorderRecordsChildrenAsTheyStart(t *testing.T) {
 
 // Using finds a process naming a folder in either flag form, relative to its working folder.
 func TestUsingFindsRelativeAndSeparateFlagForms(t *testing.T) {
-	skipUnlessLinux(t)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "state", "etcd"), 0o700); err != nil {
 		t.Fatal(err)
@@ -306,9 +299,6 @@ func TestLockIsExclusiveAndHeldSeesIt(t *testing.T) {
 // executable and command line are the target's) and gets SIGTERM when the process that
 // started it is killed. Without the shim it outlives its parent.
 func TestShimTiesTheChildToItsParent(t *testing.T) {
-	if !devprocs.ShimSupported {
-		t.Skip("no parent-death signal here")
-	}
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Fatalf("sleep is needed to stand in for a child: %v", err)
