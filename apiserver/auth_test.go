@@ -24,7 +24,7 @@ func TestEveryAuthenticationFailureIsTheSame401(t *testing.T) {
 		"no header":     {"Authorization", ""},
 		"not bearer":    {"Authorization", "Basic " + tn.secret},
 		"empty bearer":  {"Authorization", "Bearer "},
-		"bad checksum":  {"Authorization", "Bearer " + tn.secret[:len(tn.secret)-1] + "x"},
+		"bad checksum":  {"Authorization", "Bearer " + mistyped(tn.secret)},
 		"unknown key":   {"Authorization", "Bearer " + unknown.Plaintext},
 		"expired jwt":   {"Authorization", "Bearer " + sessionToken(t, "user-authn-owner", tn.ownerMail, -time.Minute)},
 		"wrong secret":  {"Authorization", "Bearer " + wrongSecret},

@@ -187,22 +187,26 @@ func call(t *testing.T, method, path, token string, body any, headers ...string)
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	return exchange(t, http.DefaultClient, req)
+}
+
+// mistyped is token with its last character changed: never the token itself.
+func mistyped(token string) string {
+	c := "x"
+	if strings.HasSuffix(token, c) {
+		c = "y"
 	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Header.Get("X-Request-Id") == "" {
-		t.Fatalf("%s %s: no X-Request-Id", method, path)
-	}
+	return token[:len(token)-1] + c
+}
+
+// exchange sends req through c and validates the answer against the OpenAPI document.
+func exchange(t *testing.T, c *http.Client, req *http.Request) response {
+	t.Helper()
+	r := send(t, c, req)
 	valMu.Lock()
-	validator.Check(t, req, resp.StatusCode, resp.Header, raw)
+	validator.Check(t, req, r.status, r.header, r.body)
 	valMu.Unlock()
-	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+	return r
 }
 
 // tenant is a team with its owner session and keys.
