@@ -34,6 +34,7 @@ import (
 	"qual.cx/operator/internal/admission"
 	"qual.cx/operator/internal/controlplane"
 	"qual.cx/operator/internal/keys"
+	qpoll "qual.cx/operator/internal/poll"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
 )
@@ -477,19 +478,7 @@ func waitForAPI(ctx context.Context, url, apiKey, adminKey string) error {
 func poll(ctx context.Context, what string, check func() error) error {
 	ctx, cancel := context.WithTimeout(ctx, devStartTimeout)
 	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last: %w)", what, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
+	return qpoll.Until(ctx, 200*time.Millisecond, what, check)
 }
 
 // writeDevEnv writes KEY=value lines, shell-quoted where needed, readable by the owner only.

@@ -18,6 +18,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/config/admission"
+	qpoll "qual.cx/operator/internal/poll"
 )
 
 // Install creates or updates every embedded policy and binding by server-side apply, so it
@@ -113,19 +114,7 @@ func refused(err error, policy string) error {
 	return err
 }
 
-// poll runs check every 100 ms until it returns nil or ctx ends.
+// poll runs check every 100 ms until the policy it proves is enforced, or ctx ends.
 func poll(ctx context.Context, what string, check func() error) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s to be enforced: %w (last: %w)", what, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
+	return qpoll.Until(ctx, 100*time.Millisecond, what+" to be enforced", check)
 }
