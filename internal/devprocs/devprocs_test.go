@@ -332,9 +332,11 @@ func TestShimTiesTheChildToItsParent(t *testing.T) {
 				t.Fatalf("spawn said %q", line)
 			}
 			var p devprocs.Proc
+			// exec switches the executable before it sets up the new command line, so a
+			// reader can briefly see sleep with no arguments yet.
 			waitFor(t, "sleep to run", func() bool {
 				p, err = devprocs.Read(pid)
-				return err == nil && p.Exe == sleep
+				return err == nil && p.Exe == sleep && len(p.Args) > 0
 			})
 			if want := []string{sleep, "60"}; tc.program == script && !slices.Equal(p.Args, want) {
 				t.Errorf("command line %q, want %q", p.Args, want)
