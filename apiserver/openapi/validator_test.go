@@ -40,7 +40,7 @@ func campaign() map[string]any {
 		"objectives":      "",
 		"description":     "",
 		"questions":       []string{"Where did you get stuck?"},
-		"settings":        map[string]any{"language": "en", "anonymous": true},
+		"settings":        map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol"},
 		"team_id":         "7a2d4e6f-1b3c-4d5e-8f90-a1b2c3d4e5f6",
 		"interview_count": 0,
 		"finding_count":   0,
@@ -56,6 +56,23 @@ func team(role any) map[string]any {
 	return map[string]any{
 		"id": teamID, "name": "Acme", "slug": "acme", "plan": "pro", "member_count": 2, "role": role,
 		"created_at": "2024-02-10T12:00:00Z", "updated_at": "2024-02-10T12:00:00Z",
+	}
+}
+
+const interviewID = "5b8e2c4a-9d1f-4e3b-8a7c-6f5e4d3c2b1a"
+
+func interview(participant any) map[string]any {
+	return map[string]any{
+		"id": interviewID, "campaign_id": campaignID, "status": "in_progress", "participant": participant,
+		"message_count": 1, "question_count": 1, "created_at": "2024-02-11T09:00:00Z",
+		"updated_at": "2024-02-11T09:00:00Z", "ended_at": nil,
+	}
+}
+
+func message(role string, sequence int) map[string]any {
+	return map[string]any{
+		"id": campaignID, "interview_id": interviewID, "role": role, "content": "Where did you get stuck?",
+		"sequence": sequence, "created_at": "2024-02-11T09:00:00Z",
 	}
 }
 
@@ -138,6 +155,22 @@ func TestValidator(t *testing.T) {
 			"status": "ready", "checks": map[string]any{"kubernetes": "ok", "database": "ok"},
 		}}}},
 		{name: "not ready", exchange: exchange{method: "GET", path: "/api/v1/ready", status: 503, body: errorBody("SERVICE_UNAVAILABLE")}},
+		{name: "interview", exchange: exchange{method: "GET", path: "/api/v1/interviews/" + interviewID, status: 200,
+			body: map[string]any{"data": interview(nil)}}},
+		{name: "interview with participant", exchange: exchange{method: "POST", path: "/api/v1/interviews/" + interviewID + "/complete",
+			status: 200, body: map[string]any{"data": interview(map[string]any{
+				"name": "Ada", "email": nil, "external_id": nil, "metadata": map[string]any{"plan": "pro"},
+			})}}},
+		{name: "interview started", exchange: exchange{method: "POST", path: get + "/interviews", status: 201,
+			body: map[string]any{"data": func() map[string]any {
+				i := interview(nil)
+				i["messages"] = []any{message("interviewer", 1)}
+				return i
+			}()}}},
+		{name: "last turn", exchange: exchange{method: "POST", path: "/api/v1/interviews/" + interviewID + "/messages", status: 201,
+			body: map[string]any{"data": map[string]any{
+				"message": message("participant", 2), "reply": nil, "interview": interview(nil), "closing": "Thank you!",
+			}}}},
 		{name: "unknown path", exchange: exchange{method: "GET", path: "/api/v1/nope", status: 404, body: errorBody("NOT_FOUND")}},
 
 		{name: "extra field", fails: "unsupported", exchange: exchange{method: "GET", path: get, status: 200,
@@ -155,7 +188,9 @@ func TestValidator(t *testing.T) {
 		{name: "bad date-time", fails: "date-time", exchange: exchange{method: "GET", path: get, status: 200,
 			body: single(with(func(c map[string]any) { c["created_at"] = "yesterday" }))}},
 		{name: "nested extra field", fails: "unsupported", exchange: exchange{method: "GET", path: get, status: 200,
-			body: single(with(func(c map[string]any) { c["settings"] = map[string]any{"language": "en", "anonymous": true, "x": 1} }))}},
+			body: single(with(func(c map[string]any) {
+				c["settings"] = map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol", "x": 1}
+			}))}},
 		{name: "wrong nullable enum", fails: "role", exchange: exchange{method: "GET", path: "/api/v1/teams/" + teamID, status: 200,
 			body: map[string]any{"data": team("boss")}}},
 		{name: "health", fails: "status", exchange: exchange{method: "GET", path: "/api/v1/health", status: 200,
@@ -164,6 +199,14 @@ func TestValidator(t *testing.T) {
 			body: map[string]any{"data": map[string]any{
 				"auth_type": "api_key", "user_id": nil, "key_id": "k1", "key_type": nil, "scopes": []string{},
 				"team_id": nil, "teams": []any{},
+			}}}},
+		{name: "participant extra field", fails: "/data/participant", exchange: exchange{method: "GET", path: "/api/v1/interviews/" + interviewID,
+			status: 200, body: map[string]any{"data": interview(map[string]any{
+				"name": nil, "email": nil, "external_id": nil, "metadata": nil, "phone": "1",
+			})}}},
+		{name: "turn reply of a wrong role", fails: "/data/reply", exchange: exchange{method: "POST", path: "/api/v1/interviews/" + interviewID + "/messages",
+			status: 201, body: map[string]any{"data": map[string]any{
+				"message": message("participant", 2), "reply": message("bot", 3), "interview": interview(nil), "closing": nil,
 			}}}},
 		{name: "no envelope", fails: "data", exchange: exchange{method: "GET", path: get, status: 200, body: campaign()}},
 		{name: "undocumented status", fails: "status 418 is not documented for GET /campaigns/{id} (documented: 200, 400, 401", exchange: exchange{method: "GET", path: get, status: 418,
