@@ -44,8 +44,9 @@ type PageRequest struct {
 	Limit int     // 1..MaxPageLimit; zero means DefaultPageLimit
 	// After is the position of the last row of the previous page; nil starts at the beginning.
 	After *Position
-	// SkipTotal leaves Page.TotalCount at -1. Counting visits every match, so a caller that
-	// already knows the total (e.g. from page 1) can avoid it.
+	// SkipTotal leaves Page.TotalCount at -1. Where a list counts by COUNT(*) (findings,
+	// deliveries), counting visits every match, so a caller that already knows the total (e.g.
+	// from page 1) can avoid it; interviews and messages read their totals from counters.
 	SkipTotal bool
 }
 

@@ -25,6 +25,8 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"Interviews", testInterviews},
 		{"Messages", testMessages},
 		{"ConcurrentAppend", testConcurrentAppend},
+		{"AppendSequence", testAppendSequence},
+		{"ConcurrentTurns", testConcurrentTurns},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
 		{"ShareLinks", testShareLinks},

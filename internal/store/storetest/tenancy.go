@@ -62,6 +62,8 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	nf(err)
 	_, err = b.Redeliver(ctx, d.ID, time.Now())
 	nf(err)
+	_, err = b.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: "x", Sequence: 2})
+	nf(err) // not ErrConflict: the sequence must not reveal that the interview exists
 	if n := must(b.DeleteCampaignData(ctx, f.campA))(t); n != 0 {
 		t.Fatalf("team B deleted %d of team A's rows", n)
 	}
