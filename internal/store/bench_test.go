@@ -23,18 +23,6 @@ import (
 
 const benchTeam, benchCampaign = "bench-team", "bench-campaign"
 
-// benchBackends are the two backends with a raw connection for bulk seeding.
-var benchBackends = []struct {
-	name   string
-	dsn    func(b *testing.B) string
-	driver string
-	raw    func(dsn string) string // database/sql data source for seeding
-}{
-	{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "bench.db") }, "sqlite",
-		func(dsn string) string { return strings.TrimPrefix(dsn, "sqlite://") }},
-	{"postgres", func(b *testing.B) string { return pg.Database(b) }, "pgx", func(dsn string) string { return dsn }},
-}
-
 func openBench(b *testing.B, dsn string) store.Store {
 	b.Helper()
 	s, err := store.Open(context.Background(), dsn, store.WithMaxConns(16))
@@ -48,7 +36,7 @@ func openBench(b *testing.B, dsn string) store.Store {
 // BenchmarkInsertMessage appends messages with one writer, and with 8 concurrent writers each on
 // its own interview.
 func BenchmarkInsertMessage(b *testing.B) {
-	for _, be := range benchBackends {
+	for _, be := range backends {
 		for _, writers := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/%dwriters", be.name, writers), func(b *testing.B) {
 				benchInsert(b, openBench(b, be.dsn(b)).Team(benchTeam), writers)
@@ -97,7 +85,7 @@ func mustAppend(b *testing.B, ts store.TeamStore, iv store.InterviewID, m store.
 // sorted by created_at, with and without the total_count query.
 func BenchmarkListPage(b *testing.B) {
 	const depth = 1_000_000
-	for _, be := range benchBackends {
+	for _, be := range backends {
 		dsn := be.dsn(b)
 		ts := openBench(b, dsn).Team(benchTeam)
 		seedInterviews(b, be.driver, be.raw(dsn), depth+1000)

@@ -22,6 +22,9 @@ type dialect struct {
 	forUpdate  string // row-lock suffix for read-modify-write; SQLite has one writer instead
 	timeArg    func(time.Time) any
 	isUnique   func(error) bool
+	// lostRace tells an error that aborted a transaction only because of concurrent ones
+	// (a deadlock or serialization failure): the work may succeed when decided again.
+	lostRace func(error) bool
 }
 
 var sqliteDialect = dialect{
@@ -35,6 +38,8 @@ var sqliteDialect = dialect{
 		return errors.As(err, &se) &&
 			(se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 	},
+	// One writer: transactions never interleave, so none is aborted for another's sake.
+	lostRace: func(error) bool { return false },
 }
 
 var postgresDialect = dialect{
@@ -47,6 +52,10 @@ var postgresDialect = dialect{
 	isUnique: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+	lostRace: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 	},
 }
 

@@ -54,12 +54,23 @@ type InterviewStore interface {
 	CreateInterview(ctx context.Context, in NewInterview) (Interview, error)
 	// GetInterview returns one interview, or ErrNotFound.
 	GetInterview(ctx context.Context, id InterviewID) (Interview, error)
-	// ListInterviews sorts by created_at (default) or updated_at, descending by default.
+	// ListInterviews sorts by created_at (default) or updated_at, descending by default. Its
+	// TotalCount is CountInterviews(f): exact, and a few row reads at any size.
 	ListInterviews(ctx context.Context, f InterviewFilter, p PageRequest) (Page[Interview], error)
+	// CountInterviews counts the interviews matching f (any combination of campaign and status)
+	// from counters kept in the same transaction as every change, so it is exact and costs one
+	// to three row reads however many interviews or campaigns the team has.
+	CountInterviews(ctx context.Context, f InterviewFilter) (int64, error)
+	// InterviewCounts returns the number of interviews (all statuses) of each campaign, in one
+	// query for up to 250 campaigns. Every requested campaign is a key; one with no interviews
+	// (or another team's) maps to 0. An empty campaign id is ErrInvalidInput.
+	InterviewCounts(ctx context.Context, campaigns []CampaignID) (map[CampaignID]int64, error)
 	// EndInterview moves an in_progress interview to completed or abandoned; any other
 	// transition is ErrInvalidState.
 	EndInterview(ctx context.Context, id InterviewID, to InterviewStatus) (Interview, error)
-	// DeleteInterview deletes an interview with its messages and evidence pointing at it.
+	// DeleteInterview deletes an interview with its messages and evidence pointing at it. The
+	// participant's name, e-mail, external id and metadata live only on the interview row, so
+	// they go with it.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 }
 

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -29,11 +31,19 @@ func (ts *teamStore) CreateInterview(ctx context.Context, in NewInterview) (Inte
 	t := now()
 	iv := Interview{ID: InterviewID(newID()), CampaignID: in.CampaignID, Participant: in.Participant,
 		Status: InterviewInProgress, CreatedAt: t, UpdatedAt: t}
-	_, err = ts.exec(ctx, `INSERT INTO interviews (id, team_id, campaign_id, status, participant_name,
-		participant_email, participant_external_id, participant_metadata, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		iv.ID, ts.team, iv.CampaignID, iv.Status, in.Participant.Name, in.Participant.Email,
-		in.Participant.ExternalID, meta, ts.t(t), ts.t(t))
+	err = ts.atomically(ctx, func(tx *teamStore) error {
+		_, err := tx.exec(ctx, `INSERT INTO interviews (id, team_id, campaign_id, status, participant_name,
+			participant_email, participant_external_id, participant_metadata, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			iv.ID, tx.team, iv.CampaignID, iv.Status, in.Participant.Name, in.Participant.Email,
+			in.Participant.ExternalID, meta, tx.t(t), tx.t(t))
+		if err != nil {
+			return err
+		}
+		d := countDeltas{}
+		d.add(tx.team, iv.CampaignID, iv.Status, 1)
+		return tx.applyCounts(ctx, d)
+	})
 	if err != nil {
 		return Interview{}, fmt.Errorf("store: create interview: %w", err)
 	}
@@ -58,6 +68,7 @@ func (ts *teamStore) ListInterviews(ctx context.Context, f InterviewFilter, p Pa
 	if f.Status != "" {
 		l.filter("status = ?", f.Status)
 	}
+	l.total = func() (int64, error) { return ts.countInterviews(ctx, f) }
 	return listPage(ctx, ts, l, p, scanInterview)
 }
 
@@ -68,17 +79,18 @@ func (ts *teamStore) EndInterview(ctx context.Context, id InterviewID, to Interv
 	}
 	var out Interview
 	err := ts.atomically(ctx, func(tx *teamStore) error {
-		t := now()
-		res, err := tx.exec(ctx, `UPDATE interviews SET status = ?, updated_at = ?, ended_at = ?
-			WHERE team_id = ? AND id = ? AND status = 'in_progress'`, to, tx.t(t), tx.t(t), tx.team, id)
+		t := tx.t(now())
+		ended, err := tx.endInterviews(ctx, `UPDATE interviews SET status = ?, updated_at = ?, ended_at = ?
+			WHERE team_id = ? AND id = ? AND status = 'in_progress' RETURNING `+interviewColumns,
+			to, t, t, tx.team, id)
 		if err != nil {
 			return err
 		}
-		if ok, err := affected(res); err != nil || !ok {
-			return firstErr(err, tx.explainMiss(ctx, "interviews", string(id)))
+		if len(ended) == 0 {
+			return tx.explainMiss(ctx, "interviews", string(id))
 		}
-		out, err = tx.GetInterview(ctx, id)
-		return err
+		out = ended[0]
+		return nil
 	})
 	if err != nil {
 		return Interview{}, fmt.Errorf("store: end interview %s: %w", id, err)
@@ -86,7 +98,47 @@ func (ts *teamStore) EndInterview(ctx context.Context, id InterviewID, to Interv
 	return out, nil
 }
 
-// DeleteInterview deletes an interview; its messages and evidence go by cascade.
+// endInterviews runs q, an UPDATE ... RETURNING interviewColumns that ends in_progress
+// interviews, and counts the moves. Every such q re-checks status = 'in_progress' in its own
+// WHERE: that is what keeps the counters exact, since on PostgreSQL a row ended concurrently is
+// re-evaluated after the other transaction commits and drops out, so each end is counted once,
+// by whoever made it. It must run inside atomically.
+func (ts *teamStore) endInterviews(ctx context.Context, q string, args ...any) ([]Interview, error) {
+	rows, err := ts.writeQuery(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	ended, err := collect(rows, scanInterview)
+	if err != nil {
+		return nil, err
+	}
+	d := countDeltas{}
+	for _, iv := range ended {
+		d.move(ts.team, iv.CampaignID, InterviewInProgress, iv.Status)
+	}
+	return ended, ts.applyCounts(ctx, d)
+}
+
+// DeleteInterview deletes an interview; its messages and evidence go by cascade. The RETURNING
+// tells which counters lose it, as the row was at the moment it was deleted.
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
-	return ts.deleteByID(ctx, "interviews", string(id))
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		var campaign CampaignID
+		var status InterviewStatus
+		err := tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status",
+			[]any{&campaign, &status}, tx.team, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		d := countDeltas{}
+		d.add(tx.team, campaign, status, -1)
+		return tx.applyCounts(ctx, d)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete interview %s: %w", id, err)
+	}
+	return nil
 }

@@ -17,27 +17,36 @@ import (
 //go:embed migrations
 var migrationsFS embed.FS
 
-// migrate applies every pending migration. On PostgreSQL a session advisory lock makes replicas
-// that start together take turns.
+// migrate applies every pending migration.
 func migrate(ctx context.Context, db *sql.DB, d dialect) error {
-	sub, err := fs.Sub(migrationsFS, d.migrations)
+	p, err := migrator(db, d)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
-	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if d.numbered {
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("store: migrations: locker: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	p, err := goose.NewProvider(d.goose, db, sub, opts...)
-	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return err
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrations: up: %w", err)
 	}
 	return nil
+}
+
+// migrator returns the goose provider of the dialect's migrations. On PostgreSQL a session
+// advisory lock makes replicas that start together take turns.
+func migrator(db *sql.DB, d dialect) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrationsFS, d.migrations)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if d.numbered {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("store: migrations: locker: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d.goose, db, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return p, nil
 }

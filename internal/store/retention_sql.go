@@ -9,34 +9,49 @@ import (
 
 // campaignScopes lists, children first, each table holding a campaign's rows and how to find
 // them. Evidence and tags go by cascade with their findings, messages' evidence with messages.
-// A condition with two placeholders takes (team, campaign), with one just campaign.
-var campaignScopes = []struct{ table, cond string }{
-	{"messages", "interview_id IN (SELECT id FROM interviews WHERE team_id = ? AND campaign_id = ?)"},
-	{"findings", "campaign_id = ?"},
-	{"analyses", "campaign_id = ?"},
-	{"share_links", "campaign_id = ?"},
-	{"interviews", "campaign_id = ?"},
+// A condition with two placeholders takes (team, campaign), with one just campaign. Interviews
+// are counted (interview_counts), so their batches also take their rows off the counters.
+//
+// Messages go before their interviews, in batches, so no one statement cascades to an
+// unbounded number of rows. Until the last interview batch commits, an interview whose messages
+// are gone still shows its old message_count; the deletion is retried until it completes.
+var campaignScopes = []struct {
+	table, cond string
+	counted     bool
+}{
+	{"messages", "interview_id IN (SELECT id FROM interviews WHERE team_id = ? AND campaign_id = ?)", false},
+	{"findings", "campaign_id = ?", false},
+	{"analyses", "campaign_id = ?", false},
+	{"share_links", "campaign_id = ?", false},
+	{"interviews", "campaign_id = ?", true},
 }
 
 // DeleteCampaignData deletes a campaign's rows, one batch per statement. Outside InTx each batch
 // commits on its own, so the SQLite writer (or PostgreSQL row locks) is held only briefly.
+// Participant data (name, e-mail, external id, metadata) lives only on interview rows, and
+// message contents and evidence quotes on rows that go with them, so none of it remains.
 func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID) (int64, error) {
 	if campaign == "" {
 		return 0, fmt.Errorf("store: delete campaign data: empty campaign id: %w", ErrInvalidInput)
 	}
 	var total int64
 	for _, sc := range campaignScopes {
-		n, err := ts.deleteBatches(ctx, sc.table, sc.cond, campaign)
+		n, err := ts.deleteBatches(ctx, sc.table, sc.cond, sc.counted, campaign)
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("store: delete campaign %s data from %s: %w", campaign, sc.table, err)
 		}
 	}
+	// The campaign's counter rows are all zero now; a concurrent create re-inserts its row.
+	if _, err := ts.exec(ctx, "DELETE FROM interview_counts WHERE team_id = ? AND campaign_id = ? AND n = 0",
+		ts.team, campaign); err != nil {
+		return total, fmt.Errorf("store: delete campaign %s interview counts: %w", campaign, err)
+	}
 	return total, nil
 }
 
 // deleteBatches repeats a bounded DELETE until a batch comes back short.
-func (ts *teamStore) deleteBatches(ctx context.Context, table, cond string, campaign CampaignID) (int64, error) {
+func (ts *teamStore) deleteBatches(ctx context.Context, table, cond string, counted bool, campaign CampaignID) (int64, error) {
 	batch := ts.s.opts.deleteBatch
 	q := "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table +
 		" WHERE team_id = ? AND " + cond + " LIMIT " + strconv.Itoa(batch) + ")"
@@ -49,14 +64,49 @@ func (ts *teamStore) deleteBatches(ctx context.Context, table, cond string, camp
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		res, err := ts.exec(ctx, q, args...)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
+		n, err := ts.deleteBatch(ctx, counted, campaign, q, args...)
 		total += n
 		if err != nil || n < int64(batch) {
 			return total, err
 		}
 	}
+}
+
+// deleteBatch runs one batch and returns how many rows it deleted.
+func (ts *teamStore) deleteBatch(ctx context.Context, counted bool, campaign CampaignID, q string, args ...any) (int64, error) {
+	if counted {
+		return ts.deleteCountedBatch(ctx, campaign, q, args...)
+	}
+	res, err := ts.exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// deleteCountedBatch runs one batch of interviews and takes exactly the rows it deleted (with
+// the status each had then, from RETURNING) off the counters, in the same transaction.
+func (ts *teamStore) deleteCountedBatch(ctx context.Context, campaign CampaignID, q string, args ...any) (int64, error) {
+	var n int64
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		rows, err := tx.writeQuery(ctx, q+" RETURNING status", args...)
+		if err != nil {
+			return err
+		}
+		statuses, err := collect(rows, func(r rowScanner) (InterviewStatus, error) {
+			var st InterviewStatus
+			err := r.Scan(&st)
+			return st, err
+		})
+		if err != nil {
+			return err
+		}
+		n = int64(len(statuses))
+		d := countDeltas{}
+		for _, st := range statuses {
+			d.add(tx.team, campaign, st, -1)
+		}
+		return tx.applyCounts(ctx, d)
+	})
+	return n, err
 }

@@ -114,6 +114,14 @@ func (ts *teamStore) queryRow(ctx context.Context, q string, dest []any, args ..
 	return ts.reader().QueryRowContext(ctx, ts.s.d.rebind(q), args...).Scan(dest...)
 }
 
+// writeQuery runs a write statement with RETURNING that may return many rows.
+func (ts *teamStore) writeQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := ts.checkTeam(); err != nil {
+		return nil, err
+	}
+	return ts.writer().QueryContext(ctx, ts.s.d.rebind(q), args...)
+}
+
 // writeRow runs a write statement with RETURNING, or a read that must see the transaction's own
 // locks (SELECT ... FOR UPDATE).
 func (ts *teamStore) writeRow(ctx context.Context, q string, dest []any, args ...any) error {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"qual.cx/operator/internal/store/pgtest"
@@ -19,12 +20,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func sqliteDSN(t *testing.T) string {
-	return "sqlite://" + filepath.Join(t.TempDir(), "qual.db")
+func sqliteDSN(t *testing.T) string { return backends[0].dsn(t) }
+
+func postgresDSN(t *testing.T) string { return backends[1].dsn(t) }
+
+// backend is a fresh database of one backend, plus how to reach it with database/sql directly,
+// for tests that write or read rows behind the store's back.
+type backend struct {
+	name   string
+	dsn    func(tb testing.TB) string
+	driver string
+	raw    func(dsn string) string // the driver's data source for dsn
 }
 
-func postgresDSN(t *testing.T) string {
-	return pg.Database(t)
+var backends = []backend{
+	{"sqlite", func(tb testing.TB) string { return "sqlite://" + filepath.Join(tb.TempDir(), "qual.db") }, "sqlite",
+		func(dsn string) string { return strings.TrimPrefix(dsn, "sqlite://") }},
+	{"postgres", func(tb testing.TB) string { return pg.Database(tb) }, "pgx", func(dsn string) string { return dsn }},
 }
 
 func TestSQLite(t *testing.T) {

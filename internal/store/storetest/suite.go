@@ -27,6 +27,8 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"AppendSequence", testAppendSequence},
 		{"ConcurrentTurns", testConcurrentTurns},
+		{"InterviewCounts", testInterviewCounts},
+		{"ConcurrentCounts", testConcurrentCounts},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
 		{"ShareLinks", testShareLinks},

@@ -64,6 +64,13 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	nf(err)
 	_, err = b.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: "x", Sequence: 2})
 	nf(err) // not ErrConflict: the sequence must not reveal that the interview exists
+	for _, flt := range []store.InterviewFilter{{}, {CampaignID: f.campA}, {Status: store.InterviewInProgress},
+		{CampaignID: f.campA, Status: store.InterviewInProgress}} {
+		if n := must(b.CountInterviews(ctx, flt))(t); n != 0 {
+			t.Fatalf("team B counts %d of team A's interviews with %+v", n, flt)
+		}
+	}
+	same(t, must(b.InterviewCounts(ctx, []store.CampaignID{f.campA}))(t), map[store.CampaignID]int64{f.campA: 0})
 	if n := must(b.DeleteCampaignData(ctx, f.campA))(t); n != 0 {
 		t.Fatalf("team B deleted %d of team A's rows", n)
 	}
@@ -74,6 +81,7 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	if got := must(a.GetInterview(ctx, iv.ID))(t); got.Status != store.InterviewInProgress || got.MessageCount != 1 {
 		t.Fatalf("team A's interview changed: %+v", got)
 	}
+	same(t, must(a.InterviewCounts(ctx, []store.CampaignID{f.campA}))(t), map[store.CampaignID]int64{f.campA: 1})
 	must(a.GetShareLink(ctx, f.campA))(t)
 	if len(must(a.PendingEvents(ctx, 10))(t)) != 1 {
 		t.Fatal("team A's event was dispatched by team B")
@@ -82,6 +90,12 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	_, err = f.s.Team("").ListInterviews(ctx, store.InterviewFilter{}, store.PageRequest{})
 	isErr(t, err, store.ErrInvalidInput)
 	_, err = f.s.Team("").CreateInterview(ctx, store.NewInterview{CampaignID: f.campA})
+	isErr(t, err, store.ErrInvalidInput)
+	_, err = f.s.Team("").CountInterviews(ctx, store.InterviewFilter{})
+	isErr(t, err, store.ErrInvalidInput)
+	_, err = f.s.Team("").InterviewCounts(ctx, []store.CampaignID{f.campA})
+	isErr(t, err, store.ErrInvalidInput)
+	_, err = a.InterviewCounts(ctx, []store.CampaignID{f.campA, ""})
 	isErr(t, err, store.ErrInvalidInput)
 }
 

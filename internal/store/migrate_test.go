@@ -1,0 +1,63 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"qual.cx/operator/internal/store"
+)
+
+// TestMigrationBackfillsCounts: interviews written before the counters existed (schema version
+// 1) are counted once migration 2 runs.
+func TestMigrationBackfillsCounts(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := be.dsn(t)
+			if err := store.MigrateTo(ctx, dsn, 1); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open(be.driver, be.raw(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// Team t1: campaign c1 has 2 in_progress and 1 completed, c2 1 abandoned; t2: c1 1.
+			rows := [][3]string{{"t1", "c1", "in_progress"}, {"t1", "c1", "in_progress"}, {"t1", "c1", "completed"},
+				{"t1", "c2", "abandoned"}, {"t2", "c1", "in_progress"}}
+			q := "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0)"
+			if be.driver == "pgx" {
+				q = strings.ReplaceAll(q, "0, 0", "now(), now()")
+			}
+			for i, r := range rows {
+				if _, err := db.Exec(q, string(rune('a'+i)), r[0], r[1], r[2]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for _, c := range []struct {
+				team string
+				f    store.InterviewFilter
+				want int64
+			}{
+				{"t1", store.InterviewFilter{}, 4},
+				{"t1", store.InterviewFilter{CampaignID: "c1"}, 3},
+				{"t1", store.InterviewFilter{Status: store.InterviewInProgress}, 2},
+				{"t1", store.InterviewFilter{CampaignID: "c2", Status: store.InterviewAbandoned}, 1},
+				{"t1", store.InterviewFilter{CampaignID: "c2", Status: store.InterviewCompleted}, 0},
+				{"t2", store.InterviewFilter{}, 1},
+			} {
+				n, err := s.Team(store.TeamID(c.team)).CountInterviews(ctx, c.f)
+				if err != nil || n != c.want {
+					t.Errorf("team %s %+v: %d, %v; want %d", c.team, c.f, n, err, c.want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,19 @@
+-- Exact interview counts without COUNT(*): one row per (team, campaign, status) plus one per
+-- (team, status) with campaign_id '' for team-wide totals, so any total_count of the interview
+-- list is one row read (status given) or the sum of three (status not given). The store changes
+-- them in the same transaction as the interviews they count; this migration backfills them.
+
+-- +goose Up
+CREATE TABLE interview_counts (
+    team_id     TEXT COLLATE "C" NOT NULL,
+    campaign_id TEXT COLLATE "C" NOT NULL, -- '' is the team-wide row
+    status      TEXT             NOT NULL,
+    n           BIGINT           NOT NULL,
+    PRIMARY KEY (team_id, campaign_id, status)
+);
+
+INSERT INTO interview_counts (team_id, campaign_id, status, n)
+SELECT team_id, campaign_id, status, COUNT(*) FROM interviews GROUP BY team_id, campaign_id, status;
+INSERT INTO interview_counts (team_id, campaign_id, status, n)
+SELECT team_id, '', status, COUNT(*) FROM interviews GROUP BY team_id, status;
+
