@@ -68,6 +68,11 @@ type InterviewStore interface {
 	// EndInterview moves an in_progress interview to completed or abandoned; any other
 	// transition is ErrInvalidState.
 	EndInterview(ctx context.Context, id InterviewID, to InterviewStatus) (Interview, error)
+	// EndCampaignInterviews ends every in_progress interview of a campaign: completed when the
+	// participant answered at least once (message_count > question_count), abandoned otherwise.
+	// It returns the interviews it completed, so the caller can write an event for each in the
+	// same InTx; a campaign with nothing in progress returns an empty slice.
+	EndCampaignInterviews(ctx context.Context, campaign CampaignID) ([]Interview, error)
 	// DeleteInterview deletes an interview with its messages and evidence pointing at it. The
 	// participant's name, e-mail, external id and metadata live only on the interview row, so
 	// they go with it.

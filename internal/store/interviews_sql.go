@@ -98,6 +98,42 @@ func (ts *teamStore) EndInterview(ctx context.Context, id InterviewID, to Interv
 	return out, nil
 }
 
+// EndCampaignInterviews ends every in_progress interview of a campaign in one statement.
+func (ts *teamStore) EndCampaignInterviews(ctx context.Context, campaign CampaignID) ([]Interview, error) {
+	if campaign == "" {
+		return nil, fmt.Errorf("store: end campaign interviews: empty campaign id: %w", ErrInvalidInput)
+	}
+	completed := []Interview{}
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		// The rows are locked (PostgreSQL) in (created_at, id) order, as DeleteCampaignData's
+		// batches lock them, so the two running at once queue instead of deadlocking. The pick
+		// is a MATERIALIZED CTE so it runs once: a locking subquery that the planner re-ran per
+		// row would skip the rows this statement already changed. A participant answered iff
+		// some message is not the interviewer's.
+		t := tx.t(now())
+		ended, err := tx.endInterviews(ctx, `WITH picked AS MATERIALIZED (SELECT id FROM interviews
+				WHERE team_id = ? AND campaign_id = ? AND status = 'in_progress' ORDER BY created_at, id`+tx.s.d.forUpdate+`)
+			UPDATE interviews
+			SET status = CASE WHEN message_count > question_count THEN 'completed' ELSE 'abandoned' END,
+				updated_at = ?, ended_at = ?
+			WHERE team_id = ? AND id IN (SELECT id FROM picked) AND status = 'in_progress'
+			RETURNING `+interviewColumns, tx.team, campaign, t, t, tx.team)
+		if err != nil {
+			return err
+		}
+		for _, iv := range ended {
+			if iv.Status == InterviewCompleted {
+				completed = append(completed, iv)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: end interviews of campaign %s: %w", campaign, err)
+	}
+	return completed, nil
+}
+
 // endInterviews runs q, an UPDATE ... RETURNING interviewColumns that ends in_progress
 // interviews, and counts the moves. Every such q re-checks status = 'in_progress' in its own
 // WHERE: that is what keeps the counters exact, since on PostgreSQL a row ended concurrently is

@@ -15,6 +15,10 @@ import (
 // Messages go before their interviews, in batches, so no one statement cascades to an
 // unbounded number of rows. Until the last interview batch commits, an interview whose messages
 // are gone still shows its old message_count; the deletion is retried until it completes.
+//
+// Interview batches lock their rows in (created_at, id) order, the order of the
+// interviews_campaign_created index and of EndCampaignInterviews, so on PostgreSQL the two
+// queue on a shared campaign instead of deadlocking.
 var campaignScopes = []struct {
 	table, cond string
 	counted     bool
@@ -23,7 +27,7 @@ var campaignScopes = []struct {
 	{"findings", "campaign_id = ?", false},
 	{"analyses", "campaign_id = ?", false},
 	{"share_links", "campaign_id = ?", false},
-	{"interviews", "campaign_id = ?", true},
+	{"interviews", "campaign_id = ? ORDER BY created_at, id", true},
 }
 
 // DeleteCampaignData deletes a campaign's rows, one batch per statement. Outside InTx each batch
@@ -53,8 +57,14 @@ func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID
 // deleteBatches repeats a bounded DELETE until a batch comes back short.
 func (ts *teamStore) deleteBatches(ctx context.Context, table, cond string, counted bool, campaign CampaignID) (int64, error) {
 	batch := ts.s.opts.deleteBatch
-	q := "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table +
-		" WHERE team_id = ? AND " + cond + " LIMIT " + strconv.Itoa(batch) + ")"
+	lock := ""
+	if counted {
+		lock = ts.s.d.forUpdate
+	}
+	// MATERIALIZED: the pick runs once, so a batch is at most batch rows even if the planner
+	// would re-run a subquery per row (a locking one would then pass over rows already deleted).
+	q := "WITH picked AS MATERIALIZED (SELECT id FROM " + table + " WHERE team_id = ? AND " + cond +
+		" LIMIT " + strconv.Itoa(batch) + lock + ") DELETE FROM " + table + " WHERE id IN (SELECT id FROM picked)"
 	args := []any{ts.team, campaign}
 	if strings.Count(cond, "?") == 2 {
 		args = []any{ts.team, ts.team, campaign}

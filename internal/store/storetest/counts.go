@@ -87,10 +87,16 @@ func testInterviewCounts(t *testing.T, newDSN NewDSN) {
 	isErr(t, f.b.DeleteInterview(f.ctx, a[4].ID), store.ErrNotFound)
 	check()
 
+	say(t, f.a, a[4].ID, store.RoleInterviewer, "q")
+	say(t, f.a, a[4].ID, store.RoleParticipant, "a")
+	must(f.a.EndCampaignInterviews(f.ctx, f.campA))(t)
+	check()
+
 	// A failed transaction leaves the counters as they were.
 	boom := fmt.Errorf("boom")
 	isErr(t, f.a.InTx(f.ctx, func(tx store.TeamStore) error {
 		interview(t, tx, f.campA)
+		must(tx.EndCampaignInterviews(f.ctx, f.campA))(t)
 		return boom
 	}), boom)
 	check()
@@ -107,8 +113,8 @@ func testInterviewCounts(t *testing.T, newDSN NewDSN) {
 	}
 }
 
-// testConcurrentCounts: creates, ends, deletes and campaign deletions racing in two teams
-// leave every counter equal to the rows.
+// testConcurrentCounts: creates, ends, deletes, campaign ends and campaign deletions racing
+// in two teams leave every counter equal to the rows.
 func testConcurrentCounts(t *testing.T, newDSN NewDSN) {
 	const workers, rounds = 6, 25
 	f := setup(t, newDSN, store.WithDeleteBatchSize(4))
@@ -152,6 +158,8 @@ func raceStep(f *fixture, ts store.TeamStore, c store.CampaignID, rng *rand.Rand
 	}
 	switch rng.IntN(10) {
 	case 0:
+		_, err = ts.EndCampaignInterviews(f.ctx, c)
+	case 1:
 		_, err = ts.DeleteCampaignData(f.ctx, c)
 	default:
 		_, err = ts.EndInterview(f.ctx, ivs[1].ID, statuses[1+rng.IntN(2)])

@@ -29,6 +29,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ConcurrentTurns", testConcurrentTurns},
 		{"InterviewCounts", testInterviewCounts},
 		{"ConcurrentCounts", testConcurrentCounts},
+		{"EndCampaignInterviews", testEndCampaignInterviews},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
 		{"ShareLinks", testShareLinks},

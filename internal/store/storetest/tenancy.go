@@ -64,6 +64,9 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	nf(err)
 	_, err = b.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: "x", Sequence: 2})
 	nf(err) // not ErrConflict: the sequence must not reveal that the interview exists
+	if ended := must(b.EndCampaignInterviews(ctx, f.campA))(t); len(ended) != 0 {
+		t.Fatalf("team B completed team A's interviews: %+v", ended)
+	}
 	for _, flt := range []store.InterviewFilter{{}, {CampaignID: f.campA}, {Status: store.InterviewInProgress},
 		{CampaignID: f.campA, Status: store.InterviewInProgress}} {
 		if n := must(b.CountInterviews(ctx, flt))(t); n != 0 {
@@ -94,6 +97,8 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	_, err = f.s.Team("").CountInterviews(ctx, store.InterviewFilter{})
 	isErr(t, err, store.ErrInvalidInput)
 	_, err = f.s.Team("").InterviewCounts(ctx, []store.CampaignID{f.campA})
+	isErr(t, err, store.ErrInvalidInput)
+	_, err = f.s.Team("").EndCampaignInterviews(ctx, f.campA)
 	isErr(t, err, store.ErrInvalidInput)
 	_, err = a.InterviewCounts(ctx, []store.CampaignID{f.campA, ""})
 	isErr(t, err, store.ErrInvalidInput)
