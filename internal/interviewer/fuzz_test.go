@@ -1,0 +1,75 @@
+package interviewer
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// FuzzProtocolNext feeds arbitrary campaigns and transcripts. The transcript is encoded as
+// records separated by "\x1e"; a record starting with 'i' is an interviewer turn, any other
+// a participant turn (so records that are neither role's text are exercised too). Beyond
+// not panicking, every reply must be non-empty, from the protocol and repeatable, and an
+// interview the protocol holds itself must end.
+func FuzzProtocolNext(f *testing.F) {
+	f.Add("Banking", "Understand how people choose a bank. Fees", "How?\nWhy?", "en", "research", "iHello\x1eok\x1eiHow?\x1eno idea")
+	f.Add("", "", "", "", "", "")
+	f.Add("Τίτλος", "Verstehen, wie; - 1) •", "\n\n  ", "de-CH", "hr", "\x1e\x1e\x1ei")
+	f.Add("T", "Objectif : comprendre", "Q1", "fr", "marketing", "xidk\x1eiQ1\x1ei")
+	f.Add("İstanbul", "İ verstehen. ẞ ERFASSEN", "¿Qué?", "es_419", "x", "i¿Qué?\x1e")
+	f.Fuzz(func(t *testing.T, title, objectives, questions, language, mode, encoded string) {
+		c := Campaign{
+			Title: title, Objectives: objectives, Questions: strings.Split(questions, "\n"),
+			Language: language, Mode: mode, MaxQuestions: 10,
+		}
+		transcript := decodeTranscript(encoded)
+		first := mustNext(t, c, transcript)
+		if again := mustNext(t, c, transcript); again != first {
+			t.Fatalf("not deterministic: %+v then %+v", first, again)
+		}
+		selfPlay(t, c, encoded)
+	})
+}
+
+func decodeTranscript(encoded string) []Turn {
+	var out []Turn
+	if encoded == "" {
+		return nil
+	}
+	for _, rec := range strings.Split(encoded, "\x1e") {
+		if content, ok := strings.CutPrefix(rec, "i"); ok {
+			out = append(out, Turn{Role: RoleInterviewer, Content: content})
+			continue
+		}
+		out = append(out, Turn{Role: RoleParticipant, Content: rec})
+	}
+	return out
+}
+
+func mustNext(t *testing.T, c Campaign, transcript []Turn) Reply {
+	t.Helper()
+	r, err := NewProtocol().Next(context.Background(), c, transcript)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	if strings.TrimSpace(r.Content) == "" || r.Source != SourceProtocol {
+		t.Fatalf("reply %+v", r)
+	}
+	return r
+}
+
+// selfPlay holds a whole interview answering with the fuzzed text: it must end within two
+// turns per planned question (one question and at most one probe each).
+func selfPlay(t *testing.T, c Campaign, answer string) {
+	t.Helper()
+	limit := 2*len(newPlan(c, templatesFor(c.Language)).questions) + 1
+	var transcript []Turn
+	for range limit {
+		r := mustNext(t, c, transcript)
+		if r.Done {
+			return
+		}
+		transcript = append(transcript, asked(r.Content), answered(answer))
+	}
+	t.Fatalf("interview did not end within %d turns", limit)
+}
