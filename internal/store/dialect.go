@@ -20,6 +20,7 @@ type dialect struct {
 	migrations string // folder under migrations/
 	numbered   bool   // $1, $2 ... placeholders
 	forUpdate  string // row-lock suffix for read-modify-write; SQLite has one writer instead
+	skipLocked string // row-lock suffix that passes over rows another transaction holds
 	timeArg    func(time.Time) any
 	isUnique   func(error) bool
 	// lostRace tells an error that aborted a transaction only because of concurrent ones
@@ -48,6 +49,7 @@ var postgresDialect = dialect{
 	migrations: "migrations/postgres",
 	numbered:   true,
 	forUpdate:  " FOR UPDATE",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
 	timeArg:    func(t time.Time) any { return t },
 	isUnique: func(err error) bool {
 		var pe *pgconn.PgError

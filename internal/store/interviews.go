@@ -79,6 +79,17 @@ type InterviewStore interface {
 	DeleteInterview(ctx context.Context, id InterviewID) error
 }
 
+// IdleInterview names one interview AbandonIdleInterviews abandoned, for logs and metrics.
+type IdleInterview struct {
+	TeamID      TeamID
+	CampaignID  CampaignID
+	InterviewID InterviewID
+}
+
+// MaxSweepLimit caps the limit of one AbandonIdleInterviews call, so one sweep transaction
+// stays short.
+const MaxSweepLimit = 1000
+
 // Position returns the keyset position of the interview for the given sort key.
 func (iv Interview) Position(k SortKey) Position {
 	p := Position{ID: string(iv.ID), Time: iv.CreatedAt}

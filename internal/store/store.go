@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is an open database. It holds no data methods of its own: everything goes through the
 // team-scoped handle returned by Team, so every query carries a team.
@@ -12,6 +15,13 @@ type Store interface {
 	// it. It is the one lookup not scoped by team, because a public share URL carries only the
 	// token; the caller continues with Team(link.TeamID).
 	ResolveShareLink(ctx context.Context, hash TokenHash) (ShareLink, error)
+	// AbandonIdleInterviews is the operator's idle sweep, across all teams: in one transaction
+	// it moves up to limit (1..MaxSweepLimit) in_progress interviews whose updated_at is before
+	// idleBefore to abandoned, oldest first, and returns them. An interview that gets a message
+	// while the sweep runs is left alone. Replicas may sweep at once: on PostgreSQL each skips
+	// the rows another holds (SKIP LOCKED), so no interview is abandoned twice. Call it again
+	// while it returns limit interviews.
+	AbandonIdleInterviews(ctx context.Context, idleBefore time.Time, limit int) ([]IdleInterview, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Backend names the backend: "sqlite" or "postgres".

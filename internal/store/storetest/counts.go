@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"qual.cx/operator/internal/store"
 )
@@ -92,6 +93,13 @@ func testInterviewCounts(t *testing.T, newDSN NewDSN) {
 	must(f.a.EndCampaignInterviews(f.ctx, f.campA))(t)
 	check()
 
+	// The sweep is across teams: everything still in progress is idle by now.
+	must(f.s.AbandonIdleInterviews(f.ctx, time.Now().Add(time.Hour), 3))(t)
+	check()
+	interview(t, f.a, f.campB)
+	must(f.s.AbandonIdleInterviews(f.ctx, time.Now().Add(time.Hour), store.MaxSweepLimit))(t)
+	check()
+
 	// A failed transaction leaves the counters as they were.
 	boom := fmt.Errorf("boom")
 	isErr(t, f.a.InTx(f.ctx, func(tx store.TeamStore) error {
@@ -113,8 +121,8 @@ func testInterviewCounts(t *testing.T, newDSN NewDSN) {
 	}
 }
 
-// testConcurrentCounts: creates, ends, deletes, campaign ends and campaign deletions racing
-// in two teams leave every counter equal to the rows.
+// testConcurrentCounts: creates, ends, deletes, sweeps, campaign ends and campaign deletions
+// racing in two teams leave every counter equal to the rows.
 func testConcurrentCounts(t *testing.T, newDSN NewDSN) {
 	const workers, rounds = 6, 25
 	f := setup(t, newDSN, store.WithDeleteBatchSize(4))
@@ -132,6 +140,14 @@ func testConcurrentCounts(t *testing.T, newDSN NewDSN) {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() { // a sweeper, as on another replica
+		defer wg.Done()
+		for range rounds {
+			_, err := f.s.AbandonIdleInterviews(f.ctx, time.Now().Add(-5*time.Millisecond), 5)
+			errs <- err
+		}
+	}()
 	wg.Wait()
 	close(errs)
 	for err := range errs {

@@ -30,6 +30,8 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"InterviewCounts", testInterviewCounts},
 		{"ConcurrentCounts", testConcurrentCounts},
 		{"EndCampaignInterviews", testEndCampaignInterviews},
+		{"IdleSweep", testIdleSweep},
+		{"ConcurrentSweep", testConcurrentSweep},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
 		{"ShareLinks", testShareLinks},
