@@ -1,0 +1,144 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+
+	"qual.cx/operator/internal/store"
+)
+
+// TestParticipantDataErased: after DeleteInterview, and after DeleteCampaignData, no row of any
+// table still holds the participant's name, e-mail, external id, metadata, words or a quote of
+// them. The scan reads every column of every table, so a table added later is covered too.
+func TestParticipantDataErased(t *testing.T) {
+	tables := map[string]string{ // the query listing the tables of each backend
+		"sqlite":   "SELECT name FROM sqlite_master WHERE type = 'table'",
+		"postgres": "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+	}
+	for _, be := range backends {
+		for _, how := range []string{"DeleteInterview", "DeleteCampaignData"} {
+			t.Run(be.name+"/"+how, func(t *testing.T) {
+				dsn := be.dsn(t)
+				s, err := store.Open(context.Background(), dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				ts := s.Team("team")
+				iv := seedParticipant(t, ts, "camp", "secret")
+				other := seedParticipant(t, ts, "other-camp", "kept")
+				if how == "DeleteInterview" {
+					err = ts.DeleteInterview(context.Background(), iv)
+				} else {
+					_, err = ts.DeleteCampaignData(context.Background(), "camp")
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				db, err := sql.Open(be.driver, be.raw(dsn))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				if where := findText(t, db, tables[be.name], "secret"); len(where) != 0 {
+					t.Fatalf("participant data left in %v", where)
+				}
+				if where := findText(t, db, tables[be.name], "kept"); len(where) == 0 {
+					t.Fatalf("the scan found nothing of interview %s, which was not deleted", other)
+				}
+			})
+		}
+	}
+}
+
+// seedParticipant makes an interview whose every participant field, message and evidence quote
+// contains marker, cited by a finding, and returns its id.
+func seedParticipant(t *testing.T, ts store.TeamStore, campaign store.CampaignID, marker string) store.InterviewID {
+	t.Helper()
+	ctx := context.Background()
+	iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: campaign, Participant: store.Participant{
+		Name: marker + " name", Email: marker + "@example.com", ExternalID: marker + "-ext",
+		Metadata: map[string]any{"note": marker + " meta"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: marker + " answer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.CreateFinding(ctx, store.NewFinding{CampaignID: campaign, Type: store.FindingInsight,
+		Title: "a finding", Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: marker + " quote"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return iv.ID
+}
+
+// findText returns "table: row" for every row of every table with a column containing text.
+func findText(t *testing.T, db *sql.DB, tablesQuery, text string) []string {
+	t.Helper()
+	var tables []string
+	rows, err := db.Query(tablesQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	var found []string
+	for _, table := range tables {
+		for _, row := range dumpTable(t, db, table) {
+			if strings.Contains(row, text) {
+				found = append(found, table+": "+row)
+			}
+		}
+	}
+	return found
+}
+
+// dumpTable renders every row of a table as text.
+func dumpTable(t *testing.T, db *sql.DB, table string) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, v := range vals {
+			if raw, ok := v.([]byte); ok {
+				v = string(raw)
+			}
+			fmt.Fprintf(&b, "%v|", v)
+		}
+		out = append(out, b.String())
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
