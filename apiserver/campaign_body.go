@@ -27,8 +27,9 @@ type campaignBody struct {
 }
 
 type settingsBody struct {
-	Language  *string `json:"language"`
-	Anonymous *bool   `json:"anonymous"`
+	Language    *string `json:"language"`
+	Anonymous   *bool   `json:"anonymous"`
+	Interviewer *string `json:"interviewer"`
 }
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
@@ -60,6 +61,9 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 	if l := b.Settings.Value.Language; l != nil && !languageTag.MatchString(*l) {
 		add("settings.language", "must be a language tag such as en or pt-BR")
 	}
+	if v := b.Settings.Value.Interviewer; v != nil && !interviewers.has(*v) {
+		add("settings.interviewer", interviewers.must())
+	}
 	if b.Status.Set {
 		add("status", "is not writable; use the publish, pause and complete actions")
 	}
@@ -90,7 +94,7 @@ func (b *campaignBody) validateQuestions(add func(field, msg string)) {
 func (b *campaignBody) spec() qualv1alpha1.CampaignSpec {
 	spec := qualv1alpha1.CampaignSpec{
 		Mode: qualv1alpha1.ModeResearch, MaxQuestions: 10, State: qualv1alpha1.StateDraft,
-		Settings: qualv1alpha1.CampaignSettings{Language: "en"},
+		Settings: qualv1alpha1.CampaignSettings{Language: "en", Interviewer: qualv1alpha1.InterviewerProtocol},
 	}
 	b.applyTo(&spec)
 	return spec
@@ -122,6 +126,9 @@ func (b *campaignBody) applyTo(spec *qualv1alpha1.CampaignSpec) {
 		}
 		if s.Anonymous != nil {
 			spec.Settings.Anonymous = *s.Anonymous
+		}
+		if s.Interviewer != nil {
+			spec.Settings.Interviewer = qualv1alpha1.InterviewerKind(*s.Interviewer)
 		}
 	}
 }

@@ -42,10 +42,7 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p *authn.
 		query.After = &directory.After{Value: a.Value, ID: a.ID}
 	}
 	page := s.dir.ListCampaigns(query)
-	items := make([][]byte, len(page.Items))
-	for i, c := range page.Items {
-		items[i] = c.JSON
-	}
+	items := s.campaignJSON(r.Context(), page.Items...)
 	var lastValue, lastID string
 	if n := len(page.Items); n > 0 {
 		lastValue, lastID = directory.SortValue(page.Items[n-1], query.Sort), string(page.Items[n-1].Object.UID)
@@ -108,7 +105,7 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, p *authn.Pr
 	if e != nil {
 		return e
 	}
-	envelope.WriteRawData(w, http.StatusOK, c.JSON)
+	envelope.WriteRawData(w, http.StatusOK, s.campaignJSON(r.Context(), c)[0])
 	return nil
 }
 
@@ -218,7 +215,7 @@ func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *direct
 	if err != nil {
 		return err
 	}
-	envelope.WriteRawData(w, http.StatusOK, updated.JSON)
+	envelope.WriteRawData(w, http.StatusOK, s.campaignJSON(r.Context(), updated)[0])
 	return nil
 }
 

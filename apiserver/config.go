@@ -20,6 +20,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/cachetrim"
+	"qual.cx/operator/internal/interviewer"
 	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/session"
@@ -38,8 +39,11 @@ type Config struct {
 	// KubeProbe checks that the Kubernetes API answers, for /ready (see KubeProbe); nil
 	// makes readiness follow the informer cache's sync alone.
 	KubeProbe func(context.Context) error
-	// Store holds idempotency records and, later, interviews and findings.
+	// Store holds interviews, messages, idempotency records and, later, findings.
 	Store store.Store
+	// LLM returns the interviewer of the operator's chat model for campaigns that ask for
+	// one, or nil while none is configured; nil holds every interview with the protocol.
+	LLM func(context.Context) interviewer.Interviewer
 	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
 	// ratelimit.NewRedis for several (in a ratelimit.Failover, which fails closed or open
 	// while Redis is down). /ready asks a Limiter that is a ratelimit.ReadinessChecker.

@@ -26,6 +26,7 @@ var (
 	modesEnum    = enumOf(qualv1alpha1.CampaignModes())
 	statesEnum   = enumOf(qualv1alpha1.CampaignStates())
 	keyTypesEnum = enumOf(qualv1alpha1.APIKeyTypes())
+	interviewers = enumOf(qualv1alpha1.InterviewerKinds())
 )
 
 // has reports whether v is one of the values.

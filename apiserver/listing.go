@@ -20,11 +20,16 @@ type listParams struct {
 	after   *cursor.Position
 }
 
-// parseList reads limit, sort_by, order and cursor. The cursor must come from the same
-// endpoint, sort, order and filters.
+// parseList reads limit, sort_by, order and cursor; sorts[0] is the default sort, and the
+// default order is descending. The cursor must come from the same endpoint, sort, order and
+// filters.
 func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
+	return s.parseListFrom(r, listParams{limit: 20, sortBy: sorts[0], desc: true}, sorts, filters)
+}
+
+// parseListFrom is parseList with other defaults (messages list oldest first).
+func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
 	q := r.URL.Query()
-	lp := listParams{limit: 20, sortBy: "created_at", desc: true}
 	var bad []envelope.FieldError
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -40,7 +45,9 @@ func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]s
 		lp.sortBy = v
 	}
 	switch q.Get("order") {
-	case "", "desc":
+	case "":
+	case "desc":
+		lp.desc = true
 	case "asc":
 		lp.desc = false
 	default:

@@ -49,6 +49,9 @@ var (
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
 	code := testenv.Main(m, false, setup)
+	for i := len(afterSuite) - 1; i >= 0; i-- {
+		afterSuite[i]()
+	}
 	// Every documented operation must have been exercised and checked against the document.
 	if missing := validator.Unchecked(); code == 0 && len(missing) > 0 && runAll() {
 		fmt.Fprintln(os.Stderr, "operations the suite never checked against the OpenAPI document:", missing)
@@ -153,8 +156,15 @@ func (r response) expect(t *testing.T, status int) response {
 	return r
 }
 
-// call sends one request and validates the answer against the OpenAPI document.
+// call sends one request to the suite's server and validates the answer against the
+// OpenAPI document.
 func call(t *testing.T, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	return callAt(t, api.URL, method, path, token, body, headers...)
+}
+
+// callAt is call against the server at base (another replica or store backend).
+func callAt(t *testing.T, base, method, path, token string, body any, headers ...string) response {
 	t.Helper()
 	var reader io.Reader
 	switch b := body.(type) {
@@ -170,7 +180,7 @@ func call(t *testing.T, method, path, token string, body any, headers ...string)
 		}
 		reader = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, api.URL+path, reader)
+	req, err := http.NewRequest(method, base+path, reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +311,24 @@ var pollClient = clientFrom("127.0.0.250")
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
 	testenv.Eventually(t, 20*time.Second, what, check)
+}
+
+// afterSuite are what tests started for the whole suite (a PostgreSQL replica) and stop
+// after it, in reverse order.
+var afterSuite []func()
+
+// suiteTB is a testing.TB that lives as long as the suite: its cleanups run in afterSuite.
+type suiteTB struct {
+	mainTB
+	cleanups []func()
+}
+
+func (s *suiteTB) Cleanup(f func()) { s.cleanups = append(s.cleanups, f) }
+
+func (s *suiteTB) cleanup() {
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
+	}
 }
 
 // mainTB lets the validator be built before any test runs.

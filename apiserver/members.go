@@ -48,7 +48,7 @@ type memberBody struct {
 
 func (b *memberBody) validate(create bool) *envelope.Error {
 	var bad []envelope.FieldError
-	if create && (!b.Email.Set || !strings.Contains(b.Email.Value, "@") || len(b.Email.Value) > 254 || strings.ContainsAny(b.Email.Value, " \t\n")) {
+	if create && (!b.Email.Set || !isEmail(b.Email.Value)) {
 		bad = append(bad, envelope.FieldError{Field: "email", Message: "must be an e-mail address"})
 	}
 	if !create && b.Email.Set {

@@ -36,6 +36,16 @@ func (s *Server) routes() {
 		s.authed("POST /campaigns/{id}/"+action, scopes.CampaignsPublish, s.byCampaign, s.idempotent(s.campaignAction(action)))
 	}
 
+	// Interviews and messages: rows of the store, in the team of their campaign.
+	s.authed("GET /interviews", scopes.InterviewsRead, s.byHeader, s.listInterviews)
+	s.authed("GET /campaigns/{id}/interviews", scopes.InterviewsRead, s.byCampaign, s.listCampaignInterviews)
+	s.authed("POST /campaigns/{id}/interviews", scopes.InterviewsWrite, s.byCampaign, s.idempotent(s.startInterview))
+	s.authed("GET /interviews/{id}", scopes.InterviewsRead, s.byInterview, s.getInterview)
+	s.authed("DELETE /interviews/{id}", scopes.InterviewsWrite, s.byInterview, s.deleteInterview)
+	s.authed("GET /interviews/{id}/messages", scopes.InterviewsRead, s.byInterview, s.listMessages)
+	s.authed("POST /interviews/{id}/messages", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.answerInterview))
+	s.authed("POST /interviews/{id}/complete", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.completeInterview))
+
 	// Teams and members.
 	s.authed("GET /teams", scopes.TeamsRead, s.byHeader, s.listTeams)
 	s.authed("POST /teams", scopes.TeamsWrite, s.byHeader, s.idempotent(s.createTeam))

@@ -13,6 +13,8 @@ import (
 	"qual.cx/operator/apiserver/cursor"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/interviewer"
+	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/ratelimit"
 )
 
@@ -35,6 +37,8 @@ type Server struct {
 	teamCreation sync.Mutex
 	// anon limits 401s and CORS preflights per client address (anonymous.go).
 	anon anonymous
+	// interviews runs interviews over the store.
+	interviews *interviews.Service
 }
 
 // New builds the server and subscribes it to the cache's informers. Start the cache after
@@ -54,6 +58,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics,
 		kube: &reachability{run: cfg.KubeProbe, interval: time.Second}, anon: anonymous{lim: ratelimit.NewMemory()}}
+	s.interviews = &interviews.Service{
+		Interviewers: interviews.Interviewers{Protocol: interviewer.NewProtocol(), LLM: cfg.LLM},
+		Log:          cfg.Logger.WithName("interviews"),
+	}
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
 	go s.usage.Run(ctx)
 	go s.kube.watch(ctx)

@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"strings"
+
 	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -14,4 +16,12 @@ func ptrUID(obj interface{ GetUID() types.UID }) *types.UID {
 // isUUID reports whether s is an id as the API writes them: a UUID in its canonical form.
 func isUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
+}
+
+// isEmail reports whether s reads as an e-mail address: a local part, "@", a domain, no
+// white space, at most 254 bytes (the longest path SMTP carries). Deliverability is the
+// mail system's business, not the API's.
+func isEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && len(s) <= 254 && !strings.ContainsAny(s, " \t\r\n")
 }

@@ -31,6 +31,9 @@ type CampaignData interface {
 	DeleteCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) error
 	// CountCampaignData returns how many interviews and findings the campaign has.
 	CountCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) (interviews, findings int64, err error)
+	// EndInterviews ends the running interviews of a completed campaign. It is called on
+	// every look at a completed campaign, so it must be idempotent (and cheap with none left).
+	EndInterviews(ctx context.Context, campaign *qualv1alpha1.Campaign) error
 }
 
 // DefaultCountsRefresh is how often a live campaign's counts are rolled up from the store:
@@ -73,6 +76,9 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	}()
 
 	err := r.reconcileState(ctx, cmp)
+	if err == nil {
+		err = r.reconcileEnded(ctx, cmp)
+	}
 	if err == nil {
 		err = r.reconcileCounts(ctx, cmp)
 	}
@@ -122,6 +128,16 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 		announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
 	}
 	return nil
+}
+
+// reconcileEnded ends the interviews still running on a completed campaign. The REST API
+// already refuses their answers; this settles their status (and announces the ones the
+// participant answered) even when completion came through kubectl.
+func (r *CampaignReconciler) reconcileEnded(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
+	if r.Data == nil || cmp.Status.Phase != qualv1alpha1.StateCompleted {
+		return nil
+	}
+	return r.Data.EndInterviews(ctx, cmp)
 }
 
 // reconcileCounts rolls the campaign's interview and finding counts up from the store. The

@@ -27,6 +27,17 @@ const (
 	ModeMarketing CampaignMode = "marketing"
 )
 
+// InterviewerKind chooses who holds a campaign's interviews.
+// +kubebuilder:validation:Enum=protocol;llm
+type InterviewerKind string
+
+// The interviewers. protocol is built in and needs nothing external; llm asks the chat model
+// the operator configured, and falls back to protocol whenever the model fails.
+const (
+	InterviewerProtocol InterviewerKind = "protocol"
+	InterviewerLLM      InterviewerKind = "llm"
+)
+
 // CampaignSettings tune how interviews of a campaign are held.
 type CampaignSettings struct {
 	// language is the BCP 47 tag of the language interviews are held in.
@@ -40,6 +51,12 @@ type CampaignSettings struct {
 	// anonymous, when true, keeps participants' personal data out of transcripts and findings.
 	// +optional
 	Anonymous bool `json:"anonymous,omitempty"`
+
+	// interviewer chooses who asks the questions: protocol (built in, the default) or llm (the
+	// chat model configured by the operator, with protocol as its fall-back).
+	// +optional
+	// +kubebuilder:default=protocol
+	Interviewer InterviewerKind `json:"interviewer,omitempty"`
 }
 
 // CampaignSpec is the desired state of a Campaign.

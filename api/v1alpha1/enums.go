@@ -19,3 +19,8 @@ func CampaignStates() []CampaignState {
 
 // APIKeyTypes are every APIKeyType.
 func APIKeyTypes() []APIKeyType { return []APIKeyType{KeySecret, KeyPublic, KeyScoped} }
+
+// InterviewerKinds lists the interviewers a campaign may choose.
+func InterviewerKinds() []InterviewerKind {
+	return []InterviewerKind{InterviewerProtocol, InterviewerLLM}
+}

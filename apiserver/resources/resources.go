@@ -3,6 +3,8 @@
 package resources
 
 import (
+	"bytes"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +15,9 @@ import (
 
 // Settings are a campaign's interview settings.
 type Settings struct {
-	Language  string `json:"language"`
-	Anonymous bool   `json:"anonymous"`
+	Language    string `json:"language"`
+	Anonymous   bool   `json:"anonymous"`
+	Interviewer string `json:"interviewer"`
 }
 
 // Campaign is the REST form of a Campaign object.
@@ -49,8 +52,9 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 		Mode:         string(c.Spec.Mode),
 		MaxQuestions: c.Spec.MaxQuestions,
 		Objectives:   c.Spec.Objectives, Description: c.Spec.Description,
-		Questions:      questions,
-		Settings:       Settings{Language: c.Spec.Settings.Language, Anonymous: c.Spec.Settings.Anonymous},
+		Questions: questions,
+		Settings: Settings{Language: c.Spec.Settings.Language, Anonymous: c.Spec.Settings.Anonymous,
+			Interviewer: string(orProtocol(c.Spec.Settings.Interviewer))},
 		TeamID:         teamID,
 		InterviewCount: c.Status.InterviewCount, FindingCount: c.Status.FindingCount,
 		PublishedAt: timePtr(c.Status.PublishedAt),
@@ -93,4 +97,35 @@ func statusOf(s qualv1alpha1.CampaignState) string {
 		return r
 	}
 	return strings.ToLower(string(s))
+}
+
+// orProtocol is the interviewer of a campaign stored before the setting existed.
+func orProtocol(k qualv1alpha1.InterviewerKind) qualv1alpha1.InterviewerKind {
+	if k == "" {
+		return qualv1alpha1.InterviewerProtocol
+	}
+	return k
+}
+
+// interviewCountKey is how the count appears in a rendered campaign. Inside a JSON string a
+// quote is always escaped, so the unescaped `,"interview_count":` can only be the key.
+var interviewCountKey = []byte(`,"interview_count":`)
+
+// WithInterviewCount returns a rendered campaign with interview_count set to n: the count
+// lives in the store and changes far more often than the object, so it is spliced into the
+// bytes rendered once rather than rendering the campaign again on every read.
+func WithInterviewCount(body []byte, n int64) []byte {
+	at := bytes.Index(body, interviewCountKey)
+	if at < 0 {
+		return body
+	}
+	start := at + len(interviewCountKey)
+	end := start + bytes.IndexByte(body[start:], ',')
+	if end < start {
+		return body
+	}
+	out := make([]byte, 0, len(body)+20)
+	out = append(out, body[:start]...)
+	out = strconv.AppendInt(out, n, 10)
+	return append(out, body[end:]...)
 }

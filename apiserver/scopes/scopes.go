@@ -24,6 +24,8 @@ var (
 	CampaignsWrite   = Of("campaigns:write")
 	CampaignsDelete  = Of("campaigns:delete")
 	CampaignsPublish = Of("campaigns:publish")
+	InterviewsRead   = Of("interviews:read")
+	InterviewsWrite  = Of("interviews:write")
 	TeamsRead        = Of("teams:read")
 	TeamsWrite       = Of("teams:write")
 	AdminRead        = Of("admin:read")

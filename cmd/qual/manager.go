@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/interviews"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
 )
@@ -30,6 +32,7 @@ type managerFlags struct {
 	dispatcherCPU          string
 	dispatcherMemory       string
 	concurrency            int
+	interviewIdle          time.Duration
 }
 
 func (f *managerFlags) register(cmd *cobra.Command) {
@@ -44,6 +47,7 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of each namespace's dispatcher")
 	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
 	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
+	fs.DurationVar(&f.interviewIdle, "interview-idle-timeout", interviews.DefaultIdleTimeout, "an interview nobody answers for this long is abandoned (checked every minute, by the leader)")
 }
 
 // dispatcher turns the flags into the dispatcher configuration.
@@ -127,6 +131,13 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
 		return nil, err
+	}
+	if f.interviewIdle <= 0 {
+		return nil, fmt.Errorf("--interview-idle-timeout must be positive")
+	}
+	sweeper := &interviews.Sweeper{Store: db, IdleTimeout: f.interviewIdle, Log: mgr.GetLogger().WithName("interview-sweep")}
+	if err := mgr.Add(sweeper); err != nil {
+		return nil, fmt.Errorf("add the interview sweep: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("health check: %w", err)

@@ -1,6 +1,6 @@
 // Package campaigndata connects the Campaign controller to the store: it finds the team a
 // campaign belongs to, counts the campaign's interviews and findings there for its status,
-// and deletes its rows when it is deleted.
+// ends its running interviews when it is completed, and deletes its rows when it is deleted.
 package campaigndata
 
 import (
@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/store"
 )
 
@@ -33,6 +34,18 @@ func (c Cleaner) DeleteCampaignData(ctx context.Context, cmp *qualv1alpha1.Campa
 	}
 	if _, err := rows.DeleteCampaignData(ctx, store.CampaignID(cmp.UID)); err != nil {
 		return fmt.Errorf("campaigndata: delete rows of campaign %s: %w", cmp.Name, err)
+	}
+	return nil
+}
+
+// EndInterviews ends the running interviews of a completed campaign (interviews.EndCampaign).
+func (c Cleaner) EndInterviews(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
+	rows, err := c.rowsOf(ctx, cmp)
+	if err != nil || rows == nil {
+		return err
+	}
+	if _, err := interviews.EndCampaign(ctx, rows, store.CampaignID(cmp.UID)); err != nil {
+		return fmt.Errorf("campaigndata: %w", err)
 	}
 	return nil
 }

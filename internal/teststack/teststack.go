@@ -16,6 +16,7 @@ import (
 
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/campaigndata"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/session"
@@ -58,7 +59,8 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 	}
 	if o.Controllers {
 		if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
-			Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}); err != nil {
+			Dispatcher:   controllers.DispatcherConfig{Image: "qual:test", Replicas: 1},
+			CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: o.Store}}); err != nil {
 			return nil, fmt.Errorf("teststack: controllers: %w", err)
 		}
 	}

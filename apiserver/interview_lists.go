@@ -1,0 +1,177 @@
+package apiserver
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/store"
+)
+
+// listInterviews lists interviews across the caller's teams, or one campaign's or team's.
+func (s *Server) listInterviews(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	q := r.URL.Query()
+	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "status": q.Get("status"), "team_id": q.Get("team_id")}
+	if e := validateInterviewFilters(filters); e != nil {
+		return e
+	}
+	teams := p.Memberships
+	switch {
+	case filters["campaign_id"] != "":
+		c, ok := s.dir.Campaign(filters["campaign_id"])
+		m, visible := directory.Membership{}, false
+		if ok {
+			m, visible = p.Team(c.TeamUID)
+		}
+		if !visible || (filters["team_id"] != "" && filters["team_id"] != c.TeamUID) {
+			return envelope.NotFound("Campaign")
+		}
+		teams = []directory.Membership{m}
+	case filters["team_id"] != "":
+		m, ok := p.Team(filters["team_id"])
+		if !ok {
+			return envelope.NotFound("Team")
+		}
+		teams = []directory.Membership{m}
+	}
+	return s.writeInterviews(w, r, teams, filters)
+}
+
+// listCampaignInterviews lists one campaign's interviews.
+func (s *Server) listCampaignInterviews(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	filters := map[string]string{"campaign_id": string(c.Object.UID), "status": r.URL.Query().Get("status")}
+	if e := validateInterviewFilters(filters); e != nil {
+		return e
+	}
+	return s.writeInterviews(w, r, []directory.Membership{m}, filters)
+}
+
+func validateInterviewFilters(f map[string]string) *envelope.Error {
+	var bad []envelope.FieldError
+	for _, field := range []string{"campaign_id", "team_id"} {
+		if v := f[field]; v != "" && !isUUID(v) {
+			bad = append(bad, envelope.FieldError{Field: field, Message: "must be an id (a UUID)"})
+		}
+	}
+	if v := f["status"]; v != "" && !interviewStatuses.has(v) {
+		bad = append(bad, envelope.FieldError{Field: "status", Message: interviewStatuses.must()})
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	return nil
+}
+
+// writeInterviews answers one page of the teams' interviews. Each team's rows are a
+// separate keyset list; a page of several teams merges their pages at the same position,
+// which keeps the order and the cursor of one list.
+func (s *Server) writeInterviews(w http.ResponseWriter, r *http.Request, teams []directory.Membership, filters map[string]string) error {
+	lp, e := s.parseList(r, interviewSorts, filters)
+	if e != nil {
+		return e
+	}
+	req, e := storePage(lp)
+	if e != nil {
+		return e
+	}
+	f := store.InterviewFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Status: store.InterviewStatus(filters["status"])}
+	var items []store.Interview
+	var total int64
+	more := false
+	for _, m := range teams {
+		page, err := s.rows(m).ListInterviews(r.Context(), f, req)
+		if err != nil {
+			return err
+		}
+		items, total, more = append(items, page.Items...), total+page.TotalCount, more || page.HasMore
+	}
+	sortKey := store.SortKey(lp.sortBy)
+	slices.SortFunc(items, func(a, b store.Interview) int {
+		c := cmp.Or(a.Position(sortKey).Time.Compare(b.Position(sortKey).Time), strings.Compare(string(a.ID), string(b.ID)))
+		if lp.desc {
+			return -c
+		}
+		return c
+	})
+	if len(items) > lp.limit {
+		items, more = items[:lp.limit], true
+	}
+	out := make([]resources.Interview, len(items))
+	for i, iv := range items {
+		out[i] = resources.NewInterview(iv)
+	}
+	var lastValue, lastID string
+	if n := len(items); n > 0 {
+		lastValue, lastID = items[n-1].Position(sortKey).Time.Format(time.RFC3339Nano), string(items[n-1].ID)
+	}
+	envelope.WriteList(w, out, s.pagination(lp, more, int(total), lastValue, lastID))
+	return nil
+}
+
+// storePage turns checked list parameters into the store's page request. A cursor's value
+// was signed by this server, so one that does not parse was made with another key version.
+func storePage(lp listParams) (store.PageRequest, *envelope.Error) {
+	req := store.PageRequest{Sort: store.SortKey(lp.sortBy), Order: store.Asc, Limit: lp.limit}
+	if lp.desc {
+		req.Order = store.Desc
+	}
+	if a := lp.after; a != nil {
+		pos := store.Position{ID: a.ID}
+		var err error
+		switch req.Sort {
+		case store.SortSequence:
+			pos.Sequence, err = strconv.ParseInt(a.Value, 10, 64)
+		default:
+			pos.Time, err = time.Parse(time.RFC3339Nano, a.Value)
+		}
+		if err != nil || !isUUID(a.ID) {
+			return req, envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")
+		}
+		req.After = &pos
+	}
+	return req, nil
+}
+
+var messageSorts = []string{"sequence"}
+
+// listMessages lists an interview's messages by sequence, oldest first unless asked.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleInterview(r, p)
+	if err != nil {
+		return err
+	}
+	lp, e := s.parseListFrom(r, listParams{limit: 20, sortBy: "sequence"}, messageSorts,
+		map[string]string{"interview": string(t.iv.ID)})
+	if e != nil {
+		return e
+	}
+	req, e := storePage(lp)
+	if e != nil {
+		return e
+	}
+	page, err := s.rows(t.team).ListMessages(r.Context(), t.iv.ID, req)
+	if err != nil {
+		return interviewError(err, t, "")
+	}
+	out := make([]resources.Message, len(page.Items))
+	for i, m := range page.Items {
+		out[i] = resources.NewMessage(m)
+	}
+	var lastValue, lastID string
+	if n := len(page.Items); n > 0 {
+		lastValue, lastID = strconv.FormatInt(page.Items[n-1].Sequence, 10), string(page.Items[n-1].ID)
+	}
+	envelope.WriteList(w, out, s.pagination(lp, page.HasMore, int(page.TotalCount), lastValue, lastID))
+	return nil
+}

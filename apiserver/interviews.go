@@ -1,0 +1,301 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/interviews"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/store"
+)
+
+var interviewSorts = []string{"created_at", "updated_at"}
+
+// interviewStatuses are the values of the status filter.
+var interviewStatuses = enum{string(store.InterviewInProgress), string(store.InterviewCompleted), string(store.InterviewAbandoned)}
+
+// rows is the store handle of a team.
+func (s *Server) rows(m directory.Membership) store.TeamStore {
+	return s.cfg.Store.Team(store.TeamID(m.Team.Object.UID))
+}
+
+// interviewTarget is an interview the caller may see, with its team and campaign.
+type interviewTarget struct {
+	iv       store.Interview
+	team     directory.Membership
+	campaign *directory.Campaign
+}
+
+// visibleInterview finds the interview in the path among the caller's teams, the acting team
+// first. Another team's interview, or one whose campaign is gone, is 404.
+func (s *Server) visibleInterview(r *http.Request, p *authn.Principal) (interviewTarget, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return interviewTarget{}, envelope.NotFound("Interview")
+	}
+	for _, m := range actingFirst(p) {
+		iv, err := s.rows(m).GetInterview(r.Context(), store.InterviewID(id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return interviewTarget{}, err
+		}
+		c, ok := s.dir.Campaign(string(iv.CampaignID))
+		if !ok || c.TeamUID != string(m.Team.Object.UID) {
+			break
+		}
+		return interviewTarget{iv: iv, team: m, campaign: c}, nil
+	}
+	return interviewTarget{}, envelope.NotFound("Interview")
+}
+
+// actingFirst is the caller's teams with the one the request acts in first.
+func actingFirst(p *authn.Principal) []directory.Membership {
+	out := make([]directory.Membership, 0, len(p.Memberships))
+	for _, m := range p.Memberships {
+		if p.Acting != nil && m.Team == p.Acting {
+			out = append([]directory.Membership{m}, out...)
+		} else {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// byInterview is the team of the interview in the path. A key acts in its one team; only a
+// session in several teams needs the store to tell.
+func (s *Server) byInterview(r *http.Request, p *authn.Principal) *directory.Team {
+	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
+		for _, m := range p.Memberships {
+			if _, err := s.rows(m).GetInterview(r.Context(), store.InterviewID(r.PathValue("id"))); err == nil {
+				return m.Team
+			}
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// startBody is the body of POST /campaigns/{id}/interviews.
+type startBody struct {
+	Participant *participantBody `json:"participant"`
+}
+
+type participantBody struct {
+	Name       *string        `json:"name"`
+	Email      *string        `json:"email"`
+	ExternalID *string        `json:"external_id"`
+	Metadata   map[string]any `json:"metadata"`
+}
+
+func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	var body startBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	who, e := body.Participant.participant()
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot start interviews")
+	}
+	if c.Object.Spec.State != qualv1alpha1.StateActive {
+		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: interviews start only on an active campaign", c.Status)
+	}
+	if e := s.spendInterview(r, p, m.Team); e != nil {
+		return e
+	}
+	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who)
+	if err != nil {
+		return interviewError(err, interviewTarget{campaign: c}, store.InterviewInProgress)
+	}
+	envelope.WriteData(w, http.StatusCreated, resources.InterviewStarted{
+		Interview: resources.NewInterview(iv), Messages: []resources.Message{resources.NewMessage(first)}})
+	return nil
+}
+
+// spendInterview spends one interview of the team's hourly budget. Called after every check
+// that can refuse the start, so a refused start costs nothing.
+func (s *Server) spendInterview(r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
+	limit := s.cfg.Plans.Of(planOf(team, p)).Interviews()
+	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("interviews", team, p), limit, 1)
+	if err != nil {
+		if !errors.Is(err, ratelimit.ErrUnavailable) {
+			s.cfg.Logger.Error(err, "rate limiter unavailable")
+		}
+		return envelope.Unavailable("Rate limiting", 5*time.Second)
+	}
+	if !res.Allowed {
+		e := envelope.New(envelope.CodeRateLimited, "The Interviews/hr budget of %d interviews per hour is spent", limit.Quota)
+		e.RetryAfter = res.RetryAfter
+		return e
+	}
+	return nil
+}
+
+// Participant limits: personal data is kept small, and never logged.
+const (
+	maxParticipantText = 200
+	maxMetadataKeys    = 50
+	maxMetadataBytes   = 16 << 10
+)
+
+// participant checks the participant block; none gives the zero Participant.
+func (b *participantBody) participant() (store.Participant, *envelope.Error) {
+	if b == nil {
+		return store.Participant{}, nil
+	}
+	var bad []envelope.FieldError
+	add := func(field, msg string) {
+		bad = append(bad, envelope.FieldError{Field: "participant." + field, Message: msg})
+	}
+	text := func(field string, v *string, limit int) string {
+		if v == nil {
+			return ""
+		}
+		t := strings.TrimSpace(*v)
+		if len([]rune(t)) > limit {
+			add(field, "must be at most "+strconv.Itoa(limit)+" characters")
+		}
+		return t
+	}
+	out := store.Participant{
+		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxParticipantText),
+		ExternalID: text("external_id", b.ExternalID, maxParticipantText), Metadata: b.Metadata,
+	}
+	if out.Email != "" && !isEmail(out.Email) {
+		add("email", "must be an e-mail address")
+	}
+	if len(b.Metadata) > maxMetadataKeys {
+		add("metadata", "must hold at most "+strconv.Itoa(maxMetadataKeys)+" keys")
+	} else if raw, err := json.Marshal(b.Metadata); err != nil || len(raw) > maxMetadataBytes {
+		add("metadata", "must be at most 16 KiB as JSON")
+	}
+	if len(bad) > 0 {
+		return store.Participant{}, envelope.Validation(bad...)
+	}
+	return out, nil
+}
+
+func (s *Server) getInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleInterview(r, p)
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewInterview(t.iv))
+	return nil
+}
+
+func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleInterview(r, p)
+	if err != nil {
+		return err
+	}
+	if p.Key != nil && p.Key.Object.Spec.Type == qualv1alpha1.KeyPublic {
+		return envelope.New(envelope.CodeForbidden, "A public key cannot delete interviews")
+	}
+	if !p.HasRole(string(t.team.Team.Object.UID), qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin) {
+		return envelope.New(envelope.CodeForbidden, "Deleting interviews needs the owner or admin role")
+	}
+	if err := s.rows(t.team).DeleteInterview(r.Context(), t.iv.ID); err != nil {
+		return interviewError(err, t, "")
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
+
+// answerBody is the body of POST /interviews/{id}/messages.
+type answerBody struct {
+	Content decode.Optional[string] `json:"content"`
+}
+
+const maxAnswer = 10000
+
+func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleInterview(r, p)
+	if err != nil {
+		return err
+	}
+	var body answerBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	switch n := len([]rune(body.Content.Value)); {
+	case !body.Content.Set:
+		return envelope.Field("content", "Required")
+	case body.Content.Null || strings.TrimSpace(body.Content.Value) == "":
+		return envelope.Field("content", "must not be blank")
+	case n > maxAnswer:
+		return envelope.Field("content", "must be at most %d characters", maxAnswer)
+	}
+	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot answer interviews")
+	}
+	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.iv.ID, body.Content.Value)
+	if err != nil {
+		return interviewError(err, t, store.InterviewInProgress)
+	}
+	out := resources.Turn{Message: resources.NewMessage(turn.Answer), Interview: resources.NewInterview(turn.Interview)}
+	if turn.Reply != nil {
+		reply := resources.NewMessage(*turn.Reply)
+		out.Reply = &reply
+	}
+	if turn.Closing != "" {
+		out.Closing = &turn.Closing
+	}
+	envelope.WriteData(w, http.StatusCreated, out)
+	return nil
+}
+
+func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleInterview(r, p)
+	if err != nil {
+		return err
+	}
+	var none struct{}
+	if e := decode.JSON(w, r, &none); e != nil {
+		return e
+	}
+	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot complete interviews")
+	}
+	iv, err := s.interviews.Complete(r.Context(), s.rows(t.team), t.iv.ID)
+	if err != nil {
+		return interviewError(err, t, store.InterviewCompleted)
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewInterview(iv))
+	return nil
+}
+
+// interviewError maps the store's and the service's refusals to the contract's errors; an
+// ended interview's refusal names the state it is in and the one asked for.
+func interviewError(err error, t interviewTarget, to store.InterviewStatus) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return envelope.NotFound("Interview")
+	case errors.Is(err, interviews.ErrCampaignClosed):
+		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: it takes no more answers", t.campaign.Status)
+	case errors.Is(err, store.ErrInvalidState) && to == store.InterviewInProgress:
+		return envelope.New(envelope.CodeInvalidState, "The interview is %s: it takes no more messages", t.iv.Status)
+	case errors.Is(err, store.ErrInvalidState):
+		return envelope.New(envelope.CodeInvalidState, "The interview cannot move from %s to %s", t.iv.Status, to)
+	case errors.Is(err, store.ErrConflict):
+		return envelope.New(envelope.CodeConflict, "Another answer to this interview was accepted first; read the transcript and answer its latest question")
+	}
+	return err
+}

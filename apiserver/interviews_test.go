@@ -1,0 +1,553 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/store/pgtest"
+)
+
+type interview struct {
+	ID            string         `json:"id"`
+	CampaignID    string         `json:"campaign_id"`
+	Status        string         `json:"status"`
+	Participant   map[string]any `json:"participant"`
+	MessageCount  int            `json:"message_count"`
+	QuestionCount int            `json:"question_count"`
+	UpdatedAt     string         `json:"updated_at"`
+	EndedAt       *string        `json:"ended_at"`
+	Messages      []message      `json:"messages"`
+}
+
+type message struct {
+	ID          string `json:"id"`
+	InterviewID string `json:"interview_id"`
+	Role        string `json:"role"`
+	Content     string `json:"content"`
+	Sequence    int64  `json:"sequence"`
+}
+
+type turn struct {
+	Message   message   `json:"message"`
+	Reply     *message  `json:"reply"`
+	Interview interview `json:"interview"`
+	Closing   *string   `json:"closing"`
+}
+
+// backend is a REST server over one store backend, on the suite's control plane.
+type backend struct {
+	name string
+	url  string
+	db   store.Store
+}
+
+var (
+	pgOnce    sync.Once
+	pgBackend backend
+	pgErr     error
+)
+
+// backends are the suite's server (SQLite, with the controllers) and a REST replica over
+// PostgreSQL, started once for the tests that run on both.
+func backends(t *testing.T) []backend {
+	t.Helper()
+	pgOnce.Do(func() {
+		pg := pgtest.New()
+		tb := &suiteTB{}
+		afterSuite = append(afterSuite, func() { tb.cleanup(); pg.Close() })
+		pgdb, err := store.Open(context.Background(), pg.Database(tb))
+		if err != nil {
+			pgErr = err
+			return
+		}
+		srv, err := startStack(context.Background(), ratelimit.NewMemory(), false, pgdb)
+		if err != nil {
+			pgErr = err
+			return
+		}
+		hs := httptest.NewServer(srv.Handler())
+		afterSuite = append(afterSuite, func() { hs.Close(); _ = pgdb.Close() })
+		pgBackend = backend{name: "postgres", url: hs.URL, db: pgdb}
+	})
+	if pgErr != nil {
+		t.Fatalf("the PostgreSQL replica: %v", pgErr)
+	}
+	return []backend{{name: "sqlite", url: api.URL, db: db}, pgBackend}
+}
+
+// activeCampaign creates and publishes a campaign.
+func activeCampaign(t *testing.T, base, token string, body map[string]any) campaign {
+	t.Helper()
+	var c campaign
+	callAt(t, base, "POST", "/api/v1/campaigns", token, body).expect(t, 201).data(t, &c)
+	callAt(t, base, "POST", "/api/v1/campaigns/"+c.ID+"/publish", token, nil).expect(t, 200)
+	return c
+}
+
+func start(t *testing.T, base, token, campaignID string, body any, headers ...string) interview {
+	t.Helper()
+	var iv interview
+	callAt(t, base, "POST", "/api/v1/campaigns/"+campaignID+"/interviews", token, body, headers...).expect(t, 201).data(t, &iv)
+	return iv
+}
+
+func answer(t *testing.T, base, token, id, content string, headers ...string) turn {
+	t.Helper()
+	var tr turn
+	callAt(t, base, "POST", "/api/v1/interviews/"+id+"/messages", token, map[string]any{"content": content}, headers...).
+		expect(t, 201).data(t, &tr)
+	return tr
+}
+
+const longAnswer = "The first week I spent most of my time connecting our data sources, which took far longer than the setup guide suggested."
+
+// A participant holds a whole interview from a browser with a public key: the opening
+// question, a probe after a vague answer, the protocol's questions, and the end.
+func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := newTenant(t, "browser-"+b.name, qualv1alpha1.PlanEnterprise)
+			const origin = "https://survey.example.com"
+			public := makeKeyWith(t, tn.team, "survey", qualv1alpha1.KeyPublic,
+				[]qualv1alpha1.Scope{"interviews:read", "interviews:write"}, origin)
+			waitUsable(t, "survey key", public)
+			c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Onboarding", "objectives": "Learn where setup is hard.",
+				"questions": []string{"How did your first week go?", "What almost made you give up?"}, "max_questions": 6})
+
+			pre, err := http.NewRequest("OPTIONS", b.url+"/api/v1/campaigns/"+c.ID+"/interviews", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pre.Header.Set("Origin", origin)
+			pre.Header.Set("Access-Control-Request-Method", "POST")
+			if r := send(t, http.DefaultClient, pre); r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != origin {
+				t.Fatalf("preflight: %d %v", r.status, r.header)
+			}
+			var iv interview
+			r := callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", public, map[string]any{
+				"participant": map[string]any{"name": "Ada", "email": "ada@example.com", "external_id": "u-1", "metadata": map[string]any{"plan": "pro"}},
+			}, "Origin", origin).expect(t, 201)
+			r.data(t, &iv)
+			if r.header.Get("Access-Control-Allow-Origin") != origin {
+				t.Fatalf("start from the browser: no CORS header: %v", r.header)
+			}
+			if iv.Status != "in_progress" || iv.QuestionCount != 1 || iv.MessageCount != 1 || len(iv.Messages) != 1 ||
+				iv.Messages[0].Role != "interviewer" || iv.Messages[0].Sequence != 1 || !strings.Contains(iv.Messages[0].Content, "first week") {
+				t.Fatalf("started: %+v", iv)
+			}
+			if iv.Participant["email"] != "ada@example.com" || iv.Participant["external_id"] != "u-1" {
+				t.Fatalf("participant: %+v", iv.Participant)
+			}
+
+			probe := answer(t, b.url, public, iv.ID, "Fine I guess.", "Origin", origin)
+			if probe.Reply == nil || probe.Reply.Sequence != 3 || probe.Interview.QuestionCount != 2 || probe.Message.Role != "participant" {
+				t.Fatalf("a vague answer gets one probe: %+v", probe)
+			}
+			next := answer(t, b.url, public, iv.ID, longAnswer, "Origin", origin)
+			if next.Reply == nil || !strings.Contains(next.Reply.Content, "give up") {
+				t.Fatalf("after the probe, the next protocol question: %+v", next.Reply)
+			}
+			last := answer(t, b.url, public, iv.ID, "Honestly the pricing page, it hid the limits of the plan until the end of the trial.", "Origin", origin)
+			if last.Reply != nil || last.Interview.Status != "completed" || last.Closing == nil || *last.Closing == "" || last.Interview.EndedAt == nil {
+				t.Fatalf("the protocol is done: %+v", last)
+			}
+			callAt(t, b.url, "POST", "/api/v1/interviews/"+iv.ID+"/messages", public, map[string]any{"content": "one more"}).
+				expectError(t, 409, "INVALID_STATE")
+
+			var got interview
+			callAt(t, b.url, "GET", "/api/v1/interviews/"+iv.ID, public, nil).expect(t, 200).data(t, &got)
+			if got.MessageCount != 6 || got.QuestionCount != 3 || got.Status != "completed" {
+				t.Fatalf("the whole interview: %+v", got)
+			}
+			checkTranscript(t, b.url, public, iv.ID, 6)
+		})
+	}
+}
+
+// checkTranscript walks an interview's messages two at a time in both orders.
+func checkTranscript(t *testing.T, base, token, id string, n int) {
+	t.Helper()
+	for _, order := range []string{"", "desc"} {
+		var seqs []int64
+		path := "/api/v1/interviews/" + id + "/messages?limit=2&order=" + order
+		for path != "" {
+			r := callAt(t, base, "GET", path, token, nil).expect(t, 200)
+			var page struct {
+				Data       []message `json:"data"`
+				Pagination struct {
+					NextCursor *string `json:"next_cursor"`
+					TotalCount int     `json:"total_count"`
+				} `json:"pagination"`
+			}
+			if err := json.Unmarshal(r.body, &page); err != nil {
+				t.Fatal(err)
+			}
+			if page.Pagination.TotalCount != n {
+				t.Fatalf("total_count %d, want %d", page.Pagination.TotalCount, n)
+			}
+			for _, m := range page.Data {
+				seqs = append(seqs, m.Sequence)
+			}
+			path = ""
+			if page.Pagination.NextCursor != nil {
+				path = "/api/v1/interviews/" + id + "/messages?limit=2&order=" + order + "&cursor=" + *page.Pagination.NextCursor
+			}
+		}
+		for i, s := range seqs {
+			want := int64(i + 1)
+			if order == "desc" {
+				want = int64(n - i)
+			}
+			if s != want {
+				t.Fatalf("order %q: sequences %v", order, seqs)
+			}
+		}
+		if len(seqs) != n {
+			t.Fatalf("order %q: %d messages, want %d", order, len(seqs), n)
+		}
+	}
+}
+
+// makeKeyWith is makeKey for a key limited to browser origins.
+func makeKeyWith(t *testing.T, team *qualv1alpha1.Team, name string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope, origins ...string) string {
+	t.Helper()
+	k, err := keys.Mint(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + team.Name},
+		Spec: qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes, Owner: "owner@" + team.Name, AllowedOrigins: origins,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}},
+	}
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	return k.Plaintext
+}
+
+// max_questions is the server's rule: every interviewer question counts, probes included,
+// and the answer to the last one ends the interview with no reply.
+func TestMaxQuestionsEndsTheInterview(t *testing.T) {
+	tn := newTenant(t, "maxq", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Short", "max_questions": 2,
+		"questions": []string{"What do you do?", "What tools do you use?"}})
+	iv := start(t, api.URL, tn.secret, c.ID, nil)
+	probe := answer(t, api.URL, tn.secret, iv.ID, "Stuff.")
+	if probe.Reply == nil || probe.Interview.QuestionCount != 2 {
+		t.Fatalf("second question (a probe): %+v", probe)
+	}
+	end := answer(t, api.URL, tn.secret, iv.ID, longAnswer)
+	if end.Reply != nil || end.Interview.Status != "completed" || end.Interview.QuestionCount != 2 {
+		t.Fatalf("the answer to the last allowed question ends it: %+v", end)
+	}
+	// Its events are in the outbox, with the interview as payload.
+	events := outbox(t, db, tn.id)
+	if events["interview.started"] != 1 || events["interview.completed"] != 1 {
+		t.Fatalf("outbox: %v", events)
+	}
+}
+
+// outbox counts the team's undispatched events by type, checking each payload is an interview.
+func outbox(t *testing.T, d store.Store, team string) map[string]int {
+	t.Helper()
+	evs, err := d.Team(store.TeamID(team)).PendingEvents(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range evs {
+		var iv interview
+		if err := json.Unmarshal(e.Payload, &iv); err != nil || iv.ID == "" || iv.CampaignID == "" {
+			t.Fatalf("%s payload %s (%v)", e.Type, e.Payload, err)
+		}
+		out[e.Type]++
+	}
+	return out
+}
+
+func TestInterviewStateAndInputRefusals(t *testing.T) {
+	tn := newTenant(t, "ivrefuse", qualv1alpha1.PlanEnterprise)
+	var draft campaign
+	call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Draft"}).expect(t, 201).data(t, &draft)
+	e := call(t, "POST", "/api/v1/campaigns/"+draft.ID+"/interviews", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
+	if !strings.Contains(e.Message, "draft") {
+		t.Fatalf("message: %s", e.Message)
+	}
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Live",
+		"questions": []string{"How is it going?", "What would you change?", "Anything else?"}})
+	iv := start(t, api.URL, tn.secret, c.ID, map[string]any{})
+
+	for name, tc := range map[string]struct {
+		body  any
+		field string
+	}{
+		"blank":        {map[string]any{"content": "   "}, "content"},
+		"missing":      {map[string]any{}, "content"},
+		"too long":     {map[string]any{"content": strings.Repeat("a", 10001)}, "content"},
+		"wrong type":   {map[string]any{"content": 42}, "content"},
+		"unknown":      {map[string]any{"content": "x", "contnet": "x"}, "contnet"},
+		"control char": {map[string]any{"content": "a\u0000b"}, "content"},
+		"array":        {map[string]any{"content": []string{"x"}}, "content"},
+	} {
+		e := call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, tc.body).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) == 0 || e.Details[0].Field != tc.field {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+	answer(t, api.URL, tn.secret, iv.ID, strings.Repeat("word ", 2000)) // exactly 10000 characters is fine
+
+	for name, p := range map[string]map[string]any{
+		"participant.email":    {"email": "not-an-address"},
+		"participant.name":     {"name": strings.Repeat("n", 201)},
+		"participant.metadata": {"metadata": map[string]any{"blob": strings.Repeat("m", 17<<10)}},
+	} {
+		e := call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, map[string]any{"participant": p}).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) == 0 || e.Details[0].Field != name {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+
+	// Roles and key types.
+	viewer := sessionToken(t, "user-ivrefuse-viewer", "ivrefuse-viewer@example.com", 3600e9)
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", viewer, nil).expectError(t, 403, "FORBIDDEN")
+	call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", viewer, map[string]any{"content": "x"}).expectError(t, 403, "FORBIDDEN")
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, viewer, nil).expect(t, 200)
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.scoped, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.public, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	call(t, "DELETE", "/api/v1/interviews/"+iv.ID, tn.public, nil).expectError(t, 403, "FORBIDDEN")
+
+	// Pausing refuses new interviews and lets running ones go on.
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/pause", tn.secret, nil).expect(t, 200)
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
+	running := call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, map[string]any{"content": longAnswer})
+	if running.status != 201 {
+		t.Fatalf("a paused campaign's running interview takes answers: %d %s", running.status, running.body)
+	}
+	var done interview
+	call(t, "POST", "/api/v1/interviews/"+iv.ID+"/complete", tn.secret, nil).expect(t, 200).data(t, &done)
+	if done.Status != "completed" || done.EndedAt == nil {
+		t.Fatalf("complete: %+v", done)
+	}
+	e = call(t, "POST", "/api/v1/interviews/"+iv.ID+"/complete", tn.secret, map[string]any{}).expectError(t, 409, "INVALID_STATE")
+	if !strings.Contains(e.Message, "completed") {
+		t.Fatalf("the message says from where: %s", e.Message)
+	}
+
+	// Completing the campaign ends its running interviews: answered ones as completed,
+	// unanswered ones as abandoned.
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/publish", tn.secret, nil).expect(t, 200)
+	answered := start(t, api.URL, tn.secret, c.ID, nil)
+	answer(t, api.URL, tn.secret, answered.ID, "Stuff.")
+	silent := start(t, api.URL, tn.secret, c.ID, nil)
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/complete", tn.secret, nil).expect(t, 200)
+	call(t, "POST", "/api/v1/interviews/"+answered.ID+"/messages", tn.secret, map[string]any{"content": longAnswer}).
+		expectError(t, 409, "INVALID_STATE")
+	// The Campaign controller ends them; polled in the store, so the polls spend no budget.
+	waitFor(t, "the completed campaign's interviews to end", func() error {
+		for id, want := range map[string]store.InterviewStatus{answered.ID: store.InterviewCompleted, silent.ID: store.InterviewAbandoned} {
+			got, err := db.Team(store.TeamID(tn.id)).GetInterview(context.Background(), store.InterviewID(id))
+			if err != nil || got.Status != want {
+				return fmt.Errorf("%s is %s (%v), want %s", id, got.Status, err, want)
+			}
+		}
+		return nil
+	})
+	var ended interview
+	call(t, "GET", "/api/v1/interviews/"+silent.ID, tn.secret, nil).expect(t, 200).data(t, &ended)
+	if ended.Status != "abandoned" || ended.EndedAt == nil {
+		t.Fatalf("through the API: %+v", ended)
+	}
+
+	call(t, "DELETE", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 204)
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "GET", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+}
+
+// A turn is one transaction that expects the transcript it read: of two answers racing on
+// one interview, one lands and the other is a CONFLICT, never an interleaved transcript.
+func TestConcurrentAnswersDoNotInterleave(t *testing.T) {
+	tn := newTenant(t, "ivrace", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Race", "max_questions": 50})
+	for range 5 {
+		iv := start(t, api.URL, tn.secret, c.ID, nil)
+		statuses := make(chan int, 4)
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Go(func() {
+				r := call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, map[string]any{"content": longAnswer + strconv.Itoa(i)})
+				statuses <- r.status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		won := 0
+		for s := range statuses {
+			switch s {
+			case 201:
+				won++
+			case 409:
+			default:
+				t.Fatalf("status %d", s)
+			}
+		}
+		var got interview
+		call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 200).data(t, &got)
+		if won < 1 || got.MessageCount != 1+2*won || got.QuestionCount != 1+won {
+			t.Fatalf("%d answers won; interview %+v", won, got)
+		}
+	}
+}
+
+// The Interviews/hr budget: refused starts cost nothing; past the budget, 429 naming it.
+func TestInterviewsHourlyBudget(t *testing.T) {
+	tn := newTenant(t, "ivbudget", qualv1alpha1.PlanStarter) // 10 interviews an hour
+	var draft campaign
+	call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Draft"}).expect(t, 201).data(t, &draft)
+	for range 3 {
+		call(t, "POST", "/api/v1/campaigns/"+draft.ID+"/interviews", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
+	}
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Budget"})
+	for range 10 {
+		start(t, api.URL, tn.secret, c.ID, nil)
+	}
+	r := call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil)
+	e := r.expectError(t, 429, "RATE_LIMITED")
+	if !strings.Contains(e.Message, "Interviews/hr") || r.header.Get("Retry-After") == "" {
+		t.Fatalf("429 must name the budget and say when: %s %v", e.Message, r.header)
+	}
+	var cmp campaign
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &cmp)
+	var withCount struct {
+		InterviewCount int `json:"interview_count"`
+	}
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &withCount)
+	if withCount.InterviewCount != 10 {
+		t.Fatalf("interview_count %d right after 10 starts, want 10", withCount.InterviewCount)
+	}
+}
+
+// Lists: filters, both sorts, cursors, exact totals; a session sees every team's.
+func TestInterviewLists(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			a := newTenant(t, "ivlist-a-"+b.name, qualv1alpha1.PlanEnterprise)
+			c1 := activeCampaign(t, b.url, a.secret, map[string]any{"title": "One"})
+			c2 := activeCampaign(t, b.url, a.secret, map[string]any{"title": "Two"})
+			var ids []string
+			for i := range 5 {
+				c := c1
+				if i%2 == 1 {
+					c = c2
+				}
+				ids = append(ids, start(t, b.url, a.secret, c.ID, nil).ID)
+			}
+			callAt(t, b.url, "POST", "/api/v1/interviews/"+ids[0]+"/complete", a.secret, nil).expect(t, 200)
+			callAt(t, b.url, "POST", "/api/v1/interviews/"+ids[1]+"/messages", a.secret, map[string]any{"content": longAnswer}).expect(t, 201)
+
+			for query, want := range map[string]int{
+				"":                      5,
+				"?campaign_id=" + c1.ID: 3,
+				"?status=completed":     1,
+				"?status=in_progress&campaign_id=" + c2.ID: 2,
+				"?team_id=" + a.id:                         5,
+			} {
+				got := walkInterviews(t, b.url, a.secret, "/api/v1/interviews"+query, 2)
+				if len(got) != want {
+					t.Errorf("%q: %d interviews, want %d", query, len(got), want)
+				}
+			}
+			if got := walkInterviews(t, b.url, a.secret, "/api/v1/campaigns/"+c2.ID+"/interviews?sort_by=updated_at&order=desc", 1); len(got) != 2 || got[0] != ids[1] {
+				t.Errorf("by updated_at, the answered interview first: %v (answered %s)", got, ids[1])
+			}
+			asc := walkInterviews(t, b.url, a.secret, "/api/v1/interviews?order=asc", 2)
+			if strings.Join(asc, ",") != strings.Join(ids, ",") {
+				t.Errorf("oldest first: %v, want %v", asc, ids)
+			}
+			callAt(t, b.url, "GET", "/api/v1/interviews?status=paused", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+			callAt(t, b.url, "GET", "/api/v1/interviews?campaign_id=nope", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+			callAt(t, b.url, "GET", "/api/v1/interviews?sort_by=title", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+		})
+	}
+}
+
+// walkInterviews follows a list's cursors and checks total_count on every page.
+func walkInterviews(t *testing.T, base, token, path string, limit int) []string {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	first := path + sep + "limit=" + strconv.Itoa(limit)
+	var ids []string
+	total := -1
+	for next := first; next != ""; {
+		var page struct {
+			Data       []interview `json:"data"`
+			Pagination struct {
+				NextCursor *string `json:"next_cursor"`
+				HasMore    bool    `json:"has_more"`
+				TotalCount int     `json:"total_count"`
+			} `json:"pagination"`
+		}
+		r := callAt(t, base, "GET", next, token, nil).expect(t, 200)
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			t.Fatal(err)
+		}
+		if total >= 0 && page.Pagination.TotalCount != total {
+			t.Fatalf("%s: total_count moved from %d to %d", path, total, page.Pagination.TotalCount)
+		}
+		total = page.Pagination.TotalCount
+		for _, iv := range page.Data {
+			ids = append(ids, iv.ID)
+		}
+		next = ""
+		if page.Pagination.NextCursor != nil {
+			next = first + "&cursor=" + *page.Pagination.NextCursor
+		}
+	}
+	if total != len(ids) {
+		t.Fatalf("%s: total_count %d, walked %d", path, total, len(ids))
+	}
+	return ids
+}
+
+// Another team's interview does not exist for the caller, on every route.
+func TestInterviewTenantIsolation(t *testing.T) {
+	a := newTenant(t, "iviso-a", qualv1alpha1.PlanEnterprise)
+	b := newTenant(t, "iviso-b", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, a.secret, map[string]any{"title": "Private"})
+	iv := start(t, api.URL, a.secret, c.ID, map[string]any{"participant": map[string]any{"email": "secret@example.com"}})
+	for _, token := range []string{b.secret, b.owner} {
+		call(t, "GET", "/api/v1/interviews/"+iv.ID, token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", "/api/v1/interviews/"+iv.ID+"/messages", token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", token, map[string]any{"content": "hijack"}).expectError(t, 404, "NOT_FOUND")
+		call(t, "POST", "/api/v1/interviews/"+iv.ID+"/complete", token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "DELETE", "/api/v1/interviews/"+iv.ID, token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", "/api/v1/campaigns/"+c.ID+"/interviews", token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", "/api/v1/interviews?campaign_id="+c.ID, token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", "/api/v1/interviews?team_id="+a.id, token, nil).expectError(t, 404, "NOT_FOUND")
+		if got := walkInterviews(t, api.URL, token, "/api/v1/interviews", 100); len(got) != 0 {
+			t.Fatalf("b lists a's interviews: %v", got)
+		}
+	}
+	var still interview
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, a.secret, nil).expect(t, 200).data(t, &still)
+	if still.Status != "in_progress" || still.MessageCount != 1 {
+		t.Fatalf("a's interview was touched: %+v", still)
+	}
+}
