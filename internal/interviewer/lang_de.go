@@ -1,6 +1,8 @@
 package interviewer
 
 // german addresses the participant formally (Sie), as research interviews do.
+//
+//nolint:misspell // the spell checker knows English only
 var german = &templates{
 	tag:             "de",
 	name:            "German",

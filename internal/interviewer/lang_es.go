@@ -1,6 +1,8 @@
 package interviewer
 
 // spanish addresses the participant formally (usted).
+//
+//nolint:misspell // the spell checker knows English only
 var spanish = &templates{
 	tag:             "es",
 	name:            "Spanish",

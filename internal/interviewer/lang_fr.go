@@ -2,6 +2,8 @@ package interviewer
 
 // french addresses the participant formally (vous), with French typography: « » and a
 // no-break space before ? and :.
+//
+//nolint:misspell // the spell checker knows English only
 var french = &templates{
 	tag:             "fr",
 	name:            "French",
