@@ -1,0 +1,422 @@
+package interviewer
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/sony/gobreaker/v2"
+)
+
+// study is the campaign of the LLM tests; its transcript so far has one question and a
+// substantial answer, so the protocol's fallback reply is its second question.
+var study = Campaign{
+	Title:        "Grocery shopping",
+	Objectives:   "Understand how households plan their weekly groceries.",
+	Description:  "Internal: pilot with ten households.",
+	Questions:    []string{"How do you plan your groceries?", "Where do you usually shop?"},
+	MaxQuestions: 6,
+	Language:     "en",
+	Mode:         "marketing",
+}
+
+const participantSecret = "my neighbour Jane Doe at 12 Elm Street"
+
+var studyTranscript = []Turn{
+	{Role: RoleInterviewer, Content: "Thanks for joining. How do you plan your groceries?"},
+	{Role: RoleParticipant, Content: "I write a list on Sundays, usually together with " + participantSecret + "."},
+}
+
+func newTestLLM(t *testing.T, cfg LLMConfig, log logr.Logger) *LLM {
+	t.Helper()
+	l, err := NewLLM(cfg, NewProtocol(), log)
+	if err != nil {
+		t.Fatalf("NewLLM: %v", err)
+	}
+	l.retry.base = 10 * time.Millisecond // keep backoff short; Retry-After tests use the server's value
+	l.retry.minAttempt = 50 * time.Millisecond
+	return l
+}
+
+// protocolReply is what the fallback says for the study transcript.
+func protocolReplyFor(t *testing.T, c Campaign, transcript []Turn) Reply {
+	t.Helper()
+	r, err := NewProtocol().Next(context.Background(), c, transcript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustLLMNext(t *testing.T, l *LLM, transcript []Turn) (Reply, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	r, err := l.Next(context.Background(), study, transcript)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	return r, time.Since(start)
+}
+
+func assertFallback(t *testing.T, r Reply) {
+	t.Helper()
+	want := protocolReplyFor(t, study, studyTranscript)
+	if r != want {
+		t.Fatalf("got %+v, want the protocol's %+v", r, want)
+	}
+}
+
+func TestLLMAsksTheModel(t *testing.T) {
+	p := newFakeProvider(t, always("What do you do when something on your list is sold out?"))
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	r, _ := mustLLMNext(t, l, studyTranscript)
+	if r != (Reply{Content: "What do you do when something on your list is sold out?", Source: SourceLLM}) {
+		t.Fatalf("reply %+v", r)
+	}
+	reqs := p.seen()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	req := reqs[0]
+	if req.Path != "POST /v1/chat/completions" || req.Auth != "Bearer test-key" || req.Model != "test-model" {
+		t.Fatalf("request %s, auth %q, model %q", req.Path, req.Auth, req.Model)
+	}
+	roles := make([]string, len(req.Messages))
+	for i, m := range req.Messages {
+		roles[i] = m.Role
+	}
+	if strings.Join(roles, ",") != "system,user,assistant,user" {
+		t.Fatalf("roles %v", roles)
+	}
+	system := req.Messages[0].Content
+	for _, want := range []string{study.Title, study.Objectives, study.Description, "1. " + study.Questions[0],
+		"2. " + study.Questions[1], "in English", "you may ask 5 more question(s)", "market research", endMarker} {
+		if !strings.Contains(system, want) {
+			t.Errorf("system prompt lacks %q:\n%s", want, system)
+		}
+	}
+	if strings.Contains(system, participantSecret) {
+		t.Errorf("participant text in the system prompt")
+	}
+	if req.Messages[1].Content != kickoff || req.Messages[2].Content != studyTranscript[0].Content ||
+		req.Messages[3].Content != studyTranscript[1].Content {
+		t.Errorf("transcript messages %+v", req.Messages[1:])
+	}
+}
+
+func TestLLMOpensTheInterview(t *testing.T) {
+	p := newFakeProvider(t, always("Thanks for taking part! How do you plan your groceries?"))
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	r, err := l.Next(context.Background(), study, nil)
+	if err != nil || r.Source != SourceLLM {
+		t.Fatalf("reply %+v, err %v", r, err)
+	}
+	if msgs := p.seen()[0].Messages; len(msgs) != 2 || msgs[1].Role != "user" || msgs[1].Content != kickoff {
+		t.Fatalf("messages %+v", msgs)
+	}
+}
+
+func TestLLMEndMarkerClosesInTheCampaignLanguage(t *testing.T) {
+	p := newFakeProvider(t, always("  [[END]]\n"))
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	c := study
+	c.Language = "de-AT"
+	r, err := l.Next(context.Background(), c, studyTranscript)
+	if err != nil || r != (Reply{Content: german.closing, Done: true, Source: SourceLLM}) {
+		t.Fatalf("reply %+v, err %v", r, err)
+	}
+	// Closing before the first question is nonsense: the protocol opens instead.
+	r, err = l.Next(context.Background(), c, nil)
+	if err != nil || r.Source != SourceProtocol || r.Done {
+		t.Fatalf("opening reply %+v, err %v", r, err)
+	}
+}
+
+func TestLLMHonoursRetryAfter(t *testing.T) {
+	p := newFakeProvider(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if i == 0 {
+			failure(w, http.StatusTooManyRequests, "Retry-After", "1")
+			return
+		}
+		completion(w, "Which shop do you trust most, and why?")
+	})
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	r, elapsed := mustLLMNext(t, l, studyTranscript)
+	if r.Source != SourceLLM {
+		t.Fatalf("reply %+v", r)
+	}
+	reqs := p.seen()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < time.Second || gap > 1500*time.Millisecond {
+		t.Fatalf("retried after %s, want the 1s the server asked for", gap)
+	}
+	if elapsed > 2*time.Second {
+		t.Fatalf("turn took %s", elapsed)
+	}
+}
+
+func TestLLMFallsBackAtOnceWhenRetryAfterPassesTheDeadline(t *testing.T) {
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		failure(w, http.StatusServiceUnavailable, "Retry-After", "30")
+	})
+	l := newTestLLM(t, p.config(2*time.Second), logr.Discard())
+	r, elapsed := mustLLMNext(t, l, studyTranscript)
+	assertFallback(t, r)
+	if n := len(p.seen()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	if elapsed > 500*time.Millisecond {
+		t.Fatalf("fell back after %s, want at once", elapsed)
+	}
+}
+
+func TestLLMRetriesServerErrorsThenFallsBack(t *testing.T) {
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		failure(w, http.StatusInternalServerError)
+	})
+	lines := &logLines{}
+	l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+	r, _ := mustLLMNext(t, l, studyTranscript)
+	assertFallback(t, r)
+	if n := len(p.seen()); n != 1+DefaultLLMMaxRetries {
+		t.Fatalf("%d requests, want %d", n, 1+DefaultLLMMaxRetries)
+	}
+	if log := lines.String(); !strings.Contains(log, `"status"=500`) || !strings.Contains(log, `"attempts"=3`) {
+		t.Fatalf("log lacks the status or attempts:\n%s", log)
+	}
+}
+
+func TestLLMRetriesATransientErrorThenSucceeds(t *testing.T) {
+	p := newFakeProvider(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if i == 0 {
+			failure(w, http.StatusBadGateway)
+			return
+		}
+		completion(w, "What is on every list you write?")
+	})
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM || len(p.seen()) != 2 {
+		t.Fatalf("reply %+v after %d requests", r, len(p.seen()))
+	}
+}
+
+func TestLLMDoesNotRetryAClientError(t *testing.T) {
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		failure(w, http.StatusUnauthorized)
+	})
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	r, _ := mustLLMNext(t, l, studyTranscript)
+	assertFallback(t, r)
+	if n := len(p.seen()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+func TestLLMSlowProviderFallsBackWithinTheTimeout(t *testing.T) {
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+			completion(w, "Too late?")
+		}
+	})
+	const timeout = 300 * time.Millisecond
+	l := newTestLLM(t, p.config(timeout), logr.Discard())
+	r, elapsed := mustLLMNext(t, l, studyTranscript)
+	assertFallback(t, r)
+	if elapsed < timeout || elapsed > timeout+500*time.Millisecond {
+		t.Fatalf("fell back after %s, want just over %s", elapsed, timeout)
+	}
+	if n := len(p.seen()); n != 1 {
+		t.Fatalf("%d requests, want 1 (no retry past the deadline)", n)
+	}
+}
+
+func TestLLMFallsBackOnMalformedResponses(t *testing.T) {
+	for name, tc := range map[string]struct {
+		body, reason string
+	}{
+		"not JSON":   {`{"choices": [{"message": {"content": "Why?"`, `"reason"="malformed response"`},
+		"no choices": {`{"id":"x","object":"chat.completion","choices":[]}`, `"reason"="no choices"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(tc.body))
+			})
+			lines := &logLines{}
+			l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+			r, _ := mustLLMNext(t, l, studyTranscript)
+			assertFallback(t, r)
+			if n := len(p.seen()); n != 1 {
+				t.Fatalf("%d requests, want 1", n)
+			}
+			if log := lines.String(); !strings.Contains(log, tc.reason) {
+				t.Fatalf("log lacks %s:\n%s", tc.reason, log)
+			}
+		})
+	}
+}
+
+func TestLLMRejectsUnusableReplies(t *testing.T) {
+	for name, tc := range map[string]struct{ content, reason string }{
+		"empty":           {"", "empty"},
+		"blank":           {" \n\t ", "empty"},
+		"too long":        {strings.Repeat("very ", 400) + "long?", "longer than 2000 characters"},
+		"no question":     {"I see, that sounds very organised.", "not a question"},
+		"repeat":          {" how do you plan your groceries?  ", "repeats an earlier question"},
+		"repeat verbatim": {studyTranscript[0].Content, "repeats an earlier question"},
+		"wrapped repeat":  {"Sorry: " + studyTranscript[0].Content + " And with whom?", "repeats an earlier question"},
+		"role marker":     {"Great.\nParticipant: I also shop online.\nInterviewer: Why online?", "contains role markers"},
+		"assistant":       {"assistant: What else do you buy?", "contains role markers"},
+		"user line":       {"Nice!\nuser: ok\nWhat else?", "contains role markers"},
+		"chat template":   {"<|im_start|>assistant What else?", "contains role markers"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newFakeProvider(t, always(tc.content))
+			lines := &logLines{}
+			l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+			r, _ := mustLLMNext(t, l, studyTranscript)
+			assertFallback(t, r)
+			if log := lines.String(); !strings.Contains(log, "model reply rejected: "+tc.reason) {
+				t.Fatalf("log lacks the reason %q:\n%s", tc.reason, log)
+			}
+		})
+	}
+}
+
+func TestLLMAcceptsAnInvitationWithoutQuestionMark(t *testing.T) {
+	p := newFakeProvider(t, always("Tell me about the last time you forgot your list."))
+	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
+		t.Fatalf("reply %+v", r)
+	}
+}
+
+func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
+	var healthy atomic.Bool
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if healthy.Load() {
+			completion(w, "What would make planning easier?")
+			return
+		}
+		failure(w, http.StatusInternalServerError)
+	})
+	cfg := p.config(5 * time.Second)
+	cfg.MaxRetries = -1
+	cfg.Breaker = BreakerConfig{Failures: 3, OpenFor: 300 * time.Millisecond}
+	l := newTestLLM(t, cfg, logr.Discard())
+
+	for range 3 {
+		r, _ := mustLLMNext(t, l, studyTranscript)
+		assertFallback(t, r)
+	}
+	if n := len(p.seen()); n != 3 {
+		t.Fatalf("%d requests before opening, want 3", n)
+	}
+	if s := l.breaker.State(); s != gobreaker.StateOpen {
+		t.Fatalf("breaker %s after 3 failures, want open", s)
+	}
+	healthy.Store(true) // the provider recovers, but the breaker keeps turns away for a while
+	for range 5 {
+		r, elapsed := mustLLMNext(t, l, studyTranscript)
+		assertFallback(t, r)
+		if elapsed > 100*time.Millisecond {
+			t.Fatalf("open breaker took %s", elapsed)
+		}
+	}
+	if n := len(p.seen()); n != 3 {
+		t.Fatalf("%d requests while open, want still 3", n)
+	}
+
+	time.Sleep(350 * time.Millisecond)
+	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
+		t.Fatalf("after the open interval got %+v, want the model's question", r)
+	}
+	if s := l.breaker.State(); s != gobreaker.StateClosed || len(p.seen()) != 4 {
+		t.Fatalf("breaker %s after %d requests, want closed after 4", s, len(p.seen()))
+	}
+}
+
+func TestLLMBreakerIgnoresTurnsTheCallerAbandoned(t *testing.T) {
+	p := newFakeProvider(t, always("What is on your list this week?"))
+	cfg := p.config(5 * time.Second)
+	cfg.Breaker = BreakerConfig{Failures: 1, OpenFor: time.Minute}
+	l := newTestLLM(t, cfg, logr.Discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := l.Next(ctx, study, studyTranscript)
+	if err != nil || r.Source != SourceProtocol {
+		t.Fatalf("canceled turn: %+v, %v", r, err)
+	}
+	if s := l.breaker.State(); s != gobreaker.StateClosed {
+		t.Fatalf("breaker %s after a canceled turn, want closed", s)
+	}
+	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
+		t.Fatalf("next turn %+v", r)
+	}
+}
+
+func TestLLMNeverLogsTurnContent(t *testing.T) {
+	echo := "Did " + participantSecret + " help you?\nParticipant: yes"
+	p := newFakeProvider(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		switch i {
+		case 0:
+			completion(w, echo) // rejected for its role marker
+		case 1:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"choices": "` + participantSecret))
+		default:
+			failure(w, http.StatusBadRequest)
+		}
+	})
+	lines := &logLines{}
+	l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+	for range 3 {
+		mustLLMNext(t, l, studyTranscript)
+	}
+	log := lines.String()
+	if strings.Count(log, "falling back to protocol") != 3 {
+		t.Fatalf("want three fallbacks logged:\n%s", log)
+	}
+	for _, secret := range []string{participantSecret, "Jane", "Sundays", "test-key"} {
+		if strings.Contains(log, secret) {
+			t.Fatalf("log contains %q:\n%s", secret, log)
+		}
+	}
+}
+
+func TestLLMUsesItsOwnTimeoutDefaultAndFallback(t *testing.T) {
+	l, err := NewLLM(LLMConfig{BaseURL: "http://127.0.0.1:1/v1", Model: "m"}, nil, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.timeout != DefaultLLMTimeout || l.retry.retries != DefaultLLMMaxRetries || l.fallback == nil {
+		t.Fatalf("defaults: timeout %s, retries %d, fallback %v", l.timeout, l.retry.retries, l.fallback)
+	}
+	l.retry.base = time.Millisecond
+	// Nothing listens on port 1: a transport error, retried, then the fallback.
+	r, _ := mustLLMNext(t, l, studyTranscript)
+	assertFallback(t, r)
+}
+
+func TestNewLLMRejectsUnusableConfig(t *testing.T) {
+	for name, cfg := range map[string]LLMConfig{
+		"no base URL":  {Model: "m"},
+		"relative URL": {BaseURL: "/v1", Model: "m"},
+		"not http":     {BaseURL: "ftp://host/v1", Model: "m"},
+		"bad URL":      {BaseURL: "http://[::1", Model: "m"},
+		"no model":     {BaseURL: "https://host/v1"},
+		"blank model":  {BaseURL: "https://host/v1", Model: "  "},
+	} {
+		if _, err := NewLLM(cfg, nil, logr.Discard()); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
