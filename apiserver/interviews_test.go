@@ -525,6 +525,24 @@ func walkInterviews(t *testing.T, base, token, path string, limit int) []string 
 	return ids
 }
 
+// A start repeated with its Idempotency-Key replays the first answer, but never the
+// participant's personal data, which must not outlive the interview in a record.
+func TestInterviewStartReplayHoldsNoPersonalData(t *testing.T) {
+	tn := newTenant(t, "ivreplay", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Replay"})
+	body := map[string]any{"participant": map[string]any{"name": "Grace", "email": "grace@example.com"}}
+	first := start(t, api.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-1")
+	again := start(t, api.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-1")
+	if again.ID != first.ID || first.Participant["name"] != "Grace" || again.Participant != nil {
+		t.Fatalf("first %+v, replay %+v", first, again)
+	}
+	var stored interview
+	call(t, "GET", "/api/v1/interviews/"+first.ID, tn.secret, nil).expect(t, 200).data(t, &stored)
+	if stored.Participant["email"] != "grace@example.com" {
+		t.Fatalf("the interview keeps its participant: %+v", stored)
+	}
+}
+
 // Another team's interview does not exist for the caller, on every route.
 func TestInterviewTenantIsolation(t *testing.T) {
 	a := newTenant(t, "iviso-a", qualv1alpha1.PlanEnterprise)

@@ -39,7 +39,9 @@ func (s *Server) routes() {
 	// Interviews and messages: rows of the store, in the team of their campaign.
 	s.authed("GET /interviews", scopes.InterviewsRead, s.byHeader, s.listInterviews)
 	s.authed("GET /campaigns/{id}/interviews", scopes.InterviewsRead, s.byCampaign, s.listCampaignInterviews)
-	s.authed("POST /campaigns/{id}/interviews", scopes.InterviewsWrite, s.byCampaign, s.idempotent(s.startInterview))
+	// A replayed start answers participant: null, so personal data never outlives its
+	// interview in an idempotency record.
+	s.authed("POST /campaigns/{id}/interviews", scopes.InterviewsWrite, s.byCampaign, s.idempotent(s.startInterview, "participant"))
 	s.authed("GET /interviews/{id}", scopes.InterviewsRead, s.byInterview, s.getInterview)
 	s.authed("DELETE /interviews/{id}", scopes.InterviewsWrite, s.byInterview, s.deleteInterview)
 	s.authed("GET /interviews/{id}/messages", scopes.InterviewsRead, s.byInterview, s.listMessages)

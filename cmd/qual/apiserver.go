@@ -19,12 +19,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/interviewer"
+	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/ratelimit"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/session"
@@ -48,6 +51,7 @@ type apiserverFlags struct {
 	anonPerMin  int
 	proxies     []string
 	metricsAddr string
+	llmSecret   string
 }
 
 func (f *apiserverFlags) register(cmd *cobra.Command) {
@@ -67,11 +71,13 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.anonPerMin, "unauthenticated-per-minute", apiserver.DefaultAnonymousLimit.Quota, "requests answered 401 and CORS preflights one client address may make per minute")
 	fs.StringSliceVar(&f.proxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For names the client, comma-separated (default: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
+	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
 }
 
 // serverDeps are what the apiserver borrows from the process that hosts it.
 type serverDeps struct {
 	client  client.Client
+	reader  client.Reader // uncached, for the one Secret the server reads
 	cache   cache.Cache
 	store   store.Store
 	metrics prometheus.Registerer
@@ -101,11 +107,24 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		}
 	}
 	return apiserver.Config{
-		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter,
+		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
 		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute},
 	}, closeLimiter, nil
+}
+
+// llm starts following the LLM provider Secret and returns its interviewer, or nil when
+// --llm-secret is empty.
+func (f *apiserverFlags) llm(ctx context.Context, log logr.Logger, reader client.Reader) func(context.Context) interviewer.Interviewer {
+	if f.llmSecret == "" || reader == nil {
+		return nil
+	}
+	log = log.WithName("llm")
+	p := &interviews.Provider{Reader: reader, Secret: types.NamespacedName{Namespace: f.adminNS, Name: f.llmSecret},
+		Pool: interviewer.NewPool(nil, log), Log: log}
+	go p.Run(ctx)
+	return p.Interviewer
 }
 
 // sessions builds the session-token verifier, or nil (API keys only) when neither a secret
@@ -208,7 +227,7 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	defer func() { _ = db.Close() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), cache: cl.GetCache(), store: db, metrics: reg})
+	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), reader: cl.GetAPIReader(), cache: cl.GetCache(), store: db, metrics: reg})
 	if err != nil {
 		return err
 	}

@@ -197,6 +197,8 @@ func (f *devFlags) complete(prev map[string]string) error {
 	}
 	f.api.cursorKey = key
 	f.api.adminUsers = []string{devUserEmail}
+	// llm campaigns use the model a `qual-llm` Secret in qual-system names, as in a cluster.
+	f.api.adminNS, f.api.llmSecret = apiserver.DefaultAdminNamespace, "qual-llm"
 	return nil
 }
 
@@ -300,7 +302,7 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 		return nil, nil, err
 	}
 	srvCfg, release, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
-		client: mgr.GetClient(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
+		client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,127 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/interviewer"
+	"qual.cx/operator/internal/interviews"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/teststack"
+)
+
+// fakeModel speaks the chat-completions protocol: it answers with a new question each call
+// (its question with the call's number), or fails with 500 while failing is set. It records
+// the bearer token it was sent.
+type fakeModel struct {
+	question string // a format with one %d
+	failing  atomic.Bool
+	calls    atomic.Int64
+	auth     atomic.Value
+}
+
+func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := m.calls.Add(1)
+	m.auth.Store(r.Header.Get("Authorization"))
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/chat/completions") {
+		http.NotFound(w, r)
+		return
+	}
+	if m.failing.Load() {
+		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion", "created": time.Now().Unix(), "model": "test-model",
+		"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": fmt.Sprintf(m.question, n)}}},
+	})
+}
+
+// An llm campaign is held by the operator's model, configured by a Secret in the operator's
+// namespace; when the model fails, the protocol interviewer answers, and the participant
+// still gets a reply.
+func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	model := &fakeModel{question: "Which part of connecting your data took the longest, and why (%d)?"}
+	fromModel := func(content string) bool { return strings.HasPrefix(content, "Which part of connecting your data") }
+	provider := httptest.NewServer(model)
+	defer provider.Close()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "qual-llm", Namespace: "qual-system"},
+		StringData: map[string]string{interviews.SecretBaseURL: provider.URL + "/v1", interviews.SecretModel: "test-model",
+			interviews.SecretAPIKey: "sk-test-key"}}
+	if err := k8s.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = k8s.Delete(context.Background(), secret) }()
+	p := &interviews.Provider{Reader: k8s, Secret: types.NamespacedName{Namespace: "qual-system", Name: "qual-llm"},
+		Refresh: 100 * time.Millisecond, Pool: interviewer.NewPool(nil, logr.Discard()), Log: logr.Discard()}
+	go p.Run(ctx)
+	waitFor(t, "the provider Secret to be read", func() error {
+		if p.Interviewer(ctx) == nil {
+			return fmt.Errorf("no model yet")
+		}
+		return nil
+	})
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		Tune: func(c *apiserver.Config) { c.LLM = p.Interviewer }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	tn := newTenant(t, "llm", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Data sources", "objectives": "Learn what slows setup down.",
+		"questions": []string{"How did setup go?", "What nearly made you stop?", "What would you change first?", "Anything else?"},
+		"settings":  map[string]any{"interviewer": "llm"}})
+	iv := start(t, hs.URL, tn.secret, c.ID, nil)
+	if len(iv.Messages) != 1 || !fromModel(iv.Messages[0].Content) {
+		t.Fatalf("the model asks the opening question: %+v", iv.Messages)
+	}
+	if got := model.auth.Load(); got != "Bearer sk-test-key" {
+		t.Fatalf("the model got Authorization %q", got)
+	}
+	tr := answer(t, hs.URL, tn.secret, iv.ID, longAnswer)
+	if tr.Reply == nil || !fromModel(tr.Reply.Content) {
+		t.Fatalf("a reply from the model: %+v", tr.Reply)
+	}
+
+	model.failing.Store(true)
+	before := model.calls.Load()
+	began := time.Now()
+	tr = answer(t, hs.URL, tn.secret, iv.ID, longAnswer+" Also the permissions dialog confused me.")
+	if tr.Reply == nil || fromModel(tr.Reply.Content) || tr.Reply.Content == "" {
+		t.Fatalf("with the model down, the protocol interviewer replies: %+v", tr)
+	}
+	if model.calls.Load() == before {
+		t.Fatal("the model was not asked before falling back")
+	}
+	if took := time.Since(began); took > interviewer.DefaultLLMTimeout+2*time.Second {
+		t.Fatalf("the fall-back took %s", took)
+	}
+
+	// A protocol campaign never asks the model.
+	before = model.calls.Load()
+	plain := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Plain", "questions": []string{"How did setup go?"}})
+	first := start(t, hs.URL, tn.secret, plain.ID, nil)
+	if fromModel(first.Messages[0].Content) || model.calls.Load() != before {
+		t.Fatalf("a protocol campaign asked the model: %+v", first.Messages)
+	}
+}
