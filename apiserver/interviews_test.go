@@ -360,8 +360,11 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 	waitFor(t, "the completed campaign's interviews to end", func() error {
 		for id, want := range map[string]store.InterviewStatus{answered.ID: store.InterviewCompleted, silent.ID: store.InterviewAbandoned} {
 			got, err := db.Team(store.TeamID(tn.id)).GetInterview(context.Background(), store.InterviewID(id))
-			if err != nil || got.Status != want {
-				return fmt.Errorf("%s is %s (%v), want %s", id, got.Status, err, want)
+			if err != nil {
+				return err
+			}
+			if got.Status != want {
+				return fmt.Errorf("%s is %s, want %s", id, got.Status, want)
 			}
 		}
 		return nil

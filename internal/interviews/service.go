@@ -25,7 +25,7 @@ const (
 	EventCompleted = "interview.completed"
 )
 
-// ErrCampaignClosed: the campaign takes no interview or answer in its publish state.
+// ErrCampaignClosed is returned when the campaign takes no interview or answer in its publish state.
 var ErrCampaignClosed = errors.New("interviews: campaign closed")
 
 // Service runs interviews. It holds no state of its own: every call reads and writes the store.
