@@ -221,7 +221,7 @@ func checkTranscript(t *testing.T, base, token, id string, n int) {
 	}
 }
 
-// makeKeyWith is makeKey for a key limited to browser origins.
+// makeKeyWith is makeKey for a key limited to browser origins (none: any origin).
 func makeKeyWith(t *testing.T, team *qualv1alpha1.Team, name string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope, origins ...string) string {
 	t.Helper()
 	k, err := keys.Mint(typ)
@@ -479,6 +479,10 @@ func TestInterviewLists(t *testing.T) {
 			asc := walkInterviews(t, b.url, a.secret, "/api/v1/interviews?order=asc", 2)
 			if strings.Join(asc, ",") != strings.Join(ids, ",") {
 				t.Errorf("oldest first: %v, want %v", asc, ids)
+			}
+			callAt(t, b.url, "DELETE", "/api/v1/interviews/"+ids[4], a.owner, nil).expect(t, 204)
+			if got := walkInterviews(t, b.url, a.owner, "/api/v1/interviews?campaign_id="+c1.ID, 100); len(got) != 2 {
+				t.Errorf("after a delete, the campaign lists %v", got)
 			}
 			callAt(t, b.url, "GET", "/api/v1/interviews?status=paused", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
 			callAt(t, b.url, "GET", "/api/v1/interviews?campaign_id=nope", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")

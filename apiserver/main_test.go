@@ -27,7 +27,6 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/apiserver/openapi/openapitest"
-	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
@@ -261,19 +260,7 @@ func newTenant(t *testing.T, name string, plan qualv1alpha1.Plan, more ...qualv1
 // makeKey creates an APIKey the way `kubectl apply` would with a precomputed credential.
 func makeKey(t *testing.T, team *qualv1alpha1.Team, name string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope) string {
 	t.Helper()
-	k, err := keys.Mint(typ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &qualv1alpha1.APIKey{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + team.Name},
-		Spec: qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes, Owner: "owner@" + team.Name,
-			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}},
-	}
-	if err := k8s.Create(context.Background(), obj); err != nil {
-		t.Fatal(err)
-	}
-	return k.Plaintext
+	return makeKeyWith(t, team, name, typ, scopes)
 }
 
 // sessionToken signs a session JWT as the identity provider would.
