@@ -1,0 +1,83 @@
+// Package analysis turns a campaign's completed interviews into findings: themes that recur
+// across participants, each with the participants' own words as evidence. The built-in
+// analyzer (New) is offline and deterministic; any other analyzer (an LLM one, say) plugs in
+// through Analyzer.
+package analysis
+
+import "context"
+
+// Role says who wrote a message.
+type Role string
+
+// Message roles; only participants' words are ever evidence.
+const (
+	RoleInterviewer Role = "interviewer"
+	RoleParticipant Role = "participant"
+)
+
+// Message is one turn of an interview, in order.
+type Message struct {
+	ID      string
+	Role    Role
+	Content string
+}
+
+// Interview is one completed interview.
+type Interview struct {
+	ID       string
+	Messages []Message
+}
+
+// Campaign is what the analyzer knows of the study: its vocabulary is the protocol's, not
+// the participants', so it never makes a theme on its own.
+type Campaign struct {
+	Title, Objectives string
+	Questions         []string
+	Language          string // BCP 47; the built-in analyzer reads English
+}
+
+// Input is one analysis run.
+type Input struct {
+	Campaign   Campaign
+	Interviews []Interview
+}
+
+// Evidence is a quote that supports a finding: an exact substring of a participant message.
+type Evidence struct {
+	InterviewID string
+	MessageID   string
+	Quote       string
+}
+
+// Finding types and sentiments, as the REST API spells them.
+const (
+	TypeTheme       = "theme"
+	TypePainPoint   = "pain_point"
+	TypeOpportunity = "opportunity"
+	TypeInsight     = "insight"
+
+	SentimentPositive = "positive"
+	SentimentNeutral  = "neutral"
+	SentimentNegative = "negative"
+	SentimentMixed    = "mixed"
+)
+
+// Finding is one recurring theme.
+type Finding struct {
+	// Key identifies the theme across re-runs on a grown or changed set of interviews, so a
+	// re-analysis updates the finding it made before instead of adding a duplicate.
+	Key        string
+	Title      string
+	Summary    string
+	Type       string
+	Frequency  int // distinct interviews that support it
+	Sentiment  string
+	Confidence float64 // 0..1
+	Tags       []string
+	Evidence   []Evidence
+}
+
+// Analyzer finds the recurring themes of a set of interviews.
+type Analyzer interface {
+	Analyze(ctx context.Context, in Input) ([]Finding, error)
+}
