@@ -48,6 +48,10 @@ func (s *Server) routes() {
 	s.authed("POST /interviews/{id}/messages", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.answerInterview))
 	s.authed("POST /interviews/{id}/complete", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.completeInterview))
 
+	// Findings and analyses; the knowledge graph and its share links.
+	s.findingRoutes()
+	s.graphRoutes()
+
 	// Teams and members.
 	s.authed("GET /teams", scopes.TeamsRead, s.byHeader, s.listTeams)
 	s.authed("POST /teams", scopes.TeamsWrite, s.byHeader, s.idempotent(s.createTeam))

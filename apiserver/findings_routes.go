@@ -1,0 +1,4 @@
+package apiserver
+
+// findingRoutes registers the findings and analyses endpoints.
+func (s *Server) findingRoutes() {}
