@@ -29,8 +29,9 @@ type CampaignData interface {
 	// DeleteCampaignData deletes every interview, message, finding, analysis and share link
 	// of the campaign. It is called again after a failure, so it must be idempotent.
 	DeleteCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) error
-	// CountCampaignData returns how many interviews and findings the campaign has.
-	CountCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) (interviews, findings int64, err error)
+	// CountCampaignData returns how many interviews (all, and completed) and findings the
+	// campaign has.
+	CountCampaignData(ctx context.Context, campaign *qualv1alpha1.Campaign) (interviews, completed, findings int64, err error)
 	// EndInterviews ends the running interviews of a completed campaign. It is called on
 	// every look at a completed campaign, so it must be idempotent (and cheap with none left).
 	EndInterviews(ctx context.Context, campaign *qualv1alpha1.Campaign) error
@@ -146,11 +147,11 @@ func (r *CampaignReconciler) reconcileCounts(ctx context.Context, cmp *qualv1alp
 	if r.Data == nil {
 		return nil
 	}
-	interviews, findings, err := r.Data.CountCampaignData(ctx, cmp)
+	interviews, completed, findings, err := r.Data.CountCampaignData(ctx, cmp)
 	if err != nil {
 		return err
 	}
-	cmp.Status.InterviewCount, cmp.Status.FindingCount = interviews, findings
+	cmp.Status.InterviewCount, cmp.Status.CompletedInterviewCount, cmp.Status.FindingCount = interviews, completed, findings
 	return nil
 }
 

@@ -163,7 +163,9 @@ func TestCampaignCountsRollUpFromTheStore(t *testing.T) {
 	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
 	rows := db.Team(store.TeamID(team.UID))
 	seedInterview(t, rows, cmp)
-	seedInterview(t, rows, cmp)
+	if _, err := rows.EndInterview(ctx, seedInterview(t, rows, cmp), store.InterviewCompleted); err != nil {
+		t.Fatal(err)
+	}
 	// The periodic roll-up is a minute away; a reconcile now does the same work.
 	result, err := reconcilers.Campaign.Reconcile(ctx, requestFor(cmp))
 	if err != nil {
@@ -176,8 +178,8 @@ func TestCampaignCountsRollUpFromTheStore(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
 			return err
 		}
-		if cmp.Status.InterviewCount != 2 || cmp.Status.FindingCount != 0 {
-			return fmt.Errorf("counts %d/%d", cmp.Status.InterviewCount, cmp.Status.FindingCount)
+		if st := cmp.Status; st.InterviewCount != 2 || st.CompletedInterviewCount != 1 || st.FindingCount != 0 {
+			return fmt.Errorf("counts %d (%d completed)/%d", st.InterviewCount, st.CompletedInterviewCount, st.FindingCount)
 		}
 		return nil
 	})

@@ -139,6 +139,12 @@ type CampaignStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	InterviewCount int64 `json:"interviewCount,omitempty"`
 
+	// completedInterviewCount is the number of interviews completed so far, rolled up from the
+	// store.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	CompletedInterviewCount int64 `json:"completedInterviewCount,omitempty"`
+
 	// findingCount is the number of findings so far, rolled up from the store.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
@@ -165,6 +171,7 @@ type CampaignStatus struct {
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.spec.state`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Interviews",type=integer,JSONPath=`.status.interviewCount`
+// +kubebuilder:printcolumn:name="Completed",type=integer,JSONPath=`.status.completedInterviewCount`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Campaign struct {

@@ -50,23 +50,26 @@ func (c Cleaner) EndInterviews(ctx context.Context, cmp *qualv1alpha1.Campaign) 
 	return nil
 }
 
-// CountCampaignData returns how many interviews and findings the campaign has.
-func (c Cleaner) CountCampaignData(ctx context.Context, cmp *qualv1alpha1.Campaign) (interviews, findings int64, err error) {
+// CountCampaignData returns how many interviews (all, and completed) and findings the
+// campaign has. The interview counts are the store's counters, a row read each.
+func (c Cleaner) CountCampaignData(ctx context.Context, cmp *qualv1alpha1.Campaign) (interviews, completed, findings int64, err error) {
 	rows, err := c.rowsOf(ctx, cmp)
 	if err != nil || rows == nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	campaign := store.CampaignID(cmp.UID)
-	one := store.PageRequest{Limit: 1} // only the total is read
-	iv, err := rows.ListInterviews(ctx, store.InterviewFilter{CampaignID: campaign}, one)
-	if err != nil {
-		return 0, 0, fmt.Errorf("campaigndata: count interviews of campaign %s: %w", cmp.Name, err)
+	if interviews, err = rows.CountInterviews(ctx, store.InterviewFilter{CampaignID: campaign}); err != nil {
+		return 0, 0, 0, fmt.Errorf("campaigndata: count interviews of campaign %s: %w", cmp.Name, err)
 	}
-	fd, err := rows.ListFindings(ctx, store.FindingFilter{CampaignID: campaign}, one)
+	completed, err = rows.CountInterviews(ctx, store.InterviewFilter{CampaignID: campaign, Status: store.InterviewCompleted})
 	if err != nil {
-		return 0, 0, fmt.Errorf("campaigndata: count findings of campaign %s: %w", cmp.Name, err)
+		return 0, 0, 0, fmt.Errorf("campaigndata: count completed interviews of campaign %s: %w", cmp.Name, err)
 	}
-	return iv.TotalCount, fd.TotalCount, nil
+	fd, err := rows.ListFindings(ctx, store.FindingFilter{CampaignID: campaign}, store.PageRequest{Limit: 1})
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("campaigndata: count findings of campaign %s: %w", cmp.Name, err)
+	}
+	return interviews, completed, fd.TotalCount, nil
 }
 
 // rowsOf returns the store handle of the campaign's team, or nil when the campaign is in no
