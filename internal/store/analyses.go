@@ -37,7 +37,8 @@ type AnalysisResult struct {
 
 // AnalysisStore holds analysis jobs.
 type AnalysisStore interface {
-	// CreateAnalysis queues a job for a campaign.
+	// CreateAnalysis queues a job for a campaign; ErrConflict while the campaign has one
+	// queued or running (see ActiveAnalysis).
 	CreateAnalysis(ctx context.Context, campaign CampaignID) (Analysis, error)
 	// GetAnalysis returns one job, or ErrNotFound.
 	GetAnalysis(ctx context.Context, id AnalysisID) (Analysis, error)

@@ -24,6 +24,9 @@ func (ts *teamStore) CreateAnalysis(ctx context.Context, campaign CampaignID) (A
 		FindingIDs: []FindingID{}, CreatedAt: t, UpdatedAt: t}
 	_, err := ts.exec(ctx, `INSERT INTO analyses (id, team_id, campaign_id, status, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, a.ID, ts.team, campaign, a.Status, ts.t(t), ts.t(t))
+	if ts.s.d.isUnique(err) {
+		return Analysis{}, fmt.Errorf("store: create analysis: campaign %s has one queued or running: %w", campaign, ErrConflict)
+	}
 	if err != nil {
 		return Analysis{}, fmt.Errorf("store: create analysis: %w", err)
 	}

@@ -57,8 +57,11 @@ type Finding struct {
 	Confidence float64 // 0..1
 	Tags       []string
 	Source     FindingSource
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Key is the analyzer's stable key of an analysis finding (unique in its campaign), by
+	// which a re-analysis finds the finding it made before; empty on manual findings.
+	Key       string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // NewFinding is the input of CreateFinding. Sentiment defaults to neutral and Source to manual.
@@ -73,6 +76,9 @@ type NewFinding struct {
 	Confidence float64
 	Tags       []string
 	Source     FindingSource
+	// Key is set by analysis only (see Finding.Key); a second finding with the same Key in a
+	// campaign is ErrConflict.
+	Key string
 }
 
 // FindingPatch changes the non-nil fields of a finding.

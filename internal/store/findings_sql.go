@@ -6,12 +6,12 @@ import (
 )
 
 const findingColumns = `id, campaign_id, type, title, summary, frequency, sentiment, confidence,
-	source, created_at, updated_at`
+	source, COALESCE(analysis_key, ''), created_at, updated_at`
 
 func scanFinding(r rowScanner) (Finding, error) {
 	var f Finding
 	err := r.Scan(&f.ID, &f.CampaignID, &f.Type, &f.Title, &f.Summary, &f.Frequency, &f.Sentiment,
-		&f.Confidence, &f.Source, timeCol{&f.CreatedAt}, timeCol{&f.UpdatedAt})
+		&f.Confidence, &f.Source, &f.Key, timeCol{&f.CreatedAt}, timeCol{&f.UpdatedAt})
 	return f, err
 }
 
@@ -20,7 +20,7 @@ func (ts *teamStore) CreateFinding(ctx context.Context, in NewFinding) (Finding,
 	t := now()
 	f := Finding{ID: FindingID(newID()), CampaignID: in.CampaignID, Type: in.Type, Title: in.Title,
 		Summary: in.Summary, Evidence: in.Evidence, Frequency: in.Frequency, Sentiment: in.Sentiment,
-		Confidence: in.Confidence, Tags: in.Tags, Source: in.Source, CreatedAt: t, UpdatedAt: t}
+		Confidence: in.Confidence, Tags: in.Tags, Source: in.Source, Key: in.Key, CreatedAt: t, UpdatedAt: t}
 	if f.Sentiment == "" {
 		f.Sentiment = SentimentNeutral
 	}
@@ -33,10 +33,13 @@ func (ts *teamStore) CreateFinding(ctx context.Context, in NewFinding) (Finding,
 	}
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		_, err := tx.exec(ctx, `INSERT INTO findings (id, team_id, campaign_id, type, title, summary,
-			frequency, sentiment, confidence, source, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			frequency, sentiment, confidence, source, analysis_key, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, tx.team, f.CampaignID, f.Type, f.Title, f.Summary, f.Frequency, f.Sentiment,
-			f.Confidence, f.Source, tx.t(t), tx.t(t))
+			f.Confidence, f.Source, nullIfEmpty(f.Key), tx.t(t), tx.t(t))
+		if tx.s.d.isUnique(err) {
+			return fmt.Errorf("analysis key %q taken in campaign %s: %w", f.Key, f.CampaignID, ErrConflict)
+		}
 		if err != nil {
 			return err
 		}

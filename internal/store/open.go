@@ -79,7 +79,7 @@ func openPostgres(ctx context.Context, dsn string, o options) (*sqlStore, error)
 	if err := prepare(ctx, db, postgresDialect); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &sqlStore{d: postgresDialect, wr: db, rd: db, opts: o}, nil
+	return &sqlStore{d: postgresDialect, wr: db, rd: db, opts: o, dsn: dsn}, nil
 }
 
 // prepare checks the connection and migrates the schema.

@@ -15,6 +15,7 @@ type sqlStore struct {
 	wr   *sql.DB
 	rd   *sql.DB
 	opts options
+	dsn  string // PostgreSQL only, for Backing
 }
 
 // Team returns the team-scoped handle.

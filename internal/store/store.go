@@ -44,6 +44,7 @@ type TeamStore interface {
 	MessageStore
 	FindingStore
 	AnalysisStore
+	AnalysisFindingStore
 	ShareLinkStore
 	IdempotencyStore
 	OutboxStore

@@ -99,7 +99,9 @@ func seedCampaign(t *testing.T, ts store.TeamStore, c store.CampaignID, intervie
 	}
 	must(ts.CreateFinding(t.Context(), store.NewFinding{CampaignID: c, Type: store.FindingTheme,
 		Title: "seed", Tags: []string{"x"}, Evidence: ev}))(t)
-	must(ts.CreateAnalysis(t.Context(), c))(t)
+	// Finished, so a second seed of the campaign may queue another (one active at a time).
+	a := must(ts.CreateAnalysis(t.Context(), c))(t)
+	must(ts.FinishAnalysis(t.Context(), a.ID, store.AnalysisResult{}))(t)
 	must(ts.CreateShareLink(t.Context(), store.NewShareLink{CampaignID: c,
 		TokenHash: store.HashToken(fmt.Sprint(ts.Team(), c, time.Now().UnixNano())), ExpiresAt: time.Now().Add(time.Hour)}))(t)
 	return interviews*(messages+1) + 3

@@ -34,6 +34,8 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ConcurrentSweep", testConcurrentSweep},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
+		{"SyncAnalysisFindings", testSyncAnalysisFindings},
+		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},

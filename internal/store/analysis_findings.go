@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// FindingChange says what SyncAnalysisFindings did to one finding.
+type FindingChange string
+
+// Finding changes.
+const (
+	FindingCreated   FindingChange = "created"
+	FindingUpdated   FindingChange = "updated"
+	FindingUnchanged FindingChange = "unchanged"
+)
+
+// SyncedFinding is one finding after SyncAnalysisFindings, with what happened to it.
+type SyncedFinding struct {
+	Finding Finding
+	Change  FindingChange
+}
+
+// AnalysisSync is the outcome of SyncAnalysisFindings.
+type AnalysisSync struct {
+	// Findings are the campaign's analysis findings now, in the order given.
+	Findings []SyncedFinding
+	// Removed are the analysis findings deleted because their Key no longer appears.
+	Removed []FindingID
+}
+
+// AnalysisFindingStore keeps the findings analysis makes.
+type AnalysisFindingStore interface {
+	// SyncAnalysisFindings makes the campaign's analysis findings exactly fs, matched by Key
+	// (required, unique within fs): a Key seen before keeps its finding's id and created_at and
+	// is rewritten only if its content changed; a new Key creates a finding; an analysis finding
+	// whose Key is not in fs is deleted. Manual findings are never touched. Source is analysis
+	// whatever fs says. Evidence is checked as by CreateFinding (ErrInvalidInput).
+	SyncAnalysisFindings(ctx context.Context, campaign CampaignID, fs []NewFinding) (AnalysisSync, error)
+	// ActiveAnalysis returns the campaign's queued or running analysis (there is at most one:
+	// CreateAnalysis refuses a second with ErrConflict), or ErrNotFound.
+	ActiveAnalysis(ctx context.Context, campaign CampaignID) (Analysis, error)
+}
+
+// SyncAnalysisFindings upserts the campaign's analysis findings by Key in one transaction.
+func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign CampaignID, fs []NewFinding) (AnalysisSync, error) {
+	var out AnalysisSync
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		before, err := tx.analysisFindings(ctx, campaign)
+		if err != nil {
+			return err
+		}
+		seen := make(map[string]bool, len(fs))
+		for i, in := range fs {
+			if in.Key == "" || seen[in.Key] {
+				return fmt.Errorf("finding %d: empty or repeated key %q: %w", i, in.Key, ErrInvalidInput)
+			}
+			seen[in.Key] = true
+			in.CampaignID, in.Source = campaign, SourceAnalysis
+			old, ok := before[in.Key]
+			if !ok {
+				f, err := tx.CreateFinding(ctx, in)
+				if err != nil {
+					return fmt.Errorf("finding %d: %w", i, err)
+				}
+				out.Findings = append(out.Findings, SyncedFinding{Finding: f, Change: FindingCreated})
+				continue
+			}
+			f, change, err := tx.rewriteFinding(ctx, old, in)
+			if err != nil {
+				return fmt.Errorf("finding %d: %w", i, err)
+			}
+			out.Findings = append(out.Findings, SyncedFinding{Finding: f, Change: change})
+		}
+		for key, old := range before {
+			if seen[key] {
+				continue
+			}
+			if err := tx.DeleteFinding(ctx, old.ID); err != nil {
+				return err
+			}
+			out.Removed = append(out.Removed, old.ID)
+		}
+		slices.Sort(out.Removed)
+		return nil
+	})
+	if err != nil {
+		return AnalysisSync{}, fmt.Errorf("store: sync analysis findings of campaign %s: %w", campaign, err)
+	}
+	return out, nil
+}
+
+// analysisFindings reads (and on PostgreSQL locks) the campaign's analysis findings by Key.
+func (ts *teamStore) analysisFindings(ctx context.Context, campaign CampaignID) (map[string]Finding, error) {
+	rows, err := ts.writeQuery(ctx, "SELECT "+findingColumns+` FROM findings
+		WHERE team_id = ? AND campaign_id = ? AND analysis_key IS NOT NULL ORDER BY id`+ts.s.d.forUpdate, ts.team, campaign)
+	if err != nil {
+		return nil, err
+	}
+	list, err := collect(rows, scanFinding)
+	if err != nil {
+		return nil, err
+	}
+	if err := ts.loadChildren(ctx, list); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Finding, len(list))
+	for _, f := range list {
+		out[f.Key] = f
+	}
+	return out, nil
+}
+
+// rewriteFinding gives an existing analysis finding the content of in, if it differs.
+func (ts *teamStore) rewriteFinding(ctx context.Context, old Finding, in NewFinding) (Finding, FindingChange, error) {
+	f := old
+	f.Type, f.Title, f.Summary, f.Evidence, f.Frequency = in.Type, in.Title, in.Summary, in.Evidence, in.Frequency
+	f.Sentiment, f.Confidence, f.Tags, f.Source = in.Sentiment, in.Confidence, in.Tags, SourceAnalysis
+	if f.Sentiment == "" {
+		f.Sentiment = SentimentNeutral
+	}
+	normalizeChildren(&f)
+	if err := validateFinding(f); err != nil {
+		return Finding{}, "", err
+	}
+	evidence := !slices.Equal(f.Evidence, old.Evidence)
+	tags := !slices.Equal(f.Tags, old.Tags)
+	if !evidence && !tags && f.Type == old.Type && f.Title == old.Title && f.Summary == old.Summary &&
+		f.Frequency == old.Frequency && f.Sentiment == old.Sentiment && f.Confidence == old.Confidence {
+		return old, FindingUnchanged, nil
+	}
+	f.UpdatedAt = now()
+	if _, err := ts.exec(ctx, `UPDATE findings SET type = ?, title = ?, summary = ?, frequency = ?,
+		sentiment = ?, confidence = ?, source = ?, updated_at = ? WHERE team_id = ? AND id = ?`,
+		f.Type, f.Title, f.Summary, f.Frequency, f.Sentiment, f.Confidence, f.Source, ts.t(f.UpdatedAt), ts.team, f.ID); err != nil {
+		return Finding{}, "", err
+	}
+	if err := ts.writeChildren(ctx, f, evidence, tags); err != nil {
+		return Finding{}, "", err
+	}
+	return f, FindingUpdated, nil
+}
+
+// ActiveAnalysis returns the campaign's queued or running analysis.
+func (ts *teamStore) ActiveAnalysis(ctx context.Context, campaign CampaignID) (Analysis, error) {
+	if err := ts.checkTeam(); err != nil {
+		return Analysis{}, err
+	}
+	a, err := scanAnalysis(ts.reader().QueryRowContext(ctx, ts.s.d.rebind("SELECT "+analysisColumns+
+		` FROM analyses WHERE team_id = ? AND campaign_id = ? AND status IN ('queued', 'running')`), ts.team, campaign))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Analysis{}, fmt.Errorf("store: active analysis of campaign %s: %w", campaign, ErrNotFound)
+	}
+	if err != nil {
+		return Analysis{}, fmt.Errorf("store: active analysis of campaign %s: %w", campaign, err)
+	}
+	return a, nil
+}
+
+// nullIfEmpty stores the empty string as NULL.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
