@@ -1,0 +1,201 @@
+package analysis
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Clustering is seed-and-grow over an inverted index: every (stance, concept) pair is a
+// candidate theme whose members are the own-stance clauses that carry both; candidates
+// heard in enough distinct interviews become clusters, and candidates that are mostly the
+// same answers as a bigger one join it (one theme said with two families of words: "too
+// long" and "all that chopping"). Keeping stance in the key keeps apart what shares words
+// but not meaning: "the price was too high" and "price was fine for us" never meet, and a
+// wish for a cheaper plan is an opportunity, not a price complaint. The work is linear in
+// the number of clauses plus a quadratic pass over the few dozen candidates.
+
+type cluster struct {
+	class    polClass
+	primary  int   // the concept with most support; names and keys the cluster
+	concepts []int // all merged concepts, lexicon order
+	recs     []int // member clauses (indexes into the records), ascending
+	support  int   // distinct interviews
+}
+
+type candKey struct {
+	class   polClass
+	concept int
+}
+
+type candidate struct {
+	candKey
+	recs    []int
+	answers []int64 // distinct (interview, message), ascending
+	support int
+}
+
+// mergeOverlap is how much of the smaller candidate's answers must also be the bigger
+// one's for the two to be one theme.
+const mergeOverlap = 0.6
+
+func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
+	thr := a.minSupport(n)
+	post := map[candKey][]int{}
+	for i, r := range recs {
+		for _, cw := range r.concepts {
+			k := candKey{r.class, cw.concept}
+			post[k] = append(post[k], i)
+		}
+	}
+	var cands []*candidate
+	for k, ids := range post {
+		c := &candidate{candKey: k, recs: ids}
+		lastIV := int32(-1)
+		lastAns := int64(-1)
+		for _, id := range ids { // ids ascend, and records are in interview order
+			r := recs[id]
+			if r.iv != lastIV {
+				c.support++
+				lastIV = r.iv
+			}
+			if ans := int64(r.iv)<<32 | int64(r.msg); ans != lastAns {
+				c.answers = append(c.answers, ans)
+				lastAns = ans
+			}
+		}
+		if c.support >= thr {
+			cands = append(cands, c)
+		}
+	}
+	slices.SortFunc(cands, func(x, y *candidate) int {
+		return cmp.Or(cmp.Compare(y.support, x.support), cmp.Compare(x.class, y.class), cmp.Compare(x.concept, y.concept))
+	})
+	var out []*cluster
+	var outAnswers [][]int64
+	for _, c := range cands {
+		merged := false
+		for i, cl := range out {
+			if cl.class != c.class {
+				continue
+			}
+			if overlap(c.answers, outAnswers[i]) >= mergeOverlap*float64(min(len(c.answers), len(outAnswers[i]))) {
+				cl.concepts = append(cl.concepts, c.concept)
+				cl.recs = unionSorted(cl.recs, c.recs)
+				outAnswers[i] = unionSorted64(outAnswers[i], c.answers)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, &cluster{class: c.class, primary: c.concept, concepts: []int{c.concept}, recs: c.recs, support: c.support})
+			outAnswers = append(outAnswers, c.answers)
+		}
+	}
+	for _, cl := range out {
+		slices.Sort(cl.concepts)
+		cl.support = 0
+		last := int32(-1)
+		for _, id := range cl.recs {
+			if recs[id].iv != last {
+				cl.support++
+				last = recs[id].iv
+			}
+		}
+	}
+	return out
+}
+
+func overlap(a, b []int64) float64 {
+	i, j, n := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			n++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return float64(n)
+}
+
+func unionSorted(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i >= len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func unionSorted64(a, b []int64) []int64 {
+	out := make([]int64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i >= len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// pick is a cluster's chosen evidence clause in one interview.
+type pick struct {
+	rec   int
+	score float64
+}
+
+// evidence chooses one clause per interview, the one that carries the cluster's concepts
+// most strongly and states its stance in its own words, and orders the interviews by that
+// strength, so the first quotes are the clearest.
+func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
+	var picks []pick
+	for _, id := range cl.recs {
+		r := recs[id]
+		s := 0.0
+		for _, cw := range r.concepts {
+			if slices.Contains(cl.concepts, cw.concept) {
+				s += min(cw.weight, 2)
+			}
+		}
+		if r.explicit {
+			s += 0.75
+		}
+		// Prefer quotes that read on their own: neither a fragment nor a ramble.
+		if l := r.end - r.start; l >= 25 && l <= 160 {
+			s += 0.25
+		}
+		if len(picks) > 0 && recs[picks[len(picks)-1].rec].iv == r.iv {
+			if s > picks[len(picks)-1].score {
+				picks[len(picks)-1] = pick{id, s}
+			}
+			continue
+		}
+		picks = append(picks, pick{id, s})
+	}
+	slices.SortStableFunc(picks, func(x, y pick) int { return cmp.Compare(y.score, x.score) })
+	return picks
+}

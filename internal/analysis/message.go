@@ -1,0 +1,329 @@
+package analysis
+
+import "strings"
+
+// clauseRec is what the clustering keeps of one own-stance clause: no words, only its
+// place, stance and concepts, so that 10,000 interviews fit in memory comfortably.
+type clauseRec struct {
+	iv       int32 // interview index
+	msg      int32 // message index within the interview
+	start    int32 // quote span in the message content
+	end      int32
+	class    polClass
+	explicit bool // its own words carry the stance, not only the question's prior
+	concepts []conceptWeight
+}
+
+type conceptWeight struct {
+	concept int
+	weight  float64
+}
+
+// question is what an answer inherits from the interviewer turn it answers.
+type question struct {
+	stems map[string]bool // content stems of the question, for echo detection
+	prior polClass        // the stance the question invites
+}
+
+func (a *analyzer) readQuestion(text string, st *stemmer) question {
+	q := question{stems: map[string]bool{}}
+	toks := tokenize(text, 0, len(text), st)
+	var score float64
+	for _, t := range toks {
+		if isContent(t) {
+			q.stems[t.stem] = true
+		}
+		if questionNegative[t.stem] {
+			score--
+		}
+		if questionPositive[t.stem] || questionPositive[t.low] {
+			score++
+		}
+	}
+	low := strings.ToLower(text)
+	for _, p := range questionWishPhrases {
+		if strings.Contains(low, p) {
+			q.prior = classWish
+			return q
+		}
+	}
+	switch {
+	case score < 0:
+		q.prior = classNeg
+	case score > 0:
+		q.prior = classPos
+	}
+	return q
+}
+
+// sentenceWork groups a sentence's clauses while the stance rules run across them.
+type sentenceWork struct {
+	sp      span
+	toks    []token
+	clauses []*clauseStance
+	wish    bool
+}
+
+// analyzeMessage turns one participant message into own-stance clause records.
+func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol map[string]bool,
+	st *stemmer, tok sentenceTokenizerT, out []clauseRec) []clauseRec {
+	var sents []*sentenceWork
+	for _, sp := range splitSentences(text, tok) {
+		toks := tokenize(text, sp.start, sp.end, st)
+		if len(toks) == 0 {
+			continue
+		}
+		sw := &sentenceWork{sp: sp, toks: toks}
+		ranges, contrast := splitClauses(text, toks)
+		for k, r := range ranges {
+			sw.clauses = append(sw.clauses, &clauseStance{toks: toks[r.start:r.end], from: r.start, to: r.end, contrast: contrast[k]})
+		}
+		sents = append(sents, sw)
+	}
+	a.markEcho(text, sents, q)
+	denial := false
+	firstContent := true
+	for si, sw := range sents {
+		cf := counterfactual(sw.toks)
+		wishy := hasWishMarker(sw.toks)
+		cond := conditional(sw.toks)
+		negMain := negatedMain(sw.toks)
+		for _, c := range sw.clauses {
+			if c.drop == dropEcho {
+				continue
+			}
+			a.analyzeClause(text, c, protocol)
+			switch {
+			case counterfactual(c.toks) || (cf && conditional(c.toks)):
+				if !hasWishMarker(c.toks) || !cf {
+					c.drop = dropHypothetical
+				}
+			case reported(c.toks, c.from == 0):
+				c.drop = dropReported
+			}
+		}
+		// A short flat denial opening the answer ("Honestly not much.", "No.") cancels the
+		// question's prior for the whole answer.
+		if firstContent && hasContentOrNeg(sw) {
+			firstContent = false
+			if len(sw.toks) <= 5 && containsNegator(sw.toks) {
+				denial = true
+			}
+		}
+		switch {
+		case cf && !wishy:
+		case negMain && cond && !wishy:
+		case wishy:
+			sw.wish = true
+		case cond && q.prior == classWish:
+			sw.wish = true
+		case q.prior == classWish && si > 0 && sents[si-1].wish && startsAlternative(sw.toks):
+			sw.wish = true
+		}
+	}
+	a.concede(sents)
+	prior := q.prior
+	if denial {
+		prior = classNone
+	}
+	for _, sw := range sents {
+		var sentPol float64
+		for _, c := range sw.clauses {
+			if c.drop == keep {
+				sentPol += c.pol
+			}
+		}
+		for _, c := range sw.clauses {
+			if c.drop != keep {
+				continue
+			}
+			rec := clauseRec{iv: int32(iv), msg: int32(msg)}
+			switch {
+			case sw.wish && !(c.pol > 0 && !conditional(c.toks) && !hasWishMarker(c.toks)) && !(c.pol < 0 && prior != classWish):
+				rec.class, rec.explicit = classWish, true
+			case c.pol < 0:
+				rec.class, rec.explicit = classNeg, true
+			case c.pol > 0:
+				rec.class, rec.explicit = classPos, true
+			case sentPol < 0:
+				rec.class = classNeg
+			case sentPol > 0:
+				rec.class = classPos
+			case prior == classNeg || prior == classPos:
+				rec.class = prior
+			}
+			if rec.class == classNone {
+				continue
+			}
+			rec.concepts = a.weighConcepts(c, rec.explicit)
+			if len(rec.concepts) == 0 {
+				continue
+			}
+			sp := a.quoteSpan(text, sw, c)
+			rec.start, rec.end = int32(sp.start), int32(sp.end)
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+func hasContentOrNeg(sw *sentenceWork) bool {
+	for _, t := range sw.toks {
+		if isContent(t) || isNegator(t.low) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsNegator(toks []token) bool {
+	for _, t := range toks {
+		if isNegator(t.low) {
+			return true
+		}
+	}
+	return false
+}
+
+// startsAlternative: "Or a monthly box …", "Or if I could …" continue the wish before.
+func startsAlternative(toks []token) bool {
+	return len(toks) > 0 && (toks[0].low == "or" || toks[0].low == "also" || toks[0].low == "especially" || toks[0].low == "plus")
+}
+
+// markEcho drops the opening words of an answer when they only repeat the question
+// ("Value for money? Um, …", "Frustrated? Honestly not much."): they are the
+// interviewer's vocabulary, not the participant's stance.
+func (a *analyzer) markEcho(text string, sents []*sentenceWork, q question) {
+	for _, sw := range sents {
+		k, content, echo := 0, 0, true
+		for k < len(sw.toks) {
+			t := sw.toks[k]
+			if isContent(t) {
+				content++
+				if !q.stems[t.stem] {
+					echo = false
+				}
+			}
+			k++
+			if k < len(sw.toks) {
+				if _, brk := gapBreaks(text[t.end:sw.toks[k].start]); brk {
+					break
+				}
+			}
+		}
+		if content == 0 {
+			continue // "Hmm." or "Honestly?": look at the next sentence
+		}
+		if !echo || content > 5 {
+			return
+		}
+		// Cut the echoed words out of the first clause; a clause left empty is dropped.
+		for _, c := range sw.clauses {
+			if c.from >= k {
+				break
+			}
+			if c.to <= k {
+				c.drop = dropEcho
+				continue
+			}
+			c.toks = c.toks[k-c.from:]
+			c.from = k
+		}
+		return
+	}
+}
+
+// concede applies "A, but B": when B's stance opposes A's, or B dismisses a topic A only
+// named, A is conceded and is no evidence. A contrast clause with no polarity of its own
+// takes the opposite of A's ("The packaging didn't bother me. But the cost did.").
+func (a *analyzer) concede(sents []*sentenceWork) {
+	var prev *clauseStance
+	for _, sw := range sents {
+		for _, c := range sw.clauses {
+			if c.drop == dropEcho {
+				continue
+			}
+			if c.contrast && prev != nil && prev.drop == keep {
+				switch {
+				case c.pol == 0 && prev.pol != 0:
+					c.pol = -prev.pol
+				case c.pol*prev.pol < 0:
+					prev.drop = dropConceded
+				case c.pol > 0 && prev.pol == 0 && len(prev.hits) > 0:
+					prev.drop = dropConceded
+				}
+			}
+			prev = c
+		}
+	}
+}
+
+// weighConcepts scores the clause's concepts: a strong term counts 1, a weak one 0.5,
+// and a term made only of protocol words (the campaign's own vocabulary) counts half, so
+// an answer that merely repeats the questions' words never makes a theme on its own. A
+// concept needs 1, or 0.5 when the clause's own words carry a stance.
+func (a *analyzer) weighConcepts(c *clauseStance, explicit bool) []conceptWeight {
+	var out []conceptWeight
+	for _, h := range c.hits {
+		if h.negated {
+			continue
+		}
+		w := 1.0
+		if h.weak {
+			w = 0.5
+		}
+		if h.protocol {
+			w *= 0.5
+		}
+		found := false
+		for i := range out {
+			if out[i].concept == h.concept {
+				out[i].weight += w
+				found = true
+			}
+		}
+		if !found {
+			out = append(out, conceptWeight{h.concept, w})
+		}
+	}
+	kept := out[:0]
+	for _, cw := range out {
+		if cw.weight >= 1 || (explicit && cw.weight >= 0.5) {
+			kept = append(kept, cw)
+		}
+	}
+	return kept
+}
+
+// fillerWords may open a clause without belonging in a quote.
+var fillerWords = wordSet(`but and so um uh umm er erm like honestly yeah yes oh well okay ok hmm also then plus
+though however although anyway actually basically mean know just really`)
+
+// quoteSpan is the clause, trimmed of leading fillers and conjunctions; a clause of fewer
+// than five words is widened to its sentence when nothing else in the sentence was
+// dropped, so the quote can be read on its own.
+func (a *analyzer) quoteSpan(text string, sw *sentenceWork, c *clauseStance) span {
+	toks := c.toks
+	if len(toks) < 5 {
+		whole := true
+		for _, o := range sw.clauses {
+			if o.drop != keep {
+				whole = false
+			}
+		}
+		if whole {
+			toks = sw.toks
+		}
+	}
+	i := 0
+	for i < len(toks)-1 && fillerWords[toks[i].low] {
+		i++
+	}
+	start := toks[i].start
+	end := toks[len(toks)-1].end
+	// Keep a closing full stop or question mark, which reads better and is still exact.
+	if end < len(text) && strings.ContainsRune(".?!", rune(text[end])) {
+		end++
+	}
+	return span{start, end}
+}

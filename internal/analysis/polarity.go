@@ -1,0 +1,104 @@
+package analysis
+
+// A small polarity lexicon: enough to tell a complaint from praise in spoken answers. It
+// is matched on the surface word first (so "missed", a complaint, differs from "miss", a
+// longing) and then on the Snowball stem (so "frustrating", "frustrated" and "frustration"
+// are one entry).
+var positiveWords = wordSet(`good great love loved loving loves enjoy enjoyed enjoying enjoyable nice nicest
+fine okay easy clear helpful useful happy proud best excellent amazing awesome perfect win worth glad fun
+favorite favourite smooth smoothly convenient reliable decent comfortable relief relieved appreciate
+appreciated valuable impressive impressed intuitive fantastic brilliant wonderful lovely delicious tasty
+pleased satisfied grateful thrilled excited exciting calm fair reasonable affordable sustainable
+realistic trust trusted sense recommend recommended solid handy straightforward painless seamless
+effortless loved favourite`)
+
+var negativeWords = wordSet(`bad worse worst terrible awful horrible hate hated hates annoying annoyed annoy annoys
+frustrating frustrated frustration frustrates confusing confused confusion difficult hard harder slow
+slower expensive pricey overpriced problem problems issue issues trouble nightmare fiasco mess messy
+broken crash crashed crashes bug buggy fail failed failing failure fails waste wasted wasteful guilty
+guilt shame ashamed scared scary worried worry worrying anxious stress stressed stressful overwhelmed
+overwhelming exhausted exhausting tired drained rough sad upset angry irritating irritates irritated
+irritation disappointed disappointing disappointment poor lacking missed forgot forget forgetting forgets
+stuck painful limp slimy wilted bruised mealy rotten stale soggy spoiled mouldy moldy gross soured lose
+loses losing drowning struggle struggled struggling hassle tedious cumbersome clunky unclear complicated
+unreliable late delayed glitchy wrong hurt hurts lonely isolated noisy distracting burnout unfair nuts
+ridiculous absurd sucks sucked useless pointless mediocre regret unfortunately sadly complain complained
+complaining ugh skeptical burned burnt nightmare inconvenient unusable impossible unhappy awkward
+embarrassing embarrassed inconsistent unacceptable terrible sloppy careless lousy miserable dreading
+dread resent resented tough stressing panic panicked`)
+
+// flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
+// "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
+var flipOnly = map[string]float64{
+	"mind": 1, "notice": 1, "noticed": 1, "care": 1, "cared": 1, "matter": 1, "matters": 1,
+	"remember": -1, "remembered": -1, "work": -1, "worked": -1, "works": -1, "working": -1,
+	"last": -1, "help": -1, "helped": -1, "show": -1, "arrive": -1, "arrived": -1, "apply": -1,
+	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1, "save": -1, "saved": -1,
+}
+
+// polarityTable compiles the word lists to stems once.
+type polarityTable struct {
+	surface map[string]float64
+	stems   map[string]float64
+}
+
+func compilePolarity(st *stemmer) *polarityTable {
+	p := &polarityTable{surface: map[string]float64{}, stems: map[string]float64{}}
+	for w := range positiveWords {
+		p.surface[w] = 1
+	}
+	for w := range negativeWords {
+		p.surface[w] = -1
+	}
+	// Stems only for words whose stem is not shared with a word of the other polarity
+	// or with a neutral sense ("miss"): the surface list is authoritative.
+	for w, v := range p.surface {
+		s := st.stem(w)
+		if old, ok := p.stems[s]; ok && old != v {
+			p.stems[s] = 0
+			continue
+		}
+		p.stems[s] = v
+	}
+	delete(p.stems, "miss")
+	return p
+}
+
+func (p *polarityTable) of(t token) float64 {
+	if v, ok := p.surface[t.low]; ok {
+		return v
+	}
+	return p.stems[t.stem]
+}
+
+// negators open a negation scope. Contractions are recognised by their "n't"; the typed
+// forms without the apostrophe ("couldnt") are listed.
+var negators = wordSet(`not no never nothing nobody none neither nor without hardly barely cannot dont didnt
+doesnt isnt wasnt werent arent cant couldnt wouldnt wont shouldnt havent hasnt hadnt aint nowhere`)
+
+func isNegator(low string) bool {
+	if negators[low] {
+		return true
+	}
+	return len(low) > 3 && low[len(low)-3:] == "n't"
+}
+
+// negIdioms are negators that do not negate: "nothing but time" means only time, "no
+// doubt" and "not only" affirm, "no-brainer" is an easy call.
+var negIdioms = map[string]string{"nothing": "but", "no": "doubt", "not": "only", "without": "a"}
+
+// Question cues give each protocol question a prior stance, so that a bare answer to
+// "What frustrated you?" ("The skipping thing.") reads as a complaint.
+var (
+	questionNegative = wordSet(`frustrat annoy difficult hard problem issu challeng cancel leav quit stop worst dislik
+pain struggl wrong complain wors disappoint hate least downsid drawback obstacl hurdl barrier fail`)
+	questionPositive = wordSet(`enjoy love best favourit favorit good well happi help like`)
+)
+
+// questionWishPhrases mark questions that ask what would change someone's mind or what
+// they want: answers to them are read as wishes when they are conditional.
+var questionWishPhrases = []string{
+	"would make you", "what would", "anything that would", "change", "improve", "wish", "ideal",
+	"if you could", "magic wand", "suggest", "coming back", "come back", "win you back", "want to see",
+	"would you want", "would help", "would you add", "would it take", "what could",
+}

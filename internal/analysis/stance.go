@@ -1,0 +1,268 @@
+package analysis
+
+import "strings"
+
+// This file decides, clause by clause, whether a participant is speaking for themselves
+// and with what stance. Only own-stance clauses become evidence: a negated mention ("I
+// did not find it confusing"), a counterfactual ("if I'd ever gotten a slimy bag I'd have
+// complained"), a second-hand report ("my brother moaned about the price"), a conceded
+// point ("packaging, yeah, but I didn't notice it") or an echo of the question ("Value for
+// money? …") uses a theme's words without supporting it.
+
+// polClass is a clause's stance toward what it mentions.
+type polClass int8
+
+const (
+	classNone polClass = iota // descriptive, or dropped
+	classNeg                  // a complaint or problem
+	classPos                  // praise
+	classWish                 // a wish, suggestion or condition for coming back
+)
+
+// dropReason says why a clause is not the participant's own stance.
+type dropReason int8
+
+const (
+	keep dropReason = iota
+	dropEcho
+	dropHypothetical
+	dropReported
+	dropConceded
+)
+
+// clauseStance is the analysis of one clause before it is reduced to a clauseRec.
+type clauseStance struct {
+	toks     []token
+	from, to int  // token range within the sentence
+	contrast bool // opens with but/however/although
+	negated  []bool
+	hits     []termHit
+	pol      float64
+	wishMark bool
+	drop     dropReason
+}
+
+// termHit is a lexicon term found in a clause.
+type termHit struct {
+	concept  int
+	weak     bool
+	negated  bool
+	protocol bool
+	first    int // token index within the clause
+}
+
+// thirdParties and speechVerbs find second-hand reports: "my wife says", "my husband
+// thought", "people talk about", "a friend swore by it".
+var (
+	thirdParties = wordSet(`wife husband partner partners brother brothers sister sisters mom mum mother dad father
+parents friend friends roommate roommates flatmate flatmates coworker coworkers colleague colleagues boss
+manager neighbor neighbour neighbors neighbours son daughter kids children people everyone everybody others
+someone somebody he she fiance fiancee fiancé fiancée spouse girlfriend boyfriend team teammates family
+relatives cousin aunt uncle grandma grandpa reviews reviewers`)
+	speechVerbs = wordSet(`say says said saying moan moans moaned moaning complain complains complained complaining
+think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
+reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
+grumble grumbled whine whined rant ranted insists insisted feels felt warned warn joked jokes keeps kept
+calls called`)
+)
+
+// counterfactual reports whether toks hold a counterfactual or irrealis past: "would've",
+// "I'd have", "might have been", "if I'd ever gotten", "if there had been".
+func counterfactual(toks []token) bool {
+	for i, t := range toks {
+		switch t.low {
+		case "would've", "could've", "might've", "should've", "must've", "would'a", "coulda", "woulda", "shoulda":
+			return true
+		case "would", "could", "might", "should", "must":
+			if i+1 < len(toks) && toks[i+1].low == "have" {
+				return true
+			}
+		case "if":
+			for j := i + 1; j < len(toks) && j <= i+3; j++ {
+				l := toks[j].low
+				if strings.HasSuffix(l, "'d") || (l == "had" && j+1 < len(toks) && toks[j+1].low == "been") {
+					return true
+				}
+			}
+		}
+		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) {
+			if n := toks[i+1].low; n == "have" || n == "been" || n == "of" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wishVerbs after "would"/"'d" turn a conditional into a wish or a condition for return:
+// "I'd come back", "I'd pay", "I'd love", "I'd rather".
+var wishVerbs = wordSet(`love like prefer rather pay come go give try consider use sign switch return buy
+want appreciate recommend subscribe stay resubscribe rejoin definitely probably totally honestly happily
+gladly absolutely`)
+
+// hasWishMarker finds explicit wishes and suggestions in a sentence.
+func hasWishMarker(toks []token) bool {
+	for i, t := range toks {
+		switch t.low {
+		case "wish", "hopefully":
+			return true
+		case "should", "ought":
+			if i+1 < len(toks) && toks[i+1].low == "have" {
+				continue
+			}
+			return true
+		case "would", "could":
+			if i+1 < len(toks) && wishVerbs[toks[i+1].low] {
+				return true
+			}
+			if i+2 < len(toks) && toks[i+1].low == "be" && wishBe[toks[i+2].low] {
+				return true
+			}
+		}
+		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) && wishVerbs[toks[i+1].low] {
+			return true
+		}
+	}
+	return false
+}
+
+var wishBe = wordSet(`nice great good helpful better easier amazing ideal perfect way more lovely useful awesome`)
+
+// conditional reports an "if"/"unless" clause or "instead of" alternative.
+func conditional(toks []token) bool {
+	for i, t := range toks {
+		if t.low == "if" || t.low == "unless" {
+			return true
+		}
+		if t.low == "instead" && i+1 < len(toks) && toks[i+1].low == "of" {
+			return true
+		}
+	}
+	return false
+}
+
+// negatedMain says a conditional sentence is a refusal, not a wish: "I don't care if they
+// make it cheaper", "nothing would bring me back", "I wouldn't".
+func negatedMain(toks []token) bool {
+	for _, t := range toks {
+		if t.low == "if" {
+			return false
+		}
+		if isNegator(t.low) {
+			return true
+		}
+	}
+	return false
+}
+
+// reported finds a third party followed closely by a verb of saying or thinking, with no
+// first-person subject in between: "My husband thought the recipes took forever".
+func reported(toks []token, sentenceStart bool) bool {
+	for i, t := range toks {
+		third := thirdParties[t.low]
+		// A capitalised word inside a sentence is a name: "Kiara said", "Dave thinks".
+		if !third && t.upper && !(i == 0 && sentenceStart) && t.low != "i" && !strings.HasPrefix(t.low, "i'") {
+			third = true
+		}
+		if !third {
+			continue
+		}
+		for j := i + 1; j < len(toks) && j <= i+3; j++ {
+			l := toks[j].low
+			if l == "i" || strings.HasPrefix(l, "i'") || l == "me" {
+				break
+			}
+			if speechVerbs[l] {
+				return true
+			}
+		}
+	}
+	// First-person hearsay: "I've heard it's slow".
+	for i := 0; i+1 < len(toks); i++ {
+		if (toks[i].low == "i" || toks[i].low == "i've") && (toks[i+1].low == "heard" || toks[i+1].low == "read") {
+			return true
+		}
+	}
+	return false
+}
+
+// analyzeClause finds lexicon terms, negation scopes and polarity in one clause.
+func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[string]bool) {
+	toks := c.toks
+	c.negated = make([]bool, len(toks))
+	inPhrase := make([]bool, len(toks))
+	blocked := make([]bool, len(toks))
+	for i := 0; i < len(toks); {
+		m, ok := a.lex.match(toks, i)
+		if !ok {
+			i++
+			continue
+		}
+		for j := i; j < i+len(m.stems); j++ {
+			inPhrase[j] = len(m.stems) > 1
+			blocked[j] = m.concept < 0
+		}
+		if m.concept >= 0 {
+			prot := true
+			for j := i; j < i+len(m.stems); j++ {
+				if isContent(toks[j]) && !protocol[toks[j].stem] {
+					prot = false
+				}
+			}
+			c.hits = append(c.hits, termHit{concept: m.concept, weak: m.weak, protocol: prot, first: i})
+		}
+		i += len(m.stems)
+	}
+	// Negation: a scope runs from a negator to the next punctuation, at most six words,
+	// and ends early at the first polarity word, which it flips ("didn't bother me").
+	pols := make([]float64, len(toks))
+	for i, t := range toks {
+		if !blocked[i] {
+			pols[i] = a.pol.of(t)
+		}
+	}
+	// Phrases that contain a negator are complaints as a whole ("didn't work",
+	// "couldn't find").
+	for i := range toks {
+		if inPhrase[i] && isNegator(toks[i].low) {
+			pols[i] = -1
+		}
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !isNegator(t.low) || inPhrase[i] {
+			continue
+		}
+		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
+			continue
+		}
+		for j := i + 1; j < len(toks) && j <= i+6; j++ {
+			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+				break
+			}
+			c.negated[j] = true
+			if pols[j] != 0 {
+				pols[j] = -pols[j]
+				break
+			}
+			if v, ok := flipOnly[toks[j].low]; ok {
+				pols[j] = v
+				break
+			}
+		}
+	}
+	for i := range c.hits {
+		c.hits[i].negated = c.negated[c.hits[i].first]
+	}
+	// "too" before a content word is a complaint ("too long", "too much"), unless negated.
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].low == "too" && !c.negated[i] && pols[i+1] == 0 {
+			if _, brk := gapBreaks(text[toks[i].end:toks[i+1].start]); !brk {
+				pols[i] = -1
+			}
+		}
+	}
+	for _, p := range pols {
+		c.pol += p
+	}
+}
