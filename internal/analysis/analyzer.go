@@ -67,10 +67,11 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 		return nil, fmt.Errorf("analysis: loading the sentence model: %w", err)
 	}
 	protocol := protocolStems(in.Campaign)
-	recs, err := a.readAll(ctx, in, protocol, tok)
+	recs, stats, err := a.readAll(ctx, in, protocol, tok)
 	if err != nil {
 		return nil, err
 	}
+	applyAnswerPriors(recs, stats)
 	clusters := a.cluster(recs, len(in.Interviews))
 	return a.findings(clusters, recs, in), nil
 }
@@ -97,22 +98,33 @@ func protocolStems(c Campaign) map[string]bool {
 // readAll analyses every participant message, in parallel over interviews; each worker
 // writes only its own interviews' slots, and the slots are concatenated in interview order,
 // so the result does not depend on scheduling.
-func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bool, tok sentenceTokenizerT) ([]clauseRec, error) {
+func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bool, tok sentenceTokenizerT) ([]clauseRec, questionStats, error) {
 	n := len(in.Interviews)
 	perIV := make([][]clauseRec, n)
+	nq := len(in.Campaign.Questions)
+	qindex := make(map[string]int, nq)
+	for i, q := range in.Campaign.Questions {
+		if _, dup := qindex[q]; !dup {
+			qindex[q] = i
+		}
+	}
+	perWorker := make([]questionStats, 0)
 	workers := max(1, min(a.workers, n))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
+		perWorker = append(perWorker, questionStats{neg: make([]int, nq), pos: make([]int, nq)})
+	}
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func() {
+		go func(stats *questionStats) {
 			defer wg.Done()
 			st := newStemmer()
 			qcache := map[string]question{}
 			for i := range next {
-				perIV[i] = a.readInterview(i, in.Interviews[i], protocol, st, tok, qcache)
+				perIV[i] = a.readInterview(i, in.Interviews[i], protocol, st, tok, qcache, qindex, stats)
 			}
-		}()
+		}(&perWorker[w])
 	}
 	var cerr error
 	for i := 0; i < n; i++ {
@@ -127,7 +139,15 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 	close(next)
 	wg.Wait()
 	if cerr != nil {
-		return nil, cerr
+		return nil, questionStats{}, cerr
+	}
+	// Sums commute, so the totals do not depend on which worker read what.
+	stats := questionStats{neg: make([]int, nq), pos: make([]int, nq)}
+	for _, w := range perWorker {
+		for i := range nq {
+			stats.neg[i] += w.neg[i]
+			stats.pos[i] += w.pos[i]
+		}
 	}
 	total := 0
 	for _, r := range perIV {
@@ -137,28 +157,58 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 	for _, r := range perIV {
 		out = append(out, r...)
 	}
-	return out, nil
+	return out, stats, nil
+}
+
+// applyAnswerPriors gives a stance to the clauses that have none of their own, from how
+// everyone else answered the same question: when most evaluative clauses in the answers
+// to "How has the commute been?" are complaints, a bare "it's an hour and a half each way"
+// is one too. It needs at least three evaluative clauses and a 70% majority, so a question
+// that splits people gives nothing.
+func applyAnswerPriors(recs []clauseRec, stats questionStats) {
+	prior := make([]polClass, len(stats.neg))
+	for i := range prior {
+		neg, pos := stats.neg[i], stats.pos[i]
+		if neg+pos < 3 {
+			continue
+		}
+		switch {
+		case float64(neg) >= 0.7*float64(neg+pos):
+			prior[i] = classNeg
+		case float64(pos) >= 0.7*float64(neg+pos):
+			prior[i] = classPos
+		}
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.class == classNone && !r.noPrior && r.qid >= 0 && int(r.qid) < len(prior) {
+			r.class = prior[r.qid]
+		}
+	}
 }
 
 // readInterview pairs each participant message with the interviewer turn before it (the
 // question it answers) and analyses it.
 func (a *analyzer) readInterview(iv int, in Interview, protocol map[string]bool, st *stemmer,
-	tok sentenceTokenizerT, qcache map[string]question) []clauseRec {
+	tok sentenceTokenizerT, qcache map[string]question, qindex map[string]int, stats *questionStats) []clauseRec {
 	var out []clauseRec
-	q := question{stems: map[string]bool{}}
+	q := question{stems: map[string]bool{}, id: -1}
 	for mi, m := range in.Messages {
 		switch m.Role {
 		case RoleInterviewer:
 			cq, ok := qcache[m.Content]
 			if !ok {
 				cq = a.readQuestion(m.Content, st)
+				if id, ok := qindex[m.Content]; ok {
+					cq.id = id
+				}
 				if len(qcache) < 1024 {
 					qcache[m.Content] = cq
 				}
 			}
 			q = cq
 		case RoleParticipant:
-			out = a.analyzeMessage(iv, mi, m.Content, q, protocol, st, tok, out)
+			out = a.analyzeMessage(iv, mi, m.Content, q, protocol, st, tok, stats, out)
 		}
 	}
 	return out

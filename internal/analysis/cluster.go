@@ -42,7 +42,13 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	for i, r := range recs {
+		if r.class == classNone {
+			continue
+		}
 		for _, cw := range r.concepts {
+			if !present(cw.weight, r.explicit) {
+				continue
+			}
 			k := candKey{r.class, cw.concept}
 			post[k] = append(post[k], i)
 		}
@@ -177,7 +183,7 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 		r := recs[id]
 		s := 0.0
 		for _, cw := range r.concepts {
-			if slices.Contains(cl.concepts, cw.concept) {
+			if slices.Contains(cl.concepts, cw.concept) && present(cw.weight, r.explicit) {
 				s += min(cw.weight, 2)
 			}
 		}

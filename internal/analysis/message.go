@@ -9,10 +9,16 @@ type clauseRec struct {
 	msg      int32 // message index within the interview
 	start    int32 // quote span in the message content
 	end      int32
+	qid      int16 // index of the question in the campaign, -1 if it is not one of them
 	class    polClass
 	explicit bool // its own words carry the stance, not only the question's prior
+	noPrior  bool // the answer opened with a flat denial: no prior applies
 	concepts []conceptWeight
 }
+
+// questionStats counts, per protocol question, the answers' clauses whose own words are
+// negative or positive; see applyAnswerPriors.
+type questionStats struct{ neg, pos []int }
 
 type conceptWeight struct {
 	concept int
@@ -23,12 +29,19 @@ type conceptWeight struct {
 type question struct {
 	stems map[string]bool // content stems of the question, for echo detection
 	prior polClass        // the stance the question invites
+	id    int             // index in Campaign.Questions, -1 if the turn is not one of them
 }
 
 func (a *analyzer) readQuestion(text string, st *stemmer) question {
-	q := question{stems: map[string]bool{}}
+	q := question{stems: map[string]bool{}, id: -1}
 	toks := tokenize(text, 0, len(text), st)
 	var score float64
+	low := strings.ToLower(text)
+	for _, p := range questionPositivePhrases {
+		if strings.Contains(low, p) {
+			score++
+		}
+	}
 	for _, t := range toks {
 		if isContent(t) {
 			q.stems[t.stem] = true
@@ -40,7 +53,6 @@ func (a *analyzer) readQuestion(text string, st *stemmer) question {
 			score++
 		}
 	}
-	low := strings.ToLower(text)
 	for _, p := range questionWishPhrases {
 		if strings.Contains(low, p) {
 			q.prior = classWish
@@ -66,7 +78,7 @@ type sentenceWork struct {
 
 // analyzeMessage turns one participant message into own-stance clause records.
 func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol map[string]bool,
-	st *stemmer, tok sentenceTokenizerT, out []clauseRec) []clauseRec {
+	st *stemmer, tok sentenceTokenizerT, stats *questionStats, out []clauseRec) []clauseRec {
 	var sents []*sentenceWork
 	for _, sp := range splitSentences(text, tok) {
 		toks := tokenize(text, sp.start, sp.end, st)
@@ -98,7 +110,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				if !hasWishMarker(c.toks) || !cf {
 					c.drop = dropHypothetical
 				}
-			case reported(c.toks, c.from == 0):
+			case reported(text, c.toks, c.from == 0):
 				c.drop = dropReported
 			}
 		}
@@ -137,7 +149,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			if c.drop != keep {
 				continue
 			}
-			rec := clauseRec{iv: int32(iv), msg: int32(msg)}
+			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial}
 			switch {
 			case sw.wish && !(c.pol > 0 && !conditional(c.toks) && !hasWishMarker(c.toks)) && !(c.pol < 0 && prior != classWish):
 				rec.class, rec.explicit = classWish, true
@@ -152,10 +164,15 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			case prior == classNeg || prior == classPos:
 				rec.class = prior
 			}
-			if rec.class == classNone {
-				continue
+			if q.id >= 0 && rec.explicit {
+				switch rec.class {
+				case classNeg:
+					stats.neg[q.id]++
+				case classPos:
+					stats.pos[q.id]++
+				}
 			}
-			rec.concepts = a.weighConcepts(c, rec.explicit)
+			rec.concepts = a.weighConcepts(c)
 			if len(rec.concepts) == 0 {
 				continue
 			}
@@ -259,10 +276,10 @@ func (a *analyzer) concede(sents []*sentenceWork) {
 }
 
 // weighConcepts scores the clause's concepts: a strong term counts 1, a weak one 0.5,
-// and a term made only of protocol words (the campaign's own vocabulary) counts half, so
-// an answer that merely repeats the questions' words never makes a theme on its own. A
-// concept needs 1, or 0.5 when the clause's own words carry a stance.
-func (a *analyzer) weighConcepts(c *clauseStance, explicit bool) []conceptWeight {
+// and a term made only of protocol words (the campaign's own vocabulary) three quarters,
+// so an answer that merely repeats the questions' words never makes a theme on its own.
+// Whether the concept is present is decided once the clause's stance is final (present).
+func (a *analyzer) weighConcepts(c *clauseStance) []conceptWeight {
 	var out []conceptWeight
 	for _, h := range c.hits {
 		if h.negated {
@@ -273,7 +290,7 @@ func (a *analyzer) weighConcepts(c *clauseStance, explicit bool) []conceptWeight
 			w = 0.5
 		}
 		if h.protocol {
-			w *= 0.5
+			w *= 0.75
 		}
 		found := false
 		for i := range out {
@@ -288,11 +305,18 @@ func (a *analyzer) weighConcepts(c *clauseStance, explicit bool) []conceptWeight
 	}
 	kept := out[:0]
 	for _, cw := range out {
-		if cw.weight >= 1 || (explicit && cw.weight >= 0.5) {
+		if cw.weight >= 0.5 {
 			kept = append(kept, cw)
 		}
 	}
 	return kept
+}
+
+// present says whether a concept weight is enough: a strong term (1), a protocol term
+// (0.75) when the clause has a stance, or a weak term (0.5) when the stance is in the
+// clause's own words.
+func present(w float64, explicit bool) bool {
+	return w >= 0.75 || (explicit && w >= 0.5)
 }
 
 // fillerWords may open a clause without belonging in a quote.

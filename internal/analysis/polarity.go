@@ -25,7 +25,10 @@ unreliable late delayed glitchy wrong hurt hurts lonely isolated noisy distracti
 ridiculous absurd sucks sucked useless pointless mediocre regret unfortunately sadly complain complained
 complaining ugh skeptical burned burnt nightmare inconvenient unusable impossible unhappy awkward
 embarrassing embarrassed inconsistent unacceptable terrible sloppy careless lousy miserable dreading
-dread resent resented tough stressing panic panicked`)
+dread resent resented tough stressing panic panicked stalled stall killed blocker blocked blocking
+hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdated behind dropping
+hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
+taken gone lost`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
@@ -92,8 +95,11 @@ var negIdioms = map[string]string{"nothing": "but", "no": "doubt", "not": "only"
 var (
 	questionNegative = wordSet(`frustrat annoy difficult hard problem issu challeng cancel leav quit stop worst dislik
 pain struggl wrong complain wors disappoint hate least downsid drawback obstacl hurdl barrier fail`)
-	questionPositive = wordSet(`enjoy love best favourit favorit good well happi help like`)
+	questionPositive = wordSet(`enjoy love best favourit favorit good happi`)
 )
+
+// questionPositivePhrases: "like" alone is too often "things like" to count.
+var questionPositivePhrases = []string{"like most", "like best", "liked", "like about", "went well", "worked well", "value most", "valued"}
 
 // questionWishPhrases mark questions that ask what would change someone's mind or what
 // they want: answers to them are read as wishes when they are conditional.

@@ -23,6 +23,7 @@ import (
 //
 //	forkwise-churn   (development set, first run of the first build)  recall 0.86, precision 0.70, 1 trap hit
 //	saas-onboarding  (first run)                                      recall 0.71, precision 0.89, 5 trap hits
+//	hybrid-work      (first run)                                      recall 0.29, precision 0.40, 5 trap hits
 const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 type fixture struct {

@@ -63,7 +63,7 @@ relatives cousin aunt uncle grandma grandpa reviews reviewers`)
 think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
 grumble grumbled whine whined rant ranted insists insisted feels felt warned warn joked jokes keeps kept
-calls called`)
+calls called ask asks asked asking`)
 )
 
 // counterfactual reports whether toks hold a counterfactual or irrealis past: "would've",
@@ -102,6 +102,10 @@ gladly absolutely`)
 
 // hasWishMarker finds explicit wishes and suggestions in a sentence.
 func hasWishMarker(toks []token) bool {
+	// An imperative "let" addressed to the organisation: "Let teams pick their days."
+	if len(toks) > 1 && toks[0].low == "let" && toks[1].low != "me" && toks[1].low != "us" {
+		return true
+	}
 	for i, t := range toks {
 		switch t.low {
 		case "wish", "hopefully":
@@ -111,7 +115,7 @@ func hasWishMarker(toks []token) bool {
 				continue
 			}
 			return true
-		case "would", "could":
+		case "would":
 			if i+1 < len(toks) && wishVerbs[toks[i+1].low] {
 				return true
 			}
@@ -157,17 +161,20 @@ func negatedMain(toks []token) bool {
 
 // reported finds a third party followed closely by a verb of saying or thinking, with no
 // first-person subject in between: "My husband thought the recipes took forever".
-func reported(toks []token, sentenceStart bool) bool {
+func reported(text string, toks []token, sentenceStart bool) bool {
 	for i, t := range toks {
 		third := thirdParties[t.low]
 		// A capitalised word inside a sentence is a name: "Kiara said", "Dave thinks".
-		if !third && t.upper && !(i == 0 && sentenceStart) && t.low != "i" && !strings.HasPrefix(t.low, "i'") {
+		// All-capital words are acronyms ("IT said no" reports a decision the participant
+		// lived with), not names.
+		if !third && t.upper && !(i == 0 && sentenceStart) && t.low != "i" && !strings.HasPrefix(t.low, "i'") &&
+			!isAllCaps(text, t) {
 			third = true
 		}
 		if !third {
 			continue
 		}
-		for j := i + 1; j < len(toks) && j <= i+3; j++ {
+		for j := i + 1; j < len(toks) && j <= i+5; j++ {
 			l := toks[j].low
 			if l == "i" || strings.HasPrefix(l, "i'") || l == "me" {
 				break
@@ -180,6 +187,47 @@ func reported(toks []token, sentenceStart bool) bool {
 	// First-person hearsay: "I've heard it's slow".
 	for i := 0; i+1 < len(toks); i++ {
 		if (toks[i].low == "i" || toks[i].low == "i've") && (toks[i+1].low == "heard" || toks[i+1].low == "read") {
+			return true
+		}
+	}
+	return false
+}
+
+func isAllCaps(text string, t token) bool {
+	w := text[t.start:t.end]
+	return len(w) > 1 && strings.ToUpper(w) == w
+}
+
+// discourseWords are polar only as a predicate ("it was fine", "came out okay"), not as
+// a discourse marker ("okay, so …", "which, fine").
+var discourseWords = wordSet(`okay ok fine alright well`)
+
+var predicateLead = wordSet(`was is were are be been being seemed seems seem felt feel feels out pretty perfectly
+totally mostly fairly quite worked work works looked looks sounded it's that's really absolutely`)
+
+// hedges are negations that deny nothing about the topic: "I don't know", "not sure".
+var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence`)
+
+// lackNegators deny existence or ability on their own; other negators need a verb of
+// having, existing or working after them (lackVerbs).
+var (
+	lackNegators = wordSet(`no nothing none nowhere cannot can't cant couldn't couldnt`)
+	lackVerbs    = wordSet(`have has had exist exists existed available enough work works worked load loads loaded
+start started open opened fit fits get got find found support supports supported allow allows allowed let
+apply applied show showed turn turned come came`)
+)
+
+func statesLack(toks []token, i int) bool {
+	l := toks[i].low
+	if lackNegators[l] {
+		return true
+	}
+	for j := i + 1; j < len(toks) && j <= i+2; j++ {
+		n := toks[j].low
+		if l == "never" && (n == "a" || n == "an" || n == "any" || n == "enough") {
+			return true
+		}
+		if lackVerbs[n] {
 			return true
 		}
 	}
@@ -217,8 +265,15 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	// and ends early at the first polarity word, which it flips ("didn't bother me").
 	pols := make([]float64, len(toks))
 	for i, t := range toks {
-		if !blocked[i] {
-			pols[i] = a.pol.of(t)
+		if blocked[i] {
+			continue
+		}
+		pols[i] = a.pol.of(t)
+		if pols[i] != 0 && discourseWords[t.low] {
+			lead := i > 0 && (predicateLead[toks[i-1].low] || strings.HasSuffix(toks[i-1].low, "'s"))
+			if !lead {
+				pols[i] = 0
+			}
 		}
 	}
 	// Phrases that contain a negator are complaints as a whole ("didn't work",
@@ -236,19 +291,34 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
 			continue
 		}
+		flipped := false
+		hedge := false
 		for j := i + 1; j < len(toks) && j <= i+6; j++ {
 			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+				break
+			}
+			if j <= i+2 && hedgeAfter[toks[j].low] {
+				hedge = true
 				break
 			}
 			c.negated[j] = true
 			if pols[j] != 0 {
 				pols[j] = -pols[j]
+				flipped = true
 				break
 			}
 			if v, ok := flipOnly[toks[j].low]; ok {
 				pols[j] = v
+				flipped = true
 				break
 			}
+		}
+		// A negation that flips nothing but states a lack or a failure ("there's no way
+		// to send them back", "there's never a room", "I can't do either end of the school
+		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
+		// ("she's never once asked me") say nothing either way.
+		if !flipped && !hedge && !inPhrase[i] && statesLack(toks, i) {
+			pols[i] = -0.5
 		}
 	}
 	for i := range c.hits {
