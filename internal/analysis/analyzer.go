@@ -15,7 +15,7 @@ type Option func(*analyzer)
 // max(4, ceil(0.2·n)) for n interviews; see minSupport.
 func WithMinSupport(k int) Option { return func(a *analyzer) { a.fixedSupport = k } }
 
-// WithMaxEvidence caps the quotes per finding (default 12, one per interview, the
+// WithMaxEvidence caps the quotes per finding (default 8, one per interview, the
 // clearest first).
 func WithMaxEvidence(k int) Option { return func(a *analyzer) { a.maxEvidence = k } }
 
@@ -28,13 +28,13 @@ func WithWorkers(k int) Option { return func(a *analyzer) { a.workers = k } }
 // wordings through a stemmer and a concept lexicon. It is deterministic: the same input
 // gives the same findings, byte for byte.
 func New(opts ...Option) Analyzer {
-	a := &analyzer{maxEvidence: 12, workers: runtime.GOMAXPROCS(0)}
+	a := &analyzer{maxEvidence: 8, workers: runtime.GOMAXPROCS(0)}
 	for _, o := range opts {
 		o(a)
 	}
 	st := newStemmer()
 	a.lex = compileLexicon(st)
-	a.pol = compilePolarity(st)
+	a.pol = compilePolarity()
 	return a
 }
 
@@ -113,7 +113,7 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
-		perWorker = append(perWorker, questionStats{neg: make([]int, nq), pos: make([]int, nq)})
+		perWorker = append(perWorker, questionStats{neg: make([]int, nq), pos: make([]int, nq), answers: make([]int, nq)})
 	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -142,11 +142,12 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 		return nil, questionStats{}, cerr
 	}
 	// Sums commute, so the totals do not depend on which worker read what.
-	stats := questionStats{neg: make([]int, nq), pos: make([]int, nq)}
+	stats := questionStats{neg: make([]int, nq), pos: make([]int, nq), answers: make([]int, nq)}
 	for _, w := range perWorker {
 		for i := range nq {
 			stats.neg[i] += w.neg[i]
 			stats.pos[i] += w.pos[i]
+			stats.answers[i] += w.answers[i]
 		}
 	}
 	total := 0
@@ -163,13 +164,14 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 // applyAnswerPriors gives a stance to the clauses that have none of their own, from how
 // everyone else answered the same question: when most evaluative clauses in the answers
 // to "How has the commute been?" are complaints, a bare "it's an hour and a half each way"
-// is one too. It needs at least three evaluative clauses and a 70% majority, so a question
-// that splits people gives nothing.
+// is one too. It needs evaluative clauses from at least half as many as answered, and a
+// 70% majority, so a question that splits people, or that people answer descriptively
+// ("tell me about your role"), gives nothing.
 func applyAnswerPriors(recs []clauseRec, stats questionStats) {
 	prior := make([]polClass, len(stats.neg))
 	for i := range prior {
 		neg, pos := stats.neg[i], stats.pos[i]
-		if neg+pos < 3 {
+		if neg+pos < max(3, (stats.answers[i]+1)/2) {
 			continue
 		}
 		switch {
@@ -208,6 +210,9 @@ func (a *analyzer) readInterview(iv int, in Interview, protocol map[string]bool,
 			}
 			q = cq
 		case RoleParticipant:
+			if q.id >= 0 {
+				stats.answers[q.id]++
+			}
 			out = a.analyzeMessage(iv, mi, m.Content, q, protocol, st, tok, stats, out)
 		}
 	}

@@ -32,11 +32,15 @@ type candidate struct {
 	recs    []int
 	answers []int64 // distinct (interview, message), ascending
 	support int
+	weight  float64 // summed concept weight: how strongly, not just how often, it is said
 }
 
 // mergeOverlap is how much of the smaller candidate's answers must also be the bigger
 // one's for the two to be one theme.
 const mergeOverlap = 0.6
+
+// debugf, when a test sets it, receives every candidate with its support.
+var debugf func(format string, args ...any)
 
 func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 	thr := a.minSupport(n)
@@ -60,6 +64,11 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 		lastAns := int64(-1)
 		for _, id := range ids { // ids ascend, and records are in interview order
 			r := recs[id]
+			for _, cw := range r.concepts {
+				if cw.concept == k.concept {
+					c.weight += cw.weight
+				}
+			}
 			if r.iv != lastIV {
 				c.support++
 				lastIV = r.iv
@@ -69,12 +78,16 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 				lastAns = ans
 			}
 		}
+		if debugf != nil && c.support >= 3 {
+			debugf("cand %v %s support %d weight %.1f", k.class, lexiconIDs[k.concept], c.support, c.weight)
+		}
 		if c.support >= thr {
 			cands = append(cands, c)
 		}
 	}
 	slices.SortFunc(cands, func(x, y *candidate) int {
-		return cmp.Or(cmp.Compare(y.support, x.support), cmp.Compare(x.class, y.class), cmp.Compare(x.concept, y.concept))
+		return cmp.Or(cmp.Compare(y.support, x.support), cmp.Compare(y.weight, x.weight),
+			cmp.Compare(x.class, y.class), cmp.Compare(x.concept, y.concept))
 	})
 	var out []*cluster
 	var outAnswers [][]int64
@@ -178,10 +191,30 @@ type pick struct {
 // most strongly and states its stance in its own words, and orders the interviews by that
 // strength, so the first quotes are the clearest.
 func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
+	// The question most of the cluster's interviews answered is its home: a theme is
+	// usually raised where the protocol asks about it, and a quote from elsewhere must be
+	// stronger to be chosen.
+	perQ := map[int16]int{}
+	lastIV := int32(-1)
+	for _, id := range cl.recs {
+		if r := recs[id]; r.iv != lastIV {
+			perQ[r.qid]++
+			lastIV = r.iv
+		}
+	}
+	home, best := int16(-1), 0
+	for q, c := range perQ {
+		if q >= 0 && (c > best || (c == best && q < home)) {
+			home, best = q, c
+		}
+	}
 	var picks []pick
 	for _, id := range cl.recs {
 		r := recs[id]
 		s := 0.0
+		if r.qid == home && home >= 0 {
+			s += 0.5
+		}
 		for _, cw := range r.concepts {
 			if slices.Contains(cl.concepts, cw.concept) && present(cw.weight, r.explicit) {
 				s += min(cw.weight, 2)

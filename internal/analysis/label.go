@@ -19,9 +19,16 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 	out := make([]Finding, 0, len(clusters))
 	for _, cl := range clusters {
 		picks := a.evidence(cl, recs)
-		if len(picks) > a.maxEvidence {
-			picks = picks[:a.maxEvidence]
+		// Keep the quotes close in strength to the best one (at least as many as the
+		// threshold asks), so weak fringe mentions add to the count but not to the quotes.
+		keep := len(picks)
+		for i, p := range picks {
+			if i >= thr && p.score < 0.75*picks[0].score {
+				keep = i
+				break
+			}
 		}
+		picks = picks[:min(keep, a.maxEvidence)]
 		f := Finding{Frequency: cl.support}
 		explicit := 0
 		for _, p := range picks {

@@ -15,7 +15,9 @@ import (
 // | terms. Terms are single words or phrases, matched on Snowball stems so that
 // morphology ("skip", "skipped", "skipping") comes for free. A leading "~" marks a weak
 // term: one that often carries the concept but also occurs in unrelated talk ("long",
-// "bag", "option"); a weak term alone needs an evaluative clause to count.
+// "option"); a weak term alone needs an evaluative clause to count. A leading "=" matches
+// the word itself, not its stem ("plan" but not "planning"). A leading "!" marks a term
+// that is itself a complaint ("big brother", "checked up on").
 //
 // Concept order is priority: a finding's key names its concepts in this order, so it is
 // stable across runs however the clusters happen to be sized.
@@ -30,7 +32,7 @@ learning | Learning new skills | more to learn | learn, learned, learnt, learnin
 packaging | Packaging and waste | less packaging | packaging, packaged, plastic, plastics, baggie, baggies, pouch, pouches, sachet, sachets, liner, liners, ice pack, ice packs, cold pack, cold packs, recycle, recycling, recyclable, recycled, trash, garbage, rubbish, landfill, ~waste, wasteful, compostable, wrapper, wrappers, wrapping, ~wrapped, cardboard, styrofoam, polystyrene, little bags, little bag, tiny bags, plastic bag, plastic bags, bag for everything, bags inside, eco-friendly, ~sustainable, sustainability, ~environmental, ~environment
 quality | Product quality and freshness | better quality | quality, fresh, freshness, stale, wilted, wilting, slimy, limp, mealy, bruised, rotten, rotting, rot, spoiled, spoilt, mouldy, moldy, mold, mould, soggy, rubbery, ~soft, ~brown, ~yellow, expired, smelled off, gone off, went off, were off, was off, past its best, ~produce, defective, damaged, flimsy, cheaply made, poor quality, low quality, ~hit or miss, ~inconsistent, ~standards, quality control
 scheduling | Skipping, pausing and delivery schedules | more control over when things arrive | skip, skipped, skipping, skips, pause, paused, pausing, pauses, cutoff, cut-off, ~deadline, ~schedule, ~scheduled, reschedule, rescheduling, postpone, opt-in, opt-out, opt in, opt out, ~by default, kept coming, keep coming, showed up anyway, unopened, unwanted, ~frequency, cadence, every other week, every other month, monthly box, once a month, when i want, when i wanted, when i felt like it, on demand, on-demand, auto-renew, autorenew, ~renewal, ~renewed, ~recurring
-plan | Plan options | a simpler, smaller or cheaper plan | plan, plans, tier, tiers, option, options, version, versions, ~line, bundle, ~basic, simpler, ~simple, smaller, fewer, lite, ~starter, ~student, ~how many, ~instead of, ~choose, ~customise, ~customize, ~trial, ~upgrade, ~downgrade, add-on, addon, ~feature, ~features, ~package
+plan | Plan options | a simpler, smaller or cheaper plan | =plan, =plans, tier, tiers, option, options, version, versions, ~line, bundle, ~basic, simpler, ~simple, smaller, fewer, lite, ~starter, ~student, ~how many, ~instead of, ~choose, ~customise, ~customize, ~trial, ~upgrade, ~downgrade, add-on, addon, ~feature, ~features, ~package
 returning | Coming back | a reason to come back | come back, coming back, came back, go back, going back, ~return, ~returning, give it another shot, give it another go, give it another try, another shot, another go, try again, resubscribe, re-subscribe, sign up again, rejoin, ~reactivate
 reliability | Bugs and reliability | a more reliable product | crash, crashed, crashes, crashing, bug, bugs, buggy, glitch, glitches, glitchy, error, errors, freeze, froze, frozen, freezes, freezing, broken, ~break, ~breaks, outage, outages, downtime, unreliable, reliability, ~reliable, fail, failed, fails, failure, failing, doesn't work, didn't work, stopped working, not working, wasn't working, logged out, kicked out, timeout, timed out, ~sync, ~syncing, ~disconnect, disconnected, ~dropped, lost connection, ~update, ~updates
 support | Customer support | better support | support, customer service, customer support, help desk, helpdesk, ~agent, ~agents, ~rep, representative, ticket, tickets, ~chatted, live chat, hotline, on hold, call centre, call center, ~responded, response time, ~refund, refunds, ~complaint, escalate, escalated, got back to me, heard back, ~reply, ~replied
@@ -39,13 +41,13 @@ setup | Setup and integration | an easier setup | setup, set up, setting up, set
 documentation | Documentation and guidance | better guides | documentation, docs, screenshot, screenshots, out of date, out-of-date, outdated, older version, old version, old interface, ~article, ~articles, ~renamed, tutorial, tutorials, ~guide, ~guides, walkthrough, walk-through, ~video, ~videos, ~examples, ~templates, ~template, help center, help centre, knowledge base, ~instructions, ~manual, ~faq, ~webinar, ~recipe card, ~recipe cards, how-to, ~checklist
 delivery | Deliveries | more reliable delivery | ~delivery, ~deliveries, ~delivered, shipping, shipped, shipment, courier, ~driver, arrived late, ~late, doorstep, ~porch, ~stoop, ~sat outside, ~sitting out, missing items, ~tracking, ~showed up
 commute | The commute | less travel | commute, commuting, commuted, commuter, ~travel, ~travelling, ~traveling, train, trains, ~bus, ~buses, traffic, ~driving, ~drive, parking, ~park, ~journey, rush hour, fares, ~fare, petrol, season ticket, each way, ~motorway, ~car, ~bike, ~cycle, pay cut
-office | Desks and meeting rooms | more desks and rooms | ~office, desk, desks, hot-desk, hot desking, hot-desking, hotdesk, hotdesking, book a desk, meeting room, meeting rooms, ~room, ~rooms, ~booked, ~booking, ~bookings, no-shows, no-show, nowhere to sit, ~sofa, ~sofas, ~stairwell, ~stairs, ~breakout, phone booth, phone booths, ~floor, open plan, open-plan, ~canteen, ~building, ~lockers, ~locker, ~monitor, ~monitors, ~chair, ~chairs, ~equipment, ~wifi, ~wi-fi
-focus | Focus and noise | quieter space to focus | focus, focused, concentrate, concentrating, concentration, ~flow, speakerphone, proper thought, ~silence, distraction, distractions, distracted, distracting, interrupt, interrupted, interruptions, interruption, noise, noisy, ~loud, ~quiet, ~headphones, deep work, heads down, ~productive, productivity, get work done
+office | Desks and meeting rooms | more desks and rooms | ~office, desk, desks, hot-desk, hot desking, hot-desking, hotdesk, hotdesking, book a desk, meeting room, meeting rooms, ~room, ~rooms, ~booked, ~booking, ~bookings, no-shows, no-show, nowhere to sit, ~sofa, ~sofas, ~stairwell, ~stairs, ~breakout, phone booth, phone booths, ~floor, ~canteen, ~building, ~lockers, ~locker, ~monitor, ~monitors, ~chair, ~chairs, ~equipment, ~wifi, ~wi-fi
+focus | Focus and noise | quieter space to focus | open plan, open-plan, focus, focused, concentrate, concentrating, concentration, ~flow, speakerphone, proper thought, ~silence, distraction, distractions, distracted, distracting, interrupt, interrupted, interruptions, interruption, noise, noisy, ~loud, ~quiet, ~headphones, deep work, heads down, ~productive, productivity, get work done
 social | Connection with other people | more time together | ~together, ~team, ~colleagues, ~colleague, ~coworkers, ~co-workers, ~teammates, ~laugh, ~laughs, ~chatting, ~faces, see the team, see people, lonely, loneliness, isolated, isolating, isolation, ~social, socialise, socialize, ~bond, bonding, ~belonging, ~culture, watercooler, water cooler, ~catch up, ~catching up, ~in person, in-person, face to face, face-to-face, ~relationships, ~relationship, hanging out, hang out, ~community, connect with, connected with, feel connected, human connection, quality time, camaraderie, mentoring, mentor, mentorship, ~junior, ~juniors, new starters, new hires
 meetings | Meetings and calls | fewer meetings | meeting, meetings, ~call, ~calls, zoom, video call, video calls, ~standup, stand-up, ~standups, ~huddle, ~agenda, back-to-back, ~calendar
 caring | Childcare and caring duties | more support for carers | childcare, child care, school run, school pickup, pick-up, pick-ups, pickup, drop-off, nursery, daycare, day care, carer, carers, caregiver, caregiving, caring responsibilities, elderly parent, elderly parents, after-school club, breakfast club, childminder, ~school, ~kids, ~parents
 flexibility | Flexibility over where and when to work | more say over which days to come in | flexibility, flexible, inflexible, ~hybrid, ~remote, wfh, work from home, working from home, ~mandate, mandated, ~rigid, ~rules, ~compulsory, ~autonomy, office days, days in the office, ~choose, ~pick, ~decide, their own days, own days, up to us, anchor days, ~fixed days, ~fixed day, ~exception, ~exceptions
-management | Trust and monitoring | more trust and less monitoring | ~manager, ~managers, ~management, ~boss, ~leadership, micromanage, micromanaged, micromanaging, micromanagement, surveillance, ~monitoring, monitored, presenteeism, ~check-ins, performance review, ~visibility, trust, trusted, distrust, badge, badged, badges, badge reports, badge data, attendance, register, checked up on, checking up, watched, big brother, being seen, benefit of the doubt, ~tracked, ~tracking
+management | Trust and monitoring | more trust and less monitoring | ~manager, ~managers, ~management, ~boss, ~leadership, micromanage, micromanaged, micromanaging, micromanagement, surveillance, ~monitoring, monitored, presenteeism, ~check-ins, performance review, ~visibility, trust, trusted, distrust, badge, badged, badges, badge reports, badge data, attendance, register, !checked up on, !checking up, !feel watched, !being watched, !big brother, being seen, benefit of the doubt, !back at school, ~tracked, ~tracking
 career | Career growth | clearer career growth | career, careers, promotion, promotions, promoted, progression, ~growth, ~recognition, ~recognised, ~recognized, ~opportunities, ~development
 appointments | Booking appointments | easier booking | appointment, appointments, ~booking, ~book, ~booked, ~slot, ~slots, ~availability, same-day, same day, walk-in, ~waitlist, waiting list, ~queue, ~reschedule
 prescriptions | Prescriptions and medication | easier refills | prescription, prescriptions, refill, refills, medication, medications, meds, medicine, medicines, pharmacy, pharmacist, ~dose, dosage, pills, repeat prescription
@@ -92,6 +94,8 @@ type lexTerm struct {
 	stems   []string
 	concept int // index into lexicon.concepts; -1 for a blocked phrase
 	weak    bool
+	exact   string // for "=" terms: the surface word that must match
+	neg     bool   // the term is a complaint in itself
 }
 
 // lexicon is the compiled concept table: terms indexed by their first stem, longest
@@ -101,18 +105,34 @@ type lexicon struct {
 	byFirst  map[string][]lexTerm
 }
 
+// lexiconIDs names the concepts by index, for debugging output.
+var lexiconIDs []string
+
 func compileLexicon(st *stemmer) *lexicon {
 	lx := &lexicon{byFirst: make(map[string][]lexTerm)}
 	add := func(term string, c int, weak bool) {
+		lt := lexTerm{concept: c, weak: weak}
+		for {
+			switch {
+			case strings.HasPrefix(term, "="):
+				term = term[1:]
+				lt.exact = term
+				continue
+			case strings.HasPrefix(term, "!"):
+				term = term[1:]
+				lt.neg = true
+				continue
+			}
+			break
+		}
 		toks := tokenize(term, 0, len(term), st)
 		if len(toks) == 0 {
 			return
 		}
-		stems := make([]string, len(toks))
-		for i, t := range toks {
-			stems[i] = t.stem
+		for _, t := range toks {
+			lt.stems = append(lt.stems, t.stem)
 		}
-		lx.byFirst[stems[0]] = append(lx.byFirst[stems[0]], lexTerm{stems: stems, concept: c, weak: weak})
+		lx.byFirst[lt.stems[0]] = append(lx.byFirst[lt.stems[0]], lt)
 	}
 	for _, line := range strings.Split(conceptTable, "\n") {
 		parts := strings.Split(line, "|")
@@ -134,6 +154,11 @@ func compileLexicon(st *stemmer) *lexicon {
 	for _, p := range blockedPhrases {
 		add(p, -1, false)
 	}
+	if lexiconIDs == nil {
+		for _, c := range lx.concepts {
+			lexiconIDs = append(lexiconIDs, c.id)
+		}
+	}
 	// Longest terms first, so "ice pack" wins over "pack" and "quality time" over "quality";
 	// ties keep table order, which is deterministic.
 	for k, terms := range lx.byFirst {
@@ -146,7 +171,7 @@ func compileLexicon(st *stemmer) *lexicon {
 // match returns the longest lexicon term that starts at toks[i], if any.
 func (lx *lexicon) match(toks []token, i int) (lexTerm, bool) {
 	for _, t := range lx.byFirst[toks[i].stem] {
-		if i+len(t.stems) > len(toks) {
+		if i+len(t.stems) > len(toks) || (t.exact != "" && toks[i].low != t.exact) {
 			continue
 		}
 		ok := true

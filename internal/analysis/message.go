@@ -18,7 +18,7 @@ type clauseRec struct {
 
 // questionStats counts, per protocol question, the answers' clauses whose own words are
 // negative or positive; see applyAnswerPriors.
-type questionStats struct{ neg, pos []int }
+type questionStats struct{ neg, pos, answers []int }
 
 type conceptWeight struct {
 	concept int
@@ -104,14 +104,24 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			if c.drop == dropEcho {
 				continue
 			}
+			// A report of someone else's view drops the clause when it opens it ("My
+			// husband thought the recipes took forever"); later in the clause it only cuts
+			// the clause short ("I get interrupted every ten minutes, which, people think
+			// they're being friendly").
+			if k := reported(text, c.toks, c.from == 0); k >= 0 {
+				if cut := fragmentStart(text, c.toks, k); cut > 3 {
+					c.toks = c.toks[:cut]
+					c.to = c.from + cut
+				} else {
+					c.drop = dropReported
+					continue
+				}
+			}
 			a.analyzeClause(text, c, protocol)
-			switch {
-			case counterfactual(c.toks) || (cf && conditional(c.toks)):
+			if counterfactual(c.toks) || (cf && conditional(c.toks)) {
 				if !hasWishMarker(c.toks) || !cf {
 					c.drop = dropHypothetical
 				}
-			case reported(text, c.toks, c.from == 0):
-				c.drop = dropReported
 			}
 		}
 		// A short flat denial opening the answer ("Honestly not much.", "No.") cancels the
@@ -149,7 +159,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			if c.drop != keep {
 				continue
 			}
-			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial}
+			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial || c.denies}
 			switch {
 			case sw.wish && !(c.pol > 0 && !conditional(c.toks) && !hasWishMarker(c.toks)) && !(c.pol < 0 && prior != classWish):
 				rec.class, rec.explicit = classWish, true
@@ -161,7 +171,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				rec.class = classNeg
 			case sentPol > 0:
 				rec.class = classPos
-			case prior == classNeg || prior == classPos:
+			case (prior == classNeg || prior == classPos) && !c.denies:
 				rec.class = prior
 			}
 			if q.id >= 0 && rec.explicit {

@@ -1,15 +1,20 @@
 package analysis
 
+import (
+	"slices"
+	"strings"
+)
+
 // A small polarity lexicon: enough to tell a complaint from praise in spoken answers. It
-// is matched on the surface word first (so "missed", a complaint, differs from "miss", a
-// longing) and then on the Snowball stem (so "frustrating", "frustrated" and "frustration"
-// are one entry).
+// is matched on surface words with their regular inflections, not on stems: stems merge
+// too much for polarity ("grateful" and "grating" share one, "useful" and "use" another),
+// and "missed", a complaint, must differ from "miss", a longing.
 var positiveWords = wordSet(`good great love loved loving loves enjoy enjoyed enjoying enjoyable nice nicest
 fine okay easy clear helpful useful happy proud best excellent amazing awesome perfect win worth glad fun
 favorite favourite smooth smoothly convenient reliable decent comfortable relief relieved appreciate
 appreciated valuable impressive impressed intuitive fantastic brilliant wonderful lovely delicious tasty
 pleased satisfied grateful thrilled excited exciting calm fair reasonable affordable sustainable
-realistic trust trusted sense recommend recommended solid handy straightforward painless seamless
+realistic trust trusted recommend recommended solid handy straightforward painless seamless
 effortless loved favourite`)
 
 var negativeWords = wordSet(`bad worse worst terrible awful horrible hate hated hates annoying annoyed annoy annoys
@@ -25,7 +30,8 @@ unreliable late delayed glitchy wrong hurt hurts lonely isolated noisy distracti
 ridiculous absurd sucks sucked useless pointless mediocre regret unfortunately sadly complain complained
 complaining ugh skeptical burned burnt nightmare inconvenient unusable impossible unhappy awkward
 embarrassing embarrassed inconsistent unacceptable terrible sloppy careless lousy miserable dreading
-dread resent resented tough stressing panic panicked stalled stall killed blocker blocked blocking
+dread resent resented tough stressing panic panicked idiot stupid presenteeism surveillance micromanaged micromanage
+micromanaging policing policed spying distrust mistrust stalled stall killed blocker blocked blocking
 hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdated behind dropping
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
 taken gone lost`)
@@ -39,40 +45,51 @@ var flipOnly = map[string]float64{
 	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1, "save": -1, "saved": -1,
 }
 
-// polarityTable compiles the word lists to stems once.
+// polarityTable is the word lists with their inflections.
 type polarityTable struct {
 	surface map[string]float64
-	stems   map[string]float64
 }
 
-func compilePolarity(st *stemmer) *polarityTable {
-	p := &polarityTable{surface: map[string]float64{}, stems: map[string]float64{}}
+func compilePolarity() *polarityTable {
+	p := &polarityTable{surface: map[string]float64{}}
+	inflect := func(w string, v float64) {
+		forms := []string{w + "s", w + "ed", w + "d", w + "ing"}
+		if strings.HasSuffix(w, "e") {
+			forms = append(forms, w[:len(w)-1]+"ing")
+		}
+		for _, f := range forms {
+			if _, ok := p.surface[f]; !ok && !positiveWords[f] && !negativeWords[f] && f != "missing" {
+				p.surface[f] = v
+			}
+		}
+	}
 	for w := range positiveWords {
 		p.surface[w] = 1
 	}
 	for w := range negativeWords {
 		p.surface[w] = -1
 	}
-	// Stems only for words whose stem is not shared with a word of the other polarity
-	// or with a neutral sense ("miss"): the surface list is authoritative.
-	for w, v := range p.surface {
-		s := st.stem(w)
-		if old, ok := p.stems[s]; ok && old != v {
-			p.stems[s] = 0
-			continue
-		}
-		p.stems[s] = v
+	// Inflections are added in sorted order so that a form two entries could produce
+	// gets the same polarity every run.
+	words := make([]string, 0, len(positiveWords)+len(negativeWords))
+	for w := range positiveWords {
+		words = append(words, w)
 	}
-	delete(p.stems, "miss")
+	for w := range negativeWords {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	for _, w := range words {
+		if positiveWords[w] {
+			inflect(w, 1)
+		} else {
+			inflect(w, -1)
+		}
+	}
 	return p
 }
 
-func (p *polarityTable) of(t token) float64 {
-	if v, ok := p.surface[t.low]; ok {
-		return v
-	}
-	return p.stems[t.stem]
-}
+func (p *polarityTable) of(t token) float64 { return p.surface[t.low] }
 
 // negators open a negation scope. Contractions are recognised by their "n't"; the typed
 // forms without the apostrophe ("couldnt") are listed.

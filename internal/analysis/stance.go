@@ -38,6 +38,9 @@ type clauseStance struct {
 	negated  []bool
 	hits     []termHit
 	pol      float64
+	// denies says the clause negates something without a stance either way ("the desk
+	// business doesn't really touch me"): it takes no prior from its question.
+	denies   bool
 	wishMark bool
 	drop     dropReason
 }
@@ -48,7 +51,8 @@ type termHit struct {
 	weak     bool
 	negated  bool
 	protocol bool
-	first    int // token index within the clause
+	neg      bool // the term is a complaint in itself
+	first    int  // token index within the clause
 }
 
 // thirdParties and speechVerbs find second-hand reports: "my wife says", "my husband
@@ -58,12 +62,12 @@ var (
 parents friend friends roommate roommates flatmate flatmates coworker coworkers colleague colleagues boss
 manager neighbor neighbour neighbors neighbours son daughter kids children people everyone everybody others
 someone somebody he she fiance fiancee fiancé fiancée spouse girlfriend boyfriend team teammates family
-relatives cousin aunt uncle grandma grandpa reviews reviewers`)
+relatives cousin aunt uncle grandma grandpa reviews reviewers they'd`)
 	speechVerbs = wordSet(`say says said saying moan moans moaned moaning complain complains complained complaining
 think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
 grumble grumbled whine whined rant ranted insists insisted feels felt warned warn joked jokes keeps kept
-calls called ask asks asked asking`)
+calls called ask asks asked asking feel`)
 )
 
 // counterfactual reports whether toks hold a counterfactual or irrealis past: "would've",
@@ -159,9 +163,9 @@ func negatedMain(toks []token) bool {
 	return false
 }
 
-// reported finds a third party followed closely by a verb of saying or thinking, with no
+// reported finds, and returns the index of, a third party followed closely by a verb of saying or thinking, with no
 // first-person subject in between: "My husband thought the recipes took forever".
-func reported(text string, toks []token, sentenceStart bool) bool {
+func reported(text string, toks []token, sentenceStart bool) int {
 	for i, t := range toks {
 		third := thirdParties[t.low]
 		// A capitalised word inside a sentence is a name: "Kiara said", "Dave thinks".
@@ -180,17 +184,28 @@ func reported(text string, toks []token, sentenceStart bool) bool {
 				break
 			}
 			if speechVerbs[l] {
-				return true
+				return i
 			}
 		}
 	}
 	// First-person hearsay: "I've heard it's slow".
 	for i := 0; i+1 < len(toks); i++ {
 		if (toks[i].low == "i" || toks[i].low == "i've") && (toks[i+1].low == "heard" || toks[i+1].low == "read") {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// fragmentStart is the index of the first word of the comma-delimited fragment holding
+// toks[k].
+func fragmentStart(text string, toks []token, k int) int {
+	for j := k; j > 0; j-- {
+		if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+			return j
+		}
+	}
+	return 0
 }
 
 func isAllCaps(text string, t token) bool {
@@ -206,12 +221,13 @@ var predicateLead = wordSet(`was is were are be been being seemed seems seem fel
 totally mostly fairly quite worked work works looked looks sounded it's that's really absolutely`)
 
 // hedges are negations that deny nothing about the topic: "I don't know", "not sure".
-var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence`)
+var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
 
 // lackNegators deny existence or ability on their own; other negators need a verb of
 // having, existing or working after them (lackVerbs).
 var (
-	lackNegators = wordSet(`no nothing none nowhere cannot can't cant couldn't couldnt`)
+	lackNegators = wordSet(`cannot can't cant couldn't couldnt`)
+	existential  = wordSet(`no nothing none never nowhere`)
 	lackVerbs    = wordSet(`have has had exist exists existed available enough work works worked load loads loaded
 start started open opened fit fits get got find found support supports supported allow allows allowed let
 apply applied show showed turn turned come came`)
@@ -219,6 +235,14 @@ apply applied show showed turn turned come came`)
 
 func statesLack(toks []token, i int) bool {
 	l := toks[i].low
+	// "there's no staff parking", "there's nothing left to book", "there's never a room";
+	// but a bare "no kids" or "nothing there" only says the topic does not apply.
+	if existential[l] && i > 0 {
+		p := toks[i-1].low
+		if p == "there's" || p == "there" || p == "is" || p == "was" || p == "are" || p == "were" || p == "there're" {
+			return true
+		}
+	}
 	if lackNegators[l] {
 		return true
 	}
@@ -226,6 +250,9 @@ func statesLack(toks []token, i int) bool {
 		n := toks[j].low
 		if l == "never" && (n == "a" || n == "an" || n == "any" || n == "enough") {
 			return true
+		}
+		if existential[l] {
+			continue
 		}
 		if lackVerbs[n] {
 			return true
@@ -257,7 +284,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 					prot = false
 				}
 			}
-			c.hits = append(c.hits, termHit{concept: m.concept, weak: m.weak, protocol: prot, first: i})
+			c.hits = append(c.hits, termHit{concept: m.concept, weak: m.weak, protocol: prot, first: i, neg: m.neg})
 		}
 		i += len(m.stems)
 	}
@@ -299,6 +326,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			}
 			if j <= i+2 && hedgeAfter[toks[j].low] {
 				hedge = true
+				c.denies = true // "I couldn't tell you": no stance, and none to inherit
 				break
 			}
 			c.negated[j] = true
@@ -317,12 +345,20 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		// to send them back", "there's never a room", "I can't do either end of the school
 		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
 		// ("she's never once asked me") say nothing either way.
-		if !flipped && !hedge && !inPhrase[i] && statesLack(toks, i) {
-			pols[i] = -0.5
+		if !flipped && !hedge && !inPhrase[i] {
+			if statesLack(toks, i) {
+				pols[i] = -0.5
+			} else {
+				c.denies = true
+			}
 		}
 	}
 	for i := range c.hits {
-		c.hits[i].negated = c.negated[c.hits[i].first]
+		h := &c.hits[i]
+		h.negated = c.negated[h.first]
+		if h.neg && !h.negated {
+			c.pol--
+		}
 	}
 	// "too" before a content word is a complaint ("too long", "too much"), unless negated.
 	for i := 0; i+1 < len(toks); i++ {

@@ -1,0 +1,51 @@
+package analysis
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestDumpClauses prints every own-stance clause record of the interviews named by
+// ANALYSIS_DUMP ("fixture:id,id"), for working on the rules; it is skipped otherwise.
+func TestDumpClauses(t *testing.T) {
+	spec := os.Getenv("ANALYSIS_DUMP")
+	if spec == "" {
+		t.Skip("set ANALYSIS_DUMP=fixture:id,id")
+	}
+	name, ids, _ := strings.Cut(spec, ":")
+	f := loadFixtures(t)[name]
+	if f == nil {
+		t.Fatalf("no fixture %s", name)
+	}
+	in := f.input()
+	a := New().(*analyzer)
+	tok, err := sentenceTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, stats, err := a.readAll(context.Background(), in, protocolStems(in.Campaign), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyAnswerPriors(recs, stats)
+	want := map[string]bool{}
+	for _, id := range strings.Split(ids, ",") {
+		want[id] = true
+	}
+	for _, r := range recs {
+		iv := in.Interviews[r.iv]
+		if len(want) > 0 && !want[iv.ID] && ids != "" {
+			continue
+		}
+		var cs []string
+		for _, cw := range r.concepts {
+			cs = append(cs, lexiconIDs[cw.concept]+":"+strings.TrimRight(strings.TrimRight(formatFloat(cw.weight), "0"), "."))
+		}
+		t.Logf("%s %s q%d class=%d explicit=%v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs,
+			iv.Messages[r.msg].Content[r.start:r.end])
+	}
+}
+
+func formatFloat(f float64) string { return strings.TrimSpace(strings.Replace(string(rune('0'+int(f))), "", "", 0)) + "." + string(rune('0'+int(f*100)%100/10)) + string(rune('0'+int(f*100)%10)) }
