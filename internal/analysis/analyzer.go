@@ -184,7 +184,11 @@ func applyAnswerPriors(recs []clauseRec, stats questionStats) {
 	for i := range recs {
 		r := &recs[i]
 		if r.class == classNone && !r.noPrior && r.qid >= 0 && int(r.qid) < len(prior) {
-			r.class = prior[r.qid]
+			p := prior[r.qid]
+			if (p == classNeg && r.msgPol > 0) || (p == classPos && r.msgPol < 0) {
+				continue
+			}
+			r.class = p
 		}
 	}
 }

@@ -32,6 +32,7 @@ type candidate struct {
 	recs    []int
 	answers []int64 // distinct (interview, message), ascending
 	support int
+	strong  int     // distinct interviews that use a core term of the concept, not a weak one
 	weight  float64 // summed concept weight: how strongly, not just how often, it is said
 }
 
@@ -60,13 +61,17 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 	var cands []*candidate
 	for k, ids := range post {
 		c := &candidate{candKey: k, recs: ids}
-		lastIV := int32(-1)
+		lastIV, lastStrong := int32(-1), int32(-1)
 		lastAns := int64(-1)
 		for _, id := range ids { // ids ascend, and records are in interview order
 			r := recs[id]
 			for _, cw := range r.concepts {
 				if cw.concept == k.concept {
 					c.weight += cw.weight
+					if cw.weight >= 0.75 && r.iv != lastStrong {
+						c.strong++
+						lastStrong = r.iv
+					}
 				}
 			}
 			if r.iv != lastIV {
@@ -79,9 +84,11 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 			}
 		}
 		if debugf != nil && c.support >= 3 {
-			debugf("cand %v %s support %d weight %.1f", k.class, lexiconIDs[k.concept], c.support, c.weight)
+			debugf("cand %v %s support %d strong %d weight %.1f", k.class, lexiconIDs[k.concept], c.support, c.strong, c.weight)
 		}
-		if c.support >= thr {
+		// A theme needs its core vocabulary in at least half of its interviews: a cluster
+		// held together only by weak, many-sense words ("lost", "screen") is a coincidence.
+		if c.support >= thr && 2*c.strong >= c.support {
 			cands = append(cands, c)
 		}
 	}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -41,11 +42,10 @@ func TestDumpClauses(t *testing.T) {
 		}
 		var cs []string
 		for _, cw := range r.concepts {
-			cs = append(cs, lexiconIDs[cw.concept]+":"+strings.TrimRight(strings.TrimRight(formatFloat(cw.weight), "0"), "."))
+			cs = append(cs, fmt.Sprintf("%s:%g", lexiconIDs[cw.concept], cw.weight))
 		}
 		t.Logf("%s %s q%d class=%d explicit=%v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs,
 			iv.Messages[r.msg].Content[r.start:r.end])
 	}
 }
 
-func formatFloat(f float64) string { return strings.TrimSpace(strings.Replace(string(rune('0'+int(f))), "", "", 0)) + "." + string(rune('0'+int(f*100)%100/10)) + string(rune('0'+int(f*100)%10)) }

@@ -13,6 +13,7 @@ type clauseRec struct {
 	class    polClass
 	explicit bool // its own words carry the stance, not only the question's prior
 	noPrior  bool // the answer opened with a flat denial: no prior applies
+	msgPol   int8 // the sign of the whole answer's own evaluative words
 	concepts []conceptWeight
 }
 
@@ -148,6 +149,20 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 	if denial {
 		prior = classNone
 	}
+	// The answer's own evaluative words outrank any prior: in "Refills are okay, for us.
+	// I get a text when it's ready", the second sentence is no complaint, whatever the
+	// question or the other answers suggest.
+	var msgPol float64
+	for _, sw := range sents {
+		for _, c := range sw.clauses {
+			if c.drop == keep {
+				msgPol += c.pol
+			}
+		}
+	}
+	if (prior == classNeg && msgPol > 0) || (prior == classPos && msgPol < 0) {
+		prior = classNone
+	}
 	for _, sw := range sents {
 		var sentPol float64
 		for _, c := range sw.clauses {
@@ -159,7 +174,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			if c.drop != keep {
 				continue
 			}
-			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial || c.denies}
+			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial || c.denies, msgPol: sign(msgPol)}
 			switch {
 			case sw.wish && !(c.pol > 0 && !conditional(c.toks) && !hasWishMarker(c.toks)) && !(c.pol < 0 && prior != classWish):
 				rec.class, rec.explicit = classWish, true
@@ -192,6 +207,16 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 		}
 	}
 	return out
+}
+
+func sign(f float64) int8 {
+	switch {
+	case f > 0:
+		return 1
+	case f < 0:
+		return -1
+	}
+	return 0
 }
 
 func hasContentOrNeg(sw *sentenceWork) bool {
@@ -272,6 +297,10 @@ func (a *analyzer) concede(sents []*sentenceWork) {
 			}
 			if c.contrast && prev != nil && prev.drop == keep {
 				switch {
+				// "per seat gets expensive …, but that wasn't us": B denies A applies.
+				// "I know people fight over the rooms, but …": A is a concession.
+				case c.denies || concessive(prev.toks):
+					prev.drop = dropConceded
 				case c.pol == 0 && prev.pol != 0:
 					c.pol = -prev.pol
 				case c.pol*prev.pol < 0:
@@ -283,6 +312,16 @@ func (a *analyzer) concede(sents []*sentenceWork) {
 			prev = c
 		}
 	}
+}
+
+// concessive says a clause opens by granting a point the next one will qualify.
+func concessive(toks []token) bool {
+	if len(toks) < 2 {
+		return false
+	}
+	a, b := toks[0].low, toks[1].low
+	return (a == "i" && (b == "know" || b == "understand" || b == "get" || b == "admit")) ||
+		a == "admittedly" || a == "granted" || (a == "sure" && len(toks) > 2)
 }
 
 // weighConcepts scores the clause's concepts: a strong term counts 1, a weak one 0.5,

@@ -166,10 +166,19 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 		fmt.Fprintf(&b, "  [%d] %-13s %-60s -> %v\n", fd.Frequency, fd.Type, fd.Title, matches)
 		for i, e := range fd.Evidence {
 			tag := ""
+			// A quote from a trap answer of a theme the finding matches is a trap hit,
+			// unless the answer is coded for another theme the finding also matches.
+			supports := false
 			for _, m := range matches {
-				if kind, ok := traps[m][refs[i]]; ok {
+				if coded[m][refs[i]] {
+					supports = true
+				}
+			}
+			for _, m := range matches {
+				if kind, ok := traps[m][refs[i]]; ok && !supports {
 					tag = " TRAP(" + kind + ")"
 					trapHits++
+					break
 				}
 			}
 			where := "uncoded"

@@ -218,7 +218,8 @@ func isAllCaps(text string, t token) bool {
 var discourseWords = wordSet(`okay ok fine alright well`)
 
 var predicateLead = wordSet(`was is were are be been being seemed seems seem felt feel feels out pretty perfectly
-totally mostly fairly quite worked work works looked looks sounded it's that's really absolutely`)
+totally mostly fairly quite worked work works looked looks sounded it's that's really absolutely usually
+generally always all been mainly largely`)
 
 // hedges are negations that deny nothing about the topic: "I don't know", "not sure".
 var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
@@ -232,6 +233,15 @@ var (
 start started open opened fit fits get got find found support supports supported allow allows allowed let
 apply applied show showed turn turned come came`)
 )
+
+func correctedLater(toks []token, j int) bool {
+	for k := j + 1; k < len(toks) && k <= j+5; k++ {
+		if toks[k].low == "just" || toks[k].low == "only" || toks[k].low == "merely" {
+			return true
+		}
+	}
+	return false
+}
 
 func statesLack(toks []token, i int) bool {
 	l := toks[i].low
@@ -320,19 +330,29 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 		flipped := false
 		hedge := false
-		for j := i + 1; j < len(toks) && j <= i+6; j++ {
+		for j := i + 1; j < len(toks) && j <= i+3; j++ {
 			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
 				break
 			}
-			if j <= i+2 && hedgeAfter[toks[j].low] {
+			if hedgeAfter[toks[j].low] {
 				hedge = true
 				c.denies = true // "I couldn't tell you": no stance, and none to inherit
+				break
+			}
+		}
+		for j := i + 1; !hedge && j < len(toks) && j <= i+6; j++ {
+			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
 				break
 			}
 			c.negated[j] = true
 			if pols[j] != 0 {
 				pols[j] = -pols[j]
 				flipped = true
+				// "It's not hard, it's just long": a denial corrected by "just" or "only"
+				// concedes nothing good.
+				if pols[j] > 0 && correctedLater(toks, j) {
+					pols[j] = 0
+				}
 				break
 			}
 			if v, ok := flipOnly[toks[j].low]; ok {
