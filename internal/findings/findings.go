@@ -1,0 +1,65 @@
+// Package findings keeps a campaign's findings: the manual ones people write and the ones an
+// analysis job makes from the completed interviews. Every change is one store transaction with
+// its outbox event. Analyses run as durable jobs on a River queue that lives in the store's own
+// database (queue.go); the job itself (run.go) is idempotent, so a job that runs again after a
+// crash changes nothing twice.
+package findings
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/store"
+)
+
+// Event types this package writes to the outbox.
+const (
+	EventFindingCreated    = "finding.created"
+	EventFindingUpdated    = "finding.updated"
+	EventAnalysisCompleted = "analysis.completed"
+)
+
+// Create stores a manual finding and announces it, in one transaction.
+func Create(ctx context.Context, ts store.TeamStore, in store.NewFinding) (store.Finding, error) {
+	in.Source, in.Key = store.SourceManual, ""
+	var f store.Finding
+	err := ts.InTx(ctx, func(tx store.TeamStore) error {
+		var err error
+		if f, err = tx.CreateFinding(ctx, in); err != nil {
+			return err
+		}
+		return announce(ctx, tx, EventFindingCreated, resources.NewFinding(f))
+	})
+	if err != nil {
+		return store.Finding{}, fmt.Errorf("findings: create: %w", err)
+	}
+	return f, nil
+}
+
+// Update patches a finding and announces it, in one transaction.
+func Update(ctx context.Context, ts store.TeamStore, id store.FindingID, p store.FindingPatch) (store.Finding, error) {
+	var f store.Finding
+	err := ts.InTx(ctx, func(tx store.TeamStore) error {
+		var err error
+		if f, err = tx.UpdateFinding(ctx, id, p); err != nil {
+			return err
+		}
+		return announce(ctx, tx, EventFindingUpdated, resources.NewFinding(f))
+	})
+	if err != nil {
+		return store.Finding{}, fmt.Errorf("findings: update: %w", err)
+	}
+	return f, nil
+}
+
+// announce writes an event whose payload is a REST representation.
+func announce(ctx context.Context, tx store.TeamStore, typ string, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("findings: render %s: %w", typ, err)
+	}
+	_, err = tx.AddEvent(ctx, store.NewEvent{Type: typ, Payload: payload})
+	return err
+}

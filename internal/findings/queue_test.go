@@ -1,0 +1,346 @@
+package findings_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/google/uuid"
+
+	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/findings"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/store/pgtest"
+)
+
+var pg = pgtest.New()
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashHelperEnv) != "" {
+		crashHelper()
+		return
+	}
+	code := m.Run()
+	pg.Close()
+	os.Exit(code)
+}
+
+// backends are a fresh database of each store backend, as a DSN.
+var backends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "qual.db") }},
+	{"postgres", func(t *testing.T) string { return pg.Database(t) }},
+}
+
+func open(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// topics is a tiny deterministic analyzer: one theme per topic word that participants say,
+// keyed by the word, quoting it. block, when set, makes it wait for its context to end.
+type topics struct {
+	calls atomic.Int32
+	block bool
+}
+
+var topicWords = []string{"pricing", "setup", "support", "export"}
+
+func (a *topics) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Finding, error) {
+	a.calls.Add(1)
+	if a.block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	var out []analysis.Finding
+	for _, w := range topicWords {
+		f := analysis.Finding{Key: "topic:" + w, Title: "Talk of " + w, Type: analysis.TypeTheme,
+			Sentiment: analysis.SentimentMixed, Confidence: 0.5, Tags: []string{w}}
+		for _, iv := range in.Interviews {
+			for _, m := range iv.Messages {
+				if m.Role == analysis.RoleParticipant && strings.Contains(m.Content, w) {
+					f.Evidence = append(f.Evidence, analysis.Evidence{InterviewID: iv.ID, MessageID: m.ID, Quote: w})
+					f.Frequency++
+					break
+				}
+			}
+		}
+		if f.Frequency > 0 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// completed makes a completed interview whose participant says text.
+func completed(t *testing.T, ts store.TeamStore, c store.CampaignID, text string) store.Interview {
+	t.Helper()
+	ctx := context.Background()
+	iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: c})
+	if err == nil {
+		_, err = ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleInterviewer, Content: "What was hard?"})
+	}
+	if err == nil {
+		_, err = ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: text})
+	}
+	if err == nil {
+		iv, err = ts.EndInterview(ctx, iv.ID, store.InterviewCompleted)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iv
+}
+
+func newQueue(t *testing.T, s store.Store, a analysis.Analyzer, rescue time.Duration) *findings.Queue {
+	t.Helper()
+	q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Analyzer: a,
+		JobTimeout: rescue, RescueAfter: rescue, PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = q.Stop(stop)
+		cancel()
+		q.Close()
+	})
+	return q
+}
+
+func analyze(t *testing.T, q *findings.Queue, ts store.TeamStore, c store.CampaignID) store.Analysis {
+	t.Helper()
+	a, _, err := q.Analyze(context.Background(), ts, c, analysis.Campaign{Title: "Study"}, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// wait polls an analysis until it ends.
+func wait(t *testing.T, ts store.TeamStore, id store.AnalysisID, within time.Duration) store.Analysis {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		a, err := ts.GetAnalysis(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status == store.AnalysisSucceeded || a.Status == store.AnalysisFailed {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analysis %s still %s after %s", id, a.Status, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// events counts the outbox's events by type.
+func events(t *testing.T, ts store.TeamStore) map[string]int {
+	t.Helper()
+	evs, err := ts.PendingEvents(context.Background(), store.MaxPageLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range evs {
+		out[e.Type]++
+	}
+	return out
+}
+
+func findingIDs(t *testing.T, ts store.TeamStore, c store.CampaignID) map[string]store.FindingID {
+	t.Helper()
+	page, err := ts.ListFindings(context.Background(), store.FindingFilter{CampaignID: c}, store.PageRequest{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]store.FindingID{}
+	for _, f := range page.Items {
+		out[f.Title+"/"+string(f.Source)] = f.ID
+	}
+	return out
+}
+
+// A re-analysis keeps the ids of the themes it found before, removes the ones gone, never
+// touches manual findings, and writes events only for what changed.
+func TestReanalysisIsStable(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, b.dsn(t))
+			ts := s.Team(store.TeamID(uuid.NewString()))
+			c := store.CampaignID(uuid.NewString())
+			q := newQueue(t, s, &topics{}, 30*time.Second)
+			one := completed(t, ts, c, "The pricing page confused me and setup was slow.")
+			manual, err := findings.Create(context.Background(), ts, store.NewFinding{CampaignID: c, Type: store.FindingInsight,
+				Title: "Written by a person", Evidence: []store.Evidence{{InterviewID: one.ID, Quote: "pricing"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			first := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			if first.Status != store.AnalysisSucceeded || len(first.FindingIDs) != 2 {
+				t.Fatalf("first analysis: %+v", first)
+			}
+			before := findingIDs(t, ts, c)
+			second := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			if second.ID == first.ID || !slices.Equal(second.FindingIDs, first.FindingIDs) {
+				t.Fatalf("second analysis: %+v, first %+v", second, first)
+			}
+			if got := events(t, ts); got[findings.EventFindingCreated] != 3 || got[findings.EventFindingUpdated] != 0 ||
+				got[findings.EventAnalysisCompleted] != 2 {
+				t.Fatalf("events after two identical runs: %v", got)
+			}
+
+			completed(t, ts, c, "Nobody from support answered, and export was broken; pricing too.")
+			third := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			after := findingIDs(t, ts, c)
+			if len(third.FindingIDs) != 4 || after["Talk of pricing/analysis"] != before["Talk of pricing/analysis"] ||
+				after["Talk of setup/analysis"] != before["Talk of setup/analysis"] || after["Written by a person/manual"] != manual.ID {
+				t.Fatalf("third analysis %+v: findings %v, before %v", third, after, before)
+			}
+			if got := events(t, ts); got[findings.EventFindingCreated] != 5 || got[findings.EventFindingUpdated] != 1 ||
+				got[findings.EventAnalysisCompleted] != 3 {
+				t.Fatalf("events after the third run: %v", got) // pricing's frequency went to 2
+			}
+		})
+	}
+}
+
+// A second analyze while one is queued or running returns that one.
+func TestOneAnalysisPerCampaign(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t, b.dsn(t))
+			ts := s.Team(store.TeamID(uuid.NewString()))
+			c := store.CampaignID(uuid.NewString())
+			completed(t, ts, c, "setup")
+			q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Logger: logr.Discard()}) // inserts only
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			spent := 0
+			spend := func() error { spent++; return nil }
+			a, existing, err := q.Analyze(context.Background(), ts, c, analysis.Campaign{}, spend)
+			if err != nil || existing {
+				t.Fatal(existing, err)
+			}
+			again, existing, err := q.Analyze(context.Background(), ts, c, analysis.Campaign{}, spend)
+			if err != nil || !existing || again.ID != a.ID || spent != 1 {
+				t.Fatalf("second analyze: %+v existing %v spent %d: %v", again, existing, spent, err)
+			}
+		})
+	}
+}
+
+// The crash helper is this test binary run again as a worker whose analyzer blocks: it says
+// "running" once the job has started, and the test kills it with SIGKILL.
+const crashHelperEnv = "QUAL_FINDINGS_CRASH_HELPER_DSN"
+
+func crashHelper() {
+	s, err := store.Open(context.Background(), os.Getenv(crashHelperEnv))
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	a := &topics{block: true}
+	q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Analyzer: a, JobTimeout: time.Hour,
+		PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+	if err == nil {
+		err = q.Start(context.Background())
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	for a.calls.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("running")
+	select {}
+}
+
+// A job whose worker process dies runs again on another worker once River's rescuer sees it
+// stuck, and the analysis finishes exactly once: one set of findings, one analysis.completed.
+func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := b.dsn(t)
+			s := open(t, dsn)
+			ts := s.Team(store.TeamID(uuid.NewString()))
+			c := store.CampaignID(uuid.NewString())
+			completed(t, ts, c, "The pricing page confused me and setup was slow.")
+			inserter, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Logger: logr.Discard()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer inserter.Close()
+			queued := analyze(t, inserter, ts, c)
+
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), crashHelperEnv+"="+dsn)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if strings.TrimSpace(line) != "running" {
+				_ = cmd.Process.Kill()
+				t.Fatalf("crash helper: %q", line)
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			_ = cmd.Wait()
+			if a, _ := ts.GetAnalysis(context.Background(), queued.ID); a.Status != store.AnalysisRunning {
+				t.Fatalf("after the crash: %+v", a)
+			}
+
+			second := &topics{}
+			newQueue(t, s, second, 2*time.Second)
+			done := wait(t, ts, queued.ID, 90*time.Second)
+			if done.Status != store.AnalysisSucceeded || len(done.FindingIDs) != 2 || second.calls.Load() != 1 {
+				t.Fatalf("after the rescue: %+v, analyzer runs %d", done, second.calls.Load())
+			}
+			time.Sleep(time.Second) // anything left to run twice would run now
+			if got := events(t, ts); got[findings.EventAnalysisCompleted] != 1 || got[findings.EventFindingCreated] != 2 {
+				t.Fatalf("events: %v", got)
+			}
+			if ids := findingIDs(t, ts, c); len(ids) != 2 {
+				t.Fatalf("findings: %v", ids)
+			}
+			raw, _ := json.Marshal(done)
+			t.Logf("rescued: %s", raw)
+		})
+	}
+}

@@ -1,0 +1,237 @@
+package findings
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/go-logr/logr"
+
+	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/store"
+)
+
+// Job is one analysis to run: the store row it reports to, and the campaign as the analyzer
+// should know it (taken when the analysis was asked for, so the job needs no Kubernetes).
+type Job struct {
+	Team     store.TeamID
+	Analysis store.AnalysisID
+	Campaign analysis.Campaign
+}
+
+// Runner runs analysis jobs over the store.
+type Runner struct {
+	Store    store.Store
+	Analyzer analysis.Analyzer
+	// Log receives what went wrong; never a participant's words.
+	Log logr.Logger
+}
+
+// What a failed analysis says. They name what failed, never how: no internal error text.
+const (
+	msgAnalyzerFailed = "The analyzer failed; run the analysis again"
+	msgBadOutput      = "The analyzer returned findings that could not be stored"
+	msgNotStored      = "The findings could not be stored (were interviews deleted while it ran?); run the analysis again"
+)
+
+// errPermanent marks a failure no retry can mend.
+var errPermanent = errors.New("findings: permanent failure")
+
+// Run takes an analysis from queued (or running, when a crashed run is being redone) to
+// succeeded or failed. It is idempotent: an analysis already finished is left alone, and the
+// findings, the analysis' end and every event commit in one transaction that is refused if
+// another run finished it first, so a job that runs twice changes nothing twice. final says no
+// retry follows: a failure then marks the analysis failed; otherwise Run returns it for the
+// queue to retry. A canceled ctx (shutdown) is never a failure: the job runs again.
+func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
+	ts := r.Store.Team(j.Team)
+	a, err := ts.GetAnalysis(ctx, j.Analysis)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // deleted with its campaign's data
+		return nil
+	case err != nil:
+		return err
+	case a.Status == store.AnalysisSucceeded || a.Status == store.AnalysisFailed:
+		return nil
+	case a.Status == store.AnalysisQueued:
+		if _, err := ts.StartAnalysis(ctx, a.ID); err != nil && !errors.Is(err, store.ErrInvalidState) {
+			return err
+		}
+	}
+	err = r.run(ctx, ts, a, j.Campaign)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	msg := msgAnalyzerFailed
+	switch {
+	case errors.Is(err, errPermanent):
+		msg, final = msgBadOutput, true
+	case errors.Is(err, store.ErrInvalidInput):
+		msg = msgNotStored
+	}
+	r.Log.Error(err, "analysis failed", "team", j.Team, "analysis", a.ID, "campaign", a.CampaignID, "final", final)
+	if !final {
+		return err
+	}
+	return r.fail(ctx, ts, a.ID, msg)
+}
+
+// run reads the completed interviews, analyzes them and commits the outcome.
+func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, c analysis.Campaign) error {
+	in, err := Input(ctx, ts, a.CampaignID, c)
+	if err != nil {
+		return err
+	}
+	found, err := r.Analyzer.Analyze(ctx, in)
+	if err != nil {
+		return fmt.Errorf("findings: analyze: %w", err)
+	}
+	fs, err := toStore(found, in)
+	if err != nil {
+		return err
+	}
+	err = ts.InTx(ctx, func(tx store.TeamStore) error {
+		synced, err := tx.SyncAnalysisFindings(ctx, a.CampaignID, fs)
+		if err != nil {
+			return err
+		}
+		ids := make([]store.FindingID, len(synced.Findings))
+		for i, s := range synced.Findings {
+			ids[i] = s.Finding.ID
+			switch s.Change {
+			case store.FindingCreated:
+				err = announce(ctx, tx, EventFindingCreated, resources.NewFinding(s.Finding))
+			case store.FindingUpdated:
+				err = announce(ctx, tx, EventFindingUpdated, resources.NewFinding(s.Finding))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		done, err := tx.FinishAnalysis(ctx, a.ID, store.AnalysisResult{FindingIDs: ids})
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, EventAnalysisCompleted, resources.NewAnalysis(done))
+	})
+	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
+		return nil // another run finished it first, or its campaign's data is gone
+	}
+	return err
+}
+
+// fail ends the analysis as failed and announces it; one that already ended stays as it is.
+func (r *Runner) fail(ctx context.Context, ts store.TeamStore, id store.AnalysisID, msg string) error {
+	err := ts.InTx(ctx, func(tx store.TeamStore) error {
+		a, err := tx.FinishAnalysis(ctx, id, store.AnalysisResult{Error: msg})
+		if err != nil {
+			return err
+		}
+		return announce(ctx, tx, EventAnalysisCompleted, resources.NewAnalysis(a))
+	})
+	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Input reads every completed interview of a campaign, page by page, with its transcript.
+func Input(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign) (analysis.Input, error) {
+	in := analysis.Input{Campaign: c}
+	req := store.PageRequest{Sort: store.SortCreatedAt, Order: store.Asc, Limit: store.MaxPageLimit, SkipTotal: true}
+	f := store.InterviewFilter{CampaignID: campaign, Status: store.InterviewCompleted}
+	for {
+		page, err := ts.ListInterviews(ctx, f, req)
+		if err != nil {
+			return analysis.Input{}, fmt.Errorf("findings: read interviews: %w", err)
+		}
+		for _, iv := range page.Items {
+			msgs, err := transcript(ctx, ts, iv.ID)
+			if err != nil {
+				return analysis.Input{}, err
+			}
+			in.Interviews = append(in.Interviews, analysis.Interview{ID: string(iv.ID), Messages: msgs})
+		}
+		if !page.HasMore {
+			return in, nil
+		}
+		req.After = page.Next
+	}
+}
+
+// transcript reads an interview's messages in order.
+func transcript(ctx context.Context, ts store.TeamStore, id store.InterviewID) ([]analysis.Message, error) {
+	var out []analysis.Message
+	req := store.PageRequest{Limit: store.MaxPageLimit, SkipTotal: true}
+	for {
+		page, err := ts.ListMessages(ctx, id, req)
+		if err != nil {
+			return nil, fmt.Errorf("findings: transcript of %s: %w", id, err)
+		}
+		for _, m := range page.Items {
+			out = append(out, analysis.Message{ID: string(m.ID), Role: analysis.Role(m.Role), Content: m.Content})
+		}
+		if !page.HasMore {
+			return out, nil
+		}
+		req.After = page.Next
+	}
+}
+
+var (
+	findingTypes = []string{analysis.TypeTheme, analysis.TypePainPoint, analysis.TypeOpportunity, analysis.TypeInsight}
+	sentiments   = []string{analysis.SentimentPositive, analysis.SentimentNeutral, analysis.SentimentNegative, analysis.SentimentMixed}
+)
+
+// toStore checks an analyzer's findings against its input. A finding with no key, a key seen
+// before, no title, or an unknown type or sentiment is an analyzer bug: the analysis fails. Evidence
+// that does not hold (an interview or message not in the input, a quote that is not an
+// exact substring of its message) is dropped, so nothing is ever quoted that was not said.
+func toStore(found []analysis.Finding, in analysis.Input) ([]store.NewFinding, error) {
+	type msg struct{ interview, content string }
+	interviews := map[string]bool{}
+	messages := map[string]msg{}
+	for _, iv := range in.Interviews {
+		interviews[iv.ID] = true
+		for _, m := range iv.Messages {
+			messages[m.ID] = msg{interview: iv.ID, content: m.Content}
+		}
+	}
+	out := make([]store.NewFinding, 0, len(found))
+	keys := map[string]bool{}
+	for i, f := range found {
+		sentiment := cmp.Or(f.Sentiment, analysis.SentimentNeutral)
+		switch {
+		case f.Key == "" || keys[f.Key]:
+			return nil, fmt.Errorf("finding %d: empty or repeated key: %w", i, errPermanent)
+		case strings.TrimSpace(f.Title) == "":
+			return nil, fmt.Errorf("finding %d: no title: %w", i, errPermanent)
+		case !slices.Contains(findingTypes, f.Type) || !slices.Contains(sentiments, sentiment):
+			return nil, fmt.Errorf("finding %d: type %q, sentiment %q: %w", i, f.Type, f.Sentiment, errPermanent)
+		}
+		keys[f.Key] = true
+		var ev []store.Evidence
+		for _, e := range f.Evidence {
+			m, named := messages[e.MessageID]
+			switch {
+			case !interviews[e.InterviewID] || strings.TrimSpace(e.Quote) == "":
+			case e.MessageID != "" && (!named || m.interview != e.InterviewID || !strings.Contains(m.content, e.Quote)):
+			default:
+				ev = append(ev, store.Evidence{InterviewID: store.InterviewID(e.InterviewID), MessageID: store.MessageID(e.MessageID), Quote: e.Quote})
+			}
+		}
+		confidence := f.Confidence
+		if math.IsNaN(confidence) {
+			confidence = 0
+		}
+		out = append(out, store.NewFinding{Key: f.Key, Type: store.FindingType(f.Type), Title: strings.TrimSpace(f.Title),
+			Summary: f.Summary, Evidence: ev, Frequency: max(f.Frequency, 0), Sentiment: store.Sentiment(sentiment),
+			Confidence: min(max(confidence, 0), 1), Tags: f.Tags, Source: store.SourceAnalysis})
+	}
+	return out, nil
+}
