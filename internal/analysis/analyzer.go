@@ -32,10 +32,24 @@ func New(opts ...Option) Analyzer {
 	for _, o := range opts {
 		o(a)
 	}
-	st := newStemmer()
-	a.lex = compileLexicon(st)
-	a.pol = compilePolarity()
+	a.lex, a.pol = compiledTables()
 	return a
+}
+
+// The lexicon and polarity tables are read-only once built, so every analyzer shares one
+// copy; building them stems a few thousand terms.
+var (
+	tablesOnce sync.Once
+	sharedLex  *lexicon
+	sharedPol  *polarityTable
+)
+
+func compiledTables() (*lexicon, *polarityTable) {
+	tablesOnce.Do(func() {
+		sharedLex = compileLexicon(newStemmer())
+		sharedPol = compilePolarity()
+	})
+	return sharedLex, sharedPol
 }
 
 type analyzer struct {

@@ -48,4 +48,3 @@ func TestDumpClauses(t *testing.T) {
 			iv.Messages[r.msg].Content[r.start:r.end])
 	}
 }
-

@@ -40,9 +40,8 @@ type clauseStance struct {
 	pol      float64
 	// denies says the clause negates something without a stance either way ("the desk
 	// business doesn't really touch me"): it takes no prior from its question.
-	denies   bool
-	wishMark bool
-	drop     dropReason
+	denies bool
+	drop   dropReason
 }
 
 // termHit is a lexicon term found in a clause.
@@ -171,7 +170,7 @@ func reported(text string, toks []token, sentenceStart bool) int {
 		// A capitalised word inside a sentence is a name: "Kiara said", "Dave thinks".
 		// All-capital words are acronyms ("IT said no" reports a decision the participant
 		// lived with), not names.
-		if !third && t.upper && !(i == 0 && sentenceStart) && t.low != "i" && !strings.HasPrefix(t.low, "i'") &&
+		if !third && t.upper && (i != 0 || !sentenceStart) && t.low != "i" && !strings.HasPrefix(t.low, "i'") &&
 			!isAllCaps(text, t) {
 			third = true
 		}

@@ -1,0 +1,87 @@
+package analysis
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// FuzzAnalyze feeds arbitrary text as participant answers: the analyzer must not panic,
+// every quote must be an exact substring of the participant message it names, and two
+// runs (with different worker counts) must agree exactly.
+func FuzzAnalyze(f *testing.F) {
+	f.Add("The price was way too high.\x00I didn't find it confusing.\x00Value for money? Um, I never worked it out.", "What frustrated you?")
+	f.Add("If I'd ever gotten a slimy bag I'd have complained, but it was fine.\x00My brother moaned about the price.", "How was the value for money?")
+	f.Add("Skipping was a nightmare!!\n\nBoxes kept coming.\x00\u00a0\u2019\u201c\x00", "")
+	f.Add(strings.Repeat("slow slow. ", 50)+"\x00ääää ’’’ ... — ; : ( )", "Is there anything that would make you come back?")
+	many := New(WithMinSupport(2))
+	one := New(WithMinSupport(2), WithWorkers(1))
+	f.Fuzz(func(t *testing.T, answers, question string) {
+		parts := strings.Split(answers, "\x00")
+		var in Input
+		in.Campaign.Questions = []string{question}
+		// Five interviews share the answers (rotated), so that some text recurs and
+		// clusters form.
+		for i := 0; i < 5; i++ {
+			iv := Interview{ID: string(rune('a' + i))}
+			for j := range parts {
+				p := parts[(i+j)%len(parts)]
+				iv.Messages = append(iv.Messages,
+					Message{ID: iv.ID + "q" + string(rune('0'+j%10)), Role: RoleInterviewer, Content: question},
+					Message{ID: iv.ID + "a" + string(rune('0'+j%10)) + string(rune('a'+j/10%26)), Role: RoleParticipant, Content: p})
+			}
+			in.Interviews = append(in.Interviews, iv)
+		}
+		got, err := many.Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := map[string]Message{}
+		for _, iv := range in.Interviews {
+			for _, m := range iv.Messages {
+				msgs[iv.ID+"/"+m.ID] = m
+			}
+		}
+		for _, fd := range got {
+			if fd.Title == "" || fd.Key == "" || fd.Frequency < 2 || fd.Confidence < 0 || fd.Confidence > 1 {
+				t.Fatalf("malformed finding %+v", fd)
+			}
+			for _, e := range fd.Evidence {
+				m, ok := msgs[e.InterviewID+"/"+e.MessageID]
+				if !ok || m.Role != RoleParticipant {
+					t.Fatalf("evidence names %s/%s, not a participant message", e.InterviewID, e.MessageID)
+				}
+				if e.Quote == "" || !strings.Contains(m.Content, e.Quote) {
+					t.Fatalf("quote %q is not a substring of %q", e.Quote, m.Content)
+				}
+			}
+		}
+		again, err := one.Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, again) {
+			t.Fatalf("two runs differ:\n%+v\n%+v", got, again)
+		}
+	})
+}
+
+// TestDeterministic runs every hand-coded set twice, with different worker counts, and
+// wants identical findings.
+func TestDeterministic(t *testing.T) {
+	for name, f := range loadFixtures(t) {
+		in := f.input()
+		a, err := New(WithWorkers(1)).Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := New(WithWorkers(7)).Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: findings differ between runs", name)
+		}
+	}
+}

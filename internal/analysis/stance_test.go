@@ -1,0 +1,97 @@
+package analysis
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+// classesOf analyses one answer to one question and returns, for each concept the
+// answer's own-stance clauses carry, the stances it is carried with.
+func classesOf(t *testing.T, question, answer string) map[string][]polClass {
+	t.Helper()
+	a := New().(*analyzer)
+	tok, err := sentenceTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{
+		Campaign: Campaign{Questions: []string{question}},
+		Interviews: []Interview{{ID: "x", Messages: []Message{
+			{ID: "q", Role: RoleInterviewer, Content: question},
+			{ID: "a", Role: RoleParticipant, Content: answer},
+		}}},
+	}
+	recs, _, err := a.readAll(context.Background(), in, protocolStems(in.Campaign), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]polClass{}
+	for _, r := range recs {
+		for _, cw := range r.concepts {
+			if r.class != classNone && present(cw.weight, r.explicit) {
+				id := a.lex.concepts[cw.concept].id
+				if !slices.Contains(out[id], r.class) {
+					out[id] = append(out[id], r.class)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestStanceRules(t *testing.T) {
+	const q = "Tell me about your experience."
+	cases := []struct {
+		name, question, answer, concept string
+		// want is the stance the concept must be carried with; classNone: the concept
+		// must not be evidence at all; a negative class: never with that stance.
+		want polClass
+	}{
+		{"plain complaint", q, "Honestly the app was really confusing.", "usability", classNeg},
+		{"negation", q, "I did not find it confusing at all.", "usability", classNone},
+		{"negated verb flips", q, "The packaging didn't bother me, we just flattened the boxes.", "packaging", classPos},
+		{"never had trouble", q, "We never had trouble skipping weeks, that part was fine.", "scheduling", classPos},
+		{"counterfactual", q, "If I'd ever gotten a slimy bag of spinach I'd have complained.", "quality", classNone},
+		{"might have been", q, "If money was tighter it might've been an issue, I guess.", "cost", classNone},
+		{"second-hand", q, "My brother always moaned about the price.", "cost", classNone},
+		{"second-hand at a distance", q, "A friend at another nonprofit said their support team is lovely.", "support", classNone},
+		{"own price complaint", q, "The price was way too high for the two of us.", "cost", classNeg},
+		{"contrast concedes", q, "I know people fight over the rooms, but I've honestly never had a problem.", "office", classNone},
+		{"denial after but", q, "I know per seat gets expensive when everyone needs to view, but that wasn't us.", "cost", classNone},
+		{"homonym quality time", q, "It was kind of quality time with the roommates.", "quality", classNone},
+		{"homonym whole package", q, "I'd say the whole package was a genuinely good idea.", "packaging", classNone},
+		{"homonym skipping lunch", q, "I'd be skipping lunch at work anyway.", "scheduling", classNone},
+		{"interviewer echo", "How did you think about value for money?", "Value for money? Um, I honestly never worked it out.", "cost", classNone},
+		{"echo then stance", "What frustrated you?", "Frustrated? The skipping was a nightmare.", "scheduling", classNeg},
+		{"question prior", "What frustrated you, or didn't work the way you hoped?", "The skipping thing.", "scheduling", classNeg},
+		{"flat denial cancels prior", "What frustrated you?", "Honestly not much. Packaging, I guess, we have a big recycling bin.", "packaging", classNone},
+		{"wish", q, "I'd come back tomorrow if they did a cheaper plan.", "plan", classWish},
+		{"refusal is no wish", q, "I don't care if they make it cheaper or give me more options.", "plan", -classWish},
+		{"reported wish", q, "My wife says she'd go back if they ever did a cheaper family plan.", "plan", classNone},
+		{"correction", "What frustrated you?", "It's not hard, it's just long, the prep takes forever.", "speed", classNeg},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := classesOf(t, c.question, c.answer)[c.concept]
+			switch {
+			case c.want < 0 && slices.Contains(got, -c.want):
+				t.Errorf("%q: %s is evidence with stance %v", c.answer, c.concept, -c.want)
+			case c.want < 0:
+			case c.want == classNone && len(got) > 0:
+				t.Errorf("%q: %s is evidence with stance %v, want none", c.answer, c.concept, got)
+			case c.want != classNone && !slices.Contains(got, c.want):
+				t.Errorf("%q: %s stances %v, want %v", c.answer, c.concept, got, c.want)
+			}
+		})
+	}
+}
+
+func TestMinSupport(t *testing.T) {
+	a := New().(*analyzer)
+	for n, want := range map[int]int{1: 4, 14: 4, 20: 4, 21: 5, 100: 20, 10000: 2000} {
+		if got := a.minSupport(n); got != want {
+			t.Errorf("minSupport(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
