@@ -16,10 +16,11 @@ import (
 
 type cluster struct {
 	class    polClass
-	primary  int   // the concept with most support; names and keys the cluster
-	concepts []int // all merged concepts, lexicon order
-	recs     []int // member clauses (indexes into the records), ascending
-	support  int   // distinct interviews
+	primary  int    // the concept with most support; names and keys the cluster; -1 for a word cluster
+	stem     string // for a word cluster: the word outside the lexicon that holds it together
+	concepts []int  // all merged concepts, lexicon order
+	recs     []int  // member clauses (indexes into the records), ascending
+	support  int    // distinct interviews
 }
 
 type candKey struct {
@@ -117,6 +118,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 			outAnswers = append(outAnswers, c.answers)
 		}
 	}
+	out = append(out, stemCandidates(recs, thr, outAnswers)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -129,6 +131,72 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 		}
 	}
 	return out
+}
+
+// stemCandidates finds themes the lexicon has no concept for: a word outside the lexicon
+// and the protocol that people use with the same stance, in their own words, in more
+// interviews than a concept needs (thr+1), almost always with that stance (80% of the
+// interviews that use it at all), and in answers no concept cluster already holds.
+func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
+	byStem := map[string][]int{}
+	for i, r := range recs {
+		for _, s := range r.stems {
+			byStem[s] = append(byStem[s], i)
+		}
+	}
+	takenSet := map[int64]bool{}
+	for _, as := range taken {
+		for _, a := range as {
+			takenSet[a] = true
+		}
+	}
+	stems := make([]string, 0, len(byStem))
+	for s := range byStem {
+		stems = append(stems, s)
+	}
+	slices.Sort(stems)
+	var out []*cluster
+	for _, s := range stems {
+		ids := byStem[s]
+		all := distinctInterviews(recs, ids)
+		for _, class := range []polClass{classNeg, classPos, classWish} {
+			var mine []int
+			for _, id := range ids {
+				if recs[id].class == class && recs[id].explicit {
+					mine = append(mine, id)
+				}
+			}
+			sup := distinctInterviews(recs, mine)
+			if sup < thr+1 || float64(sup) < 0.8*float64(all) {
+				continue
+			}
+			free := 0
+			for _, id := range mine {
+				if !takenSet[int64(recs[id].iv)<<32|int64(recs[id].msg)] {
+					free++
+				}
+			}
+			if debugf != nil {
+				debugf("stem cand %v %s support %d of %d, free %d/%d", class, s, sup, all, free, len(mine))
+			}
+			if 3*free < 2*len(mine) {
+				continue
+			}
+			out = append(out, &cluster{class: class, primary: -1, stem: s, recs: mine, support: sup})
+		}
+	}
+	return out
+}
+
+func distinctInterviews(recs []clauseRec, ids []int) int {
+	n, last := 0, int32(-1)
+	for _, id := range ids {
+		if recs[id].iv != last {
+			n++
+			last = recs[id].iv
+		}
+	}
+	return n
 }
 
 func overlap(a, b []int64) float64 {
@@ -221,6 +289,9 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 		s := 0.0
 		if r.qid == home && home >= 0 {
 			s += 0.5
+		}
+		if cl.primary < 0 {
+			s++ // a word cluster: every member carries the word
 		}
 		for _, cw := range r.concepts {
 			if slices.Contains(cl.concepts, cw.concept) && present(cw.weight, r.explicit) {

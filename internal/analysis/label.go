@@ -40,16 +40,26 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 				explicit++
 			}
 		}
+		if cl.primary < 0 {
+			out = append(out, a.wordFinding(cl, f, picks, recs, in, explicit, thr))
+			continue
+		}
 		main := a.lex.concepts[cl.primary]
 		noun := lowerFirst(main.noun)
 		switch cl.class {
 		case classNeg:
 			f.Type, f.Sentiment = TypePainPoint, SentimentNegative
 			f.Title = fmt.Sprintf("%s frustrated participants", main.noun)
+			if t, ok := negTitles[main.id]; ok {
+				f.Title = t
+			}
 			f.Summary = fmt.Sprintf("%d of %d participants described problems with %s", cl.support, n, noun)
 		case classPos:
 			f.Type, f.Sentiment = TypeTheme, SentimentPositive
 			f.Title = fmt.Sprintf("Participants valued %s", noun)
+			if t, ok := posTitles[main.id]; ok {
+				f.Title = t
+			}
 			f.Summary = fmt.Sprintf("%d of %d participants spoke well of %s", cl.support, n, noun)
 		default:
 			f.Type, f.Sentiment = TypeOpportunity, SentimentMixed
@@ -78,19 +88,70 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		for _, c := range cl.concepts {
 			f.Tags = append(f.Tags, a.lex.concepts[c].id)
 		}
-		// Confidence grows with support beyond the threshold and with how many quotes state
-		// the stance in their own words rather than inheriting it from the question.
-		conf := 0.45 + 0.35*math.Min(1, float64(cl.support)/float64(2*thr))
-		if len(picks) > 0 {
-			conf += 0.2 * float64(explicit) / float64(len(picks))
-		}
-		f.Confidence = math.Round(math.Min(conf, 0.95)*100) / 100
+		f.Confidence = confidence(cl.support, thr, explicit, len(picks))
 		out = append(out, f)
 	}
 	slices.SortFunc(out, func(x, y Finding) int {
 		return cmp.Or(cmp.Compare(y.Frequency, x.Frequency), cmp.Compare(x.Key, y.Key))
 	})
 	return out
+}
+
+// confidence grows with support beyond the threshold and with how many quotes state the
+// stance in their own words rather than inheriting it from the question.
+func confidence(support, thr, explicit, quotes int) float64 {
+	conf := 0.45 + 0.35*math.Min(1, float64(support)/float64(2*thr))
+	if quotes > 0 {
+		conf += 0.2 * float64(explicit) / float64(quotes)
+	}
+	return math.Round(math.Min(conf, 0.95)*100) / 100
+}
+
+// wordFinding labels a cluster held together by a word outside the lexicon. With no
+// concept to name it, its title is its clearest quote, cleaned up; its confidence is
+// lower, since nothing but the shared word and stance vouches for it.
+func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clauseRec, in Input, explicit, thr int) Finding {
+	quote := ""
+	if len(f.Evidence) > 0 {
+		quote = f.Evidence[0].Quote
+	}
+	title := cleanTitle(quote)
+	switch cl.class {
+	case classNeg:
+		f.Type, f.Sentiment = TypePainPoint, SentimentNegative
+		f.Summary = fmt.Sprintf("%d of %d participants complained in similar words", cl.support, len(in.Interviews))
+	case classPos:
+		f.Type, f.Sentiment = TypeTheme, SentimentPositive
+		f.Summary = fmt.Sprintf("%d of %d participants praised this in similar words", cl.support, len(in.Interviews))
+	default:
+		f.Type, f.Sentiment = TypeOpportunity, SentimentMixed
+		f.Summary = fmt.Sprintf("%d of %d participants asked for this in similar words", cl.support, len(in.Interviews))
+	}
+	f.Title = title
+	f.Summary += fmt.Sprintf(" (“%s”).", cl.stem)
+	if len(f.Evidence) > 1 {
+		f.Summary += fmt.Sprintf(" For example: “%s” and “%s”.", f.Evidence[0].Quote, f.Evidence[1].Quote)
+	}
+	f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
+	f.Tags = []string{f.Type, cl.stem}
+	f.Confidence = math.Max(0, confidence(cl.support, thr, explicit, len(picks))-0.15)
+	_ = recs
+	return f
+}
+
+// cleanTitle turns a quote into a title: first letter up, trailing punctuation off, at
+// most twelve words.
+func cleanTitle(q string) string {
+	words := strings.Fields(q)
+	if len(words) > 12 {
+		words = append(words[:12], "…")
+	}
+	t := strings.TrimRight(strings.Join(words, " "), ".,;:!? ")
+	r, size := utf8.DecodeRuneInString(t)
+	if size == 0 {
+		return "Recurring remark"
+	}
+	return string(unicode.ToUpper(r)) + t[size:]
 }
 
 func lowerFirst(s string) string {
@@ -103,4 +164,70 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return string(unicode.ToLower(r)) + s[size:]
+}
+
+// negTitles and posTitles word a finding the way a researcher would, for the concepts
+// where "<noun> frustrated participants" reads awkwardly. They stay general: the quotes
+// carry the specifics.
+var negTitles = map[string]string{
+	"cost":          "The cost was hard to justify",
+	"speed":         "Things took too long",
+	"effort":        "It took more effort than people could give",
+	"fatigue":       "Participants felt tired and stretched",
+	"usability":     "The product was confusing or hard to use",
+	"learning":      "Learning it was hard",
+	"packaging":     "There was too much packaging and waste",
+	"quality":       "Quality and freshness were unreliable",
+	"scheduling":    "Skipping, pausing and schedules were hard to manage",
+	"plan":          "The plan options did not fit",
+	"returning":     "Few would come back",
+	"reliability":   "Bugs and failures got in the way",
+	"support":       "Support was slow or unhelpful",
+	"communication": "Communication and notifications fell short",
+	"setup":         "Setup and connecting systems was the main hurdle",
+	"access":        "Sign-in, access and permissions got in the way",
+	"documentation": "The documentation was out of date or unhelpful",
+	"delivery":      "Deliveries were unreliable",
+	"commute":       "The commute costs time and money",
+	"office":        "Desks and meeting rooms are hard to get",
+	"focus":         "Noise and interruptions make it hard to focus",
+	"social":        "People felt isolated",
+	"meetings":      "There are too many meetings and calls",
+	"caring":        "Schedules clash with childcare and caring",
+	"flexibility":   "The rules leave too little flexibility",
+	"management":    "Monitoring erodes trust",
+	"career":        "Career growth feels blocked",
+	"appointments":  "Appointments are hard to get soon enough",
+	"prescriptions": "Prescription refills are slow and opaque",
+	"results":       "Test results are slow or hard to understand",
+	"telehealth":    "Video visits are unreliable",
+	"privacy":       "Participants worry about privacy",
+	"records":       "Records are hard to get at",
+	"accessibility": "Text is too small or hard to read",
+	"language":      "Language support is lacking",
+	"safety":        "Safety worries came up",
+	"taste":         "The food disappointed",
+	"variety":       "There was not enough variety",
+	"health":        "Health worries came up",
+	"convenience":   "It was less convenient than hoped",
+}
+
+var posTitles = map[string]string{
+	"cost":          "The price felt fair",
+	"speed":         "Getting results was quick",
+	"learning":      "Learning new skills was what people valued most",
+	"support":       "Support was fast and helpful",
+	"social":        "Time together helped people connect and learn",
+	"communication": "Reminders and notifications help",
+	"taste":         "The food was good",
+	"variety":       "The variety was valued",
+	"convenience":   "The convenience was valued",
+	"usability":     "It was easy to use",
+	"quality":       "The quality was good",
+	"documentation": "The guides were helpful",
+	"telehealth":    "Video visits save a trip",
+	"health":        "It helped people live more healthily",
+	"flexibility":   "The flexibility was valued",
+	"setup":         "Setup was easy",
+	"delivery":      "Deliveries were reliable",
 }

@@ -1,6 +1,9 @@
 package analysis
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // clauseRec is what the clustering keeps of one own-stance clause: no words, only its
 // place, stance and concepts, so that 10,000 interviews fit in memory comfortably.
@@ -15,6 +18,7 @@ type clauseRec struct {
 	noPrior  bool // the answer opened with a flat denial: no prior applies
 	msgPol   int8 // the sign of the whole answer's own evaluative words
 	concepts []conceptWeight
+	stems    []string // words outside the lexicon, for themes it has no concept for
 }
 
 // questionStats counts, per protocol question, the answers' clauses whose own words are
@@ -198,12 +202,32 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				}
 			}
 			rec.concepts = a.weighConcepts(c)
-			if len(rec.concepts) == 0 {
+			if rec.explicit {
+				rec.stems = freeStems(c, protocol)
+			}
+			if len(rec.concepts) == 0 && len(rec.stems) == 0 {
 				continue
 			}
 			sp := a.quoteSpan(text, sw, c)
 			rec.start, rec.end = int32(sp.start), int32(sp.end)
 			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// freeStems are the clause's own content words that no lexicon term covers and that are
+// not the protocol's: candidates for a theme the lexicon does not know.
+func freeStems(c *clauseStance, protocol map[string]bool) []string {
+	var out []string
+	for i, t := range c.toks {
+		// Polarity words say how, not what; numbers and names are not topics.
+		if c.covered[i] || c.negated[i] || !isContent(t) || len(t.stem) < 4 || protocol[t.stem] ||
+			genericStems[t.stem] || (t.upper && i > 0) || polarityWord(t.low) || numberWords[t.low] {
+			continue
+		}
+		if !slices.Contains(out, t.stem) {
+			out = append(out, t.stem)
 		}
 	}
 	return out

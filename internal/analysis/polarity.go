@@ -91,6 +91,18 @@ func compilePolarity() *polarityTable {
 
 func (p *polarityTable) of(t token) float64 { return p.surface[t.low] }
 
+// polarityWord says whether a word carries polarity in the shared table.
+func polarityWord(low string) bool {
+	_, pol := compiledTables()
+	_, ok := pol.surface[low]
+	_, flip := flipOnly[low]
+	return ok || flip || isNegator(low)
+}
+
+var numberWords = wordSet(`zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
+thousand million half quarter double triple once twice`)
+
 // negators open a negation scope. Contractions are recognised by their "n't"; the typed
 // forms without the apostrophe ("couldnt") are listed.
 var negators = wordSet(`not no never nothing nobody none neither nor without hardly barely cannot dont didnt

@@ -42,6 +42,9 @@ type clauseStance struct {
 	// business doesn't really touch me"): it takes no prior from its question.
 	denies bool
 	drop   dropReason
+	// covered marks words that belong to a lexicon term or a blocked phrase; the
+	// others can still make a theme on their own (see stemCandidates).
+	covered []bool
 }
 
 // termHit is a lexicon term found in a clause.
@@ -274,6 +277,7 @@ func statesLack(toks []token, i int) bool {
 func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[string]bool) {
 	toks := c.toks
 	c.negated = make([]bool, len(toks))
+	c.covered = make([]bool, len(toks))
 	inPhrase := make([]bool, len(toks))
 	blocked := make([]bool, len(toks))
 	for i := 0; i < len(toks); {
@@ -285,6 +289,9 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		for j := i; j < i+len(m.stems); j++ {
 			inPhrase[j] = len(m.stems) > 1
 			blocked[j] = m.concept < 0
+		}
+		for j := i; j < i+len(m.stems); j++ {
+			c.covered[j] = true
 		}
 		if m.concept >= 0 {
 			prot := true

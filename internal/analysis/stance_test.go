@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,45 @@ func TestMinSupport(t *testing.T) {
 		if got := a.minSupport(n); got != want {
 			t.Errorf("minSupport(%d) = %d, want %d", n, got, want)
 		}
+	}
+}
+
+// TestWordCluster: a complaint the lexicon has no concept for still surfaces when enough
+// people make it in their own words, and a one-off remark does not.
+func TestWordCluster(t *testing.T) {
+	answers := []string{
+		"The elevator was broken again, which is so annoying.",
+		"Honestly the elevator is awful, it's always out of order.",
+		"I hate the elevator, I end up waiting forever for it.",
+		"That elevator is terrible, we took the stairs all week.",
+		"The elevator broke twice and it was frustrating.",
+		"The canteen coffee is terrible.",
+		"Nothing much, it was fine.",
+	}
+	var in Input
+	in.Campaign.Questions = []string{"What frustrated you?"}
+	for i, a := range answers {
+		id := string(rune('a' + i))
+		in.Interviews = append(in.Interviews, Interview{ID: id, Messages: []Message{
+			{ID: id + "q", Role: RoleInterviewer, Content: in.Campaign.Questions[0]},
+			{ID: id + "a", Role: RoleParticipant, Content: a},
+		}})
+	}
+	got, err := New().Analyze(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range got {
+		t.Logf("%s %q %d", f.Key, f.Title, f.Frequency)
+		if f.Key == "pain_point:word:elev" && f.Frequency == 5 {
+			found = true
+		}
+		if strings.Contains(f.Key, "canteen") {
+			t.Errorf("one-off remark became a finding: %+v", f)
+		}
+	}
+	if !found {
+		t.Errorf("no word finding for the elevator")
 	}
 }

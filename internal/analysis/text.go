@@ -139,3 +139,24 @@ func isContent(t token) bool {
 	}
 	return false
 }
+
+// genericStems are everyday words of spoken answers that recur in any study without
+// being a topic: time words, people, quantities, light verbs.
+var genericStems = func() map[string]bool {
+	st := newStemmer()
+	m := map[string]bool{}
+	for w := range wordSet(`time times day days week weeks month months year years hour hours minute minutes
+morning evening night today tomorrow yesterday monday tuesday wednesday thursday friday saturday sunday
+people person guy guys thing things stuff lot bit kind sort part place way ways point case fact reason
+everyone someone anyone nobody home house first second third last next other another whole every each
+much many more less most least little big small good bad great nice fine real really actually honestly
+want wanted need needed use used using try tried trying feel felt seem seemed look looked find found take
+took taken give gave work worked working start started keep kept end ended back away still even also
+just probably maybe pretty quite rather enough though although because since while again already
+always never sometimes usually often ever definitely totally literally basically anyway mean meant say
+said tell told call called thank thanks sorry right sure okay yeah yes well know knew think thought get
+got make made come came going gone stay left put show let lets help`) {
+		m[st.stem(w)] = true
+	}
+	return m
+}()
