@@ -20,6 +20,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/cachetrim"
+	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/interviewer"
 	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
@@ -44,6 +45,9 @@ type Config struct {
 	// LLM returns the interviewer of the operator's chat model for campaigns that ask for
 	// one, or nil while none is configured; nil holds every interview with the protocol.
 	LLM func(context.Context) interviewer.Interviewer
+	// Analyses queues analysis jobs (findings.NewQueue over Store); nil answers analyze
+	// with 503. Whether this process also works the queue is the queue's own setting.
+	Analyses *findings.Queue
 	// Limiter spends the plans' budgets: ratelimit.NewMemory for one replica,
 	// ratelimit.NewRedis for several (in a ratelimit.Failover, which fails closed or open
 	// while Redis is down). /ready asks a Limiter that is a ratelimit.ReadinessChecker.

@@ -6,6 +6,7 @@ package teststack
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -16,7 +17,9 @@ import (
 
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/session"
@@ -38,6 +41,9 @@ type Options struct {
 	AdminUsers []string
 	// Tune adjusts the server's configuration before it starts; nil leaves it.
 	Tune func(*apiserver.Config)
+	// Analyzer runs the stack's analysis jobs (its workers share the store's queue with any
+	// other stack on the same store); nil is the built-in analysis.New().
+	Analyzer analysis.Analyzer
 }
 
 // CursorKey signs the cursors of every test stack, so two replicas accept each other's.
@@ -72,9 +78,13 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue, err := startAnalyses(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	cfg := apiserver.Config{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: o.Store, Limiter: o.Limiter, Sessions: verifier,
-		KubeProbe: probe, CursorKey: CursorKey, AdminUsers: o.AdminUsers, Logger: logr.Discard(),
+		KubeProbe: probe, CursorKey: CursorKey, AdminUsers: o.AdminUsers, Logger: logr.Discard(), Analyses: queue,
 	}
 	if o.Tune != nil {
 		o.Tune(&cfg)
@@ -88,4 +98,30 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 		return nil, fmt.Errorf("teststack: cache did not sync")
 	}
 	return srv, nil
+}
+
+// startAnalyses starts the stack's analysis workers, as `qual apiserver` runs them, with a
+// quick poll; they stop when ctx ends.
+func startAnalyses(ctx context.Context, o Options) (*findings.Queue, error) {
+	a := o.Analyzer
+	if a == nil {
+		a = analysis.New()
+	}
+	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: o.Store, Analyzer: a,
+		PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+	if err != nil {
+		return nil, fmt.Errorf("teststack: analysis queue: %w", err)
+	}
+	if err := q.Start(ctx); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("teststack: analysis queue: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(stop)
+		q.Close()
+	}()
+	return q, nil
 }

@@ -1,0 +1,648 @@
+package apiserver
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/findings"
+	"qual.cx/operator/internal/store"
+)
+
+var findingSorts = []string{"created_at", "updated_at", "title"}
+
+// The REST enums of findings.
+var (
+	findingTypes = enum{string(store.FindingTheme), string(store.FindingPainPoint), string(store.FindingOpportunity), string(store.FindingInsight)}
+	sentiments   = enum{string(store.SentimentPositive), string(store.SentimentNeutral), string(store.SentimentNegative), string(store.SentimentMixed)}
+)
+
+// findingTarget is a finding the caller may see, with its team and campaign.
+type findingTarget struct {
+	f        store.Finding
+	team     directory.Membership
+	campaign *directory.Campaign
+}
+
+// visibleFinding finds the finding in the path among the caller's teams, the acting team
+// first. Another team's finding, or one whose campaign is gone, is 404.
+func (s *Server) visibleFinding(r *http.Request, p *authn.Principal) (findingTarget, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return findingTarget{}, envelope.NotFound("Finding")
+	}
+	for _, m := range actingFirst(p) {
+		f, err := s.rows(m).GetFinding(r.Context(), store.FindingID(id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return findingTarget{}, err
+		}
+		c, ok := s.dir.Campaign(string(f.CampaignID))
+		if !ok || c.TeamUID != string(m.Team.Object.UID) {
+			break
+		}
+		return findingTarget{f: f, team: m, campaign: c}, nil
+	}
+	return findingTarget{}, envelope.NotFound("Finding")
+}
+
+// byFinding is the team of the finding in the path (see byInterview).
+func (s *Server) byFinding(r *http.Request, p *authn.Principal) *directory.Team {
+	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
+		for _, m := range p.Memberships {
+			if _, err := s.rows(m).GetFinding(r.Context(), store.FindingID(r.PathValue("id"))); err == nil {
+				return m.Team
+			}
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// byBodyCampaign is the team of the campaign a create's body names, else byHeader. It reads
+// the body and puts it back for the handler.
+func (s *Server) byBodyCampaign(r *http.Request, p *authn.Principal) *directory.Team {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxIdempotentBody+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+	var named struct {
+		CampaignID string `json:"campaign_id"`
+	}
+	if err == nil && json.Unmarshal(body, &named) == nil && named.CampaignID != "" {
+		if c, ok := s.dir.Campaign(named.CampaignID); ok {
+			if m, ok := p.Team(c.TeamUID); ok {
+				return m.Team
+			}
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+// listFindings lists findings across the caller's teams, or one campaign's.
+func (s *Server) listFindings(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	q := r.URL.Query()
+	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "type": q.Get("type"), "tag": q.Get("tag")}
+	if e := validateFindingFilters(filters); e != nil {
+		return e
+	}
+	teams := p.Memberships
+	if id := filters["campaign_id"]; id != "" {
+		c, ok := s.dir.Campaign(id)
+		m, visible := directory.Membership{}, false
+		if ok {
+			m, visible = p.Team(c.TeamUID)
+		}
+		if !visible {
+			return envelope.NotFound("Campaign")
+		}
+		teams = []directory.Membership{m}
+	}
+	return s.writeFindings(w, r, teams, filters)
+}
+
+// listCampaignFindings lists one campaign's findings.
+func (s *Server) listCampaignFindings(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	q := r.URL.Query()
+	filters := map[string]string{"campaign_id": string(c.Object.UID), "type": q.Get("type"), "tag": q.Get("tag")}
+	if e := validateFindingFilters(filters); e != nil {
+		return e
+	}
+	return s.writeFindings(w, r, []directory.Membership{m}, filters)
+}
+
+func validateFindingFilters(f map[string]string) *envelope.Error {
+	var bad []envelope.FieldError
+	if v := f["campaign_id"]; v != "" && !isUUID(v) {
+		bad = append(bad, envelope.FieldError{Field: "campaign_id", Message: "must be an id (a UUID)"})
+	}
+	if v := f["type"]; v != "" && !findingTypes.has(v) {
+		bad = append(bad, envelope.FieldError{Field: "type", Message: findingTypes.must()})
+	}
+	if v := f["tag"]; len(v) > maxTag || !decode.IsText(v) {
+		bad = append(bad, envelope.FieldError{Field: "tag", Message: "must be a tag: at most " + strconv.Itoa(maxTag) + " characters of text"})
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	return nil
+}
+
+// writeFindings answers one page of the teams' findings, merged as writeInterviews does.
+func (s *Server) writeFindings(w http.ResponseWriter, r *http.Request, teams []directory.Membership, filters map[string]string) error {
+	lp, e := s.parseList(r, findingSorts, filters)
+	if e != nil {
+		return e
+	}
+	req, e := findingPage(lp)
+	if e != nil {
+		return e
+	}
+	f := store.FindingFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Type: store.FindingType(filters["type"]), Tag: filters["tag"]}
+	var items []store.Finding
+	var total int64
+	more := false
+	for _, m := range teams {
+		page, err := s.rows(m).ListFindings(r.Context(), f, req)
+		if err != nil {
+			return err
+		}
+		items, total, more = append(items, page.Items...), total+page.TotalCount, more || page.HasMore
+	}
+	sortKey := store.SortKey(lp.sortBy)
+	slices.SortFunc(items, func(a, b store.Finding) int {
+		pa, pb := a.Position(sortKey), b.Position(sortKey)
+		c := cmp.Or(pa.Time.Compare(pb.Time), strings.Compare(pa.Title, pb.Title), strings.Compare(pa.ID, pb.ID))
+		if lp.desc {
+			return -c
+		}
+		return c
+	})
+	if len(items) > lp.limit {
+		items, more = items[:lp.limit], true
+	}
+	out := make([]resources.Finding, len(items))
+	for i, f := range items {
+		out[i] = resources.NewFinding(f)
+	}
+	var lastValue, lastID string
+	if n := len(items); n > 0 {
+		pos := items[n-1].Position(sortKey)
+		lastValue, lastID = pos.Time.Format(time.RFC3339Nano), pos.ID
+		if sortKey == store.SortTitle {
+			lastValue = pos.Title
+		}
+	}
+	envelope.WriteList(w, out, s.pagination(lp, more, int(total), lastValue, lastID))
+	return nil
+}
+
+// findingPage is storePage with the title sort, whose cursor value is the title itself.
+func findingPage(lp listParams) (store.PageRequest, *envelope.Error) {
+	if lp.sortBy != string(store.SortTitle) {
+		return storePage(lp)
+	}
+	after := lp.after
+	lp.after, lp.sortBy = nil, string(store.SortCreatedAt)
+	req, e := storePage(lp)
+	req.Sort = store.SortTitle
+	if after != nil {
+		if !isUUID(after.ID) {
+			return req, envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")
+		}
+		req.After = &store.Position{Title: after.Value, ID: after.ID}
+	}
+	return req, e
+}
+
+// Finding limits.
+const (
+	maxTitle         = 200
+	maxSummary       = 5000
+	maxTag           = 50
+	maxTags          = 20
+	maxEvidence      = 50
+	maxQuote         = 2000
+	manualConfidence = 1.0 // a person's finding, unless they say otherwise
+)
+
+// findingBody is the body of POST /findings and PATCH /findings/{id}.
+type findingBody struct {
+	CampaignID decode.Optional[string]         `json:"campaign_id"`
+	Title      decode.Optional[string]         `json:"title"`
+	Summary    decode.Optional[string]         `json:"summary"`
+	Type       decode.Optional[string]         `json:"type"`
+	Tags       decode.Optional[[]string]       `json:"tags"`
+	Evidence   decode.Optional[[]evidenceBody] `json:"evidence"`
+	Sentiment  decode.Optional[string]         `json:"sentiment"`
+	Confidence decode.Optional[float64]        `json:"confidence"`
+}
+
+type evidenceBody struct {
+	InterviewID string  `json:"interview_id"`
+	MessageID   *string `json:"message_id"`
+	Quote       string  `json:"quote"`
+}
+
+// check validates the fields that are set; create says which are required.
+func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, []envelope.FieldError) {
+	var bad []envelope.FieldError
+	add := func(field, msg string) { bad = append(bad, envelope.FieldError{Field: field, Message: msg}) }
+	var p store.FindingPatch
+	required := func(field string, o decode.Optional[string]) bool {
+		switch {
+		case !o.Set && create:
+			add(field, "Required")
+		case o.Set && o.Null:
+			add(field, "must not be null")
+		default:
+			return o.Set
+		}
+		return false
+	}
+	if !create && b.CampaignID.Set {
+		add("campaign_id", "cannot be changed: a finding stays in its campaign")
+	}
+	if required("title", b.Title) {
+		t := strings.TrimSpace(b.Title.Value)
+		switch n := len([]rune(t)); {
+		case n == 0:
+			add("title", "must not be blank")
+		case n > maxTitle:
+			add("title", "must be at most "+strconv.Itoa(maxTitle)+" characters")
+		}
+		p.Title = &t
+	}
+	if required("type", b.Type) {
+		if !findingTypes.has(b.Type.Value) {
+			add("type", findingTypes.must())
+		}
+		typ := store.FindingType(b.Type.Value)
+		p.Type = &typ
+	}
+	if b.Summary.Set {
+		sum := strings.TrimSpace(b.Summary.Value)
+		if len([]rune(sum)) > maxSummary {
+			add("summary", "must be at most "+strconv.Itoa(maxSummary)+" characters")
+		}
+		p.Summary = &sum
+	}
+	if b.Sentiment.Set {
+		if !sentiments.has(b.Sentiment.Value) {
+			add("sentiment", sentiments.must())
+		}
+		sen := store.Sentiment(b.Sentiment.Value)
+		p.Sentiment = &sen
+	}
+	if b.Confidence.Set {
+		c := b.Confidence.Value
+		if b.Confidence.Null || c < 0 || c > 1 {
+			add("confidence", "must be a number from 0 to 1")
+		}
+		p.Confidence = &c
+	}
+	if b.Tags.Set {
+		tags := make([]string, 0, len(b.Tags.Value))
+		if len(b.Tags.Value) > maxTags {
+			add("tags", "must hold at most "+strconv.Itoa(maxTags)+" tags")
+		}
+		for i, tag := range b.Tags.Value {
+			tag = strings.TrimSpace(tag)
+			if tag == "" || len([]rune(tag)) > maxTag {
+				add("tags["+strconv.Itoa(i)+"]", "must be 1 to "+strconv.Itoa(maxTag)+" characters")
+			}
+			tags = append(tags, tag)
+		}
+		p.Tags = &tags
+	}
+	var ev []store.Evidence
+	if b.Evidence.Set {
+		if len(b.Evidence.Value) > maxEvidence {
+			add("evidence", "must hold at most "+strconv.Itoa(maxEvidence)+" quotes")
+		}
+		for i, e := range b.Evidence.Value {
+			field := "evidence[" + strconv.Itoa(i) + "]."
+			if !isUUID(e.InterviewID) {
+				add(field+"interview_id", "must be an interview id (a UUID)")
+			}
+			if e.MessageID != nil && !isUUID(*e.MessageID) {
+				add(field+"message_id", "must be a message id (a UUID) or null")
+			}
+			if strings.TrimSpace(e.Quote) == "" {
+				add(field+"quote", "must not be blank")
+			} else if len([]rune(e.Quote)) > maxQuote {
+				add(field+"quote", "must be at most "+strconv.Itoa(maxQuote)+" characters")
+			}
+			var msg store.MessageID
+			if e.MessageID != nil {
+				msg = store.MessageID(*e.MessageID)
+			}
+			ev = append(ev, store.Evidence{InterviewID: store.InterviewID(e.InterviewID), MessageID: msg, Quote: e.Quote})
+		}
+		if ev == nil {
+			ev = []store.Evidence{}
+		}
+		p.Evidence = &ev
+		freq := frequency(ev)
+		p.Frequency = &freq
+	}
+	return p, ev, bad
+}
+
+// frequency is the number of distinct interviews the evidence cites.
+func frequency(ev []store.Evidence) int {
+	seen := map[store.InterviewID]bool{}
+	for _, e := range ev {
+		seen[e.InterviewID] = true
+	}
+	return len(seen)
+}
+
+// checkEvidence verifies each quote against the store: the interview is the team's, in the
+// campaign, and the message (if named) is one of its messages holding the quote exactly.
+// Another team's or campaign's interview reads as one that does not exist.
+func (s *Server) checkEvidence(r *http.Request, ts store.TeamStore, campaign store.CampaignID, ev []store.Evidence) ([]envelope.FieldError, error) {
+	var bad []envelope.FieldError
+	transcripts := map[store.InterviewID]map[store.MessageID]string{}
+	for i, e := range ev {
+		field := "evidence[" + strconv.Itoa(i) + "]."
+		msgs, ok := transcripts[e.InterviewID]
+		if !ok {
+			iv, err := ts.GetInterview(r.Context(), e.InterviewID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return nil, err
+			case iv.CampaignID == campaign:
+				if msgs, err = messagesOf(r, ts, iv.ID); err != nil {
+					return nil, err
+				}
+			}
+			transcripts[e.InterviewID] = msgs
+		}
+		if msgs == nil {
+			bad = append(bad, envelope.FieldError{Field: field + "interview_id", Message: "must be an interview of the finding's campaign"})
+			continue
+		}
+		if e.MessageID == "" {
+			continue
+		}
+		content, ok := msgs[e.MessageID]
+		switch {
+		case !ok:
+			bad = append(bad, envelope.FieldError{Field: field + "message_id", Message: "must be a message of that interview"})
+		case !strings.Contains(content, e.Quote):
+			bad = append(bad, envelope.FieldError{Field: field + "quote", Message: "must be an exact quote of the message"})
+		}
+	}
+	return bad, nil
+}
+
+// messagesOf reads an interview's messages by id.
+func messagesOf(r *http.Request, ts store.TeamStore, id store.InterviewID) (map[store.MessageID]string, error) {
+	out := map[store.MessageID]string{}
+	req := store.PageRequest{Limit: store.MaxPageLimit, SkipTotal: true}
+	for {
+		page, err := ts.ListMessages(r.Context(), id, req)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.Items {
+			out[m.ID] = m.Content
+		}
+		if !page.HasMore {
+			return out, nil
+		}
+		req.After = page.Next
+	}
+}
+
+func (s *Server) createFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	var body findingBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	patch, ev, bad := body.check(true)
+	var c *directory.Campaign
+	var m directory.Membership
+	switch id := body.CampaignID; {
+	case !id.Set:
+		bad = append([]envelope.FieldError{{Field: "campaign_id", Message: "Required"}}, bad...)
+	case id.Null || !isUUID(id.Value):
+		bad = append([]envelope.FieldError{{Field: "campaign_id", Message: "must be a campaign id (a UUID)"}}, bad...)
+	default:
+		var ok bool
+		if c, ok = s.dir.Campaign(id.Value); ok {
+			m, ok = p.Team(c.TeamUID)
+		}
+		if !ok {
+			return envelope.NotFound("Campaign")
+		}
+	}
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot write findings")
+	}
+	ts := s.rows(m)
+	campaign := store.CampaignID(c.Object.UID)
+	if bad, err := s.checkEvidence(r, ts, campaign, ev); err != nil {
+		return err
+	} else if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	in := store.NewFinding{CampaignID: campaign, Type: *patch.Type, Title: *patch.Title, Evidence: ev,
+		Frequency: frequency(ev), Sentiment: store.SentimentNeutral, Confidence: manualConfidence}
+	if patch.Summary != nil {
+		in.Summary = *patch.Summary
+	}
+	if patch.Tags != nil {
+		in.Tags = *patch.Tags
+	}
+	if patch.Sentiment != nil {
+		in.Sentiment = *patch.Sentiment
+	}
+	if patch.Confidence != nil {
+		in.Confidence = *patch.Confidence
+	}
+	f, err := findings.Create(r.Context(), ts, in)
+	if err != nil {
+		return findingError(err)
+	}
+	envelope.WriteData(w, http.StatusCreated, resources.NewFinding(f))
+	return nil
+}
+
+func (s *Server) getFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleFinding(r, p)
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewFinding(t.f))
+	return nil
+}
+
+func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleFinding(r, p)
+	if err != nil {
+		return err
+	}
+	var body findingBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	patch, ev, bad := body.check(false)
+	if len(bad) > 0 {
+		return envelope.Validation(bad...)
+	}
+	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot write findings")
+	}
+	ts := s.rows(t.team)
+	if patch.Evidence != nil {
+		if bad, err := s.checkEvidence(r, ts, t.f.CampaignID, ev); err != nil {
+			return err
+		} else if len(bad) > 0 {
+			return envelope.Validation(bad...)
+		}
+	}
+	f, err := findings.Update(r.Context(), ts, t.f.ID, patch)
+	if err != nil {
+		return findingError(err)
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewFinding(f))
+	return nil
+}
+
+func (s *Server) deleteFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	t, err := s.visibleFinding(r, p)
+	if err != nil {
+		return err
+	}
+	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot delete findings")
+	}
+	if err := s.rows(t.team).DeleteFinding(r.Context(), t.f.ID); err != nil {
+		return findingError(err)
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
+
+// findingError maps the store's refusals. Evidence was checked first, so ErrInvalidInput
+// means an interview or message went away in between.
+func findingError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return envelope.NotFound("Finding")
+	case errors.Is(err, store.ErrInvalidInput):
+		return envelope.Field("evidence", "cites an interview or message that no longer exists")
+	}
+	return err
+}
+
+// analyze queues an analysis of the campaign's completed interviews (202), or answers the one
+// already queued or running: a campaign runs one analysis at a time, and asking again costs
+// no budget.
+func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	var none struct{}
+	if e := decode.JSON(w, r, &none); e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot analyze campaigns")
+	}
+	if s.cfg.Analyses == nil {
+		return envelope.Unavailable("Analysis", 30*time.Second)
+	}
+	ts := s.rows(m)
+	campaign := store.CampaignID(c.Object.UID)
+	n, err := ts.CountInterviews(r.Context(), store.InterviewFilter{CampaignID: campaign, Status: store.InterviewCompleted})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return envelope.New(envelope.CodeInvalidState, "The campaign has no completed interview to analyze")
+	}
+	a, _, err := s.cfg.Analyses.Analyze(r.Context(), ts, campaign, brief(c.Object), func() error {
+		if e := s.spendAnalysis(r, p, m.Team); e != nil {
+			return e
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusAccepted, resources.NewAnalysisQueued(a))
+	return nil
+}
+
+// brief is the campaign as the analyzer knows it.
+func brief(c *qualv1alpha1.Campaign) analysis.Campaign {
+	return analysis.Campaign{Title: c.Spec.Title, Objectives: c.Spec.Objectives, Questions: c.Spec.Questions,
+		Language: c.Spec.Settings.Language}
+}
+
+// spendAnalysis spends one analysis of the team's hourly budget. Called after every check
+// that can refuse the analysis, and only when a new one is queued, so a refused analyze (or
+// one answered with the analysis already running) costs nothing.
+func (s *Server) spendAnalysis(r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
+	limit := s.cfg.Plans.Of(planOf(team, p)).Analyses()
+	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("analyses", team, p), limit, 1)
+	if err != nil {
+		s.cfg.Logger.Error(err, "rate limiter unavailable")
+		return envelope.Unavailable("Rate limiting", 5*time.Second)
+	}
+	if !res.Allowed {
+		e := envelope.New(envelope.CodeRateLimited, "The Analysis/hr budget of %d analyses per hour is spent", limit.Quota)
+		e.RetryAfter = res.RetryAfter
+		return e
+	}
+	return nil
+}
+
+// visibleAnalysis finds the analysis in the path among the caller's teams; another team's,
+// or one whose campaign is gone, is 404.
+func (s *Server) visibleAnalysis(r *http.Request, p *authn.Principal) (store.Analysis, error) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		return store.Analysis{}, envelope.NotFound("Analysis")
+	}
+	for _, m := range actingFirst(p) {
+		a, err := s.rows(m).GetAnalysis(r.Context(), store.AnalysisID(id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.Analysis{}, err
+		}
+		if c, ok := s.dir.Campaign(string(a.CampaignID)); !ok || c.TeamUID != string(m.Team.Object.UID) {
+			break
+		}
+		return a, nil
+	}
+	return store.Analysis{}, envelope.NotFound("Analysis")
+}
+
+// byAnalysis is the team of the analysis in the path (see byInterview).
+func (s *Server) byAnalysis(r *http.Request, p *authn.Principal) *directory.Team {
+	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
+		for _, m := range p.Memberships {
+			if _, err := s.rows(m).GetAnalysis(r.Context(), store.AnalysisID(r.PathValue("id"))); err == nil {
+				return m.Team
+			}
+		}
+	}
+	return s.byHeader(r, p)
+}
+
+func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	a, err := s.visibleAnalysis(r, p)
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, resources.NewAnalysis(a))
+	return nil
+}
