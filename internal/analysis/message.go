@@ -271,7 +271,7 @@ func startsAlternative(toks []token) bool {
 // interviewer's vocabulary, not the participant's stance.
 func (a *analyzer) markEcho(text string, sents []*sentenceWork, q question) {
 	for _, sw := range sents {
-		k, content, echo := 0, 0, true
+		k, content, echo, polar := 0, 0, true, false
 		for k < len(sw.toks) {
 			t := sw.toks[k]
 			if isContent(t) {
@@ -279,6 +279,9 @@ func (a *analyzer) markEcho(text string, sents []*sentenceWork, q question) {
 				if !q.stems[t.stem] {
 					echo = false
 				}
+			}
+			if (a.pol.of(t) != 0 && !q.stems[t.stem]) || isNegator(t.low) {
+				polar = true
 			}
 			k++
 			if k < len(sw.toks) {
@@ -290,7 +293,13 @@ func (a *analyzer) markEcho(text string, sents []*sentenceWork, q question) {
 		if content == 0 {
 			continue // "Hmm." or "Honestly?": look at the next sentence
 		}
-		if !echo || content > 5 {
+		// "Refills are okay, for us" answers the question in its words; "Frustrated?"
+		// only repeats it.
+		asked := k >= len(sw.toks) || strings.Contains(text[sw.toks[k-1].end:sw.toks[k].start], "?")
+		if k >= len(sw.toks) {
+			asked = strings.Contains(text[sw.toks[k-1].end:sw.sp.end], "?")
+		}
+		if !echo || content > 5 || (polar && !asked) {
 			return
 		}
 		// Cut the echoed words out of the first clause; a clause left empty is dropped.

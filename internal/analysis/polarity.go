@@ -15,7 +15,7 @@ favorite favourite smooth smoothly convenient reliable decent comfortable relief
 appreciated valuable impressive impressed intuitive fantastic brilliant wonderful lovely delicious tasty
 pleased satisfied grateful thrilled excited exciting calm fair reasonable affordable sustainable
 realistic trust trusted recommend recommended solid handy straightforward painless seamless
-effortless loved favourite`)
+effortless loved favourite godsend lifesaver save saves saved`)
 
 var negativeWords = wordSet(`bad worse worst terrible awful horrible hate hated hates annoying annoyed annoy annoys
 frustrating frustrated frustration frustrates confusing confused confusion difficult hard harder slow
@@ -30,11 +30,11 @@ unreliable late delayed glitchy wrong hurt hurts lonely isolated noisy distracti
 ridiculous absurd sucks sucked useless pointless mediocre regret unfortunately sadly complain complained
 complaining ugh skeptical burned burnt nightmare inconvenient unusable impossible unhappy awkward
 embarrassing embarrassed inconsistent unacceptable terrible sloppy careless lousy miserable dreading
-dread resent resented tough stressing panic panicked idiot stupid presenteeism surveillance micromanaged micromanage
+dread resent resented tough stressing panic panicked idiot stupid complaints froze glitched lagged choppy garbage presenteeism surveillance micromanaged micromanage
 micromanaging policing policed spying distrust mistrust stalled stall killed blocker blocked blocking
 hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdated behind dropping
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
-taken gone lost`)
+lost`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
@@ -42,7 +42,7 @@ var flipOnly = map[string]float64{
 	"mind": 1, "bother": 1, "bothered": 1, "bothers": 1, "notice": 1, "noticed": 1, "care": 1, "cared": 1, "matter": 1, "matters": 1,
 	"remember": -1, "remembered": -1, "work": -1, "worked": -1, "works": -1, "working": -1,
 	"last": -1, "help": -1, "helped": -1, "show": -1, "arrive": -1, "arrived": -1, "apply": -1,
-	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1, "save": -1, "saved": -1,
+	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1,
 }
 
 // polarityTable is the word lists with their inflections.

@@ -90,11 +90,27 @@ func counterfactual(toks []token) bool {
 					return true
 				}
 			}
+			// "If I had kids I'd …", "If I lived out there I'd be fuming": a
+			// counterfactual about the speaker, unlike "if they had a cheaper plan".
+			if i+2 < len(toks) && (toks[i+1].low == "i" || toks[i+1].low == "we") && selfIrrealis[toks[i+2].low] && hasWould(toks[i+3:]) {
+				return true
+			}
 		}
 		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) {
 			if n := toks[i+1].low; n == "have" || n == "been" || n == "of" {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+var selfIrrealis = wordSet(`had was were lived worked didn't did got went knew`)
+
+func hasWould(toks []token) bool {
+	for _, t := range toks {
+		if t.low == "would" || strings.HasSuffix(t.low, "'d") {
+			return true
 		}
 	}
 	return false
@@ -215,13 +231,10 @@ func isAllCaps(text string, t token) bool {
 	return len(w) > 1 && strings.ToUpper(w) == w
 }
 
-// discourseWords are polar only as a predicate ("it was fine", "came out okay"), not as
-// a discourse marker ("okay, so …", "which, fine").
+// discourseWords are polar inside a phrase ("it was fine", "came out okay", "I can
+// read it fine"), not when they open one as a discourse marker ("okay, so …", "which,
+// fine", "Well, …").
 var discourseWords = wordSet(`okay ok fine alright well`)
-
-var predicateLead = wordSet(`was is were are be been being seemed seems seem felt feel feels out pretty perfectly
-totally mostly fairly quite worked work works looked looks sounded it's that's really absolutely usually
-generally always all been mainly largely`)
 
 // hedges are negations that deny nothing about the topic: "I don't know", "not sure".
 var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
@@ -239,6 +252,16 @@ apply applied show showed turn turned come came`)
 func correctedLater(toks []token, j int) bool {
 	for k := j + 1; k < len(toks) && k <= j+5; k++ {
 		if toks[k].low == "just" || toks[k].low == "only" || toks[k].low == "merely" {
+			return true
+		}
+	}
+	return false
+}
+
+func relief(toks []token, i int) bool {
+	for j := i + 1; j+1 < len(toks) && j <= i+2; j++ {
+		n := toks[j].low
+		if (n == "have" || n == "need" || n == "needed") && toks[j+1].low == "to" {
 			return true
 		}
 	}
@@ -313,8 +336,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 		pols[i] = a.pol.of(t)
 		if pols[i] != 0 && discourseWords[t.low] {
-			lead := i > 0 && (predicateLead[toks[i-1].low] || strings.HasSuffix(toks[i-1].low, "'s"))
-			if !lead {
+			if i == 0 || strings.ContainsAny(text[toks[i-1].end:t.start], ",.;:?!—–(") {
 				pols[i] = 0
 			}
 		}
@@ -372,7 +394,11 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
 		// ("she's never once asked me") say nothing either way.
 		if !flipped && !hedge && !inPhrase[i] {
-			if statesLack(toks, i) {
+			if relief(toks, i) {
+				// "I didn't have to leave my desk", "you don't need to call": an
+				// obligation spared is a relief.
+				pols[i] = 0.5
+			} else if statesLack(toks, i) {
 				pols[i] = -0.5
 			} else {
 				c.denies = true
