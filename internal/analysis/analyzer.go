@@ -8,6 +8,24 @@ import (
 	"sync"
 )
 
+// How the built-in analyzer works, in one pass over the text and one over its records:
+//
+//  1. Each participant message is cut into sentences (Punkt, neurosnap/sentences) and the
+//     sentences into clauses at contrast markers and hard punctuation (segment.go).
+//  2. Each clause is read for stance (stance.go, message.go): lexicon concepts (lexicon.go)
+//     matched on Snowball stems; negation scopes that flip polarity or drop a negated
+//     concept; counterfactuals, second-hand reports, concessions and echoes of the
+//     question are dropped; wishes and conditions are told from complaints and praise.
+//     A clause with no stance of its own inherits one from its question, or from how
+//     most people answered that question.
+//  3. Own-stance clauses are grouped by (stance, concept) in an inverted index; groups
+//     heard in enough distinct interviews become findings, overlapping ones merge
+//     (cluster.go), and each finding keeps the clearest clause per interview as its
+//     evidence, quoted exactly (label.go).
+//
+// Everything is sorted before it is emitted, so the output does not depend on map order
+// or scheduling, and the cost is linear in the text.
+
 // Option tunes the built-in analyzer.
 type Option func(*analyzer)
 
@@ -122,6 +140,15 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 			qindex[q] = i
 		}
 	}
+	// An interviewer that rephrases the protocol ("So, what frustrated you most?") still
+	// asks one of its questions: turns are matched to the closest one by shared words.
+	qstems := make([]map[string]bool, nq)
+	{
+		st := newStemmer()
+		for i, q := range in.Campaign.Questions {
+			qstems[i] = a.readQuestion(q, st).stems
+		}
+	}
 	perWorker := make([]questionStats, 0)
 	workers := max(1, min(a.workers, n))
 	var wg sync.WaitGroup
@@ -136,7 +163,7 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 			st := newStemmer()
 			qcache := map[string]question{}
 			for i := range next {
-				perIV[i] = a.readInterview(i, in.Interviews[i], protocol, st, tok, qcache, qindex, stats)
+				perIV[i] = a.readInterview(i, in.Interviews[i], protocol, st, tok, qcache, qindex, qstems, stats)
 			}
 		}(&perWorker[w])
 	}
@@ -175,6 +202,28 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 	return out, stats, nil
 }
 
+// closestQuestion is the protocol question sharing the most content words with a turn,
+// if they share at least half of the smaller set; -1 otherwise (a follow-up probe).
+func closestQuestion(turn map[string]bool, questions []map[string]bool) int {
+	best, bestScore := -1, 0.0
+	for i, q := range questions {
+		shared := 0
+		for s := range turn {
+			if q[s] {
+				shared++
+			}
+		}
+		small := min(len(turn), len(q))
+		if small == 0 {
+			continue
+		}
+		if score := float64(shared) / float64(small); score >= 0.5 && score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	return best
+}
+
 // applyAnswerPriors gives a stance to the clauses that have none of their own, from how
 // everyone else answered the same question: when most evaluative clauses in the answers
 // to "How has the commute been?" are complaints, a bare "it's an hour and a half each way"
@@ -210,7 +259,8 @@ func applyAnswerPriors(recs []clauseRec, stats questionStats) {
 // readInterview pairs each participant message with the interviewer turn before it (the
 // question it answers) and analyses it.
 func (a *analyzer) readInterview(iv int, in Interview, protocol map[string]bool, st *stemmer,
-	tok sentenceTokenizerT, qcache map[string]question, qindex map[string]int, stats *questionStats) []clauseRec {
+	tok sentenceTokenizerT, qcache map[string]question, qindex map[string]int, qstems []map[string]bool,
+	stats *questionStats) []clauseRec {
 	var out []clauseRec
 	q := question{stems: map[string]bool{}, id: -1}
 	for mi, m := range in.Messages {
@@ -221,6 +271,8 @@ func (a *analyzer) readInterview(iv int, in Interview, protocol map[string]bool,
 				cq = a.readQuestion(m.Content, st)
 				if id, ok := qindex[m.Content]; ok {
 					cq.id = id
+				} else {
+					cq.id = closestQuestion(cq.stems, qstems)
 				}
 				if len(qcache) < 1024 {
 					qcache[m.Content] = cq

@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,53 @@ func TestDeterministic(t *testing.T) {
 		}
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: findings differ between runs", name)
+		}
+	}
+}
+
+// TestKeysStable: a finding's key names its theme, not the run: reversing the order of
+// the interviews, or analysing a grown set (all interviews after the first ten), keeps the
+// keys of the themes found both times.
+func TestKeysStable(t *testing.T) {
+	for name, f := range loadFixtures(t) {
+		in := f.input()
+		full, err := New().Analyze(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev := in
+		rev.Interviews = slices.Clone(in.Interviews)
+		slices.Reverse(rev.Interviews)
+		reversed, err := New().Analyze(context.Background(), rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyFreq := func(fs []Finding) map[string]int {
+			m := map[string]int{}
+			for _, f := range fs {
+				m[f.Key] = f.Frequency
+			}
+			return m
+		}
+		if a, b := keyFreq(full), keyFreq(reversed); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: keys and frequencies depend on interview order:\n%v\n%v", name, a, b)
+		}
+		small := in
+		small.Interviews = in.Interviews[:min(10, len(in.Interviews))]
+		early, err := New().Analyze(context.Background(), small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fullKeys := keyFreq(full)
+		kept := 0
+		for _, f := range early {
+			if _, ok := fullKeys[f.Key]; ok {
+				kept++
+			}
+		}
+		t.Logf("%s: %d of %d findings on the first 10 interviews keep their key on all %d", name, kept, len(early), len(in.Interviews))
+		if kept*2 < len(early) {
+			t.Errorf("%s: most keys changed when the set grew", name)
 		}
 	}
 }

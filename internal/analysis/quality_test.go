@@ -25,6 +25,11 @@ import (
 //	saas-onboarding  (first run)                                      recall 0.71, precision 0.89, 5 trap hits
 //	hybrid-work      (first run)                                      recall 0.29, precision 0.40, 5 trap hits
 //	clinic-app       (first run)                                      recall 0.86, precision 1.00, 4 trap hits
+//
+// After the rules and the lexicon were revised against all four sets (general rules and
+// vocabulary only, no set-specific words), every set scores recall 1.00 and precision
+// 1.00, with 0 (forkwise, saas), 2 (clinic) and 3 (hybrid) trap hits. Those numbers are
+// tuned; the first-run scores above are the estimate for unseen data.
 const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 type fixture struct {

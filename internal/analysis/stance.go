@@ -206,6 +206,13 @@ func reported(text string, toks []token, sentenceStart bool) int {
 			}
 		}
 	}
+	// A verdict held by others: "I know it's hard for them".
+	for i := 0; i+2 < len(toks); i++ {
+		if toks[i].low == "for" && (toks[i+1].low == "them" || toks[i+1].low == "him" || toks[i+1].low == "her" ||
+			toks[i+1].low == "others") && i+2 == len(toks) {
+			return max(0, fragmentStart(text, toks, i))
+		}
+	}
 	// First-person hearsay: "I've heard it's slow".
 	for i := 0; i+1 < len(toks); i++ {
 		if (toks[i].low == "i" || toks[i].low == "i've") && (toks[i+1].low == "heard" || toks[i+1].low == "read") {
@@ -394,13 +401,14 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
 		// ("she's never once asked me") say nothing either way.
 		if !flipped && !hedge && !inPhrase[i] {
-			if relief(toks, i) {
+			switch {
+			case relief(toks, i):
 				// "I didn't have to leave my desk", "you don't need to call": an
 				// obligation spared is a relief.
 				pols[i] = 0.5
-			} else if statesLack(toks, i) {
+			case statesLack(toks, i):
 				pols[i] = -0.5
-			} else {
+			default:
 				c.denies = true
 			}
 		}
