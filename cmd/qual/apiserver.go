@@ -52,6 +52,7 @@ type apiserverFlags struct {
 	proxies     []string
 	metricsAddr string
 	llmSecret   string
+	analysis    analysisFlags
 }
 
 func (f *apiserverFlags) register(cmd *cobra.Command) {
@@ -71,6 +72,7 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.anonPerMin, "unauthenticated-per-minute", apiserver.DefaultAnonymousLimit.Quota, "requests answered 401 and CORS preflights one client address may make per minute")
 	fs.StringSliceVar(&f.proxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For names the client, comma-separated (default: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
+	f.analysis.register(fs)
 	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
 }
 
@@ -106,12 +108,18 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 			return apiserver.Config{}, nil, fmt.Errorf("--trusted-proxies: %w", err)
 		}
 	}
+	queue, stopQueue, err := f.analysis.start(ctx, log, d.store)
+	if err != nil {
+		closeLimiter()
+		return apiserver.Config{}, nil, err
+	}
 	return apiserver.Config{
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
 		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute},
-	}, closeLimiter, nil
+		Analyses: queue,
+	}, func() { stopQueue(); closeLimiter() }, nil
 }
 
 // llm starts following the LLM provider Secret and returns its interviewer, or nil when

@@ -199,6 +199,8 @@ func (f *devFlags) complete(prev map[string]string) error {
 	f.api.adminUsers = []string{devUserEmail}
 	// llm campaigns use the model a `qual-llm` Secret in qual-system names, as in a cluster.
 	f.api.adminNS, f.api.llmSecret = apiserver.DefaultAdminNamespace, "qual-llm"
+	// Analyses run in this process, on the queue in its SQLite file.
+	f.api.analysis.defaults()
 	return nil
 }
 
