@@ -117,8 +117,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
-		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute},
-		Analyses: queue,
+		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, Analyses: queue,
 	}, func() { stopQueue(); closeLimiter() }, nil
 }
 
