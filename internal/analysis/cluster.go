@@ -134,9 +134,9 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 }
 
 // stemCandidates finds themes the lexicon has no concept for: a word outside the lexicon
-// and the protocol that people use with the same stance, in their own words, in more
-// interviews than a concept needs (thr+1), almost always with that stance (80% of the
-// interviews that use it at all), and in answers no concept cluster already holds.
+// that people use with the same stance in as many interviews as a concept needs, at
+// least half of them in their own evaluative words, almost always with that stance (75%
+// of the interviews that use it at all), and in answers no concept cluster already holds.
 func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
 	byStem := map[string][]int{}
 	for i, r := range recs {
@@ -160,14 +160,24 @@ func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
 		ids := byStem[s]
 		all := distinctInterviews(recs, ids)
 		for _, class := range []polClass{classNeg, classPos, classWish} {
-			var mine []int
+			var mine, own []int
 			for _, id := range ids {
-				if recs[id].class == class && recs[id].explicit {
+				if recs[id].class == class {
 					mine = append(mine, id)
+					if recs[id].explicit {
+						own = append(own, id)
+					}
 				}
 			}
 			sup := distinctInterviews(recs, mine)
-			if sup < thr+1 || float64(sup) < 0.8*float64(all) {
+			// At least half the interviews must state the stance in their own words.
+			if 2*distinctInterviews(recs, own) < sup {
+				continue
+			}
+			if debugf != nil && sup >= 2 {
+				debugf("stem pre %v %s support %d of %d", class, s, sup, all)
+			}
+			if sup < thr || float64(sup) < 0.75*float64(all) {
 				continue
 			}
 			free := 0

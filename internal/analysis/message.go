@@ -102,8 +102,9 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 	firstContent := true
 	for si, sw := range sents {
 		cf := counterfactual(sw.toks)
-		wishy := hasWishMarker(sw.toks)
 		cond := conditional(sw.toks)
+		strongW, weakW := wishMarkers(sw.toks)
+		wishy := strongW || (weakW && (cond || q.prior == classWish))
 		negMain := negatedMain(sw.toks)
 		for _, c := range sw.clauses {
 			if c.drop == dropEcho {
@@ -202,9 +203,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				}
 			}
 			rec.concepts = a.weighConcepts(c)
-			if rec.explicit {
-				rec.stems = freeStems(c, protocol)
-			}
+			rec.stems = freeStems(c)
 			if len(rec.concepts) == 0 && len(rec.stems) == 0 {
 				continue
 			}
@@ -216,13 +215,14 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 	return out
 }
 
-// freeStems are the clause's own content words that no lexicon term covers and that are
-// not the protocol's: candidates for a theme the lexicon does not know.
-func freeStems(c *clauseStance, protocol map[string]bool) []string {
+// freeStems are the clause's own content words that no lexicon term covers: candidates
+// for a theme the lexicon does not know. Protocol words are allowed here: a question
+// about "slots" is answered with "slots", and only the stance tells a theme from an echo.
+func freeStems(c *clauseStance) []string {
 	var out []string
 	for i, t := range c.toks {
 		// Polarity words say how, not what; numbers and names are not topics.
-		if c.covered[i] || c.negated[i] || !isContent(t) || len(t.stem) < 4 || protocol[t.stem] ||
+		if c.covered[i] || c.negated[i] || !isContent(t) || len(t.stem) < 4 ||
 			genericStems[t.stem] || (t.upper && i > 0) || polarityWord(t.low) || numberWords[t.low] {
 			continue
 		}

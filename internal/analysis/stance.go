@@ -117,13 +117,45 @@ func hasWould(toks []token) bool {
 }
 
 // wishVerbs after "would"/"'d" turn a conditional into a wish or a condition for return:
-// "I'd come back", "I'd pay", "I'd love", "I'd rather".
-var wishVerbs = wordSet(`love like prefer rather pay come go give try consider use sign switch return buy
+// "I'd come back", "I'd pay", "I'd love", "I'd rather". Only the preference verbs are
+// wishes on their own; the others ("I'd come back to a box on the porch") are also the
+// habitual past of a story, and count only in a conditional or in answer to a question
+// about what would change (see wishMarkers).
+var (
+	wishVerbs = wordSet(`love like prefer rather pay come go give try consider use sign switch return buy
 want appreciate recommend subscribe stay resubscribe rejoin definitely probably totally honestly happily
 gladly absolutely`)
+	preferVerbs = wordSet(`love like prefer rather appreciate`)
+)
 
 // hasWishMarker finds explicit wishes and suggestions in a sentence.
 func hasWishMarker(toks []token) bool {
+	strong, weak := wishMarkers(toks)
+	return strong || weak
+}
+
+// wishMarkers tells unambiguous wishes ("I wish", "it should", "I'd love", "Let teams
+// choose") from modal verbs that are wishes only in context ("I'd come back").
+func wishMarkers(toks []token) (strong, weak bool) {
+	for i, t := range toks {
+		var next string
+		if i+1 < len(toks) {
+			next = toks[i+1].low
+		}
+		if (t.low == "would" || strings.HasSuffix(t.low, "'d")) && wishVerbs[next] {
+			if preferVerbs[next] {
+				return true, true
+			}
+			weak = true
+		}
+	}
+	if strongWish(toks) {
+		return true, weak
+	}
+	return false, weak
+}
+
+func strongWish(toks []token) bool {
 	// An imperative "let" addressed to the organisation: "Let teams pick their days."
 	if len(toks) > 1 && toks[0].low == "let" && toks[1].low != "me" && toks[1].low != "us" {
 		return true
@@ -138,15 +170,9 @@ func hasWishMarker(toks []token) bool {
 			}
 			return true
 		case "would":
-			if i+1 < len(toks) && wishVerbs[toks[i+1].low] {
-				return true
-			}
 			if i+2 < len(toks) && toks[i+1].low == "be" && wishBe[toks[i+2].low] {
 				return true
 			}
-		}
-		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) && wishVerbs[toks[i+1].low] {
-			return true
 		}
 	}
 	return false
