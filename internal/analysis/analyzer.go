@@ -25,7 +25,6 @@ import (
 //
 // Everything is sorted before it is emitted, so the output does not depend on map order
 // or scheduling, and the cost is linear in the text.
-
 // Option tunes the built-in analyzer.
 type Option func(*analyzer)
 
@@ -200,60 +199,6 @@ func (a *analyzer) readAll(ctx context.Context, in Input, protocol map[string]bo
 		out = append(out, r...)
 	}
 	return out, stats, nil
-}
-
-// closestQuestion is the protocol question sharing the most content words with a turn,
-// if they share at least half of the smaller set; -1 otherwise (a follow-up probe).
-func closestQuestion(turn map[string]bool, questions []map[string]bool) int {
-	best, bestScore := -1, 0.0
-	for i, q := range questions {
-		shared := 0
-		for s := range turn {
-			if q[s] {
-				shared++
-			}
-		}
-		small := min(len(turn), len(q))
-		if small == 0 {
-			continue
-		}
-		if score := float64(shared) / float64(small); score >= 0.5 && score > bestScore {
-			best, bestScore = i, score
-		}
-	}
-	return best
-}
-
-// applyAnswerPriors gives a stance to the clauses that have none of their own, from how
-// everyone else answered the same question: when most evaluative clauses in the answers
-// to "How has the commute been?" are complaints, a bare "it's an hour and a half each way"
-// is one too. It needs evaluative clauses from at least half as many as answered, and a
-// 70% majority, so a question that splits people, or that people answer descriptively
-// ("tell me about your role"), gives nothing.
-func applyAnswerPriors(recs []clauseRec, stats questionStats) {
-	prior := make([]polClass, len(stats.neg))
-	for i := range prior {
-		neg, pos := stats.neg[i], stats.pos[i]
-		if neg+pos < max(3, (stats.answers[i]+1)/2) {
-			continue
-		}
-		switch {
-		case float64(neg) >= 0.7*float64(neg+pos):
-			prior[i] = classNeg
-		case float64(pos) >= 0.7*float64(neg+pos):
-			prior[i] = classPos
-		}
-	}
-	for i := range recs {
-		r := &recs[i]
-		if r.class == classNone && !r.noPrior && r.qid >= 0 && int(r.qid) < len(prior) {
-			p := prior[r.qid]
-			if (p == classNeg && r.msgPol > 0) || (p == classPos && r.msgPol < 0) {
-				continue
-			}
-			r.class = p
-		}
-	}
 }
 
 // readInterview pairs each participant message with the interviewer turn before it (the

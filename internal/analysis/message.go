@@ -3,9 +3,7 @@ package analysis
 import (
 	"slices"
 	"strings"
-)
-
-// clauseRec is what the clustering keeps of one own-stance clause: no words, only its
+) // clauseRec is what the clustering keeps of one own-stance clause: no words, only its
 // place, stance and concepts, so that 10,000 interviews fit in memory comfortably.
 type clauseRec struct {
 	iv       int32 // interview index
@@ -21,56 +19,9 @@ type clauseRec struct {
 	stems    []string // words outside the lexicon, for themes it has no concept for
 }
 
-// questionStats counts, per protocol question, the answers' clauses whose own words are
-// negative or positive; see applyAnswerPriors.
-type questionStats struct{ neg, pos, answers []int }
-
 type conceptWeight struct {
 	concept int
 	weight  float64
-}
-
-// question is what an answer inherits from the interviewer turn it answers.
-type question struct {
-	stems map[string]bool // content stems of the question, for echo detection
-	prior polClass        // the stance the question invites
-	id    int             // index in Campaign.Questions, -1 if the turn is not one of them
-}
-
-func (a *analyzer) readQuestion(text string, st *stemmer) question {
-	q := question{stems: map[string]bool{}, id: -1}
-	toks := tokenize(text, 0, len(text), st)
-	var score float64
-	low := strings.ToLower(text)
-	for _, p := range questionPositivePhrases {
-		if strings.Contains(low, p) {
-			score++
-		}
-	}
-	for _, t := range toks {
-		if isContent(t) {
-			q.stems[t.stem] = true
-		}
-		if questionNegative[t.stem] {
-			score--
-		}
-		if questionPositive[t.stem] || questionPositive[t.low] {
-			score++
-		}
-	}
-	for _, p := range questionWishPhrases {
-		if strings.Contains(low, p) {
-			q.prior = classWish
-			return q
-		}
-	}
-	switch {
-	case score < 0:
-		q.prior = classNeg
-	case score > 0:
-		q.prior = classPos
-	}
-	return q
 }
 
 // sentenceWork groups a sentence's clauses while the stance rules run across them.
@@ -399,45 +350,4 @@ func (a *analyzer) weighConcepts(c *clauseStance) []conceptWeight {
 // clause's own words.
 func present(w float64, explicit bool) bool {
 	return w >= 0.75 || (explicit && w >= 0.5)
-}
-
-// fillerWords may open a clause without belonging in a quote.
-var fillerWords = wordSet(`but and so um uh umm er erm like honestly yeah yes oh well okay ok hmm also then plus
-though however although anyway actually basically mean know just really`)
-
-// danglingWords cannot end a quote: "… every ten minutes, which".
-var danglingWords = wordSet(`which and but so because that like or um uh the a an to of with who when where
-while though although if my our their your his her its`)
-
-// quoteSpan is the clause, trimmed of leading fillers and conjunctions and of a dangling
-// connective at its end; a clause of fewer than seven words is widened to its sentence
-// when nothing else in the sentence was dropped, so the quote can be read on its own.
-func (a *analyzer) quoteSpan(text string, sw *sentenceWork, c *clauseStance) span {
-	toks := c.toks
-	if len(toks) < 7 {
-		whole := true
-		for _, o := range sw.clauses {
-			if o.drop != keep {
-				whole = false
-			}
-		}
-		if whole {
-			toks = sw.toks
-		}
-	}
-	i := 0
-	for i < len(toks)-1 && fillerWords[toks[i].low] {
-		i++
-	}
-	j := len(toks) - 1
-	for j > i && danglingWords[toks[j].low] {
-		j--
-	}
-	start := toks[i].start
-	end := toks[j].end
-	// Keep a closing full stop or question mark, which reads better and is still exact.
-	if end < len(text) && strings.ContainsRune(".?!", rune(text[end])) {
-		end++
-	}
-	return span{start, end}
 }

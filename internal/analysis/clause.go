@@ -1,0 +1,210 @@
+package analysis
+
+import "strings"
+
+// This file reads one clause: which lexicon concepts it names, which words a negation
+// reaches, and what polarity its own words carry.
+
+// isAllCaps says a word is an acronym ("IT", "SSO").
+func isAllCaps(text string, t token) bool {
+	w := text[t.start:t.end]
+	return len(w) > 1 && strings.ToUpper(w) == w
+}
+
+// discourseWords are polar inside a phrase ("it was fine", "came out okay", "I can
+// read it fine"), not when they open one as a discourse marker ("okay, so …", "which,
+// fine", "Well, …").
+var discourseWords = wordSet(`okay ok fine alright well`)
+
+// hedges are negations that deny nothing about the topic: "I don't know", "not sure".
+var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
+
+// correctedLater says a flipped word is followed by "just"/"only": "not hard, just long".
+func correctedLater(toks []token, j int) bool {
+	for k := j + 1; k < len(toks) && k <= j+5; k++ {
+		if toks[k].low == "just" || toks[k].low == "only" || toks[k].low == "merely" {
+			return true
+		}
+	}
+	return false
+}
+
+// relief says a negation spares an obligation: "didn't have to", "don't need to".
+func relief(toks []token, i int) bool {
+	for j := i + 1; j+1 < len(toks) && j <= i+2; j++ {
+		n := toks[j].low
+		if (n == "have" || n == "need" || n == "needed") && toks[j+1].low == "to" {
+			return true
+		}
+	}
+	return false
+}
+
+// statesLack says a negation states that something is missing or does not work.
+func statesLack(toks []token, i int) bool {
+	l := toks[i].low
+	// "there's no staff parking", "there's nothing left to book", "there's never a room";
+	// but a bare "no kids" or "nothing there" only says the topic does not apply.
+	if existential[l] && i > 0 {
+		p := toks[i-1].low
+		if p == "there's" || p == "there" || p == "is" || p == "was" || p == "are" || p == "were" || p == "there're" {
+			return true
+		}
+	}
+	if lackNegators[l] {
+		return true
+	}
+	for j := i + 1; j < len(toks) && j <= i+2; j++ {
+		n := toks[j].low
+		if l == "never" && (n == "a" || n == "an" || n == "any" || n == "enough") {
+			return true
+		}
+		if existential[l] {
+			continue
+		}
+		if lackVerbs[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// analyzeClause finds lexicon terms, negation scopes and polarity in one clause.
+func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[string]bool) {
+	toks := c.toks
+	c.negated = make([]bool, len(toks))
+	c.covered = make([]bool, len(toks))
+	inPhrase := make([]bool, len(toks))
+	blocked := make([]bool, len(toks))
+	for i := 0; i < len(toks); {
+		m, ok := a.lex.match(toks, i)
+		if !ok {
+			i++
+			continue
+		}
+		for j := i; j < i+len(m.stems); j++ {
+			inPhrase[j] = len(m.stems) > 1
+			blocked[j] = m.concept < 0
+		}
+		for j := i; j < i+len(m.stems); j++ {
+			c.covered[j] = true
+		}
+		if m.concept >= 0 {
+			prot := true
+			for j := i; j < i+len(m.stems); j++ {
+				if isContent(toks[j]) && !protocol[toks[j].stem] {
+					prot = false
+				}
+			}
+			c.hits = append(c.hits, termHit{concept: m.concept, weak: m.weak, protocol: prot, first: i, neg: m.neg})
+		}
+		i += len(m.stems)
+	}
+	// Negation: a scope runs from a negator to the next punctuation, at most six words,
+	// and ends early at the first polarity word, which it flips ("didn't bother me").
+	pols := make([]float64, len(toks))
+	for i, t := range toks {
+		if blocked[i] {
+			continue
+		}
+		pols[i] = a.pol.of(t)
+		if pols[i] != 0 && discourseWords[t.low] {
+			if i == 0 || strings.ContainsAny(text[toks[i-1].end:t.start], ",.;:?!—–(") {
+				pols[i] = 0
+			}
+		}
+	}
+	// Phrases that contain a negator are complaints as a whole ("didn't work",
+	// "couldn't find").
+	for i := range toks {
+		if inPhrase[i] && isNegator(toks[i].low) {
+			pols[i] = -1
+		}
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if !isNegator(t.low) || inPhrase[i] {
+			continue
+		}
+		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
+			continue
+		}
+		flipped := false
+		hedge := false
+		for j := i + 1; j < len(toks) && j <= i+3; j++ {
+			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+				break
+			}
+			if hedgeAfter[toks[j].low] {
+				hedge = true
+				c.denies = true // "I couldn't tell you": no stance, and none to inherit
+				break
+			}
+		}
+		for j := i + 1; !hedge && j < len(toks) && j <= i+6; j++ {
+			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+				break
+			}
+			c.negated[j] = true
+			if pols[j] != 0 {
+				pols[j] = -pols[j]
+				flipped = true
+				// "It's not hard, it's just long": a denial corrected by "just" or "only"
+				// concedes nothing good.
+				if pols[j] > 0 && correctedLater(toks, j) {
+					pols[j] = 0
+				}
+				break
+			}
+			if v, ok := flipOnly[toks[j].low]; ok {
+				pols[j] = v
+				flipped = true
+				break
+			}
+		}
+		// A negation that flips nothing but states a lack or a failure ("there's no way
+		// to send them back", "there's never a room", "I can't do either end of the school
+		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
+		// ("she's never once asked me") say nothing either way.
+		if !flipped && !hedge && !inPhrase[i] {
+			switch {
+			case relief(toks, i):
+				// "I didn't have to leave my desk", "you don't need to call": an
+				// obligation spared is a relief.
+				pols[i] = 0.5
+			case statesLack(toks, i):
+				pols[i] = -0.5
+			default:
+				c.denies = true
+			}
+		}
+	}
+	for i := range c.hits {
+		h := &c.hits[i]
+		h.negated = c.negated[h.first]
+		if h.neg && !h.negated {
+			c.pol--
+		}
+	}
+	// "too" before a content word is a complaint ("too long", "too much"), unless negated.
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].low == "too" && !c.negated[i] && pols[i+1] == 0 {
+			if _, brk := gapBreaks(text[toks[i].end:toks[i+1].start]); !brk {
+				pols[i] = -1
+			}
+		}
+	}
+	for _, p := range pols {
+		c.pol += p
+	}
+}
+
+// lackNegators deny existence or ability on their own; other negators need a verb of
+// having, existing or working after them (lackVerbs).
+var (
+	lackNegators = wordSet(`cannot can't cant couldn't couldnt`)
+	existential  = wordSet(`no nothing none never nowhere`)
+	lackVerbs    = wordSet(`have has had exist exists existed available enough work works worked load loads loaded
+start started open opened fit fits get got find found support supports supported allow allows allowed let
+apply applied show showed turn turned come came`)
+)
