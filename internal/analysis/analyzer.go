@@ -25,6 +25,8 @@ import (
 //
 // Everything is sorted before it is emitted, so the output does not depend on map order
 // or scheduling, and the cost is linear in the text.
+var _ Analyzer = (*analyzer)(nil)
+
 // Option tunes the built-in analyzer.
 type Option func(*analyzer)
 
