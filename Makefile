@@ -53,11 +53,11 @@ envtest-bins: ## Build kube-apiserver and etcd from source into the cache (once)
 	hack/control-plane.sh >/dev/null
 
 .PHONY: test-deps
-test-deps: ## Install what the tests need beside Go (PostgreSQL, Redis) if missing.
+test-deps: ## Install what the tests need beside Go (PostgreSQL, Redis, Chromium) if missing.
 	hack/test-deps.sh
 
 .PHONY: test
-test: envtest-bins test-deps ## Run every test against a real control plane, SQLite, PostgreSQL and Redis.
+test: envtest-bins test-deps ## Run every test against a real control plane, SQLite, PostgreSQL, Redis and headless Chromium.
 	KUBEBUILDER_ASSETS="$$(hack/control-plane.sh)" $(GO) test $(GOTEST_FLAGS) ./...
 
 .PHONY: verify-generated

@@ -71,6 +71,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client; empty: none, the
 	// connection's peer is the client.
 	TrustedProxies []netip.Prefix
+	// PublicURL is the address clients reach the server at (e.g. "https://api.qual.example"),
+	// the base of the share links' page URLs; empty: the scheme and host each request came to.
+	PublicURL string
 	// Teams bounds team creation per user: each team costs the cluster a namespace, Roles
 	// and RoleBindings. Zero fields take DefaultMaxOwnedTeams and DefaultTeamsPerHour.
 	Teams TeamLimits

@@ -1,4 +1,15 @@
 package apiserver
 
 // graphRoutes registers the knowledge graph and share-link endpoints, and the public page.
-func (s *Server) graphRoutes() {}
+func (s *Server) graphRoutes() {
+	s.authed("GET /campaigns/{id}/graph", scopeGraphRead, s.byCampaign, s.getGraph)
+	// A replayed creation answers token: null and url: null: the idempotency record never
+	// holds a live token (the store keeps only its hash).
+	s.authed("POST /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.idempotent(s.shareGraph, "token", "url"))
+	s.authed("DELETE /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.unshareGraph)
+	// What a share link shows, without credentials: the JSON under /api/v1 (and /v1), and the
+	// HTML page with its assets outside it.
+	s.open("GET /shared/graphs/{token}", s.sharedGraphJSON)
+	s.mux.HandleFunc("GET "+sharePagePath+"{token}", s.sharePage)
+	s.mux.HandleFunc("GET /share/assets/{name}", s.shareAsset)
+}

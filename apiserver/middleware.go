@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,11 +34,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.observe(route, r.Method, rec.status, elapsed)
-			s.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "route", route,
+			s.cfg.Logger.Info("request", "method", r.Method, "path", loggedPath(r), "route", route,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// loggedPath is the request's path for the access log, with a share token (a bearer
+// credential: whoever holds it reads the graph) replaced.
+func loggedPath(r *http.Request) string {
+	if token := r.PathValue("token"); token != "" {
+		return strings.Replace(r.URL.Path, token, "{token}", 1)
+	}
+	return r.URL.Path
 }
 
 // requestID echoes a client's id when it is a sane token, else makes one.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the servers the tests start privately (PostgreSQL, Redis) from Debian's packages
-# when they are missing. Tests start their own throwaway instances; nothing is left running.
+# Installs the servers the tests start privately (PostgreSQL, Redis) and the headless browser
+# they drive (Chromium) from Debian's packages when they are missing. Tests start their own
+# throwaway instances; nothing is left running.
 set -euo pipefail
 
 need=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
+# The shared knowledge-graph page is tested in a headless browser.
+command -v chromium >/dev/null || need+=(chromium)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,0 +1,290 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
+	"qual.cx/operator/apiserver/directory"
+	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/scopes"
+	"qual.cx/operator/apiserver/sharepage"
+	"qual.cx/operator/internal/graph"
+	"qual.cx/operator/internal/store"
+)
+
+// The graph's scopes.
+var (
+	scopeGraphRead  = scopes.Of("graph:read")
+	scopeGraphShare = scopes.Of("graph:share")
+)
+
+// Share links.
+const (
+	// EventGraphShared announces a new share link. Its payload is the link without its token
+	// and URL (see sharedEvent): a webhook payload never carries a live bearer token.
+	EventGraphShared = "graph.shared"
+	// defaultShareDays is a link's lifetime when the request names none.
+	defaultShareDays = 30
+	maxShareDays     = 365
+	// shareTokenBytes of randomness make a token: 43 base64url characters.
+	shareTokenBytes = 32
+	// sharePagePath is where a link's HTML page lives, outside /api/v1.
+	sharePagePath = "/share/graphs/"
+)
+
+// shareLink is the REST form of a share link. Token and URL are shown when the link is made
+// and never again: a replay of the creation by its Idempotency-Key answers them as null, since
+// the store keeps only the token's hash.
+type shareLink struct {
+	CampaignID string    `json:"campaign_id"`
+	Token      *string   `json:"token"`
+	URL        *string   `json:"url"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// sharedEvent is the payload of graph.shared: the link without its token or URL.
+type sharedEvent struct {
+	CampaignID string    `json:"campaign_id"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// sharedGraph is what a share link shows: the graph without interview ids, and the link's expiry.
+type sharedGraph struct {
+	graph.Graph
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func graphCampaign(c *directory.Campaign) graph.Campaign {
+	return graph.Campaign{ID: string(c.Object.UID), Title: c.Object.Spec.Title}
+}
+
+// getGraph answers a campaign's knowledge graph, built from its findings in the store.
+func (s *Server) getGraph(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	g, err := graph.Load(r.Context(), s.rows(m), graphCampaign(c))
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, g)
+	return nil
+}
+
+// shareBody is the body of POST /campaigns/{id}/graph/share.
+type shareBody struct {
+	ExpiresInDays decode.Optional[int] `json:"expires_in_days"`
+}
+
+// shareGraph makes the campaign's share link, replacing the live one, with its graph.shared
+// event in the same transaction.
+func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	var body shareBody
+	if e := decode.JSON(w, r, &body); e != nil {
+		return e
+	}
+	days := defaultShareDays
+	if body.ExpiresInDays.Set {
+		days = body.ExpiresInDays.Value
+		if body.ExpiresInDays.Null || days < 1 || days > maxShareDays {
+			return envelope.Field("expires_in_days", "must be from 1 to %d", maxShareDays)
+		}
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot share graphs")
+	}
+	token, err := newShareToken()
+	if err != nil {
+		return err
+	}
+	expires := s.cfg.Now().UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second)
+	var link store.ShareLink
+	err = s.rows(m).InTx(r.Context(), func(tx store.TeamStore) error {
+		var err error
+		link, err = tx.CreateShareLink(r.Context(), store.NewShareLink{
+			CampaignID: store.CampaignID(c.Object.UID), TokenHash: store.HashToken(token), ExpiresAt: expires})
+		if err != nil {
+			return err
+		}
+		payload, err := json.Marshal(sharedEvent{CampaignID: string(link.CampaignID), ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
+		if err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(r.Context(), store.NewEvent{Type: EventGraphShared, Payload: payload})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	url := s.shareURL(r, token)
+	envelope.WriteData(w, http.StatusCreated, shareLink{CampaignID: string(link.CampaignID), Token: &token, URL: &url,
+		ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
+	return nil
+}
+
+// unshareGraph revokes the campaign's share link: its token stops working at once.
+func (s *Server) unshareGraph(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot revoke share links")
+	}
+	err := s.rows(m).RevokeShareLink(r.Context(), store.CampaignID(c.Object.UID))
+	if errors.Is(err, store.ErrNotFound) {
+		return envelope.NotFound("Share link")
+	}
+	if err != nil {
+		return err
+	}
+	envelope.WriteNoContent(w)
+	return nil
+}
+
+// newShareToken is 32 random bytes, base64url without padding.
+func newShareToken() (string, error) {
+	b := make([]byte, shareTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// wellFormedToken reports whether s could be a token newShareToken made; anything else is
+// refused before the store is asked.
+func wellFormedToken(s string) bool {
+	if len(s) != base64.RawURLEncoding.EncodedLen(shareTokenBytes) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenByte reports whether c is in the base64url alphabet.
+func tokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+// shareURL is the absolute address of a link's page: under Config.PublicURL when set, else
+// the address the request came to (https when it came over TLS, or through a trusted proxy
+// that says so).
+func (s *Server) shareURL(r *http.Request, token string) string {
+	base := strings.TrimRight(s.cfg.PublicURL, "/")
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil || (inAny(s.cfg.TrustedProxies, peerAddr(r.RemoteAddr)) &&
+			strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")) {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + sharePagePath + token
+}
+
+// errGone is a share token that is unknown, revoked or expired, or whose campaign is gone.
+var errGone = errors.New("share link not found")
+
+// resolveShare finds the live link of a token and its campaign.
+func (s *Server) resolveShare(ctx context.Context, token string) (store.ShareLink, *directory.Campaign, error) {
+	if !wellFormedToken(token) {
+		return store.ShareLink{}, nil, errGone
+	}
+	link, err := s.cfg.Store.ResolveShareLink(ctx, store.HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.ShareLink{}, nil, errGone
+	}
+	if err != nil {
+		return store.ShareLink{}, nil, err
+	}
+	c, ok := s.dir.Campaign(string(link.CampaignID))
+	if !ok || c.TeamUID != string(link.TeamID) {
+		return store.ShareLink{}, nil, errGone
+	}
+	return link, c, nil
+}
+
+// sharedGraphJSON answers GET /shared/graphs/{token}: no credentials, so every request spends
+// from its client address's unauthenticated budget, found or not (which also bounds guessing).
+// The token is never logged.
+func (s *Server) sharedGraphJSON(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex, nofollow")
+	if e := s.limitAnonymous(w, r); e != nil {
+		envelope.WriteError(w, e)
+		return
+	}
+	link, c, err := s.resolveShare(r.Context(), r.PathValue("token"))
+	var g graph.Graph
+	if err == nil {
+		g, err = graph.Load(r.Context(), s.cfg.Store.Team(link.TeamID), graphCampaign(c))
+	}
+	switch {
+	case errors.Is(err, errGone):
+		envelope.WriteError(w, envelope.NotFound("Shared graph"))
+	case err != nil:
+		envelope.WriteError(w, s.publicFailure(w, r, err))
+	default:
+		envelope.WriteData(w, http.StatusOK, sharedGraph{Graph: graph.Shared(g), ExpiresAt: link.ExpiresAt.UTC()})
+	}
+}
+
+// publicFailure logs a failure of a public share route without its path (it holds the
+// token) and returns the error to answer.
+func (s *Server) publicFailure(w http.ResponseWriter, r *http.Request, err error) *envelope.Error {
+	if unreachable(err) {
+		s.cfg.Logger.Info("dependency unavailable", "route", r.Pattern, "error", err.Error(), "request_id", w.Header().Get("X-Request-Id"))
+		return envelope.Unavailable("The database", 5*time.Second)
+	}
+	s.cfg.Logger.Error(err, "request failed", "route", r.Pattern, "request_id", w.Header().Get("X-Request-Id"))
+	return envelope.Internal()
+}
+
+// sharePage answers a link's HTML page, or a 404 page once the link is revoked or expired.
+// It spends from the unauthenticated budget as the JSON does.
+func (s *Server) sharePage(w http.ResponseWriter, r *http.Request) {
+	if e := s.limitAnonymous(w, r); e != nil {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+		sharepage.Busy.Write(w)
+		return
+	}
+	_, _, err := s.resolveShare(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, errGone):
+		sharepage.Gone.Write(w)
+	case err != nil:
+		if s.publicFailure(w, r, err).Code == envelope.CodeUnavailable {
+			w.Header().Set("Retry-After", "5")
+		}
+		sharepage.Unavailable.Write(w)
+	default:
+		sharepage.WritePage(w)
+	}
+}
+
+// shareAsset answers the page's script and stylesheet.
+func (s *Server) shareAsset(w http.ResponseWriter, r *http.Request) {
+	sharepage.WriteAsset(w, r.PathValue("name"))
+}

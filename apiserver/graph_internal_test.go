@@ -1,0 +1,61 @@
+package apiserver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// A share token is a credential: the access log names the route and a path without it.
+func TestAccessLogHidesShareTokens(t *testing.T) {
+	metrics, err := newHTTPMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	log := funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{})
+	s := &Server{cfg: Config{Logger: log}, metrics: metrics}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /share/graphs/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	mux.HandleFunc("GET /api/v1/shared/graphs/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	h := s.middleware(mux)
+	const token = "s3cr3tTokenS3cr3tTokenS3cr3tTokenS3cr3tTok"
+	for _, path := range []string{"/share/graphs/" + token, "/api/v1/shared/graphs/" + token} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != 2 {
+		t.Fatalf("log: %v", lines)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, token) || !strings.Contains(l, `graphs/{token}"`) {
+			t.Fatalf("access log: %s", l)
+		}
+	}
+}
+
+func TestWellFormedToken(t *testing.T) {
+	tok, err := newShareToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wellFormedToken(tok) {
+		t.Fatalf("a new token is refused: %q", tok)
+	}
+	for _, bad := range []string{"", tok[:42], tok + "A", strings.Repeat("+", 43), strings.Repeat("/", 43), strings.Repeat("=", 43)} {
+		if wellFormedToken(bad) {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+}
