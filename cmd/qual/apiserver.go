@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"time"
 
@@ -53,6 +54,7 @@ type apiserverFlags struct {
 	metricsAddr string
 	llmSecret   string
 	analysis    analysisFlags
+	publicURL   string
 }
 
 func (f *apiserverFlags) register(cmd *cobra.Command) {
@@ -73,6 +75,7 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.StringSliceVar(&f.proxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For names the client, comma-separated (default: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
 	f.analysis.register(fs)
+	fs.StringVar(&f.publicURL, "public-url", "", "the address clients reach the REST API at (e.g. https://api.qual.example), the base of graph share links (default: the scheme and host of each request)")
 	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
 }
 
@@ -101,6 +104,10 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		closeLimiter()
 		return apiserver.Config{}, nil, err
 	}
+	if err := checkPublicURL(f.publicURL); err != nil {
+		closeLimiter()
+		return apiserver.Config{}, nil, err
+	}
 	proxies := make([]netip.Prefix, len(f.proxies))
 	for i, p := range f.proxies {
 		if proxies[i], err = netip.ParsePrefix(p); err != nil {
@@ -117,8 +124,21 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
-		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, Analyses: queue,
+		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, PublicURL: f.publicURL, Analyses: queue,
 	}, func() { stopQueue(); closeLimiter() }, nil
+}
+
+// checkPublicURL accepts an empty --public-url or an http(s) origin, without a path.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: want http(s)://host[:port]", s)
+	}
+	return nil
 }
 
 // llm starts following the LLM provider Secret and returns its interviewer, or nil when
