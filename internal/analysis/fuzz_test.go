@@ -133,3 +133,24 @@ func TestKeysStable(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeInputs: no interviews, empty messages and interviews without an interviewer
+// turn give no findings and no error.
+func TestEdgeInputs(t *testing.T) {
+	for name, in := range map[string]Input{
+		"nothing":        {},
+		"empty messages": {Interviews: []Interview{{ID: "a", Messages: []Message{{ID: "m", Role: RoleParticipant}}}}},
+		"no questions": {Interviews: []Interview{{ID: "a", Messages: []Message{
+			{ID: "m", Role: RoleParticipant, Content: "The price was too high."}}}}},
+	} {
+		got, err := New().Analyze(context.Background(), in)
+		if err != nil || len(got) != 0 {
+			t.Errorf("%s: %v, %v", name, got, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := New().Analyze(ctx, syntheticInput(100)); err == nil {
+		t.Error("a cancelled context gives no error")
+	}
+}
