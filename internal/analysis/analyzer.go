@@ -105,7 +105,7 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 		return nil, err
 	}
 	applyAnswerPriors(recs, stats)
-	clusters := a.cluster(recs, len(in.Interviews))
+	clusters := a.cluster(recs, len(in.Interviews), protocol)
 	return a.findings(clusters, recs, in), nil
 }
 

@@ -18,6 +18,7 @@ type cluster struct {
 	class    polClass
 	primary  int    // the concept with most support; names and keys the cluster; -1 for a word cluster
 	stem     string // for a word cluster: the word outside the lexicon that holds it together
+	qid      int16  // for a discovered cluster: the question it was found in answers to; -1 otherwise
 	concepts []int  // all merged concepts, lexicon order
 	recs     []int  // member clauses (indexes into the records), ascending
 	support  int    // distinct interviews
@@ -44,7 +45,7 @@ const mergeOverlap = 0.6
 // debugf, when a test sets it, receives every candidate with its support.
 var debugf func(format string, args ...any)
 
-func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
+func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool) []*cluster {
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	for i, r := range recs {
@@ -114,11 +115,16 @@ func (a *analyzer) cluster(recs []clauseRec, n int) []*cluster {
 			}
 		}
 		if !merged {
-			out = append(out, &cluster{class: c.class, primary: c.concept, concepts: []int{c.concept}, recs: c.recs, support: c.support})
+			out = append(out, &cluster{class: c.class, primary: c.concept, qid: -1, concepts: []int{c.concept}, recs: c.recs, support: c.support})
 			outAnswers = append(outAnswers, c.answers)
 		}
 	}
-	out = append(out, stemCandidates(recs, thr, outAnswers)...)
+	words := stemCandidates(recs, thr, outAnswers)
+	for _, w := range words {
+		out = append(out, w)
+		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
+	}
+	out = append(out, discoverQuestionClusters(recs, thr, out, outAnswers, protocol)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -192,7 +198,19 @@ func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
 			if 3*free < 2*len(mine) {
 				continue
 			}
-			out = append(out, &cluster{class: class, primary: -1, stem: s, recs: mine, support: sup})
+			out = append(out, &cluster{class: class, primary: -1, qid: -1, stem: s, recs: mine, support: sup})
+		}
+	}
+	return out
+}
+
+// recAnswers are the distinct (interview, message) pairs of ids, ascending.
+func recAnswers(recs []clauseRec, ids []int) []int64 {
+	var out []int64
+	for _, id := range ids {
+		a := int64(recs[id].iv)<<32 | int64(recs[id].msg)
+		if len(out) == 0 || out[len(out)-1] != a {
+			out = append(out, a)
 		}
 	}
 	return out

@@ -1,0 +1,128 @@
+package analysis
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Discovered themes: clusters the lexicon has no concept for, found from the data itself.
+//
+// A study's protocol asks about one topic per question, and people who answer a question
+// with the same stance in their own words mostly talk about the same thing, even when
+// they share no word with each other ("the train", "petrol", "the M4" in answers about the
+// commute). The question is only a weak signal of topic: it never makes a clause
+// evidence on its own. A pool is the own-stance clauses, with the stance in their own
+// words, that answer one question; a pool clause joins a discovered cluster only when it
+// shares a word with clauses of other interviews in the pool, and the cluster must be
+// heard in as many distinct interviews as any theme. Pools already held by a concept or
+// word cluster of the same stance add nothing.
+
+type poolKey struct {
+	qid   int16
+	class polClass
+}
+
+// discoverQuestionClusters returns the discovered clusters of recs.
+func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool) []*cluster {
+	takenBy := map[polClass]map[int64]bool{}
+	for i, cl := range out {
+		if takenBy[cl.class] == nil {
+			takenBy[cl.class] = map[int64]bool{}
+		}
+		for _, a := range outAnswers[i] {
+			takenBy[cl.class][a] = true
+		}
+	}
+	pools := map[poolKey][]int{}
+	for i, r := range recs {
+		if r.qid < 0 || !r.explicit || r.class == classNone {
+			continue
+		}
+		if len(r.stems) == 0 && len(r.concepts) == 0 {
+			continue
+		}
+		k := poolKey{r.qid, r.class}
+		pools[k] = append(pools[k], i)
+	}
+	keys := make([]poolKey, 0, len(pools))
+	for k := range pools {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y poolKey) int { return cmp.Or(cmp.Compare(x.qid, y.qid), cmp.Compare(x.class, y.class)) })
+	var found []*cluster
+	for _, k := range keys {
+		ids := pools[k]
+		if distinctInterviews(recs, ids) < thr {
+			continue
+		}
+		// The words each interview uses in the pool.
+		df := map[string]map[int32]bool{}
+		for _, id := range ids {
+			for _, w := range recWords(recs[id]) {
+				if protocol[w] {
+					continue
+				}
+				if df[w] == nil {
+					df[w] = map[int32]bool{}
+				}
+				df[w][recs[id].iv] = true
+			}
+		}
+		var mine []int
+		taken := 0
+		for _, id := range ids {
+			r := recs[id]
+			cohesive := false
+			for _, w := range recWords(r) {
+				if len(df[w]) >= 2 {
+					cohesive = true
+					break
+				}
+			}
+			if !cohesive {
+				continue
+			}
+			mine = append(mine, id)
+			if takenBy[k.class][int64(r.iv)<<32|int64(r.msg)] {
+				taken++
+			}
+		}
+		sup := distinctInterviews(recs, mine)
+		if debugf != nil {
+			debugf("disc pool q%d %v support %d cohesive %d, taken %d/%d", k.qid, k.class, distinctInterviews(recs, ids), sup, taken, len(mine))
+		}
+		if sup < thr || 2*taken >= len(mine) {
+			continue
+		}
+		found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: topWord(df, mine, recs), recs: mine, support: sup})
+	}
+	return found
+}
+
+// recWords are a clause's topic words: its free stems and its concepts.
+func recWords(r clauseRec) []string {
+	out := make([]string, 0, len(r.stems)+len(r.concepts))
+	out = append(out, r.stems...)
+	for _, cw := range r.concepts {
+		out = append(out, "#"+lexiconIDs[cw.concept])
+	}
+	return out
+}
+
+// topWord is the word most of a cluster's interviews use, for its key and summary.
+func topWord(df map[string]map[int32]bool, ids []int, recs []clauseRec) string {
+	best, bestN := "", 0
+	seen := map[string]bool{}
+	for _, id := range ids {
+		for _, w := range recWords(recs[id]) {
+			if seen[w] {
+				continue
+			}
+			seen[w] = true
+			if n := len(df[w]); n > bestN || (n == bestN && w < best) {
+				best, bestN = w, n
+			}
+		}
+	}
+	return best
+}
