@@ -33,16 +33,32 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			takenBy[cl.class][a] = true
 		}
 	}
+	// Where each word is used at all: by interview over the whole corpus, and by
+	// interview within the answers to each question, whatever the stance.
+	corpusDF := map[string]map[int32]bool{}
+	qDF := map[poolKey]map[string]map[int32]bool{}
 	pools := map[poolKey][]int{}
 	for i, r := range recs {
-		if r.qid < 0 || !r.explicit || r.class == classNone {
-			continue
+		words := recWords(r)
+		for _, w := range words {
+			addDF(corpusDF, w, r.iv)
+			if r.qid >= 0 {
+				qk := poolKey{r.qid, classNone}
+				if qDF[qk] == nil {
+					qDF[qk] = map[string]map[int32]bool{}
+				}
+				addDF(qDF[qk], w, r.iv)
+			}
 		}
-		if len(r.stems) == 0 && len(r.concepts) == 0 {
+		if r.qid < 0 || r.class == classNone || len(words) == 0 {
 			continue
 		}
 		k := poolKey{r.qid, r.class}
 		pools[k] = append(pools[k], i)
+	}
+	n := 0
+	for _, r := range recs {
+		n = max(n, int(r.iv)+1)
 	}
 	keys := make([]poolKey, 0, len(pools))
 	for k := range pools {
@@ -59,27 +75,33 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		df := map[string]map[int32]bool{}
 		for _, id := range ids {
 			for _, w := range recWords(recs[id]) {
-				if protocol[w] {
-					continue
-				}
-				if df[w] == nil {
-					df[w] = map[int32]bool{}
-				}
-				df[w][recs[id].iv] = true
+				addDF(df, w, recs[id].iv)
 			}
+		}
+		// A word holds a pool together when two or more interviews use it there, it is not
+		// a word everyone uses whatever the topic, and, if the question itself uses it, the
+		// people who take it up mostly share the pool's stance (an echo of the question
+		// comes with any stance, or none).
+		qd := qDF[poolKey{k.qid, classNone}]
+		cohesive := func(w string) bool {
+			d := len(df[w])
+			if d < 2 || 4*len(corpusDF[w]) > 3*n {
+				return false
+			}
+			return !protocol[w] || 3*d >= 2*len(qd[w])
 		}
 		var mine []int
 		taken := 0
 		for _, id := range ids {
 			r := recs[id]
-			cohesive := false
+			ok := false
 			for _, w := range recWords(r) {
-				if len(df[w]) >= 2 {
-					cohesive = true
+				if cohesive(w) {
+					ok = true
 					break
 				}
 			}
-			if !cohesive {
+			if !ok {
 				continue
 			}
 			mine = append(mine, id)
@@ -88,15 +110,29 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			}
 		}
 		sup := distinctInterviews(recs, mine)
-		if debugf != nil {
-			debugf("disc pool q%d %v support %d cohesive %d, taken %d/%d", k.qid, k.class, distinctInterviews(recs, ids), sup, taken, len(mine))
+		var own []int
+		for _, id := range mine {
+			if recs[id].explicit {
+				own = append(own, id)
+			}
 		}
-		if sup < thr || 2*taken >= len(mine) {
+		ownSup := distinctInterviews(recs, own)
+		if debugf != nil {
+			debugf("disc pool q%d %v support %d cohesive %d own %d, taken %d/%d", k.qid, k.class, distinctInterviews(recs, ids), sup, ownSup, taken, len(mine))
+		}
+		if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mine) {
 			continue
 		}
 		found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: topWord(df, mine, recs), recs: mine, support: sup})
 	}
 	return found
+}
+
+func addDF(df map[string]map[int32]bool, w string, iv int32) {
+	if df[w] == nil {
+		df[w] = map[int32]bool{}
+	}
+	df[w][iv] = true
 }
 
 // recWords are a clause's topic words: its free stems and its concepts.
