@@ -105,8 +105,20 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 		return nil, err
 	}
 	applyAnswerPriors(recs, stats)
-	clusters := a.cluster(recs, len(in.Interviews), protocol)
+	clusters := a.cluster(recs, len(in.Interviews), protocol, a.openQuestions(in.Campaign))
 	return a.findings(clusters, recs, in), nil
+}
+
+// openQuestions marks the protocol questions that ask for an evaluation of anything
+// ("What frustrated you?", "What would you change?") rather than about one topic: their
+// answers mix topics, so a discovered cluster there must be cut by words (discover.go).
+func (a *analyzer) openQuestions(c Campaign) []bool {
+	st := newStemmer()
+	out := make([]bool, len(c.Questions))
+	for i, q := range c.Questions {
+		out[i] = a.readQuestion(q, st).prior != classNone
+	}
+	return out
 }
 
 // protocolStems are the content stems of the campaign's title, objectives and questions.

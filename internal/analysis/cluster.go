@@ -45,7 +45,7 @@ const mergeOverlap = 0.6
 // debugf, when a test sets it, receives every candidate with its support.
 var debugf func(format string, args ...any)
 
-func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool) []*cluster {
+func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, open []bool) []*cluster {
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	for i, r := range recs {
@@ -124,7 +124,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool) []
 		out = append(out, w)
 		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
 	}
-	out = append(out, discoverQuestionClusters(recs, thr, out, outAnswers, protocol)...)
+	out = append(out, discoverQuestionClusters(recs, thr, out, outAnswers, protocol, open)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0

@@ -23,7 +23,7 @@ type poolKey struct {
 }
 
 // discoverQuestionClusters returns the discovered clusters of recs.
-func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool) []*cluster {
+func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool, open []bool) []*cluster {
 	takenBy := map[polClass]map[int64]bool{}
 	for i, cl := range out {
 		if takenBy[cl.class] == nil {
@@ -38,7 +38,14 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 	corpusDF := map[string]map[int32]bool{}
 	qDF := map[poolKey]map[string]map[int32]bool{}
 	pools := map[poolKey][]int{}
+	explicitAns := map[polClass]map[int64]bool{}
 	for i, r := range recs {
+		if r.explicit {
+			if explicitAns[r.class] == nil {
+				explicitAns[r.class] = map[int64]bool{}
+			}
+			explicitAns[r.class][int64(r.iv)<<32|int64(r.msg)] = true
+		}
 		words := recWords(r)
 		for _, w := range words {
 			addDF(corpusDF, w, r.iv)
@@ -90,40 +97,47 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			}
 			return !protocol[w] || 3*d >= 2*len(qd[w])
 		}
-		var mine []int
-		taken := 0
+		var members []int
 		for _, id := range ids {
-			r := recs[id]
-			ok := false
-			for _, w := range recWords(r) {
+			for _, w := range recWords(recs[id]) {
 				if cohesive(w) {
-					ok = true
+					members = append(members, id)
 					break
 				}
 			}
-			if !ok {
+		}
+		if debugf != nil {
+			debugf("disc pool q%d %v support %d cohesive %d", k.qid, k.class, distinctInterviews(recs, ids), distinctInterviews(recs, members))
+		}
+		groups := [][]int{members}
+		if int(k.qid) < len(open) && open[k.qid] {
+			groups = splitPool(recs, members, cohesive)
+		}
+		for _, mine := range groups {
+			sup := distinctInterviews(recs, mine)
+			taken := 0
+			// The stance must be the participant's own somewhere in the answer, not only
+			// the question's.
+			var own []int
+			for _, id := range mine {
+				a := int64(recs[id].iv)<<32 | int64(recs[id].msg)
+				if explicitAns[k.class][a] {
+					own = append(own, id)
+				}
+				if takenBy[k.class][a] {
+					taken++
+				}
+			}
+			ownSup := distinctInterviews(recs, own)
+			top := topWord(df, mine, recs)
+			if debugf != nil {
+				debugf("disc group q%d %v %s support %d own %d, taken %d/%d", k.qid, k.class, top, sup, ownSup, taken, len(mine))
+			}
+			if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mine) {
 				continue
 			}
-			mine = append(mine, id)
-			if takenBy[k.class][int64(r.iv)<<32|int64(r.msg)] {
-				taken++
-			}
+			found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: top, recs: mine, support: sup})
 		}
-		sup := distinctInterviews(recs, mine)
-		var own []int
-		for _, id := range mine {
-			if recs[id].explicit {
-				own = append(own, id)
-			}
-		}
-		ownSup := distinctInterviews(recs, own)
-		if debugf != nil {
-			debugf("disc pool q%d %v support %d cohesive %d own %d, taken %d/%d", k.qid, k.class, distinctInterviews(recs, ids), sup, ownSup, taken, len(mine))
-		}
-		if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mine) {
-			continue
-		}
-		found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: topWord(df, mine, recs), recs: mine, support: sup})
 	}
 	return found
 }
@@ -161,4 +175,88 @@ func topWord(df map[string]map[int32]bool, ids []int, recs []clauseRec) string {
 		}
 	}
 	return best
+}
+
+// splitPool cuts a pool into groups that talk about one thing: the word most interviews
+// share seeds a group; words whose interviews mostly use them in the same answers as the
+// seed join it (the data's own near-synonyms: "train" with "fares"); the clauses that
+// carry any of them are the group. The rest is split again, until no word is shared.
+// A pool about one topic stays whole; one that mixes topics ("What frustrated you?")
+// becomes several pure groups rather than one mixed one.
+func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]int {
+	ans := func(id int) int64 { return int64(recs[id].iv)<<32 | int64(recs[id].msg) }
+	var groups [][]int
+	left := members
+	for len(left) > 0 {
+		df := map[string]map[int32]bool{}
+		for _, id := range left {
+			for _, w := range recWords(recs[id]) {
+				if cohesive(w) {
+					addDF(df, w, recs[id].iv)
+				}
+			}
+		}
+		seed, best := "", 1
+		for w, ivs := range df {
+			if len(ivs) > best || (len(ivs) == best && best > 1 && w < seed) {
+				seed, best = w, len(ivs)
+			}
+		}
+		if seed == "" {
+			break
+		}
+		// The answers the seed is used in, and the words of those answers.
+		seedAns := map[int64]bool{}
+		for _, id := range left {
+			if slices.Contains(recWords(recs[id]), seed) {
+				seedAns[ans(id)] = true
+			}
+		}
+		with := map[string]map[int32]bool{}
+		for _, id := range left {
+			if !seedAns[ans(id)] {
+				continue
+			}
+			for _, w := range recWords(recs[id]) {
+				if cohesive(w) {
+					addDF(with, w, recs[id].iv)
+				}
+			}
+		}
+		words := map[string]bool{seed: true}
+		for w, ivs := range with {
+			if len(ivs) >= 2 && 2*len(ivs) >= len(df[w]) {
+				words[w] = true
+			}
+		}
+		var group, rest []int
+		inGroup := map[int64]bool{}
+		for _, id := range left {
+			for _, w := range recWords(recs[id]) {
+				if words[w] {
+					inGroup[ans(id)] = true
+					break
+				}
+			}
+		}
+		for _, id := range left {
+			if inGroup[ans(id)] && hasAny(recWords(recs[id]), words) {
+				group = append(group, id)
+			} else {
+				rest = append(rest, id)
+			}
+		}
+		groups = append(groups, group)
+		left = rest
+	}
+	return groups
+}
+
+func hasAny(ws []string, set map[string]bool) bool {
+	for _, w := range ws {
+		if set[w] {
+			return true
+		}
+	}
+	return false
 }
