@@ -38,6 +38,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 	corpusDF := map[string]map[int32]bool{}
 	qDF := map[poolKey]map[string]map[int32]bool{}
 	pools := map[poolKey][]int{}
+	answered := map[int16]map[int32]bool{}
 	explicitAns := map[polClass]map[int64]bool{}
 	for i, r := range recs {
 		if r.explicit {
@@ -56,6 +57,12 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 				}
 				addDF(qDF[qk], w, r.iv)
 			}
+		}
+		if r.qid >= 0 {
+			if answered[r.qid] == nil {
+				answered[r.qid] = map[int32]bool{}
+			}
+			answered[r.qid][r.iv] = true
 		}
 		if r.qid < 0 || r.class == classNone || len(words) == 0 {
 			continue
@@ -97,8 +104,17 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			}
 			return !protocol[w] || 3*d >= 2*len(qd[w])
 		}
+		isOpen := int(k.qid) < len(open) && open[k.qid]
+		// A question about one topic that most of those who answered it answer with
+		// the same stance is a theme as a whole, however differently people word it
+		// ("booked weeks out", "nothing until the 20th", "I just phone at eight").
+		whole := !isOpen && 2*distinctInterviews(recs, ids) >= len(answered[k.qid])
 		var members []int
 		for _, id := range ids {
+			if whole {
+				members = append(members, id)
+				continue
+			}
 			for _, w := range recWords(recs[id]) {
 				if cohesive(w) {
 					members = append(members, id)
