@@ -16,12 +16,13 @@ import (
 
 type cluster struct {
 	class    polClass
-	primary  int    // the concept with most support; names and keys the cluster; -1 for a word cluster
-	stem     string // for a word cluster: the word outside the lexicon that holds it together
-	qid      int16  // for a discovered cluster: the question it was found in answers to; -1 otherwise
-	concepts []int  // all merged concepts, lexicon order
-	recs     []int  // member clauses (indexes into the records), ascending
-	support  int    // distinct interviews
+	primary  int             // the concept with most support; names and keys the cluster; -1 for a word cluster
+	stem     string          // for a word cluster: the word outside the lexicon that holds it together
+	qid      int16           // for a discovered cluster: the question it was found in answers to; -1 otherwise
+	shared   map[string]bool // for a discovered cluster: the words two or more of its interviews use
+	concepts []int           // all merged concepts, lexicon order
+	recs     []int           // member clauses (indexes into the records), ascending
+	support  int             // distinct interviews
 }
 
 type candKey struct {
@@ -318,8 +319,11 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 		if r.qid == home && home >= 0 {
 			s += 0.5
 		}
-		if cl.primary < 0 {
+		if cl.primary < 0 && cl.qid < 0 {
 			s++ // a word cluster: every member carries the word
+		}
+		if cl.qid >= 0 && hasAny(recWords(r), cl.shared) {
+			s++ // a discovered cluster: the clause says what others say
 		}
 		for _, cw := range r.concepts {
 			if slices.Contains(cl.concepts, cw.concept) && present(cw.weight, r.explicit) {

@@ -152,7 +152,19 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mine) {
 				continue
 			}
-			found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: top, recs: mine, support: sup})
+			shared := map[string]bool{}
+			gdf := map[string]map[int32]bool{}
+			for _, id := range mine {
+				for _, w := range recWords(recs[id]) {
+					addDF(gdf, w, recs[id].iv)
+				}
+			}
+			for w, ivs := range gdf {
+				if len(ivs) >= 2 && cohesive(w) {
+					shared[w] = true
+				}
+			}
+			found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: top, shared: shared, recs: mine, support: sup})
 		}
 	}
 	return found

@@ -286,7 +286,12 @@ func (a *analyzer) concede(sents []*sentenceWork) {
 				case c.denies || concessive(prev.toks):
 					prev.drop = dropConceded
 				case c.pol == 0 && prev.pol != 0:
+					// "The team's nice but everyone's heads-down": the speaker's point is
+					// the second clause, which takes the opposite stance of the first.
 					c.pol = -prev.pol
+					if prev.pol > 0 {
+						prev.drop = dropConceded
+					}
 				case c.pol*prev.pol < 0:
 					prev.drop = dropConceded
 				case c.pol > 0 && prev.pol == 0 && len(prev.hits) > 0:
