@@ -24,15 +24,6 @@ type poolKey struct {
 
 // discoverQuestionClusters returns the discovered clusters of recs.
 func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool, open []bool) []*cluster {
-	takenBy := map[polClass]map[int64]bool{}
-	for i, cl := range out {
-		if takenBy[cl.class] == nil {
-			takenBy[cl.class] = map[int64]bool{}
-		}
-		for _, a := range outAnswers[i] {
-			takenBy[cl.class][a] = true
-		}
-	}
 	// Where each word is used at all: by interview over the whole corpus, and by
 	// interview within the answers to each question, whatever the stance.
 	corpusDF := map[string]map[int32]bool{}
@@ -131,7 +122,6 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		}
 		for _, mine := range groups {
 			sup := distinctInterviews(recs, mine)
-			taken := 0
 			// The stance must be the participant's own somewhere in the answer, not only
 			// the question's.
 			var own []int
@@ -140,16 +130,21 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 				if explicitAns[k.class][a] {
 					own = append(own, id)
 				}
-				if takenBy[k.class][a] {
-					taken++
-				}
 			}
 			ownSup := distinctInterviews(recs, own)
+			// A group is no new theme when one cluster already holds most of its answers.
+			mineAns := recAnswers(recs, mine)
+			taken := 0
+			for i, cl := range out {
+				if cl.class == k.class {
+					taken = max(taken, int(overlap(mineAns, outAnswers[i])))
+				}
+			}
 			top := topWord(df, mine, recs)
 			if debugf != nil {
-				debugf("disc group q%d %v %s support %d own %d, taken %d/%d", k.qid, k.class, top, sup, ownSup, taken, len(mine))
+				debugf("disc group q%d %v %s support %d own %d, taken %d/%d", k.qid, k.class, top, sup, ownSup, taken, len(mineAns))
 			}
-			if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mine) {
+			if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mineAns) {
 				continue
 			}
 			shared := map[string]bool{}

@@ -75,6 +75,20 @@ func counterfactual(toks []token) bool {
 					return true
 				}
 			}
+			// "If we ever opened it up it'd get silly": a supposition, not an event; and
+			// "if we grew, it'd get expensive": a consequence that did not happen, unless
+			// the speaker wants it ("I'd come back") or gives an opinion ("I'd say").
+			for j := i + 1; j < len(toks) && j <= i+3; j++ {
+				if toks[j].low == "ever" {
+					return true
+				}
+			}
+			for j := i + 2; j+1 < len(toks); j++ {
+				l := toks[j].low
+				if (l == "would" || (strings.HasSuffix(l, "'d") && l != "i'd" && l != "we'd")) && !wishVerbs[toks[j+1].low] && !opinionVerbs[toks[j+1].low] {
+					return true
+				}
+			}
 			// "If I had kids I'd …", "If I lived out there I'd be fuming": a
 			// counterfactual about the speaker, unlike "if they had a cheaper plan".
 			if i+2 < len(toks) && (toks[i+1].low == "i" || toks[i+1].low == "we") && selfIrrealis[toks[i+2].low] && hasWould(toks[i+3:]) {
@@ -89,6 +103,8 @@ func counterfactual(toks []token) bool {
 	}
 	return false
 }
+
+var opinionVerbs = wordSet(`say guess imagine think suppose reckon bet be need want have`)
 
 var selfIrrealis = wordSet(`had was were lived worked didn't did got went knew`)
 
