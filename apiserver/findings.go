@@ -572,6 +572,9 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 		}
 		return nil
 	})
+	if errors.Is(err, findings.ErrNotReady) {
+		return envelope.Unavailable("Analysis", 5*time.Second)
+	}
 	if err != nil {
 		return err
 	}

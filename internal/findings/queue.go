@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -66,7 +67,16 @@ type Queue struct {
 	opts   river.InsertOpts
 	pool   *pgxpool.Pool // PostgreSQL: the queue's own pool, closed by Close
 	work   bool
+	// migrate applies River's migrations; ready is set once they are applied.
+	migrate func(context.Context) error
+	ready   atomic.Bool
+	log     logr.Logger
+	retry   time.Duration
 }
+
+// ErrNotReady is returned by Analyze until River's tables are in place (Start could not
+// reach the database yet).
+var ErrNotReady = errors.New("findings: the analysis queue is not ready")
 
 // riverClient is what the queue uses of river.Client, whatever its driver's transaction type.
 type riverClient interface {
@@ -76,15 +86,16 @@ type riverClient interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// NewQueue applies River's migrations to the store's database (both backends) and builds the
-// queue. Call Start to work jobs and Close when done.
+// NewQueue builds the queue on the store's database (both backends); it touches nothing yet.
+// Call Start, which applies River's migrations there and starts the workers, and Close when
+// done.
 func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 	b, err := store.BackingOf(cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("findings: queue: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	q := &Queue{runner: &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger},
+	q := &Queue{runner: &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger}, log: cfg.Logger, retry: 5 * time.Second,
 		opts: river.InsertOpts{Queue: QueueName, MaxAttempts: cfg.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}},
 		work: cfg.Analyzer != nil && cfg.Workers > 0}
 	rc := &river.Config{
@@ -101,9 +112,7 @@ func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 		// SQLite has no LISTEN/NOTIFY, so workers poll.
 		rc.PollOnly, rc.FetchPollInterval, rc.FetchCooldown = true, cfg.PollInterval, min(cfg.PollInterval, 100*time.Millisecond)
 		driver := riversqlite.New(b.Writer)
-		if err := migrateSQLite(ctx, driver); err != nil {
-			return nil, err
-		}
+		q.migrate = func(ctx context.Context) error { return migrateSQLite(ctx, driver) }
 		if q.client, err = river.NewClient(driver, rc); err != nil {
 			return nil, fmt.Errorf("findings: queue: %w", err)
 		}
@@ -117,10 +126,7 @@ func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 			return nil, fmt.Errorf("findings: queue: %w", err)
 		}
 		driver := riverpgxv5.New(q.pool)
-		if err := migratePostgres(ctx, driver, q.pool); err != nil {
-			q.pool.Close()
-			return nil, err
-		}
+		q.migrate = func(ctx context.Context) error { return migratePostgres(ctx, driver, q.pool) }
 		if q.client, err = river.NewClient(driver, rc); err != nil {
 			q.pool.Close()
 			return nil, fmt.Errorf("findings: queue: %w", err)
@@ -195,9 +201,36 @@ func migrateSQLite(ctx context.Context, driver *riversqlite.Driver) error {
 	return nil
 }
 
-// Start starts working jobs (when the queue has an analyzer and workers) until ctx ends or
-// Stop is called. It returns at once.
+// Start applies River's migrations to the store's database and then starts working jobs
+// (when the queue has an analyzer and workers) until ctx ends or Stop is called. It returns at
+// once: while that fails (the database cannot be reached) it keeps trying in the background,
+// so a replica starts (and says on /ready that its database is down) whatever the database
+// does; Analyze answers ErrNotReady until then. It never fails today.
 func (q *Queue) Start(ctx context.Context) error {
+	if err := q.begin(ctx); err != nil {
+		q.log.Error(err, "analysis queue: not started; retrying every 5 s")
+		go func() {
+			for ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(q.retry):
+				}
+				if err := q.begin(ctx); err == nil {
+					return
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+// begin migrates, marks the queue ready and starts the workers.
+func (q *Queue) begin(ctx context.Context) error {
+	if err := q.migrate(ctx); err != nil {
+		return err
+	}
+	q.ready.Store(true)
 	if !q.work {
 		return nil
 	}
@@ -232,6 +265,9 @@ func (q *Queue) Close() {
 // error is returned as it is.
 func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
 	spend func() error) (a store.Analysis, existing bool, err error) {
+	if !q.ready.Load() {
+		return store.Analysis{}, false, ErrNotReady
+	}
 	a, err = ts.ActiveAnalysis(ctx, campaign)
 	switch {
 	case err == nil:

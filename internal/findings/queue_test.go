@@ -241,6 +241,9 @@ func TestOneAnalysisPerCampaign(t *testing.T) {
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "setup")
 			q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Logger: logr.Discard()}) // inserts only
+			if err == nil {
+				err = q.Start(context.Background())
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,6 +301,9 @@ func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "The pricing page confused me and setup was slow.")
 			inserter, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Logger: logr.Discard()})
+			if err == nil {
+				err = inserter.Start(context.Background())
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
