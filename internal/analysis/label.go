@@ -91,6 +91,15 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		f.Confidence = confidence(cl.support, thr, explicit, len(picks))
 		out = append(out, f)
 	}
+	// Two discovered groups of one question can share their most common word: the
+	// second gets a suffix, in cluster order, which is deterministic.
+	seen := map[string]int{}
+	for i := range out {
+		seen[out[i].Key]++
+		if k := seen[out[i].Key]; k > 1 {
+			out[i].Key = fmt.Sprintf("%s:%d", out[i].Key, k)
+		}
+	}
 	slices.SortFunc(out, func(x, y Finding) int {
 		return cmp.Or(cmp.Compare(y.Frequency, x.Frequency), cmp.Compare(x.Key, y.Key))
 	})
@@ -128,12 +137,27 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 		f.Summary = fmt.Sprintf("%d of %d participants asked for this in similar words", cl.support, len(in.Interviews))
 	}
 	f.Title = title
-	f.Summary += fmt.Sprintf(" (“%s”).", cl.stem)
+	word := strings.TrimPrefix(cl.stem, "#")
+	if cl.qid >= 0 {
+		// A discovered cluster: found in the answers to one question, held together by
+		// the words its interviews share.
+		f.Summary += fmt.Sprintf(" in answers to question %d", cl.qid+1)
+		if word != "" {
+			f.Summary += fmt.Sprintf(" (most often “%s”)", word)
+		}
+		f.Summary += "."
+		f.Key = fmt.Sprintf("%s:topic:q%d:%s", f.Type, cl.qid+1, word)
+	} else {
+		f.Summary += fmt.Sprintf(" (“%s”).", cl.stem)
+		f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
+	}
 	if len(f.Evidence) > 1 {
 		f.Summary += fmt.Sprintf(" For example: “%s” and “%s”.", f.Evidence[0].Quote, f.Evidence[1].Quote)
 	}
-	f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
-	f.Tags = []string{f.Type, cl.stem}
+	f.Tags = []string{f.Type}
+	if word != "" {
+		f.Tags = append(f.Tags, word)
+	}
 	f.Confidence = math.Max(0, confidence(cl.support, thr, explicit, len(picks))-0.15)
 	_ = recs
 	return f
