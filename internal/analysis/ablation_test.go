@@ -19,8 +19,12 @@ var domainConcepts = map[string][]string{
 	"clinic-app":      {"appointments", "prescriptions", "telehealth", "accessibility", "communication"},
 }
 
-// ablatedFloor is what every set must keep with its domain concepts removed.
-const ablatedRecallFloor, ablatedPrecisionFloor = 0.0, 0.0
+// What every set must keep with its domain concepts removed. Before discovered clusters
+// (discover.go) the ablated scores were recall 0.43 (clinic), 0.57 (forkwise), 0.29
+// (hybrid), 0.86 (saas), precision 1.00; with them 0.86, 0.86, 0.71, 0.86, precision 1.00.
+// With the whole lexicon removed they were 0.14, 0.00, 0.14, 0.14 before and 0.57, 0.43,
+// 0.57, 0.71 after (TestAblate logs both).
+const ablatedRecallFloor, ablatedPrecisionFloor = 0.70, 0.85
 
 // ablatedAnalyzer is the built-in analyzer with the named concepts' terms removed from
 // its lexicon (the concepts stay, so indexes and titles do not move).
@@ -62,13 +66,24 @@ func TestAblate(t *testing.T) {
 			}
 		}
 	}
+	if os.Getenv("ABLATE") == "" {
+		// For the record: every set with no lexicon at all, discovered clusters only.
+		var all []string
+		for _, c := range compileLexicon(newStemmer()).concepts {
+			all = append(all, c.id)
+		}
+		for name := range specs {
+			specs[name+" (no lexicon)"] = all
+		}
+	}
 	names := make([]string, 0, len(specs))
 	for n := range specs {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		f := fixtures[name]
+		bare, _, noLex := strings.Cut(name, " (no lexicon)")
+		f := fixtures[bare]
 		if f == nil {
 			t.Fatalf("no fixture %s", name)
 		}
@@ -84,7 +99,7 @@ func TestAblate(t *testing.T) {
 			s := f.score(t, got)
 			t.Logf("%s without %v: recall %.2f precision %.2f trap hits %d findings %d\n%s",
 				name, specs[name], s.recall, s.precision, s.trapHits, len(got), s.report)
-			if s.recall < ablatedRecallFloor || s.precision < ablatedPrecisionFloor {
+			if !noLex && (s.recall < ablatedRecallFloor || s.precision < ablatedPrecisionFloor) {
 				t.Errorf("%s ablated: recall %.2f (floor %.2f), precision %.2f (floor %.2f)",
 					name, s.recall, ablatedRecallFloor, s.precision, ablatedPrecisionFloor)
 			}

@@ -30,6 +30,11 @@ import (
 // vocabulary only, no set-specific words), every set scores recall 1.00 and precision
 // 1.00, with 0 (forkwise, saas), 2 (clinic) and 3 (hybrid) trap hits. Those numbers are
 // tuned; the first-run scores above are the estimate for unseen data.
+//
+// Discovered clusters (discover.go) make the analyzer less dependent on the lexicon: with
+// each set's domain concepts removed (TestAblate) recall went from 0.43-0.86 to 0.71-0.86
+// at precision 1.00, with the normal scores unchanged. Blind sets added after that work,
+// scored on their first run before any change was made for them:
 const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 type fixture struct {
