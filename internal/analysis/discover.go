@@ -70,10 +70,17 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y poolKey) int { return cmp.Or(cmp.Compare(x.qid, y.qid), cmp.Compare(x.class, y.class)) })
+	poolSupport := map[poolKey]int{}
+	for _, k := range keys {
+		poolSupport[k] = distinctInterviews(recs, pools[k])
+	}
 	var found []*cluster
 	for _, k := range keys {
 		ids := pools[k]
-		if distinctInterviews(recs, ids) < thr {
+		// The opening question of a protocol, unless it asks for an evaluation, is the
+		// warm-up ("tell me about yourself"): its answers give background and motives,
+		// whose stance is about life, not about what the study asks.
+		if poolSupport[k] < thr || (k.qid == 0 && (len(open) == 0 || !open[0])) {
 			continue
 		}
 		// The words each interview uses in the pool.
@@ -99,7 +106,10 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		// A question about one topic that most of those who answered it answer with
 		// the same stance is a theme as a whole, however differently people word it
 		// ("booked weeks out", "nothing until the 20th", "I just phone at eight").
-		whole := !isOpen && 2*distinctInterviews(recs, ids) >= len(answered[k.qid])
+		// and when the opposite stance is rare there: a question people split on ("it
+		// never felt slow" against "took forever") is no theme as a whole.
+		sup := distinctInterviews(recs, ids)
+		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= 2*poolSupport[poolKey{k.qid, opposite(k.class)}]
 		var members []int
 		for _, id := range ids {
 			if whole {
@@ -117,7 +127,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			debugf("disc pool q%d %v support %d cohesive %d", k.qid, k.class, distinctInterviews(recs, ids), distinctInterviews(recs, members))
 		}
 		groups := [][]int{members}
-		if int(k.qid) < len(open) && open[k.qid] {
+		if !whole {
 			groups = splitPool(recs, members, cohesive)
 		}
 		for _, mine := range groups {
@@ -282,4 +292,15 @@ func hasAny(ws []string, set map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// opposite is the contrary stance: complaint and praise; a wish has none.
+func opposite(c polClass) polClass {
+	switch c {
+	case classNeg:
+		return classPos
+	case classPos:
+		return classNeg
+	}
+	return classNone
 }

@@ -144,6 +144,13 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				rec.class = classPos
 			case (prior == classNeg || prior == classPos) && !c.denies:
 				rec.class = prior
+			// Last, the answer as a whole: a plain statement in an answer whose own
+			// evaluative words are clearly one way shares their stance ("It stings. The
+			// badge reports went to the directors.").
+			case msgPol <= -1 && !c.denies && !denial:
+				rec.class = classNeg
+			case msgPol >= 1 && !c.denies && !denial:
+				rec.class = classPos
 			}
 			if q.id >= 0 && rec.explicit {
 				switch rec.class {
