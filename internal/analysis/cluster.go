@@ -50,7 +50,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	for i, r := range recs {
-		if r.class == classNone {
+		if r.class == classNone || r.fromAnswer {
 			continue
 		}
 		for _, cw := range r.concepts {
@@ -169,7 +169,7 @@ func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
 		for _, class := range []polClass{classNeg, classPos, classWish} {
 			var mine, own []int
 			for _, id := range ids {
-				if recs[id].class == class {
+				if recs[id].class == class && !recs[id].fromAnswer {
 					mine = append(mine, id)
 					if recs[id].explicit {
 						own = append(own, id)
@@ -322,8 +322,16 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 		if cl.primary < 0 && cl.qid < 0 {
 			s++ // a word cluster: every member carries the word
 		}
-		if cl.qid >= 0 && hasAny(recWords(r), cl.shared) {
-			s++ // a discovered cluster: the clause says what others say
+		if cl.qid >= 0 {
+			// A discovered cluster: the clause says what others say, in as many of their
+			// words as possible.
+			n := 0
+			for _, w := range recWords(r) {
+				if cl.shared[w] {
+					n++
+				}
+			}
+			s += 0.5 * float64(min(n, 3))
 		}
 		for _, cw := range r.concepts {
 			if slices.Contains(cl.concepts, cw.concept) && present(cw.weight, r.explicit) {

@@ -154,7 +154,17 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			if debugf != nil {
 				debugf("disc group q%d %v %s support %d own %d, taken %d/%d", k.qid, k.class, top, sup, ownSup, taken, len(mineAns))
 			}
-			if sup < thr || 4*ownSup < sup || ownSup < 2 || 2*taken >= len(mineAns) {
+			if sup < thr || 4*ownSup < sup || ownSup < 2 {
+				continue
+			}
+			// A group that is mostly the same answers as a cluster found before is that
+			// theme in more words: it joins the cluster, as two concepts would.
+			if i := sameTheme(out, outAnswers, k.class, mineAns); i >= 0 {
+				out[i].recs = unionSorted(out[i].recs, mine)
+				outAnswers[i] = unionSorted64(outAnswers[i], mineAns)
+				continue
+			}
+			if 2*taken >= len(mineAns) {
 				continue
 			}
 			shared := map[string]bool{}
@@ -303,4 +313,15 @@ func opposite(c polClass) polClass {
 		return classNeg
 	}
 	return classNone
+}
+
+// sameTheme is the first cluster of the class that shares mergeOverlap of the smaller
+// one's answers with ans, or -1.
+func sameTheme(out []*cluster, outAnswers [][]int64, class polClass, ans []int64) int {
+	for i, cl := range out {
+		if cl.class == class && overlap(ans, outAnswers[i]) >= mergeOverlap*float64(min(len(ans), len(outAnswers[i]))) {
+			return i
+		}
+	}
+	return -1
 }

@@ -14,9 +14,12 @@ type clauseRec struct {
 	class    polClass
 	explicit bool // its own words carry the stance, not only the question's prior
 	noPrior  bool // the answer opened with a flat denial: no prior applies
-	msgPol   int8 // the sign of the whole answer's own evaluative words
-	concepts []conceptWeight
-	stems    []string // words outside the lexicon, for themes it has no concept for
+	// fromAnswer says the stance is only the whole answer's: weak enough that only a
+	// discovered cluster, which also needs the words others use, takes the clause.
+	fromAnswer bool
+	msgPol     int8 // the sign of the whole answer's own evaluative words
+	concepts   []conceptWeight
+	stems      []string // words outside the lexicon, for themes it has no concept for
 }
 
 type conceptWeight struct {
@@ -148,9 +151,9 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			// evaluative words are clearly one way shares their stance ("It stings. The
 			// badge reports went to the directors.").
 			case msgPol <= -1 && !c.denies && !denial:
-				rec.class = classNeg
+				rec.class, rec.fromAnswer = classNeg, true
 			case msgPol >= 1 && !c.denies && !denial:
-				rec.class = classPos
+				rec.class, rec.fromAnswer = classPos, true
 			}
 			if q.id >= 0 && rec.explicit {
 				switch rec.class {
