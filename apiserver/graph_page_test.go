@@ -107,7 +107,7 @@ func TestSharedGraphPageInChromium(t *testing.T) {
 	f := newGraphFixture(t, backends(t)[0], "graphpage")
 	var link shareLinkBody
 	call(t, "POST", "/api/v1/campaigns/"+f.campaign.ID+"/graph/share", f.tn.secret, nil).expect(t, 201).data(t, &link)
-	want := decodeGraph(t, call(t, "GET", "/api/v1/campaigns/"+f.campaign.ID+"/graph", f.tn.secret, nil).expect(t, 200))
+	want := decodeGraph(t, publicGet(t, clientFrom("127.0.0.67"), api.URL, "/api/v1/shared/graphs/"+*link.Token).expect(t, 200))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -24,6 +24,7 @@
 
   var view = { k: 1, tx: 0, ty: 0, touched: false };
   var viewport = null;
+  var nodeLayer = null;
   var graph = null;
   var selected = null;
 
@@ -216,11 +217,11 @@
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     viewport = svgEl('g', { 'class': 'viewport' });
     var edgeLayer = svgEl('g', { 'class': 'edges' });
-    var nodeLayer = svgEl('g', { 'class': 'nodes' });
+    nodeLayer = svgEl('g', { 'class': 'nodes' });
     edges.forEach(function (e) {
       e.el = svgEl('line', {
         x1: e.source.x.toFixed(1), y1: e.source.y.toFixed(1), x2: e.target.x.toFixed(1), y2: e.target.y.toFixed(1),
-        'class': e.type, 'stroke-width': Math.min(5, 1 + Math.log2(Math.max(1, e.weight))).toFixed(2)
+        'class': e.type, 'stroke-width': Math.min(e.type === 'shares_participants' ? 2.5 : 5, 1 + Math.log2(Math.max(1, e.weight))).toFixed(2)
       });
       edgeLayer.appendChild(e.el);
     });
@@ -239,7 +240,8 @@
       title.textContent = KINDS[n.type] + ': ' + n.label;
       g.appendChild(title);
       if (LABELLED[n.type]) {
-        var text = svgEl('text', { x: (n.r + 4).toFixed(1), y: 4 });
+        var text = svgEl('text', { x: (n.r + 4).toFixed(1), dy: '0.35em' });
+        if (n.type === 'campaign' || n.type === 'theme') text.setAttribute('font-size', '1.1em');
         text.textContent = shorten(n.label, LABELLED[n.type]);
         g.appendChild(text);
       }
@@ -261,8 +263,29 @@
 
   // ---- Zoom and pan --------------------------------------------------------------------
 
+  // apply draws the view. Labels keep 11px on screen; zoomed far out, only the campaign's and
+  // the themes' stay.
   function apply() {
-    if (viewport) viewport.setAttribute('transform', 'translate(' + view.tx.toFixed(2) + ' ' + view.ty.toFixed(2) + ') scale(' + view.k.toFixed(4) + ')');
+    if (!viewport) return;
+    viewport.setAttribute('transform', 'translate(' + view.tx.toFixed(2) + ' ' + view.ty.toFixed(2) + ') scale(' + view.k.toFixed(4) + ')');
+    nodeLayer.setAttribute('font-size', (11 / view.k).toFixed(2));
+    svg.classList.toggle('far', view.k < 0.45);
+  }
+
+  // reveal pans, when needed, so that the node is in the part of the graph the panel leaves
+  // visible (on a phone the panel covers the bottom of it).
+  function reveal(n) {
+    var s = size();
+    var h = s.h;
+    if (!panel.hidden && getComputedStyle(panel).position === 'absolute') {
+      h = Math.max(80, panel.getBoundingClientRect().top - s.top);
+    }
+    var x = view.tx + n.x * view.k, y = view.ty + n.y * view.k, m = 30;
+    if (x >= m && x <= s.w - m && y >= m && y <= h - m) return;
+    view.tx = s.w / 2 - n.x * view.k;
+    view.ty = h / 2 - n.y * view.k;
+    view.touched = true;
+    apply();
   }
 
   function size() {
@@ -417,6 +440,7 @@
     panel.hidden = false;
     panel.setAttribute('data-node', n.id);
     panel.scrollTop = 0;
+    reveal(n);
   }
 
   function linkTo(n, text) {
