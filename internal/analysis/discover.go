@@ -157,14 +157,10 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			if sup < thr || 4*ownSup < sup || ownSup < 2 {
 				continue
 			}
-			// A group that is mostly the same answers as a cluster found before is that
-			// theme in more words: it joins the cluster, as two concepts would.
-			if i := sameTheme(out, outAnswers, k.class, mineAns); i >= 0 {
-				out[i].recs = unionSorted(out[i].recs, mine)
-				outAnswers[i] = unionSorted64(outAnswers[i], mineAns)
-				continue
-			}
-			if 2*taken >= len(mineAns) {
+			// A group that is mostly the same answers as a cluster found before, or that
+			// mostly holds one, is that theme again: the cluster stays as it was (a
+			// discovered group, cut by the question, would only blur its count).
+			if 2*taken >= len(mineAns) || sameTheme(out, outAnswers, k.class, mineAns) >= 0 {
 				continue
 			}
 			shared := map[string]bool{}

@@ -134,7 +134,14 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				continue
 			}
 			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial || c.denies, msgPol: sign(msgPol)}
+			// "My wife handles the refills": a plain statement about someone else says
+			// nothing of the speaker's own stance, whatever the rest of the answer says.
+			others := c.pol == 0 && aboutOthers(c.toks)
+			if others {
+				rec.noPrior = true
+			}
 			switch {
+			case others:
 			case sw.wish && !(c.pol > 0 && !conditional(c.toks) && !hasWishMarker(c.toks)) && !(c.pol < 0 && prior != classWish):
 				rec.class, rec.explicit = classWish, true
 			case c.pol < 0:
@@ -365,4 +372,30 @@ func (a *analyzer) weighConcepts(c *clauseStance) []conceptWeight {
 // clause's own words.
 func present(w float64, explicit bool) bool {
 	return w >= 0.75 || (explicit && w >= 0.5)
+}
+
+// aboutOthers says a clause's subject is someone else and the speaker is not in it: "my
+// wife handles the refills", "she's had some drama with it".
+func aboutOthers(toks []token) bool {
+	k := 0
+	if k < len(toks) && (toks[k].low == "my" || toks[k].low == "our") {
+		k++
+	}
+	if k >= len(toks) {
+		return false
+	}
+	w := toks[k].low
+	if b, _, ok := strings.Cut(w, "'"); ok {
+		w = b
+	}
+	if !thirdParties[w] || w == "people" || w == "everyone" || w == "everybody" || w == "team" || w == "kids" || w == "children" {
+		return false
+	}
+	for _, t := range toks {
+		switch t.low {
+		case "i", "me", "i'm", "i've", "i'd", "i'll", "we", "us", "we're", "we've", "we'd":
+			return false
+		}
+	}
+	return true
 }
