@@ -114,21 +114,12 @@ func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Pri
 		return err
 	}
 	expires := s.cfg.Now().UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second)
-	var link store.ShareLink
-	err = s.rows(m).InTx(r.Context(), func(tx store.TeamStore) error {
-		var err error
-		link, err = tx.CreateShareLink(r.Context(), store.NewShareLink{
-			CampaignID: store.CampaignID(c.Object.UID), TokenHash: store.HashToken(token), ExpiresAt: expires})
-		if err != nil {
-			return err
-		}
-		payload, err := json.Marshal(sharedEvent{CampaignID: string(link.CampaignID), ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
-		if err != nil {
-			return err
-		}
-		_, err = tx.AddEvent(r.Context(), store.NewEvent{Type: EventGraphShared, Payload: payload})
-		return err
-	})
+	link, err := s.createShareLink(r.Context(), s.rows(m), store.CampaignID(c.Object.UID), token, expires)
+	if errors.Is(err, store.ErrConflict) {
+		// Other links of the campaign kept being made at the same moment (one live link per
+		// campaign, a unique index): each retry lost to one of them.
+		return envelope.New(envelope.CodeConflict, "Other share links of this campaign were made at the same time; retry")
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +127,33 @@ func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	envelope.WriteData(w, http.StatusCreated, shareLink{CampaignID: string(link.CampaignID), Token: &token, URL: &url,
 		ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
 	return nil
+}
+
+// createShareLink writes the link, the revocation of the campaign's live one and the
+// graph.shared event in one transaction, retried a few times when a concurrent creation for
+// the same campaign wins the race for its one live link.
+func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, campaign store.CampaignID, token string, expires time.Time) (store.ShareLink, error) {
+	var link store.ShareLink
+	var err error
+	for range 3 {
+		err = rows.InTx(ctx, func(tx store.TeamStore) error {
+			var err error
+			link, err = tx.CreateShareLink(ctx, store.NewShareLink{CampaignID: campaign, TokenHash: store.HashToken(token), ExpiresAt: expires})
+			if err != nil {
+				return err
+			}
+			payload, err := json.Marshal(sharedEvent{CampaignID: string(link.CampaignID), ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
+			if err != nil {
+				return err
+			}
+			_, err = tx.AddEvent(ctx, store.NewEvent{Type: EventGraphShared, Payload: payload})
+			return err
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+	}
+	return link, err
 }
 
 // unshareGraph revokes the campaign's share link: its token stops working at once.

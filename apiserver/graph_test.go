@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,6 +309,49 @@ func TestGraphAndShareLinks(t *testing.T) {
 			// Tokens that cannot be one, and unknown ones.
 			for _, bad := range []string{"short", strings.Repeat("A", 43), strings.Repeat("é", 43)} {
 				publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+bad).expectError(t, 404, "NOT_FOUND")
+			}
+		})
+	}
+}
+
+// Links made at the same moment: each answer is 201 or 409 CONFLICT, and one link is left live.
+func TestConcurrentShareLinks(t *testing.T) {
+	for i, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			anon := clientFrom([]string{"127.0.0.68", "127.0.0.69"}[i])
+			tn := newTenant(t, "graphrace-"+b.name, qualv1alpha1.PlanEnterprise)
+			c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Raced"})
+			var wg sync.WaitGroup
+			results := make([]response, 8)
+			for k := range results {
+				wg.Go(func() {
+					results[k] = callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/graph/share", tn.secret, nil)
+				})
+			}
+			wg.Wait()
+			var tokens []string
+			for _, r := range results {
+				switch r.status {
+				case 201:
+					var l shareLinkBody
+					r.data(t, &l)
+					tokens = append(tokens, *l.Token)
+				default:
+					r.expectError(t, 409, "CONFLICT")
+				}
+			}
+			live := 0
+			for _, token := range tokens {
+				if publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+token).status == 200 {
+					live++
+				}
+			}
+			t.Logf("%d of %d made a link, the others were 409", len(tokens), len(results))
+			if len(tokens) == 0 || live != 1 {
+				t.Fatalf("%d links made, %d live", len(tokens), live)
+			}
+			if n := len(sharedEvents(t, b.db, tn.id)); n != len(tokens) {
+				t.Fatalf("%d graph.shared events for %d links", n, len(tokens))
 			}
 		})
 	}
