@@ -28,6 +28,10 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 	// interview within the answers to each question, whatever the stance.
 	corpusDF := map[string]map[int32]bool{}
 	qDF := map[poolKey]map[string]map[int32]bool{}
+	ws := make([][]string, len(recs))
+	for i := range recs {
+		ws[i] = recWords(recs[i])
+	}
 	pools := map[poolKey][]int{}
 	answered := map[int16]map[int32]bool{}
 	explicitAns := map[polClass]map[int64]bool{}
@@ -38,7 +42,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			}
 			explicitAns[r.class][int64(r.iv)<<32|int64(r.msg)] = true
 		}
-		words := recWords(r)
+		words := ws[i]
 		for _, w := range words {
 			addDF(corpusDF, w, r.iv)
 			if r.qid >= 0 {
@@ -86,7 +90,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		// The words each interview uses in the pool.
 		df := map[string]map[int32]bool{}
 		for _, id := range ids {
-			for _, w := range recWords(recs[id]) {
+			for _, w := range ws[id] {
 				addDF(df, w, recs[id].iv)
 			}
 		}
@@ -116,7 +120,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 				members = append(members, id)
 				continue
 			}
-			for _, w := range recWords(recs[id]) {
+			for _, w := range ws[id] {
 				if cohesive(w) {
 					members = append(members, id)
 					break
@@ -128,7 +132,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		}
 		groups := [][]int{members}
 		if !whole {
-			groups = splitPool(recs, members, cohesive)
+			groups = splitPool(recs, ws, members, cohesive, thr)
 		}
 		for _, mine := range groups {
 			sup := distinctInterviews(recs, mine)
@@ -150,7 +154,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 					taken = max(taken, int(overlap(mineAns, outAnswers[i])))
 				}
 			}
-			top := topWord(df, mine, recs)
+			top := topWord(df, mine, ws)
 			if debugf != nil {
 				debugf("disc group q%d %v %s support %d own %d, taken %d/%d", k.qid, k.class, top, sup, ownSup, taken, len(mineAns))
 			}
@@ -166,7 +170,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			shared := map[string]bool{}
 			gdf := map[string]map[int32]bool{}
 			for _, id := range mine {
-				for _, w := range recWords(recs[id]) {
+				for _, w := range ws[id] {
 					addDF(gdf, w, recs[id].iv)
 				}
 			}
@@ -190,20 +194,23 @@ func addDF(df map[string]map[int32]bool, w string, iv int32) {
 
 // recWords are a clause's topic words: its free stems and its concepts.
 func recWords(r clauseRec) []string {
+	if len(r.concepts) == 0 {
+		return r.stems
+	}
 	out := make([]string, 0, len(r.stems)+len(r.concepts))
 	out = append(out, r.stems...)
 	for _, cw := range r.concepts {
-		out = append(out, "#"+lexiconIDs[cw.concept])
+		out = append(out, conceptWord(cw.concept))
 	}
 	return out
 }
 
 // topWord is the word most of a cluster's interviews use, for its key and summary.
-func topWord(df map[string]map[int32]bool, ids []int, recs []clauseRec) string {
+func topWord(df map[string]map[int32]bool, ids []int, ws [][]string) string {
 	best, bestN := "", 0
 	seen := map[string]bool{}
 	for _, id := range ids {
-		for _, w := range recWords(recs[id]) {
+		for _, w := range ws[id] {
 			if seen[w] {
 				continue
 			}
@@ -222,14 +229,14 @@ func topWord(df map[string]map[int32]bool, ids []int, recs []clauseRec) string {
 // carry any of them are the group. The rest is split again, until no word is shared.
 // A pool about one topic stays whole; one that mixes topics ("What frustrated you?")
 // becomes several pure groups rather than one mixed one.
-func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]int {
+func splitPool(recs []clauseRec, ws [][]string, members []int, cohesive func(string) bool, thr int) [][]int {
 	ans := func(id int) int64 { return int64(recs[id].iv)<<32 | int64(recs[id].msg) }
 	var groups [][]int
 	left := members
 	for len(left) > 0 {
 		df := map[string]map[int32]bool{}
 		for _, id := range left {
-			for _, w := range recWords(recs[id]) {
+			for _, w := range ws[id] {
 				if cohesive(w) {
 					addDF(df, w, recs[id].iv)
 				}
@@ -241,13 +248,15 @@ func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]
 				seed, best = w, len(ivs)
 			}
 		}
-		if seed == "" {
+		// Seeds come most shared first: once the best is used by under a quarter of
+		// the interviews a theme needs, the rest is a long tail of small groups.
+		if seed == "" || 4*best < thr {
 			break
 		}
 		// The answers the seed is used in, and the words of those answers.
 		seedAns := map[int64]bool{}
 		for _, id := range left {
-			if slices.Contains(recWords(recs[id]), seed) {
+			if slices.Contains(ws[id], seed) {
 				seedAns[ans(id)] = true
 			}
 		}
@@ -256,7 +265,7 @@ func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]
 			if !seedAns[ans(id)] {
 				continue
 			}
-			for _, w := range recWords(recs[id]) {
+			for _, w := range ws[id] {
 				if cohesive(w) {
 					addDF(with, w, recs[id].iv)
 				}
@@ -271,7 +280,7 @@ func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]
 		var group, rest []int
 		inGroup := map[int64]bool{}
 		for _, id := range left {
-			for _, w := range recWords(recs[id]) {
+			for _, w := range ws[id] {
 				if words[w] {
 					inGroup[ans(id)] = true
 					break
@@ -279,7 +288,7 @@ func splitPool(recs []clauseRec, members []int, cohesive func(string) bool) [][]
 			}
 		}
 		for _, id := range left {
-			if inGroup[ans(id)] && hasAny(recWords(recs[id]), words) {
+			if inGroup[ans(id)] && hasAny(ws[id], words) {
 				group = append(group, id)
 			} else {
 				rest = append(rest, id)
@@ -320,4 +329,14 @@ func sameTheme(out []*cluster, outAnswers [][]int64, class polClass, ans []int64
 		}
 	}
 	return -1
+}
+
+// conceptWords name the lexicon's concepts as topic words ("#cost"), built once.
+var conceptWords []string
+
+func conceptWord(c int) string {
+	if c < len(conceptWords) {
+		return conceptWords[c]
+	}
+	return "#" + lexiconIDs[c]
 }

@@ -171,6 +171,7 @@ func compileLexicon(st *stemmer) *lexicon {
 	if lexiconIDs == nil {
 		for _, c := range lx.concepts {
 			lexiconIDs = append(lexiconIDs, c.id)
+			conceptWords = append(conceptWords, "#"+c.id)
 		}
 	}
 	// Longest terms first, so "ice pack" wins over "pack" and "quality time" over "quality";
