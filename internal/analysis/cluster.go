@@ -120,6 +120,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 			outAnswers = append(outAnswers, c.answers)
 		}
 	}
+	out, outAnswers = dropScattered(out, outAnswers, recs)
 	words := stemCandidates(recs, thr, outAnswers)
 	for _, w := range words {
 		out = append(out, w)
@@ -355,4 +356,64 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	}
 	slices.SortStableFunc(picks, func(x, y pick) int { return cmp.Compare(y.score, x.score) })
 	return picks
+}
+
+// homeFloor is the fewest interviews that must raise a concept cluster's theme in answer
+// to the same question. In a semi-structured interview a recurring theme comes up where
+// the protocol leads to it, or where people are asked what went wrong; a concept whose
+// mentions are scattered one or two per question ("the cost" as a deferral fee, an
+// accountant's rates and a month's wait) is a general word picking up unrelated remarks.
+const homeFloor = 3
+
+// dropScattered removes the concept clusters that no question holds homeFloor of, unless
+// half their interviews also share a word of their own beyond the concept: a theme told
+// wherever it came up ("an hour of chopping", "forty-five minutes of chopping") still
+// repeats its specifics, while unrelated remarks that happen to use one general word do
+// not.
+func dropScattered(out []*cluster, outAnswers [][]int64, recs []clauseRec) ([]*cluster, [][]int64) {
+	keptC, keptA := out[:0], outAnswers[:0]
+	for i, cl := range out {
+		if homeSupport(cl, recs) >= homeFloor || sharedWordSupport(cl, recs)*2 >= cl.support {
+			keptC = append(keptC, cl)
+			keptA = append(keptA, outAnswers[i])
+		} else if debugf != nil {
+			debugf("cand %v %s dropped: scattered over questions", cl.class, lexiconIDs[cl.primary])
+		}
+	}
+	return keptC, keptA
+}
+
+// homeSupport is the most distinct interviews of a cluster that answer one question.
+func homeSupport(cl *cluster, recs []clauseRec) int {
+	perQ := map[int16]int{}
+	lastIV := map[int16]int32{}
+	best := 0
+	for _, id := range cl.recs { // ascending, so interviews ascend within each question
+		r := recs[id]
+		if l, ok := lastIV[r.qid]; ok && l == r.iv {
+			continue
+		}
+		lastIV[r.qid] = r.iv
+		perQ[r.qid]++
+		if r.qid >= 0 {
+			best = max(best, perQ[r.qid])
+		}
+	}
+	return best
+}
+
+// sharedWordSupport is the most distinct interviews of a cluster that use one of their
+// free words (outside the lexicon) in its clauses.
+func sharedWordSupport(cl *cluster, recs []clauseRec) int {
+	df := map[string]map[int32]bool{}
+	for _, id := range cl.recs {
+		for _, w := range recs[id].stems {
+			addDF(df, w, recs[id].iv)
+		}
+	}
+	best := 0
+	for _, ivs := range df {
+		best = max(best, len(ivs))
+	}
+	return best
 }
