@@ -242,7 +242,7 @@ func TestPrinterColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	names, rows := table(t, "campaigns")
-	if got, want := names, "Name,Title,State,Phase,Interviews,Age"; got != want {
+	if got, want := names, "Name,Title,State,Phase,Interviews,Completed,Age"; got != want {
 		t.Fatalf("kubectl get campaigns columns: got %s, want %s", got, want)
 	}
 	if len(rows) != 1 || rows[0].Cells[1] != "Pricing Interviews" || rows[0].Cells[2] != "Active" {

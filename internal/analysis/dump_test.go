@@ -1,3 +1,9 @@
+//go:build analysisdump
+
+// A tool, not a test: built only with -tags analysisdump, so the suite never skips it.
+//
+//	ANALYSIS_DUMP=fixture:id,id go test -tags analysisdump -run DumpClauses -v ./internal/analysis/
+
 package analysis
 
 import (
@@ -9,11 +15,11 @@ import (
 )
 
 // TestDumpClauses prints every own-stance clause record of the interviews named by
-// ANALYSIS_DUMP ("fixture:id,id"), for working on the rules; it is skipped otherwise.
+// ANALYSIS_DUMP ("fixture:id,id"), for working on the rules.
 func TestDumpClauses(t *testing.T) {
 	spec := os.Getenv("ANALYSIS_DUMP")
 	if spec == "" {
-		t.Skip("set ANALYSIS_DUMP=fixture:id,id")
+		t.Fatal("set ANALYSIS_DUMP=fixture:id,id")
 	}
 	name, ids, _ := strings.Cut(spec, ":")
 	f := loadFixtures(t)[name]
