@@ -20,6 +20,7 @@ type cluster struct {
 	stem     string          // for a word cluster: the word outside the lexicon that holds it together
 	qid      int16           // for a discovered cluster: the question it was found in answers to; -1 otherwise
 	shared   map[string]bool // for a discovered cluster: the words two or more of its interviews use
+	lead     bool            // for a discovered cluster: the first theme found in its question's answers
 	concepts []int           // all merged concepts, lexicon order
 	recs     []int           // member clauses (indexes into the records), ascending
 	support  int             // distinct interviews

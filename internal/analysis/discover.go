@@ -134,6 +134,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		if !whole {
 			groups = splitPool(recs, ws, members, cohesive, thr)
 		}
+		first := true
 		for _, mine := range groups {
 			sup := distinctInterviews(recs, mine)
 			// The stance must be the participant's own somewhere in the answer, not only
@@ -179,7 +180,8 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 					shared[w] = true
 				}
 			}
-			found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: top, shared: shared, recs: mine, support: sup})
+			found = append(found, &cluster{class: k.class, primary: -1, qid: k.qid, stem: top, shared: shared, recs: mine, support: sup, lead: first})
+			first = false
 		}
 	}
 	return found

@@ -16,7 +16,9 @@ import (
 func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []Finding {
 	n := len(in.Interviews)
 	thr := a.minSupport(n)
+	subject := studySubject(in.Campaign)
 	out := make([]Finding, 0, len(clusters))
+	titles := map[string][]string{} // the clause titles of each finding, by key, best first
 	for _, cl := range clusters {
 		picks := a.evidence(cl, recs)
 		// Keep the quotes close in strength to the best one (at least as many as the
@@ -40,8 +42,15 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 				explicit++
 			}
 		}
+		var quotes []string
+		for _, e := range f.Evidence {
+			quotes = append(quotes, e.Quote)
+		}
+		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl))
 		if cl.primary < 0 {
-			out = append(out, a.wordFinding(cl, f, picks, recs, in, explicit, thr))
+			wf := a.wordFinding(cl, f, picks, recs, in, explicit, thr)
+			titles[wf.Key] = cands
+			out = append(out, wf)
 			continue
 		}
 		main := a.lex.concepts[cl.primary]
@@ -89,21 +98,48 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			f.Tags = append(f.Tags, a.lex.concepts[c].id)
 		}
 		f.Confidence = confidence(cl.support, thr, explicit, len(picks))
+		titles[f.Key] = cands
 		out = append(out, f)
 	}
 	// Two discovered groups of one question can share their most common word: the
 	// second gets a suffix, in cluster order, which is deterministic.
 	seen := map[string]int{}
+	cands := make([][]string, len(out))
 	for i := range out {
+		cands[i] = titles[out[i].Key]
 		seen[out[i].Key]++
 		if k := seen[out[i].Key]; k > 1 {
 			out[i].Key = fmt.Sprintf("%s:%d", out[i].Key, k)
 		}
 	}
-	slices.SortFunc(out, func(x, y Finding) int {
-		return cmp.Or(cmp.Compare(y.Frequency, x.Frequency), cmp.Compare(x.Key, y.Key))
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		return cmp.Or(cmp.Compare(out[y].Frequency, out[x].Frequency), cmp.Compare(out[x].Key, out[y].Key))
 	})
-	return out
+	sorted := make([]Finding, len(out))
+	used := map[string]bool{}
+	for i, k := range order {
+		f := out[k]
+		// The title is the first clause title no finding before it took, else the
+		// template; a template two findings share gets the first quote's words.
+		title := f.Title
+		for _, t := range cands[k] {
+			if !used[strings.ToLower(t)] {
+				title = t
+				break
+			}
+		}
+		if used[strings.ToLower(title)] && len(f.Evidence) > 0 {
+			title = cleanTitle(f.Evidence[0].Quote)
+		}
+		used[strings.ToLower(title)] = true
+		f.Title = title
+		sorted[i] = f
+	}
+	return sorted
 }
 
 // confidence grows with support beyond the threshold and with how many quotes state the
@@ -124,20 +160,34 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 	if len(f.Evidence) > 0 {
 		quote = f.Evidence[0].Quote
 	}
-	title := cleanTitle(quote)
+	word := strings.TrimPrefix(cl.stem, "#")
+	var quotes []string
+	for _, e := range f.Evidence {
+		quotes = append(quotes, e.Quote)
+	}
+	topic := surfaceWord(quotes, word)
+	for i, c := range conceptWords {
+		if c == cl.stem {
+			topic = lowerFirst(a.lex.concepts[i].noun)
+		}
+	}
+	var title string
 	switch cl.class {
 	case classNeg:
 		f.Type, f.Sentiment = TypePainPoint, SentimentNegative
 		f.Summary = fmt.Sprintf("%d of %d participants complained in similar words", cl.support, len(in.Interviews))
+		title = cmp.Or(topicTitle("Participants had problems with %s", topic), "Several participants raised this problem")
 	case classPos:
 		f.Type, f.Sentiment = TypeTheme, SentimentPositive
 		f.Summary = fmt.Sprintf("%d of %d participants praised this in similar words", cl.support, len(in.Interviews))
+		title = cmp.Or(topicTitle("Participants spoke well of %s", topic), "Several participants praised this")
 	default:
 		f.Type, f.Sentiment = TypeOpportunity, SentimentMixed
 		f.Summary = fmt.Sprintf("%d of %d participants asked for this in similar words", cl.support, len(in.Interviews))
+		title = cmp.Or(topicTitle("Participants asked for changes to %s", topic), "Several participants asked for this")
 	}
+	_ = quote
 	f.Title = title
-	word := strings.TrimPrefix(cl.stem, "#")
 	if cl.qid >= 0 {
 		// A discovered cluster: found in the answers to one question, held together by
 		// the words its interviews share.
@@ -146,7 +196,12 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 			f.Summary += fmt.Sprintf(" (most often “%s”)", word)
 		}
 		f.Summary += "."
+		// The first theme of a question is keyed by the question alone: its most common
+		// word changes as interviews are added, the theme does not.
 		f.Key = fmt.Sprintf("%s:topic:q%d:%s", f.Type, cl.qid+1, word)
+		if cl.lead {
+			f.Key = fmt.Sprintf("%s:topic:q%d", f.Type, cl.qid+1)
+		}
 	} else {
 		f.Summary += fmt.Sprintf(" (“%s”).", cl.stem)
 		f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
@@ -254,4 +309,27 @@ var posTitles = map[string]string{
 	"flexibility":   "The flexibility was valued",
 	"setup":         "Setup was easy",
 	"delivery":      "Deliveries were reliable",
+}
+
+// topical says whether words name a cluster's theme: a term of one of its concepts, its
+// word, or a word its interviews share.
+func (a *analyzer) topical(cl *cluster) func([]token) bool {
+	return func(toks []token) bool {
+		for i, t := range toks {
+			if t.stem == cl.stem || cl.shared[t.stem] {
+				return true
+			}
+			if m, ok := a.lex.match(toks, i); ok && m.concept >= 0 && (slices.Contains(cl.concepts, m.concept) || cl.shared[conceptWord(m.concept)]) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func topicTitle(format, topic string) string {
+	if topic == "" {
+		return ""
+	}
+	return fmt.Sprintf(format, topic)
 }

@@ -1,0 +1,381 @@
+package analysis
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Titles are written from the cluster's own words: the clause that says what most of its
+// quotes say, cut to its main statement (subject and predicate), cleaned of the fillers of
+// speech and turned from the first person into a neutral statement ("it kept losing my
+// bank connection" becomes "The app kept losing the bank connection"). A template is used
+// only when no quote gives a readable statement (a bare "Slow as molasses.").
+
+// titleMinWords and titleMaxWords bound a readable title.
+const titleMinWords, titleMaxWords = 3, 12
+
+// subjectNouns are the words a study uses for the thing it is about, in order of
+// preference; the first one its title or objectives use stands for "it" in titles.
+var subjectNouns = []string{"app", "platform", "software", "tool", "website", "site", "service", "course",
+	"program", "programme", "subscription", "product", "system", "policy"}
+
+// studySubject is the noun phrase that replaces a quote's "it": "The app", or "It" when
+// the protocol does not say what the study is about.
+func studySubject(c Campaign) string {
+	st := newStemmer()
+	words := map[string]bool{}
+	for _, s := range []string{c.Title, c.Objectives} {
+		for _, t := range tokenize(s, 0, len(s), st) {
+			words[t.low] = true
+		}
+	}
+	for _, n := range subjectNouns {
+		if words[n] {
+			return "The " + n
+		}
+	}
+	return "It"
+}
+
+// titleCandidates are the readable titles the quotes give, best first. Each sentence
+// segment of each quote is a candidate; it scores by how many of its words the other
+// quotes use (it says what they say) and by carrying the cluster's stance in its own
+// words (it states the theme, not its context: "it would lose it every other week" over
+// "I'm with Bank of America").
+//
+// A segment must name the theme itself (topical: a term of the cluster's concepts, or a
+// word its interviews share); one that only sets the scene is no title.
+func titleCandidates(quotes []string, subject string, class polClass, topical func([]token) bool) []string {
+	st := newStemmer()
+	_, pol := compiledTables()
+	stems := make([]map[string]bool, len(quotes))
+	for i, q := range quotes {
+		stems[i] = map[string]bool{}
+		for _, t := range tokenize(q, 0, len(q), st) {
+			if isContent(t) && !genericStems[t.stem] {
+				stems[i][t.stem] = true
+			}
+		}
+	}
+	type cand struct {
+		title string
+		score float64
+		order int
+	}
+	var cands []cand
+	for i, q := range quotes {
+		for _, seg := range titleSegments(q) {
+			t, ok := segmentTitle(seg, subject)
+			if !ok || !topical(tokenize(t, 0, len(t), st)) {
+				continue
+			}
+			score := 0.0
+			stance := false
+			seen := map[string]bool{}
+			for _, tk := range tokenize(t, 0, len(t), st) {
+				p := pol.of(tk)
+				switch {
+				case class == classNeg && (p < 0 || isNegator(tk.low) || tk.low == "too"):
+					stance = true
+				case class == classPos && p > 0:
+					stance = true
+				case class == classWish && (wishVerbs[tk.low] || tk.low == "wish" || tk.low == "should" || tk.low == "let" ||
+					tk.low == "would" || tk.low == "could" || tk.low == "want" || tk.low == "need" || strings.HasSuffix(tk.low, "'d")):
+					stance = true
+				}
+				if !isContent(tk) || genericStems[tk.stem] || seen[tk.stem] {
+					continue
+				}
+				seen[tk.stem] = true
+				for j := range quotes {
+					if j != i && stems[j][tk.stem] {
+						score++
+					}
+				}
+			}
+			// A title states the stance: a segment that only names the topic ("people
+			// need a lab draw") leaves the reader to guess what was wrong with it.
+			if !stance {
+				continue
+			}
+			// Shorter statements read better as titles.
+			score -= 0.1 * float64(len(strings.Fields(t)))
+			cands = append(cands, cand{t, score, len(cands)})
+		}
+	}
+	slices.SortStableFunc(cands, func(x, y cand) int {
+		if x.score != y.score {
+			if x.score > y.score {
+				return -1
+			}
+			return 1
+		}
+		return x.order - y.order
+	})
+	var out []string
+	for _, c := range cands {
+		if !slices.Contains(out, c.title) {
+			out = append(out, c.title)
+		}
+	}
+	return out
+}
+
+// segmentTitle turns one segment of a quote into a title, if it is a readable statement.
+func segmentTitle(seg, subject string) (string, bool) {
+	words := strings.Fields(strings.Join(neutralWords(cleanWords(seg), subject), " "))
+	if len(words) > titleMaxWords {
+		words = cutAtConjunction(words)
+	}
+	if len(words) < titleMinWords || len(words) > titleMaxWords || !hasVerb(words) || !readable(words) {
+		return "", false
+	}
+	t := strings.Join(words, " ")
+	r, size := utf8.DecodeRuneInString(t)
+	return string(unicode.ToUpper(r)) + t[size:], true
+}
+
+// clauseTitle turns one quote into a title: its first readable segment.
+func clauseTitle(quote, subject string) (string, bool) {
+	for _, seg := range titleSegments(quote) {
+		if t, ok := segmentTitle(seg, subject); ok {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// titleSegments are the quote's first sentence split at commas, semicolons and dashes,
+// each alone and joined to the next, in order.
+func titleSegments(quote string) []string {
+	s := quote
+	if i := strings.IndexAny(s, ".?!"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ':' || r == '—' || r == '–' })
+	var out []string
+	for i, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		out = append(out, p)
+		if i+1 < len(parts) {
+			out = append(out, p+" "+parts[i+1])
+		}
+	}
+	return out
+}
+
+// titleFillers are dropped anywhere in a title; leadFillers only at its start.
+var (
+	titleFillers = wordSet(`um uh umm uhh erm er hmm ha haha honestly basically actually literally really just
+totally`)
+	leadFillers = wordSet(`and but so or because then also plus yeah yes oh well okay ok though however anyway
+maybe mean especially now still`)
+)
+
+// fillerPhrases are asides of speech that a title drops wherever they occur.
+var fillerPhrases = regexp.MustCompile(`(?i)\b(i won't lie|i'm not gonna lie|not gonna lie|to be honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
+
+// cleanWords splits a segment into words and drops the fillers of speech.
+func cleanWords(seg string) []string {
+	seg = strings.NewReplacer("’", "'", "“", "", "”", "", "\"", "", "...", " ", "…", " ").Replace(seg)
+	raw := strings.Fields(fillerPhrases.ReplaceAllString(seg, " "))
+	var words []string
+	for i := 0; i < len(raw); i++ {
+		w := strings.Trim(raw[i], "'()[]")
+		if w == "" {
+			continue
+		}
+		low := strings.ToLower(w)
+		if titleFillers[low] || (low == "like" && (i == 0 || i+1 == len(raw) || numberWords[strings.ToLower(raw[i+1])] ||
+			unicode.IsDigit(rune(raw[i+1][0])))) {
+			continue
+		}
+		// "like" is a filler at the edges of a segment and before a number ("like
+		// fifteen"), a verb or a comparison otherwise ("didn't like", "like a parent").
+		if low == "like" && i > 0 && i+1 < len(raw) && !numberWords[strings.ToLower(raw[i+1])] && !unicode.IsDigit(rune(raw[i+1][0])) {
+			words = append(words, w)
+			continue
+		}
+		words = append(words, w)
+	}
+	for len(words) > 0 && leadFillers[strings.ToLower(words[0])] {
+		words = words[1:]
+	}
+	return words
+}
+
+// firstPerson maps the speaker's words to a neutral statement about participants.
+var firstPerson = map[string][]string{
+	"i": {"people"}, "i'm": {"people", "are"}, "i've": {"people", "have"}, "i'd": {"people", "would"},
+	"i'll": {"people", "will"}, "me": {"them"}, "my": {"their"}, "mine": {"theirs"}, "myself": {"themselves"},
+	"we": {"people"}, "we're": {"people", "are"}, "we've": {"people", "have"}, "we'd": {"people", "would"},
+	"we'll": {"people", "will"}, "us": {"them"}, "our": {"their"}, "ours": {"theirs"}, "ourselves": {"themselves"},
+}
+
+// pluralVerbs agree a singular verb with "people".
+var pluralVerbs = map[string]string{"am": "are", "was": "were", "wasn't": "weren't", "is": "are", "isn't": "aren't",
+	"has": "have", "hasn't": "haven't", "doesn't": "don't", "does": "do"}
+
+// neutralWords turns first-person words into third-person ones, and "it" at the start of
+// the statement into the study's subject.
+func neutralWords(words []string, subject string) []string {
+	var out []string
+	for i, w := range words {
+		low := strings.ToLower(w)
+		if i == 0 {
+			switch low {
+			case "it":
+				if !extraposed(words) {
+					out = append(out, subject)
+					continue
+				}
+			case "it'd":
+				out = append(out, subject, "would")
+				continue
+			case "it's":
+				// "It's nice to see the team": an "it" that points forward stays.
+				if !extraposed(words) {
+					out = append(out, subject, "is")
+					continue
+				}
+			}
+		}
+		// "it kept losing my bank connection": with no person in the statement, a
+		// possessive is just the article.
+		if (low == "my" || low == "our") && !slices.Contains(out, "people") {
+			out = append(out, "the")
+			continue
+		}
+		if rep, ok := firstPerson[low]; ok {
+			// "I'd paid" is "I had paid"; "I'd pay" is "I would pay".
+			if strings.HasSuffix(low, "'d") && i+1 < len(words) && isParticiple(strings.ToLower(words[i+1])) {
+				rep = []string{rep[0], "had"}
+			}
+			out = append(out, rep...)
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1] == "people" {
+			if v, ok := pluralVerbs[low]; ok {
+				out = append(out, v)
+				continue
+			}
+		}
+		out = append(out, w)
+	}
+	// A subject phrase only at the start keeps its capital.
+	for i := 1; i < len(out); i++ {
+		if out[i] == subject && subject != "It" {
+			out[i] = strings.ToLower(subject[:1]) + subject[1:]
+		}
+	}
+	return out
+}
+
+// cutAtConjunction shortens a long statement at its first subordinate or coordinated
+// clause ("… and the fix was logging in again"), keeping at least titleMinWords words.
+func cutAtConjunction(words []string) []string {
+	for i := titleMinWords; i < len(words); i++ {
+		switch strings.ToLower(words[i]) {
+		case "and", "but", "because", "so", "which", "when", "while", "until", "after", "before", "since", "where", "if":
+			return words[:i]
+		}
+	}
+	return words
+}
+
+// titleVerbs are common verbs of spoken answers that carry no regular ending.
+var titleVerbs = wordSet(`is are was were be been being am has have had do does did done would could should
+will can may might must kept keep keeps took take takes got get gets felt feel feels made make makes lost lose
+loses went go goes came come comes saw see sees knew know knows thought think thinks found find finds gave give
+gives left leave leaves put puts ran run runs sat sit sits said say says told tell tells paid pay pays spent
+spend spends bought buy buys brought bring brings broke break breaks froze freeze freezes held hold holds
+meant mean means stuck taught teach teaches learned learnt learn learns want wants need needs love loves hate
+hates help helps helped work works worked seem seems let lets showed show shows became become becomes sank
+sink began begin begins fell fall falls wrote write writes read reads cost costs clash clashes erode erodes
+drop drops crash crashes freeze freezes save saves miss misses`)
+
+// hasVerb says whether a title makes a statement: it has a verb, spotted by a list of
+// common irregular verbs and by the regular past, negated and third-person endings.
+func hasVerb(words []string) bool {
+	for i, w := range words {
+		low := strings.ToLower(strings.Trim(w, ".,;:!?'\""))
+		if titleVerbs[low] || strings.HasSuffix(low, "n't") || (strings.HasSuffix(low, "ed") && len(low) > 4) {
+			return true
+		}
+		// "the app crashes", "people skips": a plain present after a subject.
+		if i > 0 && len(low) > 3 && strings.HasSuffix(low, "s") && !strings.HasSuffix(low, "ss") {
+			prev := strings.ToLower(words[i-1])
+			if prev == "it" || prev == "that" || prev == "this" || prev == "app" || prev == "course" || prev == "he" || prev == "she" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readable rejects statements that only make sense inside the conversation: an opening
+// question word, a dangling last word, or first person left over.
+func readable(words []string) bool {
+	first := strings.ToLower(words[0])
+	switch first {
+	case "which", "that", "who", "what", "where", "when", "why", "how", "if", "unless", "to", "of", "with", "for":
+		return false
+	}
+	// Someone else's doing is no participant's statement: "their partner uses it".
+	if first == "their" && len(words) > 1 && thirdParties[strings.ToLower(words[1])] {
+		return false
+	}
+	if thirdParties[first] && first != "people" {
+		return false
+	}
+	last := strings.ToLower(words[len(words)-1])
+	if danglingWords[last] || last == "people" || last == "is" || last == "are" || last == "was" || last == "were" {
+		return false
+	}
+	return true
+}
+
+// isParticiple spots a past participle after "'d".
+func isParticiple(w string) bool {
+	return (strings.HasSuffix(w, "ed") && len(w) > 3) || w == "been" || w == "had" || w == "got" || w == "gotten" ||
+		w == "done" || w == "made" || w == "seen" || w == "taken" || w == "gone" || w == "paid" || w == "lost" || w == "left"
+}
+
+// copulas describe rather than act: "it's three weeks out", "it was nice" say nothing of
+// what the product did, so their "it" stays.
+var copulas = wordSet(`is was 's felt feels seemed seems looks looked sounds sounded gets got`)
+
+// extraposed says an opening "it" points forward to the rest of the sentence ("it's hard
+// to", "it was nice that"), so it is no stand-in for the study's subject.
+func extraposed(words []string) bool {
+	if low := strings.ToLower(words[0]); low == "it's" || (len(words) > 1 && copulas[strings.ToLower(words[1])]) {
+		return true
+	}
+	for i := 1; i < len(words) && i <= 4; i++ {
+		switch strings.ToLower(words[i]) {
+		case "to", "that", "when", "how", "being":
+			return true
+		}
+	}
+	return false
+}
+
+// surfaceWord is the word of the quotes whose stem is stem, as people said it, for
+// titles that name a discovered cluster by its word.
+func surfaceWord(quotes []string, stem string) string {
+	st := newStemmer()
+	for _, q := range quotes {
+		for _, t := range tokenize(q, 0, len(q), st) {
+			if t.stem == stem {
+				w, _, _ := strings.Cut(t.low, "'")
+				return w
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,60 @@
+package analysis
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestTitles checks that every finding's title on every hand-coded set reads as a
+// statement rather than a bag of keywords: it has a verb, it is 3 to 12 words long, and
+// no two findings of a run share one.
+func TestTitles(t *testing.T) {
+	fixtures := loadFixtures(t)
+	names := make([]string, 0, len(fixtures))
+	for n := range fixtures {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		findings, err := New().Analyze(context.Background(), fixtures[name].input())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, f := range findings {
+			words := strings.Fields(strings.TrimSuffix(f.Title, " …"))
+			if len(words) < titleMinWords || len(words) > titleMaxWords {
+				t.Errorf("%s: title %q has %d words, want %d-%d", name, f.Title, len(words), titleMinWords, titleMaxWords)
+			}
+			if !hasVerb(words) {
+				t.Errorf("%s: title %q has no verb", name, f.Title)
+			}
+			if k := strings.ToLower(f.Title); seen[k] {
+				t.Errorf("%s: title %q is used twice", name, f.Title)
+			} else {
+				seen[k] = true
+			}
+		}
+	}
+}
+
+// TestClauseTitle turns spoken clauses into neutral statements.
+func TestClauseTitle(t *testing.T) {
+	for _, c := range []struct{ quote, want string }{
+		{"it kept losing my bank connection", "The app kept losing the bank connection"},
+		{"Um, honestly, I'd get stuck on some error, you know, every single week.", "People would get stuck on some error"},
+		{"So I was constantly racing the clock at eleven fifty-eight.", "People were constantly racing the clock at eleven fifty-eight"},
+		{"It's nice to see the team.", "It's nice to see the team"},
+		{"Slow as molasses.", ""},
+	} {
+		got, ok := clauseTitle(c.quote, "The app")
+		if !ok {
+			got = ""
+		}
+		if got != c.want {
+			t.Errorf("clauseTitle(%q) = %q, want %q", c.quote, got, c.want)
+		}
+	}
+}
