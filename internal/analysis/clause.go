@@ -194,10 +194,51 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			}
 		}
 	}
+	storyCues(text, toks, pols, c.negated)
 	for _, p := range pols {
 		c.pol += p
 	}
 }
+
+// storyCues read the complaints people tell as stories rather than state as verdicts:
+// redoing something ("I'd have to re-link it", "reconnect your account", "add it again
+// from scratch") is a repair, so something broke; "it just stopped updating" is a
+// failure; "I stopped trusting the number" withdraws a good word.
+func storyCues(text string, toks []token, pols []float64, negated []bool) {
+	for i, t := range toks {
+		if negated[i] || pols[i] != 0 {
+			continue
+		}
+		switch {
+		// "re-link", "re-authorize": a hyphenated redo.
+		case t.low == "re" && i+1 < len(toks) && strings.HasPrefix(text[t.end:toks[i+1].start], "-"):
+			pols[i] = -0.5
+		case repairWords[t.low]:
+			pols[i] = -0.5
+		case t.low == "scratch" && i > 0 && toks[i-1].low == "from":
+			pols[i] = -0.5
+		case (t.low == "stop" || t.low == "stopped" || t.low == "stops") && i+1 < len(toks) && strings.HasSuffix(toks[i+1].low, "ing"):
+			next := pols[i+1]
+			switch {
+			case next > 0: // "stopped trusting"
+				pols[i+1] = -next
+			case next == 0 && i > 0 && machineSubjects[toks[i-1].low]: // "it'd just stop updating"
+				pols[i] = -1
+			case next == 0 && i > 1 && machineSubjects[toks[i-2].low] && (toks[i-1].low == "just" || toks[i-1].low == "suddenly"):
+				pols[i] = -1
+			}
+		}
+	}
+}
+
+// repairWords redo what should have stayed done.
+var repairWords = wordSet(`reconnect reconnected reconnecting reconnects relink relinked relinking reauthorize
+reauthorized reauthorise reauthorised reenter reentered retype retyped redo redid redoing resubmit resubmitted
+reinstall reinstalled recategorize recategorized recategorise recategorised relabel relabeled relabelled
+relabeling relabelling resync resynced`)
+
+// machineSubjects are the subjects of a thing that stops doing its job.
+var machineSubjects = wordSet(`it it'd it's it'll that they'd`)
 
 // lackNegators deny existence or ability on their own; other negators need a verb of
 // having, existing or working after them (lackVerbs).

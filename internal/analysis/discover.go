@@ -113,7 +113,16 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		// and when the opposite stance is rare there: a question people split on ("it
 		// never felt slow" against "took forever") is no theme as a whole.
 		sup := distinctInterviews(recs, ids)
-		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= 2*poolSupport[poolKey{k.qid, opposite(k.class)}]
+		// For complaints, an answer that also praises counts half against it: praise
+		// next to a complaint is mostly a concession ("the cards were fine; Huntington
+		// dropped off every week").
+		opp := pools[poolKey{k.qid, opposite(k.class)}]
+		oppOnly := onlyIn(recs, opp, ids)
+		against := distinctInterviews(recs, opp)
+		if k.class == classNeg {
+			against = oppOnly + (against-oppOnly+1)/2
+		}
+		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= 2*against
 		var members []int
 		for _, id := range ids {
 			if whole {
@@ -341,4 +350,19 @@ func conceptWord(c int) string {
 		return conceptWords[c]
 	}
 	return "#" + lexiconIDs[c]
+}
+
+// onlyIn counts the interviews of ids that have no clause in other.
+func onlyIn(recs []clauseRec, ids, other []int) int {
+	in := map[int32]bool{}
+	for _, id := range other {
+		in[recs[id].iv] = true
+	}
+	seen := map[int32]bool{}
+	for _, id := range ids {
+		if iv := recs[id].iv; !in[iv] {
+			seen[iv] = true
+		}
+	}
+	return len(seen)
 }

@@ -65,7 +65,7 @@ func counterfactual(toks []token) bool {
 		case "would've", "could've", "might've", "should've", "must've", "would'a", "coulda", "woulda", "shoulda":
 			return true
 		case "would", "could", "might", "should", "must":
-			if i+1 < len(toks) && toks[i+1].low == "have" {
+			if i+1 < len(toks) && toks[i+1].low == "have" && (i+2 >= len(toks) || toks[i+2].low != "to") {
 				return true
 			}
 		case "if":
@@ -96,7 +96,8 @@ func counterfactual(toks []token) bool {
 			}
 		}
 		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) {
-			if n := toks[i+1].low; n == "have" || n == "been" || n == "of" {
+			// "I'd have to sign in again" is a habit of the past, not an irrealis.
+			if n := toks[i+1].low; (n == "have" && (i+2 >= len(toks) || toks[i+2].low != "to")) || n == "been" || n == "of" {
 				return true
 			}
 		}
