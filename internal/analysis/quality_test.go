@@ -44,6 +44,11 @@ import (
 //	                  uncommitted, later reverted widening of the polarity lists, same
 //	                  scores)                                         recall 0.67, precision 0.57, 2 trap hits, 7 findings
 //	                 (the same set on fd14e22: recall 0.17, precision 0.20, 5 findings)
+//	hotel-stays      (first run, at 2026-12-02 01:16 UTC, on the analysis code of commit
+//	                  3c956fb, before anything was changed for it; the very first run also
+//	                  carried two uncommitted polarity words, "weird" and "fix", written for
+//	                  budget-app and then reverted because they broke hybrid-work's
+//	                  ablation floor: same scores both ways)      recall 0.14, precision 0.67, 0 trap hits, 3 findings
 //
 // A blind set is scored and logged like the others, but its targets are not enforced
 // until the analyzer has been improved on general grounds to meet them: see blindSets.
@@ -51,7 +56,7 @@ const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 // blindSets are held-out sets whose untuned scores are recorded above: a miss is logged,
 // not failed, so that meeting the target is never done by tuning on them.
-var blindSets = map[string]bool{"budget-app": true, "course-platform": true}
+var blindSets = map[string]bool{"budget-app": true, "course-platform": true, "hotel-stays": true}
 
 type fixture struct {
 	Fixture  string `json:"fixture"`
