@@ -194,6 +194,13 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			}
 		}
 	}
+	// "We signed up to save money", "I'll save money": a purpose or an expectation,
+	// not an evaluation of what happened.
+	for i := 1; i < len(toks); i++ {
+		if p := toks[i-1].low; pols[i] > 0 && (p == "to" || strings.HasSuffix(p, "'ll")) {
+			pols[i] = 0
+		}
+	}
 	storyCues(text, toks, pols, c.negated)
 	for _, p := range pols {
 		c.pol += p

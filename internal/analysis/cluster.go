@@ -62,8 +62,12 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 			post[k] = append(post[k], i)
 		}
 	}
+	ambient := ambientConcepts(recs, n)
 	var cands []*candidate
 	for k, ids := range post {
+		if ambient[k.concept] {
+			continue
+		}
 		c := &candidate{candKey: k, recs: ids}
 		lastIV, lastStrong := int32(-1), int32(-1)
 		lastAns := int64(-1)
@@ -417,4 +421,47 @@ func sharedWordSupport(cl *cluster, recs []clauseRec) int {
 		best = max(best, len(ivs))
 	}
 	return best
+}
+
+// ambientConcepts are the concepts a study talks in rather than about: used firmly by a
+// quarter or more of the interviews in the answers to more than half of its questions
+// (money in a study of a budgeting app). Like a word everyone uses, such a concept holds
+// no theme together; the themes told in its words are found per question instead
+// (discover.go).
+func ambientConcepts(recs []clauseRec, n int) map[int]bool {
+	type cq struct {
+		concept int
+		qid     int16
+	}
+	ivs := map[cq]map[int32]bool{}
+	qs := map[int16]bool{}
+	for _, r := range recs {
+		if r.qid < 0 {
+			continue
+		}
+		qs[r.qid] = true
+		for _, cw := range r.concepts {
+			if cw.weight < 0.75 {
+				continue
+			}
+			k := cq{cw.concept, r.qid}
+			if ivs[k] == nil {
+				ivs[k] = map[int32]bool{}
+			}
+			ivs[k][r.iv] = true
+		}
+	}
+	wide := map[int]int{}
+	for k, m := range ivs {
+		if 4*len(m) >= n {
+			wide[k.concept]++
+		}
+	}
+	out := map[int]bool{}
+	for c, w := range wide {
+		if 2*w > len(qs) {
+			out[c] = true
+		}
+	}
+	return out
 }

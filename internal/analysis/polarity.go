@@ -34,7 +34,8 @@ dread resent resented tough stressing panic panicked idiot stupid complaints fro
 micromanaging policing policed spying distrust mistrust stalled stall killed blocker blocked blocking
 hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdated behind dropping
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
-lost flaky duplicates duplicated drop drops dropped`)
+lost flaky duplicates duplicated drop drops dropped grumble grumbled grumbling steep wince winced wincing
+choked ironic gripe gripes demoralizing demoralising demotivating salty`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
