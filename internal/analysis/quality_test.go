@@ -49,6 +49,8 @@ import (
 //	                  carried two uncommitted polarity words, "weird" and "fix", written for
 //	                  budget-app and then reverted because they broke hybrid-work's
 //	                  ablation floor: same scores both ways)      recall 0.14, precision 0.67, 0 trap hits, 3 findings
+//	warehouse-shifts (first run, at 2026-12-02 01:18 UTC, on commit cef2873, before
+//	                  anything was changed for it)                recall 0.43, precision 1.00, 3 trap hits, 3 findings
 //
 // A blind set is scored and logged like the others, but its targets are not enforced
 // until the analyzer has been improved on general grounds to meet them: see blindSets.
@@ -56,7 +58,7 @@ const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 // blindSets are held-out sets whose untuned scores are recorded above: a miss is logged,
 // not failed, so that meeting the target is never done by tuning on them.
-var blindSets = map[string]bool{"budget-app": true, "course-platform": true, "hotel-stays": true}
+var blindSets = map[string]bool{"budget-app": true, "course-platform": true, "hotel-stays": true, "warehouse-shifts": true}
 
 type fixture struct {
 	Fixture  string `json:"fixture"`
