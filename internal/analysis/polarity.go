@@ -35,7 +35,8 @@ micromanaging policing policed spying distrust mistrust stalled stall killed blo
 hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdated behind dropping
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
 lost flaky duplicates duplicated drop drops dropped grumble grumbled grumbling steep wince winced wincing
-choked ironic gripe gripes demoralizing demoralising demotivating salty`)
+choked ironic gripe gripes demoralizing demoralising demotivating salty freeze freezes buffering buffers
+expired trash kills`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
