@@ -220,6 +220,10 @@ func storyCues(text string, toks []token, pols []float64, negated []bool) {
 		// "re-link", "re-authorize": a hyphenated redo.
 		case t.low == "re" && i+1 < len(toks) && strings.HasPrefix(text[t.end:toks[i+1].start], "-"):
 			pols[i] = -0.5
+		// "the hiring manager didn't bring it up once", "Not once.": an expected
+		// event that never came.
+		case t.low == "once" && i > 0 && (toks[i-1].low == "not" || (negated[i-1] && i == len(toks)-1)):
+			pols[i] = -0.5
 		case repairWords[t.low]:
 			pols[i] = -0.5
 		case t.low == "scratch" && i > 0 && toks[i-1].low == "from":

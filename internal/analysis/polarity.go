@@ -36,7 +36,7 @@ hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdate
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
 lost flaky duplicates duplicated drop drops dropped grumble grumbled grumbling steep wince winced wincing
 choked ironic gripe gripes demoralizing demoralising demotivating salty freeze freezes buffering buffers
-expired trash kills`)
+expired trash kills shrug shrugged crickets`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
