@@ -202,6 +202,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 	}
 	storyCues(text, toks, pols, c.negated)
+	reliefCues(toks, pols)
 	for _, p := range pols {
 		c.pol += p
 	}
@@ -260,3 +261,36 @@ var (
 start started open opened fit fits get got find found support supports supported allow allows allowed let
 apply applied show showed turn turned come came`)
 )
+
+// reliefCues reads a trouble that went away as praise: "way fewer arguments", "it ended that
+// argument", "it took the awkwardness out", "a conversation instead of a fight"; and
+// being "in control" or "on top of things" is a good place to be.
+func reliefCues(toks []token, pols []float64) {
+	for i, t := range toks {
+		if pols[i] < 0 {
+			for j := max(0, i-3); j < i; j++ {
+				if reducers[toks[j].low] || (toks[j].low == "instead" && j+1 < i && toks[j+1].low == "of") {
+					pols[i] = -pols[i]
+					break
+				}
+			}
+			if pols[i] < 0 && i+1 < len(toks) && toks[i+1].low == "out" && i > 1 {
+				for j := max(0, i-3); j < i; j++ {
+					if toks[j].low == "took" || toks[j].low == "takes" || toks[j].low == "take" {
+						pols[i] = -pols[i]
+						break
+					}
+				}
+			}
+		}
+		if pols[i] == 0 && i > 0 && (t.low == "control" && (toks[i-1].low == "in" || toks[i-1].low == "under")) {
+			pols[i] = 1
+		}
+		if pols[i] == 0 && t.low == "top" && i > 0 && toks[i-1].low == "on" && i+1 < len(toks) && toks[i+1].low == "of" {
+			pols[i] = 1
+		}
+	}
+}
+
+// reducers make a trouble smaller or end it.
+var reducers = wordSet(`fewer ended`)

@@ -15,7 +15,8 @@ favorite favourite smooth smoothly convenient reliable decent comfortable relief
 appreciated valuable impressive impressed intuitive fantastic brilliant wonderful lovely delicious tasty
 pleased satisfied grateful thrilled excited exciting calm fair reasonable affordable sustainable
 realistic trust trusted recommend recommended solid handy straightforward painless seamless
-effortless loved favourite godsend lifesaver save saves saved`)
+effortless loved favourite godsend lifesaver save saves saved chill motivating hopeful reassuring empowering
+peace`)
 
 var negativeWords = wordSet(`bad worse worst terrible awful horrible hate hated hates annoying annoyed annoy annoys
 frustrating frustrated frustration frustrates confusing confused confusion difficult hard harder slow
@@ -36,7 +37,8 @@ hurdle hurdles obstacle painful pain fuss fiddly mess suspicious refused outdate
 hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed chaos chaotic drama
 lost flaky duplicates duplicated drop drops dropped grumble grumbled grumbling steep wince winced wincing
 choked ironic gripe gripes demoralizing demoralising demotivating salty freeze freezes buffering buffers
-expired trash kills shrug shrugged crickets`)
+expired trash kills shrug shrugged crickets argument arguments fights fought awkwardness tension tensions
+judged scolded scolding screwup avoid avoided avoiding cried`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
