@@ -121,9 +121,10 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			pols[i] = -1
 		}
 	}
+	doubt := make([]bool, len(toks))
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		if !isNegator(t.low) || inPhrase[i] {
+		if !isNegator(t.low) || inPhrase[i] || doubt[i] {
 			continue
 		}
 		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
@@ -138,6 +139,13 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			if hedgeAfter[toks[j].low] {
 				hedge = true
 				c.denies = true // "I couldn't tell you": no stance, and none to inherit
+				// "I don't know if I feel more in control": what follows is in doubt.
+				if j+1 < len(toks) && (toks[j+1].low == "if" || toks[j+1].low == "whether") {
+					for k := j + 1; k < len(toks); k++ {
+						pols[k] = 0
+						doubt[k] = true
+					}
+				}
 				break
 			}
 		}
@@ -203,6 +211,11 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	}
 	storyCues(text, toks, pols, c.negated)
 	reliefCues(toks, pols)
+	for i := range pols {
+		if doubt[i] {
+			pols[i] = 0
+		}
+	}
 	for _, p := range pols {
 		c.pol += p
 	}

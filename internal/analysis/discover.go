@@ -119,7 +119,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		opp := pools[poolKey{k.qid, opposite(k.class)}]
 		oppOnly := onlyIn(recs, opp, ids)
 		against := distinctInterviews(recs, opp)
-		if k.class == classNeg {
+		if k.class == classNeg || k.class == classPos {
 			against = oppOnly + (against-oppOnly+1)/2
 		}
 		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= 2*against

@@ -16,7 +16,7 @@ appreciated valuable impressive impressed intuitive fantastic brilliant wonderfu
 pleased satisfied grateful thrilled excited exciting calm fair reasonable affordable sustainable
 realistic trust trusted recommend recommended solid handy straightforward painless seamless
 effortless loved favourite godsend lifesaver save saves saved chill motivating hopeful reassuring empowering
-peace`)
+peace better`)
 
 var negativeWords = wordSet(`bad worse worst terrible awful horrible hate hated hates annoying annoyed annoy annoys
 frustrating frustrated frustration frustrates confusing confused confusion difficult hard harder slow

@@ -1,6 +1,9 @@
 package analysis
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // This file gives each protocol question its prior stance: from its own wording, and
 // from how most people answered it.
@@ -38,7 +41,7 @@ func (a *analyzer) readQuestion(text string, st *stemmer) question {
 		}
 	}
 	for _, p := range questionWishPhrases {
-		if strings.Contains(low, p) {
+		if containsWord(low, p) {
 			q.prior = classWish
 			return q
 		}
@@ -103,5 +106,22 @@ func applyAnswerPriors(recs []clauseRec, stats questionStats) {
 			}
 			r.class = p
 		}
+	}
+}
+
+// containsWord finds a phrase that ends at a word boundary (a plural "s" allowed):
+// "what would you change" and "any changes" ask for a wish, "how has it changed" asks
+// about the past.
+func containsWord(low, p string) bool {
+	for off := 0; ; {
+		i := strings.Index(low[off:], p)
+		if i < 0 {
+			return false
+		}
+		end := off + i + len(p)
+		if end >= len(low) || !unicode.IsLetter(rune(low[end])) || (low[end] == 's' && (end+1 >= len(low) || !unicode.IsLetter(rune(low[end+1])))) {
+			return true
+		}
+		off = off + i + 1
 	}
 }
