@@ -297,7 +297,7 @@ spend spends bought buy buys brought bring brings broke break breaks froze freez
 meant mean means stuck taught teach teaches learned learnt learn learns want wants need needs love loves hate
 hates help helps helped work works worked seem seems let lets showed show shows became become becomes sank
 sink began begin begins fell fall falls wrote write writes read reads cost costs clash clashes erode erodes
-drop drops crash crashes freeze freezes save saves miss misses`)
+drop drops crash crashes freeze freezes save saves miss misses spoke speak speaks`)
 
 // hasVerb says whether a title makes a statement: it has a verb, spotted by a list of
 // common irregular verbs and by the regular past, negated and third-person endings.
