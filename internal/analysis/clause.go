@@ -238,6 +238,9 @@ func storyCues(text string, toks []token, pols []float64, negated []bool) {
 		// event that never came.
 		case t.low == "once" && i > 0 && (toks[i-1].low == "not" || (negated[i-1] && i == len(toks)-1)):
 			pols[i] = -0.5
+		// "I gave up fixing those": giving up on something is a defeat.
+		case t.low == "up" && i > 0 && (toks[i-1].low == "gave" || toks[i-1].low == "give" || toks[i-1].low == "giving") && pols[i-1] == 0:
+			pols[i] = -1
 		case repairWords[t.low]:
 			pols[i] = -0.5
 		case t.low == "scratch" && i > 0 && toks[i-1].low == "from":

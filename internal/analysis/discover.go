@@ -122,7 +122,13 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		if k.class == classNeg || k.class == classPos {
 			against = oppOnly + (against-oppOnly+1)/2
 		}
-		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= 2*against
+		// A complaint that half of those who answered make is a theme even when the rest
+		// were content; praise must be twice as common as complaint.
+		need := 2 * against
+		if k.class == classNeg {
+			need = against + 1
+		}
+		whole := !isOpen && 2*sup >= len(answered[k.qid]) && sup >= need
 		var members []int
 		for _, id := range ids {
 			if whole {

@@ -38,7 +38,7 @@ hopeless silly fuming drag watched interrupted noisy loud cramped crammed packed
 lost flaky duplicates duplicated drop drops dropped grumble grumbled grumbling steep wince winced wincing
 choked ironic gripe gripes demoralizing demoralising demotivating salty freeze freezes buffering buffers
 expired trash kills shrug shrugged crickets argument arguments fights fought awkwardness tension tensions
-judged scolded scolding screwup avoid avoided avoiding cried`)
+judged scolded scolding screwup avoid avoided avoiding cried weird`)
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
