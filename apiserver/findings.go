@@ -31,49 +31,6 @@ var (
 	sentiments   = enum{string(store.SentimentPositive), string(store.SentimentNeutral), string(store.SentimentNegative), string(store.SentimentMixed)}
 )
 
-// findingTarget is a finding the caller may see, with its team and campaign.
-type findingTarget struct {
-	f        store.Finding
-	team     directory.Membership
-	campaign *directory.Campaign
-}
-
-// visibleFinding finds the finding in the path among the caller's teams, the acting team
-// first. Another team's finding, or one whose campaign is gone, is 404.
-func (s *Server) visibleFinding(r *http.Request, p *authn.Principal) (findingTarget, error) {
-	id := r.PathValue("id")
-	if !isUUID(id) {
-		return findingTarget{}, envelope.NotFound("Finding")
-	}
-	for _, m := range actingFirst(p) {
-		f, err := s.rows(m).GetFinding(r.Context(), store.FindingID(id))
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return findingTarget{}, err
-		}
-		c, ok := s.dir.Campaign(string(f.CampaignID))
-		if !ok || c.TeamUID != string(m.Team.Object.UID) {
-			break
-		}
-		return findingTarget{f: f, team: m, campaign: c}, nil
-	}
-	return findingTarget{}, envelope.NotFound("Finding")
-}
-
-// byFinding is the team of the finding in the path (see byInterview).
-func (s *Server) byFinding(r *http.Request, p *authn.Principal) *directory.Team {
-	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
-		for _, m := range p.Memberships {
-			if _, err := s.rows(m).GetFinding(r.Context(), store.FindingID(r.PathValue("id"))); err == nil {
-				return m.Team
-			}
-		}
-	}
-	return s.byHeader(r, p)
-}
-
 // byBodyCampaign is the team of the campaign a create's body names, else byHeader. It reads
 // the body and puts it back for the handler.
 func (s *Server) byBodyCampaign(r *http.Request, p *authn.Principal) *directory.Team {
@@ -472,16 +429,16 @@ func (s *Server) createFinding(w http.ResponseWriter, r *http.Request, p *authn.
 }
 
 func (s *Server) getFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleFinding(r, p)
+	t, err := visibleRow(s, r, p, findingRows)
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewFinding(t.f))
+	envelope.WriteData(w, http.StatusOK, resources.NewFinding(t.row))
 	return nil
 }
 
 func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleFinding(r, p)
+	t, err := visibleRow(s, r, p, findingRows)
 	if err != nil {
 		return err
 	}
@@ -498,13 +455,13 @@ func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.P
 	}
 	ts := s.rows(t.team)
 	if patch.Evidence != nil {
-		if bad, err := s.checkEvidence(r, ts, t.f.CampaignID, ev); err != nil {
+		if bad, err := s.checkEvidence(r, ts, t.row.CampaignID, ev); err != nil {
 			return err
 		} else if len(bad) > 0 {
 			return envelope.Validation(bad...)
 		}
 	}
-	f, err := findings.Update(r.Context(), ts, t.f.ID, patch)
+	f, err := findings.Update(r.Context(), ts, t.row.ID, patch)
 	if err != nil {
 		return findingError(err)
 	}
@@ -513,14 +470,14 @@ func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.P
 }
 
 func (s *Server) deleteFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleFinding(r, p)
+	t, err := visibleRow(s, r, p, findingRows)
 	if err != nil {
 		return err
 	}
 	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot delete findings")
 	}
-	if err := s.rows(t.team).DeleteFinding(r.Context(), t.f.ID); err != nil {
+	if err := s.rows(t.team).DeleteFinding(r.Context(), t.row.ID); err != nil {
 		return findingError(err)
 	}
 	envelope.WriteNoContent(w)
@@ -606,46 +563,11 @@ func (s *Server) spendAnalysis(r *http.Request, p *authn.Principal, team *direct
 	return nil
 }
 
-// visibleAnalysis finds the analysis in the path among the caller's teams; another team's,
-// or one whose campaign is gone, is 404.
-func (s *Server) visibleAnalysis(r *http.Request, p *authn.Principal) (store.Analysis, error) {
-	id := r.PathValue("id")
-	if !isUUID(id) {
-		return store.Analysis{}, envelope.NotFound("Analysis")
-	}
-	for _, m := range actingFirst(p) {
-		a, err := s.rows(m).GetAnalysis(r.Context(), store.AnalysisID(id))
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return store.Analysis{}, err
-		}
-		if c, ok := s.dir.Campaign(string(a.CampaignID)); !ok || c.TeamUID != string(m.Team.Object.UID) {
-			break
-		}
-		return a, nil
-	}
-	return store.Analysis{}, envelope.NotFound("Analysis")
-}
-
-// byAnalysis is the team of the analysis in the path (see byInterview).
-func (s *Server) byAnalysis(r *http.Request, p *authn.Principal) *directory.Team {
-	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
-		for _, m := range p.Memberships {
-			if _, err := s.rows(m).GetAnalysis(r.Context(), store.AnalysisID(r.PathValue("id"))); err == nil {
-				return m.Team
-			}
-		}
-	}
-	return s.byHeader(r, p)
-}
-
 func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	a, err := s.visibleAnalysis(r, p)
+	a, err := visibleRow(s, r, p, analysisRows)
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewAnalysis(a))
+	envelope.WriteData(w, http.StatusOK, resources.NewAnalysis(a.row))
 	return nil
 }

@@ -147,12 +147,12 @@ var messageSorts = []string{"sequence"}
 
 // listMessages lists an interview's messages by sequence, oldest first unless asked.
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleInterview(r, p)
+	t, err := visibleRow(s, r, p, interviewRows)
 	if err != nil {
 		return err
 	}
 	lp, e := s.parseListFrom(r, listParams{limit: 20, sortBy: "sequence"}, messageSorts,
-		map[string]string{"interview": string(t.iv.ID)})
+		map[string]string{"interview": string(t.row.ID)})
 	if e != nil {
 		return e
 	}
@@ -160,7 +160,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p *authn.P
 	if e != nil {
 		return e
 	}
-	page, err := s.rows(t.team).ListMessages(r.Context(), t.iv.ID, req)
+	page, err := s.rows(t.team).ListMessages(r.Context(), t.row.ID, req)
 	if err != nil {
 		return interviewError(err, t, "")
 	}

@@ -30,61 +30,7 @@ func (s *Server) rows(m directory.Membership) store.TeamStore {
 }
 
 // interviewTarget is an interview the caller may see, with its team and campaign.
-type interviewTarget struct {
-	iv       store.Interview
-	team     directory.Membership
-	campaign *directory.Campaign
-}
-
-// visibleInterview finds the interview in the path among the caller's teams, the acting team
-// first. Another team's interview, or one whose campaign is gone, is 404.
-func (s *Server) visibleInterview(r *http.Request, p *authn.Principal) (interviewTarget, error) {
-	id := r.PathValue("id")
-	if !isUUID(id) {
-		return interviewTarget{}, envelope.NotFound("Interview")
-	}
-	for _, m := range actingFirst(p) {
-		iv, err := s.rows(m).GetInterview(r.Context(), store.InterviewID(id))
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return interviewTarget{}, err
-		}
-		c, ok := s.dir.Campaign(string(iv.CampaignID))
-		if !ok || c.TeamUID != string(m.Team.Object.UID) {
-			break
-		}
-		return interviewTarget{iv: iv, team: m, campaign: c}, nil
-	}
-	return interviewTarget{}, envelope.NotFound("Interview")
-}
-
-// actingFirst is the caller's teams with the one the request acts in first.
-func actingFirst(p *authn.Principal) []directory.Membership {
-	out := make([]directory.Membership, 0, len(p.Memberships))
-	for _, m := range p.Memberships {
-		if p.Acting != nil && m.Team == p.Acting {
-			out = append([]directory.Membership{m}, out...)
-		} else {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// byInterview is the team of the interview in the path. A key acts in its one team; only a
-// session in several teams needs the store to tell.
-func (s *Server) byInterview(r *http.Request, p *authn.Principal) *directory.Team {
-	if len(p.Memberships) > 1 && isUUID(r.PathValue("id")) {
-		for _, m := range p.Memberships {
-			if _, err := s.rows(m).GetInterview(r.Context(), store.InterviewID(r.PathValue("id"))); err == nil {
-				return m.Team
-			}
-		}
-	}
-	return s.byHeader(r, p)
-}
+type interviewTarget = found[store.Interview]
 
 // startBody is the body of POST /campaigns/{id}/interviews.
 type startBody struct {
@@ -193,16 +139,16 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 }
 
 func (s *Server) getInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleInterview(r, p)
+	t, err := visibleRow(s, r, p, interviewRows)
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewInterview(t.iv))
+	envelope.WriteData(w, http.StatusOK, resources.NewInterview(t.row))
 	return nil
 }
 
 func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleInterview(r, p)
+	t, err := visibleRow(s, r, p, interviewRows)
 	if err != nil {
 		return err
 	}
@@ -212,7 +158,7 @@ func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if !p.HasRole(string(t.team.Team.Object.UID), qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin) {
 		return envelope.New(envelope.CodeForbidden, "Deleting interviews needs the owner or admin role")
 	}
-	if err := s.rows(t.team).DeleteInterview(r.Context(), t.iv.ID); err != nil {
+	if err := s.rows(t.team).DeleteInterview(r.Context(), t.row.ID); err != nil {
 		return interviewError(err, t, "")
 	}
 	envelope.WriteNoContent(w)
@@ -227,7 +173,7 @@ type answerBody struct {
 const maxAnswer = 10000
 
 func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleInterview(r, p)
+	t, err := visibleRow(s, r, p, interviewRows)
 	if err != nil {
 		return err
 	}
@@ -246,7 +192,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot answer interviews")
 	}
-	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.iv.ID, body.Content.Value)
+	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.row.ID, body.Content.Value)
 	if err != nil {
 		return interviewError(err, t, store.InterviewInProgress)
 	}
@@ -263,7 +209,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	t, err := s.visibleInterview(r, p)
+	t, err := visibleRow(s, r, p, interviewRows)
 	if err != nil {
 		return err
 	}
@@ -274,7 +220,7 @@ func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *au
 	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot complete interviews")
 	}
-	iv, err := s.interviews.Complete(r.Context(), s.rows(t.team), t.iv.ID)
+	iv, err := s.interviews.Complete(r.Context(), s.rows(t.team), t.row.ID)
 	if err != nil {
 		return interviewError(err, t, store.InterviewCompleted)
 	}
@@ -291,9 +237,9 @@ func interviewError(err error, t interviewTarget, to store.InterviewStatus) erro
 	case errors.Is(err, interviews.ErrCampaignClosed):
 		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: it takes no more answers", t.campaign.Status)
 	case errors.Is(err, store.ErrInvalidState) && to == store.InterviewInProgress:
-		return envelope.New(envelope.CodeInvalidState, "The interview is %s: it takes no more messages", t.iv.Status)
+		return envelope.New(envelope.CodeInvalidState, "The interview is %s: it takes no more messages", t.row.Status)
 	case errors.Is(err, store.ErrInvalidState):
-		return envelope.New(envelope.CodeInvalidState, "The interview cannot move from %s to %s", t.iv.Status, to)
+		return envelope.New(envelope.CodeInvalidState, "The interview cannot move from %s to %s", t.row.Status, to)
 	case errors.Is(err, store.ErrConflict):
 		return envelope.New(envelope.CodeConflict, "Another answer to this interview was accepted first; read the transcript and answer its latest question")
 	}
