@@ -52,13 +52,23 @@ import (
 //	warehouse-shifts (first run, at 2026-12-02 01:18 UTC, on commit cef2873, before
 //	                  anything was changed for it)                recall 0.43, precision 1.00, 3 trap hits, 3 findings
 //
+// budget-app and course-platform were then worked on, with general rules only (stories
+// read as complaints: habits, repairs, failures, troubles that ended; a concept the whole
+// study talks in makes no theme; scattered concept mentions need a word of their own; a
+// complaint half of a question's answers make is a theme). course-platform now scores
+// recall 1.00, precision 1.00 (4 trap hits) and is enforced; budget-app scores recall
+// 0.86, precision 1.00 (3 trap hits): the set-aside-for-irregular-costs theme is said in
+// words no two people share ("a bucket I feed", "a tax pot", "put a bit aside"), so it
+// stays blind. Those are tuned numbers now, no longer estimates; the hotel-stays and
+// warehouse-shifts first runs above are the honest estimate for unseen sets.
+//
 // A blind set is scored and logged like the others, but its targets are not enforced
 // until the analyzer has been improved on general grounds to meet them: see blindSets.
 const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 // blindSets are held-out sets whose untuned scores are recorded above: a miss is logged,
 // not failed, so that meeting the target is never done by tuning on them.
-var blindSets = map[string]bool{"budget-app": true, "course-platform": true, "hotel-stays": true, "warehouse-shifts": true}
+var blindSets = map[string]bool{"budget-app": true, "hotel-stays": true, "warehouse-shifts": true}
 
 type fixture struct {
 	Fixture  string `json:"fixture"`
