@@ -424,8 +424,9 @@ func sharedWordSupport(cl *cluster, recs []clauseRec) int {
 }
 
 // ambientConcepts are the concepts a study talks in rather than about: used firmly by a
-// quarter or more of the interviews in the answers to more than half of its questions
-// (money in a study of a budgeting app). Like a word everyone uses, such a concept holds
+// quarter or more of the interviews in the answers to more than half of its questions,
+// and to three at least (money in a study of a budgeting app; a one-question study of
+// what nearly made people quit is about the price when everyone says so). Like a word everyone uses, such a concept holds
 // no theme together; the themes told in its words are found per question instead
 // (discover.go).
 func ambientConcepts(recs []clauseRec, n int) map[int]bool {
@@ -459,7 +460,7 @@ func ambientConcepts(recs []clauseRec, n int) map[int]bool {
 	}
 	out := map[int]bool{}
 	for c, w := range wide {
-		if 2*w > len(qs) {
+		if 2*w > len(qs) && w >= 3 {
 			out[c] = true
 		}
 	}
