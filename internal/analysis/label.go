@@ -165,12 +165,10 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 	for _, e := range f.Evidence {
 		quotes = append(quotes, e.Quote)
 	}
-	topic := surfaceWord(quotes, word)
-	for i, c := range conceptWords {
-		if c == cl.stem {
-			topic = lowerFirst(a.lex.concepts[i].noun)
-		}
-	}
+	// The fallback title names the cluster by the word of its own that most of its
+	// interviews use: a concept's name would put a general label ("trust and
+	// monitoring") on what people said in other words.
+	topic := surfaceWord(quotes, titleWord(cl, recs, word))
 	var title string
 	switch cl.class {
 	case classNeg:
@@ -214,7 +212,6 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 		f.Tags = append(f.Tags, word)
 	}
 	f.Confidence = math.Max(0, confidence(cl.support, thr, explicit, len(picks))-0.15)
-	_ = recs
 	return f
 }
 
@@ -332,4 +329,32 @@ func topicTitle(format, topic string) string {
 		return ""
 	}
 	return fmt.Sprintf(format, topic)
+}
+
+// titleWord is the free word (outside the lexicon) that most of a cluster's interviews
+// use, at least half of them, for its fallback title; ties go to the earlier word in
+// sort order.
+func titleWord(cl *cluster, recs []clauseRec, fallback string) string {
+	df := map[string]map[int32]bool{}
+	for _, id := range cl.recs {
+		for _, w := range recs[id].stems {
+			if len(cl.shared) == 0 || cl.shared[w] || w == cl.stem {
+				addDF(df, w, recs[id].iv)
+			}
+		}
+	}
+	best, bestN := "", 0
+	for w, ivs := range df {
+		if n := len(ivs); n > bestN || (n == bestN && w < best) {
+			best, bestN = w, n
+		}
+	}
+	// A word only a few of them use does not name the cluster.
+	if best == "" || 2*bestN < cl.support {
+		if strings.HasPrefix(fallback, "#") {
+			return ""
+		}
+		return fallback
+	}
+	return best
 }

@@ -178,7 +178,7 @@ maybe mean especially now still`)
 )
 
 // fillerPhrases are asides of speech that a title drops wherever they occur.
-var fillerPhrases = regexp.MustCompile(`(?i)\b(i won't lie|i'm not gonna lie|not gonna lie|to be honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
+var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
 
 // cleanWords splits a segment into words and drops the fillers of speech.
 func cleanWords(seg string) []string {
@@ -327,7 +327,7 @@ func readable(words []string) bool {
 		return false
 	}
 	// Someone else's doing is no participant's statement: "their partner uses it".
-	if first == "their" && len(words) > 1 && thirdParties[strings.ToLower(words[1])] {
+	if (first == "their" || first == "the") && len(words) > 1 && thirdParties[strings.ToLower(words[1])] {
 		return false
 	}
 	if thirdParties[first] && first != "people" {
