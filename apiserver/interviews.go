@@ -192,7 +192,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot answer interviews")
 	}
-	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.row.ID, body.Content.Value)
+	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.row, body.Content.Value)
 	if err != nil {
 		return interviewError(err, t, store.InterviewInProgress)
 	}

@@ -74,15 +74,12 @@ func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1
 	return iv, first, nil
 }
 
-// Answer stores a participant's answer with the interviewer's reply, or ends the interview
-// when the answer was to the last question the campaign allows or the interviewer has no
-// more. The reply is asked for before the transaction, so a slow model holds no lock; the
-// answer then lands only if the transcript has not moved meanwhile (else store.ErrConflict).
-func (s *Service) Answer(ctx context.Context, ts store.TeamStore, c *qualv1alpha1.Campaign, id store.InterviewID, content string) (Turn, error) {
-	iv, err := ts.GetInterview(ctx, id)
-	if err != nil {
-		return Turn{}, err
-	}
+// Answer stores a participant's answer to iv, as the caller last read it, with the
+// interviewer's reply, or ends the interview when the answer was to the last question the
+// campaign allows or the interviewer has no more. The reply is asked for before the
+// transaction, so a slow model holds no lock; the answer then lands only if the transcript
+// has not moved since iv was read (else store.ErrConflict), which also makes a stale iv safe.
+func (s *Service) Answer(ctx context.Context, ts store.TeamStore, c *qualv1alpha1.Campaign, iv store.Interview, content string) (Turn, error) {
 	if iv.Status != store.InterviewInProgress {
 		return Turn{}, fmt.Errorf("interviews: answer a %s interview: %w", iv.Status, store.ErrInvalidState)
 	}
@@ -96,28 +93,38 @@ func (s *Service) Answer(ctx context.Context, ts store.TeamStore, c *qualv1alpha
 	turn := Turn{}
 	err = ts.InTx(ctx, func(tx store.TeamStore) error {
 		var err error
-		turn.Answer, err = tx.AppendMessage(ctx, id, store.NewMessage{Role: store.RoleParticipant, Content: content,
+		turn.Answer, err = tx.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: content,
 			Sequence: int64(iv.MessageCount) + 1})
 		if err != nil {
 			return err
 		}
 		if next.Done {
 			turn.Closing = next.Content
-			turn.Interview, err = complete(ctx, tx, id)
+			turn.Interview, err = complete(ctx, tx, iv.ID)
 			return err
 		}
-		reply, err := tx.AppendMessage(ctx, id, store.NewMessage{Role: store.RoleInterviewer, Content: next.Content})
+		reply, err := tx.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleInterviewer, Content: next.Content})
 		if err != nil {
 			return err
 		}
 		turn.Reply = &reply
-		turn.Interview, err = tx.GetInterview(ctx, id)
-		return err
+		turn.Interview = afterTurn(iv, reply)
+		return nil
 	})
 	if err != nil {
 		return Turn{}, fmt.Errorf("interviews: answer: %w", err)
 	}
 	return turn, nil
+}
+
+// afterTurn is iv once an answer and its reply have been appended. The answer's sequence
+// precondition proves nothing else changed the interview in between, so it need not be
+// read again.
+func afterTurn(iv store.Interview, reply store.Message) store.Interview {
+	iv.MessageCount = int(reply.Sequence)
+	iv.QuestionCount++
+	iv.UpdatedAt = reply.CreatedAt
+	return iv
 }
 
 // nextQuestion is what the interviewer says after content: the closing when the campaign's
