@@ -115,7 +115,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 			if overlap(c.answers, outAnswers[i]) >= mergeOverlap*float64(min(len(c.answers), len(outAnswers[i]))) {
 				cl.concepts = append(cl.concepts, c.concept)
 				cl.recs = unionSorted(cl.recs, c.recs)
-				outAnswers[i] = unionSorted64(outAnswers[i], c.answers)
+				outAnswers[i] = unionSorted(outAnswers[i], c.answers)
 				merged = true
 				break
 			}
@@ -251,28 +251,9 @@ func overlap(a, b []int64) float64 {
 	return float64(n)
 }
 
-func unionSorted(a, b []int) []int {
-	out := make([]int, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case j >= len(b) || (i < len(a) && a[i] < b[j]):
-			out = append(out, a[i])
-			i++
-		case i >= len(a) || b[j] < a[i]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
-}
-
-func unionSorted64(a, b []int64) []int64 {
-	out := make([]int64, 0, len(a)+len(b))
+// unionSorted merges two ascending lists without duplicates.
+func unionSorted[T cmp.Ordered](a, b []T) []T {
+	out := make([]T, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
