@@ -81,6 +81,9 @@ func TestPostgresOutage(t *testing.T) {
 		createdAfterStart atomic.Int64
 		upAt              atomic.Int64
 	)
+	// An interview in progress: its routes need the store too.
+	iv := startInterview(t, c)
+	plain[iv.title] = iv.campaign
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -173,6 +176,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("a store ping while PostgreSQL is down: %v, which store.IsUnavailable does not recognise", err)
 	}
 	waitFor(t, "an idempotent write is refused", 10*time.Second, func() bool { return answers.get("idempotent 503") > 0 })
+	iv.refusedWhileDown(t, c)
 	time.Sleep(2 * time.Second)
 
 	if err := pg.Start(); err != nil {
@@ -185,6 +189,7 @@ func TestPostgresOutage(t *testing.T) {
 	t.Logf("/ready said 200 %v after PostgreSQL accepted connections again", took.Round(time.Millisecond))
 	took = waitFor(t, "idempotent writes succeed again", 20*time.Second, func() bool { return createdAfterStart.Load() >= 3 })
 	t.Logf("idempotent writes succeeded again within %v", took.Round(time.Millisecond))
+	iv.answeredAgain(t, c)
 	close(stop)
 	wg.Wait()
 	if t.Failed() {
