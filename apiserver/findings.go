@@ -524,7 +524,7 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 		return envelope.New(envelope.CodeInvalidState, "The campaign has no completed interview to analyze")
 	}
 	a, _, err := s.cfg.Analyses.Analyze(r.Context(), ts, campaign, brief(c.Object), func() error {
-		if e := s.spendAnalysis(r, p, m.Team); e != nil {
+		if e := s.spendHourly(r, p, m.Team, analysesBudget); e != nil {
 			return e
 		}
 		return nil
@@ -543,24 +543,6 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 func brief(c *qualv1alpha1.Campaign) analysis.Campaign {
 	return analysis.Campaign{Title: c.Spec.Title, Objectives: c.Spec.Objectives, Questions: c.Spec.Questions,
 		Language: c.Spec.Settings.Language}
-}
-
-// spendAnalysis spends one analysis of the team's hourly budget. Called after every check
-// that can refuse the analysis, and only when a new one is queued, so a refused analyze (or
-// one answered with the analysis already running) costs nothing.
-func (s *Server) spendAnalysis(r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
-	limit := s.cfg.Plans.Of(planOf(team, p)).Analyses()
-	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("analyses", team, p), limit, 1)
-	if err != nil {
-		s.cfg.Logger.Error(err, "rate limiter unavailable")
-		return envelope.Unavailable("Rate limiting", 5*time.Second)
-	}
-	if !res.Allowed {
-		e := envelope.New(envelope.CodeRateLimited, "The Analysis/hr budget of %d analyses per hour is spent", limit.Quota)
-		e.RetryAfter = res.RetryAfter
-		return e
-	}
-	return nil
 }
 
 func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -15,7 +14,6 @@ import (
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/resources"
 	"qual.cx/operator/internal/interviews"
-	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 )
 
@@ -63,7 +61,7 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if c.Object.Spec.State != qualv1alpha1.StateActive {
 		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: interviews start only on an active campaign", c.Status)
 	}
-	if e := s.spendInterview(r, p, m.Team); e != nil {
+	if e := s.spendHourly(r, p, m.Team, interviewsBudget); e != nil {
 		return e
 	}
 	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who)
@@ -72,25 +70,6 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	}
 	envelope.WriteData(w, http.StatusCreated, resources.InterviewStarted{
 		Interview: resources.NewInterview(iv), Messages: []resources.Message{resources.NewMessage(first)}})
-	return nil
-}
-
-// spendInterview spends one interview of the team's hourly budget. Called after every check
-// that can refuse the start, so a refused start costs nothing.
-func (s *Server) spendInterview(r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
-	limit := s.cfg.Plans.Of(planOf(team, p)).Interviews()
-	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("interviews", team, p), limit, 1)
-	if err != nil {
-		if !errors.Is(err, ratelimit.ErrUnavailable) {
-			s.cfg.Logger.Error(err, "rate limiter unavailable")
-		}
-		return envelope.Unavailable("Rate limiting", 5*time.Second)
-	}
-	if !res.Allowed {
-		e := envelope.New(envelope.CodeRateLimited, "The Interviews/hr budget of %d interviews per hour is spent", limit.Quota)
-		e.RetryAfter = res.RetryAfter
-		return e
-	}
 	return nil
 }
 

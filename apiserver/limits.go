@@ -12,6 +12,7 @@ import (
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/internal/plans"
 	"qual.cx/operator/internal/ratelimit"
 )
 
@@ -104,12 +105,9 @@ func planOf(team *directory.Team, p *authn.Principal) qualv1alpha1.Plan {
 // rate-limit headers, which every authenticated response carries.
 func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
 	limit := s.cfg.Plans.Of(planOf(team, p)).Requests()
-	res, err := s.cfg.Limiter.Allow(r.Context(), budgetKey("requests", team, p), limit, 1)
-	if err != nil {
-		if !errors.Is(err, ratelimit.ErrUnavailable) { // a ratelimit.Failover logs its outage once
-			s.cfg.Logger.Error(err, "rate limiter unavailable")
-		}
-		return envelope.Unavailable("Rate limiting", 5*time.Second)
+	res, e := s.allow(r, budgetKey("requests", team, p), limit)
+	if e != nil {
+		return e
 	}
 	res.Headers(w.Header(), "requests", limit)
 	if !res.Allowed {
@@ -118,4 +116,47 @@ func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.P
 		return e
 	}
 	return nil
+}
+
+// hourlyBudget is one of a plan's hourly budgets, spent by the requests that start costly
+// work: interviews and analyses.
+type hourlyBudget struct {
+	key   string // of the limiter, per team
+	name  string // in the 429: "Interviews/hr"
+	unit  string // "interviews"
+	limit func(plans.Budgets) ratelimit.Limit
+}
+
+// The hourly budgets of the contract's plans.
+var (
+	interviewsBudget = hourlyBudget{key: "interviews", name: "Interviews/hr", unit: "interviews", limit: plans.Budgets.Interviews}
+	analysesBudget   = hourlyBudget{key: "analyses", name: "Analysis/hr", unit: "analyses", limit: plans.Budgets.Analyses}
+)
+
+// spendHourly spends one unit of the acting team's hourly budget b. Call it after every check
+// that can refuse the request, so a refused request costs nothing.
+func (s *Server) spendHourly(r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
+	limit := b.limit(s.cfg.Plans.Of(planOf(team, p)))
+	res, e := s.allow(r, budgetKey(b.key, team, p), limit)
+	if e != nil {
+		return e
+	}
+	if !res.Allowed {
+		e := envelope.New(envelope.CodeRateLimited, "The %s budget of %d %s per hour is spent", b.name, limit.Quota, b.unit)
+		e.RetryAfter = res.RetryAfter
+		return e
+	}
+	return nil
+}
+
+// allow spends one unit of the budget key; a limiter that does not answer is a 503.
+func (s *Server) allow(r *http.Request, key string, limit ratelimit.Limit) (ratelimit.Result, *envelope.Error) {
+	res, err := s.cfg.Limiter.Allow(r.Context(), key, limit, 1)
+	if err != nil {
+		if !errors.Is(err, ratelimit.ErrUnavailable) { // a ratelimit.Failover logs its outage once
+			s.cfg.Logger.Error(err, "rate limiter unavailable")
+		}
+		return res, envelope.Unavailable("Rate limiting", 5*time.Second)
+	}
+	return res, nil
 }
