@@ -18,9 +18,12 @@ const (
 // Delivery is one event sent to one webhook, with every attempt.
 type Delivery struct {
 	ID          DeliveryID
+	TeamID      TeamID
 	WebhookID   WebhookID
 	EventID     EventID
 	EventType   string
+	Subject     string // the event's: a delivery waits for older pending ones of its subject
+	Test        bool   // a test send: logged, never retried, never moves webhook health
 	Status      DeliveryStatus
 	Attempts    []Attempt // by attempt number
 	NextRetryAt *time.Time
@@ -43,6 +46,7 @@ type NewDelivery struct {
 	WebhookID   WebhookID
 	EventID     EventID
 	NextRetryAt *time.Time
+	Test        bool
 }
 
 // AttemptResult records an attempt and the delivery state that follows it.
@@ -53,6 +57,21 @@ type AttemptResult struct {
 	ResponseExcerpt string
 	Status          DeliveryStatus // pending (retry at NextRetryAt), succeeded or failed
 	NextRetryAt     *time.Time
+	// At is when the attempt was made; zero means now. The caller's clock decides, so health
+	// times agree with the dispatcher's.
+	At time.Time
+}
+
+// WebhookHealth is one endpoint's delivery record: the failure streak the dispatcher disables
+// endpoints by. Test deliveries never change it.
+type WebhookHealth struct {
+	TeamID              TeamID
+	WebhookID           WebhookID
+	ConsecutiveFailures int
+	FailingSince        *time.Time // first failure of the current streak; nil after a success
+	LastDeliveryAt      *time.Time
+	LastSuccessAt       *time.Time
+	UpdatedAt           time.Time
 }
 
 // DeliveryStore holds webhook deliveries and their attempts.

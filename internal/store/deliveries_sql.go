@@ -6,39 +6,53 @@ import (
 	"time"
 )
 
-const deliveryColumns = "id, webhook_id, event_id, event_type, status, next_retry_at, created_at, updated_at"
+const deliveryColumns = "id, team_id, webhook_id, event_id, event_type, subject, test, status, next_retry_at, created_at, updated_at"
 
 func scanDelivery(r rowScanner) (Delivery, error) {
 	var d Delivery
-	err := r.Scan(&d.ID, &d.WebhookID, &d.EventID, &d.EventType, &d.Status, nullTimeCol{&d.NextRetryAt},
-		timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt})
+	err := r.Scan(&d.ID, &d.TeamID, &d.WebhookID, &d.EventID, &d.EventType, &d.Subject, &d.Test, &d.Status,
+		nullTimeCol{&d.NextRetryAt}, timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt})
 	return d, err
 }
 
 // CreateDelivery makes a pending delivery of one of the team's events.
 func (ts *teamStore) CreateDelivery(ctx context.Context, in NewDelivery) (Delivery, error) {
+	var d Delivery
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		ev, err := tx.GetEvent(ctx, in.EventID)
+		if err != nil {
+			return err
+		}
+		d, err = tx.insertDelivery(ctx, ev, in)
+		return err
+	})
+	if err != nil {
+		return Delivery{}, fmt.Errorf("store: create delivery: %w", err)
+	}
+	return d, nil
+}
+
+// insertDelivery stores a pending delivery of ev (an event of the handle's team), due at
+// in.NextRetryAt or now. The event's type and subject are copied so lists need no join.
+func (ts *teamStore) insertDelivery(ctx context.Context, ev Event, in NewDelivery) (Delivery, error) {
 	if in.WebhookID == "" {
-		return Delivery{}, fmt.Errorf("store: create delivery: empty webhook id: %w", ErrInvalidInput)
+		return Delivery{}, fmt.Errorf("empty webhook id: %w", ErrInvalidInput)
+	}
+	if in.EventID != "" && in.EventID != ev.ID {
+		return Delivery{}, fmt.Errorf("delivery of event %s made for event %s: %w", in.EventID, ev.ID, ErrInvalidInput)
 	}
 	t := now()
 	due := t
 	if in.NextRetryAt != nil {
 		due = in.NextRetryAt.UTC().Truncate(time.Microsecond)
 	}
-	d := Delivery{ID: DeliveryID(newID()), WebhookID: in.WebhookID, EventID: in.EventID, Status: DeliveryPending,
+	d := Delivery{ID: DeliveryID(newID()), TeamID: ts.team, WebhookID: in.WebhookID, EventID: ev.ID,
+		EventType: ev.Type, Subject: ev.Subject, Test: in.Test, Status: DeliveryPending,
 		Attempts: []Attempt{}, NextRetryAt: &due, CreatedAt: t, UpdatedAt: t}
-	err := ts.atomically(ctx, func(tx *teamStore) error {
-		ev, err := tx.GetEvent(ctx, in.EventID)
-		if err != nil {
-			return err
-		}
-		d.EventType = ev.Type
-		_, err = tx.exec(ctx, "INSERT INTO deliveries (team_id, "+deliveryColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			tx.team, d.ID, d.WebhookID, d.EventID, d.EventType, d.Status, tx.t(due), tx.t(t), tx.t(t))
-		return err
-	})
+	_, err := ts.exec(ctx, "INSERT INTO deliveries ("+deliveryColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		d.ID, ts.team, d.WebhookID, d.EventID, d.EventType, d.Subject, d.Test, d.Status, ts.t(due), ts.t(t), ts.t(t))
 	if err != nil {
-		return Delivery{}, fmt.Errorf("store: create delivery: %w", err)
+		return Delivery{}, fmt.Errorf("insert delivery of event %s: %w", ev.ID, err)
 	}
 	return d, nil
 }
@@ -93,7 +107,7 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 
 // insertAttempt stores attempt number n and the delivery state that follows it.
 func (ts *teamStore) insertAttempt(ctx context.Context, id DeliveryID, n int, r AttemptResult) error {
-	t := now()
+	t := attemptTime(r)
 	if _, err := ts.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, team_id, status_code,
 		duration_ms, error, response_excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, n, ts.team, r.StatusCode, r.DurationMS, r.Error, r.ResponseExcerpt, ts.t(t)); err != nil {
@@ -110,6 +124,14 @@ func (ts *teamStore) insertAttempt(ctx context.Context, id DeliveryID, n int, r 
 	_, err := ts.exec(ctx, "UPDATE deliveries SET status = ?, next_retry_at = ?, updated_at = ? WHERE team_id = ? AND id = ?",
 		r.Status, ts.s.d.timePtrArg(next), ts.t(t), ts.team, id)
 	return err
+}
+
+// attemptTime is when the attempt was made: r.At in the store's precision, or now.
+func attemptTime(r AttemptResult) time.Time {
+	if r.At.IsZero() {
+		return now()
+	}
+	return r.At.UTC().Truncate(time.Microsecond)
 }
 
 // Redeliver puts a finished delivery back to pending.

@@ -46,3 +46,18 @@ func newID() string {
 func newEventID() EventID {
 	return EventID("evt_" + strings.ReplaceAll(newID(), "-", ""))
 }
+
+// validEventID tells whether id has the shape of an event id: "evt_" and 1..64 of [0-9a-z_-].
+// Callers derive ids (see AddEvent), so the store checks the shape rather than trusting it.
+func validEventID(id EventID) bool {
+	rest, ok := strings.CutPrefix(string(id), "evt_")
+	if !ok || len(rest) < 1 || len(rest) > 64 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}

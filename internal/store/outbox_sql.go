@@ -2,32 +2,75 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
-const eventColumns = "id, team_id, type, payload, created_at, dispatched_at"
+const eventColumns = "id, team_id, type, subject, campaign_id, interview_id, payload, created_at, dispatched_at"
 
 func scanEvent(r rowScanner) (Event, error) {
 	var e Event
 	var payload []byte
-	err := r.Scan(&e.ID, &e.TeamID, &e.Type, &payload, timeCol{&e.CreatedAt}, nullTimeCol{&e.DispatchedAt})
+	err := r.Scan(&e.ID, &e.TeamID, &e.Type, &e.Subject, &e.CampaignID, &e.InterviewID, &payload,
+		timeCol{&e.CreatedAt}, nullTimeCol{&e.DispatchedAt})
 	e.Payload = payload
 	return e, err
 }
 
-// AddEvent appends an event to the outbox.
-func (ts *teamStore) AddEvent(ctx context.Context, in NewEvent) (Event, error) {
-	if in.Type == "" || !json.Valid(in.Payload) {
-		return Event{}, fmt.Errorf("store: add event: type and JSON payload required: %w", ErrInvalidInput)
+// checkNewEvent validates the input of AddEvent.
+func checkNewEvent(in NewEvent) error {
+	switch {
+	case in.Type == "" || !json.Valid(in.Payload):
+		return errors.New("type and JSON payload required")
+	case in.ID != "" && !validEventID(in.ID):
+		return fmt.Errorf("event id %q is not evt_ and 1..64 of [0-9a-z_-]", in.ID)
+	case utf8.RuneCountInString(in.Subject) > MaxSubjectLen:
+		return fmt.Errorf("subject longer than %d characters", MaxSubjectLen)
 	}
-	e := Event{ID: newEventID(), TeamID: ts.team, Type: in.Type, Payload: in.Payload, CreatedAt: now()}
-	_, err := ts.exec(ctx, "INSERT INTO events (id, team_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-		e.ID, ts.team, e.Type, string(e.Payload), ts.t(e.CreatedAt))
+	return nil
+}
+
+// AddEvent appends an event to the outbox. A given id is inserted with ON CONFLICT DO NOTHING,
+// which waits for a concurrent insert of the same id to commit, so of two racing writers one
+// inserts and the other reads that row back.
+func (ts *teamStore) AddEvent(ctx context.Context, in NewEvent) (Event, error) {
+	if err := checkNewEvent(in); err != nil {
+		return Event{}, fmt.Errorf("store: add event: %w: %w", ErrInvalidInput, err)
+	}
+	e := Event{ID: in.ID, TeamID: ts.team, Type: in.Type, Subject: in.Subject, CampaignID: in.CampaignID,
+		InterviewID: in.InterviewID, Payload: in.Payload, CreatedAt: now()}
+	if e.ID == "" {
+		e.ID = newEventID()
+	}
+	res, err := ts.exec(ctx, "INSERT INTO events ("+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+		ON CONFLICT (id) DO NOTHING`,
+		e.ID, ts.team, e.Type, e.Subject, e.CampaignID, e.InterviewID, string(e.Payload), ts.t(e.CreatedAt))
+	var inserted bool
+	if err == nil {
+		inserted, err = affected(res)
+	}
+	if err == nil && !inserted {
+		e, err = ts.existingEvent(ctx, e.ID)
+	}
 	if err != nil {
 		return Event{}, fmt.Errorf("store: add event %s: %w", in.Type, err)
 	}
 	return e, nil
+}
+
+// existingEvent reads back the event whose id an insert found taken: the team's own is the
+// idempotent answer, another team's is a conflict (and stays invisible).
+func (ts *teamStore) existingEvent(ctx context.Context, id EventID) (Event, error) {
+	// writer, not reader: the row may have been committed an instant ago, or in this transaction.
+	e, err := scanEvent(ts.writer().QueryRowContext(ctx, ts.s.d.rebind(
+		"SELECT "+eventColumns+" FROM events WHERE team_id = ? AND id = ?"), ts.team, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, fmt.Errorf("event id %s taken: %w", id, ErrConflict)
+	}
+	return e, err
 }
 
 // GetEvent returns one event.
