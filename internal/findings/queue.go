@@ -4,20 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/jobs"
 	"qual.cx/operator/internal/store"
 )
 
@@ -62,77 +55,35 @@ type QueueConfig struct {
 // Queue runs analyses as durable River jobs in the store's own database: a job survives the
 // process that queued or ran it, and any replica's workers may run it.
 type Queue struct {
-	client riverClient
-	runner *Runner
-	opts   river.InsertOpts
-	pool   *pgxpool.Pool // PostgreSQL: the queue's own pool, closed by Close
-	work   bool
-	// migrate applies River's migrations; ready is set once they are applied.
-	migrate func(context.Context) error
-	ready   atomic.Bool
-	log     logr.Logger
-	retry   time.Duration
+	jobs *jobs.Client
+	opts river.InsertOpts
 }
 
 // ErrNotReady is returned by Analyze until River's tables are in place (Start could not
 // reach the database yet).
-var ErrNotReady = errors.New("findings: the analysis queue is not ready")
-
-// riverClient is what the queue uses of river.Client, whatever its driver's transaction type.
-type riverClient interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
+var ErrNotReady = jobs.ErrNotReady
 
 // NewQueue builds the queue on the store's database (both backends); it touches nothing yet.
 // Call Start, which applies River's migrations there and starts the workers, and Close when
 // done.
 func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
-	b, err := store.BackingOf(cfg.Store)
+	cfg = cfg.withDefaults()
+	runner := &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger}
+	workers := cfg.Workers
+	if cfg.Analyzer == nil || workers < 0 {
+		workers = 0
+	}
+	c, err := jobs.New(ctx, jobs.Config{
+		Store: cfg.Store, Queue: QueueName, Workers: workers,
+		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{runner: runner}) },
+		JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, MaxAttempts: cfg.MaxAttempts,
+		PollInterval: cfg.PollInterval, ID: cfg.ID, Logger: cfg.Logger,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("findings: queue: %w", err)
 	}
-	cfg = cfg.withDefaults()
-	q := &Queue{runner: &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger}, log: cfg.Logger, retry: 5 * time.Second,
-		opts: river.InsertOpts{Queue: QueueName, MaxAttempts: cfg.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}},
-		work: cfg.Analyzer != nil && cfg.Workers > 0}
-	rc := &river.Config{
-		ID: cfg.ID, JobTimeout: cfg.JobTimeout, RescueStuckJobsAfter: cfg.RescueAfter, MaxAttempts: cfg.MaxAttempts,
-		Logger: slog.New(&warnings{logr.ToSlogHandler(cfg.Logger.WithName("river"))}), Workers: river.NewWorkers(),
-	}
-	river.AddWorker(rc.Workers, &worker{runner: q.runner})
-	if q.work {
-		rc.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: cfg.Workers}}
-	}
-	switch b.Backend {
-	case "sqlite":
-		// The store's one writer connection: the queue's writes take turns with the store's.
-		// SQLite has no LISTEN/NOTIFY, so workers poll.
-		rc.PollOnly, rc.FetchPollInterval, rc.FetchCooldown = true, cfg.PollInterval, min(cfg.PollInterval, 100*time.Millisecond)
-		driver := riversqlite.New(b.Writer)
-		q.migrate = func(ctx context.Context) error { return migrateSQLite(ctx, driver) }
-		if q.client, err = river.NewClient(driver, rc); err != nil {
-			return nil, fmt.Errorf("findings: queue: %w", err)
-		}
-	default:
-		pc, err := pgxpool.ParseConfig(b.DSN)
-		if err != nil {
-			return nil, fmt.Errorf("findings: queue: parse the store's DSN: %w", store.ErrInvalidInput)
-		}
-		pc.MaxConns = int32(max(4, cfg.Workers+3)) // the listener, the leader's services, the workers
-		if q.pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
-			return nil, fmt.Errorf("findings: queue: %w", err)
-		}
-		driver := riverpgxv5.New(q.pool)
-		q.migrate = func(ctx context.Context) error { return migratePostgres(ctx, driver, q.pool) }
-		if q.client, err = river.NewClient(driver, rc); err != nil {
-			q.pool.Close()
-			return nil, fmt.Errorf("findings: queue: %w", err)
-		}
-	}
-	return q, nil
+	return &Queue{jobs: c, opts: river.InsertOpts{Queue: QueueName, MaxAttempts: cfg.MaxAttempts,
+		UniqueOpts: river.UniqueOpts{ByArgs: true}}}, nil
 }
 
 func (c QueueConfig) withDefaults() QueueConfig {
@@ -155,109 +106,22 @@ func (c QueueConfig) withDefaults() QueueConfig {
 	return c
 }
 
-// migrationLock is the PostgreSQL advisory lock that makes replicas starting together apply
-// River's migrations one at a time ("qualrivr").
-const migrationLock = 0x7175616c72697672
-
-// migratePostgres applies River's migrations (each version in a transaction of its own, as
-// some need) while holding a session advisory lock, so replicas take turns.
-func migratePostgres(ctx context.Context, driver *riverpgxv5.Driver, pool *pgxpool.Pool) error {
-	m, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return fmt.Errorf("findings: queue migrations: %w", err)
-	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("findings: queue migrations: %w", err)
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrationLock)); err != nil {
-		return fmt.Errorf("findings: queue migrations: lock: %w", err)
-	}
-	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(migrationLock))
-	}()
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("findings: queue migrations: %w", err)
-	}
-	return nil
-}
-
-// sqliteMigrations serializes River's SQLite migrations within the process: a SQLite store
-// has one process (one replica), and its queues migrate one after another.
-var sqliteMigrations sync.Mutex
-
-// migrateSQLite applies River's migrations on the store's writer connection.
-func migrateSQLite(ctx context.Context, driver *riversqlite.Driver) error {
-	sqliteMigrations.Lock()
-	defer sqliteMigrations.Unlock()
-	m, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return fmt.Errorf("findings: queue migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("findings: queue migrations: %w", err)
-	}
-	return nil
-}
-
 // Start applies River's migrations to the store's database and then starts working jobs
 // (when the queue has an analyzer and workers) until ctx ends or Stop is called. It returns at
 // once: while that fails (the database cannot be reached) it keeps trying in the background,
 // so a replica starts (and says on /ready that its database is down) whatever the database
 // does; Analyze answers ErrNotReady until then. It never fails today.
 func (q *Queue) Start(ctx context.Context) error {
-	if err := q.begin(ctx); err != nil {
-		q.log.Error(err, "analysis queue: not started; retrying every 5 s")
-		go func() {
-			for ctx.Err() == nil {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(q.retry):
-				}
-				if err := q.begin(ctx); err == nil {
-					return
-				}
-			}
-		}()
-	}
-	return nil
-}
-
-// begin migrates, marks the queue ready and starts the workers.
-func (q *Queue) begin(ctx context.Context) error {
-	if err := q.migrate(ctx); err != nil {
-		return err
-	}
-	q.ready.Store(true)
-	if !q.work {
-		return nil
-	}
-	if err := q.client.Start(ctx); err != nil {
-		return fmt.Errorf("findings: queue: start: %w", err)
-	}
+	q.jobs.Start(ctx)
 	return nil
 }
 
 // Stop stops taking jobs and waits for running ones to finish, or until ctx ends; then it
 // cancels them (they run again later, elsewhere or after a restart).
-func (q *Queue) Stop(ctx context.Context) error {
-	if !q.work {
-		return nil
-	}
-	if err := q.client.Stop(ctx); err != nil {
-		return q.client.StopAndCancel(context.WithoutCancel(ctx))
-	}
-	return nil
-}
+func (q *Queue) Stop(ctx context.Context) error { return q.jobs.Stop(ctx) }
 
 // Close releases the queue's own connections (PostgreSQL); call it after Stop.
-func (q *Queue) Close() {
-	if q.pool != nil {
-		q.pool.Close()
-	}
-}
+func (q *Queue) Close() { q.jobs.Close() }
 
 // Analyze queues an analysis of a campaign, or returns the one it already has queued or
 // running (existing true): a campaign runs one analysis at a time. spend is called only when a
@@ -265,7 +129,7 @@ func (q *Queue) Close() {
 // error is returned as it is.
 func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
 	spend func() error) (a store.Analysis, existing bool, err error) {
-	if !q.ready.Load() {
+	if !q.jobs.Ready() {
 		return store.Analysis{}, false, ErrNotReady
 	}
 	a, err = ts.ActiveAnalysis(ctx, campaign)
@@ -295,7 +159,7 @@ func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.
 
 func (q *Queue) insert(ctx context.Context, team store.TeamID, id store.AnalysisID, c analysis.Campaign) error {
 	opts := q.opts
-	if _, err := q.client.Insert(ctx, analyzeArgs{Team: string(team), Analysis: string(id), Campaign: c}, &opts); err != nil {
+	if err := q.jobs.Insert(ctx, analyzeArgs{Team: string(team), Analysis: string(id), Campaign: c}, &opts); err != nil {
 		return fmt.Errorf("findings: queue analysis %s: %w", id, err)
 	}
 	return nil
@@ -326,16 +190,3 @@ func (w *worker) Work(ctx context.Context, job *river.Job[analyzeArgs]) error {
 func (w *worker) NextRetry(job *river.Job[analyzeArgs]) time.Time {
 	return time.Now().Add(time.Duration(job.Attempt) * 5 * time.Second)
 }
-
-// warnings passes on only River's warnings and errors: its info lines are per-job chatter.
-type warnings struct{ slog.Handler }
-
-func (w *warnings) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
-}
-
-func (w *warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &warnings{w.Handler.WithAttrs(attrs)}
-}
-
-func (w *warnings) WithGroup(name string) slog.Handler { return &warnings{w.Handler.WithGroup(name)} }
