@@ -51,6 +51,9 @@ import (
 //	                  ablation floor: same scores both ways)      recall 0.14, precision 0.67, 0 trap hits, 3 findings
 //	warehouse-shifts (first run, at 2026-12-02 01:18 UTC, on commit cef2873, before
 //	                  anything was changed for it)                recall 0.43, precision 1.00, 3 trap hits, 3 findings
+//	transit-app      (first run, at 2026-12-02 02:08 UTC, on commit 383916e, written and
+//	                  coded before the analyzer was run on it)    recall 0.50, precision 0.50, 1 trap hit, 4 findings
+//	plant-subscription (first run, same time and commit, likewise) recall 0.00, precision 0.00, 0 trap hits, 2 findings
 //
 // budget-app and course-platform were then worked on, with general rules only (stories
 // read as complaints: habits, repairs, failures, troubles that ended; a concept the whole
@@ -68,7 +71,8 @@ const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 
 // blindSets are held-out sets whose untuned scores are recorded above: a miss is logged,
 // not failed, so that meeting the target is never done by tuning on them.
-var blindSets = map[string]bool{"budget-app": true, "hotel-stays": true, "warehouse-shifts": true}
+var blindSets = map[string]bool{"budget-app": true, "hotel-stays": true, "warehouse-shifts": true,
+	"transit-app": true, "plant-subscription": true}
 
 type fixture struct {
 	Fixture  string `json:"fixture"`
