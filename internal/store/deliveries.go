@@ -82,14 +82,26 @@ type DeliveryStore interface {
 	// GetDelivery returns one delivery with its attempts, or ErrNotFound.
 	GetDelivery(ctx context.Context, id DeliveryID) (Delivery, error)
 	// RecordAttempt appends an attempt to a pending delivery (ErrInvalidState otherwise) and
-	// moves it to r.Status.
+	// moves it to r.Status. Unless the delivery is a test, it updates the webhook's health in
+	// the same transaction: a 2xx ends the failure streak, anything else (or no response)
+	// extends it.
 	RecordAttempt(ctx context.Context, id DeliveryID, r AttemptResult) (Delivery, error)
-	// Redeliver puts a finished delivery back to pending, due at at.
+	// Redeliver puts a finished delivery back to pending, due at at. A test delivery is never
+	// sent again (ErrInvalidState).
 	Redeliver(ctx context.Context, id DeliveryID, at time.Time) (Delivery, error)
 	// DueDeliveries returns up to limit pending deliveries due at or before now, soonest first.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
 	// ListDeliveries lists one webhook's deliveries by created_at, descending by default.
 	ListDeliveries(ctx context.Context, webhook WebhookID, p PageRequest) (Page[Delivery], error)
+	// OlderPendingDelivery tells whether a pending delivery of d's subject to d's webhook was
+	// created before d (by created_at, id): d then waits, so each subject's events arrive in
+	// order. A delivery without a subject never waits.
+	OlderPendingDelivery(ctx context.Context, d Delivery) (bool, error)
+	// Health returns a webhook's health; one with no recorded attempt has only its ids set.
+	Health(ctx context.Context, webhook WebhookID) (WebhookHealth, error)
+	// DeleteWebhookData deletes a webhook's deliveries, their attempts and its health, when the
+	// Webhook object goes. Outside InTx it deletes in batches, each committing on its own.
+	DeleteWebhookData(ctx context.Context, webhook WebhookID) error
 }
 
 // Position returns the keyset position of the delivery (deliveries sort by created_at).

@@ -79,10 +79,12 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 	var out Delivery
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		var status DeliveryStatus
+		var webhook WebhookID
+		var test bool
 		var n int
 		// The row lock (PostgreSQL) makes the attempt number safe against a concurrent dispatcher.
-		if err := tx.writeRow(ctx, "SELECT status FROM deliveries WHERE team_id = ? AND id = ?"+tx.s.d.forUpdate,
-			[]any{&status}, tx.team, id); err != nil {
+		if err := tx.writeRow(ctx, "SELECT status, webhook_id, test FROM deliveries WHERE team_id = ? AND id = ?"+tx.s.d.forUpdate,
+			[]any{&status, &webhook, &test}, tx.team, id); err != nil {
 			return notFound("delivery", id, err)
 		}
 		if status != DeliveryPending {
@@ -92,8 +94,14 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 			[]any{&n}, tx.team, id); err != nil {
 			return err
 		}
-		if err := tx.insertAttempt(ctx, id, n+1, r); err != nil {
+		at := attemptTime(r)
+		if err := tx.insertAttempt(ctx, id, n+1, r, at); err != nil {
 			return err
+		}
+		if !test {
+			if err := tx.recordHealth(ctx, webhook, r.StatusCode, at); err != nil {
+				return err
+			}
 		}
 		var err error
 		out, err = tx.GetDelivery(ctx, id)
@@ -105,9 +113,8 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 	return out, nil
 }
 
-// insertAttempt stores attempt number n and the delivery state that follows it.
-func (ts *teamStore) insertAttempt(ctx context.Context, id DeliveryID, n int, r AttemptResult) error {
-	t := attemptTime(r)
+// insertAttempt stores attempt number n, made at t, and the delivery state that follows it.
+func (ts *teamStore) insertAttempt(ctx context.Context, id DeliveryID, n int, r AttemptResult, t time.Time) error {
 	if _, err := ts.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, team_id, status_code,
 		duration_ms, error, response_excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, n, ts.team, r.StatusCode, r.DurationMS, r.Error, r.ResponseExcerpt, ts.t(t)); err != nil {
@@ -134,12 +141,12 @@ func attemptTime(r AttemptResult) time.Time {
 	return r.At.UTC().Truncate(time.Microsecond)
 }
 
-// Redeliver puts a finished delivery back to pending.
+// Redeliver puts a finished delivery back to pending; a test delivery stays as it is.
 func (ts *teamStore) Redeliver(ctx context.Context, id DeliveryID, at time.Time) (Delivery, error) {
 	var out Delivery
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		res, err := tx.exec(ctx, `UPDATE deliveries SET status = 'pending', next_retry_at = ?, updated_at = ?
-			WHERE team_id = ? AND id = ? AND status <> 'pending'`,
+			WHERE team_id = ? AND id = ? AND status <> 'pending' AND NOT test`,
 			tx.t(at.UTC().Truncate(time.Microsecond)), tx.t(now()), tx.team, id)
 		if err != nil {
 			return err

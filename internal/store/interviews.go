@@ -73,9 +73,10 @@ type InterviewStore interface {
 	// It returns the interviews it completed, so the caller can write an event for each in the
 	// same InTx; a campaign with nothing in progress returns an empty slice.
 	EndCampaignInterviews(ctx context.Context, campaign CampaignID) ([]Interview, error)
-	// DeleteInterview deletes an interview with its messages and evidence pointing at it. The
-	// participant's name, e-mail, external id and metadata live only on the interview row, so
-	// they go with it.
+	// DeleteInterview deletes an interview with its messages, evidence pointing at it and the
+	// events about it (with their deliveries and attempts). The participant's name, e-mail,
+	// external id and metadata live only on the interview row and in those events' payloads,
+	// so they go with it.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 }
 

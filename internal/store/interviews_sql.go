@@ -155,7 +155,7 @@ func (ts *teamStore) endInterviews(ctx context.Context, q string, args ...any) (
 	return ended, ts.applyCounts(ctx, d)
 }
 
-// DeleteInterview deletes an interview; its messages and evidence go by cascade. The RETURNING
+// DeleteInterview deletes an interview and its events; its messages and evidence go by cascade. The RETURNING
 // tells which counters lose it, as the row was at the moment it was deleted.
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
 	err := ts.atomically(ctx, func(tx *teamStore) error {
@@ -167,6 +167,10 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 			return ErrNotFound
 		}
 		if err != nil {
+			return err
+		}
+		// Its events carry its data in their payloads; deliveries and attempts go by cascade.
+		if _, err := tx.exec(ctx, "DELETE FROM events WHERE team_id = ? AND interview_id = ?", tx.team, id); err != nil {
 			return err
 		}
 		d := countDeltas{}

@@ -27,13 +27,18 @@ var campaignScopes = []struct {
 	{"findings", "campaign_id = ?", false},
 	{"analyses", "campaign_id = ?", false},
 	{"share_links", "campaign_id = ?", false},
+	// Events go with their deliveries and attempt excerpts by cascade. One about an interview
+	// names its campaign too; the interview scope is there so none can be missed.
+	{"events", "interview_id IN (SELECT id FROM interviews WHERE team_id = ? AND campaign_id = ?)", false},
+	{"events", "campaign_id = ?", false},
 	{"interviews", "campaign_id = ? ORDER BY created_at, id", true},
 }
 
 // DeleteCampaignData deletes a campaign's rows, one batch per statement. Outside InTx each batch
 // commits on its own, so the SQLite writer (or PostgreSQL row locks) is held only briefly.
-// Participant data (name, e-mail, external id, metadata) lives only on interview rows, and
-// message contents and evidence quotes on rows that go with them, so none of it remains.
+// Participant data (name, e-mail, external id, metadata) lives only on interview rows and in
+// the payloads of events about them, and message contents, evidence quotes and attempt excerpts
+// on rows that go with those, so none of it remains.
 func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID) (int64, error) {
 	if campaign == "" {
 		return 0, fmt.Errorf("store: delete campaign data: empty campaign id: %w", ErrInvalidInput)
@@ -54,44 +59,54 @@ func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID
 	return total, nil
 }
 
-// deleteBatches repeats a bounded DELETE until a batch comes back short.
+// deleteBatches deletes a campaign's rows of one scope, batch by batch.
 func (ts *teamStore) deleteBatches(ctx context.Context, table, cond string, counted bool, campaign CampaignID) (int64, error) {
-	batch := ts.s.opts.deleteBatch
-	lock := ""
-	if counted {
-		lock = ts.s.d.forUpdate
+	if !counted {
+		return ts.deleteInBatches(ctx, table, cond, campaign)
 	}
-	// MATERIALIZED: the pick runs once, so a batch is at most batch rows even if the planner
-	// would re-run a subquery per row (a locking one would then pass over rows already deleted).
+	q, args := ts.batchDelete(table, cond, ts.s.d.forUpdate, campaign)
+	return ts.repeatBatches(ctx, func() (int64, error) { return ts.deleteCountedBatch(ctx, campaign, q, args...) })
+}
+
+// deleteInBatches deletes the team's rows of table matching cond, batch by batch. cond has
+// one placeholder, taking key, or two, taking (team, key).
+func (ts *teamStore) deleteInBatches(ctx context.Context, table, cond string, key any) (int64, error) {
+	q, args := ts.batchDelete(table, cond, "", key)
+	return ts.repeatBatches(ctx, func() (int64, error) {
+		res, err := ts.exec(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
+}
+
+// batchDelete builds the statement deleting one batch of the team's rows matching cond, and
+// its arguments. MATERIALIZED: the pick runs once, so a batch is at most batch rows even if
+// the planner would re-run a subquery per row (a locking one would then pass over rows
+// already deleted).
+func (ts *teamStore) batchDelete(table, cond, lock string, key any) (string, []any) {
 	q := "WITH picked AS MATERIALIZED (SELECT id FROM " + table + " WHERE team_id = ? AND " + cond +
-		" LIMIT " + strconv.Itoa(batch) + lock + ") DELETE FROM " + table + " WHERE id IN (SELECT id FROM picked)"
-	args := []any{ts.team, campaign}
+		" LIMIT " + strconv.Itoa(ts.s.opts.deleteBatch) + lock + ") DELETE FROM " + table + " WHERE id IN (SELECT id FROM picked)"
 	if strings.Count(cond, "?") == 2 {
-		args = []any{ts.team, ts.team, campaign}
+		return q, []any{ts.team, ts.team, key}
 	}
+	return q, []any{ts.team, key}
+}
+
+// repeatBatches runs batch until one comes back short, and returns the rows deleted.
+func (ts *teamStore) repeatBatches(ctx context.Context, batch func() (int64, error)) (int64, error) {
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := ts.deleteBatch(ctx, counted, campaign, q, args...)
+		n, err := batch()
 		total += n
-		if err != nil || n < int64(batch) {
+		if err != nil || n < int64(ts.s.opts.deleteBatch) {
 			return total, err
 		}
 	}
-}
-
-// deleteBatch runs one batch and returns how many rows it deleted.
-func (ts *teamStore) deleteBatch(ctx context.Context, counted bool, campaign CampaignID, q string, args ...any) (int64, error) {
-	if counted {
-		return ts.deleteCountedBatch(ctx, campaign, q, args...)
-	}
-	res, err := ts.exec(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
 
 // deleteCountedBatch runs one batch of interviews and takes exactly the rows it deleted (with

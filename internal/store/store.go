@@ -22,6 +22,27 @@ type Store interface {
 	// the rows another holds (SKIP LOCKED), so no interview is abandoned twice. Call it again
 	// while it returns limit interviews.
 	AbandonIdleInterviews(ctx context.Context, idleBefore time.Time, limit int) ([]IdleInterview, error)
+	// DispatchEvents is the webhook relay, across all teams: in one transaction it claims up to
+	// limit (1..MaxSweepLimit) undispatched events, oldest first, creates the deliveries fanout
+	// returns for each (in the event's team, with its subject, due now unless NextRetryAt says
+	// otherwise), marks the events dispatched and returns the deliveries. On PostgreSQL claims
+	// skip events another relay holds, so no event is fanned out twice. fanout runs inside the
+	// transaction: it must be quick and must not use the store.
+	DispatchEvents(ctx context.Context, limit int, fanout func(Event) []NewDelivery) ([]Delivery, error)
+	// StrandedDeliveries returns up to limit (1..MaxSweepLimit) pending deliveries of any team
+	// not updated since updatedBefore, whose job may have been lost, least recently updated
+	// first. Their Attempts are not loaded.
+	StrandedDeliveries(ctx context.Context, updatedBefore time.Time, limit int) ([]Delivery, error)
+	// PruneDeliveries is delivery retention, across all teams: it deletes finished deliveries
+	// created before before, then dispatched events created before before that no pending
+	// delivery needs, at most limit (1..MaxSweepLimit) rows in all, and returns how many it
+	// deleted (attempts and deliveries removed by cascade are not counted). Call it again
+	// while it returns limit.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
+	// WebhookHealth returns up to limit (1..MaxSweepLimit) health rows of any team updated at
+	// or after changedSince, by updated_at, so the dispatcher can roll changes up into Webhook
+	// status. updated_at is the time of the attempt that changed the row.
+	WebhookHealth(ctx context.Context, changedSince time.Time, limit int) ([]WebhookHealth, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Backend names the backend: "sqlite" or "postgres".
@@ -50,9 +71,10 @@ type TeamStore interface {
 	OutboxStore
 	DeliveryStore
 
-	// DeleteCampaignData deletes every interview, message, finding, analysis and share link of a
-	// campaign, in batches so no statement holds the database for long. It returns the number of
-	// rows deleted (rows removed by cascade, such as evidence and tags, are not counted). Deleting
-	// a campaign with no data returns 0 and no error.
+	// DeleteCampaignData deletes every interview, message, finding, analysis, share link and
+	// event (with its deliveries) of a campaign, in batches so no statement holds the database
+	// for long. It returns the number of rows deleted (rows removed by cascade, such as
+	// evidence, tags and deliveries, are not counted). Deleting a campaign with no data returns
+	// 0 and no error.
 	DeleteCampaignData(ctx context.Context, campaign CampaignID) (int64, error)
 }

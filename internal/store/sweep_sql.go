@@ -16,8 +16,8 @@ import (
 // have been changed and committed since (a message bumps updated_at); PostgreSQL re-evaluates it
 // on the newest row version, and such a row drops out.
 func (s *sqlStore) AbandonIdleInterviews(ctx context.Context, idleBefore time.Time, limit int) ([]IdleInterview, error) {
-	if limit < 1 || limit > MaxSweepLimit {
-		return nil, fmt.Errorf("store: abandon idle interviews: limit %d out of 1..%d: %w", limit, MaxSweepLimit, ErrInvalidInput)
+	if err := checkBatchLimit(limit); err != nil {
+		return nil, fmt.Errorf("store: abandon idle interviews: %w", err)
 	}
 	var out []IdleInterview
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
