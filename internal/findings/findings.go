@@ -30,7 +30,7 @@ func Create(ctx context.Context, ts store.TeamStore, in store.NewFinding) (store
 		if f, err = tx.CreateFinding(ctx, in); err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventFindingCreated, resources.NewFinding(f))
+		return announce(ctx, tx, EventFindingCreated, string(f.ID), f.CampaignID, resources.NewFinding(f))
 	})
 	if err != nil {
 		return store.Finding{}, fmt.Errorf("findings: create: %w", err)
@@ -46,7 +46,7 @@ func Update(ctx context.Context, ts store.TeamStore, id store.FindingID, p store
 		if f, err = tx.UpdateFinding(ctx, id, p); err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventFindingUpdated, resources.NewFinding(f))
+		return announce(ctx, tx, EventFindingUpdated, string(f.ID), f.CampaignID, resources.NewFinding(f))
 	})
 	if err != nil {
 		return store.Finding{}, fmt.Errorf("findings: update: %w", err)
@@ -54,12 +54,13 @@ func Update(ctx context.Context, ts store.TeamStore, id store.FindingID, p store
 	return f, nil
 }
 
-// announce writes an event whose payload is a REST representation.
-func announce(ctx context.Context, tx store.TeamStore, typ string, v any) error {
+// announce writes an event whose payload is a REST representation of subject, an object of
+// the campaign: deliveries keep order per subject, and the event goes with the campaign's data.
+func announce(ctx context.Context, tx store.TeamStore, typ string, subject string, campaign store.CampaignID, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("findings: render %s: %w", typ, err)
 	}
-	_, err = tx.AddEvent(ctx, store.NewEvent{Type: typ, Payload: payload})
+	_, err = tx.AddEvent(ctx, store.NewEvent{Type: typ, Subject: subject, CampaignID: campaign, Payload: payload})
 	return err
 }

@@ -105,9 +105,9 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 			ids[i] = s.Finding.ID
 			switch s.Change {
 			case store.FindingCreated:
-				err = announce(ctx, tx, EventFindingCreated, resources.NewFinding(s.Finding))
+				err = announce(ctx, tx, EventFindingCreated, string(s.Finding.ID), s.Finding.CampaignID, resources.NewFinding(s.Finding))
 			case store.FindingUpdated:
-				err = announce(ctx, tx, EventFindingUpdated, resources.NewFinding(s.Finding))
+				err = announce(ctx, tx, EventFindingUpdated, string(s.Finding.ID), s.Finding.CampaignID, resources.NewFinding(s.Finding))
 			}
 			if err != nil {
 				return err
@@ -117,7 +117,7 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 		if err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventAnalysisCompleted, resources.NewAnalysis(done))
+		return announce(ctx, tx, EventAnalysisCompleted, string(done.ID), done.CampaignID, resources.NewAnalysis(done))
 	})
 	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
 		return nil // another run finished it first, or its campaign's data is gone
@@ -132,7 +132,7 @@ func (r *Runner) fail(ctx context.Context, ts store.TeamStore, id store.Analysis
 		if err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventAnalysisCompleted, resources.NewAnalysis(a))
+		return announce(ctx, tx, EventAnalysisCompleted, string(a.ID), a.CampaignID, resources.NewAnalysis(a))
 	})
 	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
 		return nil

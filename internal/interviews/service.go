@@ -194,7 +194,8 @@ func announce(ctx context.Context, tx store.TeamStore, typ string, iv store.Inte
 	if err != nil {
 		return fmt.Errorf("interviews: render %s: %w", typ, err)
 	}
-	_, err = tx.AddEvent(ctx, store.NewEvent{Type: typ, Payload: payload})
+	_, err = tx.AddEvent(ctx, store.NewEvent{Type: typ, Subject: string(iv.ID), CampaignID: iv.CampaignID,
+		InterviewID: iv.ID, Payload: payload})
 	return err
 }
 

@@ -1,0 +1,102 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"qual.cx/operator/internal/store"
+)
+
+// relayBatch is how many outbox events one relay pass fans out.
+const relayBatch = 500
+
+// relay fans undispatched events out to the endpoints that take them and queues the
+// deliveries. Replicas relay at once safely: each event is claimed by one of them.
+func (s *Service) relay(ctx context.Context) bool {
+	ds, err := s.cfg.Store.DispatchEvents(ctx, relayBatch, s.fanout)
+	if err != nil {
+		s.log.Error(err, "relay the outbox")
+		return false
+	}
+	if err := s.enqueue(ctx, ds); err != nil {
+		// The deliveries are stored: the repair pass queues them.
+		s.log.Error(err, "queue deliveries; the repair pass will", "deliveries", len(ds))
+	}
+	return len(ds) > 0
+}
+
+// fanout lists the deliveries of one event: one per enabled endpoint of its team that takes it.
+func (s *Service) fanout(ev store.Event) []store.NewDelivery {
+	var out []store.NewDelivery
+	for _, ep := range s.cfg.Directory.Endpoints(ev.TeamID) {
+		if ep.Enabled && ep.Subscribes(ev.Type) {
+			out = append(out, store.NewDelivery{WebhookID: ep.ID, EventID: ev.ID})
+		}
+	}
+	return out
+}
+
+// repairBatch bounds one repair pass.
+const repairBatch = 500
+
+// repair queues again the due deliveries no job has touched for a while: their job was lost
+// between the store's commit and the queue's insert. A delivery whose job lives is left alone
+// (jobs are unique per live delivery).
+func (s *Service) repair(ctx context.Context) bool {
+	cutoff := s.now().Add(-2 * time.Minute)
+	ds, err := s.cfg.Store.StrandedDeliveries(ctx, cutoff, repairBatch)
+	if err != nil {
+		s.log.Error(err, "look for stranded deliveries")
+		return false
+	}
+	due := ds[:0]
+	for _, d := range ds {
+		if d.NextRetryAt == nil || d.NextRetryAt.Before(cutoff) {
+			due = append(due, d)
+		}
+	}
+	if err := s.enqueue(ctx, due); err != nil {
+		s.log.Error(err, "queue stranded deliveries", "deliveries", len(due))
+	}
+	return false
+}
+
+// rollUp returns the pass that shows health changes on the Webhook objects: each endpoint at
+// most once per StatusInterval, however many deliveries it takes.
+func (s *Service) rollUp() func(context.Context) bool {
+	since := time.Time{}
+	return func(ctx context.Context) bool {
+		if s.cfg.Health == nil {
+			return false
+		}
+		start := s.now()
+		hs, err := s.cfg.Store.WebhookHealth(ctx, since, 1000)
+		if err != nil {
+			s.log.Error(err, "read webhook health")
+			return false
+		}
+		for _, h := range hs {
+			if err := s.cfg.Health.Report(ctx, h); err != nil {
+				s.log.Error(err, "report webhook health", "webhook", h.WebhookID)
+				return false
+			}
+		}
+		// The next pass also rereads what changed while this one ran.
+		since = start.Add(-time.Second)
+		return false
+	}
+}
+
+// pruneBatch bounds one prune statement.
+const pruneBatch = 1000
+
+// prune deletes finished deliveries and their events older than Retention.
+func (s *Service) prune(ctx context.Context) bool {
+	n, err := s.cfg.Store.PruneDeliveries(ctx, s.now().Add(-s.cfg.Retention), pruneBatch)
+	if err != nil {
+		s.log.Error(err, "prune the delivery log")
+		return false
+	}
+	return n == pruneBatch
+}
+

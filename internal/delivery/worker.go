@@ -1,0 +1,172 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"qual.cx/operator/internal/store"
+)
+
+// uniqueLive makes a delivery's job unique among live jobs only: a redelivery of a finished
+// delivery gets a new job, while a repair pass cannot add a second one beside a live one.
+var uniqueLive = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{ //nolint:gochecknoglobals // a constant River cannot declare as one
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}
+
+// deliverArgs is a delivery's job.
+type deliverArgs struct {
+	Team     string `json:"team_id"`
+	Delivery string `json:"delivery_id"`
+}
+
+func (deliverArgs) Kind() string { return "qual_webhook_delivery" }
+
+// enqueue queues a job per delivery, in order.
+func (s *Service) enqueue(ctx context.Context, ds []store.Delivery) error {
+	params := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		params[i] = river.InsertManyParams{Args: deliverArgs{Team: string(d.TeamID), Delivery: string(d.ID)}, InsertOpts: &s.opts}
+	}
+	return s.jobs.InsertMany(ctx, params)
+}
+
+// worker sends one delivery per job run.
+type worker struct {
+	river.WorkerDefaults[deliverArgs]
+	s *Service
+}
+
+// Work makes one attempt when the delivery is due, its endpoint is on, and no older delivery
+// of its subject is pending; otherwise it snoozes (a snooze costs no River attempt). A failed
+// attempt snoozes until the next one is due, so the schedule is ours, not River's.
+func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
+	s := w.s
+	ts := s.cfg.Store.Team(store.TeamID(job.Args.Team))
+	d, err := ts.GetDelivery(ctx, store.DeliveryID(job.Args.Delivery))
+	if errors.Is(err, store.ErrNotFound) || err == nil && d.Status != store.DeliveryPending {
+		return nil // erased with its data, or finished
+	}
+	if err != nil {
+		return fmt.Errorf("delivery %s: %w", job.Args.Delivery, err)
+	}
+	if wait := s.wait(ctx, ts, d); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	ep, ok, err := s.cfg.Directory.Endpoint(ctx, d.TeamID, d.WebhookID)
+	switch {
+	case err != nil:
+		return fmt.Errorf("delivery %s: endpoint: %w", d.ID, err)
+	case !ok:
+		_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(),
+			Error: "the webhook no longer exists"})
+		return ignoreFinished(err)
+	case !ep.Enabled:
+		return river.JobSnooze(s.cfg.DisabledRecheck)
+	}
+	release, ok := s.slot(ctx, ep.ID)
+	if !ok {
+		return river.JobSnooze(s.cfg.OrderWait)
+	}
+	defer release()
+	return s.attempt(ctx, ts, d, ep)
+}
+
+// wait says how long a delivery must wait before its next attempt: until it is due, and while
+// an older delivery of its subject to the same endpoint is pending.
+func (s *Service) wait(ctx context.Context, ts store.TeamStore, d store.Delivery) time.Duration {
+	if d.NextRetryAt != nil {
+		if wait := d.NextRetryAt.Sub(s.now()); wait > 0 {
+			return wait
+		}
+	}
+	older, err := ts.OlderPendingDelivery(ctx, d)
+	if err != nil || older {
+		return s.cfg.OrderWait
+	}
+	return 0
+}
+
+// attempt sends the delivery once and records the outcome with the next step.
+func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Delivery, ep Endpoint) error {
+	ev, err := ts.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return ignoreFinished(fmt.Errorf("delivery %s: event: %w", d.ID, err))
+	}
+	o := s.post(ctx, ep, ev)
+	status, next := store.DeliverySucceeded, (*time.Time)(nil)
+	if !o.ok() {
+		status = store.DeliveryFailed
+		if wait, ok := s.cfg.Schedule.Next(len(d.Attempts)+1, o.retryAfter); ok && o.status != http.StatusGone {
+			status, next = store.DeliveryPending, ptr(o.at.Add(wait))
+		}
+	}
+	// The attempt is recorded even when the job's context ended mid-send: the send happened.
+	if _, err := ts.RecordAttempt(context.WithoutCancel(ctx), d.ID, o.result(status, next)); err != nil {
+		return ignoreFinished(fmt.Errorf("delivery %s: record attempt: %w", d.ID, err))
+	}
+	if !o.ok() {
+		s.judge(ctx, ts, ep, o)
+	}
+	if next != nil {
+		return river.JobSnooze(next.Sub(s.now()))
+	}
+	return nil
+}
+
+// judge disables an endpoint that answered 410 Gone, or whose deliveries have all failed for
+// longer than DisableAfter.
+func (s *Service) judge(ctx context.Context, ts store.TeamStore, ep Endpoint, o outcome) {
+	if s.cfg.Health == nil {
+		return
+	}
+	reason := ""
+	if o.status == http.StatusGone {
+		reason = "the endpoint answered 410 Gone"
+	} else if h, err := ts.Health(ctx, ep.ID); err == nil && h.FailingSince != nil && o.at.Sub(*h.FailingSince) >= s.cfg.DisableAfter {
+		reason = fmt.Sprintf("every delivery failed for %s, since %s", s.cfg.DisableAfter, h.FailingSince.UTC().Format(time.RFC3339))
+	}
+	if reason == "" {
+		return
+	}
+	if err := s.cfg.Health.Disable(ctx, ep, reason); err != nil {
+		s.log.Error(err, "disable a failing webhook", "namespace", ep.Namespace, "webhook", ep.Name)
+	}
+}
+
+// slot takes one of the endpoint's in-flight places, waiting up to OrderWait.
+func (s *Service) slot(ctx context.Context, id store.WebhookID) (release func(), ok bool) {
+	s.mu.Lock()
+	ch, found := s.slots[id]
+	if !found {
+		ch = make(chan struct{}, s.cfg.InFlight)
+		s.slots[id] = ch
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(s.cfg.OrderWait)
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
+// ignoreFinished treats a delivery that finished or vanished meanwhile (a redelivery raced
+// it, or its data was erased) as done.
+func ignoreFinished(err error) error {
+	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }
