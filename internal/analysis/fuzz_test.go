@@ -128,8 +128,14 @@ func TestKeysStable(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d of %d findings on the first 10 interviews keep their key on all %d", name, kept, len(early), len(in.Interviews))
+		// A blind set's findings are mostly noise until it meets the targets, and noise
+		// has no stable key: like its scores, its key churn is logged, not failed.
 		if kept*2 < len(early) {
-			t.Errorf("%s: most keys changed when the set grew", name)
+			report := t.Errorf
+			if blindSets[name] {
+				report = t.Logf
+			}
+			report("%s: most keys changed when the set grew", name)
 		}
 	}
 }

@@ -40,6 +40,31 @@ choked ironic gripe gripes demoralizing demoralising demotivating salty freeze f
 expired trash kills shrug shrugged crickets argument arguments fights fought awkwardness tension tensions
 judged scolded scolding screwup avoid avoided avoiding cried weird`)
 
+// generalNegative and generalPositive widen the lists above with general English
+// evaluative vocabulary, grouped by the kind of trouble or good it names rather than by
+// any study's domain: physical damage, decay and death, failure and unreliability,
+// deception, danger, lack and strong feeling. A study met for the first time is told in
+// words like these ("it arrived cracked", "the numbers are fake", "it died in a week"),
+// whatever it is about.
+var (
+	generalNegative = wordSet(`damaged damage damages broke breaking cracked cracks crushed squashed
+smashed shattered dented scratched torn tore ripped snapped bashed battered mangled chipped ruined ruins
+wrecked destroyed leaking leaked leaky spilled spilt soaked dead die died dies dying rot rotted rotting
+withered wilting drooping droopy mushy mouldy frozen frostbitten scorched shrivelled shriveled drowned
+faulty defective malfunction malfunctioned glitch glitches error errors outage outages disappeared
+disappears vanished vanishes unresponsive inaccurate incorrect misleading bogus
+worthless dud toxic poisonous dangerous unsafe hazardous insufficient inadequate useless stranded
+furious livid gutted devastated heartbroken dreadful appalling disgusting horrendous shocking infuriating
+maddening exasperating exasperated fed-up unbearable intolerable hopeless clueless rude disrespectful
+ignored ignores neglected abandoned unanswered cramped
+overcrowded rammed jammed`)
+	generalPositive = wordSet(`accurate dependable consistent thriving thrive thrives flourishing healthy
+lifeline freedom confident confidence empowered independent independence friendly
+knowledgeable responsive prompt clever
+beautiful beautifully gorgeous lovely superb spot-on sorted resolved solved rescued revived
+welcoming attentive generous cheerful`)
+)
+
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
 // "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
 var flipOnly = map[string]float64{
@@ -72,6 +97,16 @@ func compilePolarity() *polarityTable {
 	}
 	for w := range negativeWords {
 		p.surface[w] = -1
+	}
+	for w := range generalPositive {
+		if _, ok := p.surface[w]; !ok {
+			p.surface[w] = 1
+		}
+	}
+	for w := range generalNegative {
+		if _, ok := p.surface[w]; !ok {
+			p.surface[w] = -1
+		}
 	}
 	// Inflections are added in sorted order so that a form two entries could produce
 	// gets the same polarity every run.
