@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +14,8 @@ import (
 
 // TestParticipantDataErased: after DeleteInterview, and after DeleteCampaignData, no row of any
 // table still holds the participant's name, e-mail, external id, metadata, words or a quote of
-// them. The scan reads every column of every table, so a table added later is covered too.
+// them, nor a webhook event payload or delivery attempt excerpt carrying them. The scan reads
+// every column of every table, so a table added later is covered too.
 func TestParticipantDataErased(t *testing.T) {
 	tables := map[string]string{ // the query listing the tables of each backend
 		"sqlite":   "SELECT name FROM sqlite_master WHERE type = 'table'",
@@ -46,8 +49,12 @@ func TestParticipantDataErased(t *testing.T) {
 				if where := findText(t, db, tables[be.name], "secret"); len(where) != 0 {
 					t.Fatalf("participant data left in %v", where)
 				}
-				if where := findText(t, db, tables[be.name], "kept"); len(where) == 0 {
-					t.Fatalf("the scan found nothing of interview %s, which was not deleted", other)
+				// The scan must see the kept interview's data in each kind of table it lives in.
+				kept := findText(t, db, tables[be.name], "kept")
+				for _, table := range []string{"interviews", "messages", "events", "delivery_attempts"} {
+					if !slices.ContainsFunc(kept, func(row string) bool { return strings.HasPrefix(row, table+": ") }) {
+						t.Fatalf("the scan found nothing of interview %s, which was not deleted, in %s: %v", other, table, kept)
+					}
 				}
 			})
 		}
@@ -55,7 +62,8 @@ func TestParticipantDataErased(t *testing.T) {
 }
 
 // seedParticipant makes an interview whose every participant field, message and evidence quote
-// contains marker, cited by a finding, and returns its id.
+// contains marker, cited by a finding, and an event about it whose payload contains marker,
+// delivered to a webhook that echoed marker back, and returns the interview's id.
 func seedParticipant(t *testing.T, ts store.TeamStore, campaign store.CampaignID, marker string) store.InterviewID {
 	t.Helper()
 	ctx := context.Background()
@@ -73,7 +81,32 @@ func seedParticipant(t *testing.T, ts store.TeamStore, campaign store.CampaignID
 		Title: "a finding", Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: marker + " quote"}}}); err != nil {
 		t.Fatal(err)
 	}
+	seedDelivery(t, ts, iv, marker)
 	return iv.ID
+}
+
+// seedDelivery adds an interview.completed event carrying the participant (marker in the
+// payload), a delivery of it and a failed attempt whose error and response excerpt echo marker.
+func seedDelivery(t *testing.T, ts store.TeamStore, iv store.Interview, marker string) {
+	t.Helper()
+	ctx := context.Background()
+	payload, err := json.Marshal(map[string]any{"id": iv.ID, "participant": iv.Participant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ts.AddEvent(ctx, store.NewEvent{Type: "interview.completed", Subject: "interview/" + string(iv.ID),
+		CampaignID: iv.CampaignID, InterviewID: iv.ID, Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: "wh", EventID: ev.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 422, Error: "rejected " + marker,
+		ResponseExcerpt: `{"error":"bad participant ` + marker + `"}`, Status: store.DeliveryPending}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // findText returns "table: row" for every row of every table with a column containing text.
