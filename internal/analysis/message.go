@@ -101,6 +101,8 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			sw.wish = true
 		case q.prior == classWish && si > 0 && sents[si-1].wish && startsAlternative(sw.toks):
 			sw.wish = true
+		case q.prior == classWish && asksFor(sw.toks, si == firstSentence(sents)):
+			sw.wish = true
 		}
 	}
 	a.concede(sents)
@@ -398,4 +400,16 @@ func aboutOthers(toks []token) bool {
 		}
 	}
 	return true
+}
+
+// firstSentence is the index of the answer's first sentence with a content word.
+func firstSentence(sents []*sentenceWork) int {
+	for i, sw := range sents {
+		for _, t := range sw.toks {
+			if isContent(t) {
+				return i
+			}
+		}
+	}
+	return -1
 }

@@ -271,8 +271,66 @@ calls called ask asks asked asking feel`)
 // habitual past of a story, and count only in a conditional or in answer to a question
 // about what would change (see wishMarkers).
 var (
-	wishVerbs = wordSet(`love like prefer rather pay come go give try consider use sign switch return buy
+	wishVerbs = wordSet(`love like prefer rather pay come go give try consider use sign switch return buy pick choose
 want appreciate recommend subscribe stay resubscribe rejoin definitely probably totally honestly happily
 gladly absolutely`)
 	preferVerbs = wordSet(`love like prefer rather appreciate`)
 )
+
+// asksFor says a sentence answering "what would you change?" asks for something without a
+// wish marker: an imperative addressed to the organisation ("Make the times real", "Let
+// me pick", "Tell me if it's full"), a want ("I want to know if …"), a tentative
+// "Maybe …", or, as the answer's first sentence, a bare noun phrase naming the change
+// ("Offline tickets.", "A slower plan, like one every two months"). A sentence that
+// negates or speaks of the speaker ("Honestly I'm happy") asks for nothing.
+func asksFor(toks []token, opening bool) bool {
+	k := 0
+	for k < len(toks) && fillerWords[toks[k].low] && toks[k].low != "just" {
+		k++
+	}
+	if k >= len(toks) {
+		return false
+	}
+	for _, t := range toks {
+		// "without cancelling" qualifies the request; other negators refuse.
+		if isNegator(t.low) && t.low != "without" {
+			return false
+		}
+	}
+	first := toks[k].low
+	var next string
+	if k+1 < len(toks) {
+		next = toks[k+1].low
+	}
+	switch {
+	case first == "let" && (next == "me" || next == "us") && k+2 < len(toks) && !letAside[toks[k+2].low]:
+		return true
+	case imperativeVerbs[first] && next != "it's" && next != "i":
+		return true
+	case (first == "i" || first == "we") && (next == "want" || next == "need"):
+		return true
+	case first == "maybe" || first == "perhaps" || first == "ideally":
+		return true
+	}
+	if !opening || len(toks)-k > 16 {
+		return false
+	}
+	for _, t := range toks[k:] {
+		if t.low == "i" || t.low == "we" || strings.HasPrefix(t.low, "i'") || strings.HasPrefix(t.low, "we'") ||
+			t.low == "it" || strings.HasPrefix(t.low, "it'") || statingVerbs[t.low] {
+			return false
+		}
+	}
+	return true
+}
+
+// statingVerbs make a sentence a statement about what is, not the name of a change.
+var statingVerbs = wordSet(`is are was were been has have had do does did am`)
+
+// imperativeVerbs open a request to the organisation when they open a sentence.
+var imperativeVerbs = wordSet(`make show tell give add fix put send allow stop bring offer keep include hire cache
+lower raise cut extend remove change provide build warn notify update refund reduce increase move label list
+open drop skip pause swap switch sort simplify split let`)
+
+// letAside are what "let me" opens when it is not a request: "let me think", "let me see".
+var letAside = wordSet(`think see tell explain say check guess put be know`)
