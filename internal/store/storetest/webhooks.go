@@ -130,7 +130,9 @@ func testDispatchEvents(t *testing.T, newDSN NewDSN) {
 		isErr(t, err, store.ErrInvalidInput)
 	}
 
-	bad := func(store.Event) []store.NewDelivery { return []store.NewDelivery{{WebhookID: "wh", EventID: "evt_other"}} }
+	bad := func(store.Event) []store.NewDelivery {
+		return []store.NewDelivery{{WebhookID: "wh", EventID: "evt_other"}}
+	}
 	_, err := f.s.DispatchEvents(f.ctx, 10, bad)
 	isErr(t, err, store.ErrInvalidInput)
 	if n, m := pendingEvents(t, f.a), pendingEvents(t, f.b); n != 2 || m != 2 {
