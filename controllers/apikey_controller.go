@@ -19,7 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	qualevents "qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/store"
 )
 
 // APIKeySecretKey is the data key of the Secret holding a minted key's plaintext.
@@ -30,6 +32,9 @@ const APIKeySecretKey = "key"
 type APIKeyReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
+	// Events receives the webhook events of keys becoming usable and being revoked; nil
+	// writes none.
+	Events Outbox
 	// Now returns the current time; tests may pin it.
 	Now func() time.Time
 }
@@ -61,6 +66,12 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		err = r.reconcileCredential(ctx, key)
 	}
 	requeue := r.reconcileExpiry(ctx, key)
+	if emitErr := r.announceChanges(ctx, key, before); emitErr != nil {
+		// Record none of this reconcile's changes, so the retry sees them again and writes
+		// the events it missed under the same ids.
+		key.Status = *before.DeepCopy()
+		err = emitErr
+	}
 	warnOnNewStall(ctx, r.Recorder, key, key.Status.Conditions, err)
 	key.Status.ObservedGeneration = key.Generation
 	err = summarize(&key.Status.Conditions, key.Generation, err, r.readiness(key))
@@ -142,6 +153,23 @@ func (r *APIKeyReconciler) reconcileRevocation(ctx context.Context, key *qualv1a
 	}
 	key.Status.SecretRef = nil
 	return nil
+}
+
+// announceChanges writes the webhook events of what this reconcile changed, judged against
+// the status it started from: the key's credential first known (api_key.created) and its
+// revocation stamped (api_key.revoked).
+func (r *APIKeyReconciler) announceChanges(ctx context.Context, key *qualv1alpha1.APIKey, before *qualv1alpha1.APIKeyStatus) error {
+	var changes []eventBuilder
+	change := func(typ, changeKey string) {
+		changes = append(changes, func(team string) (store.NewEvent, error) { return qualevents.APIKey(typ, key, team, changeKey) })
+	}
+	if before.HashRef == "" && key.Status.HashRef != "" {
+		change(qualevents.APIKeyCreated, qualevents.KeyCreated)
+	}
+	if before.RevokedAt == nil && key.Status.RevokedAt != nil {
+		change(qualevents.APIKeyRevoked, qualevents.KeyRevoked)
+	}
+	return emitInNamespace(ctx, r.Events, key.Namespace, changes...)
 }
 
 // reconcileExpiry sets the Expired condition and returns when to look again.

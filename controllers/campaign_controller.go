@@ -18,6 +18,8 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/campaignstate"
+	qualevents "qual.cx/operator/internal/events"
+	"qual.cx/operator/internal/store"
 )
 
 // campaignFinalizer holds a deleted Campaign until its rows in the store are gone.
@@ -47,6 +49,8 @@ type CampaignReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Data     CampaignData
+	// Events receives the webhook events of the campaign's changes; nil writes none.
+	Events Outbox
 	// CountsRefresh is how often a live campaign's counts are rolled up (DefaultCountsRefresh
 	// when zero).
 	CountsRefresh time.Duration
@@ -84,6 +88,12 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		err = r.reconcileCounts(ctx, cmp)
 	}
 	cmp.Status.ObservedGeneration = cmp.Generation
+	if emitErr := r.announceChanges(ctx, cmp, before); emitErr != nil {
+		// Record none of this reconcile's changes, so the retry sees them again and writes
+		// the events it missed under the same ids.
+		cmp.Status = *before.DeepCopy()
+		err = emitErr
+	}
 	return r.nextLook(cmp), summarize(&cmp.Status.Conditions, cmp.Generation, err, readiness{
 		ready: true, reason: string(cmp.Status.Phase), message: fmt.Sprintf("campaign is %s", cmp.Status.Phase),
 	})
@@ -168,7 +178,32 @@ func (r *CampaignReconciler) nextLook(cmp *qualv1alpha1.Campaign) ctrl.Result {
 	return ctrl.Result{}
 }
 
-// reconcileDelete removes the campaign's rows from the store, then lets the Campaign go.
+// announceChanges writes the webhook events of what this reconcile changed, judged against
+// the status it started from: the campaign's creation, a publish-state move, or else a spec
+// change. Edits that landed between two reconciles are one event with the newest state. A
+// reconcile that changed nothing writes nothing.
+func (r *CampaignReconciler) announceChanges(ctx context.Context, cmp *qualv1alpha1.Campaign, before *qualv1alpha1.CampaignStatus) error {
+	var changes []eventBuilder
+	change := func(typ, key string) {
+		changes = append(changes, func(team string) (store.NewEvent, error) { return qualevents.Campaign(typ, cmp, team, key) })
+	}
+	first := before.ObservedGeneration == 0
+	if first {
+		change(qualevents.CampaignCreated, qualevents.KeyCreated)
+	}
+	typ, moved := qualevents.TransitionType(cmp.Status.Phase)
+	moved = moved && cmp.Status.Phase != before.Phase
+	switch {
+	case moved:
+		change(typ, qualevents.TransitionKey(cmp.Status.Phase, cmp.Generation))
+	case !first && cmp.Generation > 1 && cmp.Generation != before.ObservedGeneration:
+		change(qualevents.CampaignUpdated, qualevents.GenerationKey(cmp.Generation))
+	}
+	return emitInNamespace(ctx, r.Events, cmp.Namespace, changes...)
+}
+
+// reconcileDelete removes the campaign's rows from the store, announces the deletion, then
+// lets the Campaign go.
 func (r *CampaignReconciler) reconcileDelete(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
 	if !controllerutil.ContainsFinalizer(cmp, campaignFinalizer) {
 		return nil
@@ -178,6 +213,13 @@ func (r *CampaignReconciler) reconcileDelete(ctx context.Context, cmp *qualv1alp
 			announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeWarning, "DataCleanupFailed", "Delete", "deleting the campaign's data failed: %v", err)
 			return fmt.Errorf("delete data of campaign %s: %w", client.ObjectKeyFromObject(cmp), err)
 		}
+	}
+	// After the data: erasing it erases the campaign's events, and this one must stay.
+	deleted := func(team string) (store.NewEvent, error) {
+		return qualevents.Campaign(qualevents.CampaignDeleted, cmp, team, qualevents.KeyDeleted)
+	}
+	if err := emitInNamespace(ctx, r.Events, cmp.Namespace, deleted); err != nil {
+		return err
 	}
 	return setFinalizer(ctx, r.Client, cmp, campaignFinalizer, false)
 }

@@ -12,21 +12,30 @@ import (
 )
 
 const (
-	// DispatcherName is the name of the dispatcher Deployment in each team namespace.
+	// DispatcherName is the name of the dispatcher Deployment, and of its service account, in
+	// the operator's namespace.
 	DispatcherName             = "qual-dispatcher"
 	dispatcherConfigAnnotation = "qual.cx/dispatcher-config"
+	// DefaultStoreSecret is the Secret in the operator's namespace whose StoreSecretKey holds
+	// the store's address: the one the manager and the apiserver read.
+	DefaultStoreSecret = "qual-store"
+	// StoreSecretKey is the data key of the store's address in its Secret.
+	StoreSecretKey = "dsn"
 )
 
-// DispatcherConfig is how the manager runs the delivery workload.
+// DispatcherConfig is how the manager runs the delivery workload: one Deployment in the
+// operator's namespace, serving every team.
 type DispatcherConfig struct {
 	// Image is the qual image; its `dispatcher` subcommand delivers events.
 	Image string `json:"image"`
-	// Replicas is how many dispatchers share a namespace's deliveries.
+	// Replicas is how many dispatchers share the deliveries.
 	Replicas int32 `json:"replicas"`
 	// Resources are each dispatcher container's requests and limits.
 	Resources corev1.ResourceRequirements `json:"resources"`
-	// There is deliberately no store address here: a Secret holding it would have to live
-	// in every team namespace, where team admins read Secrets.
+	// StoreSecret is the Secret in the operator's namespace holding the store's address under
+	// StoreSecretKey (DefaultStoreSecret when empty). It lives beside the operator, never in a
+	// team namespace, where team admins read Secrets.
+	StoreSecret string `json:"storeSecret,omitempty"`
 }
 
 // hash identifies a configuration, so the Deployment is rewritten only when it changes.
@@ -36,7 +45,17 @@ func (c DispatcherConfig) hash() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// deployment is the dispatcher Deployment this configuration asks for in a namespace.
+func (c DispatcherConfig) storeSecret() string {
+	if c.StoreSecret == "" {
+		return DefaultStoreSecret
+	}
+	return c.StoreSecret
+}
+
+// deployment is the dispatcher Deployment this configuration asks for in the operator's
+// namespace. It runs as its own service account, which reads Webhooks cluster-wide and
+// Secrets only in team namespaces (config/rbac/dispatcher_role.yaml and the Team
+// controller's RoleBindings).
 func (c DispatcherConfig) deployment(namespace string) *appsv1.Deployment {
 	selector := map[string]string{"app.kubernetes.io/name": DispatcherName, "app.kubernetes.io/component": "webhook-delivery"}
 	labels := managedLabels("app.kubernetes.io/name", DispatcherName, "app.kubernetes.io/component", "webhook-delivery")
@@ -51,6 +70,7 @@ func (c DispatcherConfig) deployment(namespace string) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
+					ServiceAccountName:           DispatcherName,
 					AutomountServiceAccountToken: ptr.To(true),
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
@@ -62,14 +82,18 @@ func (c DispatcherConfig) deployment(namespace string) *appsv1.Deployment {
 	}
 }
 
+// container runs `qual dispatcher` with the store's address from the same Secret, and in the
+// same way, as the apiserver gets it.
 func (c DispatcherConfig) container() corev1.Container {
-	env := []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
-		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
+	env := []corev1.EnvVar{{Name: "QUAL_STORE", ValueFrom: &corev1.EnvVarSource{
+		SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: c.storeSecret()}, Key: StoreSecretKey,
+		},
 	}}}
 	return corev1.Container{
 		Name:      "dispatcher",
 		Image:     c.Image,
-		Args:      []string{"dispatcher", "--namespace=$(POD_NAMESPACE)"},
+		Args:      []string{"dispatcher", "--store=$(QUAL_STORE)"},
 		Env:       env,
 		Resources: c.Resources,
 		SecurityContext: &corev1.SecurityContext{

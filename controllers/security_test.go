@@ -1,8 +1,13 @@
 package controllers_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -387,20 +393,141 @@ func TestTeamAdminReadsOnlyItsOwnSecrets(t *testing.T) {
 		t.Errorf("team admin reading the store secret: want 403, got %v", err)
 	}
 
-	// The dispatcher, which runs in the team namespace, is given no Secret at all.
-	d := dispatcher(t, a.Status.Namespace)
-	spec := d.Spec.Template.Spec
-	for _, c := range spec.Containers {
-		for _, e := range c.Env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				t.Errorf("dispatcher env %s reads secret %s", e.Name, e.ValueFrom.SecretKeyRef.Name)
-			}
-		}
-		if len(c.EnvFrom) > 0 {
-			t.Errorf("dispatcher envFrom %+v", c.EnvFrom)
+	// The dispatcher runs in the operator's namespace, so the Secret it reads the store's
+	// address from lives there, out of every team admin's reach.
+	if d := dispatcher(t); d.Namespace != qualv1alpha1.SystemNamespace {
+		t.Errorf("dispatcher runs in %s", d.Namespace)
+	}
+}
+
+// storeSecret makes sure the operator's namespace holds the store's address, as an
+// installation's qual-store Secret does, and returns the address and its password.
+func storeSecret(t *testing.T) (dsn, password string) {
+	t.Helper()
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: qualv1alpha1.SystemNamespace, Name: "qual-store"}
+	err := k8s.Get(context.Background(), key, secret)
+	if apierrors.IsNotFound(err) {
+		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace},
+			StringData: map[string]string{"dsn": "postgres://qual:s3cret-" + uniqueName("pw") + "@db.internal:5432/qual"}}
+		err = k8s.Create(context.Background(), secret)
+		if err == nil {
+			err = k8s.Get(context.Background(), key, secret)
 		}
 	}
-	if slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Secret != nil }) {
-		t.Errorf("dispatcher mounts a secret: %+v", spec.Volumes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn = string(secret.Data["dsn"])
+	password = strings.TrimPrefix(strings.Split(strings.Split(dsn, "@")[0], "://")[1], "qual:")
+	return dsn, password
+}
+
+// installRBAC creates the objects of a config/rbac file, as the installation does.
+func installRBAC(t *testing.T, file string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "config", "rbac", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+			return
+		} else if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := k8s.Create(context.Background(), u); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("%s %s from %s: %v", u.GetKind(), u.GetName(), file, err)
+		}
+	}
+}
+
+func TestStoreCredentialsStayInTheOperatorNamespace(t *testing.T) {
+	ctx := context.Background()
+	installRBAC(t, "dispatcher_role.yaml")
+	dsn, password := storeSecret(t)
+	a, asAdminA, _ := adminTeam(t, "creds")
+	b, _, _ := adminTeam(t, "creds-other")
+	for _, team := range []*qualv1alpha1.Team{a, b} {
+		wh := newWebhook(team.Status.Namespace, "hook")
+		if err := k8s.Create(ctx, wh); err != nil {
+			t.Fatal(err)
+		}
+		waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	}
+
+	// No Secret and no ConfigMap of any team namespace holds the store's address or password.
+	namespaces := &corev1.NamespaceList{}
+	if err := k8s.List(ctx, namespaces, client.HasLabels{qualv1alpha1.LabelTeamUID}); err != nil {
+		t.Fatal(err)
+	}
+	if len(namespaces.Items) < 2 {
+		t.Fatalf("%d team namespaces", len(namespaces.Items))
+	}
+	leaks := func(where, v string) {
+		if strings.Contains(v, dsn) || strings.Contains(v, password) {
+			t.Errorf("%s holds the store's credentials", where)
+		}
+	}
+	for _, ns := range namespaces.Items {
+		secrets, maps := &corev1.SecretList{}, &corev1.ConfigMapList{}
+		if err := k8s.List(ctx, secrets, client.InNamespace(ns.Name)); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8s.List(ctx, maps, client.InNamespace(ns.Name)); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets.Items {
+			for k, v := range s.Data {
+				leaks(fmt.Sprintf("secret %s/%s key %s", ns.Name, s.Name, k), string(v))
+			}
+		}
+		for _, m := range maps.Items {
+			for k, v := range m.Data {
+				leaks(fmt.Sprintf("configmap %s/%s key %s", ns.Name, m.Name, k), v)
+			}
+		}
+	}
+	if err := asAdminA.Get(ctx, client.ObjectKey{Namespace: qualv1alpha1.SystemNamespace, Name: "qual-store"}, &corev1.Secret{}); !apierrors.IsForbidden(err) {
+		t.Errorf("team admin reading the store secret: want 403, got %v", err)
+	}
+
+	// The dispatcher reads a Secret by name in a team namespace, and no Secret of the
+	// operator's; the apiserver also writes them there.
+	const dispatcherSA, apiserverSA = "system:serviceaccount:qual-system:qual-dispatcher", "system:serviceaccount:qual-system:qual-apiserver"
+	for _, c := range []struct {
+		user, ns, verb string
+		allowed        bool
+	}{
+		{dispatcherSA, a.Status.Namespace, "get", true},
+		{dispatcherSA, b.Status.Namespace, "get", true},
+		{dispatcherSA, a.Status.Namespace, "list", false},
+		{dispatcherSA, a.Status.Namespace, "create", false},
+		{dispatcherSA, qualv1alpha1.SystemNamespace, "get", false},
+		{dispatcherSA, metav1.NamespaceDefault, "get", false},
+		{apiserverSA, a.Status.Namespace, "get", true},
+		{apiserverSA, a.Status.Namespace, "create", true},
+		{apiserverSA, a.Status.Namespace, "update", true},
+		{apiserverSA, a.Status.Namespace, "delete", false},
+		{apiserverSA, qualv1alpha1.SystemNamespace, "get", false},
+	} {
+		if got := accessReview(t, c.user, c.ns, c.verb, "", "secrets"); got != c.allowed {
+			t.Errorf("%s %s secrets in %s: allowed=%v, want %v", c.user, c.verb, c.ns, got, c.allowed)
+		}
+	}
+	// The grants belong to the team: they go with its namespace.
+	for _, name := range []string{"qual-dispatcher-team-secrets", "qual-apiserver-team-secrets"} {
+		rb := &rbacv1.RoleBinding{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: a.Status.Namespace, Name: name}, rb); err != nil {
+			t.Fatal(err)
+		}
+		if !metav1.IsControlledBy(rb, a) || rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != name {
+			t.Errorf("binding %s: %+v", name, rb)
+		}
 	}
 }

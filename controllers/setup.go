@@ -20,14 +20,17 @@ import (
 
 // Options configure the controllers.
 type Options struct {
-	// Dispatcher is how webhook delivery runs in each team namespace.
+	// Dispatcher is how the webhook delivery Deployment in SystemNamespace runs.
 	Dispatcher DispatcherConfig
 	// CampaignData deletes a deleted campaign's rows in the store; nil skips that step.
 	CampaignData CampaignData
+	// Events receives the webhook events of changes to campaigns, team members and API keys
+	// (events.Outbox); nil writes none.
+	Events Outbox
 	// Concurrency is how many objects of one kind reconcile at once (default 1).
 	Concurrency int
-	// SystemNamespace is the operator's own namespace, which no Team may own
-	// (qualv1alpha1.SystemNamespace when empty).
+	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
+	// empty): no Team may own it, and the dispatcher runs there.
 	SystemNamespace string
 }
 
@@ -45,12 +48,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		return nil, err
 	}
 	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
+	system := opts.SystemNamespace
+	if system == "" {
+		system = qualv1alpha1.SystemNamespace
+	}
 	rs := &Reconcilers{
-		Team:     &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team"), SystemNamespace: opts.SystemNamespace},
-		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData},
-		APIKey:   &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey")},
+		Team: &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team"), SystemNamespace: system,
+			Events: opts.Events},
+		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData,
+			Events: opts.Events},
+		APIKey: &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey"), Events: opts.Events},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
-			Dispatcher: opts.Dispatcher},
+			Dispatcher: opts.Dispatcher, SystemNamespace: system},
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(1, opts.Concurrency)}
 	for _, r := range []interface {
@@ -65,8 +74,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 
 // CacheOptions limits the manager's cache to what the controllers need: Secrets,
 // Deployments, Roles and RoleBindings only when the operator made them (a cluster's Secrets
-// are many and none of its business), and the qual.cx kinds only in the given namespaces
-// when any are given.
+// are many and none of its business), and everything only in the given namespaces when any
+// are given: then the operator's own, where the dispatcher runs, must be among them.
 func CacheOptions(namespaces []string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue})
 	opts := cache.Options{DefaultTransform: cachetrim.Transform, ByObject: map[client.Object]cache.ByObject{

@@ -29,6 +29,7 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
 )
@@ -40,6 +41,7 @@ var (
 	mgrClient   client.Client // the manager's cached client
 	reconcilers *controllers.Reconcilers
 	campaignDB  = &faultyData{}
+	outbox      = &faultyOutbox{}
 	// conflicts counts the status patches refused on purpose for objects named conflict-*.
 	conflicts atomic.Int32
 	db        store.Store
@@ -85,15 +87,22 @@ func startManager(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
+	// The dispatcher runs in the operator's namespace, which an installation creates.
+	system := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: qualv1alpha1.SystemNamespace}}
+	if err := k8s.Create(ctx, system); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
 	reconcilers, err = controllers.Setup(ctx, mgr, controllers.Options{
 		Dispatcher:   testDispatcher,
 		CampaignData: campaignDB,
+		Events:       outbox,
 	})
 	if err != nil {
 		return err
 	}
 	mgrClient = mgr.GetClient()
 	campaignDB.Cleaner = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
+	outbox.Outbox = events.Outbox{Namespaces: mgr.GetClient(), Store: db}
 	go func() {
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)
@@ -145,6 +154,20 @@ func (d *faultyData) DeleteCampaignData(ctx context.Context, c *qualv1alpha1.Cam
 		return errors.New("store unavailable")
 	}
 	return d.Cleaner.DeleteCampaignData(ctx, c)
+}
+
+// faultyOutbox is the real outbox, made to fail on demand so a retried reconcile can be seen
+// writing the events it missed, once.
+type faultyOutbox struct {
+	events.Outbox
+	failing atomic.Bool
+}
+
+func (o *faultyOutbox) Emit(ctx context.Context, team string, evs ...store.NewEvent) error {
+	if o.failing.Load() {
+		return errors.New("store unavailable")
+	}
+	return o.Outbox.Emit(ctx, team, evs...)
 }
 
 // eventually waits for check to pass.

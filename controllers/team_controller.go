@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	qualevents "qual.cx/operator/internal/events"
+	"qual.cx/operator/internal/store"
 )
 
 // teamFinalizer makes a Team's deletion delete its namespace, and everything in it, first.
@@ -31,8 +34,11 @@ type TeamReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
-	// empty). No team may own it: keys there may hold admin:read.
+	// empty). No team may own it: keys there may hold admin:read. Its dispatcher and
+	// apiserver service accounts are granted the team namespace's Secrets.
 	SystemNamespace string
+	// Events receives the webhook events of members joining and leaving; nil writes none.
+	Events Outbox
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=teams,verbs=get;list;watch;update;patch
@@ -41,6 +47,9 @@ type TeamReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// The service bindings name ClusterRoles the manager may bind without holding what they grant.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=qual-dispatcher-team-secrets;qual-apiserver-team-secrets
 //
 // The Roles written into team namespaces may grant only what the manager holds itself
 // (Kubernetes refuses to let it escalate), so the manager holds everything they grant.
@@ -72,6 +81,15 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	err := r.reconcileNamespace(ctx, team)
 	if err == nil {
 		err = r.reconcileRBAC(ctx, team)
+	}
+	if err == nil {
+		err = r.reconcileServiceBindings(ctx, team)
+	}
+	if emitErr := r.announceMembers(ctx, team); emitErr != nil {
+		// Record none of this reconcile's changes, so the retry sees the same members join
+		// and leave and writes the events it missed under the same ids.
+		team.Status = *before.DeepCopy()
+		err = emitErr
 	}
 	warnOnNewStall(ctx, r.Recorder, team, team.Status.Conditions, err)
 	team.Status.MemberCount = int32(len(team.Spec.Members))
@@ -132,11 +150,14 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 // reserved reports whether a namespace belongs to the cluster or the operator and so can
 // never be a team's: its members would get RBAC there.
 func (r *TeamReconciler) reserved(name string) bool {
-	system := r.SystemNamespace
-	if system == "" {
-		system = qualv1alpha1.SystemNamespace
+	return name == r.systemNamespace() || name == metav1.NamespaceDefault || strings.HasPrefix(name, "kube-")
+}
+
+func (r *TeamReconciler) systemNamespace() string {
+	if r.SystemNamespace == "" {
+		return qualv1alpha1.SystemNamespace
 	}
-	return name == system || name == metav1.NamespaceDefault || strings.HasPrefix(name, "kube-")
+	return r.SystemNamespace
 }
 
 // namespaceLabels are the labels of a team's namespace.
@@ -204,6 +225,73 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 	return nil
 }
 
+// announceMembers writes a webhook event for each member who joined or left since the members
+// last observed, then records the members now in spec. A team's first members join it.
+func (r *TeamReconciler) announceMembers(ctx context.Context, team *qualv1alpha1.Team) error {
+	observed, current := sets.New(team.Status.ObservedMembers...), sets.New[string]()
+	for _, m := range team.Spec.Members {
+		current.Insert(m.Email)
+	}
+	if current.Equal(observed) {
+		return nil
+	}
+	if r.Events != nil {
+		evs, err := memberEvents(team, observed, current)
+		if err == nil {
+			err = r.Events.Emit(ctx, string(team.UID), evs...)
+		}
+		if err != nil {
+			return fmt.Errorf("announce members of team %s: %w", team.Name, err)
+		}
+	}
+	team.Status.ObservedMembers = make([]string, 0, len(team.Spec.Members))
+	for _, m := range team.Spec.Members {
+		team.Status.ObservedMembers = append(team.Status.ObservedMembers, m.Email)
+	}
+	return nil
+}
+
+// memberEvents are the events of the members in current and not in observed (joined, in
+// spec order), then of those in observed and not in current (left, by e-mail).
+func memberEvents(team *qualv1alpha1.Team, observed, current sets.Set[string]) ([]store.NewEvent, error) {
+	var evs []store.NewEvent
+	add := func(ev store.NewEvent, err error) error {
+		evs = append(evs, ev)
+		return err
+	}
+	for _, m := range team.Spec.Members {
+		if !observed.Has(m.Email) {
+			if err := add(qualevents.Added(team, m)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, email := range sets.List(observed.Difference(current)) {
+		if err := add(qualevents.Removed(team, email)); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// reconcileServiceBindings grants the operator's service accounts what they need of the team
+// namespace's Secrets (serviceBindings).
+func (r *TeamReconciler) reconcileServiceBindings(ctx context.Context, team *qualv1alpha1.Team) error {
+	ns := team.Status.Namespace
+	for _, b := range serviceBindings {
+		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: b.clusterRole, Namespace: ns}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
+			binding.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
+			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.clusterRole}
+			binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: r.systemNamespace(), Name: b.serviceAccount}}
+			return controllerutil.SetControllerReference(team, binding, r.Scheme())
+		}); err != nil {
+			return fmt.Errorf("role binding %s/%s: %w", ns, b.clusterRole, err)
+		}
+	}
+	return nil
+}
+
 // releaseReserved undoes what an operator from before namespaces were reserved may have done
 // to one: the team's RoleBindings and Roles are deleted, and the namespace loses the team's
 // owner reference (else deleting the team would garbage-collect it) and team labels (which
@@ -235,30 +323,37 @@ func (r *TeamReconciler) releaseReserved(ctx context.Context, team *qualv1alpha1
 
 // dropRBAC deletes the Roles and RoleBindings the team controls in a namespace.
 func (r *TeamReconciler) dropRBAC(ctx context.Context, team *qualv1alpha1.Team, ns string) error {
-	for _, level := range accessLevels {
-		// The binding first: it is what grants.
+	for _, name := range bindingNames() {
+		// The binding first: it is what grants. A service binding has no Role of its own.
 		for _, o := range []struct {
 			kind string
 			obj  client.Object
 		}{{"RoleBinding", &rbacv1.RoleBinding{}}, {"Role", &rbacv1.Role{}}} {
-			kind, obj := o.kind, o.obj
-			err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: level.name}, obj)
-			if apierrors.IsNotFound(err) {
-				continue
+			if err := r.dropControlled(ctx, team, o.kind, o.obj, client.ObjectKey{Namespace: ns, Name: name}); err != nil {
+				return err
 			}
-			if err != nil {
-				return fmt.Errorf("get %s %s/%s: %w", kind, ns, level.name, err)
-			}
-			if !metav1.IsControlledBy(obj, team) {
-				continue
-			}
-			if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("delete %s %s/%s: %w", kind, ns, level.name, err)
-			}
-			announce(ctx, r.Recorder, team, obj, corev1.EventTypeWarning, "ReservedRBACDeleted", "Delete",
-				"deleted %s %s from reserved namespace %s", kind, level.name, ns)
 		}
 	}
+	return nil
+}
+
+// dropControlled deletes the object at key when the team controls it.
+func (r *TeamReconciler) dropControlled(ctx context.Context, team *qualv1alpha1.Team, kind string, obj client.Object, key client.ObjectKey) error {
+	err := r.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get %s %s: %w", kind, key, err)
+	}
+	if !metav1.IsControlledBy(obj, team) {
+		return nil
+	}
+	if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete %s %s: %w", kind, key, err)
+	}
+	announce(ctx, r.Recorder, team, obj, corev1.EventTypeWarning, "ReservedRBACDeleted", "Delete",
+		"deleted %s %s from reserved namespace %s", kind, key.Name, key.Namespace)
 	return nil
 }
 

@@ -51,6 +51,34 @@ var accessLevels = []accessLevel{
 	},
 }
 
+// serviceBinding grants one of the operator's service accounts, in the operator's namespace,
+// a ClusterRole inside a team namespace only, never cluster-wide: it reaches the team's
+// Secrets one namespace at a time and never the operator's own.
+type serviceBinding struct {
+	clusterRole, serviceAccount string
+}
+
+// serviceBindings are the operator's grants in every team namespace, each a RoleBinding
+// named after its ClusterRole: the dispatcher reads the signing Secret a Webhook names, and
+// the apiserver writes the signing Secrets of webhooks made or rotated through REST.
+var serviceBindings = []serviceBinding{
+	{clusterRole: "qual-dispatcher-team-secrets", serviceAccount: "qual-dispatcher"},
+	{clusterRole: "qual-apiserver-team-secrets", serviceAccount: "qual-apiserver"},
+}
+
+// bindingNames are the names of every RoleBinding the Team controller writes into a team
+// namespace.
+func bindingNames() []string {
+	names := make([]string, 0, len(accessLevels)+len(serviceBindings))
+	for _, level := range accessLevels {
+		names = append(names, level.name)
+	}
+	for _, b := range serviceBindings {
+		names = append(names, b.clusterRole)
+	}
+	return names
+}
+
 // subjectsFor returns the RBAC users of the members holding one of roles: each member by
 // e-mail, and by user ID too once known, so either identity an authenticator reports works.
 func subjectsFor(members []qualv1alpha1.TeamMember, roles []qualv1alpha1.TeamRole) []rbacv1.Subject {

@@ -7,17 +7,19 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-
-	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/signing"
@@ -30,8 +32,8 @@ const WebhookSecretKey = "secret"
 // the cache holds only the operator's own Secrets, so their changes wake nothing.
 const userSecretRecheck = 30 * time.Second
 
-// WebhookReconciler gives each Webhook a signing secret and its namespace the dispatcher
-// Deployment that delivers events.
+// WebhookReconciler gives each Webhook a signing secret and makes sure the dispatcher
+// Deployment that delivers events runs in the operator's namespace.
 type WebhookReconciler struct {
 	client.Client
 	// APIReader reads Secrets a user names in spec.secretRef: the manager's cache only
@@ -39,14 +41,16 @@ type WebhookReconciler struct {
 	APIReader  client.Reader
 	Recorder   events.EventRecorder
 	Dispatcher DispatcherConfig
+	// SystemNamespace is the operator's namespace, where the dispatcher runs.
+	SystemNamespace string
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
 
-// Reconcile converges one Webhook. Its Secret and its share of the dispatcher Deployment
-// are owned by it, so Kubernetes cleans both up; no finalizer is needed.
+// Reconcile converges one Webhook. Its Secret is owned by it, so Kubernetes cleans it up; no
+// finalizer is needed.
 func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	wh := &qualv1alpha1.Webhook{}
 	if err := r.Get(ctx, req.NamespacedName, wh); err != nil {
@@ -64,6 +68,9 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	err := r.reconcileSecret(ctx, wh)
 	if err == nil {
 		err = r.reconcileDispatcher(ctx, wh)
+	}
+	if err == nil {
+		err = r.dropNamespaceDispatcher(ctx, wh)
 	}
 	r.reconcileEnablement(ctx, wh)
 	warnOnNewStall(ctx, r.Recorder, wh, wh.Status.Conditions, err)
@@ -126,53 +133,60 @@ func (r *WebhookReconciler) createSigningSecret(ctx context.Context, wh *qualv1a
 	return nil
 }
 
-// reconcileDispatcher makes sure the namespace's dispatcher Deployment exists, runs the
-// configured image and counts this webhook among its owners. It rewrites the Deployment only
-// when the manager's dispatcher configuration changed, so a scale by hand or an autoscaler
-// is left alone.
+// reconcileDispatcher makes sure the dispatcher Deployment exists in the operator's namespace
+// and runs the configured image. It serves every team and belongs to none, so it has no
+// owner: it stays when the last Webhook goes, relaying and pruning the outbox. It is
+// rewritten only when the manager's dispatcher configuration changed, so a scale by hand or
+// an autoscaler is left alone.
 func (r *WebhookReconciler) reconcileDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook) error {
-	desired := r.Dispatcher.deployment(wh.Namespace)
+	desired := r.Dispatcher.deployment(r.SystemNamespace)
 	current := &appsv1.Deployment{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(desired), current)
 	if apierrors.IsNotFound(err) {
-		if err := controllerutil.SetOwnerReference(wh, desired, r.Scheme()); err != nil {
-			return fmt.Errorf("own dispatcher: %w", err)
+		if err := r.Create(ctx, desired); client.IgnoreAlreadyExists(err) != nil {
+			return fmt.Errorf("create dispatcher %s/%s: %w", desired.Namespace, desired.Name, err)
 		}
-		if err := r.Create(ctx, desired); err != nil {
-			return fmt.Errorf("create dispatcher: %w", err)
-		}
-		announce(ctx, r.Recorder, wh, desired, corev1.EventTypeNormal, "DispatcherCreated", "Create", "created dispatcher deployment %s", desired.Name)
+		announce(ctx, r.Recorder, wh, desired, corev1.EventTypeNormal, "DispatcherCreated", "Create", "created dispatcher deployment %s/%s", desired.Namespace, desired.Name)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("get dispatcher: %w", err)
 	}
 	if !isManaged(current) {
-		return stalled("DispatcherConflict", "deployment %s exists and is not managed by the operator", desired.Name)
+		return stalled("DispatcherConflict", "deployment %s/%s exists and is not managed by the operator", desired.Namespace, desired.Name)
 	}
-	return r.updateDispatcher(ctx, wh, current, desired)
-}
-
-func (r *WebhookReconciler) updateDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook, current, desired *appsv1.Deployment) error {
-	before := current.DeepCopy()
-	stale := current.Annotations[dispatcherConfigAnnotation] != desired.Annotations[dispatcherConfigAnnotation]
-	if stale {
-		current.Annotations = desired.Annotations
-		current.Spec.Replicas = desired.Spec.Replicas
-		current.Spec.Template = desired.Spec.Template
-	}
-	if err := controllerutil.SetOwnerReference(wh, current, r.Scheme()); err != nil {
-		return fmt.Errorf("own dispatcher: %w", err)
-	}
-	if !stale && len(current.OwnerReferences) == len(before.OwnerReferences) {
+	if current.Annotations[dispatcherConfigAnnotation] == desired.Annotations[dispatcherConfigAnnotation] {
 		return nil
 	}
+	before := current.DeepCopy()
+	current.Annotations = desired.Annotations
+	current.Spec.Replicas = desired.Spec.Replicas
+	current.Spec.Template = desired.Spec.Template
 	if err := r.Patch(ctx, current, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("update dispatcher: %w", err)
 	}
-	if stale {
-		announce(ctx, r.Recorder, wh, current, corev1.EventTypeNormal, "DispatcherUpdated", "Update", "dispatcher deployment %s follows the new configuration", current.Name)
+	announce(ctx, r.Recorder, wh, current, corev1.EventTypeNormal, "DispatcherUpdated", "Update", "dispatcher deployment %s/%s follows the new configuration", current.Namespace, current.Name)
+	return nil
+}
+
+// dropNamespaceDispatcher deletes the dispatcher an older operator ran in the webhook's own
+// namespace: delivery now runs in the operator's namespace only.
+func (r *WebhookReconciler) dropNamespaceDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	if wh.Namespace == r.SystemNamespace {
+		return nil
 	}
+	old := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: DispatcherName}, old)
+	if apierrors.IsNotFound(err) || (err == nil && !isManaged(old)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get dispatcher of namespace %s: %w", wh.Namespace, err)
+	}
+	if err := r.Delete(ctx, old); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete dispatcher of namespace %s: %w", wh.Namespace, err)
+	}
+	announce(ctx, r.Recorder, wh, old, corev1.EventTypeNormal, "DispatcherMoved", "Delete", "deleted the dispatcher of namespace %s: delivery runs in %s", wh.Namespace, r.SystemNamespace)
 	return nil
 }
 
@@ -199,8 +213,8 @@ func webhookReadiness(wh *qualv1alpha1.Webhook) readiness {
 	return readiness{ready: true, reason: "Delivering", message: "signing secret and dispatcher are in place"}
 }
 
-// SetupWithManager registers the reconciler. Every webhook owning the dispatcher is woken
-// when it changes.
+// SetupWithManager registers the reconciler. A change to the dispatcher Deployment wakes one
+// webhook, whose reconcile puts the Deployment back when it was deleted or is out of date.
 func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
@@ -209,7 +223,22 @@ func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 		// reconcile each, which writes nothing.
 		For(&qualv1alpha1.Webhook{}).
 		Owns(&corev1.Secret{}).
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &qualv1alpha1.Webhook{})).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.anyWebhook),
+			builder.WithPredicates(predicate.NewPredicateFuncs(r.isDispatcher))).
 		Named("webhook").
 		Complete(r)
+}
+
+func (r *WebhookReconciler) isDispatcher(obj client.Object) bool {
+	return obj.GetNamespace() == r.SystemNamespace && obj.GetName() == DispatcherName
+}
+
+// anyWebhook is a request for one existing webhook, or none when there is none: then the
+// dispatcher is not needed.
+func (r *WebhookReconciler) anyWebhook(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &qualv1alpha1.WebhookList{}
+	if err := r.List(ctx, list, client.Limit(1)); err != nil || len(list.Items) == 0 {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(&list.Items[0])}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,10 +51,11 @@ func waitWebhook(t *testing.T, wh *qualv1alpha1.Webhook, ready metav1.ConditionS
 	})
 }
 
-func dispatcher(t *testing.T, ns string) *appsv1.Deployment {
+// dispatcher is the one dispatcher Deployment, in the operator's namespace.
+func dispatcher(t *testing.T) *appsv1.Deployment {
 	t.Helper()
 	d := &appsv1.Deployment{}
-	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: controllers.DispatcherName}, d); err != nil {
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: qualv1alpha1.SystemNamespace, Name: controllers.DispatcherName}, d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -79,30 +81,78 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 	if _, err := signing.Sign(string(secret.Data[controllers.WebhookSecretKey]), "evt_1", 1, nil); err != nil {
 		t.Fatalf("the generated secret cannot sign: %v", err)
 	}
-	d := dispatcher(t, ns)
-	c := d.Spec.Template.Spec.Containers[0]
+	d := dispatcher(t)
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
 	if c.Image != testDispatcher.Image || *d.Spec.Replicas != 2 || c.Resources.Requests.Cpu().String() != "50m" {
 		t.Fatalf("dispatcher does not follow the configuration: %+v", d.Spec)
 	}
-	if d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != controllers.DispatcherName {
-		t.Fatalf("selector %v", d.Spec.Selector)
+	if d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != controllers.DispatcherName || pod.ServiceAccountName != "qual-dispatcher" {
+		t.Fatalf("selector %v, service account %q", d.Spec.Selector, pod.ServiceAccountName)
+	}
+	// It serves every team and belongs to none: no webhook's deletion may take it.
+	if len(d.OwnerReferences) != 0 {
+		t.Fatalf("dispatcher owners %+v", d.OwnerReferences)
+	}
+	// The store's address comes from the Secret of the operator's namespace the apiserver
+	// reads, into the --store flag.
+	if len(c.Env) != 1 || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.SecretKeyRef == nil ||
+		c.Env[0].ValueFrom.SecretKeyRef.Name != "qual-store" || c.Env[0].ValueFrom.SecretKeyRef.Key != "dsn" ||
+		!slices.Equal(c.Args, []string{"dispatcher", "--store=$(" + c.Env[0].Name + ")"}) {
+		t.Fatalf("dispatcher store wiring: args %v, env %+v", c.Args, c.Env)
 	}
 	reconcileIsSteady(t, reconcilers.Webhook, first)
 
-	// A second webhook in the namespace shares the one dispatcher and becomes its co-owner,
-	// so the Deployment lives until the last webhook goes.
-	second := newWebhook(ns, "second")
+	// A webhook in another namespace is served by the same dispatcher: none appears beside it.
+	other := uniqueName("hooks")
+	ensureNamespace(t, other)
+	second := newWebhook(other, "second")
 	if err := k8s.Create(ctx, second); err != nil {
 		t.Fatal(err)
 	}
 	waitWebhook(t, second, metav1.ConditionTrue, "Delivering")
-	owners := dispatcher(t, ns).OwnerReferences
-	if len(owners) != 2 || owners[0].UID != first.UID || owners[1].UID != second.UID {
-		t.Fatalf("dispatcher owners %+v", owners)
+	if got := dispatcher(t); got.UID != d.UID || len(got.OwnerReferences) != 0 {
+		t.Fatalf("a second webhook replaced or claimed the dispatcher: %+v", got.ObjectMeta)
+	}
+	for _, n := range []string{ns, other} {
+		list := &appsv1.DeploymentList{}
+		if err := k8s.List(ctx, list, client.InNamespace(n)); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 0 {
+			t.Errorf("namespace %s holds %d deployments, want none", n, len(list.Items))
+		}
 	}
 	if first.Status.SecretRef.Name == second.Status.SecretRef.Name {
 		t.Fatal("webhooks must not share a signing secret")
 	}
+}
+
+// A dispatcher an older operator ran in a team namespace goes: delivery runs in the
+// operator's namespace.
+func TestNamespaceDispatcherOfAnOlderOperatorIsDeleted(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("legacy")
+	ensureNamespace(t, ns)
+	old := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: controllers.DispatcherName, Namespace: ns,
+			Labels: map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue, "app": "d"}},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "d"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "d"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "dispatcher", Image: "qual:old"}}}},
+		},
+	}
+	if err := k8s.Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	wh := newWebhook(ns, "hook")
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	eventually(t, "old dispatcher deleted", func() error { return gone(ctx, old) })
+	expectEvent(t, wh, "DispatcherMoved")
 }
 
 func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
@@ -116,20 +166,20 @@ func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
 	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
 
 	// Scaled by hand: the controller leaves it.
-	d := dispatcher(t, ns)
+	d := dispatcher(t)
 	patch := client.MergeFrom(d.DeepCopy())
 	d.Spec.Replicas = ptr.To[int32](5)
 	if err := k8s.Patch(ctx, d, patch); err != nil {
 		t.Fatal(err)
 	}
 	reconcileIsSteady(t, reconcilers.Webhook, wh)
-	if got := *dispatcher(t, ns).Spec.Replicas; got != 5 {
+	if got := *dispatcher(t).Spec.Replicas; got != 5 {
 		t.Fatalf("a manual scale was undone: replicas %d", got)
 	}
 
 	// A Deployment made under another configuration (an older manager's): the running
-	// manager brings it to its own.
-	d = dispatcher(t, ns)
+	// manager brings it to its own, woken by the change itself.
+	d = dispatcher(t)
 	patch = client.MergeFrom(d.DeepCopy())
 	d.Annotations["qual.cx/dispatcher-config"] = "from-an-older-manager"
 	d.Spec.Template.Spec.Containers[0].Image = "registry.example/qual:v0"
@@ -137,13 +187,27 @@ func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "dispatcher follows the configuration", func() error {
-		d := dispatcher(t, ns)
+		d := dispatcher(t)
 		if img := d.Spec.Template.Spec.Containers[0].Image; img != testDispatcher.Image || *d.Spec.Replicas != testDispatcher.Replicas {
 			return fmt.Errorf("image %s, replicas %d", img, *d.Spec.Replicas)
 		}
 		return nil
 	})
-	expectEvent(t, wh, "DispatcherUpdated")
+
+	// Deleted by hand: it comes back.
+	if err := k8s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dispatcher recreated", func() error {
+		got := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+			return err
+		}
+		if got.UID == d.UID {
+			return errors.New("still the deleted one")
+		}
+		return nil
+	})
 }
 
 func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {

@@ -90,6 +90,14 @@ type TeamStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	MemberCount int32 `json:"memberCount,omitempty"`
 
+	// observedMembers are the e-mails of spec.members the controller last announced: it diffs
+	// spec.members against them to tell who joined and who left.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=254
+	ObservedMembers []string `json:"observedMembers,omitempty"`
+
 	// observedGeneration is the metadata.generation this status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,8 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/interviews"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
@@ -27,7 +30,9 @@ type managerFlags struct {
 	leaderElect            bool
 	leaderElectionNS       string
 	namespaces             []string
+	operatorNamespace      string
 	dispatcherImage        string
+	dispatcherStoreSecret  string
 	dispatcherReplicas     int32
 	dispatcherCPU          string
 	dispatcherMemory       string
@@ -42,9 +47,11 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.leaderElect, "leader-elect", true, "elect one active manager among replicas")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the pod's)")
 	fs.IntVar(&f.concurrency, "concurrency", 4, "objects of one kind reconciled at once")
-	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "namespaces whose Campaigns, Webhooks and APIKeys to reconcile (default: all)")
+	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "namespaces whose Campaigns, Webhooks and APIKeys to reconcile (default: all; the operator namespace is always added)")
+	fs.StringVar(&f.operatorNamespace, "operator-namespace", qualv1alpha1.SystemNamespace, "the operator's namespace: no team may own it, the dispatcher runs there, and its service accounts are granted team namespaces' Secrets")
 	fs.StringVar(&f.dispatcherImage, "dispatcher-image", "qual:latest", "image of the webhook dispatcher Deployment")
-	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of each namespace's dispatcher")
+	fs.StringVar(&f.dispatcherStoreSecret, "dispatcher-store-secret", controllers.DefaultStoreSecret, "Secret in the operator namespace whose \"dsn\" key the dispatcher reads the store's address from")
+	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of the dispatcher")
 	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
 	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
 	fs.DurationVar(&f.interviewIdle, "interview-idle-timeout", interviews.DefaultIdleTimeout, "an interview nobody answers for this long is abandoned (checked every minute, by the leader)")
@@ -64,13 +71,23 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-replicas must not be negative")
 	}
 	return controllers.DispatcherConfig{
-		Image:    f.dispatcherImage,
-		Replicas: f.dispatcherReplicas,
+		Image:       f.dispatcherImage,
+		Replicas:    f.dispatcherReplicas,
+		StoreSecret: f.dispatcherStoreSecret,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
 		},
 	}, nil
+}
+
+// cachedNamespaces are the namespaces the manager watches: all when none are given, else the
+// given ones and the operator's, where the dispatcher runs.
+func (f *managerFlags) cachedNamespaces() []string {
+	if len(f.namespaces) == 0 || slices.Contains(f.namespaces, f.operatorNamespace) {
+		return f.namespaces
+	}
+	return append(slices.Clone(f.namespaces), f.operatorNamespace)
 }
 
 func newManagerCommand(g *globalFlags) *cobra.Command {
@@ -112,7 +129,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(f.namespaces),
+		Cache:                   controllers.CacheOptions(f.cachedNamespaces()),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,
@@ -125,9 +142,13 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
 	opts := controllers.Options{
-		Dispatcher:   dispatcher,
-		Concurrency:  f.concurrency,
-		CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db},
+		Dispatcher:      dispatcher,
+		Concurrency:     f.concurrency,
+		SystemNamespace: f.operatorNamespace,
+	}
+	if db != nil {
+		opts.CampaignData = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
+		opts.Events = events.Outbox{Namespaces: mgr.GetClient(), Store: db}
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
 		return nil, err
