@@ -20,6 +20,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/cachetrim"
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/interviewer"
 	"qual.cx/operator/internal/plans"
@@ -45,6 +46,16 @@ type Config struct {
 	// LLM returns the interviewer of the operator's chat model for campaigns that ask for
 	// one, or nil while none is configured; nil holds every interview with the protocol.
 	LLM func(context.Context) interviewer.Interviewer
+	// Egress decides which webhook URLs the API accepts (egress.Policy.CheckURL); the zero
+	// Policy takes https to public addresses only.
+	Egress egress.Policy
+	// Deliveries sends webhook test events and redeliveries (internal/delivery's Service);
+	// nil answers those two endpoints with 503.
+	Deliveries Deliverer
+	// SecretReader reads webhooks' signing Secrets, one get by name in a team namespace,
+	// past the informer cache: the apiserver may not list or watch Secrets. nil reads through
+	// Client, which then must not cache Secrets.
+	SecretReader client.Reader
 	// Analyses queues analysis jobs (findings.NewQueue over Store); nil answers analyze
 	// with 503. Whether this process also works the queue is the queue's own setting.
 	Analyses *findings.Queue

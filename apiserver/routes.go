@@ -63,6 +63,9 @@ func (s *Server) routes() {
 	s.authed("PATCH /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.byTeam, s.patchMember)
 	s.authed("DELETE /teams/{id}/members/{user_id}", scopes.TeamsWrite, s.byTeam, s.removeMember)
 
+	// Webhooks: Webhook objects, their signing Secrets and their delivery log.
+	s.webhookRoutes()
+
 	// API keys: a session or a secret key; no scope of their own. A replayed creation never
 	// shows the plaintext again: the idempotency record does not hold it.
 	s.authed("GET /api-keys", 0, s.byHeader, s.keyManager(s.listKeys))

@@ -187,7 +187,8 @@ var restFields = map[string]string{
 	"spec.mode": "campaign_mode", "spec.maxQuestions": "max_questions", "spec.questions": "questions",
 	"spec.settings.language": "settings.language", "spec.state": "status", "spec.displayName": "name",
 	"spec.plan": "plan", "spec.members": "members", "spec.scopes": "scopes", "spec.expiresAt": "expires_at",
-	"spec.allowedOrigins": "allowed_origins", "spec": "body",
+	"spec.allowedOrigins": "allowed_origins", "spec.url": "url", "spec.events": "events", "spec.enabled": "enabled",
+	"spec": "body",
 }
 
 func invalidToValidation(st metav1.Status) *envelope.Error {

@@ -1,7 +1,8 @@
 // Package directory is the apiserver's read model of the Kubernetes objects behind the API:
-// Teams, APIKeys and Campaigns, fed by the informer cache's events. Lookups are map reads;
-// each campaign is rendered to JSON once per change, not once per request; lists are served
-// from sorted snapshots. Writers wait here for their own write to arrive (read-your-writes).
+// Teams, APIKeys, Campaigns and Webhooks, fed by the informer cache's events. Lookups are map
+// reads; each campaign is rendered to JSON once per change, not once per request; lists are
+// served from sorted snapshots. Writers wait here for their own write to arrive
+// (read-your-writes).
 package directory
 
 import (
@@ -21,15 +22,17 @@ import (
 
 // Directory indexes the API's Kubernetes objects. All methods are safe for concurrent use.
 type Directory struct {
-	mu        sync.RWMutex
-	teams     map[string]*Team           // by UID
-	teamByNS  map[string]*Team           // only namespaces a team has claimed
-	nsOwner   map[string]string          // namespace -> the team UID it is labelled for
-	members   map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
-	keys      map[[sha256.Size]byte]*Key
-	keyByUID  map[string]*Key
-	campaigns map[string]*Campaign // by UID
-	byNS      map[string]*campaignSet
+	mu           sync.RWMutex
+	teams        map[string]*Team           // by UID
+	teamByNS     map[string]*Team           // only namespaces a team has claimed
+	nsOwner      map[string]string          // namespace -> the team UID it is labelled for
+	members      map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
+	keys         map[[sha256.Size]byte]*Key
+	keyByUID     map[string]*Key
+	campaigns    map[string]*Campaign // by UID
+	byNS         map[string]*campaignSet
+	webhooks     map[string]*qualv1alpha1.Webhook            // by UID
+	webhooksByNS map[string]map[string]*qualv1alpha1.Webhook // namespace -> UID -> webhook
 	// changed is closed and replaced on every change, waking writers waiting for their write.
 	changed chan struct{}
 	// origins are the origins public keys accept, for CORS preflights (keys.go).
@@ -42,11 +45,12 @@ func New() *Directory {
 		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, nsOwner: map[string]string{}, members: map[string]map[string]bool{},
 		keys: map[[sha256.Size]byte]*Key{}, keyByUID: map[string]*Key{},
 		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
+		webhooks: map[string]*qualv1alpha1.Webhook{}, webhooksByNS: map[string]map[string]*qualv1alpha1.Webhook{},
 		changed: make(chan struct{}),
 	}
 }
 
-// Watch subscribes the directory to the cache's Team, APIKey, Campaign and Namespace
+// Watch subscribes the directory to the cache's Team, APIKey, Campaign, Webhook and Namespace
 // informers. The directory is complete once the cache has synced.
 func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
 	for _, w := range []struct {
@@ -56,6 +60,7 @@ func (d *Directory) Watch(ctx context.Context, c cache.Cache) error {
 		{&qualv1alpha1.Team{}, d.onTeam, d.onTeamDelete},
 		{&qualv1alpha1.APIKey{}, d.onKey, d.onKeyDelete},
 		{&qualv1alpha1.Campaign{}, d.onCampaign, d.onCampaignDelete},
+		{&qualv1alpha1.Webhook{}, d.onWebhook, d.onWebhookDelete},
 		{&corev1.Namespace{}, d.onNamespace, d.onNamespaceDelete},
 	} {
 		inf, err := c.GetInformer(ctx, w.obj)
@@ -88,6 +93,8 @@ func (d *Directory) Observe(obj any) {
 		d.onKey(obj)
 	case *qualv1alpha1.Campaign:
 		d.onCampaign(obj)
+	case *qualv1alpha1.Webhook:
+		d.onWebhook(obj)
 	case *corev1.Namespace:
 		d.onNamespace(obj)
 	}
@@ -151,6 +158,9 @@ func (d *Directory) versionOf(uid string) string {
 	}
 	if k, ok := d.keyByUID[uid]; ok {
 		return k.Object.ResourceVersion
+	}
+	if wh, ok := d.webhooks[uid]; ok {
+		return wh.ResourceVersion
 	}
 	return ""
 }

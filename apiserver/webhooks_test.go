@@ -1,0 +1,626 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/delivery"
+	"qual.cx/operator/internal/egress"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/signing"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/teststack"
+)
+
+type webhook struct {
+	ID                  string   `json:"id"`
+	URL                 string   `json:"url"`
+	Events              []string `json:"events"`
+	Description         string   `json:"description"`
+	Enabled             bool     `json:"enabled"`
+	TeamID              string   `json:"team_id"`
+	SecretRef           *string  `json:"secret_ref"`
+	ConsecutiveFailures int      `json:"consecutive_failures"`
+	Secret              *string  `json:"secret"`
+}
+
+type deliveryJSON struct {
+	ID        string `json:"id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	Status    string `json:"status"`
+	Test      bool   `json:"test"`
+	Attempts  []struct {
+		Attempt         int     `json:"attempt"`
+		StatusCode      *int    `json:"status_code"`
+		DurationMS      int64   `json:"duration_ms"`
+		Error           *string `json:"error"`
+		ResponseExcerpt string  `json:"response_excerpt"`
+		At              string  `json:"at"`
+	} `json:"attempts"`
+	NextRetryAt *string `json:"next_retry_at"`
+	CreatedAt   string  `json:"created_at"`
+}
+
+// webhookStack is a REST replica that can send: loopback URLs allowed, a test deliverer
+// over its store, and uncached reads of signing Secrets.
+type webhookStack struct {
+	name string
+	url  string
+	db   store.Store
+}
+
+var (
+	hookOnce   sync.Once
+	hookStacks []webhookStack
+	hookErr    error
+)
+
+// webhookStacks are REST replicas over SQLite (the suite's store) and PostgreSQL, started
+// once; the suite's controllers make the signing Secrets.
+func webhookStacks(t *testing.T) []webhookStack {
+	t.Helper()
+	dbs := backends(t)
+	hookOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		afterSuite = append(afterSuite, cancel)
+		for _, b := range dbs {
+			srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: b.db, Limiter: ratelimit.NewMemory(),
+				JWTSecret: jwtSecret, AdminUsers: []string{"root@platform.example"},
+				Tune: func(c *apiserver.Config) {
+					c.Egress = egress.Policy{AllowLoopback: true}
+					c.Deliveries = &testDeliverer{db: b.db}
+					c.SecretReader = k8s
+				}})
+			if err != nil {
+				hookErr = err
+				return
+			}
+			hs := httptest.NewServer(srv.Handler())
+			afterSuite = append(afterSuite, hs.Close)
+			hookStacks = append(hookStacks, webhookStack{name: b.name, url: hs.URL, db: b.db})
+		}
+	})
+	if hookErr != nil {
+		t.Fatalf("webhook replicas: %v", hookErr)
+	}
+	return hookStacks
+}
+
+// The delivery service is what the server is wired with outside tests.
+var _ apiserver.Deliverer = (*delivery.Service)(nil)
+
+// testDeliverer sends for real, as the delivery service does: the event in the outbox, a
+// delivery in the store, one signed POST, the attempt recorded.
+type testDeliverer struct{ db store.Store }
+
+func (d *testDeliverer) SendTest(ctx context.Context, ep delivery.Endpoint) (store.Delivery, error) {
+	ts := d.db.Team(ep.Team)
+	payload, err := json.Marshal(map[string]string{"webhook_id": string(ep.ID)})
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	ev, err := ts.AddEvent(ctx, store.NewEvent{Type: delivery.EventTest, Subject: "webhook/" + string(ep.ID), Payload: payload})
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	dl, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: ep.ID, EventID: ev.ID, Test: true})
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	return ts.RecordAttempt(ctx, dl.ID, post(ctx, ep, ev))
+}
+
+// Redeliver puts the delivery back on the queue, as the service does (the job sends it).
+func (d *testDeliverer) Redeliver(ctx context.Context, team store.TeamID, id store.DeliveryID) (store.Delivery, error) {
+	return d.db.Team(team).Redeliver(ctx, id, time.Now())
+}
+
+// post signs ev with every secret of ep and POSTs it the Standard Webhooks way.
+func post(ctx context.Context, ep delivery.Endpoint, ev store.Event) store.AttemptResult {
+	body, _ := json.Marshal(map[string]any{"id": ev.ID, "type": ev.Type, "created_at": ev.CreatedAt.UTC().Format(time.RFC3339),
+		"data": ev.Payload})
+	now := time.Now().Unix()
+	var sigs []string
+	for _, secret := range ep.Secrets {
+		sig, err := signing.Sign(secret, string(ev.ID), now, body)
+		if err != nil {
+			return store.AttemptResult{Status: store.DeliveryFailed, Error: err.Error()}
+		}
+		sigs = append(sigs, sig)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return store.AttemptResult{Status: store.DeliveryFailed, Error: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", string(ev.ID))
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now, 10))
+	req.Header.Set("webhook-signature", strings.Join(sigs, " "))
+	began := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	took := time.Since(began).Milliseconds()
+	if err != nil {
+		return store.AttemptResult{Status: store.DeliveryFailed, DurationMS: took, Error: err.Error()}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	r := store.AttemptResult{StatusCode: resp.StatusCode, DurationMS: took, ResponseExcerpt: string(excerpt), Status: store.DeliverySucceeded}
+	if resp.StatusCode/100 != 2 {
+		r.Status, r.Error = store.DeliveryFailed, "receiver answered "+strconv.Itoa(resp.StatusCode)
+	}
+	return r
+}
+
+// receiver is a webhook endpoint that records what it gets and answers status.
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	status int
+	got    []received
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{status: http.StatusOK}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		rc.got = append(rc.got, received{header: r.Header.Clone(), body: body})
+		w.WriteHeader(rc.status)
+		_, _ = fmt.Fprintf(w, "answered %d", rc.status)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) answer(status int) {
+	rc.mu.Lock()
+	rc.status = status
+	rc.mu.Unlock()
+}
+
+// last is the last request received.
+func (rc *receiver) last(t *testing.T) received {
+	t.Helper()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) == 0 {
+		t.Fatal("the receiver got nothing")
+	}
+	return rc.got[len(rc.got)-1]
+}
+
+// verifies reports whether the Standard Webhooks library accepts the request with secret.
+func (r received) verifies(t *testing.T, secret string) bool {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wh.Verify(r.body, r.header) == nil
+}
+
+// hookTenant is a tenant whose credentials the replica at base already knows.
+func hookTenant(t *testing.T, base, name string) *tenant {
+	t.Helper()
+	tn := newTenant(t, name, qualv1alpha1.PlanEnterprise)
+	waitFor(t, name+" known to "+base, func() error {
+		for _, token := range []string{tn.secret, tn.owner} {
+			req, err := http.NewRequest("GET", base+"/api/v1/webhooks", nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			if r := send(t, pollClient, req); r.status != 200 {
+				return fmt.Errorf("%d %s", r.status, r.body)
+			}
+		}
+		return nil
+	})
+	return tn
+}
+
+// createHook creates a webhook, retrying while the team's namespace is not ready (503:
+// nothing was created).
+func createHook(t *testing.T, base, token string, body map[string]any, headers ...string) (webhook, response) {
+	t.Helper()
+	var r response
+	waitFor(t, "create webhook", func() error {
+		if r = callAt(t, base, "POST", "/api/v1/webhooks", token, body, headers...); r.status == 503 {
+			return fmt.Errorf("%s", r.body)
+		}
+		return nil
+	})
+	var wh webhook
+	r.expect(t, 201).data(t, &wh)
+	return wh, r
+}
+
+// signingSecretOf reads the webhook's generated signing Secret.
+func signingSecretOf(t *testing.T, tn *tenant, id string) *corev1.Secret {
+	t.Helper()
+	var list qualv1alpha1.WebhookList
+	if err := k8s.List(context.Background(), &list, client.InNamespace("team-"+tn.team.Name)); err != nil {
+		t.Fatal(err)
+	}
+	for _, wh := range list.Items {
+		if string(wh.UID) == id {
+			s := &corev1.Secret{}
+			if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: wh.Namespace, Name: wh.Name + "-signing"}, s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
+	t.Fatalf("no webhook %s", id)
+	return nil
+}
+
+func TestWebhookCRUD(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-crud")
+	rc := newReceiver(t)
+
+	wh, r := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL + "/qual", "events": []string{"campaign.published"},
+		"description": "relay"})
+	if !wh.Enabled || wh.TeamID != tn.id || wh.URL != rc.URL+"/qual" || wh.SecretRef != nil || wh.Secret == nil ||
+		!strings.HasPrefix(*wh.Secret, signing.SecretPrefix) {
+		t.Fatalf("created %s", r.body)
+	}
+	if got := string(signingSecretOf(t, tn, wh.ID).Data[delivery.SecretKey]); got != *wh.Secret {
+		t.Fatal("the secret answered is not the signing Secret's")
+	}
+
+	// The secret appears on create only.
+	get := callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID, tn.secret, nil).expect(t, 200)
+	list := callAt(t, b.url, "GET", "/api/v1/webhooks", tn.owner, nil).expect(t, 200)
+	for _, raw := range [][]byte{get.body, list.body} {
+		if bytes.Contains(raw, []byte(`"secret":`)) || bytes.Contains(raw, []byte(*wh.Secret)) {
+			t.Fatalf("secret shown: %s", raw)
+		}
+	}
+	var listed []webhook
+	list.data(t, &listed)
+	if len(listed) != 1 || listed[0].ID != wh.ID {
+		t.Fatalf("list %s", list.body)
+	}
+
+	var patched webhook
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"events": []string{"*"}, "enabled": false}).
+		expect(t, 200).data(t, &patched)
+	if patched.Enabled || len(patched.Events) != 1 || patched.Events[0] != "*" || patched.Description != "relay" {
+		t.Fatalf("patched %+v", patched)
+	}
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.owner, map[string]any{"enabled": true}).expect(t, 200).data(t, &patched)
+	if !patched.Enabled {
+		t.Fatal("not re-enabled")
+	}
+
+	callAt(t, b.url, "DELETE", "/api/v1/webhooks/"+wh.ID, tn.secret, nil).expect(t, 204)
+	callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID, tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+}
+
+func TestWebhookValidationNamesTheField(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-valid")
+	ok := []string{"campaign.created"}
+	for _, c := range []struct {
+		name, field string
+		body        map[string]any
+	}{
+		{"no url", "url", map[string]any{"events": ok}},
+		{"bad url", "url", map[string]any{"url": "not a url", "events": ok}},
+		{"http to a public host", "url", map[string]any{"url": "http://hooks.example.com/qual", "events": ok}},
+		{"literal private IP", "url", map[string]any{"url": "https://10.1.2.3/qual", "events": ok}},
+		{"metadata address", "url", map[string]any{"url": "https://169.254.169.254/latest", "events": ok}},
+		{"no events", "events", map[string]any{"url": "https://hooks.example.com/qual"}},
+		{"empty events", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{}}},
+		{"webhook.test subscribed", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"webhook.test"}}},
+		{"* combined", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"*", "campaign.created"}}},
+		{"unknown event", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"campaign.exploded"}}},
+		{"enabled null", "enabled", map[string]any{"url": "https://hooks.example.com/qual", "events": ok, "enabled": nil}},
+		{"long description", "description", map[string]any{"url": "https://hooks.example.com/qual", "events": ok,
+			"description": strings.Repeat("x", 501)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := callAt(t, b.url, "POST", "/api/v1/webhooks", tn.secret, c.body).expectError(t, 400, "VALIDATION_ERROR")
+			if len(e.Details) == 0 || e.Details[0].Field != c.field {
+				t.Fatalf("details %+v, want field %s", e.Details, c.field)
+			}
+		})
+	}
+	// An https URL to a public name and loopback http (allowed here) are accepted.
+	wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": "https://hooks.example.com/qual", "events": ok})
+	createHook(t, b.url, tn.secret, map[string]any{"url": "http://localhost:9/qual", "events": ok})
+	e := callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"url": "http://192.168.1.20/"}).
+		expectError(t, 400, "VALIDATION_ERROR")
+	if e.Details[0].Field != "url" {
+		t.Fatalf("details %+v", e.Details)
+	}
+	// The server without a loopback allowance refuses loopback too.
+	e = call(t, "POST", "/api/v1/webhooks", tn.secret, map[string]any{"url": "http://127.0.0.1:9/", "events": ok}).
+		expectError(t, 400, "VALIDATION_ERROR")
+	if e.Details[0].Field != "url" {
+		t.Fatalf("details %+v", e.Details)
+	}
+}
+
+// A test send reaches the receiver signed, answers with its delivery, also when the receiver
+// fails, and the delivery log shows every one, page by page.
+func TestWebhookTestSendAndDeliveryLog(t *testing.T) {
+	for _, b := range webhookStacks(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := hookTenant(t, b.url, "hooks-send-"+b.name)
+			rc := newReceiver(t)
+			wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"*"}})
+
+			var ok deliveryJSON
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil).expect(t, 200).data(t, &ok)
+			if ok.Status != "succeeded" || !ok.Test || ok.EventType != delivery.EventTest || len(ok.Attempts) != 1 ||
+				ok.Attempts[0].StatusCode == nil || *ok.Attempts[0].StatusCode != 200 || ok.NextRetryAt != nil {
+				t.Fatalf("test delivery %+v", ok)
+			}
+			got := rc.last(t)
+			if got.header.Get("webhook-id") != ok.EventID || !got.verifies(t, *wh.Secret) {
+				t.Fatalf("the receiver cannot verify %v", got.header)
+			}
+
+			rc.answer(http.StatusInternalServerError)
+			var failed deliveryJSON
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.owner, map[string]any{}).expect(t, 200).data(t, &failed)
+			if failed.Status != "failed" || *failed.Attempts[0].StatusCode != 500 || failed.Attempts[0].Error == nil ||
+				failed.Attempts[0].ResponseExcerpt != "answered 500" {
+				t.Fatalf("failed test delivery %+v", failed)
+			}
+
+			var page []deliveryJSON
+			r := callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID+"/deliveries?limit=1", tn.secret, nil).expect(t, 200)
+			r.data(t, &page)
+			var p struct {
+				Pagination struct {
+					NextCursor *string `json:"next_cursor"`
+					TotalCount int     `json:"total_count"`
+				} `json:"pagination"`
+			}
+			if err := json.Unmarshal(r.body, &p); err != nil {
+				t.Fatal(err)
+			}
+			if len(page) != 1 || page[0].ID != failed.ID || p.Pagination.TotalCount != 2 || p.Pagination.NextCursor == nil {
+				t.Fatalf("first page %s", r.body)
+			}
+			callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID+"/deliveries?limit=1&cursor="+*p.Pagination.NextCursor, tn.secret, nil).
+				expect(t, 200).data(t, &page)
+			if len(page) != 1 || page[0].ID != ok.ID || page[0].Attempts[0].DurationMS < 0 {
+				t.Fatalf("second page %+v", page)
+			}
+		})
+	}
+}
+
+// A finished delivery goes back on the queue (202); a test delivery never does (409).
+func TestWebhookRedeliver(t *testing.T) {
+	for _, b := range webhookStacks(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := hookTenant(t, b.url, "hooks-redeliver-"+b.name)
+			wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"*"}})
+			other, _ := createHook(t, b.url, tn.secret, map[string]any{"url": "https://other.example.com/qual", "events": []string{"*"}})
+			failed := seedFailedDelivery(t, b.db, tn.id, wh.ID)
+
+			var queued deliveryJSON
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/deliveries/"+string(failed.ID)+"/redeliver", tn.secret, nil).
+				expect(t, 202).data(t, &queued)
+			if queued.ID != string(failed.ID) || queued.Status != "pending" || queued.NextRetryAt == nil || len(queued.Attempts) != 1 {
+				t.Fatalf("redelivered %+v", queued)
+			}
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/deliveries/"+string(failed.ID)+"/redeliver", tn.secret, nil).
+				expectError(t, 409, "INVALID_STATE")
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/deliveries/"+string(failed.ID)+"/redeliver", tn.secret, nil).
+				expectError(t, 404, "NOT_FOUND")
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/deliveries/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/redeliver", tn.secret, nil).
+				expectError(t, 404, "NOT_FOUND")
+
+			var test deliveryJSON
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/test", tn.secret, nil).expect(t, 200).data(t, &test)
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/deliveries/"+test.ID+"/redeliver", tn.secret, nil).
+				expectError(t, 409, "INVALID_STATE")
+		})
+	}
+}
+
+// seedFailedDelivery logs a delivery of an event to the webhook that failed for good, as
+// the dispatcher would.
+func seedFailedDelivery(t *testing.T, db store.Store, team, webhookID string) store.Delivery {
+	t.Helper()
+	ctx := context.Background()
+	ts := db.Team(store.TeamID(team))
+	ev, err := ts.AddEvent(ctx, store.NewEvent{Type: "campaign.created", Subject: "campaign/x", Payload: json.RawMessage(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: store.WebhookID(webhookID), EventID: ev.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = ts.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 502, DurationMS: 30, Error: "receiver answered 502",
+		Status: store.DeliveryFailed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// After a rotation the new secret is shown once, the Secret keeps the old one for the window,
+// and deliveries verify with either.
+func TestWebhookRotateSecret(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-rotate")
+	rc := newReceiver(t)
+	wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"*"}})
+	old := *wh.Secret
+
+	var rotated webhook
+	r := callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/rotate-secret", tn.secret, nil, "Idempotency-Key", "rotate-1").expect(t, 200)
+	r.data(t, &rotated)
+	if rotated.ID != wh.ID || rotated.Secret == nil || *rotated.Secret == old || !strings.HasPrefix(*rotated.Secret, signing.SecretPrefix) {
+		t.Fatalf("rotated %s", r.body)
+	}
+	secret := signingSecretOf(t, tn, wh.ID)
+	expires, err := time.Parse(time.RFC3339, string(secret.Data[delivery.PreviousExpiresKey]))
+	if string(secret.Data[delivery.SecretKey]) != *rotated.Secret || string(secret.Data[delivery.PreviousSecretKey]) != old ||
+		err != nil || expires.Sub(time.Now().Add(delivery.RotationWindow)).Abs() > time.Minute {
+		t.Fatalf("secret after rotation: %v %v", secret.Data, err)
+	}
+	// A replay answers the rotation without its secret and rotates nothing more.
+	replay := callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/rotate-secret", tn.secret, nil, "Idempotency-Key", "rotate-1").expect(t, 200)
+	var again webhook
+	replay.data(t, &again)
+	if replay.header.Get("Idempotent-Replayed") != "true" || again.Secret != nil || bytes.Contains(replay.body, []byte(*rotated.Secret)) {
+		t.Fatalf("replay %s", replay.body)
+	}
+	if got := string(signingSecretOf(t, tn, wh.ID).Data[delivery.SecretKey]); got != *rotated.Secret {
+		t.Fatal("the replay rotated again")
+	}
+
+	callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil).expect(t, 200)
+	got := rc.last(t)
+	if n := len(strings.Fields(got.header.Get("webhook-signature"))); n != 2 {
+		t.Fatalf("%d signatures during the window, want 2", n)
+	}
+	if !got.verifies(t, old) || !got.verifies(t, *rotated.Secret) {
+		t.Fatal("a receiver with the old or the new secret cannot verify during the window")
+	}
+	wrong, err := signing.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.verifies(t, wrong) {
+		t.Fatal("a wrong secret verifies")
+	}
+}
+
+// A Webhook made with kubectl shows through REST; one whose Secret its owner manages is
+// rotated by that owner, not the API.
+func TestKubectlWebhookAndItsOwnSecret(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-kubectl")
+	ctx := context.Background()
+	ns := "team-" + tn.team.Name
+	own, err := signing.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "my-signing", Namespace: ns},
+		Data: map[string][]byte{"secret": []byte(own)}}); err != nil {
+		t.Fatal(err)
+	}
+	obj := &qualv1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: "gitops", Namespace: ns}, Spec: qualv1alpha1.WebhookSpec{
+		URL: "https://hooks.example.com/gitops", Events: []qualv1alpha1.WebhookEvent{"interview.completed"},
+		SecretRef: &qualv1alpha1.LocalSecretReference{Name: "my-signing"}}}
+	if err := k8s.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	var wh webhook
+	waitFor(t, "kubectl webhook through REST", func() error {
+		r := callAt(t, b.url, "GET", "/api/v1/webhooks/"+string(obj.UID), tn.secret, nil)
+		if r.status != 200 {
+			return fmt.Errorf("%d %s", r.status, r.body)
+		}
+		r.data(t, &wh)
+		return nil
+	})
+	if wh.URL != obj.Spec.URL || !wh.Enabled || wh.SecretRef == nil || *wh.SecretRef != "my-signing" {
+		t.Fatalf("kubectl webhook %+v", wh)
+	}
+	e := callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/rotate-secret", tn.secret, nil).expectError(t, 409, "CONFLICT")
+	if !strings.Contains(e.Message, "owner") || !strings.Contains(e.Message, "my-signing") {
+		t.Fatalf("message %q", e.Message)
+	}
+}
+
+// Webhooks need webhooks:manage, and a session the owner or admin role; another team's
+// webhook and deliveries are 404 through every endpoint.
+func TestWebhookScopesAndTenantIsolation(t *testing.T) {
+	b := webhookStacks(t)[0]
+	a := hookTenant(t, b.url, "hooks-tenant-a")
+	other := hookTenant(t, b.url, "hooks-tenant-b")
+	wh, _ := createHook(t, b.url, a.secret, map[string]any{"url": "https://hooks.example.com/a", "events": []string{"*"}})
+	d := seedFailedDelivery(t, b.db, a.id, wh.ID)
+
+	e := callAt(t, b.url, "GET", "/api/v1/webhooks", a.scoped, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	if !strings.Contains(e.Message, "webhooks:manage") {
+		t.Fatalf("message %q", e.Message)
+	}
+	callAt(t, b.url, "POST", "/api/v1/webhooks", a.scoped, map[string]any{"url": "https://x.example.com", "events": []string{"*"}}).
+		expectError(t, 403, "INSUFFICIENT_SCOPE")
+	member := sessionToken(t, "user-hooks-tenant-a-member", "hooks-tenant-a-member@example.com", time.Hour)
+	callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID, member, nil).expectError(t, 403, "FORBIDDEN")
+
+	path := "/api/v1/webhooks/" + wh.ID
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", path, nil},
+		{"PATCH", path, map[string]any{"enabled": false}},
+		{"POST", path + "/test", nil},
+		{"POST", path + "/rotate-secret", nil},
+		{"GET", path + "/deliveries", nil},
+		{"POST", path + "/deliveries/" + string(d.ID) + "/redeliver", nil},
+		{"DELETE", path, nil},
+	} {
+		for _, token := range []string{other.secret, other.owner} {
+			callAt(t, b.url, c.method, c.path, token, c.body).expectError(t, 404, "NOT_FOUND")
+		}
+	}
+	var listed []webhook
+	callAt(t, b.url, "GET", "/api/v1/webhooks", other.owner, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 0 {
+		t.Fatalf("team B sees %+v", listed)
+	}
+	callAt(t, b.url, "GET", path, a.owner, nil).expect(t, 200)
+}
+
+// A replayed create answers the webhook without its secret; a server without a delivery
+// service answers test with 503.
+func TestWebhookCreateReplayAndNoDeliverer(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-replay")
+	body := map[string]any{"url": "https://hooks.example.com/replay", "events": []string{"finding.created"}}
+	first, _ := createHook(t, b.url, tn.secret, body, "Idempotency-Key", "create-1")
+	replay := callAt(t, b.url, "POST", "/api/v1/webhooks", tn.secret, body, "Idempotency-Key", "create-1").expect(t, 201)
+	var again webhook
+	replay.data(t, &again)
+	if again.ID != first.ID || again.Secret != nil || bytes.Contains(replay.body, []byte(*first.Secret)) {
+		t.Fatalf("replay %s", replay.body)
+	}
+	waitFor(t, "the suite's server sees the webhook", func() error {
+		if r := call(t, "GET", "/api/v1/webhooks/"+first.ID, tn.secret, nil); r.status != 200 {
+			return fmt.Errorf("%d %s", r.status, r.body)
+		}
+		return nil
+	})
+	call(t, "POST", "/api/v1/webhooks/"+first.ID+"/test", tn.secret, nil).expectError(t, 503, "SERVICE_UNAVAILABLE")
+}
