@@ -259,6 +259,29 @@ func TestTeamMembersJoiningAndLeavingAreAnnounced(t *testing.T) {
 	if got := len(outboxOf(t, team.UID, team.UID)); got != 3 {
 		t.Fatalf("%d member events after a steady reconcile, want 3", got)
 	}
+
+	// A failed write leaves observedMembers as they were: the retry announces the newcomer once.
+	outbox.failing.Store(true)
+	t.Cleanup(func() { outbox.failing.Store(false) })
+	setMembers(t, team, append(team.Spec.Members, member("late@crew.example", qualv1alpha1.RoleViewer)))
+	eventually(t, "the failed write reported", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionFalse, "ReconcileError")
+	})
+	if !slices.Equal(team.Status.ObservedMembers, []string{"owner@crew.example"}) {
+		t.Fatalf("observedMembers %v recorded without their events", team.Status.ObservedMembers)
+	}
+	outbox.failing.Store(false)
+	readyAgain := func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
+	}
+	eventually(t, "team ready again", readyAgain)
+	expectOutbox(t, team.UID, team.UID, events.MemberAdded, events.MemberAdded, events.MemberRemoved, events.MemberAdded)
 }
 
 type restKey struct {

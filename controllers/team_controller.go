@@ -86,9 +86,8 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		err = r.reconcileServiceBindings(ctx, team)
 	}
 	if emitErr := r.announceMembers(ctx, team); emitErr != nil {
-		// Record none of this reconcile's changes, so the retry sees the same members join
+		// Retried: observedMembers stays as it was, so the retry sees the same members join
 		// and leave and writes the events it missed under the same ids.
-		team.Status = *before.DeepCopy()
 		err = emitErr
 	}
 	warnOnNewStall(ctx, r.Recorder, team, team.Status.Conditions, err)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -237,7 +238,11 @@ func (r *WebhookReconciler) isDispatcher(obj client.Object) bool {
 // dispatcher is not needed.
 func (r *WebhookReconciler) anyWebhook(ctx context.Context, _ client.Object) []reconcile.Request {
 	list := &qualv1alpha1.WebhookList{}
-	if err := r.List(ctx, list, client.Limit(1)); err != nil || len(list.Items) == 0 {
+	if err := r.List(ctx, list, client.Limit(1)); err != nil {
+		log.FromContext(ctx).Error(err, "list webhooks to look at the dispatcher")
+		return nil
+	}
+	if len(list.Items) == 0 {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(&list.Items[0])}}

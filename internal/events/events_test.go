@@ -82,7 +82,7 @@ func TestMemberEventsAreAboutTheTeam(t *testing.T) {
 
 func TestAPIKeyEventHoldsNoKeyMaterial(t *testing.T) {
 	k := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Name: "ci", UID: "k-1"},
-		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeyScoped, Scopes: []qualv1alpha1.Scope{"campaigns:read"}},
+		Spec:   qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeyScoped, Scopes: []qualv1alpha1.Scope{"campaigns:read"}},
 		Status: qualv1alpha1.APIKeyStatus{HashRef: "sha256:0123456789abcdef", Prefix: "qk_scoped_ab", LastFour: "wxyz"}}
 	ev, err := events.APIKey(events.APIKeyCreated, k, "team-1", events.KeyCreated)
 	if err != nil {
