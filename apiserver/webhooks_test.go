@@ -17,6 +17,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -38,6 +39,8 @@ type webhook struct {
 	TeamID              string   `json:"team_id"`
 	SecretRef           *string  `json:"secret_ref"`
 	ConsecutiveFailures int      `json:"consecutive_failures"`
+	DisabledAt          *string  `json:"disabled_at"`
+	DisabledReason      *string  `json:"disabled_reason"`
 	Secret              *string  `json:"secret"`
 }
 
@@ -318,9 +321,59 @@ func TestWebhookCRUD(t *testing.T) {
 	if !patched.Enabled {
 		t.Fatal("not re-enabled")
 	}
+	reenableAfterAutoDisable(t, b.url, tn, wh.ID)
 
 	callAt(t, b.url, "DELETE", "/api/v1/webhooks/"+wh.ID, tn.secret, nil).expect(t, 204)
 	callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID, tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+}
+
+// reenableAfterAutoDisable disables the webhook as the dispatcher does (spec.enabled false,
+// status.disabledAt and disabledReason), then re-enables it through PATCH.
+func reenableAfterAutoDisable(t *testing.T, base string, tn *tenant, id string) {
+	t.Helper()
+	ctx := context.Background()
+	var list qualv1alpha1.WebhookList
+	if err := k8s.List(ctx, &list, client.InNamespace("team-"+tn.team.Name)); err != nil {
+		t.Fatal(err)
+	}
+	var obj *qualv1alpha1.Webhook
+	for i := range list.Items {
+		if string(list.Items[i].UID) == id {
+			obj = &list.Items[i]
+		}
+	}
+	if obj == nil {
+		t.Fatalf("no webhook %s", id)
+	}
+	before := obj.DeepCopy()
+	obj.Spec.Enabled = ptr.To(false)
+	if err := k8s.Patch(ctx, obj, client.MergeFrom(before), client.FieldOwner("qual-dispatcher")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "automatic disable recorded", func() error {
+		cur := &qualv1alpha1.Webhook{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+			return err
+		}
+		cur.Status.DisabledAt, cur.Status.DisabledReason = &metav1.Time{Time: time.Now()}, "the endpoint answered 410 Gone"
+		return k8s.Status().Update(ctx, cur)
+	})
+	var hook webhook
+	waitFor(t, "disabled through REST", func() error {
+		callAt(t, base, "GET", "/api/v1/webhooks/"+id, tn.secret, nil).expect(t, 200).data(t, &hook)
+		if hook.Enabled || hook.DisabledAt == nil || hook.DisabledReason == nil || *hook.DisabledReason != "the endpoint answered 410 Gone" {
+			return fmt.Errorf("%+v", hook)
+		}
+		return nil
+	})
+	callAt(t, base, "PATCH", "/api/v1/webhooks/"+id, tn.secret, map[string]any{"enabled": true}).expect(t, 200).data(t, &hook)
+	waitFor(t, "re-enabled through REST", func() error {
+		callAt(t, base, "GET", "/api/v1/webhooks/"+id, tn.secret, nil).expect(t, 200).data(t, &hook)
+		if !hook.Enabled || hook.DisabledAt != nil || hook.DisabledReason != nil {
+			return fmt.Errorf("%+v", hook)
+		}
+		return nil
+	})
 }
 
 func TestWebhookValidationNamesTheField(t *testing.T) {
