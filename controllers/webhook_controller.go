@@ -48,7 +48,7 @@ type WebhookReconciler struct {
 
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile converges one Webhook. Its Secret is owned by it, so Kubernetes cleans it up; no
 // finalizer is needed.
