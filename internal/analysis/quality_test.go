@@ -54,6 +54,8 @@ import (
 //	transit-app      (first run, at 2026-12-02 02:08 UTC, on commit 383916e, written and
 //	                  coded before the analyzer was run on it)    recall 0.50, precision 0.50, 1 trap hit, 4 findings
 //	plant-subscription (first run, same time and commit, likewise) recall 0.00, precision 0.00, 0 trap hits, 2 findings
+//	dental-practice  (first run, on commit 441ec5a, written and coded before the analyzer
+//	                  was run on it)                              recall 0.33, precision 0.67, 1 trap hit, 3 findings
 //
 // budget-app and course-platform were then worked on, with general rules only (stories
 // read as complaints: habits, repairs, failures, troubles that ended; a concept the whole
@@ -72,7 +74,7 @@ const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
 // blindSets are held-out sets whose untuned scores are recorded above: a miss is logged,
 // not failed, so that meeting the target is never done by tuning on them.
 var blindSets = map[string]bool{"budget-app": true, "hotel-stays": true, "warehouse-shifts": true,
-	"transit-app": true, "plant-subscription": true}
+	"transit-app": true, "plant-subscription": true, "dental-practice": true}
 
 type fixture struct {
 	Fixture  string `json:"fixture"`
