@@ -50,7 +50,7 @@ func TestDumpClauses(t *testing.T) {
 		for _, cw := range r.concepts {
 			cs = append(cs, fmt.Sprintf("%s:%g", lexiconIDs[cw.concept], cw.weight))
 		}
-		t.Logf("%s %s q%d class=%d explicit=%v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs,
+		t.Logf("%s %s q%d class=%d explicit=%v %v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs, r.stems,
 			iv.Messages[r.msg].Content[r.start:r.end])
 	}
 }

@@ -192,7 +192,7 @@ func freeStems(c *clauseStance) []string {
 	var out []string
 	for i, t := range c.toks {
 		// Polarity words say how, not what; numbers and names are not topics.
-		if c.covered[i] || c.negated[i] || !isContent(t) || len(t.stem) < 4 ||
+		if c.covered[i] || c.negated[i] || !isContent(t) || len(t.stem) < 3 || (len(t.stem) == 3 && shortFunctionStems[t.stem]) ||
 			genericStems[t.stem] || (t.upper && i > 0) || polarityWord(t.low) || numberWords[t.low] {
 			continue
 		}
@@ -202,6 +202,14 @@ func freeStems(c *clauseStance) []string {
 	}
 	return out
 }
+
+// shortFunctionStems are three-letter words that are verbs, function words or
+// interjections rather than names of things: short nouns ("bus", "box", "fee") and
+// adjectives ("new", "hot") are topics, "saw", "put" or "ugh" are not.
+var shortFunctionStems = wordSet(`put sat met set buy eat run saw ran won tri lie fit hit add bet cut ate tap owe win rip
+beg die dip mix ask say see use sit fix let get got did has had led fed dug hid hug nod sip rub own out off who
+how why his him her its per ago yet few any non may ain isn via etc hmm hey ugh oof nah lol sir bro wow yep huh
+aww mom dad mum son guy man men kid sis`)
 
 func sign(f float64) int8 {
 	switch {
