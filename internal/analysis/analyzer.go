@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -112,14 +113,53 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 // openQuestions marks the protocol questions that ask for an evaluation of anything
 // ("What frustrated you?", "What would you change?") rather than about one topic: their
 // answers mix topics, so a discovered cluster there must be cut by words (discover.go).
+//
+// An evaluative question about one of the topics the objectives list ("How well did you
+// sleep? Was noise a problem?" in a study whose objectives name noise and sleep) is no
+// open question: its answers are about that topic, whatever their stance.
 func (a *analyzer) openQuestions(c Campaign) []bool {
 	st := newStemmer()
+	topics := objectiveTopics(c, st)
 	out := make([]bool, len(c.Questions))
 	for i, q := range c.Questions {
-		out[i] = a.readQuestion(q, st).prior != classNone
+		out[i] = a.readQuestion(q, st).prior != classNone && !namesTopic(q, topics, st)
 	}
 	return out
 }
+
+// objectiveTopics are the content stems of the objectives that are not in the title: the
+// topics a study sets out to ask about, apart from its own name and subject.
+func objectiveTopics(c Campaign, st *stemmer) map[string]bool {
+	title := map[string]bool{}
+	for _, t := range tokenize(c.Title, 0, len(c.Title), st) {
+		title[t.stem] = true
+	}
+	out := map[string]bool{}
+	for _, t := range tokenize(c.Objectives, 0, len(c.Objectives), st) {
+		if isContent(t) && !title[t.stem] && !genericStems[t.stem] && !slices.Contains(subjectNouns, t.low) {
+			out[t.stem] = true
+		}
+	}
+	return out
+}
+
+// namesTopic says a question names one of the topics, beside its evaluative words and
+// the words that frame any question ("the moment that stood out").
+func namesTopic(q string, topics map[string]bool, st *stemmer) bool {
+	for _, t := range tokenize(q, 0, len(q), st) {
+		if !isContent(t) || t.upper || questionFrame[t.stem] || questionNegative[t.stem] || questionPositive[t.stem] || polarityWord(t.low) {
+			continue
+		}
+		if topics[t.stem] {
+			return true
+		}
+	}
+	return false
+}
+
+// questionFrame are the words any evaluative question may use, whatever its topic.
+var questionFrame = wordSet(`moment reason stood stand hope hope expect most least chang improv add help differ
+anyth someth one experi decid final consid`)
 
 // protocolStems are the content stems of the campaign's title, objectives and questions.
 func protocolStems(c Campaign) map[string]bool {
