@@ -46,7 +46,12 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		for _, e := range f.Evidence {
 			quotes = append(quotes, e.Quote)
 		}
-		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl))
+		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl), true)
+		if len(cands) == 0 && cl.primary < 0 {
+			// A word cluster's fallback is a template that names nothing; a concept's
+			// names its concept, which beats a statement without the stance.
+			cands = titleCandidates(quotes, subject, cl.class, a.topical(cl), false)
+		}
 		if cl.primary < 0 {
 			wf := a.wordFinding(cl, f, picks, recs, in, explicit, thr)
 			titles[wf.Key] = cands
@@ -156,10 +161,6 @@ func confidence(support, thr, explicit, quotes int) float64 {
 // concept to name it, its title is its clearest quote, cleaned up; its confidence is
 // lower, since nothing but the shared word and stance vouches for it.
 func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clauseRec, in Input, explicit, thr int) Finding {
-	quote := ""
-	if len(f.Evidence) > 0 {
-		quote = f.Evidence[0].Quote
-	}
 	word := strings.TrimPrefix(cl.stem, "#")
 	var quotes []string
 	for _, e := range f.Evidence {
@@ -169,22 +170,30 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 	// interviews use: a concept's name would put a general label ("trust and
 	// monitoring") on what people said in other words.
 	topic := surfaceWord(quotes, titleWord(cl, recs, word))
+	// Before any template, the first quote that reads as a statement: the clearest
+	// quote says what the cluster is about better than "problems with <word>".
+	stated := ""
+	for _, q := range quotes {
+		if t, ok := clauseTitle(q, studySubject(in.Campaign)); ok {
+			stated = t
+			break
+		}
+	}
 	var title string
 	switch cl.class {
 	case classNeg:
 		f.Type, f.Sentiment = TypePainPoint, SentimentNegative
 		f.Summary = fmt.Sprintf("%d of %d participants complained in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(topicTitle("Participants had problems with %s", topic), "Several participants raised this problem")
+		title = cmp.Or(stated, topicTitle("Participants had problems with %s", topic), "Several participants raised this problem")
 	case classPos:
 		f.Type, f.Sentiment = TypeTheme, SentimentPositive
 		f.Summary = fmt.Sprintf("%d of %d participants praised this in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(topicTitle("Participants spoke well of %s", topic), "Several participants praised this")
+		title = cmp.Or(stated, topicTitle("Participants spoke well of %s", topic), "Several participants praised this")
 	default:
 		f.Type, f.Sentiment = TypeOpportunity, SentimentMixed
 		f.Summary = fmt.Sprintf("%d of %d participants asked for this in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(topicTitle("Participants asked for changes to %s", topic), "Several participants asked for this")
+		title = cmp.Or(stated, topicTitle("Participants asked for changes to %s", topic), "Several participants asked for this")
 	}
-	_ = quote
 	f.Title = title
 	if cl.qid >= 0 {
 		// A discovered cluster: found in the answers to one question, held together by

@@ -48,7 +48,12 @@ func studySubject(c Campaign) string {
 //
 // A segment must name the theme itself (topical: a term of the cluster's concepts, or a
 // word its interviews share); one that only sets the scene is no title.
-func titleCandidates(quotes []string, subject string, class polClass, topical func([]token) bool) []string {
+//
+// With needStance false, a segment that names the theme without stating the stance in
+// its own words is a candidate too: the cluster's stance is the reader's context, and a
+// statement of what people said ("The countdown resets to nine minutes") reads better
+// than a template.
+func titleCandidates(quotes []string, subject string, class polClass, topical func([]token) bool, needStance bool) []string {
 	st := newStemmer()
 	_, pol := compiledTables()
 	stems := make([]map[string]bool, len(quotes))
@@ -98,8 +103,11 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 			}
 			// A title states the stance: a segment that only names the topic ("people
 			// need a lab draw") leaves the reader to guess what was wrong with it.
-			if !stance {
+			if !stance && needStance {
 				continue
+			}
+			if stance {
+				score++
 			}
 			// Shorter statements read better as titles.
 			score -= 0.1 * float64(len(strings.Fields(t)))
@@ -326,6 +334,10 @@ func readable(words []string) bool {
 	case "which", "that", "who", "what", "where", "when", "why", "how", "if", "unless", "to", "of", "with", "for":
 		return false
 	}
+	// A past verb with no subject is an answer's fragment ("Frustrated the frozen one").
+	if len(first) > 4 && strings.HasSuffix(first, "ed") && !strings.HasSuffix(first, "eed") {
+		return false
+	}
 	// Someone else's doing is no participant's statement: "their partner uses it".
 	if (first == "their" || first == "the") && len(words) > 1 && thirdParties[strings.ToLower(words[1])] {
 		return false
@@ -334,11 +346,14 @@ func readable(words []string) bool {
 		return false
 	}
 	last := strings.ToLower(words[len(words)-1])
-	if danglingWords[last] || last == "people" || last == "is" || last == "are" || last == "was" || last == "were" {
+	if danglingWords[last] || titlePrepositions[last] || last == "people" || last == "is" || last == "are" || last == "was" || last == "were" {
 		return false
 	}
 	return true
 }
+
+// titlePrepositions leave a title hanging when they end it ("sat in the waiting room for").
+var titlePrepositions = wordSet(`for in on at from by about into onto over under through than`)
 
 // isParticiple spots a past participle after "'d".
 func isParticiple(w string) bool {
