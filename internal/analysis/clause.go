@@ -216,10 +216,18 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			pols[i] = 0
 		}
 	}
-	for _, p := range pols {
+	c.lukewarm = true
+	for i, p := range pols {
 		c.pol += p
+		if p > 0 && !lukewarmWords[toks[i].low] {
+			c.lukewarm = false
+		}
 	}
+	c.lukewarm = c.lukewarm && c.pol > 0
 }
+
+// lukewarmWords accept rather than praise: "it was fine", "the price is okay".
+var lukewarmWords = wordSet(`fine okay ok alright reasonable fair decent acceptable`)
 
 // storyCues read the complaints people tell as stories rather than state as verdicts:
 // redoing something ("I'd have to re-link it", "reconnect your account", "add it again

@@ -132,6 +132,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
 	}
 	out = append(out, discoverQuestionClusters(recs, thr, out, outAnswers, protocol, open)...)
+	out = dropLukewarm(out, recs)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -446,4 +447,38 @@ func ambientConcepts(recs []clauseRec, n int) map[int]bool {
 		}
 	}
 	return out
+}
+
+// dropLukewarm removes the praise clusters that half their interviews voice only as
+// acceptance ("the price is fine", "it's okay for what it is"): that is the absence of a
+// complaint, a counter-stance to one, not a theme of praise.
+func dropLukewarm(out []*cluster, recs []clauseRec) []*cluster {
+	kept := out[:0]
+	for _, cl := range out {
+		if cl.class != classPos {
+			kept = append(kept, cl)
+			continue
+		}
+		warm, luke := map[int32]bool{}, map[int32]bool{}
+		for _, id := range cl.recs {
+			switch r := recs[id]; {
+			case r.lukewarm:
+				luke[r.iv] = true
+			case r.explicit:
+				warm[r.iv] = true
+			}
+		}
+		tepid := 0 // interviews that only accept
+		for iv := range luke {
+			if !warm[iv] {
+				tepid++
+			}
+		}
+		if 2*tepid <= cl.support {
+			kept = append(kept, cl)
+		} else if debugf != nil {
+			debugf("cluster %v %s dropped: lukewarm in %d of %d interviews", cl.class, cl.stem, tepid, cl.support)
+		}
+	}
+	return kept
 }

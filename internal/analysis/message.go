@@ -18,6 +18,7 @@ type clauseRec struct {
 	// discovered cluster, which also needs the words others use, takes the clause.
 	fromAnswer bool
 	msgPol     int8 // the sign of the whole answer's own evaluative words
+	lukewarm   bool // its praise is only acceptance ("it was fine")
 	concepts   []conceptWeight
 	stems      []string // words outside the lexicon, for themes it has no concept for
 }
@@ -172,6 +173,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 					stats.pos[q.id]++
 				}
 			}
+			rec.lukewarm = rec.class == classPos && rec.explicit && c.lukewarm
 			rec.concepts = a.weighConcepts(c)
 			rec.stems = freeStems(c)
 			if len(rec.concepts) == 0 && len(rec.stems) == 0 {

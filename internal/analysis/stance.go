@@ -41,6 +41,8 @@ type clauseStance struct {
 	// denies says the clause negates something without a stance either way ("the desk
 	// business doesn't really touch me"): it takes no prior from its question.
 	denies bool
+	// lukewarm says its only good words are mere acceptance ("the price is fine").
+	lukewarm bool
 	drop   dropReason
 	// covered marks words that belong to a lexicon term or a blocked phrase; the
 	// others can still make a theme on their own (see stemCandidates).
