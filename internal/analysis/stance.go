@@ -43,7 +43,7 @@ type clauseStance struct {
 	denies bool
 	// lukewarm says its only good words are mere acceptance ("the price is fine").
 	lukewarm bool
-	drop   dropReason
+	drop     dropReason
 	// covered marks words that belong to a lexicon term or a blocked phrase; the
 	// others can still make a theme on their own (see stemCandidates).
 	covered []bool
