@@ -18,7 +18,7 @@ func (s *Service) relay(ctx context.Context) bool {
 		s.log.Error(err, "relay the outbox")
 		return false
 	}
-	if err := s.enqueue(ctx, ds); err != nil {
+	if err := s.enqueue(ctx, ds, &s.opts); err != nil {
 		// The deliveries are stored: the repair pass queues them.
 		s.log.Error(err, "queue deliveries; the repair pass will", "deliveries", len(ds))
 	}
@@ -55,7 +55,7 @@ func (s *Service) repair(ctx context.Context) bool {
 			due = append(due, d)
 		}
 	}
-	if err := s.enqueue(ctx, due); err != nil {
+	if err := s.enqueue(ctx, due, &s.opts); err != nil {
 		s.log.Error(err, "queue stranded deliveries", "deliveries", len(due))
 	}
 	return false
@@ -99,4 +99,3 @@ func (s *Service) prune(ctx context.Context) bool {
 	}
 	return n == pruneBatch
 }
-

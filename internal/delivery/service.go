@@ -84,6 +84,9 @@ type Config struct {
 	RescueAfter time.Duration
 	// Now is the clock (default time.Now); tests move it to prove day-long rules in seconds.
 	Now func() time.Time
+	// MaxSnooze caps how long a job sleeps before it looks at its delivery again (0: no
+	// cap). Tests that move Now set it, since River sleeps on the real clock.
+	MaxSnooze time.Duration
 	// ID names this process among the queue's clients (tests).
 	ID     string
 	Logger logr.Logger
@@ -115,12 +118,24 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// snooze puts the job back for d, or for MaxSnooze if that is shorter.
+func (s *Service) snooze(d time.Duration) error {
+	if s.cfg.MaxSnooze > 0 {
+		d = min(d, s.cfg.MaxSnooze)
+	}
+	return river.JobSnooze(d)
+}
+
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
 	return d
 }
+
+// jobTimeout bounds one job run: an attempt (the client's timeout, 10 s in production) and
+// its store writes.
+const jobTimeout = 30 * time.Second
 
 // Service fans events out to endpoints and delivers them.
 type Service struct {
@@ -131,7 +146,9 @@ type Service struct {
 	// slots caps in-flight sends per endpoint.
 	mu    sync.Mutex
 	slots map[store.WebhookID]chan struct{}
-	wg    sync.WaitGroup
+	// halt ends the loops Start began; wg waits for them.
+	halt context.CancelFunc
+	wg   sync.WaitGroup
 }
 
 // New builds the service on the store's database; it touches nothing until Start.
@@ -145,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	c, err := jobs.New(ctx, jobs.Config{
 		Store: cfg.Store, Queue: QueueName, Workers: cfg.Workers,
 		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{s: s}) },
-		JobTimeout: 30 * time.Second, RescueAfter: cfg.RescueAfter, MaxAttempts: 25,
+		JobTimeout: min(jobTimeout, cfg.RescueAfter), RescueAfter: cfg.RescueAfter, MaxAttempts: 25,
 		PollInterval: cfg.PollInterval, ID: cfg.ID, Logger: cfg.Logger,
 	})
 	if err != nil {
@@ -162,15 +179,19 @@ func (s *Service) Start(ctx context.Context) {
 	if s.cfg.Workers <= 0 {
 		return
 	}
+	ctx, s.halt = context.WithCancel(ctx)
 	s.every(ctx, s.cfg.PollInterval, s.relay)
 	s.every(ctx, max(time.Minute, s.cfg.PollInterval*10), s.repair)
 	s.every(ctx, s.cfg.StatusInterval, s.rollUp())
 	s.every(ctx, time.Hour, s.prune)
 }
 
-// Stop stops the workers, waiting for sends in flight until ctx ends (the rest run again
-// later), and then the loops.
+// Stop stops the loops and the workers, waiting for sends in flight until ctx ends (the rest
+// run again later).
 func (s *Service) Stop(ctx context.Context) error {
+	if s.halt != nil {
+		s.halt()
+	}
 	err := s.jobs.Stop(ctx)
 	s.wg.Wait()
 	return err
@@ -239,7 +260,8 @@ func (s *Service) Redeliver(ctx context.Context, team store.TeamID, id store.Del
 	if err != nil {
 		return store.Delivery{}, fmt.Errorf("delivery: redeliver: %w", err)
 	}
-	if err := s.enqueue(ctx, []store.Delivery{d}); err != nil {
+	once := river.InsertOpts{Queue: QueueName, MaxAttempts: s.opts.MaxAttempts}
+	if err := s.enqueue(ctx, []store.Delivery{d}, &once); err != nil {
 		// The delivery is pending: the repair loop queues it if this insert was lost.
 		s.log.Error(err, "queue a redelivery; the repair pass will", "delivery", d.ID)
 	}

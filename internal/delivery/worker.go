@@ -28,11 +28,13 @@ type deliverArgs struct {
 
 func (deliverArgs) Kind() string { return "qual_webhook_delivery" }
 
-// enqueue queues a job per delivery, in order.
-func (s *Service) enqueue(ctx context.Context, ds []store.Delivery) error {
+// enqueue queues a job per delivery, in order, unless one lives (opts are s.opts), or always
+// (a redelivery: the delivery was finished, so its old job is done with it even if River has
+// not yet marked it completed).
+func (s *Service) enqueue(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
 	params := make([]river.InsertManyParams, len(ds))
 	for i, d := range ds {
-		params[i] = river.InsertManyParams{Args: deliverArgs{Team: string(d.TeamID), Delivery: string(d.ID)}, InsertOpts: &s.opts}
+		params[i] = river.InsertManyParams{Args: deliverArgs{Team: string(d.TeamID), Delivery: string(d.ID)}, InsertOpts: opts}
 	}
 	return s.jobs.InsertMany(ctx, params)
 }
@@ -57,7 +59,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		return fmt.Errorf("delivery %s: %w", job.Args.Delivery, err)
 	}
 	if wait := s.wait(ctx, ts, d); wait > 0 {
-		return river.JobSnooze(wait)
+		return s.snooze(wait)
 	}
 	ep, ok, err := s.cfg.Directory.Endpoint(ctx, d.TeamID, d.WebhookID)
 	switch {
@@ -68,20 +70,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 			Error: "the webhook no longer exists"})
 		return ignoreFinished(err)
 	case !ep.Enabled:
-		return river.JobSnooze(s.cfg.DisabledRecheck)
+		return s.snooze(s.cfg.DisabledRecheck)
 	}
 	release, ok := s.slot(ctx, ep.ID)
 	if !ok {
-		return river.JobSnooze(s.cfg.OrderWait)
+		return s.snooze(s.cfg.OrderWait)
 	}
 	defer release()
 	return s.attempt(ctx, ts, d, ep)
 }
 
-// wait says how long a delivery must wait before its next attempt: until it is due, and while
-// an older delivery of its subject to the same endpoint is pending.
+// wait says how long a delivery must wait before its next attempt: until a retry is due, and
+// while an older delivery of its subject to the same endpoint is pending. A first attempt is
+// due at once (the store stamps it with its own clock, not the service's).
 func (s *Service) wait(ctx context.Context, ts store.TeamStore, d store.Delivery) time.Duration {
-	if d.NextRetryAt != nil {
+	if d.NextRetryAt != nil && len(d.Attempts) > 0 {
 		if wait := d.NextRetryAt.Sub(s.now()); wait > 0 {
 			return wait
 		}
@@ -115,7 +118,7 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 		s.judge(ctx, ts, ep, o)
 	}
 	if next != nil {
-		return river.JobSnooze(next.Sub(s.now()))
+		return s.snooze(next.Sub(s.now()))
 	}
 	return nil
 }

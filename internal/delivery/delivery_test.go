@@ -1,0 +1,370 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"qual.cx/operator/internal/delivery"
+	"qual.cx/operator/internal/egress"
+	"qual.cx/operator/internal/store"
+)
+
+// Every event reaches the endpoint once, signed, in the documented envelope, and the log
+// shows one successful attempt each.
+func TestDeliversSignedEvents(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b.dsn(t), nil)
+			want := map[string]store.Event{}
+			for i := range 40 {
+				ev := emit(t, f.ts, "interview.completed", fmt.Sprintf("iv-%d", i%7))
+				want[string(ev.ID)] = ev
+			}
+			eventually(t, 30*time.Second, "40 deliveries", func() bool { return len(f.rc.delivered()) == 40 })
+			for _, r := range f.rc.requests() {
+				ev, ok := want[r.id]
+				if !ok {
+					t.Fatalf("unknown event %s", r.id)
+				}
+				var env map[string]json.RawMessage
+				if err := json.Unmarshal(r.body, &env); err != nil {
+					t.Fatal(err)
+				}
+				if string(env["data"]) != string(ev.Payload) || string(env["type"]) != `"interview.completed"` || len(env) != 4 {
+					t.Fatalf("envelope %s for payload %s", r.body, ev.Payload)
+				}
+			}
+			eventually(t, 10*time.Second, "the log to settle", func() bool {
+				ds := deliveries(t, f.ts, f.ep.ID)
+				for _, d := range ds {
+					if d.Status != store.DeliverySucceeded || len(d.Attempts) != 1 || d.Attempts[0].StatusCode != http.StatusNoContent {
+						return false
+					}
+				}
+				return len(ds) == 40
+			})
+			if dup := duplicates(f.rc.delivered()); dup != 0 {
+				t.Fatalf("%d events delivered twice while healthy", dup)
+			}
+		})
+	}
+}
+
+func duplicates(got map[string]int) int {
+	n := 0
+	for _, c := range got {
+		if c > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// A receiver that fails three times and then succeeds gets the same webhook-id four times,
+// spaced by the schedule; the log holds every attempt with its status and excerpt.
+func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b.dsn(t), nil)
+			f.rc.answer = func(_ received, n int, _ http.Header) int {
+				if n <= 3 {
+					return http.StatusServiceUnavailable
+				}
+				return http.StatusOK
+			}
+			ev := emit(t, f.ts, "finding.created", "f1")
+			eventually(t, 30*time.Second, "the fourth attempt", func() bool { return f.rc.delivered()[string(ev.ID)] == 1 })
+			reqs := f.rc.requests()
+			if len(reqs) != 4 {
+				t.Fatalf("%d requests, want 4", len(reqs))
+			}
+			for i := 1; i < len(reqs); i++ {
+				gap := reqs[i].at.Sub(reqs[i-1].at)
+				if min := time.Duration(float64(fastSchedule.Waits[i-1]) * 0.85); gap < min {
+					t.Fatalf("retry %d came after %s, before the schedule's %s", i, gap, fastSchedule.Waits[i-1])
+				}
+			}
+			eventually(t, 10*time.Second, "the log", func() bool {
+				d := deliveries(t, f.ts, f.ep.ID)
+				return len(d) == 1 && d[0].Status == store.DeliverySucceeded && len(d[0].Attempts) == 4
+			})
+			d := deliveries(t, f.ts, f.ep.ID)[0]
+			a := d.Attempts[0]
+			if a.StatusCode != 503 || !strings.Contains(a.Error, "503") || !strings.Contains(a.ResponseExcerpt, "status 503") {
+				t.Fatalf("first attempt: %+v", a)
+			}
+			if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || h.LastSuccessAt == nil {
+				t.Fatalf("health after the success: %+v", h)
+			}
+		})
+	}
+}
+
+// Retry-After longer than the schedule's wait decides the next attempt.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), nil)
+	f.rc.answer = func(_ received, n int, h http.Header) int {
+		if n == 1 {
+			h.Set("Retry-After", "1")
+			return http.StatusTooManyRequests
+		}
+		return http.StatusOK
+	}
+	ev := emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 30*time.Second, "the retry", func() bool { return f.rc.delivered()[string(ev.ID)] == 1 })
+	reqs := f.rc.requests()
+	if gap := reqs[1].at.Sub(reqs[0].at); gap < 950*time.Millisecond {
+		t.Fatalf("retried after %s despite Retry-After: 1", gap)
+	}
+}
+
+// A delivery that runs out of attempts fails; the last attempt says why.
+func TestDeliveryFailsAfterTheLastAttempt(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), nil)
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusInternalServerError }
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 30*time.Second, "the delivery to fail", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && d[0].Status == store.DeliveryFailed
+	})
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if len(d.Attempts) != len(fastSchedule.Waits)+1 || d.NextRetryAt != nil {
+		t.Fatalf("failed delivery: %d attempts, next %v", len(d.Attempts), d.NextRetryAt)
+	}
+}
+
+// 410 Gone disables the endpoint at once: no retry, and later events are not fanned out to it.
+func TestGoneDisablesAtOnce(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), nil)
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusGone }
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the disable", func() bool { return f.hw.reason(f.ep.ID) != "" })
+	if r := f.hw.reason(f.ep.ID); !strings.Contains(r, "410") {
+		t.Fatalf("reason %q", r)
+	}
+	emit(t, f.ts, "finding.created", "f2")
+	time.Sleep(500 * time.Millisecond)
+	if n := len(f.rc.requests()); n != 1 {
+		t.Fatalf("%d requests after a 410, want 1", n)
+	}
+	if d := deliveries(t, f.ts, f.ep.ID); len(d) != 1 || d[0].Status != store.DeliveryFailed {
+		t.Fatalf("deliveries after the disable: %+v", d)
+	}
+}
+
+// clock is a test clock that moves only when told.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// An endpoint whose deliveries all fail for the disable period is disabled (proved with a
+// clock moved by days); once re-enabled its held deliveries resume and succeed.
+func TestFailingEndpointIsDisabledAndResumesWhenReenabled(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			c := &clock{}
+			c.ns.Store(time.Now().UnixNano())
+			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) {
+				cfg.Now = c.now
+				cfg.Schedule = delivery.Schedule{Waits: []time.Duration{time.Hour, 2 * time.Hour, 4 * 24 * time.Hour, 24 * time.Hour, time.Hour}}
+				cfg.DisabledRecheck = 100 * time.Millisecond
+				cfg.MaxSnooze = 50 * time.Millisecond
+			})
+			f.rc.ignoreTime = true
+			var failing atomic.Bool
+			failing.Store(true)
+			f.rc.answer = func(received, int, http.Header) int {
+				if failing.Load() {
+					return http.StatusBadGateway
+				}
+				return http.StatusOK
+			}
+			ev := emit(t, f.ts, "finding.created", "f1")
+			waitAttempts := func(n int) {
+				eventually(t, 20*time.Second, fmt.Sprintf("attempt %d", n), func() bool {
+					d := deliveries(t, f.ts, f.ep.ID)
+					return len(d) == 1 && len(d[0].Attempts) >= n
+				})
+			}
+			waitAttempts(1)
+			for n, step := range []time.Duration{time.Hour, 2 * time.Hour, 4 * 24 * time.Hour} {
+				if f.hw.reason(f.ep.ID) != "" {
+					t.Fatalf("disabled after %d attempts, before 5 days of failure", n+1)
+				}
+				c.advance(step + time.Minute)
+				waitAttempts(n + 2)
+			}
+			// 4 days, 3 hours of failure: not yet. A day more: the next failure disables it.
+			if f.hw.reason(f.ep.ID) != "" {
+				t.Fatal("disabled before the period")
+			}
+			c.advance(24 * time.Hour)
+			waitAttempts(5)
+			eventually(t, 10*time.Second, "the disable", func() bool { return f.hw.reason(f.ep.ID) != "" })
+			if r := f.hw.reason(f.ep.ID); !strings.Contains(r, "120h0m0s") {
+				t.Fatalf("reason %q", r)
+			}
+			// Held while disabled: its next attempt is due, but nothing is sent.
+			c.advance(2 * time.Hour)
+			held := len(f.rc.requests())
+			time.Sleep(500 * time.Millisecond)
+			if len(f.rc.requests()) != held {
+				t.Fatal("a disabled endpoint got a request")
+			}
+			failing.Store(false)
+			f.dir.setEnabled(f.ep.ID, true)
+			eventually(t, 20*time.Second, "delivery after re-enabling", func() bool { return f.rc.delivered()[string(ev.ID)] == 1 })
+		})
+	}
+}
+
+// During a rotation window both secrets sign: a receiver that knows only the old one and a
+// receiver that knows only the new one both verify. After the window only the new one signs.
+func TestRotationSignsWithBothSecrets(t *testing.T) {
+	oldSecret, newSecret := newSecret(t), newSecret(t)
+	now := time.Now()
+	secret := &corev1.Secret{Data: map[string][]byte{
+		delivery.SecretKey: []byte(newSecret), delivery.PreviousSecretKey: []byte(oldSecret),
+		delivery.PreviousExpiresKey: []byte(now.Add(delivery.RotationWindow).UTC().Format(time.RFC3339)),
+	}}
+	if got := delivery.SigningSecrets(secret, now); len(got) != 2 || got[0] != newSecret || got[1] != oldSecret {
+		t.Fatalf("in the window: %v", got)
+	}
+	if got := delivery.SigningSecrets(secret, now.Add(delivery.RotationWindow+time.Second)); len(got) != 1 || got[0] != newSecret {
+		t.Fatalf("after the window: %v", got)
+	}
+	f := newFixture(t, backends[0].dsn(t), nil)
+	f.ep.Secrets = delivery.SigningSecrets(secret, now)
+	f.dir.add(f.ep)
+	oldOnly, newOnly := newReceiver(t, oldSecret), newReceiver(t, newSecret)
+	for _, rc := range []*receiver{oldOnly, newOnly} {
+		ep := f.ep
+		ep.URL = rc.srv.URL
+		d, err := f.svc.SendTest(context.Background(), ep)
+		if err != nil || d.Status != store.DeliverySucceeded {
+			t.Fatalf("test send: %+v, %v", d, err)
+		}
+	}
+	f.ep.Secrets = delivery.SigningSecrets(secret, now.Add(delivery.RotationWindow+time.Second))
+	f.ep.URL = oldOnly.srv.URL
+	oldOnly.t = &testing.T{} // the failure below is the point; keep it off this test's record
+	if d, _ := f.svc.SendTest(context.Background(), f.ep); d.Status != store.DeliveryFailed {
+		t.Fatal("the old secret still verifies after the window")
+	}
+}
+
+// A failing event holds back only its own subject's later events: the other subject's flow
+// on, and its own arrive in order once it succeeds.
+func TestOrderIsKeptPerSubject(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			// The failing event's retries take at least 900 ms: longer than the other subject needs.
+			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) {
+				cfg.Schedule = delivery.Schedule{Waits: []time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}}
+			})
+			var first string
+			f.rc.answer = func(r received, n int, _ http.Header) int {
+				if r.id == first && n <= 3 {
+					return http.StatusInternalServerError
+				}
+				return http.StatusOK
+			}
+			var a []string
+			first = string(emit(t, f.ts, "interview.started", "A").ID)
+			a = append(a, first)
+			for range 4 {
+				a = append(a, string(emit(t, f.ts, "interview.completed", "A").ID))
+				emit(t, f.ts, "interview.completed", "B")
+			}
+			eventually(t, 30*time.Second, "all nine", func() bool { return len(f.rc.delivered()) == 9 })
+			order := map[string]int{}
+			var firstOK time.Time
+			lastB := time.Time{}
+			for i, r := range f.rc.requests() {
+				if r.status < 300 {
+					if _, ok := order[r.id]; !ok {
+						order[r.id] = i
+					}
+					if r.id == first {
+						firstOK = r.at
+					}
+					if r.subject == "B" {
+						lastB = r.at
+					}
+				}
+			}
+			for i := 1; i < len(a); i++ {
+				if order[a[i]] < order[a[i-1]] {
+					t.Fatalf("subject A out of order: event %d before %d", i, i-1)
+				}
+			}
+			if !lastB.Before(firstOK) {
+				t.Fatalf("subject B was held back by A's failing event (B done %s, A's first %s)", lastB, firstOK)
+			}
+		})
+	}
+}
+
+// An address the egress policy refuses is a failed attempt that says why; nothing is sent.
+func TestRefusedAddressIsLogged(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), func(cfg *delivery.Config) {
+		cfg.Client = egress.Policy{}.Client(10*time.Second, 1<<20) // no loopback
+	})
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the attempt", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) >= 1
+	})
+	a := deliveries(t, f.ts, f.ep.ID)[0].Attempts[0]
+	if a.StatusCode != 0 || !strings.Contains(a.Error, "127.0.0.1") || len(f.rc.requests()) != 0 {
+		t.Fatalf("attempt %+v, %d requests", a, len(f.rc.requests()))
+	}
+}
+
+// A test send is logged with its one attempt, never retried, and never moves health.
+func TestTestSendIsLoggedOnly(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), nil)
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusInternalServerError }
+	d, err := f.svc.SendTest(context.Background(), f.ep)
+	if err != nil || d.Status != store.DeliveryFailed || len(d.Attempts) != 1 || !d.Test || d.EventType != delivery.EventTest {
+		t.Fatalf("test send: %+v, %v", d, err)
+	}
+	if _, err := f.svc.Redeliver(context.Background(), f.ep.Team, d.ID); err == nil {
+		t.Fatal("a test delivery was redelivered")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(f.rc.requests()); n != 1 {
+		t.Fatalf("%d requests for one test", n)
+	}
+	if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || h.FailingSince != nil {
+		t.Fatalf("a test moved health: %+v", h)
+	}
+}
+
+// Redeliver sends a finished delivery again with the same webhook-id.
+func TestRedeliver(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), nil)
+	ev := emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the delivery", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && d[0].Status == store.DeliverySucceeded
+	})
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if _, err := f.svc.Redeliver(context.Background(), f.ep.Team, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the redelivery", func() bool { return f.rc.delivered()[string(ev.ID)] == 2 })
+}
