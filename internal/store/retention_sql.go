@@ -28,10 +28,11 @@ var campaignScopes = []struct {
 	{"analyses", "campaign_id = ?", false},
 	{"share_links", "campaign_id = ?", false},
 	// Events go with their deliveries and attempt excerpts by cascade. One about an interview
-	// names its campaign too; the interview scope is there so none can be missed.
+	// names its campaign too; the interview scope is there so none can be missed. The campaign
+	// scope comes last, so it also takes events an interview change wrote while this ran.
 	{"events", "interview_id IN (SELECT id FROM interviews WHERE team_id = ? AND campaign_id = ?)", false},
-	{"events", "campaign_id = ?", false},
 	{"interviews", "campaign_id = ? ORDER BY created_at, id", true},
+	{"events", "campaign_id = ?", false},
 }
 
 // DeleteCampaignData deletes a campaign's rows, one batch per statement. Outside InTx each batch
