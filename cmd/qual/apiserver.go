@@ -21,12 +21,15 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/delivery"
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/interviewer"
 	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/ratelimit"
@@ -55,6 +58,11 @@ type apiserverFlags struct {
 	llmSecret   string
 	analysis    analysisFlags
 	publicURL   string
+	// delivery configures test sends and redeliveries; only its egress flags are exposed.
+	delivery dispatcherFlags
+	// deliveries, when set, is the process's running delivery service (`qual dev`), used
+	// instead of an insert-only one.
+	deliveries *delivery.Service
 }
 
 func (f *apiserverFlags) register(cmd *cobra.Command) {
@@ -75,6 +83,8 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	fs.StringSliceVar(&f.proxies, "trusted-proxies", nil, "CIDRs of proxies whose X-Forwarded-For names the client, comma-separated (default: none)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8091", "address of the Prometheus metrics endpoint; 0 turns it off")
 	f.analysis.register(fs)
+	f.delivery.defaults()
+	f.delivery.egress.register(fs)
 	fs.StringVar(&f.publicURL, "public-url", "", "the address clients reach the REST API at (e.g. https://api.qual.example), the base of graph share links (default: the scheme and host of each request)")
 	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
 }
@@ -82,8 +92,9 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 // serverDeps are what the apiserver borrows from the process that hosts it.
 type serverDeps struct {
 	client  client.Client
-	reader  client.Reader // uncached, for the one Secret the server reads
+	reader  client.Reader // uncached, for the Secrets the server reads
 	cache   cache.Cache
+	events  events.EventRecorder
 	store   store.Store
 	metrics prometheus.Registerer
 }
@@ -120,12 +131,41 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		closeLimiter()
 		return apiserver.Config{}, nil, err
 	}
+	deliveries, policy, stopDeliveries, err := f.deliveryService(ctx, log, d)
+	if err != nil {
+		stopQueue()
+		closeLimiter()
+		return apiserver.Config{}, nil, err
+	}
 	return apiserver.Config{
 		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
 		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, PublicURL: f.publicURL, Analyses: queue,
-	}, func() { stopQueue(); closeLimiter() }, nil
+		Deliveries: deliveries, Egress: policy, SecretReader: d.reader,
+	}, func() { stopDeliveries(); stopQueue(); closeLimiter() }, nil
+}
+
+// deliveryService returns what sends test events and queues redeliveries: the process's
+// running service when it has one, else one that sends no queued deliveries itself.
+func (f *apiserverFlags) deliveryService(ctx context.Context, log logr.Logger, d serverDeps) (*delivery.Service, egress.Policy, func(), error) {
+	policy, err := f.delivery.egress.policy()
+	if err != nil {
+		return nil, egress.Policy{}, nil, err
+	}
+	if f.deliveries != nil {
+		return f.deliveries, policy, func() {}, nil
+	}
+	dir, err := kubeDirectory(ctx, d.cache, d.reader, d.client, d.events)
+	if err != nil {
+		return nil, egress.Policy{}, nil, err
+	}
+	svc, stop, err := f.delivery.service(ctx, log.WithName("deliveries"), d.store, dir, nil, 0)
+	if err != nil {
+		return nil, egress.Policy{}, nil, err
+	}
+	svc.Start(ctx) // no workers: it only readies the queue for redeliveries
+	return svc, policy, stop, nil
 }
 
 // checkPublicURL accepts an empty --public-url or an http(s) origin, without a path.
@@ -254,7 +294,8 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	defer func() { _ = db.Close() }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), reader: cl.GetAPIReader(), cache: cl.GetCache(), store: db, metrics: reg})
+	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), reader: cl.GetAPIReader(), cache: cl.GetCache(),
+		events: cl.GetEventRecorder("qual-apiserver"), store: db, metrics: reg})
 	if err != nil {
 		return err
 	}

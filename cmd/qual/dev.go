@@ -27,6 +27,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -303,12 +304,19 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 	if err != nil {
 		return nil, nil, err
 	}
-	srvCfg, release, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
-		client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
-	})
+	stopDeliveries, err := addDevDispatcher(ctx, f, mgr, db)
 	if err != nil {
 		return nil, nil, err
 	}
+	srvCfg, releaseAPI, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
+		client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
+		events: mgr.GetEventRecorder("qual-apiserver"),
+	})
+	if err != nil {
+		stopDeliveries()
+		return nil, nil, err
+	}
+	release := func() { releaseAPI(); stopDeliveries() }
 	srv, err := apiserver.New(ctx, srvCfg)
 	if err == nil {
 		err = mgr.Add(srv)
@@ -319,6 +327,38 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 	}
 	return mgr, release, nil
 }
+
+// addDevDispatcher runs webhook delivery in this process, on the manager's cache, once it has
+// synced; the REST API's test sends and redeliveries go through the same service. Loopback
+// receivers are allowed, as in api.md's local development.
+func addDevDispatcher(ctx context.Context, f *devFlags, mgr ctrl.Manager, db store.Store) (func(), error) {
+	f.api.delivery.egress.allowLoopback = true
+	dir, err := kubeDirectory(ctx, mgr.GetCache(), mgr.GetAPIReader(), mgr.GetClient(), mgr.GetEventRecorder("qual-dispatcher"))
+	if err != nil {
+		return nil, err
+	}
+	svc, stop, err := f.api.delivery.service(ctx, ctrl.Log.WithName("dispatcher"), db, dir, dir, devDeliveryWorkers)
+	if err != nil {
+		return nil, err
+	}
+	f.api.deliveries = svc
+	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return nil // stopping before the cache synced
+		}
+		svc.Start(ctx)
+		<-ctx.Done()
+		return nil
+	}))
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("add the dispatcher: %w", err)
+	}
+	return stop, nil
+}
+
+// devDeliveryWorkers is how many deliveries `qual dev` sends at once.
+const devDeliveryWorkers = 8
 
 // bootstrapAndAnnounce creates the dev team and keys, waits until the API takes the keys,
 // then writes dev.env and tells the user how to use it.

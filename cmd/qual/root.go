@@ -54,7 +54,7 @@ func newRootCommand() *cobra.Command {
 	pf.StringVar(&g.store, "store", "qual.db", "store address: a SQLite file path or sqlite:// URL, or a postgres:// URL")
 	pf.BoolVar(&g.logDev, "log-dev", false, "human-readable console logs instead of JSON")
 	root.AddCommand(newVersionCommand(), newManagerCommand(g))
-	root.AddCommand(newAPIServerCommand(g), newDevCommand())
+	root.AddCommand(newAPIServerCommand(g), newDispatcherCommand(g), newDevCommand())
 	return root
 }
 

@@ -23,9 +23,10 @@ const (
 	uidIndex  = "metadata.uid"
 )
 
-// secretTTL is how long a signing Secret read is reused: a rotation shows within it, and the
-// old secret keeps signing for a day anyway.
-const secretTTL = 5 * time.Second
+// secretTTL is how long a signing Secret read is reused: a rotation shows within it (the old
+// secret keeps signing beside the new one for a day, so only a receiver that dropped the old
+// one at once refuses a delivery, which is retried).
+const secretTTL = time.Second
 
 // Kube finds endpoints in Kubernetes: Webhook objects and namespaces from an informer cache,
 // signing Secrets read one by one by name (no Secret watch: the dispatcher may only get
