@@ -26,9 +26,9 @@ import (
 type hookReceiver struct {
 	mu       sync.Mutex
 	rejected int
-	secrets []string
-	types   []string
-	bodies  map[string][]byte
+	secrets  []string
+	types    []string
+	bodies   map[string][]byte
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
