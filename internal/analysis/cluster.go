@@ -21,6 +21,7 @@ type cluster struct {
 	qid      int16           // for a discovered cluster: the question it was found in answers to; -1 otherwise
 	shared   map[string]bool // for a discovered cluster: the words two or more of its interviews use
 	lead     bool            // for a discovered cluster: the first theme found in its question's answers
+	cooc     bool            // a co-occurrence cluster (cooccur.go): its words are in shared
 	concepts []int           // all merged concepts, lexicon order
 	recs     []int           // member clauses (indexes into the records), ascending
 	support  int             // distinct interviews
@@ -131,7 +132,11 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, w)
 		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
 	}
-	out = append(out, discoverQuestionClusters(recs, thr, out, outAnswers, protocol, open)...)
+	for _, d := range discoverQuestionClusters(recs, thr, out, outAnswers, protocol, open) {
+		out = append(out, d)
+		outAnswers = append(outAnswers, recAnswers(recs, d.recs))
+	}
+	out = append(out, cooccurClusters(recs, n, thr, protocol, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
@@ -307,10 +312,10 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 		if r.qid == home && home >= 0 {
 			s += 0.5
 		}
-		if cl.primary < 0 && cl.qid < 0 {
+		if cl.primary < 0 && cl.qid < 0 && !cl.cooc {
 			s++ // a word cluster: every member carries the word
 		}
-		if cl.qid >= 0 {
+		if cl.qid >= 0 || cl.cooc {
 			// A discovered cluster: the clause says what others say, in as many of their
 			// words as possible.
 			n := 0

@@ -210,8 +210,11 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 			f.Key = fmt.Sprintf("%s:topic:q%d", f.Type, cl.qid+1)
 		}
 	} else {
-		f.Summary += fmt.Sprintf(" (“%s”).", cl.stem)
+		f.Summary += fmt.Sprintf(" (“%s”).", word)
 		f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
+		if cl.cooc {
+			f.Key = fmt.Sprintf("%s:topic:%s", f.Type, cl.stem)
+		}
 	}
 	if len(f.Evidence) > 1 {
 		f.Summary += fmt.Sprintf(" For example: “%s” and “%s”.", f.Evidence[0].Quote, f.Evidence[1].Quote)

@@ -212,7 +212,7 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 		if len(matches) > 0 {
 			good++
 		}
-		fmt.Fprintf(&b, "  [%d] %-13s %-60s -> %v\n", fd.Frequency, fd.Type, fd.Title, matches)
+		fmt.Fprintf(&b, "  [%d] %-13s %-60s -> %v (%s)\n", fd.Frequency, fd.Type, fd.Title, matches, fd.Key)
 		for i, e := range fd.Evidence {
 			tag := ""
 			// A quote from a trap answer of a theme the finding matches is a trap hit,
