@@ -24,6 +24,9 @@ type Options struct {
 	Dispatcher DispatcherConfig
 	// CampaignData deletes a deleted campaign's rows in the store; nil skips that step.
 	CampaignData CampaignData
+	// WebhookData deletes a deleted webhook's delivery log in the store; nil adds no
+	// finalizer to webhooks and deletes nothing.
+	WebhookData WebhookData
 	// Events receives the webhook events of changes to campaigns, team members and API keys
 	// (events.Outbox); nil writes none.
 	Events Outbox
@@ -59,7 +62,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 			Events: opts.Events},
 		APIKey: &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey"), Events: opts.Events},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
-			Dispatcher: opts.Dispatcher, SystemNamespace: system},
+			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData},
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(1, opts.Concurrency)}
 	for _, r := range []interface {

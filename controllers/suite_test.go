@@ -41,6 +41,7 @@ var (
 	mgrClient   client.Client // the manager's cached client
 	reconcilers *controllers.Reconcilers
 	campaignDB  = &faultyData{}
+	webhookDB   = &swappableWebhookData{}
 	outbox      = &faultyOutbox{}
 	// conflicts counts the status patches refused on purpose for objects named conflict-*.
 	conflicts atomic.Int32
@@ -95,6 +96,7 @@ func startManager(ctx context.Context) error {
 	reconcilers, err = controllers.Setup(ctx, mgr, controllers.Options{
 		Dispatcher:   testDispatcher,
 		CampaignData: campaignDB,
+		WebhookData:  webhookDB,
 		Events:       outbox,
 	})
 	if err != nil {
@@ -103,6 +105,7 @@ func startManager(ctx context.Context) error {
 	mgrClient = mgr.GetClient()
 	campaignDB.Cleaner = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
 	outbox.Outbox = events.Outbox{Namespaces: mgr.GetClient(), Store: db}
+	webhookDB.use(mgr.GetClient(), db)
 	go func() {
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "manager stopped:", err)

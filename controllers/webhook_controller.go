@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,21 +45,30 @@ type WebhookReconciler struct {
 	Dispatcher DispatcherConfig
 	// SystemNamespace is the operator's namespace, where the dispatcher runs.
 	SystemNamespace string
+	// Data deletes a deleted webhook's delivery log from the store; nil (a manager without
+	// a store) adds no finalizer and deletes nothing.
+	Data WebhookData
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=qual.cx,resources=webhooks/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 
-// Reconcile converges one Webhook. Its Secret is owned by it, so Kubernetes cleans it up; no
-// finalizer is needed.
+// Reconcile converges one Webhook. Its Secret is owned by it, so Kubernetes cleans it up;
+// its delivery log lives in the store, so a finalizer holds the Webhook until that is gone.
 func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	wh := &qualv1alpha1.Webhook{}
 	if err := r.Get(ctx, req.NamespacedName, wh); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !wh.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.reconcileDelete(ctx, wh)
+	}
+	// A manager without a store cannot honour the finalizer: it adds none, and takes away one
+	// an earlier manager added.
+	if err := setFinalizer(ctx, r.Client, wh, webhookFinalizer, r.Data != nil); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	before := wh.Status.DeepCopy()
@@ -74,6 +84,7 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		err = r.dropNamespaceDispatcher(ctx, wh)
 	}
 	r.reconcileEnablement(ctx, wh)
+	setDegraded(wh)
 	warnOnNewStall(ctx, r.Recorder, wh, wh.Status.Conditions, err)
 	wh.Status.ObservedGeneration = wh.Generation
 	result := ctrl.Result{RequeueAfter: recheckAfter(err)}
@@ -200,6 +211,42 @@ func (r *WebhookReconciler) reconcileEnablement(ctx context.Context, wh *qualv1a
 	}
 	wh.Status.DisabledAt, wh.Status.DisabledReason, wh.Status.ConsecutiveFailures = nil, "", 0
 	announce(ctx, r.Recorder, wh, nil, corev1.EventTypeNormal, "Reenabled", "Enable", "delivery re-enabled")
+}
+
+// setDegraded reports the failure streak the dispatcher rolls up into status. A disabled or
+// paused endpoint is sent nothing, so its old streak degrades nothing; Ready says why.
+func setDegraded(wh *qualv1alpha1.Webhook) {
+	cond := metav1.Condition{Type: qualv1alpha1.ConditionDegraded, Status: metav1.ConditionFalse,
+		Reason: "Delivering", Message: "no delivery has failed since the last success", ObservedGeneration: wh.Generation}
+	st := wh.Status
+	switch {
+	case st.DisabledAt != nil || !isEnabled(wh):
+		cond.Message = "delivery is off; Ready says why"
+	case st.ConsecutiveFailures > 0:
+		cond.Status, cond.Reason = metav1.ConditionTrue, "DeliveriesFailing"
+		cond.Message = fmt.Sprintf("%d deliveries in a row failed", st.ConsecutiveFailures)
+		if st.LastSuccessAt != nil {
+			cond.Message += " since the last success at " + st.LastSuccessAt.UTC().Format(time.RFC3339)
+		} else {
+			cond.Message += "; none has succeeded yet"
+		}
+	}
+	meta.SetStatusCondition(&wh.Status.Conditions, cond)
+}
+
+// reconcileDelete removes the webhook's delivery log from the store, then lets it go. A store
+// error keeps the finalizer, and the reconcile is retried with backoff.
+func (r *WebhookReconciler) reconcileDelete(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	if !controllerutil.ContainsFinalizer(wh, webhookFinalizer) {
+		return nil
+	}
+	if r.Data != nil {
+		if err := r.Data.DeleteWebhookData(ctx, wh); err != nil {
+			announce(ctx, r.Recorder, wh, nil, corev1.EventTypeWarning, "DataCleanupFailed", "Delete", "deleting the webhook's delivery log failed: %v", err)
+			return fmt.Errorf("delete data of webhook %s: %w", client.ObjectKeyFromObject(wh), err)
+		}
+	}
+	return setFinalizer(ctx, r.Client, wh, webhookFinalizer, false)
 }
 
 func isEnabled(wh *qualv1alpha1.Webhook) bool { return wh.Spec.Enabled == nil || *wh.Spec.Enabled }

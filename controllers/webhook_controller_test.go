@@ -2,14 +2,18 @@ package controllers_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -18,6 +22,8 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/signing"
+	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
 )
 
 var testDispatcher = controllers.DispatcherConfig{
@@ -242,36 +248,229 @@ func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 	}
 }
 
+// The dispatcher reports failures in status; Degraded follows them, and a later success
+// clears it.
+func TestWebhookDegradedFollowsDeliveryFailures(t *testing.T) {
+	ns := uniqueName("degraded")
+	ensureNamespace(t, ns)
+	wh := newWebhook(ns, "failing")
+	if err := k8s.Create(context.Background(), wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	waitDegraded(t, wh, metav1.ConditionFalse, "Delivering")
+
+	dispatcherReports(t, wh, func(st *qualv1alpha1.WebhookStatus) {
+		st.ConsecutiveFailures, st.LastDeliveryAt = 2, ptr.To(metav1.Now())
+	})
+	if c := waitDegraded(t, wh, metav1.ConditionTrue, "DeliveriesFailing"); !strings.Contains(c.Message, "2 deliveries in a row failed; none has succeeded yet") {
+		t.Fatalf("Degraded message %q", c.Message)
+	}
+	// Failing deliveries do not make the webhook unready: it is still delivering.
+	if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Delivering"); err != nil {
+		t.Fatal(err)
+	}
+
+	dispatcherReports(t, wh, func(st *qualv1alpha1.WebhookStatus) {
+		now := metav1.Now()
+		st.ConsecutiveFailures, st.LastDeliveryAt, st.LastSuccessAt = 0, &now, &now
+	})
+	waitDegraded(t, wh, metav1.ConditionFalse, "Delivering")
+
+	lastSuccess := metav1.NewTime(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC))
+	dispatcherReports(t, wh, func(st *qualv1alpha1.WebhookStatus) {
+		st.ConsecutiveFailures, st.LastSuccessAt = 3, &lastSuccess
+	})
+	if c := waitDegraded(t, wh, metav1.ConditionTrue, "DeliveriesFailing"); c.Message != "3 deliveries in a row failed since the last success at 2031-05-06T07:08:09Z" {
+		t.Fatalf("Degraded message %q", c.Message)
+	}
+	reconcileIsSteady(t, reconcilers.Webhook, wh)
+}
+
 func TestWebhookReenabledClearsAutomaticDisable(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("reenable")
 	ensureNamespace(t, ns)
 	wh := newWebhook(ns, "flaky")
-	wh.Spec.Enabled = ptr.To(false)
 	if err := k8s.Create(ctx, wh); err != nil {
 		t.Fatal(err)
 	}
-	waitWebhook(t, wh, metav1.ConditionTrue, "Paused")
-	// What the dispatcher writes when it gives up on an endpoint.
-	statusPatch := client.MergeFrom(wh.DeepCopy())
-	now := metav1.Now()
-	wh.Status.DisabledAt, wh.Status.DisabledReason, wh.Status.ConsecutiveFailures = &now, "every delivery failed for 5 days", 42
-	if err := k8s.Status().Patch(ctx, wh, statusPatch); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reconcilers.Webhook.Reconcile(ctx, requestFor(wh)); err != nil {
-		t.Fatal(err)
-	}
-	waitWebhook(t, wh, metav1.ConditionFalse, "Disabled")
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	dispatcherReports(t, wh, func(st *qualv1alpha1.WebhookStatus) { st.ConsecutiveFailures = 42 })
+	waitDegraded(t, wh, metav1.ConditionTrue, "DeliveriesFailing")
 
-	patch := client.MergeFrom(wh.DeepCopy())
-	wh.Spec.Enabled = ptr.To(true)
-	if err := k8s.Patch(ctx, wh, patch); err != nil {
-		t.Fatal(err)
+	// What the dispatcher writes when it gives up on an endpoint: spec first, then status.
+	setEnabled(t, wh, false)
+	dispatcherReports(t, wh, func(st *qualv1alpha1.WebhookStatus) {
+		st.DisabledAt, st.DisabledReason = ptr.To(metav1.Now()), "every delivery failed for 5 days"
+	})
+	waitWebhook(t, wh, metav1.ConditionFalse, "Disabled")
+	// A disabled endpoint is sent nothing, so its streak degrades nothing: Ready says why.
+	waitDegraded(t, wh, metav1.ConditionFalse, "Delivering")
+	if wh.Status.ConsecutiveFailures != 42 {
+		t.Fatalf("the dispatcher's failure count was changed while disabled: %d", wh.Status.ConsecutiveFailures)
 	}
+	reconcileIsSteady(t, reconcilers.Webhook, wh)
+
+	setEnabled(t, wh, true)
 	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
 	if wh.Status.DisabledAt != nil || wh.Status.ConsecutiveFailures != 0 || wh.Status.DisabledReason != "" {
 		t.Fatalf("re-enabling left %+v", wh.Status)
 	}
+	waitDegraded(t, wh, metav1.ConditionFalse, "Delivering")
 	expectEvent(t, wh, "Reenabled")
+	reconcileIsSteady(t, reconcilers.Webhook, wh)
+}
+
+// Deleting a Webhook deletes its deliveries, their attempts and its health from the store, and
+// nothing of another webhook's.
+func TestWebhookDeletionDeletesItsDeliveryLog(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("hooked"), member("o@h.example", qualv1alpha1.RoleOwner)))
+	doomed, kept := newWebhook(team.Status.Namespace, "doomed"), newWebhook(team.Status.Namespace, "kept")
+	for _, wh := range []*qualv1alpha1.Webhook{doomed, kept} {
+		if err := k8s.Create(ctx, wh); err != nil {
+			t.Fatal(err)
+		}
+		waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+		if !slices.Contains(wh.Finalizers, "qual.cx/webhook-deliveries") {
+			t.Fatalf("finalizers %v", wh.Finalizers)
+		}
+	}
+	rows := db.Team(store.TeamID(team.UID))
+	doomedDelivery, keptDelivery := seedDelivery(t, rows, doomed), seedDelivery(t, rows, kept)
+
+	if err := k8s.Delete(ctx, doomed); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "webhook gone", func() error { return gone(ctx, doomed) })
+	if _, err := rows.GetDelivery(ctx, doomedDelivery); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deleted webhook's delivery is still in the store: %v", err)
+	}
+	if h, err := rows.Health(ctx, store.WebhookID(doomed.UID)); err != nil || h.ConsecutiveFailures != 0 || h.LastDeliveryAt != nil {
+		t.Fatalf("the deleted webhook's health is still in the store: %+v, %v", h, err)
+	}
+	if d, err := rows.GetDelivery(ctx, keptDelivery); err != nil || len(d.Attempts) != 1 {
+		t.Fatalf("another webhook's delivery was touched: %+v, %v", d, err)
+	}
+	if h, err := rows.Health(ctx, store.WebhookID(kept.UID)); err != nil || h.ConsecutiveFailures != 1 {
+		t.Fatalf("another webhook's health was touched: %+v, %v", h, err)
+	}
+}
+
+// While the store fails, a deleted Webhook stays, its finalizer holding it, and goes once the
+// store works again.
+func TestWebhookDeletionWaitsForTheStore(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("outage"), member("o@o.example", qualv1alpha1.RoleOwner)))
+	wh := newWebhook(team.Status.Namespace, "held")
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	rows := db.Team(store.TeamID(team.UID))
+	delivery := seedDelivery(t, rows, wh)
+
+	closed, closeStore, err := testenv.TempStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeStore()
+	webhookDB.use(mgrClient, closed)
+	t.Cleanup(func() { webhookDB.use(mgrClient, db) })
+
+	if err := k8s.Delete(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, wh, "DataCleanupFailed")
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(wh), wh); err != nil {
+		t.Fatalf("the webhook must stay while its delivery log cannot be deleted: %v", err)
+	}
+	if !slices.Contains(wh.Finalizers, "qual.cx/webhook-deliveries") || wh.DeletionTimestamp.IsZero() {
+		t.Fatalf("finalizers %v, deletion %v", wh.Finalizers, wh.DeletionTimestamp)
+	}
+	if _, err := rows.GetDelivery(ctx, delivery); err != nil {
+		t.Fatalf("the delivery went without the store: %v", err)
+	}
+
+	webhookDB.use(mgrClient, db)
+	eventually(t, "webhook gone", func() error { return gone(ctx, wh) })
+	if _, err := rows.GetDelivery(ctx, delivery); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the deleted webhook's delivery is still in the store: %v", err)
+	}
+}
+
+// waitDegraded waits for the webhook's Degraded condition and returns it.
+func waitDegraded(t *testing.T, wh *qualv1alpha1.Webhook, status metav1.ConditionStatus, reason string) metav1.Condition {
+	t.Helper()
+	eventually(t, "webhook Degraded "+string(status), func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(wh), wh); err != nil {
+			return err
+		}
+		return conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionDegraded, status, reason)
+	})
+	return *meta.FindStatusCondition(wh.Status.Conditions, qualv1alpha1.ConditionDegraded)
+}
+
+// dispatcherReports patches the webhook's status as the dispatcher does when it rolls up the
+// endpoint's health: a merge patch of the fields it changed.
+func dispatcherReports(t *testing.T, wh *qualv1alpha1.Webhook, change func(*qualv1alpha1.WebhookStatus)) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(wh), wh); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(wh.DeepCopy())
+	change(&wh.Status)
+	if err := k8s.Status().Patch(ctx, wh, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setEnabled(t *testing.T, wh *qualv1alpha1.Webhook, enabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(wh), wh); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(wh.DeepCopy())
+	wh.Spec.Enabled = ptr.To(enabled)
+	if err := k8s.Patch(ctx, wh, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedDelivery stores an event and a delivery of it to wh with one failed attempt, as the
+// dispatcher would: the webhook then has a delivery log and a health row.
+func seedDelivery(t *testing.T, rows store.TeamStore, wh *qualv1alpha1.Webhook) store.DeliveryID {
+	t.Helper()
+	ctx := context.Background()
+	ev, err := rows.AddEvent(ctx, store.NewEvent{Type: "finding.created", Subject: "fnd_" + wh.Name,
+		Payload: json.RawMessage(`{"id":"fnd_` + wh.Name + `"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := rows.CreateDelivery(ctx, store.NewDelivery{WebhookID: store.WebhookID(wh.UID), EventID: ev.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := time.Now().Add(time.Hour)
+	if _, err := rows.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 503, Status: store.DeliveryPending, NextRetryAt: &retry}); err != nil {
+		t.Fatal(err)
+	}
+	return d.ID
+}
+
+// swappableWebhookData is the real store cleanup of webhooks, on a store a test may swap for
+// a closed one to watch the finalizer hold a webhook through a store outage.
+type swappableWebhookData struct {
+	current atomic.Pointer[controllers.WebhookStore]
+}
+
+func (d *swappableWebhookData) use(namespaces client.Reader, s store.Store) {
+	d.current.Store(&controllers.WebhookStore{Namespaces: namespaces, Store: s})
+}
+
+func (d *swappableWebhookData) DeleteWebhookData(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	return d.current.Load().DeleteWebhookData(ctx, wh)
 }

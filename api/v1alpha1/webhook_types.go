@@ -79,7 +79,8 @@ type WebhookStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions describe the webhook's state: Ready, Reconciling and Stalled.
+	// conditions describe the webhook's state: Ready, Degraded (True while deliveries to an
+	// enabled endpoint keep failing), Reconciling and Stalled.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -87,14 +88,20 @@ type WebhookStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// ConditionDegraded is True on an enabled Webhook whose latest deliveries failed
+// (status.consecutiveFailures above zero), until one succeeds or the endpoint is disabled.
+const ConditionDegraded = "Degraded"
+
 // Webhook is an endpoint that receives signed events of its team.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=qwh,categories=qual
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
 // +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
-// +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.consecutiveFailures`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Degraded",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].status`
+// +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.consecutiveFailures`
+// +kubebuilder:printcolumn:name="Last Success",type=date,JSONPath=`.status.lastSuccessAt`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Webhook struct {
 	metav1.TypeMeta `json:",inline"`

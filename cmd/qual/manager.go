@@ -148,6 +148,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	}
 	if db != nil {
 		opts.CampaignData = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
+		opts.WebhookData = controllers.WebhookStore{Namespaces: mgr.GetClient(), Store: db}
 		opts.Events = events.Outbox{Namespaces: mgr.GetClient(), Store: db}
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
