@@ -22,6 +22,7 @@ type cluster struct {
 	shared   map[string]bool // for a discovered cluster: the words two or more of its interviews use
 	lead     bool            // for a discovered cluster: the first theme found in its question's answers
 	cooc     bool            // a co-occurrence cluster (cooccur.go): its words are in shared
+	core     map[string]bool // for a co-occurrence cluster: the words of the seed it grew from, for titles
 	concepts []int           // all merged concepts, lexicon order
 	recs     []int           // member clauses (indexes into the records), ascending
 	support  int             // distinct interviews

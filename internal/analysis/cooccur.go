@@ -315,7 +315,13 @@ func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int) *cluster {
 	for _, w := range g.words {
 		shared[w] = true
 	}
-	return &cluster{class: class, primary: -1, qid: -1, cooc: true, stem: g.words[0], shared: shared, recs: mine, support: sup}
+	// The words of the seed the group grew from name it: a title is about them, not
+	// about a word merged in with other answers ("card fees", not "send").
+	core := map[string]bool{}
+	for _, w := range g.lead {
+		core[w] = true
+	}
+	return &cluster{class: class, primary: -1, qid: -1, cooc: true, stem: g.words[0], shared: shared, core: core, recs: mine, support: sup}
 }
 
 // heldBy says a cluster already found holds most of these answers, or these answers hold

@@ -325,6 +325,12 @@ var posTitles = map[string]string{
 func (a *analyzer) topical(cl *cluster) func([]token) bool {
 	return func(toks []token) bool {
 		for i, t := range toks {
+			if cl.cooc {
+				if m, ok := a.lex.match(toks, i); cl.core[t.stem] || (ok && m.concept >= 0 && cl.core[conceptWord(m.concept)]) {
+					return true
+				}
+				continue
+			}
 			if t.stem == cl.stem || cl.shared[t.stem] {
 				return true
 			}

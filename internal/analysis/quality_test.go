@@ -56,6 +56,8 @@ import (
 //	plant-subscription (first run, same time and commit, likewise) recall 0.00, precision 0.00, 0 trap hits, 2 findings
 //	dental-practice  (first run, on commit 441ec5a, written and coded before the analyzer
 //	                  was run on it)                              recall 0.33, precision 0.67, 1 trap hit, 3 findings
+//	invoicing-tool   (first run, on commit 871c6a5, written and coded before the analyzer
+//	                  was run on it)                              recall 0.83, precision 0.83, 0 trap hits, 6 findings
 //
 // budget-app and course-platform were then worked on, with general rules only (stories
 // read as complaints: habits, repairs, failures, troubles that ended; a concept the whole
