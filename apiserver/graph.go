@@ -146,7 +146,7 @@ func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, camp
 			if err != nil {
 				return err
 			}
-			_, err = tx.AddEvent(ctx, store.NewEvent{Type: EventGraphShared, Payload: payload})
+			_, err = tx.AddEvent(ctx, store.NewEvent{Type: EventGraphShared, Subject: string(campaign), CampaignID: campaign, Payload: payload})
 			return err
 		})
 		if !errors.Is(err, store.ErrConflict) {

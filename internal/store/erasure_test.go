@@ -77,8 +77,17 @@ func seedParticipant(t *testing.T, ts store.TeamStore, campaign store.CampaignID
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.CreateFinding(ctx, store.NewFinding{CampaignID: campaign, Type: store.FindingInsight,
-		Title: "a finding", Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: marker + " quote"}}}); err != nil {
+	f, err := ts.CreateFinding(ctx, store.NewFinding{CampaignID: campaign, Type: store.FindingInsight,
+		Title: "a finding", Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: marker + " quote"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The finding's event quotes the participant, as its REST payload does.
+	payload, err := json.Marshal(map[string]any{"id": f.ID, "evidence": []map[string]any{{"interview_id": iv.ID, "quote": marker + " quote"}}})
+	if err == nil {
+		_, err = ts.AddEvent(ctx, store.NewEvent{Type: "finding.created", Subject: string(f.ID), CampaignID: campaign, Payload: payload})
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	seedDelivery(t, ts, iv, marker)

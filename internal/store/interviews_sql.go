@@ -169,8 +169,11 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 		if err != nil {
 			return err
 		}
-		// Its events carry its data in their payloads; deliveries and attempts go by cascade.
-		if _, err := tx.exec(ctx, "DELETE FROM events WHERE team_id = ? AND interview_id = ?", tx.team, id); err != nil {
+		// Its events carry its data in their payloads, and so do the campaign's finding events
+		// quoting it (their evidence names the interview); deliveries and attempts go by cascade.
+		if _, err := tx.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
+			OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND CAST(payload AS TEXT) LIKE ?))`,
+			tx.team, id, campaign, "%"+string(id)+"%"); err != nil {
 			return err
 		}
 		d := countDeltas{}
