@@ -160,7 +160,7 @@ func (f *apiserverFlags) deliveryService(ctx context.Context, log logr.Logger, d
 	if err != nil {
 		return nil, egress.Policy{}, nil, err
 	}
-	svc, stop, err := f.delivery.service(ctx, log.WithName("deliveries"), d.store, dir, nil, 0)
+	svc, stop, err := f.delivery.service(ctx, log.WithName("deliveries"), d.store, dir, nil, 0, nil)
 	if err != nil {
 		return nil, egress.Policy{}, nil, err
 	}

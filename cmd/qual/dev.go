@@ -337,7 +337,7 @@ func addDevDispatcher(ctx context.Context, f *devFlags, mgr ctrl.Manager, db sto
 	if err != nil {
 		return nil, err
 	}
-	svc, stop, err := f.api.delivery.service(ctx, ctrl.Log.WithName("dispatcher"), db, dir, dir, devDeliveryWorkers)
+	svc, stop, err := f.api.delivery.service(ctx, ctrl.Log.WithName("dispatcher"), db, dir, dir, devDeliveryWorkers, ctrlmetrics.Registry)
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,7 @@ func (f *dispatcherFlags) defaults() {
 // redeliveries (the apiserver's). Start it once the directory's cache has synced (an event
 // relayed before would find no endpoint); the returned func stops it.
 func (f *dispatcherFlags) service(ctx context.Context, log logr.Logger, db store.Store, dir delivery.Directory,
-	health delivery.HealthWriter, workers int) (*delivery.Service, func(), error) {
+	health delivery.HealthWriter, workers int, reg prometheus.Registerer) (*delivery.Service, func(), error) {
 	policy, err := f.egress.policy()
 	if err != nil {
 		return nil, nil, err
@@ -102,7 +102,7 @@ func (f *dispatcherFlags) service(ctx context.Context, log logr.Logger, db store
 		Store: db, Directory: dir, Health: health, Client: policy.Client(f.egress.attemptTimeout, f.egress.maxResponse),
 		Schedule:     delivery.Schedule{Waits: f.schedule, Jitter: 0.1},
 		DisableAfter: f.disableAfter, Workers: workers, InFlight: f.inFlight, PollInterval: f.poll,
-		StatusInterval: f.statusInterval, Retention: f.retention, RescueAfter: f.rescueAfter, Logger: log,
+		StatusInterval: f.statusInterval, Retention: f.retention, RescueAfter: f.rescueAfter, Logger: log, Metrics: reg,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
@@ -172,7 +172,7 @@ func runDispatcher(ctx context.Context, g *globalFlags, f *dispatcherFlags) erro
 		if !cl.GetCache().WaitForCacheSync(ctx) {
 			return errors.New("dispatcher: the informer cache did not sync")
 		}
-		svc, stop, err := f.service(ctx, log, db, dir, dir, f.workers)
+		svc, stop, err := f.service(ctx, log, db, dir, dir, f.workers, reg)
 		if err != nil {
 			return err
 		}

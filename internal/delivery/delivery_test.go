@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 
 	"qual.cx/operator/internal/delivery"
@@ -75,7 +77,8 @@ func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, b.dsn(t), nil)
+			reg := prometheus.NewRegistry()
+			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) { cfg.Metrics = reg })
 			f.rc.answer = func(_ received, n int, _ http.Header) int {
 				if n <= 3 {
 					return http.StatusServiceUnavailable
@@ -105,6 +108,14 @@ func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {
 			}
 			if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || h.LastSuccessAt == nil {
 				t.Fatalf("health after the success: %+v", h)
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP qual_webhook_attempts_total Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later) or failed (given up).
+# TYPE qual_webhook_attempts_total counter
+qual_webhook_attempts_total{outcome="retry"} 3
+qual_webhook_attempts_total{outcome="succeeded"} 1
+`), "qual_webhook_attempts_total"); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -18,6 +18,7 @@ func (s *Service) relay(ctx context.Context) bool {
 		s.log.Error(err, "relay the outbox")
 		return false
 	}
+	s.m.relayed.Add(float64(len(ds)))
 	if err := s.enqueue(ctx, ds, &s.opts); err != nil {
 		// The deliveries are stored: the repair pass queues them.
 		s.log.Error(err, "queue deliveries; the repair pass will", "deliveries", len(ds))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"qual.cx/operator/internal/jobs"
@@ -87,6 +88,8 @@ type Config struct {
 	// MaxSnooze caps how long a job sleeps before it looks at its delivery again (0: no
 	// cap). Tests that move Now set it, since River sleeps on the real clock.
 	MaxSnooze time.Duration
+	// Metrics registers the service's Prometheus series (nil: none).
+	Metrics prometheus.Registerer
 	// ID names this process among the queue's clients (tests).
 	ID     string
 	Logger logr.Logger
@@ -141,6 +144,7 @@ const jobTimeout = 30 * time.Second
 type Service struct {
 	cfg  Config
 	jobs *jobs.Client
+	m    *metrics
 	opts river.InsertOpts
 	log  logr.Logger
 	// slots caps in-flight sends per endpoint.
@@ -157,7 +161,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Directory == nil || cfg.Client == nil {
 		return nil, errors.New("delivery: Store, Directory and Client are required")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, slots: map[store.WebhookID]chan struct{}{},
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, slots: map[store.WebhookID]chan struct{}{}, m: m,
 		opts: river.InsertOpts{Queue: QueueName, MaxAttempts: 25, UniqueOpts: uniqueLive}}
 	c, err := jobs.New(ctx, jobs.Config{
 		Store: cfg.Store, Queue: QueueName, Workers: cfg.Workers,

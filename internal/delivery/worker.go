@@ -110,6 +110,7 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 			status, next = store.DeliveryPending, ptr(o.at.Add(wait))
 		}
 	}
+	s.observe(o, status)
 	// The attempt is recorded even when the job's context ended mid-send: the send happened.
 	if _, err := ts.RecordAttempt(context.WithoutCancel(ctx), d.ID, o.result(status, next)); err != nil {
 		return ignoreFinished(fmt.Errorf("delivery %s: record attempt: %w", d.ID, err))
@@ -121,6 +122,18 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 		return s.snooze(next.Sub(s.now()))
 	}
 	return nil
+}
+
+// observe counts an attempt by what it led to.
+func (s *Service) observe(o outcome, status store.DeliveryStatus) {
+	outcome := string(status)
+	if status == store.DeliveryPending {
+		outcome = "retry"
+	}
+	s.m.attempts.WithLabelValues(outcome).Inc()
+	if o.status != 0 {
+		s.m.duration.Observe(o.duration.Seconds())
+	}
 }
 
 // judge disables an endpoint that answered 410 Gone, or whose deliveries have all failed for
