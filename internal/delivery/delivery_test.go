@@ -345,6 +345,22 @@ func TestRefusedAddressIsLogged(t *testing.T) {
 	}
 }
 
+// A URL the policy refuses (here http to a public name, as kubectl may write) is a failed
+// attempt naming the reason, checked before anything is dialled.
+func TestURLIsCheckedBeforeEachSend(t *testing.T) {
+	f := newFixture(t, backends[0].dsn(t), func(cfg *delivery.Config) { cfg.CheckURL = egress.Policy{}.CheckURL })
+	f.ep.URL = "http://receiver.example/hook"
+	f.dir.add(f.ep)
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the attempt", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) >= 1
+	})
+	if a := deliveries(t, f.ts, f.ep.ID)[0].Attempts[0]; a.StatusCode != 0 || !strings.Contains(a.Error, "https") {
+		t.Fatalf("attempt %+v", a)
+	}
+}
+
 // A test send is logged with its one attempt, never retried, and never moves health.
 func TestTestSendIsLoggedOnly(t *testing.T) {
 	f := newFixture(t, backends[0].dsn(t), nil)
