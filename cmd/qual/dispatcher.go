@@ -100,7 +100,7 @@ func (f *dispatcherFlags) service(ctx context.Context, log logr.Logger, db store
 	}
 	svc, err := delivery.New(ctx, delivery.Config{
 		Store: db, Directory: dir, Health: health, Client: policy.Client(f.egress.attemptTimeout, f.egress.maxResponse),
-		CheckURL: policy.CheckURL,
+		CheckURL:     policy.CheckURL,
 		Schedule:     delivery.Schedule{Waits: f.schedule, Jitter: 0.1},
 		DisableAfter: f.disableAfter, Workers: workers, InFlight: f.inFlight, PollInterval: f.poll,
 		StatusInterval: f.statusInterval, Retention: f.retention, RescueAfter: f.rescueAfter, Logger: log, Metrics: reg,
