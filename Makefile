@@ -27,8 +27,21 @@ manifests: ## Generate the CRDs and the manager's RBAC from the Go markers.
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods for the API types.
+generate: openapi ## Generate DeepCopy methods for the API types, and the aggregated API's OpenAPI.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="./..."
+
+# The aggregated API's OpenAPI definitions, by kube-openapi's openapi-gen (the version go.mod
+# pins). Rule violations go to a committed list, so a new one shows in verify-generated.
+OPENAPI_GEN := $(GO) tool openapi-gen
+OPENAPI_PKGS := k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
+	k8s.io/apimachinery/pkg/version qual.cx/operator/api/data/v1alpha1
+
+.PHONY: openapi
+openapi: ## Generate the OpenAPI definitions of the data.qual.cx aggregated API.
+	$(OPENAPI_GEN) --output-file zz_generated.openapi.go --go-header-file hack/boilerplate.go.txt \
+		--output-dir dataapi/openapi --output-pkg qual.cx/operator/dataapi/openapi \
+		--output-model-name-file zz_generated.model_name.go \
+		--report-filename dataapi/openapi/api-violations.list $(OPENAPI_PKGS)
 
 .PHONY: fmt
 fmt: ## Format the Go code.
@@ -62,8 +75,8 @@ test: envtest-bins test-deps ## Run every test against a real control plane, SQL
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when generated files differ from what is committed.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- api config)" || { git status --porcelain -- api config; echo "untracked generated files: commit them"; exit 1; }
+	@git diff --exit-code -- api config dataapi/openapi || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- api config dataapi/openapi)" || { git status --porcelain -- api config dataapi/openapi; echo "untracked generated files: commit them"; exit 1; }
 
 ##@ Build
 

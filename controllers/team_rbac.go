@@ -5,6 +5,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	datav1alpha1 "qual.cx/operator/api/data/v1alpha1"
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
@@ -19,7 +20,22 @@ var (
 	readVerbs  = []string{"get", "list", "watch"}
 	writeVerbs = []string{"get", "list", "watch", "create", "update", "patch"}
 	allVerbs   = []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	// storeVerbs are what the aggregated data.qual.cx API serves: it is read-only and has no
+	// watch.
+	storeVerbs = []string{"get", "list"}
 )
+
+// The manager may grant only what it holds (see team_controller.go), so it holds storeRead.
+// +kubebuilder:rbac:groups=data.qual.cx,resources=interviews;messages;findings;analyses,verbs=get;list
+
+// storeRead lets a role read the store's rows through the aggregated API. Every role gets it:
+// in the REST API every member, viewers included, holds interviews:read and findings:read
+// (sessions skip scope checks; only writes check roles).
+var storeRead = rbacv1.PolicyRule{
+	APIGroups: []string{datav1alpha1.GroupName},
+	Resources: []string{"interviews", "messages", "findings", "analyses"},
+	Verbs:     storeVerbs,
+}
 
 // accessLevels map member roles to what they may do with the team's qual.cx objects:
 // owners and admins everything, members read and write campaigns, viewers read.
@@ -32,6 +48,7 @@ var accessLevels = []accessLevel{
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns/status", "webhooks/status", "apikeys/status"}, Verbs: readVerbs},
 			// The plaintext of a key minted for kubectl users lives in a Secret.
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: readVerbs},
+			storeRead,
 		},
 	},
 	{
@@ -40,6 +57,7 @@ var accessLevels = []accessLevel{
 		rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns"}, Verbs: writeVerbs},
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns/status"}, Verbs: readVerbs},
+			storeRead,
 		},
 	},
 	{
@@ -47,6 +65,7 @@ var accessLevels = []accessLevel{
 		roles: []qualv1alpha1.TeamRole{qualv1alpha1.RoleViewer},
 		rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns", "webhooks", "apikeys"}, Verbs: readVerbs},
+			storeRead,
 		},
 	},
 }

@@ -1,0 +1,101 @@
+package dataapi
+
+import (
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+
+	datav1alpha1 "qual.cx/operator/api/data/v1alpha1"
+)
+
+// Page sizes. kubectl asks for 500 a chunk; a response carries at most maxListLimit items,
+// filled from store pages of up to store.MaxPageLimit, and says where to continue. The API
+// conventions let a server return fewer items than the limit, with a continue token.
+const (
+	maxListLimit = 500
+)
+
+// query is a list request's filters, from its field selector, which the store's indexes serve.
+type query struct {
+	name        string // metadata.name: a get, as a list of zero or one
+	campaign    string // a Campaign's name, resolved to its UID in each namespace
+	campaignUID string
+	phase       string
+	findingType string
+	tag         string
+	interview   string
+	// matchesNothing is set when a label selector can match no object: the store's objects
+	// carry no labels, so only a selector an empty label set satisfies matches them.
+	matchesNothing bool
+}
+
+// filters is the query in canonical form, which a continue token is bound to.
+func (q query) filters() map[string]string {
+	return map[string]string{
+		"name": q.name, datav1alpha1.FieldCampaign: q.campaign, datav1alpha1.FieldCampaignUID: q.campaignUID,
+		datav1alpha1.FieldPhase: q.phase, datav1alpha1.FieldType: q.findingType, datav1alpha1.FieldTag: q.tag,
+		datav1alpha1.FieldInterview: q.interview, "labels": strconv.FormatBool(q.matchesNothing),
+	}
+}
+
+// parseQuery reads the field and label selectors. Field labels were checked by the scheme
+// (see fieldLabels); only equality is served, since the store's indexes answer equality.
+func parseQuery(opts *metainternalversion.ListOptions) (query, error) {
+	var q query
+	if opts == nil {
+		return q, nil
+	}
+	if opts.LabelSelector != nil && !opts.LabelSelector.Empty() && !opts.LabelSelector.Matches(labels.Set{}) {
+		q.matchesNothing = true
+	}
+	if opts.FieldSelector == nil {
+		return q, nil
+	}
+	for _, r := range opts.FieldSelector.Requirements() {
+		if r.Operator != selection.Equals && r.Operator != selection.DoubleEquals {
+			return q, apierrors.NewBadRequest(fmt.Sprintf("field selector %s: only = is supported", r.Field))
+		}
+		if err := q.set(r.Field, r.Value); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+func (q *query) set(field, value string) error {
+	var dst *string
+	switch field {
+	case "metadata.name":
+		dst = &q.name
+	case "metadata.namespace":
+		return nil // the request's namespace already says it
+	case datav1alpha1.FieldCampaign:
+		dst = &q.campaign
+	case datav1alpha1.FieldCampaignUID:
+		dst = &q.campaignUID
+	case datav1alpha1.FieldPhase:
+		dst = &q.phase
+	case datav1alpha1.FieldType:
+		dst = &q.findingType
+	case datav1alpha1.FieldTag:
+		dst = &q.tag
+	case datav1alpha1.FieldInterview:
+		dst = &q.interview
+	default:
+		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s is not supported", field))
+	}
+	*dst = value
+	return nil
+}
+
+// listLimit is the number of items one response may carry.
+func listLimit(opts *metainternalversion.ListOptions) int {
+	if opts == nil || opts.Limit <= 0 || opts.Limit > maxListLimit {
+		return maxListLimit
+	}
+	return int(opts.Limit)
+}
