@@ -40,7 +40,7 @@ func (s WebhookStore) DeleteWebhookData(ctx context.Context, wh *qualv1alpha1.We
 		return err
 	}
 	if err := s.Store.Team(team).DeleteWebhookData(ctx, store.WebhookID(wh.UID)); err != nil {
-		return fmt.Errorf("delete delivery log of webhook %s/%s: %w", wh.Namespace, wh.Name, err)
+		return fmt.Errorf("team %s: %w", team, err)
 	}
 	return nil
 }
