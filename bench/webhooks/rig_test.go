@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,8 +24,6 @@ import (
 )
 
 const (
-	// workers is `qual dispatcher --workers`' default.
-	workers = 32
 	// subjects the events are spread over (delivery order is kept per subject).
 	subjects = 50
 )
@@ -37,15 +36,17 @@ type rig struct {
 	eps []delivery.Endpoint
 	rc  *receiver
 	log *errorLog
+	// workers and inFlight are the dispatcher's --workers and --max-in-flight-per-endpoint.
+	workers, inFlight int
 }
 
-func newRig(b *testing.B, dsn string, endpoints int) *rig {
+func newRig(b *testing.B, dsn string, p params) *rig {
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn)
 	must(b, err)
 	b.Cleanup(func() { _ = db.Close() })
 	team := store.TeamID(uuid.NewString())
-	secrets := make([]string, endpoints)
+	secrets := make([]string, p.endpoints)
 	for i := range secrets {
 		secrets[i], err = signing.NewSecret()
 		must(b, err)
@@ -53,7 +54,7 @@ func newRig(b *testing.B, dsn string, endpoints int) *rig {
 	rc, err := newReceiver(secrets)
 	must(b, err)
 	b.Cleanup(rc.close)
-	r := &rig{db: db, ts: db.Team(team), rc: rc, log: &errorLog{}}
+	r := &rig{db: db, ts: db.Team(team), rc: rc, log: &errorLog{}, workers: p.workers, inFlight: p.inFlight}
 	for i, s := range secrets {
 		r.eps = append(r.eps, delivery.Endpoint{Team: team, Namespace: "team-bench", Name: fmt.Sprintf("hook-%d", i),
 			ID: store.WebhookID(uuid.NewString()), URL: rc.url(i), Events: []string{"*"}, Enabled: true, Secrets: []string{s}})
@@ -66,7 +67,7 @@ func newRig(b *testing.B, dsn string, endpoints int) *rig {
 // config is the dispatcher's: `qual dispatcher`'s defaults, loopback allowed.
 func (r *rig) config(workers int) delivery.Config {
 	return delivery.Config{Store: r.db, Directory: r.dir, Client: egress.Policy{AllowLoopback: true}.Client(10*time.Second, 1<<20),
-		Workers: workers, Logger: r.log.logger()}
+		Workers: workers, InFlight: r.inFlight, Logger: r.log.logger()}
 }
 
 // migrate applies River's migrations with an insert-only service, so the timed start does not
@@ -85,7 +86,7 @@ func (r *rig) migrate(b *testing.B) {
 
 // start runs the dispatcher; the returned func stops it.
 func (r *rig) start(ctx context.Context) (stop func()) {
-	svc, err := delivery.New(ctx, r.config(workers))
+	svc, err := delivery.New(ctx, r.config(r.workers))
 	if err != nil {
 		panic(err) // New fails only on a missing Store, Directory or Client
 	}
@@ -102,7 +103,7 @@ func (r *rig) start(ctx context.Context) (stop func()) {
 
 // concurrency is how many sends the dispatcher makes at once: its workers, capped by the
 // per-endpoint in-flight limit of each endpoint.
-func (r *rig) concurrency() int { return min(workers, len(r.eps)*delivery.DefaultInFlight) }
+func (r *rig) concurrency() int { return min(r.workers, len(r.eps)*r.inFlight) }
 
 // check fails the benchmark on a request the receiver refused or an error the service logged.
 func (r *rig) check(b *testing.B) {
@@ -258,4 +259,22 @@ func (l *errorLog) errors() (int, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.n, l.first
+}
+
+// snoozes counts the times River put a delivery job back (an older delivery of its subject
+// pending, no free slot for its endpoint): each is a job run that sent nothing. It reads
+// River's own count, `snoozes` in each job's metadata.
+func (r *rig) snoozes(b *testing.B) int {
+	back, err := store.BackingOf(r.db)
+	must(b, err)
+	db, q := back.Writer, `SELECT COALESCE(SUM(CAST(json_extract(metadata, '$.snoozes') AS INTEGER)), 0) FROM river_job`
+	if back.Backend != "sqlite" {
+		db, err = sql.Open("pgx", back.DSN)
+		must(b, err)
+		defer func() { _ = db.Close() }()
+		q = `SELECT COALESCE(SUM((metadata->>'snoozes')::int), 0) FROM river_job`
+	}
+	var n int
+	must(b, db.QueryRowContext(context.Background(), q).Scan(&n))
+	return n
 }

@@ -3,7 +3,7 @@
 //
 //   - throughput: N events (QUAL_BENCH_EVENTS, default 5,000) over 50 subjects written to one
 //     team's outbox, then the dispatcher started and timed until every delivery to every
-//     endpoint (QUAL_BENCH_ENDPOINTS, default 2) was answered 204; against, in the same
+//     endpoint (QUAL_BENCH_ENDPOINTS, default 1) was answered 204; against, in the same
 //     iteration, a bare Go client posting the same signed requests to the same receiver with
 //     the dispatcher's send concurrency, without store or queue;
 //   - latency: events written at a steady rate (QUAL_BENCH_RATE per second, default 200, for
@@ -11,7 +11,9 @@
 //     receiver's time of the 2xx minus the time AddEvent returned.
 //
 // The service runs with the defaults of `qual dispatcher` (32 workers, 4 in flight per
-// endpoint, 200 ms poll interval, the default retry schedule). Run it with:
+// endpoint, 200 ms poll interval, the default retry schedule); QUAL_BENCH_WORKERS and
+// QUAL_BENCH_IN_FLIGHT change the first two. Each run also reports River's snoozes per
+// delivery: job runs that sent nothing. Run it with:
 //
 //	go test -run '^$' -bench WebhookDelivery -benchtime 1x -count 3 -timeout 60m ./bench/webhooks/
 package webhooks
@@ -21,10 +23,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/store/pgtest"
 )
 
@@ -57,11 +61,14 @@ type params struct {
 	endpoints int
 	rate      int
 	duration  time.Duration
+	workers   int
+	inFlight  int
 }
 
 func loadParams(b *testing.B) params {
-	p := params{events: envInt(b, "QUAL_BENCH_EVENTS", 5000), endpoints: envInt(b, "QUAL_BENCH_ENDPOINTS", 2),
-		rate: envInt(b, "QUAL_BENCH_RATE", 200), duration: 10 * time.Second}
+	p := params{events: envInt(b, "QUAL_BENCH_EVENTS", 5000), endpoints: envInt(b, "QUAL_BENCH_ENDPOINTS", 1),
+		rate: envInt(b, "QUAL_BENCH_RATE", 200), duration: 10 * time.Second,
+		workers: envInt(b, "QUAL_BENCH_WORKERS", 32), inFlight: envInt(b, "QUAL_BENCH_IN_FLIGHT", delivery.DefaultInFlight)}
 	if v := os.Getenv("QUAL_BENCH_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -108,7 +115,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 // deliveries with a bare client.
 func benchThroughput(b *testing.B, be backend, p params) {
 	ctx := context.Background()
-	r := newRig(b, be.dsn(b), p.endpoints)
+	r := newRig(b, be.dsn(b), p)
 	evs := writeEvents(b, r.ts, p.events)
 	want := len(evs) * len(r.eps)
 
@@ -118,7 +125,7 @@ func benchThroughput(b *testing.B, be backend, p params) {
 	wait(b, done, r.rc, want, 10*time.Minute)
 	took := time.Since(start)
 	stop()
-	_, requests := r.rc.phase()
+	first, requests := r.rc.phase()
 
 	done = r.rc.arm(want)
 	bare := postBare(b, r, evs, r.concurrency())
@@ -130,16 +137,18 @@ func benchThroughput(b *testing.B, be backend, p params) {
 	b.ReportMetric(bare, "bare-req/s")
 	b.ReportMetric(dps/bare, "ratio")
 	b.ReportMetric(float64(requests-want), "duplicates")
+	b.ReportMetric(float64(r.snoozes(b))/float64(want), "snoozes/delivery")
 	r.check(b)
-	b.Logf("%d events, %d deliveries in %s (%d requests); bare client at concurrency %d: %.0f req/s",
-		len(evs), want, took.Round(time.Millisecond), requests, r.concurrency(), bare)
+	b.Logf("%d events, %d deliveries in %s (%d requests; half by %s, 90%% by %s); bare client at concurrency %d: %.0f req/s",
+		len(evs), want, took.Round(time.Millisecond), requests, progress(first, start, 0.5), progress(first, start, 0.9),
+		r.concurrency(), bare)
 }
 
 // benchLatency writes events at a steady rate while the dispatcher runs and measures each
 // delivery from the write to the receiver's 2xx.
 func benchLatency(b *testing.B, be backend, p params) {
 	ctx := context.Background()
-	r := newRig(b, be.dsn(b), p.endpoints)
+	r := newRig(b, be.dsn(b), p)
 	total := int(float64(p.rate) * p.duration.Seconds())
 	want := total * len(r.eps)
 
@@ -156,6 +165,7 @@ func benchLatency(b *testing.B, be backend, p params) {
 	b.ReportMetric(percentile(lat, 0.99), "p99_ms")
 	b.ReportMetric(percentile(lat, 1), "max_ms")
 	b.ReportMetric(float64(requests-want), "duplicates")
+	b.ReportMetric(float64(r.snoozes(b))/float64(want), "snoozes/delivery")
 	r.check(b)
 	b.Logf("%d events at %d/s, %d deliveries", total, p.rate, want)
 }
@@ -168,6 +178,16 @@ func wait(b *testing.B, done <-chan struct{}, rc *receiver, want int, limit time
 		got, _ := rc.phase()
 		b.Fatalf("after %s the receiver had %d of %d deliveries", limit, len(got), want)
 	}
+}
+
+// progress is when the receiver had the fraction q of its deliveries, since start.
+func progress(first map[key]time.Time, start time.Time, q float64) time.Duration {
+	at := make([]float64, 0, len(first))
+	for _, t := range first {
+		at = append(at, float64(t.Sub(start)))
+	}
+	slices.Sort(at)
+	return time.Duration(percentile(at, q)).Round(time.Millisecond)
 }
 
 // percentile of sorted latencies in ms (q 1: the largest).
