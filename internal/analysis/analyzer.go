@@ -52,7 +52,7 @@ func New(opts ...Option) Analyzer {
 	for _, o := range opts {
 		o(a)
 	}
-	a.lex, a.pol = compiledTables()
+	a.lex, a.pol, a.thes, a.thesErr = compiledTables()
 	return a
 }
 
@@ -62,14 +62,18 @@ var (
 	tablesOnce sync.Once
 	sharedLex  *lexicon
 	sharedPol  *polarityTable
+	sharedThes *thesaurus
+	thesErr    error
 )
 
-func compiledTables() (*lexicon, *polarityTable) {
+func compiledTables() (*lexicon, *polarityTable, *thesaurus, error) {
 	tablesOnce.Do(func() {
-		sharedLex = compileLexicon(newStemmer())
+		st := newStemmer()
+		sharedLex = compileLexicon(st)
 		sharedPol = compilePolarity()
+		sharedThes, thesErr = compileThesaurus(thesaurusText, st)
 	})
-	return sharedLex, sharedPol
+	return sharedLex, sharedPol, sharedThes, thesErr
 }
 
 type analyzer struct {
@@ -78,6 +82,8 @@ type analyzer struct {
 	workers      int
 	lex          *lexicon
 	pol          *polarityTable
+	thes         *thesaurus
+	thesErr      error // a malformed thesaurus table; every run reports it
 }
 
 // minSupport is the distinct-interview threshold for a finding. Four is the floor: in a
@@ -96,6 +102,9 @@ func (a *analyzer) minSupport(n int) int {
 
 // Analyze implements Analyzer.
 func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
+	if a.thesErr != nil {
+		return nil, fmt.Errorf("analysis: compiling the thesaurus: %w", a.thesErr)
+	}
 	tok, err := sentenceTokenizer()
 	if err != nil {
 		return nil, fmt.Errorf("analysis: loading the sentence model: %w", err)

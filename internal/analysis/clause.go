@@ -76,6 +76,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	c.covered = make([]bool, len(toks))
 	inPhrase := make([]bool, len(toks))
 	blocked := make([]bool, len(toks))
+	c.blocked = blocked
 	for i := 0; i < len(toks); {
 		m, ok := a.lex.match(toks, i)
 		if !ok {

@@ -137,7 +137,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, d)
 		outAnswers = append(outAnswers, recAnswers(recs, d.recs))
 	}
-	out = append(out, cooccurClusters(recs, n, thr, protocol, open, out, outAnswers)...)
+	out = append(out, cooccurClusters(recs, a.thes, n, thr, protocol, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)

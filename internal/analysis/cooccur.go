@@ -41,28 +41,37 @@ const cooccurPairWords = 10
 
 // cooccurClusters returns the co-occurrence clusters of recs that no cluster in out already
 // holds.
-func cooccurClusters(recs []clauseRec, n, thr int, protocol map[string]bool, open []bool, out []*cluster, outAnswers [][]int64) []*cluster {
+func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[string]bool, open []bool, out []*cluster, outAnswers [][]int64) []*cluster {
 	seedMin := max(3, int(math.Ceil(0.75*float64(thr))))
 	// The opening question, unless it asks for an evaluation, is the warm-up: its
 	// answers give background and motives (discover.go).
 	warmup := len(open) == 0 || !open[0]
 	ws := make([][]string, len(recs))
 	for i, r := range recs {
-		if r.class != classNone && (r.qid != 0 || !warmup) {
-			ws[i] = cooccurWords(r)
+		if (r.class != classNone || r.famStance != classNone) && (r.qid != 0 || !warmup) {
+			ws[i] = cooccurWords(r, th)
 		}
 	}
-	seeds, df := cooccurSeeds(recs, ws, n, seedMin, protocol)
+	seeds, df := cooccurSeeds(recs, ws, th, n, seedMin, protocol)
 	if debugf != nil {
 		for _, s := range seeds {
 			debugf("seed %v sup %d clauses %d", s.words, s.sup, len(s.recs))
 		}
 	}
-	found := mergeSeeds(recs, seeds)
+	found := mergeSeeds(recs, seeds, func(s *cooccurSeed) bool { _, ok := soleFamily(th, s.words); return ok })
 	var kept []*cluster
 	for _, s := range found {
-		cl := stanceCluster(recs, s, thr)
+		f, _ := soleFamily(th, s.lead)
+		cl := stanceCluster(recs, s, thr, f.stance)
 		if cl == nil {
+			continue
+		}
+		// A family seeds alone only as what it is: dirt found as praise is a
+		// coincidence of words ("cleaned up the mess in the books").
+		if f.stance != classNone && f.stance != cl.class {
+			if debugf != nil {
+				debugf("cooc %v %v support %d: against its family's stance", cl.class, s.words, cl.support)
+			}
 			continue
 		}
 		// As for concepts (dropScattered): a theme comes up where the protocol leads to
@@ -97,10 +106,15 @@ func cooccurClusters(recs []clauseRec, n, thr int, protocol map[string]bool, ope
 	return kept
 }
 
-// cooccurWords are the clause's topic words, each once, in a fixed order.
-func cooccurWords(r clauseRec) []string {
+// cooccurWords are the clause's topic words, each once, in a fixed order: its thesaurus
+// families first, so that a long clause still pairs them (cooccurPairWords), then its
+// free words and concepts.
+func cooccurWords(r clauseRec, th *thesaurus) []string {
 	w := recWords(r)
-	out := make([]string, 0, len(w))
+	out := make([]string, 0, len(w)+len(r.families))
+	for _, f := range r.families {
+		out = append(out, th.families[f].word)
+	}
 	for _, x := range w {
 		if !slices.Contains(out, x) {
 			out = append(out, x)
@@ -113,7 +127,7 @@ func cooccurWords(r clauseRec) []string {
 // interview, in one pass (records come in interview order), and keeps the ones heard in
 // seedMin interviews or more: a single word only when it is not the protocol's and not
 // used by nearly everyone, a pair when at least one of its words is the participants'.
-func cooccurSeeds(recs []clauseRec, ws [][]string, n, seedMin int, protocol map[string]bool) ([]*cooccurSeed, map[string]int) {
+func cooccurSeeds(recs []clauseRec, ws [][]string, th *thesaurus, n, seedMin int, protocol map[string]bool) ([]*cooccurSeed, map[string]int) {
 	type count struct {
 		sup  int
 		last int32
@@ -139,7 +153,7 @@ func cooccurSeeds(recs []clauseRec, ws [][]string, n, seedMin int, protocol map[
 				continue
 			}
 			for _, v := range words[k+1 : min(len(words), cooccurPairWords)] {
-				if protocol[w] && protocol[v] {
+				if (protocol[w] && protocol[v]) || !pairable(th, w, v) {
 					continue
 				}
 				key := [2]string{min(w, v), max(w, v)}
@@ -159,6 +173,12 @@ func cooccurSeeds(recs []clauseRec, ws [][]string, n, seedMin int, protocol map[
 		// A concept is a quality ("slow", "confusing", "the cost") more than a topic: it
 		// names a theme only with a word of the participants' (the concept path keeps the
 		// themes it holds alone).
+		// A thesaurus family seeds alone only when it is a complaint or praise in itself
+		// (dirt, kindness); a family of topics (price, location) is as broad as a
+		// concept and names a theme only in a pair.
+		if f, ok := th.family(w); ok && f.stance == classNone {
+			continue
+		}
 		if c.sup >= seedMin && !protocol[w] && !wide(w) && !strings.HasPrefix(w, "#") {
 			index[w] = len(seeds)
 			seeds = append(seeds, &cooccurSeed{words: []string{w}, sup: c.sup})
@@ -244,13 +264,19 @@ func coherent(recs []clauseRec, ws [][]string, cl *cluster, lead []string, wide 
 //
 // Overlap is counted in answers, not clauses: one answer tells a theme in several
 // clauses and words ("it's a hundred degrees up there", "the fans don't reach").
-func mergeSeeds(recs []clauseRec, seeds []*cooccurSeed) []*cooccurSeed {
+//
+// A seed that stands alone (a thesaurus family of complaint or praise) always starts its
+// own group: joined to a broad group of its answers it would be lost in it.
+func mergeSeeds(recs []clauseRec, seeds []*cooccurSeed, alone func(*cooccurSeed) bool) []*cooccurSeed {
 	var groups []*cooccurSeed
 	var groupAns [][]int64
 	for _, s := range seeds {
 		ans := recAnswers(recs, s.recs)
 		joined := false
 		for i, g := range groups {
+			if alone(s) {
+				break
+			}
 			if overlap(ans, groupAns[i]) >= mergeOverlap*float64(min(len(ans), len(groupAns[i]))) {
 				g.words = append(g.words, s.words...)
 				g.recs = unionSorted(g.recs, s.recs)
@@ -270,12 +296,14 @@ func mergeSeeds(recs []clauseRec, seeds []*cooccurSeed) []*cooccurSeed {
 
 // stanceCluster reads a group's stance from the majority of its interviews and keeps the
 // clauses that agree with it; nil when no stance holds thr interviews, or too few of them
-// state it in their own words.
-func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int) *cluster {
-	votes := map[polClass]map[int32]bool{classNeg: {}, classPos: {}, classWish: {}}
-	inherited := map[polClass]map[int32]bool{classNeg: {}, classPos: {}, classWish: {}}
+// state it in their own words. A group grown from a family that is praise or complaint in
+// itself (given) takes that stance: kindness told inside a complaint ("the room was a
+// mess, but she came straight up") is still kindness, and is heard in its own clauses.
+func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int, given polClass) *cluster {
+	votes := map[polClass]map[int32]bool{classNone: {}, classNeg: {}, classPos: {}, classWish: {}}
+	inherited := map[polClass]map[int32]bool{classNone: {}, classNeg: {}, classPos: {}, classWish: {}}
 	for _, id := range g.recs {
-		r := recs[id]
+		r := ownStance(recs[id])
 		if r.explicit && !r.fromAnswer {
 			votes[r.class][r.iv] = true
 		}
@@ -288,11 +316,17 @@ func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int) *cluster {
 	if pos > neg || (pos == neg && len(inherited[classPos]) > len(inherited[classNeg])) {
 		polar, against = classPos, classNeg
 	}
+	switch given {
+	case classNeg:
+		polar, against = classNeg, classPos
+	case classPos:
+		polar, against = classPos, classNeg
+	}
 	var mine []int
 	own := map[int32]bool{}
 	for _, id := range g.recs {
-		r := recs[id]
-		if r.class == against {
+		r := ownStance(recs[id])
+		if r.class == against || r.class == classNone {
 			continue
 		}
 		mine = append(mine, id)
@@ -322,6 +356,40 @@ func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int) *cluster {
 		core[w] = true
 	}
 	return &cluster{class: class, primary: -1, qid: -1, cooc: true, stem: g.words[0], shared: shared, core: core, recs: mine, support: sup}
+}
+
+// pairable says two words may make a pair seed: a family of topics (price, location)
+// pairs only with another family or a concept, never with a free word, which it would
+// join to half the study ("pay" with "phone").
+func pairable(th *thesaurus, w, v string) bool {
+	fw, okw := th.family(w)
+	fv, okv := th.family(v)
+	topicW, topicV := okw && fw.stance == classNone, okv && fv.stance == classNone
+	if !topicW && !topicV {
+		return true
+	}
+	tagged := func(x string) bool { return strings.HasPrefix(x, "@") || strings.HasPrefix(x, "#") }
+	return tagged(w) && tagged(v)
+}
+
+// ownStance is a record as the co-occurrence clusters read it: a clause whose own
+// words carry no stance takes its families' (famStance) when it has none, or only the
+// whole answer's ("the towels had a stain" is a complaint). A stance it inherited
+// from its sentence or question stays: "they hand you a broken program to fix" in
+// praise of the exercises is no complaint.
+func ownStance(r clauseRec) clauseRec {
+	if r.famStance != classNone && (r.class == classNone || r.class == r.famStance || r.fromAnswer) {
+		r.class, r.explicit, r.fromAnswer = r.famStance, true, false
+	}
+	return r
+}
+
+// soleFamily is the thesaurus family a seed is made of alone, if it is one.
+func soleFamily(th *thesaurus, lead []string) (family, bool) {
+	if len(lead) != 1 {
+		return family{}, false
+	}
+	return th.family(lead[0])
 }
 
 // heldBy says a cluster already found holds most of these answers, or these answers hold

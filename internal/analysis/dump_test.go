@@ -50,7 +50,11 @@ func TestDumpClauses(t *testing.T) {
 		for _, cw := range r.concepts {
 			cs = append(cs, fmt.Sprintf("%s:%g", lexiconIDs[cw.concept], cw.weight))
 		}
-		t.Logf("%s %s q%d class=%d explicit=%v %v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs, r.stems,
+		var fs []string
+		for _, f := range r.families {
+			fs = append(fs, a.thes.families[f].word)
+		}
+		t.Logf("%s %s q%d class=%d explicit=%v %v %v %v | %s", iv.ID, iv.Messages[r.msg].ID, r.qid, r.class, r.explicit, cs, fs, r.stems,
 			iv.Messages[r.msg].Content[r.start:r.end])
 	}
 }

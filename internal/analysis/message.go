@@ -21,6 +21,11 @@ type clauseRec struct {
 	lukewarm   bool // its praise is only acceptance ("it was fine")
 	concepts   []conceptWeight
 	stems      []string // words outside the lexicon, for themes it has no concept for
+	families   []int16  // thesaurus families it names (thesaurus.go), ascending
+	// famStance is the stance its families of praise or complaint give it ("sticky
+	// ring on the nightstand", "they were just kind people") when its own polarity
+	// words say nothing against it; co-occurrence clusters read it (cooccur.go).
+	famStance polClass
 }
 
 type conceptWeight struct {
@@ -176,7 +181,11 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			rec.lukewarm = rec.class == classPos && rec.explicit && c.lukewarm
 			rec.concepts = a.weighConcepts(c)
 			rec.stems = freeStems(c)
-			if len(rec.concepts) == 0 && len(rec.stems) == 0 {
+			rec.families = a.thes.familiesOf(c.toks, c.negated, c.blocked)
+			if fs := a.thes.stanceOf(rec.families); (fs == classNeg && c.pol <= 0) || (fs == classPos && c.pol >= 0) {
+				rec.famStance = fs
+			}
+			if len(rec.concepts) == 0 && len(rec.stems) == 0 && len(rec.families) == 0 {
 				continue
 			}
 			sp := a.quoteSpan(text, sw, c)

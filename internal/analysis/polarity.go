@@ -132,7 +132,7 @@ func (p *polarityTable) of(t token) float64 { return p.surface[t.low] }
 
 // polarityWord says whether a word carries polarity in the shared table.
 func polarityWord(low string) bool {
-	_, pol := compiledTables()
+	_, pol, _, _ := compiledTables()
 	_, ok := pol.surface[low]
 	_, flip := flipOnly[low]
 	return ok || flip || isNegator(low)

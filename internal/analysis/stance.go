@@ -47,6 +47,9 @@ type clauseStance struct {
 	// covered marks words that belong to a lexicon term or a blocked phrase; the
 	// others can still make a theme on their own (see stemCandidates).
 	covered []bool
+	// blocked marks words of a blocked homonym phrase ("quality time"), which no
+	// thesaurus family sees either.
+	blocked []bool
 }
 
 // termHit is a lexicon term found in a clause.

@@ -55,7 +55,7 @@ func studySubject(c Campaign) string {
 // than a template.
 func titleCandidates(quotes []string, subject string, class polClass, topical func([]token) bool, needStance bool) []string {
 	st := newStemmer()
-	_, pol := compiledTables()
+	_, pol, _, _ := compiledTables()
 	stems := make([]map[string]bool, len(quotes))
 	for i, q := range quotes {
 		stems[i] = map[string]bool{}
