@@ -77,13 +77,21 @@ func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[s
 		// As for concepts (dropScattered): a theme comes up where the protocol leads to
 		// it, so some question holds homeFloor of its interviews; a word whose mentions
 		// are scattered one or two per question is picking up unrelated remarks.
-		if homeSupport(cl, recs) < homeFloor {
+		// A family said almost only in its own stance (three quarters of the interviews
+		// that use it at all, as for a free word, stemCandidates) is specific enough to
+		// be told across questions: two in one question do.
+		specific := f.stance != classNone && float64(cl.support) >= 0.75*float64(df[s.lead[0]])
+		if homeSupport(cl, recs) < homeFloor-boolInt(specific) {
 			if debugf != nil {
 				debugf("cooc %v %v support %d: scattered", cl.class, s.words, cl.support)
 			}
 			continue
 		}
-		if !coherent(recs, ws, cl, s.lead, func(w string) bool { return float64(df[w]) > cooccurMaxShare*float64(n) }) {
+		// A family of praise or complaint is one thing by construction; its clauses
+		// must still share a further word, but a word the whole study uses counts
+		// ("the towels", "the shower" in a study of hotel stays).
+		wide := func(w string) bool { return f.stance == classNone && float64(df[w]) > cooccurMaxShare*float64(n) }
+		if !coherent(recs, ws, cl, s.lead, wide) {
 			if debugf != nil {
 				debugf("cooc %v %v support %d: incoherent", cl.class, s.words, cl.support)
 			}
@@ -113,7 +121,9 @@ func cooccurWords(r clauseRec, th *thesaurus) []string {
 	w := recWords(r)
 	out := make([]string, 0, len(w)+len(r.families))
 	for _, f := range r.families {
-		out = append(out, th.families[f].word)
+		if w := th.families[f].word; !slices.Contains(out, w) {
+			out = append(out, w)
+		}
 	}
 	for _, x := range w {
 		if !slices.Contains(out, x) {
@@ -342,7 +352,7 @@ func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int, given polClass) *c
 		return nil
 	}
 	class := polar
-	if wish >= len(votes[polar]) {
+	if wish >= len(votes[polar]) && given == classNone {
 		class = classWish
 	}
 	shared := map[string]bool{}
@@ -382,6 +392,13 @@ func ownStance(r clauseRec) clauseRec {
 		r.class, r.explicit, r.fromAnswer = r.famStance, true, false
 	}
 	return r
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // soleFamily is the thesaurus family a seed is made of alone, if it is one.

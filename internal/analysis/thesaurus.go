@@ -33,13 +33,14 @@ type famTerm struct {
 type thesaurus struct {
 	families []family
 	byFirst  map[string][]famTerm
-	byWord   map[string]int16
+	byWord   map[string]int16 // a family's own word ("@gestures"), and its kin's if it heads them
 }
 
 // compileThesaurus parses the embedded table; a malformed line is a programming error
 // in the table, reported with its line number.
 func compileThesaurus(text string, st *stemmer) (*thesaurus, error) {
 	th := &thesaurus{byFirst: map[string][]famTerm{}, byWord: map[string]int16{}}
+	var kin []string
 	addTerm := func(term string, id int16) {
 		toks := tokenize(term, 0, len(term), st)
 		if len(toks) == 0 {
@@ -63,6 +64,10 @@ func compileThesaurus(text string, st *stemmer) (*thesaurus, error) {
 			}
 			continue
 		}
+		if len(parts) == 2 && strings.TrimSpace(parts[0]) == "kin" {
+			kin = append(kin, parts[1])
+			continue
+		}
 		if len(parts) != 3 {
 			return nil, fmt.Errorf("thesaurus line %d: want 3 fields, got %d", n+1, len(parts))
 		}
@@ -82,6 +87,22 @@ func compileThesaurus(text string, st *stemmer) (*thesaurus, error) {
 		th.byWord[f.word] = id
 		for _, term := range strings.Split(parts[2], ",") {
 			addTerm(strings.TrimSpace(term), id)
+		}
+	}
+	// Kin families are one dimension told in two vocabularies (kindness and its
+	// gestures): their clauses meet under the first one's word.
+	for _, line := range kin {
+		names := strings.Split(line, ",")
+		head, ok := th.byWord["@"+strings.TrimSpace(names[0])]
+		if !ok {
+			return nil, fmt.Errorf("thesaurus kin %q: no family %q", line, names[0])
+		}
+		for _, n := range names[1:] {
+			id, ok := th.byWord["@"+strings.TrimSpace(n)]
+			if !ok || th.families[id].stance != th.families[head].stance {
+				return nil, fmt.Errorf("thesaurus kin %q: no family %q of the same stance", line, n)
+			}
+			th.families[id].word = th.families[head].word
 		}
 	}
 	for k, terms := range th.byFirst {
