@@ -63,6 +63,8 @@ type apiserverFlags struct {
 	// deliveries, when set, is the process's running delivery service (`qual dev`), used
 	// instead of an insert-only one.
 	deliveries *delivery.Service
+	// aggregated is the data.qual.cx aggregated API beside the REST API.
+	aggregated aggregatedFlags
 }
 
 func (f *apiserverFlags) register(cmd *cobra.Command) {
@@ -86,6 +88,7 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	f.delivery.defaults()
 	f.delivery.egress.register(fs)
 	fs.StringVar(&f.publicURL, "public-url", "", "the address clients reach the REST API at (e.g. https://api.qual.example), the base of graph share links (default: the scheme and host of each request)")
+	f.aggregated.register(fs)
 	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
 }
 
@@ -309,9 +312,16 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	if err != nil {
 		return fmt.Errorf("create apiserver: %w", err)
 	}
+	agg, err := f.aggregated.server(log, g.kubeconfig, srvCfg.CursorKey, db, cl.GetCache())
+	if err != nil {
+		return err
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return cl.Start(ctx) })
 	eg.Go(func() error { return srv.Run(ctx) })
+	if agg != nil {
+		eg.Go(func() error { return agg.Run(ctx) })
+	}
 	eg.Go(func() error { return serveMetrics(ctx, f.metricsAddr, reg) })
 	return eg.Wait()
 }

@@ -32,6 +32,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/dataapi"
 	"qual.cx/operator/internal/admission"
 	"qual.cx/operator/internal/controlplane"
 	"qual.cx/operator/internal/keys"
@@ -77,6 +78,8 @@ type devFlags struct {
 	tie bool
 	mgr managerFlags
 	api apiserverFlags
+	// agg is the running aggregated API server, registered once the manager is up.
+	agg *dataapi.Server
 }
 
 func newDevCommand() *cobra.Command {
@@ -104,6 +107,7 @@ uses <dir>. Their logs are <dir>/etcd.log and <dir>/kube-apiserver.log.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.dir, "dir", ".qual", "state folder: etcd data, SQLite store, kubeconfig and dev.env")
 	fs.StringVar(&f.api.addr, "addr", "127.0.0.1:8090", "listen address of the REST API")
+	fs.StringVar(&f.api.aggregated.addr, "aggregated-addr", "", "TLS listen address of the data.qual.cx aggregated API (default: a free loopback port)")
 	fs.StringVar(&f.mgr.metricsAddr, "metrics-bind-address", "", "address of the metrics endpoint (default: a free loopback port)")
 	fs.StringVar(&f.mgr.probeAddr, "health-probe-bind-address", "", "address of /healthz and /readyz (default: a free loopback port)")
 	fs.BoolVar(&f.tie, "tie-control-plane", true, "stop etcd and kube-apiserver when this process dies, however it dies (Linux; tests turn it off)")
@@ -163,6 +167,7 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 	if err := writeAdminKubeconfig(cp.cp, kubeconfig); err != nil {
 		return err
 	}
+	f.api.aggregated.kubeconfig, f.api.aggregated.certDir = kubeconfig, devAggregatedDir(dir)
 	log.Info("control plane up", "host", cp.cfg.Host, "kubeconfig", kubeconfig)
 	return runDevComponents(ctx, out, f, cp.cfg, devPaths{
 		dir: dir, kubeconfig: kubeconfig, prevKey: prev["QUAL_API_KEY"], prevAdminKey: prev["QUAL_ADMIN_KEY"],
@@ -173,7 +178,7 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 // survives restarts (so tokens minted earlier keep working), and the dev user as admin.
 func (f *devFlags) complete(prev map[string]string) error {
 	f.mgr.leaderElect = false // one process; no lease to wait for
-	for _, addr := range []*string{&f.mgr.metricsAddr, &f.mgr.probeAddr} {
+	for _, addr := range []*string{&f.mgr.metricsAddr, &f.mgr.probeAddr, &f.api.aggregated.addr} {
 		if *addr != "" {
 			continue
 		}
@@ -321,6 +326,12 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 	if err == nil {
 		err = mgr.Add(srv)
 	}
+	if err == nil {
+		f.agg, err = f.api.aggregated.server(ctrl.Log, "", srvCfg.CursorKey, db, mgr.GetCache())
+	}
+	if err == nil {
+		err = mgr.Add(manager.RunnableFunc(f.agg.Run))
+	}
 	if err != nil {
 		release()
 		return nil, nil, fmt.Errorf("add the apiserver: %w", err)
@@ -381,6 +392,9 @@ func bootstrapAndAnnounce(ctx context.Context, out io.Writer, c client.Client, f
 		return err
 	}
 	if err := waitForAPI(ctx, url, apiKey, adminKey); err != nil {
+		return err
+	}
+	if err := registerDevAggregated(ctx, c, f.agg, f.api.aggregated.certDir); err != nil {
 		return err
 	}
 	envFile := filepath.Join(p.dir, "dev.env")
@@ -602,6 +616,7 @@ In another shell:
        $QUAL_URL/api/v1/campaigns
   curl -H "Authorization: Bearer $QUAL_ADMIN_KEY" $QUAL_URL/api/v1/admin/stats
   kubectl --kubeconfig %[3]s get qual -A
+  kubectl --kubeconfig %[3]s get interviews,findings -A   (the store, via data.qual.cx)
 (kubectl is not bundled; any kubectl works with that kubeconfig.)
 `, envFile, url, kubeconfig, devUserEmail, mf.metricsAddr, mf.probeAddr)
 }

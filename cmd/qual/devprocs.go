@@ -159,6 +159,10 @@ func startControlPlane(log logr.Logger, s devState, tie bool) (*devControlPlane,
 			StartTimeout: startTimeout(apiserverStartTimeout), StopTimeout: 20 * time.Second,
 		},
 	}
+	if err := withAggregation(d.cp.APIServer, s.certDir()); err != nil {
+		d.closeLogs()
+		return nil, err
+	}
 	stopWatch := d.rec.Watch(100 * time.Millisecond)
 	err = d.start(s)
 	if watchErr := stopWatch(); watchErr != nil {

@@ -134,7 +134,7 @@ type FindingSpec struct {
 	// +optional
 	Campaign string `json:"campaign,omitempty"`
 	// Type is theme, pain_point, opportunity or insight.
-	Type string `json:"type"`
+	Type  string `json:"type"`
 	Title string `json:"title"`
 	// +optional
 	Summary string `json:"summary,omitempty"`
