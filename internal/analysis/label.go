@@ -324,6 +324,11 @@ var posTitles = map[string]string{
 // word, or a word its interviews share.
 func (a *analyzer) topical(cl *cluster) func([]token) bool {
 	return func(toks []token) bool {
+		// A cluster grown from a thesaurus family is about the clauses that name it
+		// ("went out of her way", "brought me a chair" for kindness).
+		if cl.cooc && a.namesCoreFamily(cl, toks) {
+			return true
+		}
 		for i, t := range toks {
 			if cl.cooc {
 				if m, ok := a.lex.match(toks, i); cl.core[t.stem] || (ok && m.concept >= 0 && cl.core[conceptWord(m.concept)]) {
@@ -340,6 +345,17 @@ func (a *analyzer) topical(cl *cluster) func([]token) bool {
 		}
 		return false
 	}
+}
+
+// namesCoreFamily says words name a thesaurus family a co-occurrence cluster grew from.
+func (a *analyzer) namesCoreFamily(cl *cluster, toks []token) bool {
+	none := make([]bool, len(toks))
+	for _, f := range a.thes.familiesOf(toks, none, none) {
+		if cl.core[a.thes.families[f].word] {
+			return true
+		}
+	}
+	return false
 }
 
 func topicTitle(format, topic string) string {
