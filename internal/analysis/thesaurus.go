@@ -80,7 +80,7 @@ func compileThesaurus(text string, st *stemmer) (*thesaurus, error) {
 			f.stance = classPos
 		case ".":
 		default:
-			return nil, fmt.Errorf("thesaurus line %d: stance %q is not one of - + .", n+1, parts[1])
+			return nil, fmt.Errorf("thesaurus line %d: stance %q is not one of \"-\", \"+\", \".\" (complaint, praise, topic)", n+1, parts[1])
 		}
 		id := int16(len(th.families))
 		th.families = append(th.families, f)
