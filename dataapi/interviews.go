@@ -76,10 +76,7 @@ func interviewObject(iv store.Interview, ns string, campaigns map[store.Campaign
 			UpdatedAt: metav1.NewTime(iv.UpdatedAt),
 		},
 	}
-	if iv.EndedAt != nil {
-		t := metav1.NewTime(*iv.EndedAt)
-		out.Status.EndedAt = &t
-	}
+	out.Status.EndedAt = timePtr(iv.EndedAt)
 	if p := iv.Participant; p.Name != "" || p.Email != "" || p.ExternalID != "" || len(p.Metadata) > 0 {
 		out.Spec.Participant = &datav1alpha1.Participant{Name: p.Name, Email: p.Email, ExternalID: p.ExternalID}
 		if len(p.Metadata) > 0 {
@@ -112,4 +109,13 @@ func objectMeta(id, ns string, created, updated time.Time) metav1.ObjectMeta {
 		CreationTimestamp: metav1.NewTime(created),
 		ResourceVersion:   strconv.FormatInt(updated.UnixMicro(), 10),
 	}
+}
+
+// timePtr converts an optional time.
+func timePtr(t *time.Time) *metav1.Time {
+	if t == nil {
+		return nil
+	}
+	mt := metav1.NewTime(*t)
+	return &mt
 }

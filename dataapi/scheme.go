@@ -26,7 +26,7 @@ func newScheme() (*runtime.Scheme, serializer.CodecFactory, error) {
 	}
 	s.AddUnversionedTypes(schema.GroupVersion{Version: "v1"},
 		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{}, &metav1.APIGroup{}, &metav1.APIResourceList{})
-	for _, r := range resources {
+	for _, r := range resourceInfos() {
 		gvk := datav1alpha1.SchemeGroupVersion.WithKind(r.kind)
 		if err := s.AddFieldLabelConversionFunc(gvk, fieldLabels(r.fields)); err != nil {
 			return nil, serializer.CodecFactory{}, fmt.Errorf("dataapi: field labels of %s: %w", r.kind, err)

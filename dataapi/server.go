@@ -141,11 +141,16 @@ func storages(c Config) map[string]rest.Storage {
 	dir, tok := directory{kube: c.Kube}, tokens{codec: cursor.NewCodec(c.ContinueKey)}
 	return map[string]rest.Storage{
 		"interviews": &interviewStorage{kind: interviewKind(), store: c.Store, dir: dir, tokens: tok},
+		"messages":   &messageStorage{kind: messageKind(), store: c.Store, dir: dir, tokens: tok},
+		"findings":   &findingStorage{kind: findingKind(), store: c.Store, dir: dir, tokens: tok},
+		"analyses":   newAnalysisStorage(c.Store, dir),
 	}
 }
 
-// resources describe every kind, for the scheme's field labels.
-var resources = []resourceInfo{interviewKind().info}
+// resourceInfos describe every kind, for the scheme's field labels.
+func resourceInfos() []resourceInfo {
+	return []resourceInfo{interviewKind().info, messageKind().info, findingKind().info, analysisKind().info}
+}
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
