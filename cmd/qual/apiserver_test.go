@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,12 +28,13 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	dir := t.TempDir()
 	key := createTeamKey(t, k8s)
 
-	addr, metrics := freeAddr(t), freeAddr(t)
+	addr, metrics, aggregated := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	root := newRootCommand()
 	root.SetArgs([]string{"apiserver", "--kubeconfig", kubeconfig, "--store", filepath.Join(dir, "qual.db"),
-		"--addr", addr, "--metrics-bind-address", metrics, "--cursor-key", "0123456789abcdef0123456789abcdef"})
+		"--addr", addr, "--metrics-bind-address", metrics, "--cursor-key", "0123456789abcdef0123456789abcdef",
+		"--aggregated-addr", aggregated})
 	go func() { done <- root.ExecuteContext(ctx) }()
 
 	api := "http://" + addr + "/api/v1"
@@ -41,6 +43,9 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	waitFor(t, "campaign created", func() error {
 		return postExpect(api+"/campaigns", key, `{"title":"From the service account"}`, 201)
 	})
+	// The aggregated API serves beside it, ready once its delegated authentication has read
+	// kube-system/extension-apiserver-authentication with the rights config/aggregated grants.
+	waitFor(t, "aggregated API ready", func() error { return expectTLSReady("https://" + aggregated + "/readyz") })
 	waitFor(t, "metrics", func() error {
 		return expectBody("http://"+metrics+"/metrics", `qual_http_requests_total{method="GET"`)
 	})
@@ -105,6 +110,22 @@ func postExpect(url, bearer, body string, status int) error {
 	got, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != status {
 		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, got)
+	}
+	return nil
+}
+
+// expectTLSReady GETs a health endpoint of a server with a self-signed certificate.
+func expectTLSReady(url string) error {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a self-signed test server
+	resp, err := hc.Get(url)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
 	}
 	return nil
 }

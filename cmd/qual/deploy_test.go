@@ -16,14 +16,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// deployment installs the cluster manifests of config/ (RBAC, manager, apiserver) into a real
+// deployment installs the cluster manifests of config/ (RBAC, manager, apiserver, aggregated API) into a real
 // control plane, proving they are valid objects, and returns kubeconfigs that authenticate
 // as the manager's and the apiserver's service accounts, so a test runs each component with
 // exactly the permissions the manifests grant it.
 func deployment(t *testing.T, env *envtest.Environment, admin client.Client) (manager, apiserver string) {
 	t.Helper()
 	var objs []*unstructured.Unstructured
-	for _, dir := range []string{"rbac", "manager", "apiserver"} {
+	for _, dir := range []string{"rbac", "manager", "apiserver", "aggregated"} {
 		files, err := filepath.Glob(filepath.Join("..", "..", "config", dir, "*.yaml"))
 		if err != nil {
 			t.Fatal(err)
