@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,12 @@ import (
 // stays blind. Those are tuned numbers now, no longer estimates; the hotel-stays and
 // warehouse-shifts first runs above are the honest estimate for unseen sets.
 //
+// The holdout sets in testdata/holdout, written by another session blind to the analyzer
+// code, were measured once, on the analysis code of feef25c (the concept thesaurus), and
+// not tuned on: course-registration recall 0.50, precision 1.00, 2 trap hits, 4 findings;
+// library-ebooks 0.50, 0.75, 0 trap hits, 4 findings; pet-sitting 0.50, 1.00, 2 trap hits,
+// 3 findings. Only TestQuality reads them (loadHoldout), and only logs them.
+//
 // A blind set is scored and logged like the others, but its targets are not enforced
 // until the analyzer has been improved on general grounds to meet them: see blindSets.
 const qualityTargetRecall, qualityTargetPrecision = 0.90, 0.85
@@ -112,12 +119,25 @@ type answerRef struct {
 
 func loadFixtures(t testing.TB) map[string]*fixture {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	out := loadDir(t, "testdata", "")
+	if len(out) == 0 {
+		t.Fatal("no hand-coded sets in testdata")
+	}
+	return out
+}
+
+// loadHoldout loads the held-out sets (testdata/holdout), written by someone else and
+// never tuned on: only TestQuality reads them, and only logs their scores.
+func loadHoldout(t testing.TB) map[string]*fixture {
+	t.Helper()
+	return loadDir(t, filepath.Join("testdata", "holdout"), "holdout/")
+}
+
+func loadDir(t testing.TB, dir, prefix string) map[string]*fixture {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatal("no hand-coded sets in testdata")
 	}
 	out := map[string]*fixture{}
 	for _, p := range paths {
@@ -129,7 +149,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		out[strings.TrimSuffix(filepath.Base(p), ".json")] = &f
+		out[prefix+strings.TrimSuffix(filepath.Base(p), ".json")] = &f
 	}
 	return out
 }
@@ -271,6 +291,7 @@ func TestQuality(t *testing.T) {
 		defer func() { debugf = nil }()
 	}
 	fixtures := loadFixtures(t)
+	maps.Copy(fixtures, loadHoldout(t))
 	names := make([]string, 0, len(fixtures))
 	for n := range fixtures {
 		names = append(names, n)
@@ -288,7 +309,7 @@ func TestQuality(t *testing.T) {
 				name, s.recall, s.precision, s.trapHits, len(findings), s.report)
 			if s.recall < qualityTargetRecall || s.precision < qualityTargetPrecision {
 				report := t.Errorf
-				if blindSets[name] {
+				if blindSets[name] || strings.HasPrefix(name, "holdout/") {
 					report = t.Logf
 				}
 				report("%s: recall %.2f (target %.2f), precision %.2f (target %.2f)",
