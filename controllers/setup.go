@@ -15,7 +15,10 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/cachetrim"
+	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/keyindex"
+	"qual.cx/operator/internal/store"
 )
 
 // Options configure the controllers.
@@ -35,6 +38,15 @@ type Options struct {
 	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
 	// empty): no Team may own it, and the dispatcher runs there.
 	SystemNamespace string
+}
+
+// WithStore fills the store-backed options: a deleted campaign's rows and a deleted webhook's
+// delivery log are deleted, and changes to campaigns, members and keys write their events.
+func (o Options) WithStore(c client.Client, db store.Store) Options {
+	o.CampaignData = campaigndata.Cleaner{Namespaces: c, Store: db}
+	o.WebhookData = WebhookStore{Namespaces: c, Store: db}
+	o.Events = events.Outbox{Namespaces: c, Store: db}
+	return o
 }
 
 // Reconcilers are the four reconcilers Setup registered.

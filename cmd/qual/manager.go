@@ -17,8 +17,6 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
-	"qual.cx/operator/internal/campaigndata"
-	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/interviews"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
@@ -147,9 +145,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 		SystemNamespace: f.operatorNamespace,
 	}
 	if db != nil {
-		opts.CampaignData = campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: db}
-		opts.WebhookData = controllers.WebhookStore{Namespaces: mgr.GetClient(), Store: db}
-		opts.Events = events.Outbox{Namespaces: mgr.GetClient(), Store: db}
+		opts = opts.WithStore(mgr.GetClient(), db)
 	}
 	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
 		return nil, err

@@ -18,7 +18,6 @@ import (
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/analysis"
-	"qual.cx/operator/internal/campaigndata"
 	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/scheme"
@@ -64,9 +63,8 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 		return nil, fmt.Errorf("teststack: manager: %w", err)
 	}
 	if o.Controllers {
-		if _, err := controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4,
-			Dispatcher:   controllers.DispatcherConfig{Image: "qual:test", Replicas: 1},
-			CampaignData: campaigndata.Cleaner{Namespaces: mgr.GetClient(), Store: o.Store}}); err != nil {
+		opts := controllers.Options{Concurrency: 4, Dispatcher: controllers.DispatcherConfig{Image: "qual:test", Replicas: 1}}
+		if _, err := controllers.Setup(ctx, mgr, opts.WithStore(mgr.GetClient(), o.Store)); err != nil {
 			return nil, fmt.Errorf("teststack: controllers: %w", err)
 		}
 	}
