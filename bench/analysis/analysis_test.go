@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,20 +64,14 @@ func TestMain(m *testing.M) {
 	}))
 }
 
-var backends = []struct {
-	name string
-	dsn  func(b *testing.B) string
-}{
-	{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "qual.db") }},
-	{"postgres", func(b *testing.B) string { return pg.Database(b) }},
-}
+var backends = pg.Backends()
 
 // BenchmarkAnalysis runs each size on each backend; the stack (a REST replica with its
 // analysis workers, as `qual apiserver` runs them) starts once per backend.
 func BenchmarkAnalysis(b *testing.B) {
 	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			st := startStack(b, be.dsn(b))
+		b.Run(be.Name, func(b *testing.B) {
+			st := startStack(b, be.DSN(b))
 			for _, n := range []int{100, 1000} {
 				b.Run(fmt.Sprintf("interviews=%d", n), func(b *testing.B) { benchAnalysis(b, st, n) })
 			}

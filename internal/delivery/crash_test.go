@@ -52,9 +52,9 @@ func crashHelper() {
 func TestEveryEventSurvivesAKilledDispatcher(t *testing.T) {
 	const events = 2000
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			dsn := b.dsn(t)
+			dsn := b.DSN(t)
 			s := open(t, dsn)
 			team := store.TeamID(uuid.NewString())
 			ts := s.Team(team)
@@ -129,7 +129,7 @@ func TestEveryEventSurvivesAKilledDispatcher(t *testing.T) {
 // Two dispatchers share one queue: while both are healthy every event is delivered once, and
 // both do part of the work.
 func TestTwoDispatchersShareTheQueue(t *testing.T) {
-	dsn := backends[1].dsn(t)
+	dsn := backends[1].DSN(t)
 	f := newFixture(t, dsn, func(cfg *delivery.Config) { cfg.ID = "first" })
 	var bySecond atomic.Int64
 	cfg := f.cfg

@@ -23,9 +23,9 @@ import (
 // shows one successful attempt each.
 func TestDeliversSignedEvents(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, b.dsn(t), nil)
+			f := newFixture(t, b.DSN(t), nil)
 			want := map[string]store.Event{}
 			for i := range 40 {
 				ev := emit(t, f.ts, "interview.completed", fmt.Sprintf("iv-%d", i%7))
@@ -75,10 +75,10 @@ func duplicates(got map[string]int) int {
 // spaced by the schedule; the log holds every attempt with its status and excerpt.
 func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			reg := prometheus.NewRegistry()
-			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) { cfg.Metrics = reg })
+			f := newFixture(t, b.DSN(t), func(cfg *delivery.Config) { cfg.Metrics = reg })
 			f.rc.answer = func(_ received, n int, _ http.Header) int {
 				if n <= 3 {
 					return http.StatusServiceUnavailable
@@ -123,7 +123,7 @@ qual_webhook_attempts_total{outcome="succeeded"} 1
 
 // Retry-After longer than the schedule's wait decides the next attempt.
 func TestRetryAfterIsHonoured(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	f.rc.answer = func(_ received, n int, h http.Header) int {
 		if n == 1 {
 			h.Set("Retry-After", "1")
@@ -141,7 +141,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 // A delivery that runs out of attempts fails; the last attempt says why.
 func TestDeliveryFailsAfterTheLastAttempt(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	f.rc.answer = func(received, int, http.Header) int { return http.StatusInternalServerError }
 	emit(t, f.ts, "finding.created", "f1")
 	eventually(t, 30*time.Second, "the delivery to fail", func() bool {
@@ -156,7 +156,7 @@ func TestDeliveryFailsAfterTheLastAttempt(t *testing.T) {
 
 // 410 Gone disables the endpoint at once: no retry, and later events are not fanned out to it.
 func TestGoneDisablesAtOnce(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	f.rc.answer = func(received, int, http.Header) int { return http.StatusGone }
 	emit(t, f.ts, "finding.created", "f1")
 	eventually(t, 10*time.Second, "the disable", func() bool { return f.hw.reason(f.ep.ID) != "" })
@@ -183,11 +183,11 @@ func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // clock moved by days); once re-enabled its held deliveries resume and succeed.
 func TestFailingEndpointIsDisabledAndResumesWhenReenabled(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			c := &clock{}
 			c.ns.Store(time.Now().UnixNano())
-			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) {
+			f := newFixture(t, b.DSN(t), func(cfg *delivery.Config) {
 				cfg.Now = c.now
 				cfg.Schedule = delivery.Schedule{Waits: []time.Duration{time.Hour, 2 * time.Hour, 4 * 24 * time.Hour, 24 * time.Hour, time.Hour}}
 				cfg.DisabledRecheck = 100 * time.Millisecond
@@ -256,7 +256,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	if got := delivery.SigningSecrets(secret, now.Add(delivery.RotationWindow+time.Second)); len(got) != 1 || got[0] != newSecret {
 		t.Fatalf("after the window: %v", got)
 	}
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	f.ep.Secrets = delivery.SigningSecrets(secret, now)
 	f.dir.add(f.ep)
 	oldOnly, newOnly := newReceiver(t, oldSecret), newReceiver(t, newSecret)
@@ -280,10 +280,10 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 // on, and its own arrive in order once it succeeds.
 func TestOrderIsKeptPerSubject(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			// The failing event's retries take at least 900 ms: longer than the other subject needs.
-			f := newFixture(t, b.dsn(t), func(cfg *delivery.Config) {
+			f := newFixture(t, b.DSN(t), func(cfg *delivery.Config) {
 				cfg.Schedule = delivery.Schedule{Waits: []time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}}
 			})
 			var first string
@@ -331,7 +331,7 @@ func TestOrderIsKeptPerSubject(t *testing.T) {
 
 // An address the egress policy refuses is a failed attempt that says why; nothing is sent.
 func TestRefusedAddressIsLogged(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), func(cfg *delivery.Config) {
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
 		cfg.Client = egress.Policy{}.Client(10*time.Second, 1<<20) // no loopback
 	})
 	emit(t, f.ts, "finding.created", "f1")
@@ -348,7 +348,7 @@ func TestRefusedAddressIsLogged(t *testing.T) {
 // A URL the policy refuses (here http to a public name, as kubectl may write) is a failed
 // attempt naming the reason, checked before anything is dialled.
 func TestURLIsCheckedBeforeEachSend(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), func(cfg *delivery.Config) { cfg.CheckURL = egress.Policy{}.CheckURL })
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) { cfg.CheckURL = egress.Policy{}.CheckURL })
 	f.ep.URL = "http://receiver.example/hook"
 	f.dir.add(f.ep)
 	emit(t, f.ts, "finding.created", "f1")
@@ -363,7 +363,7 @@ func TestURLIsCheckedBeforeEachSend(t *testing.T) {
 
 // A test send is logged with its one attempt, never retried, and never moves health.
 func TestTestSendIsLoggedOnly(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	f.rc.answer = func(received, int, http.Header) int { return http.StatusInternalServerError }
 	d, err := f.svc.SendTest(context.Background(), f.ep)
 	if err != nil || d.Status != store.DeliveryFailed || len(d.Attempts) != 1 || !d.Test || d.EventType != delivery.EventTest {
@@ -383,7 +383,7 @@ func TestTestSendIsLoggedOnly(t *testing.T) {
 
 // Redeliver sends a finished delivery again with the same webhook-id.
 func TestRedeliver(t *testing.T) {
-	f := newFixture(t, backends[0].dsn(t), nil)
+	f := newFixture(t, backends[0].DSN(t), nil)
 	ev := emit(t, f.ts, "finding.created", "f1")
 	eventually(t, 10*time.Second, "the delivery", func() bool {
 		d := deliveries(t, f.ts, f.ep.ID)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,14 +39,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// backends are a fresh database of each store backend, as a DSN.
-var backends = []struct {
-	name string
-	dsn  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "qual.db") }},
-	{"postgres", func(t *testing.T) string { return pg.Database(t) }},
-}
+// backends are both store backends, each a fresh database per test.
+var backends = pg.Backends()
 
 func open(t *testing.T, dsn string) store.Store {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -35,14 +34,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// backends are a fresh database of each store backend, as a DSN.
-var backends = []struct {
-	name string
-	dsn  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "qual.db") }},
-	{"postgres", func(t *testing.T) string { return pg.Database(t) }},
-}
+// backends are both store backends, each a fresh database per test.
+var backends = pg.Backends()
 
 func open(t *testing.T, dsn string) store.Store {
 	t.Helper()
@@ -189,9 +182,9 @@ func findingIDs(t *testing.T, ts store.TeamStore, c store.CampaignID) map[string
 // touches manual findings, and writes events only for what changed.
 func TestReanalysisIsStable(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, b.dsn(t))
+			s := open(t, b.DSN(t))
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			q := newQueue(t, s, &topics{}, 30*time.Second)
@@ -234,9 +227,9 @@ func TestReanalysisIsStable(t *testing.T) {
 // A second analyze while one is queued or running returns that one.
 func TestOneAnalysisPerCampaign(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, b.dsn(t))
+			s := open(t, b.DSN(t))
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "setup")
@@ -293,9 +286,9 @@ func crashHelper() {
 // stuck, and the analysis finishes exactly once: one set of findings, one analysis.completed.
 func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			dsn := b.dsn(t)
+			dsn := b.DSN(t)
 			s := open(t, dsn)
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,4 +121,19 @@ func (s *Server) admin1(sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
+}
+
+// Backend is a fresh, empty database of one store backend, as a DSN.
+type Backend struct {
+	Name string
+	DSN  func(tb testing.TB) string
+}
+
+// Backends are both store backends for a test to run on: SQLite (a file in the test's
+// temporary folder) and PostgreSQL (a database on s).
+func (s *Server) Backends() []Backend {
+	return []Backend{
+		{"sqlite", func(tb testing.TB) string { return "sqlite://" + filepath.Join(tb.TempDir(), "qual.db") }},
+		{"postgres", s.Database},
+	}
 }
