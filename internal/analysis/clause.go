@@ -19,6 +19,31 @@ var discourseWords = wordSet(`okay ok fine alright well`)
 // hedges are negations that deny nothing about the topic: "I don't know", "not sure".
 var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
 
+// deniedOpinionVerbs state an opinion that a negation before them denies as a whole.
+var deniedOpinionVerbs = wordSet(`say call`)
+
+// opinionDenied is the index of the opinion verb a negator at i denies ("wouldn't say",
+// "don't really think"), when a proposition follows it in the same phrase; else -1. "I
+// don't think so" and "I can't say enough" deny nothing that follows.
+func opinionDenied(text string, toks []token, i int) int {
+	for j := i + 1; j < len(toks) && j <= i+2; j++ {
+		if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+			return -1
+		}
+		if !deniedOpinionVerbs[toks[j].low] {
+			continue
+		}
+		if j+1 >= len(toks) || toks[j+1].low == "so" || toks[j+1].low == "enough" {
+			return -1
+		}
+		if _, brk := gapBreaks(text[toks[j].end:toks[j+1].start]); brk {
+			return -1
+		}
+		return j
+	}
+	return -1
+}
+
 // correctedLater says a flipped word is followed by "just"/"only": "not hard, just long".
 func correctedLater(toks []token, j int) bool {
 	for k := j + 1; k < len(toks) && k <= j+5; k++ {
@@ -129,6 +154,19 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			continue
 		}
 		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
+			continue
+		}
+		// "I wouldn't say the audit was confusing", "I wouldn't call it cheap": a denied
+		// opinion takes back what follows it, to the end of its phrase, and says
+		// nothing either way in its place.
+		if v := opinionDenied(text, toks, i); v > 0 {
+			c.denies = true
+			for j := v + 1; j < len(toks); j++ {
+				if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
+					break
+				}
+				c.negated[j], pols[j], doubt[j] = true, 0, true
+			}
 			continue
 		}
 		flipped := false

@@ -9,6 +9,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -22,7 +23,9 @@ func TestDumpClauses(t *testing.T) {
 		t.Fatal("set ANALYSIS_DUMP=fixture:id,id")
 	}
 	name, ids, _ := strings.Cut(spec, ":")
-	f := loadFixtures(t)[name]
+	all := loadFixtures(t)
+	maps.Copy(all, loadHoldout(t))
+	f := all[name]
 	if f == nil {
 		t.Fatalf("no fixture %s", name)
 	}
