@@ -59,10 +59,13 @@ func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[s
 		}
 	}
 	found := mergeSeeds(recs, seeds, func(s *cooccurSeed) bool { _, ok := soleFamily(th, s.words); return ok })
+	grow := func(mine []int, lead []string, class polClass) []int {
+		return growInHome(recs, ws, th, mine, lead, class, float64(n)*cooccurMaxShare)
+	}
 	var kept []*cluster
 	for _, s := range found {
 		f, _ := soleFamily(th, s.lead)
-		cl := stanceCluster(recs, s, thr, f.stance)
+		cl := stanceCluster(recs, s, thr, f.stance, grow)
 		if cl == nil {
 			continue
 		}
@@ -309,7 +312,7 @@ func mergeSeeds(recs []clauseRec, seeds []*cooccurSeed, alone func(*cooccurSeed)
 // state it in their own words. A group grown from a family that is praise or complaint in
 // itself (given) takes that stance: kindness told inside a complaint ("the room was a
 // mess, but she came straight up") is still kindness, and is heard in its own clauses.
-func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int, given polClass) *cluster {
+func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int, given polClass, grow func([]int, []string, polClass) []int) *cluster {
 	votes := map[polClass]map[int32]bool{classNone: {}, classNeg: {}, classPos: {}, classWish: {}}
 	inherited := map[polClass]map[int32]bool{classNone: {}, classNeg: {}, classPos: {}, classWish: {}}
 	for _, id := range g.recs {
@@ -345,6 +348,12 @@ func stanceCluster(recs []clauseRec, g *cooccurSeed, thr int, given polClass) *c
 		}
 	}
 	sup := distinctInterviews(recs, mine)
+	// One interview short, a theme told in its own words by the others may be told in
+	// plainer ones where the protocol asks about it (growInHome).
+	if sup == thr-1 && grow != nil {
+		mine = grow(mine, g.lead, polar)
+		sup = distinctInterviews(recs, mine)
+	}
 	if debugf != nil {
 		debugf("coocstance %v neg %d pos %d wish %d sup %d own %d", g.words, neg, pos, wish, sup, len(own))
 	}
@@ -378,9 +387,12 @@ func pairable(th *thesaurus, w, v string) bool {
 	if !topicW && !topicV {
 		return true
 	}
-	tagged := func(x string) bool { return strings.HasPrefix(x, "@") || strings.HasPrefix(x, "#") }
 	return tagged(w) && tagged(v)
 }
+
+// tagged says a topic word is a thesaurus family's or a lexicon concept's, not a free
+// word: a kind of thing rather than a thing ("@price", "#cost", not "station").
+func tagged(x string) bool { return strings.HasPrefix(x, "@") || strings.HasPrefix(x, "#") }
 
 // ownStance is a record as the co-occurrence clusters read it: a clause whose own
 // words carry no stance takes its families' (famStance) when it has none, or only the
@@ -419,4 +431,75 @@ func heldBy(ans []int64, out []*cluster, outAnswers [][]int64) bool {
 		}
 	}
 	return false
+}
+
+// growInHome adds to a cluster the clauses of other interviews that answer its home
+// question (the one most of its interviews answer), do not take the opposite stance and
+// share a family or concept with two of its interviews beyond the words that found it (a
+// free word shared that way is too often a coincidence, "the girl next to me"): "I got an
+// answer four days later" beside "a copy-paste reply, two days later" in answers about
+// support. A clause that says its stance in no word the analyzer knows is still about
+// the theme when it answers the same question in the theme's own words.
+func growInHome(recs []clauseRec, ws [][]string, th *thesaurus, mine []int, lead []string, class polClass, wideDF float64) []int {
+	perQ := map[int16]map[int32]bool{}
+	in := map[int32]bool{}
+	df := map[string]map[int32]bool{}
+	for _, id := range mine {
+		r := recs[id]
+		in[r.iv] = true
+		if r.qid >= 0 {
+			if perQ[r.qid] == nil {
+				perQ[r.qid] = map[int32]bool{}
+			}
+			perQ[r.qid][r.iv] = true
+		}
+		for _, w := range ws[id] {
+			if !slices.Contains(lead, w) {
+				addDF(df, w, r.iv)
+			}
+		}
+	}
+	home, best := int16(-1), 1
+	for q, ivs := range perQ {
+		if len(ivs) > best || (len(ivs) == best && q < home) {
+			home, best = q, len(ivs)
+		}
+	}
+	if home < 0 {
+		return mine
+	}
+	all := map[string]map[int32]bool{}
+	for i, r := range recs {
+		for _, w := range wordsOf(recs, ws, th, i) {
+			addDF(all, w, r.iv)
+		}
+	}
+	var grown []int
+	for i, r := range recs {
+		// Trouble is often told flatly, as a story with no word of complaint; praise
+		// is said. A plain clause may grow a complaint, not praise: beside a praise
+		// theme it is as often the shrug of a counter-stance ("at pack we use the
+		// fixed ones").
+		if c := ownStance(r).class; r.qid != home || in[r.iv] || c == opposite(class) || (c == classNone && class != classNeg) {
+			continue
+		}
+		for _, w := range wordsOf(recs, ws, th, i) {
+			if tagged(w) && len(df[w]) >= 2 && float64(len(all[w])) <= wideDF {
+				grown = append(grown, i)
+				break
+			}
+		}
+	}
+	if len(grown) == 0 {
+		return mine
+	}
+	return unionSorted(mine, grown)
+}
+
+// wordsOf are a record's topic words, whether or not it carries a stance.
+func wordsOf(recs []clauseRec, ws [][]string, th *thesaurus, i int) []string {
+	if ws[i] != nil {
+		return ws[i]
+	}
+	return cooccurWords(recs[i], th)
 }
