@@ -74,7 +74,9 @@ import (
 // code, were measured once, on the analysis code of feef25c (the concept thesaurus), and
 // not tuned on: course-registration recall 0.50, precision 1.00, 2 trap hits, 4 findings;
 // library-ebooks 0.50, 0.75, 0 trap hits, 4 findings; pet-sitting 0.50, 1.00, 2 trap hits,
-// 3 findings. Only TestQuality reads them (loadHoldout), and only logs them.
+// 3 findings. Only TestQuality reads them (loadHoldout), and only logs them. In the fifth
+// round their misses were read to diagnose failure modes, so they are seen now; the
+// held-out sets after that are testdata/holdout2 (testdata/README.md, "Fifth round").
 //
 // A blind set is scored and logged like the others, but its targets are not enforced
 // until the analyzer has been improved on general grounds to meet them: see blindSets.
@@ -126,11 +128,19 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 	return out
 }
 
-// loadHoldout loads the held-out sets (testdata/holdout), written by someone else and
-// never tuned on: only TestQuality reads them, and only logs their scores.
+// loadHoldout loads the held-out sets (testdata/holdout, seen since the fifth round,
+// and testdata/holdout2, never tuned on), written by someone else: only TestQuality
+// reads them, and only logs their scores.
 func loadHoldout(t testing.TB) map[string]*fixture {
 	t.Helper()
-	return loadDir(t, filepath.Join("testdata", "holdout"), "holdout/")
+	out := loadDir(t, filepath.Join("testdata", "holdout"), "holdout/")
+	maps.Copy(out, loadDir(t, filepath.Join("testdata", "holdout2"), "holdout2/"))
+	return out
+}
+
+// holdoutSet says a set is one of the held-out ones, whose scores are logged only.
+func holdoutSet(name string) bool {
+	return strings.HasPrefix(name, "holdout/") || strings.HasPrefix(name, "holdout2/")
 }
 
 func loadDir(t testing.TB, dir, prefix string) map[string]*fixture {
@@ -309,7 +319,7 @@ func TestQuality(t *testing.T) {
 				name, s.recall, s.precision, s.trapHits, len(findings), s.report)
 			if s.recall < qualityTargetRecall || s.precision < qualityTargetPrecision {
 				report := t.Errorf
-				if blindSets[name] || strings.HasPrefix(name, "holdout/") {
+				if blindSets[name] || holdoutSet(name) {
 					report = t.Logf
 				}
 				report("%s: recall %.2f (target %.2f), precision %.2f (target %.2f)",
