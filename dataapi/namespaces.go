@@ -71,7 +71,9 @@ func (d directory) campaignNames(ctx context.Context, ns *teamNamespace) (map[st
 		return ns.campaigns, nil
 	}
 	var list qualv1alpha1.CampaignList
-	if err := d.kube.List(ctx, &list, client.InNamespace(ns.name)); err != nil {
+	// Only names and UIDs are read, so the cache's objects are not copied (a team may have
+	// thousands of Campaigns, and this runs on every page).
+	if err := d.kube.List(ctx, &list, client.InNamespace(ns.name), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("dataapi: list campaigns in %s: %w", ns.name, err)
 	}
 	ns.campaigns = make(map[store.CampaignID]string, len(list.Items))

@@ -16,7 +16,6 @@ import (
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -160,7 +159,7 @@ func (s *Server) Port() int { return s.listener.Addr().(*net.TCPAddr).Port }
 
 // Run serves until ctx ends, then drains in-flight requests.
 func (s *Server) Run(ctx context.Context) error {
-	s.log.Info("serving the aggregated API", "group", schema.GroupVersion(datav1alpha1.SchemeGroupVersion).String(), "addr", s.Addr())
+	s.log.Info("serving the aggregated API", "group", datav1alpha1.SchemeGroupVersion.String(), "addr", s.Addr())
 	if err := s.generic.PrepareRun().RunWithContext(ctx); err != nil {
 		return fmt.Errorf("dataapi: %w", err)
 	}

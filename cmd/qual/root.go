@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
@@ -46,7 +47,10 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(*cobra.Command, []string) {
-			ctrl.SetLogger(zap.New(zap.UseDevMode(g.logDev)))
+			log := zap.New(zap.UseDevMode(g.logDev))
+			ctrl.SetLogger(log)
+			// k8s.io/apiserver (the aggregated API) logs through klog: the same sink.
+			klog.SetLogger(log)
 		},
 	}
 	pf := root.PersistentFlags()

@@ -229,7 +229,9 @@ func (e *Env) StopServer() {
 		return
 	}
 	e.stopSrv()
-	<-e.srvDone
+	if err := <-e.srvDone; err != nil {
+		ctrl.Log.Error(err, "the aggregated server stopped with an error")
+	}
 	e.stopSrv = nil
 }
 
