@@ -124,6 +124,7 @@ func benchThroughput(b *testing.B, be backend, p params) {
 	stop := r.start(ctx)
 	wait(b, done, r.rc, want, 10*time.Minute)
 	took := time.Since(start)
+	r.check(b) // before Stop: a pass Stop interrupts logs its canceled context
 	stop()
 	first, requests := r.rc.phase()
 
@@ -138,7 +139,9 @@ func benchThroughput(b *testing.B, be backend, p params) {
 	b.ReportMetric(dps/bare, "ratio")
 	b.ReportMetric(float64(requests-want), "duplicates")
 	b.ReportMetric(float64(r.snoozes(b))/float64(want), "snoozes/delivery")
-	r.check(b)
+	if n := r.rc.rejected.Load(); n > 0 {
+		b.Errorf("the receiver refused %d of the bare client's requests", n)
+	}
 	b.Logf("%d events, %d deliveries in %s (%d requests; half by %s, 90%% by %s); bare client at concurrency %d: %.0f req/s",
 		len(evs), want, took.Round(time.Millisecond), requests, progress(first, start, 0.5), progress(first, start, 0.9),
 		r.concurrency(), bare)
@@ -157,6 +160,7 @@ func benchLatency(b *testing.B, be backend, p params) {
 	done := r.rc.arm(want)
 	written := writeSteadily(b, r.ts, total, p.rate)
 	wait(b, done, r.rc, want, 5*time.Minute)
+	r.check(b)
 	stop()
 
 	first, requests := r.rc.phase()
@@ -166,7 +170,6 @@ func benchLatency(b *testing.B, be backend, p params) {
 	b.ReportMetric(percentile(lat, 1), "max_ms")
 	b.ReportMetric(float64(requests-want), "duplicates")
 	b.ReportMetric(float64(r.snoozes(b))/float64(want), "snoozes/delivery")
-	r.check(b)
 	b.Logf("%d events at %d/s, %d deliveries", total, p.rate, want)
 }
 
