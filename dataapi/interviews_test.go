@@ -271,3 +271,26 @@ func itemNames(list *unstructured.UnstructuredList) []string {
 	}
 	return names
 }
+
+// TestOpenAPI: the kube-apiserver serves the group's OpenAPI v3 document, fetched from the
+// server, and merges its models into v2, so kubectl explain and clients' validation know them.
+func TestOpenAPI(t *testing.T) {
+	rc := restClient(t, env.Config)
+	wait(t, "OpenAPI v3 and v2 with the Interview model", func() error {
+		v3, err := rc.Get().AbsPath("/openapi/v3/apis/data.qual.cx/v1alpha1").DoRaw(context.Background())
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(v3), `"cx.qual.data.v1alpha1.Interview"`) {
+			return fmt.Errorf("v3 has no Interview: %.200s", v3)
+		}
+		v2, err := rc.Get().AbsPath("/openapi/v2").SetHeader("Accept", "application/json").DoRaw(context.Background())
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(v2), `"cx.qual.data.v1alpha1.Interview"`) {
+			return fmt.Errorf("v2 has no Interview")
+		}
+		return nil
+	})
+}
