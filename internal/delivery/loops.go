@@ -19,11 +19,36 @@ func (s *Service) relay(ctx context.Context) bool {
 		return false
 	}
 	s.m.relayed.Add(float64(len(ds)))
-	if err := s.enqueue(ctx, ds, &s.opts); err != nil {
+	if err := s.enqueue(ctx, s.heads(ctx, ds), &s.opts); err != nil {
 		// The deliveries are stored: the repair pass queues them.
 		s.log.Error(err, "queue deliveries; the repair pass will", "deliveries", len(ds))
 	}
 	return len(ds) > 0
+}
+
+// heads keeps the deliveries that are first in their subject's line to their endpoint: the
+// first of each (webhook, subject) in the batch, when nothing older of it is pending. The rest
+// are queued by handOff as the line moves. A delivery without a subject has no line.
+func (s *Service) heads(ctx context.Context, ds []store.Delivery) []store.Delivery {
+	type line struct {
+		webhook store.WebhookID
+		subject string
+	}
+	seen := map[line]bool{}
+	out := ds[:0:0]
+	for _, d := range ds {
+		l := line{d.WebhookID, d.Subject}
+		if d.Subject != "" && seen[l] {
+			continue
+		}
+		seen[l] = true
+		// An error keeps the delivery: its job then waits for the older one, as it should.
+		if older, err := s.cfg.Store.Team(d.TeamID).OlderPendingDelivery(ctx, d); err == nil && older {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // fanout lists the deliveries of one event: one per enabled endpoint of its team that takes it.

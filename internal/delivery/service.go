@@ -73,9 +73,12 @@ type Config struct {
 	// PollInterval is how often the outbox is read for new events, and idle SQLite workers
 	// look for jobs.
 	PollInterval time.Duration
-	// OrderWait is how long a delivery waits before looking again whether an older one of its
-	// subject is done (default PollInterval).
+	// OrderWait is how long a delivery queued out of turn (by a repair pass) waits before
+	// looking again whether an older one of its subject is done (default PollInterval).
 	OrderWait time.Duration
+	// SlotWait is how long a delivery waits for a free in-flight place at its endpoint
+	// before going back to the queue (default 5 s).
+	SlotWait time.Duration
 	// DisabledRecheck is how often deliveries of a disabled endpoint look whether it was
 	// re-enabled (default 1 minute).
 	DisabledRecheck time.Duration
@@ -109,6 +112,7 @@ func (c Config) withDefaults() Config {
 	c.DisableAfter = orDefault(c.DisableAfter, DefaultDisableAfter)
 	c.PollInterval = orDefault(c.PollInterval, DefaultPollInterval)
 	c.OrderWait = orDefault(c.OrderWait, c.PollInterval)
+	c.SlotWait = orDefault(c.SlotWait, 5*time.Second)
 	c.DisabledRecheck = orDefault(c.DisabledRecheck, time.Minute)
 	c.StatusInterval = orDefault(c.StatusInterval, DefaultStatusInterval)
 	c.Retention = orDefault(c.Retention, DefaultRetention)

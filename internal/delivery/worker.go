@@ -52,8 +52,14 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	s := w.s
 	ts := s.cfg.Store.Team(store.TeamID(job.Args.Team))
 	d, err := ts.GetDelivery(ctx, store.DeliveryID(job.Args.Delivery))
-	if errors.Is(err, store.ErrNotFound) || err == nil && d.Status != store.DeliveryPending {
-		return nil // erased with its data, or finished
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // erased with its data
+	}
+	if err == nil && d.Status != store.DeliveryPending {
+		// Finished, maybe by a run that died before handing off (a rescued job): hand off now;
+		// queuing a delivery whose job lives is a no-op.
+		s.handOff(ctx, ts, d)
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("delivery %s: %w", job.Args.Delivery, err)
@@ -68,7 +74,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	case !ok:
 		_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(),
 			Error: "the webhook no longer exists"})
-		return ignoreFinished(err)
+		if err = ignoreFinished(err); err == nil {
+			s.handOff(ctx, ts, d)
+		}
+		return err
 	case !ep.Enabled:
 		return s.snooze(s.cfg.DisabledRecheck)
 	}
@@ -121,7 +130,24 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 	if next != nil {
 		return s.snooze(next.Sub(s.now()))
 	}
+	s.handOff(ctx, ts, d)
 	return nil
+}
+
+// handOff queues the next pending delivery of a finished delivery's subject: only the head of
+// each subject's line has a job, so later ones never churn through the queue waiting (a
+// repair pass queues it if this is lost).
+func (s *Service) handOff(ctx context.Context, ts store.TeamStore, d store.Delivery) {
+	if d.Subject == "" {
+		return
+	}
+	next, err := ts.HeadPendingDelivery(ctx, d.WebhookID, d.Subject)
+	if err == nil {
+		err = s.enqueue(ctx, []store.Delivery{next}, &s.opts)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error(err, "queue the next delivery of a subject; the repair pass will", "delivery", d.ID)
+	}
 }
 
 // observe counts an attempt by what it led to.
@@ -156,7 +182,8 @@ func (s *Service) judge(ctx context.Context, ts store.TeamStore, ep Endpoint, o 
 	}
 }
 
-// slot takes one of the endpoint's in-flight places, waiting up to OrderWait.
+// slot takes one of the endpoint's in-flight places, waiting up to SlotWait: a job put back
+// in the queue would go behind every job queued since.
 func (s *Service) slot(ctx context.Context, id store.WebhookID) (release func(), ok bool) {
 	s.mu.Lock()
 	ch, found := s.slots[id]
@@ -165,7 +192,7 @@ func (s *Service) slot(ctx context.Context, id store.WebhookID) (release func(),
 		s.slots[id] = ch
 	}
 	s.mu.Unlock()
-	t := time.NewTimer(s.cfg.OrderWait)
+	t := time.NewTimer(s.cfg.SlotWait)
 	defer t.Stop()
 	select {
 	case ch <- struct{}{}:

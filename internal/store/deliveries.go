@@ -97,6 +97,9 @@ type DeliveryStore interface {
 	// created before d (by created_at, id): d then waits, so each subject's events arrive in
 	// order. A delivery without a subject never waits.
 	OlderPendingDelivery(ctx context.Context, d Delivery) (bool, error)
+	// HeadPendingDelivery returns the oldest pending delivery of a subject to a webhook (the
+	// next one to send, in order), or ErrNotFound.
+	HeadPendingDelivery(ctx context.Context, webhook WebhookID, subject string) (Delivery, error)
 	// Health returns a webhook's health; one with no recorded attempt has only its ids set.
 	Health(ctx context.Context, webhook WebhookID) (WebhookHealth, error)
 	// DeleteWebhookData deletes a webhook's deliveries, their attempts and its health, when the

@@ -81,6 +81,14 @@ func (ts *teamStore) OlderPendingDelivery(ctx context.Context, d Delivery) (bool
 	return true, nil
 }
 
+// HeadPendingDelivery finds the oldest pending delivery of a subject to a webhook, on the
+// pending-deliveries-by-subject index. Its attempts are not loaded: the worker reads them.
+func (ts *teamStore) HeadPendingDelivery(ctx context.Context, webhook WebhookID, subject string) (Delivery, error) {
+	return getOne(ctx, ts, "head pending delivery", subject, scanDelivery, "SELECT "+deliveryColumns+
+		` FROM deliveries WHERE team_id = ? AND webhook_id = ? AND subject = ? AND status = 'pending'
+		ORDER BY created_at, id LIMIT 1`, ts.team, webhook, subject)
+}
+
 // DeleteWebhookData deletes a webhook's deliveries in batches, then its health. An attempt
 // recorded meanwhile on a delivery not yet deleted may write the health row again; the health
 // delete comes last so that row goes too.

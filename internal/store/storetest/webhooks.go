@@ -397,9 +397,20 @@ func testOlderPendingDelivery(t *testing.T, newDSN NewDSN) {
 	if older(f.b, second) {
 		t.Fatal("waits for another team's delivery")
 	}
+	if head := must(f.a.HeadPendingDelivery(f.ctx, "wh1", "campaign/1"))(t); head.ID != first.ID {
+		t.Fatalf("head %s, want the first %s", head.ID, first.ID)
+	}
 	must(f.a.RecordAttempt(f.ctx, first.ID, store.AttemptResult{StatusCode: 500, Status: store.DeliveryFailed}))(t)
 	if older(f.a, second) {
 		t.Fatal("waits for a finished delivery")
+	}
+	if head := must(f.a.HeadPendingDelivery(f.ctx, "wh1", "campaign/1"))(t); head.ID != second.ID {
+		t.Fatalf("head after the first finished: %s, want %s", head.ID, second.ID)
+	}
+	for _, ts := range []store.TeamStore{f.a, f.b} {
+		if _, err := ts.HeadPendingDelivery(f.ctx, "wh2", "campaign/2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("head of a subject with nothing pending: %v", err)
+		}
 	}
 	// At the same creation time the id breaks the tie.
 	twin := second
