@@ -180,6 +180,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{s: s}) },
 		JobTimeout: min(jobTimeout, cfg.RescueAfter), RescueAfter: cfg.RescueAfter, MaxAttempts: 25,
 		PollInterval: cfg.PollInterval, ID: cfg.ID, Logger: cfg.Logger,
+		// A delivery is a few milliseconds of work: River's 100 ms default would cap a replica
+		// at ten times its workers per second.
+		FetchCooldown: 10 * time.Millisecond,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)

@@ -44,6 +44,10 @@ type Config struct {
 	// PollInterval is how often an idle worker looks for jobs on SQLite, which has no
 	// LISTEN/NOTIFY; PostgreSQL workers are woken at once.
 	PollInterval time.Duration
+	// FetchCooldown is the shortest time between two fetches of jobs while busy (default
+	// 100 ms): with W workers a client runs at most W jobs per cooldown, so short jobs want a
+	// short one.
+	FetchCooldown time.Duration
 	// ID names this client among the database's clients (default: random). Tests only.
 	ID string
 	// Logger receives River's warnings and errors.
@@ -92,10 +96,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if c.work {
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
 	}
+	cooldown := cfg.FetchCooldown
+	if cooldown <= 0 {
+		cooldown = 100 * time.Millisecond
+	}
+	rc.FetchCooldown = cooldown
 	if b.Backend == "sqlite" {
 		// The store's one writer connection: the queue's writes take turns with the store's.
 		// SQLite has no LISTEN/NOTIFY, so workers poll.
-		rc.PollOnly, rc.FetchPollInterval, rc.FetchCooldown = true, cfg.PollInterval, min(cfg.PollInterval, 100*time.Millisecond)
+		rc.PollOnly, rc.FetchPollInterval, rc.FetchCooldown = true, cfg.PollInterval, min(cfg.PollInterval, cooldown)
 		driver := riversqlite.New(b.Writer)
 		c.migrate = func(ctx context.Context) error { return migrateSQLite(ctx, driver) }
 		if c.river, err = river.NewClient(driver, rc); err != nil {
