@@ -35,6 +35,12 @@ type AnalysisResult struct {
 	Error      string
 }
 
+// AnalysisFilter narrows ListAnalyses; zero fields match everything.
+type AnalysisFilter struct {
+	CampaignID CampaignID
+	Status     AnalysisStatus
+}
+
 // AnalysisStore holds analysis jobs.
 type AnalysisStore interface {
 	// CreateAnalysis queues a job for a campaign; ErrConflict while the campaign has one
@@ -46,4 +52,12 @@ type AnalysisStore interface {
 	StartAnalysis(ctx context.Context, id AnalysisID) (Analysis, error)
 	// FinishAnalysis moves a queued or running job to succeeded or failed.
 	FinishAnalysis(ctx context.Context, id AnalysisID, r AnalysisResult) (Analysis, error)
+	// ListAnalyses sorts by created_at, descending by default. Its TotalCount is a COUNT(*)
+	// (a campaign has few analyses: one at a time, each minutes long).
+	ListAnalyses(ctx context.Context, f AnalysisFilter, p PageRequest) (Page[Analysis], error)
+}
+
+// Position returns the keyset position of the analysis; created_at is its only sort key.
+func (a Analysis) Position(SortKey) Position {
+	return Position{ID: string(a.ID), Time: a.CreatedAt}
 }

@@ -85,3 +85,18 @@ func (ts *teamStore) transitionAnalysis(ctx context.Context, id AnalysisID, verb
 	}
 	return out, nil
 }
+
+// ListAnalyses lists the team's analysis jobs, from the (team, [campaign,] created_at, id)
+// indexes of migration 5; a status filter is checked on the rows those indexes yield.
+func (ts *teamStore) ListAnalyses(ctx context.Context, f AnalysisFilter, p PageRequest) (Page[Analysis], error) {
+	l := &listSpec{what: "analyses", table: "analyses", columns: analysisColumns,
+		sorts: map[SortKey]string{SortCreatedAt: "created_at"}, defSort: SortCreatedAt, defOrder: Desc}
+	l.filter("team_id = ?", ts.team)
+	if f.CampaignID != "" {
+		l.filter("campaign_id = ?", f.CampaignID)
+	}
+	if f.Status != "" {
+		l.filter("status = ?", f.Status)
+	}
+	return listPage(ctx, ts, l, p, scanAnalysis)
+}

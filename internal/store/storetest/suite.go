@@ -34,6 +34,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ConcurrentSweep", testConcurrentSweep},
 		{"Findings", testFindings},
 		{"Analyses", testAnalyses},
+		{"ListAnalyses", testListAnalyses},
 		{"SyncAnalysisFindings", testSyncAnalysisFindings},
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
