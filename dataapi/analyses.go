@@ -2,39 +2,32 @@ package dataapi
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apiserver/pkg/registry/rest"
 
 	datav1alpha1 "qual.cx/operator/api/data/v1alpha1"
 	"qual.cx/operator/internal/store"
 )
 
-// analysisStorage serves analyses by name only: the store has no list of a team's analyses
-// (the REST API has none either), so discovery offers get alone, and the resource stays
-// out of the qual category, since `kubectl get qual` lists.
-type analysisStorage struct {
-	s *storage[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.Analysis]
-}
-
-var (
-	_ rest.Getter         = analysisStorage{}
-	_ rest.TableConvertor = analysisStorage{}
-	_ rest.Scoper         = analysisStorage{}
-)
-
-func newAnalysisStorage(st store.Store, dir directory) analysisStorage {
-	return analysisStorage{s: &storage[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.Analysis]{
-		kind: analysisKind(), store: st, dir: dir,
-	}}
-}
+// analysisStorage serves analysis jobs: list by campaign and phase, newest first, from the
+// store's (team, [campaign,] created_at) indexes.
+type analysisStorage = storage[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.Analysis]
 
 func analysisKind() kind[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.Analysis] {
 	return kind[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.Analysis]{
-		info: resourceInfo{resource: "analyses", singular: "analysis", kind: "Analysis", shortNames: []string{"qan"}},
+		info: resourceInfo{resource: "analyses", singular: "analysis", kind: "Analysis", shortNames: []string{"qan"},
+			fields: []string{datav1alpha1.FieldCampaign, datav1alpha1.FieldCampaignUID, datav1alpha1.FieldPhase}},
+		sort:    store.SortCreatedAt,
+		require: requireAnalysisQuery,
 		get: func(ctx context.Context, ts store.TeamStore, name string) (store.Analysis, error) {
 			return ts.GetAnalysis(ctx, store.AnalysisID(name))
+		},
+		page: func(ctx context.Context, ts store.TeamStore, f filter, p store.PageRequest) (store.Page[store.Analysis], error) {
+			return ts.ListAnalyses(ctx, store.AnalysisFilter{CampaignID: f.campaign, Status: store.AnalysisStatus(f.phase)}, p)
 		},
 		object: analysisObject,
 		list: func(items []datav1alpha1.Analysis, cont string) runtime.Object {
@@ -46,31 +39,26 @@ func analysisKind() kind[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.An
 				column("Campaign", "string", "The Campaign analysed."),
 				column("Phase", "string", "queued, running, succeeded or failed."),
 				column("Findings", "integer", "Findings the analysis produced."),
+				column("Started", "string", "Time since the analysis started running."),
+				column("Finished", "string", "Time since the analysis succeeded or failed."),
 				ageColumn(),
 				wideColumn("Error", "string", "Why a failed analysis failed."),
 			},
 			cells: func(a *datav1alpha1.Analysis) []any {
-				return []any{a.Name, orNone(a.Spec.Campaign), a.Status.Phase, int64(len(a.Status.Findings)), age(a.CreationTimestamp), orNone(a.Status.Error)}
+				return []any{a.Name, orNone(a.Spec.Campaign), a.Status.Phase, int64(len(a.Status.Findings)),
+					since(a.Status.StartedAt), since(a.Status.FinishedAt), age(a.CreationTimestamp), orNone(a.Status.Error)}
 			},
 		},
 	}
 }
 
-func (a analysisStorage) New() runtime.Object     { return a.s.New() }
-func (a analysisStorage) Destroy()                {}
-func (a analysisStorage) NamespaceScoped() bool   { return true }
-func (a analysisStorage) Kind() string            { return a.s.Kind() }
-func (a analysisStorage) GetSingularName() string { return a.s.GetSingularName() }
-func (a analysisStorage) ShortNames() []string    { return a.s.ShortNames() }
+var analysisPhases = []string{string(store.AnalysisQueued), string(store.AnalysisRunning), string(store.AnalysisSucceeded), string(store.AnalysisFailed)}
 
-// Get reads one analysis of the namespace's team.
-func (a analysisStorage) Get(ctx context.Context, name string, opts *metav1.GetOptions) (runtime.Object, error) {
-	return a.s.Get(ctx, name, opts)
-}
-
-// ConvertToTable renders an analysis as kubectl's table.
-func (a analysisStorage) ConvertToTable(ctx context.Context, obj, opts runtime.Object) (*metav1.Table, error) {
-	return a.s.ConvertToTable(ctx, obj, opts)
+func requireAnalysisQuery(q query) error {
+	if q.phase != "" && !slices.Contains(analysisPhases, q.phase) {
+		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s: want one of %v", datav1alpha1.FieldPhase, analysisPhases))
+	}
+	return nil
 }
 
 // analysisObject renders an analysis job in its team's namespace.

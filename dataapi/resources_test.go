@@ -2,7 +2,9 @@ package dataapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -21,8 +23,8 @@ var (
 	analysesGVR = datav1alpha1.SchemeGroupVersion.WithResource("analyses")
 )
 
-// TestDiscoveryOfEveryResource: findings and messages list; analyses, which the store
-// cannot list, only get and stay out of the qual category.
+// TestDiscoveryOfEveryResource: every resource gets and lists, namespaced, in the qual
+// category.
 func TestDiscoveryOfEveryResource(t *testing.T) {
 	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
 	if err != nil {
@@ -37,7 +39,7 @@ func TestDiscoveryOfEveryResource(t *testing.T) {
 		category bool
 	}{
 		"interviews": {metav1.Verbs{"get", "list"}, true}, "findings": {metav1.Verbs{"get", "list"}, true},
-		"messages": {metav1.Verbs{"get", "list"}, true}, "analyses": {metav1.Verbs{"get"}, false},
+		"messages": {metav1.Verbs{"get", "list"}, true}, "analyses": {metav1.Verbs{"get", "list"}, true},
 	}
 	for _, r := range list.APIResources {
 		w, ok := want[r.Name]
@@ -138,21 +140,157 @@ func TestMessages(t *testing.T) {
 	}
 }
 
-// TestAnalyses: an analysis is read by name with its state.
+// analysis queues an analysis of a campaign and moves it to status; a succeeded one made
+// one finding. Only a queued or running one keeps the campaign from queueing another.
+func analysis(t *testing.T, ts store.TeamStore, c store.CampaignID, status store.AnalysisStatus) store.Analysis {
+	t.Helper()
+	ctx := context.Background()
+	a, err := ts.CreateAnalysis(ctx, c)
+	if err == nil && status != store.AnalysisQueued {
+		a, err = ts.StartAnalysis(ctx, a.ID)
+	}
+	var res *store.AnalysisResult
+	switch status {
+	case store.AnalysisSucceeded:
+		var fd store.Finding
+		if err == nil {
+			fd, err = ts.CreateFinding(ctx, store.NewFinding{CampaignID: c, Type: store.FindingTheme, Title: "From " + string(a.ID)})
+		}
+		res = &store.AnalysisResult{FindingIDs: []store.FindingID{fd.ID}}
+	case store.AnalysisFailed:
+		res = &store.AnalysisResult{Error: "model unavailable"}
+	}
+	if err == nil && res != nil {
+		a, err = ts.FinishAnalysis(ctx, a.ID, *res)
+	}
+	if err != nil {
+		t.Fatalf("analysis %s: %v", status, err)
+	}
+	return a
+}
+
+// TestAnalyses: analyses list newest first, by campaign and phase, page with limit and
+// continue while analyses are queued between pages, get by name, and render their table.
 func TestAnalyses(t *testing.T) {
 	ctx := context.Background()
 	ns, ts := team(t, "analyses")
-	a, err := ts.CreateAnalysis(ctx, campaign(t, ns, "analysed"))
-	if err != nil {
-		t.Fatal(err)
+	a, b := campaign(t, ns, "analysed"), campaign(t, ns, "reanalysed")
+	var made []store.Analysis // oldest first
+	for _, st := range []store.AnalysisStatus{store.AnalysisSucceeded, store.AnalysisFailed, store.AnalysisSucceeded, store.AnalysisQueued} {
+		made = append(made, analysis(t, ts, a, st))
 	}
-	got, err := dynamicClient(t, env.Config).Resource(analysesGVR).Namespace(ns).Get(ctx, string(a.ID), metav1.GetOptions{})
+	made = append(made, analysis(t, ts, b, store.AnalysisRunning))
+	names := func(idx ...int) []string {
+		out := make([]string, 0, len(idx))
+		for _, i := range idx {
+			out = append(out, string(made[i].ID))
+		}
+		return out
+	}
+	dc := dynamicClient(t, env.Config).Resource(analysesGVR).Namespace(ns)
+	for sel, want := range map[string][]string{
+		"":                              names(4, 3, 2, 1, 0),
+		"spec.campaign=analysed":        names(3, 2, 1, 0),
+		"spec.campaignUID=" + string(b): names(4),
+		"status.phase=succeeded":        names(2, 0),
+		"spec.campaign=analysed,status.phase=failed":   names(1),
+		"spec.campaign=reanalysed,status.phase=queued": nil,
+		"metadata.name=" + string(made[1].ID):          names(1),
+	} {
+		list, err := dc.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			t.Fatalf("%q: %v", sel, err)
+		}
+		if got := itemNames(list); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", sel, got, want)
+		}
+	}
+	for _, sel := range []string{"status.phase=done", "spec.type=theme", "status.phase!=failed"} {
+		if _, err := dc.List(ctx, metav1.ListOptions{FieldSelector: sel}); !apierrors.IsBadRequest(err) {
+			t.Errorf("%q: %v, want BadRequest", sel, err)
+		}
+	}
+	testAnalysisPages(t, ts, ns, names(4, 3, 2, 1, 0))
+
+	got, err := dc.Get(ctx, string(made[0].ID), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	phase, _, _ := unstructured.NestedString(got.Object, "status", "phase")
 	name, _, _ := unstructured.NestedString(got.Object, "spec", "campaign")
-	if phase != "queued" || name != "analysed" {
+	findings, _, _ := unstructured.NestedStringSlice(got.Object, "status", "findings")
+	if phase != "succeeded" || name != "analysed" || !slices.Equal(findings, []string{string(made[0].FindingIDs[0])}) {
 		t.Fatalf("analysis %v", got.Object)
+	}
+	testAnalysisTable(t, ns, made[0], made[4])
+}
+
+// testAnalysisPages walks the namespace's analyses two at a time, newest first, queueing one
+// in a new campaign between pages: it sorts before the cursor, so the walk sees exactly want.
+// A continue token used with another selector is refused.
+func testAnalysisPages(t *testing.T, ts store.TeamStore, ns string, want []string) {
+	t.Helper()
+	ctx := context.Background()
+	dc := dynamicClient(t, env.Config).Resource(analysesGVR).Namespace(ns)
+	var got []string
+	opts := metav1.ListOptions{Limit: 2}
+	for page := 0; ; page++ {
+		list, err := dc.List(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) > 2 || page > len(want) {
+			t.Fatalf("page %d: %d items", page, len(list.Items))
+		}
+		got = append(got, itemNames(list)...)
+		if list.GetContinue() == "" {
+			break
+		}
+		analysis(t, ts, campaign(t, ns, fmt.Sprintf("paged-%d", page)), store.AnalysisQueued)
+		opts.Continue = list.GetContinue()
+		if page == 0 {
+			_, err := dc.List(ctx, metav1.ListOptions{Limit: 2, Continue: opts.Continue, FieldSelector: "status.phase=failed"})
+			if !apierrors.IsBadRequest(err) {
+				t.Fatalf("token with another selector: %v, want BadRequest", err)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages gave %v, want %v", got, want)
+	}
+}
+
+// testAnalysisTable checks kubectl's table of a finished and a running analysis.
+func testAnalysisTable(t *testing.T, ns string, done, running store.Analysis) {
+	t.Helper()
+	raw, err := restClient(t, env.Config).Get().AbsPath("/apis/data.qual.cx/v1alpha1/namespaces", ns, "analyses").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range table.ColumnDefinitions {
+		cols = append(cols, c.Name)
+	}
+	if !slices.Equal(cols, []string{"Name", "Campaign", "Phase", "Findings", "Started", "Finished", "Age", "Error"}) {
+		t.Fatalf("columns %v", cols)
+	}
+	rows := map[any][]any{}
+	for _, r := range table.Rows {
+		rows[r.Cells[0]] = r.Cells
+	}
+	ago := regexp.MustCompile(`^\d+s$`)
+	d, r := rows[string(done.ID)], rows[string(running.ID)]
+	if len(d) != 8 || d[1] != "analysed" || d[2] != "succeeded" || d[3] != float64(1) ||
+		!ago.MatchString(fmt.Sprint(d[4])) || !ago.MatchString(fmt.Sprint(d[5])) || d[7] != "<none>" {
+		t.Errorf("succeeded row %v", d)
+	}
+	if len(r) != 8 || r[1] != "reanalysed" || r[2] != "running" || r[3] != float64(0) ||
+		!ago.MatchString(fmt.Sprint(r[4])) || r[5] != "<none>" {
+		t.Errorf("running row %v", r)
 	}
 }

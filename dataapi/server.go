@@ -142,7 +142,7 @@ func storages(c Config) map[string]rest.Storage {
 		"interviews": &interviewStorage{kind: interviewKind(), store: c.Store, dir: dir, tokens: tok},
 		"messages":   &messageStorage{kind: messageKind(), store: c.Store, dir: dir, tokens: tok},
 		"findings":   &findingStorage{kind: findingKind(), store: c.Store, dir: dir, tokens: tok},
-		"analyses":   newAnalysisStorage(c.Store, dir),
+		"analyses":   &analysisStorage{kind: analysisKind(), store: c.Store, dir: dir, tokens: tok},
 	}
 }
 

@@ -41,6 +41,14 @@ func age(t metav1.Time) string {
 	return duration.HumanDuration(time.Since(t.Time))
 }
 
+// since renders an optional time as age does, and a time not reached yet as <none>.
+func since(t *metav1.Time) string {
+	if t == nil {
+		return "<none>"
+	}
+	return age(*t)
+}
+
 // orNone renders an empty string as kubectl's <none>.
 func orNone(s string) string {
 	if s == "" {
