@@ -11,7 +11,7 @@ const (
 	FieldCampaign = "spec.campaign"
 	// FieldCampaignUID selects by the Campaign's UID.
 	FieldCampaignUID = "spec.campaignUID"
-	// FieldPhase selects interviews by status.phase.
+	// FieldPhase selects interviews and analyses by status.phase.
 	FieldPhase = "status.phase"
 	// FieldType selects findings by spec.type.
 	FieldType = "spec.type"
