@@ -38,6 +38,7 @@ const devChildArgs = "QUAL_DEV_TEST_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(devChildArgs); args != "" {
+		routeKlog()
 		root := newRootCommand()
 		root.SetArgs(strings.Split(args, "\n"))
 		if err := root.ExecuteContext(ctrl.SetupSignalHandler()); err != nil {

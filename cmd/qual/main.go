@@ -13,6 +13,7 @@ func main() {
 	// The first SIGINT or SIGTERM cancels the context and every subcommand shuts down
 	// gracefully; a second one exits at once.
 	ctx := ctrl.SetupSignalHandler()
+	routeKlog()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "qual:", err)
 		os.Exit(1)

@@ -39,6 +39,11 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
+// routeKlog sends what logs through klog (k8s.io/apiserver, the aggregated API) to the
+// controller-runtime logger, which forwards to the sink the command sets up. Call it once,
+// before anything runs: klog's logger is process-global.
+func routeKlog() { klog.SetLogger(ctrl.Log) }
+
 func newRootCommand() *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
@@ -47,10 +52,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(*cobra.Command, []string) {
-			log := zap.New(zap.UseDevMode(g.logDev))
-			ctrl.SetLogger(log)
-			// k8s.io/apiserver (the aggregated API) logs through klog: the same sink.
-			klog.SetLogger(log)
+			ctrl.SetLogger(zap.New(zap.UseDevMode(g.logDev)))
 		},
 	}
 	pf := root.PersistentFlags()
