@@ -38,6 +38,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/bench/load"
 	"qual.cx/operator/dataapi/dataapitest"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/plans"
@@ -105,26 +106,26 @@ func BenchmarkAggregated(b *testing.B) {
 		req func() (*http.Request, error)
 	}{{kube, get(aggURL, "")}, {seeded.restHTTP, get(restURL, seeded.key)}, {kube, get(crdURL, "")}}
 	for _, t := range targets {
-		load(b, t.c, t.req, time.Second) // warm connections and caches
+		run(b, t.c, t.req, time.Second) // warm connections and caches
 	}
 	token := continueAt(b, kube, host, depth)
 	for b.Loop() {
-		agg := load(b, targets[0].c, targets[0].req, duration)
-		api := load(b, targets[1].c, targets[1].req, duration)
-		crd := load(b, targets[2].c, targets[2].req, duration)
+		agg := run(b, targets[0].c, targets[0].req, duration)
+		api := run(b, targets[1].c, targets[1].req, duration)
+		crd := run(b, targets[2].c, targets[2].req, duration)
 		first := sequential(b, kube, aggURL)
 		deep := sequential(b, kube, aggURL+"&continue="+token)
-		b.ReportMetric(agg.rps, "agg-req/s")
-		b.ReportMetric(api.rps, "rest-req/s")
-		b.ReportMetric(crd.rps, "crd-list-req/s")
-		b.ReportMetric(agg.rps/api.rps, "ratio-agg-vs-rest")
-		b.ReportMetric(agg.rps/crd.rps, "ratio-agg-vs-crd")
-		b.ReportMetric(agg.p50, "agg-p50-ms")
-		b.ReportMetric(agg.p99, "agg-p99-ms")
-		b.ReportMetric(api.p50, "rest-p50-ms")
-		b.ReportMetric(api.p99, "rest-p99-ms")
-		b.ReportMetric(crd.p50, "crd-p50-ms")
-		b.ReportMetric(crd.p99, "crd-p99-ms")
+		b.ReportMetric(agg.RPS, "agg-req/s")
+		b.ReportMetric(api.RPS, "rest-req/s")
+		b.ReportMetric(crd.RPS, "crd-list-req/s")
+		b.ReportMetric(agg.RPS/api.RPS, "ratio-agg-vs-rest")
+		b.ReportMetric(agg.RPS/crd.RPS, "ratio-agg-vs-crd")
+		b.ReportMetric(agg.P50, "agg-p50-ms")
+		b.ReportMetric(agg.P99, "agg-p99-ms")
+		b.ReportMetric(api.P50, "rest-p50-ms")
+		b.ReportMetric(api.P99, "rest-p99-ms")
+		b.ReportMetric(crd.P50, "crd-p50-ms")
+		b.ReportMetric(crd.P99, "crd-p99-ms")
 		b.ReportMetric(first, "agg-page1-ms")
 		b.ReportMetric(deep, "agg-page-at-50k-ms")
 	}
@@ -238,56 +239,9 @@ func sequential(b *testing.B, c *http.Client, url string) float64 {
 	return float64(lat[len(lat)/2].Microseconds()) / 1000
 }
 
-type result struct{ rps, p50, p99 float64 }
-
-// load runs `workers` keep-alive clients against one target for d.
-func load(b *testing.B, c *http.Client, newReq func() (*http.Request, error), d time.Duration) result {
-	var mu sync.Mutex
-	var all []time.Duration
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			var lat []time.Duration
-			for time.Now().Before(deadline) {
-				req, err := newReq()
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				start := time.Now()
-				if !do(b, c, req) {
-					return
-				}
-				lat = append(lat, time.Since(start))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	if len(all) == 0 {
-		b.Fatal("no request succeeded")
-	}
-	slices.Sort(all)
-	ms := func(p int) float64 { return float64(all[(len(all)-1)*p/100].Microseconds()) / 1000 }
-	return result{rps: float64(len(all)) / d.Seconds(), p50: ms(50), p99: ms(99)}
-}
-
-func do(b *testing.B, c *http.Client, req *http.Request) bool {
-	resp, err := c.Do(req)
-	if err != nil {
-		b.Errorf("%s: %v", req.URL, err)
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b.Errorf("%s: status %d", req.URL, resp.StatusCode)
-		return false
-	}
-	return true
+// run drives one target with the benchmark's clients for d.
+func run(b *testing.B, c *http.Client, newReq func() (*http.Request, error), d time.Duration) load.Result {
+	return load.Run(b, c, workers, d, newReq)
 }
 
 func fetch(b *testing.B, c *http.Client, url string) []byte {

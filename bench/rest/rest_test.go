@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/bench/load"
 	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/plans"
@@ -91,23 +91,23 @@ func BenchmarkListCampaigns(b *testing.B) {
 		c   *http.Client
 		req func() (*http.Request, error)
 	}{{client, bareReq}, {kubeClient, kubeReq}, {client, authed}} {
-		load(b, target.c, target.req, time.Second)
+		run(b, target.c, target.req, time.Second)
 	}
 	for b.Loop() {
-		ceiling := load(b, client, bareReq, duration)
-		kube := load(b, kubeClient, kubeReq, duration)
-		api := load(b, client, authed, duration)
-		b.ReportMetric(api.rps, "api-req/s")
-		b.ReportMetric(ceiling.rps, "bare-req/s")
-		b.ReportMetric(kube.rps, "kube-list-req/s")
-		b.ReportMetric(api.rps/ceiling.rps, "ratio-vs-bare")
-		b.ReportMetric(api.rps/kube.rps, "ratio-vs-kube")
-		b.ReportMetric(api.p50, "api-p50-ms")
-		b.ReportMetric(api.p99, "api-p99-ms")
-		b.ReportMetric(ceiling.p50, "bare-p50-ms")
-		b.ReportMetric(ceiling.p99, "bare-p99-ms")
-		b.ReportMetric(kube.p50, "kube-p50-ms")
-		b.ReportMetric(kube.p99, "kube-p99-ms")
+		ceiling := run(b, client, bareReq, duration)
+		kube := run(b, kubeClient, kubeReq, duration)
+		api := run(b, client, authed, duration)
+		b.ReportMetric(api.RPS, "api-req/s")
+		b.ReportMetric(ceiling.RPS, "bare-req/s")
+		b.ReportMetric(kube.RPS, "kube-list-req/s")
+		b.ReportMetric(api.RPS/ceiling.RPS, "ratio-vs-bare")
+		b.ReportMetric(api.RPS/kube.RPS, "ratio-vs-kube")
+		b.ReportMetric(api.P50, "api-p50-ms")
+		b.ReportMetric(api.P99, "api-p99-ms")
+		b.ReportMetric(ceiling.P50, "bare-p50-ms")
+		b.ReportMetric(ceiling.P99, "bare-p99-ms")
+		b.ReportMetric(kube.P50, "kube-p50-ms")
+		b.ReportMetric(kube.P99, "kube-p99-ms")
 	}
 }
 
@@ -165,49 +165,9 @@ func createCampaigns(b *testing.B, ctx context.Context, c client.Client) {
 	wg.Wait()
 }
 
-type result struct{ rps, p50, p99 float64 }
-
-// load runs `workers` keep-alive clients against one target for d.
-func load(b *testing.B, c *http.Client, newReq func() (*http.Request, error), d time.Duration) result {
-	var mu sync.Mutex
-	var all []time.Duration
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			var lat []time.Duration
-			for time.Now().Before(deadline) {
-				req, err := newReq()
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				start := time.Now()
-				resp, err := c.Do(req)
-				if err != nil {
-					b.Errorf("%s: %v", req.URL, err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Errorf("%s: status %d", req.URL, resp.StatusCode)
-					return
-				}
-				lat = append(lat, time.Since(start))
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	if len(all) == 0 {
-		b.Fatal("no request succeeded")
-	}
-	slices.Sort(all)
-	ms := func(p int) float64 { return float64(all[(len(all)-1)*p/100].Microseconds()) / 1000 }
-	return result{rps: float64(len(all)) / d.Seconds(), p50: ms(50), p99: ms(99)}
+// run drives one target with the benchmark's clients for d.
+func run(b *testing.B, c *http.Client, newReq func() (*http.Request, error), d time.Duration) load.Result {
+	return load.Run(b, c, workers, d, newReq)
 }
 
 func fetch(b *testing.B, c *http.Client, newReq func() (*http.Request, error)) []byte {
