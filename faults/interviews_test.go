@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// liveInterview is an interview started on a published campaign, for the outage tests.
-type liveInterview struct{ title, campaign, id string }
+// liveInterview is an interview started on a published campaign, and a webhook of the same
+// team, for the outage tests.
+type liveInterview struct{ title, campaign, id, webhook string }
 
 // startInterview publishes a campaign and starts an interview on it.
 func startInterview(t *testing.T, c *apiClient) liveInterview {
@@ -27,13 +28,19 @@ func startInterview(t *testing.T, c *apiClient) liveInterview {
 	if status != http.StatusCreated || json.Unmarshal(body, &out) != nil || out.Data.ID == "" {
 		t.Fatalf("start an interview: %d %s", status, body)
 	}
-	return liveInterview{title: title, campaign: campaign, id: out.Data.ID}
+	iv := out.Data.ID
+	status, _, body = c.send("POST", "/webhooks", `{"url": "https://receiver.example/hook", "events": ["*"]}`)
+	if status != http.StatusCreated || json.Unmarshal(body, &out) != nil || out.Data.ID == "" {
+		t.Fatalf("create a webhook: %d %s", status, body)
+	}
+	return liveInterview{title: title, campaign: campaign, id: iv, webhook: out.Data.ID}
 }
 
 const anAnswer = `{"content": "The setup took most of a week, mostly connecting our data sources."}`
 
-// refusedWhileDown checks that every interview route answers 503 with Retry-After while
-// the store is down: the turn, the start and the reads all need it, and none may say 500.
+// refusedWhileDown checks that every interview route, and the webhook delivery log, answers
+// 503 with Retry-After while the store is down: the turn, the start and the reads all need
+// it, and none may say 500.
 func (iv liveInterview) refusedWhileDown(t *testing.T, c *apiClient) {
 	t.Helper()
 	for _, r := range []struct{ method, path, body string }{
@@ -42,6 +49,7 @@ func (iv liveInterview) refusedWhileDown(t *testing.T, c *apiClient) {
 		{"GET", "/interviews?limit=5", ""},
 		{"POST", "/interviews/" + iv.id + "/messages", anAnswer},
 		{"POST", "/campaigns/" + iv.campaign + "/interviews", ""},
+		{"GET", "/webhooks/" + iv.webhook + "/deliveries", ""},
 	} {
 		if status, hdr, body := c.send(r.method, r.path, r.body); !unavailable(status, hdr, body) {
 			t.Errorf("%s %s with the store down: %d %s, want 503 SERVICE_UNAVAILABLE with Retry-After", r.method, r.path, status, body)
