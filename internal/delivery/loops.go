@@ -15,13 +15,13 @@ const relayBatch = 500
 func (s *Service) relay(ctx context.Context) bool {
 	ds, err := s.cfg.Store.DispatchEvents(ctx, relayBatch, s.fanout)
 	if err != nil {
-		s.log.Error(err, "relay the outbox")
+		s.fail(ctx, err, "relay the outbox")
 		return false
 	}
 	s.m.relayed.Add(float64(len(ds)))
 	if err := s.enqueue(ctx, s.heads(ctx, ds), &s.opts); err != nil {
 		// The deliveries are stored: the repair pass queues them.
-		s.log.Error(err, "queue deliveries; the repair pass will", "deliveries", len(ds))
+		s.fail(ctx, err, "queue deliveries; the repair pass will", "deliveries", len(ds))
 	}
 	return len(ds) > 0
 }
@@ -72,7 +72,7 @@ func (s *Service) repair(ctx context.Context) bool {
 	cutoff := s.now().Add(-2 * time.Minute)
 	ds, err := s.cfg.Store.StrandedDeliveries(ctx, cutoff, repairBatch)
 	if err != nil {
-		s.log.Error(err, "look for stranded deliveries")
+		s.fail(ctx, err, "look for stranded deliveries")
 		return false
 	}
 	due := ds[:0]
@@ -82,7 +82,7 @@ func (s *Service) repair(ctx context.Context) bool {
 		}
 	}
 	if err := s.enqueue(ctx, due, &s.opts); err != nil {
-		s.log.Error(err, "queue stranded deliveries", "deliveries", len(due))
+		s.fail(ctx, err, "queue stranded deliveries", "deliveries", len(due))
 	}
 	return false
 }
@@ -98,12 +98,12 @@ func (s *Service) rollUp() func(context.Context) bool {
 		start := s.now()
 		hs, err := s.cfg.Store.WebhookHealth(ctx, since, 1000)
 		if err != nil {
-			s.log.Error(err, "read webhook health")
+			s.fail(ctx, err, "read webhook health")
 			return false
 		}
 		for _, h := range hs {
 			if err := s.cfg.Health.Report(ctx, h); err != nil {
-				s.log.Error(err, "report webhook health", "webhook", h.WebhookID)
+				s.fail(ctx, err, "report webhook health", "webhook", h.WebhookID)
 				return false
 			}
 		}
@@ -120,8 +120,16 @@ const pruneBatch = 1000
 func (s *Service) prune(ctx context.Context) bool {
 	n, err := s.cfg.Store.PruneDeliveries(ctx, s.now().Add(-s.cfg.Retention), pruneBatch)
 	if err != nil {
-		s.log.Error(err, "prune the delivery log")
+		s.fail(ctx, err, "prune the delivery log")
 		return false
 	}
 	return n == pruneBatch
+}
+
+// fail logs a pass's error, unless the pass was cut short because the service is stopping.
+func (s *Service) fail(ctx context.Context, err error, msg string, kv ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	s.log.Error(err, msg, kv...)
 }
