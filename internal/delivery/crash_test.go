@@ -18,6 +18,7 @@ import (
 	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/store/pgtest"
 )
 
 // crashEnv makes the test binary a dispatcher process for the crash test: DSN, team, webhook
@@ -55,7 +56,7 @@ func TestEveryEventSurvivesAKilledDispatcher(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			dsn := b.DSN(t)
-			s := open(t, dsn)
+			s := pgtest.Open(t, dsn)
 			team := store.TeamID(uuid.NewString())
 			ts := s.Team(team)
 			secret := newSecret(t)
@@ -134,7 +135,7 @@ func TestTwoDispatchersShareTheQueue(t *testing.T) {
 	f := newFixture(t, dsn, func(cfg *delivery.Config) { cfg.ID = "first" })
 	var bySecond atomic.Int64
 	cfg := f.cfg
-	cfg.Store, cfg.ID = open(t, dsn), "second"
+	cfg.Store, cfg.ID = pgtest.Open(t, dsn), "second"
 	cfg.Client = countingClient(&bySecond)
 	start(t, cfg)
 	for i := range 300 {

@@ -42,16 +42,6 @@ func TestMain(m *testing.M) {
 // backends are both store backends, each a fresh database per test.
 var backends = pg.Backends()
 
-func open(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // received is one request the receiver took.
 type received struct {
 	id, typ, subject string
@@ -276,7 +266,7 @@ var fastSchedule = delivery.Schedule{Waits: []time.Duration{50 * time.Millisecon
 func newFixture(t *testing.T, dsn string, tweak func(*delivery.Config)) *fixture {
 	t.Helper()
 	secret := newSecret(t)
-	f := &fixture{s: open(t, dsn), dir: &directory{}, rc: newReceiver(t, secret)}
+	f := &fixture{s: pgtest.Open(t, dsn), dir: &directory{}, rc: newReceiver(t, secret)}
 	team := store.TeamID(uuid.NewString())
 	f.ts = f.s.Team(team)
 	f.hw = &health{dir: f.dir}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"k8s.io/utils/ptr"
 
 	"qual.cx/operator/internal/store"
 )
@@ -116,7 +117,7 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 	if !o.ok() {
 		status = store.DeliveryFailed
 		if wait, ok := s.cfg.Schedule.Next(len(d.Attempts)+1, o.retryAfter); ok && o.status != http.StatusGone {
-			status, next = store.DeliveryPending, ptr(o.at.Add(wait))
+			status, next = store.DeliveryPending, ptr.To(o.at.Add(wait))
 		}
 	}
 	s.observe(o, status)
@@ -211,5 +212,3 @@ func ignoreFinished(err error) error {
 	}
 	return err
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -37,16 +37,6 @@ func TestMain(m *testing.M) {
 // backends are both store backends, each a fresh database per test.
 var backends = pg.Backends()
 
-func open(t *testing.T, dsn string) store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 // topics is a tiny deterministic analyzer: one theme per topic word that participants say,
 // keyed by the word, quoting it. block, when set, makes it wait for its context to end.
 type topics struct {
@@ -184,7 +174,7 @@ func TestReanalysisIsStable(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, b.DSN(t))
+			s := pgtest.Open(t, b.DSN(t))
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			q := newQueue(t, s, &topics{}, 30*time.Second)
@@ -229,7 +219,7 @@ func TestOneAnalysisPerCampaign(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t, b.DSN(t))
+			s := pgtest.Open(t, b.DSN(t))
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "setup")
@@ -289,7 +279,7 @@ func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			dsn := b.DSN(t)
-			s := open(t, dsn)
+			s := pgtest.Open(t, dsn)
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "The pricing page confused me and setup was slow.")

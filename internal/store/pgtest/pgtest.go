@@ -30,6 +30,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"qual.cx/operator/internal/store"
 )
 
 // EnvDSN names the environment variable holding an existing server's URL DSN
@@ -136,4 +138,15 @@ func (s *Server) Backends() []Backend {
 		{"sqlite", func(tb testing.TB) string { return "sqlite://" + filepath.Join(tb.TempDir(), "qual.db") }},
 		{"postgres", s.Database},
 	}
+}
+
+// Open opens the store at dsn (either backend) for one test and closes it when the test ends.
+func Open(tb testing.TB, dsn string) store.Store {
+	tb.Helper()
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
 }
