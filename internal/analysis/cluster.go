@@ -22,6 +22,7 @@ type cluster struct {
 	shared   map[string]bool // for a discovered cluster: the words two or more of its interviews use
 	lead     bool            // for a discovered cluster: the first theme found in its question's answers
 	cooc     bool            // a co-occurrence cluster (cooccur.go): its words are in shared
+	whole    bool            // a question theme (questheme.go): the answers to qid with one stance
 	core     map[string]bool // for a co-occurrence cluster: the words of the seed it grew from, for titles
 	concepts []int           // all merged concepts, lexicon order
 	recs     []int           // member clauses (indexes into the records), ascending
@@ -137,7 +138,11 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, d)
 		outAnswers = append(outAnswers, recAnswers(recs, d.recs))
 	}
-	out = append(out, cooccurClusters(recs, a.thes, n, thr, protocol, open, out, outAnswers)...)
+	for _, c := range cooccurClusters(recs, a.thes, n, thr, protocol, open, out, outAnswers) {
+		out = append(out, c)
+		outAnswers = append(outAnswers, recAnswers(recs, c.recs))
+	}
+	out = append(out, questionThemes(recs, a.thes, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
@@ -320,7 +325,11 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 			// A discovered cluster: the clause says what others say, in as many of their
 			// words as possible.
 			n := 0
-			for _, w := range recWords(r) {
+			words := recWords(r)
+			if cl.whole {
+				words = cooccurWords(r, a.thes)
+			}
+			for _, w := range words {
 				if cl.shared[w] {
 					n++
 				}

@@ -209,6 +209,9 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 		if cl.lead {
 			f.Key = fmt.Sprintf("%s:topic:q%d", f.Type, cl.qid+1)
 		}
+		if cl.whole {
+			f.Key = fmt.Sprintf("%s:question:q%d", f.Type, cl.qid+1)
+		}
 	} else {
 		f.Summary += fmt.Sprintf(" (“%s”).", word)
 		f.Key = fmt.Sprintf("%s:word:%s", f.Type, cl.stem)
