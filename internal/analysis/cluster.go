@@ -142,7 +142,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, c)
 		outAnswers = append(outAnswers, recAnswers(recs, c.recs))
 	}
-	out = append(out, questionThemes(recs, a.thes, thr, open, out, outAnswers)...)
+	out = append(out, questionThemes(recs, a.thes, protocol, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)

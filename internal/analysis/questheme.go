@@ -15,69 +15,79 @@ type qthemeKey struct {
 	class polClass
 }
 
-// questionThemes returns the question themes of recs that no cluster in out holds.
-func questionThemes(recs []clauseRec, th *thesaurus, thr int, open []bool, out []*cluster, outAnswers [][]int64) []*cluster {
+// questionPools are the clauses of each question's answers by stance (ownStance), and
+// the interviews that answered each question at all; the warm-up counts for neither.
+type questionPools struct {
+	pools    map[qthemeKey][]int
+	answered map[int16]map[int32]bool
+}
+
+func newQuestionPools(recs []clauseRec, open []bool) questionPools {
 	warmup := len(open) == 0 || !open[0]
-	answered := map[int16]map[int32]bool{}
-	pools := map[qthemeKey][]int{}
+	qp := questionPools{pools: map[qthemeKey][]int{}, answered: map[int16]map[int32]bool{}}
 	for i := range recs {
 		r := ownStance(recs[i])
 		if r.qid < 0 || (r.qid == 0 && warmup) {
 			continue
 		}
-		if answered[r.qid] == nil {
-			answered[r.qid] = map[int32]bool{}
+		if qp.answered[r.qid] == nil {
+			qp.answered[r.qid] = map[int32]bool{}
 		}
-		answered[r.qid][r.iv] = true
-		if r.class == classNone || r.lukewarm {
-			continue
+		qp.answered[r.qid][r.iv] = true
+		if r.class != classNone && !r.lukewarm {
+			k := qthemeKey{r.qid, r.class}
+			qp.pools[k] = append(qp.pools[k], i)
 		}
-		k := qthemeKey{r.qid, r.class}
-		pools[k] = append(pools[k], i)
 	}
-	qids := make([]int16, 0, len(answered))
-	for q := range answered {
+	return qp
+}
+
+// dominant is the stance most of a question's answerers take, if two fifths of them
+// take it, as many as a theme needs, and twice as many as take the opposite one.
+func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey, int, bool) {
+	k, sup := qthemeKey{q, classNone}, 0
+	for _, c := range []polClass{classNeg, classPos, classWish} {
+		if s := distinctInterviews(recs, qp.pools[qthemeKey{q, c}]); s > sup {
+			k, sup = qthemeKey{q, c}, s
+		}
+	}
+	against := distinctInterviews(recs, qp.pools[qthemeKey{q, opposite(k.class)}])
+	if debugf != nil {
+		debugf("qtheme q%d %v support %d of %d, against %d", q, k.class, sup, len(qp.answered[q]), against)
+	}
+	return k, sup, sup >= thr && 5*sup >= 2*len(qp.answered[q]) && sup >= 2*against
+}
+
+// questionThemes returns the question themes of recs that no cluster in out holds.
+func questionThemes(recs []clauseRec, th *thesaurus, protocol map[string]bool, thr int, open []bool,
+	out []*cluster, outAnswers [][]int64) []*cluster {
+	qp := newQuestionPools(recs, open)
+	qids := make([]int16, 0, len(qp.answered))
+	for q := range qp.answered {
 		qids = append(qids, q)
 	}
 	slices.Sort(qids)
 	var found []*cluster
 	for _, q := range qids {
-		k, sup := qthemeKey{q, classNone}, 0
-		for _, c := range []polClass{classNeg, classPos, classWish} {
-			if s := distinctInterviews(recs, pools[qthemeKey{q, c}]); s > sup {
-				k, sup = qthemeKey{q, c}, s
-			}
-		}
-		against := distinctInterviews(recs, pools[qthemeKey{q, opposite(k.class)}])
-		if debugf != nil {
-			debugf("qtheme q%d %v support %d of %d, against %d", q, k.class, sup, len(answered[q]), against)
-		}
-		// An open evaluative question ("What went well?", "What frustrated you?")
-		// mixes topics: its answers of one stance are no theme as a whole. A wish
-		// question's are kept, and its evidence takes the wishes that most share.
-		if int(q) < len(open) && open[q] && k.class != classWish {
+		k, sup, ok := qp.dominant(recs, q, thr)
+		if !ok || heldBy(recAnswers(recs, qp.pools[k]), out, outAnswers) {
 			continue
 		}
-		if sup < thr || 5*sup < 2*len(answered[q]) || sup < 2*against {
-			continue
-		}
-		ids := pools[k]
-		ans := recAnswers(recs, ids)
-		held := false
-		for i, cl := range out {
-			if cl.class == k.class && 2*overlap(ans, outAnswers[i]) >= float64(len(ans)) {
-				held = true
-				break
-			}
-		}
-		if held {
-			continue
-		}
+		ids := qp.pools[k]
+		ws := make([][]string, len(recs))
 		df := map[string]map[int32]bool{}
 		for _, id := range ids {
-			for _, w := range cooccurWords(recs[id], th) {
+			ws[id] = cooccurWords(recs[id], th)
+			for _, w := range ws[id] {
 				addDF(df, w, recs[id].iv)
 			}
+		}
+		// An open evaluative question ("What went well?", "What frustrated you?")
+		// mixes topics: its answers of one stance are a theme only when half of them
+		// share a word or family of their own ("free", "@price"). A wish question's
+		// are kept, and the evidence takes the wishes that share the most.
+		if int(q) < len(open) && open[q] && k.class != classWish && 2*topShare(df, protocol) < sup {
+			continue
 		}
 		shared := map[string]bool{}
 		for w, ivs := range df {
@@ -85,12 +95,19 @@ func questionThemes(recs []clauseRec, th *thesaurus, thr int, open []bool, out [
 				shared[w] = true
 			}
 		}
-		ws := make([][]string, len(recs))
-		for _, id := range ids {
-			ws[id] = cooccurWords(recs[id], th)
-		}
 		found = append(found, &cluster{class: k.class, primary: -1, qid: q, stem: topWord(df, ids, ws),
 			shared: shared, recs: ids, support: sup, whole: true})
 	}
 	return found
+}
+
+// topShare is the most interviews that use one word outside the protocol.
+func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
+	top := 0
+	for w, ivs := range df {
+		if !protocol[w] {
+			top = max(top, len(ivs))
+		}
+	}
+	return top
 }
