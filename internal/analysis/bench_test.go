@@ -71,12 +71,27 @@ func syntheticInput(n int) Input {
 	return in
 }
 
-// BenchmarkAnalyze measures a whole run at 100, 1,000 and 10,000 interviews.
+// BenchmarkAnalyze measures a whole run at 100, 1,000 and 10,000 interviews, beside its
+// baseline in the same run: reading every answer once (sentences, clauses, stance), the
+// work no analysis can skip, so the ratio says what clustering and labelling add.
 func BenchmarkAnalyze(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		in := syntheticInput(n)
-		b.Run(fmt.Sprintf("interviews=%d", n), func(b *testing.B) {
-			a := New()
+		a := New().(*analyzer)
+		b.Run(fmt.Sprintf("interviews=%d/read", n), func(b *testing.B) {
+			tok, err := sentenceTokenizer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			protocol := protocolStems(in.Campaign)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := a.readAll(context.Background(), in, protocol, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("interviews=%d/analyze", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := a.Analyze(context.Background(), in); err != nil {
