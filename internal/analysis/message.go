@@ -3,7 +3,9 @@ package analysis
 import (
 	"slices"
 	"strings"
-) // clauseRec is what the clustering keeps of one own-stance clause: no words, only its
+)
+
+// clauseRec is what the clustering keeps of one own-stance clause: no words, only its
 // place, stance and concepts, so that 10,000 interviews fit in memory comfortably.
 type clauseRec struct {
 	iv       int32 // interview index
@@ -82,6 +84,12 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 					c.drop = dropReported
 					continue
 				}
+			}
+			// "I'm the wrong person to ask", "I'm not the best judge": the speaker
+			// disowns a view, and the clause's words ("wrong", "noisy") are none of theirs.
+			if len(c.toks) > 0 && disclaims(text[c.toks[0].start:c.toks[len(c.toks)-1].end]) {
+				c.drop = dropReported
+				continue
 			}
 			a.analyzeClause(text, c, protocol)
 			if counterfactual(c.toks) || (cf && conditional(c.toks)) {
@@ -431,4 +439,19 @@ func firstSentence(sents []*sentenceWork) int {
 		}
 	}
 	return -1
+}
+
+// disclaimers are the ways a speaker says a question is not theirs to answer ("I
+// couldn't tell you" is left out: it is as often "I couldn't tell you how relieved I was").
+var disclaimers = []string{"wrong person to ask", "not the best judge", "not the best person to", "not the right person",
+	"can't speak to", "can't really speak to", "cannot speak to"}
+
+func disclaims(clause string) bool {
+	low := strings.ToLower(clause)
+	for _, d := range disclaimers {
+		if strings.Contains(low, d) {
+			return true
+		}
+	}
+	return false
 }

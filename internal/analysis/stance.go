@@ -215,6 +215,12 @@ func reported(text string, toks []token, sentenceStart bool) int {
 			!isAllCaps(text, t) {
 			third = true
 		}
+		// A group named by its plural ("the pickers hate it", "our nurses say"): a verb
+		// of opinion must follow at once; "the scanners keep dying" is no report.
+		if !third && i > 0 && groupDeterminers[toks[i-1].low] && pluralNoun(t.low) && i+1 < len(toks) &&
+			groupVerbs[toks[i+1].low] {
+			return i - 1
+		}
 		if !third {
 			continue
 		}
@@ -244,6 +250,20 @@ func reported(text string, toks []token, sentenceStart bool) int {
 	return -1
 }
 
+// groupVerbs state a view, unlike the rest of speechVerbs ("keep", "call", "feel"),
+// which things do too.
+var groupVerbs = wordSet(`say says said think thinks thought reckon reckons complain complains complained
+grumble grumbles grumbled moan moans moaned hate hates hated love loves loved swear swore warned`)
+
+// groupDeterminers open a noun phrase that names a group of people by its plural.
+var groupDeterminers = wordSet(`the our their my all most some`)
+
+// pluralNoun is a plausible plural noun: long enough, ending in a plain "s".
+func pluralNoun(w string) bool {
+	return len(w) > 4 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "'s") &&
+		!strings.HasSuffix(w, "ous")
+}
+
 // fragmentStart is the index of the first word of the comma-delimited fragment holding
 // toks[k].
 func fragmentStart(text string, toks []token, k int) int {
@@ -267,7 +287,8 @@ relatives cousin aunt uncle grandma grandpa reviews reviewers they'd`)
 think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
 grumble grumbled whine whined rant ranted insists insisted feels felt warned warn joked jokes keeps kept
-calls called ask asks asked asking feel`)
+calls called ask asks asked asking feel hate hates hated love loves loved adore adores likes dislike
+dislikes grumbles grumbling warning whining moaning`)
 )
 
 // wishVerbs after "would"/"'d" turn a conditional into a wish or a condition for return:
