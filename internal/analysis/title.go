@@ -109,8 +109,11 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 			if stance {
 				score++
 			}
-			// Shorter statements read better as titles.
+			// Shorter statements read better as titles, and so do statements about the
+			// thing rather than the speaker: "The walls are thin" over "People heard
+			// every word through the wall", and one person rewritten is one too many.
 			score -= 0.1 * float64(len(strings.Fields(t)))
+			score -= 0.5 * float64(personWords(t))
 			cands = append(cands, cand{t, score, len(cands)})
 		}
 	}
@@ -160,8 +163,17 @@ func clauseTitle(quote, subject string) (string, bool) {
 // each alone and joined to the next, in order.
 func titleSegments(quote string) []string {
 	s := quote
-	if i := strings.IndexAny(s, ".?!"); i >= 0 {
-		s = s[:i]
+	for off := 0; ; {
+		i := strings.IndexAny(s[off:], ".?!")
+		if i < 0 {
+			break
+		}
+		// "Mrs. Ortiz" goes on: a title's abbreviation ends no sentence.
+		if j := off + i; s[j] != '.' || !titleAbbrev(s[:j]) {
+			s = s[:j]
+			break
+		}
+		off += i + 1
 	}
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ':' || r == '—' || r == '–' })
 	var out []string
@@ -255,6 +267,15 @@ func neutralWords(words []string, subject string) []string {
 		}
 		// "it kept losing my bank connection": with no person in the statement, a
 		// possessive is just the article.
+		// "Let me pick" asks for everyone: "Let people pick".
+		if (low == "me" || low == "us") && i > 0 && strings.EqualFold(words[i-1], "let") {
+			out = append(out, "people")
+			continue
+		}
+		if (low == "my" || low == "our") && i+1 < len(words) && strings.EqualFold(words[i+1], "own") {
+			out = append(out, "their")
+			continue
+		}
 		if (low == "my" || low == "our") && !slices.Contains(out, "people") {
 			out = append(out, "the")
 			continue
@@ -393,4 +414,29 @@ func surfaceWord(quotes []string, stem string) string {
 		}
 	}
 	return ""
+}
+
+// personWords counts the words of a title that stand for people: the speaker rewritten
+// ("people", "them"), someone they speak of ("he", "the lady"), a name inside it.
+func personWords(title string) int {
+	n := 0
+	for i, w := range strings.Fields(title) {
+		low := strings.ToLower(strings.Trim(w, ".,;:!?"))
+		if titlePersons[low] || (i > 0 && w != "" && unicode.IsUpper(rune(w[0])) && low != "i") {
+			n++
+		}
+	}
+	return n
+}
+
+var titlePersons = wordSet(`people them their theirs themselves they he she him his her hers lady guy man woman`)
+
+// titleAbbrev says the text ends with a courtesy title's abbreviation ("Mrs", "Dr").
+func titleAbbrev(s string) bool {
+	k := strings.LastIndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+	switch s[k+1:] {
+	case "Mr", "Mrs", "Ms", "Dr", "St", "Prof":
+		return true
+	}
+	return false
 }
