@@ -53,8 +53,10 @@ var debugf func(format string, args ...any)
 func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, open []bool) []*cluster {
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
+	// The warm-up's answers give background and motives (discover.go): no evidence.
+	warmup := len(open) == 0 || !open[0]
 	for i, r := range recs {
-		if r.class == classNone || r.fromAnswer {
+		if r.class == classNone || r.fromAnswer || (r.qid == 0 && warmup) {
 			continue
 		}
 		for _, cw := range r.concepts {
