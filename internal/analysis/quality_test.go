@@ -128,19 +128,26 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 	return out
 }
 
-// loadHoldout loads the held-out sets (testdata/holdout, seen since the fifth round,
-// and testdata/holdout2, never tuned on), written by someone else: only TestQuality
-// reads them, and only logs their scores.
+// holdoutDirs are the folders of held-out sets, written by other sessions blind to the
+// analyzer: holdout (seen since the fifth round), holdout2 (seen since the sixth) and
+// holdout3 (measured once, in the sixth round, and not tuned on).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3"}
+
+// loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
+// scores.
 func loadHoldout(t testing.TB) map[string]*fixture {
 	t.Helper()
-	out := loadDir(t, filepath.Join("testdata", "holdout"), "holdout/")
-	maps.Copy(out, loadDir(t, filepath.Join("testdata", "holdout2"), "holdout2/"))
+	out := map[string]*fixture{}
+	for _, d := range holdoutDirs {
+		maps.Copy(out, loadDir(t, filepath.Join("testdata", d), d+"/"))
+	}
 	return out
 }
 
 // holdoutSet says a set is one of the held-out ones, whose scores are logged only.
 func holdoutSet(name string) bool {
-	return strings.HasPrefix(name, "holdout/") || strings.HasPrefix(name, "holdout2/")
+	dir, _, ok := strings.Cut(name, "/")
+	return ok && slices.Contains(holdoutDirs, dir)
 }
 
 func loadDir(t testing.TB, dir, prefix string) map[string]*fixture {
