@@ -2,6 +2,26 @@
 // across participants, each with the participants' own words as evidence. The built-in
 // analyzer (New) is offline and deterministic; any other analyzer (an LLM one, say) plugs in
 // through Analyzer.
+//
+// The built-in analyzer reads every participant answer into clauses with the speaker's own
+// stance (message.go, stance.go: complaint, praise or wish; negated, hypothetical,
+// second-hand and question-echo mentions are dropped), then finds themes by five paths in
+// order, each adding only what the earlier ones do not already hold (cluster.go):
+//
+//  1. lexicon concepts said with one stance in enough interviews (lexicon.go);
+//  2. a free word several interviews use with one stance (stemCandidates);
+//  3. the answers to one question with one stance, split by the words they share
+//     (discover.go);
+//  4. words, word pairs and thesaurus families that recur together (cooccur.go,
+//     thesaurus.go);
+//  5. the answers to a question that most people answer with one stance, whatever their
+//     words (questheme.go).
+//
+// A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
+// one clause per interview, the clearest first; its title is the clause that says what
+// most of the others say, in neutral words (title.go); its key names its stance and what
+// holds it together, so a re-run updates the same finding. testdata/README.md has the
+// hand-coded sets it is measured on and what it still misses.
 package analysis
 
 import "context"
