@@ -70,7 +70,7 @@ func counterfactual(toks []token) bool {
 		case "would've", "could've", "might've", "should've", "must've", "would'a", "coulda", "woulda", "shoulda":
 			return true
 		case "would", "could", "might", "should", "must":
-			if i+1 < len(toks) && toks[i+1].low == "have" && (i+2 >= len(toks) || toks[i+2].low != "to") {
+			if j := skipAdverbs(toks, i+1); j < len(toks) && toks[j].low == "have" && (j+1 >= len(toks) || toks[j+1].low != "to") {
 				return true
 			}
 		case "if":
@@ -100,15 +100,27 @@ func counterfactual(toks []token) bool {
 				return true
 			}
 		}
-		if strings.HasSuffix(t.low, "'d") && i+1 < len(toks) {
+		if j := skipAdverbs(toks, i+1); strings.HasSuffix(t.low, "'d") && j < len(toks) {
 			// "I'd have to sign in again" is a habit of the past, not an irrealis.
-			if n := toks[i+1].low; (n == "have" && (i+2 >= len(toks) || toks[i+2].low != "to")) || n == "been" || n == "of" {
+			if n := toks[j].low; (n == "have" && (j+1 >= len(toks) || toks[j+1].low != "to")) || n == "been" || n == "of" {
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// skipAdverbs is the index of the first token from i that is not a modal's adverb ("I'd
+// probably have been annoyed").
+func skipAdverbs(toks []token, i int) int {
+	for i < len(toks) && modalAdverbs[toks[i].low] {
+		i++
+	}
+	return i
+}
+
+var modalAdverbs = wordSet(`probably definitely certainly likely surely maybe possibly totally really still just
+never even also`)
 
 var opinionVerbs = wordSet(`say guess imagine think suppose reckon bet be need want have`)
 
