@@ -51,7 +51,12 @@ func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey,
 			k, sup = qthemeKey{q, c}, s
 		}
 	}
-	against := distinctInterviews(recs, qp.pools[qthemeKey{q, opposite(k.class)}])
+	// An answer that takes both stances counts half against: praise beside a complaint
+	// is mostly a concession ("the app's fine; the pay is the problem").
+	opp := qp.pools[qthemeKey{q, opposite(k.class)}]
+	oppOnly := onlyIn(recs, opp, qp.pools[k])
+	against := distinctInterviews(recs, opp)
+	against = oppOnly + (against-oppOnly+1)/2
 	if debugf != nil {
 		debugf("qtheme q%d %v support %d of %d, against %d", q, k.class, sup, len(qp.answered[q]), against)
 	}
@@ -111,3 +116,4 @@ func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
 	}
 	return top
 }
+
