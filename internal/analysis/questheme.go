@@ -116,4 +116,3 @@ func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
 	}
 	return top
 }
-
