@@ -54,7 +54,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	// The warm-up's answers give background and motives (discover.go): no evidence.
-	warmup := len(open) == 0 || !open[0]
+	warmup := hasWarmup(open)
 	for i, r := range recs {
 		if r.class == classNone || r.fromAnswer || (r.qid == 0 && warmup) {
 			continue

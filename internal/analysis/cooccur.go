@@ -45,7 +45,7 @@ func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[s
 	seedMin := max(3, int(math.Ceil(0.75*float64(thr))))
 	// The opening question, unless it asks for an evaluation, is the warm-up: its
 	// answers give background and motives (discover.go).
-	warmup := len(open) == 0 || !open[0]
+	warmup := hasWarmup(open)
 	ws := make([][]string, len(recs))
 	for i, r := range recs {
 		if (r.class != classNone || r.famStance != classNone) && (r.qid != 0 || !warmup) {

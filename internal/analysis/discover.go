@@ -84,7 +84,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		// The opening question of a protocol, unless it asks for an evaluation, is the
 		// warm-up ("tell me about yourself"): its answers give background and motives,
 		// whose stance is about life, not about what the study asks.
-		if poolSupport[k] < thr || (k.qid == 0 && (len(open) == 0 || !open[0])) {
+		if poolSupport[k] < thr || (k.qid == 0 && hasWarmup(open)) {
 			continue
 		}
 		// The words each interview uses in the pool.

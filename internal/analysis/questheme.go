@@ -23,7 +23,7 @@ type questionPools struct {
 }
 
 func newQuestionPools(recs []clauseRec, open []bool) questionPools {
-	warmup := len(open) == 0 || !open[0]
+	warmup := hasWarmup(open)
 	qp := questionPools{pools: map[qthemeKey][]int{}, answered: map[int16]map[int32]bool{}}
 	for i := range recs {
 		r := ownStance(recs[i])
@@ -115,4 +115,12 @@ func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
 		}
 	}
 	return top
+}
+
+// hasWarmup says the protocol opens with a warm-up ("tell me about yourself"): its first
+// question asks for no evaluation, and others follow. Its answers give background and
+// motives, whose stance is about life, not about what the study asks; a study of one
+// question is about that question, whatever it asks.
+func hasWarmup(open []bool) bool {
+	return len(open) > 1 && !open[0]
 }
