@@ -139,7 +139,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // analyzer: holdout (seen since the fifth round), holdout2 (seen since the sixth) and
 // holdout3 (measured once in the sixth round, then read) and holdout4 (measured once, at
 // the end of the sixth round, and not tuned on).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4"}
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
