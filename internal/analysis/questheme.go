@@ -7,8 +7,7 @@ import "slices"
 // is three minutes now", "it didn't drop once" in answer to "How has the internet been
 // day to day?"). A protocol asks about one thing per question, so when most of those who
 // answer it take one stance, in their own words or their families', and few take the
-// other, the question's answers with that stance are a theme whatever their words; a
-// question people split on may hold a theme of each stance, when its words show it. A
+// other, the question's answers with that stance are a theme whatever their words. A
 // question whose answers another cluster already mostly holds adds nothing.
 
 type qthemeKey struct {
@@ -43,27 +42,25 @@ func newQuestionPools(recs []clauseRec, open []bool) questionPools {
 	return qp
 }
 
-// stances are the stances of a question's answers that may be a theme: taken by two
-// fifths of those who answered, by as many as a theme needs, and by at least as many as
-// take the opposite one (an answer that takes both counts half against: praise beside a
-// complaint is mostly a concession, "the app's fine; the pay is the problem"). Each says
-// whether it is clear: taken by twice as many as take the opposite one.
-func (qp questionPools) stances(recs []clauseRec, q int16, thr int) (keys []qthemeKey, sups []int, clear []bool) {
+// dominant is the stance most of a question's answerers take, if two fifths of them
+// take it, as many as a theme needs, and twice as many as take the opposite one.
+func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey, int, bool) {
+	k, sup := qthemeKey{q, classNone}, 0
 	for _, c := range []polClass{classNeg, classPos, classWish} {
-		k := qthemeKey{q, c}
-		sup := distinctInterviews(recs, qp.pools[k])
-		opp := qp.pools[qthemeKey{q, opposite(c)}]
-		oppOnly := onlyIn(recs, opp, qp.pools[k])
-		against := distinctInterviews(recs, opp)
-		against = oppOnly + (against-oppOnly+1)/2
-		if debugf != nil {
-			debugf("qtheme q%d %v support %d of %d, against %d", q, c, sup, len(qp.answered[q]), against)
-		}
-		if sup >= thr && 5*sup >= 2*len(qp.answered[q]) && sup >= against {
-			keys, sups, clear = append(keys, k), append(sups, sup), append(clear, sup >= 2*against)
+		if s := distinctInterviews(recs, qp.pools[qthemeKey{q, c}]); s > sup {
+			k, sup = qthemeKey{q, c}, s
 		}
 	}
-	return keys, sups, clear
+	// An answer that takes both stances counts half against: praise beside a complaint
+	// is mostly a concession ("the app's fine; the pay is the problem").
+	opp := qp.pools[qthemeKey{q, opposite(k.class)}]
+	oppOnly := onlyIn(recs, opp, qp.pools[k])
+	against := distinctInterviews(recs, opp)
+	against = oppOnly + (against-oppOnly+1)/2
+	if debugf != nil {
+		debugf("qtheme q%d %v support %d of %d, against %d", q, k.class, sup, len(qp.answered[q]), against)
+	}
+	return k, sup, sup >= thr && 5*sup >= 2*len(qp.answered[q]) && sup >= 2*against
 }
 
 // questionThemes returns the question themes of recs that no cluster in out holds.
@@ -77,47 +74,36 @@ func questionThemes(recs []clauseRec, th *thesaurus, protocol map[string]bool, t
 	slices.Sort(qids)
 	var found []*cluster
 	for _, q := range qids {
-		keys, sups, clear := qp.stances(recs, q, thr)
-		for i, k := range keys {
-			if heldBy(recAnswers(recs, qp.pools[k]), out, outAnswers) {
-				continue
-			}
-			// An open evaluative question ("What went well?", "What frustrated you?")
-			// mixes topics, and a question people split on may hold a theme of each
-			// stance: such a stance is a theme only when half of its interviews share a
-			// word or family of their own ("free", "@price"). A wish question's wishes
-			// are kept, and the evidence takes the wishes that share the most.
-			isOpen := int(q) < len(open) && open[q] && k.class != classWish
-			if cl := questionTheme(recs, th, protocol, qp.pools[k], k, sups[i], clear[i] && !isOpen); cl != nil {
-				found = append(found, cl)
+		k, sup, ok := qp.dominant(recs, q, thr)
+		if !ok || heldBy(recAnswers(recs, qp.pools[k]), out, outAnswers) {
+			continue
+		}
+		ids := qp.pools[k]
+		ws := make([][]string, len(recs))
+		df := map[string]map[int32]bool{}
+		for _, id := range ids {
+			ws[id] = cooccurWords(recs[id], th)
+			for _, w := range ws[id] {
+				addDF(df, w, recs[id].iv)
 			}
 		}
+		// An open evaluative question ("What went well?", "What frustrated you?")
+		// mixes topics: its answers of one stance are a theme only when half of them
+		// share a word or family of their own ("free", "@price"). A wish question's
+		// are kept, and the evidence takes the wishes that share the most.
+		if int(q) < len(open) && open[q] && k.class != classWish && 2*topShare(df, protocol) < sup {
+			continue
+		}
+		shared := map[string]bool{}
+		for w, ivs := range df {
+			if len(ivs) >= 2 {
+				shared[w] = true
+			}
+		}
+		found = append(found, &cluster{class: k.class, primary: -1, qid: q, stem: topWord(df, ids, ws),
+			shared: shared, recs: ids, support: sup, whole: true})
 	}
 	return found
-}
-
-// questionTheme is the theme of a question's clauses ids of one stance; unless free, only
-// when half of its interviews share a word or family of their own.
-func questionTheme(recs []clauseRec, th *thesaurus, protocol map[string]bool, ids []int, k qthemeKey, sup int, free bool) *cluster {
-	ws := make([][]string, len(recs))
-	df := map[string]map[int32]bool{}
-	for _, id := range ids {
-		ws[id] = cooccurWords(recs[id], th)
-		for _, w := range ws[id] {
-			addDF(df, w, recs[id].iv)
-		}
-	}
-	if !free && 2*topShare(df, protocol) < sup {
-		return nil
-	}
-	shared := map[string]bool{}
-	for w, ivs := range df {
-		if len(ivs) >= 2 {
-			shared[w] = true
-		}
-	}
-	return &cluster{class: k.class, primary: -1, qid: k.qid, stem: topWord(df, ids, ws),
-		shared: shared, recs: ids, support: sup, whole: true}
 }
 
 // topShare is the most interviews that use one word outside the protocol.
