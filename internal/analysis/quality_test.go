@@ -140,7 +140,7 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // holdoutDirs are the folders of held-out sets, written by other sessions blind to the
 // analyzer: holdout (seen since the fifth round), holdout2 (seen since the sixth), and
 // holdout3 to holdout5 (each measured once in the sixth round, then read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5"}
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
