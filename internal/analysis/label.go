@@ -47,6 +47,11 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			quotes = append(quotes, e.Quote)
 		}
 		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl), true)
+		// A question theme is about what its question asks about, whatever its quotes
+		// say first ("The pay frustrated participants" over "A run across town was five").
+		if t := questionThemeTitle(cl, in.Campaign.Questions); t != "" {
+			cands = append([]string{t}, cands...)
+		}
 		if len(cands) == 0 && cl.primary < 0 {
 			// A word cluster's fallback is a template that names nothing; a concept's
 			// names its concept, which beats a statement without the stance.
@@ -394,4 +399,23 @@ func titleWord(cl *cluster, recs []clauseRec, fallback string) string {
 		return fallback
 	}
 	return best
+}
+
+// questionThemeTitle names a question theme of praise or complaint by its question's
+// topic, or "" when the question names none.
+func questionThemeTitle(cl *cluster, questions []string) string {
+	if !cl.whole || int(cl.qid) >= len(questions) || cl.qid < 0 {
+		return ""
+	}
+	topic := questionTopic(questions[cl.qid])
+	if topic == "" {
+		return ""
+	}
+	switch cl.class {
+	case classNeg:
+		return strings.ToUpper(topic[:1]) + topic[1:] + " frustrated participants"
+	case classPos:
+		return "Participants valued " + topic
+	}
+	return ""
 }

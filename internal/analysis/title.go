@@ -440,3 +440,73 @@ func titleAbbrev(s string) bool {
 	}
 	return false
 }
+
+// questionTopic is what a question asks about, as a noun phrase for a title: "How do you
+// feel about the pay: ..." asks about "the pay", "What do you think of the price, compared
+// with ..." about "the price", "How has the internet been day to day?" about "the
+// internet". It is "" when the question names no such phrase ("What went well?").
+func questionTopic(q string) string {
+	low := strings.ToLower(q)
+	if len(low) != len(q) {
+		return "" // lowering changed byte offsets: no safe way back to the question's own case
+	}
+	start := -1
+	for _, p := range []string{" about ", " think of "} {
+		if i := strings.Index(low, p); i >= 0 && (start < 0 || i < start) {
+			start = i + len(p)
+		}
+	}
+	if start < 0 {
+		for _, re := range topicSubjects {
+			if m := re.FindStringSubmatchIndex(low); m != nil {
+				return trimTopic(q[m[2]:m[3]])
+			}
+		}
+		return ""
+	}
+	return trimTopic(q[start:])
+}
+
+// topicSubjects find the subject of a question about one thing: "How has the internet
+// been ...", "How did the installation go?", "What was your room like?", "How were the
+// staff?".
+var topicSubjects = []*regexp.Regexp{
+	regexp.MustCompile(`^how (?:has|have|is|are|was|were) ((?:the|your) [a-z' -]+?) (?:been|worked|gone|going|felt|like)\b`),
+	regexp.MustCompile(`^how (?:did|does|do) ((?:the|your) [a-z' -]+?) (?:go|work|hold up|feel)\b`),
+	regexp.MustCompile(`^what (?:was|were|is|are|has been|have been) ((?:the|your) [a-z' -]+?) like\b`),
+	regexp.MustCompile(`^how (?:are|were|is|was) ((?:the|your) [a-z' -]+?)\?`),
+}
+
+// topicEnds cut a question's topic phrase before what qualifies it.
+var topicEnds = regexp.MustCompile(`[:?,;.(]| and (?:how|what|whether|if|about|your)\b| compared\b| so far\b| since\b| these days\b| overall\b| when\b| that\b| from\b| in general\b| itself\b| for you\b| at all\b| day to day\b`)
+
+// trimTopic cuts a topic phrase, in the question's own case, to its noun phrase, in the
+// participants' person ("your bill" is "the bill", "what you pay" is "what they pay").
+func trimTopic(t string) string {
+	if loc := topicEnds.FindStringIndex(strings.ToLower(t)); loc != nil {
+		t = t[:loc[0]]
+	}
+	words := strings.Fields(t)
+	if len(words) == 0 || len(words) > 5 {
+		return ""
+	}
+	words[0] = strings.ToLower(words[0])
+	switch words[0] {
+	case "your":
+		words[0] = "the"
+	case "the", "what":
+	default:
+		return ""
+	}
+	for i, w := range words {
+		switch w {
+		case "you":
+			words[i] = "they"
+		case "your":
+			words[i] = "their"
+		case "you've", "you're", "yourself", "i", "me", "my":
+			return ""
+		}
+	}
+	return strings.Join(words, " ")
+}

@@ -58,3 +58,22 @@ func TestClauseTitle(t *testing.T) {
 		}
 	}
 }
+
+func TestQuestionTopic(t *testing.T) {
+	for q, want := range map[string]string{
+		"How do you feel about the pay: the way orders are priced?":            "the pay",
+		"What do you think of the price, compared with what else is on sale?":  "the price",
+		"How has the internet been day to day since then?":                     "the internet",
+		"How did the cost and the billing go, including insurance?":            "the cost and the billing",
+		"What was your room like: cleanliness, comfort?":                       "the room",
+		"How were the staff? Was there a moment that stood out?":               "the staff",
+		"How do you feel about what you pay for Chattura, and how you use it?": "what they pay for Chattura",
+		"Tell me about a time something went wrong.":                           "",
+		"What went well?": "",
+		"Tell me about yourself and how you started.": "",
+	} {
+		if got := questionTopic(q); got != want {
+			t.Errorf("questionTopic(%q) = %q, want %q", q, got, want)
+		}
+	}
+}
