@@ -146,6 +146,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	}
 	out = append(out, questionThemes(recs, a.thes, protocol, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
+	out = dropThinPraise(out, recs, thr)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -496,6 +497,25 @@ func dropLukewarm(out []*cluster, recs []clauseRec) []*cluster {
 		} else if debugf != nil {
 			debugf("cluster %v %s dropped: lukewarm in %d of %d interviews", cl.class, cl.stem, tepid, cl.support)
 		}
+	}
+	return kept
+}
+
+// dropThinPraise removes the praise clusters found from shared words (not a lexicon
+// concept, not a question as a whole) that are heard in no more interviews than a theme
+// needs: praise is said loosely ("it's nice", "they're comfortable", "lovely"), and a few
+// kind words that happen to share a word are politeness more often than a theme, so praise
+// needs one more voice than a complaint.
+func dropThinPraise(out []*cluster, recs []clauseRec, thr int) []*cluster {
+	kept := out[:0]
+	for _, cl := range out {
+		if cl.class == classPos && !cl.whole && cl.primary < 0 && distinctInterviews(recs, cl.recs) <= thr {
+			if debugf != nil {
+				debugf("cluster %v %s dropped: praise in only %d interviews", cl.class, cl.stem, thr)
+			}
+			continue
+		}
+		kept = append(kept, cl)
 	}
 	return kept
 }
