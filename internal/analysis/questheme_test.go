@@ -19,6 +19,16 @@ func oneQuestion(question string, answers []string) Input {
 	return in
 }
 
+// analyzed runs the built-in analyzer on in.
+func analyzed(t *testing.T, in Input) []Finding {
+	t.Helper()
+	got, err := New().Analyze(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // A study of one question has no warm-up: its only question is what it is about.
 func TestOneQuestionStudyHasThemes(t *testing.T) {
 	in := oneQuestion("What almost made you give up?", []string{
@@ -28,10 +38,7 @@ func TestOneQuestionStudyHasThemes(t *testing.T) {
 		"The plan is too expensive and the price is hard to justify.",
 		"Way too expensive; the price is the main reason we hesitated.",
 	})
-	got, err := New().Analyze(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := analyzed(t, in)
 	if len(got) == 0 || got[0].Frequency != 5 || got[0].Type != TypePainPoint {
 		t.Fatalf("want the price complaint of all five, got %+v", got)
 	}
@@ -47,11 +54,7 @@ func TestWarmupAnswersAreNoTheme(t *testing.T) {
 		"Student, so everything is too expensive for me.",
 	})
 	in.Campaign.Questions = append(in.Campaign.Questions, "What did you think of the app?")
-	got, err := New().Analyze(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 0 {
+	if got := analyzed(t, in); len(got) != 0 {
 		t.Fatalf("warm-up answers made findings: %+v", got)
 	}
 }
