@@ -509,9 +509,9 @@ func dropLukewarm(out []*cluster, recs []clauseRec) []*cluster {
 func dropThinPraise(out []*cluster, recs []clauseRec, thr int) []*cluster {
 	kept := out[:0]
 	for _, cl := range out {
-		if cl.class == classPos && !cl.whole && cl.primary < 0 && distinctInterviews(recs, cl.recs) <= thr {
+		if n := distinctInterviews(recs, cl.recs); cl.class == classPos && !cl.whole && cl.primary < 0 && n <= thr {
 			if debugf != nil {
-				debugf("cluster %v %s dropped: praise in only %d interviews", cl.class, cl.stem, thr)
+				debugf("cluster %v %s dropped: praise in only %d interviews", cl.class, cl.stem, n)
 			}
 			continue
 		}
