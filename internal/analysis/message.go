@@ -449,7 +449,7 @@ var disclaimers = []string{"wrong person to ask", "not the best judge", "not the
 func disclaims(clause string) bool {
 	low := strings.ToLower(clause)
 	for _, d := range disclaimers {
-		if strings.Contains(low, d) {
+		if containsWord(low, d) {
 			return true
 		}
 	}

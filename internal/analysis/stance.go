@@ -100,8 +100,11 @@ func counterfactual(toks []token) bool {
 				return true
 			}
 		}
-		if j := skipAdverbs(toks, i+1); strings.HasSuffix(t.low, "'d") && j < len(toks) {
-			// "I'd have to sign in again" is a habit of the past, not an irrealis.
+		if !strings.HasSuffix(t.low, "'d") {
+			continue
+		}
+		// "I'd have to sign in again" is a habit of the past, not an irrealis.
+		if j := skipAdverbs(toks, i+1); j < len(toks) {
 			if n := toks[j].low; (n == "have" && (j+1 >= len(toks) || toks[j+1].low != "to")) || n == "been" || n == "of" {
 				return true
 			}
@@ -148,6 +151,10 @@ func wishMarkers(toks []token) (strong, weak bool) {
 		var next string
 		if i+1 < len(toks) {
 			next = toks[i+1].low
+		}
+		// "I'd probably have complained" is a past that did not happen, not a wish.
+		if j := skipAdverbs(toks, i+1); j < len(toks) && (toks[j].low == "have" || toks[j].low == "been") {
+			continue
 		}
 		if (t.low == "would" || strings.HasSuffix(t.low, "'d")) && wishVerbs[next] {
 			if preferVerbs[next] {

@@ -71,6 +71,10 @@ func TestStanceRules(t *testing.T) {
 		{"refusal is no wish", q, "I don't care if they make it cheaper or give me more options.", "plan", -classWish},
 		{"reported wish", q, "My wife says she'd go back if they ever did a cheaper family plan.", "plan", classNone},
 		{"correction", "What frustrated you?", "It's not hard, it's just long, the prep takes forever.", "speed", classNeg},
+		{"adverb before have", q, "If the price had gone up again I'd probably have complained.", "cost", classNone},
+		{"a group's view", q, "The pickers hate the price of the canteen, I hear it all day.", "cost", classNone},
+		{"things keep failing", q, "The scanners keep crashing, it's the reliability that kills me.", "reliability", classNeg},
+		{"disowned", q, "I'm the wrong person to ask about the price, my partner pays.", "cost", classNone},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
