@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -56,5 +57,76 @@ func TestWarmupAnswersAreNoTheme(t *testing.T) {
 	in.Campaign.Questions = append(in.Campaign.Questions, "What did you think of the app?")
 	if got := analyzed(t, in); len(got) != 0 {
 		t.Fatalf("warm-up answers made findings: %+v", got)
+	}
+}
+
+// answerRecs are one clause per interview answering question q with class, each in
+// words of its own unless shared is given.
+func answerRecs(q int16, first, n int, class polClass, shared string) []clauseRec {
+	var out []clauseRec
+	for i := range n {
+		stems := []string{fmt.Sprintf("own%d%d", q, first+i)}
+		if shared != "" {
+			stems = append(stems, shared)
+		}
+		out = append(out, clauseRec{iv: int32(first + i), msg: int32(q), qid: q, class: class, explicit: true, stems: stems})
+	}
+	return out
+}
+
+// The rules of question themes on records: a stance most answerers take is a theme in
+// whatever words; a split question, an open question without a shared word and a
+// question another cluster holds are none.
+func TestQuestionThemes(t *testing.T) {
+	a := New().(*analyzer)
+	const thr = 4
+	closed := []bool{false, false}
+	open := []bool{false, true}
+	themes := func(recs []clauseRec, open []bool, out []*cluster) []*cluster {
+		var outAnswers [][]int64
+		for _, cl := range out {
+			outAnswers = append(outAnswers, recAnswers(recs, cl.recs))
+		}
+		return questionThemes(recs, a.thes, map[string]bool{}, thr, open, out, outAnswers)
+	}
+	praised := append(answerRecs(1, 0, 6, classPos, ""), answerRecs(1, 6, 2, classNeg, "")...)
+	got := themes(praised, closed, nil)
+	if len(got) != 1 || !got[0].whole || got[0].class != classPos || got[0].qid != 1 || got[0].support != 6 {
+		t.Fatalf("six of eight praising in their own words: %+v", got)
+	}
+	split := append(answerRecs(1, 0, 5, classPos, ""), answerRecs(1, 5, 3, classNeg, "")...)
+	if got := themes(split, closed, nil); len(got) != 0 {
+		t.Fatalf("five praising against three complaining made a theme: %+v", got)
+	}
+	if got := themes(praised, open, nil); len(got) != 0 {
+		t.Fatalf("an open question's praise in words of its own made a theme: %+v", got)
+	}
+	sharing := append(answerRecs(1, 0, 6, classPos, "cushion"), answerRecs(1, 6, 2, classNeg, "")...)
+	if got := themes(sharing, open, nil); len(got) != 1 || got[0].support != 6 {
+		t.Fatalf("an open question's praise sharing a word: %+v", got)
+	}
+	held := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{0, 1, 2, 3}}
+	if got := themes(praised, closed, []*cluster{held}); len(got) != 0 {
+		t.Fatalf("a question another cluster holds made a theme: %+v", got)
+	}
+	warm := answerRecs(0, 0, 8, classPos, "")
+	if got := themes(warm, closed, nil); len(got) != 0 {
+		t.Fatalf("the warm-up made a theme: %+v", got)
+	}
+}
+
+// Praise from shared words needs one more interview than a complaint; a question theme
+// and a lexicon concept do not.
+func TestDropThinPraise(t *testing.T) {
+	const thr = 4
+	recs := append(answerRecs(1, 0, 4, classPos, "nice"), answerRecs(2, 4, 5, classPos, "lovely")...)
+	thin := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{0, 1, 2, 3}}
+	five := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{4, 5, 6, 7, 8}}
+	whole := &cluster{class: classPos, primary: -1, qid: 1, whole: true, recs: []int{0, 1, 2, 3}}
+	concept := &cluster{class: classPos, primary: 0, qid: -1, recs: []int{0, 1, 2, 3}}
+	complaint := &cluster{class: classNeg, primary: -1, qid: -1, recs: []int{0, 1, 2, 3}}
+	got := dropThinPraise([]*cluster{thin, five, whole, concept, complaint}, recs, thr)
+	if len(got) != 4 || slices.Contains(got, thin) {
+		t.Fatalf("kept %d clusters, thin praise kept: %v", len(got), slices.Contains(got, thin))
 	}
 }
