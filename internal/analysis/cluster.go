@@ -131,7 +131,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		}
 	}
 	out, outAnswers = dropScattered(out, outAnswers, recs)
-	words := stemCandidates(recs, thr, outAnswers)
+	words := stemCandidates(recs, thr, outAnswers, warmup)
 	for _, w := range words {
 		out = append(out, w)
 		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
@@ -165,9 +165,13 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 // that people use with the same stance in as many interviews as a concept needs, at
 // least half of them in their own evaluative words, almost always with that stance (75%
 // of the interviews that use it at all), and in answers no concept cluster already holds.
-func stemCandidates(recs []clauseRec, thr int, taken [][]int64) []*cluster {
+// The warm-up's answers are background here too.
+func stemCandidates(recs []clauseRec, thr int, taken [][]int64, warmup bool) []*cluster {
 	byStem := map[string][]int{}
 	for i, r := range recs {
+		if r.qid == 0 && warmup {
+			continue
+		}
 		for _, s := range r.stems {
 			byStem[s] = append(byStem[s], i)
 		}

@@ -130,3 +130,15 @@ func TestDropThinPraise(t *testing.T) {
 		t.Fatalf("kept %d clusters, thin praise kept: %v", len(got), slices.Contains(got, thin))
 	}
 }
+
+// A word shared in warm-up answers is background, as in every other path: no word theme.
+func TestStemCandidatesSkipWarmup(t *testing.T) {
+	const thr = 4
+	warm := answerRecs(0, 0, 6, classNeg, "garage")
+	if got := stemCandidates(warm, thr, nil, true); len(got) != 0 {
+		t.Fatalf("warm-up answers made a word theme: %+v", got)
+	}
+	if got := stemCandidates(warm, thr, nil, false); len(got) != 1 || got[0].stem != "garage" {
+		t.Fatalf("the first question of a study without a warm-up: %+v", got)
+	}
+}
