@@ -207,8 +207,12 @@ func (f *fixture) input() Input {
 
 type score struct {
 	recall, precision float64
-	trapHits          int
-	report            string
+	// support is the share of all evidence quotes that fall in answers coded for a
+	// theme their finding matches: the scoring rule lets half of a finding's quotes
+	// miss, this shows how many do.
+	support  float64
+	trapHits int
+	report   string
 }
 
 func (f *fixture) score(t testing.TB, findings []Finding) score {
@@ -232,7 +236,7 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 	}
 	var b strings.Builder
 	matchedThemes := map[string]bool{}
-	good, trapHits := 0, 0
+	good, trapHits, quotes, supported := 0, 0, 0, 0
 	for _, fd := range findings {
 		var refs []answerRef
 		for _, e := range fd.Evidence {
@@ -275,6 +279,10 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 					supports = true
 				}
 			}
+			quotes++
+			if supports {
+				supported++
+			}
 			for _, m := range matches {
 				if kind, ok := traps[m][refs[i]]; ok && !supports {
 					tag = " TRAP(" + kind + ")"
@@ -306,6 +314,9 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 		fmt.Fprintf(&b, "  missed themes: %v\n", missed)
 	}
 	s := score{trapHits: trapHits, report: b.String()}
+	if quotes > 0 {
+		s.support = float64(supported) / float64(quotes)
+	}
 	if len(f.Themes) > 0 {
 		s.recall = float64(len(matchedThemes)) / float64(len(f.Themes))
 	}
@@ -335,8 +346,8 @@ func TestQuality(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := f.score(t, findings)
-			t.Logf("%s: recall %.2f precision %.2f trap hits %d findings %d\n%s",
-				name, s.recall, s.precision, s.trapHits, len(findings), s.report)
+			t.Logf("%s: recall %.2f precision %.2f trap hits %d findings %d evidence support %.2f\n%s",
+				name, s.recall, s.precision, s.trapHits, len(findings), s.support, s.report)
 			if s.recall < qualityTargetRecall || s.precision < qualityTargetPrecision {
 				report := t.Errorf
 				if blindSets[name] || holdoutSet(name) {
