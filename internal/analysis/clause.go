@@ -58,7 +58,7 @@ func correctedLater(toks []token, j int) bool {
 func relief(toks []token, i int) bool {
 	for j := i + 1; j+1 < len(toks) && j <= i+2; j++ {
 		n := toks[j].low
-		if (n == "have" || n == "need" || n == "needed") && toks[j+1].low == "to" {
+		if (n == "have" || n == "has" || n == "had" || n == "need" || n == "needed") && toks[j+1].low == "to" {
 			return true
 		}
 	}

@@ -61,3 +61,25 @@ func TestDumpClauses(t *testing.T) {
 			iv.Messages[r.msg].Content[r.start:r.end])
 	}
 }
+
+// TestDumpSentences prints the clause records of each line of SENTS read as an answer to
+// the question Q, for trying a stance rule on a sentence:
+//
+//	Q='How was it?' SENTS='It was fine.' go test -tags analysisdump -run DumpSentences -v ./internal/analysis/
+func TestDumpSentences(t *testing.T) {
+	a := New().(*analyzer)
+	tok, _ := sentenceTokenizer()
+	q := os.Getenv("Q")
+	for _, ans := range strings.Split(os.Getenv("SENTS"), "\n") {
+		if ans == "" {
+			continue
+		}
+		in := Input{Campaign: Campaign{Questions: []string{q}}, Interviews: []Interview{{ID: "x", Messages: []Message{
+			{ID: "q", Role: RoleInterviewer, Content: q}, {ID: "a", Role: RoleParticipant, Content: ans}}}}}
+		recs, _, _ := a.readAll(context.Background(), in, protocolStems(in.Campaign), tok)
+		t.Logf("== %s", ans)
+		for _, r := range recs {
+			t.Logf("   class=%d expl=%v fromAns=%v | %s", r.class, r.explicit, r.fromAnswer, ans[r.start:r.end])
+		}
+	}
+}

@@ -71,7 +71,7 @@ var flipOnly = map[string]float64{
 	"mind": 1, "bother": 1, "bothered": 1, "bothers": 1, "notice": 1, "noticed": 1, "care": 1, "cared": 1, "matter": 1, "matters": 1,
 	"remember": -1, "remembered": -1, "work": -1, "worked": -1, "works": -1, "working": -1,
 	"last": -1, "help": -1, "helped": -1, "show": -1, "arrive": -1, "arrived": -1, "apply": -1,
-	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1,
+	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1, "cheap": -1, "cheaper": -1,
 }
 
 // polarityTable is the word lists with their inflections.

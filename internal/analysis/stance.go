@@ -90,7 +90,7 @@ func counterfactual(toks []token) bool {
 			}
 			for j := i + 2; j+1 < len(toks); j++ {
 				l := toks[j].low
-				if (l == "would" || (strings.HasSuffix(l, "'d") && l != "i'd" && l != "we'd")) && !wishVerbs[toks[j+1].low] && !opinionVerbs[toks[j+1].low] {
+				if (l == "would" || l == "might" || (strings.HasSuffix(l, "'d") && l != "i'd" && l != "we'd")) && !wishVerbs[toks[j+1].low] && !opinionVerbs[toks[j+1].low] {
 					return true
 				}
 			}
@@ -131,7 +131,7 @@ var selfIrrealis = wordSet(`had was were lived worked didn't did got went knew`)
 
 func hasWould(toks []token) bool {
 	for _, t := range toks {
-		if t.low == "would" || strings.HasSuffix(t.low, "'d") {
+		if t.low == "would" || t.low == "might" || t.low == "could" || strings.HasSuffix(t.low, "'d") {
 			return true
 		}
 	}
@@ -307,7 +307,8 @@ think thinks thought told tell tells mention mentions mentioned talk talks talke
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
 grumble grumbled whine whined rant ranted insists insisted feels felt warned warn joked jokes keeps kept
 calls called ask asks asked asking feel hate hates hated love loves loved adore adores likes dislike
-dislikes grumbles grumbling warning whining moaning`)
+dislikes grumbles grumbling warning whining moaning struggle struggles struggled struggling worry worries
+worried suffer suffers suffered`)
 )
 
 // wishVerbs after "would"/"'d" turn a conditional into a wish or a condition for return:
