@@ -16,6 +16,9 @@ func isAllCaps(text string, t token) bool {
 // fine", "Well, …").
 var discourseWords = wordSet(`okay ok fine alright well`)
 
+// vocatives are the terms of address that are also polarity words.
+var vocatives = wordSet(`love dear sweetheart darling`)
+
 // hedges are negations that deny nothing about the topic: "I don't know", "not sure".
 var hedgeAfter = wordSet(`know sure think remember mean gonna lie kidding offense offence tell say judge wait`)
 
@@ -56,6 +59,12 @@ func correctedLater(toks []token, j int) bool {
 
 // relief says a negation spares an obligation: "didn't have to", "don't need to".
 func relief(toks []token, i int) bool {
+	// "Fix it so I don't have to check": the purpose of a request, not a relief had.
+	for j := max(0, i-3); j < i; j++ {
+		if toks[j].low == "so" {
+			return false
+		}
+	}
 	for j := i + 1; j+1 < len(toks) && j <= i+2; j++ {
 		n := toks[j].low
 		if (n == "have" || n == "has" || n == "had" || n == "need" || n == "needed") && toks[j+1].low == "to" {
@@ -138,6 +147,19 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			if i == 0 || strings.ContainsAny(text[toks[i-1].end:t.start], ",.;:?!—–(") {
 				pols[i] = 0
 			}
+		}
+		// "Stop the selling, love.": a term of address set off by a comma at the end of
+		// its phrase praises nobody.
+		if pols[i] != 0 && vocatives[t.low] && i > 0 && strings.Contains(text[toks[i-1].end:t.start], ",") &&
+			(i+1 == len(toks) || strings.ContainsAny(text[t.end:toks[i+1].start], ",.;:?!")) {
+			pols[i] = 0
+		}
+	}
+	// "They could've tried it in one store first": what others should have done is a
+	// reproach.
+	for i := range toks {
+		if reproach(toks, i) {
+			pols[i] = -1
 		}
 	}
 	// Phrases that contain a negator are complaints as a whole ("didn't work",

@@ -68,9 +68,11 @@ func counterfactual(toks []token) bool {
 	for i, t := range toks {
 		switch t.low {
 		case "would've", "could've", "might've", "should've", "must've", "would'a", "coulda", "woulda", "shoulda":
-			return true
+			if !reproach(toks, i) {
+				return true
+			}
 		case "would", "could", "might", "should", "must":
-			if j := skipAdverbs(toks, i+1); j < len(toks) && toks[j].low == "have" && (j+1 >= len(toks) || toks[j+1].low != "to") {
+			if j := skipAdverbs(toks, i+1); j < len(toks) && toks[j].low == "have" && (j+1 >= len(toks) || toks[j+1].low != "to") && !reproach(toks, i) {
 				return true
 			}
 		case "if":
@@ -112,6 +114,25 @@ func counterfactual(toks []token) bool {
 	}
 	return false
 }
+
+// reproach says toks[i] opens what someone else should or could have done: "they
+// could've asked us", "you should have warned me". Unlike a speaker's own "I could've",
+// it happened, as a failure, and is a complaint.
+func reproach(toks []token, i int) bool {
+	if i == 0 || !reproachSubjects[toks[i-1].low] {
+		return false
+	}
+	switch toks[i].low {
+	case "could've", "should've", "coulda", "shoulda":
+		return true
+	case "could", "should":
+		j := skipAdverbs(toks, i+1)
+		return j+1 < len(toks) && toks[j].low == "have" && toks[j+1].low != "to"
+	}
+	return false
+}
+
+var reproachSubjects = wordSet(`they you he she someone somebody nobody`)
 
 // skipAdverbs is the index of the first token from i that is not a modal's adverb ("I'd
 // probably have been annoyed").
@@ -338,7 +359,11 @@ func asksFor(toks []token, opening bool) bool {
 		return false
 	}
 	for _, t := range toks {
-		// "without cancelling" qualifies the request; other negators refuse.
+		// "without cancelling" qualifies the request; other negators refuse, unless they
+		// come after it, in its purpose ("Fix the pay so I don't have to check").
+		if purposeWords[t.low] {
+			break
+		}
 		if isNegator(t.low) && t.low != "without" {
 			return false
 		}
@@ -376,7 +401,11 @@ var statingVerbs = wordSet(`is are was were been has have had do does did am`)
 // imperativeVerbs open a request to the organisation when they open a sentence.
 var imperativeVerbs = wordSet(`make show tell give add fix put send allow stop bring offer keep include hire cache
 lower raise cut extend remove change provide build warn notify update refund reduce increase move label list
-open drop skip pause swap switch sort simplify split let`)
+open drop skip pause swap switch sort simplify split let talk ask listen trial train answer ring call email text
+ditch scrap stock`)
+
+// purposeWords open what a request is for.
+var purposeWords = wordSet(`so because cause 'cause`)
 
 // letAside are what "let me" opens when it is not a request: "let me think", "let me see".
 var letAside = wordSet(`think see tell explain say check guess put be know`)

@@ -43,6 +43,7 @@ func classesOf(t *testing.T, question, answer string) map[string][]polClass {
 
 func TestStanceRules(t *testing.T) {
 	const q = "Tell me about your experience."
+	const change = "If you could change one thing, what would it be?"
 	cases := []struct {
 		name, question, answer, concept string
 		// want is the stance the concept must be carried with; classNone: the concept
@@ -62,6 +63,11 @@ func TestStanceRules(t *testing.T) {
 		{"irrealis might", q, "If I lived further out I might worry about the price.", "cost", classNone},
 		{"others struggle", q, "A lot of people struggle with the price, I know that.", "cost", classNone},
 		{"spared a fight", q, "I haven't had to fight for an appointment slot, touch wood.", "appointments", -classNeg},
+		{"reproach", q, "You should have warned me about the fee before I paid.", "cost", classNeg},
+		{"own could have", q, "I could've complained about the fee, but I didn't.", "cost", classNone},
+		{"term of address", change, "Lower the price, love.", "cost", classWish},
+		{"request with its purpose", change, "Fix the price so I don't have to keep checking it.", "cost", classWish},
+		{"talk to", change, "Talk to the staff before you change the price again.", "cost", classWish},
 		{"contrast concedes", q, "I know people fight over the rooms, but I've honestly never had a problem.", "office", classNone},
 		{"denial after but", q, "I know per seat gets expensive when everyone needs to view, but that wasn't us.", "cost", classNone},
 		{"homonym quality time", q, "It was kind of quality time with the roommates.", "quality", classNone},
