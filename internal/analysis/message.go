@@ -115,7 +115,9 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			sw.wish = true
 		case q.prior == classWish && si > 0 && sents[si-1].wish && startsAlternative(sw.toks):
 			sw.wish = true
-		case q.prior == classWish && asksFor(sw.toks, si == firstSentence(sents)):
+		// A bare noun phrase names a change when it opens the answer or follows a wish
+		// it spells out ("Something for teatime. A sandwich, a bit of soup.").
+		case q.prior == classWish && asksFor(sw.toks, si == firstSentence(sents) || (si > 0 && sents[si-1].wish)):
 			sw.wish = true
 		}
 	}

@@ -67,6 +67,7 @@ func TestStanceRules(t *testing.T) {
 		{"own could have", q, "I could've complained about the fee, but I didn't.", "cost", classNone},
 		{"term of address", change, "Lower the price, love.", "cost", classWish},
 		{"request with its purpose", change, "Fix the price so I don't have to keep checking it.", "cost", classWish},
+		{"a wish spelled out", change, "Something smaller. A lower price for the small box, like half.", "cost", classWish},
 		{"talk to", change, "Talk to the staff before you change the price again.", "cost", classWish},
 		{"contrast concedes", q, "I know people fight over the rooms, but I've honestly never had a problem.", "office", classNone},
 		{"denial after but", q, "I know per seat gets expensive when everyone needs to view, but that wasn't us.", "cost", classNone},
