@@ -196,7 +196,13 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				rec.famStance = fs
 			}
 			if len(rec.concepts) == 0 && len(rec.stems) == 0 && len(rec.families) == 0 {
-				continue
+				// A verdict with no topic word of its own ("Lord, it's a lot.", "she never
+				// made me feel stupid") is about what the answer was just talking about.
+				n := len(out)
+				if !rec.explicit || n == 0 || out[n-1].iv != rec.iv || out[n-1].msg != rec.msg {
+					continue
+				}
+				rec.concepts, rec.stems, rec.families = out[n-1].concepts, out[n-1].stems, out[n-1].families
 			}
 			sp := a.quoteSpan(text, sw, c)
 			rec.start, rec.end = int32(sp.start), int32(sp.end)

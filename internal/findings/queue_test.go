@@ -72,6 +72,18 @@ func (a *topics) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Fin
 	return out, nil
 }
 
+// renamed finds what topics finds under a new key on every run, as the built-in analyzer
+// does when a theme crosses a threshold on another of its paths.
+type renamed struct{ topics }
+
+func (a *renamed) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Finding, error) {
+	fs, err := a.topics.Analyze(ctx, in)
+	for i := range fs {
+		fs[i].Key = fmt.Sprintf("run%d:%s", a.calls.Load(), fs[i].Key)
+	}
+	return fs, err
+}
+
 // completed makes a completed interview whose participant says text.
 func completed(t *testing.T, ts store.TeamStore, c store.CampaignID, text string) store.Interview {
 	t.Helper()
@@ -209,6 +221,40 @@ func TestReanalysisIsStable(t *testing.T) {
 			if got := events(t, ts); got[findings.EventFindingCreated] != 5 || got[findings.EventFindingUpdated] != 1 ||
 				got[findings.EventAnalysisCompleted] != 3 {
 				t.Fatalf("events after the third run: %v", got) // pricing's frequency went to 2
+			}
+		})
+	}
+}
+
+// A theme the analyzer finds again under another key, quoting the same people, is the
+// finding it made before: same id, no event, and its first key stays.
+func TestReanalysisCarriesRenamedThemes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := pgtest.Open(t, b.DSN(t))
+			ts := s.Team(store.TeamID(uuid.NewString()))
+			c := store.CampaignID(uuid.NewString())
+			q := newQueue(t, s, &renamed{}, 30*time.Second)
+			completed(t, ts, c, "The pricing page confused me and setup was slow.")
+			completed(t, ts, c, "Setup took a week; pricing was fine.")
+
+			first := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			second := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			if first.Status != store.AnalysisSucceeded || len(first.FindingIDs) != 2 || !slices.Equal(second.FindingIDs, first.FindingIDs) {
+				t.Fatalf("first analysis %+v, second %+v", first, second)
+			}
+			if got := events(t, ts); got[findings.EventFindingCreated] != 2 || got[findings.EventFindingUpdated] != 0 {
+				t.Fatalf("events after a run that renamed every theme: %v", got)
+			}
+			for _, id := range second.FindingIDs {
+				f, err := ts.GetFinding(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(f.Key, "run1:") {
+					t.Fatalf("finding %s has key %q, want its first run's", id, f.Key)
+				}
 			}
 		})
 	}

@@ -91,7 +91,13 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 	if err != nil {
 		return fmt.Errorf("findings: analyze: %w", err)
 	}
-	fs, err := toStore(found, in)
+	// One analysis runs per campaign at a time, so the findings read here are the ones the
+	// sync below replaces.
+	prev, err := analysisFindings(ctx, ts, a.CampaignID)
+	if err != nil {
+		return err
+	}
+	fs, err := toStore(analysis.CarryKeys(prev, found), in)
 	if err != nil {
 		return err
 	}
@@ -159,6 +165,33 @@ func Input(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c
 		}
 		if !page.HasMore {
 			return in, nil
+		}
+		req.After = page.Next
+	}
+}
+
+// analysisFindings reads the campaign's findings made by analysis, as the analyzer's
+// findings that CarryKeys compares: key, type and quotes.
+func analysisFindings(ctx context.Context, ts store.TeamStore, campaign store.CampaignID) ([]analysis.Finding, error) {
+	var out []analysis.Finding
+	req := store.PageRequest{Limit: store.MaxPageLimit, SkipTotal: true}
+	for {
+		page, err := ts.ListFindings(ctx, store.FindingFilter{CampaignID: campaign}, req)
+		if err != nil {
+			return nil, fmt.Errorf("findings: read the campaign's findings: %w", err)
+		}
+		for _, f := range page.Items {
+			if f.Source != store.SourceAnalysis || f.Key == "" {
+				continue
+			}
+			af := analysis.Finding{Key: f.Key, Type: string(f.Type)}
+			for _, e := range f.Evidence {
+				af.Evidence = append(af.Evidence, analysis.Evidence{InterviewID: string(e.InterviewID), MessageID: string(e.MessageID), Quote: e.Quote})
+			}
+			out = append(out, af)
+		}
+		if !page.HasMore {
+			return out, nil
 		}
 		req.After = page.Next
 	}
