@@ -16,6 +16,22 @@ func isAllCaps(text string, t token) bool {
 // fine", "Well, …").
 var discourseWords = wordSet(`okay ok fine alright well`)
 
+// notEvaluative says a polarity word is used in a sense that evaluates nothing: "the fine"
+// and "a parking fine" are a penalty.
+func notEvaluative(text string, toks []token, i int) bool {
+	if toks[i].low != "fine" || i == 0 || !nounDeterminers[toks[i-1].low] {
+		return false
+	}
+	return i+1 == len(toks) || strings.ContainsAny(text[toks[i].end:toks[i+1].start], ",.;:?!") || fineAfter[toks[i+1].low]
+}
+
+// nounDeterminers before "fine" make it the penalty: "the fine", "a parking fine".
+var nounDeterminers = wordSet(`the a that this my your his her their our parking late`)
+
+// fineAfter are the words that follow "fine" the noun, not the adjective: "the fine was",
+// "the fine for".
+var fineAfter = wordSet(`was is for of came went on from`)
+
 // vocatives are the terms of address that are also polarity words.
 var vocatives = wordSet(`love dear sweetheart darling`)
 
@@ -147,6 +163,9 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			if i == 0 || strings.ContainsAny(text[toks[i-1].end:t.start], ",.;:?!—–(") {
 				pols[i] = 0
 			}
+		}
+		if pols[i] != 0 && notEvaluative(text, toks, i) {
+			pols[i] = 0
 		}
 		// "Stop the selling, love.": a term of address set off by a comma at the end of
 		// its phrase praises nobody.

@@ -69,6 +69,7 @@ func TestStanceRules(t *testing.T) {
 		{"request with its purpose", change, "Fix the price so I don't have to keep checking it.", "cost", classWish},
 		{"a wish spelled out", change, "Something smaller. A lower price for the small box, like half.", "cost", classWish},
 		{"verdict on the last topic", q, "The staff were lovely. We looked at the price last month. Honestly, it was way too much.", "cost", classNeg},
+		{"the fine is no praise", q, "I paid the fine on the parking, the price of it.", "cost", -classPos},
 		{"talk to", change, "Talk to the staff before you change the price again.", "cost", classWish},
 		{"contrast concedes", q, "I know people fight over the rooms, but I've honestly never had a problem.", "office", classNone},
 		{"denial after but", q, "I know per seat gets expensive when everyone needs to view, but that wasn't us.", "cost", classNone},
