@@ -18,9 +18,11 @@
 //     words (questheme.go).
 //
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
-// one clause per interview, the clearest first; its title is the clause that says what
-// most of the others say, in neutral words (title.go); its key names its stance and what
-// holds it together, so a re-run updates the same finding. testdata/README.md has the
+// one clause per interview, the clearest first, as many as the threshold asks and beyond
+// that only those as strong as the best; its title is the clause that says what most of
+// the others say, in neutral words (title.go); its key names its stance and what holds it
+// together, so a re-run updates the same finding, and CarryKeys (identity.go) keeps that
+// identity when a grown set finds the theme by another path. testdata/README.md has the
 // hand-coded sets it is measured on and what it still misses.
 package analysis
 
