@@ -125,6 +125,13 @@ func newQueue(t *testing.T, s store.Store, a analysis.Analyzer, rescue time.Dura
 	return q
 }
 
+// analyzedCampaign is a new team's campaign on backend b, with a queue whose workers run a.
+func analyzedCampaign(t *testing.T, b pgtest.Backend, a analysis.Analyzer) (store.TeamStore, store.CampaignID, *findings.Queue) {
+	t.Helper()
+	s := pgtest.Open(t, b.DSN(t))
+	return s.Team(store.TeamID(uuid.NewString())), store.CampaignID(uuid.NewString()), newQueue(t, s, a, 30*time.Second)
+}
+
 func analyze(t *testing.T, q *findings.Queue, ts store.TeamStore, c store.CampaignID) store.Analysis {
 	t.Helper()
 	a, _, err := q.Analyze(context.Background(), ts, c, analysis.Campaign{Title: "Study"}, func() error { return nil })
@@ -186,10 +193,7 @@ func TestReanalysisIsStable(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := pgtest.Open(t, b.DSN(t))
-			ts := s.Team(store.TeamID(uuid.NewString()))
-			c := store.CampaignID(uuid.NewString())
-			q := newQueue(t, s, &topics{}, 30*time.Second)
+			ts, c, q := analyzedCampaign(t, b, &topics{})
 			one := completed(t, ts, c, "The pricing page confused me and setup was slow.")
 			manual, err := findings.Create(context.Background(), ts, store.NewFinding{CampaignID: c, Type: store.FindingInsight,
 				Title: "Written by a person", Evidence: []store.Evidence{{InterviewID: one.ID, Quote: "pricing"}}})
@@ -232,10 +236,7 @@ func TestReanalysisCarriesRenamedThemes(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := pgtest.Open(t, b.DSN(t))
-			ts := s.Team(store.TeamID(uuid.NewString()))
-			c := store.CampaignID(uuid.NewString())
-			q := newQueue(t, s, &renamed{}, 30*time.Second)
+			ts, c, q := analyzedCampaign(t, b, &renamed{})
 			completed(t, ts, c, "The pricing page confused me and setup was slow.")
 			completed(t, ts, c, "Setup took a week; pricing was fine.")
 
