@@ -1,6 +1,9 @@
 package analysis
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // This file reads one clause: which lexicon concepts it names, which words a negation
 // reaches, and what polarity its own words carry.
@@ -290,6 +293,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 	}
 	storyCues(text, toks, pols, c.negated)
+	complaintFrames(toks, pols, c.negated)
 	reliefCues(toks, pols)
 	for i := range pols {
 		if doubt[i] {
@@ -345,6 +349,51 @@ func storyCues(text string, toks []token, pols []float64, negated []bool) {
 			}
 		}
 	}
+}
+
+// complaintFrames read the complaints people tell as events, with no evaluative word: a
+// chore repeated ("I had to ask twice", "call them three times"), a wait on the phone
+// ("sat on hold for forty minutes") and a long time taken ("it took three weeks to get the
+// parts", not "it only took five minutes"). "I'm still waiting" and "I ended up paying" read
+// the same way made things worse on every group of sets, and are left out.
+func complaintFrames(toks []token, pols []float64, negated []bool) {
+	had := false
+	for i, t := range toks {
+		if i > 0 && toks[i-1].low == "had" && t.low == "to" {
+			had = true
+		}
+		if negated[i] || pols[i] != 0 {
+			continue
+		}
+		var prev, next string
+		if i > 0 {
+			prev = toks[i-1].low
+		}
+		if i+1 < len(toks) {
+			next = toks[i+1].low
+		}
+		switch {
+		case had && (t.low == "twice" || t.low == "again" || (t.low == "times" && (numberWords[prev] || isNumber(prev)))):
+			pols[i] = -0.5
+		case t.low == "hold" && prev == "on" && i > 1 && (toks[i-2].low == "sat" || toks[i-2].low == "was" ||
+			toks[i-2].low == "been" || toks[i-2].low == "kept" || next == "for"):
+			pols[i] = -1
+		case (t.low == "took" || t.low == "takes") && !quickWords[prev] && i+1 < len(toks) && (numberWords[next] || isNumber(next) || longWords[next]) &&
+			!slices.ContainsFunc(toks[i+1:], func(x token) bool { return quickWords[x.low] }):
+			pols[i] = -0.5
+		}
+	}
+}
+
+// quickWords make a time taken short: "only took five minutes", "took two minutes, tops".
+var quickWords = wordSet(`only just barely less under tops quick quickly minute minutes seconds`)
+
+// longWords say a long time after "took".
+var longWords = wordSet(`ages forever weeks months`)
+
+// isNumber says a word is written in digits: "20", "3.50".
+func isNumber(w string) bool {
+	return w != "" && strings.Trim(w, "0123456789.,$£€%") == ""
 }
 
 // repairWords redo what should have stayed done.
