@@ -150,9 +150,9 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // analyzer: holdout (seen since the fifth round), holdout2 (seen since the sixth),
 // holdout3 to holdout5 (each measured once in the sixth round, then read), holdout6 (not
 // read, but its score lines guided the seventh round), holdout7 to holdout9 (each measured
-// once in the seventh round, then their missed themes read) and holdout10 (measured once at
-// the end of the seventh round, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10"}
+// once in the seventh round, then their missed themes read), holdout10 and holdout11
+// (measured once at the end of the seventh round, not read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
