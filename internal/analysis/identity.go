@@ -27,8 +27,10 @@ func CarryKeys(prev, next []Finding) []Finding {
 	for _, f := range next {
 		used[f.Key] = true
 	}
+	stored := make(map[string]bool, len(prev))
 	var open []int // prev findings whose key next does not use
 	for i, p := range prev {
+		stored[p.Key] = true
 		if !used[p.Key] {
 			open = append(open, i)
 		}
@@ -39,7 +41,7 @@ func CarryKeys(prev, next []Finding) []Finding {
 	}
 	var pairs []pair
 	for n, f := range next {
-		if slices.ContainsFunc(prev, func(p Finding) bool { return p.Key == f.Key }) {
+		if stored[f.Key] {
 			continue
 		}
 		for _, p := range open {

@@ -74,7 +74,7 @@ func TestStanceRules(t *testing.T) {
 		{"on hold", q, "About the price, I sat on hold for forty minutes to get it corrected.", "cost", classNeg},
 		{"a long time taken", q, "It took three weeks to get the price corrected on my account.", "cost", classNeg},
 		{"a short time taken", q, "It only took five minutes to get the price corrected.", "cost", -classNeg},
-		{"talk to", change, "Talk to the staff before you change the price again.", "cost", classWish},
+		{"talk to", change, "Talk to us about the price before you change it.", "cost", classWish},
 		{"contrast concedes", q, "I know people fight over the rooms, but I've honestly never had a problem.", "office", classNone},
 		{"denial after but", q, "I know per seat gets expensive when everyone needs to view, but that wasn't us.", "cost", classNone},
 		{"homonym quality time", q, "It was kind of quality time with the roommates.", "quality", classNone},
