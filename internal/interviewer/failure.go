@@ -1,12 +1,10 @@
 package interviewer
 
 import (
-	"context"
 	"errors"
-	"net/url"
 	"time"
 
-	"github.com/openai/openai-go/v3"
+	"qual.cx/operator/internal/chatmodel"
 )
 
 // logFallback records why a turn went to the fallback. Only the failure's kind and
@@ -30,23 +28,12 @@ func describeFailure(err error) (string, []any) {
 		return "circuit open", nil
 	case errors.Is(err, errCallerGone):
 		return "caller gone", nil
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout", nil
-	case errors.Is(err, errNoChoice):
-		return "no choices", nil
 	}
 	if invalid, ok := errors.AsType[*invalidReply](err); ok {
 		return invalid.Error(), nil
 	}
-	if budget, ok := errors.AsType[*retryBudgetError](err); ok {
-		reason, kv := describeFailure(budget.err)
-		return "retry would pass deadline after " + reason, append(kv, "wait", budget.wait.String())
-	}
-	if apiErr, ok := errors.AsType[*openai.Error](err); ok {
-		return "http status", []any{"status", apiErr.StatusCode}
-	}
-	if urlErr, ok := errors.AsType[*url.Error](err); ok {
-		return "transport", []any{"error", urlErr.Err.Error()}
+	if reason, kv, ok := chatmodel.Describe(err); ok {
+		return reason, kv
 	}
 	return "malformed response", nil
 }

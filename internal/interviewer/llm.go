@@ -2,34 +2,25 @@ package interviewer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/sony/gobreaker/v2"
+
+	"qual.cx/operator/internal/chatmodel"
 )
 
 // LLMConfig configures the LLM interviewer.
 type LLMConfig struct {
-	// BaseURL is the OpenAI-compatible endpoint root, e.g. "https://host/v1".
-	BaseURL string
-	Model   string
-	// APIKey is sent as a bearer token; empty sends none (e.g. a local model server).
-	APIKey string
+	chatmodel.Config
 	// Timeout is the whole-turn budget, retries included; default 8s.
 	Timeout time.Duration
 	// MaxRetries is how many times a retryable failure is retried; 0 means the default 2,
 	// a negative value means no retries.
 	MaxRetries int
-	// HTTPClient is optional (the server passes one with an egress guard); nil uses a
-	// client on http.DefaultTransport.
-	HTTPClient *http.Client
 	// Breaker tunes the circuit breaker.
 	Breaker BreakerConfig
 }
@@ -52,11 +43,8 @@ const (
 // so Next never fails because of the provider. An LLM is safe for concurrent use; share
 // one per provider (see [Pool]) so that all turns see the same circuit breaker.
 type LLM struct {
-	chat     openai.ChatCompletionService
-	model    string
-	host     string
+	client   *chatmodel.Client
 	timeout  time.Duration
-	retry    retryPolicy
 	breaker  *gobreaker.CircuitBreaker[Reply]
 	fallback Interviewer
 	log      logr.Logger
@@ -67,39 +55,23 @@ var _ Interviewer = (*LLM)(nil)
 // NewLLM returns an LLM interviewer for cfg that falls back to fallback (a new [Protocol]
 // when nil). It fails only for an unusable configuration.
 func NewLLM(cfg LLMConfig, fallback Interviewer, log logr.Logger) (*LLM, error) {
-	base, err := parseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(cfg.Model) == "" {
-		return nil, errors.New("LLM interviewer: model is required")
-	}
 	cfg = cfg.withDefaults()
+	client, err := chatmodel.New(cfg.Config, chatmodel.Retry{Retries: cfg.MaxRetries,
+		Backoff: retryBase, MaxBackoff: retryMaxBackoff, MinAttempt: retryMinAttempt})
+	if err != nil {
+		return nil, fmt.Errorf("LLM interviewer: %w", err)
+	}
 	if fallback == nil {
 		fallback = NewProtocol()
 	}
-	log = log.WithValues("model", cfg.Model, "host", base.Host)
+	log = log.WithValues("model", client.Model(), "host", client.Host())
 	return &LLM{
-		chat:     openai.NewChatCompletionService(clientOptions(cfg)...),
-		model:    cfg.Model,
-		host:     base.Host,
+		client:   client,
 		timeout:  cfg.Timeout,
-		retry:    retryPolicy{retries: cfg.MaxRetries, base: retryBase, maxWait: retryMaxBackoff, minAttempt: retryMinAttempt},
-		breaker:  newBreaker(cfg.Breaker, "interviewer-llm "+base.Host+" "+cfg.Model, log),
+		breaker:  newBreaker(cfg.Breaker, "interviewer-llm "+client.Host()+" "+client.Model(), log),
 		fallback: fallback,
 		log:      log,
 	}, nil
-}
-
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("LLM interviewer: base URL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("LLM interviewer: base URL %q is not an absolute http(s) URL", u.Redacted())
-	}
-	return u, nil
 }
 
 func (cfg LLMConfig) withDefaults() LLMConfig {
@@ -112,24 +84,8 @@ func (cfg LLMConfig) withDefaults() LLMConfig {
 	case cfg.MaxRetries < 0:
 		cfg.MaxRetries = 0
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
-	}
 	cfg.Breaker = cfg.Breaker.withDefaults()
 	return cfg
-}
-
-// clientOptions configure the official client. The chat service is built from these
-// options alone, not through openai.NewClient, so that no OPENAI_* environment variable
-// (organisation, project, custom headers) reaches a provider the operator configured
-// explicitly. The client's own retries are off: retryPolicy retries within the turn budget.
-func clientOptions(cfg LLMConfig) []option.RequestOption {
-	return []option.RequestOption{
-		option.WithBaseURL(cfg.BaseURL),
-		option.WithAPIKey(cfg.APIKey),
-		option.WithHTTPClient(cfg.HTTPClient),
-		option.WithMaxRetries(0),
-	}
 }
 
 // Next asks the model for the next message within the turn budget. On any failure it logs
@@ -156,29 +112,12 @@ func (l *LLM) Next(ctx context.Context, c Campaign, transcript []Turn) (Reply, e
 
 // ask makes one turn's request (with retries) and checks the answer.
 func (l *LLM) ask(ctx context.Context, c Campaign, transcript []Turn) (Reply, int, error) {
-	params := openai.ChatCompletionNewParams{Model: l.model, Messages: messages(c, transcript)}
-	content, attempts, err := l.retry.do(ctx, func(ctx context.Context) (string, error) {
-		return l.complete(ctx, params)
-	})
+	content, attempts, err := l.client.Complete(ctx, openai.ChatCompletionNewParams{Messages: messages(c, transcript)})
 	if err != nil {
 		return Reply{}, attempts, err
 	}
 	reply, err := interpret(content, c, transcript)
 	return reply, attempts, err
-}
-
-// errNoChoice: the provider answered 200 without a message.
-var errNoChoice = errors.New("chat completion has no choices")
-
-func (l *LLM) complete(ctx context.Context, params openai.ChatCompletionNewParams) (string, error) {
-	res, err := l.chat.New(ctx, params)
-	if err != nil {
-		return "", fmt.Errorf("chat completion: %w", err)
-	}
-	if len(res.Choices) == 0 {
-		return "", errNoChoice
-	}
-	return res.Choices[0].Message.Content, nil
 }
 
 // interpret turns the model's text into a reply: the end marker closes the interview with

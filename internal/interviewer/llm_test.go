@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/sony/gobreaker/v2"
+
+	"qual.cx/operator/internal/chatmodel"
 )
 
 // study is the campaign of the LLM tests; its transcript so far has one question and a
@@ -37,8 +39,10 @@ func newTestLLM(t *testing.T, cfg LLMConfig, log logr.Logger) *LLM {
 	if err != nil {
 		t.Fatalf("NewLLM: %v", err)
 	}
-	l.retry.base = 10 * time.Millisecond // keep backoff short; Retry-After tests use the server's value
-	l.retry.minAttempt = 50 * time.Millisecond
+	// Keep backoff short; Retry-After tests use the server's value.
+	r := l.client.Retry()
+	r.Backoff, r.MinAttempt = 10*time.Millisecond, 50*time.Millisecond
+	l.client = l.client.WithRetry(r)
 	return l
 }
 
@@ -72,12 +76,12 @@ func assertFallback(t *testing.T, r Reply) {
 
 func TestLLMAsksTheModel(t *testing.T) {
 	p := newFakeProvider(t, always("What do you do when something on your list is sold out?"))
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	r, _ := mustLLMNext(t, l, studyTranscript)
 	if r != (Reply{Content: "What do you do when something on your list is sold out?", Source: SourceLLM}) {
 		t.Fatalf("reply %+v", r)
 	}
-	reqs := p.seen()
+	reqs := p.Seen()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
@@ -110,19 +114,19 @@ func TestLLMAsksTheModel(t *testing.T) {
 
 func TestLLMOpensTheInterview(t *testing.T) {
 	p := newFakeProvider(t, always("Thanks for taking part! How do you plan your groceries?"))
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	r, err := l.Next(context.Background(), study, nil)
 	if err != nil || r.Source != SourceLLM {
 		t.Fatalf("reply %+v, err %v", r, err)
 	}
-	if msgs := p.seen()[0].Messages; len(msgs) != 2 || msgs[1].Role != "user" || msgs[1].Content != kickoff {
+	if msgs := p.Seen()[0].Messages; len(msgs) != 2 || msgs[1].Role != "user" || msgs[1].Content != kickoff {
 		t.Fatalf("messages %+v", msgs)
 	}
 }
 
 func TestLLMEndMarkerClosesInTheCampaignLanguage(t *testing.T) {
 	p := newFakeProvider(t, always("  [[END]]\n"))
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	c := study
 	c.Language = "de-AT"
 	r, err := l.Next(context.Background(), c, studyTranscript)
@@ -144,12 +148,12 @@ func TestLLMHonoursRetryAfter(t *testing.T) {
 		}
 		completion(w, "Which shop do you trust most, and why?")
 	})
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	r, elapsed := mustLLMNext(t, l, studyTranscript)
 	if r.Source != SourceLLM {
 		t.Fatalf("reply %+v", r)
 	}
-	reqs := p.seen()
+	reqs := p.Seen()
 	if len(reqs) != 2 {
 		t.Fatalf("%d requests, want 2", len(reqs))
 	}
@@ -165,10 +169,10 @@ func TestLLMFallsBackAtOnceWhenRetryAfterPassesTheDeadline(t *testing.T) {
 	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		failure(w, http.StatusServiceUnavailable, "Retry-After", "30")
 	})
-	l := newTestLLM(t, p.config(2*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 2*time.Second), logr.Discard())
 	r, elapsed := mustLLMNext(t, l, studyTranscript)
 	assertFallback(t, r)
-	if n := len(p.seen()); n != 1 {
+	if n := len(p.Seen()); n != 1 {
 		t.Fatalf("%d requests, want 1", n)
 	}
 	if elapsed > 500*time.Millisecond {
@@ -181,10 +185,10 @@ func TestLLMRetriesServerErrorsThenFallsBack(t *testing.T) {
 		failure(w, http.StatusInternalServerError)
 	})
 	lines := &logLines{}
-	l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+	l := newTestLLM(t, configFor(p, 5*time.Second), lines.logger())
 	r, _ := mustLLMNext(t, l, studyTranscript)
 	assertFallback(t, r)
-	if n := len(p.seen()); n != 1+DefaultLLMMaxRetries {
+	if n := len(p.Seen()); n != 1+DefaultLLMMaxRetries {
 		t.Fatalf("%d requests, want %d", n, 1+DefaultLLMMaxRetries)
 	}
 	if log := lines.String(); !strings.Contains(log, `"status"=500`) || !strings.Contains(log, `"attempts"=3`) {
@@ -200,9 +204,9 @@ func TestLLMRetriesATransientErrorThenSucceeds(t *testing.T) {
 		}
 		completion(w, "What is on every list you write?")
 	})
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
-	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM || len(p.seen()) != 2 {
-		t.Fatalf("reply %+v after %d requests", r, len(p.seen()))
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
+	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM || len(p.Seen()) != 2 {
+		t.Fatalf("reply %+v after %d requests", r, len(p.Seen()))
 	}
 }
 
@@ -210,10 +214,10 @@ func TestLLMDoesNotRetryAClientError(t *testing.T) {
 	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		failure(w, http.StatusUnauthorized)
 	})
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	r, _ := mustLLMNext(t, l, studyTranscript)
 	assertFallback(t, r)
-	if n := len(p.seen()); n != 1 {
+	if n := len(p.Seen()); n != 1 {
 		t.Fatalf("%d requests, want 1", n)
 	}
 }
@@ -227,13 +231,13 @@ func TestLLMSlowProviderFallsBackWithinTheTimeout(t *testing.T) {
 		}
 	})
 	const timeout = 300 * time.Millisecond
-	l := newTestLLM(t, p.config(timeout), logr.Discard())
+	l := newTestLLM(t, configFor(p, timeout), logr.Discard())
 	r, elapsed := mustLLMNext(t, l, studyTranscript)
 	assertFallback(t, r)
 	if elapsed < timeout || elapsed > timeout+500*time.Millisecond {
 		t.Fatalf("fell back after %s, want just over %s", elapsed, timeout)
 	}
-	if n := len(p.seen()); n != 1 {
+	if n := len(p.Seen()); n != 1 {
 		t.Fatalf("%d requests, want 1 (no retry past the deadline)", n)
 	}
 }
@@ -251,10 +255,10 @@ func TestLLMFallsBackOnMalformedResponses(t *testing.T) {
 				_, _ = w.Write([]byte(tc.body))
 			})
 			lines := &logLines{}
-			l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+			l := newTestLLM(t, configFor(p, 5*time.Second), lines.logger())
 			r, _ := mustLLMNext(t, l, studyTranscript)
 			assertFallback(t, r)
-			if n := len(p.seen()); n != 1 {
+			if n := len(p.Seen()); n != 1 {
 				t.Fatalf("%d requests, want 1", n)
 			}
 			if log := lines.String(); !strings.Contains(log, tc.reason) {
@@ -281,7 +285,7 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := newFakeProvider(t, always(tc.content))
 			lines := &logLines{}
-			l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+			l := newTestLLM(t, configFor(p, 5*time.Second), lines.logger())
 			r, _ := mustLLMNext(t, l, studyTranscript)
 			assertFallback(t, r)
 			if log := lines.String(); !strings.Contains(log, "model reply rejected: "+tc.reason) {
@@ -293,7 +297,7 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 
 func TestLLMAcceptsAnInvitationWithoutQuestionMark(t *testing.T) {
 	p := newFakeProvider(t, always("Tell me about the last time you forgot your list."))
-	l := newTestLLM(t, p.config(5*time.Second), logr.Discard())
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
 		t.Fatalf("reply %+v", r)
 	}
@@ -308,7 +312,7 @@ func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
 		}
 		failure(w, http.StatusInternalServerError)
 	})
-	cfg := p.config(5 * time.Second)
+	cfg := configFor(p, 5*time.Second)
 	cfg.MaxRetries = -1
 	cfg.Breaker = BreakerConfig{Failures: 3, OpenFor: 300 * time.Millisecond}
 	l := newTestLLM(t, cfg, logr.Discard())
@@ -317,7 +321,7 @@ func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
 		r, _ := mustLLMNext(t, l, studyTranscript)
 		assertFallback(t, r)
 	}
-	if n := len(p.seen()); n != 3 {
+	if n := len(p.Seen()); n != 3 {
 		t.Fatalf("%d requests before opening, want 3", n)
 	}
 	if s := l.breaker.State(); s != gobreaker.StateOpen {
@@ -331,7 +335,7 @@ func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
 			t.Fatalf("open breaker took %s", elapsed)
 		}
 	}
-	if n := len(p.seen()); n != 3 {
+	if n := len(p.Seen()); n != 3 {
 		t.Fatalf("%d requests while open, want still 3", n)
 	}
 
@@ -339,14 +343,14 @@ func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
 	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
 		t.Fatalf("after the open interval got %+v, want the model's question", r)
 	}
-	if s := l.breaker.State(); s != gobreaker.StateClosed || len(p.seen()) != 4 {
-		t.Fatalf("breaker %s after %d requests, want closed after 4", s, len(p.seen()))
+	if s := l.breaker.State(); s != gobreaker.StateClosed || len(p.Seen()) != 4 {
+		t.Fatalf("breaker %s after %d requests, want closed after 4", s, len(p.Seen()))
 	}
 }
 
 func TestLLMBreakerIgnoresTurnsTheCallerAbandoned(t *testing.T) {
 	p := newFakeProvider(t, always("What is on your list this week?"))
-	cfg := p.config(5 * time.Second)
+	cfg := configFor(p, 5*time.Second)
 	cfg.Breaker = BreakerConfig{Failures: 1, OpenFor: time.Minute}
 	l := newTestLLM(t, cfg, logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -377,7 +381,7 @@ func TestLLMNeverLogsTurnContent(t *testing.T) {
 		}
 	})
 	lines := &logLines{}
-	l := newTestLLM(t, p.config(5*time.Second), lines.logger())
+	l := newTestLLM(t, configFor(p, 5*time.Second), lines.logger())
 	for range 3 {
 		mustLLMNext(t, l, studyTranscript)
 	}
@@ -393,14 +397,16 @@ func TestLLMNeverLogsTurnContent(t *testing.T) {
 }
 
 func TestLLMUsesItsOwnTimeoutDefaultAndFallback(t *testing.T) {
-	l, err := NewLLM(LLMConfig{BaseURL: "http://127.0.0.1:1/v1", Model: "m"}, nil, logr.Discard())
+	l, err := NewLLM(LLMConfig{Config: chatmodel.Config{BaseURL: "http://127.0.0.1:1/v1", Model: "m"}}, nil, logr.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.timeout != DefaultLLMTimeout || l.retry.retries != DefaultLLMMaxRetries || l.fallback == nil {
-		t.Fatalf("defaults: timeout %s, retries %d, fallback %v", l.timeout, l.retry.retries, l.fallback)
+	if l.timeout != DefaultLLMTimeout || l.client.Retry().Retries != DefaultLLMMaxRetries || l.fallback == nil {
+		t.Fatalf("defaults: timeout %s, retries %d, fallback %v", l.timeout, l.client.Retry().Retries, l.fallback)
 	}
-	l.retry.base = time.Millisecond
+	policy := l.client.Retry()
+	policy.Backoff = time.Millisecond
+	l.client = l.client.WithRetry(policy)
 	// Nothing listens on port 1: a transport error, retried, then the fallback.
 	r, _ := mustLLMNext(t, l, studyTranscript)
 	assertFallback(t, r)
@@ -408,12 +414,12 @@ func TestLLMUsesItsOwnTimeoutDefaultAndFallback(t *testing.T) {
 
 func TestNewLLMRejectsUnusableConfig(t *testing.T) {
 	for name, cfg := range map[string]LLMConfig{
-		"no base URL":  {Model: "m"},
-		"relative URL": {BaseURL: "/v1", Model: "m"},
-		"not http":     {BaseURL: "ftp://host/v1", Model: "m"},
-		"bad URL":      {BaseURL: "http://[::1", Model: "m"},
-		"no model":     {BaseURL: "https://host/v1"},
-		"blank model":  {BaseURL: "https://host/v1", Model: "  "},
+		"no base URL":  {Config: chatmodel.Config{Model: "m"}},
+		"relative URL": {Config: chatmodel.Config{BaseURL: "/v1", Model: "m"}},
+		"not http":     {Config: chatmodel.Config{BaseURL: "ftp://host/v1", Model: "m"}},
+		"bad URL":      {Config: chatmodel.Config{BaseURL: "http://[::1", Model: "m"}},
+		"no model":     {Config: chatmodel.Config{BaseURL: "https://host/v1"}},
+		"blank model":  {Config: chatmodel.Config{BaseURL: "https://host/v1", Model: "  "}},
 	} {
 		if _, err := NewLLM(cfg, nil, logr.Discard()); err == nil {
 			t.Errorf("%s: no error", name)

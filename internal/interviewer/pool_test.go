@@ -4,11 +4,13 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+
+	"qual.cx/operator/internal/chatmodel"
 )
 
 func TestPoolSharesOneLLMPerProvider(t *testing.T) {
 	pool := NewPool(nil, logr.Discard())
-	cfg := LLMConfig{BaseURL: "https://llm.example/v1", Model: "m", APIKey: "k"}
+	cfg := LLMConfig{Config: chatmodel.Config{BaseURL: "https://llm.example/v1", Model: "m", APIKey: "k"}}
 	a := mustGet(t, pool, cfg)
 	same := cfg
 	same.BaseURL += "/"
@@ -17,9 +19,9 @@ func TestPoolSharesOneLLMPerProvider(t *testing.T) {
 		t.Fatal("same provider, different LLM")
 	}
 	for name, other := range map[string]LLMConfig{
-		"model": {BaseURL: cfg.BaseURL, Model: "m2", APIKey: "k"},
-		"key":   {BaseURL: cfg.BaseURL, Model: "m", APIKey: "k2"},
-		"url":   {BaseURL: "https://other.example/v1", Model: "m", APIKey: "k"},
+		"model": {Config: chatmodel.Config{BaseURL: cfg.BaseURL, Model: "m2", APIKey: "k"}},
+		"key":   {Config: chatmodel.Config{BaseURL: cfg.BaseURL, Model: "m", APIKey: "k2"}},
+		"url":   {Config: chatmodel.Config{BaseURL: "https://other.example/v1", Model: "m", APIKey: "k"}},
 	} {
 		if b := mustGet(t, pool, other); b == a {
 			t.Errorf("different %s, same LLM", name)
@@ -32,7 +34,7 @@ func TestPoolSharesOneLLMPerProvider(t *testing.T) {
 
 func TestPoolDoesNotCacheUnusableConfig(t *testing.T) {
 	pool := NewPool(NewProtocol(), logr.Discard())
-	if _, err := pool.Get(LLMConfig{BaseURL: "https://llm.example/v1"}); err == nil {
+	if _, err := pool.Get(LLMConfig{Config: chatmodel.Config{BaseURL: "https://llm.example/v1"}}); err == nil {
 		t.Fatal("no error without a model")
 	}
 	if len(pool.llms) != 0 {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"qual.cx/operator/internal/chatmodel"
 	"qual.cx/operator/internal/interviewer"
 )
 
@@ -49,17 +50,31 @@ type Provider struct {
 	HTTPClient *http.Client
 	Log        logr.Logger
 
-	current atomic.Pointer[interviewer.LLM]
+	current atomic.Pointer[model]
 	seen    atomic.Value // the last configuration error logged, so it is logged once
+}
+
+// model is the configured chat model and its interviewer.
+type model struct {
+	cfg chatmodel.Config
+	llm *interviewer.LLM
 }
 
 // Interviewer is the model's interviewer, or nil when none is configured. It never blocks on
 // the Kubernetes API: Run keeps it current.
 func (p *Provider) Interviewer(context.Context) interviewer.Interviewer {
-	if l := p.current.Load(); l != nil {
-		return l
+	if m := p.current.Load(); m != nil {
+		return m.llm
 	}
 	return nil
+}
+
+// Model is the configured chat model, for the LLM analyzer; ok is false while there is none.
+func (p *Provider) Model() (cfg chatmodel.Config, ok bool) {
+	if m := p.current.Load(); m != nil {
+		return m.cfg, true
+	}
+	return chatmodel.Config{}, false
 }
 
 // Run reads the Secret now and every Refresh until ctx ends. A failed read keeps the model
@@ -102,7 +117,7 @@ func (p *Provider) load(ctx context.Context) {
 		p.logOnce("the LLM provider Secret is unusable: llm campaigns are held by the protocol interviewer", err)
 		return
 	}
-	if p.current.Swap(llm) != llm {
+	if old := p.current.Swap(&model{cfg: cfg.Config, llm: llm}); old == nil || old.llm != llm {
 		p.Log.Info("LLM provider configured", "secret", p.Secret.String(), "model", cfg.Model)
 	}
 	p.seen.Store("")
@@ -113,8 +128,8 @@ func (p *Provider) read(ctx context.Context) (interviewer.LLMConfig, error) {
 	if err := p.Reader.Get(ctx, p.Secret, s); err != nil {
 		return interviewer.LLMConfig{}, err
 	}
-	cfg := interviewer.LLMConfig{BaseURL: string(s.Data[SecretBaseURL]), Model: string(s.Data[SecretModel]),
-		APIKey: string(s.Data[SecretAPIKey]), HTTPClient: p.HTTPClient}
+	cfg := interviewer.LLMConfig{Config: chatmodel.Config{BaseURL: string(s.Data[SecretBaseURL]), Model: string(s.Data[SecretModel]),
+		APIKey: string(s.Data[SecretAPIKey]), HTTPClient: p.HTTPClient}}
 	if cfg.BaseURL == "" || cfg.Model == "" {
 		return cfg, fmt.Errorf("%w: %s needs the keys %s and %s", errBadSecret, p.Secret, SecretBaseURL, SecretModel)
 	}

@@ -1,4 +1,4 @@
-package interviewer
+package chatmodel
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 
 // retryPolicy retries a provider call that failed in a way that may pass: rate limiting,
 // server errors, lost connections. The client library's own retries are off, because
-// this policy must also stop at the turn's deadline: a wait that would end past it (say,
-// a long Retry-After) gives up at once, so the participant gets the fallback now rather
-// than a timeout later.
+// this policy must also stop at the caller's deadline: a wait that would end past it (say,
+// a long Retry-After) gives up at once, so the caller can fall back now rather than time
+// out later.
 type retryPolicy struct {
 	retries int           // attempts after the first
 	base    time.Duration // backoff before the first retry, doubled for each further one
@@ -50,7 +50,7 @@ func (p retryPolicy) do(ctx context.Context, call func(context.Context) (string,
 }
 
 // delay is how long to wait before retry number attempt+1: the server's Retry-After when
-// it sent one, else exponential backoff with jitter so that many turns failing together
+// it sent one, else exponential backoff with jitter so that many calls failing together
 // do not retry together.
 func (p retryPolicy) delay(err error, attempt int, now time.Time) time.Duration {
 	if apiErr, ok := errors.AsType[*openai.Error](err); ok && apiErr.Response != nil {
@@ -93,7 +93,7 @@ func retryable(ctx context.Context, err error) bool {
 }
 
 // maxRetryAfter caps a parsed Retry-After so that absurd values cannot overflow a
-// Duration; anything this long is past every turn's deadline anyway.
+// Duration; anything this long is past every caller's deadline anyway.
 const maxRetryAfter = 24 * time.Hour
 
 // parseRetryAfter reads the wait a server asked for: Retry-After-Ms (milliseconds, sent by
@@ -139,14 +139,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // retryBudgetError: the provider asked for (or backoff needs) a wait that would end past
-// the turn's deadline.
+// the caller's deadline.
 type retryBudgetError struct {
 	wait time.Duration
 	err  error
 }
 
 func (e *retryBudgetError) Error() string {
-	return fmt.Sprintf("retry in %s would pass the turn deadline: %v", e.wait.Round(time.Millisecond), e.err)
+	return fmt.Sprintf("retry in %s would pass the deadline: %v", e.wait.Round(time.Millisecond), e.err)
 }
 
 func (e *retryBudgetError) Unwrap() error { return e.err }

@@ -1,0 +1,158 @@
+// Package chatmodel is the OpenAI-compatible chat client shared by the LLM interviewer and
+// the LLM analyzer: one request/response call with a retry policy that stops at the
+// caller's deadline, and a way to log its failures without quoting any text.
+package chatmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// Config names a chat model and how to reach it.
+type Config struct {
+	// BaseURL is the OpenAI-compatible endpoint root, e.g. "https://host/v1".
+	BaseURL string
+	Model   string
+	// APIKey is sent as a bearer token; empty sends none (e.g. a local model server).
+	APIKey string
+	// HTTPClient is optional (the server passes one with an egress guard); nil uses a
+	// client on http.DefaultTransport.
+	HTTPClient *http.Client
+}
+
+// Retry says how a failed call that may pass is tried again.
+type Retry struct {
+	// Retries is how many attempts follow the first; 0 means none.
+	Retries int
+	// Backoff is the wait before the first retry, doubled for each further one up to
+	// MaxBackoff (a server's Retry-After wins when it sent one).
+	Backoff, MaxBackoff time.Duration
+	// MinAttempt is the least time a retry needs to have a chance: a wait that leaves less
+	// before the deadline gives up at once.
+	MinAttempt time.Duration
+}
+
+// Client calls one chat model. It is safe for concurrent use.
+type Client struct {
+	chat  openai.ChatCompletionService
+	model string
+	host  string
+	retry retryPolicy
+}
+
+// New returns a client for cfg. It fails only for an unusable configuration: a base URL
+// that is not an absolute http(s) URL, or no model.
+func New(cfg Config, r Retry) (*Client, error) {
+	base, err := parseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.Model) == "" {
+		return nil, errors.New("chat model: model is required")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	return (&Client{
+		chat:  openai.NewChatCompletionService(clientOptions(cfg)...),
+		model: cfg.Model,
+		host:  base.Host,
+	}).WithRetry(r), nil
+}
+
+// Model is the model's name.
+func (c *Client) Model() string { return c.model }
+
+// Host is the endpoint's host (with port), safe to log.
+func (c *Client) Host() string { return c.host }
+
+// Retry is the client's retry policy.
+func (c *Client) Retry() Retry {
+	return Retry{Retries: c.retry.retries, Backoff: c.retry.base, MaxBackoff: c.retry.maxWait, MinAttempt: c.retry.minAttempt}
+}
+
+// WithRetry returns a copy of the client that retries as r says.
+func (c *Client) WithRetry(r Retry) *Client {
+	out := *c
+	out.retry = retryPolicy{retries: max(r.Retries, 0), base: r.Backoff, maxWait: r.MaxBackoff, minAttempt: r.MinAttempt}
+	return &out
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("chat model: base URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("chat model: base URL %q is not an absolute http(s) URL", u.Redacted())
+	}
+	return u, nil
+}
+
+// clientOptions configure the official client. The chat service is built from these
+// options alone, not through openai.NewClient, so that no OPENAI_* environment variable
+// (organisation, project, custom headers) reaches a provider the operator configured
+// explicitly. The client's own retries are off: retryPolicy retries within the caller's
+// deadline.
+func clientOptions(cfg Config) []option.RequestOption {
+	return []option.RequestOption{
+		option.WithBaseURL(cfg.BaseURL),
+		option.WithAPIKey(cfg.APIKey),
+		option.WithHTTPClient(cfg.HTTPClient),
+		option.WithMaxRetries(0),
+	}
+}
+
+// ErrNoChoice: the provider answered 200 without a message.
+var ErrNoChoice = errors.New("chat completion has no choices")
+
+// Complete asks the model (params.Model is set to the client's) and returns the first
+// choice's text, retrying what may pass until ctx's deadline. attempts counts the requests
+// made.
+func (c *Client) Complete(ctx context.Context, params openai.ChatCompletionNewParams) (content string, attempts int, err error) {
+	params.Model = c.model
+	return c.retry.do(ctx, func(ctx context.Context) (string, error) {
+		res, err := c.chat.New(ctx, params)
+		if err != nil {
+			return "", fmt.Errorf("chat completion: %w", err)
+		}
+		if len(res.Choices) == 0 {
+			return "", ErrNoChoice
+		}
+		return res.Choices[0].Message.Content, nil
+	})
+}
+
+// Describe names a failed call and the details that are safe to log: the failure's kind
+// and transport-level details, never the text of an error that could quote a reply. ok is
+// false for a failure it does not know (the caller's own, or a reply it could not read).
+func Describe(err error) (reason string, kv []any, ok bool) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout", nil, true
+	case errors.Is(err, ErrNoChoice):
+		return "no choices", nil, true
+	}
+	if budget, isBudget := errors.AsType[*retryBudgetError](err); isBudget {
+		reason, kv, _ := Describe(budget.err)
+		if reason == "" {
+			reason = "malformed response"
+		}
+		return "retry would pass deadline after " + reason, append(kv, "wait", budget.wait.String()), true
+	}
+	if apiErr, isAPI := errors.AsType[*openai.Error](err); isAPI {
+		return "http status", []any{"status", apiErr.StatusCode}, true
+	}
+	if urlErr, isURL := errors.AsType[*url.Error](err); isURL {
+		return "transport", []any{"error", urlErr.Err.Error()}, true
+	}
+	return "", nil, false
+}

@@ -1,0 +1,68 @@
+package chatmodel_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+
+	"qual.cx/operator/internal/chatmodel"
+	"qual.cx/operator/internal/chatmodel/chatmodeltest"
+)
+
+func TestNewRejectsUnusableConfig(t *testing.T) {
+	for name, cfg := range map[string]chatmodel.Config{
+		"no base URL":  {Model: "m"},
+		"relative URL": {BaseURL: "/v1", Model: "m"},
+		"not http":     {BaseURL: "ftp://host/v1", Model: "m"},
+		"bad URL":      {BaseURL: "http://[::1", Model: "m"},
+		"no model":     {BaseURL: "https://host/v1"},
+		"blank model":  {BaseURL: "https://host/v1", Model: "  "},
+	} {
+		if _, err := chatmodel.New(cfg, chatmodel.Retry{}); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// Complete sends the client's model and key, retries what may pass and names its failures
+// without their text.
+func TestCompleteRetriesAndDescribesFailures(t *testing.T) {
+	p := chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if i == 0 {
+			chatmodeltest.Failure(w, http.StatusTooManyRequests)
+			return
+		}
+		chatmodeltest.Completion(w, "hello")
+	})
+	c, err := chatmodel.New(p.Config(), chatmodel.Retry{Retries: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := openai.ChatCompletionNewParams{Model: "ignored", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+	out, attempts, err := c.Complete(context.Background(), params)
+	if err != nil || out != "hello" || attempts != 2 {
+		t.Fatalf("%q after %d attempts, %v", out, attempts, err)
+	}
+	for _, r := range p.Seen() {
+		if r.Model != "test-model" || r.Auth != "Bearer test-key" {
+			t.Fatalf("request model %q, auth %q", r.Model, r.Auth)
+		}
+	}
+	_, _, err = c.WithRetry(chatmodel.Retry{}).Complete(context.Background(), params) // request 3: hello again
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := chatmodeltest.New(t, func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, http.StatusBadGateway) })
+	c, _ = chatmodel.New(down.Config(), chatmodel.Retry{})
+	_, attempts, err = c.Complete(context.Background(), params)
+	if reason, kv, ok := chatmodel.Describe(err); attempts != 1 || !ok || reason != "http status" || len(kv) != 2 || kv[1] != http.StatusBadGateway {
+		t.Fatalf("after %d attempts: %q %v %v (%v)", attempts, reason, kv, ok, err)
+	}
+	if _, _, ok := chatmodel.Describe(errors.New("unexpected end of JSON input")); ok {
+		t.Fatal("an unknown failure was described")
+	}
+}
