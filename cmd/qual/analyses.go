@@ -30,14 +30,17 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 }
 
 // start builds the analysis queue on the store (running River's migrations there) and starts
-// its workers until ctx ends. The returned func stops them, waiting up to 30 s for running
+// its workers until ctx ends; campaigns that ask for the llm analyzer get model's while one
+// is configured. The returned func stops them, waiting up to 30 s for running
 // analyses (the rest run again later), and releases the queue.
-func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Store) (*findings.Queue, func(), error) {
+func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Store, model *chatModel) (*findings.Queue, func(), error) {
 	workers := f.workers
 	if workers <= 0 {
 		workers = -1
 	}
-	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: db, Analyzer: analysis.New(), Workers: workers,
+	builtin := analysis.New()
+	chooser := analysis.Chooser{Builtin: builtin, Model: model.analyzer(builtin)}
+	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: db, Analyzer: chooser, Workers: workers,
 		JobTimeout: f.jobTimeout, RescueAfter: f.rescueAfter, PollInterval: f.poll, Logger: log.WithName("analyses")})
 	if err != nil {
 		return nil, nil, fmt.Errorf("analysis queue: %w", err)

@@ -28,6 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
 	"qual.cx/operator/apiserver"
+	"qual.cx/operator/internal/analysis"
+	llmanalysis "qual.cx/operator/internal/analysis/llm"
 	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/interviewer"
@@ -89,7 +91,7 @@ func (f *apiserverFlags) register(cmd *cobra.Command) {
 	f.delivery.egress.register(fs)
 	fs.StringVar(&f.publicURL, "public-url", "", "the address clients reach the REST API at (e.g. https://api.qual.example), the base of graph share links (default: the scheme and host of each request)")
 	f.aggregated.register(fs)
-	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model of llm campaigns (keys baseURL, model, apiKey); while it is missing, llm campaigns use the protocol interviewer; empty turns the model off")
+	fs.StringVar(&f.llmSecret, "llm-secret", "qual-llm", "Secret in --admin-namespace configuring the chat model that llm interviewers and llm analyzers use (keys baseURL, model, apiKey); while it is missing, those campaigns use the protocol interviewer and the built-in analyzer; empty turns the model off")
 }
 
 // serverDeps are what the apiserver borrows from the process that hosts it.
@@ -129,7 +131,8 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 			return apiserver.Config{}, nil, fmt.Errorf("--trusted-proxies: %w", err)
 		}
 	}
-	queue, stopQueue, err := f.analysis.start(ctx, log, d.store)
+	model := f.llm(ctx, log, d.reader)
+	queue, stopQueue, err := f.analysis.start(ctx, log, d.store, model)
 	if err != nil {
 		closeLimiter()
 		return apiserver.Config{}, nil, err
@@ -141,7 +144,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		return apiserver.Config{}, nil, err
 	}
 	return apiserver.Config{
-		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: f.llm(ctx, log, d.reader),
+		Addr: f.addr, Client: d.client, Cache: d.cache, Store: d.store, Limiter: limiter, LLM: model.interviewer(),
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
 		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, PublicURL: f.publicURL, Analyses: queue,
@@ -184,9 +187,8 @@ func checkPublicURL(s string) error {
 	return nil
 }
 
-// llm starts following the LLM provider Secret and returns its interviewer, or nil when
-// --llm-secret is empty.
-func (f *apiserverFlags) llm(ctx context.Context, log logr.Logger, reader client.Reader) func(context.Context) interviewer.Interviewer {
+// llm starts following the LLM provider Secret, or returns nil when --llm-secret is empty.
+func (f *apiserverFlags) llm(ctx context.Context, log logr.Logger, reader client.Reader) *chatModel {
 	if f.llmSecret == "" || reader == nil {
 		return nil
 	}
@@ -194,7 +196,41 @@ func (f *apiserverFlags) llm(ctx context.Context, log logr.Logger, reader client
 	p := &interviews.Provider{Reader: reader, Secret: types.NamespacedName{Namespace: f.adminNS, Name: f.llmSecret},
 		Pool: interviewer.NewPool(nil, log), Log: log}
 	go p.Run(ctx)
-	return p.Interviewer
+	return &chatModel{provider: p, log: log}
+}
+
+// chatModel is the operator's chat model, as the interviewer and the analyzer use it.
+type chatModel struct {
+	provider *interviews.Provider
+	log      logr.Logger
+}
+
+// interviewer is the model's interviewer for llm campaigns; nil when there is no model.
+func (m *chatModel) interviewer() func(context.Context) interviewer.Interviewer {
+	if m == nil {
+		return nil
+	}
+	return m.provider.Interviewer
+}
+
+// analyzer is the analyzer of campaigns that ask for it: the model's, with builtin as its
+// fallback, or nil while no model is configured.
+func (m *chatModel) analyzer(builtin analysis.Analyzer) func(context.Context) analysis.Analyzer {
+	if m == nil {
+		return nil
+	}
+	return func(context.Context) analysis.Analyzer {
+		cfg, ok := m.provider.Model()
+		if !ok {
+			return nil
+		}
+		a, err := llmanalysis.New(llmanalysis.Config{Model: cfg}, builtin, m.log.WithName("analyzer"))
+		if err != nil { // the provider checked it; a config it took cannot fail here
+			m.log.Error(err, "LLM analyzer unusable: the built-in analyzer runs instead")
+			return nil
+		}
+		return a
+	}
 }
 
 // sessions builds the session-token verifier, or nil (API keys only) when neither a secret

@@ -56,7 +56,16 @@ type Campaign struct {
 	Title, Objectives string
 	Questions         []string
 	Language          string // BCP 47; the built-in analyzer reads English
+	// Analyzer is the analyzer the campaign asks for: "" or AnalyzerBuiltin for the built-in
+	// one, AnalyzerLLM for the operator's chat model (see Chooser).
+	Analyzer string
 }
+
+// The analyzers a campaign can ask for, as its settings spell them.
+const (
+	AnalyzerBuiltin = "builtin"
+	AnalyzerLLM     = "llm"
+)
 
 // Input is one analysis run.
 type Input struct {

@@ -97,8 +97,12 @@ func (a *analyzer) minSupport(n int) int {
 	if a.fixedSupport > 0 {
 		return a.fixedSupport
 	}
-	return max(4, int(math.Ceil(0.2*float64(n))))
+	return MinSupport(n)
 }
+
+// MinSupport is the fewest distinct interviews a finding of n interviews needs, for any
+// analyzer: max(4, ceil(0.2·n)).
+func MinSupport(n int) int { return max(4, int(math.Ceil(0.2*float64(n)))) }
 
 // Analyze implements Analyzer.
 func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {

@@ -1,0 +1,266 @@
+package llm
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"qual.cx/operator/internal/analysis"
+)
+
+// Bounds on what is kept of the model's answer: the API's own limits on a finding.
+const (
+	maxTitle     = 200
+	maxSummary   = 2000
+	maxEvidence  = 8
+	minQuoteWord = 3 // a shorter quote ("yes, that") proves nothing
+)
+
+// refs resolves the refs of a prompt to the participant messages they name.
+type refs map[string]source
+
+type source struct{ interview, message, content string }
+
+// reply is the model's answer, as the schema asks.
+type reply struct {
+	Findings []struct {
+		Title     string `json:"title"`
+		Summary   string `json:"summary"`
+		Type      string `json:"type"`
+		Sentiment string `json:"sentiment"`
+		Evidence  []struct {
+			Ref   string `json:"ref"`
+			Quote string `json:"quote"`
+		} `json:"evidence"`
+	} `json:"findings"`
+}
+
+// errMalformed: the answer is not the JSON the schema asks for.
+var errMalformed = errors.New("answer is not findings JSON")
+
+// findings reads the model's answer and keeps only what holds: each quote must be a
+// participant's own words in the message it cites (or, when the ref is wrong, the one
+// message of the campaign that holds it), one quote per interview, and a finding needs
+// minSupport interviews. The model's word is never trusted for anything that is checked
+// here, so it cannot put words in anyone's mouth nor report a one-off remark.
+func findings(content string, r refs, n, minSupport int) ([]analysis.Finding, error) {
+	var rep reply
+	if err := json.Unmarshal([]byte(stripFence(content)), &rep); err != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	var out []analysis.Finding
+	keys := map[string]bool{}
+	for _, f := range rep.Findings {
+		title := clip(oneLine(f.Title), maxTitle)
+		if title == "" {
+			continue
+		}
+		ev, proposed := r.evidence(f.Evidence)
+		support := len(ev)
+		if support < minSupport {
+			continue
+		}
+		typ := pick(f.Type, types, analysis.TypeTheme)
+		found := analysis.Finding{
+			Key:       uniqueKey(keys, typ, ev),
+			Title:     title,
+			Summary:   clip(oneLine(f.Summary), maxSummary),
+			Type:      typ,
+			Frequency: support,
+			Sentiment: pick(f.Sentiment, sentiments, analysis.SentimentNeutral),
+			// The share of interviews that support it, lowered by the share of proposed
+			// quotes that did not hold.
+			Confidence: math.Round(100*float64(support)/float64(max(n, 1))*float64(support)/float64(proposed)) / 100,
+			Evidence:   ev[:min(len(ev), maxEvidence)],
+		}
+		if !duplicate(out, found) {
+			out = append(out, found)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b analysis.Finding) int { return cmp.Compare(b.Frequency, a.Frequency) })
+	return out, nil
+}
+
+// evidence keeps the quotes that hold, one per interview (the first that holds), and says
+// how many distinct interviews the model proposed.
+func (r refs) evidence(proposed []struct {
+	Ref   string `json:"ref"`
+	Quote string `json:"quote"`
+}) ([]analysis.Evidence, int) {
+	var out []analysis.Evidence
+	seen, asked := map[string]bool{}, map[string]bool{}
+	for _, p := range proposed {
+		asked[strings.SplitN(strings.TrimSpace(p.Ref), ".", 2)[0]] = true
+		src, quote, ok := r.locate(strings.TrimSpace(p.Ref), p.Quote)
+		if !ok || seen[src.interview] {
+			continue
+		}
+		seen[src.interview] = true
+		out = append(out, analysis.Evidence{InterviewID: src.interview, MessageID: src.message, Quote: quote})
+	}
+	return out, max(len(asked), len(out), 1)
+}
+
+// locate finds quote in the message ref names, else in the one participant message of the
+// campaign that holds it, and returns the exact text there. Case, curly quotes and runs of
+// spaces may differ from the message, as models retype them; the words may not.
+func (r refs) locate(ref, quote string) (source, string, bool) {
+	quote = unquote(strings.TrimSpace(quote))
+	if len(strings.Fields(quote)) < minQuoteWord {
+		return source{}, "", false
+	}
+	if src, ok := r[ref]; ok {
+		if exact, ok := find(src.content, quote); ok {
+			return src, exact, true
+		}
+	}
+	var hit source
+	var text string
+	hits := 0
+	for _, src := range r {
+		if exact, ok := find(src.content, quote); ok {
+			hit, text, hits = src, exact, hits+1
+		}
+	}
+	return hit, text, hits == 1
+}
+
+// unquote strips quotation marks that wrap the whole quote.
+func unquote(q string) string {
+	first, _ := utf8.DecodeRuneInString(q)
+	last, _ := utf8.DecodeLastRuneInString(q)
+	if len(q) > 1 && strings.ContainsRune(`"'“”‘’`, first) && strings.ContainsRune(`"'“”‘’`, last) {
+		return strings.TrimSpace(q[utf8.RuneLen(first) : len(q)-utf8.RuneLen(last)])
+	}
+	return q
+}
+
+// find returns the span of content that says quote, compared with folded case, straight
+// quotes and single spaces.
+func find(content, quote string) (string, bool) {
+	if strings.Contains(content, quote) {
+		return quote, true
+	}
+	folded, starts := fold(content)
+	q, _ := fold(quote)
+	at := strings.Index(folded, q)
+	if at < 0 || q == "" {
+		return "", false
+	}
+	// starts maps each rune of folded to its byte offset in content.
+	begin, end := runeIndex(folded, at), runeIndex(folded, at+len(q))
+	last := starts[end-1]
+	_, size := utf8.DecodeRuneInString(content[last:])
+	return content[starts[begin] : last+size], true
+}
+
+// fold lowercases s, straightens quotes and collapses whitespace, and returns for each rune
+// of the result the byte offset in s of the rune it came from.
+func fold(s string) (string, []int) {
+	var b strings.Builder
+	var starts []int
+	space := false
+	for i, c := range s {
+		if unicode.IsSpace(c) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteRune(' ')
+			starts = append(starts, i)
+		}
+		space = false
+		switch c {
+		case '“', '”':
+			c = '"'
+		case '‘', '’':
+			c = '\''
+		}
+		b.WriteRune(unicode.ToLower(c))
+		starts = append(starts, i)
+	}
+	return b.String(), starts
+}
+
+// runeIndex is the rune index of byte offset at in s.
+func runeIndex(s string, at int) int { return utf8.RuneCountInString(s[:at]) }
+
+// duplicate reports whether found repeats a kept finding of its type: most of the
+// interviews it quotes are quoted there too.
+func duplicate(kept []analysis.Finding, found analysis.Finding) bool {
+	for _, k := range kept {
+		if k.Type != found.Type {
+			continue
+		}
+		in := map[string]bool{}
+		for _, e := range k.Evidence {
+			in[e.InterviewID] = true
+		}
+		shared := 0
+		for _, e := range found.Evidence {
+			if in[e.InterviewID] {
+				shared++
+			}
+		}
+		if 4*shared >= 3*min(len(found.Evidence), len(k.Evidence)) {
+			return true
+		}
+	}
+	return false
+}
+
+// uniqueKey names a finding by its type and the messages it quotes. The findings runner
+// carries a stored finding's key over to the finding that quotes the same answers, so the
+// model's wording of a theme may change from run to run while its finding stays.
+func uniqueKey(taken map[string]bool, typ string, ev []analysis.Evidence) string {
+	ids := make([]string, len(ev))
+	for i, e := range ev {
+		ids[i] = e.MessageID
+	}
+	slices.Sort(ids)
+	sum := sha256.Sum256([]byte(strings.Join(ids, "\n")))
+	key := "llm:" + typ + ":" + hex.EncodeToString(sum[:6])
+	for i := 2; taken[key]; i++ {
+		key = fmt.Sprintf("llm:%s:%s-%d", typ, hex.EncodeToString(sum[:6]), i)
+	}
+	taken[key] = true
+	return key
+}
+
+// pick is v, normalised, when it is one of allowed, else def.
+func pick(v string, allowed []string, def string) string {
+	v = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(v)), " ", "_")
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	return def
+}
+
+// clip cuts s to at most n runes.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// stripFence removes a Markdown code fence some models put around JSON.
+func stripFence(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "```") {
+		return s
+	}
+	s = strings.TrimPrefix(s, "```")
+	if nl := strings.IndexByte(s, '\n'); nl >= 0 {
+		s = s[nl+1:]
+	}
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "```"))
+}
