@@ -30,6 +30,7 @@ type settingsBody struct {
 	Language    *string `json:"language"`
 	Anonymous   *bool   `json:"anonymous"`
 	Interviewer *string `json:"interviewer"`
+	Analyzer    *string `json:"analyzer"`
 }
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
@@ -64,6 +65,9 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 	if v := b.Settings.Value.Interviewer; v != nil && !interviewers.has(*v) {
 		add("settings.interviewer", interviewers.must())
 	}
+	if v := b.Settings.Value.Analyzer; v != nil && !analyzers.has(*v) {
+		add("settings.analyzer", analyzers.must())
+	}
 	if b.Status.Set {
 		add("status", "is not writable; use the publish, pause and complete actions")
 	}
@@ -94,7 +98,8 @@ func (b *campaignBody) validateQuestions(add func(field, msg string)) {
 func (b *campaignBody) spec() qualv1alpha1.CampaignSpec {
 	spec := qualv1alpha1.CampaignSpec{
 		Mode: qualv1alpha1.ModeResearch, MaxQuestions: 10, State: qualv1alpha1.StateDraft,
-		Settings: qualv1alpha1.CampaignSettings{Language: "en", Interviewer: qualv1alpha1.InterviewerProtocol},
+		Settings: qualv1alpha1.CampaignSettings{Language: "en", Interviewer: qualv1alpha1.InterviewerProtocol,
+			Analyzer: qualv1alpha1.AnalyzerBuiltin},
 	}
 	b.applyTo(&spec)
 	return spec
@@ -129,6 +134,9 @@ func (b *campaignBody) applyTo(spec *qualv1alpha1.CampaignSpec) {
 		}
 		if s.Interviewer != nil {
 			spec.Settings.Interviewer = qualv1alpha1.InterviewerKind(*s.Interviewer)
+		}
+		if s.Analyzer != nil {
+			spec.Settings.Analyzer = qualv1alpha1.AnalyzerKind(*s.Analyzer)
 		}
 	}
 }

@@ -15,19 +15,27 @@ import (
 )
 
 type campaign struct {
-	ID           string   `json:"id"`
-	Title        string   `json:"title"`
-	Slug         string   `json:"slug"`
-	Status       string   `json:"status"`
-	Mode         string   `json:"campaign_mode"`
-	MaxQuestions int      `json:"max_questions"`
-	Objectives   string   `json:"objectives"`
-	Description  string   `json:"description"`
-	Questions    []string `json:"questions"`
-	TeamID       string   `json:"team_id"`
-	PublishedAt  *string  `json:"published_at"`
-	CreatedAt    string   `json:"created_at"`
-	UpdatedAt    string   `json:"updated_at"`
+	ID           string           `json:"id"`
+	Title        string           `json:"title"`
+	Slug         string           `json:"slug"`
+	Status       string           `json:"status"`
+	Mode         string           `json:"campaign_mode"`
+	MaxQuestions int              `json:"max_questions"`
+	Objectives   string           `json:"objectives"`
+	Description  string           `json:"description"`
+	Questions    []string         `json:"questions"`
+	Settings     campaignSettings `json:"settings"`
+	TeamID       string           `json:"team_id"`
+	PublishedAt  *string          `json:"published_at"`
+	CreatedAt    string           `json:"created_at"`
+	UpdatedAt    string           `json:"updated_at"`
+}
+
+type campaignSettings struct {
+	Language    string `json:"language"`
+	Anonymous   bool   `json:"anonymous"`
+	Interviewer string `json:"interviewer"`
+	Analyzer    string `json:"analyzer"`
 }
 
 func createCampaign(t *testing.T, token string, body any, headers ...string) campaign {
@@ -155,6 +163,8 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		{`{"title": "T", "campaign_mode": "sales"}`, "campaign_mode"},
 		{`{"title": "T", "titel": "x"}`, "titel"},
 		{`{"title": "T", "settings": {"language": "english!"}}`, "settings.language"},
+		{`{"title": "T", "settings": {"analyzer": "gpt"}}`, "settings.analyzer"},
+		{`{"title": "T", "settings": {"analyzer": 5}}`, "settings.analyzer"},
 		{`{"title": "T", "max_questions": 1, "questions": ["a", "b"]}`, "questions"},
 		{`{"title": "T", "status": "active"}`, "status"},
 		{`{"title": "T", "team_id": 7}`, "team_id"},
@@ -167,6 +177,128 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title": `).expectError(t, 400, "INVALID_JSON")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "text/plain").expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"`+strings.Repeat("a", 1<<20)+`"}`).expectError(t, 413, "PAYLOAD_TOO_LARGE")
+}
+
+// TestCampaignAnalyzerSetting: settings.analyzer is builtin unless set, takes llm on create
+// and PATCH, refuses anything else naming the field and changing nothing, and is the
+// Campaign's spec.settings.analyzer, so kubectl and REST agree.
+func TestCampaignAnalyzerSetting(t *testing.T) {
+	ctx := context.Background()
+	tn := newTenant(t, "analyzer", qualv1alpha1.PlanEnterprise)
+	object := func(c campaign) *qualv1alpha1.Campaign {
+		t.Helper()
+		obj := &qualv1alpha1.Campaign{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: "team-analyzer", Name: c.Slug}, obj); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	get := func(id string) campaign {
+		var now campaign
+		call(t, "GET", "/api/v1/campaigns/"+id, tn.secret, nil).expect(t, 200).data(t, &now)
+		return now
+	}
+
+	plain := createCampaign(t, tn.secret, map[string]any{"title": "Default analyzer"})
+	if plain.Settings.Analyzer != "builtin" || plain.Settings.Interviewer != "protocol" {
+		t.Fatalf("a new campaign's settings: %+v", plain.Settings)
+	}
+	if got := object(plain).Spec.Settings.Analyzer; got != qualv1alpha1.AnalyzerBuiltin {
+		t.Fatalf("spec.settings.analyzer of a new campaign: %q", got)
+	}
+	llm := createCampaign(t, tn.secret, map[string]any{"title": "LLM analyzer", "settings": map[string]any{"analyzer": "llm"}})
+	if llm.Settings.Analyzer != "llm" || llm.Settings.Interviewer != "protocol" || llm.Settings.Language != "en" {
+		t.Fatalf("created with analyzer llm: %+v", llm.Settings)
+	}
+	if got := object(llm).Spec.Settings.Analyzer; got != qualv1alpha1.AnalyzerLLM {
+		t.Fatalf("spec.settings.analyzer: %q, want llm", got)
+	}
+
+	// PATCH to llm and back; the other settings stay.
+	call(t, "PATCH", "/api/v1/campaigns/"+plain.ID, tn.secret, map[string]any{"settings": map[string]any{"anonymous": true}}).expect(t, 200)
+	for _, want := range []qualv1alpha1.AnalyzerKind{qualv1alpha1.AnalyzerLLM, qualv1alpha1.AnalyzerBuiltin} {
+		var patched campaign
+		call(t, "PATCH", "/api/v1/campaigns/"+plain.ID, tn.secret, map[string]any{"settings": map[string]any{"analyzer": want}}).
+			expect(t, 200).data(t, &patched)
+		if patched.Settings.Analyzer != string(want) || !patched.Settings.Anonymous || patched.Settings.Interviewer != "protocol" {
+			t.Fatalf("PATCH analyzer %s: %+v", want, patched.Settings)
+		}
+		if got := get(plain.ID).Settings.Analyzer; got != string(want) {
+			t.Fatalf("GET after PATCH analyzer %s: %s", want, got)
+		}
+		if got := object(plain).Spec.Settings.Analyzer; got != want {
+			t.Fatalf("spec.settings.analyzer after PATCH %s: %q", want, got)
+		}
+	}
+
+	// The interviewer is written by a PATCH too (it was once accepted and dropped).
+	var switched campaign
+	call(t, "PATCH", "/api/v1/campaigns/"+plain.ID, tn.secret, map[string]any{"settings": map[string]any{"interviewer": "llm"}}).
+		expect(t, 200).data(t, &switched)
+	if switched.Settings.Interviewer != "llm" || switched.Settings.Analyzer != "builtin" ||
+		object(plain).Spec.Settings.Interviewer != qualv1alpha1.InterviewerLLM {
+		t.Fatalf("PATCH interviewer llm: %+v, spec %+v", switched.Settings, object(plain).Spec.Settings)
+	}
+
+	// Anything else is 400 naming the field, on create and PATCH, and changes nothing.
+	for _, bad := range []string{`"gpt"`, `5`, `"LLM"`, `""`, `true`} {
+		settings := `{"settings": {"analyzer": ` + bad + `}}`
+		for _, req := range []struct{ method, path, body string }{
+			{"POST", "/api/v1/campaigns", `{"title": "Bad analyzer", ` + settings[1:]},
+			{"PATCH", "/api/v1/campaigns/" + llm.ID, settings},
+		} {
+			e := call(t, req.method, req.path, tn.secret, req.body).expectError(t, 400, "VALIDATION_ERROR")
+			if len(e.Details) != 1 || e.Details[0].Field != "settings.analyzer" {
+				t.Errorf("%s %s: details %+v, want the field settings.analyzer", req.method, req.body, e.Details)
+			}
+		}
+		if now := get(llm.ID); now.Settings.Analyzer != "llm" || now.UpdatedAt != llm.UpdatedAt {
+			t.Fatalf("a refused PATCH (%s) changed the campaign: %+v", bad, now)
+		}
+		if got := object(llm).Spec.Settings.Analyzer; got != qualv1alpha1.AnalyzerLLM {
+			t.Fatalf("a refused PATCH (%s) changed spec.settings.analyzer to %q", bad, got)
+		}
+	}
+	var all []campaign
+	call(t, "GET", "/api/v1/campaigns", tn.secret, nil).expect(t, 200).data(t, &all)
+	if len(all) != 2 {
+		t.Fatalf("a refused create made a campaign: %d campaigns", len(all))
+	}
+
+	// kubectl edits the setting; REST shows it.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj := object(llm)
+		obj.Spec.Settings.Analyzer = qualv1alpha1.AnalyzerBuiltin
+		return k8s.Update(ctx, obj, client.FieldOwner("kubectl-edit"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the kubectl edit of the analyzer over REST", func() error {
+		if got := get(llm.ID).Settings.Analyzer; got != "builtin" {
+			return fmt.Errorf("analyzer %s", got)
+		}
+		return nil
+	})
+	// A Campaign applied without the setting gets the CRD's default, and REST shows it.
+	applied := &qualv1alpha1.Campaign{
+		TypeMeta:   metav1.TypeMeta{APIVersion: qualv1alpha1.GroupVersion.String(), Kind: "Campaign"},
+		ObjectMeta: metav1.ObjectMeta{Name: "applied-analyzer", Namespace: "team-analyzer"},
+		Spec:       qualv1alpha1.CampaignSpec{Title: "Applied analyzer", MaxQuestions: 5},
+	}
+	if err := k8s.Apply(ctx, client.ApplyConfigurationFromUnstructured(toApply(t, applied)), client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
+		t.Fatal(err)
+	}
+	if got := object(campaign{Slug: "applied-analyzer"}).Spec.Settings.Analyzer; got != qualv1alpha1.AnalyzerBuiltin {
+		t.Fatalf("the CRD's default analyzer: %q", got)
+	}
+	waitFor(t, "the applied campaign over REST", func() error {
+		var items []campaign
+		call(t, "GET", "/api/v1/campaigns?search=applied", tn.secret, nil).expect(t, 200).data(t, &items)
+		if len(items) != 1 || items[0].Settings.Analyzer != "builtin" {
+			return fmt.Errorf("%+v", items)
+		}
+		return nil
+	})
 }
 
 // TestUpdatedAtFollowsSpecChanges: updated_at moves with a REST PATCH and a kubectl edit,

@@ -27,6 +27,7 @@ var (
 	statesEnum   = enumOf(qualv1alpha1.CampaignStates())
 	keyTypesEnum = enumOf(qualv1alpha1.APIKeyTypes())
 	interviewers = enumOf(qualv1alpha1.InterviewerKinds())
+	analyzers    = enumOf(qualv1alpha1.AnalyzerKinds())
 )
 
 // has reports whether v is one of the values.

@@ -542,7 +542,9 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 // brief is the campaign as the analyzer knows it.
 func brief(c *qualv1alpha1.Campaign) analysis.Campaign {
 	return analysis.Campaign{Title: c.Spec.Title, Objectives: c.Spec.Objectives, Questions: c.Spec.Questions,
-		Language: c.Spec.Settings.Language}
+		Language: c.Spec.Settings.Language,
+		// A campaign stored before the setting existed has none: the built-in analyzer.
+		Analyzer: string(cmp.Or(c.Spec.Settings.Analyzer, qualv1alpha1.AnalyzerBuiltin))}
 }
 
 func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {

@@ -112,6 +112,12 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 	if spec.Settings.Language != "" {
 		settings["language"] = spec.Settings.Language
 	}
+	if spec.Settings.Interviewer != "" {
+		settings["interviewer"] = string(spec.Settings.Interviewer)
+	}
+	if spec.Settings.Analyzer != "" {
+		settings["analyzer"] = string(spec.Settings.Analyzer)
+	}
 	u := applyObject(current, "Campaign", map[string]any{
 		"title": spec.Title, "objectives": spec.Objectives, "description": spec.Description,
 		"mode": string(spec.Mode), "maxQuestions": int64(spec.MaxQuestions), "questions": questions,

@@ -38,6 +38,18 @@ const (
 	InterviewerLLM      InterviewerKind = "llm"
 )
 
+// AnalyzerKind chooses what turns a campaign's interviews into findings.
+// +kubebuilder:validation:Enum=builtin;llm
+type AnalyzerKind string
+
+// The analyzers. builtin runs offline and needs nothing external; llm asks the chat model the
+// operator configured (the one llm interviewers use), and falls back to builtin while no model
+// is configured and whenever the model fails or its answer cannot be used.
+const (
+	AnalyzerBuiltin AnalyzerKind = "builtin"
+	AnalyzerLLM     AnalyzerKind = "llm"
+)
+
 // CampaignSettings tune how interviews of a campaign are held.
 type CampaignSettings struct {
 	// language is the BCP 47 tag of the language interviews are held in.
@@ -57,6 +69,13 @@ type CampaignSettings struct {
 	// +optional
 	// +kubebuilder:default=protocol
 	Interviewer InterviewerKind `json:"interviewer,omitempty"`
+
+	// analyzer chooses what turns the interviews into findings: builtin (the offline analyzer,
+	// the default) or llm (the chat model configured by the operator, with builtin as its
+	// fall-back).
+	// +optional
+	// +kubebuilder:default=builtin
+	Analyzer AnalyzerKind `json:"analyzer,omitempty"`
 }
 
 // CampaignSpec is the desired state of a Campaign.

@@ -24,3 +24,8 @@ func APIKeyTypes() []APIKeyType { return []APIKeyType{KeySecret, KeyPublic, KeyS
 func InterviewerKinds() []InterviewerKind {
 	return []InterviewerKind{InterviewerProtocol, InterviewerLLM}
 }
+
+// AnalyzerKinds lists the analyzers a campaign may choose.
+func AnalyzerKinds() []AnalyzerKind {
+	return []AnalyzerKind{AnalyzerBuiltin, AnalyzerLLM}
+}

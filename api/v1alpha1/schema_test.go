@@ -114,6 +114,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "more questions than maxQuestions", manifest: campaign("title: T\n  maxQuestions: 1\n  questions: [a, b]"), wantField: "spec", wantMsg: "questions cannot outnumber maxQuestions"},
 		{name: "empty question", manifest: campaign("title: T\n  questions: ['']"), wantField: "spec.questions[0]", wantMsg: "at least 1"},
 		{name: "bad language tag", manifest: campaign("title: T\n  settings: {language: 'english!'}"), wantField: "spec.settings.language", wantMsg: "should match"},
+		{name: "campaign with unknown analyzer", manifest: campaign("title: T\n  settings: {analyzer: gpt}"), wantField: "spec.settings.analyzer", wantMsg: "Unsupported value"},
 		{name: "completed campaign changes state", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
 		{name: "completed campaign edited", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: Renamed\n  state: Completed"), wantField: "spec", wantMsg: "a Completed campaign is read-only"},
 		// Text is text: no control character but newline and tab, in every free-text field.

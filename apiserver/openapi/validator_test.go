@@ -40,7 +40,7 @@ func campaign() map[string]any {
 		"objectives":      "",
 		"description":     "",
 		"questions":       []string{"Where did you get stuck?"},
-		"settings":        map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol"},
+		"settings":        map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol", "analyzer": "builtin"},
 		"team_id":         "7a2d4e6f-1b3c-4d5e-8f90-a1b2c3d4e5f6",
 		"interview_count": 0,
 		"finding_count":   0,
@@ -189,7 +189,7 @@ func TestValidator(t *testing.T) {
 			body: single(with(func(c map[string]any) { c["created_at"] = "yesterday" }))}},
 		{name: "nested extra field", fails: "unsupported", exchange: exchange{method: "GET", path: get, status: 200,
 			body: single(with(func(c map[string]any) {
-				c["settings"] = map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol", "x": 1}
+				c["settings"] = map[string]any{"language": "en", "anonymous": true, "interviewer": "protocol", "analyzer": "builtin", "x": 1}
 			}))}},
 		{name: "wrong nullable enum", fails: "role", exchange: exchange{method: "GET", path: "/api/v1/teams/" + teamID, status: 200,
 			body: map[string]any{"data": team("boss")}}},

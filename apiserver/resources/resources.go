@@ -18,6 +18,7 @@ type Settings struct {
 	Language    string `json:"language"`
 	Anonymous   bool   `json:"anonymous"`
 	Interviewer string `json:"interviewer"`
+	Analyzer    string `json:"analyzer"`
 }
 
 // Campaign is the REST form of a Campaign object.
@@ -54,7 +55,8 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 		Objectives:   c.Spec.Objectives, Description: c.Spec.Description,
 		Questions: questions,
 		Settings: Settings{Language: c.Spec.Settings.Language, Anonymous: c.Spec.Settings.Anonymous,
-			Interviewer: string(orProtocol(c.Spec.Settings.Interviewer))},
+			Interviewer: string(orProtocol(c.Spec.Settings.Interviewer)),
+			Analyzer:    string(orBuiltin(c.Spec.Settings.Analyzer))},
 		TeamID:         teamID,
 		InterviewCount: c.Status.InterviewCount, FindingCount: c.Status.FindingCount,
 		PublishedAt: timePtr(c.Status.PublishedAt),
@@ -103,6 +105,14 @@ func statusOf(s qualv1alpha1.CampaignState) string {
 func orProtocol(k qualv1alpha1.InterviewerKind) qualv1alpha1.InterviewerKind {
 	if k == "" {
 		return qualv1alpha1.InterviewerProtocol
+	}
+	return k
+}
+
+// orBuiltin is the analyzer of a campaign stored before the setting existed.
+func orBuiltin(k qualv1alpha1.AnalyzerKind) qualv1alpha1.AnalyzerKind {
+	if k == "" {
+		return qualv1alpha1.AnalyzerBuiltin
 	}
 	return k
 }
