@@ -53,6 +53,29 @@ func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// operatorModel configures the operator's chat model at baseURL through a Secret named name
+// in the operator's namespace, and returns the provider that follows it once it has read it.
+func operatorModel(ctx context.Context, t *testing.T, name, baseURL string) *interviews.Provider {
+	t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "qual-system"},
+		StringData: map[string]string{interviews.SecretBaseURL: baseURL, interviews.SecretModel: "test-model",
+			interviews.SecretAPIKey: "sk-test-key"}}
+	if err := k8s.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), secret) })
+	p := &interviews.Provider{Reader: k8s, Secret: types.NamespacedName{Namespace: "qual-system", Name: name},
+		Refresh: 100 * time.Millisecond, Pool: interviewer.NewPool(nil, logr.Discard()), Log: logr.Discard()}
+	go p.Run(ctx)
+	waitFor(t, "the provider Secret to be read", func() error {
+		if p.Interviewer(ctx) == nil {
+			return fmt.Errorf("no model yet")
+		}
+		return nil
+	})
+	return p
+}
+
 // An llm campaign is held by the operator's model, configured by a Secret in the operator's
 // namespace; when the model fails, the protocol interviewer answers, and the participant
 // still gets a reply.
@@ -63,22 +86,7 @@ func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
 	fromModel := func(content string) bool { return strings.HasPrefix(content, "Which part of connecting your data") }
 	provider := httptest.NewServer(model)
 	defer provider.Close()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "qual-llm", Namespace: "qual-system"},
-		StringData: map[string]string{interviews.SecretBaseURL: provider.URL + "/v1", interviews.SecretModel: "test-model",
-			interviews.SecretAPIKey: "sk-test-key"}}
-	if err := k8s.Create(ctx, secret); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = k8s.Delete(context.Background(), secret) }()
-	p := &interviews.Provider{Reader: k8s, Secret: types.NamespacedName{Namespace: "qual-system", Name: "qual-llm"},
-		Refresh: 100 * time.Millisecond, Pool: interviewer.NewPool(nil, logr.Discard()), Log: logr.Discard()}
-	go p.Run(ctx)
-	waitFor(t, "the provider Secret to be read", func() error {
-		if p.Interviewer(ctx) == nil {
-			return fmt.Errorf("no model yet")
-		}
-		return nil
-	})
+	p := operatorModel(ctx, t, "qual-llm", provider.URL+"/v1")
 	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
 		Tune: func(c *apiserver.Config) { c.LLM = p.Interviewer }})
 	if err != nil {

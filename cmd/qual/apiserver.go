@@ -219,18 +219,7 @@ func (m *chatModel) analyzer(builtin analysis.Analyzer) func(context.Context) an
 	if m == nil {
 		return nil
 	}
-	return func(context.Context) analysis.Analyzer {
-		cfg, ok := m.provider.Model()
-		if !ok {
-			return nil
-		}
-		a, err := llmanalysis.New(llmanalysis.Config{Model: cfg}, builtin, m.log.WithName("analyzer"))
-		if err != nil { // the provider checked it; a config it took cannot fail here
-			m.log.Error(err, "LLM analyzer unusable: the built-in analyzer runs instead")
-			return nil
-		}
-		return a
-	}
+	return llmanalysis.For(m.provider.Model, builtin, m.log.WithName("analyzer"))
 }
 
 // sessions builds the session-token verifier, or nil (API keys only) when neither a secret

@@ -132,3 +132,21 @@ func describe(err error) (string, []any) {
 	}
 	return "malformed response", nil
 }
+
+// For is a Chooser's Model for a chat model whose configuration may change (a rotated key,
+// a new model): each analysis gets an analyzer of the model current when it starts, with
+// fallback as its fallback, or none while current says there is no model.
+func For(current func() (chatmodel.Config, bool), fallback analysis.Analyzer, log logr.Logger) func(context.Context) analysis.Analyzer {
+	return func(context.Context) analysis.Analyzer {
+		cfg, ok := current()
+		if !ok {
+			return nil
+		}
+		a, err := New(Config{Model: cfg}, fallback, log)
+		if err != nil {
+			log.Error(err, "the chat model is unusable for analysis: the built-in analyzer runs instead")
+			return nil
+		}
+		return a
+	}
+}

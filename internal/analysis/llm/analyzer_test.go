@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/chatmodel"
 	"qual.cx/operator/internal/chatmodel/chatmodeltest"
 )
 
@@ -59,10 +60,10 @@ func modelAnswer() string {
 	real := []ev{
 		{"1.2", "the database connection took us two days"},
 		{"2.2", "connecting our postgres warehouse was the hardest part"}, // case retyped
-		{"1.2", "We never got the data source hooked up"},                  // wrong ref, one message holds it
-		{"4.2", "Setting up the connector  to our database was painful"},   // spacing retyped
-		{"5.2", `"database connection" step failed three times`},           // straight quotes for curly
-		{"5.2", "step failed three times before it worked"},                // a second quote of interview 5
+		{"1.2", "We never got the data source hooked up"},                 // wrong ref, one message holds it
+		{"4.2", "Setting up the connector  to our database was painful"},  // spacing retyped
+		{"5.2", `"database connection" step failed three times`},          // straight quotes for curly
+		{"5.2", "step failed three times before it worked"},               // a second quote of interview 5
 	}
 	body, _ := json.Marshal(map[string]any{"findings": []f{
 		{Title: "  Connecting the database is the main setup hurdle ", Summary: "Five of six\nstruggled.", Type: "Pain Point",
@@ -286,5 +287,27 @@ func TestChooserRunsTheAnalyzerTheCampaignAsksFor(t *testing.T) {
 		if err != nil || len(found) == 0 || !strings.HasPrefix(found[0].Key, tc.want) {
 			t.Errorf("asks %q, configured %v: %+v, %v; want a %s finding", tc.asks, tc.configured, found, err, tc.want)
 		}
+	}
+}
+
+func TestForFollowsTheConfiguredModel(t *testing.T) {
+	p := chatmodeltest.New(t, chatmodeltest.Always(modelAnswer()))
+	var cfg chatmodel.Config
+	configured := false
+	model := For(func() (chatmodel.Config, bool) { return cfg, configured }, fallback{}, logr.Discard())
+	if a := model(context.Background()); a != nil {
+		t.Fatalf("an analyzer %v with no model", a)
+	}
+	cfg, configured = chatmodel.Config{BaseURL: "not a URL", Model: "m"}, true
+	if a := model(context.Background()); a != nil {
+		t.Fatalf("an analyzer %v for an unusable model", a)
+	}
+	cfg = p.Config()
+	a := model(context.Background())
+	if a == nil {
+		t.Fatal("no analyzer for a configured model")
+	}
+	if found, err := a.Analyze(context.Background(), campaign()); err != nil || len(found) != 1 || !strings.HasPrefix(found[0].Key, "llm:") {
+		t.Fatalf("%+v, %v", found, err)
 	}
 }

@@ -1,0 +1,125 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-logr/logr"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/analysis"
+	llmanalysis "qual.cx/operator/internal/analysis/llm"
+	"qual.cx/operator/internal/chatmodel/chatmodeltest"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/testenv"
+	"qual.cx/operator/internal/teststack"
+)
+
+// modelTitle is the title the fake model gives the price theme.
+const modelTitle = "Price is the main objection"
+
+// pricingModel answers an analysis request as a model would: it reads the transcripts in
+// the request and cites, for the price theme, every participant line that says
+// "expensive", plus a quote nobody said and one of the interviewer's, which must be dropped.
+func pricingModel(t *testing.T, failing *atomic.Bool) *chatmodeltest.Provider {
+	var p *chatmodeltest.Provider
+	line := regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] Participant: (.*)$`)
+	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if failing.Load() {
+			chatmodeltest.Failure(w, http.StatusServiceUnavailable)
+			return
+		}
+		req := p.Seen()[i]
+		type ev struct {
+			Ref   string `json:"ref"`
+			Quote string `json:"quote"`
+		}
+		evidence := []ev{{"1.2", "we would happily pay double"}, {"1.1", "Thanks for joining"}}
+		for _, m := range line.FindAllStringSubmatch(req.Messages[len(req.Messages)-1].Content, -1) {
+			if strings.Contains(m[2], "expensive") {
+				evidence = append(evidence, ev{m[1], m[2]})
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"findings": []map[string]any{{"title": modelTitle,
+			"summary": "Most participants found the plan too expensive.", "type": "pain_point", "sentiment": "negative",
+			"evidence": evidence}}})
+		chatmodeltest.Completion(w, string(body))
+	})
+	return p
+}
+
+// A campaign whose settings.analyzer is llm is analyzed by the operator's model: its
+// findings quote only what participants said in that campaign, and when the model is down
+// the built-in analyzer's findings come instead. A builtin campaign never reaches the model.
+func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var failing atomic.Bool
+	model := pricingModel(t, &failing)
+	p := operatorModel(ctx, t, "qual-llm-analysis", model.Config().BaseURL)
+	builtin := analysis.New()
+	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, logr.Discard())}
+	// A store of its own: every stack works the analysis queue of its store, and the suite's
+	// other stacks run the built-in analyzer alone.
+	own, closeStore, err := testenv.TempStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); closeStore() }() // the stack stops before its store closes
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: own, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		Analyzer: chooser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	other := newTenant(t, "llm-analysis-other", qualv1alpha1.PlanEnterprise)
+	plain := activeCampaign(t, hs.URL, other.secret, map[string]any{"title": "Zebra study", "questions": []string{"What about price?"}})
+	for range 4 {
+		interviewed(t, hs.URL, other.secret, plain.ID, "The zebra-striped invoice was too expensive for our herd, honestly.")
+	}
+	if a := analyzed(t, hs.URL, other.secret, plain.ID); a.Status != "succeeded" || len(model.Seen()) != 0 {
+		t.Fatalf("a builtin campaign: %+v after %d model calls", a, len(model.Seen()))
+	}
+
+	tn := newTenant(t, "llm-analysis", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Pricing", "questions": []string{"What about price?"},
+		"settings": map[string]any{"analyzer": "llm"}})
+	said := map[string]string{}
+	for _, text := range append(pricingAnswers[:5:5], "The onboarding videos were lovely and short.") {
+		_, m := interviewed(t, hs.URL, tn.secret, c.ID, text)
+		said[m.ID] = m.Content
+	}
+	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) != 1 {
+		t.Fatalf("llm analysis: %+v", a)
+	}
+	if reqs := model.Seen(); len(reqs) != 1 || strings.Contains(strings.ToLower(reqs[0].Messages[1].Content), "zebra") {
+		t.Fatalf("%d model calls; the prompt must hold this campaign's interviews only", len(reqs))
+	}
+	fs := campaignFindings(t, hs.URL, tn.secret, c.ID, "")
+	if len(fs) != 1 || fs[0].Title != modelTitle || fs[0].Frequency != 5 || fs[0].Source != "analysis" || len(fs[0].Evidence) != 5 {
+		t.Fatalf("findings %+v", fs)
+	}
+	for _, e := range fs[0].Evidence {
+		if e.MessageID == nil || said[*e.MessageID] != e.Quote {
+			t.Errorf("evidence %+v is not a participant's answer", e)
+		}
+	}
+
+	failing.Store(true)
+	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) == 0 {
+		t.Fatalf("with the model down: %+v", a)
+	}
+	for _, f := range campaignFindings(t, hs.URL, tn.secret, c.ID, "") {
+		if f.Title == modelTitle {
+			t.Fatalf("with the model down, the built-in analyzer's findings come: %+v", f)
+		}
+	}
+}
