@@ -1,7 +1,7 @@
 // Package analysis turns a campaign's completed interviews into findings: themes that recur
 // across participants, each with the participants' own words as evidence. The built-in
-// analyzer (New) is offline and deterministic; any other analyzer (an LLM one, say) plugs in
-// through Analyzer.
+// analyzer (New) is offline and deterministic; any other analyzer plugs in through Analyzer,
+// as the chat model's does (package llm), and Chooser runs the one a campaign asks for.
 //
 // The built-in analyzer reads every participant answer into clauses with the speaker's own
 // stance (message.go, stance.go: complaint, praise or wish; negated, hypothetical,

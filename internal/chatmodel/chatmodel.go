@@ -40,6 +40,18 @@ type Retry struct {
 	MinAttempt time.Duration
 }
 
+// RetriesOr reads a retries setting where 0 means the default def and a negative value
+// means none.
+func RetriesOr(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
 // Client calls one chat model. It is safe for concurrent use.
 type Client struct {
 	chat  openai.ChatCompletionService
@@ -111,7 +123,7 @@ func clientOptions(cfg Config) []option.RequestOption {
 	}
 }
 
-// ErrNoChoice: the provider answered 200 without a message.
+// ErrNoChoice is the failure of a provider that answered 200 without a message.
 var ErrNoChoice = errors.New("chat completion has no choices")
 
 // Complete asks the model (params.Model is set to the client's) and returns the first

@@ -78,12 +78,7 @@ func (cfg LLMConfig) withDefaults() LLMConfig {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultLLMTimeout
 	}
-	switch {
-	case cfg.MaxRetries == 0:
-		cfg.MaxRetries = DefaultLLMMaxRetries
-	case cfg.MaxRetries < 0:
-		cfg.MaxRetries = 0
-	}
+	cfg.MaxRetries = chatmodel.RetriesOr(cfg.MaxRetries, DefaultLLMMaxRetries)
 	cfg.Breaker = cfg.Breaker.withDefaults()
 	return cfg
 }

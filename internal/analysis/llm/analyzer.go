@@ -68,12 +68,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	switch {
-	case cfg.MaxRetries == 0:
-		cfg.MaxRetries = DefaultMaxRetries
-	case cfg.MaxRetries < 0:
-		cfg.MaxRetries = 0
-	}
+	cfg.MaxRetries = chatmodel.RetriesOr(cfg.MaxRetries, DefaultMaxRetries)
 	if cfg.MaxPromptBytes <= 0 {
 		cfg.MaxPromptBytes = DefaultMaxPromptBytes
 	}
