@@ -1,5 +1,7 @@
 // Package llm is the analyzer that asks the operator's chat model for a campaign's themes,
-// through the same OpenAI-compatible client as the LLM interviewer. The model proposes;
+// through the same OpenAI-compatible client as the LLM interviewer: in one request, or for a
+// large campaign one per batch of interviews and one that groups what the batches found
+// (map and reduce). The model proposes;
 // this package checks: every quote must be a participant's own words in the message it
 // cites, a finding needs as many interviews as the built-in analyzer asks, and when the
 // model fails or its answer cannot be used the built-in analyzer's findings are returned.
@@ -9,9 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/openai/openai-go/v3"
+	"golang.org/x/sync/errgroup"
 
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/chatmodel"
@@ -20,14 +26,19 @@ import (
 // Config configures the LLM analyzer.
 type Config struct {
 	Model chatmodel.Config
-	// Timeout bounds one analysis' model call, retries included; default DefaultTimeout.
+	// Timeout bounds one request to the model, retries included; default DefaultTimeout.
 	Timeout time.Duration
 	// MaxRetries is how many times a retryable failure is retried; 0 means the default 2,
 	// a negative value means no retries.
 	MaxRetries int
-	// MaxPromptBytes bounds the transcripts sent in one request; a larger campaign is
-	// analyzed by the fallback. Default DefaultMaxPromptBytes (about 100,000 tokens).
+	// MaxPromptBytes bounds the transcripts sent in one request (default
+	// DefaultMaxPromptBytes, about 100,000 tokens); a larger campaign is read in batches.
 	MaxPromptBytes int
+	// MaxBatches bounds the batches of one analysis (default DefaultMaxBatches); a campaign
+	// that needs more is analyzed by the fallback.
+	MaxBatches int
+	// Parallel is how many batches are asked at once (default DefaultParallel).
+	Parallel int
 }
 
 // Defaults.
@@ -35,15 +46,19 @@ const (
 	DefaultTimeout        = 3 * time.Minute
 	DefaultMaxRetries     = 2
 	DefaultMaxPromptBytes = 400_000
+	DefaultMaxBatches     = 8
+	DefaultParallel       = 4
 )
 
 // Analyzer asks a chat model for findings and checks its answer.
 type Analyzer struct {
-	client    *chatmodel.Client
-	timeout   time.Duration
-	maxPrompt int
-	fallback  analysis.Analyzer
-	log       logr.Logger
+	client     *chatmodel.Client
+	timeout    time.Duration
+	maxPrompt  int
+	maxBatches int
+	parallel   int
+	fallback   analysis.Analyzer
+	log        logr.Logger
 }
 
 var _ analysis.Analyzer = (*Analyzer)(nil)
@@ -60,7 +75,8 @@ func New(cfg Config, fallback analysis.Analyzer, log logr.Logger) (*Analyzer, er
 	if err != nil {
 		return nil, fmt.Errorf("LLM analyzer: %w", err)
 	}
-	return &Analyzer{client: client, timeout: cfg.Timeout, maxPrompt: cfg.MaxPromptBytes, fallback: fallback,
+	return &Analyzer{client: client, timeout: cfg.Timeout, maxPrompt: cfg.MaxPromptBytes, maxBatches: cfg.MaxBatches,
+		parallel: cfg.Parallel, fallback: fallback,
 		log: log.WithValues("model", client.Model(), "host", client.Host())}, nil
 }
 
@@ -71,6 +87,12 @@ func (cfg Config) withDefaults() Config {
 	cfg.MaxRetries = chatmodel.RetriesOr(cfg.MaxRetries, DefaultMaxRetries)
 	if cfg.MaxPromptBytes <= 0 {
 		cfg.MaxPromptBytes = DefaultMaxPromptBytes
+	}
+	if cfg.MaxBatches <= 0 {
+		cfg.MaxBatches = DefaultMaxBatches
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = DefaultParallel
 	}
 	return cfg
 }
@@ -95,23 +117,80 @@ func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.F
 	return a.fallback.Analyze(ctx, in)
 }
 
-// errTooLarge: the transcripts do not fit one request.
-var errTooLarge = errors.New("transcripts too large for one request")
+// errTooLarge: the transcripts do not fit the batches allowed.
+var errTooLarge = errors.New("transcripts too large")
 
+// ask runs the analysis: one request when the transcripts fit one, else one per batch of
+// interviews (a few at a time) and one more that groups what the batches found.
 func (a *Analyzer) ask(ctx context.Context, in analysis.Input) ([]analysis.Finding, int, error) {
-	minSupport := analysis.MinSupport(len(in.Interviews))
-	params, r, size := prompt(in, minSupport)
-	if size > a.maxPrompt {
-		return nil, 0, errTooLarge
+	n := len(in.Interviews)
+	minSupport := analysis.MinSupport(n)
+	parts, err := batches(render(in), a.maxPrompt)
+	switch {
+	case err != nil:
+		return nil, 0, err
+	case len(parts) > a.maxBatches:
+		return nil, 0, fmt.Errorf("%w: %d batches", errTooLarge, len(parts))
+	case len(parts) == 1:
+		params, r := findingsRequest(in.Campaign, parts[0], n, minSupport)
+		content, attempts, err := a.complete(ctx, params)
+		if err != nil {
+			return nil, attempts, err
+		}
+		found, err := findings(content, r, n, minSupport)
+		return found, attempts, err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	content, attempts, err := a.client.Complete(callCtx, params)
+	cands, attempts, err := a.mapBatches(ctx, in.Campaign, parts, minSupport)
 	if err != nil {
 		return nil, attempts, err
 	}
-	found, err := findings(content, r, len(in.Interviews), minSupport)
-	return found, attempts, err
+	content, k, err := a.complete(ctx, mergeRequest(in.Campaign, cands))
+	attempts += k
+	if err != nil {
+		return nil, attempts, err
+	}
+	merged, err := merge(content, cands)
+	if err != nil {
+		return nil, attempts, err
+	}
+	return finish(merged, n, minSupport), attempts, nil
+}
+
+// mapBatches asks for each batch's findings, a few batches at a time. A batch holds only
+// part of a theme's interviews, so the model is asked for themes at half the batch's share
+// of the threshold, and every candidate with a quote that holds is kept: the threshold
+// applies once the batches' findings are grouped.
+func (a *Analyzer) mapBatches(ctx context.Context, c analysis.Campaign, parts [][]rendered, minSupport int) ([]candidate, int, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	found := make([][]candidate, len(parts))
+	var attempts atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(a.parallel)
+	for i, part := range parts {
+		floor := max(2, minSupport*len(part)/(2*n))
+		g.Go(func() error {
+			params, r := findingsRequest(c, part, n, floor)
+			content, k, err := a.complete(gctx, params)
+			attempts.Add(int64(k))
+			if err != nil {
+				return err
+			}
+			found[i], err = candidates(content, r)
+			return err
+		})
+	}
+	err := g.Wait()
+	return slices.Concat(found...), int(attempts.Load()), err
+}
+
+// complete makes one request within the per-request timeout.
+func (a *Analyzer) complete(ctx context.Context, params openai.ChatCompletionNewParams) (string, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	return a.client.Complete(ctx, params)
 }
 
 // describe names a failure and what of it is safe to log.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,5 +311,139 @@ func TestForFollowsTheConfiguredModel(t *testing.T) {
 	}
 	if found, err := a.Analyze(context.Background(), campaign()); err != nil || len(found) != 1 || !strings.HasPrefix(found[0].Key, "llm:") {
 		t.Fatalf("%+v, %v", found, err)
+	}
+}
+
+// largeCampaign has twelve interviews; the even ones (iv2, iv4, ... iv12) and iv1, iv3
+// complain about the database.
+func largeCampaign() analysis.Input {
+	in := analysis.Input{Campaign: analysis.Campaign{Title: "Trial debrief"}}
+	for i := range 12 {
+		id := fmt.Sprintf("iv%d", i+1)
+		say := fmt.Sprintf("Participant %d here: the pricing page was clear enough for us.", i+1)
+		if i%2 == 1 || i < 3 {
+			say = fmt.Sprintf("Participant %d here: the database connection kept failing during setup.", i+1)
+		}
+		in.Interviews = append(in.Interviews, analysis.Interview{ID: id, Messages: []analysis.Message{
+			{ID: id + "-q", Role: analysis.RoleInterviewer, Content: "What got in the way?"},
+			{ID: id + "-a", Role: analysis.RoleParticipant, Content: say},
+		}})
+	}
+	return in
+}
+
+// batchModel answers a batch with a database finding citing every line of the batch that
+// names the database, and a one-off; it answers the merge by grouping every database
+// finding, unless mergeReply is set.
+func batchModel(t *testing.T, mergeReply string) *chatmodeltest.Provider {
+	var p *chatmodeltest.Provider
+	line := regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] Participant: (.*)$`)
+	listed := regexp.MustCompile(`(?m)^\[(\d+)\] \(pain_point, negative\) Database`)
+	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		req := p.Seen()[i]
+		user := req.Messages[1].Content
+		if strings.Contains(req.Messages[0].Content, "coded in batches") {
+			if mergeReply != "" {
+				chatmodeltest.Completion(w, mergeReply)
+				return
+			}
+			var members []int
+			for _, m := range listed.FindAllStringSubmatch(user, -1) {
+				k, _ := strconv.Atoi(m[1])
+				members = append(members, k)
+			}
+			body, _ := json.Marshal(map[string]any{"groups": []any{map[string]any{"title": "The database connection fails during setup",
+				"summary": "Many could not connect.", "type": "pain_point", "sentiment": "negative", "members": members}}})
+			chatmodeltest.Completion(w, string(body))
+			return
+		}
+		var ev, oneOff []map[string]string
+		for _, m := range line.FindAllStringSubmatch(user, -1) {
+			if strings.Contains(m[2], "database") {
+				ev = append(ev, map[string]string{"ref": m[1], "quote": m[2]})
+			} else if oneOff == nil {
+				oneOff = append(oneOff, map[string]string{"ref": m[1], "quote": m[2]})
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"findings": []any{
+			map[string]any{"title": "Database setup fails", "summary": "", "type": "pain_point", "sentiment": "negative", "evidence": ev},
+			map[string]any{"title": "Pricing is clear", "summary": "", "type": "theme", "sentiment": "positive", "evidence": oneOff},
+		}})
+		chatmodeltest.Completion(w, string(body))
+	})
+	return p
+}
+
+func TestLargeCampaignsAreReadInBatchesAndMerged(t *testing.T) {
+	p := batchModel(t, "")
+	a := newAnalyzer(t, p, Config{MaxPromptBytes: 400}, logr.Discard())
+	found, err := a.Analyze(context.Background(), largeCampaign())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := p.Seen()
+	if len(reqs) < 4 {
+		t.Fatalf("%d requests, want three or more batches and a merge", len(reqs))
+	}
+	batched := 0
+	for _, r := range reqs {
+		if strings.Contains(r.Messages[1].Content, "of 12 in the study") {
+			batched++
+			if n := strings.Count(r.Messages[1].Content, "=== Interview"); n >= 12 || n == 0 {
+				t.Errorf("a batch of %d interviews", n)
+			}
+		}
+	}
+	if batched != len(reqs)-1 {
+		t.Fatalf("%d batch requests of %d", batched, len(reqs))
+	}
+	if len(found) != 1 || found[0].Title != "The database connection fails during setup" || found[0].Frequency != 8 ||
+		len(found[0].Evidence) != maxEvidence {
+		t.Fatalf("findings %+v", found)
+	}
+	seen := map[string]bool{}
+	for _, e := range found[0].Evidence {
+		if seen[e.InterviewID] || !strings.Contains(e.Quote, "database") {
+			t.Errorf("evidence %+v", e)
+		}
+		seen[e.InterviewID] = true
+	}
+}
+
+func TestBatchFailuresFallBack(t *testing.T) {
+	for name, tc := range map[string]struct {
+		merge    string
+		cfg      Config
+		requests int
+	}{
+		"merge not JSON":   {merge: "they are all the same", cfg: Config{MaxPromptBytes: 400}, requests: -1},
+		"too many batches": {cfg: Config{MaxPromptBytes: 400, MaxBatches: 2}, requests: 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := batchModel(t, tc.merge)
+			found, err := newAnalyzer(t, p, tc.cfg, logr.Discard()).Analyze(context.Background(), largeCampaign())
+			if err != nil || len(found) != 1 || found[0].Key != "builtin" {
+				t.Fatalf("%+v, %v; want the fallback's", found, err)
+			}
+			if n := len(p.Seen()); tc.requests >= 0 && n != tc.requests {
+				t.Errorf("%d requests, want %d", n, tc.requests)
+			}
+		})
+	}
+}
+
+func TestMergeKeepsWhatNoGroupNames(t *testing.T) {
+	cands := []candidate{
+		{title: "a", typ: "theme", evidence: []analysis.Evidence{{InterviewID: "1"}, {InterviewID: "2"}}, proposed: 2},
+		{title: "b", typ: "theme", evidence: []analysis.Evidence{{InterviewID: "2"}, {InterviewID: "3"}}, proposed: 3},
+		{title: "c", typ: "insight", evidence: []analysis.Evidence{{InterviewID: "4"}}, proposed: 1},
+	}
+	got, err := merge(`{"groups":[{"title":"ab","summary":"","type":"theme","sentiment":"neutral","members":[1,2,2,9,-1]},
+		{"title":"again","summary":"","type":"theme","sentiment":"neutral","members":[1]}]}`, cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].title != "ab" || len(got[0].evidence) != 3 || got[0].proposed != 5 || got[1].title != "c" {
+		t.Fatalf("%+v", got)
 	}
 }

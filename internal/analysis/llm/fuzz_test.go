@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -15,7 +16,10 @@ func FuzzFindings(f *testing.F) {
 	f.Add("```\n{\"findings\": null}\n```")
 	f.Add(`{"findings":[{"title":"x","evidence":[{"ref":"","quote":"\u201c\u201d  \u2019"}]}]}`)
 	in := campaign()
-	_, r, _ := prompt(in, 1)
+	r := refs{}
+	for _, iv := range render(in) {
+		maps.Copy(r, iv.refs)
+	}
 	f.Fuzz(func(t *testing.T, content string) {
 		found, err := findings(content, r, len(in.Interviews), 1)
 		if err != nil {

@@ -29,72 +29,154 @@ type refs map[string]source
 
 type source struct{ interview, message, content string }
 
-// reply is the model's answer, as the schema asks.
+// reply is a findings answer, as its schema asks.
 type reply struct {
 	Findings []struct {
+		Title     string     `json:"title"`
+		Summary   string     `json:"summary"`
+		Type      string     `json:"type"`
+		Sentiment string     `json:"sentiment"`
+		Evidence  []proposal `json:"evidence"`
+	} `json:"findings"`
+}
+
+// proposal is a quote as the model cites it.
+type proposal struct {
+	Ref   string `json:"ref"`
+	Quote string `json:"quote"`
+}
+
+// groups is a merge answer, as its schema asks.
+type groups struct {
+	Groups []struct {
 		Title     string `json:"title"`
 		Summary   string `json:"summary"`
 		Type      string `json:"type"`
 		Sentiment string `json:"sentiment"`
-		Evidence  []struct {
-			Ref   string `json:"ref"`
-			Quote string `json:"quote"`
-		} `json:"evidence"`
-	} `json:"findings"`
+		Members   []int  `json:"members"`
+	} `json:"groups"`
 }
 
 // errMalformed: the answer is not the JSON the schema asks for.
-var errMalformed = errors.New("answer is not findings JSON")
+var errMalformed = errors.New("answer is not the schema's JSON")
 
-// findings reads the model's answer and keeps only what holds: each quote must be a
-// participant's own words in the message it cites (or, when the ref is wrong, the one
-// message of the campaign that holds it), one quote per interview, and a finding needs
-// minSupport interviews. The model's word is never trusted for anything that is checked
-// here, so it cannot put words in anyone's mouth nor report a one-off remark.
+// candidate is a proposed finding with the quotes of it that hold.
+type candidate struct {
+	title, summary, typ, sentiment string
+	evidence                       []analysis.Evidence // one per interview
+	proposed                       int                 // distinct interviews the model cited
+}
+
+// findings reads a findings answer and keeps what holds, for a campaign of n interviews.
 func findings(content string, r refs, n, minSupport int) ([]analysis.Finding, error) {
-	var rep reply
-	if err := json.Unmarshal([]byte(stripFence(content)), &rep); err != nil {
-		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	cands, err := candidates(content, r)
+	if err != nil {
+		return nil, err
 	}
+	return finish(cands, n, minSupport), nil
+}
+
+// candidates reads a findings answer: each quote must be a participant's own words in the
+// message it cites (or, when the ref is wrong, the one message of the batch that holds it),
+// one quote per interview. The model's word is never trusted for anything checked here, so
+// it cannot put words in anyone's mouth.
+func candidates(content string, r refs) ([]candidate, error) {
+	var rep reply
+	if err := decode(content, &rep); err != nil {
+		return nil, err
+	}
+	var out []candidate
+	for _, f := range rep.Findings {
+		c := candidate{title: clip(oneLine(f.Title), maxTitle), summary: clip(oneLine(f.Summary), maxSummary),
+			typ: pick(f.Type, types, analysis.TypeTheme), sentiment: pick(f.Sentiment, sentiments, analysis.SentimentNeutral)}
+		c.evidence, c.proposed = r.evidence(f.Evidence)
+		if c.title != "" && len(c.evidence) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// merge joins the candidates a merge answer groups; a candidate no group names stays as it
+// is, and one named twice joins its first group only.
+func merge(content string, cands []candidate) ([]candidate, error) {
+	var g groups
+	if err := decode(content, &g); err != nil {
+		return nil, err
+	}
+	used := make([]bool, len(cands))
+	var out []candidate
+	for _, grp := range g.Groups {
+		m := candidate{title: clip(oneLine(grp.Title), maxTitle), summary: clip(oneLine(grp.Summary), maxSummary),
+			typ: pick(grp.Type, types, analysis.TypeTheme), sentiment: pick(grp.Sentiment, sentiments, analysis.SentimentNeutral)}
+		seen := map[string]bool{}
+		for _, k := range grp.Members {
+			if k < 1 || k > len(cands) || used[k-1] {
+				continue
+			}
+			used[k-1] = true
+			m.proposed += cands[k-1].proposed
+			for _, e := range cands[k-1].evidence {
+				if !seen[e.InterviewID] {
+					seen[e.InterviewID] = true
+					m.evidence = append(m.evidence, e)
+				}
+			}
+		}
+		if m.title != "" && len(m.evidence) > 0 {
+			out = append(out, m)
+		}
+	}
+	for i, c := range cands {
+		if !used[i] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// finish turns the candidates into findings: a finding needs minSupport interviews, its
+// frequency and confidence come from the quotes that held, never from the model, and a
+// near-duplicate of a kept finding is dropped.
+func finish(cands []candidate, n, minSupport int) []analysis.Finding {
 	var out []analysis.Finding
 	keys := map[string]bool{}
-	for _, f := range rep.Findings {
-		title := clip(oneLine(f.Title), maxTitle)
-		if title == "" {
-			continue
-		}
-		ev, proposed := r.evidence(f.Evidence)
-		support := len(ev)
+	for _, c := range cands {
+		support := len(c.evidence)
 		if support < minSupport {
 			continue
 		}
-		typ := pick(f.Type, types, analysis.TypeTheme)
 		found := analysis.Finding{
-			Key:       uniqueKey(keys, typ, ev),
-			Title:     title,
-			Summary:   clip(oneLine(f.Summary), maxSummary),
-			Type:      typ,
+			Key:       uniqueKey(keys, c.typ, c.evidence),
+			Title:     c.title,
+			Summary:   c.summary,
+			Type:      c.typ,
 			Frequency: support,
-			Sentiment: pick(f.Sentiment, sentiments, analysis.SentimentNeutral),
+			Sentiment: c.sentiment,
 			// The share of interviews that support it, lowered by the share of proposed
 			// quotes that did not hold.
-			Confidence: math.Round(100*float64(support)/float64(max(n, 1))*float64(support)/float64(proposed)) / 100,
-			Evidence:   ev[:min(len(ev), maxEvidence)],
+			Confidence: math.Round(100*float64(support)/float64(max(n, 1))*float64(support)/float64(max(c.proposed, support))) / 100,
+			Evidence:   c.evidence[:min(support, maxEvidence)],
 		}
 		if !duplicate(out, found) {
 			out = append(out, found)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b analysis.Finding) int { return cmp.Compare(b.Frequency, a.Frequency) })
-	return out, nil
+	return out
+}
+
+// decode reads a JSON answer into v.
+func decode(content string, v any) error {
+	if err := json.Unmarshal([]byte(stripFence(content)), v); err != nil {
+		return fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	return nil
 }
 
 // evidence keeps the quotes that hold, one per interview (the first that holds), and says
 // how many distinct interviews the model proposed.
-func (r refs) evidence(proposed []struct {
-	Ref   string `json:"ref"`
-	Quote string `json:"quote"`
-}) ([]analysis.Evidence, int) {
+func (r refs) evidence(proposed []proposal) ([]analysis.Evidence, int) {
 	var out []analysis.Evidence
 	seen, asked := map[string]bool{}, map[string]bool{}
 	for _, p := range proposed {
