@@ -137,7 +137,7 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 
 // segmentTitle turns one segment of a quote into a title, if it is a readable statement.
 func segmentTitle(seg, subject string) (string, bool) {
-	words := strings.Fields(strings.Join(neutralWords(cleanWords(seg), subject), " "))
+	words := strings.Fields(strings.Join(neutralWords(dropRestarts(cleanWords(seg)), subject), " "))
 	if len(words) > titleMaxWords {
 		words = cutAtConjunction(words)
 	}
@@ -305,6 +305,23 @@ func neutralWords(words []string, subject string) []string {
 	return out
 }
 
+// dropRestarts removes a speaker's restart of a clause: "the connection was, it was
+// flaky" (the comma already gone) reads "the connection was flaky".
+func dropRestarts(words []string) []string {
+	for i := 0; i+2 < len(words); i++ {
+		verb := strings.ToLower(words[i])
+		if restartVerbs[verb] && restartPronouns[strings.ToLower(words[i+1])] && strings.ToLower(words[i+2]) == verb {
+			return append(words[:i+1:i+1], dropRestarts(words[i+3:])...)
+		}
+	}
+	return words
+}
+
+var (
+	restartVerbs    = wordSet(`is was are were has had have`)
+	restartPronouns = wordSet(`it they he she that this`)
+)
+
 // cutAtConjunction shortens a long statement at its first subordinate or coordinated
 // clause ("… and the fix was logging in again"), keeping at least titleMinWords words.
 func cutAtConjunction(words []string) []string {
@@ -355,6 +372,10 @@ func readable(words []string) bool {
 	case "which", "that", "who", "what", "where", "when", "why", "how", "if", "unless", "to", "of", "with", "for":
 		return false
 	}
+	// A question the speaker asked ("Is it slow today") states nothing.
+	if len(words) > 1 && questionAuxiliaries[first] && questionSubjects[strings.ToLower(words[1])] {
+		return false
+	}
 	// A past verb with no subject is an answer's fragment ("Frustrated the frozen one").
 	if len(first) > 4 && strings.HasSuffix(first, "ed") && !strings.HasSuffix(first, "eed") {
 		return false
@@ -372,6 +393,12 @@ func readable(words []string) bool {
 	}
 	return true
 }
+
+// questionAuxiliaries open a question when one of questionSubjects follows them.
+var (
+	questionAuxiliaries = wordSet(`is are was were do does did can could would will should has have had`)
+	questionSubjects    = wordSet(`it there people they he she we you this that`)
+)
 
 // titlePrepositions leave a title hanging when they end it ("sat in the waiting room for").
 var titlePrepositions = wordSet(`for in on at from by about into onto over under through than`)

@@ -48,6 +48,10 @@ func TestClauseTitle(t *testing.T) {
 		{"So I was constantly racing the clock at eleven fifty-eight.", "People were constantly racing the clock at eleven fifty-eight"},
 		{"It's nice to see the team.", "It's nice to see the team"},
 		{"Slow as molasses.", ""},
+		{"The connection was it was flaky, every week.", "The connection was flaky"},
+		{"I told them I would cancel", "People told them people would cancel"},
+		{"Is it slow today, I wondered", ""},
+		{"Because I said we wanted the early slot", "People said people wanted the early slot"},
 	} {
 		got, ok := clauseTitle(c.quote, "The app")
 		if !ok {
