@@ -28,6 +28,10 @@ type Config struct {
 	Model chatmodel.Config
 	// Timeout bounds one request to the model, retries included; default DefaultTimeout.
 	Timeout time.Duration
+	// Budget bounds all the requests of one analysis (default DefaultBudget, and never more
+	// than three quarters of the time the caller's context has left); past it the fallback
+	// runs.
+	Budget time.Duration
 	// MaxRetries is how many times a retryable failure is retried; 0 means the default 2,
 	// a negative value means no retries.
 	MaxRetries int
@@ -44,6 +48,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultTimeout        = 3 * time.Minute
+	DefaultBudget         = 6 * time.Minute
 	DefaultMaxRetries     = 2
 	DefaultMaxPromptBytes = 400_000
 	DefaultMaxBatches     = 8
@@ -54,6 +59,7 @@ const (
 type Analyzer struct {
 	client     *chatmodel.Client
 	timeout    time.Duration
+	total      time.Duration
 	maxPrompt  int
 	maxBatches int
 	parallel   int
@@ -75,7 +81,7 @@ func New(cfg Config, fallback analysis.Analyzer, log logr.Logger) (*Analyzer, er
 	if err != nil {
 		return nil, fmt.Errorf("LLM analyzer: %w", err)
 	}
-	return &Analyzer{client: client, timeout: cfg.Timeout, maxPrompt: cfg.MaxPromptBytes, maxBatches: cfg.MaxBatches,
+	return &Analyzer{client: client, timeout: cfg.Timeout, total: cfg.Budget, maxPrompt: cfg.MaxPromptBytes, maxBatches: cfg.MaxBatches,
 		parallel: cfg.Parallel, fallback: fallback,
 		log: log.WithValues("model", client.Model(), "host", client.Host())}, nil
 }
@@ -87,6 +93,9 @@ func (cfg Config) withDefaults() Config {
 	cfg.MaxRetries = chatmodel.RetriesOr(cfg.MaxRetries, DefaultMaxRetries)
 	if cfg.MaxPromptBytes <= 0 {
 		cfg.MaxPromptBytes = DefaultMaxPromptBytes
+	}
+	if cfg.Budget <= 0 {
+		cfg.Budget = DefaultBudget
 	}
 	if cfg.MaxBatches <= 0 {
 		cfg.MaxBatches = DefaultMaxBatches
@@ -102,7 +111,9 @@ func (cfg Config) withDefaults() Config {
 // the fallback, and the reason is logged without any participant's words.
 func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Finding, error) {
 	start := time.Now()
-	found, attempts, err := a.ask(ctx, in)
+	modelCtx, cancel := context.WithTimeout(ctx, a.budget(ctx, start))
+	defer cancel()
+	found, attempts, err := a.ask(modelCtx, in)
 	if err == nil {
 		a.log.V(1).Info("LLM analysis done", "findings", len(found), "attempts", attempts,
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
@@ -115,6 +126,16 @@ func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.F
 	a.log.Info("LLM analyzer failed, the built-in analyzer runs instead", append(kv, "reason", reason,
 		"attempts", attempts, "elapsed", time.Since(start).Round(time.Millisecond).String())...)
 	return a.fallback.Analyze(ctx, in)
+}
+
+// budget is how long the model may take in all: Budget, or three quarters of the time ctx
+// has left, so that the fallback still has time to run within the caller's deadline (an
+// analysis job's timeout).
+func (a *Analyzer) budget(ctx context.Context, now time.Time) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return min(a.total, deadline.Sub(now)*3/4)
+	}
+	return a.total
 }
 
 // errTooLarge: the transcripts do not fit the batches allowed.

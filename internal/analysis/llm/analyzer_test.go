@@ -211,6 +211,7 @@ func TestFailuresHandTheCampaignToTheBuiltinAnalyzer(t *testing.T) {
 		{"unauthorized", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 401) }, Config{}, 1, `"status"=401`},
 		{"not JSON", chatmodeltest.Always("Here are the themes: database setup."), Config{}, 1, `"reason"="malformed response"`},
 		{"slow", slow, Config{Timeout: 200 * time.Millisecond}, 1, `"reason"="timeout"`},
+		{"over budget", slow, Config{Budget: 200 * time.Millisecond}, 1, `"reason"="timeout"`},
 		{"too large", chatmodeltest.Always(`{"findings": []}`), Config{MaxPromptBytes: 100}, 0, `"reason"="too large"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,6 +242,21 @@ func TestFailuresHandTheCampaignToTheBuiltinAnalyzer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The model gets three quarters of the caller's time, so the fallback still runs in time.
+func TestTheFallbackRunsWithinTheCallersDeadline(t *testing.T) {
+	p := chatmodeltest.New(t, func(_ int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	found, err := newAnalyzer(t, p, Config{}, logr.Discard()).Analyze(ctx, campaign())
+	if err != nil || len(found) != 1 || found[0].Key != "builtin" {
+		t.Fatalf("%+v, %v; want the fallback's", found, err)
+	}
+	if took := time.Since(start); took < 550*time.Millisecond || ctx.Err() != nil {
+		t.Fatalf("fell back after %s (%v), want after about 600ms and before the 800ms deadline", took, ctx.Err())
 	}
 }
 
