@@ -151,7 +151,9 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // holdout3 to holdout5 (each measured once in the sixth round, then read), holdout6 (not
 // read, but its score lines guided the seventh round), holdout7 to holdout9 (each measured
 // once in the seventh round, then their missed themes read), holdout10 and holdout11
-// (measured once at the end of the seventh round, not read).
+// (measured once at the end of the seventh round, not read; their score lines chose the
+// eighth round's merge overlap), holdout12 (measured once at the end of the eighth round,
+// not read).
 var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
