@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -104,7 +105,8 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 		t.Fatalf("%d model calls; the prompt must hold this campaign's interviews only", len(reqs))
 	}
 	fs := campaignFindings(t, hs.URL, tn.secret, c.ID, "")
-	if len(fs) != 1 || fs[0].Title != modelTitle || fs[0].Frequency != 5 || fs[0].Source != "analysis" || len(fs[0].Evidence) != 5 {
+	if len(fs) != 1 || fs[0].Title != modelTitle || fs[0].Frequency != 5 || fs[0].Source != "analysis" || len(fs[0].Evidence) != 5 ||
+		!slices.Contains(fs[0].Tags, "llm") {
 		t.Fatalf("findings %+v", fs)
 	}
 	for _, e := range fs[0].Evidence {
@@ -118,7 +120,7 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 		t.Fatalf("with the model down: %+v", a)
 	}
 	for _, f := range campaignFindings(t, hs.URL, tn.secret, c.ID, "") {
-		if f.Title == modelTitle {
+		if f.Title == modelTitle || slices.Contains(f.Tags, "llm") {
 			t.Fatalf("with the model down, the built-in analyzer's findings come: %+v", f)
 		}
 	}

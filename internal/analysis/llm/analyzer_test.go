@@ -145,8 +145,9 @@ func TestModelFindingsAreCheckedAgainstWhatWasSaid(t *testing.T) {
 		f.Evidence[4].Quote != "“database connection” step failed three times" {
 		t.Errorf("retyped quotes not mapped back to what was said: %q, %q", f.Evidence[1].Quote, f.Evidence[4].Quote)
 	}
-	if f.Confidence <= 0 || f.Confidence > 1 || !strings.HasPrefix(f.Key, "llm:pain_point:") {
-		t.Errorf("confidence %v, key %q", f.Confidence, f.Key)
+	if f.Confidence <= 0 || f.Confidence > 1 || !strings.HasPrefix(f.Key, "llm:pain_point:") ||
+		strings.Join(f.Tags, ",") != "pain_point,llm" {
+		t.Errorf("confidence %v, key %q, tags %v", f.Confidence, f.Key, f.Tags)
 	}
 	if again := analyze(t, newAnalyzer(t, p, Config{}, logr.Discard())); again[0].Key != f.Key {
 		t.Errorf("key %q then %q for the same evidence", f.Key, again[0].Key)

@@ -24,6 +24,9 @@ const (
 	minQuoteWord = 3 // a shorter quote ("yes, that") proves nothing
 )
 
+// Tag marks the findings the model made.
+const Tag = "llm"
+
 // refs resolves the refs of a prompt to the participant messages they name.
 type refs map[string]source
 
@@ -157,6 +160,9 @@ func finish(cands []candidate, n, minSupport int) []analysis.Finding {
 			// quotes that did not hold.
 			Confidence: math.Round(100*float64(support)/float64(max(n, 1))*float64(support)/float64(max(c.proposed, support))) / 100,
 			Evidence:   c.evidence[:min(support, maxEvidence)],
+			// Tagged as the model's, so a reader (and the tag filter) can tell its findings
+			// from the built-in analyzer's, which it falls back to.
+			Tags: []string{c.typ, Tag},
 		}
 		if !duplicate(out, found) {
 			out = append(out, found)
