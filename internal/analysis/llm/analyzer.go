@@ -162,8 +162,8 @@ func (a *Analyzer) ask(ctx context.Context, in analysis.Input) ([]analysis.Findi
 		return found, attempts, err
 	}
 	cands, attempts, err := a.mapBatches(ctx, in.Campaign, parts, minSupport)
-	if err != nil {
-		return nil, attempts, err
+	if err != nil || len(cands) < 2 {
+		return finish(cands, n, minSupport), attempts, err
 	}
 	content, k, err := a.complete(ctx, mergeRequest(in.Campaign, cands))
 	attempts += k
