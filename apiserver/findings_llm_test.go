@@ -65,7 +65,7 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 	model := pricingModel(t, &failing)
 	p := operatorModel(ctx, t, "qual-llm-analysis", model.Config().BaseURL)
 	builtin := analysis.New()
-	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, logr.Discard())}
+	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, nil, logr.Discard())}
 	// A store of its own: every stack works the analysis queue of its store, and the suite's
 	// other stacks run the built-in analyzer alone.
 	own, closeStore, err := testenv.TempStore(ctx)

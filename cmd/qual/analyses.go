@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"qual.cx/operator/internal/analysis"
+	llmanalysis "qual.cx/operator/internal/analysis/llm"
 	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/store"
 )
@@ -33,15 +35,21 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 // its workers until ctx ends; campaigns that ask for the llm analyzer get model's while one
 // is configured. The returned func stops them, waiting up to 30 s for running
 // analyses (the rest run again later), and releases the queue.
-func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Store, model *chatModel) (*findings.Queue, func(), error) {
+func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Store, model *chatModel,
+	reg prometheus.Registerer) (*findings.Queue, func(), error) {
 	workers := f.workers
 	if workers <= 0 {
 		workers = -1
 	}
+	llmMetrics, err := llmanalysis.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
 	builtin := analysis.New()
-	chooser := analysis.Chooser{Builtin: builtin, Model: model.analyzer(builtin)}
+	chooser := analysis.Chooser{Builtin: builtin, Model: model.analyzer(builtin, llmMetrics)}
 	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: db, Analyzer: chooser, Workers: workers,
-		JobTimeout: f.jobTimeout, RescueAfter: f.rescueAfter, PollInterval: f.poll, Logger: log.WithName("analyses")})
+		JobTimeout: f.jobTimeout, RescueAfter: f.rescueAfter, PollInterval: f.poll, Logger: log.WithName("analyses"),
+		Metrics: reg})
 	if err != nil {
 		return nil, nil, fmt.Errorf("analysis queue: %w", err)
 	}

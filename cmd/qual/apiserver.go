@@ -132,7 +132,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		}
 	}
 	model := f.llm(ctx, log, d.reader)
-	queue, stopQueue, err := f.analysis.start(ctx, log, d.store, model)
+	queue, stopQueue, err := f.analysis.start(ctx, log, d.store, model, d.metrics)
 	if err != nil {
 		closeLimiter()
 		return apiserver.Config{}, nil, err
@@ -215,11 +215,11 @@ func (m *chatModel) interviewer() func(context.Context) interviewer.Interviewer 
 
 // analyzer is the analyzer of campaigns that ask for it: the model's, with builtin as its
 // fallback, or nil while no model is configured.
-func (m *chatModel) analyzer(builtin analysis.Analyzer) func(context.Context) analysis.Analyzer {
+func (m *chatModel) analyzer(builtin analysis.Analyzer, metrics *llmanalysis.Metrics) func(context.Context) analysis.Analyzer {
 	if m == nil {
 		return nil
 	}
-	return llmanalysis.For(m.provider.Model, builtin, m.log.WithName("analyzer"))
+	return llmanalysis.For(m.provider.Model, builtin, metrics, m.log.WithName("analyzer"))
 }
 
 // sessions builds the session-token verifier, or nil (API keys only) when neither a secret

@@ -1,10 +1,11 @@
 package delivery
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"qual.cx/operator/internal/promreg"
 )
 
 // metrics are the service's Prometheus series.
@@ -15,25 +16,20 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qual_webhook_attempts_total",
-			Help: "Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later) or failed (given up)."},
-			[]string{"outcome"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "qual_webhook_attempt_seconds",
-			Help: "Time from sending a webhook delivery to its response.", Buckets: prometheus.DefBuckets}),
-		relayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "qual_webhook_deliveries_created_total",
-			Help: "Deliveries the outbox relay created, one per subscribed endpoint of each event."}),
+	var m metrics
+	var err error
+	if m.attempts, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qual_webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later) or failed (given up)."},
+		[]string{"outcome"})); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	if reg == nil {
-		return m, nil
+	if m.duration, err = promreg.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "qual_webhook_attempt_seconds",
+		Help: "Time from sending a webhook delivery to its response.", Buckets: prometheus.DefBuckets})); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.relayed} {
-		if err := reg.Register(c); err != nil {
-			var dup prometheus.AlreadyRegisteredError
-			if !errors.As(err, &dup) {
-				return nil, fmt.Errorf("delivery: register metrics: %w", err)
-			}
-		}
+	if m.relayed, err = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "qual_webhook_deliveries_created_total",
+		Help: "Deliveries the outbox relay created, one per subscribed endpoint of each event."})); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
 	}
-	return m, nil
+	return &m, nil
 }

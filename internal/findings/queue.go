@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"qual.cx/operator/internal/analysis"
@@ -50,6 +51,8 @@ type QueueConfig struct {
 	ID string
 	// Logger receives the queue's warnings and errors; never a participant's words.
 	Logger logr.Logger
+	// Metrics registers the runs' Prometheus series (nil: none).
+	Metrics prometheus.Registerer
 }
 
 // Queue runs analyses as durable River jobs in the store's own database: a job survives the
@@ -68,7 +71,11 @@ var ErrNotReady = jobs.ErrNotReady
 // done.
 func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 	cfg = cfg.withDefaults()
-	runner := &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger}
+	m, err := NewMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	runner := &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger, Metrics: m}
 	workers := cfg.Workers
 	if cfg.Analyzer == nil || workers < 0 {
 		workers = 0

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 
@@ -30,6 +31,8 @@ type Runner struct {
 	Analyzer analysis.Analyzer
 	// Log receives what went wrong; never a participant's words.
 	Log logr.Logger
+	// Metrics counts and times the runs (nil: not recorded).
+	Metrics *Metrics
 }
 
 // What a failed analysis says. They name what failed, never how: no internal error text.
@@ -63,8 +66,14 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 			return err
 		}
 	}
+	began := time.Now()
 	err = r.run(ctx, ts, a, j.Campaign)
-	if err == nil || ctx.Err() != nil {
+	switch {
+	case err == nil:
+		r.Metrics.observe(j.Campaign, outcomeSucceeded, time.Since(began))
+		return nil
+	case ctx.Err() != nil:
+		r.Metrics.observe(j.Campaign, outcomeCanceled, time.Since(began))
 		return err
 	}
 	msg := msgAnalyzerFailed
@@ -76,8 +85,10 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 	}
 	r.Log.Error(err, "analysis failed", "team", j.Team, "analysis", a.ID, "campaign", a.CampaignID, "final", final)
 	if !final {
+		r.Metrics.observe(j.Campaign, outcomeRetry, time.Since(began))
 		return err
 	}
+	r.Metrics.observe(j.Campaign, outcomeFailed, time.Since(began))
 	return r.fail(ctx, ts, a.ID, msg)
 }
 

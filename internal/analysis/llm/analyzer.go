@@ -43,6 +43,8 @@ type Config struct {
 	MaxBatches int
 	// Parallel is how many batches are asked at once (default DefaultParallel).
 	Parallel int
+	// Metrics counts the model's answers and the fallbacks (nil: not counted).
+	Metrics *Metrics
 }
 
 // Defaults.
@@ -63,6 +65,7 @@ type Analyzer struct {
 	maxPrompt  int
 	maxBatches int
 	parallel   int
+	metrics    *Metrics
 	fallback   analysis.Analyzer
 	log        logr.Logger
 }
@@ -82,7 +85,7 @@ func New(cfg Config, fallback analysis.Analyzer, log logr.Logger) (*Analyzer, er
 		return nil, fmt.Errorf("LLM analyzer: %w", err)
 	}
 	return &Analyzer{client: client, timeout: cfg.Timeout, total: cfg.Budget, maxPrompt: cfg.MaxPromptBytes, maxBatches: cfg.MaxBatches,
-		parallel: cfg.Parallel, fallback: fallback,
+		parallel: cfg.Parallel, metrics: cfg.Metrics, fallback: fallback,
 		log: log.WithValues("model", client.Model(), "host", client.Host())}, nil
 }
 
@@ -115,6 +118,7 @@ func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.F
 	defer cancel()
 	found, attempts, err := a.ask(modelCtx, in)
 	if err == nil {
+		a.metrics.usedModel()
 		a.log.V(1).Info("LLM analysis done", "findings", len(found), "attempts", attempts,
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
 		return found, nil
@@ -123,6 +127,7 @@ func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.F
 		return nil, fmt.Errorf("LLM analyzer: %w", ctx.Err())
 	}
 	reason, kv := describe(err)
+	a.metrics.fellBack(reason)
 	a.log.Info("LLM analyzer failed, the built-in analyzer runs instead", append(kv, "reason", reason,
 		"attempts", attempts, "elapsed", time.Since(start).Round(time.Millisecond).String())...)
 	return a.fallback.Analyze(ctx, in)
@@ -230,14 +235,15 @@ func describe(err error) (string, []any) {
 
 // For is a Chooser's Model for a chat model whose configuration may change (a rotated key,
 // a new model): each analysis gets an analyzer of the model current when it starts, with
-// fallback as its fallback, or none while current says there is no model.
-func For(current func() (chatmodel.Config, bool), fallback analysis.Analyzer, log logr.Logger) func(context.Context) analysis.Analyzer {
+// fallback as its fallback and m counting what it did, or none while current says there is
+// no model.
+func For(current func() (chatmodel.Config, bool), fallback analysis.Analyzer, m *Metrics, log logr.Logger) func(context.Context) analysis.Analyzer {
 	return func(context.Context) analysis.Analyzer {
 		cfg, ok := current()
 		if !ok {
 			return nil
 		}
-		a, err := New(Config{Model: cfg}, fallback, log)
+		a, err := New(Config{Model: cfg, Metrics: m}, fallback, log)
 		if err != nil {
 			log.Error(err, "the chat model is unusable for analysis: the built-in analyzer runs instead")
 			return nil

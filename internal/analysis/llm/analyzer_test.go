@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/chatmodel"
@@ -112,7 +114,14 @@ func analyze(t *testing.T, a *Analyzer) []analysis.Finding {
 
 func TestModelFindingsAreCheckedAgainstWhatWasSaid(t *testing.T) {
 	p := chatmodeltest.New(t, chatmodeltest.Always(modelAnswer()))
-	found := analyze(t, newAnalyzer(t, p, Config{}, logr.Discard()))
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := analyze(t, newAnalyzer(t, p, Config{Metrics: m}, logr.Discard()))
+	if n := testutil.ToFloat64(m.analyses.WithLabelValues("model", "")); n != 1 {
+		t.Errorf("model answers counted %v times, want 1", n)
+	}
 	if len(found) != 1 {
 		t.Fatalf("%d findings, want only the database theme: %+v", len(found), found)
 	}
@@ -207,15 +216,26 @@ func TestFailuresHandTheCampaignToTheBuiltinAnalyzer(t *testing.T) {
 		cfg      Config
 		requests int
 		reason   string
+		metric   string
 	}{
-		{"server errors", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 503) }, Config{}, 3, `"status"=503`},
-		{"unauthorized", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 401) }, Config{}, 1, `"status"=401`},
-		{"not JSON", chatmodeltest.Always("Here are the themes: database setup."), Config{}, 1, `"reason"="malformed response"`},
-		{"slow", slow, Config{Timeout: 200 * time.Millisecond}, 1, `"reason"="timeout"`},
-		{"over budget", slow, Config{Budget: 200 * time.Millisecond}, 1, `"reason"="timeout"`},
-		{"too large", chatmodeltest.Always(`{"findings": []}`), Config{MaxPromptBytes: 100}, 0, `"reason"="too large"`},
+		{"server errors", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 503) }, Config{}, 3, `"status"=503`, "http status"},
+		{"unauthorized", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 401) }, Config{}, 1, `"status"=401`, "http status"},
+		{"not JSON", chatmodeltest.Always("Here are the themes: database setup."), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"slow", slow, Config{Timeout: 200 * time.Millisecond}, 1, `"reason"="timeout"`, "timeout"},
+		{"over budget", slow, Config{Budget: 200 * time.Millisecond}, 1, `"reason"="timeout"`, "timeout"},
+		{"too large", chatmodeltest.Always(`{"findings": []}`), Config{MaxPromptBytes: 100}, 0, `"reason"="too large"`, "too large"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			m, err := NewMetrics(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.cfg.Metrics = m
+			defer func() {
+				if n := testutil.ToFloat64(m.analyses.WithLabelValues("fallback", tc.metric)); n != 1 {
+					t.Errorf("fallback %q counted %v times, want 1", tc.metric, n)
+				}
+			}()
 			p := chatmodeltest.New(t, tc.respond)
 			var mu sync.Mutex
 			var logs []string
@@ -313,7 +333,7 @@ func TestForFollowsTheConfiguredModel(t *testing.T) {
 	p := chatmodeltest.New(t, chatmodeltest.Always(modelAnswer()))
 	var cfg chatmodel.Config
 	configured := false
-	model := For(func() (chatmodel.Config, bool) { return cfg, configured }, fallback{}, logr.Discard())
+	model := For(func() (chatmodel.Config, bool) { return cfg, configured }, fallback{}, nil, logr.Discard())
 	if a := model(context.Background()); a != nil {
 		t.Fatalf("an analyzer %v with no model", a)
 	}
