@@ -129,6 +129,14 @@ func TestNoCallerClimbs(t *testing.T) {
 		{"team owner reads admin stats", e.owner, "GET", "/api/v1/admin/stats", nil, nil, 403, "FORBIDDEN"},
 		{"team key reads admin stats", e.secret, "GET", "/api/v1/admin/stats", nil, nil, 403, "INSUFFICIENT_SCOPE"},
 
+		// 4. Only who may write a campaign spends the operator's chat model on it.
+		{"viewer switches a campaign to the llm analyzer", e.viewer, "PATCH", "/api/v1/campaigns/" + e.campaignID,
+			map[string]any{"settings": map[string]any{"analyzer": "llm"}}, nil, 403, "FORBIDDEN"},
+		{"read-only key switches a campaign to the llm analyzer", e.narrow, "PATCH", "/api/v1/campaigns/" + e.campaignID,
+			map[string]any{"settings": map[string]any{"analyzer": "llm"}}, nil, 403, "INSUFFICIENT_SCOPE"},
+		{"another team switches a campaign to the llm analyzer", e.other.owner, "PATCH", "/api/v1/campaigns/" + e.campaignID,
+			map[string]any{"settings": map[string]any{"analyzer": "llm"}}, nil, 404, "NOT_FOUND"},
+
 		// Contract details a hostile or careless client hits.
 		{"publish an active campaign twice", e.secret, "POST", "/api/v1/campaigns/" + e.campaignID + "/publish", nil, nil, 409, "INVALID_STATE"},
 		{"malformed team_id filter", e.owner, "GET", "/api/v1/campaigns?team_id=not-a-uuid", nil, nil, 400, "VALIDATION_ERROR"},
@@ -145,6 +153,13 @@ func TestNoCallerClimbs(t *testing.T) {
 				t.Fatalf("no field named: %+v", err)
 			}
 		})
+	}
+
+	// Nothing above changed the campaign's analyzer.
+	var target campaign
+	call(t, "GET", "/api/v1/campaigns/"+e.campaignID, e.owner, nil).expect(t, 200).data(t, &target)
+	if target.Settings.Analyzer != "builtin" {
+		t.Fatalf("the campaign's analyzer is now %q", target.Settings.Analyzer)
 	}
 
 	// Nothing above changed the owner.
