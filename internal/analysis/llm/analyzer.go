@@ -166,7 +166,7 @@ func (a *Analyzer) ask(ctx context.Context, in analysis.Input) ([]analysis.Findi
 		found, err := findings(content, r, n, minSupport)
 		return found, attempts, err
 	}
-	cands, attempts, err := a.mapBatches(ctx, in.Campaign, parts, minSupport)
+	cands, attempts, err := a.mapBatches(ctx, in.Campaign, parts, n, minSupport)
 	if err != nil || len(cands) < 2 {
 		return finish(cands, n, minSupport), attempts, err
 	}
@@ -182,15 +182,11 @@ func (a *Analyzer) ask(ctx context.Context, in analysis.Input) ([]analysis.Findi
 	return finish(merged, n, minSupport), attempts, nil
 }
 
-// mapBatches asks for each batch's findings, a few batches at a time. A batch holds only
+// mapBatches asks for each batch's findings, of n interviews in all, a few batches at a time. A batch holds only
 // part of a theme's interviews, so the model is asked for themes at half the batch's share
 // of the threshold, and every candidate with a quote that holds is kept: the threshold
 // applies once the batches' findings are grouped.
-func (a *Analyzer) mapBatches(ctx context.Context, c analysis.Campaign, parts [][]rendered, minSupport int) ([]candidate, int, error) {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
+func (a *Analyzer) mapBatches(ctx context.Context, c analysis.Campaign, parts [][]rendered, n, minSupport int) ([]candidate, int, error) {
 	found := make([][]candidate, len(parts))
 	var attempts atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)

@@ -70,6 +70,13 @@ type candidate struct {
 	proposed                       int                 // distinct interviews the model cited
 }
 
+// newCandidate is a finding as the model words it, on one line, within the API's bounds,
+// with a type and a sentiment the API knows.
+func newCandidate(title, summary, typ, sentiment string) candidate {
+	return candidate{title: clip(oneLine(title), maxTitle), summary: clip(oneLine(summary), maxSummary),
+		typ: pick(typ, types, analysis.TypeTheme), sentiment: pick(sentiment, sentiments, analysis.SentimentNeutral)}
+}
+
 // findings reads a findings answer and keeps what holds, for a campaign of n interviews.
 func findings(content string, r refs, n, minSupport int) ([]analysis.Finding, error) {
 	cands, err := candidates(content, r)
@@ -90,8 +97,7 @@ func candidates(content string, r refs) ([]candidate, error) {
 	}
 	var out []candidate
 	for _, f := range rep.Findings {
-		c := candidate{title: clip(oneLine(f.Title), maxTitle), summary: clip(oneLine(f.Summary), maxSummary),
-			typ: pick(f.Type, types, analysis.TypeTheme), sentiment: pick(f.Sentiment, sentiments, analysis.SentimentNeutral)}
+		c := newCandidate(f.Title, f.Summary, f.Type, f.Sentiment)
 		c.evidence, c.proposed = r.evidence(f.Evidence)
 		if c.title != "" && len(c.evidence) > 0 {
 			out = append(out, c)
@@ -110,8 +116,7 @@ func merge(content string, cands []candidate) ([]candidate, error) {
 	used := make([]bool, len(cands))
 	var out []candidate
 	for _, grp := range g.Groups {
-		m := candidate{title: clip(oneLine(grp.Title), maxTitle), summary: clip(oneLine(grp.Summary), maxSummary),
-			typ: pick(grp.Type, types, analysis.TypeTheme), sentiment: pick(grp.Sentiment, sentiments, analysis.SentimentNeutral)}
+		m := newCandidate(grp.Title, grp.Summary, grp.Type, grp.Sentiment)
 		seen := map[string]bool{}
 		for _, k := range grp.Members {
 			if k < 1 || k > len(cands) || used[k-1] {
