@@ -148,6 +148,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	out = append(out, questionThemes(recs, a.thes, protocol, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	out = dropThinPraise(out, recs, thr)
+	out = append(out, unraisedQuestions(recs, a.thes, thr, open, out)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -305,20 +306,7 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	// The question most of the cluster's interviews answered is its home: a theme is
 	// usually raised where the protocol asks about it, and a quote from elsewhere must be
 	// stronger to be chosen.
-	perQ := map[int16]int{}
-	lastIV := int32(-1)
-	for _, id := range cl.recs {
-		if r := recs[id]; r.iv != lastIV {
-			perQ[r.qid]++
-			lastIV = r.iv
-		}
-	}
-	home, best := int16(-1), 0
-	for q, c := range perQ {
-		if q >= 0 && (c > best || (c == best && q < home)) {
-			home, best = q, c
-		}
-	}
+	home := homeQuestion(cl, recs)
 	var picks []pick
 	for _, id := range cl.recs {
 		r := recs[id]
@@ -366,6 +354,26 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	}
 	slices.SortStableFunc(picks, func(x, y pick) int { return cmp.Compare(y.score, x.score) })
 	return picks
+}
+
+// homeQuestion is the question most of the cluster's interviews raise it in (the
+// earliest of a tie), or -1.
+func homeQuestion(cl *cluster, recs []clauseRec) int16 {
+	perQ := map[int16]int{}
+	lastIV := int32(-1)
+	for _, id := range cl.recs {
+		if r := recs[id]; r.iv != lastIV {
+			perQ[r.qid]++
+			lastIV = r.iv
+		}
+	}
+	home, best := int16(-1), 0
+	for q, c := range perQ {
+		if q >= 0 && (c > best || (c == best && q < home)) {
+			home, best = q, c
+		}
+	}
+	return home
 }
 
 // homeFloor is the fewest interviews that must raise a concept cluster's theme in answer

@@ -79,14 +79,7 @@ func questionThemes(recs []clauseRec, th *thesaurus, protocol map[string]bool, t
 			continue
 		}
 		ids := qp.pools[k]
-		ws := make([][]string, len(recs))
-		df := map[string]map[int32]bool{}
-		for _, id := range ids {
-			ws[id] = cooccurWords(recs[id], th)
-			for _, w := range ws[id] {
-				addDF(df, w, recs[id].iv)
-			}
-		}
+		ws, df := questionWords(recs, th, ids)
 		// An open evaluative question ("What went well?", "What frustrated you?")
 		// mixes topics: its answers of one stance are a theme only when half of them
 		// share a word or family of their own ("free", "@price"). A wish question's
@@ -94,14 +87,68 @@ func questionThemes(recs []clauseRec, th *thesaurus, protocol map[string]bool, t
 		if int(q) < len(open) && open[q] && k.class != classWish && 2*topShare(df, protocol) < sup {
 			continue
 		}
-		shared := map[string]bool{}
-		for w, ivs := range df {
-			if len(ivs) >= 2 {
-				shared[w] = true
+		found = append(found, wholeCluster(k, ids, sup, ws, df))
+	}
+	return found
+}
+
+// questionWords are the co-occurrence words of each of ids, and in how many interviews
+// each word is heard.
+func questionWords(recs []clauseRec, th *thesaurus, ids []int) ([][]string, map[string]map[int32]bool) {
+	ws := make([][]string, len(recs))
+	df := map[string]map[int32]bool{}
+	for _, id := range ids {
+		ws[id] = cooccurWords(recs[id], th)
+		for _, w := range ws[id] {
+			addDF(df, w, recs[id].iv)
+		}
+	}
+	return ws, df
+}
+
+// wholeCluster is the question theme of the clauses ids, the answers to k.qid with the
+// stance k.class.
+func wholeCluster(k qthemeKey, ids []int, sup int, ws [][]string, df map[string]map[int32]bool) *cluster {
+	shared := map[string]bool{}
+	for w, ivs := range df {
+		if len(ivs) >= 2 {
+			shared[w] = true
+		}
+	}
+	return &cluster{class: k.class, primary: -1, qid: k.qid, stem: topWord(df, ids, ws),
+		shared: shared, recs: ids, support: sup, whole: true}
+}
+
+// unraisedQuestions returns a question theme for each question that no cluster of out
+// calls home (the question most of its interviews raise it in) and whose answers take one
+// stance in as many interviews as a theme needs, the stance most of them take. A protocol
+// asks each question because it expects something to recur there; when nothing else
+// found a theme in its answers, what most answerers say about it is the best reading.
+func unraisedQuestions(recs []clauseRec, th *thesaurus, thr int, open []bool, out []*cluster) []*cluster {
+	homes := map[int16]bool{}
+	for _, cl := range out {
+		homes[homeQuestion(cl, recs)] = true
+	}
+	qp := newQuestionPools(recs, open)
+	var found []*cluster
+	for q := range int16(len(open)) {
+		if homes[q] || (q == 0 && hasWarmup(open)) {
+			continue
+		}
+		k, sup := qthemeKey{q, classNone}, 0
+		for _, c := range []polClass{classNeg, classPos, classWish} {
+			if s := distinctInterviews(recs, qp.pools[qthemeKey{q, c}]); s > sup {
+				k, sup = qthemeKey{q, c}, s
 			}
 		}
-		found = append(found, &cluster{class: k.class, primary: -1, qid: q, stem: topWord(df, ids, ws),
-			shared: shared, recs: ids, support: sup, whole: true})
+		if sup < thr {
+			continue
+		}
+		if debugf != nil {
+			debugf("unraised q%d %v support %d", q, k.class, sup)
+		}
+		ws, df := questionWords(recs, th, qp.pools[k])
+		found = append(found, wholeCluster(k, qp.pools[k], sup, ws, df))
 	}
 	return found
 }
