@@ -5,7 +5,7 @@
 //
 // The built-in analyzer reads every participant answer into clauses with the speaker's own
 // stance (message.go, stance.go: complaint, praise or wish; negated, hypothetical,
-// second-hand and question-echo mentions are dropped), then finds themes by five paths in
+// second-hand and question-echo mentions are dropped), then finds themes by six paths in
 // order, each adding only what the earlier ones do not already hold (cluster.go):
 //
 //  1. lexicon concepts said with one stance in enough interviews (lexicon.go);
@@ -15,7 +15,10 @@
 //  4. words, word pairs and thesaurus families that recur together (cooccur.go,
 //     thesaurus.go);
 //  5. the answers to a question that most people answer with one stance, whatever their
-//     words (questheme.go).
+//     words (questheme.go);
+//  6. last, for a question no theme so far is raised in most, the stance most of its
+//     answerers take, when as many as a theme needs take it (unraisedQuestions): a protocol
+//     asks a question because it expects an answer to recur there.
 //
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
 // one clause per interview, the clearest first, as many as the threshold asks and beyond
