@@ -203,12 +203,25 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 		title = cmp.Or(stated, topicTitle("Participants asked for changes to %s", topic), "Several participants asked for this")
 	}
 	f.Title = title
+	if cl.whole && int(cl.qid) < len(in.Campaign.Questions) {
+		// A question theme holds answers that share a stance, not words.
+		said := "spoke well of it"
+		switch cl.class {
+		case classNeg:
+			said = "complained"
+		case classWish:
+			said = "asked for a change"
+		}
+		f.Summary = fmt.Sprintf("%d of %d participants %s when asked “%s”", cl.support, len(in.Interviews), said, in.Campaign.Questions[cl.qid])
+	}
 	if cl.qid >= 0 {
 		// A discovered cluster: found in the answers to one question, held together by
 		// the words its interviews share.
-		f.Summary += fmt.Sprintf(" in answers to question %d", cl.qid+1)
-		if word != "" {
-			f.Summary += fmt.Sprintf(" (most often “%s”)", word)
+		if !cl.whole {
+			f.Summary += fmt.Sprintf(" in answers to question %d", cl.qid+1)
+			if word != "" {
+				f.Summary += fmt.Sprintf(" (most often “%s”)", word)
+			}
 		}
 		f.Summary += "."
 		// The first theme of a question is keyed by the question alone: its most common
