@@ -142,3 +142,38 @@ func TestStemCandidatesSkipWarmup(t *testing.T) {
 		t.Fatalf("the first question of a study without a warm-up: %+v", got)
 	}
 }
+
+// The sixth path on records: a question no cluster calls home gets the stance most of its
+// answerers take, even against a sizeable other one, once a theme's threshold take it; a
+// question some cluster calls home, the warm-up, and a stance below the threshold get none.
+func TestUnraisedQuestions(t *testing.T) {
+	a := New().(*analyzer)
+	const thr = 4
+	warmup := []bool{false, false, false}
+	split := append(answerRecs(1, 0, 5, classNeg, ""), answerRecs(1, 5, 3, classPos, "")...)
+	got := unraisedQuestions(split, a.thes, thr, warmup, nil)
+	if len(got) != 1 || !got[0].whole || got[0].class != classNeg || got[0].qid != 1 || got[0].support != 5 {
+		t.Fatalf("five complaining against three praising, nothing else found: %+v", got)
+	}
+	home := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{5, 6, 7}}
+	if got := unraisedQuestions(split, a.thes, thr, warmup, []*cluster{home}); len(got) != 0 {
+		t.Fatalf("a question another cluster calls home got a second theme: %+v", got)
+	}
+	elsewhere := append(slices.Clone(split), answerRecs(2, 0, 6, classNeg, "")...)
+	away := &cluster{class: classNeg, primary: -1, qid: -1, recs: []int{8, 9, 10, 11, 12, 13, 0}}
+	if got := unraisedQuestions(elsewhere, a.thes, thr, warmup, []*cluster{away}); len(got) != 1 || got[0].qid != 1 {
+		t.Fatalf("a cluster at home in question 2 with one clause of question 1 raised question 1: %+v", got)
+	}
+	few := append(answerRecs(1, 0, 3, classNeg, ""), answerRecs(1, 3, 3, classPos, "")...)
+	if got := unraisedQuestions(few, a.thes, thr, warmup, nil); len(got) != 0 {
+		t.Fatalf("three of a stance made a theme: %+v", got)
+	}
+	warm := answerRecs(0, 0, 8, classNeg, "")
+	if got := unraisedQuestions(warm, a.thes, thr, warmup, nil); len(got) != 0 {
+		t.Fatalf("the warm-up made a theme: %+v", got)
+	}
+	noWarmup := []bool{true, false}
+	if got := unraisedQuestions(warm, a.thes, thr, noWarmup, nil); len(got) != 1 || got[0].qid != 0 {
+		t.Fatalf("the first question of a study without a warm-up: %+v", got)
+	}
+}
