@@ -86,7 +86,7 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 	for range 4 {
 		interviewed(t, hs.URL, other.secret, plain.ID, "The zebra-striped invoice was too expensive for our herd, honestly.")
 	}
-	if a := analyzed(t, hs.URL, other.secret, plain.ID); a.Status != "succeeded" || len(model.Seen()) != 0 {
+	if a := analyzed(t, hs.URL, other.secret, plain.ID); a.Status != "succeeded" || len(model.Seen()) != 0 || ran(a) != "builtin" {
 		t.Fatalf("a builtin campaign: %+v after %d model calls", a, len(model.Seen()))
 	}
 
@@ -98,8 +98,8 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 		_, m := interviewed(t, hs.URL, tn.secret, c.ID, text)
 		said[m.ID] = m.Content
 	}
-	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) != 1 {
-		t.Fatalf("llm analysis: %+v", a)
+	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) != 1 || ran(a) != "llm" {
+		t.Fatalf("llm analysis: %+v, made by %q", a, ran(a))
 	}
 	if reqs := model.Seen(); len(reqs) != 1 || strings.Contains(strings.ToLower(reqs[0].Messages[1].Content), "zebra") {
 		t.Fatalf("%d model calls; the prompt must hold this campaign's interviews only", len(reqs))
@@ -116,12 +116,21 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 	}
 
 	failing.Store(true)
-	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) == 0 {
-		t.Fatalf("with the model down: %+v", a)
+	// The analysis says the built-in analyzer stood in, though the campaign asks for llm.
+	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) == 0 || ran(a) != "builtin" {
+		t.Fatalf("with the model down: %+v, made by %q", a, ran(a))
 	}
 	for _, f := range campaignFindings(t, hs.URL, tn.secret, c.ID, "") {
 		if f.Title == modelTitle || slices.Contains(f.Tags, "llm") {
 			t.Fatalf("with the model down, the built-in analyzer's findings come: %+v", f)
 		}
 	}
+}
+
+// ran is the analyzer an analysis says made its findings, "" for null.
+func ran(a analysisJob) string {
+	if a.Analyzer == nil {
+		return ""
+	}
+	return *a.Analyzer
 }

@@ -40,6 +40,7 @@ type analysisJob struct {
 	CreatedAt  string   `json:"created_at"`
 	FindingIDs []string `json:"finding_ids"`
 	Error      *string  `json:"error"`
+	Analyzer   *string  `json:"analyzer"`
 	StartedAt  *string  `json:"started_at"`
 	FinishedAt *string  `json:"finished_at"`
 }
@@ -132,7 +133,8 @@ func TestFindingsAndAnalyses(t *testing.T) {
 			}
 
 			first := analyzed(t, b.url, tn.secret, c.ID)
-			if first.Status != "succeeded" || len(first.FindingIDs) == 0 || first.Error != nil || first.StartedAt == nil || first.FinishedAt == nil {
+			if first.Status != "succeeded" || len(first.FindingIDs) == 0 || first.Error != nil || first.StartedAt == nil || first.FinishedAt == nil ||
+				first.Analyzer == nil || *first.Analyzer != "builtin" {
 				t.Fatalf("first analysis: %+v", first)
 			}
 			made := campaignFindings(t, b.url, tn.secret, c.ID, "")

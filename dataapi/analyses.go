@@ -42,11 +42,12 @@ func analysisKind() kind[store.Analysis, datav1alpha1.Analysis, *datav1alpha1.An
 				column("Started", "string", "Time since the analysis started running."),
 				column("Finished", "string", "Time since the analysis succeeded or failed."),
 				ageColumn(),
+				wideColumn("Analyzer", "string", "The analyzer that made the findings: builtin or llm."),
 				wideColumn("Error", "string", "Why a failed analysis failed."),
 			},
 			cells: func(a *datav1alpha1.Analysis) []any {
 				return []any{a.Name, orNone(a.Spec.Campaign), a.Status.Phase, int64(len(a.Status.Findings)),
-					since(a.Status.StartedAt), since(a.Status.FinishedAt), age(a.CreationTimestamp), orNone(a.Status.Error)}
+					since(a.Status.StartedAt), since(a.Status.FinishedAt), age(a.CreationTimestamp), orNone(a.Status.Analyzer), orNone(a.Status.Error)}
 			},
 		},
 	}
@@ -67,7 +68,7 @@ func analysisObject(a store.Analysis, ns string, campaigns map[store.CampaignID]
 		TypeMeta:   metav1.TypeMeta{APIVersion: datav1alpha1.SchemeGroupVersion.String(), Kind: "Analysis"},
 		ObjectMeta: objectMeta(string(a.ID), ns, a.CreatedAt, a.UpdatedAt),
 		Spec:       datav1alpha1.AnalysisSpec{CampaignUID: string(a.CampaignID), Campaign: campaigns[a.CampaignID]},
-		Status:     datav1alpha1.AnalysisStatus{Phase: string(a.Status), Error: a.Error, StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt)},
+		Status:     datav1alpha1.AnalysisStatus{Phase: string(a.Status), Error: a.Error, Analyzer: a.Analyzer, StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt)},
 	}
 	for _, id := range a.FindingIDs {
 		out.Status.Findings = append(out.Status.Findings, string(id))

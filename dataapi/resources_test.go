@@ -156,7 +156,7 @@ func analysis(t *testing.T, ts store.TeamStore, c store.CampaignID, status store
 		if err == nil {
 			fd, err = ts.CreateFinding(ctx, store.NewFinding{CampaignID: c, Type: store.FindingTheme, Title: "From " + string(a.ID)})
 		}
-		res = &store.AnalysisResult{FindingIDs: []store.FindingID{fd.ID}}
+		res = &store.AnalysisResult{FindingIDs: []store.FindingID{fd.ID}, Analyzer: "builtin"}
 	case store.AnalysisFailed:
 		res = &store.AnalysisResult{Error: "model unavailable"}
 	}
@@ -219,7 +219,8 @@ func TestAnalyses(t *testing.T) {
 	phase, _, _ := unstructured.NestedString(got.Object, "status", "phase")
 	name, _, _ := unstructured.NestedString(got.Object, "spec", "campaign")
 	findings, _, _ := unstructured.NestedStringSlice(got.Object, "status", "findings")
-	if phase != "succeeded" || name != "analysed" || !slices.Equal(findings, []string{string(made[0].FindingIDs[0])}) {
+	ran, _, _ := unstructured.NestedString(got.Object, "status", "analyzer")
+	if phase != "succeeded" || name != "analysed" || !slices.Equal(findings, []string{string(made[0].FindingIDs[0])}) || ran != "builtin" {
 		t.Fatalf("analysis %v", got.Object)
 	}
 	testAnalysisTable(t, ns, made[0], made[4])
@@ -276,7 +277,7 @@ func testAnalysisTable(t *testing.T, ns string, done, running store.Analysis) {
 	for _, c := range table.ColumnDefinitions {
 		cols = append(cols, c.Name)
 	}
-	if !slices.Equal(cols, []string{"Name", "Campaign", "Phase", "Findings", "Started", "Finished", "Age", "Error"}) {
+	if !slices.Equal(cols, []string{"Name", "Campaign", "Phase", "Findings", "Started", "Finished", "Age", "Analyzer", "Error"}) {
 		t.Fatalf("columns %v", cols)
 	}
 	rows := map[any][]any{}
@@ -285,12 +286,12 @@ func testAnalysisTable(t *testing.T, ns string, done, running store.Analysis) {
 	}
 	ago := regexp.MustCompile(`^\d+s$`)
 	d, r := rows[string(done.ID)], rows[string(running.ID)]
-	if len(d) != 8 || d[1] != "analysed" || d[2] != "succeeded" || d[3] != float64(1) ||
-		!ago.MatchString(fmt.Sprint(d[4])) || !ago.MatchString(fmt.Sprint(d[5])) || d[7] != "<none>" {
+	if len(d) != 9 || d[1] != "analysed" || d[2] != "succeeded" || d[3] != float64(1) ||
+		!ago.MatchString(fmt.Sprint(d[4])) || !ago.MatchString(fmt.Sprint(d[5])) || d[7] != "builtin" || d[8] != "<none>" {
 		t.Errorf("succeeded row %v", d)
 	}
-	if len(r) != 8 || r[1] != "reanalysed" || r[2] != "running" || r[3] != float64(0) ||
-		!ago.MatchString(fmt.Sprint(r[4])) || r[5] != "<none>" {
+	if len(r) != 9 || r[1] != "reanalysed" || r[2] != "running" || r[3] != float64(0) ||
+		!ago.MatchString(fmt.Sprint(r[4])) || r[5] != "<none>" || r[7] != "<none>" {
 		t.Errorf("running row %v", r)
 	}
 }

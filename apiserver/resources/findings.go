@@ -58,8 +58,11 @@ type AnalysisQueued struct {
 // Analysis is the REST form of an analysis job.
 type Analysis struct {
 	AnalysisQueued
-	FindingIDs []string   `json:"finding_ids"`
-	Error      *string    `json:"error"`
+	FindingIDs []string `json:"finding_ids"`
+	Error      *string  `json:"error"`
+	// Analyzer is the analyzer that made the findings (builtin or llm), null until the job
+	// has succeeded.
+	Analyzer   *string    `json:"analyzer"`
 	StartedAt  *time.Time `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
 }
@@ -76,7 +79,7 @@ func NewAnalysis(a store.Analysis) Analysis {
 		ids[i] = string(id)
 	}
 	return Analysis{AnalysisQueued: NewAnalysisQueued(a), FindingIDs: ids, Error: orNil(a.Error),
-		StartedAt: utc(a.StartedAt), FinishedAt: utc(a.FinishedAt)}
+		Analyzer: orNil(a.Analyzer), StartedAt: utc(a.StartedAt), FinishedAt: utc(a.FinishedAt)}
 }
 
 func utc(t *time.Time) *time.Time {

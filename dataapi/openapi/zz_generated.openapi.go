@@ -2896,6 +2896,13 @@ func schema_operator_api_data_v1alpha1_AnalysisStatus(ref common.ReferenceCallba
 							Format: "",
 						},
 					},
+					"analyzer": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Analyzer is the analyzer that made the findings of a succeeded job, builtin or llm: a Campaign that asks for llm gets builtin when the chat model is not configured or fails.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"startedAt": {
 						SchemaProps: spec.SchemaProps{
 							Ref: ref(v1.Time{}.OpenAPIModelName()),

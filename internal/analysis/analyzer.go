@@ -26,7 +26,7 @@ import (
 //
 // Everything is sorted before it is emitted, so the output does not depend on map order
 // or scheduling, and the cost is linear in the text.
-var _ Analyzer = (*analyzer)(nil)
+var _ Reporter = (*analyzer)(nil)
 
 // Option tunes the built-in analyzer.
 type Option func(*analyzer)
@@ -121,6 +121,12 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 	applyAnswerPriors(recs, stats)
 	clusters := a.cluster(recs, len(in.Interviews), protocol, a.openQuestions(in.Campaign))
 	return a.findings(clusters, recs, in), nil
+}
+
+// AnalyzeReport implements Reporter: the built-in analyzer makes its own findings.
+func (a *analyzer) AnalyzeReport(ctx context.Context, in Input) ([]Finding, string, error) {
+	found, err := a.Analyze(ctx, in)
+	return found, AnalyzerBuiltin, err
 }
 
 // openQuestions marks the protocol questions that ask for an evaluation of anything

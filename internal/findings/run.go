@@ -98,7 +98,7 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 	if err != nil {
 		return err
 	}
-	found, err := r.Analyzer.Analyze(ctx, in)
+	found, ran, err := analysis.Run(ctx, r.Analyzer, in)
 	if err != nil {
 		return fmt.Errorf("findings: analyze: %w", err)
 	}
@@ -130,7 +130,7 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 				return err
 			}
 		}
-		done, err := tx.FinishAnalysis(ctx, a.ID, store.AnalysisResult{FindingIDs: ids})
+		done, err := tx.FinishAnalysis(ctx, a.ID, store.AnalysisResult{FindingIDs: ids, Analyzer: ran})
 		if err != nil {
 			return err
 		}

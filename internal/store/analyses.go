@@ -23,6 +23,9 @@ type Analysis struct {
 	Status     AnalysisStatus
 	FindingIDs []FindingID
 	Error      string
+	// Analyzer is the analyzer that made the findings of a succeeded job ("builtin" or
+	// "llm"), which may not be the one the campaign asked for; "" otherwise.
+	Analyzer   string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	StartedAt  *time.Time
@@ -33,6 +36,8 @@ type Analysis struct {
 type AnalysisResult struct {
 	FindingIDs []FindingID
 	Error      string
+	// Analyzer names the analyzer that made the findings; a failed job keeps none.
+	Analyzer string
 }
 
 // AnalysisFilter narrows ListAnalyses; zero fields match everything.

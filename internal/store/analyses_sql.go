@@ -5,11 +5,11 @@ import (
 	"fmt"
 )
 
-const analysisColumns = "id, campaign_id, status, finding_ids, error, created_at, updated_at, started_at, finished_at"
+const analysisColumns = "id, campaign_id, status, finding_ids, error, analyzer, created_at, updated_at, started_at, finished_at"
 
 func scanAnalysis(r rowScanner) (Analysis, error) {
 	var a Analysis
-	err := r.Scan(&a.ID, &a.CampaignID, &a.Status, jsonCol{&a.FindingIDs}, &a.Error,
+	err := r.Scan(&a.ID, &a.CampaignID, &a.Status, jsonCol{&a.FindingIDs}, &a.Error, &a.Analyzer,
 		timeCol{&a.CreatedAt}, timeCol{&a.UpdatedAt}, nullTimeCol{&a.StartedAt}, nullTimeCol{&a.FinishedAt})
 	return a, err
 }
@@ -61,9 +61,13 @@ func (ts *teamStore) FinishAnalysis(ctx context.Context, id AnalysisID, r Analys
 		return Analysis{}, err
 	}
 	t := now()
+	analyzer := r.Analyzer
+	if status == AnalysisFailed {
+		analyzer = ""
+	}
 	return ts.transitionAnalysis(ctx, id, "finish", `UPDATE analyses SET status = ?, finding_ids = ?, error = ?,
-		finished_at = ?, updated_at = ? WHERE team_id = ? AND id = ? AND status IN ('queued', 'running')`,
-		status, enc, r.Error, ts.t(t), ts.t(t), ts.team, id)
+		analyzer = ?, finished_at = ?, updated_at = ? WHERE team_id = ? AND id = ? AND status IN ('queued', 'running')`,
+		status, enc, r.Error, analyzer, ts.t(t), ts.t(t), ts.team, id)
 }
 
 // transitionAnalysis runs a conditional status update and reads the job back.

@@ -205,6 +205,10 @@ type AnalysisStatus struct {
 	Findings []string `json:"findings,omitempty"`
 	// +optional
 	Error string `json:"error,omitempty"`
+	// Analyzer is the analyzer that made the findings of a succeeded job, builtin or llm: a
+	// Campaign that asks for llm gets builtin when the chat model is not configured or fails.
+	// +optional
+	Analyzer string `json:"analyzer,omitempty"`
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 	// +optional

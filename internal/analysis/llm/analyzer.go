@@ -70,7 +70,7 @@ type Analyzer struct {
 	log        logr.Logger
 }
 
-var _ analysis.Analyzer = (*Analyzer)(nil)
+var _ analysis.Reporter = (*Analyzer)(nil)
 
 // New returns an analyzer for cfg that falls back to fallback (required). It fails only for
 // an unusable configuration.
@@ -113,6 +113,13 @@ func (cfg Config) withDefaults() Config {
 // fails): a model that fails, is too slow or answers unusable JSON hands the campaign to
 // the fallback, and the reason is logged without any participant's words.
 func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Finding, error) {
+	found, _, err := a.AnalyzeReport(ctx, in)
+	return found, err
+}
+
+// AnalyzeReport implements analysis.Reporter: Analyze, and whether the model
+// (analysis.AnalyzerLLM) or the fallback (analysis.AnalyzerBuiltin) made the findings.
+func (a *Analyzer) AnalyzeReport(ctx context.Context, in analysis.Input) ([]analysis.Finding, string, error) {
 	start := time.Now()
 	modelCtx, cancel := context.WithTimeout(ctx, a.budget(ctx, start))
 	defer cancel()
@@ -121,16 +128,17 @@ func (a *Analyzer) Analyze(ctx context.Context, in analysis.Input) ([]analysis.F
 		a.metrics.usedModel()
 		a.log.V(1).Info("LLM analysis done", "findings", len(found), "attempts", attempts,
 			"elapsed", time.Since(start).Round(time.Millisecond).String())
-		return found, nil
+		return found, analysis.AnalyzerLLM, nil
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("LLM analyzer: %w", ctx.Err())
+		return nil, analysis.AnalyzerLLM, fmt.Errorf("LLM analyzer: %w", ctx.Err())
 	}
 	reason, kv := describe(err)
 	a.metrics.fellBack(reason)
 	a.log.Info("LLM analyzer failed, the built-in analyzer runs instead", append(kv, "reason", reason,
 		"attempts", attempts, "elapsed", time.Since(start).Round(time.Millisecond).String())...)
-	return a.fallback.Analyze(ctx, in)
+	found, err = a.fallback.Analyze(ctx, in)
+	return found, analysis.AnalyzerBuiltin, err
 }
 
 // budget is how long the model may take in all: Budget, or three quarters of the time ctx

@@ -244,9 +244,9 @@ func TestFailuresHandTheCampaignToTheBuiltinAnalyzer(t *testing.T) {
 				defer mu.Unlock()
 				logs = append(logs, prefix+" "+args)
 			}, funcr.Options{Verbosity: 1})
-			found := analyze(t, newAnalyzer(t, p, tc.cfg, log))
-			if len(found) != 1 || found[0].Key != "builtin" {
-				t.Fatalf("findings %+v, want the fallback's", found)
+			found, ran, err := newAnalyzer(t, p, tc.cfg, log).AnalyzeReport(context.Background(), campaign())
+			if err != nil || len(found) != 1 || found[0].Key != "builtin" || ran != analysis.AnalyzerBuiltin {
+				t.Fatalf("findings %+v by %q, %v; want the fallback's", found, ran, err)
 			}
 			if n := len(p.Seen()); n != tc.requests {
 				t.Errorf("%d requests, want %d", n, tc.requests)
@@ -308,11 +308,12 @@ func TestChooserRunsTheAnalyzerTheCampaignAsksFor(t *testing.T) {
 		asks       string
 		configured bool
 		want       string
+		ran        string
 	}{
-		{analysis.AnalyzerLLM, true, "llm:"},
-		{analysis.AnalyzerLLM, false, "builtin"},
-		{analysis.AnalyzerBuiltin, true, "builtin"},
-		{"", true, "builtin"},
+		{analysis.AnalyzerLLM, true, "llm:", analysis.AnalyzerLLM},
+		{analysis.AnalyzerLLM, false, "builtin", analysis.AnalyzerBuiltin},
+		{analysis.AnalyzerBuiltin, true, "builtin", analysis.AnalyzerBuiltin},
+		{"", true, "builtin", analysis.AnalyzerBuiltin},
 	} {
 		c := analysis.Chooser{Builtin: builtin, Model: func(context.Context) analysis.Analyzer {
 			if !tc.configured {
@@ -322,9 +323,9 @@ func TestChooserRunsTheAnalyzerTheCampaignAsksFor(t *testing.T) {
 		}}
 		in := campaign()
 		in.Campaign.Analyzer = tc.asks
-		found, err := c.Analyze(context.Background(), in)
-		if err != nil || len(found) == 0 || !strings.HasPrefix(found[0].Key, tc.want) {
-			t.Errorf("asks %q, configured %v: %+v, %v; want a %s finding", tc.asks, tc.configured, found, err, tc.want)
+		found, ran, err := analysis.Run(context.Background(), c, in)
+		if err != nil || len(found) == 0 || !strings.HasPrefix(found[0].Key, tc.want) || ran != tc.ran {
+			t.Errorf("asks %q, configured %v: %+v by %q, %v; want a %s finding by %s", tc.asks, tc.configured, found, ran, err, tc.want, tc.ran)
 		}
 	}
 }

@@ -61,8 +61,8 @@ func testAnalyses(t *testing.T, newDSN NewDSN) {
 	_, err = f.a.StartAnalysis(f.ctx, a.ID)
 	isErr(t, err, store.ErrInvalidState)
 	fd := finding(t, f.a, f.campA, "Theme", store.FindingTheme)
-	done := must(f.a.FinishAnalysis(f.ctx, a.ID, store.AnalysisResult{FindingIDs: []store.FindingID{fd.ID}}))(t)
-	if done.Status != store.AnalysisSucceeded || done.FinishedAt == nil || len(done.FindingIDs) != 1 {
+	done := must(f.a.FinishAnalysis(f.ctx, a.ID, store.AnalysisResult{FindingIDs: []store.FindingID{fd.ID}, Analyzer: "llm"}))(t)
+	if done.Status != store.AnalysisSucceeded || done.FinishedAt == nil || len(done.FindingIDs) != 1 || done.Analyzer != "llm" {
 		t.Fatalf("finished = %+v", done)
 	}
 	same(t, must(f.a.GetAnalysis(f.ctx, a.ID))(t), done)
@@ -70,8 +70,9 @@ func testAnalyses(t *testing.T, newDSN NewDSN) {
 	isErr(t, err, store.ErrInvalidState)
 
 	queued := must(f.a.CreateAnalysis(f.ctx, f.campA))(t)
-	failed := must(f.a.FinishAnalysis(f.ctx, queued.ID, store.AnalysisResult{Error: "model unavailable"}))(t)
-	if failed.Status != store.AnalysisFailed || failed.Error != "model unavailable" {
+	// A failed analysis made no findings, so it names no analyzer whatever it is told.
+	failed := must(f.a.FinishAnalysis(f.ctx, queued.ID, store.AnalysisResult{Error: "model unavailable", Analyzer: "builtin"}))(t)
+	if failed.Status != store.AnalysisFailed || failed.Error != "model unavailable" || failed.Analyzer != "" {
 		t.Fatalf("failed = %+v", failed)
 	}
 }
