@@ -92,7 +92,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 				c.support++
 				lastIV = r.iv
 			}
-			if ans := int64(r.iv)<<32 | int64(r.msg); ans != lastAns {
+			if ans := recAnswer(r); ans != lastAns {
 				c.answers = append(c.answers, ans)
 				lastAns = ans
 			}
@@ -216,7 +216,7 @@ func stemCandidates(recs []clauseRec, thr int, taken [][]int64, warmup bool) []*
 			}
 			free := 0
 			for _, id := range mine {
-				if !takenSet[int64(recs[id].iv)<<32|int64(recs[id].msg)] {
+				if !takenSet[recAnswer(recs[id])] {
 					free++
 				}
 			}
@@ -236,7 +236,7 @@ func stemCandidates(recs []clauseRec, thr int, taken [][]int64, warmup bool) []*
 func recAnswers(recs []clauseRec, ids []int) []int64 {
 	var out []int64
 	for _, id := range ids {
-		a := int64(recs[id].iv)<<32 | int64(recs[id].msg)
+		a := recAnswer(recs[id])
 		if len(out) == 0 || out[len(out)-1] != a {
 			out = append(out, a)
 		}
@@ -307,10 +307,22 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	// usually raised where the protocol asks about it, and a quote from elsewhere must be
 	// stronger to be chosen.
 	home := homeQuestion(cl, recs)
+	// A question theme's clauses share only a stance, and a stance is sometimes misread
+	// ("I can't fault it"); an answer that takes the stance in two or three of its clauses
+	// takes it surely, so its clause is the one to quote.
+	stated := map[int64]int{}
+	if cl.whole {
+		for _, id := range cl.recs {
+			stated[recAnswer(recs[id])]++
+		}
+	}
 	var picks []pick
 	for _, id := range cl.recs {
 		r := recs[id]
 		s := 0.0
+		if n := stated[recAnswer(r)]; n > 1 {
+			s += 0.5 * float64(min(n-1, 2))
+		}
 		if r.qid == home && home >= 0 {
 			s += 0.5
 		}
@@ -355,6 +367,9 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	slices.SortStableFunc(picks, func(x, y pick) int { return cmp.Compare(y.score, x.score) })
 	return picks
 }
+
+// recAnswer is the (interview, message) of a clause, as one number.
+func recAnswer(r clauseRec) int64 { return int64(r.iv)<<32 | int64(r.msg) }
 
 // homeQuestion is the question most of the cluster's interviews raise it in (the
 // earliest of a tie), or -1.

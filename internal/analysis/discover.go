@@ -40,7 +40,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			if explicitAns[r.class] == nil {
 				explicitAns[r.class] = map[int64]bool{}
 			}
-			explicitAns[r.class][int64(r.iv)<<32|int64(r.msg)] = true
+			explicitAns[r.class][recAnswer(r)] = true
 		}
 		words := ws[i]
 		for _, w := range words {
@@ -156,7 +156,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			// the question's.
 			var own []int
 			for _, id := range mine {
-				a := int64(recs[id].iv)<<32 | int64(recs[id].msg)
+				a := recAnswer(recs[id])
 				if explicitAns[k.class][a] {
 					own = append(own, id)
 				}
@@ -247,7 +247,7 @@ func topWord(df map[string]map[int32]bool, ids []int, ws [][]string) string {
 // A pool about one topic stays whole; one that mixes topics ("What frustrated you?")
 // becomes several pure groups rather than one mixed one.
 func splitPool(recs []clauseRec, ws [][]string, members []int, cohesive func(string) bool, thr int) [][]int {
-	ans := func(id int) int64 { return int64(recs[id].iv)<<32 | int64(recs[id].msg) }
+	ans := func(id int) int64 { return recAnswer(recs[id]) }
 	var groups [][]int
 	left := members
 	for len(left) > 0 {
