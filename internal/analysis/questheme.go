@@ -42,15 +42,22 @@ func newQuestionPools(recs []clauseRec, open []bool) questionPools {
 	return qp
 }
 
-// dominant is the stance most of a question's answerers take, if two fifths of them
-// take it, as many as a theme needs, and twice as many as take the opposite one.
-func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey, int, bool) {
+// top is the stance most of a question's answerers take (complaint, praise, then wish on a
+// tie), and in how many interviews.
+func (qp questionPools) top(recs []clauseRec, q int16) (qthemeKey, int) {
 	k, sup := qthemeKey{q, classNone}, 0
 	for _, c := range []polClass{classNeg, classPos, classWish} {
 		if s := distinctInterviews(recs, qp.pools[qthemeKey{q, c}]); s > sup {
 			k, sup = qthemeKey{q, c}, s
 		}
 	}
+	return k, sup
+}
+
+// dominant is the stance most of a question's answerers take, if two fifths of them
+// take it, as many as a theme needs, and twice as many as take the opposite one.
+func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey, int, bool) {
+	k, sup := qp.top(recs, q)
 	// An answer that takes both stances counts half against: praise beside a complaint
 	// is mostly a concession ("the app's fine; the pay is the problem").
 	opp := qp.pools[qthemeKey{q, opposite(k.class)}]
@@ -135,12 +142,7 @@ func unraisedQuestions(recs []clauseRec, th *thesaurus, thr int, open []bool, ou
 		if homes[q] || (q == 0 && hasWarmup(open)) {
 			continue
 		}
-		k, sup := qthemeKey{q, classNone}, 0
-		for _, c := range []polClass{classNeg, classPos, classWish} {
-			if s := distinctInterviews(recs, qp.pools[qthemeKey{q, c}]); s > sup {
-				k, sup = qthemeKey{q, c}, s
-			}
-		}
+		k, sup := qp.top(recs, q)
 		if sup < thr {
 			continue
 		}
