@@ -66,9 +66,11 @@ welcoming attentive generous cheerful`)
 )
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
-// "didn't notice", "doesn't matter" dismiss a problem; "didn't remember" is forgetting.
+// "didn't notice", "doesn't matter" dismiss a problem, "can't fault" and "can't beat" are
+// praise; "didn't remember" is forgetting.
 var flipOnly = map[string]float64{
 	"mind": 1, "bother": 1, "bothered": 1, "bothers": 1, "notice": 1, "noticed": 1, "care": 1, "cared": 1, "matter": 1, "matters": 1,
+	"fault": 1, "beat": 1, // "I can't fault them", "you can't beat the price"
 	"remember": -1, "remembered": -1, "work": -1, "worked": -1, "works": -1, "working": -1,
 	"last": -1, "help": -1, "helped": -1, "show": -1, "arrive": -1, "arrived": -1, "apply": -1,
 	"applied": -1, "respond": -1, "responded": -1, "load": -1, "loaded": -1, "cheap": -1, "cheaper": -1,

@@ -53,6 +53,8 @@ func TestStanceRules(t *testing.T) {
 		{"plain complaint", q, "Honestly the app was really confusing.", "usability", classNeg},
 		{"negation", q, "I did not find it confusing at all.", "usability", classNone},
 		{"negated verb flips", q, "The packaging didn't bother me, we just flattened the boxes.", "packaging", classPos},
+		{"can't fault", q, "Honestly, I can't fault the support team.", "support", classPos},
+		{"can't beat", q, "You can't beat the price for what you get.", "cost", classPos},
 		{"never had trouble", q, "We never had trouble skipping weeks, that part was fine.", "scheduling", classPos},
 		{"counterfactual", q, "If I'd ever gotten a slimy bag of spinach I'd have complained.", "quality", classNone},
 		{"might have been", q, "If money was tighter it might've been an issue, I guess.", "cost", classNone},
