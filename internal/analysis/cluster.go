@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"slices"
+	"strings"
 )
 
 // Clustering is seed-and-grow over an inverted index: every (stance, concept) pair is a
@@ -148,6 +149,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	out = append(out, questionThemes(recs, a.thes, protocol, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	out = dropThinPraise(out, recs, thr)
+	out = dropThinFamilies(out, recs, thr)
 	out = append(out, unraisedQuestions(recs, a.thes, thr, open, out)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
@@ -527,6 +529,36 @@ func dropLukewarm(out []*cluster, recs []clauseRec) []*cluster {
 		}
 	}
 	return kept
+}
+
+// dropThinFamilies removes the co-occurrence clusters held together by one thesaurus family
+// alone ("@waiting", "@battery") that are heard in no more interviews than a theme needs: a
+// family is dozens of words and phrases, some of them with other senses ("a charge on the
+// card", "my late husband"), so a few interviews that each use one of them are a
+// coincidence more often than a theme, where a shared word of their own is not.
+func dropThinFamilies(out []*cluster, recs []clauseRec, thr int) []*cluster {
+	kept := out[:0]
+	for _, cl := range out {
+		if n := distinctInterviews(recs, cl.recs); cl.cooc && soleFamilySeed(cl) && n <= thr {
+			if debugf != nil {
+				debugf("cluster %v %s dropped: one family in only %d interviews", cl.class, cl.stem, n)
+			}
+			continue
+		}
+		kept = append(kept, cl)
+	}
+	return kept
+}
+
+// soleFamilySeed says a co-occurrence cluster grew from one thesaurus family alone.
+func soleFamilySeed(cl *cluster) bool {
+	if len(cl.core) != 1 {
+		return false
+	}
+	for w := range cl.core {
+		return strings.HasPrefix(w, "@")
+	}
+	return false
 }
 
 // dropThinPraise removes the praise clusters found from shared words (not a lexicon

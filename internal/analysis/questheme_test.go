@@ -131,6 +131,21 @@ func TestDropThinPraise(t *testing.T) {
 	}
 }
 
+// A co-occurrence cluster grown from one thesaurus family alone needs one more interview
+// than a theme; one grown from a word, or from a family and a word, does not.
+func TestDropThinFamilies(t *testing.T) {
+	const thr = 4
+	recs := answerRecs(1, 0, 5, classNeg, "")
+	family := &cluster{class: classNeg, primary: -1, qid: -1, cooc: true, stem: "@waiting", core: map[string]bool{"@waiting": true}, recs: []int{0, 1, 2, 3}}
+	wider := &cluster{class: classNeg, primary: -1, qid: -1, cooc: true, stem: "@waiting", core: map[string]bool{"@waiting": true}, recs: []int{0, 1, 2, 3, 4}}
+	word := &cluster{class: classNeg, primary: -1, qid: -1, cooc: true, stem: "queue", core: map[string]bool{"queue": true}, recs: []int{0, 1, 2, 3}}
+	pair := &cluster{class: classNeg, primary: -1, qid: -1, cooc: true, stem: "@waiting", core: map[string]bool{"@waiting": true, "phone": true}, recs: []int{0, 1, 2, 3}}
+	got := dropThinFamilies([]*cluster{family, wider, word, pair}, recs, thr)
+	if len(got) != 3 || slices.Contains(got, family) {
+		t.Fatalf("kept %d clusters, the thin family kept: %v", len(got), slices.Contains(got, family))
+	}
+}
+
 // A word shared in warm-up answers is background, as in every other path: no word theme.
 func TestStemCandidatesSkipWarmup(t *testing.T) {
 	const thr = 4
