@@ -154,10 +154,10 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // (measured once at the end of the seventh round, not read; their score lines chose the
 // eighth round's merge overlap, since reverted), holdout12 and holdout13 (written during the
 // eighth round, each measured once on the code before it and on that merge overlap, not read),
-// holdout14 (measured once at the end of the eighth round, not read), holdout15 to holdout17
+// holdout14 (measured once at the end of the eighth round, not read), holdout15 to holdout18
 // (written in the ninth round after its changes were decided, measured once on each code of
 // the round, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17"}
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
