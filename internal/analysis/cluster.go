@@ -146,11 +146,12 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, c)
 		outAnswers = append(outAnswers, recAnswers(recs, c.recs))
 	}
-	out = append(out, questionThemes(recs, a.thes, protocol, thr, open, out, outAnswers)...)
+	qp := newQuestionPools(recs, open)
+	out = append(out, questionThemes(recs, a.thes, qp, protocol, thr, open, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	out = dropThinPraise(out, recs, thr)
 	out = dropThinFamilies(out, recs, thr)
-	out = append(out, unraisedQuestions(recs, a.thes, thr, open, out)...)
+	out = append(out, unraisedQuestions(recs, a.thes, qp, thr, open, out)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0
@@ -312,8 +313,9 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	// A question theme's clauses share only a stance, and a stance is sometimes misread
 	// ("I can't fault it"); an answer that takes the stance in two or three of its clauses
 	// takes it surely, so its clause is the one to quote.
-	stated := map[int64]int{}
+	var stated map[int64]int
 	if cl.whole {
+		stated = map[int64]int{}
 		for _, id := range cl.recs {
 			stated[recAnswer(recs[id])]++
 		}

@@ -71,9 +71,8 @@ func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey,
 }
 
 // questionThemes returns the question themes of recs that no cluster in out holds.
-func questionThemes(recs []clauseRec, th *thesaurus, protocol map[string]bool, thr int, open []bool,
+func questionThemes(recs []clauseRec, th *thesaurus, qp questionPools, protocol map[string]bool, thr int, open []bool,
 	out []*cluster, outAnswers [][]int64) []*cluster {
-	qp := newQuestionPools(recs, open)
 	qids := make([]int16, 0, len(qp.answered))
 	for q := range qp.answered {
 		qids = append(qids, q)
@@ -131,12 +130,11 @@ func wholeCluster(k qthemeKey, ids []int, sup int, ws [][]string, df map[string]
 // stance in as many interviews as a theme needs, the stance most of them take. A protocol
 // asks each question because it expects something to recur there; when nothing else
 // found a theme in its answers, what most answerers say about it is the best reading.
-func unraisedQuestions(recs []clauseRec, th *thesaurus, thr int, open []bool, out []*cluster) []*cluster {
+func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
 	homes := map[int16]bool{}
 	for _, cl := range out {
 		homes[homeQuestion(cl, recs)] = true
 	}
-	qp := newQuestionPools(recs, open)
 	var found []*cluster
 	for q := range int16(len(open)) {
 		if homes[q] || (q == 0 && hasWarmup(open)) {

@@ -87,7 +87,7 @@ func TestQuestionThemes(t *testing.T) {
 		for _, cl := range out {
 			outAnswers = append(outAnswers, recAnswers(recs, cl.recs))
 		}
-		return questionThemes(recs, a.thes, map[string]bool{}, thr, open, out, outAnswers)
+		return questionThemes(recs, a.thes, newQuestionPools(recs, open), map[string]bool{}, thr, open, out, outAnswers)
 	}
 	praised := append(answerRecs(1, 0, 6, classPos, ""), answerRecs(1, 6, 2, classNeg, "")...)
 	got := themes(praised, closed, nil)
@@ -164,31 +164,34 @@ func TestStemCandidatesSkipWarmup(t *testing.T) {
 func TestUnraisedQuestions(t *testing.T) {
 	a := New().(*analyzer)
 	const thr = 4
+	unraised := func(recs []clauseRec, open []bool, out []*cluster) []*cluster {
+		return unraisedQuestions(recs, a.thes, newQuestionPools(recs, open), thr, open, out)
+	}
 	warmup := []bool{false, false, false}
 	split := append(answerRecs(1, 0, 5, classNeg, ""), answerRecs(1, 5, 3, classPos, "")...)
-	got := unraisedQuestions(split, a.thes, thr, warmup, nil)
+	got := unraised(split, warmup, nil)
 	if len(got) != 1 || !got[0].whole || got[0].class != classNeg || got[0].qid != 1 || got[0].support != 5 {
 		t.Fatalf("five complaining against three praising, nothing else found: %+v", got)
 	}
 	home := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{5, 6, 7}}
-	if got := unraisedQuestions(split, a.thes, thr, warmup, []*cluster{home}); len(got) != 0 {
+	if got := unraised(split, warmup, []*cluster{home}); len(got) != 0 {
 		t.Fatalf("a question another cluster calls home got a second theme: %+v", got)
 	}
 	elsewhere := append(slices.Clone(split), answerRecs(2, 0, 6, classNeg, "")...)
 	away := &cluster{class: classNeg, primary: -1, qid: -1, recs: []int{8, 9, 10, 11, 12, 13, 0}}
-	if got := unraisedQuestions(elsewhere, a.thes, thr, warmup, []*cluster{away}); len(got) != 1 || got[0].qid != 1 {
+	if got := unraised(elsewhere, warmup, []*cluster{away}); len(got) != 1 || got[0].qid != 1 {
 		t.Fatalf("a cluster at home in question 2 with one clause of question 1 raised question 1: %+v", got)
 	}
 	few := append(answerRecs(1, 0, 3, classNeg, ""), answerRecs(1, 3, 3, classPos, "")...)
-	if got := unraisedQuestions(few, a.thes, thr, warmup, nil); len(got) != 0 {
+	if got := unraised(few, warmup, nil); len(got) != 0 {
 		t.Fatalf("three of a stance made a theme: %+v", got)
 	}
 	warm := answerRecs(0, 0, 8, classNeg, "")
-	if got := unraisedQuestions(warm, a.thes, thr, warmup, nil); len(got) != 0 {
+	if got := unraised(warm, warmup, nil); len(got) != 0 {
 		t.Fatalf("the warm-up made a theme: %+v", got)
 	}
 	noWarmup := []bool{true, false}
-	if got := unraisedQuestions(warm, a.thes, thr, noWarmup, nil); len(got) != 1 || got[0].qid != 0 {
+	if got := unraised(warm, noWarmup, nil); len(got) != 1 || got[0].qid != 0 {
 		t.Fatalf("the first question of a study without a warm-up: %+v", got)
 	}
 }
