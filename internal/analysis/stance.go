@@ -246,6 +246,9 @@ func negatedMain(toks []token) bool {
 // saying or thinking, with no first-person subject in between: "My husband thought the
 // recipes took forever". It returns -1 when there is none.
 func reported(text string, toks []token, sentenceStart bool) int {
+	if k := kinSubject(toks); k >= 0 {
+		return k
+	}
 	for i, t := range toks {
 		third := thirdParties[t.low]
 		// A capitalised word inside a sentence is a name: "Kiara said", "Dave thinks".
@@ -289,6 +292,34 @@ func reported(text string, toks []token, sentenceStart bool) int {
 	}
 	return -1
 }
+
+// kinSubject finds a clause that tells a relative's or a friend's own story, "my sister
+// moved the same month with another firm and they turned up late": its subject is "my"
+// or "our" and one of kin, and the speaker is nowhere in it ("my son had to pair it for
+// me" is the speaker's story). It returns the index of "my" or "our", or -1.
+func kinSubject(toks []token) int {
+	k := 0
+	for k < len(toks) && fillerWords[toks[k].low] {
+		k++
+	}
+	if k+1 >= len(toks) || (toks[k].low != "my" && toks[k].low != "our") || !kin[toks[k+1].low] {
+		return -1
+	}
+	for _, t := range toks[k+2:] {
+		if speakerWords[t.low] {
+			return -1
+		}
+	}
+	return k
+}
+
+// kin are the people whose experiences a participant retells as theirs to tell.
+var kin = wordSet(`wife husband partner brother sister mom mum mother dad father parents friend friends
+roommate roommates flatmate flatmates neighbor neighbour neighbors neighbours son daughter fiance fiancee
+spouse girlfriend boyfriend cousin aunt uncle grandma grandpa gran nan mate mates buddy pal`)
+
+// speakerWords are the words that put the speaker in a clause.
+var speakerWords = wordSet(`i i'm i've i'd i'll me myself we we're we've we'd we'll us`)
 
 // groupVerbs state a view, unlike the rest of speechVerbs ("keep", "call", "feel"),
 // which things do too.
