@@ -177,6 +177,10 @@ func wishMarkers(toks []token) (strong, weak bool) {
 		if j := skipAdverbs(toks, i+1); j < len(toks) && (toks[j].low == "have" || toks[j].low == "been") {
 			continue
 		}
+		// "I'd probably pay" is a wish; "I'd probably be annoyed" is a feeling supposed.
+		if j := skipAdverbs(toks, i+1); modalAdverbs[next] && j < len(toks) && supposedVerbs[toks[j].low] {
+			continue
+		}
 		if (t.low == "would" || strings.HasSuffix(t.low, "'d")) && wishVerbs[next] {
 			if preferVerbs[next] {
 				return true, true
@@ -212,6 +216,10 @@ func strongWish(toks []token) bool {
 	}
 	return false
 }
+
+// supposedVerbs after "I'd probably" suppose a reaction: "I'd probably be annoyed",
+// "I'd probably panic".
+var supposedVerbs = wordSet(`be feel get panic worry notice freak lose`)
 
 var wishBe = wordSet(`nice great good helpful better easier amazing ideal perfect way more lovely useful awesome`)
 

@@ -65,6 +65,8 @@ func TestStanceRules(t *testing.T) {
 		{"the speaker with a relative", q, "My husband and I thought the price was way too high.", "cost", classNeg},
 		{"own price complaint", q, "The price was way too high for the two of us.", "cost", classNeg},
 		{"not cheap", q, "The monthly price is not cheap, honestly.", "cost", classNeg},
+		{"a supposed feeling", q, "If I was paying per minute I'd probably be annoyed about the price.", "cost", classNone},
+		{"a probable wish", q, "If the price were lower I'd probably come back.", "cost", classWish},
 		{"irrealis might", q, "If I lived further out I might worry about the price.", "cost", classNone},
 		{"others struggle", q, "A lot of people struggle with the price, I know that.", "cost", classNone},
 		{"spared a fight", q, "I haven't had to fight for an appointment slot, touch wood.", "appointments", -classNeg},
