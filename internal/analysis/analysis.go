@@ -18,7 +18,9 @@
 //     words (questheme.go);
 //  6. last, for a question no theme so far is raised in most, the stance most of its
 //     answerers take, when as many as a theme needs take it (unraisedQuestions): a protocol
-//     asks a question because it expects an answer to recur there.
+//     asks a question because it expects an answer to recur there; and for a question a
+//     theme is raised in, a complaint or a wish that theme does not take, heard in as many
+//     interviews in answers no theme holds (otherStances): a question may draw two.
 //
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
 // one clause per interview, the clearest first, as many as the threshold asks and beyond

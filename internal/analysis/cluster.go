@@ -152,6 +152,7 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 	out = dropThinPraise(out, recs, thr)
 	out = dropThinFamilies(out, recs, thr)
 	out = append(out, unraisedQuestions(recs, a.thes, qp, thr, open, out)...)
+	out = append(out, otherStances(recs, a.thes, qp, thr, open, out)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0

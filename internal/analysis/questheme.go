@@ -153,6 +153,52 @@ func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr in
 	return found
 }
 
+// otherStances returns, for each question some cluster in out calls home, the complaints
+// and wishes no cluster there takes (classNeg, classWish) that a theme's threshold of
+// interviews voice in answers no cluster holds: a question may draw two themes, "the
+// hygienist was gentle" beside "she lectured me about flossing". Praise beside another
+// theme is left alone, since it is mostly politeness ("they were nice about it").
+func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
+	homes := map[qthemeKey]bool{}
+	held := map[int64]bool{}
+	for _, cl := range out {
+		homes[qthemeKey{homeQuestion(cl, recs), cl.class}] = true
+		homes[qthemeKey{homeQuestion(cl, recs), classNone}] = true
+		for _, id := range cl.recs {
+			held[recAnswer(recs[id])] = true
+		}
+	}
+	var found []*cluster
+	for q := range int16(len(open)) {
+		if !homes[qthemeKey{q, classNone}] || (q == 0 && hasWarmup(open)) {
+			continue
+		}
+		for _, c := range []polClass{classNeg, classWish} {
+			k := qthemeKey{q, c}
+			if homes[k] || freshInterviews(recs, qp.pools[k], held) < thr {
+				continue
+			}
+			if debugf != nil {
+				debugf("other stance q%d %v", q, c)
+			}
+			ws, df := questionWords(recs, th, qp.pools[k])
+			found = append(found, wholeCluster(k, qp.pools[k], distinctInterviews(recs, qp.pools[k]), ws, df))
+		}
+	}
+	return found
+}
+
+// freshInterviews counts the interviews of ids whose answers held does not contain.
+func freshInterviews(recs []clauseRec, ids []int, held map[int64]bool) int {
+	ivs := map[int32]bool{}
+	for _, id := range ids {
+		if r := recs[id]; !held[recAnswer(r)] {
+			ivs[r.iv] = true
+		}
+	}
+	return len(ivs)
+}
+
 // topShare is the most interviews that use one word outside the protocol.
 func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
 	top := 0

@@ -195,3 +195,49 @@ func TestUnraisedQuestions(t *testing.T) {
 		t.Fatalf("the first question of a study without a warm-up: %+v", got)
 	}
 }
+
+// A question another cluster calls home still has a complaint or a wish of its own when a
+// theme's threshold of interviews voice it in answers no cluster holds; never praise, and
+// never a stance the home cluster already takes.
+func TestOtherStances(t *testing.T) {
+	a := New().(*analyzer)
+	const thr = 4
+	other := func(recs []clauseRec, out []*cluster) []*cluster {
+		open := []bool{false, false}
+		return otherStances(recs, a.thes, newQuestionPools(recs, open), thr, open, out)
+	}
+	// Interviews 0-5 praise in answer to question 1 (the home cluster's); 6-10 complain.
+	praised := answerRecs(1, 0, 6, classPos, "")
+	home := &cluster{class: classPos, primary: -1, qid: -1, recs: []int{0, 1, 2, 3, 4, 5}}
+	both := append(slices.Clone(praised), answerRecs(1, 6, 5, classNeg, "")...)
+	got := other(both, []*cluster{home})
+	if len(got) != 1 || !got[0].whole || got[0].class != classNeg || got[0].qid != 1 || got[0].support != 5 {
+		t.Fatalf("five complaining beside a praise theme: %+v", got)
+	}
+	if got := other(both, nil); len(got) != 0 {
+		t.Fatalf("a question no cluster calls home is the sixth path's: %+v", got)
+	}
+	// The same interviews' complaints in the answers the home cluster holds are
+	// concessions inside its answers, not a theme of their own.
+	inside := append(slices.Clone(praised), answerRecs(1, 0, 5, classNeg, "")...)
+	if got := other(inside, []*cluster{home}); len(got) != 0 {
+		t.Fatalf("complaints in the home cluster's answers made a theme: %+v", got)
+	}
+	three := append(slices.Clone(praised), answerRecs(1, 6, 3, classNeg, "")...)
+	if got := other(three, []*cluster{home}); len(got) != 0 {
+		t.Fatalf("three complaints made a theme: %+v", got)
+	}
+	complained := &cluster{class: classNeg, primary: -1, qid: -1, recs: []int{0, 1, 2, 3, 4, 5}}
+	twice := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 5, classNeg, "")...)
+	if got := other(twice, []*cluster{complained}); len(got) != 0 {
+		t.Fatalf("the home cluster's own stance made a second theme: %+v", got)
+	}
+	praise := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 5, classPos, "")...)
+	if got := other(praise, []*cluster{complained}); len(got) != 0 {
+		t.Fatalf("praise beside a complaint theme made a theme: %+v", got)
+	}
+	wishes := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 4, classWish, "")...)
+	if got := other(wishes, []*cluster{complained}); len(got) != 1 || got[0].class != classWish {
+		t.Fatalf("four wishes beside a complaint theme: %+v", got)
+	}
+}
