@@ -20,7 +20,8 @@
 //     answerers take, when as many as a theme needs take it (unraisedQuestions): a protocol
 //     asks a question because it expects an answer to recur there; and for a question a
 //     theme is raised in, a complaint or a wish that theme does not take, heard in as many
-//     interviews in answers no theme holds (otherStances): a question may draw two.
+//     interviews in answers no theme holds (otherStances; praise only where an open
+//     question asks for it): a question may draw two.
 //
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
 // one clause per interview, the clearest first, as many as the threshold asks and beyond

@@ -153,11 +153,12 @@ func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr in
 	return found
 }
 
-// otherStances returns, for each question some cluster in out calls home, the complaints
-// and wishes no cluster there takes (classNeg, classWish) that a theme's threshold of
-// interviews voice in answers no cluster holds: a question may draw two themes, "the
-// hygienist was gentle" beside "she lectured me about flossing". Praise beside another
-// theme is left alone, since it is mostly politeness ("they were nice about it").
+// otherStances returns, for each question some cluster in out calls home, the stances no
+// cluster there takes that a theme's threshold of interviews voice in answers no cluster
+// holds: a question may draw two themes, "the hygienist was gentle" beside "she lectured
+// me about flossing". Praise beside another theme counts only in answer to an open
+// question ("What went well?"), which asks for it; elsewhere it is mostly politeness
+// ("they were nice about it").
 func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
 	homes := map[qthemeKey]bool{}
 	held := map[int64]bool{}
@@ -173,9 +174,9 @@ func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, op
 		if !homes[qthemeKey{q, classNone}] || (q == 0 && hasWarmup(open)) {
 			continue
 		}
-		for _, c := range []polClass{classNeg, classWish} {
+		for _, c := range []polClass{classNeg, classWish, classPos} {
 			k := qthemeKey{q, c}
-			if homes[k] || freshInterviews(recs, qp.pools[k], held) < thr {
+			if (c == classPos && !open[q]) || homes[k] || freshInterviews(recs, qp.pools[k], held) < thr {
 				continue
 			}
 			if debugf != nil {

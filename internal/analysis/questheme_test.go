@@ -197,8 +197,8 @@ func TestUnraisedQuestions(t *testing.T) {
 }
 
 // A question another cluster calls home still has a complaint or a wish of its own when a
-// theme's threshold of interviews voice it in answers no cluster holds; never praise, and
-// never a stance the home cluster already takes.
+// theme's threshold of interviews voice it in answers no cluster holds; praise only in
+// answer to an open question, and never a stance the home cluster already takes.
 func TestOtherStances(t *testing.T) {
 	a := New().(*analyzer)
 	const thr = 4
@@ -235,6 +235,11 @@ func TestOtherStances(t *testing.T) {
 	praise := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 5, classPos, "")...)
 	if got := other(praise, []*cluster{complained}); len(got) != 0 {
 		t.Fatalf("praise beside a complaint theme made a theme: %+v", got)
+	}
+	open := []bool{false, true}
+	if got := otherStances(praise, a.thes, newQuestionPools(praise, open), thr, open, []*cluster{complained}); len(got) != 1 ||
+		got[0].class != classPos {
+		t.Fatalf("praise beside a complaint theme in answer to an open question: %+v", got)
 	}
 	wishes := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 4, classWish, "")...)
 	if got := other(wishes, []*cluster{complained}); len(got) != 1 || got[0].class != classWish {
