@@ -156,8 +156,11 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // eighth round, each measured once on the code before it and on that merge overlap, not read),
 // holdout14 (measured once at the end of the eighth round, not read), holdout15 to holdout18
 // (written in the ninth round after its changes were decided, measured once on each code of
-// the round, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18"}
+// the round and on the tenth round's final code, not read, though one tenth-round script
+// printed the titles and matched theme keys of one dropped variant's new findings on them),
+// holdout19 (written in the tenth round after its changes were decided, measured once on the
+// code before the round and on its final code, not read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
