@@ -160,18 +160,20 @@ func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr in
 // question ("What went well?"), which asks for it; elsewhere it is mostly politeness
 // ("they were nice about it").
 func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
-	homes := map[qthemeKey]bool{}
-	held := map[int64]bool{}
+	raised := map[int16]bool{}    // questions some cluster calls home
+	homes := map[qthemeKey]bool{} // and the stances those clusters take there
+	held := map[int64]bool{}      // answers some cluster holds
 	for _, cl := range out {
-		homes[qthemeKey{homeQuestion(cl, recs), cl.class}] = true
-		homes[qthemeKey{homeQuestion(cl, recs), classNone}] = true
+		h := homeQuestion(cl, recs)
+		raised[h] = true
+		homes[qthemeKey{h, cl.class}] = true
 		for _, id := range cl.recs {
 			held[recAnswer(recs[id])] = true
 		}
 	}
 	var found []*cluster
 	for q := range int16(len(open)) {
-		if !homes[qthemeKey{q, classNone}] || (q == 0 && hasWarmup(open)) {
+		if !raised[q] || (q == 0 && hasWarmup(open)) {
 			continue
 		}
 		for _, c := range []polClass{classNeg, classWish, classPos} {

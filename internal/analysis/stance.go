@@ -173,12 +173,13 @@ func wishMarkers(toks []token) (strong, weak bool) {
 		if i+1 < len(toks) {
 			next = toks[i+1].low
 		}
+		j := skipAdverbs(toks, i+1)
 		// "I'd probably have complained" is a past that did not happen, not a wish.
-		if j := skipAdverbs(toks, i+1); j < len(toks) && (toks[j].low == "have" || toks[j].low == "been") {
+		if j < len(toks) && (toks[j].low == "have" || toks[j].low == "been") {
 			continue
 		}
 		// "I'd probably pay" is a wish; "I'd probably be annoyed" is a feeling supposed.
-		if j := skipAdverbs(toks, i+1); modalAdverbs[next] && j < len(toks) && supposedVerbs[toks[j].low] {
+		if modalAdverbs[next] && j < len(toks) && supposedVerbs[toks[j].low] {
 			continue
 		}
 		if (t.low == "would" || strings.HasSuffix(t.low, "'d")) && wishVerbs[next] {
@@ -321,7 +322,7 @@ func kinSubject(toks []token) int {
 	return k
 }
 
-// kin are the people whose experiences a participant retells as theirs to tell.
+// kin are the people whose stories a participant retells: theirs, not the speaker's.
 var kin = wordSet(`wife husband partner brother sister mom mum mother dad father parents friend friends
 roommate roommates flatmate flatmates neighbor neighbour neighbors neighbours son daughter fiance fiancee
 spouse girlfriend boyfriend cousin aunt uncle grandma grandpa gran nan mate mates buddy pal`)
