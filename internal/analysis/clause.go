@@ -170,6 +170,12 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		if pols[i] != 0 && notEvaluative(text, toks, i) {
 			pols[i] = 0
 		}
+		// "dead easy", "stupidly quick", "awfully nice": a word of harm used as a degree
+		// adverb says how much, and the word after it says what.
+		if pols[i] < 0 && degreeAdverbs[t.low] && i+1 < len(toks) && !strings.ContainsAny(text[t.end:toks[i+1].start], ",.;:?!") &&
+			(a.pol.of(toks[i+1]) != 0 || gradable[toks[i+1].low]) {
+			pols[i] = 0
+		}
 		// "Stop the selling, love.": a term of address set off by a comma at the end of
 		// its phrase praises nobody.
 		if pols[i] != 0 && vocatives[t.low] && i > 0 && strings.Contains(text[toks[i-1].end:t.start], ",") &&

@@ -178,3 +178,12 @@ var questionWishPhrases = []string{
 	"if you could", "magic wand", "suggest", "coming back", "come back", "win you back", "want to see",
 	"would you want", "would help", "would you add", "would it take", "what could",
 }
+
+// degreeAdverbs are words of harm that also intensify the word after them ("dead quiet",
+// "terribly good", "ridiculously cheap"), and gradable the plain adjectives they
+// intensify that carry no polarity of their own.
+var (
+	degreeAdverbs = wordSet(`dead terribly awfully stupidly ridiculously crazy insanely wicked scary stupid damn
+damned bloody freaking frigging`)
+	gradable = wordSet(`quiet cheap quick fast simple clean comfy warm friendly busy long short early`)
+)

@@ -63,6 +63,8 @@ func TestStanceRules(t *testing.T) {
 		{"a relative's own story", q, "My sister moved with another firm and the price was ridiculous.", "cost", classNone},
 		{"a relative's story, said plainly", q, "So my flatmate, she waited three weeks for support.", "support", classNone},
 		{"the speaker with a relative", q, "My husband and I thought the price was way too high.", "cost", classNeg},
+		{"dead easy", q, "Honestly the setup was dead easy, ten minutes.", "setup", classPos},
+		{"dead quiet is no complaint", q, "The new office was dead quiet, no distractions.", "focus", -classNeg},
 		{"own price complaint", q, "The price was way too high for the two of us.", "cost", classNeg},
 		{"not cheap", q, "The monthly price is not cheap, honestly.", "cost", classNeg},
 		{"a supposed feeling", q, "If I was paying per minute I'd probably be annoyed about the price.", "cost", classNone},
