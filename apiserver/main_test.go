@@ -279,17 +279,25 @@ func sessionToken(t *testing.T, sub, email string, ttl time.Duration) string {
 // the one of 127.0.0.1, where tests expect their own 401s.
 func waitUsable(t *testing.T, what, token string) {
 	t.Helper()
-	waitFor(t, what+" usable", func() error {
-		req, err := http.NewRequest("GET", api.URL+"/api/v1/me", nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		if r := send(t, pollClient, req); r.status != 200 {
-			return fmt.Errorf("%d %s", r.status, r.body)
-		}
-		return nil
-	})
+	// Each replica learns of a new key from its own informer: the PostgreSQL one, once
+	// started, may hear of it later than the first.
+	urls := []string{api.URL}
+	if pgBackend.url != "" {
+		urls = append(urls, pgBackend.url)
+	}
+	for _, url := range urls {
+		waitFor(t, what+" usable at "+url, func() error {
+			req, err := http.NewRequest("GET", url+"/api/v1/me", nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			if r := send(t, pollClient, req); r.status != 200 {
+				return fmt.Errorf("%d %s", r.status, r.body)
+			}
+			return nil
+		})
+	}
 }
 
 // pollClient sends the suite's polls, from an address no test checks the budget of.
