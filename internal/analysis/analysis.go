@@ -24,9 +24,9 @@
 //     question asks for it): a question may draw two.
 //
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
-// one clause per interview, the clearest first, as many as the threshold asks and beyond
-// that only those as strong as the best; its title is the clause that says what most of
-// the others say, in neutral words (title.go); its key names its stance and what holds it
+// one clause per interview, the clearest first: the two clearest, then only those nearly
+// as strong (quoteCuts); its title is the clause that says what most of the clearest
+// say, in neutral words (title.go); its key names its stance and what holds it
 // together, so a re-run updates the same finding, and CarryKeys (identity.go) keeps that
 // identity when a grown set finds the theme by another path. testdata/README.md has the
 // hand-coded sets it is measured on and what it still misses.

@@ -158,9 +158,11 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // (written in the ninth round after its changes were decided, measured once on each code of
 // the round and on the tenth round's final code, not read, though one tenth-round script
 // printed the titles and matched theme keys of one dropped variant's new findings on them),
-// holdout19 (written in the tenth round after its changes were decided, measured once on the
-// code before the round and on its final code, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19"}
+// holdout19 (written in the tenth round after its first changes were decided, measured once on
+// the code before the round, on those changes and on the final code, not read), holdout20
+// (written late in the tenth round, measured once before the round and on its final code, not
+// read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
