@@ -286,18 +286,21 @@ func waitUsable(t *testing.T, what, token string) {
 		urls = append(urls, pgBackend.url)
 	}
 	for _, url := range urls {
-		waitFor(t, what+" usable at "+url, func() error {
-			req, err := http.NewRequest("GET", url+"/api/v1/me", nil)
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			if r := send(t, pollClient, req); r.status != 200 {
-				return fmt.Errorf("%d %s", r.status, r.body)
-			}
-			return nil
-		})
+		waitFor(t, what+" usable at "+url, func() error { return authorizedAt(t, url, "/api/v1/me", token) })
 	}
+}
+
+// authorizedAt is nil once token is let through a GET of path at the replica at base.
+func authorizedAt(t *testing.T, base, path, token string) error {
+	req, err := http.NewRequest("GET", base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if r := send(t, pollClient, req); r.status != 200 {
+		return fmt.Errorf("%d %s", r.status, r.body)
+	}
+	return nil
 }
 
 // pollClient sends the suite's polls, from an address no test checks the budget of.

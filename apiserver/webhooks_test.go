@@ -232,13 +232,8 @@ func hookTenant(t *testing.T, base, name string) *tenant {
 	tn := newTenant(t, name, qualv1alpha1.PlanEnterprise)
 	waitFor(t, name+" known to "+base, func() error {
 		for _, token := range []string{tn.secret, tn.owner} {
-			req, err := http.NewRequest("GET", base+"/api/v1/webhooks", nil)
-			if err != nil {
+			if err := authorizedAt(t, base, "/api/v1/webhooks", token); err != nil {
 				return err
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
-			if r := send(t, pollClient, req); r.status != 200 {
-				return fmt.Errorf("%d %s", r.status, r.body)
 			}
 		}
 		return nil
