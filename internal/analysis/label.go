@@ -26,19 +26,19 @@ const (
 // were in answers coded for their theme, 0.65 of the fourth, about half of the fifth to
 // eighth).
 func (a *analyzer) quoteCuts(picks []pick, thr int) (described, shown int) {
-	described, shown = len(picks), -1
+	described = len(picks)
 	for i, p := range picks {
-		if shown < 0 && i >= minQuotes && p.score < nearBest*picks[0].score {
-			shown = i
-		}
 		if i >= thr && p.score < picks[0].score {
 			described = i
 			break
 		}
 	}
 	described = min(described, a.maxEvidence)
-	if shown < 0 || shown > described {
-		shown = described
+	shown = described
+	for i := minQuotes; i < described; i++ {
+		if picks[i].score < nearBest*picks[0].score {
+			return described, i
+		}
 	}
 	return described, shown
 }
