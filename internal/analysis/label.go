@@ -34,13 +34,12 @@ func (a *analyzer) quoteCuts(picks []pick, thr int) (described, shown int) {
 		}
 	}
 	described = min(described, a.maxEvidence)
-	shown = described
 	for i := minQuotes; i < described; i++ {
 		if picks[i].score < nearBest*picks[0].score {
 			return described, i
 		}
 	}
-	return described, shown
+	return described, described
 }
 
 // findings turns clusters into the API's findings: a title a researcher would write, a
