@@ -141,13 +141,38 @@ func segmentTitle(seg, subject string) (string, bool) {
 	if len(words) > titleMaxWords {
 		words = cutAtConjunction(words)
 	}
-	if len(words) < titleMinWords || len(words) > titleMaxWords || !hasVerb(words) || !readable(words) {
+	if len(words) < titleMinWords || len(words) > titleMaxWords || !hasVerb(words) || !readable(words) || !informative(words) {
 		return "", false
 	}
 	t := strings.Join(words, " ")
 	r, size := utf8.DecodeRuneInString(t)
 	return string(unicode.ToUpper(r)) + t[size:], true
 }
+
+// informative says a title names at least two things a reader can hold on to: "The
+// writing is too small", "Bed was great", not "People have the app", "They came late" or
+// "It was the one", which only make sense beside the quote they came from.
+func informative(words []string) bool {
+	_, pol, _, _ := compiledTables()
+	n := 0
+	for _, w := range words {
+		low := strings.ToLower(strings.Trim(w, ".,;:!?\"'“”‘’"))
+		if base, _, ok := strings.Cut(low, "'"); ok {
+			low = base
+		}
+		if pol.surface[low] == 0 && (len(low) < 3 || stopWords[low] || titlePersons[low] || lightWords[low]) {
+			continue
+		}
+		n++
+	}
+	return n >= 2
+}
+
+// lightWords carry grammar, not content: a title needs words besides them.
+var lightWords = wordSet(`have has had having get gets got getting gotten go goes went going gone come comes came
+coming one ones some there here done thing things stuff way lot bit kind sort give gives gave given take takes
+took taken make makes made put puts keep keeps kept everyone
+everybody someone somebody anyone anybody nobody nothing something anything everything sometimes always never`)
 
 // clauseTitle turns one quote into a title: its first readable segment.
 func clauseTitle(quote, subject string) (string, bool) {
@@ -192,13 +217,13 @@ func titleSegments(quote string) []string {
 // titleFillers are dropped anywhere in a title; leadFillers only at its start.
 var (
 	titleFillers = wordSet(`um uh umm uhh erm er hmm ha haha honestly basically actually literally really just
-totally`)
+totally innit`)
 	leadFillers = wordSet(`and but so or because then also plus yeah yes oh well okay ok though however anyway
 maybe mean especially now still`)
 )
 
 // fillerPhrases are asides of speech that a title drops wherever they occur.
-var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
+var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|being honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
 
 // cleanWords splits a segment into words and drops the fillers of speech.
 func cleanWords(seg string) []string {

@@ -52,6 +52,13 @@ func TestClauseTitle(t *testing.T) {
 		{"I told them I would cancel", "People told them people would cancel"},
 		{"Is it slow today, I wondered", ""},
 		{"Because I said we wanted the early slot", "People said people wanted the early slot"},
+		// A statement needs two words a reader can hold on to, whatever the quote around it.
+		{"It was the one.", ""},
+		{"The app, yes, I have the app.", ""},
+		{"They came late.", ""},
+		{"The writing is too small, dear.", "The writing is too small"},
+		{"Bed was great, I'll say", "Bed was great"},
+		{"Being honest, I'm tired.", ""},
 	} {
 		got, ok := clauseTitle(c.quote, "The app")
 		if !ok {
