@@ -412,6 +412,11 @@ func readable(words []string) bool {
 	if thirdParties[first] && first != "people" {
 		return false
 	}
+	// "I'm a copywriter" rewritten is "People are a copywriter": who the speaker is,
+	// in words that no longer agree, says nothing of the theme.
+	if first == "people" && len(words) > 2 && (words[1] == "are" || words[1] == "were") && (words[2] == "a" || words[2] == "an") {
+		return false
+	}
 	last := strings.ToLower(words[len(words)-1])
 	if danglingWords[last] || titlePrepositions[last] || last == "people" || last == "is" || last == "are" || last == "was" || last == "were" {
 		return false

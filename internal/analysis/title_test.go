@@ -59,6 +59,7 @@ func TestClauseTitle(t *testing.T) {
 		{"The writing is too small, dear.", "The writing is too small"},
 		{"Bed was great, I'll say", "Bed was great"},
 		{"Being honest, I'm tired.", ""},
+		{"I'm a copywriter, I'm a sucker for a good label.", ""},
 	} {
 		got, ok := clauseTitle(c.quote, "The app")
 		if !ok {
