@@ -169,7 +169,7 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			}
 		}
 		if used[strings.ToLower(title)] && len(f.Evidence) > 0 {
-			title = cleanTitle(f.Evidence[0].Quote)
+			title = spareTitle(f.Evidence, subject, used)
 		}
 		used[strings.ToLower(title)] = true
 		f.Title = title
@@ -272,6 +272,19 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, picks []pick, recs []clau
 	}
 	f.Confidence = math.Max(0, confidence(cl.support, thr, explicit, len(picks))-0.15)
 	return f
+}
+
+// spareTitle is the title of a finding whose candidates and template others took: the
+// first statement of its quotes no finding uses, else its first quote in neutral words.
+func spareTitle(ev []Evidence, subject string, used map[string]bool) string {
+	for _, e := range ev {
+		for _, seg := range titleSegments(e.Quote) {
+			if t, ok := segmentTitle(seg, subject); ok && !used[strings.ToLower(t)] {
+				return t
+			}
+		}
+	}
+	return cleanTitle(strings.Join(neutralWords(cleanWords(ev[0].Quote), subject), " "))
 }
 
 // cleanTitle turns a quote into a title: first letter up, trailing punctuation off, at

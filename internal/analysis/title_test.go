@@ -89,3 +89,17 @@ func TestQuestionTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestSpareTitle gives a finding whose titles others took the next unused statement of its
+// quotes, and else its first quote in neutral words, never in the speaker's first person.
+func TestSpareTitle(t *testing.T) {
+	ev := []Evidence{{Quote: "I put my name on it, too, which I went back and forth on."}, {Quote: "The form kept timing out on me."}}
+	used := map[string]bool{}
+	if got, want := spareTitle(ev, "The app", used), "The form kept timing out on them"; got != want {
+		t.Errorf("spareTitle = %q, want %q", got, want)
+	}
+	used["the form kept timing out on them"] = true
+	if got, want := spareTitle(ev, "The app", used), "People put their name on it, too, which people went back and …"; got != want {
+		t.Errorf("spareTitle with every statement taken = %q, want %q", got, want)
+	}
+}
