@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -231,6 +232,7 @@ type score struct {
 	support  float64
 	trapHits int
 	report   string
+	matched  []bool // whether each finding matches a theme
 }
 
 func (f *fixture) score(t testing.TB, findings []Finding) score {
@@ -255,6 +257,7 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 	var b strings.Builder
 	matchedThemes := map[string]bool{}
 	good, trapHits, quotes, supported := 0, 0, 0, 0
+	var matchedFindings []bool
 	for _, fd := range findings {
 		var refs []answerRef
 		for _, e := range fd.Evidence {
@@ -286,6 +289,7 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 		if len(matches) > 0 {
 			good++
 		}
+		matchedFindings = append(matchedFindings, len(matches) > 0)
 		fmt.Fprintf(&b, "  [%d] %-13s %-60s -> %v (%s)\n", fd.Frequency, fd.Type, fd.Title, matches, fd.Key)
 		for i, e := range fd.Evidence {
 			tag := ""
@@ -331,7 +335,7 @@ func (f *fixture) score(t testing.TB, findings []Finding) score {
 	if len(missed) > 0 {
 		fmt.Fprintf(&b, "  missed themes: %v\n", missed)
 	}
-	s := score{trapHits: trapHits, report: b.String()}
+	s := score{trapHits: trapHits, report: b.String(), matched: matchedFindings}
 	if quotes > 0 {
 		s.support = float64(supported) / float64(quotes)
 	}
@@ -356,6 +360,7 @@ func TestQuality(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	calib := map[string]*[2]int{} // by finding type: findings, and those that match a theme
 	for _, name := range names {
 		f := fixtures[name]
 		t.Run(name, func(t *testing.T) {
@@ -364,6 +369,15 @@ func TestQuality(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := f.score(t, findings)
+			for i, fd := range findings {
+				if calib[fd.Type] == nil {
+					calib[fd.Type] = &[2]int{}
+				}
+				calib[fd.Type][0]++
+				if s.matched[i] {
+					calib[fd.Type][1]++
+				}
+			}
 			t.Logf("%s: recall %.2f precision %.2f trap hits %d findings %d evidence support %.2f\n%s",
 				name, s.recall, s.precision, s.trapHits, len(findings), s.support, s.report)
 			if s.recall < qualityTargetRecall || s.precision < qualityTargetPrecision {
@@ -378,5 +392,27 @@ func TestQuality(t *testing.T) {
 				t.Errorf("%s: evidence support %.2f, below the floor %.2f", name, s.support, qualityFloorSupport)
 			}
 		})
+	}
+	checkConfidence(t, calib)
+}
+
+// confidenceSlack is how far a finding type's confidence may be from the share of its
+// findings that match a theme over every hand-coded set.
+const confidenceSlack = 0.08
+
+// checkConfidence fails when a finding type's confidence (kindConfidence) no longer says how
+// often findings of that type match a coded theme.
+func checkConfidence(t *testing.T, calib map[string]*[2]int) {
+	stance := map[string]polClass{TypePainPoint: classNeg, TypeTheme: classPos, TypeOpportunity: classWish}
+	for typ, c := range calib {
+		if c[0] < 30 {
+			continue
+		}
+		share := float64(c[1]) / float64(c[0])
+		conf := kindConfidence[stance[typ]]
+		t.Logf("%s: %d of %d findings match a theme (%.3f), confidence %.2f", typ, c[1], c[0], share, conf)
+		if math.Abs(share-conf) > confidenceSlack {
+			t.Errorf("%s findings match a theme %.3f of the time, but their confidence is %.2f", typ, share, conf)
+		}
 	}
 }
