@@ -155,15 +155,17 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // (measured once at the end of the seventh round, not read; their score lines chose the
 // eighth round's merge overlap, since reverted), holdout12 and holdout13 (written during the
 // eighth round, each measured once on the code before it and on that merge overlap, not read),
-// holdout14 (measured once at the end of the eighth round, not read), holdout15 to holdout18
+// holdout14 (measured once at the end of the eighth round, not read; holdout10 to holdout14
+// had their findings read in the eleventh round), holdout15 to holdout18
 // (written in the ninth round after its changes were decided, measured once on each code of
 // the round and on the tenth round's final code, not read, though one tenth-round script
 // printed the titles and matched theme keys of one dropped variant's new findings on them),
 // holdout19 (written in the tenth round after its first changes were decided, measured once on
 // the code before the round, on those changes and on the final code, not read), holdout20
 // (written late in the tenth round, measured once before the round and on its final code, not
-// read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20"}
+// read), holdout21 (written at the start of the eleventh round, measured once on the code
+// before it and on its final code, which score alike, not read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20", "holdout21"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
