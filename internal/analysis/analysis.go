@@ -26,10 +26,11 @@
 // A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
 // one clause per interview, the clearest first: the two clearest, then only those nearly
 // as strong (quoteCuts); its title is the clause that says what most of the clearest
-// say, in neutral words (title.go); its key names its stance and what holds it
-// together, so a re-run updates the same finding, and CarryKeys (identity.go) keeps that
-// identity when a grown set finds the theme by another path. testdata/README.md has the
-// hand-coded sets it is measured on and what it still misses.
+// say, in neutral words, naming at least two things (title.go); its confidence is how
+// often findings of its type matched a coded theme (kindConfidence); its key names its
+// stance and what holds it together, so a re-run updates the same finding, and CarryKeys
+// (identity.go) keeps that identity when a grown set finds the theme by another path.
+// testdata/README.md has the hand-coded sets it is measured on and what it still misses.
 package analysis
 
 import "context"
