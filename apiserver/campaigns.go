@@ -1,9 +1,13 @@
 package apiserver
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -163,15 +167,17 @@ func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request, p *authn.
 	if e := body.validate(false); e != nil {
 		return e
 	}
-	if c.Object.Spec.State == qualv1alpha1.StateCompleted {
-		return envelope.New(envelope.CodeInvalidState, "A completed campaign is read-only")
-	}
-	spec := c.Object.Spec.DeepCopy()
-	body.applyTo(spec)
-	if e := validateSpec(spec); e != nil {
-		return e
-	}
-	return s.applyCampaign(w, r, c, *spec)
+	return s.updateCampaign(w, r, c, func(cur *directory.Campaign) (*qualv1alpha1.CampaignSpec, error) {
+		if cur.Object.Spec.State == qualv1alpha1.StateCompleted {
+			return nil, envelope.New(envelope.CodeInvalidState, "A completed campaign is read-only")
+		}
+		spec := cur.Object.Spec.DeepCopy()
+		body.applyTo(spec)
+		if e := validateSpec(spec); e != nil {
+			return nil, e
+		}
+		return spec, nil
+	})
 }
 
 func (s *Server) campaignAction(action string) handlerFunc {
@@ -188,23 +194,46 @@ func (s *Server) campaignAction(action string) handlerFunc {
 			return e
 		}
 		to, _ := campaignstate.Action(action).Target()
-		if err := campaignstate.CheckAction(c.Object.Spec.State, campaignstate.Action(action)); err != nil {
-			return envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
-				c.Status, action, c.Status, strings.ToLower(string(to)))
-		}
-		spec := c.Object.Spec.DeepCopy()
-		spec.State = to
-		return s.applyCampaign(w, r, c, *spec)
+		return s.updateCampaign(w, r, c, func(cur *directory.Campaign) (*qualv1alpha1.CampaignSpec, error) {
+			if err := campaignstate.CheckAction(cur.Object.Spec.State, campaignstate.Action(action)); err != nil {
+				return nil, envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
+					cur.Status, action, cur.Status, strings.ToLower(string(to)))
+			}
+			spec := cur.Object.Spec.DeepCopy()
+			spec.State = to
+			return spec, nil
+		})
 	}
 }
 
-// applyCampaign writes a campaign's REST-owned fields and answers with the result.
-func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *directory.Campaign, spec qualv1alpha1.CampaignSpec) error {
-	u, err := s.writer().applyCampaign(r.Context(), c.Object, spec)
-	if err != nil {
+// updateCampaign writes what change makes of the campaign's newest copy and answers with the
+// result. The write carries that copy's resourceVersion, so a write that lost a race to
+// another runs change again on the newer copy (client-go's conflict backoff gives the cache
+// time to catch up): two changes to different fields both land, and a transition is checked
+// against the state it replaces. Out of retries, it is 409 CONFLICT. A state change answers
+// once the controller has accepted it (bounded by Config.WriteWait), so the answer carries
+// the time it stamps (published_at).
+func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request, c *directory.Campaign,
+	change func(*directory.Campaign) (*qualv1alpha1.CampaignSpec, error)) error {
+	uid := string(c.Object.UID)
+	var u *unstructured.Unstructured
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if latest, ok := s.dir.Campaign(uid); ok {
+			c = latest
+		} else {
+			return envelope.NotFound("Campaign")
+		}
+		spec, err := change(c)
+		if err != nil {
+			return err
+		}
+		u, err = s.writer().applyCampaign(r.Context(), c.Object, *spec)
 		return err
+	})
+	if err != nil {
+		return kubeError(err)
 	}
-	updated, err := readBack(s, r.Context(), string(c.Object.UID), u.GetResourceVersion(), s.dir.Campaign,
+	updated, err := readBack(s, r.Context(), uid, u.GetResourceVersion(), s.dir.Campaign,
 		func() (*directory.Campaign, error) {
 			obj, err := fromApplied[qualv1alpha1.Campaign](u)
 			if err != nil {
@@ -214,6 +243,15 @@ func (s *Server) applyCampaign(w http.ResponseWriter, r *http.Request, c *direct
 		})
 	if err != nil {
 		return err
+	}
+	if updated.Object.Status.Phase != updated.Object.Spec.State {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
+		defer cancel()
+		if s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Settled(uid) }) == nil {
+			if settled, ok := s.dir.Campaign(uid); ok {
+				updated = settled
+			}
+		}
 	}
 	envelope.WriteRawData(w, http.StatusOK, s.campaignJSON(r.Context(), updated)[0])
 	return nil

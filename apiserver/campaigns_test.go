@@ -3,7 +3,10 @@ package apiserver_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,4 +350,104 @@ func TestUpdatedAtFollowsSpecChanges(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestConcurrentCampaignWrites: writes that race each other are never lost. Two PATCHes of
+// different fields both land; a pause racing a PATCH both hold; of several publishes of one
+// draft exactly one succeeds and the others are INVALID_STATE; the publish answer carries
+// published_at.
+func TestConcurrentCampaignWrites(t *testing.T) {
+	tn := newTenant(t, "races", qualv1alpha1.PlanEnterprise)
+	for round := range 4 {
+		c := createCampaign(t, tn.secret, map[string]any{"title": "Race base", "max_questions": 5})
+		path := "/api/v1/campaigns/" + c.ID
+		got := raceCalls(t, tn.secret,
+			rawCall{"PATCH", path, `{"title":"Race new title"}`}, rawCall{"PATCH", path, `{"max_questions":9}`})
+		if got[0].status != 200 || got[1].status != 200 {
+			t.Fatalf("round %d: parallel PATCHes answered %d %s and %d %s", round, got[0].status, got[0].body, got[1].status, got[1].body)
+		}
+		var now campaign
+		call(t, "GET", path, tn.secret, nil).expect(t, 200).data(t, &now)
+		if now.Title != "Race new title" || now.MaxQuestions != 9 {
+			t.Fatalf("round %d: after two acknowledged PATCHes the campaign is %q with max_questions %d", round, now.Title, now.MaxQuestions)
+		}
+
+		got = raceCalls(t, tn.secret, rawCall{"POST", path + "/publish", ""}, rawCall{"POST", path + "/publish", ""},
+			rawCall{"POST", path + "/publish", ""})
+		won := 0
+		for _, r := range got {
+			switch r.status {
+			case 200:
+				won++
+				var published campaign
+				r.data(t, &published)
+				if published.Status != "active" || published.PublishedAt == nil {
+					t.Fatalf("round %d: a publish answered status %q, published_at %v", round, published.Status, published.PublishedAt)
+				}
+			default:
+				r.expectError(t, 409, "INVALID_STATE")
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of 3 parallel publishes of one draft succeeded", round, won)
+		}
+
+		got = raceCalls(t, tn.secret, rawCall{"PATCH", path, `{"title":"Race paused"}`}, rawCall{"POST", path + "/pause", ""})
+		if got[0].status != 200 || got[1].status != 200 {
+			t.Fatalf("round %d: PATCH and pause answered %d %s and %d %s", round, got[0].status, got[0].body, got[1].status, got[1].body)
+		}
+		call(t, "GET", path, tn.secret, nil).expect(t, 200).data(t, &now)
+		if now.Title != "Race paused" || now.Status != "paused" {
+			t.Fatalf("round %d: after an acknowledged PATCH and pause the campaign is %q, %s", round, now.Title, now.Status)
+		}
+	}
+}
+
+// rawCall is one request of raceCalls.
+type rawCall struct{ method, path, body string }
+
+// raceCalls sends every call at once and returns their responses in order. It fails the test
+// only after all have returned, from the test's own goroutine.
+func raceCalls(t *testing.T, token string, calls ...rawCall) []response {
+	t.Helper()
+	out := make([]response, len(calls))
+	errs := make([]error, len(calls))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body io.Reader
+			if c.body != "" {
+				body = strings.NewReader(c.body)
+			}
+			req, err := http.NewRequest(c.method, api.URL+c.path, body)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			if body != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			out[i], errs[i] = response{status: resp.StatusCode, header: resp.Header, body: b}, err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }

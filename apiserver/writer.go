@@ -100,9 +100,10 @@ func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1
 	return nil, envelope.New(envelope.CodeConflict, "Too many campaigns share this title and second")
 }
 
-// applyCampaign writes the campaign's REST-owned fields by server-side apply and returns the
-// apply's response. It always sends every field REST owns: apply removes fields a manager
-// stops sending.
+// applyCampaign writes the campaign's REST-owned fields by server-side apply, on condition
+// that the campaign is still at current's resourceVersion, and returns the apply's response.
+// It always sends every field REST owns: apply removes fields a manager stops sending. A
+// lost race is the Kubernetes API's conflict error, unconverted, for the caller to retry.
 func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaign, spec qualv1alpha1.CampaignSpec) (*unstructured.Unstructured, error) {
 	questions := make([]any, len(spec.Questions))
 	for i, q := range spec.Questions {
@@ -124,7 +125,9 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 		"settings": settings,
 		"state":    string(spec.State),
 	})
-	if err := w.apply(ctx, u); err != nil {
+	u.SetResourceVersion(current.GetResourceVersion())
+	err := w.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
+	if err != nil {
 		return nil, err
 	}
 	return u, nil

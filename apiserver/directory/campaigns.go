@@ -155,6 +155,13 @@ func (d *Directory) Campaign(uid string) (*Campaign, bool) {
 	return c, ok
 }
 
+// Settled reports whether the campaign controller has accepted the campaign's asked-for
+// state (status.phase equals spec.state), or the campaign is gone; call within WaitUntil.
+func (d *Directory) Settled(uid string) bool {
+	c, ok := d.campaigns[uid]
+	return !ok || c.Object.Status.Phase == c.Object.Spec.State
+}
+
 // CountCampaigns counts every campaign in the directory, for admin statistics.
 func (d *Directory) CountCampaigns() int {
 	d.mu.RLock()
