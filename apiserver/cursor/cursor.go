@@ -16,8 +16,10 @@ import (
 	"strings"
 )
 
-// maxLen bounds the cursors accepted, so a huge query parameter costs nothing to refuse.
-const maxLen = 1024
+// maxLen bounds the cursors accepted, so a huge query parameter costs nothing to refuse. It
+// is above the longest cursor the server issues: a 200-character sort key (a title or name)
+// whose every character is quoted as \U0010ffff makes about 2.9 kB.
+const maxLen = 4096
 
 // ErrInvalid is returned for a cursor that is malformed, tampered with, or from another query.
 var ErrInvalid = errors.New("cursor: invalid")
@@ -60,10 +62,16 @@ func Binding(endpoint, order string, filters map[string]string) string {
 
 // Encode returns the cursor of a position, bound to a query.
 func (c *Codec) Encode(p Position, binding string) string {
-	// Written by hand so the sort key comes first, as the contract shows.
-	raw := `{` + strconv.Quote(p.SortBy) + `:` + strconv.Quote(p.Value) +
-		`,"id":` + strconv.Quote(p.ID) + `,"sig":"` + c.sign(p, binding) + `"}`
+	// Written by hand so the sort key comes first, as the contract shows; each string is
+	// quoted as JSON quotes it (strconv.Quote writes \U escapes JSON cannot read back).
+	raw := `{` + jsonString(p.SortBy) + `:` + jsonString(p.Value) +
+		`,"id":` + jsonString(p.ID) + `,"sig":"` + c.sign(p, binding) + `"}`
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
 }
 
 // Decode checks a cursor against the query it is used with and returns its position.

@@ -86,3 +86,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestLongestSortKeysRoundTrip: the server accepts every cursor it issues, even for a
+// 200-character title of 4-byte or escaped characters, and refuses one past maxLen.
+func TestLongestSortKeysRoundTrip(t *testing.T) {
+	b := Binding("GET /campaigns", "desc", map[string]string{"search": strings.Repeat("é", 200)})
+	for _, r := range []string{"🎉", "\U0010ffff", "\u2028"} {
+		p := Position{SortBy: "title", Value: strings.Repeat(r, 200), ID: "0193c2a4-7b1e-7cc0-9f0e-4a1b2c3d4e5f"}
+		tok := codec.Encode(p, b)
+		if got, err := codec.Decode(tok, "title", b); err != nil || got != p {
+			t.Fatalf("a %d-character cursor of %q titles: %v", len(tok), r, err)
+		}
+	}
+	if _, err := codec.Decode(strings.Repeat("A", maxLen+1), "title", b); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a cursor past maxLen: %v", err)
+	}
+}
