@@ -28,15 +28,19 @@ type keyHome struct {
 }
 
 // keyHomes are the namespaces whose keys the caller manages: a team key's own team, the
-// teams a session user owns or administers, and the operator's namespace for platform admins.
-func (s *Server) keyHomes(p *authn.Principal) []keyHome {
+// teams a session user owns or administers, and the operator's namespace for platform admins;
+// only the named team's when named is not empty (X-Qual-Team narrows the list).
+func (s *Server) keyHomes(p *authn.Principal, named string) []keyHome {
 	var out []keyHome
 	for _, m := range p.Memberships {
+		if named != "" && string(m.Team.Object.UID) != named {
+			continue
+		}
 		if m.Team.Namespace != "" && (p.Kind == authn.KindAPIKey || m.Role == qualv1alpha1.RoleOwner || m.Role == qualv1alpha1.RoleAdmin) {
 			out = append(out, keyHome{namespace: m.Team.Namespace, teamUID: string(m.Team.Object.UID)})
 		}
 	}
-	if p.Admin {
+	if p.Admin && named == "" {
 		out = append(out, keyHome{namespace: s.cfg.AdminNamespace})
 	}
 	return out
@@ -70,7 +74,7 @@ func (s *Server) managedKey(p *authn.Principal, k *directory.Key) (keyHome, bool
 	if !creatorScopes(p).Has(k.Scopes) || !within(k.ExpiresAt, creatorExpiry(p)) {
 		return keyHome{}, false
 	}
-	for _, h := range s.keyHomes(p) {
+	for _, h := range s.keyHomes(p, "") {
 		if h.namespace == k.Object.Namespace {
 			return h, true
 		}
@@ -93,7 +97,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, p *authn.Princ
 		return e
 	}
 	var rows []row[resources.APIKey]
-	for _, h := range s.keyHomes(p) {
+	for _, h := range s.keyHomes(p, r.Header.Get("X-Qual-Team")) {
 		for _, k := range s.dir.KeysIn(h.namespace) {
 			if _, ok := s.managedKey(p, k); !ok {
 				continue
@@ -272,7 +276,7 @@ func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest)
 	if e != nil {
 		return keyHome{}, e
 	}
-	for _, h := range s.keyHomes(p) {
+	for _, h := range s.keyHomes(p, "") {
 		if h.teamUID == string(m.Team.Object.UID) {
 			return h, nil
 		}

@@ -143,6 +143,10 @@ func TestNoCallerClimbs(t *testing.T) {
 		{"malformed team_id body", e.owner, "POST", "/api/v1/campaigns", map[string]any{"title": "x", "team_id": "not-a-uuid"}, nil, 400, "VALIDATION_ERROR"},
 		{"malformed X-Qual-Team", e.owner, "GET", "/api/v1/me", nil, []string{"X-Qual-Team", "not-a-uuid"}, 400, "VALIDATION_ERROR"},
 		{"well-formed id of another team", e.owner, "GET", "/api/v1/campaigns?team_id=" + e.other.id, nil, nil, 404, "NOT_FOUND"},
+		{"another team in X-Qual-Team on usage", e.owner, "GET", "/api/v1/usage", nil, in(e.other.id), 404, "NOT_FOUND"},
+		{"another team in X-Qual-Team on the key list", e.owner, "GET", "/api/v1/api-keys", nil, in(e.other.id), 404, "NOT_FOUND"},
+		{"another team in X-Qual-Team on webhooks", e.secret, "GET", "/api/v1/webhooks", nil, in(e.other.id), 404, "NOT_FOUND"},
+		{"another team in X-Qual-Team on a campaign", e.secret, "GET", "/api/v1/campaigns/" + e.campaignID, nil, in(e.other.id), 404, "NOT_FOUND"},
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			if row.name == "publish an active campaign twice" {

@@ -104,9 +104,17 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 			envelope.WriteError(w, e)
 			return
 		}
-		if named := r.Header.Get("X-Qual-Team"); named != "" && !isUUID(named) {
-			envelope.WriteError(w, envelope.Field("X-Qual-Team", "must be a team id (a UUID)"))
-			return
+		// Naming a team the caller is not in is 404 on every route, reads included: an answer
+		// about another team than the one named would pass for the named one's.
+		if named := r.Header.Get("X-Qual-Team"); named != "" {
+			if !isUUID(named) {
+				envelope.WriteError(w, envelope.Field("X-Qual-Team", "must be a team id (a UUID)"))
+				return
+			}
+			if _, ok := p.Team(named); !ok {
+				envelope.WriteError(w, envelope.NotFound("Team"))
+				return
+			}
 		}
 		if e := p.Require(scope); e != nil {
 			envelope.WriteError(w, e)
