@@ -3,6 +3,8 @@ package apiserver
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"qual.cx/operator/apiserver/authn"
@@ -116,6 +118,12 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 				return
 			}
 		}
+		// Go's Query drops a pair it cannot decode ("search=100%", "cursor=%ZZ"): the filter
+		// would vanish and the list answer for everything, or a cursor restart at page one.
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			envelope.WriteError(w, envelope.Field("query", "is not a valid query string: %s", queryFault(err)))
+			return
+		}
 		if e := p.Require(scope); e != nil {
 			envelope.WriteError(w, e)
 			return
@@ -173,4 +181,12 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 		}
 		return h(w, r, p)
 	}
+}
+
+// queryFault says what is wrong with a query string without echoing the parser's wording.
+func queryFault(err error) string {
+	if strings.Contains(err.Error(), "semicolon") {
+		return "a semicolon separates nothing; use &"
+	}
+	return "a % must start an escape of two hex digits (write %25 for a percent sign)"
 }
