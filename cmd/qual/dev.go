@@ -205,8 +205,10 @@ func (f *devFlags) complete(prev map[string]string) error {
 	f.api.adminUsers = []string{devUserEmail}
 	// llm campaigns use the model a `qual-llm` Secret in qual-system names, as in a cluster.
 	f.api.adminNS, f.api.llmSecret = apiserver.DefaultAdminNamespace, "qual-llm"
-	// Analyses run in this process, on the queue in its SQLite file.
+	// Analyses run in this process, on the queue in its SQLite file; webhook deliveries too,
+	// with the dispatcher's limits (an attempt's timeout, how much of an answer is kept).
 	f.api.analysis.defaults()
+	f.api.delivery.defaults()
 	return nil
 }
 

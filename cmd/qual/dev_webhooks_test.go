@@ -172,3 +172,20 @@ func call(t *testing.T, vars map[string]string, method, path, body string, want 
 		t.Fatalf("%s %s: %v in %s", method, path, err, raw)
 	}
 }
+
+// TestDevDeliveryHasTheDispatcherLimits: `qual dev` delivers with the dispatcher's defaults,
+// so a receiver that never answers cannot hold a worker (or a synchronous test send) and an
+// attempt keeps an excerpt of the answer.
+func TestDevDeliveryHasTheDispatcherLimits(t *testing.T) {
+	f := &devFlags{}
+	if err := f.complete(nil); err != nil {
+		t.Fatal(err)
+	}
+	var want dispatcherFlags
+	want.defaults()
+	if got := f.api.delivery.egress; got.attemptTimeout != want.egress.attemptTimeout || got.attemptTimeout <= 0 ||
+		got.maxResponse != want.egress.maxResponse || got.maxResponse <= 0 {
+		t.Fatalf("qual dev delivers with attempt timeout %v and %d response bytes kept, want %v and %d",
+			got.attemptTimeout, got.maxResponse, want.egress.attemptTimeout, want.egress.maxResponse)
+	}
+}
