@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -133,12 +134,29 @@ type keyBody struct {
 	Name           decode.Optional[string]               `json:"name"`
 	Type           decode.Optional[string]               `json:"type"`
 	Scopes         decode.Optional[[]qualv1alpha1.Scope] `json:"scopes"`
-	ExpiresAt      decode.Optional[time.Time]            `json:"expires_at"`
+	ExpiresAt      decode.Optional[string]               `json:"expires_at"` // RFC 3339, parsed by expiry so a bad one names the field
 	ExpiresInDays  decode.Optional[int]                  `json:"expires_in_days"`
 	AllowedOrigins decode.Optional[[]string]             `json:"allowed_origins"`
 }
 
-var originPattern = regexp.MustCompile(`^https?://[^/\s?#]+$`)
+// originPattern is an Origin header as browsers send it: scheme, a host name or IP
+// address, and a port only when it is not the scheme's default.
+var originPattern = regexp.MustCompile(`^(https?)://([a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:.]+\])(:([0-9]{1,5}))?$`)
+
+// browserOrigin says o can equal an Origin a browser sends, which CORS compares exactly:
+// "https://*.example.com" or "https://app.example.com:443" never would.
+func browserOrigin(o string) bool {
+	m := originPattern.FindStringSubmatch(o)
+	if m == nil || len(o) > 253 {
+		return false
+	}
+	scheme, port := m[1], m[5]
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && !(scheme == "https" && n == 443) && !(scheme == "http" && n == 80)
+}
 
 // keyRequest is a validated key creation.
 type keyRequest struct {
@@ -172,6 +190,8 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	switch {
 	case req.typ == qualv1alpha1.KeyScoped && !req.listed:
 		add("scopes", "a scoped key must list its scopes")
+	case req.typ == qualv1alpha1.KeyPublic && !req.listed:
+		add("scopes", "a public key must list its scopes: read scopes and interviews:write")
 	case req.typ == qualv1alpha1.KeyPublic && !scopes.PublicAllowed().Has(set):
 		add("scopes", "a public key may hold only read scopes and interviews:write")
 	}
@@ -180,8 +200,8 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 		add("allowed_origins", "only public keys have allowed origins")
 	}
 	for _, o := range req.origins {
-		if !originPattern.MatchString(o) || len(o) > 253 {
-			add("allowed_origins", "must be origins such as https://app.example.com")
+		if !browserOrigin(o) {
+			add("allowed_origins", "must be origins as a browser sends them, such as https://app.example.com (no wildcard, path or default port)")
 			break
 		}
 	}
@@ -196,11 +216,16 @@ func (b *keyBody) expiry(now time.Time, add func(f, m string)) *metav1.Time {
 	case b.ExpiresAt.Set && b.ExpiresInDays.Set:
 		add("expires_at", "give expires_at or expires_in_days, not both")
 	case b.ExpiresAt.Set && !b.ExpiresAt.Null:
-		if !b.ExpiresAt.Value.After(now) {
+		at, err := time.Parse(time.RFC3339, b.ExpiresAt.Value)
+		switch {
+		case err != nil:
+			add("expires_at", "must be an RFC 3339 time with its zone, e.g. 2030-01-31T18:00:00Z")
+			return nil
+		case !at.After(now):
 			add("expires_at", "must be in the future")
 			return nil
 		}
-		t := metav1.NewTime(b.ExpiresAt.Value.UTC())
+		t := metav1.NewTime(at.UTC())
 		return &t
 	case b.ExpiresInDays.Set:
 		if b.ExpiresInDays.Value < 1 || b.ExpiresInDays.Value > 365 {
@@ -351,6 +376,10 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	}
 	if k.Object.Spec.Revoked {
 		return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")
+	}
+	// Its successor would keep the expiry, so it would be born expired: make a new key.
+	if exp := k.Object.Spec.ExpiresAt; exp != nil && !exp.After(s.cfg.Now()) {
+		return envelope.New(envelope.CodeInvalidState, "An expired key cannot be rotated; create a new one")
 	}
 	spec := k.Object.Spec
 	out, err := s.mintKey(r, home, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,

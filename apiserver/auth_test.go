@@ -120,10 +120,15 @@ func TestKeyTypeRules(t *testing.T) {
 		`{"type":"scoped"}`: "scopes",
 		`{"type":"secret","scopes":["campaigns:destroy"]}`: "scopes",
 		`{"type":"root"}`: "type",
-		`{"type":"secret","allowed_origins":["https://a.example"]}`:      "allowed_origins",
-		`{"type":"public","allowed_origins":["https://a.example/path"]}`: "allowed_origins",
-		`{"expires_at":"2001-01-01T00:00:00Z"}`:                          "expires_at",
-		`{"expires_in_days":366}`:                                        "expires_in_days",
+		`{"type":"secret","allowed_origins":["https://a.example"]}`:                                  "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://a.example/path"]}`: "allowed_origins",
+		`{"expires_at":"2001-01-01T00:00:00Z"}`:                                                      "expires_at",
+		`{"expires_in_days":366}`:                                                                    "expires_in_days",
+		`{"expires_at":"2030-01-01"}`:                                                                "expires_at",
+		`{"expires_at":1893456000}`:                                                                  "expires_at",
+		`{"type":"public"}`:                                                                          "scopes",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://*.example.com"]}`:       "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://app.example.com:443"]}`: "allowed_origins",
 	} {
 		e := call(t, "POST", "/api/v1/api-keys", tn.secret, body).expectError(t, 400, "VALIDATION_ERROR")
 		if e.Details[0].Field != field {
@@ -159,6 +164,14 @@ func TestKeyTypeRules(t *testing.T) {
 	call(t, "POST", "/api/v1/api-keys/"+k.ID+"/rotate", tn.secret, nil).expect(t, 200).data(t, &rotated)
 	call(t, "GET", "/api/v1/me", k.Key, nil).expectError(t, 401, "UNAUTHORIZED")
 	call(t, "GET", "/api/v1/me", rotated.Key, nil).expect(t, 200)
+	// An expired key is not rotated: its successor would keep the expiry and be born expired.
+	var brief struct {
+		ID string `json:"id"`
+	}
+	soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+	call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"name": "brief", "expires_at": soon}).expect(t, 201).data(t, &brief)
+	time.Sleep(3 * time.Second)
+	call(t, "POST", "/api/v1/api-keys/"+brief.ID+"/rotate", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
 	// Public keys answer browsers; secret keys never do.
 	r := call(t, "GET", "/api/v1/campaigns", tn.public, nil, "Origin", "https://shop.example")
 	if r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" {

@@ -27,7 +27,7 @@ func TestEveryStringFieldRefusesBadText(t *testing.T) {
 		{"PATCH", "/api/v1/teams/" + tn.id, tn.owner, map[string]any{}, []string{"name", "plan"}},
 		{"POST", "/api/v1/teams/" + tn.id + "/members", tn.owner, map[string]any{"email": "x@example.com"}, []string{"email", "role"}},
 		{"PATCH", "/api/v1/teams/" + tn.id + "/members/text-member@example.com", tn.owner, map[string]any{"role": "viewer"}, []string{"role"}},
-		{"POST", "/api/v1/api-keys", tn.owner, map[string]any{"type": "public"}, []string{"name", "type", "scopes[0]", "allowed_origins[0]"}},
+		{"POST", "/api/v1/api-keys", tn.owner, map[string]any{"type": "public", "scopes": []string{"campaigns:read"}}, []string{"name", "type", "scopes[0]", "allowed_origins[0]"}},
 	}
 	for _, rt := range routes {
 		for _, field := range rt.fields {
