@@ -50,14 +50,22 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 	}
 }
 
-// fingerprint identifies a request for its Idempotency-Key: method, path, acting team, body.
+// fingerprint identifies a request for its Idempotency-Key: method, path (the same under
+// every base path, /v1 being an alias of /api/v1), acting team, body.
 func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
 	team := ""
 	if p.Acting != nil {
 		team = string(p.Acting.Object.UID)
 	}
+	path := r.URL.Path
+	for _, base := range basePaths {
+		if rest, ok := strings.CutPrefix(path, base+"/"); ok {
+			path = "/" + rest
+			break
+		}
+	}
 	h := sha256.New()
-	_, _ = io.WriteString(h, r.Method+" "+r.URL.Path+"\n"+team+"\n")
+	_, _ = io.WriteString(h, r.Method+" "+path+"\n"+team+"\n")
 	_, _ = h.Write(body)
 	return h.Sum(nil)
 }

@@ -102,6 +102,11 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 	if string(first.body) != string(again.body) || again.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay differs:\n%s\n%s", first.body, again.body)
 	}
+	// /v1 is an alias of /api/v1: the same request under it is the same request.
+	alias := call(t, "POST", "/v1/campaigns", tn.secret, body, "Idempotency-Key", "order-42").expect(t, 201)
+	if string(first.body) != string(alias.body) || alias.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the replay under /v1 differs:\n%s\n%s", first.body, alias.body)
+	}
 	call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Other"}, "Idempotency-Key", "order-42").
 		expectError(t, 409, "IDEMPOTENCY_CONFLICT")
 	p := listPage(t, tn.secret, "search=exactly")
