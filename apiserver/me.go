@@ -93,7 +93,8 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		if err != nil {
 			return envelope.Unavailable("Rate limiting", 5*time.Second)
 		}
-		*budget.remain, *budget.reset = res.Remaining, now.Add(res.ResetAfter).Truncate(time.Second)
+		// Rounded up, as X-RateLimit-Reset is: the second by which the budget is full again.
+		*budget.remain, *budget.reset = res.Remaining, now.Add(res.ResetAfter+time.Second-1).Truncate(time.Second)
 	}
 	envelope.WriteData(w, http.StatusOK, out)
 	return nil

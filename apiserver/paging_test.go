@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,10 +175,16 @@ func TestRateLimitIsExactUnderConcurrency(t *testing.T) {
 	tn := newTenant(t, "limited", qualv1alpha1.PlanStarter)
 	// newTenant spent some of the 30 per minute; what is left must be what succeeds.
 	var u struct {
-		Remaining map[string]int `json:"remaining"`
+		Remaining map[string]int       `json:"remaining"`
+		ResetsAt  map[string]time.Time `json:"resets_at"`
 	}
 	start := time.Now()
-	call(t, "GET", "/api/v1/usage", tn.secret, nil).expect(t, 200).data(t, &u)
+	r := call(t, "GET", "/api/v1/usage", tn.secret, nil).expect(t, 200)
+	r.data(t, &u)
+	// The body's reset time is the header's: the second by which the budget is full again.
+	if header, _ := strconv.ParseInt(r.header.Get("X-RateLimit-Reset"), 10, 64); u.ResetsAt["requests_per_minute"].Unix() < header {
+		t.Fatalf("usage says the requests budget is full at %d, X-RateLimit-Reset says %d", u.ResetsAt["requests_per_minute"].Unix(), header)
+	}
 	ok, limited := hammer(t, []string{api.URL + "/api/v1/me"}, tn.secret, 80)
 	expectWithinBudget(t, ok, limited, 80, u.Remaining["requests_per_minute"], time.Since(start))
 	call(t, "GET", "/api/v1/me", tn.secret, nil).expectError(t, 429, "RATE_LIMITED")
