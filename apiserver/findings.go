@@ -52,21 +52,13 @@ func (s *Server) byBodyCampaign(r *http.Request, p *authn.Principal) *directory.
 // listFindings lists findings across the caller's teams, or one campaign's.
 func (s *Server) listFindings(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	q := r.URL.Query()
-	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "type": q.Get("type"), "tag": q.Get("tag")}
+	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "type": q.Get("type"), "tag": q.Get("tag"), "team_id": q.Get("team_id")}
 	if e := validateFindingFilters(filters); e != nil {
 		return e
 	}
-	teams := p.Memberships
-	if id := filters["campaign_id"]; id != "" {
-		c, ok := s.dir.Campaign(id)
-		m, visible := directory.Membership{}, false
-		if ok {
-			m, visible = p.Team(c.TeamUID)
-		}
-		if !visible {
-			return envelope.NotFound("Campaign")
-		}
-		teams = []directory.Membership{m}
+	teams, e := s.listedTeams(p, filters)
+	if e != nil {
+		return e
 	}
 	return s.writeFindings(w, r, teams, filters)
 }
@@ -87,8 +79,10 @@ func (s *Server) listCampaignFindings(w http.ResponseWriter, r *http.Request, p 
 
 func validateFindingFilters(f map[string]string) *envelope.Error {
 	var bad []envelope.FieldError
-	if v := f["campaign_id"]; v != "" && !isUUID(v) {
-		bad = append(bad, envelope.FieldError{Field: "campaign_id", Message: "must be an id (a UUID)"})
+	for _, id := range []string{"campaign_id", "team_id"} {
+		if v := f[id]; v != "" && !isUUID(v) {
+			bad = append(bad, envelope.FieldError{Field: id, Message: "must be an id (a UUID)"})
+		}
 	}
 	if v := f["type"]; v != "" && !findingTypes.has(v) {
 		bad = append(bad, envelope.FieldError{Field: "type", Message: findingTypes.must()})

@@ -366,6 +366,8 @@ func TestFindingsTenancy(t *testing.T) {
 				callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/analyze", z.secret, nil),
 				callAt(t, b.url, "GET", "/api/v1/campaigns/"+c.ID+"/findings", z.secret, nil),
 				callAt(t, b.url, "GET", "/api/v1/findings?campaign_id="+c.ID, z.secret, nil),
+				callAt(t, b.url, "GET", "/api/v1/findings?team_id="+a.id, z.secret, nil),
+				callAt(t, b.url, "GET", "/api/v1/findings?team_id="+z.id+"&campaign_id="+c.ID, a.owner, nil),
 				callAt(t, b.url, "POST", "/api/v1/findings", z.secret, map[string]any{"campaign_id": c.ID, "title": "x", "type": "theme"}),
 				callAt(t, b.url, "GET", "/api/v1/findings/"+f.ID, z.owner, nil, "X-Qual-Team", a.id),
 				callAt(t, b.url, "GET", "/api/v1/analyses/not-an-id", a.secret, nil),
@@ -384,6 +386,12 @@ func TestFindingsTenancy(t *testing.T) {
 				t.Fatalf("z sees %d findings", len(theirs))
 			}
 			callAt(t, b.url, "GET", "/api/v1/findings/"+f.ID, a.owner, nil).expect(t, 200)
+			var ours []finding
+			callAt(t, b.url, "GET", "/api/v1/findings?limit=100&team_id="+a.id, a.secret, nil).expect(t, 200).data(t, &ours)
+			if !slices.ContainsFunc(ours, func(x finding) bool { return x.ID == f.ID }) {
+				t.Fatalf("team_id=%s lists %d findings, not %s", a.id, len(ours), f.ID)
+			}
+			callAt(t, b.url, "GET", "/api/v1/findings?team_id=not-a-uuid", a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
 
 			// Viewers read; writing needs owner, admin or member.
 			viewer := sessionToken(t, "user-ften-a-"+b.name+"-viewer", "ften-a-"+b.name+"-viewer@example.com", time.Hour)

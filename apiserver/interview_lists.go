@@ -22,7 +22,17 @@ func (s *Server) listInterviews(w http.ResponseWriter, r *http.Request, p *authn
 	if e := validateInterviewFilters(filters); e != nil {
 		return e
 	}
-	teams := p.Memberships
+	teams, e := s.listedTeams(p, filters)
+	if e != nil {
+		return e
+	}
+	return s.writeInterviews(w, r, teams, filters)
+}
+
+// listedTeams are the teams a cross-team list reads: the caller's, narrowed to a campaign's
+// (campaign_id) or a team (team_id); a campaign or team the caller cannot see is 404, and so
+// is a campaign outside the team named beside it.
+func (s *Server) listedTeams(p *authn.Principal, filters map[string]string) ([]directory.Membership, *envelope.Error) {
 	switch {
 	case filters["campaign_id"] != "":
 		c, ok := s.dir.Campaign(filters["campaign_id"])
@@ -31,17 +41,17 @@ func (s *Server) listInterviews(w http.ResponseWriter, r *http.Request, p *authn
 			m, visible = p.Team(c.TeamUID)
 		}
 		if !visible || (filters["team_id"] != "" && filters["team_id"] != c.TeamUID) {
-			return envelope.NotFound("Campaign")
+			return nil, envelope.NotFound("Campaign")
 		}
-		teams = []directory.Membership{m}
+		return []directory.Membership{m}, nil
 	case filters["team_id"] != "":
 		m, ok := p.Team(filters["team_id"])
 		if !ok {
-			return envelope.NotFound("Team")
+			return nil, envelope.NotFound("Team")
 		}
-		teams = []directory.Membership{m}
+		return []directory.Membership{m}, nil
 	}
-	return s.writeInterviews(w, r, teams, filters)
+	return p.Memberships, nil
 }
 
 // listCampaignInterviews lists one campaign's interviews.
