@@ -307,8 +307,10 @@ func frequency(ev []store.Evidence) int {
 }
 
 // checkEvidence verifies each quote against the store: the interview is the team's, in the
-// campaign, and the message (if named) is one of its messages holding the quote exactly.
-// Another team's or campaign's interview reads as one that does not exist.
+// campaign, and the quote is exactly in one of the participant's messages, the one named if
+// any (the interviewer's words are no participant's evidence, and the graph shows a quote as
+// said by its participant). Another team's or campaign's interview reads as one that does not
+// exist.
 func (s *Server) checkEvidence(r *http.Request, ts store.TeamStore, campaign store.CampaignID, ev []store.Evidence) ([]envelope.FieldError, error) {
 	var bad []envelope.FieldError
 	transcripts := map[store.InterviewID]map[store.MessageID]string{}
@@ -333,12 +335,15 @@ func (s *Server) checkEvidence(r *http.Request, ts store.TeamStore, campaign sto
 			continue
 		}
 		if e.MessageID == "" {
+			if !quotedIn(msgs, e.Quote) {
+				bad = append(bad, envelope.FieldError{Field: field + "quote", Message: "must be an exact quote of one of the participant's messages"})
+			}
 			continue
 		}
 		content, ok := msgs[e.MessageID]
 		switch {
 		case !ok:
-			bad = append(bad, envelope.FieldError{Field: field + "message_id", Message: "must be a message of that interview"})
+			bad = append(bad, envelope.FieldError{Field: field + "message_id", Message: "must be one of the participant's messages in that interview"})
 		case !strings.Contains(content, e.Quote):
 			bad = append(bad, envelope.FieldError{Field: field + "quote", Message: "must be an exact quote of the message"})
 		}
@@ -346,7 +351,17 @@ func (s *Server) checkEvidence(r *http.Request, ts store.TeamStore, campaign sto
 	return bad, nil
 }
 
-// messagesOf reads an interview's messages by id.
+// quotedIn says one of msgs holds quote exactly.
+func quotedIn(msgs map[store.MessageID]string, quote string) bool {
+	for _, content := range msgs {
+		if strings.Contains(content, quote) {
+			return true
+		}
+	}
+	return false
+}
+
+// messagesOf reads the participant's messages of an interview by id.
 func messagesOf(r *http.Request, ts store.TeamStore, id store.InterviewID) (map[store.MessageID]string, error) {
 	out := map[store.MessageID]string{}
 	req := store.PageRequest{Limit: store.MaxPageLimit, SkipTotal: true}
@@ -356,7 +371,9 @@ func messagesOf(r *http.Request, ts store.TeamStore, id store.InterviewID) (map[
 			return nil, err
 		}
 		for _, m := range page.Items {
-			out[m.ID] = m.Content
+			if m.Role == store.RoleParticipant {
+				out[m.ID] = m.Content
+			}
 		}
 		if !page.HasMore {
 			return out, nil

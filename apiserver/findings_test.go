@@ -292,6 +292,12 @@ func TestFindingValidation(t *testing.T) {
 			elsewhere, _ := interviewed(t, b.url, tn.secret, c2.ID, pricingAnswers[2])
 			theirs, theirMsg := interviewed(t, b.url, other.secret, oc.ID, pricingAnswers[3])
 
+			var transcript []message
+			callAt(t, b.url, "GET", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, nil).expect(t, 200).data(t, &transcript)
+			asked := transcript[0]
+			if asked.Role != "interviewer" {
+				t.Fatalf("the first message is the %s's", asked.Role)
+			}
 			create := func(ev map[string]any) response {
 				return callAt(t, b.url, "POST", "/api/v1/findings", tn.secret, map[string]any{
 					"campaign_id": c.ID, "title": "T", "type": "theme", "evidence": []map[string]any{ev}})
@@ -306,6 +312,10 @@ func TestFindingValidation(t *testing.T) {
 				{map[string]any{"interview_id": iv.ID, "message_id": m2.ID, "quote": "price"}, "evidence[0].message_id"},
 				{map[string]any{"interview_id": iv.ID, "message_id": m.ID, "quote": "not what they said"}, "evidence[0].quote"},
 				{map[string]any{"interview_id": iv.ID, "quote": "  "}, "evidence[0].quote"},
+				// The interviewer's words are nobody's evidence; a quote nobody said is none either.
+				{map[string]any{"interview_id": iv.ID, "message_id": asked.ID, "quote": asked.Content[:8]}, "evidence[0].message_id"},
+				{map[string]any{"interview_id": iv.ID, "quote": asked.Content[:8]}, "evidence[0].quote"},
+				{map[string]any{"interview_id": iv.ID, "quote": "not said anywhere"}, "evidence[0].quote"},
 				{map[string]any{"interview_id": "nope", "quote": "x"}, "evidence[0].interview_id"},
 			}
 			for _, tc := range cases {
@@ -327,7 +337,7 @@ func TestFindingValidation(t *testing.T) {
 			var f finding
 			create(map[string]any{"interview_id": iv2.ID, "message_id": m2.ID, "quote": "too expensive for a team"}).expect(t, 201).data(t, &f)
 			e = callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{
-				"evidence": []map[string]any{{"interview_id": iv.ID, "quote": "ok"}, {"interview_id": theirs.ID, "quote": "x"}}}).
+				"evidence": []map[string]any{{"interview_id": iv.ID, "quote": "far too expensive"}, {"interview_id": theirs.ID, "quote": "x"}}}).
 				expectError(t, 400, "VALIDATION_ERROR")
 			if len(e.Details) != 1 || e.Details[0].Field != "evidence[1].interview_id" {
 				t.Fatalf("patch evidence: %+v", e.Details)
