@@ -76,6 +76,7 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 // Participant limits: personal data is kept small, and never logged.
 const (
 	maxParticipantText = 200
+	maxEmail           = 254 // the longest address SMTP carries (RFC 5321)
 	maxMetadataKeys    = 50
 	maxMetadataBytes   = 16 << 10
 )
@@ -100,10 +101,11 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		return t
 	}
 	out := store.Participant{
-		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxParticipantText),
+		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxEmail),
 		ExternalID: text("external_id", b.ExternalID, maxParticipantText), Metadata: b.Metadata,
 	}
-	if out.Email != "" && !isEmail(out.Email) {
+	// One entry per field: a too-long address is not also called malformed.
+	if n := len([]rune(out.Email)); n > 0 && n <= maxEmail && !isEmail(out.Email) {
 		add("email", "must be an e-mail address")
 	}
 	if len(b.Metadata) > maxMetadataKeys {

@@ -323,6 +323,15 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 			t.Errorf("%s: %+v", name, e)
 		}
 	}
+	// An address as long as SMTP carries is taken (the OpenAPI's 254); one longer is one
+	// error, not also a malformed address.
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com"
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, map[string]any{"participant": map[string]any{"email": long}}).expect(t, 201)
+	e = call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, map[string]any{"participant": map[string]any{"email": "x" + long}}).
+		expectError(t, 400, "VALIDATION_ERROR")
+	if len(e.Details) != 1 || e.Details[0].Field != "participant.email" {
+		t.Errorf("a 255-character address: %+v", e.Details)
+	}
 
 	// Roles and key types.
 	viewer := sessionToken(t, "user-ivrefuse-viewer", "ivrefuse-viewer@example.com", 3600e9)
