@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -274,8 +275,20 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.P
 	if err := s.cfg.Client.Patch(r.Context(), updated, client.MergeFrom(wh), client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)
 	}
-	updated, _ = readBack(s, r.Context(), string(wh.UID), updated.ResourceVersion, s.dir.Webhook,
+	uid := string(wh.UID)
+	updated, _ = readBack(s, r.Context(), uid, updated.ResourceVersion, s.dir.Webhook,
 		func() (*qualv1alpha1.Webhook, error) { return updated, nil })
+	// A re-enable answers once the controller has cleared the automatic disable (bounded by
+	// Config.WriteWait), so the answer does not say enabled and disabled at once.
+	if updated.Status.DisabledAt != nil && (updated.Spec.Enabled == nil || *updated.Spec.Enabled) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
+		defer cancel()
+		if s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.WebhookSettled(uid) }) == nil {
+			if settled, ok := s.dir.Webhook(uid); ok {
+				updated = settled
+			}
+		}
+	}
 	envelope.WriteData(w, http.StatusOK, renderWebhook(updated, m))
 	return nil
 }

@@ -362,6 +362,10 @@ func reenableAfterAutoDisable(t *testing.T, base string, tn *tenant, id string) 
 		return nil
 	})
 	callAt(t, base, "PATCH", "/api/v1/webhooks/"+id, tn.secret, map[string]any{"enabled": true}).expect(t, 200).data(t, &hook)
+	// The answer waits for the controller: it never says enabled and disabled at once.
+	if !hook.Enabled || hook.DisabledAt != nil || hook.DisabledReason != nil || hook.ConsecutiveFailures != 0 {
+		t.Fatalf("the re-enable answered %+v", hook)
+	}
 	waitFor(t, "re-enabled through REST", func() error {
 		callAt(t, base, "GET", "/api/v1/webhooks/"+id, tn.secret, nil).expect(t, 200).data(t, &hook)
 		if !hook.Enabled || hook.DisabledAt != nil || hook.DisabledReason != nil {

@@ -53,6 +53,14 @@ func (d *Directory) Webhook(uid string) (*qualv1alpha1.Webhook, bool) {
 	return wh, ok
 }
 
+// WebhookSettled reports whether the webhook controller has caught up with a re-enable
+// (no automatic disable recorded beside enabled: true), or the webhook is gone; call within
+// WaitUntil.
+func (d *Directory) WebhookSettled(uid string) bool {
+	wh, ok := d.webhooks[uid]
+	return !ok || wh.Status.DisabledAt == nil || (wh.Spec.Enabled != nil && !*wh.Spec.Enabled)
+}
+
 // WebhooksIn returns the webhooks of a namespace, in no particular order.
 func (d *Directory) WebhooksIn(ns string) []*qualv1alpha1.Webhook {
 	d.mu.RLock()
