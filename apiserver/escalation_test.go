@@ -382,6 +382,14 @@ func TestRequestsAreChargedToTheTeamTheyActIn(t *testing.T) {
 				req.method, req.path, r.status, r.header.Get("X-RateLimit-Limit"))
 		}
 	}
+	// A list narrowed to a team, or to one of its campaigns, acts in that team.
+	bigCampaign := createCampaign(t, big.secret, map[string]any{"title": "Big team's"})
+	for _, path := range []string{"/api/v1/campaigns?team_id=" + big.id, "/api/v1/interviews?team_id=" + big.id,
+		"/api/v1/findings?campaign_id=" + bigCampaign.ID} {
+		if r := call(t, "GET", path, small.owner, nil).expect(t, 200); r.header.Get("X-RateLimit-Limit") != "300" {
+			t.Fatalf("GET %s was charged to limit %s, not the big team's 300", path, r.header.Get("X-RateLimit-Limit"))
+		}
+	}
 	r := call(t, "POST", "/api/v1/campaigns", small.owner, map[string]any{"title": "into small", "team_id": small.id}, "X-Qual-Team", big.id).expect(t, 201)
 	if r.header.Get("X-RateLimit-Limit") != "30" {
 		t.Fatalf("a create into the small team was charged to limit %s", r.header.Get("X-RateLimit-Limit"))

@@ -11,7 +11,7 @@ var (
 // findingRoutes registers the findings and analyses endpoints: rows of the store, in the team
 // of their campaign.
 func (s *Server) findingRoutes() {
-	s.authed("GET /findings", findingsRead, s.byHeader, s.listFindings)
+	s.authed("GET /findings", findingsRead, s.byListFilter, s.listFindings)
 	s.authed("GET /campaigns/{id}/findings", findingsRead, s.byCampaign, s.listCampaignFindings)
 	s.authed("POST /findings", findingsWrite, s.byBodyCampaign, s.idempotent(s.createFinding))
 	s.authed("GET /findings/{id}", findingsRead, s.byFinding, s.getFinding)

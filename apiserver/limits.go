@@ -32,6 +32,21 @@ func (s *Server) byHeader(r *http.Request, p *authn.Principal) *directory.Team {
 	return nil
 }
 
+// byListFilter is the team a list is narrowed to, by its team_id or campaign_id filter,
+// when the caller can see it; else byHeader.
+func (s *Server) byListFilter(r *http.Request, p *authn.Principal) *directory.Team {
+	q := r.URL.Query()
+	if m, ok := p.Team(q.Get("team_id")); ok {
+		return m.Team
+	}
+	if c, ok := s.dir.Campaign(q.Get("campaign_id")); ok {
+		if m, ok := p.Team(c.TeamUID); ok {
+			return m.Team
+		}
+	}
+	return s.byHeader(r, p)
+}
+
 // byCampaign is the team of the campaign in the path.
 func (s *Server) byCampaign(r *http.Request, p *authn.Principal) *directory.Team {
 	if c, ok := s.dir.Campaign(r.PathValue("id")); ok {
