@@ -451,3 +451,29 @@ func raceCalls(t *testing.T, token string, calls ...rawCall) []response {
 	}
 	return out
 }
+
+// TestConcurrentTeamWrites: a rename and a plan change sent at once both land.
+func TestConcurrentTeamWrites(t *testing.T) {
+	tn := newTenant(t, "team-races", qualv1alpha1.PlanStarter)
+	admin := sessionToken(t, "root", "root@platform.example", time.Hour) // a platform admin may set plans
+	addMember(t, tn, "root@platform.example", "root", qualv1alpha1.RoleAdmin)
+	path := "/api/v1/teams/" + tn.id
+	waitFor(t, "the admin's membership", func() error {
+		if r := call(t, "GET", path, admin, nil); r.status != 200 {
+			return fmt.Errorf("%d", r.status)
+		}
+		return nil
+	})
+	for round := range 4 {
+		name, plan := fmt.Sprintf("Raced %d", round), []string{"pro", "growth"}[round%2]
+		got := raceCalls(t, admin, rawCall{"PATCH", path, `{"name":"` + name + `"}`}, rawCall{"PATCH", path, `{"plan":"` + plan + `"}`})
+		if got[0].status != 200 || got[1].status != 200 {
+			t.Fatalf("round %d: parallel PATCHes answered %d %s and %d %s", round, got[0].status, got[0].body, got[1].status, got[1].body)
+		}
+		var now struct{ Name, Plan string }
+		call(t, "GET", path, admin, nil).expect(t, 200).data(t, &now)
+		if now.Name != name || now.Plan != plan {
+			t.Fatalf("round %d: after two acknowledged PATCHes the team is %q on %s", round, now.Name, now.Plan)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -211,16 +213,27 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e := body.validate(false, p); e != nil {
 		return e
 	}
-	spec := map[string]any{"displayName": m.Team.Object.Spec.DisplayName, "plan": string(resources.PlanOf(m.Team.Object))}
-	if body.Name.Set {
-		spec["displayName"] = strings.TrimSpace(body.Name.Value)
-	}
-	if body.Plan.Set {
-		spec["plan"] = body.Plan.Value
-	}
-	u := applyObject(m.Team.Object, "Team", spec)
-	if err := s.writer().apply(r.Context(), u); err != nil {
-		return err
+	// As with campaigns, the apply carries the version it was made from, and a lost race is
+	// made again on the newer copy: a rename and a plan change sent at once both land.
+	uid := string(m.Team.Object.UID)
+	team := m.Team.Object
+	var u *unstructured.Unstructured
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if latest, ok := s.dir.Team(uid); ok {
+			team = latest.Object
+		}
+		spec := map[string]any{"displayName": team.Spec.DisplayName, "plan": string(resources.PlanOf(team))}
+		if body.Name.Set {
+			spec["displayName"] = strings.TrimSpace(body.Name.Value)
+		}
+		if body.Plan.Set {
+			spec["plan"] = body.Plan.Value
+		}
+		u = applyObject(team, "Team", spec)
+		return s.writer().applyAt(r.Context(), u, team.ResourceVersion)
+	})
+	if err != nil {
+		return kubeError(err)
 	}
 	t, err := readBack(s, r.Context(), string(m.Team.Object.UID), u.GetResourceVersion(),
 		func(uid string) (*qualv1alpha1.Team, bool) {

@@ -125,12 +125,17 @@ func (w writer) applyCampaign(ctx context.Context, current *qualv1alpha1.Campaig
 		"settings": settings,
 		"state":    string(spec.State),
 	})
-	u.SetResourceVersion(current.GetResourceVersion())
-	err := w.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
-	if err != nil {
+	if err := w.applyAt(ctx, u, current.GetResourceVersion()); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// applyAt applies u on condition that the object is still at resourceVersion rv. A lost race
+// is the Kubernetes API's conflict error, unconverted, for retry.RetryOnConflict.
+func (w writer) applyAt(ctx context.Context, u *unstructured.Unstructured, rv string) error {
+	u.SetResourceVersion(rv)
+	return w.c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
 }
 
 // applyObject is the apply configuration of an object's spec.
