@@ -155,7 +155,8 @@ func browserOrigin(o string) bool {
 		return true
 	}
 	n, err := strconv.Atoi(port)
-	return err == nil && n >= 1 && n <= 65535 && !(scheme == "https" && n == 443) && !(scheme == "http" && n == 80)
+	defaultPort := map[string]int{"https": 443, "http": 80}[scheme]
+	return err == nil && n >= 1 && n <= 65535 && n != defaultPort
 }
 
 // keyRequest is a validated key creation.
