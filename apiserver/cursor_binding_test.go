@@ -47,3 +47,27 @@ func TestCursorIsBoundToItsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestCursorIsBoundToItsCaller: a cursor is of no use to another caller, in another team or
+// the same one: its position is in a list that caller never read.
+func TestCursorIsBoundToItsCaller(t *testing.T) {
+	tn := newTenant(t, "cursor-caller", qualv1alpha1.PlanEnterprise)
+	other := newTenant(t, "cursor-caller-other", qualv1alpha1.PlanEnterprise)
+	for i := range 3 {
+		createCampaign(t, tn.secret, map[string]any{"title": fmt.Sprint("Mine ", i)})
+		createCampaign(t, other.secret, map[string]any{"title": fmt.Sprint("Theirs ", i)})
+	}
+	var page struct {
+		Pagination struct {
+			NextCursor *string `json:"next_cursor"`
+		} `json:"pagination"`
+	}
+	if err := json.Unmarshal(call(t, "GET", "/api/v1/campaigns?limit=1", tn.secret, nil).expect(t, 200).body, &page); err != nil || page.Pagination.NextCursor == nil {
+		t.Fatalf("no next_cursor (%v)", err)
+	}
+	path := "/api/v1/campaigns?limit=1&cursor=" + url.QueryEscape(*page.Pagination.NextCursor)
+	call(t, "GET", path, tn.secret, nil).expect(t, 200)
+	for _, token := range []string{other.secret, other.owner, tn.owner} {
+		call(t, "GET", path, token, nil).expectError(t, 400, "INVALID_CURSOR")
+	}
+}

@@ -60,7 +60,9 @@ func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, f
 	if !lp.desc {
 		order = "asc"
 	}
-	lp.binding = cursor.Binding(endpoint(r), order, filters)
+	// A cursor is bound to its query and to who asked it: another caller, who may see other
+	// teams, gets INVALID_CURSOR rather than a position in a list it never read.
+	lp.binding = cursor.Binding(endpoint(r)+" "+strconv.Quote(callerOf(r.Context())), order, filters)
 	if token := q.Get("cursor"); token != "" {
 		pos, err := s.cursors.Decode(token, lp.sortBy, lp.binding)
 		if err != nil {

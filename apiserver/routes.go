@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -101,6 +102,7 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 			return
 		}
 		s.cors(w, r, p)
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, p.ID()))
 		p.Acting = acting(r, p)
 		if e := s.spendRequest(w, r, p, p.Acting); e != nil {
 			envelope.WriteError(w, e)
@@ -189,4 +191,13 @@ func queryFault(err error) string {
 		return "a semicolon separates nothing; use &"
 	}
 	return "a % must start an escape of two hex digits (write %25 for a percent sign)"
+}
+
+// callerKey holds, in an authenticated request's context, who asks (a key's id or a user's):
+// a list binds its cursors to it, so a cursor is no use to another caller.
+type callerKey struct{}
+
+func callerOf(ctx context.Context) string {
+	id, _ := ctx.Value(callerKey{}).(string)
+	return id
 }
