@@ -57,15 +57,8 @@ func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
 	if p.Acting != nil {
 		team = string(p.Acting.Object.UID)
 	}
-	path := r.URL.Path
-	for _, base := range basePaths {
-		if rest, ok := strings.CutPrefix(path, base+"/"); ok {
-			path = "/" + rest
-			break
-		}
-	}
 	h := sha256.New()
-	_, _ = io.WriteString(h, r.Method+" "+path+"\n"+team+"\n")
+	_, _ = io.WriteString(h, r.Method+" "+apiPath(r.URL.Path)+"\n"+team+"\n")
 	_, _ = h.Write(body)
 	return h.Sum(nil)
 }

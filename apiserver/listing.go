@@ -78,12 +78,21 @@ func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, f
 // but never on another list endpoint.
 func endpoint(r *http.Request) string {
 	method, path := splitPattern(r.Pattern)
-	for _, base := range basePaths {
-		if rest, ok := strings.CutPrefix(path, base); ok && strings.HasPrefix(rest, "/") {
-			return method + " " + rest
-		}
+	if rest := apiPath(path); rest != path {
+		return method + " " + rest
 	}
 	return r.Pattern
+}
+
+// apiPath is path with its base path (/api/v1 or /v1) cut off, so that both bases name one
+// route; a path under neither is returned as it is.
+func apiPath(path string) string {
+	for _, base := range basePaths {
+		if rest, ok := strings.CutPrefix(path, base); ok && strings.HasPrefix(rest, "/") {
+			return rest
+		}
+	}
+	return path
 }
 
 // pagination builds the page block: a cursor after the last item when there is more.
