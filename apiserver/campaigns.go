@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -244,13 +243,9 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request, c *direc
 	if err != nil {
 		return err
 	}
-	if updated.Object.Status.Phase != updated.Object.Spec.State {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
-		defer cancel()
-		if s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Settled(uid) }) == nil {
-			if settled, ok := s.dir.Campaign(uid); ok {
-				updated = settled
-			}
+	if s.awaitUntil(r.Context(), func(d *directory.Directory) bool { return d.Settled(uid, u.GetResourceVersion()) }) {
+		if settled, ok := s.dir.Campaign(uid); ok {
+			updated = settled
 		}
 	}
 	envelope.WriteRawData(w, http.StatusOK, s.campaignJSON(r.Context(), updated)[0])

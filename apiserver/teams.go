@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -145,9 +144,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	}
 	// Answer once the team can take writes; if its controller is slow, the team exists all
 	// the same and writes into it say to retry.
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
-	defer cancel()
-	_ = s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.Claimed(string(team.UID)) })
+	s.awaitUntil(r.Context(), func(d *directory.Directory) bool { return d.Claimed(string(team.UID)) })
 	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
 	return nil
 }
@@ -235,7 +232,7 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if err != nil {
 		return kubeError(err)
 	}
-	t, err := readBack(s, r.Context(), string(m.Team.Object.UID), u.GetResourceVersion(),
+	t, err := readBack(s, r.Context(), uid, u.GetResourceVersion(),
 		func(uid string) (*qualv1alpha1.Team, bool) {
 			t, ok := s.dir.Team(uid)
 			if !ok {

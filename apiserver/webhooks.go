@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -280,13 +279,10 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.P
 		func() (*qualv1alpha1.Webhook, error) { return updated, nil })
 	// A re-enable answers once the controller has cleared the automatic disable (bounded by
 	// Config.WriteWait), so the answer does not say enabled and disabled at once.
-	if updated.Status.DisabledAt != nil && (updated.Spec.Enabled == nil || *updated.Spec.Enabled) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WriteWait)
-		defer cancel()
-		if s.dir.WaitUntil(ctx, func(d *directory.Directory) bool { return d.WebhookSettled(uid) }) == nil {
-			if settled, ok := s.dir.Webhook(uid); ok {
-				updated = settled
-			}
+	rv := updated.ResourceVersion
+	if s.awaitUntil(r.Context(), func(d *directory.Directory) bool { return d.WebhookSettled(uid, rv) }) {
+		if settled, ok := s.dir.Webhook(uid); ok {
+			updated = settled
 		}
 	}
 	envelope.WriteData(w, http.StatusOK, renderWebhook(updated, m))

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/internal/store"
 )
@@ -39,6 +40,14 @@ func (s *Server) await(ctx context.Context, uid, rv string) bool {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteWait)
 	defer cancel()
 	return s.dir.WaitFor(ctx, uid, rv) == nil
+}
+
+// awaitUntil waits, bounded by Config.WriteWait, until cond holds in the directory, and
+// reports whether it did.
+func (s *Server) awaitUntil(ctx context.Context, cond func(*directory.Directory) bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteWait)
+	defer cancel()
+	return s.dir.WaitUntil(ctx, cond) == nil
 }
 
 // readBack returns a written object as the directory holds it once it has caught up, else

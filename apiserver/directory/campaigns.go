@@ -155,11 +155,12 @@ func (d *Directory) Campaign(uid string) (*Campaign, bool) {
 	return c, ok
 }
 
-// Settled reports whether the campaign controller has accepted the campaign's asked-for
-// state (status.phase equals spec.state), or the campaign is gone; call within WaitUntil.
-func (d *Directory) Settled(uid string) bool {
+// Settled reports whether the directory holds the campaign at rv or later with its asked-for
+// state accepted by the controller (status.phase equals spec.state), or the campaign is
+// gone; call within WaitUntil.
+func (d *Directory) Settled(uid, rv string) bool {
 	c, ok := d.campaigns[uid]
-	return !ok || c.Object.Status.Phase == c.Object.Spec.State
+	return !ok || newerOrSame(c.Object.ResourceVersion, rv) && c.Object.Status.Phase == c.Object.Spec.State
 }
 
 // CountCampaigns counts every campaign in the directory, for admin statistics.

@@ -53,12 +53,12 @@ func (d *Directory) Webhook(uid string) (*qualv1alpha1.Webhook, bool) {
 	return wh, ok
 }
 
-// WebhookSettled reports whether the webhook controller has caught up with a re-enable
-// (no automatic disable recorded beside enabled: true), or the webhook is gone; call within
-// WaitUntil.
-func (d *Directory) WebhookSettled(uid string) bool {
+// WebhookSettled reports whether the directory holds the webhook at rv or later with the
+// controller caught up with a re-enable (no automatic disable recorded beside enabled:
+// true), or the webhook is gone; call within WaitUntil.
+func (d *Directory) WebhookSettled(uid, rv string) bool {
 	wh, ok := d.webhooks[uid]
-	return !ok || wh.Status.DisabledAt == nil || (wh.Spec.Enabled != nil && !*wh.Spec.Enabled)
+	return !ok || newerOrSame(wh.ResourceVersion, rv) && (wh.Status.DisabledAt == nil || wh.Spec.Enabled != nil && !*wh.Spec.Enabled)
 }
 
 // WebhooksIn returns the webhooks of a namespace, in no particular order.
