@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	qualevents "qual.cx/operator/internal/events"
@@ -213,10 +212,10 @@ func (r *APIKeyReconciler) now() time.Time {
 func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (revocation, a new expiry) and deletion, which bumps the
-		// generation, need a reconcile: the controller's own status writes and the REST
-		// API's last-used stamps, both in status, do not. Expiry requeues itself.
-		For(&qualv1alpha1.APIKey{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Spec changes (revocation, a new expiry), deletion and changed conditions wake it
+		// (specOrConditionsChanged); the REST API's last-used stamps in status do not.
+		// Expiry requeues itself.
+		For(&qualv1alpha1.APIKey{}, builder.WithPredicates(specOrConditionsChanged())).
 		Owns(&corev1.Secret{}).
 		Named("apikey").
 		Complete(r)

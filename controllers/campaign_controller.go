@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/campaignstate"
@@ -242,10 +241,10 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (a new state) and deletion, which bumps the generation, need a
-		// reconcile: the controller's own finalizer and status writes do not. The roll-up
-		// of a published campaign's counts requeues itself.
-		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Spec changes (a new state), deletion and changed conditions wake it
+		// (specOrConditionsChanged); its finalizer and count writes do not. The roll-up of a
+		// published campaign's counts requeues itself.
+		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(specOrConditionsChanged())).
 		Named("campaign").
 		Complete(r)
 }

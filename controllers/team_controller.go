@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	qualevents "qual.cx/operator/internal/events"
@@ -381,10 +380,10 @@ func (r *TeamReconciler) reconcileDelete(ctx context.Context, team *qualv1alpha1
 func (r *TeamReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Only spec changes (members, plan) and deletion, which bumps the generation, need a
-		// reconcile: the controller's own finalizer and status writes do not. Changes to the
-		// namespace and RBAC it owns wake it through Owns.
-		For(&qualv1alpha1.Team{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Spec changes (members, plan), deletion and changed conditions wake it
+		// (specOrConditionsChanged); its finalizer writes do not. Changes to the namespace
+		// and RBAC it owns wake it through Owns.
+		For(&qualv1alpha1.Team{}, builder.WithPredicates(specOrConditionsChanged())).
 		Owns(&corev1.Namespace{}).
 		Owns(&rbacv1.Role{}).
 		Owns(&rbacv1.RoleBinding{}).
