@@ -137,7 +137,11 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 
 // segmentTitle turns one segment of a quote into a title, if it is a readable statement.
 func segmentTitle(seg, subject string) (string, bool) {
-	words := strings.Fields(strings.Join(neutralWords(dropRestarts(cleanWords(seg)), subject), " "))
+	spoken := dropRestarts(cleanWords(seg))
+	if len(spoken) == 0 || runOn(spoken) {
+		return "", false
+	}
+	words := strings.Fields(strings.Join(neutralWords(spoken, subject), " "))
 	if len(words) > titleMaxWords {
 		words = cutAtConjunction(words)
 	}
@@ -148,6 +152,33 @@ func segmentTitle(seg, subject string) (string, bool) {
 	r, size := utf8.DecodeRuneInString(t)
 	return string(unicode.ToUpper(r)) + t[size:], true
 }
+
+// runOn spots a second statement run into the first with only a comma, which cleaning
+// dropped: "I work fifty hours, I'm tired" and "the meals are good, I batch on a Monday"
+// read "People work fifty hours people are tired". The speaker opening a clause after a
+// verb is a new sentence unless a conjunction or a relative's head ("the part I hate",
+// "what we love", "by the time I get") comes somewhere before it.
+func runOn(words []string) bool {
+	for i := 1; i < len(words); i++ {
+		low := strings.ToLower(words[i])
+		if rep, ok := firstPerson[low]; !ok || rep[0] != "people" {
+			continue
+		}
+		if hasVerb(words[:i]) && !slices.ContainsFunc(words[:i], func(w string) bool { return clauseOpeners[strings.ToLower(w)] }) {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseOpeners may stand before a clause's subject: conjunctions, adverbs, verbs of
+// saying and thinking, and the heads of relative clauses.
+var clauseOpeners = wordSet(`and but so or because cause 'cause when whenever while if once since until till
+before after as though although then that where now yet also still just even only really honestly never always
+actually basically probably maybe think thought guess know knew said say mean feel felt what which who part bit
+thing things one ones way reason time times day days stuff everything something anything all than is was told
+tell decided realised realized found figured hoped hope wish wished reckon noticed worried promised warned
+explained`)
 
 // informative says a title names at least two things a reader can hold on to: "The
 // writing is too small", "Bed was great", not "People have the app", "They came late" or

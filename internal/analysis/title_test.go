@@ -58,6 +58,13 @@ func TestClauseTitle(t *testing.T) {
 		{"They came late.", ""},
 		{"The writing is too small, dear.", "The writing is too small"},
 		{"Bed was great, I'll say", "Bed was great"},
+		// Two statements run together by a comma are cut at the first; a clause opened by a
+		// conjunction or after a relative's head stays whole.
+		{"I work fifty hours, I'm tired.", "People work fifty hours"},
+		{"The meals are good, I batch on a Monday morning.", "The meals are good"},
+		{"Logging food is the part I hate.", "Logging food is the part people hate"},
+		{"Returning it was slower than I expected.", "Returning it was slower than people expected"},
+		{"By the time I get her through the door I'm sweating.", "By the time people get her through the door people are sweating"},
 		{"Being honest, I'm tired.", ""},
 		{"I'm a copywriter, I'm a sucker for a good label.", ""},
 	} {
