@@ -84,3 +84,43 @@ func withField(t *testing.T, base map[string]any, path, value string) []byte {
 }
 
 func isValidUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// TestDuplicateNamesAreRefused sends a write whose object names one member twice, the
+// second asking for more (a higher role, another title): a reader in front of the API may
+// take the first and the decoder the last, so the request is 400 VALIDATION_ERROR naming
+// the member, and nothing changes.
+func TestDuplicateNamesAreRefused(t *testing.T) {
+	tn := newTenant(t, "dupkey", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Clean"})
+	for _, rt := range []struct {
+		method, path, token, body, field string
+	}{
+		{"POST", "/api/v1/campaigns", tn.secret, `{"title":"A","title":"B"}`, "title"},
+		{"PATCH", "/api/v1/campaigns/" + c.ID, tn.secret, `{"settings":{"language":"en","language":"fr"}}`, "settings.language"},
+		{"PATCH", "/api/v1/teams/" + tn.id + "/members/dupkey-member@example.com", tn.owner, `{"role":"viewer","role":"owner"}`, "role"},
+		{"POST", "/api/v1/api-keys", tn.owner, `{"type":"public","scopes":["campaigns:read"],"type":"secret"}`, "type"},
+	} {
+		e := call(t, rt.method, rt.path, rt.token, []byte(rt.body)).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != rt.field {
+			t.Errorf("%s %s %s: details %+v", rt.method, rt.path, rt.body, e.Details)
+		}
+	}
+	var still campaign
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &still)
+	if still.Title != "Clean" {
+		t.Fatalf("a refused write changed the campaign: %+v", still)
+	}
+	if p := listPage(t, tn.secret, ""); p.Pagination.TotalCount != 1 {
+		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
+	}
+	var members []struct {
+		Email string `json:"email"`
+		Role  string `json:"role"`
+	}
+	call(t, "GET", "/api/v1/teams/"+tn.id+"/members", tn.owner, nil).expect(t, 200).data(t, &members)
+	for _, m := range members {
+		if m.Email == "dupkey-member@example.com" && m.Role != "member" {
+			t.Fatalf("the member's role is %q after a refused patch", m.Role)
+		}
+	}
+}

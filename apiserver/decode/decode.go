@@ -52,6 +52,9 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	if dec.More() {
 		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
 	}
+	if field, dup := DuplicateKey(body); dup {
+		return envelope.Field(field, "appears more than once")
+	}
 	if field, bad := BadText(body); bad {
 		return envelope.Field(field, "must be valid UTF-8 text without control characters (newline and tab are allowed)")
 	}
