@@ -18,7 +18,7 @@ func TestDuplicateKeyNamesTheField(t *testing.T) {
 		{`{"a":[{"b":1},{"c":["x",{"d":1,"d":2}]}]}`, "a[1].c[1].d"},
 		{`{"a":{"x":1},"b":{"x":1},"a":2}`, "a"},
 		{`{"metadata":{"k":"v","K":"w"}}`, ""}, // a free-form map's names are case-sensitive
-		{`{"title": `, ""},        // malformed: decoding reports it
+		{`{"title": `, ""},                     // malformed: decoding reports it
 	} {
 		field, dup := DuplicateKey([]byte(c.body))
 		if dup != (c.field != "") || field != c.field {
