@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"qual.cx/operator/apiserver/envelope"
@@ -43,6 +44,12 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	}
 	if body[0] != '{' {
 		return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+	}
+	if field, near, unknown := UnknownName(body, reflect.TypeOf(dst)); unknown {
+		if near != "" {
+			return envelope.Field(field, "is not a known field; names are case-sensitive: did you mean %q?", near)
+		}
+		return envelope.Field(field, "is not a known field")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -1,0 +1,97 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+type inner struct {
+	Language string `json:"language"`
+}
+
+type embedded struct {
+	Shared string `json:"shared"`
+}
+
+type named struct {
+	embedded
+	Title    Optional[string] `json:"title"`
+	Settings Optional[inner]  `json:"settings"`
+	Items    []inner          `json:"items"`
+	Meta     map[string]any   `json:"meta"`
+	Byname   map[string]inner `json:"byname"`
+	At       time.Time        `json:"at"`
+	Ptr      *inner           `json:"ptr"`
+	Skipped  string           `json:"-"`
+	Plain    string
+	Opts     Optional[[]inner] `json:"opts"`
+}
+
+func TestUnknownNameGivesThePath(t *testing.T) {
+	typ := reflect.TypeFor[*named]()
+	for _, c := range []struct {
+		body, field, near string
+	}{
+		{`{"title":"x","settings":{"language":"en"},"items":[{"language":"en"}],"shared":"s","Plain":"p"}`, "", ""},
+		{`{"meta":{"Anything":1,"goes":{"deep":[1]}},"at":"2026-01-01T00:00:00Z"}`, "", ""},
+		{`{"titel":"x"}`, "titel", ""},
+		{`{"TITLE":"x"}`, "TITLE", "title"},
+		{`{"settings":{"lang":"en"}}`, "settings.lang", ""},
+		{`{"settings":{"Language":"en"}}`, "settings.Language", "language"},
+		{`{"items":[{"language":"en"},{"language":"en","x":1}]}`, "items[1].x", ""},
+		{`{"byname":{"a":{"language":"en"},"b":{"lang":"en"}}}`, "byname.b.lang", ""},
+		{`{"ptr":{"LANGUAGE":"en"}}`, "ptr.LANGUAGE", "language"},
+		{`{"opts":[{"language":"en"},{"oops":1}]}`, "opts[1].oops", ""},
+		{`{"Skipped":"x"}`, "Skipped", ""},
+		{`{"plain":"x"}`, "plain", "Plain"},
+		{`{"b":1,"a":2}`, "a", ""}, // the first in name order, so the answer does not vary
+		{`{"settings":null,"items":null,"title":null}`, "", ""},
+		{`{"title": `, "", ""}, // malformed: decoding reports it
+	} {
+		field, near, bad := UnknownName([]byte(c.body), typ)
+		if bad != (c.field != "") || field != c.field || near != c.near {
+			t.Errorf("%s: got %q %q %v, want %q %q", c.body, field, near, bad, c.field, c.near)
+		}
+	}
+}
+
+func TestDecodeRefusesNamesInAnotherCase(t *testing.T) {
+	_, err := decodeString(t, "application/json", `{"settings":{"Language":"fr"}}`)
+	if err == nil || len(err.Details) != 1 || err.Details[0].Field != "settings.Language" {
+		t.Fatalf("got %+v", err)
+	}
+}
+
+// FuzzUnknownName holds UnknownName to encoding/json's own strict decoder: whatever that
+// refuses as an unknown field, UnknownName finds too, and whatever UnknownName lets through
+// decodes with no unknown field. Only case differs: encoding/json folds it, UnknownName
+// does not, and then it names the declared field.
+func FuzzUnknownName(f *testing.F) {
+	for _, s := range []string{`{}`, `{"title":"x"}`, `{"TITLE":"x"}`, `{"settings":{"lang":"en"}}`, `{"items":[{"x":1}]}`, `{"meta":{"a":1}}`, `{"byname":{"k":{"z":1}}}`, `{"opts":[{}]}`} {
+		f.Add([]byte(s))
+	}
+	typ := reflect.TypeFor[*named]()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !json.Valid(in) || bytes.TrimSpace(in)[0] != '{' {
+			return
+		}
+		field, near, bad := UnknownName(in, typ)
+		if bad && field == "" {
+			t.Fatalf("%q: unknown without a field", in)
+		}
+		dec := json.NewDecoder(bytes.NewReader(in))
+		dec.DisallowUnknownFields()
+		var v named
+		err := dec.Decode(&v)
+		strictUnknown := err != nil && bytes.Contains([]byte(err.Error()), []byte("unknown field"))
+		if strictUnknown && !bad {
+			t.Fatalf("%q: encoding/json finds an unknown field (%v), UnknownName none", in, err)
+		}
+		if bad && !strictUnknown && near == "" && err == nil {
+			t.Fatalf("%q: UnknownName refuses %s, which encoding/json decodes", in, field)
+		}
+	})
+}
