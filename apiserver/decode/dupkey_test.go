@@ -17,6 +17,8 @@ func TestDuplicateKeyNamesTheField(t *testing.T) {
 		{`{"a":[{"b":1},{"b":2}],"c":{"b":3}}`, ""}, // the same name in different objects
 		{`{"a":[{"b":1},{"c":["x",{"d":1,"d":2}]}]}`, "a[1].c[1].d"},
 		{`{"a":{"x":1},"b":{"x":1},"a":2}`, "a"},
+		{`{"":1,"":2}`, `""`},
+		{`{"a":{"":1,"":2}}`, `a.""`},
 		{`{"metadata":{"k":"v","K":"w"}}`, ""}, // a free-form map's names are case-sensitive
 		{`{"title": `, ""},                     // malformed: decoding reports it
 	} {

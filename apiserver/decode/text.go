@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -119,7 +120,7 @@ func (p *textPath) String() string {
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteString(f.key)
+			b.WriteString(cmp.Or(f.key, `""`)) // an empty name still shows
 		} else {
 			b.WriteString("[" + strconv.Itoa(f.index) + "]")
 		}

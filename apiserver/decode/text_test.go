@@ -21,6 +21,7 @@ func TestBadTextNamesTheField(t *testing.T) {
 		{"{\"title\":\"del \x7f\"}", "title"},
 		{`{"title":"\ud800"}`, ""}, // a lone surrogate decodes to U+FFFD: valid text
 		{`{"n":1,"b":true,"z":null,"t":"ok"}`, ""},
+		{`{"": "\u0000"}`, `""`},
 		{`{"title": `, ""}, // malformed: decoding reports it
 	} {
 		field, bad := BadText([]byte(c.body))
