@@ -162,7 +162,9 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 				break
 			}
 		}
-		if used[strings.ToLower(title)] && len(f.Evidence) > 0 {
+		// With nothing to name it by (no statement, no word of its own, a template
+		// taken), the first quote it shows says what it is.
+		if (title == "" || used[strings.ToLower(title)]) && len(f.Evidence) > 0 {
 			title = spareTitle(f.Evidence, subject, used)
 		}
 		used[strings.ToLower(title)] = true
@@ -207,15 +209,15 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, recs []clauseRec, in Inpu
 	case classNeg:
 		f.Type, f.Sentiment = TypePainPoint, SentimentNegative
 		f.Summary = fmt.Sprintf("%d of %d participants complained in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(stated, topicTitle("Participants had problems with %s", topic), "Several participants raised this problem")
+		title = cmp.Or(stated, topicTitle("Participants had problems with %s", topic))
 	case classPos:
 		f.Type, f.Sentiment = TypeTheme, SentimentPositive
 		f.Summary = fmt.Sprintf("%d of %d participants praised this in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(stated, topicTitle("Participants spoke well of %s", topic), "Several participants praised this")
+		title = cmp.Or(stated, topicTitle("Participants spoke well of %s", topic))
 	default:
 		f.Type, f.Sentiment = TypeOpportunity, SentimentMixed
 		f.Summary = fmt.Sprintf("%d of %d participants asked for this in similar words", cl.support, len(in.Interviews))
-		title = cmp.Or(stated, topicTitle("Participants asked for changes to %s", topic), "Several participants asked for this")
+		title = cmp.Or(stated, topicTitle("Participants asked for changes to %s", topic))
 	}
 	f.Title = title
 	if cl.whole && int(cl.qid) < len(in.Campaign.Questions) {
@@ -278,10 +280,13 @@ func spareTitle(ev []Evidence, subject string, used map[string]bool) string {
 	return cleanTitle(strings.Join(neutralWords(cleanWords(ev[0].Quote), subject), " "))
 }
 
-// cleanTitle turns a quote into a title: first letter up, trailing punctuation off, at
-// most twelve words.
+// cleanTitle turns a quote into a title: first letter up, stray and trailing punctuation
+// off, at most twelve words.
 func cleanTitle(q string) string {
-	words := strings.Fields(q)
+	// A filler cut from "saved, um, eleven" leaves its comma standing alone.
+	words := slices.DeleteFunc(strings.Fields(q), func(w string) bool {
+		return !strings.ContainsFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
+	})
 	if len(words) > 12 {
 		words = append(words[:12], "…")
 	}

@@ -109,4 +109,8 @@ func TestSpareTitle(t *testing.T) {
 	if got, want := spareTitle(ev, "The app", used), "People put their name on it, too, which people went back and …"; got != want {
 		t.Errorf("spareTitle with every statement taken = %q, want %q", got, want)
 	}
+	// A filler cut out leaves no comma standing alone.
+	if got, want := spareTitle([]Evidence{{Quote: "I saved, I think, eleven thousand dollars."}}, "The app", used), "People saved, eleven thousand dollars"; got != want {
+		t.Errorf("spareTitle of a quote with a filler = %q, want %q", got, want)
+	}
 }
