@@ -68,8 +68,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		system = qualv1alpha1.SystemNamespace
 	}
 	rs := &Reconcilers{
-		Team: &TeamReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-team"), SystemNamespace: system,
-			Events: opts.Events},
+		Team: &TeamReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-team"),
+			SystemNamespace: system, Events: opts.Events},
 		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData,
 			Events: opts.Events},
 		APIKey: &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey"), Events: opts.Events},

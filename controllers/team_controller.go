@@ -38,6 +38,8 @@ type TeamReconciler struct {
 	SystemNamespace string
 	// Events receives the webhook events of members joining and leaving; nil writes none.
 	Events Outbox
+	// APIReader reads a Role or RoleBinding the label-filtered cache does not show (ensure).
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=teams,verbs=get;list;watch;update;patch
@@ -203,7 +205,7 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 	ns := team.Status.Namespace
 	for _, level := range accessLevels {
 		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
-		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
+		if err := ensure(ctx, r.Client, r.APIReader, role, func() error {
 			role.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
 			role.Rules = level.rules
 			return controllerutil.SetControllerReference(team, role, r.Scheme())
@@ -211,7 +213,7 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 			return fmt.Errorf("role %s/%s: %w", ns, level.name, err)
 		}
 		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: level.name, Namespace: ns}}
-		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
+		if err := ensure(ctx, r.Client, r.APIReader, binding, func() error {
 			binding.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
 			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: level.name}
 			binding.Subjects = subjectsFor(team.Spec.Members, level.roles)
@@ -278,7 +280,7 @@ func (r *TeamReconciler) reconcileServiceBindings(ctx context.Context, team *qua
 	ns := team.Status.Namespace
 	for _, b := range serviceBindings {
 		binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: b.clusterRole, Namespace: ns}}
-		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, binding, func() error {
+		if err := ensure(ctx, r.Client, r.APIReader, binding, func() error {
 			binding.Labels = managedLabels(qualv1alpha1.LabelTeam, team.Name)
 			binding.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.clusterRole}
 			binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: r.systemNamespace(), Name: b.serviceAccount}}

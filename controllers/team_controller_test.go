@@ -238,3 +238,49 @@ func gone(ctx context.Context, obj client.Object) error {
 	}
 	return client.IgnoreNotFound(err)
 }
+
+// TestTeamRepairsRBACThatLostItsLabel strips the managed-by label from a Role and from a
+// RoleBinding of a ready team, as a hand edit might. The manager's cache only holds labelled
+// objects, so to it they vanish while the API server still has them: the controller must
+// take them back (label, rules, subjects) and stay Ready, not fail to recreate them forever.
+func TestTeamRepairsRBACThatLostItsLabel(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("unlabelled"), member("owner@unlabelled.example", qualv1alpha1.RoleOwner)))
+	ns := team.Status.Namespace
+	for _, obj := range []client.Object{
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "qual-team-viewer"}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "qual-apiserver-team-secrets"}},
+	} {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+		labels := obj.GetLabels()
+		delete(labels, qualv1alpha1.LabelManagedBy)
+		obj.SetLabels(labels)
+		if rb, ok := obj.(*rbacv1.RoleBinding); ok {
+			rb.Subjects = nil // drift the controller must also undo
+		}
+		if err := k8s.Patch(ctx, obj, patch); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, obj.GetName()+" taken back", func() error {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+				return err
+			}
+			if obj.GetLabels()[qualv1alpha1.LabelManagedBy] != qualv1alpha1.ManagedByValue {
+				return errors.New("still unlabelled")
+			}
+			if rb, ok := obj.(*rbacv1.RoleBinding); ok && len(rb.Subjects) != 1 {
+				return fmt.Errorf("subjects %v", rb.Subjects)
+			}
+			return nil
+		})
+	}
+	eventually(t, "team ready", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
+	})
+}
