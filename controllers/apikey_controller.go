@@ -36,6 +36,8 @@ type APIKeyReconciler struct {
 	Events Outbox
 	// Now returns the current time; tests may pin it.
 	Now func() time.Time
+	// APIReader finds a Secret the label-filtered cache does not show (lookup).
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=apikeys,verbs=get;list;watch;update;patch
@@ -105,10 +107,13 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 func (r *APIKeyReconciler) keySecret(ctx context.Context, key *qualv1alpha1.APIKey) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	name := key.Name + "-key"
-	err := r.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: name}, secret)
+	err := lookup(ctx, r.Client, r.APIReader, client.ObjectKey{Namespace: key.Namespace, Name: name}, secret)
 	if err == nil {
 		if !metav1.IsControlledBy(secret, key) {
 			return nil, stalled("SecretConflict", "secret %s exists and does not belong to this key", name)
+		}
+		if !isManaged(secret) {
+			return nil, stalled("SecretUnlabelled", "secret %s lost its %s label; put it back", name, qualv1alpha1.LabelManagedBy)
 		}
 		return secret, nil
 	}

@@ -158,24 +158,65 @@ func TestAPIKeyRevocationIsPermanentAndDropsThePlaintext(t *testing.T) {
 	}
 }
 
+// A Secret under the name a key's would take, made by someone else, stalls the key rather
+// than being taken over, whether or not it carries the operator's label: the cache only
+// shows labelled Secrets, so an unlabelled squatter is found on the API server.
 func TestAPIKeyStalledOnForeignSecret(t *testing.T) {
 	ctx := context.Background()
 	ensureNamespace(t, keyNS)
-	name := uniqueName("squatted")
-	squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: name + "-key",
-		Labels: map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue}}}
-	if err := k8s.Create(ctx, squatter); err != nil {
-		t.Fatal(err)
+	for _, labels := range []map[string]string{{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue}, nil} {
+		name := uniqueName("squatted")
+		squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: name + "-key", Labels: labels}}
+		if err := k8s.Create(ctx, squatter); err != nil {
+			t.Fatal(err)
+		}
+		key := newKey(name, qualv1alpha1.KeySecret)
+		if err := k8s.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, key, metav1.ConditionFalse, "SecretConflict")
+		if key.Status.HashRef != "" {
+			t.Fatalf("a key must not take over a secret it does not own: %+v", key.Status)
+		}
+		if err := conditionIs(key.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretConflict"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	key := newKey(name, qualv1alpha1.KeySecret)
+}
+
+// A key's own Secret that lost its label is invisible to the cache but still there: the key
+// stalls saying so, and mints no second plaintext; with the label back it is Active again
+// with the same Secret.
+func TestAPIKeyWithUnlabelledSecretStallsThenRecovers(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	key := newKey(uniqueName("unlabelled"), qualv1alpha1.KeySecret, "campaigns:read")
 	if err := k8s.Create(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	waitKey(t, key, metav1.ConditionFalse, "SecretConflict")
-	if key.Status.HashRef != "" {
-		t.Fatalf("a key must not take over a secret it does not own: %+v", key.Status)
-	}
-	if err := conditionIs(key.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretConflict"); err != nil {
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	secret := &corev1.Secret{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: keyNS, Name: key.Status.SecretRef.Name}, secret); err != nil {
 		t.Fatal(err)
+	}
+	minted := string(secret.Data[controllers.APIKeySecretKey])
+	relabel := func(value string) {
+		t.Helper()
+		patch := client.MergeFrom(secret.DeepCopy())
+		if value == "" {
+			delete(secret.Labels, qualv1alpha1.LabelManagedBy)
+		} else {
+			secret.Labels[qualv1alpha1.LabelManagedBy] = value
+		}
+		if err := k8s.Patch(ctx, secret, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relabel("")
+	waitKey(t, key, metav1.ConditionFalse, "SecretUnlabelled")
+	relabel(qualv1alpha1.ManagedByValue)
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(secret), secret); err != nil || string(secret.Data[controllers.APIKeySecretKey]) != minted {
+		t.Fatalf("the key's secret changed (%v)", err)
 	}
 }

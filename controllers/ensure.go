@@ -27,3 +27,16 @@ func ensure(ctx context.Context, c client.Client, live client.Reader, obj client
 	}
 	return c.Update(ctx, obj)
 }
+
+// lookup gets the object at key into obj from the cache and, when the cache has no such
+// object, from the API server: the cache holds only labelled objects, so a Secret or a
+// Deployment someone else made under the name the controller wants is invisible to it, and
+// creating it would fail on every pass with AlreadyExists instead of stalling on the
+// conflict the caller reports for an object it does not control.
+func lookup(ctx context.Context, cached client.Reader, live client.Reader, key client.ObjectKey, obj client.Object) error {
+	err := cached.Get(ctx, key, obj)
+	if !apierrors.IsNotFound(err) || live == nil {
+		return err
+	}
+	return live.Get(ctx, key, obj)
+}

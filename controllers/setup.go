@@ -72,7 +72,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 			SystemNamespace: system, Events: opts.Events},
 		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData,
 			Events: opts.Events},
-		APIKey: &APIKeyReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-apikey"), Events: opts.Events},
+		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-apikey"),
+			Events: opts.Events},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
 			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData},
 	}

@@ -110,10 +110,12 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 	}
 	name := wh.Name + "-signing"
 	secret := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
+	err := lookup(ctx, r.Client, r.APIReader, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
 	switch {
 	case err == nil && !metav1.IsControlledBy(secret, wh):
 		return stalled("SecretConflict", "secret %s exists and does not belong to this webhook", name)
+	case err == nil && !isManaged(secret):
+		return stalled("SecretUnlabelled", "secret %s lost its %s label; put it back", name, qualv1alpha1.LabelManagedBy)
 	case apierrors.IsNotFound(err):
 		if err := r.createSigningSecret(ctx, wh, name); err != nil {
 			return err
@@ -153,7 +155,7 @@ func (r *WebhookReconciler) createSigningSecret(ctx context.Context, wh *qualv1a
 func (r *WebhookReconciler) reconcileDispatcher(ctx context.Context, wh *qualv1alpha1.Webhook) error {
 	desired := r.Dispatcher.deployment(r.SystemNamespace)
 	current := &appsv1.Deployment{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(desired), current)
+	err := lookup(ctx, r.Client, r.APIReader, client.ObjectKeyFromObject(desired), current)
 	if apierrors.IsNotFound(err) {
 		if err := r.Create(ctx, desired); client.IgnoreAlreadyExists(err) != nil {
 			return fmt.Errorf("create dispatcher %s/%s: %w", desired.Namespace, desired.Name, err)

@@ -248,6 +248,26 @@ func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 	}
 }
 
+// A Secret someone else made under the name of a webhook's generated signing Secret, with
+// no operator label (so the cache never shows it), stalls the webhook on the conflict.
+func TestWebhookStalledOnUnlabelledForeignSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("squat")
+	ensureNamespace(t, ns)
+	squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "squatted-signing"}}
+	if err := k8s.Create(ctx, squatter); err != nil {
+		t.Fatal(err)
+	}
+	wh := newWebhook(ns, "squatted")
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionFalse, "SecretConflict")
+	if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretConflict"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The dispatcher reports failures in status; Degraded follows them, and a later success
 // clears it.
 func TestWebhookDegradedFollowsDeliveryFailures(t *testing.T) {
