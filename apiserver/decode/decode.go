@@ -54,7 +54,7 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return fromDecodeError(err)
+		return fromDecodeError(err, body, reflect.TypeOf(dst))
 	}
 	if dec.More() {
 		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
@@ -79,14 +79,18 @@ func checkContentType(ct string, hasBody bool) *envelope.Error {
 	return nil
 }
 
-// fromDecodeError maps encoding/json's errors to the documented ones.
-func fromDecodeError(err error) *envelope.Error {
+// fromDecodeError maps encoding/json's errors to the documented ones. A type error names
+// the field with its list indexes when the document shows where (`questions[2]`).
+func fromDecodeError(err error, body []byte, t reflect.Type) *envelope.Error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
 			return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+		}
+		if exact, ok := MismatchPath(body, t); ok && withoutIndexes(exact) == field {
+			field = exact
 		}
 		return envelope.Field(field, "must be %s", describe(typeErr.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -113,4 +117,19 @@ func describe(kind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// withoutIndexes is a field path with its list indexes cut: `a[1].b[0]` is `a.b`.
+func withoutIndexes(path string) string {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] == '[' {
+			if j := strings.IndexByte(path[i:], ']'); j > 0 {
+				i += j
+				continue
+			}
+		}
+		b.WriteByte(path[i])
+	}
+	return b.String()
 }
