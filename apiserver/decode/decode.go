@@ -59,10 +59,12 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	if dec.More() {
 		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
 	}
-	if field, dup := DuplicateKey(body); dup {
+	// One walk finds a name given twice and, unless the fast check clears every string, text
+	// that is not text.
+	switch field, found := scan(body, true, !plainText(body)); found {
+	case duplicate:
 		return envelope.Field(field, "appears more than once")
-	}
-	if field, bad := BadText(body); bad {
+	case badText:
 		return envelope.Field(field, "must be valid UTF-8 text without control characters (newline and tab are allowed)")
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -19,24 +20,54 @@ func BadText(body []byte) (field string, bad bool) {
 	if plainText(body) {
 		return "", false
 	}
+	field, found := scan(body, false, true)
+	return field, found == badText
+}
+
+// finding is what scan found wrong with a document.
+type finding int
+
+const (
+	nothing finding = iota
+	duplicate
+	badText
+)
+
+// scan walks a JSON document's tokens once and reports the first member name an object
+// repeats (when dups) or string value that is not text (when text), with its field path.
+// A malformed document reports nothing.
+func scan(body []byte, dups, text bool) (string, finding) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var path textPath
+	var keys [][]string // the member names seen in each open object, innermost last
 	for {
 		before := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return "", nothing
 		}
 		switch t := tok.(type) {
 		case json.Delim:
+			if dups && t == '{' {
+				keys = append(keys, nil)
+			} else if dups && t == '}' {
+				keys = keys[:len(keys)-1]
+			}
 			path.delim(t)
 		case string:
 			if path.expectsKey() {
 				path.key(t)
+				if dups {
+					top := &keys[len(keys)-1]
+					if slices.Contains(*top, t) {
+						return path.String(), duplicate
+					}
+					*top = append(*top, t)
+				}
 				continue
 			}
-			if !utf8.Valid(body[before:dec.InputOffset()]) || !IsText(t) {
-				return path.String(), true
+			if text && (!utf8.Valid(body[before:dec.InputOffset()]) || !IsText(t)) {
+				return path.String(), badText
 			}
 			path.valueDone()
 		default:
