@@ -40,7 +40,7 @@ func (s *Server) byBodyCampaign(r *http.Request, p *authn.Principal) *directory.
 		CampaignID string `json:"campaign_id"`
 	}
 	if err == nil && json.Unmarshal(body, &named) == nil && named.CampaignID != "" {
-		if c, ok := s.dir.Campaign(named.CampaignID); ok {
+		if c, ok := s.dir.Campaign(canonicalID(named.CampaignID)); ok {
 			if m, ok := p.Team(c.TeamUID); ok {
 				return m.Team
 			}
@@ -283,9 +283,9 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 			}
 			var msg store.MessageID
 			if e.MessageID != nil {
-				msg = store.MessageID(*e.MessageID)
+				msg = store.MessageID(canonicalID(*e.MessageID))
 			}
-			ev = append(ev, store.Evidence{InterviewID: store.InterviewID(e.InterviewID), MessageID: msg, Quote: e.Quote})
+			ev = append(ev, store.Evidence{InterviewID: store.InterviewID(canonicalID(e.InterviewID)), MessageID: msg, Quote: e.Quote})
 		}
 		if ev == nil {
 			ev = []store.Evidence{}
@@ -397,7 +397,7 @@ func (s *Server) createFinding(w http.ResponseWriter, r *http.Request, p *authn.
 		bad = append([]envelope.FieldError{{Field: "campaign_id", Message: "must be a campaign id (a UUID)"}}, bad...)
 	default:
 		var ok bool
-		if c, ok = s.dir.Campaign(id.Value); ok {
+		if c, ok = s.dir.Campaign(canonicalID(id.Value)); ok {
 			m, ok = p.Team(c.TeamUID)
 		}
 		if !ok {

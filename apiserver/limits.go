@@ -86,7 +86,7 @@ func (s *Server) byBodyTeam(r *http.Request, p *authn.Principal) *directory.Team
 		TeamID string `json:"team_id"`
 	}
 	if err == nil && json.Unmarshal(body, &named) == nil && named.TeamID != "" {
-		if m, ok := p.Team(named.TeamID); ok {
+		if m, ok := p.Team(canonicalID(named.TeamID)); ok {
 			return m.Team
 		}
 	}

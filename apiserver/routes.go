@@ -95,7 +95,10 @@ func (s *Server) open(pattern string, h http.HandlerFunc) {
 // authed registers an endpoint that authenticates, finds the team the request acts in,
 // spends that team's request budget, checks the scope, then runs h.
 func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h handlerFunc) {
+	_, path := splitPattern(pattern)
+	names := wildcards(path)
 	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
+		canonicalIDs(r, names)
 		p, e := s.authn.Authenticate(r)
 		if e != nil {
 			s.unauthenticated(w, r, e)
@@ -200,4 +203,47 @@ type callerKey struct{}
 func callerOf(ctx context.Context) string {
 	id, _ := ctx.Value(callerKey{}).(string)
 	return id
+}
+
+// wildcards are the names of a route pattern's path wildcards ("id", "user_id").
+func wildcards(path string) []string {
+	var out []string
+	for _, seg := range strings.Split(path, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			out = append(out, strings.TrimSuffix(strings.TrimSuffix(name, "}"), "..."))
+		}
+	}
+	return out
+}
+
+// canonicalIDs writes the ids a request names in its path, its X-Qual-Team header and its
+// *_id query parameters in lower case (canonicalID), before anything reads them, so every
+// lookup, budget and idempotency record sees one spelling of each id.
+func canonicalIDs(r *http.Request, names []string) {
+	for _, name := range names {
+		if v := r.PathValue(name); v != "" {
+			r.SetPathValue(name, canonicalID(v))
+		}
+	}
+	if v := r.Header.Get("X-Qual-Team"); v != "" {
+		r.Header.Set("X-Qual-Team", canonicalID(v))
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil { // refused with a 400 once the caller is known
+		return
+	}
+	changed := false
+	for k, vs := range q {
+		if !strings.HasSuffix(k, "_id") {
+			continue
+		}
+		for i, v := range vs {
+			if c := canonicalID(v); c != v {
+				vs[i], changed = c, true
+			}
+		}
+	}
+	if changed {
+		r.URL.RawQuery = q.Encode()
+	}
 }

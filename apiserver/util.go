@@ -18,6 +18,16 @@ func isUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
 }
 
+// canonicalID is s as the API writes ids when s is a UUID in any letter case, else s
+// unchanged: RFC 9562 has UUIDs read case-insensitively, and a client that stores them in
+// upper case (as some databases print them) names the same row.
+func canonicalID(s string) string {
+	if isUUID(s) {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
 // isEmail reports whether s reads as an e-mail address: a local part, "@", a domain, no
 // white space, at most 254 bytes (the longest path SMTP carries). Deliverability is the
 // mail system's business, not the API's.
