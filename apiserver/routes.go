@@ -218,10 +218,11 @@ func wildcards(path string) []string {
 
 // canonicalIDs writes the ids a request names in its path, its X-Qual-Team header and its
 // *_id query parameters in lower case (canonicalID), before anything reads them, so every
-// lookup, budget and idempotency record sees one spelling of each id.
+// lookup, budget and idempotency record sees one spelling of each id. A user id is left as
+// sent: the identity provider mints it, and its case may matter there.
 func canonicalIDs(r *http.Request, names []string) {
 	for _, name := range names {
-		if v := r.PathValue(name); v != "" {
+		if v := r.PathValue(name); v != "" && name != "user_id" {
 			r.SetPathValue(name, canonicalID(v))
 		}
 	}
@@ -234,7 +235,7 @@ func canonicalIDs(r *http.Request, names []string) {
 	}
 	changed := false
 	for k, vs := range q {
-		if !strings.HasSuffix(k, "_id") {
+		if !strings.HasSuffix(k, "_id") || k == "user_id" {
 			continue
 		}
 		for i, v := range vs {
