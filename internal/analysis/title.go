@@ -449,7 +449,7 @@ func readable(words []string) bool {
 		return false
 	}
 	last := strings.ToLower(words[len(words)-1])
-	if danglingWords[last] || titlePrepositions[last] || last == "people" || last == "is" || last == "are" || last == "was" || last == "were" {
+	if danglingWords[last] || titlePrepositions[last] || titleEnds[last] {
 		return false
 	}
 	return true
@@ -460,6 +460,10 @@ var (
 	questionAuxiliaries = wordSet(`is are was were do does did can could would will should has have had`)
 	questionSubjects    = wordSet(`it there people they he she we you this that`)
 )
+
+// titleEnds leave a statement unfinished: a verb that wants its complement ("people
+// are") or a comparison's first half ("it's as simple as").
+var titleEnds = wordSet(`people is are was were as`)
 
 // titlePrepositions leave a title hanging when they end it ("sat in the waiting room for").
 var titlePrepositions = wordSet(`for in on at from by about into onto over under through than`)

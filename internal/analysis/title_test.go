@@ -58,6 +58,8 @@ func TestClauseTitle(t *testing.T) {
 		{"They came late.", ""},
 		{"The writing is too small, dear.", "The writing is too small"},
 		{"Bed was great, I'll say", "Bed was great"},
+		// A comparison cut after its first half is no statement.
+		{"The young ones are doing the nights it's as simple as", ""},
 		// Two statements run together by a comma are cut at the first; a clause opened by a
 		// conjunction or after a relative's head stays whole.
 		{"I work fifty hours, I'm tired.", "People work fifty hours"},
