@@ -213,7 +213,7 @@ func (r *CampaignReconciler) reconcileDelete(ctx context.Context, cmp *qualv1alp
 			return fmt.Errorf("delete data of campaign %s: %w", client.ObjectKeyFromObject(cmp), err)
 		}
 	}
-	// After the data: erasing it erases the campaign's events, and this one must stay.
+	// After the data: the deletion is announced once nothing of the campaign is left to erase.
 	deleted := func(team string) (store.NewEvent, error) {
 		return qualevents.Campaign(qualevents.CampaignDeleted, cmp, team, qualevents.KeyDeleted)
 	}

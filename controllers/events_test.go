@@ -136,8 +136,9 @@ func TestCampaignChangesAreAnnouncedOnceEach(t *testing.T) {
 		t.Fatalf("a reconcile with nothing new wrote events: %v", got)
 	}
 
-	// The deletion erases the campaign's data, its events with it, and is announced after:
-	// not while the data cannot be deleted and the campaign stays.
+	// The deletion erases the campaign's data and is announced after it, not while the data
+	// cannot be deleted and the campaign stays; the campaign's own events stay, so a webhook
+	// still receives each of them, then the deletion.
 	campaignDB.failing.Store(true)
 	t.Cleanup(func() { campaignDB.failing.Store(false) })
 	if err := k8s.Delete(ctx, cmp); err != nil {
@@ -149,9 +150,9 @@ func TestCampaignChangesAreAnnouncedOnceEach(t *testing.T) {
 	}
 	campaignDB.failing.Store(false)
 	eventually(t, "campaign gone", func() error { return gone(ctx, cmp) })
-	evs = expectOutbox(t, team.UID, cmp.UID, events.CampaignDeleted)
-	if c := campaignData(t, evs[0]); c.ID != string(cmp.UID) || evs[0].ID != events.ID(events.CampaignDeleted, string(cmp.UID), "deleted") {
-		t.Fatalf("deleted event %s: %s", evs[0].ID, evs[0].Payload)
+	evs = expectOutbox(t, team.UID, cmp.UID, append(want, events.CampaignDeleted)...)
+	if c := campaignData(t, evs[5]); c.ID != string(cmp.UID) || evs[5].ID != events.ID(events.CampaignDeleted, string(cmp.UID), "deleted") {
+		t.Fatalf("deleted event %s: %s", evs[5].ID, evs[5].Payload)
 	}
 }
 

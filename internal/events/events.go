@@ -81,8 +81,8 @@ func TransitionType(to qualv1alpha1.CampaignState) (string, bool) {
 }
 
 // Campaign is the event of a change to a campaign of the team teamUID; its data is the REST
-// campaign. Every campaign event but campaign.deleted is erased with the campaign's data:
-// the deletion is announced after that erasure, and a retried erasure must not take it too.
+// campaign. Erasing a campaign's data keeps these events (store.TeamStore.DeleteCampaignData);
+// campaign.deleted names no campaign all the same, so no erasure can ever take it.
 func Campaign(typ string, c *qualv1alpha1.Campaign, teamUID, changeKey string) (store.NewEvent, error) {
 	ev, err := build(typ, string(c.UID), changeKey, resources.NewCampaign(c, teamUID))
 	if typ != CampaignDeleted {

@@ -184,3 +184,55 @@ func dumpTable(t *testing.T, db *sql.DB, table string) []string {
 	}
 	return out
 }
+
+// TestCampaignEventsOutliveItsData: erasing a campaign's data keeps its own campaign.* events,
+// still pending, and the delivery log of those already sent, while an event carrying a
+// participant's words goes.
+func TestCampaignEventsOutliveItsData(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), be.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			ts := s.Team("team")
+			add := func(typ string) store.Event {
+				ev, err := ts.AddEvent(ctx, store.NewEvent{Type: typ, Subject: typ, CampaignID: "camp", Payload: []byte(`{}`)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ev
+			}
+			sent := add("campaign.published")
+			d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: "wh", EventID: sent.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}); err != nil {
+				t.Fatal(err)
+			}
+			pending := add("campaign.completed")
+			add("finding.created")
+			seedParticipant(t, ts, "camp", "gone")
+			if _, err := ts.DeleteCampaignData(ctx, "camp"); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := ts.PendingEvents(ctx, store.MaxPageLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, ev := range evs {
+				types = append(types, ev.Type)
+			}
+			if !slices.Contains(types, pending.Type) || slices.ContainsFunc(types, func(typ string) bool { return !strings.HasPrefix(typ, "campaign.") }) {
+				t.Fatalf("pending events after the erasure: %v, want the campaign's own only", types)
+			}
+			if _, err := ts.GetDelivery(ctx, d.ID); err != nil {
+				t.Fatalf("the delivery of a campaign event went with the campaign's data: %v", err)
+			}
+		})
+	}
+}

@@ -30,9 +30,13 @@ var campaignScopes = []struct {
 	// Events go with their deliveries and attempt excerpts by cascade. One about an interview
 	// names its campaign too; the interview scope is there so none can be missed. The campaign
 	// scope comes last, so it also takes events an interview change wrote while this ran.
+	// The campaign's own lifecycle events stay: their data is the campaign as its team wrote
+	// it, nobody's words, and a webhook that has not yet received them still does, in order
+	// before campaign.deleted, with their delivery history kept; they age out with every
+	// other event (PruneDeliveries).
 	{"events", "interview_id IN (SELECT id FROM interviews WHERE team_id = ? AND campaign_id = ?)", false},
 	{"interviews", "campaign_id = ? ORDER BY created_at, id", true},
-	{"events", "campaign_id = ?", false},
+	{"events", "campaign_id = ? AND type NOT LIKE 'campaign.%'", false},
 }
 
 // DeleteCampaignData deletes a campaign's rows, one batch per statement. Outside InTx each batch

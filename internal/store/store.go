@@ -72,8 +72,8 @@ type TeamStore interface {
 	DeliveryStore
 
 	// DeleteCampaignData deletes every interview, message, finding, analysis, share link and
-	// event (with its deliveries) of a campaign, in batches so no statement holds the database
-	// for long. It returns the number of rows deleted (rows removed by cascade, such as
+	// event (with its deliveries) of a campaign but the campaign's own campaign.* events, in
+	// batches so no statement holds the database for long. It returns the number of rows deleted (rows removed by cascade, such as
 	// evidence, tags and deliveries, are not counted). Deleting a campaign with no data returns
 	// 0 and no error.
 	DeleteCampaignData(ctx context.Context, campaign CampaignID) (int64, error)
