@@ -236,3 +236,61 @@ func TestCampaignEventsOutliveItsData(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletedInterviewLeavesFrequencies: a finding citing a deleted interview no longer counts
+// it: a manual one counts the interviews its remaining evidence cites, an analysis one (which
+// also counts interviews it does not quote) one fewer; both show the change as an update, and
+// a finding that does not cite it is untouched.
+func TestDeletedInterviewLeavesFrequencies(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), be.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			ts := s.Team("team")
+			var ev []store.Evidence
+			for i := range 3 {
+				iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: "camp"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: fmt.Sprint("answer ", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ev = append(ev, store.Evidence{InterviewID: iv.ID, MessageID: m.ID, Quote: "answer"})
+			}
+			create := func(f store.NewFinding) store.Finding {
+				f.CampaignID, f.Type, f.Title, f.Sentiment, f.Confidence = "camp", store.FindingTheme, "t", store.SentimentNeutral, 0.5
+				got, err := ts.CreateFinding(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			manual := create(store.NewFinding{Evidence: ev[:2], Frequency: 2, Source: store.SourceManual})
+			analysed := create(store.NewFinding{Evidence: ev[:1], Frequency: 5, Source: store.SourceAnalysis, Key: "k"})
+			other := create(store.NewFinding{Evidence: ev[2:], Frequency: 1, Source: store.SourceManual})
+			if err := ts.DeleteInterview(ctx, ev[0].InterviewID); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				before  store.Finding
+				want    int
+				updated bool
+			}{{manual, 1, true}, {analysed, 4, true}, {other, 1, false}} {
+				got, err := ts.GetFinding(ctx, c.before.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Frequency != c.want || got.UpdatedAt.After(c.before.UpdatedAt) != c.updated {
+					t.Fatalf("finding of frequency %d: now %d (want %d), updated %v -> %v",
+						c.before.Frequency, got.Frequency, c.want, c.before.UpdatedAt, got.UpdatedAt)
+				}
+			}
+		})
+	}
+}

@@ -159,6 +159,9 @@ func (ts *teamStore) endInterviews(ctx context.Context, q string, args ...any) (
 // tells which counters lose it, as the row was at the moment it was deleted.
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
 	err := ts.atomically(ctx, func(tx *teamStore) error {
+		if err := tx.dropSupporter(ctx, id); err != nil {
+			return err
+		}
 		var campaign CampaignID
 		var status InterviewStatus
 		err := tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status",
@@ -182,6 +185,23 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete interview %s: %w", id, err)
+	}
+	return nil
+}
+
+// dropSupporter takes the interview id out of the frequency of every finding that cites it,
+// before its evidence goes by cascade: a manual finding counts the interviews its remaining
+// evidence cites, as on create; an analysis finding counts one fewer, since it also counts
+// interviews it does not quote. The findings show the change as updated.
+func (ts *teamStore) dropSupporter(ctx context.Context, id InterviewID) error {
+	_, err := ts.exec(ctx, `UPDATE findings SET updated_at = ?, frequency = CASE
+			WHEN source = 'manual' THEN (SELECT COUNT(DISTINCT e.interview_id) FROM finding_evidence e
+				WHERE e.finding_id = findings.id AND e.interview_id <> ?)
+			WHEN frequency > 0 THEN frequency - 1 ELSE 0 END
+		WHERE team_id = ? AND id IN (SELECT finding_id FROM finding_evidence WHERE team_id = ? AND interview_id = ?)`,
+		ts.t(now()), id, ts.team, ts.team, id)
+	if err != nil {
+		return fmt.Errorf("finding frequencies: %w", err)
 	}
 	return nil
 }
