@@ -179,6 +179,10 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 	}
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title": `).expectError(t, 400, "INVALID_JSON")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "text/plain").expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	// JSON is UTF-8: a body declared in another charset is refused, UTF-8 named in any case is JSON.
+	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "application/json; charset=latin1").
+		expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "application/json; charset=UTF-8").expect(t, 201)
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"`+strings.Repeat("a", 1<<20)+`"}`).expectError(t, 413, "PAYLOAD_TOO_LARGE")
 }
 

@@ -74,9 +74,13 @@ func checkContentType(ct string, hasBody bool) *envelope.Error {
 	if ct == "" && !hasBody {
 		return nil
 	}
-	media, _, err := mime.ParseMediaType(ct)
+	media, params, err := mime.ParseMediaType(ct)
 	if err != nil || media != "application/json" {
 		return envelope.New(envelope.CodeUnsupportedMedia, "Content-Type must be application/json")
+	}
+	// JSON is UTF-8 (RFC 8259); a body declared in another charset would be read wrongly.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return envelope.New(envelope.CodeUnsupportedMedia, "Content-Type must be application/json in UTF-8, not charset %s", cs)
 	}
 	return nil
 }

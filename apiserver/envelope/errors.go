@@ -119,4 +119,8 @@ func (e *Error) setHeaders(h http.Header) {
 	if e.Allow != "" {
 		h.Set("Allow", e.Allow)
 	}
+	// RFC 9110 has every 401 name the scheme that would succeed (RFC 6750 for bearer tokens).
+	if e.Status() == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="qual"`)
+	}
 }
