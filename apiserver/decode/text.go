@@ -66,7 +66,7 @@ func scan(body []byte, dups, text bool) (string, finding) {
 				}
 				continue
 			}
-			if text && (!utf8.Valid(body[before:dec.InputOffset()]) || !IsText(t)) {
+			if raw := body[before:dec.InputOffset()]; text && (!utf8.Valid(raw) || loneSurrogate(raw) || !IsText(t)) {
 				return path.String(), badText
 			}
 			path.valueDone()
@@ -74,6 +74,49 @@ func scan(body []byte, dups, text bool) (string, finding) {
 			path.valueDone()
 		}
 	}
+}
+
+// loneSurrogate reports whether a JSON string token escapes half of a UTF-16 surrogate pair
+// on its own ("\ud800"), which encoding/json turns into U+FFFD as it does invalid UTF-8.
+func loneSurrogate(raw []byte) bool {
+	high := false // the previous escape opened a pair
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			if high {
+				return true
+			}
+			continue
+		}
+		if raw[i+1] != 'u' || i+6 > len(raw) {
+			if high {
+				return true
+			}
+			i++ // an escaped character, such as the backslash of "\\u"
+			continue
+		}
+		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil {
+			return false // malformed: decoding reports that
+		}
+		i += 5
+		switch {
+		case r >= 0xd800 && r < 0xdc00:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xdc00 && r < 0xe000:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+	}
+	return high
 }
 
 // IsText reports whether s holds no control character but newline and tab.

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/json"
+	"regexp"
 	"testing"
 	"unicode/utf8"
 )
@@ -19,7 +20,11 @@ func TestBadTextNamesTheField(t *testing.T) {
 		{"{\"title\":\"bad \xff byte\"}", "title"},
 		{"{\"title\":\"c1 \u0085 control\"}", "title"},
 		{"{\"title\":\"del \x7f\"}", "title"},
-		{`{"title":"\ud800"}`, ""}, // a lone surrogate decodes to U+FFFD: valid text
+		// Half a surrogate pair is no character; encoding/json would store U+FFFD.
+		{`{"title":"\ud800"}`, "title"},
+		{`{"title":"x\udc00y"}`, "title"},
+		{`{"title":"\ud83d x"}`, "title"},
+		{`{"title":"\ud83d\ude00 \\ud800 \u00e9"}`, ""}, // a pair, an escaped backslash, a letter
 		{`{"n":1,"b":true,"z":null,"t":"ok"}`, ""},
 		{`{"": "\u0000"}`, `""`},
 		{`{"title": `, ""}, // malformed: decoding reports it
@@ -39,7 +44,7 @@ func TestDecodeRefusesControlCharacters(t *testing.T) {
 }
 
 func FuzzBadText(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":["\u0001"]}`, "{\"a\":\"\xff\"}", `{"a":{"b":[1,"c",{"d":"\r"}]}}`} {
+	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":"\ud83d\ude00"}`, `{"a":"\\ud800"}`, `{"a":["\u0001"]}`, "{\"a\":\"\xff\"}", `{"a":{"b":[1,"c",{"d":"\r"}]}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -56,7 +61,7 @@ func FuzzBadText(f *testing.F) {
 		if hasBadString(v) && !bad {
 			t.Fatalf("%q: a control character passed", in)
 		}
-		if !hasBadString(v) && utf8.Valid(in) && bad {
+		if !hasBadString(v) && utf8.Valid(in) && bad && !surrogateEscapes.Match(in) {
 			t.Fatalf("%q: refused %s though every string is text", in, field)
 		}
 	})
@@ -81,3 +86,7 @@ func hasBadString(v any) bool {
 	}
 	return false
 }
+
+// surrogateEscapes matches a document escaping half of a surrogate pair, however it is used:
+// the fuzz oracle's coarser check that a refusal of clean-looking text has such an escape.
+var surrogateEscapes = regexp.MustCompile(`(?i)\\ud[89a-f][0-9a-f]{2}`)
