@@ -48,6 +48,10 @@ func TestKeyUseIsRecordedOnTheObject(t *testing.T) {
 		if key.Status.LastUsedAt == nil || time.Since(key.Status.LastUsedAt.Time) > 2*time.Minute {
 			return fmt.Errorf("lastUsedAt %v", key.Status.LastUsedAt)
 		}
+		// Recorded by the minute, but never before the key was made.
+		if key.Status.LastUsedAt.Before(&key.CreationTimestamp) {
+			t.Fatalf("lastUsedAt %v is before the key's creation %v", key.Status.LastUsedAt, key.CreationTimestamp)
+		}
 		return nil
 	})
 	// The REST view follows once the informer has the update.

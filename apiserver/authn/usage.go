@@ -23,9 +23,10 @@ type UsageRecorder struct {
 }
 
 type touch struct {
-	key client.ObjectKey
-	uid string
-	at  time.Time
+	key     client.ObjectKey
+	uid     string
+	at      time.Time
+	created time.Time
 }
 
 // NewUsageRecorder returns a recorder; Run must be running for writes to happen.
@@ -42,7 +43,7 @@ func (u *UsageRecorder) Touch(k *qualv1alpha1.APIKey, now time.Time) {
 	}
 	u.minutes.Store(string(k.UID), minute)
 	select {
-	case u.queue <- touch{key: client.ObjectKeyFromObject(k), uid: string(k.UID), at: now}:
+	case u.queue <- touch{key: client.ObjectKeyFromObject(k), uid: string(k.UID), at: now, created: k.CreationTimestamp.Time}:
 	default:
 	}
 }
@@ -60,7 +61,9 @@ func (u *UsageRecorder) Run(ctx context.Context) {
 }
 
 func (u *UsageRecorder) write(ctx context.Context, t touch) {
-	at := metav1.NewTime(t.at.Truncate(time.Minute))
+	// The minute, so that replicas noting the same minute write the same value, but never
+	// before the key was made: a key made and used within a minute was not used before then.
+	at := metav1.NewTime(latest(t.at.Truncate(time.Minute), t.created))
 	raw, _ := at.MarshalJSON() // a time always marshals
 	patch := []byte(`{"status":{"lastUsedAt":` + string(raw) + `}}`)
 	key := &qualv1alpha1.APIKey{}
@@ -68,4 +71,11 @@ func (u *UsageRecorder) write(ctx context.Context, t touch) {
 	if err := u.client.Status().Patch(ctx, key, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		u.log.Error(err, "record key use", "key", t.key)
 	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
