@@ -535,7 +535,7 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 		return envelope.New(envelope.CodeInvalidState, "The campaign has no completed interview to analyze")
 	}
 	a, _, err := s.cfg.Analyses.Analyze(r.Context(), ts, campaign, brief(c.Object), func() error {
-		if e := s.spendHourly(r, p, m.Team, analysesBudget); e != nil {
+		if e := s.spendHourly(w, r, p, m.Team, analysesBudget); e != nil {
 			return e
 		}
 		return nil

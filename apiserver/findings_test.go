@@ -444,6 +444,9 @@ func TestAnalysisHourlyBudget(t *testing.T) {
 	if !strings.Contains(e.Message, "Analysis/hr") || r.header.Get("Retry-After") == "" {
 		t.Fatalf("429 must name the budget and say when: %s %v", e.Message, r.header)
 	}
+	if r.header.Get("X-RateLimit-Remaining") != "0" || !strings.HasPrefix(r.header.Get("RateLimit-Policy"), `"analyses";q=5;w=3600`) {
+		t.Fatalf("429 headers describe another budget: %v", r.header)
+	}
 }
 
 // testenvEventually polls check for up to 20 s, without spending the team's request budget.

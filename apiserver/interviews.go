@@ -61,7 +61,7 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if c.Object.Spec.State != qualv1alpha1.StateActive {
 		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: interviews start only on an active campaign", c.Status)
 	}
-	if e := s.spendHourly(r, p, m.Team, interviewsBudget); e != nil {
+	if e := s.spendHourly(w, r, p, m.Team, interviewsBudget); e != nil {
 		return e
 	}
 	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who)

@@ -444,6 +444,11 @@ func TestInterviewsHourlyBudget(t *testing.T) {
 	if !strings.Contains(e.Message, "Interviews/hr") || r.header.Get("Retry-After") == "" {
 		t.Fatalf("429 must name the budget and say when: %s %v", e.Message, r.header)
 	}
+	// Its rate-limit headers describe the spent budget, not the per-minute one.
+	if r.header.Get("X-RateLimit-Remaining") != "0" || r.header.Get("X-RateLimit-Limit") != "10" ||
+		!strings.HasPrefix(r.header.Get("RateLimit-Policy"), `"interviews";q=10;w=3600`) {
+		t.Fatalf("429 headers describe another budget: %v", r.header)
+	}
 	var cmp campaign
 	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &cmp)
 	var withCount struct {

@@ -149,14 +149,16 @@ var (
 )
 
 // spendHourly spends one unit of the acting team's hourly budget b. Call it after every check
-// that can refuse the request, so a refused request costs nothing.
-func (s *Server) spendHourly(r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
+// that can refuse the request, so a refused request costs nothing. Its refusal's rate-limit
+// headers describe b, the budget that is spent, not the per-minute one that still has room.
+func (s *Server) spendHourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
 	limit := b.limit(s.cfg.Plans.Of(planOf(team, p)))
 	res, e := s.allow(r, budgetKey(b.key, team, p), limit)
 	if e != nil {
 		return e
 	}
 	if !res.Allowed {
+		res.Headers(w.Header(), b.key, limit)
 		e := envelope.New(envelope.CodeRateLimited, "The %s budget of %d %s per hour is spent", b.name, limit.Quota, b.unit)
 		e.RetryAfter = res.RetryAfter
 		return e
