@@ -110,6 +110,9 @@ func TestScopesAreEnforcedOnEveryEndpoint(t *testing.T) {
 
 func TestKeyTypeRules(t *testing.T) {
 	tn := newTenant(t, "keyrules", qualv1alpha1.PlanEnterprise)
+	// A key holding teams:write still cannot delete its team: that takes an owner's session.
+	call(t, "DELETE", "/api/v1/teams/"+tn.id, tn.secret, nil).expectError(t, 403, "FORBIDDEN")
+	call(t, "GET", "/api/v1/teams/"+tn.id, tn.owner, nil).expect(t, 200)
 	// Public and scoped keys cannot manage keys at all.
 	for _, token := range []string{tn.public, tn.scoped} {
 		call(t, "GET", "/api/v1/api-keys", token, nil).expectError(t, 403, "FORBIDDEN")

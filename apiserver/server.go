@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,7 +73,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.routes()
 	s.mux.HandleFunc(catchAll, s.unrouted)
-	s.handler = s.middleware(s.mux)
+	s.handler = s.middleware(cleanPathsOnly(s.mux))
 	return s, nil
 }
 
@@ -128,7 +130,7 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 	envelope.WriteError(w, envelope.New(envelope.CodeNotFound, "No route for %s", r.URL.Path))
 }
 
-// allowedMethods lists the methods the path has routes for.
+// allowedMethods lists the methods the path has routes for; a GET route serves HEAD too.
 func (s *Server) allowedMethods(r *http.Request) string {
 	allow := ""
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete} {
@@ -139,7 +141,36 @@ func (s *Server) allowedMethods(r *http.Request) string {
 				allow += ", "
 			}
 			allow += m
+			if m == http.MethodGet {
+				allow += ", " + http.MethodHead
+			}
 		}
 	}
 	return allow
+}
+
+// cleanPathsOnly answers a path with an empty, "." or ".." segment 404 in the envelope, as any
+// unknown path. The mux would answer it with a redirect to the cleaned path and an HTML body,
+// before authentication: a client following it silently reaches another route than it named.
+func cleanPathsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != cleanPath(p) {
+			envelope.WriteError(w, envelope.New(envelope.CodeNotFound, "No route for %s", p))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is p as the mux cleans it: rooted, with no empty, "." or ".." segment, and its
+// trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }

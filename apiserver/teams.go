@@ -252,8 +252,11 @@ func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if e != nil {
 		return e
 	}
-	if !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
-		return envelope.New(envelope.CodeForbidden, "Deleting a team needs the owner or admin role")
+	// A key acts with its scopes in place of a role, but destroying the team, with every key,
+	// campaign and interview in it, is a person's decision: a leaked integration key must not
+	// be able to make it.
+	if p.Kind == authn.KindAPIKey || !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
+		return envelope.New(envelope.CodeForbidden, "Deleting a team needs a session with the owner or admin role")
 	}
 	if err := s.writer().delete(r.Context(), m.Team.Object); err != nil {
 		return err

@@ -118,10 +118,21 @@ func TestRoutingErrors(t *testing.T) {
 	tn := newTenant(t, "routing", qualv1alpha1.PlanEnterprise)
 	r := call(t, "PUT", "/api/v1/campaigns", tn.secret, `{}`)
 	r.expectError(t, 405, "METHOD_NOT_ALLOWED")
-	if r.header.Get("Allow") != "GET, POST" {
+	if r.header.Get("Allow") != "GET, HEAD, POST" {
 		t.Fatalf("Allow %q", r.header.Get("Allow"))
 	}
 	call(t, "GET", "/api/v1/nothing-here", tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+	// A path with an empty, "." or ".." segment is no route either, not a redirect to another.
+	for _, p := range []string{"/api/v1//campaigns", "/api/v1/./me", "/api/v1/campaigns/../me"} {
+		req, err := http.NewRequest("GET", api.URL+p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque = p // sent as written, not cleaned by the client
+		req.Header.Set("Authorization", "Bearer "+tn.secret)
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		exchange(t, noRedirect, req).expectError(t, 404, "NOT_FOUND")
+	}
 	call(t, "GET", "/api/v1/health", "", nil).expect(t, 200)
 	call(t, "GET", "/api/v1/ready", "", nil).expect(t, 200)
 	call(t, "GET", "/api/v1/openapi.json", "", nil).expect(t, 200)
