@@ -195,7 +195,7 @@ func (s *Server) campaignAction(action string) handlerFunc {
 		to, _ := campaignstate.Action(action).Target()
 		return s.updateCampaign(w, r, c, func(cur *directory.Campaign) (*qualv1alpha1.CampaignSpec, error) {
 			if err := campaignstate.CheckAction(cur.Object.Spec.State, campaignstate.Action(action)); err != nil {
-				return nil, envelope.New(envelope.CodeInvalidState, "A %s campaign cannot %s: it cannot move from %s to %s",
+				return nil, envelope.New(envelope.CodeInvalidState, "The campaign is %s and cannot %s: it cannot move from %s to %s",
 					cur.Status, action, cur.Status, strings.ToLower(string(to)))
 			}
 			spec := cur.Object.Spec.DeepCopy()
