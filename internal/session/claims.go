@@ -1,6 +1,8 @@
 package session
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -46,6 +48,40 @@ type tokenClaims struct {
 	} `json:"app_metadata"`
 
 	audience string // expected aud; unexported so JSON cannot set it
+}
+
+// errStringTime is a time claim written as a string.
+var errStringTime = errors.New("exp, nbf and iat must be JSON numbers")
+
+// UnmarshalJSON refuses a time claim written as a string ("exp":"9999999999"): RFC 7519 makes
+// exp, nbf and iat NumericDates, JSON numbers, and jwt would read the string as one.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	if stringTimeClaim(b) {
+		return errStringTime
+	}
+	type plain tokenClaims // the same fields, without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// stringTimeClaim reports whether a member named exp, nbf or iat has a string value. A quote
+// inside a JSON string is escaped, so `"exp"` followed by a colon is always a member name; a
+// nested one counts too, which no issuer writes as a string either. A byte scan, not a second
+// decode: it runs on every session request.
+func stringTimeClaim(b []byte) bool {
+	for _, name := range []string{`"exp"`, `"nbf"`, `"iat"`} {
+		for rest := b; ; {
+			i := bytes.Index(rest, []byte(name))
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(name):]
+			v := bytes.TrimLeft(rest, " \t\r\n")
+			if len(v) > 0 && v[0] == ':' && bytes.HasPrefix(bytes.TrimLeft(v[1:], " \t\r\n"), []byte(`"`)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Validate adds the rules jwt leaves out. jwt calls it after the signature and the time

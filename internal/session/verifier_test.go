@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,13 @@ func TestVerifyHS256(t *testing.T) {
 			jwt.ErrTokenRequiredClaimMissing},
 		{"exp not a number", func(t *testing.T) string { return hs256(t, with(map[string]any{"exp": "tomorrow"})) },
 			jwt.ErrTokenMalformed},
+		// A number written as a string is no NumericDate either (RFC 7519), though jwt reads it.
+		{"exp a numeric string", func(t *testing.T) string {
+			return hs256(t, with(map[string]any{"exp": fmt.Sprint(testNow.Add(time.Hour).Unix())}))
+		}, errStringTime},
+		{"nbf a numeric string", func(t *testing.T) string {
+			return hs256(t, with(map[string]any{"nbf": fmt.Sprint(testNow.Add(-time.Hour).Unix())}))
+		}, errStringTime},
 		{"nbf past", func(t *testing.T) string {
 			return hs256(t, with(map[string]any{"nbf": testNow.Add(-time.Minute).Unix()}))
 		}, nil},
