@@ -189,52 +189,44 @@ func dumpTable(t *testing.T, db *sql.DB, table string) []string {
 // still pending, and the delivery log of those already sent, while an event carrying a
 // participant's words goes.
 func TestCampaignEventsOutliveItsData(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			s, err := store.Open(context.Background(), be.dsn(t))
+	onEachBackend(t, func(t *testing.T, ts store.TeamStore) {
+		ctx := context.Background()
+		add := func(typ string) store.Event {
+			ev, err := ts.AddEvent(ctx, store.NewEvent{Type: typ, Subject: typ, CampaignID: "camp", Payload: []byte(`{}`)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			ctx := context.Background()
-			ts := s.Team("team")
-			add := func(typ string) store.Event {
-				ev, err := ts.AddEvent(ctx, store.NewEvent{Type: typ, Subject: typ, CampaignID: "camp", Payload: []byte(`{}`)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return ev
-			}
-			sent := add("campaign.published")
-			d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: "wh", EventID: sent.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}); err != nil {
-				t.Fatal(err)
-			}
-			pending := add("campaign.completed")
-			add("finding.created")
-			seedParticipant(t, ts, "camp", "gone")
-			if _, err := ts.DeleteCampaignData(ctx, "camp"); err != nil {
-				t.Fatal(err)
-			}
-			evs, err := ts.PendingEvents(ctx, store.MaxPageLimit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var types []string
-			for _, ev := range evs {
-				types = append(types, ev.Type)
-			}
-			if !slices.Contains(types, pending.Type) || slices.ContainsFunc(types, func(typ string) bool { return !strings.HasPrefix(typ, "campaign.") }) {
-				t.Fatalf("pending events after the erasure: %v, want the campaign's own only", types)
-			}
-			if _, err := ts.GetDelivery(ctx, d.ID); err != nil {
-				t.Fatalf("the delivery of a campaign event went with the campaign's data: %v", err)
-			}
-		})
-	}
+			return ev
+		}
+		sent := add("campaign.published")
+		d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: "wh", EventID: sent.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		pending := add("campaign.completed")
+		add("finding.created")
+		seedParticipant(t, ts, "camp", "gone")
+		if _, err := ts.DeleteCampaignData(ctx, "camp"); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ts.PendingEvents(ctx, store.MaxPageLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, ev := range evs {
+			types = append(types, ev.Type)
+		}
+		if !slices.Contains(types, pending.Type) || slices.ContainsFunc(types, func(typ string) bool { return !strings.HasPrefix(typ, "campaign.") }) {
+			t.Fatalf("pending events after the erasure: %v, want the campaign's own only", types)
+		}
+		if _, err := ts.GetDelivery(ctx, d.ID); err != nil {
+			t.Fatalf("the delivery of a campaign event went with the campaign's data: %v", err)
+		}
+	})
 }
 
 // TestDeletedInterviewLeavesFrequencies: a finding citing a deleted interview no longer counts
@@ -242,6 +234,53 @@ func TestCampaignEventsOutliveItsData(t *testing.T) {
 // also counts interviews it does not quote) one fewer; both show the change as an update, and
 // a finding that does not cite it is untouched.
 func TestDeletedInterviewLeavesFrequencies(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, ts store.TeamStore) {
+		ctx := context.Background()
+		var ev []store.Evidence
+		for i := range 3 {
+			iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: "camp"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: fmt.Sprint("answer ", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev = append(ev, store.Evidence{InterviewID: iv.ID, MessageID: m.ID, Quote: "answer"})
+		}
+		create := func(f store.NewFinding) store.Finding {
+			f.CampaignID, f.Type, f.Title, f.Sentiment, f.Confidence = "camp", store.FindingTheme, "t", store.SentimentNeutral, 0.5
+			got, err := ts.CreateFinding(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		manual := create(store.NewFinding{Evidence: ev[:2], Frequency: 2, Source: store.SourceManual})
+		analysed := create(store.NewFinding{Evidence: ev[:1], Frequency: 5, Source: store.SourceAnalysis, Key: "k"})
+		other := create(store.NewFinding{Evidence: ev[2:], Frequency: 1, Source: store.SourceManual})
+		if err := ts.DeleteInterview(ctx, ev[0].InterviewID); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			before  store.Finding
+			want    int
+			updated bool
+		}{{manual, 1, true}, {analysed, 4, true}, {other, 1, false}} {
+			got, err := ts.GetFinding(ctx, c.before.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Frequency != c.want || got.UpdatedAt.After(c.before.UpdatedAt) != c.updated {
+				t.Fatalf("finding of frequency %d: now %d (want %d), updated %v -> %v",
+					c.before.Frequency, got.Frequency, c.want, c.before.UpdatedAt, got.UpdatedAt)
+			}
+		}
+	})
+}
+
+// onEachBackend runs test on a fresh store of each backend, as team "team".
+func onEachBackend(t *testing.T, test func(t *testing.T, ts store.TeamStore)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			s, err := store.Open(context.Background(), be.dsn(t))
@@ -249,48 +288,7 @@ func TestDeletedInterviewLeavesFrequencies(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			ctx := context.Background()
-			ts := s.Team("team")
-			var ev []store.Evidence
-			for i := range 3 {
-				iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: "camp"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				m, err := ts.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleParticipant, Content: fmt.Sprint("answer ", i)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ev = append(ev, store.Evidence{InterviewID: iv.ID, MessageID: m.ID, Quote: "answer"})
-			}
-			create := func(f store.NewFinding) store.Finding {
-				f.CampaignID, f.Type, f.Title, f.Sentiment, f.Confidence = "camp", store.FindingTheme, "t", store.SentimentNeutral, 0.5
-				got, err := ts.CreateFinding(ctx, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return got
-			}
-			manual := create(store.NewFinding{Evidence: ev[:2], Frequency: 2, Source: store.SourceManual})
-			analysed := create(store.NewFinding{Evidence: ev[:1], Frequency: 5, Source: store.SourceAnalysis, Key: "k"})
-			other := create(store.NewFinding{Evidence: ev[2:], Frequency: 1, Source: store.SourceManual})
-			if err := ts.DeleteInterview(ctx, ev[0].InterviewID); err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range []struct {
-				before  store.Finding
-				want    int
-				updated bool
-			}{{manual, 1, true}, {analysed, 4, true}, {other, 1, false}} {
-				got, err := ts.GetFinding(ctx, c.before.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.Frequency != c.want || got.UpdatedAt.After(c.before.UpdatedAt) != c.updated {
-					t.Fatalf("finding of frequency %d: now %d (want %d), updated %v -> %v",
-						c.before.Frequency, got.Frequency, c.want, c.before.UpdatedAt, got.UpdatedAt)
-				}
-			}
+			test(t, s.Team("team"))
 		})
 	}
 }
