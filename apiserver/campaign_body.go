@@ -76,8 +76,6 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 		add("team_id", "cannot be changed")
 	case b.TeamID.Set && !isUUID(b.TeamID.Value):
 		add("team_id", "must be a team id (a UUID)")
-	default:
-		b.TeamID.Value = canonicalID(b.TeamID.Value)
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)

@@ -123,7 +123,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if e := body.validate(true); e != nil {
 		return e
 	}
-	named := body.TeamID.Value
+	named := canonicalID(body.TeamID.Value)
 	if named == "" {
 		named = r.Header.Get("X-Qual-Team")
 	}

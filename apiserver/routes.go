@@ -98,7 +98,7 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 	_, path := splitPattern(pattern)
 	names := wildcards(path)
 	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
-		canonicalIDs(r, names)
+		queryErr := canonicalIDs(r, names)
 		p, e := s.authn.Authenticate(r)
 		if e != nil {
 			s.unauthenticated(w, r, e)
@@ -125,8 +125,8 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 		}
 		// Go's Query drops a pair it cannot decode ("search=100%", "cursor=%ZZ"): the filter
 		// would vanish and the list answer for everything, or a cursor restart at page one.
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			envelope.WriteError(w, envelope.Field("query", "is not a valid query string: %s", queryFault(err)))
+		if queryErr != nil {
+			envelope.WriteError(w, envelope.Field("query", "is not a valid query string: %s", queryFault(queryErr)))
 			return
 		}
 		if e := p.Require(scope); e != nil {
@@ -219,8 +219,9 @@ func wildcards(path string) []string {
 // canonicalIDs writes the ids a request names in its path, its X-Qual-Team header and its
 // *_id query parameters in lower case (canonicalID), before anything reads them, so every
 // lookup, budget and idempotency record sees one spelling of each id. A user id is left as
-// sent: the identity provider mints it, and its case may matter there.
-func canonicalIDs(r *http.Request, names []string) {
+// sent: the identity provider mints it, and its case may matter there. It returns the query
+// string's parse error, which is refused once the caller is known.
+func canonicalIDs(r *http.Request, names []string) error {
 	for _, name := range names {
 		if v := r.PathValue(name); v != "" && name != "user_id" {
 			r.SetPathValue(name, canonicalID(v))
@@ -230,8 +231,8 @@ func canonicalIDs(r *http.Request, names []string) {
 		r.Header.Set("X-Qual-Team", canonicalID(v))
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil { // refused with a 400 once the caller is known
-		return
+	if err != nil {
+		return err
 	}
 	changed := false
 	for k, vs := range q {
@@ -247,4 +248,5 @@ func canonicalIDs(r *http.Request, names []string) {
 	if changed {
 		r.URL.RawQuery = q.Encode()
 	}
+	return nil
 }

@@ -77,44 +77,27 @@ func scan(body []byte, dups, text bool) (string, finding) {
 }
 
 // loneSurrogate reports whether a JSON string token escapes half of a UTF-16 surrogate pair
-// on its own ("\ud800"), which encoding/json turns into U+FFFD as it does invalid UTF-8.
+// on its own ("\ud800"), which encoding/json turns into U+FFFD as it does invalid UTF-8:
+// every high half must be followed at once by a low half, and every low half follow a high.
 func loneSurrogate(raw []byte) bool {
-	high := false // the previous escape opened a pair
+	high := false // the last code unit opened a pair
 	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' || i+1 >= len(raw) {
-			if high {
-				return true
-			}
-			continue
-		}
-		if raw[i+1] != 'u' || i+6 > len(raw) {
-			if high {
-				return true
-			}
-			i++ // an escaped character, such as the backslash of "\\u"
-			continue
-		}
-		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
-		if err != nil {
-			return false // malformed: decoding reports that
-		}
-		i += 5
-		switch {
-		case r >= 0xd800 && r < 0xdc00:
-			if high {
-				return true
-			}
-			high = true
-		case r >= 0xdc00 && r < 0xe000:
-			if !high {
-				return true
-			}
-			high = false
-		default:
-			if high {
-				return true
+		var unit uint64 // a code unit that is no surrogate, unless an escape says otherwise
+		if raw[i] == '\\' && i+1 < len(raw) {
+			if raw[i+1] != 'u' || i+6 > len(raw) {
+				i++ // an escaped character, such as the backslash of "\\u"
+			} else {
+				var err error
+				if unit, err = strconv.ParseUint(string(raw[i+2:i+6]), 16, 16); err != nil {
+					return false // malformed: decoding reports that
+				}
+				i += 5
 			}
 		}
+		if low := unit >= 0xdc00 && unit < 0xe000; low != high {
+			return true
+		}
+		high = unit >= 0xd800 && unit < 0xdc00
 	}
 	return high
 }
