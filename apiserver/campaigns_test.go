@@ -184,6 +184,22 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "application/json; charset=UTF-8").expect(t, 201)
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"`+strings.Repeat("a", 1<<20)+`"}`).expectError(t, 413, "PAYLOAD_TOO_LARGE")
+
+	// An integer written with a fraction of zero or an exponent is that integer (JSON Schema).
+	var whole campaign
+	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"Whole","max_questions":10.0}`).expect(t, 201).data(t, &whole)
+	if whole.MaxQuestions != 10 {
+		t.Fatalf("max_questions 10.0 stored as %d", whole.MaxQuestions)
+	}
+	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T","max_questions":1e1}`).expect(t, 201)
+
+	// A DELETE is a write that takes no body: another Content-Type is 415 and a body other than
+	// an empty object 400, and neither deletes anything.
+	path := "/api/v1/campaigns/" + whole.ID
+	call(t, "DELETE", path, tn.secret, `hello`, "Content-Type", "text/plain").expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	call(t, "DELETE", path, tn.secret, `{"force":true}`).expectError(t, 400, "VALIDATION_ERROR")
+	call(t, "GET", path, tn.secret, nil).expect(t, 200)
+	call(t, "DELETE", path, tn.secret, `{}`).expect(t, 204)
 }
 
 // TestCampaignAnalyzerSetting: settings.analyzer is builtin unless set, takes llm on create

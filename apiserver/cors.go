@@ -37,7 +37,11 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin, methods := r.Header.Get("Origin"), s.allowedMethods(r)
-	if origin == "" || methods == "" || !s.dir.PublicOriginAllowed(origin) {
+	if methods == "" {
+		envelope.WriteError(w, envelope.New(envelope.CodeNotFound, "No route for %s", r.URL.Path))
+		return
+	}
+	if origin == "" || !s.dir.PublicOriginAllowed(origin) {
 		envelope.WriteError(w, envelope.New(envelope.CodeForbidden, "CORS is not enabled for this origin"))
 		return
 	}

@@ -81,7 +81,7 @@ func preflightFrom(t *testing.T, c *http.Client, path, origin string) response {
 		req.Header.Set("Origin", origin)
 	}
 	r := send(t, c, req)
-	checkShared(t, req, r, map[int]string{204: "Preflight", 403: "PreflightRefused", 429: "TooManyRequests"})
+	checkShared(t, req, r, map[int]string{204: "Preflight", 403: "PreflightRefused", 404: "NotFound", 429: "TooManyRequests"})
 	return r
 }
 
@@ -221,8 +221,10 @@ func TestPreflightsAreLimitedPerAddress(t *testing.T) {
 	// A preflight without an Origin is refused, and spends from the budget like any other.
 	start := time.Now()
 	preflightFrom(t, browser, "/api/v1/campaigns", "").expectError(t, http.StatusForbidden, "FORBIDDEN")
+	// A path with no route is 404 from an allowed origin too, not a refusal of the origin.
+	preflightFrom(t, browser, "/api/v1/nope", "https://app.example").expectError(t, http.StatusNotFound, "NOT_FOUND")
 	paths := []string{"/api/v1/campaigns", "/api/v1/campaigns/" + uuidLike, "/v1/teams", "/api/v1/api-keys", "/api/v1/me"}
-	limited := spendUntilLimited(t, start, 1, func(i int) response {
+	limited := spendUntilLimited(t, start, 2, func(i int) response {
 		r := preflightFrom(t, browser, paths[i%len(paths)], "https://app.example")
 		if r.status == http.StatusNoContent {
 			if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {

@@ -136,13 +136,13 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 	prev, err := records.GetIdempotency(r.Context(), key)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // given up or expired a moment ago
-		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key just finished; retry")
+		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key just finished; retry").WithRetry(time.Second)
 	case err != nil:
 		return envelope.Unavailable("The database", 5*time.Second)
 	case !bytes.Equal(prev.RequestHash, sum):
 		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
 	case prev.StatusCode == 0:
-		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry")
+		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry").WithRetry(time.Second)
 	}
 	replay(w, prev)
 	return nil

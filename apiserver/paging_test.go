@@ -126,6 +126,9 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 			case r.status == 201:
 				created.Add(1)
 			case r.status == 409 && strings.Contains(string(r.body), `"CONFLICT"`):
+				if r.header.Get("Retry-After") != "1" {
+					t.Errorf("told to retry with Retry-After %q, want 1", r.header.Get("Retry-After"))
+				}
 				running.Add(1)
 			default:
 				t.Errorf("unexpected %d %s", r.status, r.body)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"qual.cx/operator/apiserver/authn"
+	"qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/apiserver/scopes"
@@ -135,6 +136,14 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 		}
 		if r.Method == http.MethodGet {
 			s.markStale(w)
+		}
+		// A DELETE takes no body, but is a write: a Content-Type other than JSON is 415, and
+		// a body is held to the rules of an action's (none, or an empty object).
+		if r.Method == http.MethodDelete {
+			if e := decode.JSON(w, r, &struct{}{}); e != nil {
+				envelope.WriteError(w, e)
+				return
+			}
 		}
 		if err := h(w, r, p); err != nil {
 			s.fail(w, r, err)

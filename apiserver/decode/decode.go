@@ -51,13 +51,8 @@ func Bytes(body []byte, dst any) *envelope.Error {
 		}
 		return envelope.Field(field, "is not a known field")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return fromDecodeError(err, body, reflect.TypeOf(dst))
-	}
-	if dec.More() {
-		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
+	if e := decodeStrict(body, dst); e != nil {
+		return e
 	}
 	// One walk finds a name given twice and, unless the fast check clears every string, text
 	// that is not text.
@@ -66,6 +61,40 @@ func Bytes(body []byte, dst any) *envelope.Error {
 		return envelope.Field(field, "appears more than once")
 	case badText:
 		return envelope.Field(field, "must be valid UTF-8 text without control characters (newline and tab are allowed)")
+	}
+	return nil
+}
+
+// decodeStrict decodes body into dst, refusing unknown fields and trailing values. An
+// integer field given an integer-valued number (10.0) decodes it as the integer: decoding
+// the rewritten body again sets every field the body names, so the first try's partial
+// result is overwritten.
+func decodeStrict(body []byte, dst any) *envelope.Error {
+	err := decodeOnce(body, dst)
+	if err != nil {
+		if whole, ok := integralRetry(err, body); ok {
+			body, err = whole, decodeOnce(whole, dst)
+		}
+	}
+	if errors.Is(err, errTrailing) {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
+	}
+	if err != nil {
+		return fromDecodeError(err, body, reflect.TypeOf(dst))
+	}
+	return nil
+}
+
+var errTrailing = errors.New("more than one JSON value")
+
+func decodeOnce(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errTrailing
 	}
 	return nil
 }

@@ -74,6 +74,22 @@ func TestOptionalTellsAbsentFromNullFromValue(t *testing.T) {
 	}
 }
 
+// JSON Schema counts 10.0 and 1e1 as integers, and serializers write them; only a number
+// with a true fraction is refused.
+func TestIntegerValuedNumbersAreIntegers(t *testing.T) {
+	for lit, want := range map[string]int{"7": 7, "10.0": 10, "1e1": 10, "150e-1": 15, "2.50E1": 25, "-0.0": 0} {
+		b, err := decodeString(t, "application/json", `{"title":"1.0","max_questions":`+lit+`,"questions":["2e1"]}`)
+		if err != nil || b.MaxQuestions.Value != want || b.Title.Value != "1.0" || b.Questions[0] != "2e1" {
+			t.Errorf("%s: got %+v, %v; want %d with the strings untouched", lit, b, err, want)
+		}
+	}
+	for _, lit := range []string{"1.5", "1e-1", "1e400", "1e99", "9223372036854775808.0", "0.99999999999999999999"} {
+		if _, err := decodeString(t, "application/json", `{"max_questions":`+lit+`}`); err == nil || err.Details[0].Field != "max_questions" {
+			t.Errorf("%s: got %+v, want an error naming max_questions", lit, err)
+		}
+	}
+}
+
 func TestEmptyBodyDecodesNothing(t *testing.T) {
 	for _, ct := range []string{"", "application/json"} {
 		if b, err := decodeString(t, ct, ""); err != nil || b.Title.Set {
