@@ -166,8 +166,9 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // read), holdout21 (written at the start of the eleventh round, measured once on the code
 // before it and on its final code, which score alike, not read), holdout22 to holdout24
 // (written in the twelfth round, each measured once, not read), holdout25 (written in the
-// thirteenth round, measured once, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20", "holdout21", "holdout22", "holdout23", "holdout24", "holdout25"}
+// thirteenth round, measured once, not read), holdout26 (written in the fourteenth round,
+// measured once, not read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20", "holdout21", "holdout22", "holdout23", "holdout24", "holdout25", "holdout26"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
