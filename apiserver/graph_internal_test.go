@@ -30,12 +30,19 @@ func TestAccessLogHidesShareTokens(t *testing.T) {
 	mux.HandleFunc("GET /api/v1/shared/graphs/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
 	h := s.middleware(mux)
 	const token = "s3cr3tTokenS3cr3tTokenS3cr3tTokenS3cr3tTok"
-	for _, path := range []string{"/share/graphs/" + token, "/api/v1/shared/graphs/" + token} {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	// Requests no route takes carry the token too: another method, a preflight, a
+	// trailing slash or segment.
+	requests := []struct{ method, path string }{
+		{"GET", "/share/graphs/" + token}, {"GET", "/api/v1/shared/graphs/" + token},
+		{"POST", "/api/v1/shared/graphs/" + token}, {"OPTIONS", "/v1/shared/graphs/" + token},
+		{"GET", "/share/graphs/" + token + "/"}, {"GET", "/share/graphs/" + token + "/extra"},
+	}
+	for _, req := range requests {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(lines) != 2 {
+	if len(lines) != len(requests) {
 		t.Fatalf("log: %v", lines)
 	}
 	for _, l := range lines {

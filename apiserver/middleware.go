@@ -42,13 +42,22 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 }
 
 // loggedPath is the request's path for the access log, with a share token (a bearer
-// credential: whoever holds it reads the graph) replaced.
+// credential: whoever holds it reads the graph) and anything after it replaced. It goes by
+// the path, not the matched route: a wrong method, a preflight or a trailing slash reaches
+// no route but still carries the token.
 func loggedPath(r *http.Request) string {
-	if token := r.PathValue("token"); token != "" {
-		return strings.Replace(r.URL.Path, token, "{token}", 1)
+	p := r.URL.Path
+	for _, prefix := range tokenPaths {
+		if i := strings.Index(p, prefix); i >= 0 && len(p) > i+len(prefix) {
+			return p[:i+len(prefix)] + "{token}"
+		}
 	}
-	return r.URL.Path
+	return p
 }
+
+// tokenPaths are the path prefixes a share token follows: the page and the public JSON under
+// either base path.
+var tokenPaths = []string{sharePagePath, "/shared/graphs/"}
 
 // requestID echoes a client's id when it is a sane token, else makes one.
 func requestID(given string) string {
