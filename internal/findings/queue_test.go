@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,6 +289,51 @@ func TestOneAnalysisPerCampaign(t *testing.T) {
 			again, existing, err := q.Analyze(context.Background(), ts, c, analysis.Campaign{}, spend)
 			if err != nil || !existing || again.ID != a.ID || spent != 1 {
 				t.Fatalf("second analyze: %+v existing %v spent %d: %v", again, existing, spent, err)
+			}
+
+			// Requests racing for a campaign's first analysis spend once between them and
+			// all answer the same one (several rounds, each released at once).
+			for round := range 5 {
+				raced := store.CampaignID(uuid.NewString())
+				completed(t, ts, raced, fmt.Sprint("raced-", round))
+				var racedSpent atomic.Int32
+				ids := make(chan store.AnalysisID, 16)
+				start := make(chan struct{})
+				var wg sync.WaitGroup
+				for range 16 {
+					wg.Go(func() {
+						<-start
+						a, _, err := q.Analyze(context.Background(), ts, raced, analysis.Campaign{}, func() error { racedSpent.Add(1); return nil })
+						if err != nil {
+							t.Error(err)
+						}
+						ids <- a.ID
+					})
+				}
+				close(start)
+				wg.Wait()
+				close(ids)
+				distinct := map[store.AnalysisID]bool{}
+				for id := range ids {
+					distinct[id] = true
+				}
+				if racedSpent.Load() != 1 || len(distinct) != 1 {
+					t.Fatalf("16 racing analyze calls spent %d and answered %d analyses", racedSpent.Load(), len(distinct))
+				}
+			}
+
+			// A refused spend leaves no analysis behind: the campaign's slot is free again.
+			refused := store.CampaignID(uuid.NewString())
+			completed(t, ts, refused, "refused")
+			errSpent := errors.New("budget spent")
+			if _, _, err := q.Analyze(context.Background(), ts, refused, analysis.Campaign{}, func() error { return errSpent }); !errors.Is(err, errSpent) {
+				t.Fatalf("refused analyze: %v", err)
+			}
+			if a, err := ts.ActiveAnalysis(context.Background(), refused); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a refused analyze left %+v (%v)", a, err)
+			}
+			if _, existing, err := q.Analyze(context.Background(), ts, refused, analysis.Campaign{}, spend); err != nil || existing {
+				t.Fatalf("analyze after a refusal: existing %v: %v", existing, err)
 			}
 		})
 	}
