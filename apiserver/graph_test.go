@@ -305,6 +305,10 @@ func TestGraphAndShareLinks(t *testing.T) {
 				}
 				publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+tc.token).expect(t, tc.status)
 				checkSharePage(t, anon, b.url+"/share/graphs/"+tc.token, tc.status)
+				if tc.status == 404 {
+					// An expired link is no link to revoke either.
+					callAt(t, b.url, "DELETE", base+"/graph/share", f.tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+				}
 			}
 			// Tokens that cannot be one, and unknown ones.
 			for _, bad := range []string{"short", strings.Repeat("A", 43), strings.Repeat("é", 43)} {

@@ -52,7 +52,7 @@ import (
 const (
 	MaxFindings         = 100
 	MaxQuotesPerFinding = 5
-	MaxTagsPerFinding   = 10
+	MaxTagsPerFinding   = 20 // as many as the API lets a finding carry
 	MaxTags             = 50
 	MaxRelated          = 300
 	MaxQuoteRunes       = 500
@@ -156,7 +156,9 @@ func Build(c Campaign, findings []store.Finding) Graph {
 			typ = NodeTheme
 		}
 		g.Nodes = append(g.Nodes, Node{ID: d.id, Type: typ, Label: d.f.Title, Weight: d.weight})
-		g.Edges = append(g.Edges, Edge{Source: campaignID, Target: d.id, Type: EdgeContains, Weight: d.weight})
+		// A finding without evidence (a manual one, or one whose interviews were deleted)
+		// still belongs to the campaign: an edge weighs at least 1.
+		g.Edges = append(g.Edges, Edge{Source: campaignID, Target: d.id, Type: EdgeContains, Weight: max(d.weight, 1)})
 		kept := map[string]bool{}
 		for _, ev := range d.f.Evidence {
 			text := strings.TrimSpace(ev.Quote)
@@ -209,42 +211,48 @@ func supporters(all []drawn, iv store.InterviewID) int {
 	return n
 }
 
-// addTags adds the most used tags of the drawn findings and their "tagged" edges.
+// addTags adds the most used tags of the drawn findings and their "tagged" edges: each
+// finding links to its MaxTagsPerFinding most used tags among the MaxTags most used of all,
+// and a tag node weighs the findings that link to it, so no tag node is left without one.
 func (g *Graph) addTags(all []drawn) {
 	count := map[string]int{}
-	for _, d := range all {
+	owned := make([][]string, len(all))
+	for i, d := range all {
 		for _, tag := range d.f.Tags {
-			if tag = strings.TrimSpace(tag); tag != "" {
+			if tag = strings.TrimSpace(tag); tag != "" && !slices.Contains(owned[i], tag) {
+				owned[i] = append(owned[i], tag)
 				count[tag]++
 			}
 		}
 	}
+	byUse := func(a, b string) int { return cmp.Or(cmp.Compare(count[b], count[a]), strings.Compare(a, b)) }
 	tags := make([]string, 0, len(count))
 	for tag := range count {
 		tags = append(tags, tag)
 	}
-	slices.SortFunc(tags, func(a, b string) int { return cmp.Or(cmp.Compare(count[b], count[a]), strings.Compare(a, b)) })
+	slices.SortFunc(tags, byUse)
 	if len(tags) > MaxTags {
 		tags, g.Truncated = tags[:MaxTags], true
 	}
-	chosen := map[string]bool{}
+	linked := map[string]int{}
 	for _, tag := range tags {
-		chosen[tag] = true
-		g.Nodes = append(g.Nodes, Node{ID: "tag:" + tag, Type: NodeTag, Label: tag, Weight: count[tag]})
+		linked[tag] = 0
 	}
-	for _, d := range all {
-		own := make([]string, 0, len(d.f.Tags))
-		for _, tag := range d.f.Tags {
-			if tag = strings.TrimSpace(tag); chosen[tag] && !slices.Contains(own, tag) {
-				own = append(own, tag)
-			}
-		}
-		slices.Sort(own)
+	for i, d := range all {
+		own := slices.DeleteFunc(owned[i], func(tag string) bool { _, ok := linked[tag]; return !ok })
+		slices.SortFunc(own, byUse)
 		if len(own) > MaxTagsPerFinding {
 			own, g.Truncated = own[:MaxTagsPerFinding], true
 		}
+		slices.Sort(own)
 		for _, tag := range own {
+			linked[tag]++
 			g.Edges = append(g.Edges, Edge{Source: d.id, Target: "tag:" + tag, Type: EdgeTagged, Weight: 1})
+		}
+	}
+	for _, tag := range tags {
+		if linked[tag] > 0 {
+			g.Nodes = append(g.Nodes, Node{ID: "tag:" + tag, Type: NodeTag, Label: tag, Weight: linked[tag]})
 		}
 	}
 }

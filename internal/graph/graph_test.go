@@ -166,6 +166,43 @@ func TestBuildIsDeterministic(t *testing.T) {
 	}
 }
 
+// A finding without evidence (manual, or its interviews deleted) is still in the campaign,
+// by an edge that weighs at least 1 like every edge.
+func TestFindingWithoutEvidence(t *testing.T) {
+	g := Build(Campaign{ID: campaignID, Title: "C"}, []store.Finding{finding("bare", store.FindingInsight, 0, []string{"a"})})
+	for _, e := range g.Edges {
+		if e.Weight < 1 {
+			t.Fatalf("edge %+v weighs %d", e, e.Weight)
+		}
+	}
+	if n := byID(g)["finding:bare"]; n.Weight != 0 {
+		t.Fatalf("the finding's node: %+v", n)
+	}
+	checkEdgesResolve(t, g)
+}
+
+// A finding linked to more tags than a finding may show keeps its most used ones, and no tag
+// node is made for the others.
+func TestTagsPastTheCapLeaveNoLoneNodes(t *testing.T) {
+	var tags []string
+	for k := range MaxTagsPerFinding + 2 {
+		tags = append(tags, fmt.Sprintf("t%02d", k))
+	}
+	common := finding("b", store.FindingTheme, 4, []string{"t11"}, quote(9, "also"))
+	g := Build(Campaign{ID: campaignID, Title: "C"}, []store.Finding{finding("a", store.FindingTheme, 5, tags, quote(1, "q")), common})
+	if !g.Truncated {
+		t.Fatal("not marked truncated")
+	}
+	nodes := byID(g)
+	if n, ok := nodes["tag:t11"]; !ok || n.Weight != 2 {
+		t.Fatalf("the tag both findings carry: %+v %v", n, ok)
+	}
+	if n := countType(g, NodeTag); n != MaxTagsPerFinding {
+		t.Fatalf("%d tag nodes, want %d", n, MaxTagsPerFinding)
+	}
+	checkEdgesResolve(t, g)
+}
+
 func TestBuildBounds(t *testing.T) {
 	c := Campaign{ID: campaignID, Title: "Big"}
 	var fs []store.Finding
@@ -197,12 +234,13 @@ func TestBuildBounds(t *testing.T) {
 	if n := countType(g, NodeTag); n != MaxTags {
 		t.Fatalf("%d tags", n)
 	}
-	perFinding := map[string]int{}
+	perFinding, perTag := map[string]int{}, map[string]int{}
 	related := 0
 	for _, e := range g.Edges {
 		switch e.Type {
 		case EdgeTagged:
 			perFinding[e.Source]++
+			perTag[e.Target]++
 		case EdgeSharesParticipants:
 			related++
 		}
@@ -214,6 +252,12 @@ func TestBuildBounds(t *testing.T) {
 	}
 	if related > MaxRelated {
 		t.Fatalf("%d related edges", related)
+	}
+	// A tag node weighs the findings linked to it, and none is left without one.
+	for _, n := range g.Nodes {
+		if n.Type == NodeTag && (perTag[n.ID] == 0 || perTag[n.ID] != n.Weight) {
+			t.Fatalf("tag %s weighs %d with %d edges", n.ID, n.Weight, perTag[n.ID])
+		}
 	}
 	for _, n := range g.Nodes {
 		if len([]rune(n.Label)) > MaxQuoteRunes {

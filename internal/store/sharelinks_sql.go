@@ -48,9 +48,16 @@ func (ts *teamStore) GetShareLink(ctx context.Context, campaign CampaignID) (Sha
 		WHERE team_id = ? AND campaign_id = ? AND revoked_at IS NULL AND expires_at > ?`, ts.team, campaign, ts.t(now()))
 }
 
-// RevokeShareLink revokes the campaign's live link.
+// RevokeShareLink revokes the campaign's live link. An expired one is no link to revoke
+// (ErrNotFound), as it is none to read; the next CreateShareLink clears it.
 func (ts *teamStore) RevokeShareLink(ctx context.Context, campaign CampaignID) error {
-	ok, err := ts.revokeLive(ctx, campaign, now())
+	t := now()
+	res, err := ts.exec(ctx, `UPDATE share_links SET revoked_at = ?
+		WHERE team_id = ? AND campaign_id = ? AND revoked_at IS NULL AND expires_at > ?`, ts.t(t), ts.team, campaign, ts.t(t))
+	ok := false
+	if err == nil {
+		ok, err = affected(res)
+	}
 	if err == nil && !ok {
 		err = ErrNotFound
 	}
