@@ -11,19 +11,22 @@ import (
 )
 
 // cors answers browsers for public keys only: from the origins listed on the key, or any
-// origin when none is listed. Secret and scoped keys, meant for servers, never get CORS.
-func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal) {
+// origin when none is listed. Secret and scoped keys, meant for servers, never get CORS. A
+// public key's request from an origin it does not list is refused (403), not only left
+// unreadable: a page elsewhere must not start interviews or spend the team's budgets with it.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
 	origin := r.Header.Get("Origin")
 	if origin == "" || p.Key == nil || p.Key.Object.Spec.Type != qualv1alpha1.KeyPublic {
-		return
+		return nil
 	}
 	if allowed := p.Key.Object.Spec.AllowedOrigins; len(allowed) > 0 && !containsFold(allowed, origin) {
-		return
+		return envelope.New(envelope.CodeForbidden, "This public key does not accept requests from %s", origin)
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
 	h.Set("Access-Control-Expose-Headers", exposedHeaders)
+	return nil
 }
 
 const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After"

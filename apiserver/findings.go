@@ -208,6 +208,15 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		}
 		return false
 	}
+	// An optional field may be left out, but not given as null: null is no summary, tag
+	// list or evidence list, and a client meaning "unchanged" must not wipe one.
+	given := func(field string, set, null bool) bool {
+		if set && null {
+			add(field, "must not be null")
+			return false
+		}
+		return set
+	}
 	if !create && b.CampaignID.Set {
 		add("campaign_id", "cannot be changed: a finding stays in its campaign")
 	}
@@ -228,7 +237,7 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		typ := store.FindingType(b.Type.Value)
 		p.Type = &typ
 	}
-	if b.Summary.Set {
+	if given("summary", b.Summary.Set, b.Summary.Null) {
 		sum := strings.TrimSpace(b.Summary.Value)
 		if len([]rune(sum)) > maxSummary {
 			add("summary", "must be at most "+strconv.Itoa(maxSummary)+" characters")
@@ -249,7 +258,7 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		}
 		p.Confidence = &c
 	}
-	if b.Tags.Set {
+	if given("tags", b.Tags.Set, b.Tags.Null) {
 		tags := make([]string, 0, len(b.Tags.Value))
 		if len(b.Tags.Value) > maxTags {
 			add("tags", "must hold at most "+strconv.Itoa(maxTags)+" tags")
@@ -264,7 +273,7 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		p.Tags = &tags
 	}
 	var ev []store.Evidence
-	if b.Evidence.Set {
+	if given("evidence", b.Evidence.Set, b.Evidence.Null) {
 		if len(b.Evidence.Value) > maxEvidence {
 			add("evidence", "must hold at most "+strconv.Itoa(maxEvidence)+" quotes")
 		}

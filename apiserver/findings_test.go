@@ -225,6 +225,13 @@ func TestFindingsAndAnalyses(t *testing.T) {
 			if len(tagged) != 1 || tagged[0].ID != manual.ID {
 				t.Fatalf("tag=trial: %+v", tagged)
 			}
+			// A filter that is not text is refused naming it, before PostgreSQL sees the bytes.
+			for _, q := range []string{"tag=%ff", "tag=a%C3%28b", "type=%00"} {
+				e := callAt(t, b.url, "GET", "/api/v1/campaigns/"+c.ID+"/findings?"+q, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+				if name, _, _ := strings.Cut(q, "="); len(e.Details) != 1 || e.Details[0].Field != name {
+					t.Fatalf("%s: %+v", q, e.Details)
+				}
+			}
 			var titles []string
 			for path := "/api/v1/findings?sort_by=title&order=asc&limit=1&campaign_id=" + c.ID; path != ""; {
 				r := callAt(t, b.url, "GET", path, tn.secret, nil).expect(t, 200)
@@ -344,6 +351,18 @@ func TestFindingValidation(t *testing.T) {
 			}
 			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"campaign_id": c2.ID}).expectError(t, 400, "VALIDATION_ERROR")
 			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"confidence": 2}).expectError(t, 400, "VALIDATION_ERROR")
+			// null is no value of a list or a summary: refused, and the finding keeps its evidence.
+			for _, field := range []string{"summary", "tags", "evidence"} {
+				e := callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{field: nil}).expectError(t, 400, "VALIDATION_ERROR")
+				if len(e.Details) != 1 || e.Details[0].Field != field {
+					t.Fatalf("%s: null: %+v", field, e.Details)
+				}
+			}
+			var kept finding
+			callAt(t, b.url, "GET", "/api/v1/findings/"+f.ID, tn.secret, nil).expect(t, 200).data(t, &kept)
+			if len(kept.Evidence) != 1 {
+				t.Fatalf("evidence after refused patches: %+v", kept.Evidence)
+			}
 
 			// A campaign with no completed interview has nothing to analyze.
 			callAt(t, b.url, "POST", "/api/v1/campaigns/"+oc.ID+"/analyze", other.secret, map[string]any{"x": 1}).expectError(t, 400, "VALIDATION_ERROR")

@@ -39,7 +39,7 @@ type participantBody struct {
 	Name       *string        `json:"name"`
 	Email      *string        `json:"email"`
 	ExternalID *string        `json:"external_id"`
-	Metadata   map[string]any `json:"metadata"`
+	Metadata   store.Metadata `json:"metadata"`
 }
 
 func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {

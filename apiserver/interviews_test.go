@@ -114,6 +114,9 @@ func answer(t *testing.T, base, token, id, content string, headers ...string) tu
 
 const longAnswer = "The first week I spent most of my time connecting our data sources, which took far longer than the setup guide suggested."
 
+// bigCRMID is an integer float64 cannot hold (2^53 + 1).
+const bigCRMID = "9007199254740993"
+
 // A participant holds a whole interview from a browser with a public key: the opening
 // question, a probe after a vague answer, the protocol's questions, and the end.
 func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
@@ -138,12 +141,20 @@ func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
 			}
 			var iv interview
 			r := callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", public, map[string]any{
-				"participant": map[string]any{"name": "Ada", "email": "ada@example.com", "external_id": "u-1", "metadata": map[string]any{"plan": "pro"}},
+				"participant": map[string]any{"name": "Ada", "email": "ada@example.com", "external_id": "u-1",
+					"metadata": map[string]any{"plan": "pro", "crm_id": json.Number(bigCRMID)}},
 			}, "Origin", origin).expect(t, 201)
 			r.data(t, &iv)
+			// Metadata is kept as given: an integer past 2^53 keeps every digit.
+			if !strings.Contains(string(r.body), `"crm_id":`+bigCRMID) {
+				t.Fatalf("metadata: %s", r.body)
+			}
 			if r.header.Get("Access-Control-Allow-Origin") != origin {
 				t.Fatalf("start from the browser: no CORS header: %v", r.header)
 			}
+			// A page on another origin cannot use the key, not even blindly: nothing starts.
+			callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", public, nil, "Origin", "https://evil.example").
+				expectError(t, 403, "FORBIDDEN")
 			if iv.Status != "in_progress" || iv.QuestionCount != 1 || iv.MessageCount != 1 || len(iv.Messages) != 1 ||
 				iv.Messages[0].Role != "interviewer" || iv.Messages[0].Sequence != 1 || !strings.Contains(iv.Messages[0].Content, "first week") {
 				t.Fatalf("started: %+v", iv)
@@ -168,7 +179,11 @@ func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
 				expectError(t, 409, "INVALID_STATE")
 
 			var got interview
-			callAt(t, b.url, "GET", "/api/v1/interviews/"+iv.ID, public, nil).expect(t, 200).data(t, &got)
+			stored := callAt(t, b.url, "GET", "/api/v1/interviews/"+iv.ID, public, nil).expect(t, 200)
+			stored.data(t, &got)
+			if !strings.Contains(string(stored.body), `"crm_id":`+bigCRMID) {
+				t.Fatalf("stored metadata: %s", stored.body)
+			}
 			if got.MessageCount != 6 || got.QuestionCount != 3 || got.Status != "completed" {
 				t.Fatalf("the whole interview: %+v", got)
 			}
@@ -322,6 +337,13 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 		if len(e.Details) == 0 || e.Details[0].Field != name {
 			t.Errorf("%s: %+v", name, e)
 		}
+	}
+	// A member name is text too (PostgreSQL's jsonb refuses a NUL in one): the error names
+	// the object that holds it.
+	e = call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret,
+		map[string]any{"participant": map[string]any{"metadata": map[string]any{"a\u0000b": 1}}}).expectError(t, 400, "VALIDATION_ERROR")
+	if len(e.Details) != 1 || e.Details[0].Field != "participant.metadata" {
+		t.Errorf("a NUL in a metadata name: %+v", e.Details)
 	}
 	// An address as long as SMTP carries is taken (the OpenAPI's 254); one longer is one
 	// error, not also a malformed address.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/decode"
@@ -105,7 +106,10 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 			s.unauthenticated(w, r, e)
 			return
 		}
-		s.cors(w, r, p)
+		if e := s.cors(w, r, p); e != nil {
+			envelope.WriteError(w, e)
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, p.ID()))
 		p.Acting = acting(r, p)
 		if e := s.spendRequest(w, r, p, p.Acting); e != nil {
@@ -127,7 +131,7 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 		// Go's Query drops a pair it cannot decode ("search=100%", "cursor=%ZZ"): the filter
 		// would vanish and the list answer for everything, or a cursor restart at page one.
 		if queryErr != nil {
-			envelope.WriteError(w, envelope.Field("query", "is not a valid query string: %s", queryFault(queryErr)))
+			envelope.WriteError(w, queryErr)
 			return
 		}
 		if e := p.Require(scope); e != nil {
@@ -198,6 +202,19 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 }
 
 // queryFault says what is wrong with a query string without echoing the parser's wording.
+// queryText refuses a query parameter whose name or a value is not text.
+func queryText(name string, values []string) *envelope.Error {
+	if !utf8.ValidString(name) || !decode.IsText(name) {
+		return envelope.Field("query", "has a parameter name that is not valid UTF-8 text")
+	}
+	for _, v := range values {
+		if !utf8.ValidString(v) || !decode.IsText(v) {
+			return envelope.Field(name, "must be valid UTF-8 text without control characters")
+		}
+	}
+	return nil
+}
+
 func queryFault(err error) string {
 	if strings.Contains(err.Error(), "semicolon") {
 		return "a semicolon separates nothing; use &"
@@ -228,9 +245,10 @@ func wildcards(path string) []string {
 // canonicalIDs writes the ids a request names in its path, its X-Qual-Team header and its
 // *_id query parameters in lower case (canonicalID), before anything reads them, so every
 // lookup, budget and idempotency record sees one spelling of each id. A user id is left as
-// sent: the identity provider mints it, and its case may matter there. It returns the query
-// string's parse error, which is refused once the caller is known.
-func canonicalIDs(r *http.Request, names []string) error {
+// sent: the identity provider mints it, and its case may matter there. It returns what is
+// wrong with the query string, refused once the caller is known: a parse error, or a name or
+// value that is not text (invalid UTF-8 would reach a filter as bytes PostgreSQL refuses).
+func canonicalIDs(r *http.Request, names []string) *envelope.Error {
 	for _, name := range names {
 		if v := r.PathValue(name); v != "" && name != "user_id" {
 			r.SetPathValue(name, canonicalID(v))
@@ -241,10 +259,13 @@ func canonicalIDs(r *http.Request, names []string) error {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return err
+		return envelope.Field("query", "is not a valid query string: %s", queryFault(err))
 	}
 	changed := false
 	for k, vs := range q {
+		if e := queryText(k, vs); e != nil {
+			return e
+		}
 		if !strings.HasSuffix(k, "_id") || k == "user_id" {
 			continue
 		}

@@ -61,6 +61,8 @@ func Bytes(body []byte, dst any) *envelope.Error {
 		return envelope.Field(field, "appears more than once")
 	case badText:
 		return envelope.Field(field, "must be valid UTF-8 text without control characters (newline and tab are allowed)")
+	case badName:
+		return envelope.Field(field, "has a member name that is not valid UTF-8 text without control characters")
 	}
 	return nil
 }

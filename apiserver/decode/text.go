@@ -21,7 +21,7 @@ func BadText(body []byte) (field string, bad bool) {
 		return "", false
 	}
 	field, found := scan(body, false, true)
-	return field, found == badText
+	return field, found == badText || found == badName
 }
 
 // finding is what scan found wrong with a document.
@@ -31,10 +31,13 @@ const (
 	nothing finding = iota
 	duplicate
 	badText
+	badName // a member name that is not text; the field is the object holding it
 )
 
 // scan walks a JSON document's tokens once and reports the first member name an object
-// repeats (when dups) or string value that is not text (when text), with its field path.
+// repeats (when dups) or string, value or member name, that is not text (when text), with
+// its field path. Names are held to the rule of values: free-form objects keep them as
+// given, and PostgreSQL's jsonb refuses a NUL in a name as in a value.
 // A malformed document reports nothing.
 func scan(body []byte, dups, text bool) (string, finding) {
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -56,6 +59,9 @@ func scan(body []byte, dups, text bool) (string, finding) {
 			path.delim(t)
 		case string:
 			if path.expectsKey() {
+				if text && !isTextToken(body[before:dec.InputOffset()], t) {
+					return path.object(), badName
+				}
 				path.key(t)
 				if dups {
 					top := &keys[len(keys)-1]
@@ -66,7 +72,7 @@ func scan(body []byte, dups, text bool) (string, finding) {
 				}
 				continue
 			}
-			if raw := body[before:dec.InputOffset()]; text && (!utf8.Valid(raw) || loneSurrogate(raw) || !IsText(t)) {
+			if text && !isTextToken(body[before:dec.InputOffset()], t) {
 				return path.String(), badText
 			}
 			path.valueDone()
@@ -74,6 +80,12 @@ func scan(body []byte, dups, text bool) (string, finding) {
 			path.valueDone()
 		}
 	}
+}
+
+// isTextToken says a string token (raw, as written, and decoded) is text: valid UTF-8, no
+// escaped lone surrogate, no control character but newline and tab.
+func isTextToken(raw []byte, decoded string) bool {
+	return utf8.Valid(raw) && !loneSurrogate(raw) && IsText(decoded)
 }
 
 // loneSurrogate reports whether a JSON string token escapes half of a UTF-16 surrogate pair
@@ -168,6 +180,12 @@ func (p *textPath) valueDone() {
 			top.index++
 		}
 	}
+}
+
+// object is the path of the object whose member name is being read.
+func (p *textPath) object() string {
+	outer := textPath{frames: p.frames[:len(p.frames)-1]}
+	return outer.String()
 }
 
 func (p *textPath) String() string {

@@ -28,6 +28,12 @@ func TestBadTextNamesTheField(t *testing.T) {
 		{`{"n":1,"b":true,"z":null,"t":"ok"}`, ""},
 		{`{"": "\u0000"}`, `""`},
 		{`{"title": `, ""}, // malformed: decoding reports it
+		// A member name is held to the rule of values; the field is the object holding it.
+		{`{"participant":{"metadata":{"\u0000":1}}}`, "participant.metadata"},
+		{`{"m":{"ok":"x","a\u0007b":"x"}}`, "m"},
+		{`{"a":[{"\ud800":1}]}`, "a[0]"},
+		{"{\"k\xff\":1}", "body"},
+		{`{"caf\u00e9":"ok"}`, ""},
 	} {
 		field, bad := BadText([]byte(c.body))
 		if bad != (c.field != "") || field != c.field {
@@ -78,8 +84,8 @@ func hasBadString(v any) bool {
 			}
 		}
 	case map[string]any:
-		for _, e := range t {
-			if hasBadString(e) {
+		for k, e := range t {
+			if !IsText(k) || hasBadString(e) {
 				return true
 			}
 		}

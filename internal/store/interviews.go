@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -20,7 +22,23 @@ type Participant struct {
 	Name       string
 	Email      string
 	ExternalID string
-	Metadata   map[string]any
+	Metadata   Metadata
+}
+
+// Metadata is a participant's free-form data, kept as given: a number keeps every digit
+// (a CRM id of 17 digits is not rounded to the nearest float64).
+type Metadata map[string]any
+
+// UnmarshalJSON reads numbers as json.Number.
+func (m *Metadata) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*m = v
+	return nil
 }
 
 // Interview is one conversation in a campaign.
