@@ -199,6 +199,14 @@ func TestFindingsAndAnalyses(t *testing.T) {
 				patched.Summary != manual.Summary || len(patched.Evidence) != 2 {
 				t.Fatalf("patched: %+v", patched)
 			}
+			// A patch that changes nothing writes nothing: no event, updated_at as it was.
+			for _, same := range []map[string]any{{}, {"title": patched.Title, "confidence": 0.9}} {
+				var again finding
+				callAt(t, b.url, "PATCH", "/api/v1/findings/"+manual.ID, tn.secret, same).expect(t, 200).data(t, &again)
+				if again.UpdatedAt != patched.UpdatedAt || again.Title != patched.Title {
+					t.Fatalf("a no-op patch %v: %+v", same, again)
+				}
+			}
 			var got finding
 			callAt(t, b.url, "GET", "/api/v1/findings/"+manual.ID, tn.secret, nil).expect(t, 200).data(t, &got)
 			if got.Title != patched.Title || got.UpdatedAt != patched.UpdatedAt {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 )
 
 const findingColumns = `id, campaign_id, type, title, summary, frequency, sentiment, confidence,
@@ -74,9 +75,13 @@ func (ts *teamStore) UpdateFinding(ctx context.Context, id FindingID, p FindingP
 		if f, err = tx.lockFinding(ctx, id); err != nil {
 			return err
 		}
+		before := f
 		applyPatch(&f, p)
 		if err := validateFinding(f); err != nil {
 			return err
+		}
+		if reflect.DeepEqual(before, f) { // nothing to write, and updated_at stays
+			return nil
 		}
 		f.UpdatedAt = now()
 		_, err = tx.exec(ctx, `UPDATE findings SET type = ?, title = ?, summary = ?, frequency = ?,

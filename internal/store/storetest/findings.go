@@ -24,6 +24,10 @@ func testFindings(t *testing.T, newDSN NewDSN) {
 		t.Fatalf("updated = %+v", up)
 	}
 	same(t, must(f.a.GetFinding(f.ctx, fd.ID))(t), up)
+	// A patch that changes nothing writes nothing.
+	if again := must(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Title: &title, Tags: &tags}))(t); !again.UpdatedAt.Equal(up.UpdatedAt) {
+		t.Fatalf("a no-op patch moved updated_at from %v to %v", up.UpdatedAt, again.UpdatedAt)
+	}
 
 	bad := 1.5
 	_, err := f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Confidence: &bad})
