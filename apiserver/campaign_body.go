@@ -42,7 +42,7 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 	switch {
 	case create && !b.Title.Set:
 		add("title", "Required")
-	case b.Title.Set && (b.Title.Null || strings.TrimSpace(b.Title.Value) == ""):
+	case b.Title.Set && (b.Title.Null || decode.Blank(b.Title.Value)):
 		add("title", "must not be blank")
 	case utf8.RuneCountInString(b.Title.Value) > 200:
 		add("title", "must be at most 200 characters")
@@ -88,7 +88,7 @@ func (b *campaignBody) validateQuestions(add func(field, msg string)) {
 		add("questions", "must hold at most 50 questions")
 	}
 	for i, q := range b.Questions.Value {
-		if strings.TrimSpace(q) == "" || utf8.RuneCountInString(q) > 1000 {
+		if decode.Blank(q) || utf8.RuneCountInString(q) > 1000 {
 			add("questions["+strconv.Itoa(i)+"]", "must be 1 to 1000 characters")
 		}
 	}

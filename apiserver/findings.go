@@ -223,7 +223,7 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 	if required("title", b.Title) {
 		t := strings.TrimSpace(b.Title.Value)
 		switch n := len([]rune(t)); {
-		case n == 0:
+		case decode.Blank(t):
 			add("title", "must not be blank")
 		case n > maxTitle:
 			add("title", "must be at most "+strconv.Itoa(maxTitle)+" characters")
@@ -285,7 +285,7 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 			if e.MessageID != nil && !isUUID(*e.MessageID) {
 				add(field+"message_id", "must be a message id (a UUID) or null")
 			}
-			if strings.TrimSpace(e.Quote) == "" {
+			if decode.Blank(e.Quote) {
 				add(field+"quote", "must not be blank")
 			} else if len([]rune(e.Quote)) > maxQuote {
 				add(field+"quote", "must be at most "+strconv.Itoa(maxQuote)+" characters")

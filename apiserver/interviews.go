@@ -165,7 +165,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	switch n := len([]rune(body.Content.Value)); {
 	case !body.Content.Set:
 		return envelope.Field("content", "Required")
-	case body.Content.Null || strings.TrimSpace(body.Content.Value) == "":
+	case body.Content.Null || decode.Blank(body.Content.Value):
 		return envelope.Field("content", "must not be blank")
 	case n > maxAnswer:
 		return envelope.Field("content", "must be at most %d characters", maxAnswer)

@@ -314,6 +314,7 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 		field string
 	}{
 		"blank":        {map[string]any{"content": "   "}, "content"},
+		"only a BOM":   {map[string]any{"content": "\ufeff "}, "content"},
 		"missing":      {map[string]any{}, "content"},
 		"too long":     {map[string]any{"content": strings.Repeat("a", 10001)}, "content"},
 		"wrong type":   {map[string]any{"content": 42}, "content"},

@@ -95,7 +95,7 @@ func (b *teamBody) validate(create bool, p *authn.Principal) *envelope.Error {
 	switch {
 	case create && !b.Name.Set:
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "Required"})
-	case b.Name.Set && (b.Name.Null || strings.TrimSpace(b.Name.Value) == ""):
+	case b.Name.Set && (b.Name.Null || decode.Blank(b.Name.Value)):
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "must not be blank"})
 	case utf8.RuneCountInString(b.Name.Value) > 200:
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "must be at most 200 characters"})

@@ -168,7 +168,7 @@ func (b *webhookBody) validate(create bool, policy egress.Policy) *envelope.Erro
 // checkWebhookURL says what is wrong with a webhook URL, or "" when the egress policy takes it.
 func checkWebhookURL(raw string, null bool, policy egress.Policy) string {
 	switch {
-	case null || strings.TrimSpace(raw) == "":
+	case null || decode.Blank(raw):
 		return "must not be blank"
 	case len(raw) > 2048:
 		return "must be at most 2048 characters"

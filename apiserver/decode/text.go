@@ -119,6 +119,12 @@ func IsText(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }) < 0
 }
 
+// Blank says s holds nothing but white space, as the OpenAPI's `\S` pattern reads it
+// (ECMA-262, which counts U+FEFF as white space too).
+func Blank(s string) bool {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }) == ""
+}
+
 // plainText is the fast path: valid UTF-8 with no escape that could spell a control
 // character and no control character outside ASCII whitespace.
 func plainText(body []byte) bool {

@@ -42,6 +42,15 @@ func TestBadTextNamesTheField(t *testing.T) {
 	}
 }
 
+// Blank reads white space as the OpenAPI's \S pattern does (ECMA-262): U+FEFF too.
+func TestBlank(t *testing.T) {
+	for s, want := range map[string]bool{"": true, " \t\n": true, "\ufeff": true, "\u00a0\u3000\ufeff ": true, "a": false, " \ufeffa ": false} {
+		if Blank(s) != want {
+			t.Errorf("Blank(%q) = %v", s, !want)
+		}
+	}
+}
+
 func TestDecodeRefusesControlCharacters(t *testing.T) {
 	_, err := decodeString(t, "application/json", `{"title":"a\u0000b"}`)
 	if err == nil || len(err.Details) != 1 || err.Details[0].Field != "title" {
