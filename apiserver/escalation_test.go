@@ -528,3 +528,43 @@ func TestCreatesLandInTheTeamJoinedFirst(t *testing.T) {
 		}
 	}
 }
+
+// A key's hash is readable by whoever reads its team's keys. An APIKey in another team naming
+// that hash (spec.credential is the creator's to give) takes nothing over: the token still
+// acts as its own key in its own team, with its own scopes, and still works once the copy is
+// deleted.
+func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
+	victim, thief := newTenant(t, "hash-victim", qualv1alpha1.PlanEnterprise), newTenant(t, "hash-thief", qualv1alpha1.PlanEnterprise)
+	type me struct {
+		TeamID string   `json:"team_id"`
+		KeyID  string   `json:"key_id"`
+		Scopes []string `json:"scopes"`
+	}
+	var before me
+	call(t, "GET", "/api/v1/me", victim.scoped, nil).expect(t, 200).data(t, &before)
+	time.Sleep(1100 * time.Millisecond) // a copy is made in a later second than the key
+	stolen := keys.Describe(victim.scoped)
+	copied := &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: "copy", Namespace: "team-" + thief.team.Name},
+		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret, Owner: "owner@" + thief.team.Name,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: stolen.HashRef, Prefix: stolen.Prefix, LastFour: stolen.LastFour}},
+	}
+	if err := k8s.Create(context.Background(), copied); err != nil {
+		t.Fatal(err)
+	}
+	// A key made after the copy is known once the copy is: informer events come in order.
+	waitUsable(t, "a key made after the copy", makeKey(t, thief.team, "after-copy", qualv1alpha1.KeySecret, nil))
+	var after me
+	call(t, "GET", "/api/v1/me", victim.scoped, nil).expect(t, 200).data(t, &after)
+	if after.TeamID != victim.id || after.KeyID != before.KeyID || strings.Join(after.Scopes, ",") != strings.Join(before.Scopes, ",") {
+		t.Fatalf("the copy took the key over: before %+v, after %+v", before, after)
+	}
+	if err := k8s.Delete(context.Background(), copied); err != nil {
+		t.Fatal(err)
+	}
+	waitUsable(t, "a key made after the deletion", makeKey(t, thief.team, "after-delete", qualv1alpha1.KeySecret, nil))
+	call(t, "GET", "/api/v1/me", victim.scoped, nil).expect(t, 200).data(t, &after)
+	if after.KeyID != before.KeyID {
+		t.Fatalf("after the copy's deletion the token is %+v", after)
+	}
+}

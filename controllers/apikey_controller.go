@@ -19,6 +19,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	qualevents "qual.cx/operator/internal/events"
+	"qual.cx/operator/internal/keyindex"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/store"
 )
@@ -85,6 +86,9 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 // nothing twice.
 func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
 	if c := key.Spec.Credential; c != nil {
+		if err := r.claimCredential(ctx, key, c.HashRef); err != nil {
+			return err
+		}
 		key.Status.HashRef, key.Status.Prefix, key.Status.LastFour = c.HashRef, c.Prefix, c.LastFour
 		return nil
 	}
@@ -99,6 +103,31 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 	k := keys.Describe(plaintext)
 	key.Status.HashRef, key.Status.Prefix, key.Status.LastFour = k.HashRef, k.Prefix, k.LastFour
 	key.Status.SecretRef = &qualv1alpha1.LocalSecretReference{Name: secret.Name}
+	return nil
+}
+
+// claimCredential refuses, for good, a credential whose hash a key made before it, or in the
+// same second (creation times are whole seconds), already names: a
+// hash is readable by whoever reads a team's keys, and a copy must not take the key over,
+// revive it once revoked, or inherit its token when it is deleted. The REST API's directory
+// holds to the same rule (the oldest key naming a hash answers for it, a conflicting one
+// never does).
+func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey, hashRef string) error {
+	const reason = "CredentialInUse"
+	if meta.IsStatusConditionTrue(key.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) {
+		return stalled(reason, "another APIKey held this credential first; make a new key")
+	}
+	holders := &qualv1alpha1.APIKeyList{}
+	if err := r.List(ctx, holders, client.MatchingFields{keyindex.HashField: hashRef}); err != nil {
+		return fmt.Errorf("list keys with the credential's hash: %w", err)
+	}
+	for i := range holders.Items {
+		if other := &holders.Items[i]; other.UID != key.UID && !keyindex.Older(key, other) {
+			meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
+				Status: metav1.ConditionTrue, Reason: reason, Message: "an older APIKey holds this credential's hash"})
+			return stalled(reason, "another APIKey held this credential first; make a new key")
+		}
+	}
 	return nil
 }
 

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -75,6 +78,52 @@ func TestAPIKeyAppliedWithKubectlIsMinted(t *testing.T) {
 			t.Fatalf("%s: index lookup found %d keys", typ, len(found.Items))
 		}
 		reconcileIsSteady(t, reconcilers.APIKey, key)
+	}
+}
+
+// A key's hash is readable by whoever reads its team's keys: another APIKey naming it is
+// refused for good, in any namespace, and the original stays as it was.
+func TestAPIKeyCopyingAnotherKeysHashIsRefused(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, keyNS)
+	ensureNamespace(t, keyNS+"-other")
+	original := newKey(uniqueName("original"), qualv1alpha1.KeySecret, "campaigns:read")
+	if err := k8s.Create(ctx, original); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, original, metav1.ConditionTrue, "Active")
+	time.Sleep(1100 * time.Millisecond) // creation times are whole seconds: a copy is made later
+	for _, ns := range []string{keyNS + "-other", keyNS} {
+		copied := newKey(uniqueName("copy"), qualv1alpha1.KeyScoped, "campaigns:read", "campaigns:write")
+		copied.Namespace = ns
+		copied.Spec.Credential = &qualv1alpha1.APIKeyCredential{HashRef: original.Status.HashRef,
+			Prefix: "qual_scope_x", LastFour: original.Status.LastFour}
+		if err := k8s.Create(ctx, copied); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, copied, metav1.ConditionFalse, "CredentialInUse")
+		if !meta.IsStatusConditionTrue(copied.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) {
+			t.Fatalf("%s: conditions %+v", ns, copied.Status.Conditions)
+		}
+		waitKey(t, original, metav1.ConditionTrue, "Active")
+		// It stays refused once the original is gone.
+		if ns == keyNS {
+			if err := k8s.Delete(ctx, original); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the cache forgets the original", func() error {
+				err := mgrClient.Get(ctx, client.ObjectKeyFromObject(original), &qualv1alpha1.APIKey{})
+				if apierrors.IsNotFound(err) {
+					return nil
+				}
+				return errors.Join(errors.New("still cached"), err)
+			})
+			_, _ = reconcilers.APIKey.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(copied)})
+			waitKey(t, copied, metav1.ConditionFalse, "CredentialInUse")
+			if !meta.IsStatusConditionTrue(copied.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) {
+				t.Fatalf("the conflict cleared once the original was gone: %+v", copied.Status.Conditions)
+			}
+		}
 	}
 }
 

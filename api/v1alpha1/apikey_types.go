@@ -148,6 +148,11 @@ type APIKeyStatus struct {
 // ConditionExpired is True on an APIKey whose expiresAt has passed.
 const ConditionExpired = "Expired"
 
+// ConditionCredentialConflict is True on an APIKey whose spec.credential names the hash of an
+// older key. It never clears: such a key never authenticates, even once the older key is gone,
+// so copying a hash (which whoever reads a team's keys sees) reaches nobody's key.
+const ConditionCredentialConflict = "CredentialConflict"
+
 // The Expires column is a string, the RFC 3339 time: kubectl prints a date column as an age,
 // and shows a time in the future as <invalid>.
 

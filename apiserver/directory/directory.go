@@ -23,11 +23,12 @@ import (
 // Directory indexes the API's Kubernetes objects. All methods are safe for concurrent use.
 type Directory struct {
 	mu           sync.RWMutex
-	teams        map[string]*Team           // by UID
-	teamByNS     map[string]*Team           // only namespaces a team has claimed
-	nsOwner      map[string]string          // namespace -> the team UID it is labelled for
-	members      map[string]map[string]bool // "user:<id>" or "email:<lowercase>" -> team UIDs
-	keys         map[[sha256.Size]byte]*Key
+	teams        map[string]*Team             // by UID
+	teamByNS     map[string]*Team             // only namespaces a team has claimed
+	nsOwner      map[string]string            // namespace -> the team UID it is labelled for
+	members      map[string]map[string]bool   // "user:<id>" or "email:<lowercase>" -> team UIDs
+	keys         map[[sha256.Size]byte]*Key   // digest -> the key a token authenticates as
+	claims       map[[sha256.Size]byte][]*Key // digest -> every key naming it (keys.go)
 	keyByUID     map[string]*Key
 	campaigns    map[string]*Campaign // by UID
 	byNS         map[string]*campaignSet
@@ -43,7 +44,7 @@ type Directory struct {
 func New() *Directory {
 	return &Directory{
 		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, nsOwner: map[string]string{}, members: map[string]map[string]bool{},
-		keys: map[[sha256.Size]byte]*Key{}, keyByUID: map[string]*Key{},
+		keys: map[[sha256.Size]byte]*Key{}, claims: map[[sha256.Size]byte][]*Key{}, keyByUID: map[string]*Key{},
 		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
 		webhooks: map[string]*qualv1alpha1.Webhook{}, webhooksByNS: map[string]map[string]*qualv1alpha1.Webhook{},
 		changed: make(chan struct{}),

@@ -3,6 +3,7 @@ package directory
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (d *Directory) onKey(obj any) {
 	key := NewKey(k)
 	d.keyByUID[string(k.UID)] = key
 	if digest, ok := digestOf(keyindex.HashRef(k)); ok {
-		d.keys[digest] = key
+		d.claim(digest, key, nil)
 	}
 	key.inOriginIndex = acceptsOrigins(key, time.Now())
 	d.origins.add(key, 1)
@@ -99,9 +100,46 @@ func (d *Directory) dropKey(uid string) {
 	}
 	delete(d.keyByUID, uid)
 	d.origins.add(old, -1)
-	if digest, ok := digestOf(keyindex.HashRef(old.Object)); ok && d.keys[digest] == old {
-		delete(d.keys, digest)
+	if digest, ok := digestOf(keyindex.HashRef(old.Object)); ok {
+		d.claim(digest, nil, old)
 	}
+}
+
+// claim adds key to (or drops old from) the keys naming digest, and lets the oldest of them
+// answer for it. A digest is no secret (whoever reads a team's APIKeys sees it), so another
+// object naming it (an APIKey whose spec.credential copies it) must not take over the key,
+// revive it once revoked, or leave its token unknown when deleted: the oldest key naming a
+// digest answers for it (a copy is always newer, since the hash is known only after the
+// original exists), and a key the controller marked CredentialConflict never does.
+func (d *Directory) claim(digest [sha256.Size]byte, key, old *Key) {
+	claims := slices.DeleteFunc(d.claims[digest], func(k *Key) bool { return k == old })
+	if key != nil {
+		claims = append(claims, key)
+	}
+	if len(claims) == 0 {
+		delete(d.claims, digest)
+		delete(d.keys, digest)
+		return
+	}
+	d.claims[digest] = claims
+	// A key the controller found conflicting never answers, not even once alone; of two
+	// made in the same second, neither does.
+	var holder *Key
+	tied := false
+	for _, k := range claims {
+		switch {
+		case keyindex.Conflicting(k.Object):
+		case holder == nil || keyindex.Older(k.Object, holder.Object):
+			holder, tied = k, false
+		case !keyindex.Older(holder.Object, k.Object):
+			tied = true
+		}
+	}
+	if holder == nil || tied {
+		delete(d.keys, digest)
+		return
+	}
+	d.keys[digest] = holder
 }
 
 // KeyByToken finds the key whose plaintext is token: one SHA-256 and one map read, no

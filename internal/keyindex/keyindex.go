@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -21,6 +22,18 @@ func HashRef(k *qualv1alpha1.APIKey) string {
 		return k.Spec.Credential.HashRef
 	}
 	return k.Status.HashRef
+}
+
+// Older says a was made before b: of keys naming one hash, the oldest holds it, since a copy
+// can only be made once the hash is known. Creation times are whole seconds, so keys made in
+// the same second are neither older than the other, and neither holds the hash.
+func Older(a, b *qualv1alpha1.APIKey) bool {
+	return a.CreationTimestamp.Before(&b.CreationTimestamp)
+}
+
+// Conflicting says the controller found an older key holding k's credential.
+func Conflicting(k *qualv1alpha1.APIKey) bool {
+	return meta.IsStatusConditionTrue(k.Status.Conditions, qualv1alpha1.ConditionCredentialConflict)
 }
 
 // Register adds the hash index to a cache.

@@ -1,0 +1,80 @@
+package directory
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/keys"
+)
+
+// keyNaming is an APIKey in ns whose spec.credential names the hash of token, made at made.
+func keyNaming(uid, ns, token string, made time.Time) *qualv1alpha1.APIKey {
+	k := keys.Describe(token)
+	return &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: uid, Namespace: ns, UID: types.UID(uid), CreationTimestamp: metav1.NewTime(made)},
+		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}},
+	}
+}
+
+func answers(t *testing.T, d *Directory, token, step, want string) {
+	t.Helper()
+	k, ok := d.KeyByToken(token)
+	switch {
+	case want == "" && ok:
+		t.Fatalf("%s: the token answers as %s, want none", step, k.Object.UID)
+	case want != "" && (!ok || string(k.Object.UID) != want):
+		t.Fatalf("%s: the token answers as %v (%v), want %s", step, k, ok, want)
+	}
+}
+
+// A key's hash is readable by whoever reads its team's keys. Another APIKey naming it, in
+// another team or the same one, must not take the key over, revive it once revoked, or
+// inherit its token; whatever order the informer delivers them in.
+func TestACopiedHashTakesNoKeyOver(t *testing.T) {
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, made := minted.Plaintext, time.Now().Add(-time.Hour)
+	victim := keyNaming("victim", "team-a", token, made)
+	copied := keyNaming("copy", "team-b", token, made.Add(time.Minute))
+
+	for _, order := range [][]*qualv1alpha1.APIKey{{victim, copied}, {copied, victim}} {
+		d := New()
+		for _, k := range order {
+			d.Observe(k)
+		}
+		answers(t, d, token, "both observed", "victim")
+		d.onKeyDelete(copied)
+		answers(t, d, token, "the copy deleted", "victim")
+	}
+
+	// Creation times are whole seconds: of two keys made in the same one, neither answers.
+	d := New()
+	d.Observe(victim)
+	d.Observe(keyNaming("twin", "team-b", token, made))
+	answers(t, d, token, "a twin of the same second", "")
+
+	// A revoked key stays revoked: its token answers as the revoked key, not a new copy.
+	d = New()
+	revoked := victim.DeepCopy()
+	revoked.Spec.Revoked = true
+	d.Observe(revoked)
+	d.Observe(copied)
+	if k, ok := d.KeyByToken(token); !ok || k.Usable(time.Now()) {
+		t.Fatalf("a copy revived the revoked key: %+v %v", k, ok)
+	}
+
+	// A copy the controller marked conflicting never answers, not even once the original is gone.
+	marked := copied.DeepCopy()
+	marked.Status.Conditions = []metav1.Condition{{Type: qualv1alpha1.ConditionCredentialConflict, Status: metav1.ConditionTrue,
+		Reason: "CredentialInUse", LastTransitionTime: metav1.Now()}}
+	d.Observe(marked)
+	d.onKeyDelete(revoked)
+	answers(t, d, token, "the original deleted, the copy marked", "")
+}
