@@ -238,6 +238,12 @@ func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
 // session to match an entry by e-mail takes it for good. It reports false when another user
 // took the entry first.
 func (s *Server) BindMember(ctx context.Context, team *directory.Team, email, userID string) (bool, error) {
+	// A user ID becomes a Kubernetes user in the team's RoleBindings: one of Kubernetes' own
+	// identities (system:anonymous) would hand the team's rights to it. The schema refuses it
+	// too; refusing here keeps that a plain "not a member" instead of a failed write.
+	if strings.HasPrefix(userID, "system:") {
+		return false, nil
+	}
 	taken := false
 	_, err := s.updateMembers(ctx, team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		i := slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool { return strings.EqualFold(m.Email, email) })

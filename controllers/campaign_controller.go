@@ -106,11 +106,12 @@ var transitionEvents = map[qualv1alpha1.CampaignState]string{
 	qualv1alpha1.StateCompleted: "Completed",
 }
 
-// reconcileState accepts spec.state into status.phase when the move is legal, stamping the
-// time of each publish-state change.
+// reconcileState accepts spec.state into status.phase when legal moves lead there (one, or
+// several that landed before this pass), stamping the time of each publish-state change.
 func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
 	from, to := cmp.Status.Phase, cmp.Spec.State
-	if err := campaignstate.Check(from, to); err != nil {
+	if !campaignstate.Reachable(from, to) {
+		err := campaignstate.Check(from, to)
 		err = stalled("IllegalTransition", "%s; set spec.state back to %s", err.Error(), orDraft(from))
 		warnOnNewStall(ctx, r.Recorder, cmp, cmp.Status.Conditions, err)
 		return err
@@ -119,11 +120,10 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 		return nil
 	}
 	now := r.now()
+	if cmp.Status.PublishedAt == nil && to != qualv1alpha1.StateDraft { // reached through Active
+		cmp.Status.PublishedAt = &now
+	}
 	switch to {
-	case qualv1alpha1.StateActive:
-		if cmp.Status.PublishedAt == nil {
-			cmp.Status.PublishedAt = &now
-		}
 	case qualv1alpha1.StatePaused:
 		cmp.Status.PausedAt = &now
 	case qualv1alpha1.StateCompleted:

@@ -94,12 +94,24 @@ func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCampaign(t, cmp, metav1.ConditionTrue, "Draft")
-	setState(t, cmp, qualv1alpha1.StatePaused)
+	// The schema lets spec.state take only legal moves, so only an object from before that
+	// rule can ask for an illegal one: a phase of Paused and a spec of Draft, made here by
+	// writing the phase, then touching the spec.
+	phase := client.MergeFrom(cmp.DeepCopy())
+	cmp.Status.Phase = qualv1alpha1.StatePaused
+	if err := k8s.Status().Patch(context.Background(), cmp, phase); err != nil {
+		t.Fatal(err)
+	}
+	retitle := client.MergeFrom(cmp.DeepCopy())
+	cmp.Spec.Title = "Touched"
+	if err := k8s.Patch(context.Background(), cmp, retitle); err != nil {
+		t.Fatal(err)
+	}
 	waitCampaign(t, cmp, metav1.ConditionFalse, "IllegalTransition")
 	if err := conditionIs(cmp.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "IllegalTransition"); err != nil {
 		t.Fatal(err)
 	}
-	if cmp.Status.Phase != qualv1alpha1.StateDraft {
+	if cmp.Status.Phase != qualv1alpha1.StatePaused {
 		t.Fatalf("phase moved to %s on an illegal transition", cmp.Status.Phase)
 	}
 	expectEvent(t, cmp, "IllegalTransition")
@@ -116,6 +128,22 @@ func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 	waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
 	if err := conditionIs(cmp.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, ""); err == nil {
 		t.Fatal("Stalled stayed after the fix")
+	}
+}
+
+// Two legal moves that land before the controller accepts the first (Draft to Active to
+// Completed) are followed, not stalled on as one illegal jump: nothing could undo it.
+func TestCampaignFollowsMovesFasterThanItself(t *testing.T) {
+	ensureNamespace(t, campaignNS)
+	cmp := newCampaign(uniqueName("quick"), qualv1alpha1.StateDraft)
+	if err := k8s.Create(context.Background(), cmp); err != nil {
+		t.Fatal(err)
+	}
+	setState(t, cmp, qualv1alpha1.StateActive)
+	setState(t, cmp, qualv1alpha1.StateCompleted)
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Completed")
+	if cmp.Status.Phase != qualv1alpha1.StateCompleted || cmp.Status.PublishedAt == nil || cmp.Status.CompletedAt == nil {
+		t.Fatalf("status %+v", cmp.Status)
 	}
 }
 

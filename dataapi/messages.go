@@ -25,7 +25,7 @@ const contentCells = 60
 
 func messageKind() kind[store.Message, datav1alpha1.Message, *datav1alpha1.Message] {
 	return kind[store.Message, datav1alpha1.Message, *datav1alpha1.Message]{
-		info: resourceInfo{resource: "messages", singular: "message", kind: "Message", shortNames: []string{"qmsg"},
+		info: resourceInfo{resource: "messages", singular: "message", kind: "Message", shortNames: []string{"qmsg"}, perParent: true,
 			fields: []string{datav1alpha1.FieldInterview}},
 		sort:    store.SortSequence,
 		require: requireMessageQuery,

@@ -39,7 +39,7 @@ func TestDiscoveryOfEveryResource(t *testing.T) {
 		category bool
 	}{
 		"interviews": {metav1.Verbs{"get", "list"}, true}, "findings": {metav1.Verbs{"get", "list"}, true},
-		"messages": {metav1.Verbs{"get", "list"}, true}, "analyses": {metav1.Verbs{"get", "list"}, true},
+		"messages": {metav1.Verbs{"get", "list"}, false}, "analyses": {metav1.Verbs{"get", "list"}, true},
 	}
 	for _, r := range list.APIResources {
 		w, ok := want[r.Name]

@@ -24,6 +24,10 @@ type resourceInfo struct {
 	shortNames               []string
 	// fields are the field labels a list may select by, beside metadata.name.
 	fields []string
+	// perParent says a list needs a field selector naming its parent (messages, per
+	// interview): such a resource stays out of the qual category, or `kubectl get qual`
+	// would end in its refusal.
+	perParent bool
 }
 
 // qualCategory puts the resources in `kubectl get qual`, beside the qual.cx CRDs.
@@ -94,7 +98,12 @@ func (s *storage[R, O, P]) GetSingularName() string { return s.info.singular }
 func (s *storage[R, O, P]) ShortNames() []string { return s.info.shortNames }
 
 // Categories put the resource in `kubectl get qual`.
-func (s *storage[R, O, P]) Categories() []string { return qualCategory }
+func (s *storage[R, O, P]) Categories() []string {
+	if s.info.perParent {
+		return nil
+	}
+	return qualCategory
+}
 
 // NewList returns an empty list.
 func (s *storage[R, O, P]) NewList() runtime.Object { return s.list(nil, "") }

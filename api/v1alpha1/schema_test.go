@@ -67,7 +67,9 @@ func TestSamplesApply(t *testing.T) {
 // invalidCase is an object the API server must reject, with the field and the message the
 // rejection must name. When before is set, it is created first and the object is an update.
 type invalidCase struct {
-	name      string
+	name string
+	// via, then before, are written first (via created, before as its update), when set.
+	via       string
 	before    string
 	manifest  string
 	wantField string
@@ -101,6 +103,10 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "team in namespace default", manifest: team("displayName: T\n  namespace: default"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
 		{name: "team in namespace kube-system", manifest: team("displayName: T\n  namespace: kube-system"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
 		{name: "team in a kube- namespace", manifest: team("displayName: T\n  namespace: kube-tenants"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
+		{name: "member e-mails equal but for case", manifest: team("displayName: T\n  members: [{email: boss@b.example, role: owner}, {email: Boss@B.example, role: viewer}]"), wantField: "spec.members", wantMsg: "ignoring letter case"},
+		{name: "member userID a system identity", manifest: team("displayName: T\n  members: [{userID: 'system:anonymous', email: a@b.example, role: owner}]"), wantField: "spec.members[0].userID", wantMsg: "cannot name a Kubernetes identity"},
+		{name: "team displayName blank", manifest: team(`displayName: "   "`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "dotted team name without namespace", manifest: strings.Replace(team("displayName: T"), "'%s'", "'dot.team'", 1), wantField: "spec.namespace", wantMsg: "not a DNS label"},
 		{name: "long team name without namespace", manifest: strings.Replace(team("displayName: T"), "'%s'", "'"+strings.Repeat("t", 59)+"'", 1), wantField: "spec.namespace", wantMsg: "must set spec.namespace"},
 		// Campaign
 		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
@@ -115,8 +121,15 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "empty question", manifest: campaign("title: T\n  questions: ['']"), wantField: "spec.questions[0]", wantMsg: "at least 1"},
 		{name: "bad language tag", manifest: campaign("title: T\n  settings: {language: 'english!'}"), wantField: "spec.settings.language", wantMsg: "should match"},
 		{name: "campaign with unknown analyzer", manifest: campaign("title: T\n  settings: {analyzer: gpt}"), wantField: "spec.settings.analyzer", wantMsg: "Unsupported value"},
-		{name: "completed campaign changes state", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
-		{name: "completed campaign edited", before: campaign("title: T\n  state: Completed"), manifest: campaign("title: Renamed\n  state: Completed"), wantField: "spec", wantMsg: "a Completed campaign is read-only"},
+		{name: "completed campaign changes state", via: campaign("title: T\n  state: Active"), before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
+		{name: "completed campaign edited", via: campaign("title: T\n  state: Active"), before: campaign("title: T\n  state: Completed"), manifest: campaign("title: Renamed\n  state: Completed"), wantField: "spec", wantMsg: "a Completed campaign is read-only"},
+		// A campaign starts as Draft or Active and moves only as the publish rules allow, so
+		// no state is left that the controller refuses and nobody can undo.
+		{name: "campaign created completed", manifest: campaign("title: T\n  state: Completed"), wantField: "spec.state", wantMsg: "a campaign starts as Draft or Active"},
+		{name: "campaign created paused", manifest: campaign("title: T\n  state: Paused"), wantField: "spec.state", wantMsg: "a campaign starts as Draft or Active"},
+		{name: "draft campaign completed", before: campaign("title: T"), manifest: campaign("title: T\n  state: Completed"), wantField: "spec.state", wantMsg: "a campaign moves from Draft to Active"},
+		{name: "draft campaign paused", before: campaign("title: T"), manifest: campaign("title: T\n  state: Paused"), wantField: "spec.state", wantMsg: "a campaign moves from Draft to Active"},
+		{name: "active campaign back to draft", before: campaign("title: T\n  state: Active"), manifest: campaign("title: T\n  state: Draft"), wantField: "spec.state", wantMsg: "a campaign moves from Draft to Active"},
 		// Text is text: no control character but newline and tab, in every free-text field.
 		{name: "campaign title with NUL", manifest: campaign(`title: "a\0b"`), wantField: "spec.title", wantMsg: "should match"},
 		{name: "campaign description with escape", manifest: campaign("title: T\n  description: \"bell \\a\""), wantField: "spec.description", wantMsg: "should match"},
@@ -130,6 +143,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "webhook without events", manifest: webhook("url: https://x.example/h\n  events: []"), wantField: "spec.events", wantMsg: "at least 1"},
 		{name: "webhook subscribes webhook.test", manifest: webhook("url: https://x.example/h\n  events: [webhook.test]"), wantField: "spec.events[0]", wantMsg: "Unsupported value"},
 		{name: "webhook mixes * with events", manifest: webhook("url: https://x.example/h\n  events: ['*', finding.created]"), wantField: "spec.events", wantMsg: "cannot be combined"},
+		{name: "webhook name over 63 characters", manifest: strings.Replace(webhook("url: https://x.example/h\n  events: ['*']"), "'%s'", "'"+strings.Repeat("w", 64)+"'", 1), wantField: "<nil>", wantMsg: "the name is at most 63 characters"},
 		{name: "webhook repeats an event", manifest: webhook("url: https://x.example/h\n  events: [finding.created, finding.created]"), wantField: "spec.events[1]", wantMsg: "Duplicate value"},
 		// APIKey
 		{name: "key without type", manifest: apiKey(`displayName: k`), wantField: "spec.type", wantMsg: "Required value"},
@@ -146,6 +160,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "key owner changed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
 		{name: "key owner added", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
 		{name: "key owner removed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey(`type: secret`), wantField: "spec", wantMsg: "owner cannot be added, removed or changed after creation"},
+		{name: "key name over 63 characters", manifest: strings.Replace(apiKey(`type: secret`), "'%s'", "'"+strings.Repeat("k", 64)+"'", 1), wantField: "<nil>", wantMsg: "the name is at most 63 characters"},
 		{name: "credential added later", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  credential: {hashRef: 'sha256:" + strings.Repeat("a", 64) + "', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec", wantMsg: "credential can only be set at creation"},
 	}
 	for i, tc := range cases {
@@ -177,7 +192,16 @@ func submit(t *testing.T, name string, tc invalidCase) error {
 		return k8s.Create(ctx, obj)
 	}
 	prev := object(t, withName(tc.before, name))
-	if err := k8s.Create(ctx, prev); err != nil {
+	if tc.via != "" {
+		first := object(t, withName(tc.via, name))
+		if err := k8s.Create(ctx, first); err != nil {
+			t.Fatalf("create the first valid object: %v", err)
+		}
+		prev.SetResourceVersion(first.GetResourceVersion())
+		if err := k8s.Update(ctx, prev); err != nil {
+			t.Fatalf("move to the valid object before the case: %v", err)
+		}
+	} else if err := k8s.Create(ctx, prev); err != nil {
 		t.Fatalf("create the valid object first: %v", err)
 	}
 	obj.SetResourceVersion(prev.GetResourceVersion())

@@ -18,11 +18,14 @@ const (
 
 // TeamMember is one person in a team, known by e-mail and, once they have signed in, user ID.
 type TeamMember struct {
-	// userID is the member's user ID: the `sub` claim of their session token.
+	// userID is the member's user ID: the `sub` claim of their session token. It is bound
+	// in the team's RoleBindings as a Kubernetes user, so it cannot name one of Kubernetes'
+	// own identities (`system:…`, such as system:anonymous).
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system:')",message="a user ID cannot name a Kubernetes identity (system:...)"
 	UserID string `json:"userID,omitempty"`
 
 	// email is the member's e-mail address: the `email` claim of their session token.
@@ -52,6 +55,7 @@ type TeamSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
+	// +kubebuilder:validation:XValidation:rule="self.trim().size() > 0",message="displayName must not be blank"
 	DisplayName string `json:"displayName"`
 
 	// plan is the team's plan; it sets the team's rate limits.
@@ -65,6 +69,7 @@ type TeamSpec struct {
 	// +listMapKey=email
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:XValidation:rule="self.all(a, !has(a.userID) || self.exists_one(b, has(b.userID) && b.userID == a.userID))",message="member userIDs must be unique"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, b.email.lowerAscii() == a.email.lowerAscii()))",message="member e-mails must be unique ignoring letter case: a session's e-mail matches either"
 	Members []TeamMember `json:"members,omitempty"`
 
 	// namespace is the namespace the team owns; it defaults to `team-<name>` and cannot change once set.
@@ -115,6 +120,7 @@ type TeamStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || size(self.metadata.name) <= 58",message="a team whose name is over 58 characters must set spec.namespace",fieldPath=".spec.namespace"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="a team whose name is not a DNS label (a dot in it) must set spec.namespace: team-<name> must be one",fieldPath=".spec.namespace"
 // +kubebuilder:resource:scope=Cluster,shortName=qteam,categories=qual
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`

@@ -43,6 +43,29 @@ func Check(from, to qualv1alpha1.CampaignState) error {
 	return &IllegalTransitionError{From: from, To: to}
 }
 
+// Reachable reports whether a campaign in state from can come to state to by legal moves,
+// one or several: the Campaign's schema lets spec.state take only legal moves, but two may
+// land before the controller accepts the first (Draft to Active to Completed), and the
+// controller then follows both instead of stalling on a move nobody made in one step.
+func Reachable(from, to qualv1alpha1.CampaignState) bool {
+	if from == "" {
+		from = qualv1alpha1.StateDraft
+	}
+	seen := map[qualv1alpha1.CampaignState]bool{from: true}
+	for frontier := []qualv1alpha1.CampaignState{from}; len(frontier) > 0; frontier = frontier[1:] {
+		if frontier[0] == to {
+			return true
+		}
+		for _, next := range legal[frontier[0]] {
+			if !seen[next] {
+				seen[next] = true
+				frontier = append(frontier, next)
+			}
+		}
+	}
+	return false
+}
+
 // Action is a REST verb that moves a campaign.
 type Action string
 

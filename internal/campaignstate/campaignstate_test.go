@@ -50,3 +50,18 @@ func TestErrorSaysFromAndTo(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Reachable is Check taken any number of times: Draft reaches every state, nothing but
+// Draft reaches Draft, Completed reaches only itself.
+func TestReachable(t *testing.T) {
+	d, a, p, c := qualv1alpha1.StateDraft, qualv1alpha1.StateActive, qualv1alpha1.StatePaused, qualv1alpha1.StateCompleted
+	for _, from := range []qualv1alpha1.CampaignState{"", d, a, p, c} {
+		for _, to := range []qualv1alpha1.CampaignState{d, a, p, c} {
+			want := from == to || (from == "" && to == d) || ((from == "" || from == d) && to != d) ||
+				(from == a || from == p) && (to == a || to == p || to == c)
+			if got := Reachable(from, to); got != want {
+				t.Errorf("Reachable(%q, %q) = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+}
