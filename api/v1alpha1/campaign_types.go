@@ -121,6 +121,7 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=1000
 	// +kubebuilder:validation:items:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
+	// +kubebuilder:validation:XValidation:rule="self.all(q, q.trim().size() > 0)",message="a question cannot be blank"
 	Questions []string `json:"questions,omitempty"`
 
 	// settings tune how interviews are held.

@@ -119,6 +119,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign with unknown state", manifest: campaign("title: T\n  state: Archived"), wantField: "spec.state", wantMsg: "Unsupported value"},
 		{name: "more questions than maxQuestions", manifest: campaign("title: T\n  maxQuestions: 1\n  questions: [a, b]"), wantField: "spec", wantMsg: "questions cannot outnumber maxQuestions"},
 		{name: "empty question", manifest: campaign("title: T\n  questions: ['']"), wantField: "spec.questions[0]", wantMsg: "at least 1"},
+		{name: "blank question", manifest: campaign("title: T\n  questions: ['Why now', '   ']"), wantField: "spec.questions", wantMsg: "a question cannot be blank"},
 		{name: "bad language tag", manifest: campaign("title: T\n  settings: {language: 'english!'}"), wantField: "spec.settings.language", wantMsg: "should match"},
 		{name: "campaign with unknown analyzer", manifest: campaign("title: T\n  settings: {analyzer: gpt}"), wantField: "spec.settings.analyzer", wantMsg: "Unsupported value"},
 		{name: "completed campaign changes state", via: campaign("title: T\n  state: Active"), before: campaign("title: T\n  state: Completed"), manifest: campaign("title: T\n  state: Active"), wantField: "spec.state", wantMsg: "a Completed campaign cannot change state"},
