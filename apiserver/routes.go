@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/decode"
@@ -201,20 +200,21 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 	}
 }
 
-// queryFault says what is wrong with a query string without echoing the parser's wording.
-// queryText refuses a query parameter whose name or a value is not text.
+// queryText refuses a query parameter whose name or a value is not text. Every filter of
+// every list is checked here, once, before its handler reads it.
 func queryText(name string, values []string) *envelope.Error {
-	if !utf8.ValidString(name) || !decode.IsText(name) {
+	if !decode.ValidText(name) {
 		return envelope.Field("query", "has a parameter name that is not valid UTF-8 text")
 	}
 	for _, v := range values {
-		if !utf8.ValidString(v) || !decode.IsText(v) {
+		if !decode.ValidText(v) {
 			return envelope.Field(name, "must be valid UTF-8 text without control characters")
 		}
 	}
 	return nil
 }
 
+// queryFault says what is wrong with a query string without echoing the parser's wording.
 func queryFault(err error) string {
 	if strings.Contains(err.Error(), "semicolon") {
 		return "a semicolon separates nothing; use &"

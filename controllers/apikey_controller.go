@@ -107,15 +107,14 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 }
 
 // claimCredential refuses, for good, a credential whose hash a key made before it, or in the
-// same second (creation times are whole seconds), already names: a
-// hash is readable by whoever reads a team's keys, and a copy must not take the key over,
-// revive it once revoked, or inherit its token when it is deleted. The REST API's directory
-// holds to the same rule (the oldest key naming a hash answers for it, a conflicting one
-// never does).
+// same second (creation times are whole seconds), already names: a hash is readable by
+// whoever reads a team's keys, and a copy must not take the key over, revive it once revoked,
+// or inherit its token when it is deleted. The REST API's directory holds to the same rule
+// (the oldest key naming a hash answers for it, a conflicting one never does).
 func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey, hashRef string) error {
-	const reason = "CredentialInUse"
-	if meta.IsStatusConditionTrue(key.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) {
-		return stalled(reason, "another APIKey held this credential first; make a new key")
+	refused := stalled("CredentialInUse", "another APIKey held this credential first; make a new key")
+	if keyindex.Conflicting(key) {
+		return refused
 	}
 	holders := &qualv1alpha1.APIKeyList{}
 	if err := r.List(ctx, holders, client.MatchingFields{keyindex.HashField: hashRef}); err != nil {
@@ -124,8 +123,8 @@ func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha
 	for i := range holders.Items {
 		if other := &holders.Items[i]; other.UID != key.UID && !keyindex.Older(key, other) {
 			meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
-				Status: metav1.ConditionTrue, Reason: reason, Message: "an older APIKey holds this credential's hash"})
-			return stalled(reason, "another APIKey held this credential first; make a new key")
+				Status: metav1.ConditionTrue, Reason: "CredentialInUse", Message: "an older APIKey holds this credential's hash"})
+			return refused
 		}
 	}
 	return nil

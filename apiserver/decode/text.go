@@ -119,6 +119,12 @@ func IsText(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }) < 0
 }
 
+// ValidText reports whether s is valid UTF-8 with no control character but newline and tab:
+// IsText for a string that did not come through the JSON decoder, which checks the bytes.
+func ValidText(s string) bool {
+	return utf8.ValidString(s) && IsText(s)
+}
+
 // Blank says s holds nothing but white space, as the OpenAPI's `\S` pattern reads it
 // (ECMA-262, which counts U+FEFF as white space too).
 func Blank(s string) bool {

@@ -42,11 +42,9 @@ func Create(ctx context.Context, ts store.TeamStore, in store.NewFinding) (store
 func Update(ctx context.Context, ts store.TeamStore, id store.FindingID, p store.FindingPatch) (store.Finding, error) {
 	var f store.Finding
 	err := ts.InTx(ctx, func(tx store.TeamStore) error {
-		before, err := tx.GetFinding(ctx, id)
-		if err != nil {
-			return err
-		}
-		if f, err = tx.UpdateFinding(ctx, id, p); err != nil || f.UpdatedAt.Equal(before.UpdatedAt) {
+		var changed bool
+		var err error
+		if f, changed, err = tx.UpdateFinding(ctx, id, p); err != nil || !changed {
 			return err // a patch that changed nothing is no event
 		}
 		return announce(ctx, tx, EventFindingUpdated, string(f.ID), f.CampaignID, resources.NewFinding(f))

@@ -107,9 +107,9 @@ type FindingStore interface {
 	CreateFinding(ctx context.Context, in NewFinding) (Finding, error)
 	// GetFinding returns one finding, or ErrNotFound.
 	GetFinding(ctx context.Context, id FindingID) (Finding, error)
-	// UpdateFinding applies a patch and bumps updated_at; a patch that changes nothing
-	// writes nothing and returns the finding as it is.
-	UpdateFinding(ctx context.Context, id FindingID, p FindingPatch) (Finding, error)
+	// UpdateFinding applies a patch and bumps updated_at, and says whether it changed
+	// anything: a patch that changes nothing writes nothing and returns the finding as it is.
+	UpdateFinding(ctx context.Context, id FindingID, p FindingPatch) (f Finding, changed bool, err error)
 	// DeleteFinding deletes a finding with its evidence and tags.
 	DeleteFinding(ctx context.Context, id FindingID) error
 	// ListFindings sorts by created_at (default), updated_at or title, descending by default.

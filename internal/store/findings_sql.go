@@ -68,8 +68,9 @@ func (ts *teamStore) GetFinding(ctx context.Context, id FindingID) (Finding, err
 
 // UpdateFinding applies a patch. The row is read and written in one transaction, locked on
 // PostgreSQL, so two patches of different fields do not undo each other.
-func (ts *teamStore) UpdateFinding(ctx context.Context, id FindingID, p FindingPatch) (Finding, error) {
+func (ts *teamStore) UpdateFinding(ctx context.Context, id FindingID, p FindingPatch) (Finding, bool, error) {
 	var f Finding
+	changed := false
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		var err error
 		if f, err = tx.lockFinding(ctx, id); err != nil {
@@ -83,6 +84,7 @@ func (ts *teamStore) UpdateFinding(ctx context.Context, id FindingID, p FindingP
 		if reflect.DeepEqual(before, f) { // nothing to write, and updated_at stays
 			return nil
 		}
+		changed = true
 		f.UpdatedAt = now()
 		_, err = tx.exec(ctx, `UPDATE findings SET type = ?, title = ?, summary = ?, frequency = ?,
 			sentiment = ?, confidence = ?, updated_at = ? WHERE team_id = ? AND id = ?`,
@@ -93,9 +95,9 @@ func (ts *teamStore) UpdateFinding(ctx context.Context, id FindingID, p FindingP
 		return tx.writeChildren(ctx, f, p.Evidence != nil, p.Tags != nil)
 	})
 	if err != nil {
-		return Finding{}, fmt.Errorf("store: update finding %s: %w", id, err)
+		return Finding{}, false, fmt.Errorf("store: update finding %s: %w", id, err)
 	}
-	return f, nil
+	return f, changed, nil
 }
 
 // lockFinding reads a finding for update.

@@ -19,18 +19,18 @@ func testFindings(t *testing.T, newDSN NewDSN) {
 	same(t, must(f.a.GetFinding(f.ctx, fd.ID))(t), fd)
 
 	title, tags := "Very slow setup", []string{"speed"}
-	up := must(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Title: &title, Tags: &tags}))(t)
-	if up.Title != title || up.Summary != in.Summary || len(up.Evidence) != 2 || up.UpdatedAt.Before(fd.UpdatedAt) {
+	up, changed := updated(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Title: &title, Tags: &tags}))(t)
+	if !changed || up.Title != title || up.Summary != in.Summary || len(up.Evidence) != 2 || up.UpdatedAt.Before(fd.UpdatedAt) {
 		t.Fatalf("updated = %+v", up)
 	}
 	same(t, must(f.a.GetFinding(f.ctx, fd.ID))(t), up)
 	// A patch that changes nothing writes nothing.
-	if again := must(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Title: &title, Tags: &tags}))(t); !again.UpdatedAt.Equal(up.UpdatedAt) {
-		t.Fatalf("a no-op patch moved updated_at from %v to %v", up.UpdatedAt, again.UpdatedAt)
+	if again, changed := updated(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Title: &title, Tags: &tags}))(t); changed || !again.UpdatedAt.Equal(up.UpdatedAt) {
+		t.Fatalf("a no-op patch (changed %v) moved updated_at from %v to %v", changed, up.UpdatedAt, again.UpdatedAt)
 	}
 
 	bad := 1.5
-	_, err := f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Confidence: &bad})
+	_, _, err := f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Confidence: &bad})
 	isErr(t, err, store.ErrInvalidInput)
 	other := interview(t, f.a, f.campB)
 	_, err = f.a.CreateFinding(f.ctx, store.NewFinding{CampaignID: f.campA, Type: store.FindingTheme, Title: "x",

@@ -89,7 +89,7 @@ func testPaginationSorts(t *testing.T, newDSN NewDSN) {
 		fd := finding(t, f.a, f.campA, title, store.FindingTheme)
 		if i%3 == 0 { // reorder updated_at against created_at
 			s := "summary"
-			must(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Summary: &s}))(t)
+			updated(f.a.UpdateFinding(f.ctx, fd.ID, store.FindingPatch{Summary: &s}))(t)
 		}
 	}
 	ivs := make([]store.Interview, 0, 10)

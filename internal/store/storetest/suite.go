@@ -112,6 +112,14 @@ func must[T any](v T, err error) func(t *testing.T) T {
 	}
 }
 
+// updated is must for UpdateFinding, whose changed flag it also returns.
+func updated(v store.Finding, changed bool, err error) func(t *testing.T) (store.Finding, bool) {
+	return func(t *testing.T) (store.Finding, bool) {
+		t.Helper()
+		return must(v, err)(t), changed
+	}
+}
+
 // ok fails the test on err.
 func ok(t *testing.T, err error) {
 	t.Helper()

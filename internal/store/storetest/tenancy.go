@@ -34,7 +34,7 @@ func testTenantIsolation(t *testing.T, newDSN NewDSN) {
 	_, err = b.GetFinding(ctx, fd.ID)
 	nf(err)
 	title := "stolen"
-	_, err = b.UpdateFinding(ctx, fd.ID, store.FindingPatch{Title: &title})
+	_, _, err = b.UpdateFinding(ctx, fd.ID, store.FindingPatch{Title: &title})
 	nf(err)
 	nf(b.DeleteFinding(ctx, fd.ID))
 	_, err = b.CreateFinding(ctx, store.NewFinding{CampaignID: f.campA, Type: store.FindingTheme, Title: "x",
