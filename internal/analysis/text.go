@@ -67,8 +67,24 @@ func normalizeWord(w string) string {
 	if strings.ContainsAny(w, "’ʼ") {
 		w = strings.NewReplacer("’", "'", "ʼ", "'").Replace(w)
 	}
+	if c, ok := bareContractions[w]; ok {
+		return c
+	}
 	return w
 }
+
+// bareContractions restore the apostrophe people leave out when they type fast ("dont",
+// "ive"), so negation and the speaker's own voice read as they do with it. Only words
+// that are nothing else are here: "its", "ill", "were", "id" and "well" are words too.
+var bareContractions = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range strings.Fields(`don't didn't doesn't can't isn't wasn't aren't weren't haven't
+hasn't hadn't couldn't wouldn't shouldn't won't ain't i'm i've you're they're that's there's
+what's he's we've they've you've it'll that'll`) {
+		m[strings.ReplaceAll(c, "'", "")] = c
+	}
+	return m
+}()
 
 // stemmer memoises Snowball stems: interview text repeats a small vocabulary, and the
 // cache makes stemming a map look-up after the first few hundred messages.
