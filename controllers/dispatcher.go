@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,11 @@ type DispatcherConfig struct {
 	// StoreSecretKey (DefaultStoreSecret when empty). It lives beside the operator, never in a
 	// team namespace, where team admins read Secrets.
 	StoreSecret string `json:"storeSecret,omitempty"`
+	// EgressAllow and EgressAllowHosts are the operator's exceptions to the egress policy
+	// (the dispatcher's --egress-allow and --egress-allow-hosts), so the dispatcher delivers
+	// to what the apiserver and the Webhook controller accept.
+	EgressAllow      []string `json:"egressAllow,omitempty"`
+	EgressAllowHosts []string `json:"egressAllowHosts,omitempty"`
 }
 
 // hash identifies a configuration, so the Deployment is rewritten only when it changes.
@@ -90,10 +96,17 @@ func (c DispatcherConfig) container() corev1.Container {
 			LocalObjectReference: corev1.LocalObjectReference{Name: c.storeSecret()}, Key: StoreSecretKey,
 		},
 	}}}
+	args := []string{"dispatcher", "--store=$(QUAL_STORE)"}
+	if len(c.EgressAllow) > 0 {
+		args = append(args, "--egress-allow="+strings.Join(c.EgressAllow, ","))
+	}
+	if len(c.EgressAllowHosts) > 0 {
+		args = append(args, "--egress-allow-hosts="+strings.Join(c.EgressAllowHosts, ","))
+	}
 	return corev1.Container{
 		Name:      "dispatcher",
 		Image:     c.Image,
-		Args:      []string{"dispatcher", "--store=$(QUAL_STORE)"},
+		Args:      args,
 		Env:       env,
 		Resources: c.Resources,
 		SecurityContext: &corev1.SecurityContext{

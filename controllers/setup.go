@@ -16,6 +16,7 @@ import (
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/cachetrim"
 	"qual.cx/operator/internal/campaigndata"
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/keyindex"
 	"qual.cx/operator/internal/store"
@@ -38,6 +39,9 @@ type Options struct {
 	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
 	// empty): no Team may own it, and the dispatcher runs there.
 	SystemNamespace string
+	// Egress is the policy webhook URLs are held to, the dispatcher's and the apiserver's: a
+	// Webhook whose URL it refuses is not Ready. The zero Policy is the production one.
+	Egress egress.Policy
 }
 
 // WithStore fills the store-backed options: a deleted campaign's rows and a deleted webhook's
@@ -75,7 +79,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-apikey"),
 			Events: opts.Events},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
-			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData},
+			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData, Egress: opts.Egress},
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(1, opts.Concurrency)}
 	for _, r := range []interface {

@@ -95,6 +95,7 @@ func startManager(ctx context.Context) error {
 	}
 	reconcilers, err = controllers.Setup(ctx, mgr, controllers.Options{
 		Dispatcher:   testDispatcher,
+		Egress:       testEgress,
 		CampaignData: campaignDB,
 		WebhookData:  webhookDB,
 		Events:       outbox,

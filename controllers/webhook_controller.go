@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/signing"
 )
 
@@ -48,6 +49,9 @@ type WebhookReconciler struct {
 	// Data deletes a deleted webhook's delivery log from the store; nil (a manager without
 	// a store) adds no finalizer and deletes nothing.
 	Data WebhookData
+	// Egress is the policy the dispatcher delivers under: a URL it refuses is reported in
+	// status rather than left to fail every delivery behind a Ready webhook.
+	Egress egress.Policy
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
@@ -83,12 +87,26 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	if err == nil {
 		err = r.dropNamespaceDispatcher(ctx, wh)
 	}
+	if err == nil {
+		err = r.checkURL(wh)
+	}
 	r.reconcileEnablement(ctx, wh)
 	setDegraded(wh)
 	warnOnNewStall(ctx, r.Recorder, wh, wh.Status.Conditions, err)
 	wh.Status.ObservedGeneration = wh.Generation
 	result := ctrl.Result{RequeueAfter: recheckAfter(err)}
 	return result, summarize(&wh.Status.Conditions, wh.Generation, err, webhookReadiness(wh))
+}
+
+// checkURL holds spec.url to the egress policy, as REST does on create: kubectl can apply a
+// URL REST would refuse (a metadata endpoint, a private address, plain http), and nothing
+// would be delivered to it. It comes last, so the signing Secret is in place the moment the
+// URL is fixed. The policy reads no DNS here; names are checked at dial time.
+func (r *WebhookReconciler) checkURL(wh *qualv1alpha1.Webhook) error {
+	if err := r.Egress.CheckURL(wh.Spec.URL); err != nil {
+		return stalled("URLRefused", "spec.url is refused: %v", err)
+	}
+	return nil
 }
 
 // reconcileSecret checks the Secret the user named, or creates the generated one.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,14 +22,17 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/signing"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
 )
 
 var testDispatcher = controllers.DispatcherConfig{
-	Image:    "registry.example/qual:v1",
-	Replicas: 2,
+	Image:            "registry.example/qual:v1",
+	Replicas:         2,
+	EgressAllow:      []string{"10.20.0.0/16"},
+	EgressAllowHosts: []string{"hooks.internal"},
 	Resources: corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 	},
@@ -104,7 +108,8 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 	// reads, into the --store flag.
 	if len(c.Env) != 1 || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.SecretKeyRef == nil ||
 		c.Env[0].ValueFrom.SecretKeyRef.Name != "qual-store" || c.Env[0].ValueFrom.SecretKeyRef.Key != "dsn" ||
-		!slices.Equal(c.Args, []string{"dispatcher", "--store=$(" + c.Env[0].Name + ")"}) {
+		!slices.Equal(c.Args, []string{"dispatcher", "--store=$(" + c.Env[0].Name + ")",
+			"--egress-allow=10.20.0.0/16", "--egress-allow-hosts=hooks.internal"}) {
 		t.Fatalf("dispatcher store wiring: args %v, env %+v", c.Args, c.Env)
 	}
 	reconcileIsSteady(t, reconcilers.Webhook, first)
@@ -493,4 +498,51 @@ func (d *swappableWebhookData) use(namespaces client.Reader, s store.Store) {
 
 func (d *swappableWebhookData) DeleteWebhookData(ctx context.Context, wh *qualv1alpha1.Webhook) error {
 	return d.current.Load().DeleteWebhookData(ctx, wh)
+}
+
+// testEgress is the suite's egress policy: production's, with the operator's exceptions in
+// testDispatcher.
+var testEgress = egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("10.20.0.0/16")}, AllowHosts: []string{"hooks.internal"}}
+
+// A Webhook applied with a URL the egress policy refuses, which REST would not have
+// accepted, says so in status instead of showing Ready while every delivery fails; the
+// operator's exceptions hold here as in the dispatcher, and fixing the URL makes it Ready.
+func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("egress")
+	ensureNamespace(t, ns)
+	for _, c := range []struct{ url, reason, says string }{
+		{"https://169.254.169.254/latest/meta-data", "URLRefused", "metadata"},
+		{"http://hooks.example/plain", "URLRefused", "https"},
+		{"https://192.168.1.20/hook", "URLRefused", "192.168.1.20"},
+		{"https://[::ffff:127.0.0.1]/hook", "URLRefused", "127.0.0.1"},
+		{"https://10.20.3.4/hook", "Delivering", ""},
+		{"http://hooks.internal/hook", "Delivering", ""},
+	} {
+		wh := newWebhook(ns, uniqueName("wh"))
+		wh.Spec.URL = c.url
+		if err := k8s.Create(ctx, wh); err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		waitWebhook(t, wh, map[bool]metav1.ConditionStatus{true: metav1.ConditionTrue, false: metav1.ConditionFalse}[c.reason == "Delivering"], c.reason)
+		if c.reason == "Delivering" {
+			continue
+		}
+		ready := meta.FindStatusCondition(wh.Status.Conditions, qualv1alpha1.ConditionReady)
+		if !strings.Contains(ready.Message, c.says) {
+			t.Errorf("%s: Ready says %q, want it to name %q", c.url, ready.Message, c.says)
+		}
+		if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "URLRefused"); err != nil {
+			t.Errorf("%s: %v", c.url, err)
+		}
+		// The signing Secret is in place regardless, so a fixed URL delivers at once.
+		if wh.Status.SecretRef == nil {
+			t.Errorf("%s: no signing secret", c.url)
+		}
+		wh.Spec.URL = "https://hooks.example/fixed"
+		if err := k8s.Update(ctx, wh); err != nil {
+			t.Fatal(err)
+		}
+		waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	}
 }

@@ -307,6 +307,7 @@ func runDevComponents(ctx context.Context, out io.Writer, f *devFlags, cfg *rest
 // newDevManager builds the manager with every controller and adds the apiserver to it,
 // sharing its client and cache. Call the returned func once the manager has stopped.
 func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.Store) (ctrl.Manager, func(), error) {
+	f.mgr.egress.allowLoopback = true // as the dev dispatcher delivers to local receivers
 	mgr, err := newManager(ctx, cfg, &f.mgr, db)
 	if err != nil {
 		return nil, nil, err

@@ -36,10 +36,16 @@ type egressFlags struct {
 }
 
 func (f *egressFlags) register(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&f.allow, "egress-allow", nil, "CIDRs webhook deliveries may reach although private (e.g. 10.20.0.0/16), comma-separated")
-	fs.StringSliceVar(&f.allowHosts, "egress-allow-hosts", nil, "host names webhook URLs may use over http and at private addresses (never cloud metadata), comma-separated")
+	f.registerAllow(fs)
 	fs.DurationVar(&f.attemptTimeout, "webhook-attempt-timeout", 10*time.Second, "how long one delivery attempt may take")
 	fs.Int64Var(&f.maxResponse, "webhook-max-response", 64<<10, "bytes of a receiver's response read at most")
+}
+
+// registerAllow registers the operator's exceptions alone: the manager passes them on to the
+// dispatcher it runs and holds Webhook URLs to them.
+func (f *egressFlags) registerAllow(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&f.allow, "egress-allow", nil, "CIDRs webhook deliveries may reach although private (e.g. 10.20.0.0/16), comma-separated")
+	fs.StringSliceVar(&f.allowHosts, "egress-allow-hosts", nil, "host names webhook URLs may use over http and at private addresses (never cloud metadata), comma-separated")
 }
 
 // policy is the egress policy the flags describe.

@@ -36,6 +36,9 @@ type managerFlags struct {
 	dispatcherMemory       string
 	concurrency            int
 	interviewIdle          time.Duration
+	// egress holds the operator's exceptions to the egress policy, for the dispatcher and
+	// for the Webhook controller's check of spec.url.
+	egress egressFlags
 }
 
 func (f *managerFlags) register(cmd *cobra.Command) {
@@ -52,6 +55,7 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.Int32Var(&f.dispatcherReplicas, "dispatcher-replicas", 1, "replicas of the dispatcher")
 	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
 	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
+	f.egress.registerAllow(fs)
 	fs.DurationVar(&f.interviewIdle, "interview-idle-timeout", interviews.DefaultIdleTimeout, "an interview nobody answers for this long is abandoned (checked every minute, by the leader)")
 }
 
@@ -69,9 +73,11 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-replicas must not be negative")
 	}
 	return controllers.DispatcherConfig{
-		Image:       f.dispatcherImage,
-		Replicas:    f.dispatcherReplicas,
-		StoreSecret: f.dispatcherStoreSecret,
+		Image:            f.dispatcherImage,
+		Replicas:         f.dispatcherReplicas,
+		StoreSecret:      f.dispatcherStoreSecret,
+		EgressAllow:      f.egress.allow,
+		EgressAllowHosts: f.egress.allowHosts,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
@@ -139,10 +145,15 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	policy, err := f.egress.policy()
+	if err != nil {
+		return nil, err
+	}
 	opts := controllers.Options{
 		Dispatcher:      dispatcher,
 		Concurrency:     f.concurrency,
 		SystemNamespace: f.operatorNamespace,
+		Egress:          policy,
 	}
 	if db != nil {
 		opts = opts.WithStore(mgr.GetClient(), db)
