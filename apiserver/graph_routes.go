@@ -1,5 +1,7 @@
 package apiserver
 
+import "qual.cx/operator/apiserver/sharepage"
+
 // graphRoutes registers the knowledge graph and share-link endpoints, and the public page.
 func (s *Server) graphRoutes() {
 	s.authed("GET /campaigns/{id}/graph", scopeGraphRead, s.byCampaign, s.getGraph)
@@ -11,5 +13,9 @@ func (s *Server) graphRoutes() {
 	// HTML page with its assets outside it.
 	s.open("GET /shared/graphs/{token}", s.sharedGraphJSON)
 	s.mux.HandleFunc("GET "+sharePagePath+"{token}", s.sharePage)
+	// A link pasted with a trailing slash or cut short is still one a person opened in a
+	// browser: the page that says it is not available, not the API's JSON.
+	s.mux.HandleFunc("GET "+sharePagePath+"{token}/{rest...}", sharepage.Gone.Handle)
+	s.mux.HandleFunc("GET "+sharePagePath+"{$}", sharepage.Gone.Handle)
 	s.mux.HandleFunc("GET /share/assets/{name}", s.shareAsset)
 }

@@ -310,6 +310,11 @@ func TestGraphAndShareLinks(t *testing.T) {
 					callAt(t, b.url, "DELETE", base+"/graph/share", f.tn.secret, nil).expectError(t, 404, "NOT_FOUND")
 				}
 			}
+			// A live link with a trailing slash or more after it, and the bare prefix, are the
+			// not-available page, as a browser shows it.
+			for _, path := range []string{"/share/graphs/liveTokenliveTokenliveTokenliveTokenliveTok/", "/share/graphs/liveTokenliveTokenliveTokenliveTokenliveTok/x", "/share/graphs/"} {
+				checkSharePage(t, anon, b.url+path, 404)
+			}
 			// Tokens that cannot be one, and unknown ones.
 			for _, bad := range []string{"short", strings.Repeat("A", 43), strings.Repeat("é", 43)} {
 				publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+bad).expectError(t, 404, "NOT_FOUND")

@@ -121,6 +121,9 @@ func (n Notice) Write(w http.ResponseWriter) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// Handle answers the notice whatever the request: an http.HandlerFunc.
+func (n Notice) Handle(w http.ResponseWriter, _ *http.Request) { n.Write(w) }
+
 // WriteAsset answers an asset by its served name, cached for a year (its name changes with its
 // content), or 404.
 func WriteAsset(w http.ResponseWriter, name string) {
