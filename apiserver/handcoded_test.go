@@ -2,30 +2,15 @@ package apiserver_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/analysis/handcoded"
 )
-
-// handCodedSet is the part of a hand-coded interview set (internal/analysis/testdata) that
-// a client sends: the protocol and each participant's answers, in order.
-type handCodedSet struct {
-	Campaign struct {
-		Title      string   `json:"title"`
-		Objectives string   `json:"objectives"`
-		Questions  []string `json:"questions"`
-	} `json:"campaign"`
-	Interviews []struct {
-		ID      string   `json:"id"`
-		Answers []string `json:"answers"`
-	} `json:"interviews"`
-}
 
 // A hand-coded set held through the API, interview by interview as participants would,
 // and analysed by the queue, yields the very findings the analyzer makes of the set read
@@ -34,7 +19,10 @@ type handCodedSet struct {
 // direct reading, so this carries its recall and precision over to the API.
 func TestHandCodedSetThroughTheAPI(t *testing.T) {
 	for _, name := range []string{"forkwise-churn", "saas-onboarding"} {
-		set := loadHandCoded(t, "../internal/analysis/testdata/"+name+".json")
+		set, err := handcoded.Load("../internal/analysis/testdata/" + name + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := directFindings(t, set)
 		for _, b := range backends(t) {
 			t.Run(name+"/"+b.name, func(t *testing.T) { holdThroughAPI(t, b, name, set, want) })
@@ -44,7 +32,7 @@ func TestHandCodedSetThroughTheAPI(t *testing.T) {
 
 // holdThroughAPI holds every interview of the set on one backend, analyses the campaign and
 // compares its findings with want.
-func holdThroughAPI(t *testing.T, b backend, name string, set handCodedSet, want []string) {
+func holdThroughAPI(t *testing.T, b backend, name string, set *handcoded.Set, want []string) {
 	tn := newTenant(t, name+"-"+b.name, qualv1alpha1.PlanEnterprise)
 	c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": set.Campaign.Title,
 		"objectives": set.Campaign.Objectives, "questions": set.Campaign.Questions,
@@ -78,21 +66,8 @@ func holdThroughAPI(t *testing.T, b backend, name string, set handCodedSet, want
 	}
 }
 
-func loadHandCoded(t *testing.T, path string) handCodedSet {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var set handCodedSet
-	if err := json.Unmarshal(raw, &set); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return set
-}
-
 // directFindings analyses the set in process, as TestQuality does.
-func directFindings(t *testing.T, set handCodedSet) []string {
+func directFindings(t *testing.T, set *handcoded.Set) []string {
 	t.Helper()
 	in := analysis.Input{Campaign: analysis.Campaign{Title: set.Campaign.Title, Objectives: set.Campaign.Objectives,
 		Questions: set.Campaign.Questions, Language: "en"}}

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"qual.cx/operator/internal/analysis/handcoded"
 )
 
 // TestQuality scores the analyzer against every hand-coded set in testdata, the way the
@@ -106,32 +107,8 @@ const qualityFloorSupport = 0.6
 var blindSets = map[string]bool{"budget-app": true, "hotel-stays": true, "warehouse-shifts": true,
 	"transit-app": true, "plant-subscription": true, "dental-practice": true, "invoicing-tool": true}
 
-type fixture struct {
-	Fixture  string `json:"fixture"`
-	Campaign struct {
-		Title      string   `json:"title"`
-		Objectives string   `json:"objectives"`
-		Questions  []string `json:"questions"`
-	} `json:"campaign"`
-	Interviews []struct {
-		ID      string   `json:"id"`
-		Answers []string `json:"answers"`
-	} `json:"interviews"`
-	Themes []struct {
-		Key        string `json:"key"`
-		Title      string `json:"title"`
-		Supporting []struct {
-			InterviewID string `json:"interview_id"`
-			AnswerIndex int    `json:"answer_index"`
-		} `json:"supporting"`
-	} `json:"themes"`
-	Traps []struct {
-		InterviewID string `json:"interview_id"`
-		AnswerIndex int    `json:"answer_index"`
-		ThemeKey    string `json:"theme_key"`
-		Kind        string `json:"kind"`
-	} `json:"traps"`
-}
+// fixture is a hand-coded set, scored here.
+type fixture struct{ handcoded.Set }
 
 type answerRef struct {
 	iv  string
@@ -195,15 +172,11 @@ func loadDir(t testing.TB, dir, prefix string) map[string]*fixture {
 	}
 	out := map[string]*fixture{}
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		s, err := handcoded.Load(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var f fixture
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		out[prefix+strings.TrimSuffix(filepath.Base(p), ".json")] = &f
+		out[prefix+strings.TrimSuffix(filepath.Base(p), ".json")] = &fixture{*s}
 	}
 	return out
 }
