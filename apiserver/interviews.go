@@ -13,6 +13,7 @@ import (
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/apiserver/scopes"
 	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/store"
 )
@@ -177,7 +178,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return interviewError(err, t, store.InterviewInProgress)
 	}
-	out := resources.Turn{Message: resources.NewMessage(turn.Answer), Interview: resources.NewInterview(turn.Interview)}
+	out := resources.Turn{Message: resources.NewMessage(turn.Answer), Interview: interviewFor(p, turn.Interview)}
 	if turn.Reply != nil {
 		reply := resources.NewMessage(*turn.Reply)
 		out.Reply = &reply
@@ -205,8 +206,20 @@ func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *au
 	if err != nil {
 		return interviewError(err, t, store.InterviewCompleted)
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewInterview(iv))
+	envelope.WriteData(w, http.StatusOK, interviewFor(p, iv))
 	return nil
+}
+
+// interviewFor renders an interview for a caller that answers or completes it. Only a caller
+// that may read interviews sees who the participant is: a key with interviews:write alone (a
+// public key, which lives in browsers) holding another participant's interview id must not
+// learn their name, e-mail, external id or metadata from the answer.
+func interviewFor(p *authn.Principal, iv store.Interview) resources.Interview {
+	out := resources.NewInterview(iv)
+	if p.Require(scopes.InterviewsRead) != nil {
+		out.Participant = nil
+	}
+	return out
 }
 
 // interviewError maps the store's and the service's refusals to the contract's errors; an

@@ -616,3 +616,38 @@ func TestInterviewTenantIsolation(t *testing.T) {
 		t.Fatalf("a's interview was touched: %+v", still)
 	}
 }
+
+// A key that may answer interviews but not read them (a browser's public key, or a scoped
+// key with interviews:write alone) learns nothing of the participant from answering or
+// completing an interview another caller started; a key that may read them does.
+func TestAnsweringKeyLearnsNoParticipant(t *testing.T) {
+	tn := newTenant(t, "answer-only", qualv1alpha1.PlanEnterprise)
+	const origin = "https://survey.example.com"
+	writers := map[string][]string{
+		"public": {makeKeyWith(t, tn.team, "answers-public", qualv1alpha1.KeyPublic, []qualv1alpha1.Scope{"interviews:write"}, origin), "Origin", origin},
+		"scoped": {makeKeyWith(t, tn.team, "answers-scoped", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"interviews:write"})},
+	}
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Who answers", "questions": []string{"How did it go?", "What would you change?"}})
+	who := map[string]any{"name": "Victim", "email": "victim@example.com", "external_id": "crm-7", "metadata": map[string]any{"diagnosis": "x"}}
+	for name, w := range writers {
+		waitUsable(t, name+" key", w[0])
+		iv := start(t, api.URL, tn.secret, c.ID, map[string]any{"participant": who})
+		r := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/messages", w[0], map[string]any{"content": longAnswer}, w[1:]...).expect(t, 201)
+		done := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/complete", w[0], nil, w[1:]...).expect(t, 200)
+		for what, body := range map[string][]byte{"answer": r.body, "complete": done.body} {
+			if strings.Contains(string(body), "victim") || strings.Contains(string(body), "crm-7") || strings.Contains(string(body), "diagnosis") {
+				t.Errorf("%s key, %s: the participant leaks: %s", name, what, body)
+			}
+		}
+		var tr turn
+		r.data(t, &tr)
+		if tr.Interview.Participant != nil || tr.Interview.ID != iv.ID {
+			t.Errorf("%s key: interview %+v", name, tr.Interview)
+		}
+	}
+	// The team's secret key reads interviews, so it sees the participant it answers for.
+	iv := start(t, api.URL, tn.secret, c.ID, map[string]any{"participant": who})
+	if tr := answer(t, api.URL, tn.secret, iv.ID, longAnswer); tr.Interview.Participant["email"] != "victim@example.com" {
+		t.Errorf("secret key: participant %+v", tr.Interview.Participant)
+	}
+}
