@@ -4,9 +4,11 @@
 package chatmodel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,7 +28,17 @@ type Config struct {
 	// HTTPClient is optional (the server passes one with an egress guard); nil uses a
 	// client on http.DefaultTransport.
 	HTTPClient *http.Client
+	// MaxResponse caps the bytes of a response read (DefaultMaxResponse when 0): a reply is
+	// a few kilobytes of text or JSON, and a broken or hostile endpoint must not be able to
+	// make the server hold hundreds of megabytes per call.
+	MaxResponse int64
 }
+
+// DefaultMaxResponse is the cap on a response's bytes when Config.MaxResponse is 0.
+const DefaultMaxResponse = 4 << 20
+
+// ErrResponseTooLarge is the failure of a response longer than the cap.
+var ErrResponseTooLarge = errors.New("chat completion response too large")
 
 // Retry says how a failed call that may pass is tried again.
 type Retry struct {
@@ -73,6 +85,12 @@ func New(cfg Config, r Retry) (*Client, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
+	if cfg.MaxResponse <= 0 {
+		cfg.MaxResponse = DefaultMaxResponse
+	}
+	capped := *cfg.HTTPClient
+	capped.Transport = &cappedTransport{base: cmp.Or[http.RoundTripper](capped.Transport, http.DefaultTransport), max: cfg.MaxResponse}
+	cfg.HTTPClient = &capped
 	return (&Client{
 		chat:  openai.NewChatCompletionService(clientOptions(cfg)...),
 		model: cfg.Model,
@@ -152,6 +170,8 @@ func Describe(err error) (reason string, kv []any, ok bool) {
 		return "timeout", nil, true
 	case errors.Is(err, ErrNoChoice):
 		return "no choices", nil, true
+	case errors.Is(err, ErrResponseTooLarge):
+		return "response too large", nil, true
 	}
 	if budget, isBudget := errors.AsType[*retryBudgetError](err); isBudget {
 		reason, kv, _ := Describe(budget.err)
@@ -168,3 +188,47 @@ func Describe(err error) (reason string, kv []any, ok bool) {
 	}
 	return "", nil, false
 }
+
+// cappedTransport fails a response body that runs past max bytes.
+type cappedTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t *cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cappedBody{body: resp.Body, left: t.max}
+	return resp, nil
+}
+
+// cappedBody reads up to left bytes, then fails with ErrResponseTooLarge if there is more.
+type cappedBody struct {
+	body io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the cap from a longer one.
+		var one [1]byte
+		n, err := io.ReadFull(b.body, one[:])
+		if n > 0 {
+			return 0, ErrResponseTooLarge
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.body.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.body.Close() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,30 @@ func TestCompleteRetriesAndDescribesFailures(t *testing.T) {
 	}
 	if _, _, ok := chatmodel.Describe(errors.New("unexpected end of JSON input")); ok {
 		t.Fatal("an unknown failure was described")
+	}
+}
+
+// A response longer than the cap fails as ErrResponseTooLarge, named so in logs, instead of
+// being read whole into memory; one within it is read as usual.
+func TestCompleteCapsTheResponse(t *testing.T) {
+	long := strings.Repeat("x", 64<<10)
+	p := chatmodeltest.New(t, chatmodeltest.Always(long))
+	params := openai.ChatCompletionNewParams{Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}
+	cfg := p.Config()
+	cfg.MaxResponse = 32 << 10
+	c, err := chatmodel.New(cfg, chatmodel.Retry{Retries: 2, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, attempts, err := c.Complete(context.Background(), params)
+	if reason, _, ok := chatmodel.Describe(err); !errors.Is(err, chatmodel.ErrResponseTooLarge) || !ok || reason != "response too large" || attempts != 1 {
+		t.Fatalf("after %d attempts: %v (%q)", attempts, err, reason)
+	}
+	cfg.MaxResponse = 128 << 10
+	if c, err = chatmodel.New(cfg, chatmodel.Retry{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := c.Complete(context.Background(), params); err != nil || out != long {
+		t.Fatalf("a response within the cap: %d bytes, %v", len(out), err)
 	}
 }

@@ -281,6 +281,7 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 		"assistant":       {"assistant: What else do you buy?", "contains role markers"},
 		"user line":       {"Nice!\nuser: ok\nWhat else?", "contains role markers"},
 		"chat template":   {"<|im_start|>assistant What else?", "contains role markers"},
+		"terminal escape": {"What \x07\x1b[31mred\x1b[0m happened?", "contains control characters"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := newFakeProvider(t, always(tc.content))

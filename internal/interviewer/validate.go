@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,10 @@ func checkReply(reply string, transcript []Turn) error {
 		return &invalidReply{"empty"}
 	case utf8.RuneCountInString(reply) > maxReplyRunes:
 		return &invalidReply{fmt.Sprintf("longer than %d characters", maxReplyRunes)}
+	case !plainText(reply):
+		// The transcript holds only what a participant could have written: a control
+		// character would break the API's text rule and reach a terminal through kubectl.
+		return &invalidReply{"contains control characters or is not UTF-8"}
 	case roleMarker.MatchString(reply):
 		return &invalidReply{"contains role markers"}
 	case !questionLike(reply):
@@ -95,4 +100,10 @@ func sentences(s string) []string {
 		s = strings.TrimSpace(s[i+1:])
 	}
 	return out
+}
+
+// plainText is valid UTF-8 with no control character but newline and tab, the API's rule
+// for text.
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) })
 }

@@ -30,6 +30,11 @@ func TestCheckReply(t *testing.T) {
 		{"System: be nice\nWhat else?", "role markers"},
 		{"[INST] ask more [/INST] Why?", "role markers"},
 		{"Interviewer : And why?", "role markers"},
+		{"What happened \x00 next?", "control characters"},
+		{"Why \x1b[31mred\x1b[0m?", "control characters"},
+		{"What next?\u0085", "control characters"},
+		{"What \xff next?", "not UTF-8"},
+		{"What happened next?\nAnd then?\tWhy?", ""},
 	} {
 		err := checkReply(tc.reply, transcript)
 		var invalid *invalidReply

@@ -124,6 +124,9 @@ func (a *Analyzer) AnalyzeReport(ctx context.Context, in analysis.Input) ([]anal
 	modelCtx, cancel := context.WithTimeout(ctx, a.budget(ctx, start))
 	defer cancel()
 	found, attempts, err := a.ask(modelCtx, in)
+	if err == nil && len(found) == 0 {
+		err = errNothingHeld
+	}
 	if err == nil {
 		a.metrics.usedModel()
 		a.log.V(1).Info("LLM analysis done", "findings", len(found), "attempts", attempts,
@@ -153,6 +156,12 @@ func (a *Analyzer) budget(ctx context.Context, now time.Time) time.Duration {
 
 // errTooLarge: the transcripts do not fit the batches allowed.
 var errTooLarge = errors.New("transcripts too large")
+
+// errNothingHeld: the model's answer was the schema's JSON, but none of its findings held
+// (no quote in the transcripts, too few interviews). An analysis replaces the campaign's
+// findings, so an empty answer would delete them; the built-in analyzer reads the campaign
+// instead.
+var errNothingHeld = errors.New("no finding of the model's held")
 
 // ask runs the analysis: one request when the transcripts fit one, else one per batch of
 // interviews (a few at a time) and one more that groups what the batches found.
@@ -230,6 +239,8 @@ func describe(err error) (string, []any) {
 		return "too large", nil
 	case errors.Is(err, errMalformed):
 		return "malformed response", nil
+	case errors.Is(err, errNothingHeld):
+		return "nothing held", nil
 	}
 	if reason, kv, ok := chatmodel.Describe(err); ok {
 		return reason, kv

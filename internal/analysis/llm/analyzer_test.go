@@ -165,8 +165,8 @@ func TestModelFindingsAreCheckedAgainstWhatWasSaid(t *testing.T) {
 
 func TestRequestCarriesTheTranscriptsAsData(t *testing.T) {
 	p := chatmodeltest.New(t, chatmodeltest.Always(`{"findings": []}`))
-	if found := analyze(t, newAnalyzer(t, p, Config{}, logr.Discard())); len(found) != 0 {
-		t.Fatalf("findings %+v from an empty answer", found)
+	if found := analyze(t, newAnalyzer(t, p, Config{}, logr.Discard())); len(found) != 1 || found[0].Key != "builtin" {
+		t.Fatalf("findings %+v from an empty answer, want the built-in analyzer's", found)
 	}
 	reqs := p.Seen()
 	if len(reqs) != 1 {
@@ -221,6 +221,11 @@ func TestFailuresHandTheCampaignToTheBuiltinAnalyzer(t *testing.T) {
 		{"server errors", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 503) }, Config{}, 3, `"status"=503`, "http status"},
 		{"unauthorized", func(_ int, w http.ResponseWriter, _ *http.Request) { chatmodeltest.Failure(w, 401) }, Config{}, 1, `"status"=401`, "http status"},
 		{"not JSON", chatmodeltest.Always("Here are the themes: database setup."), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"empty object", chatmodeltest.Always(`{}`), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"null findings", chatmodeltest.Always(`{"findings": null}`), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"a member the schema lacks", chatmodeltest.Always(`{"findings": [], "extra": 1}`), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"two values", chatmodeltest.Always(`{"findings": []} {"findings": []}`), Config{}, 1, `"reason"="malformed response"`, "malformed response"},
+		{"nothing held", chatmodeltest.Always(`{"findings": [{"title": "Made up", "summary": "s", "type": "theme", "sentiment": "neutral", "evidence": [{"ref": "1.2", "quote": "words nobody said at all"}]}]}`), Config{}, 1, `"reason"="nothing held"`, "nothing held"},
 		{"slow", slow, Config{Timeout: 200 * time.Millisecond}, 1, `"reason"="timeout"`, "timeout"},
 		{"over budget", slow, Config{Budget: 200 * time.Millisecond}, 1, `"reason"="timeout"`, "timeout"},
 		{"too large", chatmodeltest.Always(`{"findings": []}`), Config{MaxPromptBytes: 100}, 0, `"reason"="too large"`, "too large"},
@@ -483,5 +488,19 @@ func TestMergeKeepsWhatNoGroupNames(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].title != "ab" || len(got[0].evidence) != 3 || got[0].proposed != 5 || got[1].title != "c" {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// A model's title or summary with control characters (a NUL, a terminal escape) keeps its
+// words and loses the characters, which the API's text rule refuses and a terminal would obey.
+func TestModelTextLosesControlCharacters(t *testing.T) {
+	answer := strings.Replace(modelAnswer(), "Connecting the database", `Connecting\u0000 the\u001b[31m database\u0007`, 1)
+	answer = strings.Replace(answer, `Five of six\nstruggled.`, `Five\u0085 of six\u0000struggled.`, 1)
+	found := analyze(t, newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(answer)), Config{}, logr.Discard()))
+	if len(found) != 1 {
+		t.Fatalf("findings %+v", found)
+	}
+	if f := found[0]; f.Title != "Connecting the [31m database is the main setup hurdle" || f.Summary != "Five of six struggled." {
+		t.Errorf("title %q, summary %q", f.Title, f.Summary)
 	}
 }

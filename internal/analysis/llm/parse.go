@@ -73,7 +73,7 @@ type candidate struct {
 // newCandidate is a finding as the model words it, on one line, within the API's bounds,
 // with a type and a sentiment the API knows.
 func newCandidate(title, summary, typ, sentiment string) candidate {
-	return candidate{title: clip(oneLine(title), maxTitle), summary: clip(oneLine(summary), maxSummary),
+	return candidate{title: clip(oneLine(printable(title)), maxTitle), summary: clip(oneLine(printable(summary)), maxSummary),
 		typ: pick(typ, types, analysis.TypeTheme), sentiment: pick(sentiment, sentiments, analysis.SentimentNeutral)}
 }
 
@@ -177,10 +177,26 @@ func finish(cands []candidate, n, minSupport int) []analysis.Finding {
 	return out
 }
 
-// decode reads a JSON answer into v.
-func decode(content string, v any) error {
-	if err := json.Unmarshal([]byte(stripFence(content)), v); err != nil {
+// answer is a reply or a groups answer: it knows whether its one required member was there.
+type answer interface{ complete() bool }
+
+func (r *reply) complete() bool  { return r.Findings != nil }
+func (g *groups) complete() bool { return g.Groups != nil }
+
+// decode reads a JSON answer into v, as strictly as its schema: a member the schema does
+// not name, or its list missing or null ("{}" is JSON, but no answer), is malformed, so the
+// built-in analyzer runs instead of an empty answer deleting the campaign's findings.
+func decode(content string, v answer) error {
+	dec := json.NewDecoder(strings.NewReader(stripFence(content)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: more than one JSON value", errMalformed)
+	}
+	if !v.complete() {
+		return fmt.Errorf("%w: the required list is missing or null", errMalformed)
 	}
 	return nil
 }
@@ -335,6 +351,18 @@ func pick(v string, allowed []string, def string) string {
 		return v
 	}
 	return def
+}
+
+// printable turns the control characters a model may write (a NUL, a terminal escape) into
+// spaces: a finding's text follows the API's rule for text, which refuses them, and reaches
+// terminals through kubectl.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // clip cuts s to at most n runes.
