@@ -27,10 +27,10 @@ type campaignBody struct {
 }
 
 type settingsBody struct {
-	Language    *string `json:"language"`
-	Anonymous   *bool   `json:"anonymous"`
-	Interviewer *string `json:"interviewer"`
-	Analyzer    *string `json:"analyzer"`
+	Language    decode.Optional[string] `json:"language"`
+	Anonymous   decode.Optional[bool]   `json:"anonymous"`
+	Interviewer decode.Optional[string] `json:"interviewer"`
+	Analyzer    decode.Optional[string] `json:"analyzer"`
 }
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
@@ -59,14 +59,20 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 		add("max_questions", "must be an integer from 1 to 50")
 	}
 	b.validateQuestions(add)
-	if l := b.Settings.Value.Language; l != nil && !languageTag.MatchString(*l) {
-		add("settings.language", "must be a language tag such as en or pt-BR")
-	}
-	if v := b.Settings.Value.Interviewer; v != nil && !interviewers.has(*v) {
-		add("settings.interviewer", interviewers.must())
-	}
-	if v := b.Settings.Value.Analyzer; v != nil && !analyzers.has(*v) {
-		add("settings.analyzer", analyzers.must())
+	b.validateSettings(add)
+	// No other field is nullable: null is neither "leave it" nor a value, so it is refused
+	// rather than read as either.
+	s := b.Settings.Value
+	for _, f := range []struct {
+		field string
+		null  bool
+	}{{"objectives", b.Objectives.Null}, {"description", b.Description.Null}, {"campaign_mode", b.Mode.Null},
+		{"questions", b.Questions.Null}, {"settings", b.Settings.Null}, {"settings.language", s.Language.Null},
+		{"settings.anonymous", s.Anonymous.Null}, {"settings.interviewer", s.Interviewer.Null},
+		{"settings.analyzer", s.Analyzer.Null}, {"team_id", b.TeamID.Null}} {
+		if f.null {
+			add(f.field, "must not be null")
+		}
 	}
 	if b.Status.Set {
 		add("status", "is not writable; use the publish, pause and complete actions")
@@ -81,6 +87,19 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 		return envelope.Validation(bad...)
 	}
 	return nil
+}
+
+func (b *campaignBody) validateSettings(add func(field, msg string)) {
+	s := b.Settings.Value
+	if s.Language.Set && !s.Language.Null && !languageTag.MatchString(s.Language.Value) {
+		add("settings.language", "must be a language tag such as en or pt-BR")
+	}
+	if s.Interviewer.Set && !s.Interviewer.Null && !interviewers.has(s.Interviewer.Value) {
+		add("settings.interviewer", interviewers.must())
+	}
+	if s.Analyzer.Set && !s.Analyzer.Null && !analyzers.has(s.Analyzer.Value) {
+		add("settings.analyzer", analyzers.must())
+	}
 }
 
 func (b *campaignBody) validateQuestions(add func(field, msg string)) {
@@ -125,19 +144,18 @@ func (b *campaignBody) applyTo(spec *qualv1alpha1.CampaignSpec) {
 	if b.Questions.Set {
 		spec.Questions = b.Questions.Value
 	}
-	if s := b.Settings.Value; b.Settings.Set {
-		if s.Language != nil {
-			spec.Settings.Language = *s.Language
-		}
-		if s.Anonymous != nil {
-			spec.Settings.Anonymous = *s.Anonymous
-		}
-		if s.Interviewer != nil {
-			spec.Settings.Interviewer = qualv1alpha1.InterviewerKind(*s.Interviewer)
-		}
-		if s.Analyzer != nil {
-			spec.Settings.Analyzer = qualv1alpha1.AnalyzerKind(*s.Analyzer)
-		}
+	s := b.Settings.Value
+	if s.Language.Set {
+		spec.Settings.Language = s.Language.Value
+	}
+	if s.Anonymous.Set {
+		spec.Settings.Anonymous = s.Anonymous.Value
+	}
+	if s.Interviewer.Set {
+		spec.Settings.Interviewer = qualv1alpha1.InterviewerKind(s.Interviewer.Value)
+	}
+	if s.Analyzer.Set {
+		spec.Settings.Analyzer = qualv1alpha1.AnalyzerKind(s.Analyzer.Value)
 	}
 }
 

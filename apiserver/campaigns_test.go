@@ -171,6 +171,13 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		{`{"title": "T", "max_questions": 1, "questions": ["a", "b"]}`, "questions"},
 		{`{"title": "T", "status": "active"}`, "status"},
 		{`{"title": "T", "team_id": 7}`, "team_id"},
+		// Nothing but a title takes null: null is neither "leave it" nor a value.
+		{`{"title": "T", "objectives": null}`, "objectives"},
+		{`{"title": "T", "questions": null}`, "questions"},
+		{`{"title": "T", "campaign_mode": null}`, "campaign_mode"},
+		{`{"title": "T", "settings": null}`, "settings"},
+		{`{"title": "T", "settings": {"interviewer": null}}`, "settings.interviewer"},
+		{`{"title": "T", "settings": {"anonymous": null}}`, "settings.anonymous"},
 	} {
 		e := call(t, "POST", "/api/v1/campaigns", tn.secret, c.body).expectError(t, 400, "VALIDATION_ERROR")
 		if len(e.Details) == 0 || e.Details[0].Field != c.field {
