@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Logger, slots: map[store.WebhookID]chan struct{}{}, m: m,
 		opts: river.InsertOpts{Queue: QueueName, MaxAttempts: 25, UniqueOpts: uniqueLive}}
 	c, err := jobs.New(ctx, jobs.Config{
-		Store: cfg.Store, Queue: QueueName, Workers: cfg.Workers,
+		Store: cfg.Store, Queue: QueueName, Kind: deliverArgs{}.Kind(), Workers: cfg.Workers,
 		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{s: s}) },
 		JobTimeout: min(jobTimeout, cfg.RescueAfter), RescueAfter: cfg.RescueAfter, MaxAttempts: 25,
 		PollInterval: cfg.PollInterval, ID: cfg.ID, Logger: cfg.Logger,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"qual.cx/operator/internal/jobs"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,7 +28,7 @@ type deliverArgs struct {
 	Delivery string `json:"delivery_id"`
 }
 
-func (deliverArgs) Kind() string { return "qual_webhook_delivery" }
+func (deliverArgs) Kind() string { return jobs.KindDelivery }
 
 // enqueue queues a job per delivery, in order, unless one lives (opts are s.opts), or always
 // (a redelivery: the delivery was finished, so its old job is done with it even if River has

@@ -81,7 +81,7 @@ func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 		workers = 0
 	}
 	c, err := jobs.New(ctx, jobs.Config{
-		Store: cfg.Store, Queue: QueueName, Workers: workers,
+		Store: cfg.Store, Queue: QueueName, Kind: analyzeArgs{}.Kind(), Workers: workers,
 		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{runner: runner}) },
 		JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter, MaxAttempts: cfg.MaxAttempts,
 		PollInterval: cfg.PollInterval, ID: cfg.ID, Logger: cfg.Logger,
@@ -184,7 +184,7 @@ type analyzeArgs struct {
 	Campaign analysis.Campaign `json:"campaign"`
 }
 
-func (analyzeArgs) Kind() string { return "qual_analysis" }
+func (analyzeArgs) Kind() string { return jobs.KindAnalysis }
 
 // worker runs analysis jobs.
 type worker struct {

@@ -29,6 +29,9 @@ type Config struct {
 	Store store.Store
 	// Queue names the River queue this client works and inserts into.
 	Queue string
+	// Kind is the kind of the queue's jobs, one of KindAnalysis and KindDelivery; the
+	// client stands in for the others (see kinds.go).
+	Kind string
 	// Workers is how many jobs this process runs at once; 0: none, it only inserts them.
 	Workers int
 	// Register adds the queue's workers to River's registry.
@@ -92,6 +95,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if cfg.Register != nil {
 		cfg.Register(rc.Workers)
+	}
+	if err := registerStandIns(rc.Workers, cfg.Kind); err != nil {
+		return nil, err
 	}
 	if c.work {
 		rc.Queues = map[string]river.QueueConfig{cfg.Queue: {MaxWorkers: cfg.Workers}}
