@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
@@ -118,6 +120,39 @@ qual_webhook_attempts_total{outcome="succeeded"} 1
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// An attempt that outlasts the wait before the next one (a receiver slower than the first
+// retry step) finds its retry already due: the job comes back at once, not by River's error
+// backoff after a "negative snooze" panic.
+func TestSlowAttemptRetriesWhenDue(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.Logger = funcr.New(func(prefix, args string) {
+			mu.Lock()
+			defer mu.Unlock()
+			logs.WriteString(prefix + " " + args + "\n")
+		}, funcr.Options{})
+	})
+	f.rc.answer = func(_ received, n int, _ http.Header) int {
+		if n == 1 {
+			time.Sleep(300 * time.Millisecond) // six times the schedule's first 50 ms
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	ev := emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 30*time.Second, "the retry", func() bool { return f.rc.delivered()[string(ev.ID)] == 1 })
+	reqs := f.rc.requests()
+	if gap := reqs[1].at.Sub(reqs[0].at); gap > 900*time.Millisecond {
+		t.Errorf("the retry came %s after the first attempt began, want soon after its 300 ms", gap)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "panic") {
+		t.Fatalf("the worker panicked:\n%s", logs.String())
 	}
 }
 

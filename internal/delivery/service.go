@@ -129,12 +129,14 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// snooze puts the job back for d, or for MaxSnooze if that is shorter.
+// snooze puts the job back for d, or for MaxSnooze if that is shorter. A d already past (an
+// attempt that took longer than the wait before the next one) makes the job available at
+// once: River refuses a negative snooze with a panic.
 func (s *Service) snooze(d time.Duration) error {
 	if s.cfg.MaxSnooze > 0 {
 		d = min(d, s.cfg.MaxSnooze)
 	}
-	return river.JobSnooze(d)
+	return river.JobSnooze(max(d, 0))
 }
 
 func orDefault(d, def time.Duration) time.Duration {
