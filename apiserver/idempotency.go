@@ -39,7 +39,8 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := fingerprint(r, p, body)
 		records := s.cfg.Store.Team(store.TeamID("caller:" + p.ID()))
-		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum})
+		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum,
+			ExpiresAt: time.Now().Add(claimLease)})
 		switch {
 		case errors.Is(err, store.ErrConflict):
 			return s.replayOrRefuse(w, r, records, key, sum)
@@ -147,6 +148,13 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 	replay(w, prev)
 	return nil
 }
+
+// claimLease is how long a key's claim holds while its request runs: longer than any request
+// (the server's write timeout is a minute) and than settleClaim's retries of the record (about
+// two minutes), so only a claim whose process died outlives it. The repeat after that runs
+// the request again, as after a 5xx; the answer the first run recorded, once there is one,
+// stays a day.
+const claimLease = 5 * time.Minute
 
 // maxIdempotentBody matches the body limit; decode refuses anything larger anyway.
 const maxIdempotentBody = 1 << 20

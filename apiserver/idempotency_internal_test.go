@@ -3,10 +3,12 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/internal/store"
 )
@@ -35,5 +37,48 @@ func TestRepeatOfARunningRequestSaysRetryAfter(t *testing.T) {
 		if !errors.As(err, &e) || e.Code != envelope.CodeConflict || e.RetryAfter != time.Second {
 			t.Errorf("%s: %+v, want CONFLICT with Retry-After 1 s", name, err)
 		}
+	}
+}
+
+// claimRecords records the claim a request saves and accepts its completion.
+type claimRecords struct {
+	store.TeamStore
+	saved store.IdempotencyRecord
+}
+
+func (c *claimRecords) SaveIdempotency(_ context.Context, r store.IdempotencyRecord) (store.IdempotencyRecord, error) {
+	c.saved = r
+	return r, nil
+}
+
+func (c *claimRecords) CompleteIdempotency(context.Context, string, int, []byte) error { return nil }
+
+type claimStore struct {
+	store.Store
+	records *claimRecords
+}
+
+func (s claimStore) Team(store.TeamID) store.TeamStore { return s.records }
+
+// A key is claimed for a lease of minutes, not for the day its answer is kept: a claim whose
+// process died mid-request runs out, and the repeat then runs instead of hearing "still
+// running" until the day is over.
+func TestClaimHoldsForALease(t *testing.T) {
+	records := &claimRecords{}
+	s := &Server{cfg: Config{Store: claimStore{records: records}}}
+	r := httptest.NewRequest("POST", "/api/v1/campaigns", nil)
+	r.Header.Set("Idempotency-Key", "k1")
+	before := time.Now()
+	ran := false
+	h := s.idempotent(func(w http.ResponseWriter, _ *http.Request, _ *authn.Principal) error {
+		ran = true
+		w.WriteHeader(http.StatusCreated)
+		return nil
+	})
+	if err := h(httptest.NewRecorder(), r, &authn.Principal{Kind: authn.KindSession, UserID: "u1"}); err != nil || !ran {
+		t.Fatalf("ran %v, %v", ran, err)
+	}
+	if lease := records.saved.ExpiresAt.Sub(before); lease < claimLease || lease > claimLease+time.Minute {
+		t.Fatalf("the claim holds for %s, want %s", lease, claimLease)
 	}
 }

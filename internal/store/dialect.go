@@ -26,6 +26,9 @@ type dialect struct {
 	// lostRace tells an error that aborted a transaction only because of concurrent ones
 	// (a deadlock or serialization failure): the work may succeed when decided again.
 	lostRace func(error) bool
+	// holdsBytes is a condition true when the BLOB column %s holds the bytes of the one
+	// placeholder it has.
+	holdsBytes string
 }
 
 var sqliteDialect = dialect{
@@ -40,7 +43,8 @@ var sqliteDialect = dialect{
 			(se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 	},
 	// One writer: transactions never interleave, so none is aborted for another's sake.
-	lostRace: func(error) bool { return false },
+	lostRace:   func(error) bool { return false },
+	holdsBytes: "instr(%s, ?) > 0",
 }
 
 var postgresDialect = dialect{
@@ -59,6 +63,7 @@ var postgresDialect = dialect{
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 	},
+	holdsBytes: "position(?::bytea in %s) > 0",
 }
 
 // rebind turns '?' placeholders into $n for PostgreSQL. The store's SQL never has '?' inside a

@@ -12,6 +12,12 @@ import (
 	"qual.cx/operator/internal/store"
 )
 
+// Campaign ids are UUIDs, as in the API: an idempotent answer is found by the id it names.
+const (
+	erasedCampaign store.CampaignID = "0a7e57ed-0000-4000-8000-00000000000a"
+	keptCampaign   store.CampaignID = "0a7e57ed-0000-4000-8000-00000000000b"
+)
+
 // TestParticipantDataErased: after DeleteInterview, and after DeleteCampaignData, no row of any
 // table still holds the participant's name, e-mail, external id, metadata, words or a quote of
 // them, nor a webhook event payload or delivery attempt excerpt carrying them. The scan reads
@@ -31,12 +37,14 @@ func TestParticipantDataErased(t *testing.T) {
 				}
 				defer s.Close()
 				ts := s.Team("team")
-				iv := seedParticipant(t, ts, "camp", "secret")
-				other := seedParticipant(t, ts, "other-camp", "kept")
+				iv := seedParticipant(t, ts, erasedCampaign, "secret")
+				other := seedParticipant(t, ts, keptCampaign, "kept")
+				seedReplay(t, s, erasedCampaign, iv, "secret")
+				seedReplay(t, s, keptCampaign, other, "kept")
 				if how == "DeleteInterview" {
 					err = ts.DeleteInterview(context.Background(), iv)
 				} else {
-					_, err = ts.DeleteCampaignData(context.Background(), "camp")
+					_, err = ts.DeleteCampaignData(context.Background(), erasedCampaign)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -51,7 +59,7 @@ func TestParticipantDataErased(t *testing.T) {
 				}
 				// The scan must see the kept interview's data in each kind of table it lives in.
 				kept := findText(t, db, tables[be.name], "kept")
-				for _, table := range []string{"interviews", "messages", "events", "delivery_attempts"} {
+				for _, table := range []string{"interviews", "messages", "events", "delivery_attempts", "idempotency_records"} {
 					if !slices.ContainsFunc(kept, func(row string) bool { return strings.HasPrefix(row, table+": ") }) {
 						t.Fatalf("the scan found nothing of interview %s, which was not deleted, in %s: %v", other, table, kept)
 					}
@@ -290,5 +298,25 @@ func onEachBackend(t *testing.T, test func(t *testing.T, ts store.TeamStore)) {
 			defer s.Close()
 			test(t, s.Team("team"))
 		})
+	}
+}
+
+// seedReplay records, for a caller, the answer to an idempotent request about the interview:
+// a turn naming the interview and its campaign, with the participant's words and name.
+func seedReplay(t *testing.T, s store.Store, campaign store.CampaignID, iv store.InterviewID, marker string) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"data": map[string]any{
+		"message":   map[string]any{"interview_id": iv, "content": marker + " answer"},
+		"interview": map[string]any{"id": iv, "campaign_id": campaign, "participant": map[string]any{"name": marker + " name"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := s.Team(store.TeamID("caller:someone"))
+	ctx := context.Background()
+	if _, err := records.SaveIdempotency(ctx, store.IdempotencyRecord{Key: "answer-" + string(iv), RequestHash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := records.CompleteIdempotency(ctx, "answer-"+string(iv), 201, body); err != nil {
+		t.Fatal(err)
 	}
 }

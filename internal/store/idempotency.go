@@ -28,7 +28,8 @@ type IdempotencyStore interface {
 	// (a concurrent request won); an expired one is replaced.
 	SaveIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, error)
 	// CompleteIdempotency records the response of a claimed key (a record saved with
-	// StatusCode 0). It is ErrNotFound when no claim is pending for key.
+	// StatusCode 0) and keeps it IdempotencyTTL from now. It is ErrNotFound when no unexpired
+	// claim is pending for key.
 	CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error
 	// DeleteIdempotency removes the record for key, so the request may run again.
 	DeleteIdempotency(ctx context.Context, key string) error

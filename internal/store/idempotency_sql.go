@@ -65,8 +65,12 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := ts.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?
-		WHERE team_id = ? AND key = ? AND status_code = 0`, status, body, ts.team, key)
+	// The answer is kept for IdempotencyTTL from now, whatever lease the claim had; a claim
+	// whose lease ran out may already belong to a repeat, which then records its own answer.
+	at := now()
+	res, err := ts.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?, expires_at = ?
+		WHERE team_id = ? AND key = ? AND status_code = 0 AND expires_at > ?`,
+		status, body, ts.t(at.Add(IdempotencyTTL)), ts.team, key, ts.t(at))
 	if err != nil {
 		return fmt.Errorf("store: complete idempotency record %q: %w", key, err)
 	}
@@ -91,4 +95,17 @@ func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: purge idempotency records: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// eraseReplays deletes every caller's idempotency records whose stored answer names id (an
+// interview or a campaign, whose UUID appears in no other object's answer): a replay must not
+// give back the participant data and words that deleting it erased. Records are keyed by
+// caller, not team, and live a day at most, so this reads that day's records once.
+func (ts *teamStore) eraseReplays(ctx context.Context, id string) error {
+	_, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_records WHERE team_id LIKE 'caller:%' AND "+
+		fmt.Sprintf(ts.s.d.holdsBytes, "body")), []byte(id))
+	if err != nil {
+		return fmt.Errorf("erase idempotent answers naming %s: %w", id, err)
+	}
+	return nil
 }

@@ -179,6 +179,9 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 			tx.team, id, campaign, "%"+string(id)+"%"); err != nil {
 			return err
 		}
+		if err := tx.eraseReplays(ctx, string(id)); err != nil {
+			return err
+		}
 		d := countDeltas{}
 		d.add(tx.team, campaign, status, -1)
 		return tx.applyCounts(ctx, d)

@@ -56,6 +56,9 @@ func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID
 			return total, fmt.Errorf("store: delete campaign %s data from %s: %w", campaign, sc.table, err)
 		}
 	}
+	if err := ts.eraseReplays(ctx, string(campaign)); err != nil {
+		return total, fmt.Errorf("store: delete campaign %s: %w", campaign, err)
+	}
 	// The campaign's counter rows are all zero now; a concurrent create re-inserts its row.
 	if _, err := ts.exec(ctx, "DELETE FROM interview_counts WHERE team_id = ? AND campaign_id = ? AND n = 0",
 		ts.team, campaign); err != nil {

@@ -87,6 +87,21 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	}
 	_, err = f.a.GetIdempotency(f.ctx, "claim")
 	isErr(t, err, store.ErrNotFound)
+
+	// A claim holds for its lease; its answer is then kept a day from when it came.
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "lease", ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	if err := f.a.CompleteIdempotency(f.ctx, "lease", 201, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := must(f.a.GetIdempotency(f.ctx, "lease"))(t); time.Until(got.ExpiresAt) < store.IdempotencyTTL-time.Minute {
+		t.Fatalf("a completed claim expires at %v", got.ExpiresAt)
+	}
+	// A claim whose lease ran out (its process died) frees the key, and its late answer is
+	// not recorded over the repeat's claim.
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(50 * time.Millisecond)}))(t)
+	time.Sleep(100 * time.Millisecond)
+	isErr(t, f.a.CompleteIdempotency(f.ctx, "dead", 201, []byte(`{}`)), store.ErrNotFound)
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(time.Minute)}))(t)
 }
 
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
