@@ -11,12 +11,15 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // IsUnavailable reports whether err says the database cannot be reached or cannot serve
 // right now, so the request may be retried later (503) rather than having failed (500): a
-// failed connection attempt, a refused, reset or closed connection, a timeout, or a server
-// that is shutting down, starting up, or out of connections or other resources. A canceled
+// failed connection attempt, a refused, reset or closed connection, a timeout, a server
+// that is shutting down, starting up, or out of connections or other resources, or a SQLite
+// file locked by another process. A canceled
 // context is not: the caller went away.
 func IsUnavailable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -26,10 +29,15 @@ func IsUnavailable(err error) bool {
 		connect *pgconn.ConnectError
 		pg      *pgconn.PgError
 		netErr  net.Error
+		lite    *sqlite.Error
 	)
 	switch {
 	case errors.As(err, &connect):
 		return true
+	case errors.As(err, &lite):
+		// Another process (a backup, an sqlite3 shell) holds the file's lock past the busy
+		// timeout: the database is there but cannot serve now.
+		return lite.Code()&0xff == sqlite3.SQLITE_BUSY || lite.Code()&0xff == sqlite3.SQLITE_LOCKED
 	case errors.As(err, &pg):
 		return unavailableState(pg.Code)
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, pgconn.ErrConnClosed),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -48,5 +49,43 @@ func TestIsUnavailable(t *testing.T) {
 	}
 	if IsUnavailable(nil) {
 		t.Error("IsUnavailable(nil) = true")
+	}
+}
+
+// A SQLite file another process holds locked (a backup, an sqlite3 shell) past the busy
+// timeout is a database that cannot serve now: 503, not 500.
+func TestLockedSQLiteIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	holder, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	ctx := context.Background()
+	conn, err := holder.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, err = other.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+	if err == nil {
+		t.Fatal("a write went through an exclusive lock")
+	}
+	if !IsUnavailable(fmt.Errorf("store: append message: %w", err)) {
+		t.Fatalf("%v is not unavailable", err)
+	}
+	if IsUnavailable(fmt.Errorf("store: %w", errors.New("UNIQUE constraint failed"))) {
+		t.Fatal("any error is unavailable")
 	}
 }
