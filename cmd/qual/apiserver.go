@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -102,11 +103,17 @@ type serverDeps struct {
 	events  events.EventRecorder
 	store   store.Store
 	metrics prometheus.Registerer
+	// kube reaches the Kubernetes API, which /ready probes.
+	kube *rest.Config
 }
 
 // config turns the flags into an apiserver.Config. The returned func releases what config
 // opened (a Redis client); call it after the server has stopped.
 func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDeps) (apiserver.Config, func(), error) {
+	probe, err := apiserver.KubeProbe(d.kube)
+	if err != nil {
+		return apiserver.Config{}, nil, err
+	}
 	sessions, err := f.sessions(ctx, log)
 	if err != nil {
 		return apiserver.Config{}, nil, err
@@ -148,7 +155,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		Sessions: sessions, CursorKey: cursorKey, AdminRole: f.adminRole, AdminUsers: f.adminUsers,
 		AdminNamespace: f.adminNS, Teams: f.teams, Logger: log, Metrics: d.metrics, TrustedProxies: proxies,
 		AnonymousLimit: ratelimit.Limit{Quota: f.anonPerMin, Window: time.Minute}, PublicURL: f.publicURL, Analyses: queue,
-		Deliveries: deliveries, Egress: policy, SecretReader: d.reader,
+		Deliveries: deliveries, Egress: policy, SecretReader: d.reader, KubeProbe: probe,
 	}, func() { stopDeliveries(); stopQueue(); closeLimiter() }, nil
 }
 
@@ -323,12 +330,8 @@ func runAPIServer(ctx context.Context, g *globalFlags, f *apiserverFlags) error 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srvCfg, release, err := f.config(ctx, log, serverDeps{client: cl.GetClient(), reader: cl.GetAPIReader(), cache: cl.GetCache(),
-		events: cl.GetEventRecorder("qual-apiserver"), store: db, metrics: reg})
+		events: cl.GetEventRecorder("qual-apiserver"), store: db, metrics: reg, kube: cfg})
 	if err != nil {
-		return err
-	}
-	if srvCfg.KubeProbe, err = apiserver.KubeProbe(cfg); err != nil {
-		release()
 		return err
 	}
 	defer release()

@@ -318,7 +318,7 @@ func newDevManager(ctx context.Context, f *devFlags, cfg *rest.Config, db store.
 	}
 	srvCfg, releaseAPI, err := f.api.config(ctx, ctrl.Log.WithName("apiserver"), serverDeps{
 		client: mgr.GetClient(), reader: mgr.GetAPIReader(), cache: mgr.GetCache(), store: db, metrics: ctrlmetrics.Registry,
-		events: mgr.GetEventRecorder("qual-apiserver"),
+		events: mgr.GetEventRecorder("qual-apiserver"), kube: cfg,
 	})
 	if err != nil {
 		stopDeliveries()

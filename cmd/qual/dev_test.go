@@ -74,7 +74,52 @@ func TestDevRunsBootstrapsAndResumes(t *testing.T) {
 	second := startDev(t, dir, addr)
 	checkSameSecrets(t, vars, second.vars)
 	checkAPI(t, second.vars, token)
+	checkReadyFollowsKube(t, second)
 	second.stop(t, syscall.SIGHUP) // the terminal was closed
+}
+
+// checkReadyFollowsKube freezes the kube-apiserver (it takes connections and answers nothing,
+// the outage a probe without a deadline never sees) and expects /ready to say 503 within a few
+// seconds, then 200 again once it answers.
+func checkReadyFollowsKube(t *testing.T, p *devProcess) {
+	t.Helper()
+	i := slices.IndexFunc(p.records, func(r devprocs.Record) bool { return r.Name == "kube-apiserver" })
+	if i < 0 {
+		t.Fatalf("no kube-apiserver among %v", p.records)
+	}
+	pid := p.records[i].PID
+	readyIs := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(p.vars["QUAL_URL"] + "/api/v1/ready")
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == want {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/ready is not %d 10 s after the kube-apiserver changed (last: %v %v)", want, resp, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}()
+	readyIs(http.StatusServiceUnavailable)
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	readyIs(http.StatusOK)
 }
 
 // TestDevRestartsAfterSIGKILL is the crash a user meets: `qual dev` killed with SIGKILL (a
