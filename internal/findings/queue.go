@@ -132,8 +132,8 @@ func (q *Queue) Close() { q.jobs.Close() }
 
 // Analyze queues an analysis of a campaign, or returns the one it already has queued or
 // running (existing true): a campaign runs one analysis at a time. spend is called only when a
-// new analysis has been made, so asking again for a running one costs nothing, even when the
-// requests race; its error is returned as it is, and the new analysis withdrawn.
+// new analysis is being made, so asking again for a running one costs nothing, even when the
+// requests race; its error is returned as it is, and no analysis is made.
 func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
 	spend func() error) (a store.Analysis, existing bool, err error) {
 	if !q.jobs.Ready() {
@@ -149,21 +149,27 @@ func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.
 	case !errors.Is(err, store.ErrNotFound):
 		return store.Analysis{}, false, err
 	}
-	// The row takes the campaign's one slot before the budget is spent, so requests racing
-	// for it spend once: the others find this one. A refused spend gives the slot back.
-	a, err = ts.CreateAnalysis(ctx, campaign)
-	if errors.Is(err, store.ErrConflict) {
+	// The row takes the campaign's one slot, and the budget is spent, in one transaction:
+	// requests racing for the slot wait on it and then find this analysis, having spent
+	// nothing; a refused spend rolls the row back, so no racer was ever shown it.
+	var spent error
+	err = ts.InTx(ctx, func(tx store.TeamStore) error {
+		var err error
+		if a, err = tx.CreateAnalysis(ctx, campaign); err != nil {
+			return err
+		}
+		spent = spend()
+		return spent
+	})
+	switch {
+	case spent != nil:
+		return store.Analysis{}, false, spent
+	case errors.Is(err, store.ErrConflict):
 		if a, err = ts.ActiveAnalysis(ctx, campaign); err == nil {
 			return a, true, q.insert(ctx, ts.Team(), a.ID, c)
 		}
 	}
 	if err != nil {
-		return store.Analysis{}, false, err
-	}
-	if err := spend(); err != nil {
-		if werr := ts.WithdrawAnalysis(context.WithoutCancel(ctx), a.ID); werr != nil {
-			return store.Analysis{}, false, fmt.Errorf("findings: withdraw the analysis its budget refused: %w", werr)
-		}
 		return store.Analysis{}, false, err
 	}
 	return a, false, q.insert(ctx, ts.Team(), a.ID, c)

@@ -335,6 +335,31 @@ func TestOneAnalysisPerCampaign(t *testing.T) {
 			if _, existing, err := q.Analyze(context.Background(), ts, refused, analysis.Campaign{}, spend); err != nil || existing {
 				t.Fatalf("analyze after a refusal: existing %v: %v", existing, err)
 			}
+
+			// Requests racing into a spent budget are all refused: none is shown an analysis
+			// that the refusal then takes away.
+			edge := store.CampaignID(uuid.NewString())
+			completed(t, ts, edge, "edge")
+			start := make(chan struct{})
+			var shown atomic.Int32
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					<-start
+					a, _, err := q.Analyze(context.Background(), ts, edge, analysis.Campaign{}, func() error {
+						time.Sleep(20 * time.Millisecond) // a limiter across the network
+						return errSpent
+					})
+					if !errors.Is(err, errSpent) || a.ID != "" {
+						shown.Add(1)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if n := shown.Load(); n != 0 {
+				t.Fatalf("%d of 16 requests into a spent budget were answered with an analysis", n)
+			}
 		})
 	}
 }

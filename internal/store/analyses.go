@@ -51,9 +51,6 @@ type AnalysisStore interface {
 	// CreateAnalysis queues a job for a campaign; ErrConflict while the campaign has one
 	// queued or running (see ActiveAnalysis).
 	CreateAnalysis(ctx context.Context, campaign CampaignID) (Analysis, error)
-	// WithdrawAnalysis deletes a job that is still queued, for a request refused after its
-	// row was made (ErrNotFound when there is no such queued job).
-	WithdrawAnalysis(ctx context.Context, id AnalysisID) error
 	// GetAnalysis returns one job, or ErrNotFound.
 	GetAnalysis(ctx context.Context, id AnalysisID) (Analysis, error)
 	// StartAnalysis moves a queued job to running (ErrInvalidState otherwise).

@@ -33,18 +33,6 @@ func (ts *teamStore) CreateAnalysis(ctx context.Context, campaign CampaignID) (A
 	return a, nil
 }
 
-// WithdrawAnalysis deletes a queued job that was never started.
-func (ts *teamStore) WithdrawAnalysis(ctx context.Context, id AnalysisID) error {
-	res, err := ts.exec(ctx, "DELETE FROM analyses WHERE team_id = ? AND id = ? AND status = 'queued'", ts.team, id)
-	if err != nil {
-		return fmt.Errorf("store: withdraw analysis %s: %w", id, err)
-	}
-	if ok, err := affected(res); err != nil || !ok {
-		return fmt.Errorf("store: withdraw analysis %s: %w", id, firstErr(err, ErrNotFound))
-	}
-	return nil
-}
-
 // GetAnalysis returns one job.
 func (ts *teamStore) GetAnalysis(ctx context.Context, id AnalysisID) (Analysis, error) {
 	return getOne(ctx, ts, "get analysis", id, scanAnalysis,
