@@ -3,9 +3,11 @@ package interviewer
 import (
 	"errors"
 	"math"
+	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/openai/openai-go/v3"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -48,7 +50,7 @@ func newBreaker(cfg BreakerConfig, name string, log logr.Logger) *gobreaker.Circ
 		MaxRequests: 1,
 		Timeout:     cfg.OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
-		IsExcluded:  func(err error) bool { return errors.Is(err, errCallerGone) },
+		IsExcluded:  func(err error) bool { return errors.Is(err, errCallerGone) || turnsOwnFault(err) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			log.Info("LLM interviewer circuit breaker changed state", "from", from.String(), "to", to.String())
 		},
@@ -58,6 +60,25 @@ func newBreaker(cfg BreakerConfig, name string, log logr.Logger) *gobreaker.Circ
 // errCallerGone marks a turn abandoned by its caller (context canceled or past the
 // caller's own deadline).
 var errCallerGone = errors.New("caller gone")
+
+// turnsOwnFault tells a failure of this turn from one of the provider: a request the provider
+// refused for its content (400, 413, 422: a transcript too long for the model) or a reply
+// that failed our checks (a participant can steer the model into those). One breaker serves
+// every team, so such turns must not open it: a participant writing long answers would
+// switch the model off for everyone.
+func turnsOwnFault(err error) bool {
+	var invalid *invalidReply
+	if errors.As(err, &invalid) {
+		return true
+	}
+	if apiErr, ok := errors.AsType[*openai.Error](err); ok {
+		switch apiErr.StatusCode {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+			return true
+		}
+	}
+	return false
+}
 
 // breakerRejected reports whether the breaker refused the turn without calling the provider.
 func breakerRejected(err error) bool {

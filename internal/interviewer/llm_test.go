@@ -349,6 +349,32 @@ func TestLLMBreakerOpensAfterFailuresAndClosesAgain(t *testing.T) {
 	}
 }
 
+// A turn the provider refuses for its content (a transcript too long for the model) or whose
+// reply fails our checks says nothing of the provider's health: however many there are, the
+// breaker, which every team's turns share, stays closed.
+func TestLLMBreakerIgnoresTurnsOwnFaults(t *testing.T) {
+	for name, respond := range map[string]func(int, http.ResponseWriter, *http.Request){
+		"too long":       func(_ int, w http.ResponseWriter, _ *http.Request) { failure(w, http.StatusBadRequest) },
+		"unprocessable":  func(_ int, w http.ResponseWriter, _ *http.Request) { failure(w, http.StatusUnprocessableEntity) },
+		"not a question": always("I see, that sounds very organised."),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := newFakeProvider(t, respond)
+			cfg := configFor(p, 5*time.Second)
+			cfg.MaxRetries = -1
+			cfg.Breaker = BreakerConfig{Failures: 2, OpenFor: time.Minute}
+			l := newTestLLM(t, cfg, logr.Discard())
+			for range 5 {
+				r, _ := mustLLMNext(t, l, studyTranscript)
+				assertFallback(t, r)
+			}
+			if s := l.breaker.State(); s != gobreaker.StateClosed || len(p.Seen()) != 5 {
+				t.Fatalf("breaker %s after %d requests, want closed after 5", s, len(p.Seen()))
+			}
+		})
+	}
+}
+
 func TestLLMBreakerIgnoresTurnsTheCallerAbandoned(t *testing.T) {
 	p := newFakeProvider(t, always("What is on your list this week?"))
 	cfg := configFor(p, 5*time.Second)
