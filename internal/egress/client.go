@@ -3,6 +3,7 @@ package egress
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -116,7 +117,7 @@ func (p Policy) resolve(ctx context.Context, network, host string) ([]netip.Addr
 	}
 	found, err := resolver.LookupNetIP(ctx, family, host)
 	if err != nil {
-		return nil, fmt.Errorf("egress: resolve %s: %w", host, err)
+		return nil, fmt.Errorf("egress: resolve %s: %w", host, withoutServer(err))
 	}
 	ips := make([]netip.Addr, 0, len(found))
 	for _, ip := range found {
@@ -168,4 +169,17 @@ func (t *cappedTransport) CloseIdleConnections() { t.base.CloseIdleConnections()
 type cappedBody struct {
 	io.Reader
 	io.Closer
+}
+
+// withoutServer drops the resolver's address from a DNS error ("lookup x on 10.0.0.10:53: no
+// such host"): the error reaches a tenant's delivery log, and the cluster's DNS address is
+// none of its business.
+func withoutServer(err error) error {
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) || dnsErr.Server == "" {
+		return err
+	}
+	quiet := *dnsErr
+	quiet.Server = ""
+	return &quiet
 }

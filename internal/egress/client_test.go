@@ -24,7 +24,7 @@ type fakeDNS map[string][]string
 func (f fakeDNS) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
 	addrs, ok := f[strings.ToLower(host)]
 	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.96.0.10:53", IsNotFound: true}
 	}
 	var ips []netip.Addr
 	for _, a := range addrs {
@@ -275,5 +275,19 @@ func TestClientTransport(t *testing.T) {
 	if c.Timeout != 7*time.Second || transport.TLSHandshakeTimeout == 0 || transport.DialContext == nil {
 		t.Errorf("timeout %v, TLS handshake timeout %v, DialContext set %v",
 			c.Timeout, transport.TLSHandshakeTimeout, transport.DialContext != nil)
+	}
+}
+
+// A name that does not resolve fails the attempt saying so, without the cluster resolver's
+// address: the error is shown in the tenant's delivery log.
+func TestResolveErrorHidesTheResolver(t *testing.T) {
+	c := Policy{Resolver: fakeDNS{}}.Client(5*time.Second, 1024)
+	_, err := c.Get("https://nowhere.example/hook")
+	var dnsErr *net.DNSError
+	if err == nil || !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Fatalf("got %v, want a not-found DNS error", err)
+	}
+	if strings.Contains(err.Error(), "10.96.0.10") || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("the error %q names the resolver or hides the cause", err)
 	}
 }
