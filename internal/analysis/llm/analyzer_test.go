@@ -504,3 +504,41 @@ func TestModelTextLosesControlCharacters(t *testing.T) {
 		t.Errorf("title %q, summary %q", f.Title, f.Summary)
 	}
 }
+
+// A quote the model takes from a very long answer is kept to the API's bound on a quote,
+// and is still the participant's own words.
+func TestLongQuotesKeepTheAPIsBound(t *testing.T) {
+	in := analysis.Input{Campaign: analysis.Campaign{Title: "Long", Questions: []string{"Tell me everything."}}}
+	var evidence []map[string]string
+	for i := 1; i <= 5; i++ {
+		id := fmt.Sprintf("iv%d", i)
+		answer := fmt.Sprintf("Participant %d says the setup was slow. ", i) + strings.Repeat("It took ages to connect the database. ", 80)
+		in.Interviews = append(in.Interviews, analysis.Interview{ID: id, Messages: []analysis.Message{
+			{ID: id + "-q", Role: analysis.RoleInterviewer, Content: "Tell me everything."},
+			{ID: id + "-a", Role: analysis.RoleParticipant, Content: answer},
+		}})
+		evidence = append(evidence, map[string]string{"ref": fmt.Sprintf("%d.2", i), "quote": answer})
+	}
+	body, _ := json.Marshal(map[string]any{"findings": []map[string]any{{"title": "Setup is slow", "summary": "s",
+		"type": "pain_point", "sentiment": "negative", "evidence": evidence}}})
+	found, err := newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(string(body))), Config{}, logr.Discard()).Analyze(context.Background(), in)
+	if err != nil || len(found) != 1 || len(found[0].Evidence) != 5 {
+		t.Fatalf("findings %+v, %v", found, err)
+	}
+	for _, e := range found[0].Evidence {
+		if n := len([]rune(e.Quote)); n != maxQuote || !strings.HasPrefix(answerOf(in, e.MessageID), e.Quote) {
+			t.Errorf("quote of %d runes, not the start of message %s", n, e.MessageID)
+		}
+	}
+}
+
+func answerOf(in analysis.Input, id string) string {
+	for _, iv := range in.Interviews {
+		for _, m := range iv.Messages {
+			if m.ID == id {
+				return m.Content
+			}
+		}
+	}
+	return ""
+}

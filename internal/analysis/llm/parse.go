@@ -21,6 +21,7 @@ const (
 	maxTitle     = 200
 	maxSummary   = 2000
 	maxEvidence  = 8
+	maxQuote     = 2000 // runes, as a quote a client writes
 	minQuoteWord = 3 // a shorter quote ("yes, that") proves nothing
 )
 
@@ -213,6 +214,9 @@ func (r refs) evidence(proposed []proposal) ([]analysis.Evidence, int) {
 			continue
 		}
 		seen[src.interview] = true
+		if utf8.RuneCountInString(quote) > maxQuote {
+			quote = string([]rune(quote)[:maxQuote]) // its start is still the participant's words
+		}
 		out = append(out, analysis.Evidence{InterviewID: src.interview, MessageID: src.message, Quote: quote})
 	}
 	return out, max(len(asked), len(out), 1)
