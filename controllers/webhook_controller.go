@@ -138,6 +138,12 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 		if err := r.createSigningSecret(ctx, wh, name); err != nil {
 			return err
 		}
+		if wh.Status.SecretRef != nil && wh.Status.SecretRef.Name == name {
+			// Its receivers still verify with the old secret: every delivery now fails there
+			// until they are given the new one, so say so where the owner looks.
+			announce(ctx, r.Recorder, wh, nil, corev1.EventTypeWarning, "SigningSecretReplaced", "Create",
+				"signing secret %s was deleted and a new one made; receivers must be given the new one (read it from the Secret, or issue and see one with rotate-secret)", name)
+		}
 	case err != nil:
 		return fmt.Errorf("get secret %s: %w", name, err)
 	}

@@ -546,3 +546,36 @@ func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 		waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
 	}
 }
+
+// A generated signing Secret someone deleted is made again, and the webhook says so in a
+// Warning: its receivers still hold the old secret, so every delivery fails there until they
+// are given the new one.
+func TestDeletedSigningSecretIsReplacedWithAWarning(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("resecret")
+	ensureNamespace(t, ns)
+	wh := newWebhook(ns, "resecret")
+	if err := k8s.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+	old := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: ns, Name: wh.Status.SecretRef.Name}
+	if err := k8s.Get(ctx, key, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new signing secret", func() error {
+		now := &corev1.Secret{}
+		if err := k8s.Get(ctx, key, now); err != nil {
+			return err
+		}
+		if now.UID == old.UID {
+			return errors.New("still the old secret")
+		}
+		return nil
+	})
+	expectEvent(t, wh, "SigningSecretReplaced")
+}
