@@ -156,6 +156,22 @@ func TestSlowAttemptRetriesWhenDue(t *testing.T) {
 	}
 }
 
+// An attempt lasts until the receiver's answer has ended, not just its headers: a body that
+// trickles in is time the attempt took.
+func TestAttemptDurationCoversTheBody(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), nil)
+	f.rc.slowBody = 300 * time.Millisecond
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusOK }
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the delivery", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && d[0].Status == store.DeliverySucceeded
+	})
+	if a := deliveries(t, f.ts, f.ep.ID)[0].Attempts[0]; a.DurationMS < 300 {
+		t.Fatalf("the attempt took %d ms, want at least the body's 300", a.DurationMS)
+	}
+}
+
 // Retry-After longer than the schedule's wait decides the next attempt.
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := newFixture(t, backends[0].DSN(t), nil)

@@ -61,6 +61,8 @@ type receiver struct {
 	answer func(r received, n int, h http.Header) int
 	// ignoreTime skips the timestamp tolerance (tests that move the clock by days).
 	ignoreTime bool
+	// slowBody is how long the answer's body takes after its headers.
+	slowBody time.Duration
 
 	mu   sync.Mutex
 	got  []received
@@ -104,6 +106,10 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.got = append(rc.got, got)
 	rc.mu.Unlock()
 	w.WriteHeader(got.status)
+	if rc.slowBody > 0 {
+		w.(http.Flusher).Flush()
+		time.Sleep(rc.slowBody)
+	}
 	_, _ = fmt.Fprintf(w, "status %d for %s", got.status, got.id)
 }
 

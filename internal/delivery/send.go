@@ -66,6 +66,7 @@ func (s *Service) post(ctx context.Context, ep Endpoint, ev store.Event) outcome
 	o.retryAfter = RetryAfter(resp.Header, at)
 	o.excerpt = excerpt(resp.Body)
 	_, _ = io.Copy(io.Discard, resp.Body) // the client caps it; draining keeps the connection
+	o.duration = time.Since(start)        // to the end of the answer, which a slow body holds
 	if !o.ok() {
 		o.err = "the endpoint answered " + resp.Status
 	}
