@@ -22,7 +22,7 @@ const (
 	maxSummary   = 2000
 	maxEvidence  = 8
 	maxQuote     = 2000 // runes, as a quote a client writes
-	minQuoteWord = 3 // a shorter quote ("yes, that") proves nothing
+	minQuoteWord = 3    // a shorter quote ("yes, that") proves nothing
 )
 
 // Tag marks the findings the model made.
