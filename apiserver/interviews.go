@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -176,7 +177,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.row, body.Content.Value)
 	if err != nil {
-		return interviewError(err, t, store.InterviewInProgress)
+		return interviewError(err, s.latest(r.Context(), t, err), store.InterviewInProgress)
 	}
 	out := resources.Turn{Message: resources.NewMessage(turn.Answer), Interview: interviewFor(p, turn.Interview)}
 	if turn.Reply != nil {
@@ -204,7 +205,7 @@ func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *au
 	}
 	iv, err := s.interviews.Complete(r.Context(), s.rows(t.team), t.row.ID)
 	if err != nil {
-		return interviewError(err, t, store.InterviewCompleted)
+		return interviewError(err, s.latest(r.Context(), t, err), store.InterviewCompleted)
 	}
 	envelope.WriteData(w, http.StatusOK, interviewFor(p, iv))
 	return nil
@@ -220,6 +221,18 @@ func interviewFor(p *authn.Principal, iv store.Interview) resources.Interview {
 		out.Participant = nil
 	}
 	return out
+}
+
+// latest is the target with the interview as it is now, when a refusal says it moved on since
+// it was read (another request ended it): the error names the state it is in, not the one it
+// was in.
+func (s *Server) latest(ctx context.Context, t interviewTarget, err error) interviewTarget {
+	if errors.Is(err, store.ErrInvalidState) {
+		if now, gerr := s.rows(t.team).GetInterview(ctx, t.row.ID); gerr == nil {
+			t.row = now
+		}
+	}
+	return t
 }
 
 // interviewError maps the store's and the service's refusals to the contract's errors; an
