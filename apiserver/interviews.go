@@ -57,6 +57,11 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if e != nil {
 		return e
 	}
+	if c.Object.Spec.Settings.Anonymous && !who.Empty() {
+		// Kept out, not dropped: a caller sending personal data to an anonymous campaign
+		// should learn that it is not kept, not find out later.
+		return envelope.Field("participant", "must be left out: the campaign is anonymous and keeps no participant data")
+	}
 	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot start interviews")
 	}

@@ -651,3 +651,27 @@ func TestAnsweringKeyLearnsNoParticipant(t *testing.T) {
 		t.Errorf("secret key: participant %+v", tr.Interview.Participant)
 	}
 }
+
+// An anonymous campaign keeps no participant data: a start that sends some is refused, naming
+// the field, and one without it runs.
+func TestAnonymousCampaignKeepsNoParticipant(t *testing.T) {
+	tn := newTenant(t, "anonymous", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Anonymous", "questions": []string{"How did it go?"},
+		"settings": map[string]any{"anonymous": true}})
+	for _, who := range []map[string]any{{"name": "Ada"}, {"email": "ada@example.com"}, {"external_id": "u-1"}, {"metadata": map[string]any{"plan": "pro"}}} {
+		e := callAt(t, api.URL, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, map[string]any{"participant": who}).
+			expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "participant" {
+			t.Errorf("%v: details %+v", who, e.Details)
+		}
+	}
+	if iv := start(t, api.URL, tn.secret, c.ID, nil); iv.Participant != nil || iv.Status != "in_progress" {
+		t.Fatalf("started %+v", iv)
+	}
+	// The refused starts left nothing behind.
+	var all []interview
+	callAt(t, api.URL, "GET", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expect(t, 200).data(t, &all)
+	if len(all) != 1 {
+		t.Fatalf("%d interviews, want the one started without participant data", len(all))
+	}
+}

@@ -60,7 +60,8 @@ type CampaignSettings struct {
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`
 	Language string `json:"language,omitempty"`
 
-	// anonymous, when true, keeps participants' personal data out of transcripts and findings.
+	// anonymous, when true, keeps participants' personal data out of the store: an interview
+	// started with participant data is refused. Interviews started before keep theirs.
 	// +optional
 	Anonymous bool `json:"anonymous,omitempty"`
 

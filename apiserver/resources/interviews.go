@@ -70,7 +70,7 @@ func NewInterview(iv store.Interview) Interview {
 
 // newParticipant is nil when nothing about the participant was given.
 func newParticipant(p store.Participant) *Participant {
-	if p.Name == "" && p.Email == "" && p.ExternalID == "" && len(p.Metadata) == 0 {
+	if p.Empty() {
 		return nil
 	}
 	return &Participant{Name: orNil(p.Name), Email: orNil(p.Email), ExternalID: orNil(p.ExternalID), Metadata: p.Metadata}

@@ -25,6 +25,11 @@ type Participant struct {
 	Metadata   Metadata
 }
 
+// Empty says nothing about the participant was given.
+func (p Participant) Empty() bool {
+	return p.Name == "" && p.Email == "" && p.ExternalID == "" && len(p.Metadata) == 0
+}
+
 // Metadata is a participant's free-form data, kept as given: a number keeps every digit
 // (a CRM id of 17 digits is not rounded to the nearest float64).
 type Metadata map[string]any
