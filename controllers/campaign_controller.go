@@ -76,7 +76,17 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 
 	before := cmp.Status.DeepCopy()
 	defer func() {
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, cmp, before, &cmp.Status))
+		// A publish-state move is written only onto the object as read, and announced only
+		// once written: a pass on a stale copy would otherwise stamp it and announce it again.
+		if cmp.Status.Phase == before.Phase {
+			retErr = errors.Join(retErr, patchStatus(ctx, r.Client, cmp, before, &cmp.Status))
+			return
+		}
+		err := patchStatusLocked(ctx, r.Client, cmp, before, &cmp.Status)
+		if err == nil {
+			r.announceMove(ctx, cmp, before.Phase)
+		}
+		retErr = errors.Join(retErr, err)
 	}()
 
 	err := r.reconcileState(ctx, cmp)
@@ -130,6 +140,12 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 		cmp.Status.CompletedAt = &now
 	}
 	cmp.Status.Phase = to
+	return nil
+}
+
+// announceMove records the Event of a publish-state move that was just written.
+func (r *CampaignReconciler) announceMove(ctx context.Context, cmp *qualv1alpha1.Campaign, from qualv1alpha1.CampaignState) {
+	to := cmp.Status.Phase
 	reason, ok := transitionEvents[to]
 	if from == qualv1alpha1.StatePaused && to == qualv1alpha1.StateActive {
 		reason = "Resumed"
@@ -137,7 +153,6 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 	if ok {
 		announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
 	}
-	return nil
 }
 
 // reconcileEnded ends the interviews still running on a completed campaign. The REST API

@@ -242,6 +242,35 @@ func TestCampaignStatusConflictIsRetried(t *testing.T) {
 	if cmp.Status.PublishedAt == nil {
 		t.Fatal("the retried write lost publishedAt")
 	}
+	// The move is announced once, when it was written: not by the pass whose write failed.
+	expectEvent(t, cmp, "Published")
+	reconcileIsSteady(t, reconcilers.Campaign, cmp)
+	if n := countEvents(t, cmp, "Published"); n != 1 {
+		t.Fatalf("%d Published events, want 1", n)
+	}
+}
+
+// countEvents counts the Events with the given reason about obj.
+func countEvents(t *testing.T, obj client.Object, reason string) int {
+	t.Helper()
+	list := &eventsv1.EventList{}
+	if err := k8s.List(context.Background(), list, client.InNamespace(eventNamespace(obj))); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.UID == obj.GetUID() && e.Reason == reason {
+			n += max(1, int(seriesCount(e)))
+		}
+	}
+	return n
+}
+
+func seriesCount(e eventsv1.Event) int32 {
+	if e.Series != nil {
+		return e.Series.Count
+	}
+	return 1
 }
 
 // expectEvent waits for an Event with the given reason about obj.

@@ -26,6 +26,17 @@ import (
 // nothing. The patch carries no resourceVersion: status belongs to the controller, and fields
 // it did not change (those the dispatcher reports) are left as they are.
 func patchStatus(ctx context.Context, c client.Client, obj client.Object, before, after any) error {
+	return statusPatch(ctx, c, obj, before, after, false)
+}
+
+// patchStatusLocked is patchStatus that applies only to the object as it was read: a pass
+// that read a stale copy from the cache gets a conflict (and is retried on a fresh one)
+// instead of writing a change, and its Events, a second time.
+func patchStatusLocked(ctx context.Context, c client.Client, obj client.Object, before, after any) error {
+	return statusPatch(ctx, c, obj, before, after, true)
+}
+
+func statusPatch(ctx context.Context, c client.Client, obj client.Object, before, after any, locked bool) error {
 	if equality.Semantic.DeepEqual(before, after) {
 		return nil
 	}
@@ -42,6 +53,13 @@ func patchStatus(ctx context.Context, c client.Client, obj client.Object, before
 		return fmt.Errorf("diff status: %w", err)
 	}
 	patch := append(append([]byte(`{"status":`), diff...), '}')
+	if locked {
+		rv, err := json.Marshal(obj.GetResourceVersion())
+		if err != nil {
+			return fmt.Errorf("marshal resource version: %w", err)
+		}
+		patch = append(append(append([]byte(`{"metadata":{"resourceVersion":`), rv...), `},"status":`...), append(diff, '}')...)
+	}
 	if err := c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("patch status of %s: %w", client.ObjectKeyFromObject(obj), err)
 	}
