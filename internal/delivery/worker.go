@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"qual.cx/operator/internal/jobs"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"k8s.io/utils/ptr"
 
+	"qual.cx/operator/internal/jobs"
 	"qual.cx/operator/internal/store"
 )
 

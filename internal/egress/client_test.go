@@ -282,7 +282,10 @@ func TestClientTransport(t *testing.T) {
 // address: the error is shown in the tenant's delivery log.
 func TestResolveErrorHidesTheResolver(t *testing.T) {
 	c := Policy{Resolver: fakeDNS{}}.Client(5*time.Second, 1024)
-	_, err := c.Get("https://nowhere.example/hook")
+	resp, err := c.Get("https://nowhere.example/hook")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	var dnsErr *net.DNSError
 	if err == nil || !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
 		t.Fatalf("got %v, want a not-found DNS error", err)
