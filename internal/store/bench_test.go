@@ -434,3 +434,46 @@ func rssMiB() float64 {
 	}
 	return -1
 }
+
+// BenchmarkDeleteInterview deletes an interview (with its message) while the idempotency table
+// holds none, or 10,000 or 100,000 recorded answers (a busy day's keyed POSTs, 600 bytes
+// each): deletion erases every answer that names the interview, which reads them all once.
+// The row with no records is the baseline of the ratio.
+func BenchmarkDeleteInterview(b *testing.B) {
+	for _, be := range backends {
+		for _, records := range []int{0, 10_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/%drecords", be.name, records), func(b *testing.B) {
+				s := openBench(b, be.dsn(b))
+				seedRecords(b, s, records)
+				ts := s.Team(benchTeam)
+				ids := make([]store.InterviewID, b.N)
+				for i := range ids {
+					ids[i] = mustCreate(b, ts)
+					if _, err := ts.AppendMessage(context.Background(), ids[i], store.NewMessage{Role: store.RoleParticipant, Content: "an answer"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ResetTimer()
+				for _, id := range ids {
+					if err := ts.DeleteInterview(context.Background(), id); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// seedRecords stores n completed idempotency records of other requests, spread over 100 callers.
+func seedRecords(b *testing.B, s store.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	body := []byte(`{"data":{"id":"` + strings.Repeat("x", 36) + `","campaign_id":"c","status":"in_progress","text":"` + strings.Repeat("y", 500) + `"}}`)
+	for i := range n {
+		records := s.Team(store.TeamID(fmt.Sprintf("caller:%d", i%100)))
+		key := strconv.Itoa(i)
+		if _, err := records.SaveIdempotency(ctx, store.IdempotencyRecord{Key: key, RequestHash: []byte{1}, StatusCode: 201, Body: body}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
