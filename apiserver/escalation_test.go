@@ -123,6 +123,13 @@ func TestNoCallerClimbs(t *testing.T) {
 		{"key demotes the owner", e.teamsKey, "PATCH", members + "/user-esc-climb-owner", map[string]any{"role": "member"}, nil, 403, "FORBIDDEN"},
 		{"key removes the owner", e.teamsKey, "DELETE", members + "/" + e.ownerMail, nil, nil, 403, "FORBIDDEN"},
 		{"member raises itself", e.member, "PATCH", members + "/esc-climb-member@example.com", map[string]any{"role": "admin"}, nil, 403, "FORBIDDEN"},
+		// An admin holds every scope and may delete the team: a key never makes, changes or
+		// removes one, or a teams:write key would hand all of that to whoever it names.
+		{"key adds an admin", e.teamsKey, "POST", members, map[string]any{"email": "key-admin@attacker.example", "role": "admin"}, nil, 403, "FORBIDDEN"},
+		{"key raises a member to admin", e.teamsKey, "PATCH", members + "/esc-climb-member@example.com", map[string]any{"role": "admin"}, nil, 403, "FORBIDDEN"},
+		{"key demotes an admin", e.teamsKey, "PATCH", members + "/" + e.adminMail, map[string]any{"role": "viewer"}, nil, 403, "FORBIDDEN"},
+		{"key removes an admin", e.teamsKey, "DELETE", members + "/" + e.adminMail, nil, nil, 403, "FORBIDDEN"},
+		{"secret key adds an admin", e.secret, "POST", members, map[string]any{"email": "secret-admin@attacker.example", "role": "admin"}, nil, 403, "FORBIDDEN"},
 		{"owner removes the last owner", e.owner, "DELETE", members + "/" + e.ownerMail, nil, nil, 409, "CONFLICT"},
 
 		// 3. Platform-admin power never comes from a team.

@@ -75,14 +75,26 @@ func (s *Server) manageMembers(r *http.Request, p *authn.Principal) (directory.M
 	return m, nil
 }
 
-// mayTouchOwner reports whether the caller may make, unmake, demote or remove an owner:
-// only a person who owns the team. A key, whatever its scopes, never does.
-func mayTouchOwner(p *authn.Principal, teamUID string) bool {
-	return p.Kind == authn.KindSession && p.HasRole(teamUID, qualv1alpha1.RoleOwner)
+// mayTouch reports whether the caller may make, change or remove a member of role: an owner
+// only as a person who owns the team, an admin only as a person who owns or administers it.
+// A key, whatever its scopes, touches neither: a teams:write key making its holder an admin
+// would hand a person every scope, and the power to delete the team, in one request.
+func mayTouch(p *authn.Principal, teamUID string, role qualv1alpha1.TeamRole) bool {
+	switch role {
+	case qualv1alpha1.RoleOwner:
+		return p.Kind == authn.KindSession && p.HasRole(teamUID, qualv1alpha1.RoleOwner)
+	case qualv1alpha1.RoleAdmin:
+		return p.Kind == authn.KindSession && p.HasRole(teamUID, teamManagers...)
+	}
+	return true
 }
 
-func ownersOnly() *envelope.Error {
-	return envelope.New(envelope.CodeForbidden, "Only an owner of the team can make, change or remove an owner")
+// refuseTouch is the refusal of mayTouch for role.
+func refuseTouch(role qualv1alpha1.TeamRole) *envelope.Error {
+	if role == qualv1alpha1.RoleOwner {
+		return envelope.New(envelope.CodeForbidden, "Only an owner of the team can make, change or remove an owner")
+	}
+	return envelope.New(envelope.CodeForbidden, "Only a person with the owner or admin role can make, change or remove an admin; a key cannot")
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
@@ -101,8 +113,8 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if body.Role.Set {
 		role = qualv1alpha1.TeamRole(body.Role.Value)
 	}
-	if role == qualv1alpha1.RoleOwner && !mayTouchOwner(p, string(m.Team.Object.UID)) {
-		return ownersOnly()
+	if !mayTouch(p, string(m.Team.Object.UID), role) {
+		return refuseTouch(role)
 	}
 	email := strings.ToLower(strings.TrimSpace(body.Email.Value))
 	now := s.joinedAt("", email)
@@ -131,9 +143,11 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		return e
 	}
 	role := qualv1alpha1.TeamRole(body.Role.Value)
-	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error) {
-		if (ms[i].Role == qualv1alpha1.RoleOwner || role == qualv1alpha1.RoleOwner) && !ownerOK {
-			return nil, ownersOnly()
+	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
+		for _, touched := range []qualv1alpha1.TeamRole{ms[i].Role, role} {
+			if e := may(touched); e != nil {
+				return nil, e
+			}
 		}
 		ms[i].Role = role
 		return ms, nil
@@ -141,16 +155,16 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error) {
-		if ms[i].Role == qualv1alpha1.RoleOwner && !ownerOK {
-			return nil, ownersOnly()
+	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
+		if e := may(ms[i].Role); e != nil {
+			return nil, e
 		}
 		return slices.Delete(ms, i, i+1), nil
 	})
 }
 
-// memberChange changes the member at i; ownerOK says whether the caller may touch owners.
-type memberChange func(ms []qualv1alpha1.TeamMember, i int, ownerOK bool) ([]qualv1alpha1.TeamMember, error)
+// memberChange changes the member at i; may refuses a role the caller may not touch.
+type memberChange func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error)
 
 // changeMember applies change to the member named in the path, keeping at least one owner,
 // and answers with the member (or 204).
@@ -159,13 +173,19 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 	if e != nil {
 		return e
 	}
-	who, ownerOK := r.PathValue("user_id"), mayTouchOwner(p, string(m.Team.Object.UID))
+	who := r.PathValue("user_id")
+	may := func(role qualv1alpha1.TeamRole) *envelope.Error {
+		if !mayTouch(p, string(m.Team.Object.UID), role) {
+			return refuseTouch(role)
+		}
+		return nil
+	}
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		i := memberIndex(ms, who)
 		if i < 0 {
 			return nil, envelope.NotFound("Member")
 		}
-		ms, err := change(ms, i, ownerOK)
+		ms, err := change(ms, i, may)
 		if err != nil {
 			return nil, err
 		}
