@@ -575,3 +575,41 @@ func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
 		t.Fatalf("after the copy's deletion the token is %+v", after)
 	}
 }
+
+// A key acts for the person who made it: when an admin is removed, or demoted to a role that
+// manages nothing, the keys they made are revoked with the change, so a key cannot keep their
+// power or put them back. Other people's keys, and a member's removal, revoke nothing.
+func TestAKeyGoesWithItsMakersRole(t *testing.T) {
+	tn := newTenant(t, "offboard", qualv1alpha1.PlanEnterprise)
+	members := "/api/v1/teams/" + tn.id + "/members"
+	mint := func(session string) string {
+		t.Helper()
+		var k struct {
+			Key string `json:"key"`
+		}
+		call(t, "POST", "/api/v1/api-keys", session, map[string]any{"name": "mine"}, "X-Qual-Team", tn.id).expect(t, 201).data(t, &k)
+		waitUsable(t, "key", k.Key)
+		return k.Key
+	}
+	people := map[string]string{}
+	for _, who := range []string{"gone", "demoted", "member"} {
+		role := "admin"
+		if who == "member" {
+			role = "member"
+		}
+		call(t, "POST", members, tn.owner, map[string]any{"email": who + "@offboard.example", "role": role}).expect(t, 201)
+		people[who] = sessionToken(t, "user-offboard-"+who, who+"@offboard.example", time.Hour)
+	}
+	waitFor(t, "the new admins", func() error { return authorizedAt(t, api.URL, "/api/v1/api-keys", people["demoted"]) })
+	gone, demoted, ownerKey := mint(people["gone"]), mint(people["demoted"]), mint(tn.owner)
+
+	call(t, "DELETE", members+"/member@offboard.example", tn.owner, nil).expect(t, 204)
+	call(t, "GET", "/api/v1/me", gone, nil).expect(t, 200)
+	call(t, "DELETE", members+"/gone@offboard.example", tn.owner, nil).expect(t, 204)
+	call(t, "PATCH", members+"/demoted@offboard.example", tn.owner, map[string]any{"role": "viewer"}).expect(t, 200)
+	for _, key := range []string{gone, demoted} { // the removed admin's, the demoted admin's
+		call(t, "GET", "/api/v1/me", key, nil).expectError(t, 401, "UNAUTHORIZED")
+		call(t, "POST", members, key, map[string]any{"email": "back@offboard.example"}).expectError(t, 401, "UNAUTHORIZED")
+	}
+	call(t, "GET", "/api/v1/me", ownerKey, nil).expect(t, 200)
+}

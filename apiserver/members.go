@@ -143,6 +143,9 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		return e
 	}
 	role := qualv1alpha1.TeamRole(body.Role.Value)
+	if e := s.revokeLostManager(r, p, role); e != nil {
+		return e
+	}
 	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		for _, touched := range []qualv1alpha1.TeamRole{ms[i].Role, role} {
 			if e := may(touched); e != nil {
@@ -155,12 +158,45 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	if e := s.revokeLostManager(r, p, ""); e != nil {
+		return e
+	}
 	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		if e := may(ms[i].Role); e != nil {
 			return nil, e
 		}
 		return slices.Delete(ms, i, i+1), nil
 	})
+}
+
+// revokeLostManager revokes the keys of an owner or admin who is being removed (role "") or
+// given a role that manages nothing: a key acts for the person who made it (spec.owner), and
+// must not keep, for someone who left, the power to mint keys and re-add them. It runs before
+// the change, so a change that then fails leaves the keys revoked, never the reverse; a
+// caller who may not make the change revokes nothing.
+func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, role qualv1alpha1.TeamRole) error {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
+		return e
+	}
+	ms := m.Team.Object.Spec.Members
+	i := memberIndex(ms, r.PathValue("user_id"))
+	if i < 0 || !slices.Contains(teamManagers, ms[i].Role) || slices.Contains(teamManagers, role) {
+		return nil
+	}
+	teamUID := string(m.Team.Object.UID)
+	rest := slices.Delete(slices.Clone(ms), i, i+1)
+	if !mayTouch(p, teamUID, ms[i].Role) || (role != "" && !mayTouch(p, teamUID, role)) || lastOwnerCheck(rest) != nil {
+		return nil // changeMember refuses it
+	}
+	for _, k := range s.dir.KeysIn(m.Team.Namespace) {
+		if owner := k.Object.Spec.Owner; owner != "" && (strings.EqualFold(owner, ms[i].Email) || owner == ms[i].UserID) {
+			if err := s.revoke(r, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // memberChange changes the member at i; may refuses a role the caller may not touch.
