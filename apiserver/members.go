@@ -186,7 +186,7 @@ func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, role qua
 	}
 	teamUID := string(m.Team.Object.UID)
 	rest := slices.Delete(slices.Clone(ms), i, i+1)
-	if !mayTouch(p, teamUID, ms[i].Role) || (role != "" && !mayTouch(p, teamUID, role)) || lastOwnerCheck(rest) != nil {
+	if !mayTouch(p, teamUID, ms[i].Role) || (role != "" && !mayTouch(p, teamUID, role)) || !keepsAnOwner(rest) {
 		return nil // changeMember refuses it
 	}
 	for _, k := range s.dir.KeysIn(m.Team.Namespace) {
@@ -246,7 +246,7 @@ func memberIndex(ms []qualv1alpha1.TeamMember, who string) int {
 }
 
 func lastOwnerCheck(ms []qualv1alpha1.TeamMember) error {
-	if !slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool { return m.Role == qualv1alpha1.RoleOwner }) {
+	if !keepsAnOwner(ms) {
 		return envelope.New(envelope.CodeConflict, "A team must keep at least one owner")
 	}
 	return nil
@@ -320,4 +320,9 @@ func (s *Server) BindMember(ctx context.Context, team *directory.Team, email, us
 		return false, err
 	}
 	return !taken, nil
+}
+
+// keepsAnOwner says ms still has an owner.
+func keepsAnOwner(ms []qualv1alpha1.TeamMember) bool {
+	return slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool { return m.Role == qualv1alpha1.RoleOwner })
 }
