@@ -518,6 +518,19 @@ func TestAnEmailClaimBindsOnce(t *testing.T) {
 	call(t, "POST", "/api/v1/api-keys", impostor, map[string]any{}, "X-Qual-Team", tn.id).expectError(t, 404, "NOT_FOUND")
 	// The one who bound it keeps its role.
 	call(t, "GET", "/api/v1/teams/"+tn.id+"/members", first, nil).expect(t, 200)
+
+	// Case folds in ASCII only: the Kelvin sign (U+212A) folds to "k" in Unicode, but
+	// "\u212aelly@" is another mailbox, and claims nothing of kelly@'s invitation.
+	call(t, "POST", "/api/v1/teams/"+tn.id+"/members", tn.owner, map[string]any{"email": "kelly@example.com", "role": "admin"}).expect(t, 201)
+	waitFor(t, "the invitation", func() error {
+		if r := call(t, "GET", "/api/v1/teams/"+tn.id+"/members?limit=100", tn.owner, nil); !strings.Contains(string(r.body), "kelly@example.com") {
+			return fmt.Errorf("not listed yet: %s", r.body)
+		}
+		return nil
+	})
+	kelvin := sessionToken(t, "user-kelvin", "\u212aelly@example.com", time.Hour)
+	call(t, "GET", "/api/v1/teams/"+tn.id, kelvin, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "GET", "/api/v1/teams/"+tn.id, sessionToken(t, "user-kelly", "KELLY@example.com", time.Hour), nil).expect(t, 200)
 }
 
 // TestCreatesLandInTheTeamJoinedFirst: a user who creates two teams within one second

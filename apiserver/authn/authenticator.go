@@ -56,7 +56,7 @@ type Options struct {
 func New(dir *directory.Directory, o Options) *Authenticator {
 	admins := map[string]bool{}
 	for _, u := range o.AdminUsers {
-		admins[strings.ToLower(u)] = true
+		admins[directory.EmailKey(u)] = true
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -119,7 +119,7 @@ func (a *Authenticator) session(ctx context.Context, token string) (*Principal, 
 		Kind: KindSession, UserID: claims.Subject, Email: claims.Email, Scopes: scopes.All,
 		Memberships: memberships,
 		Admin: (a.adminRole != "" && claims.HasRole(a.adminRole)) ||
-			a.adminUsers[strings.ToLower(claims.Subject)] || (claims.Email != "" && a.adminUsers[strings.ToLower(claims.Email)]),
+			a.adminUsers[directory.EmailKey(claims.Subject)] || (claims.Email != "" && a.adminUsers[directory.EmailKey(claims.Email)]),
 	}, nil
 }
 
