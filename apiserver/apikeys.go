@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -382,15 +383,50 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if exp := k.Object.Spec.ExpiresAt; exp != nil && !exp.After(s.cfg.Now()) {
 		return envelope.New(envelope.CodeInvalidState, "An expired key cannot be rotated; create a new one")
 	}
+	// The old key is revoked first, and only as it was read: of rotations (or a rotation and
+	// a revocation) racing on one key, one revokes it and the rest are refused, so a key never
+	// has two live successors and a revoked key never gets one. A mint that then fails leaves
+	// the key revoked, never both alive.
+	if err := s.revokeAsRead(r, k); err != nil {
+		return err
+	}
 	spec := k.Object.Spec
 	out, err := s.mintKey(r, home, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
 		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: spec.Owner})
 	if err != nil {
 		return err
 	}
-	if err := s.revoke(r, k); err != nil {
-		return err
-	}
 	envelope.WriteData(w, http.StatusOK, out)
 	return nil
+}
+
+// revokeAsRead revokes a key only if nothing revoked it since it was read. The cached copy may
+// lag a write that changed something else (its status), so a conflict is checked against the
+// key as it is now, and retried once if it is still live.
+func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
+	u := applyObject(k.Object, "APIKey", map[string]any{"revoked": true})
+	err := s.writer().applyAt(r.Context(), u, k.Object.ResourceVersion)
+	if apierrors.IsConflict(err) {
+		now := &qualv1alpha1.APIKey{}
+		if gerr := s.keyReader().Get(r.Context(), client.ObjectKeyFromObject(k.Object), now); gerr != nil {
+			return kubeError(gerr)
+		}
+		if now.Spec.Revoked || now.UID != k.Object.UID {
+			return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")
+		}
+		err = s.writer().applyAt(r.Context(), u, now.ResourceVersion)
+	}
+	if err != nil {
+		return kubeError(err)
+	}
+	s.await(r.Context(), string(k.Object.UID), u.GetResourceVersion())
+	return nil
+}
+
+// keyReader reads a key as the API server has it now, not as the cache last saw it.
+func (s *Server) keyReader() client.Reader {
+	if s.cfg.SecretReader != nil {
+		return s.cfg.SecretReader
+	}
+	return s.cfg.Client
 }

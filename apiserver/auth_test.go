@@ -2,7 +2,9 @@ package apiserver_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +185,53 @@ func TestKeyTypeRules(t *testing.T) {
 	r = call(t, "GET", "/api/v1/campaigns", tn.secret, nil, "Origin", "https://shop.example")
 	if r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("a secret key must never get CORS headers")
+	}
+}
+
+// Rotations of one key racing each other, or racing its revocation, leave at most one live
+// successor, and none when the revocation came first: the old key is revoked only as it was
+// read, before its successor is made.
+func TestRacingRotationsMakeOneSuccessor(t *testing.T) {
+	tn := newTenant(t, "rotrace", qualv1alpha1.PlanEnterprise)
+	for round := range 3 {
+		var k struct {
+			ID  string `json:"id"`
+			Key string `json:"key"`
+		}
+		call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"name": fmt.Sprint("raced-", round)}).expect(t, 201).data(t, &k)
+		waitUsable(t, "raced key", k.Key)
+		results := make(chan response, 4)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Go(func() {
+				<-start
+				if i == 3 && round == 2 { // the last round races a revocation too
+					results <- call(t, "DELETE", "/api/v1/api-keys/"+k.ID, tn.secret, nil)
+					return
+				}
+				results <- call(t, "POST", "/api/v1/api-keys/"+k.ID+"/rotate", k.Key, nil)
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(results)
+		live := 0
+		for r := range results {
+			var out struct {
+				Key string `json:"key"`
+			}
+			if r.status == 200 {
+				r.data(t, &out)
+				waitUsable(t, "successor", out.Key)
+				live++
+			} else if r.status != 204 && r.status != 409 && r.status != 401 {
+				t.Fatalf("round %d: %d %s", round, r.status, r.body)
+			}
+		}
+		if live > 1 {
+			t.Fatalf("round %d: %d live successors of one key", round, live)
+		}
+		call(t, "GET", "/api/v1/me", k.Key, nil).expectError(t, 401, "UNAUTHORIZED")
 	}
 }

@@ -52,9 +52,9 @@ type Config struct {
 	// Deliveries sends webhook test events and redeliveries (internal/delivery's Service);
 	// nil answers those two endpoints with 503.
 	Deliveries Deliverer
-	// SecretReader reads webhooks' signing Secrets, one get by name in a team namespace,
-	// past the informer cache: the apiserver may not list or watch Secrets. nil reads through
-	// Client, which then must not cache Secrets.
+	// SecretReader reads past the informer cache, one get by name: webhooks' signing Secrets
+	// (the apiserver may not list or watch Secrets) and a key whose rotation raced another
+	// write. nil reads through Client, which then must not cache Secrets.
 	SecretReader client.Reader
 	// Analyses queues analysis jobs (findings.NewQueue over Store); nil answers analyze
 	// with 503. Whether this process also works the queue is the queue's own setting.

@@ -83,6 +83,7 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 	cfg := apiserver.Config{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), Store: o.Store, Limiter: o.Limiter, Sessions: verifier,
 		KubeProbe: probe, CursorKey: CursorKey, AdminUsers: o.AdminUsers, Logger: logr.Discard(), Analyses: queue,
+		SecretReader: mgr.GetAPIReader(),
 	}
 	if o.Tune != nil {
 		o.Tune(&cfg)
