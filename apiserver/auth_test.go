@@ -33,6 +33,10 @@ func TestEveryAuthenticationFailureIsTheSame401(t *testing.T) {
 		"alg none":      {"Authorization", "Bearer " + noneAlg},
 		"missing sub":   {"Authorization", "Bearer " + noSub},
 		"garbage token": {"Authorization", "Bearer not.a.jwt"},
+		// A subject no team could hold as a member's user ID is no usable identity here.
+		"kubernetes identity": {"Authorization", "Bearer " + sessionToken(t, "system:masters", "sys@example.com", time.Hour)},
+		"control character":   {"Authorization", "Bearer " + sessionToken(t, "ab\x00c", "nul@example.com", time.Hour)},
+		"overlong subject":    {"Authorization", "Bearer " + sessionToken(t, strings.Repeat("L", 129), "long@example.com", time.Hour)},
 	}
 	var first string
 	for name, h := range cases {

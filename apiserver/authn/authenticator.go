@@ -110,6 +110,12 @@ func (a *Authenticator) session(ctx context.Context, token string) (*Principal, 
 		a.log.V(1).Info("session token refused", "reason", err.Error())
 		return nil, envelope.Unauthorized()
 	}
+	if !usableSubject(claims.Subject) {
+		// A subject no team could bind (its schema would refuse it) would fail every bind and
+		// every team creation, forever: the identity itself is unusable here.
+		a.log.V(1).Info("session token refused", "reason", "subject cannot be a member user ID")
+		return nil, envelope.Unauthorized()
+	}
 	memberships, err := a.bind(ctx, a.dir.MembershipsOf(claims.Subject, claims.Email), claims.Subject, claims.Email)
 	if err != nil {
 		a.log.Error(err, "bind member entries to a session user", "user", claims.Subject)
@@ -147,3 +153,13 @@ func (a *Authenticator) bind(ctx context.Context, ms []directory.Membership, use
 	}
 	return out, nil
 }
+
+// usableSubject says a session subject can be a Team member's user ID under the Team schema:
+// at most 128 bytes, no control character, and no Kubernetes identity (system:...).
+func usableSubject(sub string) bool {
+	return len(sub) <= maxSubject && !strings.HasPrefix(sub, "system:") &&
+		!strings.ContainsFunc(sub, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) })
+}
+
+// maxSubject is the Team schema's bound on a member's user ID, in bytes.
+const maxSubject = 128
