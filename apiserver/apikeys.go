@@ -190,6 +190,10 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	}
 	req.scopes, req.listed = set, len(b.Scopes.Value) > 0
 	switch {
+	case b.Scopes.Set && !req.listed:
+		// Leaving scopes out means the creator's; an empty list is a filter that matched
+		// nothing, and must not become the widest key.
+		add("scopes", "must name at least one scope; leave it out for the creator's scopes")
 	case req.typ == qualv1alpha1.KeyScoped && !req.listed:
 		add("scopes", "a scoped key must list its scopes")
 	case req.typ == qualv1alpha1.KeyPublic && !req.listed:

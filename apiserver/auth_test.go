@@ -126,10 +126,12 @@ func TestKeyTypeRules(t *testing.T) {
 	}
 	for body, field := range map[string]string{
 		`{"type":"public","scopes":["campaigns:write"]}`: "scopes",
-		`{"type":"scoped"}`: "scopes",
-		`{"type":"secret","scopes":["campaigns:destroy"]}`: "scopes",
-		`{"type":"root"}`: "type",
-		`{"type":"secret","allowed_origins":["https://a.example"]}`:                                  "allowed_origins",
+		`{"type":"scoped"}`:                                         "scopes",
+		`{"type":"secret","scopes":[]}`:                             "scopes", // an empty list is not "the creator's scopes"
+		`{"scopes":null}`:                                           "scopes",
+		`{"type":"secret","scopes":["campaigns:destroy"]}`:          "scopes",
+		`{"type":"root"}`:                                           "type",
+		`{"type":"secret","allowed_origins":["https://a.example"]}`: "allowed_origins",
 		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://a.example/path"]}`: "allowed_origins",
 		`{"expires_at":"2001-01-01T00:00:00Z"}`:                                                      "expires_at",
 		`{"expires_in_days":366}`:                                                                    "expires_in_days",
