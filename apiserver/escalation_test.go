@@ -407,7 +407,12 @@ func TestRequestsAreChargedToTheTeamTheyActIn(t *testing.T) {
 	for i := range 5 {
 		call(t, "POST", "/api/v1/teams", founder, map[string]any{"name": fmt.Sprintf("Founded %d", i)}).expect(t, 201)
 	}
-	call(t, "POST", "/api/v1/teams", founder, map[string]any{"name": "One too many"}).expectError(t, 429, "RATE_LIMITED")
+	over := call(t, "POST", "/api/v1/teams", founder, map[string]any{"name": "One too many"})
+	over.expectError(t, 429, "RATE_LIMITED")
+	// Its rate-limit headers describe the budget that refused it, not the per-minute one.
+	if h := over.header; h.Get("X-RateLimit-Limit") != "5" || h.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("headers of the team-creation 429: %v", h)
+	}
 }
 
 // TestTeamOwnershipIsBounded: a user who owns the most teams allowed cannot create another.

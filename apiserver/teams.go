@@ -130,7 +130,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	// One creation at a time, so the count of owned teams below cannot be raced past.
 	s.teamCreation.Lock()
 	defer s.teamCreation.Unlock()
-	if e := s.teamBudget(r, p); e != nil {
+	if e := s.teamBudget(w, r, p); e != nil {
 		return e
 	}
 	now := s.joinedAt(p.UserID, p.Email)
@@ -161,8 +161,9 @@ func (s *Server) joinedAt(userID, email string) metav1.Time {
 }
 
 // teamBudget refuses a team creation past the user's limits: the teams one user may own
-// (403), and the teams one user may create per hour (429).
-func (s *Server) teamBudget(r *http.Request, p *authn.Principal) *envelope.Error {
+// (403), and the teams one user may create per hour (429, whose rate-limit headers describe
+// that budget, as on a 429 of the other hourly budgets).
+func (s *Server) teamBudget(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
 	owned := 0
 	for _, m := range p.Memberships {
 		if m.Role == qualv1alpha1.RoleOwner {
@@ -178,6 +179,7 @@ func (s *Server) teamBudget(r *http.Request, p *authn.Principal) *envelope.Error
 	case err != nil:
 		return envelope.Unavailable("Rate limiting", 5*time.Second)
 	case !res.Allowed:
+		res.Headers(w.Header(), "teams", limit)
 		return envelope.New(envelope.CodeRateLimited, "Team creation budget of %d teams per hour exceeded", limit.Quota).WithRetry(res.RetryAfter)
 	}
 	return nil
