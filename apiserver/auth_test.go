@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,17 @@ func TestEveryAuthenticationFailureIsTheSame401(t *testing.T) {
 		if e.Message != first {
 			t.Errorf("%s: the 401 must never say what was wrong: %q vs %q", name, e.Message, first)
 		}
+	}
+	// Two Authorization headers, even both valid, are no credential: a proxy reading the
+	// other one would disagree about who is calling.
+	req, err := http.NewRequest("GET", api.URL+"/api/v1/me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Add("Authorization", "Bearer "+tn.owner)
+	req.Header.Add("Authorization", "Bearer "+tn.secret)
+	if r := send(t, http.DefaultClient, req); r.status != 401 {
+		t.Fatalf("two Authorization headers: %d %s", r.status, r.body)
 	}
 	// A valid session works, and sees its teams.
 	var me struct {

@@ -66,3 +66,33 @@ func TestWellFormedToken(t *testing.T) {
 		}
 	}
 }
+
+// The access log never holds a member's e-mail, which the members routes carry in the path.
+func TestAccessLogHidesMemberEmails(t *testing.T) {
+	metrics, err := newHTTPMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	log := funcr.New(func(_, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{})
+	s := &Server{cfg: Config{Logger: log}, metrics: metrics}
+	h := s.middleware(http.NewServeMux())
+	for _, method := range []string{"PATCH", "DELETE"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/api/v1/teams/t1/members/ada@example.com", nil))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range lines {
+		if strings.Contains(l, "ada@example.com") || !strings.Contains(l, `members/{user_id}"`) {
+			t.Fatalf("access log: %s", l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("log: %v", lines)
+	}
+}

@@ -41,23 +41,25 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// loggedPath is the request's path for the access log, with a share token (a bearer
-// credential: whoever holds it reads the graph) and anything after it replaced. It goes by
-// the path, not the matched route: a wrong method, a preflight or a trailing slash reaches
-// no route but still carries the token.
+// loggedPath is the request's path for the access log, with what follows a secret or personal
+// path segment replaced: a share token (a bearer credential: whoever holds it reads the graph)
+// and a member's e-mail (personal data, never logged). It goes by the path, not the matched
+// route: a wrong method, a preflight or a trailing slash reaches no route but still carries it.
 func loggedPath(r *http.Request) string {
 	p := r.URL.Path
-	for _, prefix := range tokenPaths {
-		if i := strings.Index(p, prefix); i >= 0 && len(p) > i+len(prefix) {
-			return p[:i+len(prefix)] + "{token}"
+	for _, h := range hiddenPaths {
+		if i := strings.Index(p, h.prefix); i >= 0 && len(p) > i+len(h.prefix) {
+			return p[:i+len(h.prefix)] + h.as
 		}
 	}
 	return p
 }
 
-// tokenPaths are the path prefixes a share token follows: the page and the public JSON under
-// either base path.
-var tokenPaths = []string{sharePagePath, "/shared/graphs/"}
+// hiddenPaths are the path prefixes a secret or personal segment follows: a share token on
+// the page and the public JSON under either base path, and a member's e-mail or user ID.
+var hiddenPaths = []struct{ prefix, as string }{
+	{sharePagePath, "{token}"}, {"/shared/graphs/", "{token}"}, {"/members/", "{user_id}"},
+}
 
 // requestID echoes a client's id when it is a sane token, else makes one.
 func requestID(given string) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,5 +38,18 @@ func TestPanicBecomesInternalError(t *testing.T) {
 		if rec.Header().Get("X-Request-Id") == "" {
 			t.Fatal("no request id")
 		}
+	}
+}
+
+// A name with no ASCII letter or digit still gets a slug that says what it names.
+func TestSlugFallsBackToWhatItNames(t *testing.T) {
+	if got := teamName("日本チーム"); !regexp.MustCompile(`^team-[0-9a-f]{6}$`).MatchString(got) {
+		t.Errorf("team name %q", got)
+	}
+	if got := slugBase("Équipe Nord", "team"); got != "quipe-nord" {
+		t.Errorf("slug %q", got)
+	}
+	if got := slugBase("¿?", "campaign"); got != "campaign" {
+		t.Errorf("campaign slug %q", got)
 	}
 }

@@ -188,7 +188,7 @@ func (s *Server) teamBudget(w http.ResponseWriter, r *http.Request, p *authn.Pri
 // teamName is a Team object's name: the name's slug and a random suffix, short enough for
 // the team-<name> namespace.
 func teamName(display string) string {
-	base := slugBase(display)
+	base := slugBase(display, "team")
 	if len(base) > 40 {
 		base = strings.TrimRight(base[:40], "-")
 	}

@@ -77,20 +77,20 @@ func fromApplied[T any, PT interface {
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
 // slugBase is the kebab-case form of a title: characters outside [a-z0-9] become dashes.
-func slugBase(title string) string {
+func slugBase(title, fallback string) string {
 	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(title), "-"), "-")
 	if len(s) > 200 {
 		s = strings.TrimRight(s[:200], "-")
 	}
 	if s == "" {
-		return "campaign"
+		return fallback // a title with no ASCII letter or digit
 	}
 	return s
 }
 
 // createCampaign creates a campaign named by its slug, `-2`, `-3`… on a collision.
 func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1.CampaignSpec, now time.Time) (*qualv1alpha1.Campaign, error) {
-	base := slugBase(spec.Title) + "-" + strconv.FormatInt(now.Unix(), 10)
+	base := slugBase(spec.Title, "campaign") + "-" + strconv.FormatInt(now.Unix(), 10)
 	for n := 1; n <= 50; n++ {
 		name := base
 		if n > 1 {

@@ -67,6 +67,12 @@ func New(dir *directory.Directory, o Options) *Authenticator {
 
 // Authenticate returns the caller of r, or the one 401 that never says what was wrong.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, *envelope.Error) {
+	// Two Authorization headers are refused, not read first-wins: a proxy that checks the
+	// other one would disagree with this server about who is calling.
+	auth := r.Header.Values("Authorization")
+	if len(auth) > 1 {
+		return nil, envelope.Unauthorized()
+	}
 	token, ok := ParseBearer(r.Header.Get("Authorization"))
 	if !ok {
 		return nil, envelope.Unauthorized()
