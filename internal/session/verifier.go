@@ -51,6 +51,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(methods), // refuses "none" and every alg not configured
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // a token issued in the future (past the leeway) is a forgery or a broken clock
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithTimeFunc(cfg.Now),
 		jwt.WithStrictDecoding(), // one encoding per token: no altered-but-valid copies

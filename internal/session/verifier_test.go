@@ -68,6 +68,12 @@ func TestVerifyHS256(t *testing.T) {
 		{"nbf a numeric string", func(t *testing.T) string {
 			return hs256(t, with(map[string]any{"nbf": fmt.Sprint(testNow.Add(-time.Hour).Unix())}))
 		}, errStringTime},
+		{"iat within leeway", func(t *testing.T) string {
+			return hs256(t, with(map[string]any{"iat": testNow.Add(10 * time.Second).Unix()}))
+		}, nil},
+		{"iat future", func(t *testing.T) string {
+			return hs256(t, with(map[string]any{"iat": testNow.Add(24 * time.Hour).Unix()}))
+		}, jwt.ErrTokenUsedBeforeIssued},
 		{"nbf past", func(t *testing.T) string {
 			return hs256(t, with(map[string]any{"nbf": testNow.Add(-time.Minute).Unix()}))
 		}, nil},
