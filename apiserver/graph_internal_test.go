@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,19 +13,29 @@ import (
 )
 
 // A share token is a credential: the access log names the route and a path without it.
-func TestAccessLogHidesShareTokens(t *testing.T) {
+// loggingServer is a server whose access log the test reads: logged returns its lines.
+func loggingServer(t *testing.T) (s *Server, logged func() []string) {
+	t.Helper()
 	metrics, err := newHTTPMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
 	var lines []string
-	log := funcr.New(func(prefix, args string) {
+	log := funcr.New(func(_, args string) {
 		mu.Lock()
 		defer mu.Unlock()
 		lines = append(lines, args)
 	}, funcr.Options{})
-	s := &Server{cfg: Config{Logger: log}, metrics: metrics}
+	return &Server{cfg: Config{Logger: log}, metrics: metrics}, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
+}
+
+func TestAccessLogHidesShareTokens(t *testing.T) {
+	s, logged := loggingServer(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /share/graphs/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
 	mux.HandleFunc("GET /api/v1/shared/graphs/{token}", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
@@ -40,8 +51,7 @@ func TestAccessLogHidesShareTokens(t *testing.T) {
 	for _, req := range requests {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	lines := logged()
 	if len(lines) != len(requests) {
 		t.Fatalf("log: %v", lines)
 	}
@@ -69,24 +79,12 @@ func TestWellFormedToken(t *testing.T) {
 
 // The access log never holds a member's e-mail, which the members routes carry in the path.
 func TestAccessLogHidesMemberEmails(t *testing.T) {
-	metrics, err := newHTTPMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var lines []string
-	log := funcr.New(func(_, args string) {
-		mu.Lock()
-		defer mu.Unlock()
-		lines = append(lines, args)
-	}, funcr.Options{})
-	s := &Server{cfg: Config{Logger: log}, metrics: metrics}
+	s, logged := loggingServer(t)
 	h := s.middleware(http.NewServeMux())
 	for _, method := range []string{"PATCH", "DELETE"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/api/v1/teams/t1/members/ada@example.com", nil))
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	lines := logged()
 	for _, l := range lines {
 		if strings.Contains(l, "ada@example.com") || !strings.Contains(l, `members/{user_id}"`) {
 			t.Fatalf("access log: %s", l)
