@@ -132,7 +132,8 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 }
 
 func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	if _, e := s.manageMembers(r, p); e != nil { // who may, before what is asked
+	m, e := s.manageMembers(r, p) // who may, before what is asked
+	if e != nil {
 		return e
 	}
 	var body memberBody
@@ -143,10 +144,10 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		return e
 	}
 	role := qualv1alpha1.TeamRole(body.Role.Value)
-	if e := s.revokeLostManager(r, p, role); e != nil {
-		return e
+	if err := s.revokeLostManager(r, p, m, role); err != nil {
+		return err
 	}
-	return s.changeMember(w, r, p, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
+	return s.changeMember(w, r, p, m, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		for _, touched := range []qualv1alpha1.TeamRole{ms[i].Role, role} {
 			if e := may(touched); e != nil {
 				return nil, e
@@ -158,10 +159,14 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	if e := s.revokeLostManager(r, p, ""); e != nil {
+	m, e := s.manageMembers(r, p)
+	if e != nil {
 		return e
 	}
-	return s.changeMember(w, r, p, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
+	if err := s.revokeLostManager(r, p, m, ""); err != nil {
+		return err
+	}
+	return s.changeMember(w, r, p, m, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		if e := may(ms[i].Role); e != nil {
 			return nil, e
 		}
@@ -174,11 +179,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 // must not keep, for someone who left, the power to mint keys and re-add them. It runs before
 // the change, so a change that then fails leaves the keys revoked, never the reverse; a
 // caller who may not make the change revokes nothing.
-func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, role qualv1alpha1.TeamRole) error {
-	m, e := s.manageMembers(r, p)
-	if e != nil {
-		return e
-	}
+func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, m directory.Membership, role qualv1alpha1.TeamRole) error {
 	ms := m.Team.Object.Spec.Members
 	i := memberIndex(ms, r.PathValue("user_id"))
 	if i < 0 || !slices.Contains(teamManagers, ms[i].Role) || slices.Contains(teamManagers, role) {
@@ -202,13 +203,9 @@ func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, role qua
 // memberChange changes the member at i; may refuses a role the caller may not touch.
 type memberChange func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error)
 
-// changeMember applies change to the member named in the path, keeping at least one owner,
-// and answers with the member (or 204).
-func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, status int, change memberChange) error {
-	m, e := s.manageMembers(r, p)
-	if e != nil {
-		return e
-	}
+// changeMember applies change to the member named in the path of m's team (manageMembers
+// allowed the caller), keeping at least one owner, and answers with the member (or 204).
+func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, m directory.Membership, status int, change memberChange) error {
 	who := r.PathValue("user_id")
 	may := func(role qualv1alpha1.TeamRole) *envelope.Error {
 		if !mayTouch(p, string(m.Team.Object.UID), role) {

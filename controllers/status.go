@@ -52,13 +52,13 @@ func statusPatch(ctx context.Context, c client.Client, obj client.Object, before
 	if err != nil {
 		return fmt.Errorf("diff status: %w", err)
 	}
-	patch := append(append([]byte(`{"status":`), diff...), '}')
+	body := map[string]any{"status": json.RawMessage(diff)}
 	if locked {
-		rv, err := json.Marshal(obj.GetResourceVersion())
-		if err != nil {
-			return fmt.Errorf("marshal resource version: %w", err)
-		}
-		patch = append(append(append([]byte(`{"metadata":{"resourceVersion":`), rv...), `},"status":`...), append(diff, '}')...)
+		body["metadata"] = map[string]string{"resourceVersion": obj.GetResourceVersion()}
+	}
+	patch, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("marshal status patch: %w", err)
 	}
 	if err := c.Status().Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("patch status of %s: %w", client.ObjectKeyFromObject(obj), err)
