@@ -210,7 +210,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *authn
 	return nil
 }
 
-// redeliver queues a finished delivery of the webhook again: 202 with the delivery.
+// redeliver queues a finished delivery of an enabled webhook again: 202 with the delivery.
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
 	if e != nil {
@@ -230,6 +230,11 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p *authn.Prin
 		return envelope.NotFound("Delivery")
 	case err != nil:
 		return err
+	}
+	// A disabled endpoint sends nothing, so the delivery would wait unseen until someone
+	// enabled it again; say so instead of queueing it.
+	if wh.Spec.Enabled != nil && !*wh.Spec.Enabled {
+		return envelope.New(envelope.CodeInvalidState, "The webhook is disabled; enable it before sending a delivery again")
 	}
 	d, e := s.deliverer()
 	if e != nil {

@@ -498,6 +498,15 @@ func TestWebhookRedeliver(t *testing.T) {
 			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/test", tn.secret, nil).expect(t, 200).data(t, &test)
 			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/deliveries/"+test.ID+"/redeliver", tn.secret, nil).
 				expectError(t, 409, "INVALID_STATE")
+
+			// A disabled endpoint would hold the delivery unseen: refused, and nothing queued.
+			held := seedFailedDelivery(t, b.db, tn.id, other.ID)
+			callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+other.ID, tn.secret, map[string]any{"enabled": false}).expect(t, 200)
+			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/deliveries/"+string(held.ID)+"/redeliver", tn.secret, nil).
+				expectError(t, 409, "INVALID_STATE")
+			if still, err := b.db.Team(store.TeamID(tn.id)).GetDelivery(t.Context(), held.ID); err != nil || still.Status != store.DeliveryFailed {
+				t.Fatalf("a refused redelivery changed the delivery: %+v, %v", still, err)
+			}
 		})
 	}
 }
