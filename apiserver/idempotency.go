@@ -25,9 +25,18 @@ import (
 // API key's plaintext) are never stored: a replay answers them as null.
 func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-		key := r.Header.Get("Idempotency-Key")
-		if key == "" {
+		sent := r.Header.Values("Idempotency-Key")
+		if len(sent) == 0 {
 			return h(w, r, p)
+		}
+		// An empty key or two keys are refused, not run unprotected: the client meant to be
+		// safe to retry and would otherwise not learn that it was not.
+		key := sent[0]
+		if len(sent) > 1 {
+			return envelope.Field("Idempotency-Key", "must be sent once")
+		}
+		if strings.TrimSpace(key) == "" {
+			return envelope.Field("Idempotency-Key", "must not be empty")
 		}
 		if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
 			return envelope.Field("Idempotency-Key", "must be at most 255 printable ASCII characters")
@@ -59,9 +68,23 @@ func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
 		team = string(p.Acting.Object.UID)
 	}
 	h := sha256.New()
-	_, _ = io.WriteString(h, r.Method+" "+apiPath(r.URL.Path)+"\n"+team+"\n")
+	_, _ = io.WriteString(h, r.Method+" "+canonicalPath(r)+"\n"+team+"\n")
 	_, _ = h.Write(body)
 	return h.Sum(nil)
+}
+
+// canonicalPath is r's path under no base path, its ids in the one spelling canonicalIDs
+// gives the path values, so a retry that spells an id in upper case is the same request. A
+// user id is left as sent, as canonicalIDs leaves it.
+func canonicalPath(r *http.Request) string {
+	segs := strings.Split(apiPath(r.URL.Path), "/")
+	user := r.PathValue("user_id")
+	for i, seg := range segs {
+		if user == "" || seg != user {
+			segs[i] = canonicalID(seg)
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // withhold replaces fields of a recorded answer's data with null, so the record never holds
@@ -167,8 +190,6 @@ func keepable(status int) bool {
 
 func replay(w http.ResponseWriter, rec store.IdempotencyRecord) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
 	h.Set("Idempotent-Replayed", "true")
-	w.WriteHeader(rec.StatusCode)
-	_, _ = w.Write(rec.Body)
+	envelope.WriteBody(w, rec.StatusCode, rec.Body)
 }

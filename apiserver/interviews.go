@@ -34,7 +34,7 @@ type interviewTarget = found[store.Interview]
 
 // startBody is the body of POST /campaigns/{id}/interviews.
 type startBody struct {
-	Participant *participantBody `json:"participant"`
+	Participant decode.Optional[participantBody] `json:"participant"`
 }
 
 type participantBody struct {
@@ -53,7 +53,7 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if e := decode.JSON(w, r, &body); e != nil {
 		return e
 	}
-	who, e := body.Participant.participant()
+	who, e := body.participant()
 	if e != nil {
 		return e
 	}
@@ -86,13 +86,43 @@ const (
 	maxEmail           = 254 // the longest address SMTP carries (RFC 5321)
 	maxMetadataKeys    = 50
 	maxMetadataBytes   = 16 << 10
+	// maxMetadataDepth keeps every list that shows a participant readable by JSON parsers
+	// with a recursion limit (some stop at 100 levels, some sooner).
+	maxMetadataDepth = 8
 )
 
-// participant checks the participant block; none gives the zero Participant.
-func (b *participantBody) participant() (store.Participant, *envelope.Error) {
-	if b == nil {
-		return store.Participant{}, nil
+// nesting is how many levels of objects and arrays v holds: 1 for a flat object.
+func nesting(v any) int {
+	deepest := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			deepest = max(deepest, nesting(x))
+		}
+	case []any:
+		for _, x := range v {
+			deepest = max(deepest, nesting(x))
+		}
+	default:
+		return 0
 	}
+	return deepest + 1
+}
+
+// participant checks the participant block; none gives the zero Participant, and null is
+// refused like every other null for an object: a client meaning "no participant" leaves it out.
+func (b *startBody) participant() (store.Participant, *envelope.Error) {
+	switch {
+	case !b.Participant.Set:
+		return store.Participant{}, nil
+	case b.Participant.Null:
+		return store.Participant{}, envelope.Field("participant", "must not be null; leave it out for no participant")
+	}
+	return b.Participant.Value.participant()
+}
+
+// participant checks a participant block that was given.
+func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 	var bad []envelope.FieldError
 	add := func(field, msg string) {
 		bad = append(bad, envelope.FieldError{Field: "participant." + field, Message: msg})
@@ -119,6 +149,8 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		add("metadata", "must hold at most "+strconv.Itoa(maxMetadataKeys)+" keys")
 	} else if raw, err := json.Marshal(b.Metadata); err != nil || len(raw) > maxMetadataBytes {
 		add("metadata", "must be at most 16 KiB as JSON")
+	} else if nesting(map[string]any(b.Metadata)) > maxMetadataDepth {
+		add("metadata", "must nest at most "+strconv.Itoa(maxMetadataDepth)+" levels deep")
 	}
 	if len(bad) > 0 {
 		return store.Participant{}, envelope.Validation(bad...)
@@ -156,6 +188,7 @@ func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *auth
 // answerBody is the body of POST /interviews/{id}/messages.
 type answerBody struct {
 	Content decode.Optional[string] `json:"content"`
+	ReplyTo decode.Optional[string] `json:"reply_to"`
 }
 
 const maxAnswer = 10000
@@ -177,8 +210,16 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	case n > maxAnswer:
 		return envelope.Field("content", "must be at most %d characters", maxAnswer)
 	}
+	if body.ReplyTo.Set && (body.ReplyTo.Null || !isUUID(canonicalID(body.ReplyTo.Value))) {
+		return envelope.Field("reply_to", "must be the id of the interviewer's message being answered")
+	}
 	if !p.HasRole(string(t.team.Team.Object.UID), campaignWriters...) {
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot answer interviews")
+	}
+	if body.ReplyTo.Set && t.row.Status == store.InterviewInProgress {
+		if err := s.repliesToLatest(r.Context(), t, store.MessageID(canonicalID(body.ReplyTo.Value))); err != nil {
+			return interviewError(err, t, store.InterviewInProgress)
+		}
 	}
 	turn, err := s.interviews.Answer(r.Context(), s.rows(t.team), t.campaign.Object, t.row, body.Content.Value)
 	if err != nil {
@@ -231,6 +272,22 @@ func interviewFor(p *authn.Principal, iv store.Interview) resources.Interview {
 // latest is the target with the interview as it is now, when a refusal says it moved on since
 // it was read (another request ended it): the error names the state it is in, not the one it
 // was in.
+// repliesToLatest checks that question is the interview's latest message, as t read it, and
+// the interviewer's: else store.ErrConflict, before any model is asked. The answer's own
+// sequence precondition then holds that to the moment it is written, so a double submit
+// of one answer lands once even when the two requests do not overlap.
+func (s *Server) repliesToLatest(ctx context.Context, t interviewTarget, question store.MessageID) error {
+	last, err := s.rows(t.team).ListMessages(ctx, t.row.ID, store.PageRequest{Order: store.Desc, Limit: 1, SkipTotal: true})
+	if err != nil {
+		return err
+	}
+	if len(last.Items) == 0 || last.Items[0].ID != question || last.Items[0].Role != store.RoleInterviewer ||
+		last.Items[0].Sequence != int64(t.row.MessageCount) {
+		return store.ErrConflict
+	}
+	return nil
+}
+
 func (s *Server) latest(ctx context.Context, t interviewTarget, err error) interviewTarget {
 	if errors.Is(err, store.ErrInvalidState) {
 		if now, gerr := s.rows(t.team).GetInterview(ctx, t.row.ID); gerr == nil {

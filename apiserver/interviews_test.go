@@ -339,6 +339,21 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 			t.Errorf("%s: %+v", name, e)
 		}
 	}
+	// Null is no participant block, and metadata nested past 8 levels would make every list
+	// that shows it unreadable to parsers with a recursion limit.
+	deep := `{"leaf":1}`
+	for range 4 {
+		deep = `{"a":[` + deep + `]}` // two levels more
+	}
+	for body, field := range map[string]string{`{"participant":null}`: "participant",
+		`{"participant":{"metadata":` + deep + `}}`: "participant.metadata"} {
+		e := call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, body).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != field {
+			t.Errorf("%s: %+v", body, e)
+		}
+	}
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret,
+		map[string]any{"participant": map[string]any{"metadata": map[string]any{"a": map[string]any{"b": []any{1, map[string]any{"c": 2}}}}}}).expect(t, 201)
 	// A member name is text too (PostgreSQL's jsonb refuses a NUL in one): the error names
 	// the object that holds it.
 	e = call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret,
@@ -447,6 +462,54 @@ func TestConcurrentAnswersDoNotInterleave(t *testing.T) {
 		if won < 1 || got.MessageCount != 1+2*won || got.QuestionCount != 1+won {
 			t.Fatalf("%d answers won; interview %+v", won, got)
 		}
+	}
+}
+
+// An answer that names the question it replies to lands once: a double submit that does not
+// overlap in time is a CONFLICT too, and asks the interviewer nothing.
+func TestAnswerNamesItsQuestion(t *testing.T) {
+	tn := newTenant(t, "ivreplyto", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Reply to", "max_questions": 50})
+	iv := start(t, api.URL, tn.secret, c.ID, nil)
+	opening := iv.Messages[0].ID
+	send := func(body map[string]any) response {
+		return call(t, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, body)
+	}
+	for _, bad := range []any{nil, "", "not-an-id", 7} {
+		e := send(map[string]any{"content": longAnswer, "reply_to": bad}).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "reply_to" {
+			t.Fatalf("reply_to %v: %+v", bad, e)
+		}
+	}
+	var first turn
+	send(map[string]any{"content": longAnswer, "reply_to": strings.ToUpper(opening)}).expect(t, 201).data(t, &first)
+	for _, stale := range []string{opening, first.Message.ID, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"} {
+		send(map[string]any{"content": longAnswer, "reply_to": stale}).expectError(t, 409, "CONFLICT")
+	}
+	var got interview
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 200).data(t, &got)
+	if got.MessageCount != 3 || got.QuestionCount != 2 {
+		t.Fatalf("a refused answer was stored: %+v", got)
+	}
+	// Four submits of one answer, one at a time or at once: exactly one lands.
+	statuses := make(chan int, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { statuses <- send(map[string]any{"content": longAnswer, "reply_to": first.Reply.ID}).status })
+	}
+	wg.Wait()
+	close(statuses)
+	won := 0
+	for st := range statuses {
+		if st == 201 {
+			won++
+		} else if st != 409 {
+			t.Fatalf("status %d", st)
+		}
+	}
+	call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 200).data(t, &got)
+	if won != 1 || got.MessageCount != 5 {
+		t.Fatalf("%d of one answer's submits landed; interview %+v", won, got)
 	}
 }
 

@@ -31,9 +31,10 @@ func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]s
 func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
 	q := r.URL.Query()
 	var bad []envelope.FieldError
-	if v := q.Get("limit"); v != "" {
+	if q.Has("limit") {
+		v := q.Get("limit")
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
+		if err != nil || n < 1 || n > 100 || strings.Trim(v, "0123456789") != "" {
 			bad = append(bad, envelope.FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
 		}
 		lp.limit = n
@@ -63,7 +64,10 @@ func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, f
 	// A cursor is bound to its query and to who asked it: another caller, who may see other
 	// teams, gets INVALID_CURSOR rather than a position in a list it never read.
 	lp.binding = cursor.Binding(endpoint(r)+" "+strconv.Quote(callerOf(r.Context())), order, filters)
-	if token := q.Get("cursor"); token != "" {
+	// An empty cursor is refused, not read as the first page: a client that lost its cursor
+	// would otherwise walk page one forever.
+	if q.Has("cursor") {
+		token := q.Get("cursor")
 		pos, err := s.cursors.Decode(token, lp.sortBy, lp.binding)
 		if err != nil {
 			return lp, envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -90,9 +91,12 @@ func TestPaginationWalksEveryItemOnceWithInsertsBetweenPages(t *testing.T) {
 	raw, _ := base64.RawURLEncoding.DecodeString(next)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"id":"`, `"id":"0`, 1)))
 	call(t, "GET", "/api/v1/campaigns?campaign_mode=hr&limit=2&cursor="+forged, tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
-	for _, q := range []string{"limit=0", "limit=101", "limit=x", "sort_by=slug", "order=up", "status=archived", "campaign_mode=sales"} {
+	for _, q := range []string{"limit=0", "limit=101", "limit=x", "sort_by=slug", "order=up", "status=archived", "campaign_mode=sales",
+		"limit=", "limit=+5", "limit=2&limit=3", "status=draft&status=active", "cursor=" + next + "&cursor=" + next} {
 		call(t, "GET", "/api/v1/campaigns?"+q, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
 	}
+	// A lost cursor is an error, not page one again (a client would walk page one forever).
+	call(t, "GET", "/api/v1/campaigns?campaign_mode=hr&limit=2&cursor=", tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
 }
 
 func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
@@ -108,11 +112,41 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 	if string(first.body) != string(alias.body) || alias.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("the replay under /v1 differs:\n%s\n%s", first.body, alias.body)
 	}
+	if again.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("a replay must carry the headers of every JSON answer: %v", again.header)
+	}
 	call(t, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Other"}, "Idempotency-Key", "order-42").
 		expectError(t, 409, "IDEMPOTENCY_CONFLICT")
 	p := listPage(t, tn.secret, "search=exactly")
 	if p.Pagination.TotalCount != 1 {
 		t.Fatalf("the repeat created %d campaigns", p.Pagination.TotalCount)
+	}
+
+	// An id in the path is one id in any letter case, for the replay as for the lookup.
+	var made campaign
+	first.data(t, &made)
+	published := call(t, "POST", "/api/v1/campaigns/"+made.ID+"/publish", tn.secret, nil, "Idempotency-Key", "publish-1").expect(t, 200)
+	upper := call(t, "POST", "/api/v1/campaigns/"+strings.ToUpper(made.ID)+"/publish", tn.secret, nil, "Idempotency-Key", "publish-1").expect(t, 200)
+	if string(published.body) != string(upper.body) || upper.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the replay with the id in upper case differs:\n%s\n%s", published.body, upper.body)
+	}
+
+	// An empty key, or two, would run the write unprotected: refused, and nothing made.
+	for _, keys := range [][]string{{""}, {" "}, {"dup-a", "dup-b"}} {
+		req, err := http.NewRequest("POST", api.URL+"/api/v1/campaigns", strings.NewReader(`{"title":"Unprotected"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tn.secret)
+		req.Header["Idempotency-Key"] = keys
+		e := exchange(t, http.DefaultClient, req).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "Idempotency-Key" {
+			t.Fatalf("keys %q: %+v", keys, e)
+		}
+	}
+	if p := listPage(t, tn.secret, "search=unprotected"); p.Pagination.TotalCount != 0 {
+		t.Fatalf("a refused key made %d campaigns", p.Pagination.TotalCount)
 	}
 
 	// Eight identical first requests racing: the work happens once; the others get the

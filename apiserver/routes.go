@@ -200,11 +200,17 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 	}
 }
 
-// queryText refuses a query parameter whose name or a value is not text. Every filter of
-// every list is checked here, once, before its handler reads it.
+// queryText refuses a query parameter whose name or a value is not text, or that is given
+// more than once. Every filter of every list is checked here, once, before its handler
+// reads it.
 func queryText(name string, values []string) *envelope.Error {
 	if !decode.ValidText(name) {
 		return envelope.Field("query", "has a parameter name that is not valid UTF-8 text")
+	}
+	// No parameter takes a list: a second value would be read by nobody, and a client that
+	// sent two should learn which one counts rather than guess.
+	if len(values) > 1 {
+		return envelope.Field(name, "must be given once")
 	}
 	for _, v := range values {
 		if !decode.ValidText(v) {

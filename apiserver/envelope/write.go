@@ -87,6 +87,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeBytes(w, status, append(body, '\n'))
 }
 
+// WriteBody writes body, a JSON document made earlier (a recorded answer), with the headers
+// every JSON answer carries.
+func WriteBody(w http.ResponseWriter, status int, body []byte) { writeBytes(w, status, body) }
+
 func writeBytes(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
