@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -400,16 +401,41 @@ func bootstrapAndAnnounce(ctx context.Context, out io.Writer, c client.Client, f
 	if err := registerDevAggregated(ctx, c, f.agg, f.api.aggregated.certDir); err != nil {
 		return err
 	}
+	session, err := devSessionToken(f.api.jwtSecret, f.api.jwtAudience, time.Now())
+	if err != nil {
+		return err
+	}
 	envFile := filepath.Join(p.dir, "dev.env")
 	err = writeDevEnv(envFile, [][2]string{
 		{"QUAL_URL", url}, {"QUAL_API_KEY", apiKey}, {"QUAL_ADMIN_KEY", adminKey}, {"QUAL_JWT_SECRET", f.api.jwtSecret},
-		{"QUAL_DEV_USER_ID", devUserID}, {"QUAL_DEV_USER_EMAIL", devUserEmail}, {"KUBECONFIG", p.kubeconfig},
+		{"QUAL_DEV_USER_ID", devUserID}, {"QUAL_DEV_USER_EMAIL", devUserEmail}, {"QUAL_SESSION_TOKEN", session},
+		{"KUBECONFIG", p.kubeconfig},
 	})
 	if err != nil {
 		return err
 	}
 	printDevUsage(out, envFile, url, p.kubeconfig, &f.mgr)
 	return nil
+}
+
+// devSessionLifetime is how long the dev user's session token in dev.env lasts; every start
+// writes a new one.
+const devSessionLifetime = 7 * 24 * time.Hour
+
+// devSessionToken is a session token of the dev user, signed as a sign-in provider would sign
+// it (HS256 with the dev secret), so that the routes only a session may use (POST /teams,
+// members) can be tried without writing a JWT by hand.
+func devSessionToken(secret, audience string, now time.Time) (string, error) {
+	claims := jwt.MapClaims{"sub": devUserID, "email": devUserEmail, "iat": now.Unix(),
+		"exp": now.Add(devSessionLifetime).Unix()}
+	if audience != "" {
+		claims["aud"] = audience
+	}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		return "", fmt.Errorf("sign the dev session token: %w", err)
+	}
+	return token, nil
 }
 
 // ensureDevTeam creates the team "default" unless it exists (edits made since are kept) and
@@ -607,7 +633,8 @@ func printDevUsage(out io.Writer, envFile, url, kubeconfig string, mf *managerFl
 Qual is running. Ctrl-C stops it; run it again to resume with the same data.
 
   REST API    %[2]s/api/v1   (QUAL_API_KEY has every scope in the team "default";
-              QUAL_ADMIN_KEY is a platform admin's, admin:read; so is %[4]s's session)
+              QUAL_ADMIN_KEY is a platform admin's, admin:read; QUAL_SESSION_TOKEN is
+              %[4]s's session for 7 days, the team's owner and a platform admin)
   Kubernetes  %[3]s
   Metrics     http://%[5]s/metrics   Probes http://%[6]s/healthz
 

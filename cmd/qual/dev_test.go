@@ -68,6 +68,7 @@ func TestDevRunsBootstrapsAndResumes(t *testing.T) {
 	}
 	token := sessionToken(t, vars)
 	checkAPI(t, vars, token)
+	checkAPI(t, vars, vars["QUAL_SESSION_TOKEN"]) // the one dev.env hands out works the same
 	checkCluster(t, vars["KUBECONFIG"])
 	first.stop(t, os.Interrupt) // Ctrl-C
 
