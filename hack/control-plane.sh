@@ -47,7 +47,13 @@ build_kube_apiserver() {
   } >"$mod/go.mod"
   (cd "$mod" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" >&2)
   log "kube-apiserver $KUBE_VERSION: compiling (about 9 minutes on 2 cores the first time)"
-  (cd "$mod" && go build -ldflags="-s -w" -o "$dest/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) &
+  # Stamp the version as the release build does: without it the server reports
+  # v0.0.0-master+$Format:%H$, which `kubectl version` cannot parse.
+  local minor="${KUBE_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local version_pkg=k8s.io/component-base/version
+  local stamp="-X $version_pkg.gitVersion=$KUBE_VERSION -X $version_pkg.gitMajor=1 -X $version_pkg.gitMinor=$minor -X $version_pkg.gitTreeState=clean"
+  (cd "$mod" && go build -ldflags="-s -w $stamp" -o "$dest/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) &
   elapsed $! kube-apiserver
   mv "$dest/kube-apiserver.tmp" "$dest/kube-apiserver"
 }
