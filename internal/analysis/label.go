@@ -50,20 +50,21 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 	subject := studySubject(in.Campaign)
 	out := make([]Finding, 0, len(clusters))
 	titles := map[string][]string{} // the clause titles of each finding, by key, best first
+	var said [][]string             // the clauses each finding in out quotes, for spareTitle
 	for _, cl := range clusters {
 		picks := a.evidence(cl, recs)
 		described, shown := a.quoteCuts(picks, thr)
 		picks = picks[:described]
 		f := Finding{Frequency: cl.support, Confidence: kindConfidence[cl.class]}
+		// Titles are read from the clauses themselves; a quote may also hold the sentence a
+		// short verdict borrowed its topic from, which a title should not start with.
+		quotes := make([]string, 0, len(picks))
 		for _, p := range picks {
 			r := recs[p.rec]
 			iv := in.Interviews[r.iv]
 			msg := iv.Messages[r.msg]
-			f.Evidence = append(f.Evidence, Evidence{InterviewID: iv.ID, MessageID: msg.ID, Quote: msg.Content[r.start:r.end]})
-		}
-		var quotes []string
-		for _, e := range f.Evidence {
-			quotes = append(quotes, e.Quote)
+			f.Evidence = append(f.Evidence, Evidence{InterviewID: iv.ID, MessageID: msg.ID, Quote: msg.Content[r.from:r.to]})
+			quotes = append(quotes, msg.Content[r.start:r.end])
 		}
 		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl), true)
 		// A question theme is about what its question asks about, whatever its quotes
@@ -77,10 +78,11 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			cands = titleCandidates(quotes, subject, cl.class, a.topical(cl), false)
 		}
 		if cl.primary < 0 {
-			wf := a.wordFinding(cl, f, recs, in)
+			wf := a.wordFinding(cl, f, quotes, recs, in)
 			wf.Evidence = wf.Evidence[:shown]
 			titles[wf.Key] = cands
 			out = append(out, wf)
+			said = append(said, quotes[:shown])
 			continue
 		}
 		main := a.lex.concepts[cl.primary]
@@ -130,6 +132,7 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		f.Evidence = f.Evidence[:shown]
 		titles[f.Key] = cands
 		out = append(out, f)
+		said = append(said, quotes[:shown])
 	}
 	// Two discovered groups of one question can share their most common word: the
 	// second gets a suffix, in cluster order, which is deterministic.
@@ -165,7 +168,7 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		// With nothing to name it by (no statement, no word of its own, a template
 		// taken), the first quote it shows says what it is.
 		if (title == "" || used[strings.ToLower(title)]) && len(f.Evidence) > 0 {
-			title = spareTitle(f.Evidence, subject, used)
+			title = spareTitle(said[k], subject, used)
 		}
 		used[strings.ToLower(title)] = true
 		f.Title = title
@@ -185,12 +188,8 @@ var kindConfidence = map[polClass]float64{classNeg: 0.90, classPos: 0.75, classW
 
 // wordFinding labels a cluster held together by a word outside the lexicon. With no
 // concept to name it, its title is its clearest quote, cleaned up.
-func (a *analyzer) wordFinding(cl *cluster, f Finding, recs []clauseRec, in Input) Finding {
+func (a *analyzer) wordFinding(cl *cluster, f Finding, quotes []string, recs []clauseRec, in Input) Finding {
 	word := strings.TrimPrefix(cl.stem, "#")
-	var quotes []string
-	for _, e := range f.Evidence {
-		quotes = append(quotes, e.Quote)
-	}
 	// The fallback title names the cluster by the word of its own that most of its
 	// interviews use: a concept's name would put a general label ("trust and
 	// monitoring") on what people said in other words.
@@ -268,16 +267,16 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, recs []clauseRec, in Inpu
 }
 
 // spareTitle is the title of a finding whose candidates and template others took: the
-// first statement of its quotes no finding uses, else its first quote in neutral words.
-func spareTitle(ev []Evidence, subject string, used map[string]bool) string {
-	for _, e := range ev {
-		for _, seg := range titleSegments(e.Quote) {
+// first statement of its quoted clauses no finding uses, else its first in neutral words.
+func spareTitle(quotes []string, subject string, used map[string]bool) string {
+	for _, q := range quotes {
+		for _, seg := range titleSegments(q) {
 			if t, ok := segmentTitle(seg, subject); ok && !used[strings.ToLower(t)] {
 				return t
 			}
 		}
 	}
-	return cleanTitle(strings.Join(neutralWords(cleanWords(ev[0].Quote), subject), " "))
+	return cleanTitle(strings.Join(neutralWords(cleanWords(quotes[0]), subject), " "))
 }
 
 // cleanTitle turns a quote into a title: first letter up, stray and trailing punctuation

@@ -8,10 +8,13 @@ import (
 // clauseRec is what the clustering keeps of one own-stance clause: no words, only its
 // place, stance and concepts, so that 10,000 interviews fit in memory comfortably.
 type clauseRec struct {
-	iv       int32 // interview index
-	msg      int32 // message index within the interview
-	start    int32 // quote span in the message content
-	end      int32
+	iv    int32 // interview index
+	msg   int32 // message index within the interview
+	start int32 // the clause's span in the message content
+	end   int32
+	// from and to are its quote's span: the clause's, or wider for a clause too short to be
+	// read on its own, which takes in the sentence next to it (withContext).
+	from, to int32
 	qid      int16 // index of the question in the campaign, -1 if it is not one of them
 	class    polClass
 	explicit bool // its own words carry the stance, not only the question's prior
@@ -140,7 +143,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 	if (prior == classNeg && msgPol > 0) || (prior == classPos && msgPol < 0) {
 		prior = classNone
 	}
-	for _, sw := range sents {
+	for si, sw := range sents {
 		var sentPol float64
 		for _, c := range sw.clauses {
 			if c.drop == keep {
@@ -152,6 +155,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				continue
 			}
 			rec := clauseRec{iv: int32(iv), msg: int32(msg), qid: int16(q.id), noPrior: denial || c.denies, msgPol: sign(msgPol)}
+			borrowed := false
 			// "My wife handles the refills": a plain statement about someone else says
 			// nothing of the speaker's own stance, whatever the rest of the answer says.
 			others := c.pol == 0 && aboutOthers(c.toks)
@@ -203,13 +207,45 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 					continue
 				}
 				rec.concepts, rec.stems, rec.families = out[n-1].concepts, out[n-1].stems, out[n-1].families
+				borrowed = true
 			}
 			sp := a.quoteSpan(text, sw, c)
 			rec.start, rec.end = int32(sp.start), int32(sp.end)
+			quote := sp
+			if needsContext(text, sp, borrowed) {
+				quote = withContext(sents, si, sp)
+			}
+			rec.from, rec.to = int32(quote.start), int32(quote.end)
 			out = append(out, rec)
 		}
 	}
 	return out
+}
+
+// maxContextQuote is the longest a quote widened for context may be: still one read at a
+// glance.
+const maxContextQuote = 220
+
+// needsContext says a quote cannot support its finding on its own: a verdict under seven
+// words that borrowed its topic from what came before ("Annoying."), or any quote under
+// four words ("Slow.", "the insurance.").
+func needsContext(text string, sp span, borrowed bool) bool {
+	n := len(strings.Fields(text[sp.start:sp.end]))
+	return n < 4 || (borrowed && n < 7)
+}
+
+// withContext widens the quote sp of sentence si to take in the sentence before it, which
+// a short verdict is about ("Stand there waiting on a text that takes a minute to come.
+// Annoying."), or, for an answer's first sentence, the one after it, which says what it
+// meant ("Slow. The map takes a minute to load."). Too long together, it stays as it is.
+func withContext(sents []*sentenceWork, si int, sp span) span {
+	switch {
+	case si > 0 && sp.end-sents[si-1].sp.start <= maxContextQuote:
+		return span{sents[si-1].sp.start, sp.end}
+	case si == 0 && si+1 < len(sents) && sents[si+1].sp.end-sp.start <= maxContextQuote:
+		return span{sp.start, sents[si+1].sp.end}
+	}
+	return sp
 }
 
 // freeStems are the clause's own content words that no lexicon term covers: candidates

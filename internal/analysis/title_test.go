@@ -102,7 +102,7 @@ func TestQuestionTopic(t *testing.T) {
 // TestSpareTitle gives a finding whose titles others took the next unused statement of its
 // quotes, and else its first quote in neutral words, never in the speaker's first person.
 func TestSpareTitle(t *testing.T) {
-	ev := []Evidence{{Quote: "I put my name on it, too, which I went back and forth on."}, {Quote: "The form kept timing out on me."}}
+	ev := []string{"I put my name on it, too, which I went back and forth on.", "The form kept timing out on me."}
 	used := map[string]bool{}
 	if got, want := spareTitle(ev, "The app", used), "The form kept timing out on them"; got != want {
 		t.Errorf("spareTitle = %q, want %q", got, want)
@@ -112,7 +112,7 @@ func TestSpareTitle(t *testing.T) {
 		t.Errorf("spareTitle with every statement taken = %q, want %q", got, want)
 	}
 	// A filler cut out leaves no comma standing alone.
-	if got, want := spareTitle([]Evidence{{Quote: "I saved, I think, eleven thousand dollars."}}, "The app", used), "People saved, eleven thousand dollars"; got != want {
+	if got, want := spareTitle([]string{"I saved, I think, eleven thousand dollars."}, "The app", used), "People saved, eleven thousand dollars"; got != want {
 		t.Errorf("spareTitle of a quote with a filler = %q, want %q", got, want)
 	}
 }
