@@ -23,7 +23,7 @@
 //     interviews in answers no theme holds (otherStances; praise only where an open
 //     question asks for it): a question may draw two.
 //
-// A theme needs four interviews or a fifth of them, whichever is more. Its evidence is
+// A theme needs four interviews or a tenth of them, whichever is more. Its evidence is
 // one clause per interview, the clearest first: the two clearest, then only those nearly
 // as strong (quoteCuts); its title is the clause that says what most of the clearest
 // say, in neutral words, naming at least two things (title.go); its confidence is how

@@ -120,7 +120,7 @@ func TestStanceRules(t *testing.T) {
 
 func TestMinSupport(t *testing.T) {
 	a := New().(*analyzer)
-	for n, want := range map[int]int{1: 4, 14: 4, 20: 4, 21: 5, 100: 20, 10000: 2000} {
+	for n, want := range map[int]int{1: 4, 14: 4, 25: 4, 40: 4, 41: 5, 100: 10, 10000: 1000} {
 		if got := a.minSupport(n); got != want {
 			t.Errorf("minSupport(%d) = %d, want %d", n, got, want)
 		}
