@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -38,6 +40,29 @@ func TestPanicBecomesInternalError(t *testing.T) {
 		if rec.Header().Get("X-Request-Id") == "" {
 			t.Fatal("no request id")
 		}
+	}
+}
+
+// A handler that fails because its caller hung up (the context was cancelled while it waited
+// on the Kubernetes API) is recorded as 499, not as the server's own 500.
+func TestCallerHangingUpIsNotAServerError(t *testing.T) {
+	metrics, err := newHTTPMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{cfg: Config{Logger: logr.Discard()}, metrics: metrics}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	s.fail(rec, httptest.NewRequestWithContext(ctx, "POST", "/api/v1/campaigns", nil), fmt.Errorf("create campaign: %w", context.Canceled))
+	if rec.Code != statusClientClosed {
+		t.Fatalf("a hang-up is recorded as %d, want %d", rec.Code, statusClientClosed)
+	}
+	// The same error while the caller still waits is the server's.
+	rec = httptest.NewRecorder()
+	s.fail(rec, httptest.NewRequest("POST", "/api/v1/campaigns", nil), fmt.Errorf("create campaign: %w", context.Canceled))
+	if rec.Code != 500 {
+		t.Fatalf("a cancelled call of the server's own is %d, want 500", rec.Code)
 	}
 }
 

@@ -163,11 +163,19 @@ func splitPattern(pattern string) (method, path string) {
 	return "", pattern
 }
 
+// statusClientClosed is the status recorded for a request whose caller went away first.
+const statusClientClosed = 499
+
 // fail writes the response for a handler's error.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *envelope.Error
 	switch {
 	case errors.As(err, &e):
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The caller hung up: nobody reads an answer, and nothing failed here. The access
+		// log and metrics say so (499, as proxies record it), not that the server erred.
+		w.WriteHeader(statusClientClosed)
+		return
 	case unreachable(err):
 		s.cfg.Logger.Info("dependency unavailable", "method", r.Method, "path", r.URL.Path, "error", err.Error(),
 			"request_id", w.Header().Get("X-Request-Id"))
