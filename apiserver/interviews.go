@@ -109,14 +109,10 @@ func nesting(v any) int {
 	return deepest + 1
 }
 
-// participant checks the participant block; none gives the zero Participant, and null is
-// refused like every other null for an object: a client meaning "no participant" leaves it out.
+// participant checks the participant block; none, or null, gives the zero Participant.
 func (b *startBody) participant() (store.Participant, *envelope.Error) {
-	switch {
-	case !b.Participant.Set:
+	if !b.Participant.Set || b.Participant.Null {
 		return store.Participant{}, nil
-	case b.Participant.Null:
-		return store.Participant{}, envelope.Field("participant", "must not be null; leave it out for no participant")
 	}
 	return b.Participant.Value.participant()
 }

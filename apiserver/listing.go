@@ -31,8 +31,9 @@ func (s *Server) parseList(r *http.Request, sorts []string, filters map[string]s
 func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, filters map[string]string) (listParams, *envelope.Error) {
 	q := r.URL.Query()
 	var bad []envelope.FieldError
-	if q.Has("limit") {
-		v := q.Get("limit")
+	// An empty value reads as absent, as most clients send an unset one ("cursor=" on the
+	// first page); a value that is there must be digits only.
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 || strings.Trim(v, "0123456789") != "" {
 			bad = append(bad, envelope.FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
@@ -64,10 +65,7 @@ func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, f
 	// A cursor is bound to its query and to who asked it: another caller, who may see other
 	// teams, gets INVALID_CURSOR rather than a position in a list it never read.
 	lp.binding = cursor.Binding(endpoint(r)+" "+strconv.Quote(callerOf(r.Context())), order, filters)
-	// An empty cursor is refused, not read as the first page: a client that lost its cursor
-	// would otherwise walk page one forever.
-	if q.Has("cursor") {
-		token := q.Get("cursor")
+	if token := q.Get("cursor"); token != "" {
 		pos, err := s.cursors.Decode(token, lp.sortBy, lp.binding)
 		if err != nil {
 			return lp, envelope.New(envelope.CodeInvalidCursor, "The cursor is invalid or belongs to another query")
