@@ -179,7 +179,13 @@ func runDev(ctx context.Context, out io.Writer, f *devFlags) (err error) {
 // survives restarts (so tokens minted earlier keep working), and the dev user as admin.
 func (f *devFlags) complete(prev map[string]string) error {
 	f.mgr.leaderElect = false // one process; no lease to wait for
-	for _, addr := range []*string{&f.mgr.metricsAddr, &f.mgr.probeAddr, &f.api.aggregated.addr} {
+	// The aggregated API binds its port when it is made and registers the port it got: a
+	// port picked now and bound later, after the control plane has started, may by then be
+	// one of its connections' (a restart found 127.0.0.1:<picked> in use).
+	if f.api.aggregated.addr == "" {
+		f.api.aggregated.addr = "127.0.0.1:0"
+	}
+	for _, addr := range []*string{&f.mgr.metricsAddr, &f.mgr.probeAddr} {
 		if *addr != "" {
 			continue
 		}
