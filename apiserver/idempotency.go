@@ -58,30 +58,17 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 }
 
 // fingerprint identifies a request for its Idempotency-Key: method, path (the same under
-// every base path, /v1 being an alias of /api/v1), acting team, body.
+// every base path, /v1 being an alias of /api/v1, its ids in the one spelling canonicalIDs
+// gave them), acting team, body.
 func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
 	team := ""
 	if p.Acting != nil {
 		team = string(p.Acting.Object.UID)
 	}
 	h := sha256.New()
-	_, _ = io.WriteString(h, r.Method+" "+canonicalPath(r)+"\n"+team+"\n")
+	_, _ = io.WriteString(h, r.Method+" "+apiPath(r.URL.Path)+"\n"+team+"\n")
 	_, _ = h.Write(body)
 	return h.Sum(nil)
-}
-
-// canonicalPath is r's path under no base path, its ids in the one spelling canonicalIDs
-// gives the path values, so a retry that spells an id in upper case is the same request. A
-// user id is left as sent, as canonicalIDs leaves it.
-func canonicalPath(r *http.Request) string {
-	segs := strings.Split(apiPath(r.URL.Path), "/")
-	user := r.PathValue("user_id")
-	for i, seg := range segs {
-		if user == "" || seg != user {
-			segs[i] = canonicalID(seg)
-		}
-	}
-	return strings.Join(segs, "/")
 }
 
 // withhold replaces fields of a recorded answer's data with null, so the record never holds

@@ -256,8 +256,9 @@ func wildcards(path string) []string {
 	return out
 }
 
-// canonicalIDs writes the ids a request names in its path, its X-Qual-Team header and its
-// *_id query parameters in lower case (canonicalID), before anything reads them, so every
+// canonicalIDs writes the ids a request names in its path (the path values and the path
+// itself), its X-Qual-Team header and its *_id query parameters in lower case
+// (canonicalID), before anything reads them, so every
 // lookup, budget and idempotency record sees one spelling of each id. A user id is left as
 // sent: the identity provider mints it, and its case may matter there. It returns what is
 // wrong with the query string, refused once the caller is known: a parse error, or a name or
@@ -265,7 +266,11 @@ func wildcards(path string) []string {
 func canonicalIDs(r *http.Request, names []string) *envelope.Error {
 	for _, name := range names {
 		if v := r.PathValue(name); v != "" && name != "user_id" {
-			r.SetPathValue(name, canonicalID(v))
+			if c := canonicalID(v); c != v {
+				r.SetPathValue(name, c)
+				r.URL.Path = replaceSegment(r.URL.Path, v, c)
+				r.URL.RawPath = replaceSegment(r.URL.RawPath, v, c)
+			}
 		}
 	}
 	if v := r.Header.Get("X-Qual-Team"); v != "" {

@@ -13,6 +13,21 @@ func ptrUID(obj interface{ GetUID() types.UID }) *types.UID {
 	return &uid
 }
 
+// replaceSegment is path with every segment that is old written as new. A UUID needs no
+// escaping, so the escaped form of a path (URL.RawPath) is rewritten the same way.
+func replaceSegment(path, old, new string) string {
+	if path == "" {
+		return path
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if seg == old {
+			segs[i] = new
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
 // isUUID reports whether s is an id as the API writes them: a UUID in its canonical form.
 func isUUID(s string) bool {
 	return len(s) == 36 && uuid.Validate(s) == nil
