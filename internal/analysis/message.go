@@ -3,6 +3,7 @@ package analysis
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // clauseRec is what the clustering keeps of one own-stance clause: no words, only its
@@ -230,8 +231,24 @@ const maxContextQuote = 220
 // words that borrowed its topic from what came before ("Annoying."), or any quote under
 // four words ("Slow.", "the insurance.").
 func needsContext(text string, sp span, borrowed bool) bool {
-	n := len(strings.Fields(text[sp.start:sp.end]))
-	return n < 4 || (borrowed && n < 7)
+	q := text[sp.start:sp.end]
+	return wordsUnder(q, 4) || (borrowed && wordsUnder(q, 7))
+}
+
+// wordsUnder says s has fewer than n words (runs of non-space, as strings.Fields counts
+// them), without splitting it: it runs once for every clause of every answer.
+func wordsUnder(s string, n int) bool {
+	words, inWord := 0, false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !inWord {
+			if words++; words >= n {
+				return false
+			}
+		}
+		inWord = !space
+	}
+	return true
 }
 
 // withContext widens the quote sp of sentence si to take in the sentence before it, which
