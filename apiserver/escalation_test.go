@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -629,5 +631,28 @@ func TestAKeyGoesWithItsMakersRole(t *testing.T) {
 		call(t, "GET", "/api/v1/me", key, nil).expectError(t, 401, "UNAUTHORIZED")
 		call(t, "POST", members, key, map[string]any{"email": "back@offboard.example"}).expectError(t, 401, "UNAUTHORIZED")
 	}
+	call(t, "GET", "/api/v1/me", ownerKey, nil).expect(t, 200)
+
+	// The same removal made with kubectl, which REST never sees, takes the key as well.
+	call(t, "POST", members, tn.owner, map[string]any{"email": "kubectl@offboard.example", "role": "admin"}).expect(t, 201)
+	admin := sessionToken(t, "user-offboard-kubectl", "kubectl@offboard.example", time.Hour)
+	waitFor(t, "the kubectl admin", func() error { return authorizedAt(t, api.URL, "/api/v1/api-keys", admin) })
+	viaKubectl := mint(admin)
+	team := &qualv1alpha1.Team{}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(tn.team), team); err != nil {
+			return err
+		}
+		team.Spec.Members = slices.DeleteFunc(team.Spec.Members, func(m qualv1alpha1.TeamMember) bool { return m.Email == "kubectl@offboard.example" })
+		return k8s.Update(context.Background(), team)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the kubectl-removed admin's key refused", func() error {
+		if code := call(t, "GET", "/api/v1/me", viaKubectl, nil).status; code != 401 {
+			return fmt.Errorf("status %d", code)
+		}
+		return nil
+	})
 	call(t, "GET", "/api/v1/me", ownerKey, nil).expect(t, 200)
 }

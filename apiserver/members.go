@@ -116,7 +116,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if !mayTouch(p, string(m.Team.Object.UID), role) {
 		return refuseTouch(role)
 	}
-	email := directory.EmailKey(strings.TrimSpace(body.Email.Value))
+	email := qualv1alpha1.EmailKey(strings.TrimSpace(body.Email.Value))
 	now := s.joinedAt("", email)
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		if memberIndex(ms, email) >= 0 {
@@ -191,7 +191,7 @@ func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, m direct
 		return nil // changeMember refuses it
 	}
 	for _, k := range s.dir.KeysIn(m.Team.Namespace) {
-		if owner := k.Object.Spec.Owner; owner != "" && (directory.SameEmail(owner, ms[i].Email) || owner == ms[i].UserID) {
+		if owner := k.Object.Spec.Owner; owner != "" && (qualv1alpha1.SameEmail(owner, ms[i].Email) || owner == ms[i].UserID) {
 			if err := s.revoke(r, k); err != nil {
 				return err
 			}
@@ -238,7 +238,7 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 // memberIndex finds a member by user ID or e-mail (the path accepts either).
 func memberIndex(ms []qualv1alpha1.TeamMember, who string) int {
 	return slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool {
-		return (m.UserID != "" && m.UserID == who) || directory.SameEmail(m.Email, who)
+		return (m.UserID != "" && m.UserID == who) || qualv1alpha1.SameEmail(m.Email, who)
 	})
 }
 
@@ -299,7 +299,7 @@ func (s *Server) BindMember(ctx context.Context, team *directory.Team, email, us
 	}
 	taken := false
 	_, err := s.updateMembers(ctx, team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
-		i := slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool { return directory.SameEmail(m.Email, email) })
+		i := slices.IndexFunc(ms, func(m qualv1alpha1.TeamMember) bool { return qualv1alpha1.SameEmail(m.Email, email) })
 		switch {
 		case i < 0:
 			taken = true

@@ -91,6 +91,9 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 		// and leave and writes the events it missed under the same ids.
 		err = emitErr
 	}
+	if revokeErr := r.revokeLostManagers(ctx, team); revokeErr != nil {
+		err = errors.Join(err, revokeErr)
+	}
 	warnOnNewStall(ctx, r.Recorder, team, team.Status.Conditions, err)
 	team.Status.MemberCount = int32(len(team.Spec.Members))
 	team.Status.ObservedGeneration = team.Generation

@@ -103,6 +103,16 @@ type TeamStatus struct {
 	// +kubebuilder:validation:items:MaxLength=254
 	ObservedMembers []string `json:"observedMembers,omitempty"`
 
+	// observedManagers are the e-mails (in lower case) and user IDs of the owners and admins
+	// the controller last saw. An API key whose spec.owner is among them and no longer names
+	// an owner or admin is revoked: a key acts for its owner and may mint keys, a power that
+	// must not outlive the owner's place in the team however the members were edited.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=200
+	// +kubebuilder:validation:items:MaxLength=254
+	ObservedManagers []string `json:"observedManagers,omitempty"`
+
 	// observedGeneration is the metadata.generation this status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

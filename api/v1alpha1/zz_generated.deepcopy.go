@@ -420,6 +420,11 @@ func (in *TeamStatus) DeepCopyInto(out *TeamStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.ObservedManagers != nil {
+		in, out := &in.ObservedManagers, &out.ObservedManagers
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))

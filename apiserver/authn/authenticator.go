@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/scopes"
@@ -56,7 +57,7 @@ type Options struct {
 func New(dir *directory.Directory, o Options) *Authenticator {
 	admins := map[string]bool{}
 	for _, u := range o.AdminUsers {
-		admins[directory.EmailKey(u)] = true
+		admins[qualv1alpha1.EmailKey(u)] = true
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -131,7 +132,7 @@ func (a *Authenticator) session(ctx context.Context, token string) (*Principal, 
 		Kind: KindSession, UserID: claims.Subject, Email: claims.Email, Scopes: scopes.All,
 		Memberships: memberships,
 		Admin: (a.adminRole != "" && claims.HasRole(a.adminRole)) ||
-			a.adminUsers[directory.EmailKey(claims.Subject)] || (claims.Email != "" && a.adminUsers[directory.EmailKey(claims.Email)]),
+			a.adminUsers[qualv1alpha1.EmailKey(claims.Subject)] || (claims.Email != "" && a.adminUsers[qualv1alpha1.EmailKey(claims.Email)]),
 	}, nil
 }
 

@@ -191,7 +191,7 @@ func identities(userID, email string) []string {
 		ids = append(ids, "user:"+userID)
 	}
 	if email != "" {
-		ids = append(ids, "email:"+EmailKey(email))
+		ids = append(ids, "email:"+qualv1alpha1.EmailKey(email))
 	}
 	return ids
 }
@@ -206,7 +206,7 @@ func memberOf(t *Team, userID, email string) (qualv1alpha1.TeamMember, bool) {
 		}
 	}
 	for _, m := range t.Object.Spec.Members {
-		if email != "" && SameEmail(m.Email, email) && (m.UserID == "" || m.UserID == userID) {
+		if email != "" && qualv1alpha1.SameEmail(m.Email, email) && (m.UserID == "" || m.UserID == userID) {
 			return m, true
 		}
 	}

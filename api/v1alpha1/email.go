@@ -1,4 +1,4 @@
-package directory
+package v1alpha1
 
 import "strings"
 
