@@ -60,6 +60,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, dir: dir, cursors: cursor.NewCodec(cfg.CursorKey), mux: http.NewServeMux(), metrics: metrics,
 		kube: &reachability{run: cfg.KubeProbe, interval: time.Second}, anon: anonymous{lim: ratelimit.NewMemory()}}
+	s.cfg.Client = kubeWrites{Client: cfg.Client, kube: s.kube}
 	s.interviews = &interviews.Service{
 		Interviewers: interviews.Interviewers{Protocol: interviewer.NewProtocol(), LLM: cfg.LLM},
 		Log:          cfg.Logger.WithName("interviews"),

@@ -132,6 +132,17 @@ func TestKubernetesOutage(t *testing.T) {
 	}
 	readsBefore := readsOK.Load()
 	time.Sleep(2 * time.Second)
+	// The outage is known by now, so a write is refused without waiting for the Kubernetes
+	// client's timeouts (10 s and more), which a caller has often given up before.
+	asked := time.Now()
+	if status, hdr, _ := c.create("during a known outage"); status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("a write during a known outage: %d, Retry-After %q", status, hdr.Get("Retry-After"))
+	}
+	if took := time.Since(asked); took > 5*time.Second {
+		t.Errorf("a write during a known outage took %v to be refused", took)
+	} else {
+		t.Logf("a write during a known outage was refused in %v", took.Round(time.Millisecond))
+	}
 	if readsOK.Load() == readsBefore {
 		t.Error("reads stopped during the outage")
 	}

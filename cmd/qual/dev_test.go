@@ -116,6 +116,13 @@ func checkReadyFollowsKube(t *testing.T, p *devProcess) {
 		}
 	}()
 	readyIs(http.StatusServiceUnavailable)
+	// Once the outage is known, a write is refused at once, not after the Kubernetes
+	// client's timeouts (10 s and more) against a server that never answers.
+	time.Sleep(2500 * time.Millisecond)
+	status, got, err := postCampaign(&http.Client{Timeout: 8 * time.Second}, p.vars, "Written while frozen")
+	if err != nil || status != http.StatusServiceUnavailable {
+		t.Errorf("a write while the kube-apiserver is frozen: %d %s %v", status, got, err)
+	}
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -319,22 +326,31 @@ func waitGone(t *testing.T, dir string, records []devprocs.Record, timeout time.
 
 func createCampaign(t *testing.T, vars map[string]string, title string) {
 	t.Helper()
+	status, got, err := postCampaign(http.DefaultClient, vars, title)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusCreated {
+		t.Fatalf("POST /campaigns: %d %s", status, got)
+	}
+}
+
+// postCampaign creates a campaign with the dev key and says how the API answered.
+func postCampaign(c *http.Client, vars map[string]string, title string) (int, []byte, error) {
 	body := fmt.Sprintf(`{"title": %q, "questions": ["What almost stopped you signing up?"]}`, title)
 	req, err := http.NewRequest(http.MethodPost, vars["QUAL_URL"]+"/api/v1/campaigns", strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+vars["QUAL_API_KEY"])
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /campaigns: %d %s", resp.StatusCode, got)
-	}
+	got, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, got, err
 }
 
 // listCampaigns asserts the campaign titled title is listed, waiting for the API's cache.
