@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,6 +28,16 @@ const (
 // secret keeps signing beside the new one for a day, so only a receiver that dropped the old
 // one at once refuses a delivery, which is retried).
 const secretTTL = time.Second
+
+// staleSecretLimit is how long a signing Secret last read may stand in while the Kubernetes
+// API does not answer, and staleSecretWait how long a reread may take before it does: an
+// outage of the control plane must not stop deliveries (their events are in the store, not in
+// Kubernetes). No rotation can be made through an API that is down, and a secret a rotation
+// replaces keeps signing for a day, so an hour-old copy still signs as the receiver expects.
+const (
+	staleSecretLimit = time.Hour
+	staleSecretWait  = 3 * time.Second
+)
 
 // Kube finds endpoints in Kubernetes: Webhook objects and namespaces from an informer cache,
 // signing Secrets read one by one by name (no Secret watch: the dispatcher may only get
@@ -123,16 +134,28 @@ func (k *Kube) webhook(ctx context.Context, id store.WebhookID) (*qualv1alpha1.W
 	return &list.Items[0], list.Items[0].DeletionTimestamp.IsZero()
 }
 
-// secret reads a signing Secret, reusing a read younger than secretTTL.
+// secret reads a signing Secret, reusing a read younger than secretTTL, and one younger than
+// staleSecretLimit while the Kubernetes API cannot be reached (an answer, such as NotFound
+// or Forbidden, is never overridden).
 func (k *Kube) secret(ctx context.Context, key client.ObjectKey) (*corev1.Secret, error) {
 	k.mu.Lock()
 	c, ok := k.read[key]
 	k.mu.Unlock()
-	if ok && k.now().Sub(c.at) < secretTTL {
+	age := k.now().Sub(c.at)
+	if ok && age < secretTTL {
 		return c.secret, nil
 	}
+	readCtx := ctx
+	if ok && age < staleSecretLimit {
+		var cancel context.CancelFunc
+		readCtx, cancel = context.WithTimeout(ctx, staleSecretWait)
+		defer cancel()
+	}
 	s := &corev1.Secret{}
-	if err := k.secrets.Get(ctx, key, s); err != nil {
+	if err := k.secrets.Get(readCtx, key, s); err != nil {
+		if ok && age < staleSecretLimit && ctx.Err() == nil && unanswered(err) {
+			return c.secret, nil
+		}
 		return nil, fmt.Errorf("signing secret %s: %w", key, err)
 	}
 	k.mu.Lock()
@@ -205,4 +228,15 @@ func (k *Kube) Disable(ctx context.Context, ep Endpoint, reason string) error {
 		k.events.Eventf(wh, nil, corev1.EventTypeWarning, "Disabled", "Disable", "delivery disabled: %s", reason)
 	}
 	return nil
+}
+
+// unanswered says a read failed without an answer from the Kubernetes API: it could not be
+// reached, timed out, or said it is unavailable or overloaded.
+func unanswered(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true // a transport error: refused, reset, timed out
+	}
+	return apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err)
 }

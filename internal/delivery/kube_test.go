@@ -3,7 +3,11 @@ package delivery_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,7 +73,13 @@ func TestKubeDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	k := startKube(t, cfg, env, c)
+	// Secrets are read through a proxy that can freeze, as a hung control plane does.
+	proxy := newFreezingProxy(t, cfg.Host)
+	secrets, err := client.New(proxy.config(cfg), client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := startKube(t, cfg, env, c, secrets)
 	id := store.WebhookID(hooks[0].UID)
 	testenv.Eventually(t, 10*time.Second, "the team's endpoint", func() error {
 		if eps := k.Endpoints(team); len(eps) != 1 || eps[0].ID != id || !eps[0].Enabled {
@@ -121,6 +131,92 @@ func TestKubeDirectory(t *testing.T) {
 		}
 		return fmt.Errorf("%d events, none Disabled", len(list.Items))
 	})
+
+	// A Kubernetes API that takes connections and answers nothing does not stop deliveries:
+	// once a reread is due (secretTTL, a second) and gets no answer in time, the signing
+	// Secret last read stands in.
+	proxy.freeze()
+	time.Sleep(1100 * time.Millisecond)
+	ep, ok, err = k.Endpoint(ctx, team, id)
+	if err != nil || !ok || len(ep.Secrets) != 2 || ep.Secrets[0] != current {
+		t.Fatalf("endpoint while the API is frozen %+v, %v, %v", ep, ok, err)
+	}
+}
+
+// freezingProxy forwards TCP connections to an API server until freeze; from then on it
+// drops the connections it forwarded and holds every new one without passing a byte.
+type freezingProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	frozen bool
+	conns  []net.Conn
+}
+
+func newFreezingProxy(t *testing.T, host string) *freezingProxy {
+	t.Helper()
+	u, err := url.Parse(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezingProxy{ln: ln, target: u.Host}
+	t.Cleanup(func() { _ = ln.Close(); p.freeze(); p.drop() })
+	go p.serve()
+	return p
+}
+
+// config is cfg pointed at the proxy.
+func (p *freezingProxy) config(cfg *rest.Config) *rest.Config {
+	out := rest.CopyConfig(cfg)
+	out.Host = "https://" + p.ln.Addr().String()
+	return out
+}
+
+func (p *freezingProxy) serve() {
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, in)
+		frozen := p.frozen
+		p.mu.Unlock()
+		if frozen {
+			continue // held: read from by nobody, answered never
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = in.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, out)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+		go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+	}
+}
+
+// freeze cuts the connections forwarded so far and holds the ones that come after.
+func (p *freezingProxy) freeze() {
+	p.mu.Lock()
+	p.frozen = true
+	p.mu.Unlock()
+	p.drop()
+}
+
+func (p *freezingProxy) drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
 }
 
 func webhookIn(ns string) *qualv1alpha1.Webhook {
@@ -129,7 +225,7 @@ func webhookIn(ns string) *qualv1alpha1.Webhook {
 }
 
 // startKube runs the directory on its own informer cache until the test ends.
-func startKube(t *testing.T, cfg *rest.Config, env *envtest.Environment, c client.Client) *delivery.Kube {
+func startKube(t *testing.T, cfg *rest.Config, env *envtest.Environment, c client.Client, secrets client.Reader) *delivery.Kube {
 	t.Helper()
 	ca, err := cache.New(cfg, cache.Options{Scheme: env.Scheme})
 	if err != nil {
@@ -142,7 +238,7 @@ func startKube(t *testing.T, cfg *rest.Config, env *envtest.Environment, c clien
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: cs.EventsV1()})
 	ctx, cancel := context.WithCancel(context.Background())
 	broadcaster.StartRecordingToSink(ctx.Done())
-	k, err := delivery.NewKube(ctx, ca, c, c, broadcaster.NewRecorder(env.Scheme, "qual-dispatcher"))
+	k, err := delivery.NewKube(ctx, ca, secrets, c, broadcaster.NewRecorder(env.Scheme, "qual-dispatcher"))
 	if err != nil {
 		t.Fatal(err)
 	}
