@@ -305,6 +305,8 @@ func interviewError(err error, t interviewTarget, to store.InterviewStatus) erro
 		return envelope.New(envelope.CodeInvalidState, "The interview is %s: it takes no more messages", t.row.Status)
 	case errors.Is(err, store.ErrInvalidState):
 		return envelope.New(envelope.CodeInvalidState, "The interview cannot move from %s to %s", t.row.Status, to)
+	case errors.Is(err, interviews.ErrAnswering):
+		return envelope.New(envelope.CodeConflict, "Another answer to this interview is being taken; read the transcript once it lands and answer its latest question")
 	case errors.Is(err, store.ErrConflict):
 		return envelope.New(envelope.CodeConflict, "Another answer to this interview was accepted first; read the transcript and answer its latest question")
 	}

@@ -28,7 +28,8 @@ import (
 // (its question with the call's number), or fails with 500 while failing is set. It records
 // the bearer token it was sent.
 type fakeModel struct {
-	question string // a format with one %d
+	question string        // a format with one %d
+	delay    time.Duration // how long each answer takes
 	failing  atomic.Bool
 	calls    atomic.Int64
 	auth     atomic.Value
@@ -45,6 +46,7 @@ func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusInternalServerError)
 		return
 	}
+	time.Sleep(m.delay)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"id": "chatcmpl-1", "object": "chat.completion", "created": time.Now().Unix(), "model": "test-model",
@@ -131,5 +133,52 @@ func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
 	first := start(t, hs.URL, tn.secret, plain.ID, nil)
 	if fromModel(first.Messages[0].Content) || model.calls.Load() != before {
 		t.Fatalf("a protocol campaign asked the model: %+v", first.Messages)
+	}
+}
+
+// An answer sent while another answer to the same interview waits on the model is refused at
+// once with 409: it would lose to the first anyway, and must not spend a model call of its own.
+func TestOverlappingAnswersSpendOneModelCall(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	model := &fakeModel{question: "What made the import slow for you (%d)?", delay: 700 * time.Millisecond}
+	provider := httptest.NewServer(model)
+	defer provider.Close()
+	p := operatorModel(ctx, t, "qual-llm-overlap", provider.URL+"/v1")
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		Tune: func(c *apiserver.Config) { c.LLM = p.Interviewer }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	tn := newTenant(t, "overlap", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Imports", "questions": []string{"How did the import go?", "Anything else?"},
+		"settings": map[string]any{"interviewer": "llm"}})
+	iv := start(t, hs.URL, tn.secret, c.ID, nil)
+
+	before := model.calls.Load()
+	first := make(chan response, 1)
+	go func() {
+		first <- callAt(t, hs.URL, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, map[string]any{"content": longAnswer})
+	}()
+	waitFor(t, "the first answer to reach the model", func() error {
+		if model.calls.Load() == before {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	callAt(t, hs.URL, "POST", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, map[string]any{"content": longAnswer + " Twice."}).
+		expectError(t, 409, "CONFLICT")
+	(<-first).expect(t, 201)
+	if n := model.calls.Load() - before; n != 1 {
+		t.Fatalf("%d model calls for two overlapping answers", n)
+	}
+	var msgs []struct {
+		Content string `json:"content"`
+	}
+	callAt(t, hs.URL, "GET", "/api/v1/interviews/"+iv.ID+"/messages", tn.secret, nil).expect(t, 200).data(t, &msgs)
+	if len(msgs) != 3 || msgs[1].Content != longAnswer {
+		t.Fatalf("transcript %+v", msgs)
 	}
 }

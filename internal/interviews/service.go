@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/go-logr/logr"
 
@@ -34,7 +35,12 @@ type Service struct {
 	Interviewers Interviewers
 	// Log receives what went wrong; never a participant's words or personal data.
 	Log logr.Logger
+
+	answering sync.Map // store.InterviewID -> struct{}: the answers being taken here now
 }
+
+// ErrAnswering is an answer sent while another answer to the same interview is being taken.
+var ErrAnswering = errors.New("interviews: another answer to the interview is being taken")
 
 // Turn is the outcome of one answer.
 type Turn struct {
@@ -86,6 +92,13 @@ func (s *Service) Answer(ctx context.Context, ts store.TeamStore, c *qualv1alpha
 	if c.Spec.State == qualv1alpha1.StateCompleted {
 		return Turn{}, fmt.Errorf("%w: %s", ErrCampaignClosed, c.Spec.State)
 	}
+	// An answer that overlaps one being taken would lose to it (the transcript moves), so it
+	// is refused before it spends a model call. Each replica guards its own requests; across
+	// replicas the transcript's sequence check still lets only one land.
+	if _, busy := s.answering.LoadOrStore(iv.ID, struct{}{}); busy {
+		return Turn{}, ErrAnswering
+	}
+	defer s.answering.Delete(iv.ID)
 	next, err := s.nextQuestion(ctx, ts, c, iv, content)
 	if err != nil {
 		return Turn{}, err
