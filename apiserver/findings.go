@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -87,7 +88,7 @@ func validateFindingFilters(f map[string]string) *envelope.Error {
 	if v := f["type"]; v != "" && !findingTypes.has(v) {
 		bad = append(bad, envelope.FieldError{Field: "type", Message: findingTypes.must()})
 	}
-	if len(f["tag"]) > maxTag { // text was checked with every query value (queryText)
+	if utf8.RuneCountInString(f["tag"]) > maxTag { // text was checked with every query value (queryText)
 		bad = append(bad, envelope.FieldError{Field: "tag", Message: "must be a tag: at most " + strconv.Itoa(maxTag) + " characters of text"})
 	}
 	if len(bad) > 0 {

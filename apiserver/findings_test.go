@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -232,6 +233,13 @@ func TestFindingsAndAnalyses(t *testing.T) {
 			callAt(t, b.url, "GET", "/api/v1/findings?campaign_id="+c.ID+"&tag=trial", tn.secret, nil).expect(t, 200).data(t, &tagged)
 			if len(tagged) != 1 || tagged[0].ID != manual.ID {
 				t.Fatalf("tag=trial: %+v", tagged)
+			}
+			// The filter's bound counts characters, as a tag's does: fifty in any script.
+			for n, status := range map[int]int{50: 200, 51: 400} {
+				q := "/api/v1/findings?campaign_id=" + c.ID + "&tag=" + url.QueryEscape(strings.Repeat("é", n))
+				if got := callAt(t, b.url, "GET", q, tn.secret, nil).status; got != status {
+					t.Fatalf("a tag filter of %d characters: %d, want %d", n, got, status)
+				}
 			}
 			// A filter that is not text is refused naming it, before PostgreSQL sees the bytes.
 			for _, q := range []string{"tag=%ff", "tag=a%C3%28b", "type=%00"} {
