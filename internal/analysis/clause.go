@@ -122,6 +122,16 @@ func statesLack(toks []token, i int) bool {
 	return false
 }
 
+// dismissal says the negator at i denies that something matters: "not a big deal", "no
+// big deal", "never a huge deal".
+func dismissal(toks []token, i int) bool {
+	j := i + 1
+	if j < len(toks) && (toks[j].low == "a" || toks[j].low == "such") {
+		j++
+	}
+	return j+1 < len(toks) && (toks[j].low == "big" || toks[j].low == "huge") && toks[j+1].low == "deal"
+}
+
 // analyzeClause finds lexicon terms, negation scopes and polarity in one clause.
 func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[string]bool) {
 	toks := c.toks
@@ -219,11 +229,29 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			}
 			continue
 		}
+		// "It's not a big deal", "no big deal": a dismissal, no complaint, and none to
+		// inherit from the question.
+		if dismissal(toks, i) {
+			c.denies = true
+			continue
+		}
 		flipped := false
 		hedge := false
+		reach, belief := i+6, false // the scope's last word; a denied belief's scope
 		for j := i + 1; j < len(toks) && j <= i+3; j++ {
 			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
 				break
+			}
+			// "I don't think there's much to worry about", "I don't think it was worth
+			// it": a denied belief denies what follows it, so the scope runs on from the
+			// verb. "I don't think so" denies nothing here.
+			// Like a hedge, it lends the clause no stance from the question.
+			if toks[j].low == "think" && j+1 < len(toks) && toks[j+1].low != "so" {
+				if _, brk := gapBreaks(text[toks[j].end:toks[j+1].start]); !brk {
+					reach, belief = j+6, true
+					c.denies = true
+					break
+				}
 			}
 			if hedgeAfter[toks[j].low] {
 				hedge = true
@@ -238,11 +266,13 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 				break
 			}
 		}
-		for j := i + 1; !hedge && j < len(toks) && j <= i+6; j++ {
+		for j := i + 1; !hedge && j < len(toks) && j <= reach; j++ {
 			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
 				break
 			}
-			c.negated[j] = true
+			// A denied belief denies its verdict, not its topic: "the price" stays the
+			// price in "I don't think the price was worth it".
+			c.negated[j] = !belief || pols[j] != 0
 			if pols[j] != 0 {
 				pols[j] = -pols[j]
 				flipped = true

@@ -52,6 +52,10 @@ func TestStanceRules(t *testing.T) {
 	}{
 		{"plain complaint", q, "Honestly the app was really confusing.", "usability", classNeg},
 		{"negation", q, "I did not find it confusing at all.", "usability", classNone},
+		{"dismissal", "What frustrated you the most?", "The packaging is not a big deal to me, I recycle it.", "packaging", classNone},
+		{"dismissal, no", "What frustrated you the most?", "The price is no big deal.", "cost", classNone},
+		{"denied belief", "What frustrated you the most?", "I don't think there's much to worry about with the packaging.", "packaging", -classNeg},
+		{"denied belief of praise", q, "I don't think the price was worth it, honestly.", "cost", classNeg},
 		{"negated verb flips", q, "The packaging didn't bother me, we just flattened the boxes.", "packaging", classPos},
 		{"can't fault", q, "Honestly, I can't fault the support team.", "support", classPos},
 		{"can't beat", q, "You can't beat the price for what you get.", "cost", classPos},
