@@ -467,6 +467,10 @@ func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.P
 	if e := decode.JSON(w, r, &body); e != nil {
 		return e
 	}
+	// A finding sent back whole names its own campaign, which changes nothing.
+	if body.CampaignID.Set && !body.CampaignID.Null && canonicalID(body.CampaignID.Value) == string(t.row.CampaignID) {
+		body.CampaignID = decode.Optional[string]{}
+	}
 	patch, ev, bad := body.check(false)
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)

@@ -366,6 +366,13 @@ func TestFindingValidation(t *testing.T) {
 				t.Fatalf("patch evidence: %+v", e.Details)
 			}
 			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"campaign_id": c2.ID}).expectError(t, 400, "VALIDATION_ERROR")
+			// Its own campaign, as a client sending the finding back whole names it, is no change.
+			var same finding
+			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"campaign_id": strings.ToUpper(c.ID), "title": f.Title}).
+				expect(t, 200).data(t, &same)
+			if same.CampaignID != c.ID || same.UpdatedAt != f.UpdatedAt {
+				t.Fatalf("a patch naming the finding's own campaign: %+v", same)
+			}
 			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"confidence": 2}).expectError(t, 400, "VALIDATION_ERROR")
 			// null is no value of a list or a summary: refused, and the finding keeps its evidence.
 			for _, field := range []string{"summary", "tags", "evidence"} {
