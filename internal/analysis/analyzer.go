@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -145,7 +146,21 @@ func (a *analyzer) openQuestions(c Campaign) []bool {
 	for i, q := range c.Questions {
 		out[i] = a.readQuestion(q, st).prior != classNone && !namesTopic(q, topics, st)
 	}
+	// A protocol that opens on an episode ("Tell me about the last time you used it") has no
+	// warm-up: what people tell there is the study's first evidence, of any topic.
+	if len(out) > 0 && asksForEpisode(c.Questions[0]) {
+		out[0] = true
+	}
 	return out
+}
+
+// episodeCues ask for one occasion, told as it happened: the critical-incident opening.
+var episodeCues = []string{"last time", "most recent", "recent time", "walk me through", "take me through", "what happened"}
+
+// asksForEpisode says a question asks for an occasion rather than about the person.
+func asksForEpisode(q string) bool {
+	low := strings.ToLower(q)
+	return slices.ContainsFunc(episodeCues, func(cue string) bool { return strings.Contains(low, cue) })
 }
 
 // objectiveTopics are the content stems of the objectives that are not in the title: the

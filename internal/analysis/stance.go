@@ -85,7 +85,7 @@ func counterfactual(toks []token) bool {
 			// "If we ever opened it up it'd get silly": a supposition, not an event; and
 			// "if we grew, it'd get expensive": a consequence that did not happen, unless
 			// the speaker wants it ("I'd come back") or gives an opinion ("I'd say").
-			for j := i + 1; j < len(toks) && j <= i+3; j++ {
+			for j := i + 1; j < len(toks) && j <= i+5; j++ { // "if the delivery were ever late"
 				if toks[j].low == "ever" {
 					return true
 				}

@@ -61,6 +61,7 @@ func TestStanceRules(t *testing.T) {
 		{"can't beat", q, "You can't beat the price for what you get.", "cost", classPos},
 		{"never had trouble", q, "We never had trouble skipping weeks, that part was fine.", "scheduling", classPos},
 		{"counterfactual", q, "If I'd ever gotten a slimy bag of spinach I'd have complained.", "quality", classNone},
+		{"supposition", q, "Though if the delivery were ever late I'd be annoyed because I work nights.", "delivery", classNone},
 		{"might have been", q, "If money was tighter it might've been an issue, I guess.", "cost", classNone},
 		{"second-hand", q, "My brother always moaned about the price.", "cost", classNone},
 		{"second-hand at a distance", q, "A friend at another nonprofit said their support team is lovely.", "support", classNone},
