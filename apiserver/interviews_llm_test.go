@@ -78,24 +78,32 @@ func operatorModel(ctx context.Context, t *testing.T, name, baseURL string) *int
 	return p
 }
 
-// An llm campaign is held by the operator's model, configured by a Secret in the operator's
-// namespace; when the model fails, the protocol interviewer answers, and the participant
-// still gets a reply.
-func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
+// serverWithModel is an API server whose llm interviewer is model, served locally and
+// configured through the operator's Secret named secret; both stop with the test.
+func serverWithModel(t *testing.T, model *fakeModel, secret string) *httptest.Server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	model := &fakeModel{question: "Which part of connecting your data took the longest, and why (%d)?"}
-	fromModel := func(content string) bool { return strings.HasPrefix(content, "Which part of connecting your data") }
+	t.Cleanup(cancel)
 	provider := httptest.NewServer(model)
-	defer provider.Close()
-	p := operatorModel(ctx, t, "qual-llm", provider.URL+"/v1")
+	t.Cleanup(provider.Close)
+	p := operatorModel(ctx, t, secret, provider.URL+"/v1")
 	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
 		Tune: func(c *apiserver.Config) { c.LLM = p.Interviewer }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// An llm campaign is held by the operator's model, configured by a Secret in the operator's
+// namespace; when the model fails, the protocol interviewer answers, and the participant
+// still gets a reply.
+func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
+	model := &fakeModel{question: "Which part of connecting your data took the longest, and why (%d)?"}
+	fromModel := func(content string) bool { return strings.HasPrefix(content, "Which part of connecting your data") }
+	hs := serverWithModel(t, model, "qual-llm")
 
 	tn := newTenant(t, "llm", qualv1alpha1.PlanEnterprise)
 	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Data sources", "objectives": "Learn what slows setup down.",
@@ -139,19 +147,8 @@ func TestLLMInterviewerFromTheOperatorsSecret(t *testing.T) {
 // An answer sent while another answer to the same interview waits on the model is refused at
 // once with 409: it would lose to the first anyway, and must not spend a model call of its own.
 func TestOverlappingAnswersSpendOneModelCall(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	model := &fakeModel{question: "What made the import slow for you (%d)?", delay: 700 * time.Millisecond}
-	provider := httptest.NewServer(model)
-	defer provider.Close()
-	p := operatorModel(ctx, t, "qual-llm-overlap", provider.URL+"/v1")
-	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
-		Tune: func(c *apiserver.Config) { c.LLM = p.Interviewer }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	hs := serverWithModel(t, model, "qual-llm-overlap")
 	tn := newTenant(t, "overlap", qualv1alpha1.PlanEnterprise)
 	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Imports", "questions": []string{"How did the import go?", "Anything else?"},
 		"settings": map[string]any{"interviewer": "llm"}})
