@@ -132,8 +132,9 @@ func TestKubernetesOutage(t *testing.T) {
 	}
 	readsBefore := readsOK.Load()
 	time.Sleep(2 * time.Second)
-	// The outage is known by now, so a write is refused without waiting for the Kubernetes
-	// client's timeouts (10 s and more), which a caller has often given up before.
+	// A write during the outage is a prompt 503 with Retry-After. A stopped API server refuses
+	// connections at once, so this holds with or without the fail-fast of kubewrites.go; the
+	// hung server that needs it (accepting and never answering) is qual dev's SIGSTOP test.
 	asked := time.Now()
 	if status, hdr, _ := c.create("during a known outage"); status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
 		t.Errorf("a write during a known outage: %d, Retry-After %q", status, hdr.Get("Retry-After"))

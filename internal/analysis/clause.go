@@ -237,15 +237,15 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 		flipped := false
 		hedge := false
-		reach, belief := i+6, false // the scope's last word; a denied belief's scope
+		reach, belief := i+6, false // the scope's last word, and whether a denied belief opens it
 		for j := i + 1; j < len(toks) && j <= i+3; j++ {
 			if _, brk := gapBreaks(text[toks[j-1].end:toks[j].start]); brk {
 				break
 			}
 			// "I don't think there's much to worry about", "I don't think it was worth
 			// it": a denied belief denies what follows it, so the scope runs on from the
-			// verb. "I don't think so" denies nothing here.
-			// Like a hedge, it lends the clause no stance from the question.
+			// verb; like a hedge, it lends the clause no stance from the question. "I don't
+			// think so" denies nothing here.
 			if toks[j].low == "think" && j+1 < len(toks) && toks[j+1].low != "so" {
 				if _, brk := gapBreaks(text[toks[j].end:toks[j+1].start]); !brk {
 					reach, belief = j+6, true
