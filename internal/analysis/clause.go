@@ -339,15 +339,35 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	c.lukewarm = true
 	for i, p := range pols {
 		c.pol += p
-		if p > 0 && !lukewarmWords[toks[i].low] {
+		if p > 0 && !lukewarmWords[toks[i].low] && !grudging(toks, i) {
 			c.lukewarm = false
 		}
 	}
-	c.lukewarm = c.lukewarm && c.pol > 0
+	c.lukewarm = (c.lukewarm || conceded(text)) && c.pol > 0
+}
+
+// concessions grant a point before or instead of the speaker's real view: praise said
+// this way answers a complaint rather than making one of its own.
+var concessions = []string{"to be fair", "in fairness", "credit where", "say that for", "give them that", "give it that", "i'll grant"}
+
+func conceded(text string) bool {
+	low := strings.ToLower(text)
+	for _, c := range concessions {
+		if strings.Contains(low, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // lukewarmWords accept rather than praise: "it was fine", "the price is okay".
 var lukewarmWords = wordSet(`fine okay ok alright reasonable fair decent acceptable`)
+
+// grudging says the good word at i is hedged to mere adequacy: "easy enough", "quick
+// enough for me".
+func grudging(toks []token, i int) bool {
+	return i+1 < len(toks) && toks[i+1].low == "enough"
+}
 
 // storyCues read the complaints people tell as stories rather than state as verdicts:
 // redoing something ("I'd have to re-link it", "reconnect your account", "add it again

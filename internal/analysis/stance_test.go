@@ -12,6 +12,23 @@ import (
 func classesOf(t *testing.T, question, answer string) map[string][]polClass {
 	t.Helper()
 	a := New().(*analyzer)
+	out := map[string][]polClass{}
+	for _, r := range recordsOf(t, a, question, answer) {
+		for _, cw := range r.concepts {
+			if r.class != classNone && present(cw.weight, r.explicit) {
+				id := a.lex.concepts[cw.concept].id
+				if !slices.Contains(out[id], r.class) {
+					out[id] = append(out[id], r.class)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// recordsOf reads one answer to one question into its clause records.
+func recordsOf(t *testing.T, a *analyzer, question, answer string) []clauseRec {
+	t.Helper()
 	tok, err := sentenceTokenizer()
 	if err != nil {
 		t.Fatal(err)
@@ -27,18 +44,35 @@ func classesOf(t *testing.T, question, answer string) map[string][]polClass {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string][]polClass{}
-	for _, r := range recs {
-		for _, cw := range r.concepts {
-			if r.class != classNone && present(cw.weight, r.explicit) {
-				id := a.lex.concepts[cw.concept].id
-				if !slices.Contains(out[id], r.class) {
-					out[id] = append(out[id], r.class)
+	return recs
+}
+
+// TestLukewarmPraise: praise hedged to adequacy or granted as a concession is only the
+// absence of a complaint (dropLukewarm), while plain praise is warm.
+func TestLukewarmPraise(t *testing.T) {
+	const q = "How did you find the app?"
+	for answer, want := range map[string]bool{
+		"The form online was fine.":                             true,
+		"The app's easy enough to use, honestly.":               true,
+		"Credit where it's due, the app is dead easy to use.":   true,
+		"To be fair the booking page is quick.":                 true,
+		"The app is dead easy to use, I love it.":               false,
+		"The booking page is brilliant, so quick.":              false,
+		"There was enough room for everyone and it was lovely.": false,
+	} {
+		var pos, luke int
+		for _, r := range recordsOf(t, New().(*analyzer), q, answer) {
+			if r.class == classPos && r.explicit {
+				pos++
+				if r.lukewarm {
+					luke++
 				}
 			}
 		}
+		if pos == 0 || (luke == pos) != want {
+			t.Errorf("%q: %d of %d praise records lukewarm, want lukewarm %v", answer, luke, pos, want)
+		}
 	}
-	return out
 }
 
 func TestStanceRules(t *testing.T) {
