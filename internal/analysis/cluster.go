@@ -309,7 +309,9 @@ type pick struct {
 func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 	// The question most of the cluster's interviews answered is its home: a theme is
 	// usually raised where the protocol asks about it, and a quote from elsewhere must be
-	// stronger to be chosen.
+	// much stronger to be chosen. (With three quotes shown per finding, a home bonus of 1
+	// over 0.5 put 0.624 of quotes in answers coded for their theme over 0.596 on the 84
+	// blind sets of the usual size, 0.605 over 0.581 on the older held-out sets.)
 	home := homeQuestion(cl, recs)
 	// A question theme's clauses share only a stance, and a stance is sometimes misread
 	// ("I can't fault it"); an answer that takes the stance in two or three of its clauses
@@ -329,7 +331,7 @@ func (a *analyzer) evidence(cl *cluster, recs []clauseRec) []pick {
 			s += 0.5 * float64(min(n-1, 2))
 		}
 		if r.qid == home && home >= 0 {
-			s += 0.5
+			s += 1
 		}
 		if cl.primary < 0 && cl.qid < 0 && !cl.cooc {
 			s++ // a word cluster: every member carries the word
