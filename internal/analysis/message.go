@@ -505,7 +505,9 @@ func firstSentence(sents []*sentenceWork) int {
 // disclaimers are the ways a speaker says a question is not theirs to answer ("I
 // couldn't tell you" is left out: it is as often "I couldn't tell you how relieved I was").
 var disclaimers = []string{"wrong person to ask", "not the best judge", "not the best person to", "not the right person",
-	"can't speak to", "can't really speak to", "cannot speak to"}
+	"can't speak to", "can't really speak to", "cannot speak to", "i can't say", "i couldn't say",
+	"i couldn't tell you about", "i can't tell you about", "i don't have much to say about", "i've nothing to say about",
+	"i have nothing to say about", "no opinion on", "i've never tried", "i never tried", "i haven't tried"}
 
 func disclaims(clause string) bool {
 	low := strings.ToLower(clause)

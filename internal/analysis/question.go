@@ -109,7 +109,7 @@ func applyAnswerPriors(recs []clauseRec, stats questionStats) {
 	}
 }
 
-// containsWord finds a phrase that ends at a word boundary (a plural "s" allowed):
+// containsWord finds a phrase that starts and ends at word boundaries (a plural "s" allowed):
 // "what would you change" and "any changes" ask for a wish, "how has it changed" asks
 // about the past.
 func containsWord(low, p string) bool {
@@ -118,7 +118,11 @@ func containsWord(low, p string) bool {
 		if i < 0 {
 			return false
 		}
-		end := off + i + len(p)
+		start, end := off+i, off+i+len(p)
+		if start > 0 && unicode.IsLetter(rune(low[start-1])) {
+			off = start + 1
+			continue
+		}
 		if end >= len(low) || !unicode.IsLetter(rune(low[end])) || (low[end] == 's' && (end+1 >= len(low) || !unicode.IsLetter(rune(low[end+1])))) {
 			return true
 		}

@@ -140,6 +140,9 @@ func TestStanceRules(t *testing.T) {
 		{"a group's view", q, "The pickers hate the price of the canteen, I hear it all day.", "cost", classNone},
 		{"things keep failing", q, "The scanners keep crashing, it's the reliability that kills me.", "reliability", classNeg},
 		{"disowned", q, "I'm the wrong person to ask about the price, my partner pays.", "cost", classNone},
+		{"never tried", q, "I've never tried the delivery, so the slow part, no idea.", "delivery", classNone},
+		{"can't say", q, "The price of the big plan? I can't say it bothered me or didn't, my partner pays.", "cost", classNone},
+		{"nothing to say", q, "I couldn't tell you about the packaging being a problem, it goes straight in the recycling.", "packaging", classNone},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
