@@ -55,7 +55,7 @@ func TestEpisodeOpeningIsEvidence(t *testing.T) {
 				opening++
 			}
 		}
-		if f.Type == TypePainPoint && opening >= 3 && f.Frequency >= 6 {
+		if f.Type == TypePainPoint && opening >= 2 && 2*opening >= len(f.Evidence) && f.Frequency >= 6 {
 			late = true
 		}
 	}
