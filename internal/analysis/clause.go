@@ -331,6 +331,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	storyCues(text, toks, pols, c.negated)
 	complaintFrames(toks, pols, c.negated)
 	reliefCues(toks, pols)
+	valueCues(toks, pols)
 	for i := range pols {
 		if doubt[i] {
 			pols[i] = 0
@@ -496,6 +497,24 @@ func reliefCues(toks []token, pols []float64) {
 			pols[i] = 1
 		}
 		if pols[i] == 0 && t.low == "top" && i > 0 && toks[i-1].low == "on" && i+1 < len(toks) && toks[i+1].low == "of" {
+			pols[i] = 1
+		}
+	}
+}
+
+// valueCues read the idioms of a good price, which name no good in a word of their own:
+// "it's a steal", "cheap as chips", "money well spent", "it pays for itself".
+func valueCues(toks []token, pols []float64) {
+	next := func(i int, w string) bool { return i+1 < len(toks) && toks[i+1].low == w }
+	for i, t := range toks {
+		if pols[i] != 0 {
+			continue
+		}
+		switch {
+		case t.low == "steal" && i > 0 && toks[i-1].low == "a",
+			t.low == "cheap" && next(i, "as") && i+2 < len(toks) && toks[i+2].low == "chips",
+			t.low == "spent" && i > 0 && toks[i-1].low == "well" && i > 1 && toks[i-2].low == "money",
+			(t.low == "pays" || t.low == "paid") && next(i, "for") && i+2 < len(toks) && (toks[i+2].low == "itself" || toks[i+2].low == "themselves"):
 			pols[i] = 1
 		}
 	}

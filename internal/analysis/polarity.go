@@ -62,7 +62,7 @@ overcrowded rammed jammed`)
 lifeline freedom confident confidence empowered independent independence friendly
 knowledgeable responsive prompt clever
 beautiful beautifully gorgeous lovely superb spot-on sorted resolved solved rescued revived
-welcoming attentive generous cheerful`)
+welcoming attentive generous cheerful bargain`)
 )
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",
