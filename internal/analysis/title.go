@@ -78,10 +78,12 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 				continue
 			}
 			score := 0.0
-			stance := false
+			stance, opposed, turned := false, false, false
 			seen := map[string]bool{}
 			for _, tk := range tokenize(t, 0, len(t), st) {
 				p := pol.of(tk)
+				opposed = opposed || (class == classNeg && p > 0) || (class == classPos && p < 0)
+				turned = turned || isNegator(tk.low) || turnWords[tk.low]
 				switch {
 				case class == classNeg && (p < 0 || isNegator(tk.low) || tk.low == "too"):
 					stance = true
@@ -103,7 +105,9 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 			}
 			// A title states the stance: a segment that only names the topic ("people
 			// need a lab draw") leaves the reader to guess what was wrong with it.
-			if !stance && needStance {
+			// Nor may it say the opposite with no word of the stance: "The half-speed
+			// button is the best feature" is no title for a complaint.
+			if !stance && (needStance || (opposed && !turned)) {
 				continue
 			}
 			if stance {
@@ -134,6 +138,9 @@ func titleCandidates(quotes []string, subject string, class polClass, topical fu
 	}
 	return out
 }
+
+// turnWords end what follows them: "stopped trusting it", "lost faith".
+var turnWords = wordSet(`stop stopped stops quit lost`)
 
 // segmentTitle turns one segment of a quote into a title, if it is a readable statement.
 func segmentTitle(seg, subject string) (string, bool) {

@@ -116,3 +116,22 @@ func TestSpareTitle(t *testing.T) {
 		t.Errorf("spareTitle of a quote with a filler = %q, want %q", got, want)
 	}
 }
+
+// A title without the stance's own words may still name the theme, but never in words of
+// the opposite stance: praise is no title for a complaint, unless something ended it.
+func TestTitleNeverContradictsTheStance(t *testing.T) {
+	anything := func([]token) bool { return true }
+	quotes := []string{
+		"I watched the pulling bit fifteen times, the half-speed button is genuinely the best feature.",
+		"I watched the trimming part over and over in the evenings.",
+	}
+	for _, c := range titleCandidates(quotes, "", classNeg, anything, false) {
+		if strings.Contains(c, "best feature") {
+			t.Errorf("praise offered as a complaint's title: %q", c)
+		}
+	}
+	turned := titleCandidates([]string{"After a month I stopped trusting the grocery number at all."}, "", classNeg, anything, false)
+	if !slices.ContainsFunc(turned, func(c string) bool { return strings.Contains(c, "stopped trusting") }) {
+		t.Errorf("a trust that ended is a complaint's title too; candidates %q", turned)
+	}
+}
