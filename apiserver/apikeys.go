@@ -246,7 +246,7 @@ func (b *keyBody) expiry(now time.Time, add func(f, m string)) *metav1.Time {
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body keyBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	req, e := body.validate(s.cfg.Now())

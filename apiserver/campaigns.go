@@ -114,7 +114,7 @@ var campaignWriters = []qualv1alpha1.TeamRole{qualv1alpha1.RoleOwner, qualv1alph
 
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body campaignBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(true); e != nil {
@@ -157,7 +157,7 @@ func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request, p *authn.
 		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot change campaigns")
 	}
 	var body campaignBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(false); e != nil {

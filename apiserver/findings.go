@@ -394,7 +394,7 @@ func messagesOf(r *http.Request, ts store.TeamStore, id store.InterviewID) (map[
 
 func (s *Server) createFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body findingBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	patch, ev, bad := body.check(true)
@@ -464,7 +464,7 @@ func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.P
 		return err
 	}
 	var body findingBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	// A finding sent back whole names its own campaign, which changes nothing.

@@ -7,7 +7,8 @@ func (s *Server) graphRoutes() {
 	s.authed("GET /campaigns/{id}/graph", scopeGraphRead, s.byCampaign, s.getGraph)
 	// A replayed creation answers token: null and url: null: the idempotency record never
 	// holds a live token (the store keeps only its hash).
-	s.authed("POST /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.idempotent(s.shareGraph, "token", "url"))
+	// A link shows the graph to whoever holds it, so making one needs the right to read it.
+	s.authed("POST /campaigns/{id}/graph/share", scopeGraphShare|scopeGraphRead, s.byCampaign, s.idempotent(s.shareGraph, "token", "url"))
 	s.authed("DELETE /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.unshareGraph)
 	// What a share link shows, without credentials: the JSON under /api/v1 (and /v1), and the
 	// HTML page with its assets outside it.

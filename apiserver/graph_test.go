@@ -193,6 +193,11 @@ func TestGraphAndShareLinks(t *testing.T) {
 			// Scopes and roles.
 			callAt(t, b.url, "GET", base+"/graph", f.tn.scoped, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
 			callAt(t, b.url, "POST", base+"/graph/share", f.tn.scoped, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+			// A link shows the graph, so graph:share alone makes none; it may still revoke one.
+			shareOnly := makeKey(t, f.tn.team, "share-only", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"graph:share"})
+			waitUsable(t, "the share-only key", shareOnly)
+			callAt(t, b.url, "POST", base+"/graph/share", shareOnly, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+			callAt(t, b.url, "DELETE", base+"/graph/share", shareOnly, nil).expectError(t, 404, "NOT_FOUND")
 			viewer := sessionToken(t, "user-"+f.tn.team.Name+"-viewer", f.tn.team.Name+"-viewer@example.com", time.Hour)
 			callAt(t, b.url, "GET", base+"/graph", viewer, nil).expect(t, 200)
 			callAt(t, b.url, "POST", base+"/graph/share", viewer, nil).expectError(t, 403, "FORBIDDEN")

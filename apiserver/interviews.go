@@ -195,7 +195,7 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 		return err
 	}
 	var body answerBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	switch n := len([]rune(body.Content.Value)); {

@@ -103,7 +103,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 		return e
 	}
 	var body memberBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(true); e != nil {
@@ -137,7 +137,7 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		return e
 	}
 	var body memberBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(false); e != nil {

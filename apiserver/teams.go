@@ -114,7 +114,7 @@ func (b *teamBody) validate(create bool, p *authn.Principal) *envelope.Error {
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body teamBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(true, p); e != nil {
@@ -206,7 +206,7 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 		return envelope.New(envelope.CodeForbidden, "Changing a team needs the owner or admin role")
 	}
 	var body teamBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(false, p); e != nil {

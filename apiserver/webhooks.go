@@ -220,7 +220,7 @@ func (b *webhookBody) applyTo(spec *qualv1alpha1.WebhookSpec) {
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body webhookBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(true, s.cfg.Egress); e != nil {
@@ -260,7 +260,7 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.P
 		return e
 	}
 	var body webhookBody
-	if e := decode.JSON(w, r, &body); e != nil {
+	if e := decode.Object(w, r, &body); e != nil {
 		return e
 	}
 	if e := body.validate(false, s.cfg.Egress); e != nil {

@@ -21,18 +21,40 @@ const MaxBody = 1 << 20
 // JSON decodes the request body into dst, which must point to a struct. An empty body
 // leaves dst as it is, so an action that takes no body accepts none.
 func JSON(w http.ResponseWriter, r *http.Request, dst any) *envelope.Error {
+	body, e := read(w, r)
+	if e != nil {
+		return e
+	}
+	return Bytes(body, dst)
+}
+
+// Object is JSON for a request whose body is required: an empty one is a 400, not "{}", so
+// a client that lost its body on the way does not create or change anything by default.
+func Object(w http.ResponseWriter, r *http.Request, dst any) *envelope.Error {
+	body, e := read(w, r)
+	if e != nil {
+		return e
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body is required: a JSON object")
+	}
+	return Bytes(body, dst)
+}
+
+// read reads the body within MaxBody and checks its Content-Type.
+func read(w http.ResponseWriter, r *http.Request) ([]byte, *envelope.Error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return envelope.New(envelope.CodePayloadTooLarge, "The request body is over %d bytes", MaxBody)
+			return nil, envelope.New(envelope.CodePayloadTooLarge, "The request body is over %d bytes", MaxBody)
 		}
-		return envelope.New(envelope.CodeInvalidJSON, "The request body could not be read")
+		return nil, envelope.New(envelope.CodeInvalidJSON, "The request body could not be read")
 	}
 	if e := checkContentType(r.Header.Get("Content-Type"), len(body) > 0); e != nil {
-		return e
+		return nil, e
 	}
-	return Bytes(body, dst)
+	return body, nil
 }
 
 // Bytes decodes a JSON object strictly into dst; an empty or all-whitespace input decodes
