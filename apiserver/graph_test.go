@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -504,5 +505,35 @@ func TestSharePageAssets(t *testing.T) {
 		if r := pageGet(t, c, api.URL+sharepage.AssetPrefix+missing); r.status != 404 {
 			t.Fatalf("%s: %d", missing, r.status)
 		}
+	}
+}
+
+// A campaign with more findings than the graph reads still draws its most frequent ones,
+// whenever they were made, and its node counts them all: 1,000 manual findings made first
+// cannot push the analysis's out of the (shared) graph.
+func TestGraphDrawsTheMostFrequentOfManyFindings(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			f := newGraphFixture(t, b, "graphmany-"+b.name)
+			rows := b.db.Team(store.TeamID(f.tn.id))
+			for i := range 1000 {
+				if _, err := rows.CreateFinding(context.Background(), store.NewFinding{CampaignID: store.CampaignID(f.campaign.ID),
+					Type: store.FindingInsight, Title: fmt.Sprintf("Filler %04d", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			big, err := rows.CreateFinding(context.Background(), store.NewFinding{CampaignID: store.CampaignID(f.campaign.ID),
+				Type: store.FindingPainPoint, Title: "The big one", Frequency: 3, Evidence: f.theme.Evidence})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := decodeGraph(t, callAt(t, b.url, "GET", "/api/v1/campaigns/"+f.campaign.ID+"/graph", f.tn.secret, nil).expect(t, 200))
+			if n, ok := g.node("finding:" + string(big.ID)); !ok || n.Weight != 3 {
+				t.Fatalf("the most frequent finding: %+v %v", n, ok)
+			}
+			if c, _ := g.node("campaign:" + f.campaign.ID); c.Weight != 1003 || !g.Truncated {
+				t.Fatalf("campaign node %+v, truncated %v", c, g.Truncated)
+			}
+		})
 	}
 }

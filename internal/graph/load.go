@@ -7,28 +7,25 @@ import (
 	"qual.cx/operator/internal/store"
 )
 
-// MaxRead bounds how many of a campaign's findings Load reads (oldest first); a campaign
-// with more gets a graph of these, marked Truncated.
+// MaxRead bounds how many of a campaign's findings Load reads: the most frequent, which
+// hold the MaxFindings the graph draws; participants are numbered over their evidence.
 const MaxRead = 1000
 
-// Load reads the campaign's findings from its team's store and builds the graph.
+// Load reads the campaign's most frequent findings from its team's store and builds the
+// graph; the campaign node weighs every finding the campaign has.
 func Load(ctx context.Context, ts store.TeamStore, c Campaign) (Graph, error) {
-	var all []store.Finding
-	req := store.PageRequest{Sort: store.SortCreatedAt, Order: store.Asc, Limit: store.MaxPageLimit, SkipTotal: true}
-	more := false
-	for {
-		page, err := ts.ListFindings(ctx, store.FindingFilter{CampaignID: store.CampaignID(c.ID)}, req)
-		if err != nil {
-			return Graph{}, fmt.Errorf("graph: findings of campaign %s: %w", c.ID, err)
-		}
-		all = append(all, page.Items...)
-		more = page.HasMore
-		if !more || len(all) >= MaxRead {
-			break
-		}
-		req.After = page.Next
+	top, total, err := ts.TopFindings(ctx, store.CampaignID(c.ID), MaxRead)
+	if err != nil {
+		return Graph{}, fmt.Errorf("graph: findings of campaign %s: %w", c.ID, err)
 	}
-	g := Build(c, all)
-	g.Truncated = g.Truncated || more
+	g := Build(c, top)
+	if total > len(top) {
+		g.Truncated = true
+		for i := range g.Nodes {
+			if g.Nodes[i].Type == NodeCampaign {
+				g.Nodes[i].Weight = total
+			}
+		}
+	}
 	return g, nil
 }

@@ -114,6 +114,9 @@ type FindingStore interface {
 	DeleteFinding(ctx context.Context, id FindingID) error
 	// ListFindings sorts by created_at (default), updated_at or title, descending by default.
 	ListFindings(ctx context.Context, f FindingFilter, p PageRequest) (Page[Finding], error)
+	// TopFindings returns a campaign's n most frequent findings (ties by id), with their
+	// evidence and tags, and how many findings the campaign has in all.
+	TopFindings(ctx context.Context, campaign CampaignID, n int) (top []Finding, total int, err error)
 }
 
 // Position returns the keyset position of the finding for the given sort key.

@@ -116,6 +116,42 @@ func (ts *teamStore) DeleteFinding(ctx context.Context, id FindingID) error {
 	return ts.deleteByID(ctx, "findings", string(id))
 }
 
+// TopFindings reads the campaign's most frequent findings and, in the same statement, counts
+// them all: a read, so it takes no transaction (on SQLite, that would be the writer's).
+func (ts *teamStore) TopFindings(ctx context.Context, campaign CampaignID, n int) ([]Finding, int, error) {
+	rows, err := ts.query(ctx, "SELECT "+findingColumns+`, COUNT(*) OVER () FROM findings
+		WHERE team_id = ? AND campaign_id = ? ORDER BY frequency DESC, id LIMIT ?`, ts.team, campaign, n)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: top findings of campaign %s: %w", campaign, err)
+	}
+	defer rows.Close()
+	var top []Finding
+	total := 0
+	for rows.Next() {
+		f, err := scanFinding(countedRow{rows, &total})
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: top findings of campaign %s: %w", campaign, err)
+		}
+		top = append(top, f)
+	}
+	if err := firstErr(rows.Err(), rows.Close()); err != nil {
+		return nil, 0, fmt.Errorf("store: top findings of campaign %s: %w", campaign, err)
+	}
+	if err := ts.loadChildren(ctx, top); err != nil {
+		return nil, 0, fmt.Errorf("store: top findings of campaign %s: %w", campaign, err)
+	}
+	return top, total, nil
+}
+
+// countedRow scans a row that ends in a window count after the columns its scanner knows.
+type countedRow struct {
+	r     rowScanner
+	total *int
+}
+
+// Scan implements rowScanner.
+func (c countedRow) Scan(dest ...any) error { return c.r.Scan(append(dest, c.total)...) }
+
 // ListFindings lists the team's findings.
 func (ts *teamStore) ListFindings(ctx context.Context, f FindingFilter, p PageRequest) (Page[Finding], error) {
 	l := &listSpec{what: "findings", table: "findings", columns: findingColumns,

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"qual.cx/operator/internal/store"
@@ -78,5 +80,34 @@ func testAnalyses(t *testing.T, newDSN NewDSN) {
 	failed := must(f.a.FinishAnalysis(f.ctx, queued.ID, store.AnalysisResult{Error: "model unavailable", Analyzer: "builtin"}))(t)
 	if failed.Status != store.AnalysisFailed || failed.Error != "model unavailable" || failed.Analyzer != "" {
 		t.Fatalf("failed = %+v", failed)
+	}
+}
+
+// TopFindings reads a campaign's most frequent findings, ties by id, with their children,
+// and counts the campaign's findings: none of another campaign or another team.
+func testTopFindings(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	iv := interview(t, f.a, f.campA)
+	m := say(t, f.a, iv.ID, store.RoleParticipant, "The export is hidden.")
+	var made []store.Finding
+	for i, freq := range []int{3, 7, 1, 7, 0} {
+		in := store.NewFinding{CampaignID: f.campA, Type: store.FindingInsight, Title: fmt.Sprintf("Finding %d", i),
+			Frequency: freq, Source: store.SourceAnalysis, Key: fmt.Sprintf("k%d", i), Tags: []string{"export"},
+			Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: "export"}}}
+		made = append(made, must(f.a.CreateFinding(f.ctx, in))(t))
+	}
+	must(f.a.CreateFinding(f.ctx, store.NewFinding{CampaignID: f.campB, Type: store.FindingTheme, Title: "Elsewhere", Frequency: 9}))(t)
+	must(f.b.CreateFinding(f.ctx, store.NewFinding{CampaignID: f.campA, Type: store.FindingTheme, Title: "Other team", Frequency: 10}))(t)
+
+	top, total, err := f.a.TopFindings(f.ctx, f.campA, 3)
+	ok(t, err)
+	sevens := []store.FindingID{made[1].ID, made[3].ID}
+	slices.Sort(sevens)
+	if total != 5 || len(top) != 3 || top[0].ID != sevens[0] || top[1].ID != sevens[1] || top[2].ID != made[0].ID {
+		t.Fatalf("top 3 of 5: total %d, %+v", total, top)
+	}
+	same(t, top[2], must(f.a.GetFinding(f.ctx, made[0].ID))(t))
+	if top, total, err := f.a.TopFindings(f.ctx, "00000000-0000-4000-8000-000000000000", 3); err != nil || len(top) != 0 || total != 0 {
+		t.Fatalf("a campaign with none: %v %d %v", top, total, err)
 	}
 }

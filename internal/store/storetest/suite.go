@@ -33,6 +33,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"IdleSweep", testIdleSweep},
 		{"ConcurrentSweep", testConcurrentSweep},
 		{"Findings", testFindings},
+		{"TopFindings", testTopFindings},
 		{"Analyses", testAnalyses},
 		{"ListAnalyses", testListAnalyses},
 		{"SyncAnalysisFindings", testSyncAnalysisFindings},
