@@ -174,11 +174,37 @@ func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if !p.HasRole(string(t.team.Team.Object.UID), qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin) {
 		return envelope.New(envelope.CodeForbidden, "Deleting interviews needs the owner or admin role")
 	}
-	if err := s.rows(t.team).DeleteInterview(r.Context(), t.row.ID); err != nil {
+	ts := s.rows(t.team)
+	if err := ts.DeleteInterview(r.Context(), t.row.ID); err != nil {
 		return interviewError(err, t, "")
 	}
+	s.analyseAfterErasure(r.Context(), ts, t)
 	envelope.WriteNoContent(w)
 	return nil
+}
+
+// analyseAfterErasure starts the analysis that writes anew the analysis findings an erased
+// interview left without title or summary (store.RedactedTitle); with no completed interview
+// left, nothing could, so they go. The erasure itself has happened: a failure here is logged,
+// and the next analysis of the campaign does the same.
+func (s *Server) analyseAfterErasure(ctx context.Context, ts store.TeamStore, t interviewTarget) {
+	campaign := t.row.CampaignID
+	// A campaign never analysed has no analysis findings.
+	ran, err := ts.ListAnalyses(ctx, store.AnalysisFilter{CampaignID: campaign}, store.PageRequest{Limit: 1, SkipTotal: true})
+	if err != nil || len(ran.Items) == 0 {
+		return
+	}
+	n, err := ts.CountInterviews(ctx, store.InterviewFilter{CampaignID: campaign, Status: store.InterviewCompleted})
+	switch {
+	case err != nil:
+	case n == 0:
+		_, err = ts.SyncAnalysisFindings(ctx, campaign, nil)
+	case s.cfg.Analyses != nil:
+		_, _, err = s.cfg.Analyses.Analyze(ctx, ts, campaign, brief(t.campaign.Object), func() error { return nil })
+	}
+	if err != nil {
+		s.cfg.Logger.Error(err, "analysis after an erasure", "campaign", campaign)
+	}
 }
 
 // answerBody is the body of POST /interviews/{id}/messages.

@@ -99,7 +99,9 @@ type InterviewStore interface {
 	// DeleteInterview deletes an interview with its messages, evidence pointing at it and the
 	// events about it (with their deliveries and attempts). The participant's name, e-mail,
 	// external id and metadata live only on the interview row and in those events' payloads,
-	// so they go with it.
+	// so they go with it. What the participant said may also be in the titles and summaries
+	// of the campaign's analysis findings: those are replaced (RedactedTitle, an empty
+	// summary) until the campaign is analysed again, and their events deleted.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 }
 

@@ -173,10 +173,16 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 			return err
 		}
 		// Its events carry its data in their payloads, and so do the campaign's finding events
-		// quoting it (their evidence names the interview); deliveries and attempts go by cascade.
+		// quoting it (their evidence names the interview) and those of its analysis findings,
+		// whose titles and summaries are made of what participants said, this one perhaps
+		// among them; deliveries and attempts go by cascade.
 		if _, err := tx.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
-			OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND CAST(payload AS TEXT) LIKE ?))`,
+			OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
+				OR CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))`,
 			tx.team, id, campaign, "%"+string(id)+"%"); err != nil {
+			return err
+		}
+		if err := tx.redactAnalysis(ctx, campaign); err != nil {
 			return err
 		}
 		if err := tx.eraseReplays(ctx, string(id)); err != nil {
@@ -188,6 +194,22 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete interview %s: %w", id, err)
+	}
+	return nil
+}
+
+// RedactedTitle is the title of an analysis finding whose campaign lost an interview, until
+// the campaign is analysed again: its title and summary were made of participants' words,
+// and nothing records whose.
+const RedactedTitle = "Being analysed again after an interview was erased"
+
+// redactAnalysis replaces the title and summary of the campaign's analysis findings (see
+// RedactedTitle). The caller starts the new analysis, which writes them anew.
+func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) error {
+	if _, err := ts.exec(ctx, `UPDATE findings SET title = ?, summary = '', updated_at = ?
+		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis'`,
+		RedactedTitle, ts.t(now()), ts.team, campaign); err != nil {
+		return fmt.Errorf("redact analysis findings: %w", err)
 	}
 	return nil
 }
