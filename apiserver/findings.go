@@ -19,6 +19,7 @@ import (
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/apiserver/scopes"
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/findings"
 	"qual.cx/operator/internal/store"
@@ -392,9 +393,22 @@ func messagesOf(r *http.Request, ts store.TeamStore, id store.InterviewID) (map[
 	}
 }
 
+// citesNeedsRead refuses evidence from a caller that may not read interviews: each quote is
+// checked against the participant's words, so its answer would tell such a caller, one guess
+// at a time, what a transcript it cannot fetch says.
+func citesNeedsRead(p *authn.Principal, body findingBody) *envelope.Error {
+	if len(body.Evidence.Value) == 0 {
+		return nil
+	}
+	return p.Require(scopes.InterviewsRead)
+}
+
 func (s *Server) createFinding(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	var body findingBody
 	if e := decode.Object(w, r, &body); e != nil {
+		return e
+	}
+	if e := citesNeedsRead(p, body); e != nil {
 		return e
 	}
 	patch, ev, bad := body.check(true)
@@ -465,6 +479,9 @@ func (s *Server) patchFinding(w http.ResponseWriter, r *http.Request, p *authn.P
 	}
 	var body findingBody
 	if e := decode.Object(w, r, &body); e != nil {
+		return e
+	}
+	if e := citesNeedsRead(p, body); e != nil {
 		return e
 	}
 	// A finding sent back whole names its own campaign, which changes nothing.

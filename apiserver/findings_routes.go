@@ -13,9 +13,10 @@ var (
 func (s *Server) findingRoutes() {
 	s.authed("GET /findings", findingsRead, s.byListFilter, s.listFindings)
 	s.authed("GET /campaigns/{id}/findings", findingsRead, s.byCampaign, s.listCampaignFindings)
-	s.authed("POST /findings", findingsWrite, s.byBodyCampaign, s.idempotent(s.createFinding))
+	// Their answer is the finding, so writing one needs the right to read it too.
+	s.authed("POST /findings", findingsWrite|findingsRead, s.byBodyCampaign, s.idempotent(s.createFinding))
 	s.authed("GET /findings/{id}", findingsRead, s.byFinding, s.getFinding)
-	s.authed("PATCH /findings/{id}", findingsWrite, s.byFinding, s.patchFinding)
+	s.authed("PATCH /findings/{id}", findingsWrite|findingsRead, s.byFinding, s.patchFinding)
 	s.authed("DELETE /findings/{id}", findingsWrite, s.byFinding, s.deleteFinding)
 	// 202 with the job; a second analyze while one is queued or running answers that one.
 	s.authed("POST /campaigns/{id}/analyze", findingsWrite, s.byCampaign, s.idempotent(s.analyze))

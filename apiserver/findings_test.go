@@ -502,3 +502,32 @@ func testenvEventually(t *testing.T, what string, check func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Writing a finding answers with the finding, so it needs findings:read as well as
+// findings:write; quoting an interview is checked against the participant's words, so it
+// needs interviews:read: a key without it could read a transcript one guess at a time.
+func TestFindingWritesNeedTheReadsTheyReveal(t *testing.T) {
+	tn := newTenant(t, "findingscopes", qualv1alpha1.PlanEnterprise)
+	base := api.URL
+	c := activeCampaign(t, base, tn.secret, map[string]any{"title": "Scopes", "questions": []string{"What was hard?"}, "max_questions": 3})
+	iv, m := interviewed(t, base, tn.secret, c.ID, pricingAnswers[0])
+	var f finding
+	call(t, "POST", "/api/v1/findings", tn.secret, map[string]any{"campaign_id": c.ID, "title": "Price", "type": "insight"}).expect(t, 201).data(t, &f)
+	quote := []map[string]any{{"interview_id": iv.ID, "message_id": m.ID, "quote": "far too expensive"}}
+
+	writeOnly := makeKey(t, tn.team, "write-only", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"findings:write"})
+	readWrite := makeKey(t, tn.team, "read-write", qualv1alpha1.KeyScoped, []qualv1alpha1.Scope{"findings:write", "findings:read"})
+	waitUsable(t, "the scoped keys", readWrite)
+	call(t, "PATCH", "/api/v1/findings/"+f.ID, writeOnly, map[string]any{}).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	call(t, "POST", "/api/v1/findings", writeOnly, map[string]any{"campaign_id": c.ID, "title": "x", "type": "insight"}).
+		expectError(t, 403, "INSUFFICIENT_SCOPE")
+	for _, guess := range []string{"far too expensive", "not in the transcript"} {
+		call(t, "POST", "/api/v1/findings", readWrite, map[string]any{"campaign_id": c.ID, "title": "x", "type": "insight",
+			"evidence": []map[string]any{{"interview_id": iv.ID, "quote": guess}}}).expectError(t, 403, "INSUFFICIENT_SCOPE")
+		call(t, "PATCH", "/api/v1/findings/"+f.ID, readWrite, map[string]any{
+			"evidence": []map[string]any{{"interview_id": iv.ID, "quote": guess}}}).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	}
+	call(t, "PATCH", "/api/v1/findings/"+f.ID, readWrite, map[string]any{"title": "Pricing"}).expect(t, 200)
+	call(t, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"evidence": quote}).expect(t, 200)
+	call(t, "DELETE", "/api/v1/findings/"+f.ID, writeOnly, nil).expect(t, 204)
+}
