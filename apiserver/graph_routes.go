@@ -1,6 +1,10 @@
 package apiserver
 
-import "qual.cx/operator/apiserver/sharepage"
+import (
+	"strings"
+
+	"qual.cx/operator/apiserver/sharepage"
+)
 
 // graphRoutes registers the knowledge graph and share-link endpoints, and the public page.
 func (s *Server) graphRoutes() {
@@ -18,5 +22,8 @@ func (s *Server) graphRoutes() {
 	// browser: the page that says it is not available, not the API's JSON.
 	s.mux.HandleFunc("GET "+sharePagePath+"{token}/{rest...}", sharepage.Gone.Handle)
 	s.mux.HandleFunc("GET "+sharePagePath+"{$}", sharepage.Gone.Handle)
+	// Without the slash, too: the mux would answer with its own redirect, bare of the page's
+	// headers.
+	s.mux.HandleFunc("GET "+strings.TrimSuffix(sharePagePath, "/"), sharepage.Gone.Handle)
 	s.mux.HandleFunc("GET /share/assets/{name}", s.shareAsset)
 }

@@ -270,6 +270,11 @@ func TestGraphAndShareLinks(t *testing.T) {
 			}
 			publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+first).expectError(t, 404, "NOT_FOUND")
 			checkSharePage(t, anon, b.url+"/share/graphs/"+first, 404)
+			// Cut short to the folder, with or without its slash: the page, not a redirect.
+			direct := clientFrom([]string{"127.0.0.63", "127.0.0.64"}[i])
+			direct.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			checkSharePage(t, direct, b.url+"/share/graphs", 404)
+			checkSharePage(t, direct, b.url+"/share/graphs/", 404)
 			publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+*second.Token).expect(t, 200)
 			if n := len(sharedEvents(t, b.db, f.tn.id)); n != 2 {
 				t.Fatalf("%d graph.shared events, want 2", n)
