@@ -240,6 +240,10 @@ func (s *Server) answerInterview(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	if body.ReplyTo.Set && t.row.Status == store.InterviewInProgress {
 		if err := s.repliesToLatest(r.Context(), t, store.MessageID(canonicalID(body.ReplyTo.Value))); err != nil {
+			var e *envelope.Error
+			if errors.As(err, &e) {
+				return e
+			}
 			return interviewError(err, t, store.InterviewInProgress)
 		}
 	}
@@ -305,9 +309,31 @@ func (s *Server) repliesToLatest(ctx context.Context, t interviewTarget, questio
 	}
 	if len(last.Items) == 0 || last.Items[0].ID != question || last.Items[0].Role != store.RoleInterviewer ||
 		last.Items[0].Sequence != int64(t.row.MessageCount) {
-		return store.ErrConflict
+		return s.staleOrForeign(ctx, t, question)
 	}
 	return nil
+}
+
+// staleOrForeign tells an answer to an earlier question of the interview, which another answer
+// overtook (409), from a reply_to that was never one of its questions (400). An interview
+// holds a few dozen messages: reading them is cheap, and only a refused answer does.
+func (s *Server) staleOrForeign(ctx context.Context, t interviewTarget, question store.MessageID) error {
+	req := store.PageRequest{Order: store.Asc, Limit: store.MaxPageLimit, SkipTotal: true}
+	for {
+		page, err := s.rows(t.team).ListMessages(ctx, t.row.ID, req)
+		if err != nil {
+			return err
+		}
+		for _, m := range page.Items {
+			if m.ID == question && m.Role == store.RoleInterviewer {
+				return store.ErrConflict
+			}
+		}
+		if !page.HasMore {
+			return envelope.Field("reply_to", "is not a question of this interview")
+		}
+		req.After = page.Next
+	}
 }
 
 func (s *Server) latest(ctx context.Context, t interviewTarget, err error) interviewTarget {

@@ -484,8 +484,15 @@ func TestAnswerNamesItsQuestion(t *testing.T) {
 	}
 	var first turn
 	send(map[string]any{"content": longAnswer, "reply_to": strings.ToUpper(opening)}).expect(t, 201).data(t, &first)
-	for _, stale := range []string{opening, first.Message.ID, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"} {
-		send(map[string]any{"content": longAnswer, "reply_to": stale}).expectError(t, 409, "CONFLICT")
+	send(map[string]any{"content": longAnswer, "reply_to": opening}).expectError(t, 409, "CONFLICT")
+	// An id that was never one of its questions is a mistake, not a lost race: the answer
+	// itself, another interview's question, an id of nothing.
+	other := start(t, api.URL, tn.secret, c.ID, nil)
+	for _, foreign := range []string{first.Message.ID, other.Messages[0].ID, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"} {
+		e := send(map[string]any{"content": longAnswer, "reply_to": foreign}).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "reply_to" {
+			t.Fatalf("reply_to %v: %+v", foreign, e)
+		}
 	}
 	var got interview
 	call(t, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 200).data(t, &got)
