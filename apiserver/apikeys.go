@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +172,9 @@ type keyRequest struct {
 	owner     string // the creator; a rotation keeps the original owner
 }
 
+// maxOrigins is the most allowed origins the APIKey schema keeps.
+const maxOrigins = 20
+
 func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	req := keyRequest{name: strings.TrimSpace(b.Name.Value), typ: qualv1alpha1.KeySecret, origins: b.AllowedOrigins.Value}
 	var bad []envelope.FieldError
@@ -205,11 +209,18 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	if len(req.origins) > 0 && req.typ != qualv1alpha1.KeyPublic {
 		add("allowed_origins", "only public keys have allowed origins")
 	}
-	for _, o := range req.origins {
+	for i, o := range req.origins {
 		if !browserOrigin(o) {
 			add("allowed_origins", "must be origins as a browser sends them, such as https://app.example.com (no wildcard, path or default port)")
 			break
 		}
+		if slices.Contains(req.origins[:i], o) {
+			add("allowed_origins", "must not list an origin twice: "+o)
+			break
+		}
+	}
+	if len(req.origins) > maxOrigins {
+		add("allowed_origins", "must list at most "+strconv.Itoa(maxOrigins)+" origins")
 	}
 	if len(bad) > 0 {
 		return req, envelope.Validation(bad...)

@@ -150,13 +150,16 @@ func TestKeyTypeRules(t *testing.T) {
 		`{"expires_at":"2030-01-01"}`:                                                                "expires_at",
 		`{"expires_at":1893456000}`:                                                                  "expires_at",
 		`{"type":"public"}`:                                                                          "scopes",
-		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://*.example.com"]}`:       "allowed_origins",
-		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://app.example.com:443"]}`: "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://*.example.com"]}`:                    "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://app.example.com:443"]}`:              "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://a.example","https://a.example"]}`:    "allowed_origins",
+		`{"type":"public","scopes":["campaigns:read"],"allowed_origins":["https://a.example"` + manyOrigins(20) + `]}`: "allowed_origins",
 	} {
 		e := call(t, "POST", "/api/v1/api-keys", tn.secret, body).expectError(t, 400, "VALIDATION_ERROR")
 		if e.Details[0].Field != field {
 			t.Errorf("%s: field %s, want %s", body, e.Details[0].Field, field)
 		}
+		checkOwnWords(t, body, e)
 	}
 	// A secret key lacks admin:read, so it cannot grant it.
 	e := call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"type": "scoped", "scopes": []string{"admin:read"}}).
@@ -252,4 +255,13 @@ func TestRacingRotationsMakeOneSuccessor(t *testing.T) {
 		}
 		call(t, "GET", "/api/v1/me", k.Key, nil).expectError(t, 401, "UNAUTHORIZED")
 	}
+}
+
+// manyOrigins is n distinct origins, each after a comma.
+func manyOrigins(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `,"https://b%d.example"`, i)
+	}
+	return b.String()
 }

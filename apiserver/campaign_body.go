@@ -33,6 +33,9 @@ type settingsBody struct {
 	Analyzer    decode.Optional[string] `json:"analyzer"`
 }
 
+// maxLanguage is the longest language tag the Campaign schema keeps (BCP 47 allows 35).
+const maxLanguage = 35
+
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$`)
 
 // validate checks each field given; create also requires a title. Each fault is named.
@@ -91,8 +94,12 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 
 func (b *campaignBody) validateSettings(add func(field, msg string)) {
 	s := b.Settings.Value
-	if s.Language.Set && !s.Language.Null && !languageTag.MatchString(s.Language.Value) {
+	switch {
+	case !s.Language.Set || s.Language.Null:
+	case !languageTag.MatchString(s.Language.Value):
 		add("settings.language", "must be a language tag such as en or pt-BR")
+	case len(s.Language.Value) > maxLanguage:
+		add("settings.language", "must be at most "+strconv.Itoa(maxLanguage)+" characters")
 	}
 	if s.Interviewer.Set && !s.Interviewer.Null && !interviewers.has(s.Interviewer.Value) {
 		add("settings.interviewer", interviewers.must())

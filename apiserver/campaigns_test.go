@@ -166,6 +166,7 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		{`{"title": "T", "campaign_mode": "sales"}`, "campaign_mode"},
 		{`{"title": "T", "titel": "x"}`, "titel"},
 		{`{"title": "T", "settings": {"language": "english!"}}`, "settings.language"},
+		{`{"title": "T", "settings": {"language": "en-abcdefgh-abcdefgh-abcdefgh-abcdefgh"}}`, "settings.language"},
 		{`{"title": "T", "settings": {"analyzer": "gpt"}}`, "settings.analyzer"},
 		{`{"title": "T", "settings": {"analyzer": 5}}`, "settings.analyzer"},
 		{`{"title": "T", "max_questions": 1, "questions": ["a", "b"]}`, "questions"},
@@ -183,6 +184,7 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		if len(e.Details) == 0 || e.Details[0].Field != c.field {
 			t.Errorf("%s: details %+v, want field %s", c.body, e.Details, c.field)
 		}
+		checkOwnWords(t, c.body, e)
 	}
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title": `).expectError(t, 400, "INVALID_JSON")
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T"}`, "Content-Type", "text/plain").expectError(t, 415, "UNSUPPORTED_MEDIA_TYPE")
@@ -501,6 +503,18 @@ func TestConcurrentTeamWrites(t *testing.T) {
 		call(t, "GET", path, admin, nil).expect(t, 200).data(t, &now)
 		if now.Name != name || now.Plan != plan {
 			t.Fatalf("round %d: after two acknowledged PATCHes the team is %q on %s", round, now.Name, now.Plan)
+		}
+	}
+}
+
+// checkOwnWords fails when a validation error is the Kubernetes API's, passed through: its
+// wording ("Too long: may not be more than 35 bytes") and its detail naming no field.
+func checkOwnWords(t *testing.T, body string, e apiError) {
+	t.Helper()
+	for _, d := range e.Details {
+		if d.Field == "<nil>" || d.Field == "" || strings.HasPrefix(d.Message, "Too long") ||
+			strings.HasPrefix(d.Message, "Too many") || strings.HasPrefix(d.Message, "Duplicate value") {
+			t.Errorf("%s: a schema error passed through: %+v", body, e.Details)
 		}
 	}
 }

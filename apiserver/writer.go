@@ -218,6 +218,11 @@ func invalidToValidation(st metav1.Status) *envelope.Error {
 	var details []envelope.FieldError
 	if st.Details != nil {
 		for _, c := range st.Details.Causes {
+			// "some validation rules were not checked because the object was invalid" names
+			// no field: the others say what to fix.
+			if c.Field == "" || c.Field == "<nil>" {
+				continue
+			}
 			field := c.Field
 			if i := strings.IndexByte(field, '['); i > 0 {
 				field = field[:i]
