@@ -24,7 +24,17 @@ func (p *Protocol) Next(_ context.Context, c Campaign, transcript []Turn) (Reply
 	t := templatesFor(c.Language)
 	pl := newPlan(c, t)
 	pos := pl.locate(transcript)
+	pos.spare = spareTurns(c.MaxQuestions, askedCount(transcript), len(pl.questions)-pos.current-1)
 	return pl.next(pos), nil
+}
+
+// spareTurns is how many probes the budget still allows after the questions left: a probe
+// must not cost a question of the protocol. With no budget known, there is no limit.
+func spareTurns(budget, asked, left int) int {
+	if budget <= 0 {
+		return 1
+	}
+	return budget - asked - max(left, 0)
 }
 
 // plannedQuestion is one question of the plan and the topic its probe refers to.
@@ -99,6 +109,8 @@ type position struct {
 	answer string
 	// answered: the transcript ends with participant turns.
 	answered bool
+	// spare is how many turns the budget holds beyond the questions left (spareTurns).
+	spare int
 }
 
 // locate replays the transcript's interviewer turns against the plan. A turn that is a
@@ -142,7 +154,7 @@ func (pl plan) next(pos position) Reply {
 	switch {
 	case pos.current < 0:
 		return protocolReply(pl.ask(0))
-	case pos.answered && !pos.probed && pos.current < len(pl.questions) && needsProbe(pos.answer, pl.t):
+	case pos.answered && !pos.probed && pos.spare > 0 && pos.current < len(pl.questions) && needsProbe(pos.answer, pl.t):
 		return protocolReply(pl.probe(pos.current))
 	case pos.current+1 < len(pl.questions):
 		return protocolReply(pl.ask(pos.current + 1))

@@ -2,6 +2,7 @@ package interviewer
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -249,4 +250,34 @@ func walk(t *testing.T, c Campaign) []string {
 	}
 	t.Fatalf("interview did not end: %q", got)
 	return nil
+}
+
+// A probe never costs a question of the protocol: with the budget exactly the protocol's
+// size, thin answers are not probed and every question is asked; one turn to spare buys one
+// probe.
+func TestProtocolProbesOnlyWithBudgetToSpare(t *testing.T) {
+	walk := func(budget int) []string {
+		c := banking
+		c.MaxQuestions = budget
+		var transcript []Turn
+		var got []string
+		for range 10 {
+			r := next(t, c, transcript...)
+			if r.Done {
+				break
+			}
+			got = append(got, r.Content)
+			transcript = append(transcript, asked(r.Content), answered("meh"))
+		}
+		return got
+	}
+	if got := walk(3); len(got) != 3 || got[1] != banking.Questions[1] || got[2] != banking.Questions[2] {
+		t.Fatalf("budget 3: asked %q", got)
+	}
+	if got := walk(4); len(got) != 4 || got[3] != banking.Questions[2] || slices.Contains(banking.Questions, got[1]) {
+		t.Fatalf("budget 4: asked %q, want one probe and every question", got)
+	}
+	if got := walk(0); len(got) != 6 {
+		t.Fatalf("no budget known: asked %q, want every question probed", got)
+	}
 }
