@@ -166,10 +166,14 @@ func (b *campaignBody) applyTo(spec *qualv1alpha1.CampaignSpec) {
 	}
 }
 
-// validateSpec checks what only the merged result can show.
-func validateSpec(spec *qualv1alpha1.CampaignSpec) *envelope.Error {
-	if len(spec.Questions) > int(spec.MaxQuestions) {
-		return envelope.Field("questions", "cannot outnumber max_questions (%d)", spec.MaxQuestions)
+// validateSpec checks what only the merged result can show, naming the field the request
+// sent: lowering max_questions below the questions a campaign has is max_questions' fault.
+func (b *campaignBody) validateSpec(spec *qualv1alpha1.CampaignSpec) *envelope.Error {
+	if len(spec.Questions) <= int(spec.MaxQuestions) {
+		return nil
 	}
-	return nil
+	if b.MaxQuestions.Set && !b.Questions.Set {
+		return envelope.Field("max_questions", "cannot be fewer than the campaign's %d questions", len(spec.Questions))
+	}
+	return envelope.Field("questions", "cannot outnumber max_questions (%d)", spec.MaxQuestions)
 }

@@ -135,7 +135,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 		return teamNotReady()
 	}
 	spec := body.spec()
-	if e := validateSpec(&spec); e != nil {
+	if e := body.validateSpec(&spec); e != nil {
 		return e
 	}
 	obj, err := s.writer().createCampaign(r.Context(), m.Team.Namespace, spec, s.cfg.Now())
@@ -169,7 +169,7 @@ func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request, p *authn.
 		}
 		spec := cur.Object.Spec.DeepCopy()
 		body.applyTo(spec)
-		if e := validateSpec(spec); e != nil {
+		if e := body.validateSpec(spec); e != nil {
 			return nil, e
 		}
 		return spec, nil

@@ -201,6 +201,15 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		t.Fatalf("max_questions 10.0 stored as %d", whole.MaxQuestions)
 	}
 	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"T","max_questions":1e1}`).expect(t, 201)
+	// A PATCH that lowers max_questions below the questions names max_questions, the field it
+	// sent; one that adds questions beyond it names questions.
+	var three campaign
+	call(t, "POST", "/api/v1/campaigns", tn.secret, `{"title":"Three","questions":["a","b","c"]}`).expect(t, 201).data(t, &three)
+	for body, field := range map[string]string{`{"max_questions":2}`: "max_questions", `{"questions":["a","b","c","d"],"max_questions":3}`: "questions"} {
+		if e := call(t, "PATCH", "/api/v1/campaigns/"+three.ID, tn.secret, body).expectError(t, 400, "VALIDATION_ERROR"); e.Details[0].Field != field {
+			t.Errorf("%s: details %+v, want field %s", body, e.Details, field)
+		}
+	}
 
 	// A DELETE is a write that takes no body: another Content-Type is 415 and a body other than
 	// an empty object 400, and neither deletes anything.

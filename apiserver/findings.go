@@ -108,7 +108,9 @@ func (s *Server) writeFindings(w http.ResponseWriter, r *http.Request, teams []d
 	if e != nil {
 		return e
 	}
-	f := store.FindingFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Type: store.FindingType(filters["type"]), Tag: filters["tag"]}
+	// Tags are stored trimmed, so the filter is read the same way: "?tag=a%20" finds "a".
+	f := store.FindingFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Type: store.FindingType(filters["type"]),
+		Tag: strings.TrimSpace(filters["tag"])}
 	var items []store.Finding
 	var total int64
 	more := false

@@ -229,10 +229,13 @@ func TestFindingsAndAnalyses(t *testing.T) {
 			if ins := campaignFindings(t, b.url, tn.secret, c.ID, "&type=insight"); len(ins) != 1 || ins[0].ID != manual.ID {
 				t.Fatalf("type=insight: %+v", ins)
 			}
-			var tagged []finding
-			callAt(t, b.url, "GET", "/api/v1/findings?campaign_id="+c.ID+"&tag=trial", tn.secret, nil).expect(t, 200).data(t, &tagged)
-			if len(tagged) != 1 || tagged[0].ID != manual.ID {
-				t.Fatalf("tag=trial: %+v", tagged)
+			// Tags are kept trimmed, and the filter is read the same way.
+			for _, tag := range []string{"trial", "trial%20", "%20trial"} {
+				var tagged []finding
+				callAt(t, b.url, "GET", "/api/v1/findings?campaign_id="+c.ID+"&tag="+tag, tn.secret, nil).expect(t, 200).data(t, &tagged)
+				if len(tagged) != 1 || tagged[0].ID != manual.ID {
+					t.Fatalf("tag=%s: %+v", tag, tagged)
+				}
 			}
 			// The filter's bound counts characters, as a tag's does: fifty in any script.
 			for n, status := range map[int]int{50: 200, 51: 400} {
