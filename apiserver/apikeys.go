@@ -416,12 +416,13 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 }
 
 // revokeAsRead revokes a key only if nothing revoked it since it was read. The cached copy may
-// lag a write that changed something else (its status), so a conflict is checked against the
-// key as it is now, and retried once if it is still live.
+// lag a write that changed something else (its status, which every use of the key touches),
+// so a conflict is checked against the key as it is now, and retried while it is still live:
+// racing rotations must not all lose to the status writes their own requests make.
 func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
 	u := applyObject(k.Object, "APIKey", map[string]any{"revoked": true})
 	err := s.writer().applyAt(r.Context(), u, k.Object.ResourceVersion)
-	if apierrors.IsConflict(err) {
+	for try := 0; apierrors.IsConflict(err) && try < maxRevokeRetries; try++ {
 		now := &qualv1alpha1.APIKey{}
 		if gerr := s.keyReader().Get(r.Context(), client.ObjectKeyFromObject(k.Object), now); gerr != nil {
 			return kubeError(gerr)
@@ -437,6 +438,10 @@ func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
 	s.await(r.Context(), string(k.Object.UID), u.GetResourceVersion())
 	return nil
 }
+
+// maxRevokeRetries bounds revokeAsRead's tries after a conflict with a write that left the key
+// live.
+const maxRevokeRetries = 5
 
 // keyReader reads a key as the API server has it now, not as the cache last saw it.
 func (s *Server) keyReader() client.Reader {
