@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/store"
 )
 
@@ -17,14 +16,7 @@ import (
 func TestErasureReachesAnalysisFindings(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			tn := newTenant(t, "erasure-"+b.name, qualv1alpha1.PlanEnterprise)
-			c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Erasure study",
-				"questions": []string{"What almost made you give up?"}, "max_questions": 3})
-			var ivs []interview
-			for _, text := range pricingAnswers[:5] {
-				iv, _ := interviewed(t, b.url, tn.secret, c.ID, text)
-				ivs = append(ivs, iv)
-			}
+			tn, c, ivs, _ := pricingStudy(t, b, "erasure-"+b.name)
 			analyzed(t, b.url, tn.secret, c.ID)
 			before := campaignFindings(t, b.url, tn.secret, c.ID, "")
 			if len(before) == 0 || len(before[0].Evidence) == 0 || !strings.Contains(before[0].Summary, before[0].Evidence[0].Quote) {

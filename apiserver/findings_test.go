@@ -68,6 +68,22 @@ func interviewed(t *testing.T, base, token, campaignID, answerText string) (inte
 	return iv, tr.Message
 }
 
+// pricingStudy is a new team's active campaign of one question with five interviews, each
+// answered with one of pricingAnswers.
+func pricingStudy(t *testing.T, b backend, team string) (*tenant, campaign, []interview, []message) {
+	t.Helper()
+	tn := newTenant(t, team, qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Onboarding study",
+		"questions": []string{"What almost made you give up?"}, "max_questions": 3})
+	var ivs []interview
+	var msgs []message
+	for _, text := range pricingAnswers[:5] {
+		iv, m := interviewed(t, b.url, tn.secret, c.ID, text)
+		ivs, msgs = append(ivs, iv), append(msgs, m)
+	}
+	return tn, c, ivs, msgs
+}
+
 // analyzed asks for an analysis and polls it until it ends.
 func analyzed(t *testing.T, base, token, campaignID string) analysisJob {
 	t.Helper()
@@ -123,15 +139,7 @@ func teamEvents(t *testing.T, db store.Store, teamID string) (map[string]int, ma
 func TestFindingsAndAnalyses(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			tn := newTenant(t, "findings-"+b.name, qualv1alpha1.PlanEnterprise)
-			c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Onboarding study",
-				"questions": []string{"What almost made you give up?"}, "max_questions": 3})
-			var ivs []interview
-			var msgs []message
-			for _, text := range pricingAnswers[:5] {
-				iv, m := interviewed(t, b.url, tn.secret, c.ID, text)
-				ivs, msgs = append(ivs, iv), append(msgs, m)
-			}
+			tn, c, ivs, msgs := pricingStudy(t, b, "findings-"+b.name)
 
 			first := analyzed(t, b.url, tn.secret, c.ID)
 			if first.Status != "succeeded" || len(first.FindingIDs) == 0 || first.Error != nil || first.StartedAt == nil || first.FinishedAt == nil ||
