@@ -269,8 +269,11 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		}
 		for i, tag := range b.Tags.Value {
 			tag = strings.TrimSpace(tag)
-			if tag == "" || len([]rune(tag)) > maxTag {
-				add("tags["+strconv.Itoa(i)+"]", "must be 1 to "+strconv.Itoa(maxTag)+" characters")
+			switch {
+			case decode.Blank(tag):
+				add("tags["+strconv.Itoa(i)+"]", "must not be blank")
+			case len([]rune(tag)) > maxTag:
+				add("tags["+strconv.Itoa(i)+"]", "must be at most "+strconv.Itoa(maxTag)+" characters")
 			}
 			tags = append(tags, tag)
 		}

@@ -385,6 +385,14 @@ func TestFindingValidation(t *testing.T) {
 				t.Fatalf("a patch naming the finding's own campaign: %+v", same)
 			}
 			callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"confidence": 2}).expectError(t, 400, "VALIDATION_ERROR")
+			// A tag is trimmed, so a blank one is blank, not too short.
+			for tag, msg := range map[string]string{" ": "must not be blank", strings.Repeat("t", 51): "must be at most 50 characters"} {
+				e := callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"tags": []string{"ok", tag}}).
+					expectError(t, 400, "VALIDATION_ERROR")
+				if len(e.Details) != 1 || e.Details[0].Field != "tags[1]" || e.Details[0].Message != msg {
+					t.Fatalf("tag %q: %+v", tag, e.Details)
+				}
+			}
 			// null is no value of a list or a summary: refused, and the finding keeps its evidence.
 			for _, field := range []string{"summary", "tags", "evidence"} {
 				e := callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{field: nil}).expectError(t, 400, "VALIDATION_ERROR")
