@@ -198,7 +198,7 @@ func (s *Server) analyseAfterErasure(ctx context.Context, ts store.TeamStore, t 
 	switch {
 	case err != nil:
 	case n == 0:
-		_, err = ts.SyncAnalysisFindings(ctx, campaign, nil)
+		_, err = ts.SyncAnalysisFindings(ctx, campaign, nil, nil)
 	case s.cfg.Analyses != nil:
 		_, _, err = s.cfg.Analyses.Analyze(ctx, ts, campaign, brief(t.campaign.Object), func() error { return nil })
 	}

@@ -263,6 +263,60 @@ func TestReanalysisCarriesRenamedThemes(t *testing.T) {
 	}
 }
 
+// erasing is an analyzer during whose first run an interview is erased: it titles its one
+// finding with every participant's words, as a title may quote people its evidence does not.
+type erasing struct {
+	calls  atomic.Int32
+	ts     store.TeamStore
+	victim store.InterviewID
+}
+
+func (a *erasing) Analyze(ctx context.Context, in analysis.Input) ([]analysis.Finding, error) {
+	if a.calls.Add(1) == 1 {
+		if err := a.ts.DeleteInterview(ctx, a.victim); err != nil {
+			return nil, err
+		}
+	}
+	f := analysis.Finding{Key: "said", Type: analysis.TypeTheme, Sentiment: analysis.SentimentMixed, Confidence: 0.5}
+	var said []string
+	for _, iv := range in.Interviews {
+		m := iv.Messages[len(iv.Messages)-1]
+		said = append(said, m.Content)
+		if store.InterviewID(iv.ID) != a.victim {
+			f.Evidence = append(f.Evidence, analysis.Evidence{InterviewID: iv.ID, MessageID: m.ID, Quote: m.Content})
+		}
+	}
+	f.Title, f.Frequency = strings.Join(said, " / "), len(in.Interviews)
+	return []analysis.Finding{f}, nil
+}
+
+// An interview erased while an analysis runs never reaches its findings: the findings made
+// from it are not stored, and the analysis is made again without it.
+func TestErasureDuringAnalysis(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := pgtest.Open(t, b.DSN(t))
+			ts, c := s.Team(store.TeamID(uuid.NewString())), store.CampaignID(uuid.NewString())
+			completed(t, ts, c, "Setup was slow.")
+			a := &erasing{ts: ts, victim: completed(t, ts, c, "Ask Xanthe Quillfeather about the pricing.").ID}
+			q := newQueue(t, s, a, 30*time.Second)
+
+			done := wait(t, ts, analyze(t, q, ts, c).ID, 20*time.Second)
+			if done.Status != store.AnalysisSucceeded || len(done.FindingIDs) != 1 || a.calls.Load() != 2 {
+				t.Fatalf("analysis %+v after %d runs, want one finding after two runs", done, a.calls.Load())
+			}
+			f, err := ts.GetFinding(context.Background(), done.FindingIDs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Title != "Setup was slow." || f.Frequency != 1 {
+				t.Fatalf("finding %q (frequency %d), want it made from the interview left", f.Title, f.Frequency)
+			}
+		})
+	}
+}
+
 // A second analyze while one is queued or running returns that one.
 func TestOneAnalysisPerCampaign(t *testing.T) {
 	for _, b := range backends {

@@ -67,7 +67,7 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 		}
 	}
 	began := time.Now()
-	err = r.run(ctx, ts, a, j.Campaign)
+	err = r.runAfresh(ctx, ts, a, j.Campaign)
 	switch {
 	case err == nil:
 		r.Metrics.observe(j.Campaign, outcomeSucceeded, time.Since(began))
@@ -92,6 +92,23 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 	return r.fail(ctx, ts, a.ID, msg)
 }
 
+// freshTries is how many times an analysis is made before it gives up on a campaign
+// whose interviews keep being deleted while it runs.
+const freshTries = 3
+
+// runAfresh runs the analysis again, at once, while interviews it read are deleted before
+// its findings are stored (store.ErrConflict): those findings may carry an erased
+// participant's words, and the erasure's own re-analysis was refused while this one ran.
+func (r *Runner) runAfresh(ctx context.Context, ts store.TeamStore, a store.Analysis, c analysis.Campaign) error {
+	var err error
+	for range freshTries {
+		if err = r.run(ctx, ts, a, c); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
 // run reads the completed interviews, analyzes them and commits the outcome.
 func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, c analysis.Campaign) error {
 	in, err := Input(ctx, ts, a.CampaignID, c)
@@ -113,7 +130,7 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 		return err
 	}
 	err = ts.InTx(ctx, func(tx store.TeamStore) error {
-		synced, err := tx.SyncAnalysisFindings(ctx, a.CampaignID, fs)
+		synced, err := tx.SyncAnalysisFindings(ctx, a.CampaignID, read(in), fs)
 		if err != nil {
 			return err
 		}
@@ -140,6 +157,15 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 		return nil // another run finished it first, or its campaign's data is gone
 	}
 	return err
+}
+
+// read are the interviews an analysis input holds.
+func read(in analysis.Input) []store.InterviewID {
+	ids := make([]store.InterviewID, len(in.Interviews))
+	for i, iv := range in.Interviews {
+		ids[i] = store.InterviewID(iv.ID)
+	}
+	return ids
 }
 
 // fail ends the analysis as failed and announces it; one that already ended stays as it is.

@@ -39,18 +39,29 @@ type AnalysisFindingStore interface {
 	// is rewritten only if its content changed; a new Key creates a finding; an analysis finding
 	// whose Key is not in fs is deleted. Manual findings are never touched. Source is analysis
 	// whatever fs says. Evidence is checked as by CreateFinding (ErrInvalidInput).
-	SyncAnalysisFindings(ctx context.Context, campaign CampaignID, fs []NewFinding) (AnalysisSync, error)
+	//
+	// read are the interviews fs was made from. If one of them has been deleted since, it
+	// writes nothing and fails with ErrConflict: fs may hold the erased participant's words
+	// (a title needs no evidence to quote them), so the analysis must be made again without
+	// them. On PostgreSQL the interviews stay locked against deletion until the transaction
+	// ends, so an erasure waits for the sync and then redacts what it wrote.
+	SyncAnalysisFindings(ctx context.Context, campaign CampaignID, read []InterviewID, fs []NewFinding) (AnalysisSync, error)
 	// ActiveAnalysis returns the campaign's queued or running analysis (there is at most one:
 	// CreateAnalysis refuses a second with ErrConflict), or ErrNotFound.
 	ActiveAnalysis(ctx context.Context, campaign CampaignID) (Analysis, error)
 }
 
 // SyncAnalysisFindings upserts the campaign's analysis findings by Key in one transaction.
-func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign CampaignID, fs []NewFinding) (AnalysisSync, error) {
+func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign CampaignID, read []InterviewID, fs []NewFinding) (AnalysisSync, error) {
 	var out AnalysisSync
 	err := ts.atomically(ctx, func(tx *teamStore) error {
+		// The findings are locked before the interviews, as DeleteInterview locks them, so the
+		// two never wait on each other in a cycle.
 		before, err := tx.analysisFindings(ctx, campaign)
 		if err != nil {
+			return err
+		}
+		if err := tx.holdInterviews(ctx, read); err != nil {
 			return err
 		}
 		seen := make(map[string]bool, len(fs))
@@ -112,6 +123,58 @@ func (ts *teamStore) analysisFindings(ctx context.Context, campaign CampaignID) 
 		out[f.Key] = f
 	}
 	return out, nil
+}
+
+// holdChunk is how many interview ids one holdInterviews query names.
+const holdChunk = 500
+
+// holdInterviews fails with ErrConflict unless every interview in ids still exists, and on
+// PostgreSQL locks them (FOR SHARE) until the transaction ends, so none can be deleted first.
+func (ts *teamStore) holdInterviews(ctx context.Context, ids []InterviewID) error {
+	want := make([]string, 0, len(ids))
+	for _, id := range ids {
+		want = append(want, string(id))
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	for chunk := range slices.Chunk(want, holdChunk) {
+		in, args := inList(ts.team, chunk)
+		rows, err := ts.writeQuery(ctx, "SELECT id FROM interviews WHERE team_id = ? AND id IN "+in+ts.s.d.forShare, args...)
+		if err != nil {
+			return fmt.Errorf("hold the interviews analysed: %w", err)
+		}
+		held, err := collect(rows, scanID)
+		if err != nil {
+			return fmt.Errorf("hold the interviews analysed: %w", err)
+		}
+		if len(held) != len(chunk) {
+			return fmt.Errorf("%d of the interviews analysed were deleted meanwhile: %w", len(chunk)-len(held), ErrConflict)
+		}
+	}
+	return nil
+}
+
+// lockAnalysisFindings locks the campaign's analysis findings on PostgreSQL, in the order
+// analysisFindings locks them; SQLite has one writer and needs no lock.
+func (ts *teamStore) lockAnalysisFindings(ctx context.Context, campaign CampaignID) error {
+	if ts.s.d.forUpdate == "" {
+		return nil
+	}
+	rows, err := ts.writeQuery(ctx, `SELECT id FROM findings
+		WHERE team_id = ? AND campaign_id = ? AND analysis_key IS NOT NULL ORDER BY id`+ts.s.d.forUpdate, ts.team, campaign)
+	if err == nil {
+		_, err = collect(rows, scanID) // PostgreSQL locks the rows as they are read
+	}
+	if err != nil {
+		return fmt.Errorf("lock the analysis findings: %w", err)
+	}
+	return nil
+}
+
+// scanID reads a row of one text column.
+func scanID(r rowScanner) (string, error) {
+	var id string
+	return id, r.Scan(&id)
 }
 
 // rewriteFinding gives an existing analysis finding the content of in, if it differs.

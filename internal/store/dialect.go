@@ -21,6 +21,7 @@ type dialect struct {
 	numbered   bool   // $1, $2 ... placeholders
 	forUpdate  string // row-lock suffix for read-modify-write; SQLite has one writer instead
 	skipLocked string // row-lock suffix that passes over rows another transaction holds
+	forShare   string // row-lock suffix that keeps rows from being deleted or changed
 	timeArg    func(time.Time) any
 	isUnique   func(error) bool
 	// lostRace tells an error that aborted a transaction only because of concurrent ones
@@ -54,6 +55,7 @@ var postgresDialect = dialect{
 	numbered:   true,
 	forUpdate:  " FOR UPDATE",
 	skipLocked: " FOR UPDATE SKIP LOCKED",
+	forShare:   " FOR SHARE",
 	timeArg:    func(t time.Time) any { return t },
 	isUnique: func(err error) bool {
 		var pe *pgconn.PgError

@@ -159,12 +159,25 @@ func (ts *teamStore) endInterviews(ctx context.Context, q string, args ...any) (
 // tells which counters lose it, as the row was at the moment it was deleted.
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
 	err := ts.atomically(ctx, func(tx *teamStore) error {
+		var campaign CampaignID
+		err := tx.writeRow(ctx, "SELECT campaign_id FROM interviews WHERE team_id = ? AND id = ?", []any{&campaign}, tx.team, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		// Locked first, in the order SyncAnalysisFindings locks them: an analysis syncing its
+		// findings meanwhile either commits before (and is redacted below) or sees the
+		// interview gone and is made again.
+		if err := tx.lockAnalysisFindings(ctx, campaign); err != nil {
+			return err
+		}
 		if err := tx.dropSupporter(ctx, id); err != nil {
 			return err
 		}
-		var campaign CampaignID
 		var status InterviewStatus
-		err := tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status",
+		err = tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status",
 			[]any{&campaign, &status}, tx.team, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"qual.cx/operator/internal/store"
 )
@@ -18,7 +20,7 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 			Sentiment: store.SentimentNegative, Tags: []string{"b", "a"},
 			Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: "setup was slow"}}}
 	}
-	first := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, []store.NewFinding{theme("pricing", "Pricing"), theme("setup", "Setup")}))(t)
+	first := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("pricing", "Pricing"), theme("setup", "Setup")}))(t)
 	if len(first.Findings) != 2 || first.Findings[0].Change != store.FindingCreated || first.Findings[1].Change != store.FindingCreated ||
 		len(first.Removed) != 0 || first.Findings[0].Finding.Source != store.SourceAnalysis || first.Findings[0].Finding.Key != "pricing" {
 		t.Fatalf("first sync = %+v", first)
@@ -27,7 +29,7 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 
 	// The same input again changes nothing; a changed title rewrites that finding in place.
 	changed := theme("setup", "Slow setup")
-	again := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, []store.NewFinding{theme("pricing", "Pricing"), changed}))(t)
+	again := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("pricing", "Pricing"), changed}))(t)
 	if again.Findings[0].Change != store.FindingUnchanged || again.Findings[1].Change != store.FindingUpdated ||
 		again.Findings[0].Finding.ID != first.Findings[0].Finding.ID || again.Findings[1].Finding.ID != first.Findings[1].Finding.ID ||
 		again.Findings[1].Finding.Title != "Slow setup" {
@@ -36,7 +38,7 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 	same(t, must(f.a.GetFinding(f.ctx, again.Findings[1].Finding.ID))(t), again.Findings[1].Finding)
 
 	// A Key that no longer appears goes; the manual finding stays.
-	last := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, []store.NewFinding{changed}))(t)
+	last := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{changed}))(t)
 	if len(last.Findings) != 1 || len(last.Removed) != 1 || last.Removed[0] != first.Findings[0].Finding.ID {
 		t.Fatalf("third sync = %+v", last)
 	}
@@ -45,20 +47,68 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 	isErr(t, err, store.ErrNotFound)
 
 	// Bad input rolls the whole sync back.
-	_, err = f.a.SyncAnalysisFindings(f.ctx, f.campA, []store.NewFinding{theme("x", "X"), theme("x", "Y")})
+	_, err = f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("x", "X"), theme("x", "Y")})
 	isErr(t, err, store.ErrInvalidInput)
 	other := interview(t, f.a, f.campB)
 	bad := theme("y", "Y")
 	bad.Evidence = []store.Evidence{{InterviewID: other.ID, Quote: "elsewhere"}}
-	_, err = f.a.SyncAnalysisFindings(f.ctx, f.campA, []store.NewFinding{theme("z", "Z"), bad})
+	_, err = f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("z", "Z"), bad})
 	isErr(t, err, store.ErrInvalidInput)
 	page := must(f.a.ListFindings(f.ctx, store.FindingFilter{CampaignID: f.campA}, store.PageRequest{}))(t)
 	if len(page.Items) != 2 {
 		t.Fatalf("after refused syncs: %d findings, want the manual one and Slow setup", len(page.Items))
 	}
 	// Another team's sync of the same campaign id sees none of these.
-	if s := must(f.b.SyncAnalysisFindings(f.ctx, f.campA, nil))(t); len(s.Removed) != 0 {
+	if s := must(f.b.SyncAnalysisFindings(f.ctx, f.campA, nil, nil))(t); len(s.Removed) != 0 {
 		t.Fatalf("team b removed team a's findings: %+v", s)
+	}
+}
+
+// testSyncAfterErasure: findings made from an interview deleted meanwhile are refused
+// (ErrConflict, nothing written); and an erasure that comes while a sync is being written
+// waits for it, then redacts what it wrote.
+func testSyncAfterErasure(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	kept, erased := interview(t, f.a, f.campA), interview(t, f.a, f.campA)
+	m := say(t, f.a, kept.ID, store.RoleParticipant, "Setup was slow.")
+	fd := store.NewFinding{Key: "setup", Type: store.FindingPainPoint, Title: "Setup was slow, said Zanele", Frequency: 2,
+		Confidence: 0.5, Evidence: []store.Evidence{{InterviewID: kept.ID, MessageID: m.ID, Quote: "Setup was slow"}}}
+	read := []store.InterviewID{kept.ID, erased.ID}
+	if err := f.a.DeleteInterview(f.ctx, erased.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.a.SyncAnalysisFindings(f.ctx, f.campA, read, []store.NewFinding{fd})
+	isErr(t, err, store.ErrConflict)
+	// Another team's interview id counts as gone too.
+	_, err = f.b.SyncAnalysisFindings(f.ctx, f.campA, []store.InterviewID{kept.ID}, []store.NewFinding{fd})
+	isErr(t, err, store.ErrConflict)
+	if page := must(f.a.ListFindings(f.ctx, store.FindingFilter{CampaignID: f.campA}, store.PageRequest{}))(t); len(page.Items) != 0 {
+		t.Fatalf("a refused sync wrote %d findings", len(page.Items))
+	}
+
+	again := interview(t, f.a, f.campA)
+	erasing := make(chan error, 1)
+	err = f.a.InTx(f.ctx, func(tx store.TeamStore) error {
+		if _, err := tx.SyncAnalysisFindings(f.ctx, f.campA, []store.InterviewID{kept.ID, again.ID}, []store.NewFinding{fd}); err != nil {
+			return err
+		}
+		go func() { erasing <- f.a.DeleteInterview(context.Background(), again.ID) }()
+		select {
+		case err := <-erasing:
+			t.Errorf("the erasure ended (%v) before the sync it races committed", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-erasing; err != nil {
+		t.Fatalf("the erasure after the sync: %v", err)
+	}
+	page := must(f.a.ListFindings(f.ctx, store.FindingFilter{CampaignID: f.campA}, store.PageRequest{}))(t)
+	if len(page.Items) != 1 || page.Items[0].Title != store.RedactedTitle {
+		t.Fatalf("after the erasure: %+v, want the synced finding redacted", page.Items)
 	}
 }
 
