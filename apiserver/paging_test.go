@@ -278,3 +278,30 @@ func TestRedisRateLimitIsExactAcrossTwoReplicas(t *testing.T) {
 	ok, limited := hammer(t, urls, tn.secret, 80)
 	expectWithinBudget(t, ok, limited, 80, 30-spent, time.Since(start))
 }
+
+// A query parameter a route does not take is refused, naming it, as an unknown JSON field
+// is: a misspelt filter, or another team named on a list without a team filter, would
+// otherwise be ignored and the whole list pass for the filtered one.
+func TestUnknownQueryParametersAreRefused(t *testing.T) {
+	tn := newTenant(t, "params", qualv1alpha1.PlanEnterprise)
+	other := newTenant(t, "params-other", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Params"})
+	for _, tc := range []struct{ path, field string }{
+		{"/api/v1/campaigns?stauts=active", "stauts"},
+		{"/api/v1/webhooks?team_id=" + other.id, "team_id"},
+		{"/api/v1/api-keys?team_id=" + tn.id, "team_id"},
+		{"/api/v1/interviews?campaign=" + c.ID, "campaign"},
+		{"/api/v1/findings?campaign_id=" + c.ID + "&types=theme", "types"},
+		{"/api/v1/campaigns/" + c.ID + "?fields=title", "fields"},
+		{"/api/v1/teams/" + tn.id + "/members?role=owner", "role"},
+	} {
+		e := call(t, "GET", tc.path, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != tc.field || !strings.Contains(e.Details[0].Message, "not a parameter") {
+			t.Errorf("GET %s: details %+v, want %s named", tc.path, e.Details, tc.field)
+		}
+	}
+	// What a route documents still works, under either base path.
+	call(t, "GET", "/api/v1/campaigns?status=draft&team_id="+tn.id+"&search=par&sort_by=title&order=asc&limit=5", tn.secret, nil).expect(t, 200)
+	call(t, "GET", "/v1/findings?campaign_id="+c.ID+"&type=theme&tag=x", tn.secret, nil).expect(t, 200)
+	call(t, "GET", "/api/v1/teams/"+tn.id+"/members?sort_by=name", tn.secret, nil).expect(t, 200)
+}

@@ -3,8 +3,10 @@ package apiserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,8 +100,15 @@ func (s *Server) open(pattern string, h http.HandlerFunc) {
 func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h handlerFunc) {
 	_, path := splitPattern(pattern)
 	names := wildcards(path)
+	params, documented := s.queryParams[pattern]
+	if !documented {
+		s.undocumented = append(s.undocumented, pattern)
+	}
 	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
 		queryErr := canonicalIDs(r, names)
+		if queryErr == nil {
+			queryErr = unknownParam(r, params)
+		}
 		p, e := s.authn.Authenticate(r)
 		if e != nil {
 			s.unauthenticated(w, r, e)
@@ -206,6 +215,21 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 		}
 		return h(w, r, p)
 	}
+}
+
+// unknownParam refuses a query parameter the route does not take, as an unknown JSON field
+// is refused: a misspelt filter ("campain_id") or one of another route ("team_id" on a list
+// that has none) would otherwise be ignored, and the answer pass for the filtered one.
+func unknownParam(r *http.Request, params []string) *envelope.Error {
+	for _, k := range slices.Sorted(maps.Keys(r.URL.Query())) {
+		if !slices.Contains(params, k) {
+			if len(params) == 0 {
+				return envelope.Field(k, "is not a parameter of this endpoint, which takes none")
+			}
+			return envelope.Field(k, "is not a parameter of this endpoint (it takes %s)", strings.Join(params, ", "))
+		}
+	}
+	return nil
 }
 
 // queryText refuses a query parameter whose name or a value is not text, or that is given

@@ -15,6 +15,7 @@ import (
 	"qual.cx/operator/apiserver/cursor"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/internal/interviewer"
 	"qual.cx/operator/internal/interviews"
 	"qual.cx/operator/internal/ratelimit"
@@ -41,6 +42,10 @@ type Server struct {
 	anon anonymous
 	// interviews runs interviews over the store.
 	interviews *interviews.Service
+	// queryParams are the query parameters each route documents (see authed); undocumented
+	// lists the routes registered without a document entry, which New refuses.
+	queryParams  map[string][]string
+	undocumented []string
 }
 
 // New builds the server and subscribes it to the cache's informers. Start the cache after
@@ -72,7 +77,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
 		Now: cfg.Now, Usage: s.usage, Binder: s, AdminNamespace: cfg.AdminNamespace, Log: cfg.Logger,
 	})
+	if s.queryParams, err = openapi.QueryParams(); err != nil {
+		return nil, err
+	}
 	s.routes()
+	if len(s.undocumented) > 0 {
+		return nil, fmt.Errorf("apiserver: routes missing from the OpenAPI document: %v", s.undocumented)
+	}
 	s.mux.HandleFunc(catchAll, s.unrouted)
 	s.handler = s.middleware(cleanPathsOnly(s.mux))
 	return s, nil

@@ -7,7 +7,11 @@ import (
 	"crypto/sha256"
 	_ "embed" // for the document
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,4 +57,70 @@ func Handler() http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(doc))
 	})
+}
+
+// QueryParams returns, for every operation of the document, the names of the query
+// parameters it takes, keyed by "METHOD /path" as the document spells the path
+// ("GET /campaigns/{id}/findings"). Parameters are read from the operation and its path item,
+// following $refs into components.
+func QueryParams() (map[string][]string, error) {
+	doc, _ := document()
+	var d struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]parameter `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("openapi: reading the document: %w", err)
+	}
+	resolve := func(ps []parameter) ([]string, error) {
+		var names []string
+		for _, p := range ps {
+			if name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/"); ok {
+				c, found := d.Components.Parameters[name]
+				if !found {
+					return nil, fmt.Errorf("openapi: no parameter %q in components", name)
+				}
+				p = c
+			}
+			if p.In == "query" {
+				names = append(names, p.Name)
+			}
+		}
+		return names, nil
+	}
+	out := map[string][]string{}
+	for path, item := range d.Paths {
+		var shared []parameter
+		if raw, ok := item["parameters"]; ok {
+			if err := json.Unmarshal(raw, &shared); err != nil {
+				return nil, fmt.Errorf("openapi: parameters of %s: %w", path, err)
+			}
+		}
+		for method, raw := range item {
+			if method == "parameters" || method == "summary" || method == "description" {
+				continue
+			}
+			var op struct {
+				Parameters []parameter `json:"parameters"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				return nil, fmt.Errorf("openapi: %s %s: %w", method, path, err)
+			}
+			names, err := resolve(append(slices.Clone(shared), op.Parameters...))
+			if err != nil {
+				return nil, err
+			}
+			out[strings.ToUpper(method)+" "+path] = names
+		}
+	}
+	return out, nil
+}
+
+// parameter is an OpenAPI parameter object, or a reference to one.
+type parameter struct {
+	Ref  string `json:"$ref"`
+	Name string `json:"name"`
+	In   string `json:"in"`
 }
