@@ -125,10 +125,14 @@ func ValidText(s string) bool {
 	return utf8.ValidString(s) && IsText(s)
 }
 
-// Blank says s holds nothing but white space, as the OpenAPI's `\S` pattern reads it
-// (ECMA-262, which counts U+FEFF as white space too).
+// Blank says s holds nothing visible: only white space (as ECMA-262 reads it, U+FEFF too)
+// and the zero-width characters U+200B to U+200D and U+2060, which the OpenAPI's pattern
+// for a non-blank string ([^\s\u200B-\u200D\u2060]) also excludes. A title of a zero-width
+// space would show as nothing in every list.
 func Blank(s string) bool {
-	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }) == ""
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\uFEFF' || (r >= '\u200B' && r <= '\u200D') || r == '\u2060'
+	}) == ""
 }
 
 // plainText is the fast path: valid UTF-8 with no escape that could spell a control
