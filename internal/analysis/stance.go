@@ -267,6 +267,16 @@ func reported(text string, toks []token, sentenceStart bool) int {
 			!isAllCaps(text, t) {
 			third = true
 		}
+		// A name that opens the sentence and says something at once: "Carol on nights keeps
+		// saying", "Les says he's paid quicker". A capital there is only the sentence's,
+		// so the verb must follow closely and the word must be no pronoun or determiner.
+		if !third && i == 0 && sentenceStart && t.upper && !openingWords[t.low] && namedSpeaker(toks) {
+			third = true
+		}
+		// A role by its initials, as "my" or "our" name one: "my PA always says", "our GP said".
+		if !third && i > 0 && isAllCaps(text, t) && (toks[i-1].low == "my" || toks[i-1].low == "our") {
+			third = true
+		}
 		// A group named by its plural ("the pickers hate it", "our nurses say"): a verb
 		// of opinion must follow at once; "the scanners keep dying" is no report.
 		if !third && i > 0 && groupDeterminers[toks[i-1].low] && pluralNoun(t.low) && i+1 < len(toks) &&
@@ -301,6 +311,28 @@ func reported(text string, toks []token, sentenceStart bool) int {
 	}
 	return -1
 }
+
+// namedSpeaker says a verb of saying in the third person comes within the first four
+// words: "Carol on nights keeps saying", "Les says", "Debs' lot on bread say".
+func namedSpeaker(toks []token) bool {
+	for j := 1; j < len(toks) && j <= 4; j++ {
+		l := toks[j].low
+		if reportingVerbs[l] || (l == "keeps" && j+1 < len(toks) && (toks[j+1].low == "saying" || toks[j+1].low == "telling")) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportingVerbs report what another person says, in the forms a name takes.
+var reportingVerbs = wordSet(`says said reckons swears moans complains insists`)
+
+// openingWords open a sentence with a capital but name nobody: "It says", "That said",
+// "Everyone says" is a third party already.
+var openingWords = wordSet(`it it's this that that's there there's here which what who the a an and but so
+then yes no well okay ok oh um uh like just honestly nobody nothing everything something one mine ours
+yours his hers theirs my our your their we you they i when if because once after before while since
+although though as unless until where how why whatever whoever`)
 
 // kinSubject finds a clause that tells a relative's or a friend's own story, "my sister
 // moved the same month with another firm and they turned up late": its subject is "my"
