@@ -182,8 +182,9 @@ func wishMarkers(toks []token) (strong, weak bool) {
 		if modalAdverbs[next] && j < len(toks) && supposedVerbs[toks[j].low] {
 			continue
 		}
-		if (t.low == "would" || strings.HasSuffix(t.low, "'d")) && wishVerbs[next] {
-			if preferVerbs[next] {
+		// "I'd really love", "we'd honestly like": the verb after the modal's adverbs.
+		if verb := wordAt(toks, j); (t.low == "would" || strings.HasSuffix(t.low, "'d")) && (wishVerbs[next] || wishVerbs[verb]) {
+			if preferVerbs[next] || preferVerbs[verb] {
 				return true, true
 			}
 			weak = true
@@ -201,6 +202,9 @@ func strongWish(toks []token) bool {
 		return true
 	}
 	for i, t := range toks {
+		if wantsNow(toks, i) || couldWe(toks, i) {
+			return true
+		}
 		switch t.low {
 		case "wish", "hopefully":
 			return true
@@ -216,6 +220,45 @@ func strongWish(toks []token) bool {
 		}
 	}
 	return false
+}
+
+// wordAt is the lower-case word at i, or "" past the end.
+func wordAt(toks []token, i int) string {
+	if i < len(toks) {
+		return toks[i].low
+	}
+	return ""
+}
+
+// wantsNow says the speaker wants something now: "I just want to be able to swap it
+// myself", "all we want is a rota a month ahead". "I want to say the staff were lovely"
+// only frames what follows, and "I wanted to cancel" tells a past motive.
+func wantsNow(toks []token, i int) bool {
+	if l := toks[i].low; l != "i" && l != "we" {
+		return false
+	}
+	j := skipAdverbs(toks, i+1)
+	if w := wordAt(toks, j); w != "want" && w != "wants" {
+		return false
+	}
+	if wordAt(toks, j+1) != "to" {
+		return true
+	}
+	next := wordAt(toks, j+2)
+	return !framingVerbs[next] && (next != "be" || wordAt(toks, j+3) != "honest")
+}
+
+// framingVerbs after "I want to" introduce what the speaker says next.
+var framingVerbs = wordSet(`say tell add mention thank point stress emphasise emphasize ask`)
+
+// couldWe says the speaker supposes an ability they lack: "if we could just swap between
+// ourselves", "if I could see who's free". "If we could have known" is a past that did
+// not happen.
+func couldWe(toks []token, i int) bool {
+	if toks[i].low != "if" || (wordAt(toks, i+1) != "we" && wordAt(toks, i+1) != "i") || wordAt(toks, i+2) != "could" {
+		return false
+	}
+	return wordAt(toks, skipAdverbs(toks, i+3)) != "have"
 }
 
 // supposedVerbs after "I'd probably" suppose a reaction: "I'd probably be annoyed",
