@@ -201,20 +201,33 @@ func strongWish(toks []token) bool {
 	if len(toks) > 1 && toks[0].low == "let" && toks[1].low != "me" && toks[1].low != "us" {
 		return true
 	}
+	// "Ideally, a pause button", "If only there was", "Bring back the old one".
+	if first := wordAt(toks, 0); first == "ideally" || (first == "if" && wordAt(toks, 1) == "only") ||
+		(first == "bring" && wordAt(toks, 1) == "back") {
+		return true
+	}
 	for i, t := range toks {
-		if wantsNow(toks, i) || couldWe(toks, i) {
+		if wantsNow(toks, i) || couldWe(toks, i) || hopesFor(toks, i) || needsMore(toks, i) || whatWouldHelp(toks, i) {
 			return true
 		}
 		switch t.low {
-		case "wish", "hopefully":
+		case "wish", "hopefully", "ideally":
 			return true
+		case "i'd", "we'd":
+			if wordAt(toks, i+1) == "kill" && wordAt(toks, i+2) == "for" {
+				return true
+			}
 		case "should", "ought":
 			if i+1 < len(toks) && toks[i+1].low == "have" {
 				continue
 			}
 			return true
 		case "would":
-			if i+2 < len(toks) && toks[i+1].low == "be" && wishBe[toks[i+2].low] {
+			// "would be nice", "would be a godsend", "would make a real difference".
+			if k := skipWishDegree(toks, i+2); wordAt(toks, i+1) == "be" && wishBe[wordAt(toks, k)] {
+				return true
+			}
+			if wordAt(toks, i+1) == "make" && wordAt(toks, skipWishDegree(toks, i+2)) == "difference" {
 				return true
 			}
 		}
@@ -265,7 +278,72 @@ func couldWe(toks []token, i int) bool {
 // "I'd probably panic".
 var supposedVerbs = wordSet(`be feel get panic worry notice freak lose`)
 
-var wishBe = wordSet(`nice great good helpful better easier amazing ideal perfect way more lovely useful awesome`)
+var wishBe = wordSet(`nice great good helpful better easier amazing ideal perfect way more lovely useful awesome
+godsend lifesaver brilliant fantastic handy welcome wonderful massive huge`)
+
+// skipWishDegree passes the words between "would be" and what it would be: "a", "so",
+// "really", "such a", "a real", "a big".
+func skipWishDegree(toks []token, i int) int {
+	for i < len(toks) && wishDegree[toks[i].low] {
+		i++
+	}
+	return i
+}
+
+var wishDegree = wordSet(`a an so really such real big just very absolute total`)
+
+// hopesFor says the speaker hopes for a change: "I hope they add", "we're hoping there'll
+// be". "I hope so" and "I hope to" are no request of anyone.
+func hopesFor(toks []token, i int) bool {
+	if l := toks[i].low; l != "hope" && l != "hoping" {
+		return false
+	}
+	if i == 0 || !speakerSubjects[toks[i-1].low] {
+		return false
+	}
+	next := wordAt(toks, i+1)
+	return next != "" && next != "so" && next != "to" && next != "not"
+}
+
+// speakerSubjects are the speaker as the subject of the verb that follows: "I hope",
+// "we're hoping".
+var speakerSubjects = wordSet(`i we i'm we're really just still`)
+
+// needsMore says a need is asked of someone: "there needs to be a way", "they need to
+// add", "we really need a pause button". "I need to drive to the mill" tells a task.
+func needsMore(toks []token, i int) bool {
+	switch l := toks[i].low; {
+	case l == "needs" && i > 0 && toks[i-1].low == "there":
+		return true
+	case l == "need" && i > 0 && toks[i-1].low == "they" && wordAt(toks, i+1) == "to":
+		return true
+	case (l == "need" || l == "needed") && i > 0:
+		j := i - 1
+		for j > 0 && modalAdverbs[toks[j].low] {
+			j--
+		}
+		return (toks[j].low == "we" || toks[j].low == "i") && j < i && needObjects[wordAt(toks, i+1)]
+	}
+	return false
+}
+
+// needObjects after "we need" make it a request: "a", "more", "better", "proper".
+var needObjects = wordSet(`a an more some better proper another`)
+
+// whatWouldHelp says a sentence names what would help: "What would help is", "What I need
+// is", "what we really want is".
+func whatWouldHelp(toks []token, i int) bool {
+	if toks[i].low != "what" {
+		return false
+	}
+	for j := i + 1; j < len(toks) && j <= i+4; j++ {
+		switch toks[j].low {
+		case "help", "need", "needs", "want":
+			return wordAt(toks, j+1) == "is" || (wordAt(toks, j+1) == "would" && wordAt(toks, j+2) == "be")
+		}
+	}
+	return false
+}
 
 // conditional reports an "if"/"unless" clause or "instead of" alternative.
 func conditional(toks []token) bool {
