@@ -370,6 +370,23 @@ func grudging(toks []token, i int) bool {
 	return i+1 < len(toks) && toks[i+1].low == "enough"
 }
 
+// obliged are the verbs of an obligation before "to": "had to", "have to", "having to".
+var obliged = wordSet(`had have has having`)
+
+// everyTime says the "time" at i is "every time", "every single time" or "each time".
+func everyTime(toks []token, i int) bool {
+	j := i - 1
+	if j >= 0 && toks[j].low == "single" {
+		j--
+	}
+	return j >= 0 && (toks[j].low == "every" || toks[j].low == "each")
+}
+
+var (
+	driveVerbs = wordSet(`drives drive driving drove`)
+	drivenTo   = wordSet(`up mad crazy nuts round insane bonkers potty spare barmy`)
+)
+
 // storyCues read the complaints people tell as stories rather than state as verdicts:
 // redoing something ("I'd have to re-link it", "reconnect your account", "add it again
 // from scratch") is a repair, so something broke; "it just stopped updating" is a
@@ -416,7 +433,7 @@ func storyCues(text string, toks []token, pols []float64, negated []bool) {
 func complaintFrames(toks []token, pols []float64, negated []bool) {
 	had := false
 	for i, t := range toks {
-		if i > 0 && toks[i-1].low == "had" && t.low == "to" {
+		if i > 0 && obliged[toks[i-1].low] && t.low == "to" {
 			had = true
 		}
 		if negated[i] || pols[i] != 0 {
@@ -430,8 +447,23 @@ func complaintFrames(toks []token, pols []float64, negated []bool) {
 			next = toks[i+1].low
 		}
 		switch {
-		case had && (t.low == "twice" || t.low == "again" || (t.low == "times" && (numberWords[prev] || isNumber(prev)))):
+		case had && (t.low == "twice" || t.low == "again" || (t.low == "times" && (numberWords[prev] || isNumber(prev))) ||
+			(t.low == "time" && everyTime(toks, i))):
 			pols[i] = -0.5
+		// "the loads keep getting changed", "it kept being cancelled": a change suffered again
+		// and again.
+		case (t.low == "getting" || t.low == "being") && (prev == "keep" || prev == "keeps" || prev == "kept") &&
+			strings.HasSuffix(next, "ed"):
+			pols[i] = -0.5
+		// "it drives me up the wall", "drove me mad".
+		case driveVerbs[t.low] && next == "me" && i+2 < len(toks) && drivenTo[toks[i+2].low]:
+			pols[i] = -1
+		// "left in the dark", "kept in the dark".
+		case t.low == "dark" && prev == "the" && i > 2 && toks[i-2].low == "in" && (toks[i-3].low == "left" || toks[i-3].low == "kept"):
+			pols[i] = -1
+		// "my heart sinks", "moving the goalposts".
+		case (t.low == "sinks" || t.low == "sank" || t.low == "sinking") && prev == "heart", t.low == "goalposts":
+			pols[i] = -1
 		case t.low == "hold" && prev == "on" && i > 1 && (toks[i-2].low == "sat" || toks[i-2].low == "was" ||
 			toks[i-2].low == "been" || toks[i-2].low == "kept" || next == "for"):
 			pols[i] = -1
