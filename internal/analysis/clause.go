@@ -332,6 +332,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	complaintFrames(toks, pols, c.negated)
 	reliefCues(toks, pols)
 	valueCues(toks, pols)
+	idiomCues(toks, pols, c.negated)
 	for i := range pols {
 		if doubt[i] {
 			pols[i] = 0
@@ -368,6 +369,69 @@ var lukewarmWords = wordSet(`fine okay ok alright reasonable fair decent accepta
 // enough for me".
 func grudging(toks []token, i int) bool {
 	return i+1 < len(toks) && toks[i+1].low == "enough"
+}
+
+// praiseIdioms are set phrases of praise with no evaluative word in them, each a run of
+// words ("*" is any one word); the last word carries the praise.
+var praiseIdioms = splitIdioms(`made a difference|made such a difference|made a huge difference|made a big difference
+|made a real difference|makes a difference|makes a huge difference|makes such a difference|makes a real difference
+|made all the difference|makes all the difference|game changer|game-changer|couldn't live without|could not live without
+|can't live without|wouldn't be without|would not be without|weight off my mind|weight off my shoulders
+|load off my mind|just works|given me my * back|gave me my * back|gives me my * back|given us our * back
+|look forward to|looking forward to|highlight of my|mind at rest|spot on|above and beyond|breath of fresh air
+|blown away|hats off|on the tin|a revelation|up my street|over the moon|made my day|makes my day|second to none
+|top notch|first class|worth every penny|nothing was too much trouble|nothing is too much trouble
+|couldn't have been more|could not have been more|couldn't be happier|could not be happier`)
+
+// splitIdioms reads a "|"-separated list of phrases into their words.
+func splitIdioms(list string) [][]string {
+	var out [][]string
+	for _, p := range strings.Split(list, "|") {
+		if f := strings.Fields(p); len(f) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// idiomCues marks the praise of set phrases (praiseIdioms) on their last word. A negation
+// before the phrase flips it ("it hasn't made a difference"); one inside it is the idiom's
+// own ("couldn't have been more helpful"), and the good word after it stays good.
+func idiomCues(toks []token, pols []float64, negated []bool) {
+	for i := range toks {
+		for _, idiom := range praiseIdioms {
+			end := i + len(idiom) - 1
+			if end >= len(toks) || pols[end] != 0 || !matchesAt(toks, i, idiom) {
+				continue
+			}
+			if denies := slices.ContainsFunc(idiom, isNegator); denies {
+				pols[end] = 1
+				if end+1 < len(toks) && pols[end+1] < 0 {
+					pols[end+1] = -pols[end+1]
+				}
+				// What the idiom praises is no negated topic: "couldn't live without the
+				// transcripts" is about the transcripts.
+				for k := i; k < len(toks); k++ {
+					negated[k] = false
+				}
+				continue
+			}
+			pols[end] = 1
+			if negated[i] {
+				pols[end] = -1
+			}
+		}
+	}
+}
+
+// matchesAt says the words of toks from i are phrase ("*" matches any word).
+func matchesAt(toks []token, i int, phrase []string) bool {
+	for k, w := range phrase {
+		if w != "*" && toks[i+k].low != w {
+			return false
+		}
+	}
+	return true
 }
 
 // obliged are the verbs of an obligation before "to": "had to", "have to", "having to".
