@@ -383,6 +383,13 @@ var praiseIdioms = splitIdioms(`made a difference|made such a difference|made a 
 |top notch|first class|worth every penny|nothing was too much trouble|nothing is too much trouble
 |couldn't have been more|could not have been more|couldn't be happier|could not be happier`)
 
+// complaintIdioms are set phrases of complaint with no evaluative word the lists know.
+var complaintIdioms = splitIdioms(`doing my head in|does my head in|did my head in|gets on my nerves|get on my nerves
+|got on my nerves|fed up|sick of|sick and tired|wits end|wits' end|is a joke|was a joke|a bit of a joke
+|a complete joke|an absolute joke|hit and miss|hit or miss|all over the place|had enough of|is a lottery
+|a bit of a lottery|pillar to post|round in circles|tearing my hair out|pulling my hair out|last straw
+|the runaround|a let down|a letdown|a shambles|a minefield`)
+
 // splitIdioms reads a "|"-separated list of phrases into their words.
 func splitIdioms(list string) [][]string {
 	var out [][]string
@@ -394,11 +401,18 @@ func splitIdioms(list string) [][]string {
 	return out
 }
 
-// idiomCues marks the praise of set phrases (praiseIdioms) on their last word. A negation
+// idiomCues marks the praise or complaint of set phrases (praiseIdioms, complaintIdioms) on
+// their last word. A negation
 // before the phrase flips it ("it hasn't made a difference"); one inside it is the idiom's
 // own ("couldn't have been more helpful"), and the good word after it stays good.
 func idiomCues(toks []token, pols []float64, negated []bool) {
 	for i := range toks {
+		for _, idiom := range complaintIdioms {
+			// "It's not a shambles" denies a complaint: that is no praise either.
+			if end := i + len(idiom) - 1; end < len(toks) && pols[end] == 0 && !negated[i] && matchesAt(toks, i, idiom) {
+				pols[end] = -1
+			}
+		}
 		for _, idiom := range praiseIdioms {
 			end := i + len(idiom) - 1
 			if end >= len(toks) || pols[end] != 0 || !matchesAt(toks, i, idiom) {

@@ -57,7 +57,8 @@ worthless dud toxic poisonous dangerous unsafe hazardous insufficient inadequate
 furious livid gutted devastated heartbroken dreadful appalling disgusting horrendous shocking infuriating
 maddening exasperating exasperated fed-up unbearable intolerable hopeless clueless rude disrespectful
 ignored ignores neglected abandoned unanswered cramped
-overcrowded rammed jammed faff faffing palaver rigmarole kerfuffle headache headaches`)
+overcrowded rammed jammed faff faffing palaver rigmarole kerfuffle headache headaches shambles shambolic
+disaster disastrous letdown minefield runaround`)
 	generalPositive = wordSet(`accurate dependable consistent thriving thrive thrives flourishing healthy
 lifeline freedom confident confidence empowered independent independence friendly
 knowledgeable responsive prompt clever
