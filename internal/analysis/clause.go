@@ -381,7 +381,10 @@ var praiseIdioms = splitIdioms(`made a difference|made such a difference|made a 
 |look forward to|looking forward to|highlight of my|mind at rest|spot on|above and beyond|breath of fresh air
 |blown away|hats off|on the tin|a revelation|up my street|over the moon|made my day|makes my day|second to none
 |top notch|first class|worth every penny|nothing was too much trouble|nothing is too much trouble
-|couldn't have been more|could not have been more|couldn't be happier|could not be happier`)
+|couldn't have been more|could not have been more|couldn't be happier|could not be happier
+|within the hour|within an hour|within minutes|within a few minutes|within a few hours|within the day
+|the same day|on time|in seconds|in a few seconds|in a couple of minutes|in a few minutes|in two minutes
+|in five minutes|in a minute|the next morning`)
 
 // complaintIdioms are set phrases of complaint with no evaluative word the lists know.
 var complaintIdioms = splitIdioms(`doing my head in|does my head in|did my head in|gets on my nerves|get on my nerves

@@ -169,6 +169,8 @@ func TestStanceRules(t *testing.T) {
 		{"couldn't live without", q, "I couldn't live without the cheaper price now.", "cost", classPos},
 		{"couldn't have been more", q, "The support team couldn't have been more helpful.", "support", classPos},
 		{"an idiom denied", q, "The lower price hasn't made a difference to me.", "cost", -classPos},
+		{"speed told as a story", q, "The support team got back to me within the hour.", "support", classPos},
+		{"never on time", q, "The delivery was never on time, not once.", "delivery", -classPos},
 		{"a steal", q, "For what you get, the price is a steal, honestly.", "cost", classPos},
 		{"cheap as chips", q, "The monthly price? Cheap as chips for what's in there.", "cost", classPos},
 		{"pays for itself", q, "The plan pays for itself, the price is nothing next to a plumber.", "cost", classPos},
