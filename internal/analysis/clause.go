@@ -373,7 +373,7 @@ func grudging(toks []token, i int) bool {
 
 // praiseIdioms are set phrases of praise with no evaluative word in them, each a run of
 // words ("*" is any one word); the last word carries the praise.
-var praiseIdioms = splitIdioms(`made a difference|made such a difference|made a huge difference|made a big difference
+const praiseIdioms = `made a difference|made such a difference|made a huge difference|made a big difference
 |made a real difference|makes a difference|makes a huge difference|makes such a difference|makes a real difference
 |made all the difference|makes all the difference|game changer|game-changer|couldn't live without|could not live without
 |can't live without|wouldn't be without|would not be without|weight off my mind|weight off my shoulders
@@ -384,58 +384,65 @@ var praiseIdioms = splitIdioms(`made a difference|made such a difference|made a 
 |couldn't have been more|could not have been more|couldn't be happier|could not be happier
 |within the hour|within an hour|within minutes|within a few minutes|within a few hours|within the day
 |the same day|on time|in seconds|in a few seconds|in a couple of minutes|in a few minutes|in two minutes
-|in five minutes|in a minute|the next morning`)
+|in five minutes|in a minute|the next morning`
 
 // complaintIdioms are set phrases of complaint with no evaluative word the lists know.
-var complaintIdioms = splitIdioms(`doing my head in|does my head in|did my head in|gets on my nerves|get on my nerves
+const complaintIdioms = `doing my head in|does my head in|did my head in|gets on my nerves|get on my nerves
 |got on my nerves|fed up|sick of|sick and tired|wits end|wits' end|is a joke|was a joke|a bit of a joke
 |a complete joke|an absolute joke|hit and miss|hit or miss|all over the place|had enough of|is a lottery
 |a bit of a lottery|pillar to post|round in circles|tearing my hair out|pulling my hair out|last straw
-|the runaround|a let down|a letdown|a shambles|a minefield`)
+|the runaround|a let down|a letdown|a shambles|a minefield`
 
-// splitIdioms reads a "|"-separated list of phrases into their words.
-func splitIdioms(list string) [][]string {
-	var out [][]string
-	for _, p := range strings.Split(list, "|") {
-		if f := strings.Fields(p); len(f) > 0 {
-			out = append(out, f)
+// idiom is a set phrase and the stance it carries on its last word.
+type idiom struct {
+	words  []string
+	pol    float64
+	denies bool // a negator inside it is its own ("couldn't have been more helpful")
+}
+
+// idiomsByFirst indexes praiseIdioms and complaintIdioms by their first word, so a clause
+// is read once whatever the lists' length.
+var idiomsByFirst = indexIdioms(map[float64]string{1: praiseIdioms, -1: complaintIdioms})
+
+// indexIdioms reads "|"-separated lists of phrases, by the stance each list carries.
+func indexIdioms(lists map[float64]string) map[string][]idiom {
+	out := map[string][]idiom{}
+	for pol, list := range lists {
+		for _, p := range strings.Split(list, "|") {
+			if f := strings.Fields(p); len(f) > 0 {
+				out[f[0]] = append(out[f[0]], idiom{words: f, pol: pol, denies: slices.ContainsFunc(f, isNegator)})
+			}
 		}
 	}
 	return out
 }
 
-// idiomCues marks the praise or complaint of set phrases (praiseIdioms, complaintIdioms) on
-// their last word. A negation
-// before the phrase flips it ("it hasn't made a difference"); one inside it is the idiom's
-// own ("couldn't have been more helpful"), and the good word after it stays good.
+// idiomCues marks the praise or complaint of set phrases on their last word. A negation
+// before a phrase of praise flips it ("it hasn't made a difference"), and one before a
+// complaint denies it ("it's not a shambles" is no praise either); a negation inside a
+// phrase is its own, so the good word after it stays good and what it praises stays a topic
+// ("couldn't live without the transcripts").
 func idiomCues(toks []token, pols []float64, negated []bool) {
-	for i := range toks {
-		for _, idiom := range complaintIdioms {
-			// "It's not a shambles" denies a complaint: that is no praise either.
-			if end := i + len(idiom) - 1; end < len(toks) && pols[end] == 0 && !negated[i] && matchesAt(toks, i, idiom) {
-				pols[end] = -1
-			}
-		}
-		for _, idiom := range praiseIdioms {
-			end := i + len(idiom) - 1
-			if end >= len(toks) || pols[end] != 0 || !matchesAt(toks, i, idiom) {
+	for i, t := range toks {
+		for _, id := range idiomsByFirst[t.low] {
+			end := i + len(id.words) - 1
+			if end >= len(toks) || pols[end] != 0 || !matchesAt(toks, i, id.words) {
 				continue
 			}
-			if denies := slices.ContainsFunc(idiom, isNegator); denies {
-				pols[end] = 1
+			switch {
+			case id.denies:
+				pols[end] = id.pol
 				if end+1 < len(toks) && pols[end+1] < 0 {
 					pols[end+1] = -pols[end+1]
 				}
-				// What the idiom praises is no negated topic: "couldn't live without the
-				// transcripts" is about the transcripts.
 				for k := i; k < len(toks); k++ {
 					negated[k] = false
 				}
-				continue
-			}
-			pols[end] = 1
-			if negated[i] {
-				pols[end] = -1
+			case negated[i] && id.pol < 0:
+			case negated[i]:
+				pols[end] = -id.pol
+			default:
+				pols[end] = id.pol
 			}
 		}
 	}
