@@ -3,6 +3,7 @@ package analysis
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // This file reads one clause: which lexicon concepts it names, which words a negation
@@ -11,7 +12,7 @@ import (
 // isAllCaps says a word is an acronym ("IT", "SSO").
 func isAllCaps(text string, t token) bool {
 	w := text[t.start:t.end]
-	return len(w) > 1 && strings.ToUpper(w) == w
+	return len(w) > 1 && !strings.ContainsFunc(w, unicode.IsLower)
 }
 
 // discourseWords are polar inside a phrase ("it was fine", "came out okay", "I can
@@ -345,7 +346,15 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 			c.lukewarm = false
 		}
 	}
-	c.lukewarm = (c.lukewarm || conceded(text)) && c.pol > 0
+	c.lukewarm = c.pol > 0 && (c.lukewarm || conceded(clauseText(text, toks)))
+}
+
+// clauseText is the clause's own words in the message.
+func clauseText(text string, toks []token) string {
+	if len(toks) == 0 {
+		return ""
+	}
+	return text[toks[0].start:toks[len(toks)-1].end]
 }
 
 // concessions grant a point before or instead of the speaker's real view: praise said

@@ -91,7 +91,7 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 			}
 			// "I'm the wrong person to ask", "I'm not the best judge": the speaker
 			// disowns a view, and the clause's words ("wrong", "noisy") are none of theirs.
-			if len(c.toks) > 0 && disclaims(text[c.toks[0].start:c.toks[len(c.toks)-1].end]) {
+			if len(c.toks) > 0 && disclaims(clauseText(text, c.toks)) {
 				c.drop = dropReported
 				continue
 			}

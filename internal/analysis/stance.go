@@ -395,7 +395,7 @@ func reported(text string, toks []token, sentenceStart bool) int {
 			third = true
 		}
 		// A role by its initials, as "my" or "our" name one: "my PA always says", "our GP said".
-		if !third && i > 0 && isAllCaps(text, t) && (toks[i-1].low == "my" || toks[i-1].low == "our") {
+		if !third && i > 0 && (toks[i-1].low == "my" || toks[i-1].low == "our") && isAllCaps(text, t) {
 			third = true
 		}
 		// A group named by its plural ("the pickers hate it", "our nurses say"): a verb
