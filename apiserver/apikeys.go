@@ -169,7 +169,7 @@ type keyRequest struct {
 	listed    bool // scopes were given
 	expiresAt *metav1.Time
 	origins   []string
-	owner     string // the creator; a rotation keeps the original owner
+	owner     string // who receives the plaintext: the creator, or the rotating caller
 }
 
 // maxOrigins is the most allowed origins the APIKey schema keeps.
@@ -284,13 +284,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e != nil {
 		return e
 	}
-	req.owner = p.Email
-	switch {
-	case p.Kind == authn.KindAPIKey:
-		req.owner = p.Key.Object.Spec.Owner
-	case req.owner == "":
-		req.owner = p.UserID
-	}
+	req.owner = personOf(p)
 	out, err := s.mintKey(r, home, req)
 	if err != nil {
 		return err
@@ -405,14 +399,29 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if err := s.revokeAsRead(r, k); err != nil {
 		return err
 	}
+	// The successor belongs to whoever receives its plaintext: an admin who rotates the
+	// owner's key holds the new one, and must lose it when they leave the team (removing a
+	// member revokes the keys they own).
 	spec := k.Object.Spec
 	out, err := s.mintKey(r, home, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
-		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: spec.Owner})
+		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: personOf(p)})
 	if err != nil {
 		return err
 	}
 	envelope.WriteData(w, http.StatusOK, out)
 	return nil
+}
+
+// personOf is the person a request acts for, as a key's owner records them: a session's
+// e-mail (else its user id), or the owner of the key making the request.
+func personOf(p *authn.Principal) string {
+	switch {
+	case p.Kind == authn.KindAPIKey:
+		return p.Key.Object.Spec.Owner
+	case p.Email != "":
+		return p.Email
+	}
+	return p.UserID
 }
 
 // revokeAsRead revokes a key only if nothing revoked it since it was read. The cached copy may

@@ -602,15 +602,18 @@ func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
 func TestAKeyGoesWithItsMakersRole(t *testing.T) {
 	tn := newTenant(t, "offboard", qualv1alpha1.PlanEnterprise)
 	members := "/api/v1/teams/" + tn.id + "/members"
-	mint := func(session string) string {
+	type minted struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	mintFull := func(session string) minted {
 		t.Helper()
-		var k struct {
-			Key string `json:"key"`
-		}
+		var k minted
 		call(t, "POST", "/api/v1/api-keys", session, map[string]any{"name": "mine"}, "X-Qual-Team", tn.id).expect(t, 201).data(t, &k)
 		waitUsable(t, "key", k.Key)
-		return k.Key
+		return k
 	}
+	mint := func(session string) string { t.Helper(); return mintFull(session).Key }
 	people := map[string]string{}
 	for _, who := range []string{"gone", "demoted", "member"} {
 		role := "admin"
@@ -622,12 +625,16 @@ func TestAKeyGoesWithItsMakersRole(t *testing.T) {
 	}
 	waitFor(t, "the new admins", func() error { return authorizedAt(t, api.URL, "/api/v1/api-keys", people["demoted"]) })
 	gone, demoted, ownerKey := mint(people["gone"]), mint(people["demoted"]), mint(tn.owner)
+	// An admin who rotates the owner's key holds its successor: it is theirs, and goes with them.
+	var taken minted
+	call(t, "POST", "/api/v1/api-keys/"+mintFull(tn.owner).ID+"/rotate", people["gone"], nil).expect(t, 200).data(t, &taken)
+	waitUsable(t, "the rotated key", taken.Key)
 
 	call(t, "DELETE", members+"/member@offboard.example", tn.owner, nil).expect(t, 204)
 	call(t, "GET", "/api/v1/me", gone, nil).expect(t, 200)
 	call(t, "DELETE", members+"/gone@offboard.example", tn.owner, nil).expect(t, 204)
 	call(t, "PATCH", members+"/demoted@offboard.example", tn.owner, map[string]any{"role": "viewer"}).expect(t, 200)
-	for _, key := range []string{gone, demoted} { // the removed admin's, the demoted admin's
+	for _, key := range []string{gone, taken.Key, demoted} { // the removed admin's, the one they rotated, the demoted admin's
 		call(t, "GET", "/api/v1/me", key, nil).expectError(t, 401, "UNAUTHORIZED")
 		call(t, "POST", members, key, map[string]any{"email": "back@offboard.example"}).expectError(t, 401, "UNAUTHORIZED")
 	}
