@@ -38,6 +38,43 @@ var webhookEvents = []string{
 	"api_key.revoked",
 }
 
+// eventReads is the scope that reads what each family of events carries: an endpoint
+// receives the REST object of each event, so subscribing is reading it (a key holding only
+// webhooks:manage must not learn participants from interview.started). api_key events
+// describe keys, which only sessions and secret keys manage.
+var eventReads = []struct {
+	prefix string
+	read   scopes.Set
+}{
+	{"campaign.", scopes.CampaignsRead}, {"interview.", scopes.InterviewsRead}, {"finding.", findingsRead},
+	{"analysis.", findingsRead}, {"graph.", scopeGraphRead}, {"team.", scopes.TeamsRead},
+}
+
+// eventNames are a subscription's event names.
+func eventNames(events []qualv1alpha1.WebhookEvent) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = string(e)
+	}
+	return out
+}
+
+// mayReceive refuses a subscription to events whose data the caller may not read.
+func mayReceive(p *authn.Principal, events []string) *envelope.Error {
+	for _, e := range events {
+		all := e == string(qualv1alpha1.EventAll)
+		for _, er := range eventReads {
+			if (all || strings.HasPrefix(e, er.prefix)) && p.Require(er.read) != nil {
+				return envelope.New(envelope.CodeInsufficientScope, "Receiving %s needs the %s scope: its events carry what that scope reads", e, p.Scopes.Missing(er.read))
+			}
+		}
+		if (all || strings.HasPrefix(e, "api_key.")) && p.Kind == authn.KindAPIKey && p.Key.Object.Spec.Type != qualv1alpha1.KeySecret {
+			return envelope.New(envelope.CodeForbidden, "Receiving %s needs a session or a secret key, which manage API keys", e)
+		}
+	}
+	return nil
+}
+
 var webhookSorts = []string{"created_at", "updated_at"}
 
 // webhookRoutes registers the webhook endpoints: Webhook objects in the acting team's
@@ -226,6 +263,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 	if e := body.validate(true, s.cfg.Egress); e != nil {
 		return e
 	}
+	if e := mayReceive(p, body.Events.Value); e != nil {
+		return e
+	}
 	m, e := p.ActingTeam(r.Header.Get("X-Qual-Team"))
 	if e != nil {
 		return e
@@ -268,6 +308,13 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.P
 	}
 	updated := wh.DeepCopy()
 	body.applyTo(&updated.Spec)
+	// What the endpoint will receive, under the URL it will have: moving a "*" subscription
+	// to one's own URL is subscribing to it. Turning it off or describing it reveals nothing.
+	if body.URL.Set || body.Events.Set {
+		if e := mayReceive(p, eventNames(updated.Spec.Events)); e != nil {
+			return e
+		}
+	}
 	// A merge patch of the fields the body changes, not an apply: events is a set, and apply
 	// would keep the items another manager (the create, kubectl) owns beside the new ones. As
 	// with apply, the last write of a field wins; the controllers' status writes never conflict.

@@ -664,6 +664,44 @@ func TestWebhookScopesAndTenantIsolation(t *testing.T) {
 	callAt(t, b.url, "GET", path, a.owner, nil).expect(t, 200)
 }
 
+// Subscribing is reading: an endpoint receives each event's object, so a key may subscribe
+// only to events whose data it may read, and may not move a wider subscription to its URL.
+func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
+	b := webhookStacks(t)[0]
+	a := hookTenant(t, b.url, "hooks-reads")
+	var k struct {
+		Key string `json:"key"`
+	}
+	callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, map[string]any{"name": "hooks only", "type": "scoped",
+		"scopes": []string{"webhooks:manage", "campaigns:read"}}).expect(t, 201).data(t, &k)
+	waitFor(t, "the scoped key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
+	for events, missing := range map[string]string{"interview.started": "interviews:read", "*": "interviews:read",
+		"team.member_added": "teams:read", "finding.created": "findings:read", "analysis.completed": "findings:read"} {
+		e := callAt(t, b.url, "POST", "/api/v1/webhooks", k.Key, map[string]any{"url": "https://exfil.example.com/h",
+			"events": []string{events}}).expectError(t, 403, "INSUFFICIENT_SCOPE")
+		if !strings.Contains(e.Message, missing) {
+			t.Errorf("%s: message %q, want %s named", events, e.Message, missing)
+		}
+	}
+	callAt(t, b.url, "POST", "/api/v1/webhooks", k.Key, map[string]any{"url": "https://exfil.example.com/h",
+		"events": []string{"api_key.created"}}).expectError(t, 403, "FORBIDDEN")
+	mine, _ := createHook(t, b.url, k.Key, map[string]any{"url": "https://mine.example.com/h", "events": []string{"campaign.created"}})
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+mine.ID, k.Key, map[string]any{"events": []string{"interview.completed"}}).
+		expectError(t, 403, "INSUFFICIENT_SCOPE")
+
+	// The owner's "*" endpoint cannot be pointed at the key's URL, but the key may still turn it off.
+	all, _ := createHook(t, b.url, a.secret, map[string]any{"url": "https://hooks.example.com/all", "events": []string{"*"}})
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"url": "https://exfil.example.com/h"}).
+		expectError(t, 403, "INSUFFICIENT_SCOPE")
+	var got webhook
+	callAt(t, b.url, "GET", "/api/v1/webhooks/"+all.ID, a.secret, nil).expect(t, 200).data(t, &got)
+	if got.URL != "https://hooks.example.com/all" {
+		t.Fatalf("the * endpoint now posts to %s", got.URL)
+	}
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"enabled": false}).expect(t, 200)
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
+}
+
 // A replayed create answers the webhook without its secret; a server without a delivery
 // service answers test with 503.
 func TestWebhookCreateReplayAndNoDeliverer(t *testing.T) {
