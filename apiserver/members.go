@@ -97,6 +97,9 @@ func refuseTouch(role qualv1alpha1.TeamRole) *envelope.Error {
 	return envelope.New(envelope.CodeForbidden, "Only a person with the owner or admin role can make, change or remove an admin; a key cannot")
 }
 
+// maxMembers is the most members a team has (the Team CRD's spec.members bound).
+const maxMembers = 100
+
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	m, e := s.manageMembers(r, p)
 	if e != nil {
@@ -121,6 +124,9 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		if memberIndex(ms, email) >= 0 {
 			return nil, envelope.New(envelope.CodeConflict, "%s is already a member", email)
+		}
+		if len(ms) >= maxMembers {
+			return nil, envelope.New(envelope.CodeConflict, "The team has %d members, the most a team can have", maxMembers)
 		}
 		return append(ms, qualv1alpha1.TeamMember{Email: email, Role: role, AddedAt: &now}), nil
 	})

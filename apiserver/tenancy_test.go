@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,5 +174,29 @@ func TestUsageShowsTheBudgets(t *testing.T) {
 	if u.Plan != "growth" || u.Limits["requests_per_minute"] != 120 || u.Limits["interviews_per_hour"] != 100 ||
 		u.Remaining["requests_per_minute"] >= 120 || u.Remaining["analysis_per_hour"] != 100 {
 		t.Fatalf("usage %+v", u)
+	}
+}
+
+// A member's e-mail is checked as the Team CRD checks it, so a refusal names email and never
+// carries the Kubernetes API's wording; a full team refuses one more member plainly.
+func TestMemberEmailsAndTheMemberCap(t *testing.T) {
+	tn := newTenant(t, "member-cap", qualv1alpha1.PlanEnterprise)
+	members := "/api/v1/teams/" + tn.id + "/members"
+	for _, bad := range []string{"a@@example.com", "x@b@example.com", "a@exam\u0085ple.com", "tab\t@example.com", "@example.com"} {
+		e := call(t, "POST", members, tn.owner, map[string]any{"email": bad}).expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "email" || strings.Contains(e.Message, "spec.") {
+			t.Errorf("%q: %+v", bad, e)
+		}
+	}
+	var team struct {
+		MemberCount int `json:"member_count"`
+	}
+	call(t, "GET", "/api/v1/teams/"+tn.id, tn.owner, nil).expect(t, 200).data(t, &team)
+	for i := team.MemberCount; i < 100; i++ {
+		call(t, "POST", members, tn.owner, map[string]any{"email": fmt.Sprintf("m%03d@cap.example", i)}).expect(t, 201)
+	}
+	e := call(t, "POST", members, tn.owner, map[string]any{"email": "one-more@cap.example"}).expectError(t, 409, "CONFLICT")
+	if !strings.Contains(e.Message, "100 members") {
+		t.Fatalf("message %q", e.Message)
 	}
 }

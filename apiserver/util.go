@@ -43,10 +43,18 @@ func canonicalID(s string) string {
 	return s
 }
 
-// isEmail reports whether s reads as an e-mail address: a local part, "@", a domain, no
-// white space, at most 254 bytes (the longest path SMTP carries). Deliverability is the
-// mail system's business, not the API's.
+// isEmail reports whether s reads as an e-mail address as the Team CRD's pattern does: a
+// local part, one "@", a domain, no white space or control character, at most 254 bytes (the
+// longest path SMTP carries). Deliverability is the mail system's business, not the API's.
 func isEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	return ok && local != "" && domain != "" && len(s) <= 254 && !strings.ContainsAny(s, " \t\r\n")
+	return ok && len(s) <= 254 && emailPart(local) && emailPart(domain)
+}
+
+// emailPart is one side of an address: not empty, and no "@", white space or control
+// character (C0, DEL or C1), as the CRD's `[^@\s\x00-\x1f\x7f-\x9f]+` reads it.
+func emailPart(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r == '@' || r == ' ' || r <= 0x1f || (r >= 0x7f && r <= 0x9f)
+	})
 }
