@@ -53,7 +53,8 @@ type WebhookStatus struct {
 	// +optional
 	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
 
-	// consecutiveFailures counts deliveries that failed since the last success.
+	// consecutiveFailures counts delivery attempts (retries included) that failed since the
+	// last successful one.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	ConsecutiveFailures int32 `json:"consecutiveFailures,omitempty"`

@@ -73,6 +73,42 @@ func duplicates(got map[string]int) int {
 	return n
 }
 
+// An attempt slower than the status roll-up's interval still reaches the Webhook's status:
+// its health row is stamped with the attempt's start, long before it commits.
+func TestSlowFailuresReachTheStatus(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b.DSN(t), nil)
+			f.rc.answer = func(received, int, http.Header) int {
+				time.Sleep(1500 * time.Millisecond)
+				return http.StatusInternalServerError
+			}
+			emit(t, f.ts, "finding.created", "slow")
+			eventually(t, 20*time.Second, "the failure in the status", func() bool {
+				h := f.hw.reported(f.ep.ID)
+				return h.ConsecutiveFailures >= 1 && h.LastDeliveryAt != nil
+			})
+		})
+	}
+}
+
+// A status HTTP does not have is no response: the log records none, and the error says why.
+func TestAnInvalidStatusIsNoResponse(t *testing.T) {
+	b := backends[0]
+	f := newFixture(t, b.DSN(t), nil)
+	f.rc.answer = func(received, int, http.Header) int { return 999 }
+	emit(t, f.ts, "finding.created", "odd")
+	eventually(t, 10*time.Second, "the first attempt", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) >= 1
+	})
+	a := deliveries(t, f.ts, f.ep.ID)[0].Attempts[0]
+	if a.StatusCode != 0 || !strings.Contains(a.Error, "invalid HTTP status (999)") {
+		t.Fatalf("attempt %+v", a)
+	}
+}
+
 // A receiver that fails three times and then succeeds gets the same webhook-id four times,
 // spaced by the schedule; the log holds every attempt with its status and excerpt.
 func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {

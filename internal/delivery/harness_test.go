@@ -218,13 +218,25 @@ type health struct {
 	mu       sync.Mutex
 	disabled map[store.WebhookID]string
 	reports  int
+	last     map[store.WebhookID]store.WebhookHealth
 }
 
-func (h *health) Report(context.Context, store.WebhookHealth) error {
+func (h *health) Report(_ context.Context, wh store.WebhookHealth) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reports++
+	if h.last == nil {
+		h.last = map[store.WebhookID]store.WebhookHealth{}
+	}
+	h.last[wh.WebhookID] = wh
 	return nil
+}
+
+// reported is the last health reported of a webhook.
+func (h *health) reported(id store.WebhookID) store.WebhookHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last[id]
 }
 
 func (h *health) Disable(_ context.Context, ep delivery.Endpoint, reason string) error {

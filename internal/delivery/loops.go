@@ -107,8 +107,10 @@ func (s *Service) rollUp() func(context.Context) bool {
 				return false
 			}
 		}
-		// The next pass also rereads what changed while this one ran.
-		since = start.Add(-time.Second)
+		// A health row is stamped with its attempt's start and commits when the attempt
+		// ends, up to a job's run later: the next pass rereads that far back, so a slow or
+		// timed-out attempt is never passed over (Report writes only what changed).
+		since = start.Add(-jobTimeout - time.Second)
 		return false
 	}
 }

@@ -62,13 +62,19 @@ func (s *Service) post(ctx context.Context, ep Endpoint, ev store.Event) outcome
 		return o
 	}
 	defer func() { _ = resp.Body.Close() }()
+	// HTTP has no status outside 100-599: such an answer is no valid response, and the log
+	// (whose status_code is 100-599) records none.
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		o.err = fmt.Sprintf("the endpoint answered an invalid HTTP status (%d)", resp.StatusCode)
+		return o
+	}
 	o.status = resp.StatusCode
 	o.retryAfter = RetryAfter(resp.Header, at)
 	o.excerpt = excerpt(resp.Body)
 	_, _ = io.Copy(io.Discard, resp.Body) // the client caps it; draining keeps the connection
 	o.duration = time.Since(start)        // to the end of the answer, which a slow body holds
 	if !o.ok() {
-		o.err = "the endpoint answered " + resp.Status
+		o.err = "the endpoint answered " + strings.TrimSpace(resp.Status)
 	}
 	return o
 }
