@@ -88,7 +88,7 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
-	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]')",message="title cannot be blank"
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{115F}\\x{1160}\\x{180E}\\x{2800}\\x{3164}\\x{FFA0}\\x{FEFF}]')",message="title cannot be blank"
 	Title string `json:"title"`
 
 	// objectives state what the research should learn; the interviewer steers toward them.
@@ -122,7 +122,7 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=1000
 	// +kubebuilder:validation:items:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
-	// +kubebuilder:validation:XValidation:rule="self.all(q, q.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]'))",message="a question cannot be blank"
+	// +kubebuilder:validation:XValidation:rule="self.all(q, q.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{115F}\\x{1160}\\x{180E}\\x{2800}\\x{3164}\\x{FFA0}\\x{FEFF}]'))",message="a question cannot be blank"
 	Questions []string `json:"questions,omitempty"`
 
 	// settings tune how interviews are held.

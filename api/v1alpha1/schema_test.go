@@ -115,6 +115,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign title blank", manifest: campaign(`title: "   "`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "campaign title invisible", manifest: campaign(`title: "\u200B\u00A0\u2060"`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "team displayName invisible", manifest: team(`displayName: "\uFEFF\u200D"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "team displayName a direction override", manifest: team(`displayName: "\u202E"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "team displayName a filler letter", manifest: team(`displayName: "\u3164\u2800"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "campaign with unknown mode", manifest: campaign("title: T\n  mode: sales"), wantField: "spec.mode", wantMsg: "Unsupported value"},
 		{name: "maxQuestions below 1", manifest: campaign("title: T\n  maxQuestions: 0"), wantField: "spec.maxQuestions", wantMsg: "greater than or equal to 1"},
 		{name: "maxQuestions above 50", manifest: campaign("title: T\n  maxQuestions: 51"), wantField: "spec.maxQuestions", wantMsg: "less than or equal to 50"},

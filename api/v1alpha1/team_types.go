@@ -55,7 +55,7 @@ type TeamSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
-	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200D}\\x{2060}\\x{FEFF}]')",message="displayName must not be blank"
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{115F}\\x{1160}\\x{180E}\\x{2800}\\x{3164}\\x{FFA0}\\x{FEFF}]')",message="displayName must not be blank"
 	DisplayName string `json:"displayName"`
 
 	// plan is the team's plan; it sets the team's rate limits.

@@ -126,13 +126,26 @@ func ValidText(s string) bool {
 }
 
 // Blank says s holds nothing visible: only white space (as ECMA-262 reads it, U+FEFF too)
-// and the zero-width characters U+200B to U+200D and U+2060, which the OpenAPI's pattern
-// for a non-blank string ([^\s\u200B-\u200D\u2060]) also excludes. A title of a zero-width
-// space would show as nothing in every list.
+// and characters that show as nothing (invisible), which the OpenAPI's pattern for a
+// non-blank string also excludes. A title of a zero-width space or a lone direction mark
+// would show as nothing in every list.
 func Blank(s string) bool {
-	return strings.TrimFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '\uFEFF' || (r >= '\u200B' && r <= '\u200D') || r == '\u2060'
-	}) == ""
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' || Invisible(r) }) == ""
+}
+
+// Invisible says r shows as nothing: zero-width spaces and joiners, direction marks,
+// embeddings, overrides and isolates, the word joiner and invisible operators, and the
+// blank-looking letters (Hangul fillers, the Braille blank, the Mongolian vowel separator).
+func Invisible(r rune) bool {
+	switch {
+	case r >= '\u200B' && r <= '\u200F', r >= '\u202A' && r <= '\u202E', r >= '\u2060' && r <= '\u2069':
+		return true
+	}
+	switch r {
+	case '\u115F', '\u1160', '\u180E', '\u2800', '\u3164', '\uFFA0':
+		return true
+	}
+	return false
 }
 
 // plainText is the fast path: valid UTF-8 with no escape that could spell a control
