@@ -89,6 +89,26 @@ func mayTouch(p *authn.Principal, teamUID string, role qualv1alpha1.TeamRole) bo
 	return true
 }
 
+// stillManages checks, against the member list a change is about to be written over, that a
+// session caller is still an owner or admin there and may touch role (mayTouch read the
+// caller's role from the cache, which a concurrent change may have made stale: an owner
+// removed a moment ago must not still remove others). A key's power ends with its revocation.
+func stillManages(p *authn.Principal, ms []qualv1alpha1.TeamMember, role qualv1alpha1.TeamRole) *envelope.Error {
+	if p.Kind != authn.KindSession {
+		return nil
+	}
+	me, ok := directory.MemberIn(ms, p.UserID, p.Email)
+	switch {
+	case !ok:
+		return envelope.NotFound("Team")
+	case !slices.Contains(teamManagers, me.Role):
+		return envelope.New(envelope.CodeForbidden, "Managing members needs the owner or admin role")
+	case role == qualv1alpha1.RoleOwner && me.Role != qualv1alpha1.RoleOwner:
+		return refuseTouch(role)
+	}
+	return nil
+}
+
 // refuseTouch is the refusal of mayTouch for role.
 func refuseTouch(role qualv1alpha1.TeamRole) *envelope.Error {
 	if role == qualv1alpha1.RoleOwner {
@@ -122,6 +142,9 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	email := qualv1alpha1.EmailKey(strings.TrimSpace(body.Email.Value))
 	now := s.joinedAt("", email)
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
+		if e := stillManages(p, ms, role); e != nil {
+			return nil, e
+		}
 		if memberIndex(ms, email) >= 0 {
 			return nil, envelope.New(envelope.CodeConflict, "%s is already a member", email)
 		}
@@ -213,13 +236,16 @@ type memberChange func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha
 // allowed the caller), keeping at least one owner, and answers with the member (or 204).
 func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, m directory.Membership, status int, change memberChange) error {
 	who := r.PathValue("user_id")
-	may := func(role qualv1alpha1.TeamRole) *envelope.Error {
-		if !mayTouch(p, string(m.Team.Object.UID), role) {
-			return refuseTouch(role)
-		}
-		return nil
-	}
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
+		may := func(role qualv1alpha1.TeamRole) *envelope.Error {
+			if !mayTouch(p, string(m.Team.Object.UID), role) {
+				return refuseTouch(role)
+			}
+			return stillManages(p, ms, role)
+		}
+		if e := stillManages(p, ms, ""); e != nil {
+			return nil, e
+		}
 		i := memberIndex(ms, who)
 		if i < 0 {
 			return nil, envelope.NotFound("Member")

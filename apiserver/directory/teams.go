@@ -200,12 +200,18 @@ func identities(userID, email string) []string {
 // is bound to no user ID or to this one. An e-mail claim alone never takes over an entry
 // another user has signed in as.
 func memberOf(t *Team, userID, email string) (qualv1alpha1.TeamMember, bool) {
-	for _, m := range t.Object.Spec.Members {
+	return MemberIn(t.Object.Spec.Members, userID, email)
+}
+
+// MemberIn finds the user in a member list as memberOf does: by user ID, or by e-mail while
+// the entry is bound to no user ID or to this one.
+func MemberIn(ms []qualv1alpha1.TeamMember, userID, email string) (qualv1alpha1.TeamMember, bool) {
+	for _, m := range ms {
 		if userID != "" && m.UserID == userID {
 			return m, true
 		}
 	}
-	for _, m := range t.Object.Spec.Members {
+	for _, m := range ms {
 		if email != "" && qualv1alpha1.SameEmail(m.Email, email) && (m.UserID == "" || m.UserID == userID) {
 			return m, true
 		}
