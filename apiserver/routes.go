@@ -218,7 +218,7 @@ func (s *Server) adminOnly(h handlerFunc) handlerFunc {
 }
 
 // unknownParam refuses a query parameter the route does not take, as an unknown JSON field
-// is refused: a misspelt filter ("campain_id") or one of another route ("team_id" on a list
+// is refused: a misspelt filter ("campaignid") or one of another route ("team_id" on a list
 // that has none) would otherwise be ignored, and the answer pass for the filtered one.
 func unknownParam(r *http.Request, params []string) *envelope.Error {
 	for _, k := range slices.Sorted(maps.Keys(r.URL.Query())) {
