@@ -400,7 +400,9 @@ const complaintIdioms = `doing my head in|does my head in|did my head in|gets on
 |got on my nerves|fed up|sick of|sick and tired|wits end|wits' end|is a joke|was a joke|a bit of a joke
 |a complete joke|an absolute joke|hit and miss|hit or miss|all over the place|had enough of|is a lottery
 |a bit of a lottery|pillar to post|round in circles|tearing my hair out|pulling my hair out|last straw
-|the runaround|a let down|a letdown|a shambles|a minefield`
+|the runaround|a let down|a letdown|a shambles|a minefield|what gets me|gets me down|winds me up|wound me up
+|bugs me|bugged me|lets it down|let it down|leaves a lot to be desired|left a lot to be desired|could be better
+|could be a lot better|could be improved|could do better`
 
 // idiom is a set phrase and the stance it carries on its last word.
 type idiom struct {
@@ -435,8 +437,12 @@ func idiomCues(toks []token, pols []float64, negated []bool) {
 	for i, t := range toks {
 		for _, id := range idiomsByFirst[t.low] {
 			end := i + len(id.words) - 1
-			if end >= len(toks) || pols[end] != 0 || !matchesAt(toks, i, id.words) {
+			if end >= len(toks) || !matchesAt(toks, i, id.words) {
 				continue
+			}
+			// The phrase says one thing as a whole: "could be better" is no praise.
+			for k := i; k <= end; k++ {
+				pols[k] = 0
 			}
 			switch {
 			case id.denies:

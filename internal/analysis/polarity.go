@@ -58,7 +58,8 @@ furious livid gutted devastated heartbroken dreadful appalling disgusting horren
 maddening exasperating exasperated fed-up unbearable intolerable hopeless clueless rude disrespectful
 ignored ignores neglected abandoned unanswered cramped
 overcrowded rammed jammed faff faffing palaver rigmarole kerfuffle headache headaches shambles shambolic
-disaster disastrous letdown minefield runaround`)
+disaster disastrous letdown minefield runaround rubbish naff dire downside downsides drawback drawbacks
+niggle niggles bugbear`)
 	generalPositive = wordSet(`accurate dependable consistent thriving thrive thrives flourishing healthy
 lifeline freedom confident confidence empowered independent independence friendly
 knowledgeable responsive prompt clever

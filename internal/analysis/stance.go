@@ -201,6 +201,10 @@ func strongWish(toks []token) bool {
 	if len(toks) > 1 && toks[0].low == "let" && toks[1].low != "me" && toks[1].low != "us" {
 		return true
 	}
+	// "A proper phone line, that's all I ask."
+	if containsSeq(toks, "all", "i", "ask") || containsSeq(toks, "all", "we", "ask") {
+		return true
+	}
 	// "Ideally, a pause button", "If only there was", "Bring back the old one".
 	if first := wordAt(toks, 0); first == "ideally" || (first == "if" && wordAt(toks, 1) == "only") ||
 		(first == "bring" && wordAt(toks, 1) == "back") {
@@ -230,6 +234,16 @@ func strongWish(toks []token) bool {
 			if wordAt(toks, i+1) == "make" && wordAt(toks, skipWishDegree(toks, i+2)) == "difference" {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// containsSeq says toks hold the words in a row.
+func containsSeq(toks []token, words ...string) bool {
+	for i := range toks {
+		if i+len(words) <= len(toks) && matchesAt(toks, i, words) {
+			return true
 		}
 	}
 	return false
