@@ -176,7 +176,7 @@ var questionPositivePhrases = []string{"like most", "like best", "liked", "like 
 // questionWishPhrases mark questions that ask what would change someone's mind or what
 // they want: answers to them are read as wishes when they are conditional.
 var questionWishPhrases = []string{
-	"would make you", "what would", "anything that would", "change", "improve", "wish", "ideal",
+	"would make you", "what would", "anything that would", "improve", "wish", "ideal",
 	"if you could", "magic wand", "suggest", "coming back", "come back", "win you back", "want to see",
 	"would you want", "would help", "would you add", "would it take", "what could",
 }

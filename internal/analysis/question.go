@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -40,11 +41,9 @@ func (a *analyzer) readQuestion(text string, st *stemmer) question {
 			score++
 		}
 	}
-	for _, p := range questionWishPhrases {
-		if containsWord(low, p) {
-			q.prior = classWish
-			return q
-		}
+	if asksForChange(toks) || slices.ContainsFunc(questionWishPhrases, func(p string) bool { return containsWord(low, p) }) {
+		q.prior = classWish
+		return q
 	}
 	switch {
 	case score < 0:
@@ -54,6 +53,27 @@ func (a *analyzer) readQuestion(text string, st *stemmer) question {
 	}
 	return q
 }
+
+// asksForChange says a question asks what the participant would change ("What would you
+// change?", "any changes you'd make?", "if you could change one thing"), not about a change
+// that happens ("How do you stay in touch when something changes on a load?").
+func asksForChange(toks []token) bool {
+	for i, t := range toks {
+		if t.low != "change" && t.low != "changes" {
+			continue
+		}
+		for j := max(0, i-3); j < i; j++ {
+			if changeAskers[toks[j].low] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// changeAskers, before "change", make it the participant's change: "you", "could",
+// "would", "any", "one", "what", "biggest".
+var changeAskers = wordSet(`you you'd could would any one what single biggest first`)
 
 // closestQuestion is the protocol question sharing the most content words with a turn,
 // if they share at least half of the smaller set; -1 otherwise (a follow-up probe).

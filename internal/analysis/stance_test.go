@@ -142,6 +142,7 @@ func TestStanceRules(t *testing.T) {
 		{"interviewer echo", "How did you think about value for money?", "Value for money? Um, I honestly never worked it out.", "cost", classNone},
 		{"echo then stance", "What frustrated you?", "Frustrated? The skipping was a nightmare.", "scheduling", classNeg},
 		{"question prior", "What frustrated you, or didn't work the way you hoped?", "The skipping thing.", "scheduling", classNeg},
+		{"pushed to the next morning", q, "The delivery got pushed to the next morning and nobody said a word.", "delivery", -classPos},
 		{"flat denial cancels prior", "What frustrated you?", "Honestly not much. Packaging, I guess, we have a big recycling bin.", "packaging", classNone},
 		{"wish", q, "I'd come back tomorrow if they did a cheaper plan.", "plan", classWish},
 		{"wish after an adverb", change, "I'd really love a lower price for the small box.", "cost", classWish},
@@ -245,5 +246,21 @@ func TestWordCluster(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no word finding for the elevator")
+	}
+}
+
+// A question asks for a wish when it asks what the participant would change, not when it
+// speaks of a change that happens.
+func TestQuestionsThatAskForAChange(t *testing.T) {
+	a := New().(*analyzer)
+	for q, want := range map[string]polClass{
+		"If you could change one thing, what would it be?":                               classWish,
+		"What would you change about the app?":                                           classWish,
+		"Any changes you'd make to the plan?":                                            classWish,
+		"How do you and your dispatcher stay in touch when something changes on a load?": classNone,
+	} {
+		if got := a.readQuestion(q, newStemmer()).prior; got != want {
+			t.Errorf("%q: prior %v, want %v", q, got, want)
+		}
 	}
 }
