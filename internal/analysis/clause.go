@@ -402,7 +402,10 @@ const complaintIdioms = `doing my head in|does my head in|did my head in|gets on
 |a bit of a lottery|pillar to post|round in circles|tearing my hair out|pulling my hair out|last straw
 |the runaround|a let down|a letdown|a shambles|a minefield|what gets me|gets me down|winds me up|wound me up
 |bugs me|bugged me|lets it down|let it down|leaves a lot to be desired|left a lot to be desired|could be better
-|could be a lot better|could be improved|could do better`
+|could be a lot better|could be improved|could do better|not ideal|far from ideal|less than ideal
+|could do with some work|could do with a lot of work|needs work|needs some work|needs a lot of work
+|takes a while|took a while|at the best of times|a chore|more trouble than it's worth
+|more trouble than it is worth|more hassle than it's worth|more hassle than it is worth`
 
 // idiom is a set phrase and the stance it carries on its last word.
 type idiom struct {

@@ -130,6 +130,8 @@ func TestStanceRules(t *testing.T) {
 		{"could be better", q, "The support team could be better, honestly.", "support", classNeg},
 		{"the only downside", q, "The only downside is the price, really.", "cost", classNeg},
 		{"what gets me", q, "What gets me is the price every month.", "cost", classNeg},
+		{"not ideal", q, "The price is not ideal for a family, honestly.", "cost", classNeg},
+		{"more trouble than it's worth", q, "The support line is more trouble than it's worth.", "support", classNeg},
 		{"on hold", q, "About the price, I sat on hold for forty minutes to get it corrected.", "cost", classNeg},
 		{"a long time taken", q, "It took three weeks to get the price corrected on my account.", "cost", classNeg},
 		{"a short time taken", q, "It only took five minutes to get the price corrected.", "cost", -classNeg},
