@@ -201,8 +201,9 @@ func strongWish(toks []token) bool {
 	if len(toks) > 1 && toks[0].low == "let" && toks[1].low != "me" && toks[1].low != "us" {
 		return true
 	}
-	// "A proper phone line, that's all I ask."
-	if containsSeq(toks, "all", "i", "ask") || containsSeq(toks, "all", "we", "ask") {
+	// "A proper phone line, that's all I ask", "first thing I'd do is…", "top of my list".
+	if containsSeq(toks, "all", "i", "ask") || containsSeq(toks, "all", "we", "ask") || containsSeq(toks, "top", "of", "my", "list") ||
+		containsSeq(toks, "first", "thing", "i'd", "do") || containsSeq(toks, "first", "thing", "i", "would", "do") {
 		return true
 	}
 	// "Ideally, a pause button", "If only there was", "Bring back the old one".

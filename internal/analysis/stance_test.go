@@ -159,6 +159,7 @@ func TestStanceRules(t *testing.T) {
 		{"we need more", q, "We really need a better price for the small box.", "cost", classWish},
 		{"a task is no wish", q, "I need to check the price every week before it goes out.", "cost", -classWish},
 		{"want as a frame", q, "I want to say the price was fine, honestly.", "cost", -classWish},
+		{"first thing I'd do", change, "First thing I'd do is drop the price for the small box.", "cost", classWish},
 		{"all I ask", change, "A lower price for the small box, that's all I ask.", "cost", classWish},
 		{"refusal is no wish", q, "I don't care if they make it cheaper or give me more options.", "plan", -classWish},
 		{"reported wish", q, "My wife says she'd go back if they ever did a cheaper family plan.", "plan", classNone},
