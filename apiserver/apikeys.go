@@ -244,7 +244,7 @@ func (b *keyBody) expiry(now time.Time, add func(f, m string)) *metav1.Time {
 		}
 		t := metav1.NewTime(at.UTC())
 		return &t
-	case b.ExpiresInDays.Set:
+	case b.ExpiresInDays.Set && !b.ExpiresInDays.Null: // null, like expires_at null, is never
 		if b.ExpiresInDays.Value < 1 || b.ExpiresInDays.Value > 365 {
 			add("expires_in_days", "must be from 1 to 365")
 			return nil

@@ -161,6 +161,16 @@ func TestKeyTypeRules(t *testing.T) {
 		}
 		checkOwnWords(t, body, e)
 	}
+	// A null expiry, either way it is given, is no expiry.
+	for _, field := range []string{"expires_at", "expires_in_days"} {
+		var never struct {
+			ExpiresAt *string `json:"expires_at"`
+		}
+		call(t, "POST", "/api/v1/api-keys", tn.owner, map[string]any{"name": "never", field: nil}, "X-Qual-Team", tn.id).expect(t, 201).data(t, &never)
+		if never.ExpiresAt != nil {
+			t.Errorf("%s null: expires_at %s", field, *never.ExpiresAt)
+		}
+	}
 	// A secret key lacks admin:read, so it cannot grant it.
 	e := call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"type": "scoped", "scopes": []string{"admin:read"}}).
 		expectError(t, 403, "INSUFFICIENT_SCOPE")
