@@ -109,6 +109,30 @@ func nesting(v any) int {
 	return deepest + 1
 }
 
+// numbersFit says every number in v reads as a finite 64-bit float: the metadata goes out in
+// every list, event and kubectl table that shows the participant, and one number past that
+// range makes the whole answer unreadable to Go and most other JSON parsers.
+func numbersFit(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			if !numbersFit(x) {
+				return false
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if !numbersFit(x) {
+				return false
+			}
+		}
+	case json.Number:
+		_, err := strconv.ParseFloat(string(v), 64)
+		return err == nil
+	}
+	return true
+}
+
 // participant checks the participant block; none, or null, gives the zero Participant.
 func (b *startBody) participant() (store.Participant, *envelope.Error) {
 	if !b.Participant.Set || b.Participant.Null {
@@ -147,6 +171,8 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		add("metadata", "must be at most 16 KiB as JSON")
 	} else if nesting(map[string]any(b.Metadata)) > maxMetadataDepth {
 		add("metadata", "must nest at most "+strconv.Itoa(maxMetadataDepth)+" levels deep")
+	} else if !numbersFit(map[string]any(b.Metadata)) {
+		add("metadata", "must hold only numbers a 64-bit float holds (such as 1e308, not 1e400)")
 	}
 	if len(bad) > 0 {
 		return store.Participant{}, envelope.Validation(bad...)

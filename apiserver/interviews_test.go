@@ -350,6 +350,14 @@ func TestInterviewStateAndInputRefusals(t *testing.T) {
 	if len(e.Details) != 1 || e.Details[0].Field != "participant.metadata" {
 		t.Errorf("metadata nested 9 levels: %+v", e)
 	}
+	// A number no 64-bit float holds would make every list and event showing it unreadable.
+	for _, n := range []string{"1e400", "-1e400", "[1, 2e308]"} {
+		e = call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, `{"participant":{"metadata":{"n":`+n+`}}}`).
+			expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != "participant.metadata" {
+			t.Errorf("metadata %s: %+v", n, e)
+		}
+	}
 	if none := start(t, api.URL, tn.secret, c.ID, `{"participant":null}`); none.Participant != nil {
 		t.Errorf("participant null stored %v", none.Participant)
 	}
