@@ -129,6 +129,9 @@ func TestFieldSelectors(t *testing.T) {
 		"spec.campaign=alpha,status.phase=in_progress": {string(inA[1].ID)},
 		"spec.campaign=nosuch":                         nil,
 		"metadata.name=" + string(inB[0].ID):           {string(inB[0].ID)},
+		"metadata.name=":                               nil, // no object has an empty name
+		"metadata.namespace=" + ns:                     {string(inB[0].ID), string(inA[1].ID), string(inA[0].ID)},
+		"metadata.namespace=another":                   nil,
 	}
 	for sel, want := range cases {
 		list, err := dc.List(context.Background(), metav1.ListOptions{FieldSelector: sel})
@@ -142,6 +145,21 @@ func TestFieldSelectors(t *testing.T) {
 	for _, sel := range []string{"spec.title=x", "status.phase!=completed", "status.phase=done"} {
 		if _, err := dc.List(context.Background(), metav1.ListOptions{FieldSelector: sel}); !apierrors.IsBadRequest(err) {
 			t.Errorf("%s: %v, want BadRequest", sel, err)
+		}
+	}
+	// Across namespaces, a namespace selector keeps that namespace's rows only.
+	other, ots := team(t, "selectors-other")
+	interviews(t, ots, campaign(t, other, "gamma"), 1)
+	all := dynamicClient(t, env.Config).Resource(interviewsGVR)
+	for sel, want := range map[string]int{"metadata.namespace=" + ns: 3, "metadata.namespace=" + other: 1, "metadata.namespace=": 0} {
+		list, err := all.List(context.Background(), metav1.ListOptions{FieldSelector: sel})
+		if err != nil || len(list.Items) != want {
+			t.Errorf("across namespaces, %s: %d items, %v; want %d", sel, len(list.Items), err, want)
+		}
+		for _, it := range list.Items {
+			if ns := strings.TrimPrefix(sel, "metadata.namespace="); it.GetNamespace() != ns {
+				t.Errorf("%s: an item of %s", sel, it.GetNamespace())
+			}
 		}
 	}
 	// The rows carry no labels: a selector that needs one matches nothing.

@@ -22,21 +22,23 @@ const (
 // query is a list request's filters, from its field selector, which the store's indexes serve.
 type query struct {
 	name        string // metadata.name: a get, as a list of zero or one
+	namespace   string // metadata.namespace: a list across namespaces narrowed to one
 	campaign    string // a Campaign's name, resolved to its UID in each namespace
 	campaignUID string
 	phase       string
 	findingType string
 	tag         string
 	interview   string
-	// matchesNothing is set when a label selector can match no object: the store's objects
-	// carry no labels, so only a selector an empty label set satisfies matches them.
+	// matchesNothing is set when a label selector can match no object (the store's objects
+	// carry no labels, so only a selector an empty label set satisfies matches them), or a
+	// field selector asks for an empty name or namespace, which no object has.
 	matchesNothing bool
 }
 
 // filters is the query in canonical form, which a continue token is bound to.
 func (q query) filters() map[string]string {
 	return map[string]string{
-		"name": q.name, datav1alpha1.FieldCampaign: q.campaign, datav1alpha1.FieldCampaignUID: q.campaignUID,
+		"name": q.name, "namespace": q.namespace, datav1alpha1.FieldCampaign: q.campaign, datav1alpha1.FieldCampaignUID: q.campaignUID,
 		datav1alpha1.FieldPhase: q.phase, datav1alpha1.FieldType: q.findingType, datav1alpha1.FieldTag: q.tag,
 		datav1alpha1.FieldInterview: q.interview, "labels": strconv.FormatBool(q.matchesNothing),
 	}
@@ -69,10 +71,15 @@ func parseQuery(opts *metainternalversion.ListOptions) (query, error) {
 func (q *query) set(field, value string) error {
 	var dst *string
 	switch field {
-	case "metadata.name":
+	case "metadata.name", "metadata.namespace":
+		if value == "" {
+			q.matchesNothing = true
+			return nil
+		}
 		dst = &q.name
-	case "metadata.namespace":
-		return nil // the request's namespace already says it
+		if field == "metadata.namespace" {
+			dst = &q.namespace
+		}
 	case datav1alpha1.FieldCampaign:
 		dst = &q.campaign
 	case datav1alpha1.FieldCampaignUID:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -171,6 +172,11 @@ func (s *storage[R, O, P]) List(ctx context.Context, opts *metainternalversion.L
 	targets, err := s.targets(ctx, reqNS, start.namespace)
 	if err != nil {
 		return nil, err
+	}
+	// A namespace selector narrows the list to one namespace (the request was authorized for
+	// all of them, or for that one); another namespace than the request's matches nothing.
+	if q.namespace != "" {
+		targets = slices.DeleteFunc(targets, func(t teamNamespace) bool { return t.name != q.namespace })
 	}
 	if q.name != "" {
 		items, err := s.byName(ctx, targets, q.name)
