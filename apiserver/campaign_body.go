@@ -50,19 +50,6 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 	case utf8.RuneCountInString(b.Title.Value) > 200:
 		add("title", "must be at most 200 characters")
 	}
-	for field, v := range map[string]decode.Optional[string]{"objectives": b.Objectives, "description": b.Description} {
-		if utf8.RuneCountInString(v.Value) > 5000 {
-			add(field, "must be at most 5000 characters")
-		}
-	}
-	if b.Mode.Set && !modesEnum.has(b.Mode.Value) {
-		add("campaign_mode", modesEnum.must())
-	}
-	if b.MaxQuestions.Set && (b.MaxQuestions.Null || b.MaxQuestions.Value < 1 || b.MaxQuestions.Value > 50) {
-		add("max_questions", "must be an integer from 1 to 50")
-	}
-	b.validateQuestions(add)
-	b.validateSettings(add)
 	// No other field is nullable: null is neither "leave it" nor a value, so it is refused
 	// rather than read as either.
 	s := b.Settings.Value
@@ -77,6 +64,19 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 			add(f.field, "must not be null")
 		}
 	}
+	for field, v := range map[string]decode.Optional[string]{"objectives": b.Objectives, "description": b.Description} {
+		if utf8.RuneCountInString(v.Value) > 5000 {
+			add(field, "must be at most 5000 characters")
+		}
+	}
+	if b.Mode.Set && !modesEnum.has(b.Mode.Value) {
+		add("campaign_mode", modesEnum.must())
+	}
+	if b.MaxQuestions.Set && (b.MaxQuestions.Null || b.MaxQuestions.Value < 1 || b.MaxQuestions.Value > 50) {
+		add("max_questions", "must be an integer from 1 to 50")
+	}
+	b.validateQuestions(add)
+	b.validateSettings(add)
 	if b.Status.Set {
 		add("status", "is not writable; use the publish, pause and complete actions")
 	}

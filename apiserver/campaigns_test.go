@@ -179,10 +179,11 @@ func TestCampaignValidationNamesTheField(t *testing.T) {
 		{`{"title": "T", "settings": null}`, "settings"},
 		{`{"title": "T", "settings": {"interviewer": null}}`, "settings.interviewer"},
 		{`{"title": "T", "settings": {"anonymous": null}}`, "settings.anonymous"},
+		{`{"title": "T", "team_id": null}`, "team_id"},
 	} {
 		e := call(t, "POST", "/api/v1/campaigns", tn.secret, c.body).expectError(t, 400, "VALIDATION_ERROR")
-		if len(e.Details) == 0 || e.Details[0].Field != c.field {
-			t.Errorf("%s: details %+v, want field %s", c.body, e.Details, c.field)
+		if len(e.Details) != 1 || e.Details[0].Field != c.field { // one entry per field
+			t.Errorf("%s: details %+v, want field %s once", c.body, e.Details, c.field)
 		}
 		checkOwnWords(t, c.body, e)
 	}

@@ -6,6 +6,7 @@ package envelope
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -77,6 +78,13 @@ func New(code Code, format string, args ...any) *Error {
 
 // Validation returns a VALIDATION_ERROR naming each field at fault.
 func Validation(details ...FieldError) *Error {
+	// One entry per field, as the contract says: the first fault found names it.
+	seen := make(map[string]bool, len(details))
+	details = slices.DeleteFunc(slices.Clone(details), func(d FieldError) bool {
+		dup := seen[d.Field]
+		seen[d.Field] = true
+		return dup
+	})
 	msg := "Invalid request"
 	if len(details) == 1 {
 		msg = "Invalid " + details[0].Field + ": " + details[0].Message
