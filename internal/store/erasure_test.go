@@ -1,10 +1,12 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +58,20 @@ func TestParticipantDataErased(t *testing.T) {
 				defer db.Close()
 				if where := findText(t, db, tables[be.name], "secret"); len(where) != 0 {
 					t.Fatalf("participant data left in %v", where)
+				}
+				// Nor do SQLite's files hold it: not in free pages, not in the write-ahead log.
+				if be.name == "sqlite" {
+					for _, file := range []string{be.raw(dsn), be.raw(dsn) + "-wal"} {
+						raw, err := os.ReadFile(file)
+						if err != nil && !os.IsNotExist(err) {
+							t.Fatal(err)
+						}
+						for _, words := range []string{"secret@example.com", "secret answer", "secret quote", "secret name"} {
+							if bytes.Contains(raw, []byte(words)) {
+								t.Errorf("%q is still in %s", words, file)
+							}
+						}
+					}
 				}
 				// The scan must see the kept interview's data in each kind of table it lives in.
 				kept := findText(t, db, tables[be.name], "kept")

@@ -208,7 +208,20 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 	if err != nil {
 		return fmt.Errorf("store: delete interview %s: %w", id, err)
 	}
+	ts.forget(ctx)
 	return nil
+}
+
+// forget moves an erasure out of SQLite's write-ahead log, where the deleted rows' old pages
+// would otherwise stay on disk until the next checkpoint (secure_delete zeroes them in the
+// database file). It is best effort: a busy checkpoint leaves it to SQLite's own, and inside a
+// caller's transaction it waits for that transaction's erasure to be the caller's business.
+// PostgreSQL keeps dead rows until VACUUM, which its operator runs.
+func (ts *teamStore) forget(ctx context.Context) {
+	if ts.tx != nil || ts.s.d.name != sqliteDialect.name {
+		return
+	}
+	_, _ = ts.s.wr.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 }
 
 // RedactedTitle is the title of an analysis finding whose campaign lost an interview, until

@@ -59,6 +59,9 @@ func sqliteDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	// NORMAL is the documented safe setting for WAL: a crash never corrupts the file.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Deleted content is overwritten, so an erased participant's words do not stay in free
+	// pages of the file (see teamStore.forget for the write-ahead log).
+	q.Add("_pragma", "secure_delete(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

@@ -64,6 +64,7 @@ func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID
 		ts.team, campaign); err != nil {
 		return total, fmt.Errorf("store: delete campaign %s interview counts: %w", campaign, err)
 	}
+	ts.forget(ctx)
 	return total, nil
 }
 
