@@ -50,15 +50,6 @@ var eventReads = []struct {
 	{"analysis.", findingsRead}, {"graph.", scopeGraphRead}, {"team.", scopes.TeamsRead},
 }
 
-// eventNames are a subscription's event names.
-func eventNames(events []qualv1alpha1.WebhookEvent) []string {
-	out := make([]string, len(events))
-	for i, e := range events {
-		out[i] = string(e)
-	}
-	return out
-}
-
 // mayReceive refuses a subscription to events whose data the caller may not read.
 func mayReceive(p *authn.Principal, events []string) *envelope.Error {
 	for _, e := range events {
@@ -331,7 +322,7 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.P
 	// What the endpoint will receive, under the URL it will have: moving a "*" subscription
 	// to one's own URL is subscribing to it. Turning it off or describing it reveals nothing.
 	if body.URL.Set || body.Events.Set {
-		if e := mayReceive(p, eventNames(updated.Spec.Events)); e != nil {
+		if e := mayReceive(p, updated.Spec.EventNames()); e != nil {
 			return e
 		}
 	}

@@ -47,6 +47,15 @@ type WebhookSpec struct {
 	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
 }
 
+// EventNames are the spec's subscribed events as plain names.
+func (s *WebhookSpec) EventNames() []string {
+	out := make([]string, len(s.Events))
+	for i, e := range s.Events {
+		out[i] = string(e)
+	}
+	return out
+}
+
 // WebhookStatus is the observed state of a Webhook.
 type WebhookStatus struct {
 	// secretRef names the Secret that signs deliveries.

@@ -35,12 +35,8 @@ type WebhookWithSecret struct {
 
 // NewWebhook renders a Webhook object of the team teamID.
 func NewWebhook(wh *qualv1alpha1.Webhook, teamID string) Webhook {
-	events := make([]string, len(wh.Spec.Events))
-	for i, e := range wh.Spec.Events {
-		events[i] = string(e)
-	}
 	out := Webhook{
-		ID: string(wh.UID), URL: wh.Spec.URL, Events: events, Description: wh.Spec.Description,
+		ID: string(wh.UID), URL: wh.Spec.URL, Events: wh.Spec.EventNames(), Description: wh.Spec.Description,
 		Enabled: wh.Spec.Enabled == nil || *wh.Spec.Enabled, TeamID: teamID,
 		ConsecutiveFailures: wh.Status.ConsecutiveFailures,
 		LastDeliveryAt:      timePtr(wh.Status.LastDeliveryAt), LastSuccessAt: timePtr(wh.Status.LastSuccessAt),

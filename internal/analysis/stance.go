@@ -206,8 +206,8 @@ func strongWish(toks []token) bool {
 		containsSeq(toks, "first", "thing", "i'd", "do") || containsSeq(toks, "first", "thing", "i", "would", "do") {
 		return true
 	}
-	// "Ideally, a pause button", "If only there was", "Bring back the old one".
-	if first := wordAt(toks, 0); first == "ideally" || (first == "if" && wordAt(toks, 1) == "only") ||
+	// "If only there was", "Bring back the old one" ("ideally" is a wish word anywhere).
+	if first := wordAt(toks, 0); (first == "if" && wordAt(toks, 1) == "only") ||
 		(first == "bring" && wordAt(toks, 1) == "back") {
 		return true
 	}
@@ -337,7 +337,7 @@ func needsMore(toks []token, i int) bool {
 		for j > 0 && modalAdverbs[toks[j].low] {
 			j--
 		}
-		return (toks[j].low == "we" || toks[j].low == "i") && j < i && needObjects[wordAt(toks, i+1)]
+		return (toks[j].low == "we" || toks[j].low == "i") && needObjects[wordAt(toks, i+1)]
 	}
 	return false
 }
@@ -449,7 +449,7 @@ func reported(text string, toks []token, sentenceStart bool) int {
 }
 
 // namedSpeaker says a verb of saying in the third person comes within the first four
-// words: "Carol on nights keeps saying", "Les says", "Debs' lot on bread say".
+// words: "Carol on nights keeps saying", "Les says".
 func namedSpeaker(toks []token) bool {
 	for j := 1; j < len(toks) && j <= 4; j++ {
 		l := toks[j].low

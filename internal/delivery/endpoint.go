@@ -45,13 +45,9 @@ type Endpoint struct {
 
 // NewEndpoint describes a Webhook of the team teamUID signed with the Secret's keys as of now.
 func NewEndpoint(wh *qualv1alpha1.Webhook, teamUID string, secret *corev1.Secret, now time.Time) Endpoint {
-	events := make([]string, len(wh.Spec.Events))
-	for i, e := range wh.Spec.Events {
-		events[i] = string(e)
-	}
 	return Endpoint{
 		Team: store.TeamID(teamUID), Namespace: wh.Namespace, Name: wh.Name, ID: store.WebhookID(wh.UID),
-		URL: wh.Spec.URL, Events: events, Enabled: wh.Spec.Enabled == nil || *wh.Spec.Enabled,
+		URL: wh.Spec.URL, Events: wh.Spec.EventNames(), Enabled: wh.Spec.Enabled == nil || *wh.Spec.Enabled,
 		Secrets: SigningSecrets(secret, now),
 	}
 }

@@ -104,10 +104,15 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 	return out, nil
 }
 
+// analysisFindingsLocked selects a campaign's analysis findings in the one order both
+// SyncAnalysisFindings and DeleteInterview lock them, so they never wait on each other in a
+// cycle.
+const analysisFindingsLocked = ` FROM findings
+		WHERE team_id = ? AND campaign_id = ? AND analysis_key IS NOT NULL ORDER BY id`
+
 // analysisFindings reads (and on PostgreSQL locks) the campaign's analysis findings by Key.
 func (ts *teamStore) analysisFindings(ctx context.Context, campaign CampaignID) (map[string]Finding, error) {
-	rows, err := ts.writeQuery(ctx, "SELECT "+findingColumns+` FROM findings
-		WHERE team_id = ? AND campaign_id = ? AND analysis_key IS NOT NULL ORDER BY id`+ts.s.d.forUpdate, ts.team, campaign)
+	rows, err := ts.writeQuery(ctx, "SELECT "+findingColumns+analysisFindingsLocked+ts.s.d.forUpdate, ts.team, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +165,7 @@ func (ts *teamStore) lockAnalysisFindings(ctx context.Context, campaign Campaign
 	if ts.s.d.forUpdate == "" {
 		return nil
 	}
-	rows, err := ts.writeQuery(ctx, `SELECT id FROM findings
-		WHERE team_id = ? AND campaign_id = ? AND analysis_key IS NOT NULL ORDER BY id`+ts.s.d.forUpdate, ts.team, campaign)
+	rows, err := ts.writeQuery(ctx, "SELECT id"+analysisFindingsLocked+ts.s.d.forUpdate, ts.team, campaign)
 	if err == nil {
 		_, err = collect(rows, scanID) // PostgreSQL locks the rows as they are read
 	}
