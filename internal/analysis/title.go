@@ -148,7 +148,7 @@ func segmentTitle(seg, subject string) (string, bool) {
 	if len(spoken) == 0 || runOn(spoken) {
 		return "", false
 	}
-	words := strings.Fields(strings.Join(neutralWords(spoken, subject), " "))
+	words := cutRunOn(strings.Fields(strings.Join(neutralWords(spoken, subject), " ")))
 	if len(words) > titleMaxWords {
 		words = cutAtConjunction(words)
 	}
@@ -178,6 +178,52 @@ func runOn(words []string) bool {
 	return false
 }
 
+// cutRunOn keeps the first of two statements that speech ran together without a
+// conjunction, which runOn does not catch when the second has a subject of its own: "The
+// pass is good the price is fair" is "The pass is good". A second copula right after the
+// first is its complement ("the problem is there's no change"), one after a conjunction,
+// a relative's head or a negation belongs to the first ("that's awkward is", "it's not
+// the wear it's what").
+func cutRunOn(words []string) []string {
+	first := -1
+	for j, w := range words {
+		low := strings.ToLower(w)
+		if !runOnCopulas[low] {
+			continue
+		}
+		if first < 0 {
+			first = j
+			continue
+		}
+		start := j
+		if !strings.HasSuffix(low, "'s") {
+			// "is", "are": the second statement starts at its subject.
+			switch {
+			case j-1 > first && runOnSubjects[strings.ToLower(words[j-1])]:
+				start = j - 1
+			case j-2 > first && runOnDeterminers[strings.ToLower(words[j-2])]:
+				start = j - 2
+			default:
+				return words
+			}
+		}
+		if start-first < 2 || slices.ContainsFunc(words[first+1:start], func(w string) bool {
+			low := strings.ToLower(w)
+			return clauseOpeners[low] || low == "not"
+		}) {
+			return words
+		}
+		return words[:start]
+	}
+	return words
+}
+
+var (
+	runOnCopulas     = wordSet(`is are was were it's that's there's he's she's`)
+	runOnSubjects    = wordSet(`people it he she they there this`)
+	runOnDeterminers = wordSet(`the a an their this`)
+)
+
 // clauseOpeners may stand before a clause's subject: conjunctions, adverbs, verbs of
 // saying and thinking, and the heads of relative clauses.
 var clauseOpeners = wordSet(`and but so or because cause 'cause when whenever while if once since until till
@@ -185,7 +231,7 @@ before after as though although then that where now yet also still just even onl
 actually basically probably maybe think thought guess know knew said say mean feel felt what which who part bit
 thing things one ones way reason time times day days stuff everything something anything all than is was told
 tell decided realised realized found figured hoped hope wish wished reckon noticed worried promised warned
-explained`)
+explained saying`)
 
 // informative says a title names at least two things a reader can hold on to: "The
 // writing is too small", "Bed was great", not "People have the app", "They came late" or
@@ -261,7 +307,7 @@ maybe mean especially now still`)
 )
 
 // fillerPhrases are asides of speech that a title drops wherever they occur.
-var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|being honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us)\b`)
+var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|being honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us|tell you what|touch wood|if i'm honest|mind you)\b`)
 
 // cleanWords splits a segment into words and drops the fillers of speech.
 func cleanWords(seg string) []string {
@@ -432,11 +478,19 @@ func hasVerb(words []string) bool {
 func readable(words []string) bool {
 	first := strings.ToLower(words[0])
 	switch first {
-	case "which", "that", "who", "what", "where", "when", "why", "how", "if", "unless", "to", "of", "with", "for":
+	case "which", "that", "who", "what", "where", "when", "why", "how", "if", "unless", "to", "of", "with", "for",
+		"from", "is", "are", "was", "were", "am", "does", "did":
+		// A clause's tail ("from the house account", "is the temperature of the dough")
+		// has lost the subject a statement needs.
 		return false
 	}
 	// A question the speaker asked ("Is it slow today") states nothing.
 	if len(words) > 1 && questionAuxiliaries[first] && questionSubjects[strings.ToLower(words[1])] {
+		return false
+	}
+	// An adverb that leads into a phrase rather than a clause is a fragment too:
+	// "Discreetly on the phone", "Wrongly that if something was diagnosed".
+	if len(words) > 1 && len(first) > 4 && strings.HasSuffix(first, "ly") && adverbTails[strings.ToLower(words[1])] {
 		return false
 	}
 	// A past verb with no subject is an answer's fragment ("Frustrated the frozen one").
@@ -461,6 +515,9 @@ func readable(words []string) bool {
 	}
 	return true
 }
+
+// adverbTails, after an opening adverb, show it modifies a lost clause.
+var adverbTails = wordSet(`that which on with in at from by for to of`)
 
 // questionAuxiliaries open a question when one of questionSubjects follows them.
 var (

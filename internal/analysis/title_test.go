@@ -58,8 +58,9 @@ func TestClauseTitle(t *testing.T) {
 		{"They came late.", ""},
 		{"The writing is too small, dear.", "The writing is too small"},
 		{"Bed was great, I'll say", "Bed was great"},
-		// A comparison cut after its first half is no statement.
-		{"The young ones are doing the nights it's as simple as", ""},
+		// A comparison cut after its first half is no statement; the statement before it is.
+		{"The young ones are doing the nights it's as simple as", "The young ones are doing the nights"},
+		{"It's as simple as", ""},
 		// Two statements run together by a comma are cut at the first; a clause opened by a
 		// conjunction or after a relative's head stays whole.
 		{"I work fifty hours, I'm tired.", "People work fifty hours"},
@@ -69,6 +70,17 @@ func TestClauseTitle(t *testing.T) {
 		{"By the time I get her through the door I'm sweating.", "By the time people get her through the door people are sweating"},
 		{"Being honest, I'm tired.", ""},
 		{"I'm a copywriter, I'm a sucker for a good label.", ""},
+		// A clause's tail, or an adverb leading into one, has lost its subject.
+		{"From the house account, and the wife was not happy.", ""},
+		{"Is the temperature of the dough, now it is written.", ""},
+		{"Discreetly on the phone, which is lovely.", ""},
+		{"Tell you what I'd change: a job number and a date.", "People would change a job number and a date"},
+		// Two statements run together with no conjunction are cut at the second's subject.
+		{"The pass is good the price is fair.", "The pass is good"},
+		{"He's had a look at the gate latch he's handy.", "He's had a look at the gate latch"},
+		{"The bigger problem is there's no change in it.", "The bigger problem is there's no change in it"},
+		{"The part that's awkward is the billing.", "The part that's awkward is the billing"},
+		{"It's not the wear it's what the rubber does.", "It's not the wear it's what the rubber does"},
 	} {
 		got, ok := clauseTitle(c.quote, "The app")
 		if !ok {
