@@ -112,6 +112,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
 		{name: "campaign title empty", manifest: campaign(`title: ""`), wantField: "spec.title", wantMsg: "at least 1"},
 		{name: "campaign title too long", manifest: campaign(`title: ` + long), wantField: "spec.title", wantMsg: "more than 200"},
+		{name: "campaign name with a dot", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'dot.name'", 1), wantField: "<nil>", wantMsg: "the name is the campaign's slug"},
+		{name: "campaign name with a double hyphen", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'name--x'", 1), wantField: "<nil>", wantMsg: "the name is the campaign's slug"},
 		{name: "campaign title blank", manifest: campaign(`title: "   "`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "campaign title invisible", manifest: campaign(`title: "\u200B\u00A0\u2060"`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "team displayName invisible", manifest: team(`displayName: "\uFEFF\u200D"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
