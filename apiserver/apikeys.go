@@ -181,6 +181,8 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	add := func(f, m string) { bad = append(bad, envelope.FieldError{Field: f, Message: m}) }
 	if utf8.RuneCountInString(req.name) > 200 {
 		add("name", "must be at most 200 characters")
+	} else if decode.Reorders(req.name) {
+		add("name", decode.ReordersMessage)
 	}
 	if b.Type.Set {
 		if !keyTypesEnum.has(b.Type.Value) {

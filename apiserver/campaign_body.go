@@ -47,6 +47,8 @@ func (b *campaignBody) validate(create bool) *envelope.Error {
 		add("title", "Required")
 	case b.Title.Set && (b.Title.Null || decode.Blank(b.Title.Value)):
 		add("title", "must not be blank")
+	case decode.Reorders(b.Title.Value):
+		add("title", decode.ReordersMessage)
 	case utf8.RuneCountInString(b.Title.Value) > 200:
 		add("title", "must be at most 200 characters")
 	}

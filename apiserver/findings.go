@@ -229,6 +229,8 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 		switch n := len([]rune(t)); {
 		case decode.Blank(t):
 			add("title", "must not be blank")
+		case decode.Reorders(t):
+			add("title", decode.ReordersMessage)
 		case n > maxTitle:
 			add("title", "must be at most "+strconv.Itoa(maxTitle)+" characters")
 		}
@@ -272,6 +274,8 @@ func (b *findingBody) check(create bool) (store.FindingPatch, []store.Evidence, 
 			switch {
 			case decode.Blank(tag):
 				add("tags["+strconv.Itoa(i)+"]", "must not be blank")
+			case decode.Reorders(tag):
+				add("tags["+strconv.Itoa(i)+"]", decode.ReordersMessage)
 			case len([]rune(tag)) > maxTag:
 				add("tags["+strconv.Itoa(i)+"]", "must be at most "+strconv.Itoa(maxTag)+" characters")
 			}

@@ -161,6 +161,9 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxEmail),
 		ExternalID: text("external_id", b.ExternalID, maxParticipantText), Metadata: b.Metadata,
 	}
+	if decode.Reorders(out.Name) && len([]rune(out.Name)) <= maxParticipantText {
+		add("name", decode.ReordersMessage)
+	}
 	// One entry per field: a too-long address is not also called malformed.
 	if n := len([]rune(out.Email)); n > 0 && n <= maxEmail && !isEmail(out.Email) {
 		add("email", "must be an e-mail address")

@@ -97,6 +97,8 @@ func (b *teamBody) validate(create bool, p *authn.Principal) *envelope.Error {
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "Required"})
 	case b.Name.Set && (b.Name.Null || decode.Blank(b.Name.Value)):
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "must not be blank"})
+	case decode.Reorders(b.Name.Value):
+		bad = append(bad, envelope.FieldError{Field: "name", Message: decode.ReordersMessage})
 	case utf8.RuneCountInString(b.Name.Value) > 200:
 		bad = append(bad, envelope.FieldError{Field: "name", Message: "must be at most 200 characters"})
 	}

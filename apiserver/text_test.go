@@ -124,3 +124,53 @@ func TestDuplicateNamesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesRefuseDirectionOverrides sends, for every name or title people read in a list, a
+// value holding a bidirectional override, embedding or isolate, which would make it show as
+// something else ("invoice‮fdp.exe" reads "invoiceexe.pdf"): each is 400 VALIDATION_ERROR
+// naming the field, nothing is written, and a right-to-left name with only direction marks
+// is taken.
+func TestNamesRefuseDirectionOverrides(t *testing.T) {
+	tn := newTenant(t, "bidi", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Clean"})
+	routes := []struct {
+		method, path, token string
+		body                func(v string) map[string]any
+		field               string
+	}{
+		{"POST", "/api/v1/campaigns", tn.secret, func(v string) map[string]any { return map[string]any{"title": v} }, "title"},
+		{"PATCH", "/api/v1/campaigns/" + c.ID, tn.secret, func(v string) map[string]any { return map[string]any{"title": v} }, "title"},
+		{"POST", "/api/v1/teams", tn.owner, func(v string) map[string]any { return map[string]any{"name": v} }, "name"},
+		{"PATCH", "/api/v1/teams/" + tn.id, tn.owner, func(v string) map[string]any { return map[string]any{"name": v} }, "name"},
+		{"POST", "/api/v1/api-keys", tn.owner, func(v string) map[string]any {
+			return map[string]any{"name": v, "type": "public", "scopes": []string{"campaigns:read"}}
+		}, "name"},
+		{"POST", "/api/v1/findings", tn.secret, func(v string) map[string]any {
+			return map[string]any{"campaign_id": c.ID, "title": v, "type": "insight"}
+		}, "title"},
+		{"POST", "/api/v1/findings", tn.secret, func(v string) map[string]any {
+			return map[string]any{"campaign_id": c.ID, "title": "T", "type": "insight", "tags": []string{v}}
+		}, "tags[0]"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/interviews", tn.secret, func(v string) map[string]any {
+			return map[string]any{"participant": map[string]any{"name": v}}
+		}, "participant.name"},
+	}
+	for _, rt := range routes {
+		for _, bad := range []string{"invoice\u202Efdp.exe", "\u202Aembedded", "isolated\u2067x\u2069", "pop\u202C"} {
+			e := call(t, rt.method, rt.path, rt.token, rt.body(bad)).expectError(t, 400, "VALIDATION_ERROR")
+			if len(e.Details) != 1 || e.Details[0].Field != rt.field || !strings.Contains(e.Details[0].Message, "direction overrides") {
+				t.Errorf("%s %s with %s=%q: details %+v", rt.method, rt.path, rt.field, bad, e.Details)
+			}
+		}
+	}
+	var still campaign
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &still)
+	if still.Title != "Clean" {
+		t.Fatalf("a refused write changed the campaign: %+v", still)
+	}
+	if p := listPage(t, tn.secret, ""); p.Pagination.TotalCount != 1 {
+		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
+	}
+	// Right-to-left text needs no override; a direction mark changes no order.
+	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"title": "מחקר\u200F 2026"}).expect(t, 200)
+}

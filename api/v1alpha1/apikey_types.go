@@ -64,6 +64,7 @@ type APIKeySpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches(r'[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]')",message="displayName must not hold direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069)"
 	DisplayName string `json:"displayName,omitempty"`
 
 	// scopes are what the key may do. A secret key without scopes may do everything but

@@ -89,6 +89,7 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
 	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{115F}\\x{1160}\\x{180E}\\x{2800}\\x{3164}\\x{FFA0}\\x{FEFF}]')",message="title cannot be blank"
+	// +kubebuilder:validation:XValidation:rule="!self.matches(r'[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]')",message="title must not hold direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069)"
 	Title string `json:"title"`
 
 	// objectives state what the research should learn; the interviewer steers toward them.

@@ -148,6 +148,20 @@ func Invisible(r rune) bool {
 	return false
 }
 
+// Reorders says s holds a bidirectional embedding, override or isolate (U+202A to U+202E,
+// U+2066 to U+2069): characters that change the order in which the rest of a line shows,
+// so a name can read as something it is not ("invoice\u202Efdp.exe" shows as
+// "invoiceexe.pdf"). Right-to-left names need none of them; the direction marks U+200E and
+// U+200F, which change no order, stay allowed.
+func Reorders(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
+	}) >= 0
+}
+
+// ReordersMessage is the validation message for a name that Reorders.
+const ReordersMessage = "must not hold direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069)"
+
 // plainText is the fast path: valid UTF-8 with no escape that could spell a control
 // character and no control character outside ASCII whitespace.
 func plainText(body []byte) bool {
