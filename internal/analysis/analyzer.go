@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -122,7 +123,7 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 		return nil, err
 	}
 	applyAnswerPriors(recs, stats)
-	clusters := a.cluster(recs, len(in.Interviews), protocol, a.openQuestions(in.Campaign))
+	clusters := a.cluster(recs, len(in.Interviews), protocol, a.shapeOf(in.Campaign))
 	return a.findings(clusters, recs, in), nil
 }
 
@@ -131,6 +132,20 @@ func (a *analyzer) AnalyzeReport(ctx context.Context, in Input) ([]Finding, stri
 	found, err := a.Analyze(ctx, in)
 	return found, AnalyzerBuiltin, err
 }
+
+// shapeOf reads the protocol's questions (see shape). The first question is a warm-up when
+// it asks about the participant ("tell me about yourself", "how you came to", "your role")
+// and for no evaluation: a protocol that opens on its topic ("What do you think of the
+// pricing?") has none, and its first answers are evidence like any other.
+func (a *analyzer) shapeOf(c Campaign) shape {
+	open := a.openQuestions(c)
+	return shape{open: open, warmup: len(open) > 1 && !open[0] && warmupCues.MatchString(strings.ToLower(c.Questions[0]))}
+}
+
+// warmupCues are the words of a question about the participant rather than about the study.
+var warmupCues = regexp.MustCompile(`\byourself\b|\bintroduce\b|\b(tell|telling) me (a (bit|little) )?about (your|you|where)\b|` +
+	`\bhow (you|did you) (came|come|first|started|start|began|begin|ended|end)\b|\bhow long (you|have you|you've)\b|` +
+	`\bwhat brought you\b|\bwhat do you do\b|\bwhat you(?:'re| are)? study|\bwhere you live\b|\byour (role|job|household|family|business)\b`)
 
 // openQuestions marks the protocol questions that ask for an evaluation of anything
 // ("What frustrated you?", "What would you change?") rather than about one topic: their

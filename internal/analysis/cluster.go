@@ -52,11 +52,11 @@ const mergeOverlap = 0.6
 // debugf, when a test sets it, receives every candidate with its support.
 var debugf func(format string, args ...any)
 
-func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, open []bool) []*cluster {
+func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, sh shape) []*cluster {
 	thr := a.minSupport(n)
 	post := map[candKey][]int{}
 	// The warm-up's answers give background and motives (discover.go): no evidence.
-	warmup := hasWarmup(open)
+	warmup := sh.warmup
 	for i, r := range recs {
 		if r.class == classNone || r.fromAnswer || (r.qid == 0 && warmup) {
 			continue
@@ -138,21 +138,21 @@ func (a *analyzer) cluster(recs []clauseRec, n int, protocol map[string]bool, op
 		out = append(out, w)
 		outAnswers = append(outAnswers, recAnswers(recs, w.recs))
 	}
-	for _, d := range discoverQuestionClusters(recs, thr, out, outAnswers, protocol, open) {
+	for _, d := range discoverQuestionClusters(recs, thr, out, outAnswers, protocol, sh) {
 		out = append(out, d)
 		outAnswers = append(outAnswers, recAnswers(recs, d.recs))
 	}
-	for _, c := range cooccurClusters(recs, a.thes, n, thr, protocol, open, out, outAnswers) {
+	for _, c := range cooccurClusters(recs, a.thes, n, thr, protocol, sh, out, outAnswers) {
 		out = append(out, c)
 		outAnswers = append(outAnswers, recAnswers(recs, c.recs))
 	}
-	qp := newQuestionPools(recs, open)
-	out = append(out, questionThemes(recs, a.thes, qp, protocol, thr, open, out, outAnswers)...)
+	qp := newQuestionPools(recs, sh)
+	out = append(out, questionThemes(recs, a.thes, qp, protocol, thr, sh, out, outAnswers)...)
 	out = dropLukewarm(out, recs)
 	out = dropThinPraise(out, recs, thr)
 	out = dropThinFamilies(out, recs, thr)
-	out = append(out, unraisedQuestions(recs, a.thes, qp, thr, open, out)...)
-	out = append(out, otherStances(recs, a.thes, qp, thr, open, out)...)
+	out = append(out, unraisedQuestions(recs, a.thes, qp, thr, sh, out)...)
+	out = append(out, otherStances(recs, a.thes, qp, thr, sh, out)...)
 	for _, cl := range out {
 		slices.Sort(cl.concepts)
 		cl.support = 0

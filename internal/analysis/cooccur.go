@@ -41,11 +41,11 @@ const cooccurPairWords = 10
 
 // cooccurClusters returns the co-occurrence clusters of recs that no cluster in out already
 // holds.
-func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[string]bool, open []bool, out []*cluster, outAnswers [][]int64) []*cluster {
+func cooccurClusters(recs []clauseRec, th *thesaurus, n, thr int, protocol map[string]bool, sh shape, out []*cluster, outAnswers [][]int64) []*cluster {
 	seedMin := max(3, int(math.Ceil(0.75*float64(thr))))
 	// The opening question, unless it asks for an evaluation, is the warm-up: its
 	// answers give background and motives (discover.go).
-	warmup := hasWarmup(open)
+	warmup := sh.warmup
 	ws := make([][]string, len(recs))
 	for i, r := range recs {
 		if (r.class != classNone || r.famStance != classNone) && (r.qid != 0 || !warmup) {

@@ -23,7 +23,7 @@ type poolKey struct {
 }
 
 // discoverQuestionClusters returns the discovered clusters of recs.
-func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool, open []bool) []*cluster {
+func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnswers [][]int64, protocol map[string]bool, sh shape) []*cluster {
 	// Where each word is used at all: by interview over the whole corpus, and by
 	// interview within the answers to each question, whatever the stance.
 	corpusDF := map[string]map[int32]bool{}
@@ -84,7 +84,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 		// The opening question of a protocol, unless it asks for an evaluation, is the
 		// warm-up ("tell me about yourself"): its answers give background and motives,
 		// whose stance is about life, not about what the study asks.
-		if poolSupport[k] < thr || (k.qid == 0 && hasWarmup(open)) {
+		if poolSupport[k] < thr || (k.qid == 0 && sh.warmup) {
 			continue
 		}
 		// The words each interview uses in the pool.
@@ -106,7 +106,7 @@ func discoverQuestionClusters(recs []clauseRec, thr int, out []*cluster, outAnsw
 			}
 			return !protocol[w] || 3*d >= 2*len(qd[w])
 		}
-		isOpen := int(k.qid) < len(open) && open[k.qid]
+		isOpen := sh.isOpen(k.qid)
 		// A question about one topic that most of those who answered it answer with
 		// the same stance is a theme as a whole, however differently people word it
 		// ("booked weeks out", "nothing until the 20th", "I just phone at eight").

@@ -22,8 +22,8 @@ type questionPools struct {
 	answered map[int16]map[int32]bool
 }
 
-func newQuestionPools(recs []clauseRec, open []bool) questionPools {
-	warmup := hasWarmup(open)
+func newQuestionPools(recs []clauseRec, sh shape) questionPools {
+	warmup := sh.warmup
 	qp := questionPools{pools: map[qthemeKey][]int{}, answered: map[int16]map[int32]bool{}}
 	for i := range recs {
 		r := ownStance(recs[i])
@@ -71,7 +71,7 @@ func (qp questionPools) dominant(recs []clauseRec, q int16, thr int) (qthemeKey,
 }
 
 // questionThemes returns the question themes of recs that no cluster in out holds.
-func questionThemes(recs []clauseRec, th *thesaurus, qp questionPools, protocol map[string]bool, thr int, open []bool,
+func questionThemes(recs []clauseRec, th *thesaurus, qp questionPools, protocol map[string]bool, thr int, sh shape,
 	out []*cluster, outAnswers [][]int64) []*cluster {
 	qids := make([]int16, 0, len(qp.answered))
 	for q := range qp.answered {
@@ -90,7 +90,7 @@ func questionThemes(recs []clauseRec, th *thesaurus, qp questionPools, protocol 
 		// mixes topics: its answers of one stance are a theme only when half of them
 		// share a word or family of their own ("free", "@price"). A wish question's
 		// are kept, and the evidence takes the wishes that share the most.
-		if int(q) < len(open) && open[q] && k.class != classWish && 2*topShare(df, protocol) < sup {
+		if sh.isOpen(q) && k.class != classWish && 2*topShare(df, protocol) < sup {
 			continue
 		}
 		found = append(found, wholeCluster(k, ids, sup, ws, df))
@@ -130,14 +130,14 @@ func wholeCluster(k qthemeKey, ids []int, sup int, ws [][]string, df map[string]
 // stance in as many interviews as a theme needs, the stance most of them take. A protocol
 // asks each question because it expects something to recur there; when nothing else
 // found a theme in its answers, what most answerers say about it is the best reading.
-func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
+func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr int, sh shape, out []*cluster) []*cluster {
 	homes := map[int16]bool{}
 	for _, cl := range out {
 		homes[homeQuestion(cl, recs)] = true
 	}
 	var found []*cluster
-	for q := range int16(len(open)) {
-		if homes[q] || (q == 0 && hasWarmup(open)) {
+	for q := range int16(len(sh.open)) {
+		if homes[q] || (q == 0 && sh.warmup) {
 			continue
 		}
 		k, sup := qp.top(recs, q)
@@ -159,7 +159,7 @@ func unraisedQuestions(recs []clauseRec, th *thesaurus, qp questionPools, thr in
 // me about flossing". Praise beside another theme counts only in answer to an open
 // question ("What went well?"), which asks for it; elsewhere it is mostly politeness
 // ("they were nice about it").
-func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, open []bool, out []*cluster) []*cluster {
+func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, sh shape, out []*cluster) []*cluster {
 	raised := map[int16]bool{}    // questions some cluster calls home
 	homes := map[qthemeKey]bool{} // and the stances those clusters take there
 	held := map[int64]bool{}      // answers some cluster holds
@@ -172,13 +172,13 @@ func otherStances(recs []clauseRec, th *thesaurus, qp questionPools, thr int, op
 		}
 	}
 	var found []*cluster
-	for q := range int16(len(open)) {
-		if !raised[q] || (q == 0 && hasWarmup(open)) {
+	for q := range int16(len(sh.open)) {
+		if !raised[q] || (q == 0 && sh.warmup) {
 			continue
 		}
 		for _, c := range []polClass{classNeg, classWish, classPos} {
 			k := qthemeKey{q, c}
-			if (c == classPos && !open[q]) || homes[k] || freshInterviews(recs, qp.pools[k], held) < thr {
+			if (c == classPos && !sh.open[q]) || homes[k] || freshInterviews(recs, qp.pools[k], held) < thr {
 				continue
 			}
 			if debugf != nil {
@@ -213,10 +213,13 @@ func topShare(df map[string]map[int32]bool, protocol map[string]bool) int {
 	return top
 }
 
-// hasWarmup says the protocol opens with a warm-up ("tell me about yourself"): its first
-// question asks for no evaluation, and others follow. Its answers give background and
-// motives, whose stance is about life, not about what the study asks; a study of one
-// question is about that question, whatever it asks.
-func hasWarmup(open []bool) bool {
-	return len(open) > 1 && !open[0]
+// shape is what the analyzer reads from the protocol's questions: which ask for an
+// evaluation of anything (open, openQuestions), and whether the first is a warm-up about the
+// participant (opensWithWarmup), whose answers are background and motives, never evidence.
+type shape struct {
+	open   []bool
+	warmup bool
 }
+
+// isOpen says question q asks for an evaluation of anything.
+func (sh shape) isOpen(q int16) bool { return q >= 0 && int(q) < len(sh.open) && sh.open[q] }

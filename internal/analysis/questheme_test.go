@@ -20,6 +20,10 @@ func oneQuestion(question string, answers []string) Input {
 	return in
 }
 
+// shapeOf is a protocol of questions, open as given, whose first is a warm-up unless it is
+// open.
+func shapeOf(open []bool) shape { return shape{open: open, warmup: len(open) > 1 && !open[0]} }
+
 // analyzed runs the built-in analyzer on in.
 func analyzed(t *testing.T, in Input) []Finding {
 	t.Helper()
@@ -60,6 +64,30 @@ func TestWarmupAnswersAreNoTheme(t *testing.T) {
 	}
 }
 
+// A protocol that opens on its topic has no warm-up: its first answers are evidence like
+// any other, whether or not the question asks for a stance.
+func TestTopicalFirstQuestionIsNoWarmup(t *testing.T) {
+	answers := []string{
+		"The pricing was confusing and far too expensive for us.",
+		"Honestly it's too expensive; we pay more than we did for two tools.",
+		"Way too expensive for a small team, and the tiers made no sense.",
+		"It costs too much. I had to argue for the budget twice.",
+		"Too expensive, and the price went up after the first year.",
+	}
+	same := slices.Repeat([]string{answers[0]}, 5)
+	for _, q := range []string{"What do you think of the pricing?", "How do you feel about the price?", "Tell me about the pricing."} {
+		in := oneQuestion(q, answers)
+		if q == "What do you think of the pricing?" {
+			in = oneQuestion(q, same) // five people who say it alike are five people
+		}
+		in.Campaign.Questions = append(in.Campaign.Questions, "What about onboarding?")
+		got := analyzed(t, in)
+		if len(got) == 0 || got[0].Frequency != 5 || got[0].Type != TypePainPoint {
+			t.Errorf("%q: want the price complaint of all five, got %+v", q, got)
+		}
+	}
+}
+
 // answerRecs are one clause per interview answering question q with class, each in
 // words of its own unless shared is given.
 func answerRecs(q int16, first, n int, class polClass, shared string) []clauseRec {
@@ -87,7 +115,7 @@ func TestQuestionThemes(t *testing.T) {
 		for _, cl := range out {
 			outAnswers = append(outAnswers, recAnswers(recs, cl.recs))
 		}
-		return questionThemes(recs, a.thes, newQuestionPools(recs, open), map[string]bool{}, thr, open, out, outAnswers)
+		return questionThemes(recs, a.thes, newQuestionPools(recs, shapeOf(open)), map[string]bool{}, thr, shapeOf(open), out, outAnswers)
 	}
 	praised := append(answerRecs(1, 0, 6, classPos, ""), answerRecs(1, 6, 2, classNeg, "")...)
 	got := themes(praised, closed, nil)
@@ -165,7 +193,7 @@ func TestUnraisedQuestions(t *testing.T) {
 	a := New().(*analyzer)
 	const thr = 4
 	unraised := func(recs []clauseRec, open []bool, out []*cluster) []*cluster {
-		return unraisedQuestions(recs, a.thes, newQuestionPools(recs, open), thr, open, out)
+		return unraisedQuestions(recs, a.thes, newQuestionPools(recs, shapeOf(open)), thr, shapeOf(open), out)
 	}
 	warmup := []bool{false, false, false}
 	split := append(answerRecs(1, 0, 5, classNeg, ""), answerRecs(1, 5, 3, classPos, "")...)
@@ -204,7 +232,7 @@ func TestOtherStances(t *testing.T) {
 	const thr = 4
 	other := func(recs []clauseRec, out []*cluster) []*cluster {
 		open := []bool{false, false}
-		return otherStances(recs, a.thes, newQuestionPools(recs, open), thr, open, out)
+		return otherStances(recs, a.thes, newQuestionPools(recs, shapeOf(open)), thr, shapeOf(open), out)
 	}
 	// Interviews 0-5 praise in answer to question 1 (the home cluster's); 6-10 complain.
 	praised := answerRecs(1, 0, 6, classPos, "")
@@ -237,7 +265,7 @@ func TestOtherStances(t *testing.T) {
 		t.Fatalf("praise beside a complaint theme made a theme: %+v", got)
 	}
 	open := []bool{false, true}
-	if got := otherStances(praise, a.thes, newQuestionPools(praise, open), thr, open, []*cluster{complained}); len(got) != 1 ||
+	if got := otherStances(praise, a.thes, newQuestionPools(praise, shapeOf(open)), thr, shapeOf(open), []*cluster{complained}); len(got) != 1 ||
 		got[0].class != classPos {
 		t.Fatalf("praise beside a complaint theme in answer to an open question: %+v", got)
 	}
