@@ -294,6 +294,11 @@ func TestUnknownQueryParametersAreRefused(t *testing.T) {
 		{"/api/v1/findings?campaign_id=" + c.ID + "&types=theme", "types"},
 		{"/api/v1/campaigns/" + c.ID + "?fields=title", "fields"},
 		{"/api/v1/teams/" + tn.id + "/members?role=owner", "role"},
+		// The routes that take no credentials read their query as strictly.
+		{"/api/v1/health?verbose=1", "verbose"},
+		{"/v1/ready?x=1", "x"},
+		{"/api/v1/openapi.json?format=yaml", "format"},
+		{"/api/v1/shared/graphs/" + strings.Repeat("A", 43) + "?campaign_id=" + c.ID, "campaign_id"},
 	} {
 		e := call(t, "GET", tc.path, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
 		if len(e.Details) != 1 || e.Details[0].Field != tc.field || !strings.Contains(e.Details[0].Message, "not a parameter") {
@@ -304,4 +309,6 @@ func TestUnknownQueryParametersAreRefused(t *testing.T) {
 	call(t, "GET", "/api/v1/campaigns?status=draft&team_id="+tn.id+"&search=par&sort_by=title&order=asc&limit=5", tn.secret, nil).expect(t, 200)
 	call(t, "GET", "/v1/findings?campaign_id="+c.ID+"&type=theme&tag=x", tn.secret, nil).expect(t, 200)
 	call(t, "GET", "/api/v1/teams/"+tn.id+"/members?sort_by=name", tn.secret, nil).expect(t, 200)
+	call(t, "GET", "/api/v1/health", "", nil).expect(t, 200)
+	call(t, "GET", "/v1/openapi.json", "", nil).expect(t, 200)
 }

@@ -28,9 +28,7 @@ func (s *Server) routes() {
 	// Open endpoints.
 	s.open("GET /health", s.health)
 	s.open("GET /ready", s.ready)
-	for _, base := range basePaths {
-		s.mux.Handle("GET "+base+"/openapi.json", openapi.Handler())
-	}
+	s.open("GET /openapi.json", openapi.Handler().ServeHTTP)
 
 	// Campaigns.
 	s.authed("GET /campaigns", scopes.CampaignsRead, s.byListFilter, s.listCampaigns)
@@ -87,8 +85,24 @@ func (s *Server) routes() {
 	s.authed("GET /admin/teams", scopes.AdminRead, s.byHeader, s.adminOnly(s.adminTeams))
 }
 
-// open registers an endpoint that needs no credentials under every base path.
+// open registers an endpoint that needs no credentials under every base path. It takes
+// only the query parameters the OpenAPI document lists for it, as every route does.
 func (s *Server) open(pattern string, h http.HandlerFunc) {
+	params, documented := s.queryParams[pattern]
+	if !documented {
+		s.undocumented = append(s.undocumented, pattern)
+	}
+	s.public(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if e := unknownParam(r, params); e != nil {
+			envelope.WriteError(w, e)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// public registers h under every base path as it is: authed has read the query already.
+func (s *Server) public(pattern string, h http.HandlerFunc) {
 	method, path := splitPattern(pattern)
 	for _, base := range basePaths {
 		s.mux.Handle(method+" "+base+path, h)
@@ -104,7 +118,7 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 	if !documented {
 		s.undocumented = append(s.undocumented, pattern)
 	}
-	s.open(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.public(pattern, func(w http.ResponseWriter, r *http.Request) {
 		queryErr := canonicalIDs(r, names)
 		if queryErr == nil {
 			queryErr = unknownParam(r, params)
