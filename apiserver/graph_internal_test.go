@@ -47,6 +47,12 @@ func TestAccessLogHidesShareTokens(t *testing.T) {
 		{"GET", "/share/graphs/" + token}, {"GET", "/api/v1/shared/graphs/" + token},
 		{"POST", "/api/v1/shared/graphs/" + token}, {"OPTIONS", "/v1/shared/graphs/" + token},
 		{"GET", "/share/graphs/" + token + "/"}, {"GET", "/share/graphs/" + token + "/extra"},
+		// A link mistyped or joined badly: doubled slashes, another case, a singular.
+		{"GET", "/api/v1/shared//graphs/" + token}, {"GET", "/share//graphs/" + token},
+		{"GET", "/api/v1/SHARED/graphs/" + token}, {"GET", "/Share/Graphs/" + token},
+		{"GET", "/api/v1/shared/graph/" + token}, {"GET", "/share/graph/" + token},
+		// A token pasted where no share path leads to it.
+		{"GET", "/share/assets/" + token}, {"GET", "/api/v1/campaigns/" + token},
 	}
 	for _, req := range requests {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
@@ -56,9 +62,22 @@ func TestAccessLogHidesShareTokens(t *testing.T) {
 		t.Fatalf("log: %v", lines)
 	}
 	for _, l := range lines {
-		if strings.Contains(l, token) || !strings.Contains(l, `graphs/{token}"`) {
+		if strings.Contains(l, token) || !strings.Contains(l, `/{token}"`) {
 			t.Fatalf("access log: %s", l)
 		}
+	}
+}
+
+// The access log keeps the ids it names and paths without a secret as they are.
+func TestLoggedPathKeepsIDs(t *testing.T) {
+	for _, p := range []string{"/api/v1/campaigns/0b6f8c2e-8d7e-4a5b-9c1d-2e3f4a5b6c7d/graph/share", "/api/v1/teams/x/members",
+		"/share/assets/graph.js", "/api/v1/webhooks/0b6f8c2e-8d7e-4a5b-9c1d-2e3f4a5b6c7d/deliveries"} {
+		if got := loggedPath(httptest.NewRequest("GET", p, nil)); got != p {
+			t.Errorf("loggedPath(%q) = %q", p, got)
+		}
+	}
+	if got := loggedPath(httptest.NewRequest("GET", "/api/v1/teams/x/members/ann@example.com", nil)); got != "/api/v1/teams/x/members/{user_id}" {
+		t.Errorf("a member's e-mail: %q", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,24 +42,56 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// loggedPath is the request's path for the access log, with what follows a secret or personal
-// path segment replaced: a share token (a bearer credential: whoever holds it reads the graph)
-// and a member's e-mail (personal data, never logged). It goes by the path, not the matched
-// route: a wrong method, a preflight or a trailing slash reaches no route but still carries it.
+// loggedPath is the request's path for the access log, with a secret or personal segment
+// replaced: a share token (a bearer credential: whoever holds it reads the graph) and a
+// member's e-mail (personal data, never logged). It goes by the path, not the matched route,
+// and reads it as a mistyped link might be written: a wrong method, a preflight, a trailing
+// slash, a doubled slash or another case reaches no route but still carries the secret. So
+// everything after a hidden prefix goes, and so does any segment shaped like a token
+// wherever it is ("/share/assets/<token>", "/campaigns/<token>").
 func loggedPath(r *http.Request) string {
-	p := r.URL.Path
-	for _, h := range hiddenPaths {
-		if i := strings.Index(p, h.prefix); i >= 0 && len(p) > i+len(h.prefix) {
-			return p[:i+len(h.prefix)] + h.as
+	segs := strings.Split(r.URL.Path, "/")
+	var seen []string // the non-empty segments before the current one, lower-cased
+	for i, seg := range segs {
+		if seg == "" {
+			continue
 		}
+		for _, h := range hiddenPaths {
+			if len(seen) >= len(h.after) && slices.Equal(seen[len(seen)-len(h.after):], h.after) {
+				return strings.Join(segs[:i], "/") + "/" + h.as
+			}
+		}
+		if tokenShaped(seg) {
+			segs[i] = "{token}"
+		}
+		seen = append(seen, strings.ToLower(seg))
 	}
-	return p
+	return strings.Join(segs, "/")
 }
 
-// hiddenPaths are the path prefixes a secret or personal segment follows: a share token on
-// the page and the public JSON under either base path, and a member's e-mail or user ID.
-var hiddenPaths = []struct{ prefix, as string }{
-	{sharePagePath, "{token}"}, {"/shared/graphs/", "{token}"}, {"/members/", "{user_id}"},
+// hiddenPaths are the segments a secret or personal segment follows: a share token on the
+// page and in the public JSON (and their singular slips), and a member's e-mail or user ID.
+var hiddenPaths = []struct {
+	after []string
+	as    string
+}{
+	{[]string{"share", "graphs"}, "{token}"}, {[]string{"shared", "graphs"}, "{token}"},
+	{[]string{"share", "graph"}, "{token}"}, {[]string{"shared", "graph"}, "{token}"},
+	{[]string{"members"}, "{user_id}"},
+}
+
+// tokenShaped says a path segment could be a share token: 32 or more characters of the
+// URL-safe base64 alphabet, and not one of the API's ids (UUIDs).
+func tokenShaped(seg string) bool {
+	if len(seg) < 32 || isUUID(seg) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if !tokenByte(seg[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // requestID echoes a client's id when it is a sane token, else makes one.
