@@ -200,11 +200,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(statusClientClosed)
 		return
 	case unreachable(err):
-		s.cfg.Logger.Info("dependency unavailable", "method", r.Method, "path", r.URL.Path, "error", err.Error(),
+		s.cfg.Logger.Info("dependency unavailable", "method", r.Method, "path", loggedPath(r), "error", err.Error(),
 			"request_id", w.Header().Get("X-Request-Id"))
 		e = envelope.Unavailable("A dependency (the Kubernetes API or the database)", 5*time.Second)
 	default:
-		s.cfg.Logger.Error(err, "request failed", "method", r.Method, "path", r.URL.Path,
+		s.cfg.Logger.Error(err, "request failed", "method", r.Method, "path", loggedPath(r),
 			"request_id", w.Header().Get("X-Request-Id"))
 		e = envelope.Internal()
 	}
