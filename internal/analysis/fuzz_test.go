@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzAnalyze feeds arbitrary text as participant answers: the analyzer must not panic,
@@ -48,6 +49,7 @@ func FuzzAnalyze(f *testing.F) {
 			if fd.Title == "" || fd.Key == "" || fd.Frequency < 2 || fd.Confidence < 0 || fd.Confidence > 1 {
 				t.Fatalf("malformed finding %+v", fd)
 			}
+			checkBounds(t, fd)
 			for _, e := range fd.Evidence {
 				m, ok := msgs[e.InterviewID+"/"+e.MessageID]
 				if !ok || m.Role != RoleParticipant {
@@ -70,6 +72,49 @@ func FuzzAnalyze(f *testing.F) {
 
 // TestDeterministic runs every hand-coded set twice, with different worker counts, and
 // wants identical findings.
+// checkBounds fails when a finding breaks a bound the API holds what a client writes to:
+// a finding read from the API must be one a client can send back.
+func checkBounds(t *testing.T, fd Finding) {
+	t.Helper()
+	runes := utf8.RuneCountInString
+	if runes(fd.Title) > maxTitle || runes(fd.Summary) > maxSummary {
+		t.Fatalf("title of %d or summary of %d characters", runes(fd.Title), runes(fd.Summary))
+	}
+	for _, e := range fd.Evidence {
+		if runes(e.Quote) > maxQuote {
+			t.Fatalf("a quote of %d characters", runes(e.Quote))
+		}
+	}
+	for _, tag := range fd.Tags {
+		if runes(tag) > maxTag {
+			t.Fatalf("a tag of %d characters", runes(tag))
+		}
+	}
+}
+
+// An answer may be one run-on clause of ten thousand characters, or a "word" as long: the
+// findings it makes stay within the API's bounds, their quotes still the participant's own
+// words.
+func TestFindingsKeepTheAPIBounds(t *testing.T) {
+	runOn := "the pricing was confusing and too expensive" + strings.Repeat(" and the setup was slow and painful", 280)
+	word := "Setup was " + strings.Repeat("x", 9000) + " and far too slow."
+	for _, answer := range []string{runOn, word} {
+		in := oneQuestion("What frustrated you?", slices.Repeat([]string{answer}, 5))
+		got := analyzed(t, in)
+		if len(got) == 0 {
+			t.Fatalf("no finding from five alike answers of %d characters", len(answer))
+		}
+		for _, fd := range got {
+			checkBounds(t, fd)
+			for _, e := range fd.Evidence {
+				if !strings.Contains(answer, e.Quote) {
+					t.Fatalf("quote is not the participant's words: %.80q", e.Quote)
+				}
+			}
+		}
+	}
+}
+
 func TestDeterministic(t *testing.T) {
 	for name, f := range loadFixtures(t) {
 		in := f.input()

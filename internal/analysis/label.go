@@ -67,7 +67,7 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			r := recs[p.rec]
 			iv := in.Interviews[r.iv]
 			msg := iv.Messages[r.msg]
-			f.Evidence = append(f.Evidence, Evidence{InterviewID: iv.ID, MessageID: msg.ID, Quote: msg.Content[r.from:r.to]})
+			f.Evidence = append(f.Evidence, Evidence{InterviewID: iv.ID, MessageID: msg.ID, Quote: clipQuote(msg.Content[r.from:r.to])})
 			quotes = append(quotes, msg.Content[r.start:r.end])
 		}
 		cands := titleCandidates(quotes, subject, cl.class, a.topical(cl), true)
@@ -122,9 +122,9 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 		}
 		f.Summary += "."
 		if len(f.Evidence) > 0 {
-			f.Summary += fmt.Sprintf(" For example: “%s”", f.Evidence[0].Quote)
+			f.Summary += fmt.Sprintf(" For example: “%s”", example(f.Evidence[0].Quote))
 			if len(f.Evidence) > 1 {
-				f.Summary += fmt.Sprintf(" and “%s”", f.Evidence[1].Quote)
+				f.Summary += fmt.Sprintf(" and “%s”", example(f.Evidence[1].Quote))
 			}
 			f.Summary += "."
 		}
@@ -175,10 +175,55 @@ func (a *analyzer) findings(clusters []*cluster, recs []clauseRec, in Input) []F
 			title = spareTitle(said[k], subject, used)
 		}
 		used[strings.ToLower(title)] = true
-		f.Title = title
+		f.Title = clipText(title, maxTitle, "")
+		f.Summary = clipText(f.Summary, maxSummary, "…")
+		for j, tag := range f.Tags {
+			f.Tags[j] = clipText(tag, maxTag, "")
+		}
 		sorted[i] = f
 	}
 	return sorted
+}
+
+// The API's bounds on what a client writes: a finding the analyzer makes stays within them,
+// so one read from the API can be sent back as it is, even from a run-on answer of ten
+// thousand characters.
+const (
+	maxTitle   = 200
+	maxSummary = 5000
+	maxQuote   = 2000
+	maxTag     = 50
+	maxExample = 300 // a quote inside a summary
+)
+
+// clipQuote cuts a quote longer than maxQuote runes at the last space before the bound: what
+// is left is the start of the clause, still an exact substring of the message.
+func clipQuote(q string) string {
+	if utf8.RuneCountInString(q) <= maxQuote {
+		return q
+	}
+	return strings.TrimRight(clipText(q, maxQuote, ""), " ,;:-–—")
+}
+
+// example is a quote as a summary shows it: whole, or its start and an ellipsis.
+func example(q string) string { return clipText(q, maxExample, "…") }
+
+// clipText cuts s to at most n runes, at the last space before the bound when there is one
+// in its second half, and marks the cut with more.
+func clipText(s string, n int, more string) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	n -= utf8.RuneCountInString(more)
+	end := 0
+	for range n {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		end += size
+	}
+	if sp := strings.LastIndexAny(s[:end], " \n\t"); sp > end/2 {
+		end = sp
+	}
+	return strings.TrimRight(s[:end], " \n\t") + more
 }
 
 // kindConfidence is a finding's confidence: the share of the analyzer's findings of its
@@ -262,7 +307,7 @@ func (a *analyzer) wordFinding(cl *cluster, f Finding, quotes []string, recs []c
 		}
 	}
 	if len(f.Evidence) > 1 {
-		f.Summary += fmt.Sprintf(" For example: “%s” and “%s”.", f.Evidence[0].Quote, f.Evidence[1].Quote)
+		f.Summary += fmt.Sprintf(" For example: “%s” and “%s”.", example(f.Evidence[0].Quote), example(f.Evidence[1].Quote))
 	}
 	f.Tags = []string{f.Type}
 	if word != "" {
