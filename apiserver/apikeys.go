@@ -170,6 +170,7 @@ type keyRequest struct {
 	expiresAt *metav1.Time
 	origins   []string
 	owner     string // who receives the plaintext: the creator, or the rotating caller
+	mintedBy  string // the UID of the key the request was made with, if it was
 }
 
 // maxOrigins is the most allowed origins the APIKey schema keeps.
@@ -286,7 +287,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e != nil {
 		return e
 	}
-	req.owner = personOf(p)
+	req.owner, req.mintedBy = personOf(p), mintingKey(p)
 	out, err := s.mintKey(r, home, req)
 	if err != nil {
 		return err
@@ -343,6 +344,9 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 			Owner: req.owner, AllowedOrigins: req.origins,
 			Credential: &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour},
 		},
+	}
+	if req.mintedBy != "" {
+		obj.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: req.mintedBy}
 	}
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return resources.APIKeyWithSecret{}, kubeError(err)
@@ -406,12 +410,21 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	// member revokes the keys they own).
 	spec := k.Object.Spec
 	out, err := s.mintKey(r, home, keyRequest{name: spec.DisplayName, typ: spec.Type, scopes: k.Scopes,
-		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: personOf(p)})
+		listed: true, expiresAt: spec.ExpiresAt, origins: spec.AllowedOrigins, owner: personOf(p), mintedBy: mintingKey(p)})
 	if err != nil {
 		return err
 	}
 	envelope.WriteData(w, http.StatusOK, out)
 	return nil
+}
+
+// mintingKey is the UID of the key a request was made with, "" for a session: a key minted
+// with a key is revoked with it when its maker leaves (keys.Departed).
+func mintingKey(p *authn.Principal) string {
+	if p.Kind == authn.KindAPIKey {
+		return string(p.Key.Object.UID)
+	}
+	return ""
 }
 
 // personOf is the person a request acts for, as a key's owner records them: a session's

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -596,6 +597,18 @@ func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
 	}
 }
 
+// impersonating is a client that acts as user, as `kubectl --as` does.
+func impersonating(t *testing.T, user string) client.Client {
+	t.Helper()
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: user}
+	c, err := client.New(as, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // A key acts for the person who made it: when an admin is removed, or demoted to a role that
 // manages nothing, the keys they made are revoked with the change, so a key cannot keep their
 // power or put them back. Other people's keys, and a member's removal, revoke nothing.
@@ -629,12 +642,21 @@ func TestAKeyGoesWithItsMakersRole(t *testing.T) {
 	var taken minted
 	call(t, "POST", "/api/v1/api-keys/"+mintFull(tn.owner).ID+"/rotate", people["gone"], nil).expect(t, 200).data(t, &taken)
 	waitUsable(t, "the rotated key", taken.Key)
+	// So does a key they made with kubectl naming the owner as its owner (the API server
+	// records who made it), and a key minted with that one through REST.
+	disguised := makeKeyBy(t, impersonating(t, "gone@offboard.example"), tn.team, "disguised", tn.ownerMail, qualv1alpha1.KeySecret, nil)
+	waitUsable(t, "the disguised key", disguised)
+	var child minted
+	call(t, "POST", "/api/v1/api-keys", disguised, map[string]any{"name": "child"}).expect(t, 201).data(t, &child)
+	waitUsable(t, "the key minted with it", child.Key)
 
 	call(t, "DELETE", members+"/member@offboard.example", tn.owner, nil).expect(t, 204)
 	call(t, "GET", "/api/v1/me", gone, nil).expect(t, 200)
 	call(t, "DELETE", members+"/gone@offboard.example", tn.owner, nil).expect(t, 204)
 	call(t, "PATCH", members+"/demoted@offboard.example", tn.owner, map[string]any{"role": "viewer"}).expect(t, 200)
-	for _, key := range []string{gone, taken.Key, demoted} { // the removed admin's, the one they rotated, the demoted admin's
+	// The removed admin's, the one they rotated, the ones they made with kubectl and minted
+	// with it, the demoted admin's.
+	for _, key := range []string{gone, taken.Key, disguised, child.Key, demoted} {
 		call(t, "GET", "/api/v1/me", key, nil).expectError(t, 401, "UNAUTHORIZED")
 		call(t, "POST", members, key, map[string]any{"email": "back@offboard.example"}).expectError(t, 401, "UNAUTHORIZED")
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keys"
@@ -239,16 +240,22 @@ func checkTranscript(t *testing.T, base, token, id string, n int) {
 // makeKeyWith is makeKey for a key limited to browser origins (none: any origin).
 func makeKeyWith(t *testing.T, team *qualv1alpha1.Team, name string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope, origins ...string) string {
 	t.Helper()
+	return makeKeyBy(t, k8s, team, name, "owner@"+team.Name, typ, scopes, origins...)
+}
+
+// makeKeyBy is makeKeyWith by the Kubernetes user of c, naming owner.
+func makeKeyBy(t *testing.T, c client.Client, team *qualv1alpha1.Team, name, owner string, typ qualv1alpha1.APIKeyType, scopes []qualv1alpha1.Scope, origins ...string) string {
+	t.Helper()
 	k, err := keys.Mint(typ)
 	if err != nil {
 		t.Fatal(err)
 	}
 	obj := &qualv1alpha1.APIKey{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + team.Name},
-		Spec: qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes, Owner: "owner@" + team.Name, AllowedOrigins: origins,
+		Spec: qualv1alpha1.APIKeySpec{Type: typ, Scopes: scopes, Owner: owner, AllowedOrigins: origins,
 			Credential: &qualv1alpha1.APIKeyCredential{HashRef: k.HashRef, Prefix: k.Prefix, LastFour: k.LastFour}},
 	}
-	if err := k8s.Create(context.Background(), obj); err != nil {
+	if err := c.Create(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
 	return k.Plaintext

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,6 +18,7 @@ import (
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
 	"qual.cx/operator/apiserver/resources"
+	"qual.cx/operator/internal/keys"
 )
 
 var memberSorts = []string{"created_at", "name"}
@@ -203,9 +206,10 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 	})
 }
 
-// revokeLostManager revokes the keys of an owner or admin who is being removed (role "") or
-// given a role that manages nothing: a key acts for the person who made it (spec.owner), and
-// must not keep, for someone who left, the power to mint keys and re-add them. It runs before
+// revokeLostManager revokes the keys an owner or admin who is being removed (role "") or
+// given a role that manages nothing leaves behind (keys.Departed: those that act for them,
+// those they made with kubectl, and those these minted): a key must not keep, for someone
+// who left, the power to mint keys and re-add them. It runs before
 // the change, so a change that then fails leaves the keys revoked, never the reverse; a
 // caller who may not make the change revokes nothing.
 func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, m directory.Membership, role qualv1alpha1.TeamRole) error {
@@ -219,11 +223,19 @@ func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, m direct
 	if !mayTouch(p, teamUID, ms[i].Role) || (role != "" && !mayTouch(p, teamUID, role)) || !keepsAnOwner(rest) {
 		return nil // changeMember refuses it
 	}
-	for _, k := range s.dir.KeysIn(m.Team.Namespace) {
-		if owner := k.Object.Spec.Owner; owner != "" && (qualv1alpha1.SameEmail(owner, ms[i].Email) || owner == ms[i].UserID) {
-			if err := s.revoke(r, k); err != nil {
-				return err
-			}
+	gone := sets.New(keys.Identity(ms[i].Email))
+	if ms[i].UserID != "" {
+		gone.Insert(keys.Identity(ms[i].UserID))
+	}
+	inTeam := s.dir.KeysIn(m.Team.Namespace)
+	objs := make([]*qualv1alpha1.APIKey, len(inTeam))
+	byUID := make(map[types.UID]*directory.Key, len(inTeam))
+	for j, k := range inTeam {
+		objs[j], byUID[k.Object.UID] = k.Object, k
+	}
+	for _, o := range keys.Departed(objs, gone) {
+		if err := s.revoke(r, byUID[o.UID]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -149,6 +149,25 @@ func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {
 	patch := []byte(`{"metadata":{"annotations":{"` + qualv1alpha1.AnnotationCreatedBy + `":null}}}`)
 	refusedBy(t, "removing created-by by merge patch", asAdmin.Patch(ctx, key.DeepCopy(), client.RawPatch("application/merge-patch+json", patch)), wantMsg)
 
+	// Nor can the link to the key a key was minted with be added later or cut: the keys a
+	// departing admin minted are found by it.
+	const mintedMsg = "qual.cx/minted-by is set when a key is minted"
+	added := key.DeepCopy()
+	added.Annotations[qualv1alpha1.AnnotationMintedBy] = "0b6f8c2e-8d7e-4a5b-9c1d-2e3f4a5b6c7d"
+	refusedBy(t, "adding minted-by", asAdmin.Update(ctx, added), mintedMsg)
+	child := keyIn(team.Status.Namespace, "child", qualv1alpha1.KeyScoped, "campaigns:read")
+	child.Spec.Owner = admin
+	child.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: string(key.UID)}
+	if err := asAdmin.Create(ctx, child); err != nil {
+		t.Fatal(err)
+	}
+	cut := child.DeepCopy()
+	delete(cut.Annotations, qualv1alpha1.AnnotationMintedBy)
+	refusedBy(t, "removing minted-by", asAdmin.Update(ctx, cut), mintedMsg)
+	moved = child.DeepCopy()
+	moved.Annotations[qualv1alpha1.AnnotationMintedBy] = "0b6f8c2e-8d7e-4a5b-9c1d-2e3f4a5b6c7d"
+	refusedBy(t, "changing minted-by", asAdmin.Update(ctx, moved), mintedMsg)
+
 	// Ordinary writes still work: a server-side apply that does not mention the annotation
 	// (as kubectl apply does) leaves it, and revocation goes through.
 	apply := &unstructured.Unstructured{Object: map[string]any{

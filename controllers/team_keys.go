@@ -3,68 +3,61 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/keys"
 )
 
-// revokeLostManagers revokes the API keys of every owner or admin who no longer is one
-// (removed from the team, or given a role that manages nothing), then records the managers
-// now in spec. A key acts for its spec.owner and may mint keys; it must not keep that power
-// for someone who left, whether the members were edited with kubectl, by GitOps or through
-// REST (which revokes before it writes the change). Until every such key is revoked the
-// old managers stay recorded, so a retry finds them again.
+// revokeLostManagers revokes the API keys every owner or admin who no longer is one
+// (removed from the team, or given a role that manages nothing) leaves behind (see
+// keys.Departed), then records the managers now in spec. A key may mint keys and re-add
+// people; it must not keep that power for someone who left, whether the members were
+// edited with kubectl, by GitOps or through REST (which revokes before it writes the
+// change). Until every such key is revoked the old managers stay recorded, so a retry finds
+// them again.
 func (r *TeamReconciler) revokeLostManagers(ctx context.Context, team *qualv1alpha1.Team) error {
 	current := managerIdentities(team.Spec.Members)
 	lost := sets.New(team.Status.ObservedManagers...).Difference(current)
 	if lost.Len() > 0 && team.Status.Namespace != "" {
-		keys := &qualv1alpha1.APIKeyList{}
-		if err := r.List(ctx, keys, client.InNamespace(team.Status.Namespace)); err != nil {
+		list := &qualv1alpha1.APIKeyList{}
+		if err := r.List(ctx, list, client.InNamespace(team.Status.Namespace)); err != nil {
 			return fmt.Errorf("list the API keys of team %s: %w", team.Name, err)
 		}
-		for i := range keys.Items {
-			key := &keys.Items[i]
-			if key.Spec.Revoked || !lost.Has(identity(key.Spec.Owner)) {
-				continue
-			}
+		all := make([]*qualv1alpha1.APIKey, len(list.Items))
+		for i := range list.Items {
+			all[i] = &list.Items[i]
+		}
+		for _, key := range keys.Departed(all, lost) {
 			patch := client.MergeFrom(key.DeepCopy())
 			key.Spec.Revoked = true
 			if err := r.Patch(ctx, key, patch); err != nil {
 				return fmt.Errorf("revoke API key %s/%s of a former manager: %w", key.Namespace, key.Name, err)
 			}
 			announce(ctx, r.Recorder, team, key, corev1.EventTypeNormal, "KeyRevoked", "Revoke",
-				"revoked API key %s: its owner %s no longer manages the team", key.Name, key.Spec.Owner)
+				"revoked API key %s: the person it acts for, or who made it, no longer manages the team", key.Name)
 		}
 	}
 	team.Status.ObservedManagers = sets.List(current)
 	return nil
 }
 
-// managerIdentities are the identities a key's owner may name for the team's owners and
-// admins: their e-mails, compared as the schema does, and their user IDs.
+// managerIdentities are the identities the team's owners and admins may have on a key (as
+// its owner or its creator): their e-mails and their user IDs, as keys.Identity compares
+// them.
 func managerIdentities(members []qualv1alpha1.TeamMember) sets.Set[string] {
 	out := sets.New[string]()
 	for _, m := range members {
 		if m.Role != qualv1alpha1.RoleOwner && m.Role != qualv1alpha1.RoleAdmin {
 			continue
 		}
-		out.Insert(qualv1alpha1.EmailKey(m.Email))
+		out.Insert(keys.Identity(m.Email))
 		if m.UserID != "" {
-			out.Insert(identity(m.UserID))
+			out.Insert(keys.Identity(m.UserID))
 		}
 	}
 	return out
-}
-
-// identity is how a key's spec.owner, an e-mail or a user ID, compares: anything shaped
-// like an e-mail as EmailKey folds it. An empty owner acts for nobody and is never lost.
-func identity(owner string) string {
-	if strings.Contains(owner, "@") {
-		return qualv1alpha1.EmailKey(owner)
-	}
-	return owner
 }

@@ -12,8 +12,10 @@ import (
 )
 
 // An admin removed or demoted with kubectl loses their API keys, as through REST: a key acts
-// for its owner and could mint keys, or put its owner back in the team. Keys acting for
-// those who still manage the team, for nobody, or for a plain member are left alone.
+// for its owner and could mint keys, or put its owner back in the team. So do the keys they
+// made with kubectl naming someone else or nobody as owner, and the keys those minted. Keys
+// acting for those who still manage the team, for nobody, or for a plain member are left
+// alone.
 func TestTeamMemberEditsWithKubectlRevokeFormerManagersKeys(t *testing.T) {
 	ctx := context.Background()
 	team := readyTeam(t, newTeam(uniqueName("keyholders"),
@@ -34,6 +36,31 @@ func TestTeamMemberEditsWithKubectlRevokeFormerManagersKeys(t *testing.T) {
 	leaver := keyFor("leaver", "Leaver@KH.example") // an owner compares as the schema does
 	demoted := keyFor("demoted", "user-demoted")    // and may name a user ID
 	kept := []*qualv1alpha1.APIKey{keyFor("owner", "owner@kh.example"), keyFor("nobody", ""), keyFor("dev", "dev@kh.example")}
+	// What the leaver made with kubectl goes with them whoever it names as owner (the API
+	// server records its maker), and so does what those keys minted, at any depth.
+	asLeaver := clientAs(t, "leaver@kh.example")
+	made := func(name, owner string) *qualv1alpha1.APIKey {
+		key := newKey(uniqueName(name), qualv1alpha1.KeySecret)
+		key.Namespace, key.Spec.Owner = ns, owner
+		if err := asLeaver.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, key, metav1.ConditionTrue, "Active")
+		return key
+	}
+	disguised, ownerless := made("as-owner", "owner@kh.example"), made("ownerless", "")
+	minted := func(name string, by *qualv1alpha1.APIKey) *qualv1alpha1.APIKey {
+		key := newKey(uniqueName(name), qualv1alpha1.KeySecret)
+		key.Namespace, key.Spec.Owner = ns, "owner@kh.example"
+		key.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: string(by.UID)}
+		if err := k8s.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, key, metav1.ConditionTrue, "Active")
+		return key
+	}
+	child := minted("child", disguised)
+	grandchild := minted("grandchild", child)
 	eventually(t, "managers observed", func() error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
 			return err
@@ -50,7 +77,7 @@ func TestTeamMemberEditsWithKubectlRevokeFormerManagersKeys(t *testing.T) {
 	if err := k8s.Update(ctx, team); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []*qualv1alpha1.APIKey{leaver, demoted} {
+	for _, key := range []*qualv1alpha1.APIKey{leaver, demoted, disguised, ownerless, child, grandchild} {
 		waitKey(t, key, metav1.ConditionFalse, "Revoked")
 	}
 	expectEvent(t, team, "KeyRevoked")

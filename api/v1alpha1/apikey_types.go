@@ -80,7 +80,8 @@ type APIKeySpec struct {
 
 	// owner is the user ID or e-mail of the person the key acts for. It is set at creation
 	// and cannot be added, removed or changed later, so a key never moves to another person;
-	// the annotation qual.cx/created-by records who actually created the object.
+	// the annotation qual.cx/created-by records who actually created the object. When an
+	// owner or admin leaves the team, the keys either one names them in are revoked.
 	// +optional
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`

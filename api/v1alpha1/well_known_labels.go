@@ -33,4 +33,8 @@ const (
 	// AnnotationCreatedBy on an APIKey is the Kubernetes user who created it, set by an
 	// admission policy on create (whatever the client sent) and refused on any later change.
 	AnnotationCreatedBy = "qual.cx/created-by"
+	// AnnotationMintedBy on an APIKey the REST API minted for a request made with another key
+	// is that key's UID: when a departing manager's keys are revoked, so are the keys they
+	// minted. An admission policy refuses any change to it after create.
+	AnnotationMintedBy = "qual.cx/minted-by"
 )
