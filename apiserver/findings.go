@@ -574,6 +574,10 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 	if n == 0 {
 		return envelope.New(envelope.CodeInvalidState, "The campaign has no completed interview to analyze")
 	}
+	if b := brief(c.Object); b.Analyzer == analysis.AnalyzerBuiltin && !analysis.ReadsLanguage(b.Language) {
+		return envelope.New(envelope.CodeInvalidState, "The campaign's language is %s and the built-in analyzer reads English only: "+
+			"set settings.analyzer to llm to analyze it with the chat model", b.Language)
+	}
 	a, _, err := s.cfg.Analyses.Analyze(r.Context(), ts, campaign, brief(c.Object), func() error {
 		if e := s.spendHourly(w, r, p, m.Team, analysesBudget); e != nil {
 			return e

@@ -489,6 +489,15 @@ func TestAnalysisHourlyBudget(t *testing.T) {
 	for range 3 {
 		call(t, "POST", "/api/v1/campaigns/"+empty.ID+"/analyze", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
 	}
+	// Nor does a campaign in a language the built-in analyzer does not read.
+	german := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Studie", "settings": map[string]any{"language": "de"}})
+	interviewed(t, api.URL, tn.secret, german.ID, pricingAnswers[0])
+	for range 2 {
+		e := call(t, "POST", "/api/v1/campaigns/"+german.ID+"/analyze", tn.secret, nil).expectError(t, 409, "INVALID_STATE")
+		if !strings.Contains(e.Message, "English only") {
+			t.Fatalf("the refusal must say why: %s", e.Message)
+		}
+	}
 	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Budget"})
 	interviewed(t, api.URL, tn.secret, c.ID, pricingAnswers[0])
 	ts := db.Team(store.TeamID(tn.id))

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -110,6 +111,9 @@ func MinSupport(n int) int { return max(4, int(math.Ceil(0.1*float64(n)))) }
 
 // Analyze implements Analyzer.
 func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
+	if !ReadsLanguage(in.Campaign.Language) {
+		return nil, fmt.Errorf("analysis: campaign language %q: %w", in.Campaign.Language, ErrLanguage)
+	}
 	if a.thesErr != nil {
 		return nil, fmt.Errorf("analysis: compiling the thesaurus: %w", a.thesErr)
 	}
@@ -125,6 +129,18 @@ func (a *analyzer) Analyze(ctx context.Context, in Input) ([]Finding, error) {
 	applyAnswerPriors(recs, stats)
 	clusters := a.cluster(recs, len(in.Interviews), protocol, a.shapeOf(in.Campaign))
 	return a.findings(clusters, recs, in), nil
+}
+
+// ErrLanguage is a campaign in a language the built-in analyzer does not read: its
+// stemmer, stop words, lexicon and stance rules are English, and on other text they would
+// make themes of function words ("hat", "sehr") rather than say nothing.
+var ErrLanguage = errors.New("the built-in analyzer reads English only")
+
+// ReadsLanguage says the built-in analyzer reads a campaign in language, a BCP 47 tag: any
+// English, or none given (English is the default).
+func ReadsLanguage(language string) bool {
+	primary, _, _ := strings.Cut(language, "-")
+	return primary == "" || strings.EqualFold(primary, "en")
 }
 
 // AnalyzeReport implements Reporter: the built-in analyzer makes its own findings.

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -272,5 +273,24 @@ func TestOtherStances(t *testing.T) {
 	wishes := append(answerRecs(1, 0, 6, classNeg, ""), answerRecs(1, 6, 4, classWish, "")...)
 	if got := other(wishes, []*cluster{complained}); len(got) != 1 || got[0].class != classWish {
 		t.Fatalf("four wishes beside a complaint theme: %+v", got)
+	}
+}
+
+// The built-in analyzer reads English only: a campaign in another language is refused
+// rather than read for the themes its function words would make.
+func TestOtherLanguagesAreRefused(t *testing.T) {
+	for _, lang := range []string{"", "en", "EN", "en-GB", "en-US"} {
+		if !ReadsLanguage(lang) {
+			t.Errorf("%q refused", lang)
+		}
+	}
+	answers := []string{"Die Preise waren viel zu teuer.", "Die Einrichtung hat sehr lange gedauert.", "Viel zu teuer, sehr schade.",
+		"Es hat viel zu lange gedauert.", "Sehr teuer und sehr langsam."}
+	for _, lang := range []string{"de", "fr-CA", "english"} {
+		in := oneQuestion("Was hat Sie gestört?", answers)
+		in.Campaign.Language = lang
+		if got, err := New().Analyze(context.Background(), in); !errors.Is(err, ErrLanguage) || len(got) != 0 {
+			t.Errorf("%q: %d findings, error %v", lang, len(got), err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package findings_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -85,4 +86,29 @@ func samples(t *testing.T, reg *prometheus.Registry, name string) map[string]flo
 		}
 	}
 	return out
+}
+
+// A campaign in a language the built-in analyzer does not read fails at once, on its first
+// run, saying why: no retry could read it, and its findings would be made of function words.
+func TestAnotherLanguageFailsAtOnce(t *testing.T) {
+	s := pgtest.Open(t, backends[0].DSN(t))
+	ts := s.Team(store.TeamID(uuid.NewString()))
+	c := store.CampaignID(uuid.NewString())
+	completed(t, ts, c, "Die Preise waren verwirrend und viel zu teuer.")
+	row, err := ts.CreateAnalysis(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &findings.Runner{Store: s, Analyzer: analysis.New(), Log: logr.Discard()}
+	job := findings.Job{Team: ts.Team(), Analysis: row.ID, Campaign: analysis.Campaign{Title: "Studie", Language: "de"}}
+	if err := r.Run(context.Background(), job, false); err != nil {
+		t.Fatalf("a run no retry can mend asked for one: %v", err)
+	}
+	got, err := ts.GetAnalysis(context.Background(), row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.AnalysisFailed || !strings.Contains(got.Error, "reads English only") {
+		t.Fatalf("analysis %s: %q", got.Status, got.Error)
+	}
 }

@@ -40,6 +40,7 @@ const (
 	msgAnalyzerFailed = "The analyzer failed; run the analysis again"
 	msgBadOutput      = "The analyzer returned findings that could not be stored"
 	msgNotStored      = "The findings could not be stored (were interviews deleted while it ran?); run the analysis again"
+	msgLanguage       = "The built-in analyzer reads English only: analyze a campaign in another language with the llm analyzer (settings.analyzer), with a chat model configured"
 )
 
 // errPermanent marks a failure no retry can mend.
@@ -80,6 +81,8 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 	switch {
 	case errors.Is(err, errPermanent):
 		msg, final = msgBadOutput, true
+	case errors.Is(err, analysis.ErrLanguage):
+		msg, final = msgLanguage, true
 	case errors.Is(err, store.ErrInvalidInput):
 		msg = msgNotStored
 	}
