@@ -85,7 +85,11 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 					c.toks = c.toks[:cut]
 					c.to = c.from + cut
 				} else {
-					c.drop = dropReported
+					// Read, though not the speaker's: "My colleague said the setup was slow,
+					// but for me it was quick" answers it (concede).
+					probe := &clauseStance{toks: slices.Clone(c.toks), from: c.from, to: c.to}
+					a.analyzeClause(text, probe, protocol)
+					c.pol, c.drop = probe.pol, dropReported
 					continue
 				}
 			}
@@ -378,13 +382,20 @@ func (a *analyzer) markEcho(text string, sents []*sentenceWork, q question) {
 
 // concede applies "A, but B": when B's stance opposes A's, or B dismisses a topic A only
 // named, A is conceded and is no evidence. A contrast clause with no polarity of its own
-// takes the opposite of A's ("The packaging didn't bother me. But the cost did.").
+// takes the opposite of A's ("The packaging didn't bother me. But the cost did."), also when
+// A was someone else's view.
 func (a *analyzer) concede(sents []*sentenceWork) {
 	var prev *clauseStance
 	for _, sw := range sents {
 		for _, c := range sw.clauses {
 			if c.drop == dropEcho {
 				continue
+			}
+			// "My colleague said the setup was slow, but for me it was quick": the speaker sets
+			// their own experience against someone else's view, denying it is theirs, so the
+			// clause takes no stance from the question or the answer around it.
+			if c.contrast && prev != nil && prev.drop == dropReported && c.pol == 0 && prev.pol != 0 && speaksForSelf(c.toks) {
+				c.denies = true
 			}
 			if c.contrast && prev != nil && prev.drop == keep {
 				switch {
@@ -408,6 +419,18 @@ func (a *analyzer) concede(sents []*sentenceWork) {
 			prev = c
 		}
 	}
+}
+
+// speaksForSelf says a clause puts the speaker forward ("for me", "I", "personally"), as
+// one that answers someone else's view with their own does.
+func speaksForSelf(toks []token) bool {
+	return slices.ContainsFunc(toks, func(t token) bool {
+		switch t.low {
+		case "i", "me", "my", "mine", "myself", "personally", "i'm", "i've", "i'd", "we", "us", "our":
+			return true
+		}
+		return false
+	})
 }
 
 // concessive says a clause opens by granting a point the next one will qualify.

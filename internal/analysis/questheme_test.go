@@ -294,3 +294,23 @@ func TestOtherLanguagesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// "My colleague said the setup was slow, but for me it was quick": the speaker denies the
+// reported view is theirs, so the clause takes no complaint from a question that asks for
+// one. Six such answers had made the pain point "It was quick".
+func TestOwnExperienceAgainstAReportedOne(t *testing.T) {
+	answers := []string{
+		"My colleague said the setup was slow, but for me it was quick.",
+		"My manager said the setup was slow, but for me it was quick enough.",
+		"My boss said the setup was slow, but personally it was quick.",
+		"My colleague said the setup was slow, but for me it was quick, really.",
+		"A friend said the setup was slow, but for me it was quick.",
+		"My colleague said the setup was slow, but I found it was quick.",
+	}
+	in := oneQuestion("What almost stopped you signing up?", answers)
+	for _, f := range analyzed(t, in) {
+		if f.Type == TypePainPoint {
+			t.Errorf("a pain point of denials: %q (%d)", f.Title, f.Frequency)
+		}
+	}
+}
