@@ -177,3 +177,32 @@ func replay(w http.ResponseWriter, rec store.IdempotencyRecord) {
 	h.Set("Idempotent-Replayed", "true")
 	envelope.WriteBody(w, rec.StatusCode, rec.Body)
 }
+
+// purgeEvery is how often expired idempotency records are deleted.
+const purgeEvery = 10 * time.Minute
+
+// purgeReplays deletes expired idempotency records (their answers hold participants' words)
+// until ctx ends: on start, then every purgeEvery, in batches. Replicas may purge at once.
+func (s *Server) purgeReplays(ctx context.Context) {
+	t := time.NewTicker(purgeEvery)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.cfg.Store.PurgeReplays(ctx, store.MaxSweepLimit)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.cfg.Logger.Error(err, "purge expired idempotency records")
+				}
+				break
+			}
+			if n < store.MaxSweepLimit {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -73,6 +73,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.usage = authn.NewUsageRecorder(cfg.Client, cfg.Logger.WithName("key-usage"))
 	go s.usage.Run(ctx)
 	go s.kube.watch(ctx)
+	go s.purgeReplays(ctx)
 	s.authn = authn.New(dir, authn.Options{
 		Sessions: cfg.Sessions, AdminRole: cfg.AdminRole, AdminUsers: cfg.AdminUsers,
 		Now: cfg.Now, Usage: s.usage, Binder: s, AdminNamespace: cfg.AdminNamespace, Log: cfg.Logger,

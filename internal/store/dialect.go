@@ -28,9 +28,16 @@ type dialect struct {
 	// (a deadlock or serialization failure): the work may succeed when decided again.
 	lostRace func(error) bool
 	// holdsBytes is a condition true when the BLOB column %s holds the bytes of the one
-	// placeholder it has.
-	holdsBytes string
+	// placeholder it has; holdsText, when the BLOB placeholder holds the text of column %s.
+	holdsBytes, holdsText string
+	// replayLock and replayLockShared take, for the rest of the transaction, the lock that
+	// orders erasures (exclusive) against idempotent answers being recorded (shared); ""
+	// where writes are serialized anyway.
+	replayLock, replayLockShared string
 }
+
+// replayLockKey names the advisory lock of replayLock.
+const replayLockKey = 7_151_934_227
 
 var sqliteDialect = dialect{
 	name:       "sqlite",
@@ -46,6 +53,7 @@ var sqliteDialect = dialect{
 	// One writer: transactions never interleave, so none is aborted for another's sake.
 	lostRace:   func(error) bool { return false },
 	holdsBytes: "instr(%s, ?) > 0",
+	holdsText:  "instr(?, %s) > 0",
 }
 
 var postgresDialect = dialect{
@@ -65,7 +73,10 @@ var postgresDialect = dialect{
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 	},
-	holdsBytes: "position(?::bytea in %s) > 0",
+	holdsBytes:       "position(?::bytea in %s) > 0",
+	holdsText:        "position(convert_to(%s, 'UTF8') in ?::bytea) > 0",
+	replayLock:       "SELECT pg_advisory_xact_lock(" + strconv.Itoa(replayLockKey) + ")",
+	replayLockShared: "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(replayLockKey) + ")",
 }
 
 // rebind turns '?' placeholders into $n for PostgreSQL. The store's SQL never has '?' inside a

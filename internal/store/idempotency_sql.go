@@ -2,9 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// clockSkew is how far apart the clocks of the replicas that claim an idempotency key and
+// erase an interview may be.
+const clockSkew = time.Minute
 
 const idempotencyColumns = "key, request_hash, status_code, body, created_at, expires_at"
 
@@ -57,7 +63,11 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 	return r, nil
 }
 
-// CompleteIdempotency fills in the response of a pending claim.
+// CompleteIdempotency fills in the response of a pending claim. An answer naming an
+// interview or campaign erased since the claim was made (the request raced the erasure) is
+// not kept: the claim is dropped, and a repeat runs again and finds nothing to give back.
+// The erasure and this write take one lock (exclusive and shared), so either the erasure
+// sees the answer and deletes it, or this write sees the erasure.
 func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error {
 	if status == 0 {
 		return fmt.Errorf("store: complete idempotency record %q: status 0: %w", key, ErrInvalidInput)
@@ -68,14 +78,54 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status
 	// The answer is kept for IdempotencyTTL from now, whatever lease the claim had; a claim
 	// whose lease ran out may already belong to a repeat, which then records its own answer.
 	at := now()
-	res, err := ts.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?, expires_at = ?
-		WHERE team_id = ? AND key = ? AND status_code = 0 AND expires_at > ?`,
-		status, body, ts.t(at.Add(IdempotencyTTL)), ts.team, key, ts.t(at))
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		if err := tx.lockReplays(ctx, tx.s.d.replayLockShared); err != nil {
+			return err
+		}
+		// Erasures from a little before the claim too: replicas' clocks differ.
+		var claimed time.Time
+		err := tx.queryRow(ctx, "SELECT created_at FROM idempotency_records WHERE team_id = ? AND key = ? AND status_code = 0",
+			[]any{timeCol{&claimed}}, tx.team, key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		var raced int
+		err = tx.queryRow(ctx, "SELECT COUNT(*) FROM erasures WHERE erased_at >= ? AND "+fmt.Sprintf(tx.s.d.holdsText, "id"),
+			[]any{&raced}, tx.t(claimed.Add(-clockSkew)), body)
+		if err != nil {
+			return err
+		}
+		if raced > 0 {
+			_, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND status_code = 0", tx.team, key)
+			return err
+		}
+		res, err := tx.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?, expires_at = ?
+			WHERE team_id = ? AND key = ? AND status_code = 0 AND expires_at > ?`,
+			status, body, tx.t(at.Add(IdempotencyTTL)), tx.team, key, tx.t(at))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: complete idempotency record %q: %w", key, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("store: complete idempotency record %q: %w", key, ErrNotFound)
+	return nil
+}
+
+// lockReplays takes the replay lock (see dialect.replayLock) for the rest of the transaction.
+func (ts *teamStore) lockReplays(ctx context.Context, stmt string) error {
+	if stmt == "" {
+		return nil
+	}
+	if _, err := ts.exec(ctx, stmt); err != nil {
+		return fmt.Errorf("replay lock: %w", err)
 	}
 	return nil
 }
@@ -101,11 +151,44 @@ func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 // interview or a campaign, whose UUID appears in no other object's answer): a replay must not
 // give back the participant data and words that deleting it erased. Records are keyed by
 // caller, not team, and live a day at most, so this reads that day's records once.
+//
+// It records the erasure for a day, for the answers of requests that raced it and are
+// recorded after it (CompleteIdempotency).
 func (ts *teamStore) eraseReplays(ctx context.Context, id string) error {
-	_, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_records WHERE team_id LIKE 'caller:%' AND "+
-		fmt.Sprintf(ts.s.d.holdsBytes, "body")), []byte(id))
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		if err := tx.lockReplays(ctx, tx.s.d.replayLock); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "INSERT INTO erasures (id, erased_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET erased_at = excluded.erased_at",
+			id, tx.t(now())); err != nil {
+			return err
+		}
+		_, err := tx.writer().ExecContext(ctx, tx.s.d.rebind("DELETE FROM idempotency_records WHERE team_id LIKE 'caller:%' AND "+
+			fmt.Sprintf(tx.s.d.holdsBytes, "body")), []byte(id))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("erase idempotent answers naming %s: %w", id, err)
 	}
 	return nil
+}
+
+// PurgeReplays deletes expired idempotency records of every caller, and erasures older than
+// any record they could still concern, up to limit rows of each.
+func (s *sqlStore) PurgeReplays(ctx context.Context, limit int) (int64, error) {
+	if err := checkBatchLimit(limit); err != nil {
+		return 0, fmt.Errorf("store: purge replays: %w", err)
+	}
+	at := now()
+	n, err := s.execCount(ctx, `DELETE FROM idempotency_records WHERE (team_id, key) IN
+		(SELECT team_id, key FROM idempotency_records WHERE expires_at <= ? LIMIT ?)`, s.d.timeArg(at), limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge expired idempotency records: %w", err)
+	}
+	m, err := s.execCount(ctx, "DELETE FROM erasures WHERE id IN (SELECT id FROM erasures WHERE erased_at < ? LIMIT ?)",
+		s.d.timeArg(at.Add(-IdempotencyTTL-clockSkew)), limit)
+	if err != nil {
+		return n, fmt.Errorf("store: purge erasures: %w", err)
+	}
+	return max(n, m), nil
 }

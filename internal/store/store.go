@@ -39,6 +39,11 @@ type Store interface {
 	// deleted (attempts and deliveries removed by cascade are not counted). Call it again
 	// while it returns limit.
 	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PurgeReplays is idempotency retention, across all callers: it deletes up to limit
+	// (1..MaxSweepLimit) expired idempotency records, and as many records of erasures older
+	// than any record could be, and returns the larger count. Call it again while it
+	// returns limit.
+	PurgeReplays(ctx context.Context, limit int) (int64, error)
 	// WebhookHealth returns up to limit (1..MaxSweepLimit) health rows of any team updated at
 	// or after changedSince, by updated_at, so the dispatcher can roll changes up into Webhook
 	// status. updated_at is the time of the attempt that changed the row.

@@ -104,6 +104,46 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(time.Minute)}))(t)
 }
 
+// testReplayAfterErasure: an idempotent answer recorded after an erasure it raced, naming
+// the erased interview, is not kept (the claim goes, so a repeat runs again); answers naming
+// nothing erased are kept; an answer recorded before the erasure goes with it. Expired
+// records of every caller, and erasures older than any record, are purged.
+func testReplayAfterErasure(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	caller := f.s.Team("caller:someone")
+	iv, other := interview(t, f.a, f.campA), interview(t, f.a, f.campA)
+	for _, k := range []string{"raced", "unrelated"} {
+		must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte{1}, ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	}
+	ok(t, f.a.DeleteInterview(f.ctx, iv.ID))
+	// The request ran before the erasure; its answer comes after.
+	ok(t, caller.CompleteIdempotency(f.ctx, "raced", 201, []byte(`{"data":{"evidence":[{"interview_id":"`+string(iv.ID)+`","quote":"my words"}]}}`)))
+	_, err := caller.GetIdempotency(f.ctx, "raced")
+	isErr(t, err, store.ErrNotFound)
+	must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "raced", RequestHash: []byte{1}}))(t) // a repeat claims it again
+	ok(t, caller.CompleteIdempotency(f.ctx, "unrelated", 201, []byte(`{"data":{"interview_id":"`+string(other.ID)+`"}}`)))
+	must(caller.GetIdempotency(f.ctx, "unrelated"))(t)
+	// Recorded first, the answer goes with the erasure.
+	ok(t, f.a.DeleteInterview(f.ctx, other.ID))
+	_, err = caller.GetIdempotency(f.ctx, "unrelated")
+	isErr(t, err, store.ErrNotFound)
+
+	past := time.Now().Add(-time.Second)
+	for _, c := range []store.TeamStore{caller, f.s.Team("caller:another")} {
+		must(c.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "old", StatusCode: 201, ExpiresAt: past}))(t)
+	}
+	if n := must(f.s.PurgeReplays(f.ctx, 1))(t); n != 1 {
+		t.Fatalf("purged %d with a limit of 1", n)
+	}
+	if n := must(f.s.PurgeReplays(f.ctx, 10))(t); n != 1 {
+		t.Fatalf("purged %d, want the other caller's expired record", n)
+	}
+	must(caller.GetIdempotency(f.ctx, "raced"))(t) // the live claim stays
+	if n := must(f.s.PurgeReplays(f.ctx, 10))(t); n != 0 {
+		t.Fatalf("purged %d with nothing expired (erasures are a day old at the earliest)", n)
+	}
+}
+
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	payload := json.RawMessage(`{"id": "f1",  "title":"x"}`)

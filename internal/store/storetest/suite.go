@@ -41,6 +41,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
+		{"ReplayAfterErasure", testReplayAfterErasure},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
 		{"EventIdentity", testEventIdentity},
 		{"DeliveryFields", testDeliveryFields},
