@@ -114,6 +114,11 @@ func namespaceFor(team *qualv1alpha1.Team) string {
 // refuses one that belongs to anyone else.
 func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alpha1.Team) error {
 	name := namespaceFor(team)
+	// A team's namespace never moves: its campaigns, data and RBAC are there. The schema
+	// refuses a change; this covers Teams stored before it refused adding spec.namespace.
+	if claimed := team.Status.Namespace; claimed != "" && claimed != name {
+		return stalled("NamespaceMoved", "the team owns namespace %s and cannot move to %s: set spec.namespace back, or recreate the team", claimed, name)
+	}
 	if len(name) > 63 {
 		return stalled("NamespaceNameTooLong", "namespace %q is longer than 63 characters: set spec.namespace", name)
 	}

@@ -99,6 +99,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "duplicate member email", manifest: team("displayName: T\n  members: [{email: a@b.example, role: owner}, {email: a@b.example, role: viewer}]"), wantField: "spec.members[1]", wantMsg: "Duplicate value"},
 		{name: "duplicate member userID", manifest: team("displayName: T\n  members: [{userID: u1, email: a@b.example, role: owner}, {userID: u1, email: c@d.example, role: viewer}]"), wantField: "spec.members", wantMsg: "member userIDs must be unique"},
 		{name: "team namespace not a DNS label", manifest: team("displayName: T\n  namespace: Team_NS"), wantField: "spec.namespace", wantMsg: "should match"},
+		{name: "team namespace added later", before: team("displayName: T"), manifest: team("displayName: T\n  namespace: elsewhere"), wantField: "spec.namespace", wantMsg: "namespace is set at creation"},
+		{name: "team name over 63 characters", manifest: strings.Replace(team("displayName: T\n  namespace: long-team"), "%s", strings.Repeat("t", 64), 1), wantField: "<nil>", wantMsg: "at most 63 characters"},
 		{name: "team namespace changed", before: validTeam, manifest: strings.Replace(validTeam, "team-valid", "team-other", 1), wantField: "spec.namespace", wantMsg: "namespace cannot be changed once set"},
 		{name: "team in namespace default", manifest: team("displayName: T\n  namespace: default"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
 		{name: "team in namespace kube-system", manifest: team("displayName: T\n  namespace: kube-system"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
@@ -329,4 +331,20 @@ func table(t *testing.T, resource string) (string, []metav1.TableRow) {
 		}
 	}
 	return strings.Join(names, ","), tbl.Rows
+}
+
+// A team that took the default namespace may write it down later: it names the namespace the
+// team already owns.
+func TestTeamMayWriteDownItsDefaultNamespace(t *testing.T) {
+	ctx := context.Background()
+	obj := object(t, withName(team("displayName: T\n  members: [{email: a@b.example, role: owner}]"), "writes-down"))
+	if err := k8s.Create(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedField(obj.Object, "team-writes-down", "spec", "namespace"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Update(ctx, obj); err != nil {
+		t.Fatalf("writing down the default namespace was refused: %v", err)
+	}
 }
