@@ -550,3 +550,33 @@ func TestStoreCredentialsStayInTheOperatorNamespace(t *testing.T) {
 		}
 	}
 }
+
+// A viewer sees through kubectl no more than a member, and what REST shows them: campaigns,
+// not the team's webhooks (whose URLs are often credentials) or API keys, which are the
+// managers' alone.
+func TestViewersSeeNoMoreThanMembers(t *testing.T) {
+	team := readyTeam(t, newTeam(uniqueName("ladder"),
+		member("owner@ladder.example", qualv1alpha1.RoleOwner),
+		member("member@ladder.example", qualv1alpha1.RoleMember),
+		member("viewer@ladder.example", qualv1alpha1.RoleViewer)))
+	ns := team.Status.Namespace
+	group := qualv1alpha1.GroupVersion.Group
+	eventually(t, "the viewer's role", func() error {
+		if !accessReview(t, "viewer@ladder.example", ns, "list", group, "campaigns") {
+			return fmt.Errorf("the viewer cannot list campaigns yet")
+		}
+		return nil
+	})
+	for _, who := range []string{"member@ladder.example", "viewer@ladder.example"} {
+		for _, res := range []string{"webhooks", "apikeys"} {
+			for _, verb := range []string{"get", "list", "watch"} {
+				if accessReview(t, who, ns, verb, group, res) {
+					t.Errorf("%s may %s %s", who, verb, res)
+				}
+			}
+		}
+	}
+	if !accessReview(t, "owner@ladder.example", ns, "list", group, "webhooks") {
+		t.Error("the owner may not list webhooks")
+	}
+}

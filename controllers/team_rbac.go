@@ -38,7 +38,9 @@ var storeRead = rbacv1.PolicyRule{
 }
 
 // accessLevels map member roles to what they may do with the team's qual.cx objects:
-// owners and admins everything, members read and write campaigns, viewers read.
+// owners and admins everything, members read and write campaigns, viewers read campaigns.
+// Webhooks and API keys are the managers' alone, as in REST: a webhook's URL is often a
+// credential itself, and a key's object names its owner and scopes.
 var accessLevels = []accessLevel{
 	{
 		name:  "qual-team-admin",
@@ -64,7 +66,8 @@ var accessLevels = []accessLevel{
 		name:  "qual-team-viewer",
 		roles: []qualv1alpha1.TeamRole{qualv1alpha1.RoleViewer},
 		rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns", "webhooks", "apikeys"}, Verbs: readVerbs},
+			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns"}, Verbs: readVerbs},
+			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns/status"}, Verbs: readVerbs},
 			storeRead,
 		},
 	},
