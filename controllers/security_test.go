@@ -92,6 +92,9 @@ func TestTeamAdminCannotMintPlatformAdminKeys(t *testing.T) {
 	patch := client.MergeFrom(ordinary.DeepCopy())
 	ordinary.Spec.Scopes = append(ordinary.Spec.Scopes, "admin:read")
 	refusedBy(t, "team admin adding admin:read", asAdmin.Patch(ctx, ordinary, patch), wantMsg)
+	// Not even in the write that revokes it: only a key that held it may be revoked holding it.
+	ordinary.Spec.Revoked = true
+	refusedBy(t, "team admin adding admin:read while revoking", asAdmin.Patch(ctx, ordinary, patch), wantMsg)
 	// The rule is the namespace's, not the user's: a cluster admin cannot put one there either.
 	refusedBy(t, "cluster admin creating an admin key in a team namespace",
 		k8s.Create(ctx, keyIn(ns, "by-cluster-admin", qualv1alpha1.KeySecret, "admin:read")), wantMsg)
