@@ -19,9 +19,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
@@ -582,4 +584,48 @@ func TestViewersSeeNoMoreThanMembers(t *testing.T) {
 	if !accessReview(t, "owner@ladder.example", ns, "list", group, "webhooks") {
 		t.Error("the owner may not list webhooks")
 	}
+}
+
+// A team admin (or member) may edit a campaign but not drop the finalizer that erases its
+// data: deleting it without the finalizer would leave its participants' data in the store,
+// out of reach of any erasure. The operator's own removal, at the end of the deletion, goes
+// through.
+func TestTeamCannotDropTheCampaignDataFinalizer(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, _ := adminTeam(t, "keeper")
+	cmp := newCampaign(uniqueName("kept"), qualv1alpha1.StateDraft)
+	cmp.Namespace = team.Status.Namespace
+	if err := asAdmin.Create(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	waitCampaign(t, cmp, metav1.ConditionTrue, "Draft")
+	if !controllerutil.ContainsFinalizer(cmp, "qual.cx/campaign-data") {
+		t.Fatalf("finalizers %v", cmp.Finalizers)
+	}
+	const wantMsg = "only the operator removes it"
+	eventually(t, "the finalizer policy", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
+			return err
+		}
+		stripped := cmp.DeepCopy()
+		stripped.Finalizers = nil
+		err := asAdmin.Update(ctx, stripped, client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), wantMsg) {
+			return fmt.Errorf("dropping the finalizer: %v", err)
+		}
+		return nil
+	})
+	patch := []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`)
+	refusedBy(t, "dropping the finalizer by JSON patch", asAdmin.Patch(ctx, cmp.DeepCopy(), client.RawPatch(types.JSONPatchType, patch)), wantMsg)
+	// Editing the campaign otherwise still works, and so does deleting it: the controller
+	// erases its data and then removes the finalizer.
+	edited := cmp.DeepCopy()
+	edited.Spec.Title = "Renamed"
+	if err := asAdmin.Update(ctx, edited); err != nil {
+		t.Fatalf("editing the campaign: %v", err)
+	}
+	if err := asAdmin.Delete(ctx, cmp); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the campaign deleted", func() error { return gone(ctx, cmp) })
 }
