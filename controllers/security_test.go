@@ -588,7 +588,7 @@ func TestViewersSeeNoMoreThanMembers(t *testing.T) {
 
 // A team admin (or member) may edit a campaign but not drop the finalizer that erases its
 // data: deleting it without the finalizer would leave its participants' data in the store,
-// out of reach of any erasure. The operator's own removal, at the end of the deletion, goes
+// out of reach of any erasure. Nor a webhook's. The operator's own removal, at the end of the deletion, goes
 // through.
 func TestTeamCannotDropTheCampaignDataFinalizer(t *testing.T) {
 	ctx := context.Background()
@@ -602,7 +602,7 @@ func TestTeamCannotDropTheCampaignDataFinalizer(t *testing.T) {
 	if !controllerutil.ContainsFinalizer(cmp, "qual.cx/campaign-data") {
 		t.Fatalf("finalizers %v", cmp.Finalizers)
 	}
-	const wantMsg = "only the operator removes it"
+	const wantMsg = "only the operator removes them"
 	eventually(t, "the finalizer policy", func() error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cmp), cmp); err != nil {
 			return err
@@ -617,6 +617,21 @@ func TestTeamCannotDropTheCampaignDataFinalizer(t *testing.T) {
 	})
 	patch := []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`)
 	refusedBy(t, "dropping the finalizer by JSON patch", asAdmin.Patch(ctx, cmp.DeepCopy(), client.RawPatch(types.JSONPatchType, patch)), wantMsg)
+	// So with a webhook's, which erases its delivery log.
+	wh := newWebhook(team.Status.Namespace, uniqueName("kept"))
+	if err := asAdmin.Create(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the webhook's finalizer", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(wh), wh); err != nil {
+			return err
+		}
+		if !controllerutil.ContainsFinalizer(wh, "qual.cx/webhook-deliveries") {
+			return fmt.Errorf("finalizers %v", wh.Finalizers)
+		}
+		return nil
+	})
+	refusedBy(t, "dropping the webhook's finalizer", asAdmin.Patch(ctx, wh.DeepCopy(), client.RawPatch(types.JSONPatchType, patch)), wantMsg)
 	// Editing the campaign otherwise still works, and so does deleting it: the controller
 	// erases its data and then removes the finalizer.
 	edited := cmp.DeepCopy()

@@ -25,8 +25,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"MutatingAdmissionPolicyBinding/qual-apikey-created-by",
 		"ValidatingAdmissionPolicy/qual-apikey-created-by-immutable",
 		"ValidatingAdmissionPolicyBinding/qual-apikey-created-by-immutable",
-		"ValidatingAdmissionPolicy/qual-campaign-finalizer",
-		"ValidatingAdmissionPolicyBinding/qual-campaign-finalizer",
+		"ValidatingAdmissionPolicy/qual-operator-finalizers",
+		"ValidatingAdmissionPolicyBinding/qual-operator-finalizers",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Policies() = %v, want %v", got, want)
