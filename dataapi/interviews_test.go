@@ -132,6 +132,10 @@ func TestFieldSelectors(t *testing.T) {
 		"metadata.name=":                               nil, // no object has an empty name
 		"metadata.namespace=" + ns:                     {string(inB[0].ID), string(inA[1].ID), string(inA[0].ID)},
 		"metadata.namespace=another":                   nil,
+		// Every term holds: a field equal to two values matches nothing, to one twice as once.
+		"status.phase=completed,status.phase=in_progress": nil,
+		"spec.campaign=alpha,spec.campaign=beta":          nil,
+		"spec.campaign=beta,spec.campaign=beta":           {string(inB[0].ID)},
 	}
 	for sel, want := range cases {
 		list, err := dc.List(context.Background(), metav1.ListOptions{FieldSelector: sel})

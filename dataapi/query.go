@@ -95,6 +95,15 @@ func (q *query) set(field, value string) error {
 	default:
 		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s is not supported", field))
 	}
+	if *dst != "" && *dst != value {
+		// The terms of a field selector all hold: a field cannot equal two values, though a
+		// finding may carry two tags, which the store's index cannot look up at once.
+		if field == datav1alpha1.FieldTag {
+			return apierrors.NewBadRequest(fmt.Sprintf("field selector %s: one value at a time", field))
+		}
+		q.matchesNothing = true
+		return nil
+	}
 	*dst = value
 	return nil
 }

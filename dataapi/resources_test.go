@@ -96,6 +96,10 @@ func TestFindings(t *testing.T) {
 	if len(ev) != 1 || ev[0].(map[string]any)["interview"] != string(iv.ID) || conf != "0.8" {
 		t.Fatalf("finding %v", got.Object["spec"])
 	}
+	// A finding may carry two tags, which one lookup cannot ask for: refused, not narrowed.
+	if _, err := dc.List(ctx, metav1.ListOptions{FieldSelector: "spec.tag=setup,spec.tag=billing"}); !apierrors.IsBadRequest(err) {
+		t.Fatalf("two tags: %v, want BadRequest", err)
+	}
 	if _, err := dc.List(ctx, metav1.ListOptions{FieldSelector: "spec.type=rumour"}); !apierrors.IsBadRequest(err) {
 		t.Fatalf("unknown type: %v, want BadRequest", err)
 	}
