@@ -116,8 +116,11 @@ func (b *campaignBody) validateQuestions(add func(field, msg string)) {
 		add("questions", "must hold at most 50 questions")
 	}
 	for i, q := range b.Questions.Value {
-		if decode.Blank(q) || utf8.RuneCountInString(q) > 1000 {
-			add("questions["+strconv.Itoa(i)+"]", "must be 1 to 1000 characters")
+		switch field := "questions[" + strconv.Itoa(i) + "]"; {
+		case decode.Blank(q):
+			add(field, "must not be blank")
+		case utf8.RuneCountInString(q) > 1000:
+			add(field, "must be at most 1000 characters")
 		}
 	}
 }

@@ -46,14 +46,14 @@ type APIKeyCredential struct {
 }
 
 // APIKeySpec is the desired state of an APIKey.
-// +kubebuilder:validation:XValidation:rule="self.type != 'scoped' || (has(self.scopes) && size(self.scopes) > 0)",message="a scoped key must list its scopes"
-// +kubebuilder:validation:XValidation:rule="self.type != 'public' || !has(self.scopes) || self.scopes.all(s, s.endsWith(':read') || s == 'interviews:write')",message="a public key may only hold read scopes and interviews:write"
-// +kubebuilder:validation:XValidation:rule="self.type == 'public' || !has(self.allowedOrigins)",message="allowedOrigins is only for public keys"
-// +kubebuilder:validation:XValidation:rule="self.type == oldSelf.type",message="type cannot be changed"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.credential) || (has(self.credential) && self.credential == oldSelf.credential)",message="credential cannot be changed"
-// +kubebuilder:validation:XValidation:rule="has(oldSelf.credential) || !has(self.credential)",message="credential can only be set at creation"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)",message="a revoked key stays revoked"
-// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="owner cannot be added, removed or changed after creation"
+// +kubebuilder:validation:XValidation:rule="self.type != 'scoped' || (has(self.scopes) && size(self.scopes) > 0)",message="a scoped key must list its scopes",fieldPath=".scopes"
+// +kubebuilder:validation:XValidation:rule="self.type != 'public' || !has(self.scopes) || self.scopes.all(s, s.endsWith(':read') || s == 'interviews:write')",message="a public key may only hold read scopes and interviews:write",fieldPath=".scopes"
+// +kubebuilder:validation:XValidation:rule="self.type == 'public' || !has(self.allowedOrigins)",message="allowedOrigins is only for public keys",fieldPath=".allowedOrigins"
+// +kubebuilder:validation:XValidation:rule="self.type == oldSelf.type",message="type cannot be changed",fieldPath=".type"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.credential) || (has(self.credential) && self.credential == oldSelf.credential)",message="credential cannot be changed",fieldPath=".credential"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.credential) || !has(self.credential)",message="credential can only be set at creation",fieldPath=".credential"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)",message="a revoked key stays revoked",fieldPath=".revoked"
+// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="owner cannot be added, removed or changed after creation",fieldPath=".owner"
 type APIKeySpec struct {
 	// type is secret (`qual_sk_`, for servers), public (`qual_pk_`, for browsers) or scoped
 	// (`qual_scope_`, explicit scopes).

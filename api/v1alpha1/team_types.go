@@ -47,15 +47,15 @@ type TeamMember struct {
 }
 
 // TeamSpec is the desired state of a Team.
-// +kubebuilder:validation:XValidation:rule="!has(self.members) || size(self.members) == 0 || self.members.exists(m, m.role == 'owner')",message="members must include at least one owner"
-// +kubebuilder:validation:XValidation:rule="has(self.namespace) || !has(oldSelf.namespace)",message="namespace cannot be removed once set"
+// +kubebuilder:validation:XValidation:rule="!has(self.members) || size(self.members) == 0 || self.members.exists(m, m.role == 'owner')",message="members must include at least one owner",fieldPath=".members"
+// +kubebuilder:validation:XValidation:rule="has(self.namespace) || !has(oldSelf.namespace)",message="namespace cannot be removed once set",fieldPath=".namespace"
 type TeamSpec struct {
 	// displayName is the team's human-readable name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
-	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{115F}\\x{1160}\\x{180E}\\x{2800}\\x{3164}\\x{FFA0}\\x{FEFF}]')",message="displayName must not be blank"
+	// +kubebuilder:validation:XValidation:rule="self.matches(r'[^\\s\\p{Z}\\x{200B}-\\x{200F}\\x{202A}-\\x{202E}\\x{2060}-\\x{2069}\\x{00AD}\\x{034F}\\x{061C}\\x{115F}\\x{1160}\\x{17B4}\\x{17B5}\\x{180B}-\\x{180E}\\x{2800}\\x{3164}\\x{FE00}-\\x{FE0F}\\x{FFA0}\\x{FEFF}]')",message="displayName must not be blank"
 	// +kubebuilder:validation:XValidation:rule="!self.matches(r'[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]')",message="displayName must not hold direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069)"
 	DisplayName string `json:"displayName"`
 

@@ -133,19 +133,22 @@ func Blank(s string) bool {
 	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' || Invisible(r) }) == ""
 }
 
-// Invisible says r shows as nothing: zero-width spaces and joiners, direction marks,
-// embeddings, overrides and isolates, the word joiner and invisible operators, and the
-// blank-looking letters (Hangul fillers, the Braille blank, the Mongolian vowel separator).
+// Invisible says r shows as nothing: zero-width spaces and joiners, direction marks (the
+// Arabic letter mark too), embeddings, overrides and isolates, the word joiner and invisible
+// operators, the soft hyphen, the combining grapheme joiner, variation selectors, and the
+// blank-looking letters (Hangul fillers, the Braille blank, Khmer's inherent vowels, the
+// Mongolian vowel separator).
 func Invisible(r rune) bool {
 	switch {
 	case r >= '\u200B' && r <= '\u200F', r >= '\u202A' && r <= '\u202E', r >= '\u2060' && r <= '\u2069':
 		return true
 	}
 	switch r {
-	case '\u115F', '\u1160', '\u180E', '\u2800', '\u3164', '\uFFA0':
+	case '\u00AD', '\u034F', '\u061C', '\u115F', '\u1160', '\u17B4', '\u17B5', '\u2800', '\u3164', '\uFFA0':
 		return true
 	}
-	return false
+	// Mongolian free variation selectors and the vowel separator, and variation selectors.
+	return (r >= '\u180B' && r <= '\u180E') || (r >= '\uFE00' && r <= '\uFE0F')
 }
 
 // Reorders says s holds a bidirectional embedding, override or isolate (U+202A to U+202E,

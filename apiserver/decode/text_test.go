@@ -46,7 +46,8 @@ func TestBadTextNamesTheField(t *testing.T) {
 func TestBlank(t *testing.T) {
 	for s, want := range map[string]bool{"": true, " \t\n": true, "\ufeff": true, "\u00a0\u3000\ufeff ": true, "a": false, " \ufeffa ": false,
 		"\u200b": true, " \u200c\u200d\u2060 ": true, "\u200ba": false, "👩\u200d💻": false,
-		"\u202e": true, "\u2800": true, "\u3164": true, "\u115f": true, "\u180e": true, "\u200e\u2066": true, "\u202ea": false} {
+		"\u202e": true, "\u2800": true, "\u3164": true, "\u115f": true, "\u180e": true, "\u200e\u2066": true, "\u202ea": false,
+		"\u00ad": true, "\u034f": true, "\u061c": true, "\ufe0f": true, "\u180b\u17b4": true, "e\u0301": false, "❤\ufe0f": false} {
 		if Blank(s) != want {
 			t.Errorf("Blank(%q) = %v", s, !want)
 		}
