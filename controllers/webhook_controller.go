@@ -247,7 +247,7 @@ func setDegraded(wh *qualv1alpha1.Webhook) {
 	st := wh.Status
 	switch {
 	case st.DisabledAt != nil || !isEnabled(wh):
-		cond.Message = "delivery is off; Ready says why"
+		cond.Reason, cond.Message = "DeliveryOff", "delivery is off; Ready says why"
 	case st.ConsecutiveFailures > 0:
 		cond.Status, cond.Reason = metav1.ConditionTrue, "DeliveriesFailing"
 		cond.Message = fmt.Sprintf("%d deliveries in a row failed", st.ConsecutiveFailures)

@@ -331,7 +331,7 @@ func TestWebhookReenabledClearsAutomaticDisable(t *testing.T) {
 	})
 	waitWebhook(t, wh, metav1.ConditionFalse, "Disabled")
 	// A disabled endpoint is sent nothing, so its streak degrades nothing: Ready says why.
-	waitDegraded(t, wh, metav1.ConditionFalse, "Delivering")
+	waitDegraded(t, wh, metav1.ConditionFalse, "DeliveryOff")
 	if wh.Status.ConsecutiveFailures != 42 {
 		t.Fatalf("the dispatcher's failure count was changed while disabled: %d", wh.Status.ConsecutiveFailures)
 	}
