@@ -611,7 +611,7 @@ func TestTeamCannotDropTheCampaignDataFinalizer(t *testing.T) {
 		stripped.Finalizers = nil
 		err := asAdmin.Update(ctx, stripped, client.DryRunAll)
 		if err == nil || !strings.Contains(err.Error(), wantMsg) {
-			return fmt.Errorf("dropping the finalizer: %v", err)
+			return fmt.Errorf("dropping the finalizer: %w", err)
 		}
 		return nil
 	})
