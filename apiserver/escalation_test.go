@@ -11,13 +11,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
 )
 
 // escalation is one team with a caller of every kind, and a second team to aim at.
@@ -600,9 +600,7 @@ func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
 // impersonating is a client that acts as user, as `kubectl --as` does.
 func impersonating(t *testing.T, user string) client.Client {
 	t.Helper()
-	as := rest.CopyConfig(cfg)
-	as.Impersonate = rest.ImpersonationConfig{UserName: user}
-	c, err := client.New(as, client.Options{Scheme: k8s.Scheme()})
+	c, err := testenv.ClientAs(cfg, user)
 	if err != nil {
 		t.Fatal(err)
 	}

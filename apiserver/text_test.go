@@ -105,14 +105,7 @@ func TestDuplicateNamesAreRefused(t *testing.T) {
 			t.Errorf("%s %s %s: details %+v", rt.method, rt.path, rt.body, e.Details)
 		}
 	}
-	var still campaign
-	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &still)
-	if still.Title != "Clean" {
-		t.Fatalf("a refused write changed the campaign: %+v", still)
-	}
-	if p := listPage(t, tn.secret, ""); p.Pagination.TotalCount != 1 {
-		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
-	}
+	onlyClean(t, tn, c.ID)
 	var members []struct {
 		Email string `json:"email"`
 		Role  string `json:"role"`
@@ -163,14 +156,21 @@ func TestNamesRefuseDirectionOverrides(t *testing.T) {
 			}
 		}
 	}
+	onlyClean(t, tn, c.ID)
+	// Right-to-left text needs no override; a direction mark changes no order.
+	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"title": "מחקר\u200F 2026"}).expect(t, 200)
+}
+
+// onlyClean fails unless the tenant's one campaign, id, is still titled "Clean": refused
+// writes changed nothing and made nothing.
+func onlyClean(t *testing.T, tn *tenant, id string) {
+	t.Helper()
 	var still campaign
-	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &still)
+	call(t, "GET", "/api/v1/campaigns/"+id, tn.secret, nil).expect(t, 200).data(t, &still)
 	if still.Title != "Clean" {
 		t.Fatalf("a refused write changed the campaign: %+v", still)
 	}
 	if p := listPage(t, tn.secret, ""); p.Pagination.TotalCount != 1 {
 		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
 	}
-	// Right-to-left text needs no override; a direction mark changes no order.
-	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"title": "מחקר\u200F 2026"}).expect(t, 200)
 }

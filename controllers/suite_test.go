@@ -248,9 +248,7 @@ func requestFor(obj client.Object) ctrl.Request {
 // policies see that user, with no groups beyond system:authenticated.
 func clientAs(t *testing.T, user string) client.Client {
 	t.Helper()
-	as := rest.CopyConfig(cfg)
-	as.Impersonate = rest.ImpersonationConfig{UserName: user}
-	c, err := client.New(as, client.Options{Scheme: k8s.Scheme()})
+	c, err := testenv.ClientAs(cfg, user)
 	if err != nil {
 		t.Fatal(err)
 	}

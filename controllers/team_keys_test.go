@@ -24,40 +24,29 @@ func TestTeamMemberEditsWithKubectlRevokeFormerManagersKeys(t *testing.T) {
 		qualv1alpha1.TeamMember{Email: "demoted@kh.example", UserID: "user-demoted", Role: qualv1alpha1.RoleAdmin},
 		member("dev@kh.example", qualv1alpha1.RoleMember)))
 	ns := team.Status.Namespace
-	keyFor := func(name, owner string) *qualv1alpha1.APIKey {
+	// create makes an active key with c, naming owner, minted with the key by (if any).
+	create := func(c client.Client, name, owner string, by *qualv1alpha1.APIKey) *qualv1alpha1.APIKey {
 		key := newKey(uniqueName(name), qualv1alpha1.KeySecret)
 		key.Namespace, key.Spec.Owner = ns, owner
-		if err := k8s.Create(ctx, key); err != nil {
+		if by != nil {
+			key.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: string(by.UID)}
+		}
+		if err := c.Create(ctx, key); err != nil {
 			t.Fatal(err)
 		}
 		waitKey(t, key, metav1.ConditionTrue, "Active")
 		return key
 	}
+	keyFor := func(name, owner string) *qualv1alpha1.APIKey { return create(k8s, name, owner, nil) }
 	leaver := keyFor("leaver", "Leaver@KH.example") // an owner compares as the schema does
 	demoted := keyFor("demoted", "user-demoted")    // and may name a user ID
 	kept := []*qualv1alpha1.APIKey{keyFor("owner", "owner@kh.example"), keyFor("nobody", ""), keyFor("dev", "dev@kh.example")}
 	// What the leaver made with kubectl goes with them whoever it names as owner (the API
 	// server records its maker), and so does what those keys minted, at any depth.
 	asLeaver := clientAs(t, "leaver@kh.example")
-	made := func(name, owner string) *qualv1alpha1.APIKey {
-		key := newKey(uniqueName(name), qualv1alpha1.KeySecret)
-		key.Namespace, key.Spec.Owner = ns, owner
-		if err := asLeaver.Create(ctx, key); err != nil {
-			t.Fatal(err)
-		}
-		waitKey(t, key, metav1.ConditionTrue, "Active")
-		return key
-	}
-	disguised, ownerless := made("as-owner", "owner@kh.example"), made("ownerless", "")
+	disguised, ownerless := create(asLeaver, "as-owner", "owner@kh.example", nil), create(asLeaver, "ownerless", "", nil)
 	minted := func(name string, by *qualv1alpha1.APIKey) *qualv1alpha1.APIKey {
-		key := newKey(uniqueName(name), qualv1alpha1.KeySecret)
-		key.Namespace, key.Spec.Owner = ns, "owner@kh.example"
-		key.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: string(by.UID)}
-		if err := k8s.Create(ctx, key); err != nil {
-			t.Fatal(err)
-		}
-		waitKey(t, key, metav1.ConditionTrue, "Active")
-		return key
+		return create(k8s, name, "owner@kh.example", by)
 	}
 	child := minted("child", disguised)
 	grandchild := minted("grandchild", child)

@@ -68,3 +68,19 @@ func Start(env *envtest.Environment) (*rest.Config, error) {
 	}
 	return cfg, nil
 }
+
+// ClientAs is a client of cfg that impersonates user, as `kubectl --as` does: RBAC and
+// admission policies see that user, with no groups beyond system:authenticated.
+func ClientAs(cfg *rest.Config, user string) (client.Client, error) {
+	s, err := scheme.New()
+	if err != nil {
+		return nil, err
+	}
+	as := rest.CopyConfig(cfg)
+	as.Impersonate = rest.ImpersonationConfig{UserName: user}
+	c, err := client.New(as, client.Options{Scheme: s})
+	if err != nil {
+		return nil, fmt.Errorf("client as %s: %w", user, err)
+	}
+	return c, nil
+}
