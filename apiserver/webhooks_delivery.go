@@ -111,6 +111,11 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *
 		return envelope.New(envelope.CodeConflict,
 			"The webhook's signing secret is managed by its owner (the Secret %s named by secretRef); rotate it there", ref.Name)
 	}
+	// The secret signs the endpoint's events: whoever holds it can forge any of them, so it
+	// goes only to a caller who could have subscribed to them.
+	if e := mayReceive(p, wh.Spec.EventNames()); e != nil {
+		return e
+	}
 	secret, err := s.signingSecret(r.Context(), wh)
 	if err != nil {
 		return err

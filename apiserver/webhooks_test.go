@@ -703,6 +703,13 @@ func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 	if got.URL != "https://hooks.example.com/all" {
 		t.Fatalf("the * endpoint now posts to %s", got.URL)
 	}
+	// Nor can the key take the endpoint's signing secret, which would forge any event to it;
+	// it may still rotate the secret of an endpoint it could subscribe to.
+	e := callAt(t, b.url, "POST", "/api/v1/webhooks/"+all.ID+"/rotate-secret", k.Key, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	if !strings.Contains(e.Message, "interviews:read") {
+		t.Errorf("rotating the * endpoint's secret: %q", e.Message)
+	}
+	callAt(t, b.url, "POST", "/api/v1/webhooks/"+mine.ID+"/rotate-secret", k.Key, nil).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"enabled": false}).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
 }

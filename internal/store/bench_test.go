@@ -477,3 +477,35 @@ func seedRecords(b *testing.B, s store.Store, n int) {
 		}
 	}
 }
+
+// BenchmarkIdempotentAnswer records one idempotent request's answer: its claim, then its
+// completion, which first looks for erasures since the claim (the erasure race), among none
+// recorded (the baseline), or 10,000 recorded within the minute before (a mass erasure, the
+// worst case: every one is recent enough to matter).
+func BenchmarkIdempotentAnswer(b *testing.B) {
+	body := []byte(`{"data":{"id":"` + strings.Repeat("x", 36) + `","text":"` + strings.Repeat("y", 500) + `"}}`)
+	for _, be := range backends {
+		for _, erased := range []int{0, 10_000} {
+			b.Run(fmt.Sprintf("%s/%derasures", be.name, erased), func(b *testing.B) {
+				s := openBench(b, be.dsn(b))
+				ts := s.Team(benchTeam)
+				for range erased {
+					if err := ts.DeleteInterview(context.Background(), mustCreate(b, ts)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				records := s.Team("caller:bench")
+				b.ResetTimer()
+				for i := range b.N {
+					key := strconv.Itoa(i)
+					if _, err := records.SaveIdempotency(context.Background(), store.IdempotencyRecord{Key: key, RequestHash: []byte{1}}); err != nil {
+						b.Fatal(err)
+					}
+					if err := records.CompleteIdempotency(context.Background(), key, 201, body); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

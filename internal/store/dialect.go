@@ -28,8 +28,8 @@ type dialect struct {
 	// (a deadlock or serialization failure): the work may succeed when decided again.
 	lostRace func(error) bool
 	// holdsBytes is a condition true when the BLOB column %s holds the bytes of the one
-	// placeholder it has; holdsText, when the BLOB placeholder holds the text of column %s.
-	holdsBytes, holdsText string
+	// placeholder it has.
+	holdsBytes string
 	// replayLock and replayLockShared take, for the rest of the transaction, the lock that
 	// orders erasures (exclusive) against idempotent answers being recorded (shared); ""
 	// where writes are serialized anyway.
@@ -53,7 +53,6 @@ var sqliteDialect = dialect{
 	// One writer: transactions never interleave, so none is aborted for another's sake.
 	lostRace:   func(error) bool { return false },
 	holdsBytes: "instr(%s, ?) > 0",
-	holdsText:  "instr(?, %s) > 0",
 }
 
 var postgresDialect = dialect{
@@ -74,7 +73,6 @@ var postgresDialect = dialect{
 		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 	},
 	holdsBytes:       "position(?::bytea in %s) > 0",
-	holdsText:        "position(convert_to(%s, 'UTF8') in ?::bytea) > 0",
 	replayLock:       "SELECT pg_advisory_xact_lock(" + strconv.Itoa(replayLockKey) + ")",
 	replayLockShared: "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(replayLockKey) + ")",
 }
