@@ -404,6 +404,21 @@ func TestRequestsAreChargedToTheTeamTheyActIn(t *testing.T) {
 	if r.header.Get("X-RateLimit-Limit") != "30" {
 		t.Fatalf("a create into the small team was charged to limit %s", r.header.Get("X-RateLimit-Limit"))
 	}
+	// A list across every team of the caller reads the small team's rows too, so it is charged
+	// to each team: once the small team's budget is spent, naming the big team does not let
+	// the small team's rows be read on the big team's budget.
+	for i := 0; call(t, "GET", "/api/v1/campaigns/"+c.ID, small.secret, nil).status != 429; i++ {
+		if i > 100 {
+			t.Fatal("the small team's budget was never spent")
+		}
+	}
+	for _, path := range []string{"/api/v1/campaigns", "/api/v1/interviews", "/api/v1/findings"} {
+		e := call(t, "GET", path, small.owner, nil, "X-Qual-Team", big.id).expectError(t, 429, "RATE_LIMITED")
+		if !strings.Contains(e.Message, "30 requests") {
+			t.Fatalf("GET %s across teams: %s", path, e.Message)
+		}
+	}
+	call(t, "GET", "/api/v1/campaigns?team_id="+big.id, small.owner, nil).expect(t, 200)
 
 	// Team creation: at most DefaultTeamsPerHour per user, then 429.
 	founder := sessionToken(t, "user-founder", "founder@example.com", time.Hour)

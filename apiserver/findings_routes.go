@@ -11,7 +11,7 @@ var (
 // findingRoutes registers the findings and analyses endpoints: rows of the store, in the team
 // of their campaign.
 func (s *Server) findingRoutes() {
-	s.authed("GET /findings", findingsRead, s.byListFilter, s.listFindings)
+	s.authed("GET /findings", findingsRead, s.byListFilter, s.spanning(s.listFindings))
 	s.authed("GET /campaigns/{id}/findings", findingsRead, s.byCampaign, s.listCampaignFindings)
 	// Their answer is the finding, so writing one needs the right to read it too.
 	s.authed("POST /findings", findingsWrite|findingsRead, s.byBodyCampaign, s.idempotent(s.createFinding))

@@ -119,16 +119,43 @@ func planOf(team *directory.Team, p *authn.Principal) qualv1alpha1.Plan {
 // spendRequest spends one request of the acting team's per-minute budget and writes the
 // rate-limit headers, which every authenticated response carries.
 func (s *Server) spendRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team) *envelope.Error {
+	return s.chargeRequest(w, r, p, team, true)
+}
+
+// chargeRequest spends one request of team's per-minute budget; its rate-limit headers go on
+// the answer when shown is set, or when it refuses.
+func (s *Server) chargeRequest(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, shown bool) *envelope.Error {
 	limit := s.cfg.Plans.Of(planOf(team, p)).Requests()
 	res, e := s.allow(r, budgetKey("requests", team, p), limit)
 	if e != nil {
 		return e
 	}
-	res.Headers(w.Header(), "requests", limit)
+	if shown || !res.Allowed {
+		res.Headers(w.Header(), "requests", limit)
+	}
 	if !res.Allowed {
 		e := envelope.New(envelope.CodeRateLimited, "Rate limit of %d requests per minute exceeded", limit.Quota)
 		e.RetryAfter = res.RetryAfter
 		return e
+	}
+	return nil
+}
+
+// spendSpanned charges a list that no team_id or campaign_id filter narrows, which reads the
+// rows of every team of the caller, to each of those teams as well as the one it acts in:
+// X-Qual-Team must not choose which team's budget pays for reading another team's rows. Its
+// headers stay those of the acting team unless another refuses.
+func (s *Server) spendSpanned(w http.ResponseWriter, r *http.Request, p *authn.Principal) *envelope.Error {
+	if q := r.URL.Query(); q.Get("team_id") != "" || q.Get("campaign_id") != "" {
+		return nil
+	}
+	for _, m := range p.Memberships {
+		if m.Team == p.Acting {
+			continue
+		}
+		if e := s.chargeRequest(w, r, p, m.Team, false); e != nil {
+			return e
+		}
 	}
 	return nil
 }
@@ -176,4 +203,14 @@ func (s *Server) allow(r *http.Request, key string, limit ratelimit.Limit) (rate
 		return res, envelope.Unavailable("Rate limiting", 5*time.Second)
 	}
 	return res, nil
+}
+
+// spanning charges a list across the caller's teams to each of them (spendSpanned) before h.
+func (s *Server) spanning(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+		if e := s.spendSpanned(w, r, p); e != nil {
+			return e
+		}
+		return h(w, r, p)
+	}
 }

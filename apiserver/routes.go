@@ -31,7 +31,7 @@ func (s *Server) routes() {
 	s.open("GET /openapi.json", openapi.Handler().ServeHTTP)
 
 	// Campaigns.
-	s.authed("GET /campaigns", scopes.CampaignsRead, s.byListFilter, s.listCampaigns)
+	s.authed("GET /campaigns", scopes.CampaignsRead, s.byListFilter, s.spanning(s.listCampaigns))
 	s.authed("POST /campaigns", scopes.CampaignsWrite, s.byBodyTeam, s.idempotent(s.createCampaign))
 	s.authed("GET /campaigns/{id}", scopes.CampaignsRead, s.byCampaign, s.getCampaign)
 	s.authed("PATCH /campaigns/{id}", scopes.CampaignsWrite, s.byCampaign, s.patchCampaign)
@@ -41,7 +41,7 @@ func (s *Server) routes() {
 	}
 
 	// Interviews and messages: rows of the store, in the team of their campaign.
-	s.authed("GET /interviews", scopes.InterviewsRead, s.byListFilter, s.listInterviews)
+	s.authed("GET /interviews", scopes.InterviewsRead, s.byListFilter, s.spanning(s.listInterviews))
 	s.authed("GET /campaigns/{id}/interviews", scopes.InterviewsRead, s.byCampaign, s.listCampaignInterviews)
 	// A replayed start answers participant: null, so personal data never outlives its
 	// interview in an idempotency record.
