@@ -111,6 +111,11 @@ func (p Policy) resolve(ctx context.Context, network, host string) ([]netip.Addr
 	default:
 		return nil, fmt.Errorf("egress: dial %s: unsupported network %q", host, network)
 	}
+	if localhostName(host) {
+		// Names under localhost are loopback whatever a resolver says (RFC 6761); Go's own
+		// resolver knows only localhost itself.
+		return loopbackOf(family), nil
+	}
 	resolver := p.Resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
@@ -131,6 +136,17 @@ func (p Policy) resolve(ctx context.Context, network, host string) ([]netip.Addr
 		return nil, fmt.Errorf("egress: resolve %s: no %s addresses", host, family)
 	}
 	return ips, nil
+}
+
+// loopbackOf is the loopback addresses of family ("ip", "ip4" or "ip6").
+func loopbackOf(family string) []netip.Addr {
+	switch family {
+	case "ip4":
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}
+	case "ip6":
+		return []netip.Addr{netip.IPv6Loopback()}
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}
 }
 
 // dialer returns a dialer for host's vetted addresses whose Control hook refuses a socket the

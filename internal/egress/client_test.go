@@ -137,6 +137,14 @@ func TestNamesAreCheckedAtDialTime(t *testing.T) {
 			t.Errorf("%+v: %d %v, want 200", p, status, err)
 		}
 	}
+	// A name under localhost is loopback, whatever the resolver says: dialed in dev, refused
+	// otherwise.
+	evil := fakeDNS{"hooks.localhost": {"93.184.216.34"}}
+	if status, _, err := get(t, Policy{AllowLoopback: true, Resolver: evil}.Client(5*time.Second, 1024), "http://hooks.localhost"+port); err != nil || status != http.StatusOK {
+		t.Errorf("hooks.localhost in dev: %d %v, want 200", status, err)
+	}
+	_, _, err = get(t, Policy{Resolver: evil}.Client(5*time.Second, 1024), "http://hooks.localhost"+port)
+	wantRefused(t, err, "127.0.0.1")
 	if _, _, err := get(t, client(Policy{}), "http://nxdomain.test/"); err == nil || errors.Is(err, ErrRefused) {
 		t.Errorf("unknown name: err = %v, want a resolution error", err)
 	}
