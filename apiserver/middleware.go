@@ -75,7 +75,7 @@ var hiddenPaths = []struct {
 	after []string
 	as    string
 }{
-	{[]string{"share", "graphs"}, "{token}"}, {[]string{"shared", "graphs"}, "{token}"},
+	{strings.Split(strings.Trim(sharePagePath, "/"), "/"), "{token}"}, {[]string{"shared", "graphs"}, "{token}"},
 	{[]string{"share", "graph"}, "{token}"}, {[]string{"shared", "graph"}, "{token}"},
 	{[]string{"members"}, "{user_id}"},
 }
