@@ -40,6 +40,9 @@ func TestThesaurusTable(t *testing.T) {
 		{"the room wasn't dirty", 3, "", "dirt"},
 		{"a personal touch", -1, "kindness", ""},
 		{"one person behind the desk", -1, "", "gestures"},
+		{"a proper written summary after each session", -1, "written_record", ""},
+		{"if the tutor could write down the words", -1, "written_record", ""},
+		{"the rehearsal recordings are great", -1, "", "written_record"},
 	} {
 		got := names(c.text, c.negFrom)
 		if c.want != "" && !slices.Contains(got, c.want) {
