@@ -393,7 +393,8 @@ const praiseIdioms = `made a difference|made such a difference|made a huge diffe
 |couldn't have been more|could not have been more|couldn't be happier|could not be happier
 |within the hour|within an hour|within minutes|within a few minutes|within a few hours|within the day
 |the same day|on time|in seconds|in a few seconds|in a couple of minutes|in a few minutes|in two minutes
-|in five minutes|in a minute`
+|in five minutes|in a minute|a breeze|a doddle|piece of cake|plain sailing|smooth sailing|like clockwork
+|down to a fine art|nailed it|they've nailed|they have nailed|like a dream|was a dream|is a dream|a dream come true`
 
 // complaintIdioms are set phrases of complaint with no evaluative word the lists know.
 const complaintIdioms = `doing my head in|does my head in|did my head in|gets on my nerves|get on my nerves
