@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -40,9 +41,10 @@ func (g *globalFlags) restConfig() (*rest.Config, error) {
 }
 
 // routeKlog sends what logs through klog (k8s.io/apiserver, the aggregated API) to the
-// controller-runtime logger, which forwards to the sink the command sets up. Call it once,
+// controller-runtime logger, which forwards to the sink the command sets up, with the
+// library's reports of a client's malformed request demoted (clientFaults). Call it once,
 // before anything runs: klog's logger is process-global.
-func routeKlog() { klog.SetLogger(ctrl.Log) }
+func routeKlog() { klog.SetLogger(logr.New(clientFaults{ctrl.Log.GetSink()})) }
 
 func newRootCommand() *cobra.Command {
 	g := &globalFlags{}
