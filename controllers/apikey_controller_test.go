@@ -43,7 +43,7 @@ func waitKey(t *testing.T, key *qualv1alpha1.APIKey, ready metav1.ConditionStatu
 
 func TestAPIKeyAppliedWithKubectlIsMinted(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	for _, typ := range []qualv1alpha1.APIKeyType{qualv1alpha1.KeySecret, qualv1alpha1.KeyPublic, qualv1alpha1.KeyScoped} {
 		key := newKey(uniqueName("minted-"+string(typ)), typ, "campaigns:read")
 		if err := k8s.Create(ctx, key); err != nil {
@@ -85,7 +85,7 @@ func TestAPIKeyAppliedWithKubectlIsMinted(t *testing.T) {
 // refused for good, in any namespace, and the original stays as it was.
 func TestAPIKeyCopyingAnotherKeysHashIsRefused(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	ensureNamespace(t, keyNS+"-other")
 	original := newKey(uniqueName("original"), qualv1alpha1.KeySecret, "campaigns:read")
 	if err := k8s.Create(ctx, original); err != nil {
@@ -129,7 +129,7 @@ func TestAPIKeyCopyingAnotherKeysHashIsRefused(t *testing.T) {
 
 func TestAPIKeyWithPrecomputedHashGetsNoSecret(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	minted, err := keys.Mint(qualv1alpha1.KeySecret)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestAPIKeyWithPrecomputedHashGetsNoSecret(t *testing.T) {
 }
 
 func TestAPIKeyExpires(t *testing.T) {
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	key := newKey(uniqueName("expiring"), qualv1alpha1.KeySecret)
 	expires := metav1.NewTime(time.Now().Add(5 * time.Second).Truncate(time.Second))
 	key.Spec.ExpiresAt = &expires
@@ -176,7 +176,7 @@ func TestAPIKeyExpires(t *testing.T) {
 
 func TestAPIKeyRevocationIsPermanentAndDropsThePlaintext(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	key := newKey(uniqueName("revoked"), qualv1alpha1.KeySecret)
 	if err := k8s.Create(ctx, key); err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestAPIKeyRevocationIsPermanentAndDropsThePlaintext(t *testing.T) {
 // shows labelled Secrets, so an unlabelled squatter is found on the API server.
 func TestAPIKeyStalledOnForeignSecret(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	for _, labels := range []map[string]string{{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue}, nil} {
 		name := uniqueName("squatted")
 		squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: keyNS, Name: name + "-key", Labels: labels}}
@@ -238,7 +238,7 @@ func TestAPIKeyStalledOnForeignSecret(t *testing.T) {
 // with the same Secret.
 func TestAPIKeyWithUnlabelledSecretStallsThenRecovers(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	key := newKey(uniqueName("unlabelled"), qualv1alpha1.KeySecret, "campaigns:read")
 	if err := k8s.Create(ctx, key); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func setState(t *testing.T, cmp *qualv1alpha1.Campaign, state qualv1alpha1.Campa
 }
 
 func TestCampaignMovesThroughItsLifecycle(t *testing.T) {
-	ensureNamespace(t, campaignNS)
+	ensureTeamNamespace(t, campaignNS)
 	cmp := newCampaign(uniqueName("lifecycle"), qualv1alpha1.StateDraft)
 	if err := k8s.Create(context.Background(), cmp); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestCampaignMovesThroughItsLifecycle(t *testing.T) {
 }
 
 func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
-	ensureNamespace(t, campaignNS)
+	ensureTeamNamespace(t, campaignNS)
 	cmp := newCampaign(uniqueName("illegal"), qualv1alpha1.StateDraft)
 	if err := k8s.Create(context.Background(), cmp); err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 // Two legal moves that land before the controller accepts the first (Draft to Active to
 // Completed) are followed, not stalled on as one illegal jump: nothing could undo it.
 func TestCampaignFollowsMovesFasterThanItself(t *testing.T) {
-	ensureNamespace(t, campaignNS)
+	ensureTeamNamespace(t, campaignNS)
 	cmp := newCampaign(uniqueName("quick"), qualv1alpha1.StateDraft)
 	if err := k8s.Create(context.Background(), cmp); err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func seedInterview(t *testing.T, rows store.TeamStore, cmp *qualv1alpha1.Campaig
 }
 
 func TestCampaignStatusConflictIsRetried(t *testing.T) {
-	ensureNamespace(t, campaignNS)
+	ensureTeamNamespace(t, campaignNS)
 	before := conflicts.Load()
 	cmp := newCampaign(uniqueName("conflict"), qualv1alpha1.StateActive)
 	if err := k8s.Create(context.Background(), cmp); err != nil {

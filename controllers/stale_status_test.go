@@ -18,7 +18,7 @@ import (
 // its verdict back, without a spec change to wake it.
 func TestConditionsOverwrittenByAStalePassAreRepaired(t *testing.T) {
 	ctx := context.Background()
-	ensureNamespace(t, keyNS)
+	ensureTeamNamespace(t, keyNS)
 	team := readyTeam(t, newTeam(uniqueName("stale"), member("o@stale.example", qualv1alpha1.RoleOwner)))
 	cmp := newCampaign(uniqueName("stale"), qualv1alpha1.StateDraft)
 	cmp.Namespace = team.Status.Namespace

@@ -10,6 +10,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,6 +42,23 @@ func readyTeam(t *testing.T, team *qualv1alpha1.Team) *qualv1alpha1.Team {
 		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
 	})
 	return team
+}
+
+// ensureTeamNamespace makes name a team's namespace unless it already is one: a Team of the
+// same name owning it (spec.namespace), Ready. The Campaign, Webhook and APIKey controllers
+// reconcile nothing for objects anywhere else (NoTeam), as REST serves nothing there.
+func ensureTeamNamespace(t *testing.T, name string) {
+	t.Helper()
+	err := k8s.Get(context.Background(), client.ObjectKey{Name: name}, &qualv1alpha1.Team{})
+	if err == nil {
+		return
+	}
+	if !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	team := newTeam(name, member("owner@"+name+".example", qualv1alpha1.RoleOwner))
+	team.Spec.Namespace = name
+	readyTeam(t, team)
 }
 
 func TestTeamCreatesNamespaceAndRBAC(t *testing.T) {

@@ -74,7 +74,7 @@ func dispatcher(t *testing.T) *appsv1.Deployment {
 func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("hooks")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	first := newWebhook(ns, "first")
 	if err := k8s.Create(ctx, first); err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 
 	// A webhook in another namespace is served by the same dispatcher: none appears beside it.
 	other := uniqueName("hooks")
-	ensureNamespace(t, other)
+	ensureTeamNamespace(t, other)
 	second := newWebhook(other, "second")
 	if err := k8s.Create(ctx, second); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 func TestNamespaceDispatcherOfAnOlderOperatorIsDeleted(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("legacy")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	old := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: controllers.DispatcherName, Namespace: ns,
 			Labels: map[string]string{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue, "app": "d"}},
@@ -169,7 +169,7 @@ func TestNamespaceDispatcherOfAnOlderOperatorIsDeleted(t *testing.T) {
 func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("dispatch")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	wh := newWebhook(ns, "hook")
 	if err := k8s.Create(ctx, wh); err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func TestDispatcherFollowsConfigurationAndIsOtherwiseLeftAlone(t *testing.T) {
 func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("byo")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	wh := newWebhook(ns, "byo-secret")
 	wh.Spec.SecretRef = &qualv1alpha1.LocalSecretReference{Name: "my-signing"}
 	if err := k8s.Create(ctx, wh); err != nil {
@@ -258,7 +258,7 @@ func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 func TestWebhookStalledOnUnlabelledForeignSecret(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("squat")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	squatter := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "squatted-signing"}}
 	if err := k8s.Create(ctx, squatter); err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func TestWebhookStalledOnUnlabelledForeignSecret(t *testing.T) {
 // clears it.
 func TestWebhookDegradedFollowsDeliveryFailures(t *testing.T) {
 	ns := uniqueName("degraded")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	wh := newWebhook(ns, "failing")
 	if err := k8s.Create(context.Background(), wh); err != nil {
 		t.Fatal(err)
@@ -315,7 +315,7 @@ func TestWebhookDegradedFollowsDeliveryFailures(t *testing.T) {
 func TestWebhookReenabledClearsAutomaticDisable(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("reenable")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	wh := newWebhook(ns, "flaky")
 	if err := k8s.Create(ctx, wh); err != nil {
 		t.Fatal(err)
@@ -510,7 +510,7 @@ var testEgress = egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("10.2
 func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("egress")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	for _, c := range []struct{ url, reason, says string }{
 		{"https://169.254.169.254/latest/meta-data", "URLRefused", "metadata"},
 		{"http://hooks.example/plain", "URLRefused", "https"},
@@ -553,7 +553,7 @@ func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 func TestDeletedSigningSecretIsReplacedWithAWarning(t *testing.T) {
 	ctx := context.Background()
 	ns := uniqueName("resecret")
-	ensureNamespace(t, ns)
+	ensureTeamNamespace(t, ns)
 	wh := newWebhook(ns, "resecret")
 	if err := k8s.Create(ctx, wh); err != nil {
 		t.Fatal(err)
