@@ -39,6 +39,9 @@ type APIKeyReconciler struct {
 	Now func() time.Time
 	// APIReader finds a Secret the label-filtered cache does not show (lookup).
 	APIReader client.Reader
+	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
+	// empty): its keys are platform admins', which belong to no team.
+	SystemNamespace string
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=apikeys,verbs=get;list;watch;update;patch
@@ -63,9 +66,16 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 
 	var err error
 	if key.Spec.Revoked {
+		// Revocation only takes away, so it runs wherever the key lives.
 		err = r.reconcileRevocation(ctx, key)
 	} else {
-		err = r.reconcileCredential(ctx, key)
+		err = r.claimCredential(ctx, key)
+		if err == nil {
+			err = r.checkHome(ctx, key)
+		}
+		if err == nil {
+			err = r.reconcileCredential(ctx, key)
+		}
 	}
 	requeue := r.reconcileExpiry(ctx, key)
 	if emitErr := r.announceChanges(ctx, key, before); emitErr != nil {
@@ -80,15 +90,22 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 	return ctrl.Result{RequeueAfter: requeue}, err
 }
 
+// checkHome stalls a key that no team's namespace holds (NoTeam): the REST API refuses it, so
+// no plaintext is minted for it and no credential recorded. The operator's namespace is the
+// exception: its keys are platform admins', which REST takes there and only there.
+func (r *APIKeyReconciler) checkHome(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	if key.Namespace == orSystemNamespace(r.SystemNamespace) {
+		return nil
+	}
+	return requireTeam(ctx, r.Client, key.Namespace, "the REST API refuses the key and none is minted")
+}
+
 // reconcileCredential records what may be known of the key: from spec.credential when its
 // creator minted it, else from the Secret this controller minted it into. The Secret is the
 // source of truth, so a reconcile that dies between creating it and writing status mints
 // nothing twice.
 func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
 	if c := key.Spec.Credential; c != nil {
-		if err := r.claimCredential(ctx, key, c.HashRef); err != nil {
-			return err
-		}
 		key.Status.HashRef, key.Status.Prefix, key.Status.LastFour = c.HashRef, c.Prefix, c.LastFour
 		return nil
 	}
@@ -106,12 +123,18 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 	return nil
 }
 
-// claimCredential refuses, for good, a credential whose hash a key made before it, or in the
-// same second (creation times are whole seconds), already names: a hash is readable by
+// claimCredential refuses, for good, a spec.credential whose hash a key made before it, or in
+// the same second (creation times are whole seconds), already names: a hash is readable by
 // whoever reads a team's keys, and a copy must not take the key over, revive it once revoked,
 // or inherit its token when it is deleted. The REST API's directory holds to the same rule
-// (the oldest key naming a hash answers for it, a conflicting one never does).
-func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey, hashRef string) error {
+// (the oldest key naming a hash answers for it, a conflicting one never does). It runs in any
+// namespace, a team's or not: a copy parked outside a team until the original is gone would
+// otherwise pass once its namespace became a team's.
+func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	if key.Spec.Credential == nil {
+		return nil
+	}
+	hashRef := key.Spec.Credential.HashRef
 	refused := stalled("CredentialInUse", "another APIKey held this credential first; make a new key")
 	if keyindex.Conflicting(key) {
 		return refused
@@ -243,13 +266,15 @@ func (r *APIKeyReconciler) now() time.Time {
 
 // SetupWithManager registers the reconciler.
 func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
 		// Spec changes (revocation, a new expiry), deletion and changed conditions wake it
 		// (specOrConditionsChanged); the REST API's last-used stamps in status do not.
 		// Expiry requeues itself.
 		For(&qualv1alpha1.APIKey{}, builder.WithPredicates(specOrConditionsChanged())).
-		Owns(&corev1.Secret{}).
+		Owns(&corev1.Secret{})
+	// A key outside a team is looked at again when its namespace becomes one's.
+	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.APIKeyList{} }).
 		Named("apikey").
 		Complete(r)
 }

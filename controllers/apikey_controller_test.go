@@ -82,7 +82,8 @@ func TestAPIKeyAppliedWithKubectlIsMinted(t *testing.T) {
 }
 
 // A key's hash is readable by whoever reads its team's keys: another APIKey naming it is
-// refused for good, in any namespace, and the original stays as it was.
+// refused for good, in any namespace, a team's or not (a copy parked outside a team must not
+// pass once its namespace becomes one's), and the original stays as it was.
 func TestAPIKeyCopyingAnotherKeysHashIsRefused(t *testing.T) {
 	ctx := context.Background()
 	ensureTeamNamespace(t, keyNS)

@@ -89,7 +89,14 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		retErr = errors.Join(retErr, err)
 	}()
 
-	err := r.reconcileState(ctx, cmp)
+	// Outside a team the campaign is nobody's: REST does not serve it, so its state is not
+	// accepted, nothing is counted and no team hears of it.
+	home := requireTeam(ctx, r.Client, cmp.Namespace, "the REST API does not serve the campaign and its state is not accepted")
+	warnOnNewStall(ctx, r.Recorder, cmp, cmp.Status.Conditions, home)
+	err := home
+	if err == nil {
+		err = r.reconcileState(ctx, cmp)
+	}
 	if err == nil {
 		err = r.reconcileEnded(ctx, cmp)
 	}
@@ -97,11 +104,13 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 		err = r.reconcileCounts(ctx, cmp)
 	}
 	cmp.Status.ObservedGeneration = cmp.Generation
-	if emitErr := r.announceChanges(ctx, cmp, before); emitErr != nil {
-		// Record none of this reconcile's changes, so the retry sees them again and writes
-		// the events it missed under the same ids.
-		cmp.Status = *before.DeepCopy()
-		err = emitErr
+	if home == nil {
+		if emitErr := r.announceChanges(ctx, cmp, before); emitErr != nil {
+			// Record none of this reconcile's changes, so the retry sees them again and
+			// writes the events it missed under the same ids.
+			cmp.Status = *before.DeepCopy()
+			err = emitErr
+		}
 	}
 	return r.nextLook(cmp), summarize(&cmp.Status.Conditions, cmp.Generation, err, readiness{
 		ready: true, reason: string(cmp.Status.Phase), message: fmt.Sprintf("campaign is %s", cmp.Status.Phase),
@@ -195,13 +204,16 @@ func (r *CampaignReconciler) nextLook(cmp *qualv1alpha1.Campaign) ctrl.Result {
 // announceChanges writes the webhook events of what this reconcile changed, judged against
 // the status it started from: the campaign's creation, a publish-state move, or else a spec
 // change. Edits that landed between two reconciles are one event with the newest state. A
-// reconcile that changed nothing writes nothing.
+// reconcile that changed nothing writes nothing. The creation is the first pass that accepts
+// a state (the phase is empty until then), not the first pass: a campaign made outside a
+// team is observed for as long as it stays there, and its team first hears of it when its
+// namespace becomes the team's.
 func (r *CampaignReconciler) announceChanges(ctx context.Context, cmp *qualv1alpha1.Campaign, before *qualv1alpha1.CampaignStatus) error {
 	var changes []eventBuilder
 	change := func(typ, key string) {
 		changes = append(changes, func(team string) (store.NewEvent, error) { return qualevents.Campaign(typ, cmp, team, key) })
 	}
-	first := before.ObservedGeneration == 0
+	first := before.Phase == ""
 	if first {
 		change(qualevents.CampaignCreated, qualevents.KeyCreated)
 	}
@@ -254,12 +266,14 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 
 // SetupWithManager registers the reconciler.
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
 		// Spec changes (a new state), deletion and changed conditions wake it
 		// (specOrConditionsChanged); its finalizer and count writes do not. The roll-up of a
 		// published campaign's counts requeues itself.
-		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(specOrConditionsChanged())).
+		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(specOrConditionsChanged()))
+	// A campaign outside a team is looked at again when its namespace becomes one's.
+	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.CampaignList{} }).
 		Named("campaign").
 		Complete(r)
 }

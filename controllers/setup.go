@@ -61,23 +61,24 @@ type Reconcilers struct {
 	Webhook  *WebhookReconciler
 }
 
-// Setup registers every reconciler and the APIKey hash index with a manager.
+// Setup registers every reconciler, the APIKey hash index and the index of Teams by the
+// namespace they own with a manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, error) {
 	if err := keyindex.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
-	system := opts.SystemNamespace
-	if system == "" {
-		system = qualv1alpha1.SystemNamespace
+	if err := registerTeamNamespaceIndex(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
 	}
+	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
+	system := orSystemNamespace(opts.SystemNamespace)
 	rs := &Reconcilers{
 		Team: &TeamReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-team"),
 			SystemNamespace: system, Events: opts.Events},
 		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData,
 			Events: opts.Events},
 		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-apikey"),
-			Events: opts.Events},
+			SystemNamespace: system, Events: opts.Events},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
 			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData, Egress: opts.Egress},
 	}
@@ -90,6 +91,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		}
 	}
 	return rs, nil
+}
+
+// orSystemNamespace is namespace, or qualv1alpha1.SystemNamespace when it is empty: the
+// operator's own namespace as a reconciler's SystemNamespace names it.
+func orSystemNamespace(namespace string) string {
+	if namespace == "" {
+		return qualv1alpha1.SystemNamespace
+	}
+	return namespace
 }
 
 // CacheOptions limits the manager's cache to what the controllers need: Secrets,

@@ -161,12 +161,7 @@ func (r *TeamReconciler) reserved(name string) bool {
 	return name == r.systemNamespace() || name == metav1.NamespaceDefault || strings.HasPrefix(name, "kube-")
 }
 
-func (r *TeamReconciler) systemNamespace() string {
-	if r.SystemNamespace == "" {
-		return qualv1alpha1.SystemNamespace
-	}
-	return r.SystemNamespace
-}
+func (r *TeamReconciler) systemNamespace() string { return orSystemNamespace(r.SystemNamespace) }
 
 // namespaceLabels are the labels of a team's namespace.
 func namespaceLabels(team *qualv1alpha1.Team) map[string]string {

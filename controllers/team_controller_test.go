@@ -113,13 +113,21 @@ func TestTeamMembersChangeFollowsIntoRBAC(t *testing.T) {
 	reconcileIsSteady(t, reconcilers.Team, team)
 }
 
+// labelledNamespace creates team-<team> labelled for the team, as config/samples declares its
+// namespace, for the Team to adopt once it exists.
+func labelledNamespace(t *testing.T, team string) *corev1.Namespace {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-" + team, Labels: map[string]string{qualv1alpha1.LabelTeam: team}}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
 func TestTeamAdoptsItsLabelledNamespace(t *testing.T) {
 	ctx := context.Background()
 	name := uniqueName("adopter")
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-" + name, Labels: map[string]string{qualv1alpha1.LabelTeam: name}}}
-	if err := k8s.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
+	ns := labelledNamespace(t, name)
 	team := readyTeam(t, newTeam(name, member("o@a.example", qualv1alpha1.RoleOwner)))
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ns), ns); err != nil {
 		t.Fatal(err)

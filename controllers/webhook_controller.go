@@ -80,7 +80,12 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, wh, before, &wh.Status))
 	}()
 
-	err := r.reconcileSecret(ctx, wh)
+	// Outside a team no event reaches a webhook (the dispatcher delivers teams' events only),
+	// so it gets no signing secret and brings up no dispatcher.
+	err := requireTeam(ctx, r.Client, wh.Namespace, "no event reaches it and no signing secret is made")
+	if err == nil {
+		err = r.reconcileSecret(ctx, wh)
+	}
 	if err == nil {
 		err = r.reconcileDispatcher(ctx, wh)
 	}
@@ -290,7 +295,7 @@ func webhookReadiness(wh *qualv1alpha1.Webhook) readiness {
 // SetupWithManager registers the reconciler. A change to the dispatcher Deployment wakes one
 // webhook, whose reconcile puts the Deployment back when it was deleted or is out of date.
 func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
 		// No event filter: the dispatcher reports failures and automatic disables in
 		// status, and Ready follows them. The controller's own status writes cost one more
@@ -298,7 +303,9 @@ func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 		For(&qualv1alpha1.Webhook{}).
 		Owns(&corev1.Secret{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.anyWebhook),
-			builder.WithPredicates(predicate.NewPredicateFuncs(r.isDispatcher))).
+			builder.WithPredicates(predicate.NewPredicateFuncs(r.isDispatcher)))
+	// A webhook outside a team is looked at again when its namespace becomes one's.
+	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.WebhookList{} }).
 		Named("webhook").
 		Complete(r)
 }
