@@ -178,3 +178,37 @@ func TestNoTeamFollowsTheRESTAPIsRule(t *testing.T) {
 		eventually(t, obj.GetName()+" gone", func() error { return gone(ctx, obj) })
 	}
 }
+
+// The dispatcher Deployment, when changed or deleted, is put back by the reconcile of one
+// webhook: it must be a team's, since a webhook outside a team brings up no dispatcher.
+func TestDispatcherIsLookedAfterByATeamsWebhook(t *testing.T) {
+	ctx := context.Background()
+	plain, ns := uniqueName("plain-hooks"), uniqueName("team-hooks")
+	ensureNamespace(t, plain)
+	ensureTeamNamespace(t, ns)
+	outside := createWebhook(t, newWebhook(plain, "outside"), metav1.ConditionFalse, controllers.ReasonNoTeam)
+	inside := createWebhook(t, newWebhook(ns, "inside"), metav1.ConditionTrue, "Delivering")
+
+	name := func(wh *qualv1alpha1.Webhook) string {
+		if wh == nil {
+			return "none"
+		}
+		return wh.Namespace + "/" + wh.Name
+	}
+	for _, c := range []struct {
+		whs  []qualv1alpha1.Webhook
+		want *qualv1alpha1.Webhook
+	}{
+		{[]qualv1alpha1.Webhook{*outside, *inside}, inside},
+		{[]qualv1alpha1.Webhook{*inside, *outside}, inside},
+		{[]qualv1alpha1.Webhook{*outside}, nil},
+	} {
+		got, err := reconcilers.Webhook.TeamWebhook(ctx, c.whs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name(got) != name(c.want) {
+			t.Errorf("of %d webhooks the dispatcher is looked after by %s, want %s", len(c.whs), name(got), name(c.want))
+		}
+	}
+}

@@ -314,16 +314,42 @@ func (r *WebhookReconciler) isDispatcher(obj client.Object) bool {
 	return obj.GetNamespace() == r.SystemNamespace && obj.GetName() == DispatcherName
 }
 
-// anyWebhook is a request for one existing webhook, or none when there is none: then the
-// dispatcher is not needed.
+// anyWebhook is a request for one webhook of a team, or none when there is none: then the
+// dispatcher is not needed. A webhook outside a team would not bring the dispatcher back.
 func (r *WebhookReconciler) anyWebhook(ctx context.Context, _ client.Object) []reconcile.Request {
 	list := &qualv1alpha1.WebhookList{}
-	if err := r.List(ctx, list, client.Limit(1)); err != nil {
+	// Only names are read, so the cache's objects need no copy.
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "list webhooks to look at the dispatcher")
 		return nil
 	}
-	if len(list.Items) == 0 {
+	wh, err := r.teamWebhook(ctx, list.Items)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "look for a webhook of a team to look at the dispatcher")
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(&list.Items[0])}}
+	if wh == nil {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(wh)}}
+}
+
+// teamWebhook returns the first of whs in a team's namespace, or nil when none is.
+func (r *WebhookReconciler) teamWebhook(ctx context.Context, whs []qualv1alpha1.Webhook) (*qualv1alpha1.Webhook, error) {
+	checked := map[string]bool{}
+	for i := range whs {
+		ns := whs[i].Namespace
+		if checked[ns] {
+			continue
+		}
+		checked[ns] = true
+		owned, err := teamOwns(ctx, r.Client, ns)
+		if err != nil {
+			return nil, err
+		}
+		if owned {
+			return &whs[i], nil
+		}
+	}
+	return nil, nil
 }

@@ -61,6 +61,17 @@ func waitWebhook(t *testing.T, wh *qualv1alpha1.Webhook, ready metav1.ConditionS
 	})
 }
 
+// createWebhook creates wh and waits until its Ready condition has the given status and
+// reason.
+func createWebhook(t *testing.T, wh *qualv1alpha1.Webhook, ready metav1.ConditionStatus, reason string) *qualv1alpha1.Webhook {
+	t.Helper()
+	if err := k8s.Create(context.Background(), wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, ready, reason)
+	return wh
+}
+
 // dispatcher is the one dispatcher Deployment, in the operator's namespace.
 func dispatcher(t *testing.T) *appsv1.Deployment {
 	t.Helper()
