@@ -392,6 +392,8 @@ func TestWebhookValidationNamesTheField(t *testing.T) {
 		{"zero-width space in the host", "url", map[string]any{"url": "https://hooks.exam\u200bple.com/", "events": ok}},
 		{"non-ASCII host", "url", map[string]any{"url": "https://пример.рф/", "events": ok}},
 		{"broken escape", "url", map[string]any{"url": "https://hooks.example.com/x?a=%zz", "events": ok}},
+		{"fragment", "url", map[string]any{"url": "https://hooks.example.com/qual#part", "events": ok}},
+		{"empty fragment", "url", map[string]any{"url": "https://hooks.example.com/qual?a=1#", "events": ok}},
 		{"no events", "events", map[string]any{"url": "https://hooks.example.com/qual"}},
 		{"empty events", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{}}},
 		{"webhook.test subscribed", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"webhook.test"}}},
@@ -415,6 +417,12 @@ func TestWebhookValidationNamesTheField(t *testing.T) {
 	e := callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"url": "http://192.168.1.20/"}).
 		expectError(t, 400, "VALIDATION_ERROR")
 	if e.Details[0].Field != "url" {
+		t.Fatalf("details %+v", e.Details)
+	}
+	// A fragment is never sent, so the receiver would get another URL than the one shown.
+	e = callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"url": "https://hooks.example.com/qual#v2"}).
+		expectError(t, 400, "VALIDATION_ERROR")
+	if e.Details[0].Field != "url" || !strings.Contains(e.Details[0].Message, "#fragment") {
 		t.Fatalf("details %+v", e.Details)
 	}
 	// The server without a loopback allowance refuses loopback too.

@@ -153,6 +153,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		// Webhook
 		{name: "webhook without url", manifest: webhook(`events: ["*"]`), wantField: "spec.url", wantMsg: "Required value"},
 		{name: "webhook with ftp url", manifest: webhook("url: ftp://files.example/in\n  events: ['*']"), wantField: "spec.url", wantMsg: "absolute http or https URL"},
+		{name: "webhook url with a fragment", manifest: webhook("url: 'https://x.example/h#part'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must not carry a #fragment"},
+		{name: "webhook url with an empty fragment", manifest: webhook("url: 'https://x.example/h?a=1#'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must not carry a #fragment"},
 		{name: "webhook without events", manifest: webhook("url: https://x.example/h\n  events: []"), wantField: "spec.events", wantMsg: "at least 1"},
 		{name: "webhook subscribes webhook.test", manifest: webhook("url: https://x.example/h\n  events: [webhook.test]"), wantField: "spec.events[0]", wantMsg: "Unsupported value"},
 		{name: "webhook mixes * with events", manifest: webhook("url: https://x.example/h\n  events: ['*', finding.created]"), wantField: "spec.events", wantMsg: "cannot be combined"},

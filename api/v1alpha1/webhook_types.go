@@ -14,11 +14,14 @@ const EventAll WebhookEvent = "*"
 
 // WebhookSpec is the desired state of a Webhook.
 type WebhookSpec struct {
-	// url is the endpoint events are POSTed to: https, or http to a host the operator allows.
+	// url is the endpoint events are POSTed to: https, or http to a host the operator allows,
+	// without a #fragment (an HTTP client never sends one, so the receiver would be asked for
+	// another URL than the one written).
 	// +required
 	// +kubebuilder:validation:MinLength=8
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http'] && url(self).getHostname() != ''",message="url must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="url must not carry a #fragment: it is never sent to the receiver (write a literal # as %23)"
 	URL string `json:"url"`
 
 	// events are the events delivered to the endpoint, or `*` alone for all of them.

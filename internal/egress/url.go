@@ -8,12 +8,12 @@ import (
 )
 
 // CheckURL is the static check API validation runs on a webhook URL: an absolute http or https
-// URL with a host, a valid port if any, and no user name or password. It must use https unless
-// its host is loopback under AllowLoopback or on AllowHosts. A literal IP is checked against the
-// table (Refused) and the Policy's exceptions; so are `localhost` and its subdomains, which are
-// loopback by definition (RFC 6761). Other host names are not resolved here: DNS may answer
-// differently at delivery time, so the Client checks them when it dials. Every error wraps
-// ErrRefused and says why.
+// URL with a host, a valid port if any, no user name or password and no fragment. It must use
+// https unless its host is loopback under AllowLoopback or on AllowHosts. A literal IP is
+// checked against the table (Refused) and the Policy's exceptions; so are `localhost` and its
+// subdomains, which are loopback by definition (RFC 6761). Other host names are not resolved
+// here: DNS may answer differently at delivery time, so the Client checks them when it dials.
+// Every error wraps ErrRefused and says why.
 func (p Policy) CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -27,6 +27,11 @@ func (p Policy) CheckURL(raw string) error {
 	}
 	if u.User != nil {
 		return refused("the URL must not carry a user name or password")
+	}
+	// A client never sends the fragment, so the receiver would be asked for another URL than
+	// the one written. Any "#" starts one (a literal one is written %23), even an empty one.
+	if strings.Contains(raw, "#") {
+		return refused("the URL must not carry a #fragment: it is never sent to the receiver")
 	}
 	host := u.Hostname()
 	if host == "" {

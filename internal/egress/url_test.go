@@ -33,6 +33,10 @@ func TestCheckURL(t *testing.T) {
 		{prod, "https://:443/path", "must name a host"},
 		{prod, "https://user:pass@hooks.example.com/", "user name or password"},
 		{prod, "https://@hooks.example.com/", "user name or password"},
+		{prod, "https://hooks.example.com/qual#section", "#fragment"},
+		{prod, "https://hooks.example.com/qual#", "#fragment"},
+		{prod, "https://hooks.example.com/qual?a=1#", "#fragment"},
+		{prod, "https://hooks.example.com/q%23al?a=%23", ""},
 		{prod, "https://hooks.example.com:0/", "port 0"},
 		{prod, "https://hooks.example.com:65536/", "port 65536"},
 		{prod, "https://hooks.example.com:x/", "does not parse"},
@@ -84,6 +88,7 @@ func FuzzCheckURL(f *testing.F) {
 		"https://hooks.example.com/qual", "http://localhost:8080/", "https://10.0.0.5/",
 		"https://[::ffff:127.0.0.1]/", "https://user@h/", "https://127.1/", "https:opaque",
 		"https://[fe80::1%25eth0]:8443/", "http://hooks.internal/", "https://%31%30.0.0.5/", "",
+		"https://hooks.example.com/#x", "https://hooks.example.com/a#",
 	} {
 		f.Add(seed, false)
 		f.Add(seed, true)
@@ -103,6 +108,10 @@ func FuzzCheckURL(f *testing.F) {
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Hostname() == "" || u.User != nil {
 			t.Fatalf("CheckURL accepted %q: scheme %q, opaque %q, host %q, user %v", raw, u.Scheme, u.Opaque, u.Hostname(), u.User)
+		}
+		// What is accepted is what is requested: no fragment, which a client would drop.
+		if u.Fragment != "" || strings.Contains(raw, "#") {
+			t.Fatalf("CheckURL accepted %q, whose fragment %q is never sent", raw, u.Fragment)
 		}
 		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 			devLoopback := allowLoopback && ip.Unmap().IsLoopback()
