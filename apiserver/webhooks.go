@@ -233,7 +233,7 @@ func checkEvents(events []string) string {
 	for i, e := range events {
 		switch {
 		case e == "":
-			return "lists an empty or null event; each must be * or an event name"
+			return "lists an empty event; each must be * or an event name"
 		case e == delivery.EventTest:
 			return "webhook.test is sent on demand (POST /webhooks/{id}/test) and cannot be subscribed"
 		case e == string(qualv1alpha1.EventAll) && len(events) > 1:

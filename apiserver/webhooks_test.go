@@ -399,7 +399,7 @@ func TestWebhookValidationNamesTheField(t *testing.T) {
 		{"webhook.test subscribed", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"webhook.test"}}},
 		{"* combined", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"*", "campaign.created"}}},
 		{"unknown event", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"campaign.exploded"}}},
-		{"null event", "events", map[string]any{"url": "https://hooks.example.com/qual", "events": []any{nil}}},
+		{"null event", "events[0]", map[string]any{"url": "https://hooks.example.com/qual", "events": []any{nil}}},
 		{"enabled null", "enabled", map[string]any{"url": "https://hooks.example.com/qual", "events": ok, "enabled": nil}},
 		{"long description", "description", map[string]any{"url": "https://hooks.example.com/qual", "events": ok,
 			"description": strings.Repeat("x", 501)}},

@@ -76,6 +76,11 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	if e := decodeStrict(body, dst); e != nil {
 		return e
 	}
+	// A null list item would have decoded as an empty value and been refused, if at all, as
+	// one: say what the client sent.
+	if field, null := NullItem(body, reflect.TypeOf(dst)); null {
+		return envelope.Field(field, "must not be null")
+	}
 	// One walk finds a name given twice and, unless the fast check clears every string, text
 	// that is not text.
 	switch field, found := scan(body, true, !plainText(body)); found {

@@ -1,8 +1,10 @@
 package decode
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,6 +48,7 @@ func TestStrictDecodingNamesTheField(t *testing.T) {
 		{"wrong nested type", "application/json", `{"settings": {"anonymous": "yes"}}`, envelope.CodeValidation, "settings.anonymous"},
 		{"unknown nested field", "application/json", `{"settings": {"lang": "en"}}`, envelope.CodeValidation, "lang"},
 		{"list of numbers", "application/json", `{"questions": ["a", 1]}`, envelope.CodeValidation, "questions[1]"},
+		{"null in a list", "application/json", `{"questions": ["a", null]}`, envelope.CodeValidation, "questions[1]"},
 		{"fraction for an integer", "application/json", `{"max_questions": 1.5}`, envelope.CodeValidation, "max_questions"},
 		{"form body", "application/x-www-form-urlencoded", `title=x`, envelope.CodeUnsupportedMedia, ""},
 		{"no content type", "", `{"title":"x"}`, envelope.CodeUnsupportedMedia, ""},
@@ -90,6 +93,26 @@ func TestIntegerValuedNumbersAreIntegers(t *testing.T) {
 	}
 }
 
+// A null item is not an empty one: the error says null, naming the item by its index.
+func TestNullListItemIsCalledNull(t *testing.T) {
+	for in, field := range map[string]string{
+		`{"questions": ["a", null]}`:                    "questions[1]",
+		`{"title": "x", "questions": [null, "b"]}`:      "questions[0]",
+		`{"questions": ["null", "", null], "title": 1}`: "title", // a type error comes first
+	} {
+		_, err := decodeString(t, "application/json", in)
+		if err == nil || err.Code != envelope.CodeValidation || len(err.Details) != 1 || err.Details[0].Field != field {
+			t.Fatalf("%s: got %+v, want a VALIDATION_ERROR naming %s", in, err, field)
+		}
+		if field != "title" && err.Details[0].Message != "must not be null" {
+			t.Fatalf("%s: message %q", in, err.Details[0].Message)
+		}
+	}
+	if b, err := decodeString(t, "application/json", `{"title": null, "questions": ["null", ""]}`); err != nil || len(b.Questions) != 2 {
+		t.Fatalf("a null title and the text null: %+v, %v", b, err)
+	}
+}
+
 func TestEmptyBodyDecodesNothing(t *testing.T) {
 	for _, ct := range []string{"", "application/json"} {
 		if b, err := decodeString(t, ct, ""); err != nil || b.Title.Set {
@@ -99,13 +122,21 @@ func TestEmptyBodyDecodesNothing(t *testing.T) {
 }
 
 func FuzzBytes(f *testing.F) {
-	for _, s := range []string{`{}`, `{"title":"x","max_questions":3}`, `{"settings":{"language":"en"}}`, `[`, `{"questions":["a",null]}`, `{"title":null}`} {
+	for _, s := range []string{`{}`, `{"title":"x","max_questions":3}`, `{"settings":{"language":"en"}}`, `[`, `{"questions":["a",null]}`, `{"title":null}`,
+		`{"questions":[null]}`, `{"questions":["null"],"title":"null"}`, `{"questions":null}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var b body
 		err := Bytes(in, &b)
 		if err == nil {
+			// Nothing accepted held a null question: it would have read as an empty one.
+			var raw struct {
+				Questions []any `json:"questions"`
+			}
+			if json.Unmarshal(in, &raw) == nil && slices.Contains(raw.Questions, nil) {
+				t.Fatalf("input %q: a null question was accepted as %q", in, b.Questions)
+			}
 			return
 		}
 		// Every failure is a documented 4xx with a message.

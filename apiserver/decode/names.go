@@ -38,7 +38,7 @@ func valueType(t reflect.Type) (reflect.Type, bool) {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		if t.PkgPath() != decodePkg || !strings.HasPrefix(t.Name(), "Optional[") {
+		if !isOptional(t) {
 			break
 		}
 		f, _ := t.FieldByName("Value")
@@ -46,6 +46,10 @@ func valueType(t reflect.Type) (reflect.Type, bool) {
 	}
 	p := reflect.PointerTo(t)
 	return t, p.Implements(unmarshalerType) || p.Implements(textUnmarshalerType)
+}
+
+func isOptional(t reflect.Type) bool {
+	return t.PkgPath() == decodePkg && strings.HasPrefix(t.Name(), "Optional[")
 }
 
 func unknownIn(v any, t reflect.Type, path string) (field, near string, unknown bool) {
@@ -144,16 +148,45 @@ var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 // themselves, free-form values and `,string` fields are not judged; a malformed document
 // reports nothing.
 func MismatchPath(body []byte, t reflect.Type) (field string, found bool) {
+	return findPath(body, t, false)
+}
+
+// NullItem finds a null item of a list whose items cannot be null and returns its path
+// (`questions[1]`). encoding/json decodes such an item as its type's zero value, so
+// `["a", null]` would read as `["a", ""]` and be refused, if at all, as an empty value. An
+// item may be null only where the list holds pointers, Optionals, free-form values or types
+// that read themselves. Call it on a document that decodes into t (MismatchPath finds
+// nothing then); a malformed document reports nothing.
+func NullItem(body []byte, t reflect.Type) (field string, found bool) {
+	// A document without the word holds no null: most bodies are spared the walk.
+	if !bytes.Contains(body, []byte("null")) {
+		return "", false
+	}
+	return findPath(body, t, true)
+}
+
+// findPath walks the document with t and returns the first value t cannot hold, and, when
+// nulls, the first null item of a list that cannot hold one.
+func findPath(body []byte, t reflect.Type, nulls bool) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if dec.Decode(&v) != nil {
 		return "", false
 	}
-	return mismatchIn(v, t, "")
+	return mismatchIn(v, t, "", nulls)
 }
 
-func mismatchIn(v any, t reflect.Type, path string) (string, bool) {
+// nullable says a list item of type t can tell null from a value, or judges null itself.
+func nullable(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface || isOptional(t) {
+		return true
+	}
+	_, self := valueType(t)
+	return self
+}
+
+func mismatchIn(v any, t reflect.Type, path string, nulls bool) (string, bool) {
 	t, self := valueType(t)
 	if v == nil || self || t.Kind() == reflect.Interface {
 		return "", false
@@ -171,7 +204,11 @@ func mismatchIn(v any, t reflect.Type, path string) (string, bool) {
 			return path, true
 		}
 		for i, member := range val {
-			if f, bad := mismatchIn(member, t.Elem(), path+"["+strconv.Itoa(i)+"]"); bad {
+			item := path + "[" + strconv.Itoa(i) + "]"
+			if member == nil && nulls && !nullable(t.Elem()) {
+				return item, true
+			}
+			if f, bad := mismatchIn(member, t.Elem(), item, nulls); bad {
 				return f, true
 			}
 		}
@@ -181,14 +218,14 @@ func mismatchIn(v any, t reflect.Type, path string) (string, bool) {
 			fields, asString := jsonFields(t), stringFields(t)
 			for _, name := range slices.Sorted(maps.Keys(val)) {
 				if ft, ok := fields[name]; ok && !asString[name] {
-					if f, bad := mismatchIn(val[name], ft, join(path, name)); bad {
+					if f, bad := mismatchIn(val[name], ft, join(path, name), nulls); bad {
 						return f, true
 					}
 				}
 			}
 		case reflect.Map:
 			for _, name := range slices.Sorted(maps.Keys(val)) {
-				if f, bad := mismatchIn(val[name], t.Elem(), join(path, name)); bad {
+				if f, bad := mismatchIn(val[name], t.Elem(), join(path, name), nulls); bad {
 					return f, true
 				}
 			}

@@ -137,6 +137,39 @@ func TestMismatchPathGivesTheIndex(t *testing.T) {
 	}
 }
 
+// lists holds lists whose items may be null (pointers, times, Optionals, raw JSON) beside
+// typed's, whose items may not.
+type lists struct {
+	typed
+	Ptrs  []*inner           `json:"ptrs"`
+	Times []time.Time        `json:"times"`
+	Maybe []Optional[string] `json:"maybe"`
+	Raws  []json.RawMessage  `json:"raws"`
+}
+
+func TestNullItemGivesTheIndex(t *testing.T) {
+	typ := reflect.TypeFor[*lists]()
+	for _, c := range []struct{ body, field string }{
+		{`{"items":[{"language":"en"},null]}`, "items[1]"},
+		{`{"grid":[[1],null]}`, "grid[1]"},
+		{`{"grid":[[1],[2,null]]}`, "grid[1][1]"},
+		{`{"nums":[1,null]}`, "nums[1]"},
+		{`{"opts":[{"language":"en"},null]}`, "opts[1]"},
+		{`{"byname":{"a":{"language":"en"}},"settings":{"language":"en"},"grid":null,"items":[null]}`, "items[0]"},
+		// Free-form values, and items that can say null, may be null; so may a list itself.
+		{`{"meta":{"x":[null]},"any":[null,{"y":[null]}],"raw":[null]}`, ""},
+		{`{"ptrs":[null],"times":[null],"maybe":[null],"raws":[null]}`, ""},
+		{`{"title":"null","items":null,"nums":null,"settings":null}`, ""},
+		{`{"items":[{"language":"null"}]}`, ""},
+		{`{"items": [null`, ""}, // malformed: decoding reports it
+	} {
+		field, found := NullItem([]byte(c.body), typ)
+		if found != (c.field != "") || field != c.field {
+			t.Errorf("%s: got %q %v, want %q", c.body, field, found, c.field)
+		}
+	}
+}
+
 // FuzzMismatchPath holds MismatchPath to encoding/json: what it refuses for a value's type,
 // MismatchPath finds somewhere (but in a `,string` field, which it does not judge and the
 // decoder's own field then names), and what MismatchPath finds, encoding/json refuses.
