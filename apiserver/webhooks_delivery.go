@@ -145,7 +145,8 @@ func (s *Server) deliverer() (Deliverer, *envelope.Error) {
 }
 
 // testWebhook sends a signed webhook.test event now and answers with its delivery, also
-// when the receiver failed: the delivery log says how.
+// when the receiver failed: the delivery log says how. It counts toward the endpoint's
+// in-flight cap as a delivery does: 409 when the cap is full.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
 	if e != nil {
@@ -178,6 +179,10 @@ func deliveryError(err error, invalidState string) error {
 		return envelope.NotFound("Delivery")
 	case errors.Is(err, store.ErrInvalidState):
 		return envelope.New(envelope.CodeInvalidState, "%s", invalidState)
+	case errors.Is(err, delivery.ErrEndpointBusy):
+		// Like an answer racing another on one interview: nothing was done, and a retry
+		// after the sends in flight finish goes through.
+		return envelope.New(envelope.CodeConflict, "The webhook has as many sends in flight as this server makes to one endpoint at once; nothing was sent, retry once one has finished")
 	}
 	return err
 }

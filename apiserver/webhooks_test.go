@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -742,4 +745,90 @@ func TestWebhookCreateReplayAndNoDeliverer(t *testing.T) {
 		return nil
 	})
 	call(t, "POST", "/api/v1/webhooks/"+first.ID+"/test", tn.secret, nil).expectError(t, 503, "SERVICE_UNAVAILABLE")
+}
+
+// servingDeliveries is a REST replica that sends test events with the delivery service
+// itself, wired as `qual apiserver` wires it (the Kubernetes directory, the egress client),
+// with loopback allowed and room for one send to an endpoint at a time.
+func servingDeliveries(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var svc *delivery.Service
+	var setupErr error
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		Tune: func(c *apiserver.Config) {
+			c.Egress, c.SecretReader = egress.Policy{AllowLoopback: true}, k8s
+			dir, err := delivery.NewKube(ctx, c.Cache, k8s, c.Client, nil)
+			if err == nil {
+				svc, err = delivery.New(ctx, delivery.Config{Store: db, Directory: dir, Client: c.Egress.Client(10*time.Second, 1<<20),
+					CheckURL: c.Egress.CheckURL, InFlight: 1, SlotWait: 200 * time.Millisecond, Logger: logr.Discard()})
+			}
+			if setupErr = err; err == nil {
+				c.Deliveries = svc
+			}
+		}})
+	if err = errors.Join(err, setupErr); err != nil {
+		t.Fatal(err)
+	}
+	svc.Start(ctx) // no workers: it sends tests and queues redeliveries
+	t.Cleanup(func() {
+		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = svc.Stop(stop)
+		svc.Close()
+	})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// A test send takes one of the endpoint's in-flight places, as deliveries do: beside one in
+// flight at a cap of one, another is 409 CONFLICT, sent and logged nowhere, and a retry after
+// it finished goes through.
+func TestWebhookTestSendRespectsTheInFlightCap(t *testing.T) {
+	base := servingDeliveries(t)
+	tn := hookTenant(t, base, "hooks-cap")
+	var open, most atomic.Int32
+	hold := make(chan struct{})
+	var free sync.Once
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := open.Add(1)
+		defer open.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-hold
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	t.Cleanup(func() { free.Do(func() { close(hold) }) }) // first: a failure never leaves the receiver waiting
+	wh, _ := createHook(t, base, tn.secret, map[string]any{"url": rc.URL, "events": []string{"campaign.created"}})
+	if wh.Secret == nil {
+		t.Fatal("no signing secret yet")
+	}
+
+	first := make(chan response, 1)
+	go func() { first <- callAt(t, base, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil) }()
+	waitFor(t, "the first test at the receiver", func() error {
+		if open.Load() != 1 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	e := callAt(t, base, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.owner, nil).expectError(t, 409, "CONFLICT")
+	if !strings.Contains(e.Message, "in flight") {
+		t.Fatalf("message %q", e.Message)
+	}
+	free.Do(func() { close(hold) })
+	var sent deliveryJSON
+	(<-first).expect(t, 200).data(t, &sent)
+	if sent.Status != "succeeded" {
+		t.Fatalf("the first test: %+v", sent)
+	}
+	callAt(t, base, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil).expect(t, 200)
+	var log []deliveryJSON
+	callAt(t, base, "GET", "/api/v1/webhooks/"+wh.ID+"/deliveries", tn.secret, nil).expect(t, 200).data(t, &log)
+	if len(log) != 2 || most.Load() != 1 {
+		t.Fatalf("%d deliveries logged, %d requests open at once; want 2, one", len(log), most.Load())
+	}
 }

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -465,6 +466,65 @@ func TestTestSendIsLoggedOnly(t *testing.T) {
 	}
 	if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || h.FailingSince != nil {
 		t.Fatalf("a test moved health: %+v", h)
+	}
+}
+
+// A test send takes one of the endpoint's in-flight places, as deliveries do: while the
+// places are taken (by a delivery or by another test) it waits SlotWait and is refused with
+// ErrEndpointBusy, sending and logging nothing, and the receiver never has more requests
+// open than the cap.
+func TestTestSendRespectsTheInFlightCap(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.InFlight, cfg.SlotWait = 1, 200*time.Millisecond
+	})
+	var open, most atomic.Int32
+	hold := make(chan struct{})
+	var free sync.Once
+	t.Cleanup(func() { free.Do(func() { close(hold) }) }) // a failure never leaves the receiver waiting
+	f.rc.answer = func(received, int, http.Header) int {
+		n := open.Add(1)
+		defer open.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-hold
+		return http.StatusNoContent
+	}
+	// refused checks that a test sent beside what holds the only place is refused and logged
+	// nowhere.
+	refused := func(beside string) {
+		t.Helper()
+		eventually(t, 10*time.Second, beside+" in flight", func() bool { return open.Load() == 1 })
+		before := len(deliveries(t, f.ts, f.ep.ID))
+		if d, err := f.svc.SendTest(context.Background(), f.ep); !errors.Is(err, delivery.ErrEndpointBusy) {
+			t.Fatalf("a test beside %s: %+v, %v; want ErrEndpointBusy", beside, d, err)
+		}
+		if after := len(deliveries(t, f.ts, f.ep.ID)); after != before {
+			t.Fatalf("a refused test logged %d deliveries", after-before)
+		}
+	}
+
+	emit(t, f.ts, "finding.created", "f1")
+	refused("a delivery")
+	hold <- struct{}{}
+	eventually(t, 10*time.Second, "the delivery", func() bool { return len(f.rc.delivered()) == 1 })
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.svc.SendTest(context.Background(), f.ep)
+		first <- err
+	}()
+	refused("another test")
+	hold <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+
+	free.Do(func() { close(hold) }) // the place is free: a test is sent
+	if d, err := f.svc.SendTest(context.Background(), f.ep); err != nil || d.Status != store.DeliverySucceeded {
+		t.Fatalf("a test with the place free: %+v, %v", d, err)
+	}
+	if m, n := most.Load(), len(f.rc.requests()); m != 1 || n != 3 {
+		t.Fatalf("the receiver took %d requests, %d at once at most; want 3, one at a time", n, m)
 	}
 }
 

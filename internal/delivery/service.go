@@ -241,10 +241,24 @@ func (s *Service) every(ctx context.Context, interval time.Duration, fn func(con
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
 
+// ErrEndpointBusy is a test send refused because the endpoint already has InFlight sends
+// from this process: nothing was sent or logged.
+var ErrEndpointBusy = errors.New("delivery: the endpoint has as many sends in flight as this process allows")
+
 // SendTest sends a webhook.test event to the endpoint now and returns the logged delivery.
 // It is never retried and never moves the endpoint's health; a failing receiver is a failed
-// delivery, not an error.
+// delivery, not an error. It takes one of the endpoint's in-flight places, as a delivery
+// does (waiting up to SlotWait), so tests sent in a loop cannot push a receiver past the
+// cap; with none free it is ErrEndpointBusy.
 func (s *Service) SendTest(ctx context.Context, ep Endpoint) (store.Delivery, error) {
+	release, ok := s.slot(ctx, ep.ID)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return store.Delivery{}, fmt.Errorf("delivery: wait to test: %w", err)
+		}
+		return store.Delivery{}, ErrEndpointBusy
+	}
+	defer release()
 	ts := s.cfg.Store.Team(ep.Team)
 	payload := fmt.Appendf(nil, `{"webhook_id":%q,"message":"This is a test event."}`, ep.ID)
 	var d store.Delivery
