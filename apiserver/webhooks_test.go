@@ -19,6 +19,7 @@ import (
 	"github.com/go-logr/logr"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +45,7 @@ type webhook struct {
 	ConsecutiveFailures int      `json:"consecutive_failures"`
 	DisabledAt          *string  `json:"disabled_at"`
 	DisabledReason      *string  `json:"disabled_reason"`
+	URLRefused          *string  `json:"url_refused"`
 	Secret              *string  `json:"secret"`
 }
 
@@ -634,6 +636,79 @@ func TestKubectlWebhookAndItsOwnSecret(t *testing.T) {
 	e := callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/rotate-secret", tn.secret, nil).expectError(t, 409, "CONFLICT")
 	if !strings.Contains(e.Message, "owner") || !strings.Contains(e.Message, "my-signing") {
 		t.Fatalf("message %q", e.Message)
+	}
+}
+
+// A Webhook applied with kubectl at a URL the operator's policy refuses (REST would have
+// said 400) shows why in url_refused, as its Ready condition does, instead of looking
+// healthy while nothing can reach it; a URL the policy takes shows null, and moving the
+// refused one to such a URL clears it.
+func TestKubectlWebhookWithARefusedURL(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-refused")
+	ctx := context.Background()
+	apply := func(name, url string) *qualv1alpha1.Webhook {
+		obj := &qualv1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + tn.team.Name},
+			Spec: qualv1alpha1.WebhookSpec{URL: url, Events: []qualv1alpha1.WebhookEvent{"*"}}}
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	// judged waits until the controller has judged the object's current URL, and returns its
+	// REST form.
+	judged := func(obj *qualv1alpha1.Webhook) webhook {
+		t.Helper()
+		var wh webhook
+		waitFor(t, "the controller's verdict on "+obj.Name+" through REST", func() error {
+			cur := &qualv1alpha1.Webhook{}
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+				return err
+			}
+			ready := meta.FindStatusCondition(cur.Status.Conditions, qualv1alpha1.ConditionReady)
+			if ready == nil || ready.ObservedGeneration != cur.Generation || ready.Reason == "ReconcileError" {
+				return fmt.Errorf("not judged yet: %+v", ready)
+			}
+			r := callAt(t, b.url, "GET", "/api/v1/webhooks/"+string(obj.UID), tn.secret, nil)
+			if r.status != 200 {
+				return fmt.Errorf("%d %s", r.status, r.body)
+			}
+			r.data(t, &wh)
+			if (ready.Reason == qualv1alpha1.ReasonURLRefused) != (wh.URLRefused != nil) {
+				return fmt.Errorf("Ready says %s, REST says url_refused %v", ready.Reason, wh.URLRefused)
+			}
+			return nil
+		})
+		return wh
+	}
+
+	refused := apply("private", "https://10.1.2.3/hook")
+	wh := judged(refused)
+	if wh.URLRefused == nil || !strings.Contains(*wh.URLRefused, "10.1.2.3 is a private address") || !wh.Enabled {
+		t.Fatalf("a refused URL through REST: %+v", wh)
+	}
+	var listed []webhook
+	callAt(t, b.url, "GET", "/api/v1/webhooks", tn.secret, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 1 || listed[0].URLRefused == nil || *listed[0].URLRefused != *wh.URLRefused {
+		t.Fatalf("the list shows %+v", listed)
+	}
+	if accepted := judged(apply("public", "https://hooks.example.com/kubectl")); accepted.URLRefused != nil {
+		t.Fatalf("an accepted URL through REST: %+v", accepted)
+	}
+
+	// Moving it to a URL the policy takes clears the refusal, in the answer (a verdict on the
+	// old URL is not the new one's) and once the controller has looked.
+	var moved webhook
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"url": "https://hooks.example.com/fixed"}).
+		expect(t, 200).data(t, &moved)
+	if moved.URLRefused != nil {
+		t.Fatalf("the move answered %+v", moved)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(refused), refused); err != nil {
+		t.Fatal(err)
+	}
+	if fixed := judged(refused); fixed.URLRefused != nil || fixed.URL != "https://hooks.example.com/fixed" {
+		t.Fatalf("after the move: %+v", fixed)
 	}
 }
 

@@ -109,7 +109,8 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 // URL is fixed. The policy reads no DNS here; names are checked at dial time.
 func (r *WebhookReconciler) checkURL(wh *qualv1alpha1.Webhook) error {
 	if err := r.Egress.CheckURL(wh.Spec.URL); err != nil {
-		return stalled("URLRefused", "spec.url is refused: %v", err)
+		// The message reaches REST users too (url_refused): the reason alone, as REST says it.
+		return stalled(qualv1alpha1.ReasonURLRefused, "spec.url is refused: %s", strings.TrimPrefix(err.Error(), "egress: "))
 	}
 	return nil
 }

@@ -543,6 +543,10 @@ func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 		if !strings.Contains(ready.Message, c.says) {
 			t.Errorf("%s: Ready says %q, want it to name %q", c.url, ready.Message, c.says)
 		}
+		// REST shows this message as url_refused: the reason, not the Go error's package.
+		if strings.Contains(ready.Message, "egress:") || wh.URLRefused() != ready.Message {
+			t.Errorf("%s: Ready says %q, URLRefused %q", c.url, ready.Message, wh.URLRefused())
+		}
 		if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "URLRefused"); err != nil {
 			t.Errorf("%s: %v", c.url, err)
 		}

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -104,6 +105,21 @@ type WebhookStatus struct {
 // ConditionDegraded is True on an enabled Webhook whose latest deliveries failed
 // (status.consecutiveFailures above zero), until one succeeds or the endpoint is disabled.
 const ConditionDegraded = "Degraded"
+
+// ReasonURLRefused is the reason of a Webhook's Ready (False) and Stalled (True) conditions
+// while the operator's egress policy refuses spec.url; their message says why.
+const ReasonURLRefused = "URLRefused"
+
+// URLRefused is why the controller refuses the webhook's spec.url, as its Ready condition
+// says, or "" when it does not. A verdict on an earlier generation may be on another URL, so
+// it counts only once the controller has looked at this one.
+func (w *Webhook) URLRefused() string {
+	c := meta.FindStatusCondition(w.Status.Conditions, ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonURLRefused || c.ObservedGeneration != w.Generation {
+		return ""
+	}
+	return c.Message
+}
 
 // Webhook is an endpoint that receives signed events of its team.
 // +kubebuilder:object:root=true

@@ -22,8 +22,11 @@ type Webhook struct {
 	LastSuccessAt       *time.Time `json:"last_success_at"`
 	DisabledAt          *time.Time `json:"disabled_at"`
 	DisabledReason      *string    `json:"disabled_reason"`
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
+	// URLRefused says why the controller refuses the URL (a Webhook applied with kubectl
+	// skips REST's check): nothing is sent there, whatever enabled says.
+	URLRefused *string   `json:"url_refused"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // WebhookWithSecret is the answer to a create or a secret rotation: the only times the
@@ -48,6 +51,9 @@ func NewWebhook(wh *qualv1alpha1.Webhook, teamID string) Webhook {
 	}
 	if r := wh.Status.DisabledReason; r != "" && out.DisabledAt != nil {
 		out.DisabledReason = &r
+	}
+	if r := wh.URLRefused(); r != "" {
+		out.URLRefused = &r
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr/funcr"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
@@ -433,10 +434,19 @@ func TestRefusedAddressIsLogged(t *testing.T) {
 	}
 }
 
-// A URL the policy refuses (here http to a public name, as kubectl may write) is a failed
-// attempt naming the reason, checked before anything is dialled.
+// A URL the policy refuses by the time of the send (here http to a public name, as kubectl may
+// write, after the operator's allowlist shrank) is a failed attempt naming the reason,
+// checked before anything is dialled.
 func TestURLIsCheckedBeforeEachSend(t *testing.T) {
-	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) { cfg.CheckURL = egress.Policy{}.CheckURL })
+	var checks atomic.Int32
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.CheckURL = func(raw string) error {
+			if checks.Add(1) == 1 { // the fan-out, under the allowlist before it shrank
+				return nil
+			}
+			return egress.Policy{}.CheckURL(raw)
+		}
+	})
 	f.ep.URL = "http://receiver.example/hook"
 	f.dir.add(f.ep)
 	emit(t, f.ts, "finding.created", "f1")
@@ -446,6 +456,31 @@ func TestURLIsCheckedBeforeEachSend(t *testing.T) {
 	})
 	if a := deliveries(t, f.ts, f.ep.ID)[0].Attempts[0]; a.StatusCode != 0 || !strings.Contains(a.Error, "https") {
 		t.Fatalf("attempt %+v", a)
+	}
+}
+
+// An event gets no delivery to an endpoint whose URL the policy refuses (the Webhook
+// controller shows it as URLRefused), as none to a disabled one: it would fail every attempt
+// for days. Once the URL is one the policy takes, the next event is delivered there.
+func TestRefusedURLGetsNoDelivery(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) { cfg.CheckURL = egress.Policy{AllowLoopback: true}.CheckURL })
+	refused := f.ep
+	refused.ID, refused.Name, refused.URL = store.WebhookID(uuid.NewString()), "refused", "http://receiver.example/hook"
+	f.dir.add(refused)
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the delivery to the accepted URL", func() bool { return len(f.rc.delivered()) == 1 })
+	time.Sleep(300 * time.Millisecond) // fifteen relay passes
+	if d := deliveries(t, f.ts, refused.ID); len(d) != 0 {
+		t.Fatalf("the refused URL got %d deliveries: %+v", len(d), d)
+	}
+
+	fixed := newReceiver(t, f.ep.Secrets...)
+	refused.URL = fixed.srv.URL + "/hook"
+	f.dir.add(refused)
+	ev := emit(t, f.ts, "finding.created", "f2")
+	eventually(t, 10*time.Second, "the delivery to the fixed URL", func() bool { return fixed.delivered()[string(ev.ID)] == 1 })
+	if d := deliveries(t, f.ts, refused.ID); len(d) != 1 || d[0].EventID != ev.ID {
+		t.Fatalf("after the fix: %+v; want the one new event", d)
 	}
 }
 

@@ -51,15 +51,23 @@ func (s *Service) heads(ctx context.Context, ds []store.Delivery) []store.Delive
 	return out
 }
 
-// fanout lists the deliveries of one event: one per enabled endpoint of its team that takes it.
+// fanout lists the deliveries of one event: one per enabled endpoint of its team that takes it
+// at a URL the policy accepts. A refused URL (applied with kubectl; the Webhook controller
+// reports it as URLRefused under the same policy) gets no delivery, as a disabled endpoint
+// gets none: each would fail every attempt for days, until the endpoint was disabled.
 func (s *Service) fanout(ev store.Event) []store.NewDelivery {
 	var out []store.NewDelivery
 	for _, ep := range s.cfg.Directory.Endpoints(ev.TeamID) {
-		if ep.Enabled && ep.Subscribes(ev.Type) {
+		if ep.Enabled && ep.Subscribes(ev.Type) && s.accepts(ep.URL) {
 			out = append(out, store.NewDelivery{WebhookID: ep.ID, EventID: ev.ID})
 		}
 	}
 	return out
+}
+
+// accepts says the policy takes the URL (CheckURL, when set).
+func (s *Service) accepts(url string) bool {
+	return s.cfg.CheckURL == nil || s.cfg.CheckURL(url) == nil
 }
 
 // repairBatch bounds one repair pass.

@@ -54,9 +54,11 @@ type Config struct {
 	// Client sends the requests; build it with egress.Policy.Client so private addresses stay
 	// out of reach and each attempt is bounded.
 	Client *http.Client
-	// CheckURL vets an endpoint's URL before each send (egress.Policy.CheckURL): a Webhook
-	// written with kubectl never passed the API's check, and the operator's allowlist may have
-	// shrunk since. Nil checks nothing beyond what Client refuses at dial time.
+	// CheckURL vets an endpoint's URL (egress.Policy.CheckURL) when an event is fanned out,
+	// where a refused one gets no delivery, and before each send, where it fails the attempt:
+	// a Webhook written with kubectl never passed the API's check, and the operator's
+	// allowlist may have shrunk since. Nil checks nothing beyond what Client refuses at dial
+	// time.
 	CheckURL func(string) error
 	// Health receives health roll-ups and disables; nil writes none (tests, the API process).
 	Health HealthWriter
