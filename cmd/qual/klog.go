@@ -23,8 +23,8 @@ func (c clientFaults) Error(err error, msg string, kv ...any) {
 		c.LogSink.Error(err, msg, kv...)
 		return
 	}
-	if c.LogSink.Enabled(1) {
-		c.LogSink.Info(1, msg, append(kv, "error", err.Error())...)
+	if c.Enabled(1) {
+		c.Info(1, msg, append(kv, "error", err.Error())...)
 	}
 }
 
