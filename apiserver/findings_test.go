@@ -10,6 +10,7 @@ import (
 	"time"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/internal/store"
 )
 
@@ -558,4 +559,33 @@ func TestFindingWritesNeedTheReadsTheyReveal(t *testing.T) {
 	call(t, "PATCH", "/api/v1/findings/"+f.ID, readWrite, map[string]any{"title": "Pricing"}).expect(t, 200)
 	call(t, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"evidence": quote}).expect(t, 200)
 	call(t, "DELETE", "/api/v1/findings/"+f.ID, writeOnly, nil).expect(t, 204)
+}
+
+// TestAnalysisTitlesFollowTheTitleRule: a participant's direction override reaches an
+// analysis finding's quote, which is their words, but not its title or tags, which show in
+// every list and on the public share page, and which a client must be able to send back.
+func TestAnalysisTitlesFollowTheTitleRule(t *testing.T) {
+	b := backends(t)[0]
+	tn := newTenant(t, "bidi-titles", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Export study",
+		"questions": []string{"What frustrated you about the product?"}, "max_questions": 2})
+	for range 5 {
+		interviewed(t, b.url, tn.secret, c.ID, "The export to \u202eVSC\u202c kept failing on large files and I lost a whole afternoon of work.")
+	}
+	if a := analyzed(t, b.url, tn.secret, c.ID); a.Status != "succeeded" || len(a.FindingIDs) == 0 {
+		t.Fatalf("analysis %+v", a)
+	}
+	quoted := false
+	for _, f := range campaignFindings(t, b.url, tn.secret, c.ID, "") {
+		if decode.Reorders(f.Title) || slices.ContainsFunc(f.Tags, decode.Reorders) {
+			t.Errorf("finding %q, tags %q: a direction override in a title", f.Title, f.Tags)
+		}
+		for _, e := range f.Evidence {
+			quoted = quoted || decode.Reorders(e.Quote)
+		}
+		callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"title": f.Title, "tags": f.Tags}).expect(t, 200)
+	}
+	if !quoted {
+		t.Error("no quote keeps the participant's words as said")
+	}
 }

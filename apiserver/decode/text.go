@@ -156,10 +156,25 @@ func Invisible(r rune) bool {
 // so a name can read as something it is not ("invoice\u202Efdp.exe" shows as
 // "invoiceexe.pdf"). Right-to-left names need none of them; the direction marks U+200E and
 // U+200F, which change no order, stay allowed.
-func Reorders(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool {
-		return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
-	}) >= 0
+func Reorders(s string) bool { return strings.IndexFunc(s, reorders) >= 0 }
+
+func reorders(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// DropReorders removes from s what Reorders finds: for text the API writes itself from
+// what others said (an analysis finding's title quotes a participant), where refusing is
+// not an option.
+func DropReorders(s string) string {
+	if !Reorders(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if reorders(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // ReordersMessage is the validation message for a name that Reorders.

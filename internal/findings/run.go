@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/apiserver/resources"
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/store"
@@ -262,7 +263,7 @@ var (
 )
 
 // toStore checks an analyzer's findings against its input. A finding with no key, a key seen
-// before, no title, or an unknown type or sentiment is an analyzer bug: the analysis fails. Evidence
+// before, no title (or one that shows as nothing), or an unknown type or sentiment is an analyzer bug: the analysis fails. Evidence
 // that does not hold (an interview or message not in the input, a quote that is not an
 // exact substring of its message) is dropped, so nothing is ever quoted that was not said.
 func toStore(found []analysis.Finding, in analysis.Input) ([]store.NewFinding, error) {
@@ -279,10 +280,11 @@ func toStore(found []analysis.Finding, in analysis.Input) ([]store.NewFinding, e
 	keys := map[string]bool{}
 	for i, f := range found {
 		sentiment := cmp.Or(f.Sentiment, analysis.SentimentNeutral)
+		title := readable(f.Title)
 		switch {
 		case f.Key == "" || keys[f.Key]:
 			return nil, fmt.Errorf("finding %d: empty or repeated key: %w", i, errPermanent)
-		case strings.TrimSpace(f.Title) == "":
+		case decode.Blank(title):
 			return nil, fmt.Errorf("finding %d: no title: %w", i, errPermanent)
 		case !slices.Contains(findingTypes, f.Type) || !slices.Contains(sentiments, sentiment):
 			return nil, fmt.Errorf("finding %d: type %q, sentiment %q: %w", i, f.Type, f.Sentiment, errPermanent)
@@ -302,9 +304,27 @@ func toStore(found []analysis.Finding, in analysis.Input) ([]store.NewFinding, e
 		if math.IsNaN(confidence) {
 			confidence = 0
 		}
-		out = append(out, store.NewFinding{Key: f.Key, Type: store.FindingType(f.Type), Title: strings.TrimSpace(f.Title),
+		out = append(out, store.NewFinding{Key: f.Key, Type: store.FindingType(f.Type), Title: title,
 			Summary: f.Summary, Evidence: ev, Frequency: max(f.Frequency, 0), Sentiment: store.Sentiment(sentiment),
-			Confidence: min(max(confidence, 0), 1), Tags: f.Tags, Source: store.SourceAnalysis})
+			Confidence: min(max(confidence, 0), 1), Tags: readableTags(f.Tags), Source: store.SourceAnalysis})
 	}
 	return out, nil
+}
+
+// readable is a title or tag as the API's rule for one has it: an analyzer writes them from
+// what participants said, and a participant's direction override ("export to \u202eVSC")
+// would make a title read as something it is not wherever it shows, the public share page
+// and terminals included. So overrides, embeddings and isolates go, as a manual title could
+// not have them.
+func readable(s string) string { return strings.TrimSpace(decode.DropReorders(s)) }
+
+// readableTags are tags made readable, without those left blank.
+func readableTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if t = readable(t); !decode.Blank(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	apitext "qual.cx/operator/apiserver/decode"
 	"regexp"
 	"strconv"
 	"strings"
@@ -502,6 +503,23 @@ func TestModelTextLosesControlCharacters(t *testing.T) {
 	}
 	if f := found[0]; f.Title != "Connecting the [31m database is the main setup hurdle" || f.Summary != "Five of six struggled." {
 		t.Errorf("title %q, summary %q", f.Title, f.Summary)
+	}
+}
+
+// A model's title follows the API's rule for a title: direction overrides, embeddings and
+// isolates go, and a finding whose title shows as nothing is dropped, as a title a client
+// could not have sent.
+func TestModelTitlesFollowTheTitleRule(t *testing.T) {
+	answer := strings.Replace(modelAnswer(), "Connecting the database", `Connecting the \u202edatabase\u2066`, 1)
+	found := analyze(t, newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(answer)), Config{}, logr.Discard()))
+	if len(found) != 1 || found[0].Title != "Connecting the database is the main setup hurdle" {
+		t.Fatalf("findings %+v", found)
+	}
+	blank := strings.Replace(modelAnswer(), "Connecting the database is the main setup hurdle", `\u200b\u3164 \u2067`, 1)
+	for _, f := range analyze(t, newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(blank)), Config{}, logr.Discard())) {
+		if apitext.Blank(f.Title) || f.Frequency == 5 {
+			t.Errorf("a title of nothing visible made the finding %+v", f)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	apitext "qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/internal/analysis"
 )
 
@@ -74,7 +75,7 @@ type candidate struct {
 // newCandidate is a finding as the model words it, on one line, within the API's bounds,
 // with a type and a sentiment the API knows.
 func newCandidate(title, summary, typ, sentiment string) candidate {
-	return candidate{title: clip(oneLine(printable(title)), maxTitle), summary: clip(oneLine(printable(summary)), maxSummary),
+	return candidate{title: clip(oneLine(printable(apitext.DropReorders(title))), maxTitle), summary: clip(oneLine(printable(summary)), maxSummary),
 		typ: pick(typ, types, analysis.TypeTheme), sentiment: pick(sentiment, sentiments, analysis.SentimentNeutral)}
 }
 
@@ -100,7 +101,7 @@ func candidates(content string, r refs) ([]candidate, error) {
 	for _, f := range rep.Findings {
 		c := newCandidate(f.Title, f.Summary, f.Type, f.Sentiment)
 		c.evidence, c.proposed = r.evidence(f.Evidence)
-		if c.title != "" && len(c.evidence) > 0 {
+		if !apitext.Blank(c.title) && len(c.evidence) > 0 {
 			out = append(out, c)
 		}
 	}
@@ -132,7 +133,7 @@ func merge(content string, cands []candidate) ([]candidate, error) {
 				}
 			}
 		}
-		if m.title != "" && len(m.evidence) > 0 {
+		if !apitext.Blank(m.title) && len(m.evidence) > 0 {
 			out = append(out, m)
 		}
 	}
