@@ -29,7 +29,9 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal
 	return nil
 }
 
-const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After"
+// exposedHeaders are the response headers the contract documents, which a page reads:
+// Idempotent-Replayed tells a replay from a first answer, Warning a stale read.
+const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After, Idempotent-Replayed, Warning"
 
 // preflight answers a CORS preflight. It carries no credentials, so it is answered for an
 // origin that some public key accepts; the request that follows is checked against its own key.

@@ -153,6 +153,11 @@ func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
 			if r.header.Get("Access-Control-Allow-Origin") != origin {
 				t.Fatalf("start from the browser: no CORS header: %v", r.header)
 			}
+			// A page can tell a replay from a first answer, and a stale read.
+			if exposed := r.header.Get("Access-Control-Expose-Headers"); !strings.Contains(exposed, "Idempotent-Replayed") ||
+				!strings.Contains(exposed, "Warning") {
+				t.Fatalf("exposed headers: %q", exposed)
+			}
 			// A page on another origin cannot use the key, not even blindly: nothing starts.
 			callAt(t, b.url, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", public, nil, "Origin", "https://evil.example").
 				expectError(t, 403, "FORBIDDEN")
