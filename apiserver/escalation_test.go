@@ -152,6 +152,8 @@ func TestNoCallerClimbs(t *testing.T) {
 		{"malformed team_id filter", e.owner, "GET", "/api/v1/campaigns?team_id=not-a-uuid", nil, nil, 400, "VALIDATION_ERROR"},
 		{"malformed team_id body", e.owner, "POST", "/api/v1/campaigns", map[string]any{"title": "x", "team_id": "not-a-uuid"}, nil, 400, "VALIDATION_ERROR"},
 		{"malformed X-Qual-Team", e.owner, "GET", "/api/v1/me", nil, []string{"X-Qual-Team", "not-a-uuid"}, 400, "VALIDATION_ERROR"},
+		{"X-Qual-Team twice", e.owner, "POST", "/api/v1/campaigns", map[string]any{"title": "Which team"},
+			[]string{"X-Qual-Team", e.team.id, "X-Qual-Team", e.other.id}, 400, "VALIDATION_ERROR"},
 		{"well-formed id of another team", e.owner, "GET", "/api/v1/campaigns?team_id=" + e.other.id, nil, nil, 404, "NOT_FOUND"},
 		{"a filter with a bare percent sign", e.owner, "GET", "/api/v1/campaigns?search=100%", nil, nil, 400, "VALIDATION_ERROR"},
 		{"a cursor with a broken escape", e.owner, "GET", "/api/v1/campaigns?cursor=%ZZ", nil, nil, 400, "VALIDATION_ERROR"},

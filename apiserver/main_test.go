@@ -189,12 +189,17 @@ func callAt(t *testing.T, base, method, path, token string, body any, headers ..
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	given := map[string]bool{} // a header named twice is sent twice
 	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
+		switch {
+		case headers[i+1] == "":
 			req.Header.Del(headers[i])
-		} else {
+		case given[headers[i]]:
+			req.Header.Add(headers[i], headers[i+1])
+		default:
 			req.Header.Set(headers[i], headers[i+1])
 		}
+		given[headers[i]] = true
 	}
 	return exchange(t, http.DefaultClient, req)
 }

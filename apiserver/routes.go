@@ -132,6 +132,12 @@ func (s *Server) authed(pattern string, scope scopes.Set, acting actingTeam, h h
 			envelope.WriteError(w, e)
 			return
 		}
+		// Two teams named are refused rather than one picked, as two idempotency keys are:
+		// the reader that acts and the one that charges must not disagree on which counts.
+		if len(r.Header.Values("X-Qual-Team")) > 1 {
+			envelope.WriteError(w, envelope.Field("X-Qual-Team", "must be sent once"))
+			return
+		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, p.ID()))
 		p.Acting = acting(r, p)
 		if e := s.spendRequest(w, r, p, p.Acting); e != nil {
@@ -311,8 +317,9 @@ func canonicalIDs(r *http.Request, names []string) *envelope.Error {
 			}
 		}
 	}
-	if v := r.Header.Get("X-Qual-Team"); v != "" {
-		r.Header.Set("X-Qual-Team", canonicalID(v))
+	// One team named is read in any case; two are refused later, so both must stay.
+	if vs := r.Header.Values("X-Qual-Team"); len(vs) == 1 && vs[0] != "" {
+		r.Header.Set("X-Qual-Team", canonicalID(vs[0]))
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
