@@ -822,40 +822,65 @@ func TestWebhookCreateReplayAndNoDeliverer(t *testing.T) {
 	call(t, "POST", "/api/v1/webhooks/"+first.ID+"/test", tn.secret, nil).expectError(t, 503, "SERVICE_UNAVAILABLE")
 }
 
-// servingDeliveries is a REST replica that sends test events with the delivery service
-// itself, wired as `qual apiserver` wires it (the Kubernetes directory, the egress client),
-// with loopback allowed and room for one send to an endpoint at a time.
+// servingDeliveries is a REST replica over the suite's store with room for one send to an
+// endpoint at a time; it stops when the test ends.
 func servingDeliveries(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	base, stop, err := deliveringReplica(context.Background(), db, deliveryOptions{inFlight: 1, slotWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return base
+}
+
+// deliveryOptions are what a replica changes of the delivery service's production defaults.
+type deliveryOptions struct {
+	inFlight int           // sends to one endpoint at once (default delivery.DefaultInFlight)
+	slotWait time.Duration // how long a send waits for one of them (default 5 s)
+}
+
+// deliveringReplica starts a REST replica over st whose test sends and redeliveries go
+// through the delivery service, built as `qual apiserver` builds it: the Kubernetes
+// directory on the replica's cache and uncached reader, the egress policy's client (a 10 s
+// attempt, 64 KiB of answer, the flags' defaults) and URL check, and the production
+// schedule and intervals; loopback receivers are allowed, as in `qual dev`. stop stops the
+// service, then the replica.
+func deliveringReplica(ctx context.Context, st store.Store, o deliveryOptions) (base string, stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	var svc *delivery.Service
 	var setupErr error
-	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: st, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		AdminUsers: []string{"root@platform.example"},
 		Tune: func(c *apiserver.Config) {
-			c.Egress, c.SecretReader = egress.Policy{AllowLoopback: true}, k8s
-			dir, err := delivery.NewKube(ctx, c.Cache, k8s, c.Client, nil)
-			if err == nil {
-				svc, err = delivery.New(ctx, delivery.Config{Store: db, Directory: dir, Client: c.Egress.Client(10*time.Second, 1<<20),
-					CheckURL: c.Egress.CheckURL, InFlight: 1, SlotWait: 200 * time.Millisecond, Logger: logr.Discard()})
+			c.Egress = egress.Policy{AllowLoopback: true}
+			var dir *delivery.Kube
+			if dir, setupErr = delivery.NewKube(ctx, c.Cache, c.SecretReader, c.Client, nil); setupErr != nil {
+				return
 			}
-			if setupErr = err; err == nil {
+			svc, setupErr = delivery.New(ctx, delivery.Config{Store: st, Directory: dir, Client: c.Egress.Client(10*time.Second, 64<<10),
+				CheckURL: c.Egress.CheckURL, InFlight: o.inFlight, SlotWait: o.slotWait, Logger: logr.Discard()})
+			if setupErr == nil {
 				c.Deliveries = svc
 			}
 		}})
 	if err = errors.Join(err, setupErr); err != nil {
-		t.Fatal(err)
+		cancel()
+		if svc != nil {
+			svc.Close()
+		}
+		return "", nil, err
 	}
 	svc.Start(ctx) // no workers: it sends tests and queues redeliveries
-	t.Cleanup(func() {
-		stop, done := context.WithTimeout(context.Background(), 10*time.Second)
-		defer done()
-		_ = svc.Stop(stop)
-		svc.Close()
-	})
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
+	return hs.URL, func() {
+		hs.Close()
+		halt, done := context.WithTimeout(context.Background(), 10*time.Second)
+		defer done()
+		_ = svc.Stop(halt)
+		svc.Close()
+		cancel()
+	}, nil
 }
 
 // A test send takes one of the endpoint's in-flight places, as deliveries do: beside one in
