@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,8 +66,7 @@ type deliveryJSON struct {
 	CreatedAt   string  `json:"created_at"`
 }
 
-// webhookStack is a REST replica that can send: loopback URLs allowed, a test deliverer
-// over its store, and uncached reads of signing Secrets.
+// webhookStack is a REST replica that sends webhooks with the delivery service.
 type webhookStack struct {
 	name string
 	url  string
@@ -82,99 +80,26 @@ var (
 )
 
 // webhookStacks are REST replicas over SQLite (the suite's store) and PostgreSQL, started
-// once; the suite's controllers make the signing Secrets.
+// once, with the delivery service as `qual apiserver` runs it; the suite's controllers make
+// the signing Secrets.
 func webhookStacks(t *testing.T) []webhookStack {
 	t.Helper()
 	dbs := backends(t)
 	hookOnce.Do(func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		afterSuite = append(afterSuite, cancel)
 		for _, b := range dbs {
-			srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: b.db, Limiter: ratelimit.NewMemory(),
-				JWTSecret: jwtSecret, AdminUsers: []string{"root@platform.example"},
-				Tune: func(c *apiserver.Config) {
-					c.Egress = egress.Policy{AllowLoopback: true}
-					c.Deliveries = &testDeliverer{db: b.db}
-					c.SecretReader = k8s
-				}})
+			base, stop, err := deliveringReplica(context.Background(), b.db, deliveryOptions{})
 			if err != nil {
 				hookErr = err
 				return
 			}
-			hs := httptest.NewServer(srv.Handler())
-			afterSuite = append(afterSuite, hs.Close)
-			hookStacks = append(hookStacks, webhookStack{name: b.name, url: hs.URL, db: b.db})
+			afterSuite = append(afterSuite, stop)
+			hookStacks = append(hookStacks, webhookStack{name: b.name, url: base, db: b.db})
 		}
 	})
 	if hookErr != nil {
 		t.Fatalf("webhook replicas: %v", hookErr)
 	}
 	return hookStacks
-}
-
-// The delivery service is what the server is wired with outside tests.
-var _ apiserver.Deliverer = (*delivery.Service)(nil)
-
-// testDeliverer sends for real, as the delivery service does: the event in the outbox, a
-// delivery in the store, one signed POST, the attempt recorded.
-type testDeliverer struct{ db store.Store }
-
-func (d *testDeliverer) SendTest(ctx context.Context, ep delivery.Endpoint) (store.Delivery, error) {
-	ts := d.db.Team(ep.Team)
-	payload, err := json.Marshal(map[string]string{"webhook_id": string(ep.ID)})
-	if err != nil {
-		return store.Delivery{}, err
-	}
-	ev, err := ts.AddEvent(ctx, store.NewEvent{Type: delivery.EventTest, Subject: "webhook/" + string(ep.ID), Payload: payload})
-	if err != nil {
-		return store.Delivery{}, err
-	}
-	dl, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: ep.ID, EventID: ev.ID, Test: true})
-	if err != nil {
-		return store.Delivery{}, err
-	}
-	return ts.RecordAttempt(ctx, dl.ID, post(ctx, ep, ev))
-}
-
-// Redeliver puts the delivery back on the queue, as the service does (the job sends it).
-func (d *testDeliverer) Redeliver(ctx context.Context, team store.TeamID, id store.DeliveryID) (store.Delivery, error) {
-	return d.db.Team(team).Redeliver(ctx, id, time.Now())
-}
-
-// post signs ev with every secret of ep and POSTs it the Standard Webhooks way.
-func post(ctx context.Context, ep delivery.Endpoint, ev store.Event) store.AttemptResult {
-	body, _ := json.Marshal(map[string]any{"id": ev.ID, "type": ev.Type, "created_at": ev.CreatedAt.UTC().Format(time.RFC3339),
-		"data": ev.Payload})
-	now := time.Now().Unix()
-	var sigs []string
-	for _, secret := range ep.Secrets {
-		sig, err := signing.Sign(secret, string(ev.ID), now, body)
-		if err != nil {
-			return store.AttemptResult{Status: store.DeliveryFailed, Error: err.Error()}
-		}
-		sigs = append(sigs, sig)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
-	if err != nil {
-		return store.AttemptResult{Status: store.DeliveryFailed, Error: err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("webhook-id", string(ev.ID))
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now, 10))
-	req.Header.Set("webhook-signature", strings.Join(sigs, " "))
-	began := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	took := time.Since(began).Milliseconds()
-	if err != nil {
-		return store.AttemptResult{Status: store.DeliveryFailed, DurationMS: took, Error: err.Error()}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-	r := store.AttemptResult{StatusCode: resp.StatusCode, DurationMS: took, ResponseExcerpt: string(excerpt), Status: store.DeliverySucceeded}
-	if resp.StatusCode/100 != 2 {
-		r.Status, r.Error = store.DeliveryFailed, "receiver answered "+strconv.Itoa(resp.StatusCode)
-	}
-	return r
 }
 
 // receiver is a webhook endpoint that records what it gets and answers status.
