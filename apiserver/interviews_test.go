@@ -56,6 +56,9 @@ type backend struct {
 }
 
 var (
+	// suitePG is the suite's PostgreSQL server, started by the first database asked of it
+	// and stopped after the suite.
+	suitePG   = pgtest.New()
 	pgOnce    sync.Once
 	pgBackend backend
 	pgErr     error
@@ -66,10 +69,9 @@ var (
 func backends(t *testing.T) []backend {
 	t.Helper()
 	pgOnce.Do(func() {
-		pg := pgtest.New()
 		tb := &suiteTB{}
-		afterSuite = append(afterSuite, func() { tb.cleanup(); pg.Close() })
-		pgdb, err := store.Open(context.Background(), pg.Database(tb))
+		afterSuite = append(afterSuite, tb.cleanup)
+		pgdb, err := store.Open(context.Background(), suitePG.Database(tb))
 		if err != nil {
 			pgErr = err
 			return

@@ -51,6 +51,7 @@ func TestMain(m *testing.M) {
 	for i := len(afterSuite) - 1; i >= 0; i-- {
 		afterSuite[i]()
 	}
+	suitePG.Close()
 	// Every documented operation must have been exercised and checked against the document.
 	if missing := validator.Unchecked(); code == 0 && len(missing) > 0 && runAll() {
 		fmt.Fprintln(os.Stderr, "operations the suite never checked against the OpenAPI document:", missing)

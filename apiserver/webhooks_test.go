@@ -30,6 +30,7 @@ import (
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/signing"
 	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
 	"qual.cx/operator/internal/teststack"
 )
 
@@ -66,7 +67,8 @@ type deliveryJSON struct {
 	CreatedAt   string  `json:"created_at"`
 }
 
-// webhookStack is a REST replica that sends webhooks with the delivery service.
+// webhookStack is a REST replica that sends webhooks with the delivery service, over a store
+// of its own.
 type webhookStack struct {
 	name string
 	url  string
@@ -79,20 +81,35 @@ var (
 	hookErr    error
 )
 
-// webhookStacks are REST replicas over SQLite (the suite's store) and PostgreSQL, started
-// once, with the delivery service as `qual apiserver` runs it; the suite's controllers make
-// the signing Secrets.
+// webhookStacks are REST replicas over a SQLite and a PostgreSQL store, started once, each
+// running the delivery service as `qual dev` does: it sends test events, and relays the
+// outbox and works the delivery queue, so a redelivery is sent by a job. Their stores are
+// their own: the relay takes every undispatched event of its store, and the suite's other
+// tests count theirs. The suite's controllers make the signing Secrets.
 func webhookStacks(t *testing.T) []webhookStack {
 	t.Helper()
-	dbs := backends(t)
 	hookOnce.Do(func() {
-		for _, b := range dbs {
-			base, stop, err := deliveringReplica(context.Background(), b.db, deliveryOptions{})
+		tb := &suiteTB{}
+		afterSuite = append(afterSuite, tb.cleanup)
+		sqlite, closeSQLite, err := testenv.TempStore(context.Background())
+		if err != nil {
+			hookErr = err
+			return
+		}
+		tb.Cleanup(closeSQLite)
+		pgdb, err := store.Open(context.Background(), suitePG.Database(tb))
+		if err != nil {
+			hookErr = err
+			return
+		}
+		tb.Cleanup(func() { _ = pgdb.Close() })
+		for _, b := range []backend{{name: "sqlite", db: sqlite}, {name: "postgres", db: pgdb}} {
+			base, stop, err := deliveringReplica(context.Background(), b.db, deliveryOptions{workers: 2})
 			if err != nil {
 				hookErr = err
 				return
 			}
-			afterSuite = append(afterSuite, stop)
+			tb.Cleanup(stop) // before its store closes
 			hookStacks = append(hookStacks, webhookStack{name: b.name, url: base, db: b.db})
 		}
 	})
@@ -102,12 +119,14 @@ func webhookStacks(t *testing.T) []webhookStack {
 	return hookStacks
 }
 
-// receiver is a webhook endpoint that records what it gets and answers status.
+// receiver is a webhook endpoint that records what it gets and answers status; while held,
+// requests wait.
 type receiver struct {
 	*httptest.Server
 	mu     sync.Mutex
 	status int
 	got    []received
+	gate   chan struct{} // closed, or nil, when requests are let through
 }
 
 type received struct {
@@ -120,6 +139,12 @@ func newReceiver(t *testing.T) *receiver {
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
+		gate := rc.gate
+		rc.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
+		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		rc.got = append(rc.got, received{header: r.Header.Clone(), body: body})
 		w.WriteHeader(rc.status)
@@ -129,10 +154,30 @@ func newReceiver(t *testing.T) *receiver {
 	return rc
 }
 
+// hold makes requests wait, unanswered and unrecorded, until the returned release is called
+// (at the test's end at the latest).
+func (rc *receiver) hold(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	rc.mu.Lock()
+	rc.gate = gate
+	rc.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the receiver closes, which waits for the requests it holds
+	return release
+}
+
 func (rc *receiver) answer(status int) {
 	rc.mu.Lock()
 	rc.status = status
 	rc.mu.Unlock()
+}
+
+// count is how many requests were received.
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.got)
 }
 
 // last is the last request received.
@@ -415,15 +460,20 @@ func TestWebhookTestSendAndDeliveryLog(t *testing.T) {
 	}
 }
 
-// A finished delivery goes back on the queue (202); a test delivery never does (409).
+// A finished delivery goes back on the queue (202), and its job sends it again, signed; one
+// already back (409), another webhook's (404) and a test delivery (409) do not go.
 func TestWebhookRedeliver(t *testing.T) {
 	for _, b := range webhookStacks(t) {
 		t.Run(b.name, func(t *testing.T) {
 			tn := hookTenant(t, b.url, "hooks-redeliver-"+b.name)
-			wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": "https://hooks.example.com/qual", "events": []string{"*"}})
-			other, _ := createHook(t, b.url, tn.secret, map[string]any{"url": "https://other.example.com/qual", "events": []string{"*"}})
+			rc, tests := newReceiver(t), newReceiver(t)
+			wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL + "/qual", "events": []string{"*"}})
+			other, _ := createHook(t, b.url, tn.secret, map[string]any{"url": tests.URL + "/qual", "events": []string{"*"}})
 			failed := seedFailedDelivery(t, b.db, tn.id, wh.ID)
 
+			// The receiver holds the redelivery until the refusals below are checked: until it
+			// answers, the delivery is pending.
+			release := rc.hold(t)
 			var queued deliveryJSON
 			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/deliveries/"+string(failed.ID)+"/redeliver", tn.secret, nil).
 				expect(t, 202).data(t, &queued)
@@ -436,6 +486,25 @@ func TestWebhookRedeliver(t *testing.T) {
 				expectError(t, 404, "NOT_FOUND")
 			callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/deliveries/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/redeliver", tn.secret, nil).
 				expectError(t, 404, "NOT_FOUND")
+
+			release()
+			var sent deliveryJSON
+			waitFor(t, "the redelivery sent", func() error {
+				var log []deliveryJSON
+				callAt(t, b.url, "GET", "/api/v1/webhooks/"+wh.ID+"/deliveries", tn.secret, nil).expect(t, 200).data(t, &log)
+				if len(log) != 1 || log[0].Status == "pending" {
+					return fmt.Errorf("the delivery log: %+v", log)
+				}
+				sent = log[0]
+				return nil
+			})
+			if sent.ID != string(failed.ID) || sent.Status != "succeeded" || len(sent.Attempts) != 2 || sent.NextRetryAt != nil ||
+				sent.Attempts[1].StatusCode == nil || *sent.Attempts[1].StatusCode != 200 {
+				t.Fatalf("redelivery %+v", sent)
+			}
+			if got := rc.last(t); rc.count() != 1 || got.header.Get("webhook-id") != string(failed.EventID) || !got.verifies(t, *wh.Secret) {
+				t.Fatalf("the receiver got %d requests, the last one %v, unverifiable or of another event", rc.count(), got.header)
+			}
 
 			var test deliveryJSON
 			callAt(t, b.url, "POST", "/api/v1/webhooks/"+other.ID+"/test", tn.secret, nil).expect(t, 200).data(t, &test)
@@ -455,16 +524,23 @@ func TestWebhookRedeliver(t *testing.T) {
 }
 
 // seedFailedDelivery logs a delivery of an event to the webhook that failed for good, as
-// the dispatcher would.
+// the dispatcher would: the event relayed (so no relay fans it out again), its delivery made
+// and its one attempt failed.
 func seedFailedDelivery(t *testing.T, db store.Store, team, webhookID string) store.Delivery {
 	t.Helper()
 	ctx := context.Background()
 	ts := db.Team(store.TeamID(team))
-	ev, err := ts.AddEvent(ctx, store.NewEvent{Type: "campaign.created", Subject: "campaign/x", Payload: json.RawMessage(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := ts.CreateDelivery(ctx, store.NewDelivery{WebhookID: store.WebhookID(webhookID), EventID: ev.ID})
+	var d store.Delivery
+	err := ts.InTx(ctx, func(tx store.TeamStore) error {
+		ev, err := tx.AddEvent(ctx, store.NewEvent{Type: "campaign.created", Subject: "campaign/x", Payload: json.RawMessage(`{}`)})
+		if err == nil {
+			err = tx.MarkEventDispatched(ctx, ev.ID)
+		}
+		if err == nil {
+			d, err = tx.CreateDelivery(ctx, store.NewDelivery{WebhookID: store.WebhookID(webhookID), EventID: ev.ID})
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -761,16 +837,20 @@ func servingDeliveries(t *testing.T) string {
 
 // deliveryOptions are what a replica changes of the delivery service's production defaults.
 type deliveryOptions struct {
+	// workers 0 sends test events and queues redeliveries, as `qual apiserver` does; more
+	// also relays the outbox, sends what is queued and writes health to the Webhooks, as the
+	// service `qual dev` shares with its REST API does.
+	workers  int
 	inFlight int           // sends to one endpoint at once (default delivery.DefaultInFlight)
 	slotWait time.Duration // how long a send waits for one of them (default 5 s)
 }
 
 // deliveringReplica starts a REST replica over st whose test sends and redeliveries go
-// through the delivery service, built as `qual apiserver` builds it: the Kubernetes
-// directory on the replica's cache and uncached reader, the egress policy's client (a 10 s
-// attempt, 64 KiB of answer, the flags' defaults) and URL check, and the production
-// schedule and intervals; loopback receivers are allowed, as in `qual dev`. stop stops the
-// service, then the replica.
+// through the delivery service, built as cmd/qual builds it: the Kubernetes directory on the
+// replica's cache and uncached reader (with workers, also its health writer, though one that
+// records no Kubernetes Events), the egress policy's client (a 10 s attempt, 64 KiB of
+// answer, the flags' defaults) and URL check, and the production schedule and intervals;
+// loopback receivers are allowed, as in `qual dev`. stop stops the service, then the replica.
 func deliveringReplica(ctx context.Context, st store.Store, o deliveryOptions) (base string, stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var svc *delivery.Service
@@ -783,8 +863,13 @@ func deliveringReplica(ctx context.Context, st store.Store, o deliveryOptions) (
 			if dir, setupErr = delivery.NewKube(ctx, c.Cache, c.SecretReader, c.Client, nil); setupErr != nil {
 				return
 			}
-			svc, setupErr = delivery.New(ctx, delivery.Config{Store: st, Directory: dir, Client: c.Egress.Client(10*time.Second, 64<<10),
-				CheckURL: c.Egress.CheckURL, InFlight: o.inFlight, SlotWait: o.slotWait, Logger: logr.Discard()})
+			var health delivery.HealthWriter
+			if o.workers > 0 {
+				health = dir
+			}
+			svc, setupErr = delivery.New(ctx, delivery.Config{Store: st, Directory: dir, Health: health,
+				Client: c.Egress.Client(10*time.Second, 64<<10), CheckURL: c.Egress.CheckURL, Workers: o.workers,
+				InFlight: o.inFlight, SlotWait: o.slotWait, Logger: logr.Discard()})
 			if setupErr == nil {
 				c.Deliveries = svc
 			}
@@ -796,7 +881,7 @@ func deliveringReplica(ctx context.Context, st store.Store, o deliveryOptions) (
 		}
 		return "", nil, err
 	}
-	svc.Start(ctx) // no workers: it sends tests and queues redeliveries
+	svc.Start(ctx) // once the cache has synced: an event relayed before would find no endpoint
 	hs := httptest.NewServer(srv.Handler())
 	return hs.URL, func() {
 		hs.Close()
