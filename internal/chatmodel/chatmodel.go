@@ -148,16 +148,35 @@ var ErrNoChoice = errors.New("chat completion has no choices")
 // choice's text, retrying what may pass until ctx's deadline. attempts counts the requests
 // made.
 func (c *Client) Complete(ctx context.Context, params openai.ChatCompletionNewParams) (content string, attempts int, err error) {
+	answer, attempts, err := c.Ask(ctx, params)
+	return answer.Content, attempts, err
+}
+
+// Answer is the first choice of a chat completion.
+type Answer struct {
+	Content string
+	// FinishReason says why the model stopped: "stop" when it was done, FinishLength when
+	// the request's output cap (max_tokens) cut it off.
+	FinishReason string
+}
+
+// FinishLength is the finish reason of an answer cut off by the request's output cap: its
+// text is a fragment.
+const FinishLength = "length"
+
+// Ask is Complete for a caller that caps the output and so must tell a finished answer
+// from a cut one.
+func (c *Client) Ask(ctx context.Context, params openai.ChatCompletionNewParams) (answer Answer, attempts int, err error) {
 	params.Model = c.model
-	return c.retry.do(ctx, func(ctx context.Context) (string, error) {
+	return do(ctx, c.retry, func(ctx context.Context) (Answer, error) {
 		res, err := c.chat.New(ctx, params)
 		if err != nil {
-			return "", fmt.Errorf("chat completion: %w", err)
+			return Answer{}, fmt.Errorf("chat completion: %w", err)
 		}
 		if len(res.Choices) == 0 {
-			return "", ErrNoChoice
+			return Answer{}, ErrNoChoice
 		}
-		return res.Choices[0].Message.Content, nil
+		return Answer{Content: res.Choices[0].Message.Content, FinishReason: res.Choices[0].FinishReason}, nil
 	})
 }
 

@@ -92,3 +92,29 @@ func TestCompleteCapsTheResponse(t *testing.T) {
 		t.Fatalf("a response within the cap: %d bytes, %v", len(out), err)
 	}
 }
+
+// Ask sends the caller's output cap and says why the model stopped, so a caller can tell an
+// answer the cap cut off from a finished one; Complete, which cannot, is unchanged.
+func TestAskReportsAnAnswerCutByTheOutputCap(t *testing.T) {
+	p := chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if i == 0 {
+			chatmodeltest.Completion(w, "Why?")
+			return
+		}
+		chatmodeltest.Finished(w, "company company comp", chatmodel.FinishLength)
+	})
+	c, err := chatmodel.New(p.Config(), chatmodel.Retry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := openai.ChatCompletionNewParams{Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		MaxTokens: openai.Int(5)}
+	for _, want := range []chatmodel.Answer{{Content: "Why?", FinishReason: "stop"}, {Content: "company company comp", FinishReason: chatmodel.FinishLength}} {
+		if got, attempts, err := c.Ask(context.Background(), params); err != nil || got != want || attempts != 1 {
+			t.Fatalf("got %+v after %d attempts, %v; want %+v", got, attempts, err, want)
+		}
+	}
+	if seen := p.Seen()[0].MaxTokens; seen == nil || *seen != 5 {
+		t.Fatalf("max_tokens sent: %v", seen)
+	}
+}

@@ -28,23 +28,24 @@ type retryPolicy struct {
 	minAttempt time.Duration
 }
 
-// do calls call until it succeeds, fails for good, runs out of retries or would pass
+// do calls call until it succeeds, fails for good, runs out of p's retries or would pass
 // ctx's deadline. It returns the number of attempts made.
-func (p retryPolicy) do(ctx context.Context, call func(context.Context) (string, error)) (string, int, error) {
+func do[T any](ctx context.Context, p retryPolicy, call func(context.Context) (T, error)) (T, int, error) {
+	var zero T
 	for attempt := 0; ; attempt++ {
 		out, err := call(ctx)
 		if err == nil {
 			return out, attempt + 1, nil
 		}
 		if attempt >= p.retries || !retryable(ctx, err) {
-			return "", attempt + 1, err
+			return zero, attempt + 1, err
 		}
 		wait := p.delay(err, attempt, time.Now())
 		if !p.fits(ctx, wait) {
-			return "", attempt + 1, &retryBudgetError{wait: wait, err: err}
+			return zero, attempt + 1, &retryBudgetError{wait: wait, err: err}
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return "", attempt + 1, fmt.Errorf("wait to retry: %w", err)
+			return zero, attempt + 1, fmt.Errorf("wait to retry: %w", err)
 		}
 	}
 }

@@ -102,7 +102,7 @@ func TestRetryStopsWhenTheWaitPassesTheDeadline(t *testing.T) {
 	defer cancel()
 	p := retryPolicy{retries: 5, base: 10 * time.Millisecond, maxWait: 10 * time.Millisecond, minAttempt: 100 * time.Millisecond}
 	calls := 0
-	_, attempts, err := p.do(ctx, func(context.Context) (string, error) {
+	_, attempts, err := do(ctx, p, func(context.Context) (string, error) {
 		calls++
 		return "", apiError(http.StatusTooManyRequests, "Retry-After", "0.95")
 	})
@@ -115,7 +115,7 @@ func TestRetryStopsWhenTheWaitPassesTheDeadline(t *testing.T) {
 func TestRetryGivesUpAfterItsRetries(t *testing.T) {
 	p := retryPolicy{retries: 2, base: time.Millisecond, maxWait: time.Millisecond}
 	calls := 0
-	_, attempts, err := p.do(context.Background(), func(context.Context) (string, error) {
+	_, attempts, err := do(context.Background(), p, func(context.Context) (string, error) {
 		calls++
 		return "", apiError(http.StatusInternalServerError)
 	})

@@ -9,7 +9,7 @@
 //     same reply, so it can rebuild its position from the stored transcript alone.
 //   - [LLM] asks an OpenAI-compatible chat model for the next question and falls back to
 //     another Interviewer (normally a Protocol) whenever the model fails, is slow, is
-//     rate limited, answers nonsense, or its circuit breaker is open. A participant never
+//     rate limited, answers nonsense, or a circuit breaker is open. A participant never
 //     sees a provider error and always gets a reply within the configured turn budget.
 //
 // # Languages
@@ -39,6 +39,10 @@ type Campaign struct {
 	Language string
 	// Mode is research, hr or marketing.
 	Mode string
+	// Tenant is the team whose turn it is. The LLM interviewer keeps the failures a turn's
+	// content can cause (timeouts) per tenant, so that one team cannot switch the model off
+	// for the others; "" is one tenant like any other.
+	Tenant string
 }
 
 // Role says who spoke a turn.

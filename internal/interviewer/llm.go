@@ -41,11 +41,14 @@ const (
 // LLM asks an OpenAI-compatible chat model for the next question. Whenever the model
 // cannot give a usable one in time it returns the fallback interviewer's reply instead,
 // so Next never fails because of the provider. An LLM is safe for concurrent use; share
-// one per provider (see [Pool]) so that all turns see the same circuit breaker.
+// one per provider (see [Pool]) so that all turns see the same circuit breakers.
 type LLM struct {
-	client   *chatmodel.Client
-	timeout  time.Duration
+	client  *chatmodel.Client
+	timeout time.Duration
+	// breaker is the provider's, shared by every team's turns; teams are each team's own
+	// (see newBreaker and blameFor for which failures each counts).
 	breaker  *gobreaker.CircuitBreaker[Reply]
+	teams    *teamBreakers
 	fallback Interviewer
 	log      logr.Logger
 }
@@ -65,10 +68,12 @@ func NewLLM(cfg LLMConfig, fallback Interviewer, log logr.Logger) (*LLM, error) 
 		fallback = NewProtocol()
 	}
 	log = log.WithValues("model", client.Model(), "host", client.Host())
+	name := "interviewer-llm " + client.Host() + " " + client.Model()
 	return &LLM{
 		client:   client,
 		timeout:  cfg.Timeout,
-		breaker:  newBreaker(cfg.Breaker, "interviewer-llm "+client.Host()+" "+client.Model(), log),
+		breaker:  newBreaker(cfg.Breaker, name, blameProvider, log),
+		teams:    newTeamBreakers(cfg.Breaker, name, log),
 		fallback: fallback,
 		log:      log,
 	}, nil
@@ -90,7 +95,7 @@ func (l *LLM) Next(ctx context.Context, c Campaign, transcript []Turn) (Reply, e
 	turnCtx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	attempts := 0
-	reply, err := l.breaker.Execute(func() (Reply, error) {
+	reply, err := l.guarded(c.Tenant, func() (Reply, error) {
 		r, n, err := l.ask(turnCtx, c, transcript)
 		attempts = n
 		if err != nil && ctx.Err() != nil {
@@ -105,13 +110,28 @@ func (l *LLM) Next(ctx context.Context, c Campaign, transcript []Turn) (Reply, e
 	return l.fallbackNext(ctx, c, transcript)
 }
 
+// maxReplyTokens caps the model's output for one turn. A turn is one short question: in
+// English 20 to 80 tokens, and 300 leave room for scripts that take several tokens a
+// character. Without a cap a participant can ask for an essay ("write the word company
+// three thousand times") and have the model generate for as long as it likes; with it, a
+// model at a common 50 to 100 tokens a second is done in 3 to 6 s. A slower one can still
+// pass the turn's budget, which is why a timeout counts against the turn's team only
+// (blameTeam).
+const maxReplyTokens = 300
+
 // ask makes one turn's request (with retries) and checks the answer.
 func (l *LLM) ask(ctx context.Context, c Campaign, transcript []Turn) (Reply, int, error) {
-	content, attempts, err := l.client.Complete(ctx, openai.ChatCompletionNewParams{Messages: messages(c, transcript)})
+	answer, attempts, err := l.client.Ask(ctx, openai.ChatCompletionNewParams{Messages: messages(c, transcript),
+		MaxTokens: openai.Int(maxReplyTokens)})
 	if err != nil {
 		return Reply{}, attempts, err
 	}
-	reply, err := interpret(content, c, transcript)
+	if answer.FinishReason == chatmodel.FinishLength {
+		// A fragment, and one the participant asked for: a reply that fails our checks,
+		// which counts against no breaker.
+		return Reply{}, attempts, &invalidReply{"cut off at the output cap"}
+	}
+	reply, err := interpret(answer.Content, c, transcript)
 	return reply, attempts, err
 }
 

@@ -36,5 +36,7 @@ func Brief(c *qualv1alpha1.Campaign) interviewer.Campaign {
 		Title: c.Spec.Title, Objectives: c.Spec.Objectives, Description: c.Spec.Description,
 		Questions: c.Spec.Questions, MaxQuestions: maxQuestions,
 		Language: c.Spec.Settings.Language, Mode: string(c.Spec.Mode),
+		// A campaign lives in its team's namespace, which names the team.
+		Tenant: c.Namespace,
 	}
 }

@@ -35,6 +35,8 @@ type Request struct {
 	Messages []Message `json:"messages"`
 	// ResponseFormat is the request's response_format, as sent.
 	ResponseFormat json.RawMessage `json:"response_format"`
+	// MaxTokens is the request's output cap, nil when it sent none.
+	MaxTokens *int64 `json:"max_tokens"`
 }
 
 // Message is one chat message of a request.
@@ -82,12 +84,16 @@ func (p *Provider) Config() chatmodel.Config {
 }
 
 // Completion answers with a chat completion whose message is content.
-func Completion(w http.ResponseWriter, content string) {
+func Completion(w http.ResponseWriter, content string) { Finished(w, content, "stop") }
+
+// Finished answers with a chat completion whose message is content and whose finish reason
+// is reason: "length" is an answer the request's max_tokens cut off.
+func Finished(w http.ResponseWriter, content, reason string) {
 	w.Header().Set("Content-Type", "application/json")
 	body, _ := json.Marshal(map[string]any{
 		"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
 		"choices": []any{map[string]any{
-			"index": 0, "finish_reason": "stop",
+			"index": 0, "finish_reason": reason,
 			"message": map[string]any{"role": "assistant", "content": content},
 		}},
 	})
