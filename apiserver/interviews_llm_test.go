@@ -189,6 +189,13 @@ func TestOverlappingAnswersSpendOneModelCall(t *testing.T) {
 	}
 }
 
+// How the scripted model answers.
+const (
+	modelAnswers = iota
+	modelFails   // HTTP 500 on every attempt
+	modelHangs   // no answer before the turn's budget runs out
+)
+
 // The scripted model's questions: it opens by asking the guide's first question in its own
 // words, then asks only follow-ups of its own.
 const (
@@ -196,16 +203,19 @@ const (
 	modelFollowUp = "Could you tell me more about moment %d?"
 )
 
-// scriptedModel is the operator's model as the tests script it. It hangs for a turn whose
-// last participant message asks for an essay (LONGESSAY), as a real model generating a long
-// answer runs past the turn's budget.
-func scriptedModel(t *testing.T) *chatmodeltest.Provider {
+// scriptedModel is the operator's model as the tests script it: it answers, fails or hangs
+// as mode says, and hangs whatever the mode for a turn whose last participant message asks
+// for an essay (LONGESSAY), as a real model generating a long answer runs past the turn's
+// budget.
+func scriptedModel(t *testing.T, mode *atomic.Int32) *chatmodeltest.Provider {
 	var p *chatmodeltest.Provider
 	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, r *http.Request) {
 		msgs := p.Seen()[i].Messages
 		switch {
-		case strings.Contains(msgs[len(msgs)-1].Content, "LONGESSAY"):
+		case strings.Contains(msgs[len(msgs)-1].Content, "LONGESSAY") || mode.Load() == modelHangs:
 			<-r.Context().Done() // the client gives up at the turn's deadline
+		case mode.Load() == modelFails:
+			chatmodeltest.Failure(w, http.StatusInternalServerError)
 		case len(msgs) == 2: // the instructions and the kickoff: the opening turn
 			chatmodeltest.Completion(w, modelOpening)
 		default:
@@ -224,7 +234,8 @@ func fromScriptedModel(content string) bool {
 // same process, still get the model's questions. Before, five such timeouts opened the
 // breaker every team shares.
 func TestOneTeamsTimeoutsDoNotSwitchTheModelOffForAnother(t *testing.T) {
-	model := scriptedModel(t)
+	var mode atomic.Int32
+	model := scriptedModel(t, &mode)
 	hs := serverWithModelAt(t, model.Config().BaseURL, "qual-llm-tenants")
 
 	victim := newTenant(t, "llm-victim", qualv1alpha1.PlanEnterprise)
@@ -268,5 +279,74 @@ func TestOneTeamsTimeoutsDoNotSwitchTheModelOffForAnother(t *testing.T) {
 	tr = answer(t, hs.URL, attacker.secret, ids[0], longAnswer)
 	if took := time.Since(began); tr.Reply == nil || fromScriptedModel(tr.Reply.Content) || took > 2*time.Second {
 		t.Fatalf("the timing-out team's next turn: %+v after %s", tr.Reply, took)
+	}
+}
+
+// When the model fails during an llm interview, the protocol stands in from where the guide
+// actually is: the model's follow-ups are not guide questions, so it asks the first guide
+// question the model has not asked, and a failed turn never closes an interview whose
+// budget is not spent, for a server error as for a timeout.
+func TestModelFailureContinuesTheInterviewWithTheFirstUnaskedGuideQuestion(t *testing.T) {
+	var mode atomic.Int32
+	model := scriptedModel(t, &mode)
+	hs := serverWithModelAt(t, model.Config().BaseURL, "qual-llm-guide")
+	tn := newTenant(t, "llm-guide", qualv1alpha1.PlanEnterprise)
+	guide := []string{"What made you sign up?", "What almost made you leave?", "What would you change first?"}
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Guide coverage", "questions": guide,
+		"max_questions": 12, "settings": map[string]any{"interviewer": "llm"}})
+
+	// startWithFollowUps starts an interview the model opens (asking the first guide question
+	// its own way) and answers twice, getting two of its follow-ups.
+	startWithFollowUps := func() string {
+		mode.Store(modelAnswers)
+		iv := start(t, hs.URL, tn.secret, c.ID, nil)
+		if iv.Messages[0].Content != modelOpening {
+			t.Fatalf("opening %q", iv.Messages[0].Content)
+		}
+		for n := range 2 {
+			tr := answer(t, hs.URL, tn.secret, iv.ID, fmt.Sprintf("Detailed answer %d: a colleague recommended it and the trial was free.", n))
+			if tr.Reply == nil || !strings.HasPrefix(tr.Reply.Content, "Could you tell me more about moment") {
+				t.Fatalf("follow-up %d: %+v", n, tr.Reply)
+			}
+		}
+		return iv.ID
+	}
+	expectGuideQuestion := func(tr turn, want string) {
+		t.Helper()
+		if tr.Interview.Status != "in_progress" || tr.Closing != nil || tr.Reply == nil || tr.Reply.Content != want {
+			t.Fatalf("after the model failed: status %s, closing %v, reply %+v; want %q asked", tr.Interview.Status, tr.Closing, tr.Reply, want)
+		}
+	}
+
+	id := startWithFollowUps()
+	mode.Store(modelFails)
+	expectGuideQuestion(answer(t, hs.URL, tn.secret, id, "Detailed answer about the trial period and its limits."), guide[1])
+	expectGuideQuestion(answer(t, hs.URL, tn.secret, id, "Detailed answer: the export was slow and support took days."), guide[2])
+	mode.Store(modelAnswers)
+	if tr := answer(t, hs.URL, tn.secret, id, longAnswer); tr.Reply == nil || !fromScriptedModel(tr.Reply.Content) {
+		t.Fatalf("once the model is back it asks again: %+v", tr.Reply)
+	}
+
+	id = startWithFollowUps()
+	mode.Store(modelHangs)
+	expectGuideQuestion(answer(t, hs.URL, tn.secret, id, "Detailed answer about the trial period and its limits."), guide[1])
+
+	// A one-question guide the model has asked, with budget left: the stand-in asks a
+	// follow-up, and another one on the next failure, instead of closing.
+	mode.Store(modelAnswers)
+	one := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "One question", "questions": guide[:1],
+		"max_questions": 50, "settings": map[string]any{"interviewer": "llm"}})
+	iv := start(t, hs.URL, tn.secret, one.ID, nil)
+	mode.Store(modelFails)
+	var asked []string
+	for n := range 2 {
+		tr := answer(t, hs.URL, tn.secret, iv.ID, fmt.Sprintf("Detailed answer %d: a colleague recommended it and the trial was free.", n))
+		if tr.Interview.Status != "in_progress" || tr.Reply == nil || fromScriptedModel(tr.Reply.Content) || tr.Reply.Content == guide[0] {
+			t.Fatalf("failure %d on a covered guide: %+v", n, tr)
+		}
+		asked = append(asked, tr.Reply.Content)
+	}
+	if asked[0] == asked[1] {
+		t.Fatalf("the stand-in asked %q twice", asked[0])
 	}
 }

@@ -2,6 +2,7 @@ package interviewer
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -10,7 +11,7 @@ import (
 // records separated by "\x1e"; a record starting with 'i' is an interviewer turn, any other
 // a participant turn (so records that are neither role's text are exercised too). Beyond
 // not panicking, every reply must be non-empty, from the protocol and repeatable, and an
-// interview the protocol holds itself must end.
+// interview the protocol holds itself, or stands in for another interviewer on, must end.
 func FuzzProtocolNext(f *testing.F) {
 	f.Add("Banking", "Understand how people choose a bank. Fees", "How?\nWhy?", "en", "research", "iHello\x1eok\x1eiHow?\x1eno idea")
 	f.Add("", "", "", "", "", "")
@@ -28,6 +29,7 @@ func FuzzProtocolNext(f *testing.F) {
 			t.Fatalf("not deterministic: %+v then %+v", first, again)
 		}
 		selfPlay(t, c, encoded)
+		standInPlay(t, c, transcript, encoded)
 	})
 }
 
@@ -72,4 +74,25 @@ func selfPlay(t *testing.T, c Campaign, answer string) {
 		transcript = append(transcript, asked(r.Content), answered(answer))
 	}
 	t.Fatalf("interview did not end within %d turns", limit)
+}
+
+// standInPlay stands in on every turn after the fuzzed transcript: the stand-in never asks
+// the same thing twice, so it must end within the plan's questions, their probes and its
+// follow-ups (a probe in every wording of each question, and one more).
+func standInPlay(t *testing.T, c Campaign, transcript []Turn, answer string) {
+	t.Helper()
+	pl := newPlan(c, templatesFor(c.Language))
+	limit := len(pl.questions)*(2+len(pl.t.probes)) + 1
+	transcript = slices.Clone(transcript)
+	for range limit {
+		r, err := NewProtocol().StandIn(context.Background(), c, transcript)
+		if err != nil || strings.TrimSpace(r.Content) == "" || r.Source != SourceProtocol {
+			t.Fatalf("StandIn: %+v, %v", r, err)
+		}
+		if r.Done {
+			return
+		}
+		transcript = append(transcript, asked(r.Content), answered(answer))
+	}
+	t.Fatalf("stand-in did not end within %d turns", limit)
 }

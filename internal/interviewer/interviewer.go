@@ -6,9 +6,12 @@
 //     in order (or questions derived from the objectives, or a small generic set mentioning
 //     the title), probes once per question when an answer is short or vague, and closes
 //     with thanks. It is deterministic: the same campaign and transcript always give the
-//     same reply, so it can rebuild its position from the stored transcript alone.
+//     same reply, so it can rebuild its position from the stored transcript alone. Its
+//     position is the guide questions actually asked (in its words, or recognisably in
+//     another interviewer's), never a count of turns, so it can take over an interview the
+//     LLM held, however many follow-ups the model asked.
 //   - [LLM] asks an OpenAI-compatible chat model for the next question and falls back to
-//     another Interviewer (normally a Protocol) whenever the model fails, is slow, is
+//     a [Fallback] (normally a Protocol standing in) whenever the model fails, is slow, is
 //     rate limited, answers nonsense, or a circuit breaker is open. A participant never
 //     sees a provider error and always gets a reply within the configured turn budget.
 //
@@ -82,4 +85,12 @@ type Interviewer interface {
 	// transcript: the opening question). It must be deterministic for the protocol
 	// interviewer.
 	Next(ctx context.Context, c Campaign, transcript []Turn) (Reply, error)
+}
+
+// Fallback answers a turn in place of an interviewer that failed on it ([Protocol] does).
+type Fallback interface {
+	// StandIn returns the message in place of the failed interviewer's. It continues an
+	// interview the other interviewer holds, so it must not end one merely because its own
+	// plan is done: a failed turn must not cost the interview its remaining budget.
+	StandIn(ctx context.Context, c Campaign, transcript []Turn) (Reply, error)
 }

@@ -39,8 +39,8 @@ const (
 )
 
 // LLM asks an OpenAI-compatible chat model for the next question. Whenever the model
-// cannot give a usable one in time it returns the fallback interviewer's reply instead,
-// so Next never fails because of the provider. An LLM is safe for concurrent use; share
+// cannot give a usable one in time its fallback stands in, so Next never fails because of
+// the provider. An LLM is safe for concurrent use; share
 // one per provider (see [Pool]) so that all turns see the same circuit breakers.
 type LLM struct {
 	client  *chatmodel.Client
@@ -49,7 +49,7 @@ type LLM struct {
 	// (see newBreaker and blameFor for which failures each counts).
 	breaker  *gobreaker.CircuitBreaker[Reply]
 	teams    *teamBreakers
-	fallback Interviewer
+	fallback Fallback
 	log      logr.Logger
 }
 
@@ -57,7 +57,7 @@ var _ Interviewer = (*LLM)(nil)
 
 // NewLLM returns an LLM interviewer for cfg that falls back to fallback (a new [Protocol]
 // when nil). It fails only for an unusable configuration.
-func NewLLM(cfg LLMConfig, fallback Interviewer, log logr.Logger) (*LLM, error) {
+func NewLLM(cfg LLMConfig, fallback Fallback, log logr.Logger) (*LLM, error) {
 	cfg = cfg.withDefaults()
 	client, err := chatmodel.New(cfg.Config, chatmodel.Retry{Retries: cfg.MaxRetries,
 		Backoff: retryBase, MaxBackoff: retryMaxBackoff, MinAttempt: retryMinAttempt})
@@ -152,8 +152,9 @@ func interpret(content string, c Campaign, transcript []Turn) (Reply, error) {
 	return Reply{Content: content, Source: SourceLLM}, nil
 }
 
+// fallbackNext has the fallback stand in for the model on this turn.
 func (l *LLM) fallbackNext(ctx context.Context, c Campaign, transcript []Turn) (Reply, error) {
-	reply, err := l.fallback.Next(ctx, c, transcript)
+	reply, err := l.fallback.StandIn(ctx, c, transcript)
 	if err != nil {
 		return Reply{}, fmt.Errorf("fallback interviewer: %w", err)
 	}

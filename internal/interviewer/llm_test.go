@@ -50,10 +50,10 @@ func newTestLLM(t *testing.T, cfg LLMConfig, log logr.Logger) *LLM {
 	return l
 }
 
-// protocolReply is what the fallback says for the study transcript.
+// protocolReplyFor is what the protocol says standing in for the model.
 func protocolReplyFor(t *testing.T, c Campaign, transcript []Turn) Reply {
 	t.Helper()
-	r, err := NewProtocol().Next(context.Background(), c, transcript)
+	r, err := NewProtocol().StandIn(context.Background(), c, transcript)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,5 +583,25 @@ func TestLLMServerTimeoutsAreTheTeams(t *testing.T) {
 	}
 	if got := blameFor(&openai.Error{StatusCode: http.StatusBadGateway}); got != blameProvider {
 		t.Errorf("502: blame %d, want the provider's", got)
+	}
+}
+
+// When the model fails on a turn after the guide has been asked, the protocol stands in
+// with a follow-up: the interview is the model's, whose budget is not spent, and a failure
+// must not close it as the protocol would close an interview of its own.
+func TestLLMFailureAfterTheGuideDoesNotCloseTheInterview(t *testing.T) {
+	p := newFakeProvider(t, func(_ int, w http.ResponseWriter, _ *http.Request) { failure(w, http.StatusInternalServerError) })
+	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
+	transcript := append(slices.Clone(studyTranscript),
+		Turn{Role: RoleInterviewer, Content: "And where do you usually shop for them?"},
+		Turn{Role: RoleParticipant, Content: long},
+		Turn{Role: RoleInterviewer, Content: "What do you do when something on your list is sold out?"},
+		Turn{Role: RoleParticipant, Content: long})
+	if own := next(t, study, transcript...); !own.Done {
+		t.Fatalf("the protocol's own reply %+v, want the closing: the guide is done", own)
+	}
+	r, _ := mustLLMNext(t, l, transcript)
+	if r.Done || r.Source != SourceProtocol || slices.Contains(study.Questions, r.Content) {
+		t.Fatalf("reply %+v, want a follow-up from the protocol", r)
 	}
 }

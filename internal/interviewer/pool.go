@@ -17,7 +17,7 @@ import (
 // Entries are never evicted: a process talks to a handful of providers, and a rotated API
 // key makes a new entry while the old one is just no longer used.
 type Pool struct {
-	fallback Interviewer
+	fallback Fallback
 	log      logr.Logger
 
 	mu   sync.Mutex
@@ -33,7 +33,7 @@ type poolKey struct {
 
 // NewPool returns an empty pool whose LLMs fall back to fallback (a new [Protocol] when nil)
 // and log to log.
-func NewPool(fallback Interviewer, log logr.Logger) *Pool {
+func NewPool(fallback Fallback, log logr.Logger) *Pool {
 	return &Pool{fallback: fallback, log: log, llms: make(map[poolKey]*LLM)}
 }
 

@@ -2,6 +2,7 @@ package interviewer
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -112,24 +113,90 @@ func TestProtocolProbesAreVariedByQuestion(t *testing.T) {
 
 func TestProtocolContinuesATranscriptWrittenByAnotherInterviewer(t *testing.T) {
 	c := Campaign{Title: "T", Questions: []string{"A?", "B?", "C?", "D?"}}
-	// Two questions in an LLM's words: they count as A and B, so C is next, and a vague
-	// answer to a question the protocol did not word is not probed.
+	// Two questions in an LLM's words that ask nothing of the guide: the guide has not
+	// moved, so its first question is next (without the greeting, which was said), and a
+	// vague answer to a question the protocol did not word is not probed.
 	r := next(t, c, asked("Hi! What brings you here?"), answered(long), asked("And then?"), answered("no idea"))
-	if r.Content != "C?" {
-		t.Fatalf("got %q, want C?", r.Content)
+	if r.Content != "A?" {
+		t.Fatalf("got %q, want A?", r.Content)
 	}
-	// The protocol's own later question is recognised wherever it appears.
+	// The protocol's own later question is recognised wherever it appears; the ones before
+	// it, never asked, are asked after its probe.
 	r = next(t, c, asked("Hi! What brings you here?"), answered(long), asked("C?"), answered("no idea"))
 	if !strings.HasPrefix(r.Content, "Could you say a bit more?") {
 		t.Fatalf("got %q, want the probe of C (the third probe template)", r.Content)
 	}
-	// More foreign turns than questions: the interview is over.
-	var many []Turn
-	for range 6 {
-		many = append(many, asked("Something else?"), answered(long))
+	if r = next(t, c, asked("Hi! What brings you here?"), answered(long), asked("C?"), answered(long)); r.Content != "A?" {
+		t.Fatalf("got %q, want A?, the first question not asked", r.Content)
 	}
-	if r = next(t, c, many...); !r.Done {
+	// However many follow-ups another interviewer asked, they are not the guide's questions.
+	var many []Turn
+	for i := range 6 {
+		many = append(many, asked(fmt.Sprintf("Could you tell me more about moment %d?", i)), answered(long))
+	}
+	if r = next(t, c, many...); r.Content != "A?" {
+		t.Fatalf("got %+v, want A?", r)
+	}
+	// Once the guide has been asked, in whatever order, the protocol closes.
+	all := append(slices.Clone(many), asked("D?"), answered(long), asked("B?"), answered(long), asked("A?"), answered(long),
+		asked("C?"), answered(long))
+	if r = next(t, c, all...); !r.Done {
 		t.Fatalf("got %+v, want Done", r)
+	}
+}
+
+// An LLM words the guide's questions its own way. A turn holding most of a question's words
+// asks it; a follow-up that shares a few small words with one does not.
+func TestProtocolRecognisesAGuideQuestionAnotherInterviewerReworded(t *testing.T) {
+	c := Campaign{Title: "Signing up", Questions: []string{"What made you sign up?", "What almost made you leave?", "What would you change first?"}}
+	r := next(t, c, asked("Thanks for joining! To start, what made you decide to sign up?"), answered(long),
+		asked("What made you choose us over the others?"), answered(long))
+	if r.Content != c.Questions[1] {
+		t.Fatalf("got %q, want %q", r.Content, c.Questions[1])
+	}
+	r = next(t, c, asked("Thanks for joining! Tell me about your week."), answered(long),
+		asked("And what, if anything, would you change first, and why?"), answered(long))
+	if r.Content != c.Questions[0] {
+		t.Fatalf("got %q, want %q", r.Content, c.Questions[0])
+	}
+	r = next(t, c, asked("Thanks for joining! Tell me about your week."), answered(long), asked(c.Questions[0]), answered(long),
+		asked("And what, if anything, would you change first, and why?"), answered(long))
+	if r.Content != c.Questions[1] {
+		t.Fatalf("got %q, want %q: the reworded third question counts as asked", r.Content, c.Questions[1])
+	}
+}
+
+// Standing in for a failed LLM, the protocol never closes because the guide is done: it
+// asks follow-ups on the guide's topics, each once, then whether there is anything else,
+// and closes only when all of those have been asked. As the interviewer of its own, it
+// closes when the guide is done.
+func TestProtocolStandInKeepsAskingUntilItHasNothingLeft(t *testing.T) {
+	c := Campaign{Title: "T", Questions: []string{"A?", "B?"}, MaxQuestions: 50}
+	transcript := []Turn{asked("Welcome! What about A?"), answered(long), asked("B?"), answered(long),
+		asked("Could you tell me more about moment 1?"), answered(long)}
+	if r := next(t, c, transcript...); !r.Done {
+		t.Fatalf("Next: got %+v, want Done", r)
+	}
+	seen := map[string]bool{}
+	for range 50 {
+		r, err := NewProtocol().StandIn(context.Background(), c, transcript)
+		if err != nil || r.Source != SourceProtocol {
+			t.Fatalf("StandIn: %+v, %v", r, err)
+		}
+		if r.Done {
+			break
+		}
+		if seen[r.Content] || slices.Contains(c.Questions, r.Content) {
+			t.Fatalf("StandIn asked %q again", r.Content)
+		}
+		seen[r.Content] = true
+		transcript = append(transcript, asked(r.Content), answered(long))
+	}
+	if want := len(english.probes)*len(c.Questions) + 1; len(seen) != want {
+		t.Fatalf("StandIn asked %d follow-ups before closing, want %d: %q", len(seen), want, transcript)
+	}
+	if !seen[english.anythingElse()] || !strings.Contains(transcript[6].Content, "“A”") || !strings.Contains(transcript[8].Content, "“B”") {
+		t.Fatalf("follow-ups %q", transcript[6:])
 	}
 }
 

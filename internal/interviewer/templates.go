@@ -79,6 +79,10 @@ func (t *templates) probe(i int, topic string) string {
 	return fmt.Sprintf(t.probes[i%len(t.probes)], t.quote(shorten(trimSentence(topic), maxQuotedRunes)))
 }
 
+// anythingElse invites the participant to add what the interview has not touched: the
+// last of every language's generic questions.
+func (t *templates) anythingElse() string { return t.generic[len(t.generic)-1] }
+
 // maxQuotedRunes bounds how much of a question a probe quotes, so a long question does not
 // turn the probe into a wall of text.
 const maxQuotedRunes = 100

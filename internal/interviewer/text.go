@@ -63,3 +63,22 @@ func containsWords(text, phrase []string) bool {
 	}
 	return false
 }
+
+// wordShare is the share of the distinct words of phrase that text holds, 0 for a phrase
+// of no words.
+func wordShare(phrase, text []string) float64 {
+	distinct := make(map[string]bool, len(phrase)) // looked up only
+	for _, w := range phrase {
+		distinct[w] = true
+	}
+	if len(distinct) == 0 {
+		return 0
+	}
+	held := 0
+	for w := range distinct {
+		if slices.Contains(text, w) {
+			held++
+		}
+	}
+	return float64(held) / float64(len(distinct))
+}
