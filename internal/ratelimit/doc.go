@@ -7,6 +7,11 @@
 // Lua script on the server, timed by the server's clock. Result.Headers writes the
 // X-RateLimit-*, RateLimit-Policy, RateLimit and Retry-After response headers.
 //
+// GCRA keeps time, not requests: a key holds the time its spent requests take to come back.
+// Each key also remembers the emission interval it was spent under, so that a decision under
+// another Limit for the same key (a team that changed plans) first rescales that time: the
+// requests spent count as as many of the new Limit's, at most its whole quota.
+//
 // Keys name one budget: a caller enforcing several limits for a team uses one key per limit
 // (for example "requests:"+teamID and "interviews:"+teamID).
 package ratelimit

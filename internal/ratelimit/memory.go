@@ -10,7 +10,8 @@ import (
 // shardCount spreads keys over independent mutexes; a power of two so a mask picks the shard.
 const shardCount = 64
 
-// Memory is a Limiter for one replica: key -> theoretical arrival time in sharded maps.
+// Memory is a Limiter for one replica: key -> theoretical arrival time (and the interval it
+// was spent under) in sharded maps.
 // Stale keys (budget full again) are dropped inline, so it needs no goroutine and no Close.
 type Memory struct {
 	now    func() time.Time
@@ -33,7 +34,7 @@ func NewMemory(opts ...Option) *Memory {
 		o(m)
 	}
 	for i := range m.shards {
-		m.shards[i].tats = make(map[string]int64)
+		m.shards[i].tats = make(map[string]spent)
 	}
 	return m
 }
@@ -46,9 +47,11 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit, n int) (Result, e
 	at := m.now()
 	s := m.shard(key)
 	s.mu.Lock()
-	res, tat := allow(s.tats[key], at.UnixNano(), l, n)
-	if res.Allowed {
-		s.store(key, tat)
+	was := s.tats[key]
+	carried := was.under(at.UnixNano(), l)
+	res, tat := allow(carried, at.UnixNano(), l, n)
+	if res.Allowed || carried != was.tat {
+		s.store(key, spent{tat: tat, interval: l.interval()})
 	}
 	due := s.tick()
 	s.mu.Unlock()
@@ -59,7 +62,8 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit, n int) (Result, e
 	return res, nil
 }
 
-// Peek reports key's budget without spending.
+// Peek reports key's budget without spending. A budget spent under another limit is carried
+// over to l (see spent.under) and kept so.
 func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
 	if err := l.check(1); err != nil { // validates l alone
 		return Result{}, fmt.Errorf("peek %q: %w", key, err)
@@ -67,7 +71,12 @@ func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
 	at := m.now()
 	s := m.shard(key)
 	s.mu.Lock()
-	res := peek(s.tats[key], at.UnixNano(), l)
+	was := s.tats[key]
+	carried := was.under(at.UnixNano(), l)
+	if carried != was.tat { // kept, so what is spent comes back at l's pace from now on
+		s.store(key, spent{tat: carried, interval: l.interval()})
+	}
+	res := peek(carried, at.UnixNano(), l)
 	s.mu.Unlock()
 	res.At = at
 	return res, nil

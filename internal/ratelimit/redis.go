@@ -3,26 +3,77 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
 
-// floatSlack absorbs the float rounding of redis_rate's script (times in float seconds at
-// microsecond clock resolution) before counting whole requests.
+// floatSlack absorbs the rounding of the script's times (Lua numbers, stored at microsecond
+// resolution) before counting whole requests.
 const floatSlack = time.Microsecond
 
-// Redis is a Limiter shared by replicas: redis_rate's GCRA Lua script decides atomically on
-// the server with the server's clock, so replicas with skewed clocks still agree exactly.
+// gcra is the decision, run atomically on the server with the server's clock: the GCRA of
+// gcra.go (allow, peek and spent.under), in microseconds.
+//
+// KEYS[1] holds the TAT as seconds since 2017-01-01, the format of go-redis/redis_rate, which
+// kept these budgets before: a key it wrote reads as it is. KEYS[2] holds the emission
+// interval the TAT was spent under, which redis_rate does not keep, so that a budget spent
+// under another limit (a plan change) is carried over as spent.under does. A key without it
+// counts as spent under the current limit.
+//
+// ARGV: the emission interval (µs), the quota, the cost (0: peek). It answers {allowed,
+// reset after (µs), retry after (µs)} and writes only what it spent or carried over.
+var gcra = redis.NewScript(`
+redis.replicate_commands()
+local interval = tonumber(ARGV[1])
+local burst = interval * tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call("TIME")
+local now = (tonumber(t[1]) - 1483228800) * 1000000 + tonumber(t[2])
+
+local tat = now
+local stored = redis.call("GET", KEYS[1])
+if stored then
+  tat = math.max(math.floor(tonumber(stored) * 1000000 + 0.5), now)
+end
+local carried = false
+local was = tonumber(redis.call("GET", KEYS[2]) or "")
+if was and was ~= interval and tat > now then
+  tat = now + math.min(math.floor((tat - now) * interval / was), burst)
+  carried = true
+end
+
+local new_tat = tat + interval * cost
+local wait = new_tat - burst - now
+local keep = tat
+if wait <= 0 then
+  keep = new_tat
+end
+if carried or (wait <= 0 and cost > 0) then
+  local ttl = math.ceil((keep - now) / 1000000)
+  if ttl > 0 then
+    redis.call("SET", KEYS[1], string.format("%.6f", keep / 1000000), "EX", ttl)
+    redis.call("SET", KEYS[2], ARGV[1], "EX", ttl)
+  end
+end
+if wait > 0 then
+  return {0, math.floor(tat - now), math.ceil(wait)}
+end
+return {1, math.floor(new_tat - now), 0}
+`)
+
+// Redis is a Limiter shared by replicas: every decision is one Lua script on the server,
+// atomic and timed by the server's clock, so replicas with skewed clocks still agree exactly.
 type Redis struct {
-	lim    *redis_rate.Limiter
+	c      redis.UniversalClient
 	prefix string
 }
 
-// NewRedis returns a limiter storing its state under "rate:"+prefix+key.
+// NewRedis returns a limiter storing its state under "rate:"+prefix+key (and
+// "rate:"+prefix+key+":interval").
 func NewRedis(c redis.UniversalClient, prefix string) *Redis {
-	return &Redis{lim: redis_rate.NewLimiter(c), prefix: prefix}
+	return &Redis{c: c, prefix: prefix}
 }
 
 // Allow spends n from key's budget if it can. A Redis error is returned, never taken as allowed.
@@ -30,44 +81,44 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit, n int) (Result, 
 	if err := l.check(n); err != nil {
 		return Result{}, fmt.Errorf("allow %q: %w", key, err)
 	}
-	res, err := r.lim.AllowN(ctx, r.prefix+key, l.rate(), n)
+	out, err := r.decide(ctx, key, l, n)
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimit: redis allow %q: %w", key, err)
-	}
-	out := fromRedis(l, res)
-	if out.Allowed = res.Allowed > 0; !out.Allowed {
-		out.RetryAfter = max(toMicro(res.RetryAfter), time.Microsecond)
 	}
 	return out, nil
 }
 
-// Peek reports key's budget without spending: redis_rate's AllowN with n=0 computes it.
+// Peek reports key's budget without spending: the script with cost 0. A budget spent under
+// another limit is carried over to l and kept so, as Memory.Peek does.
 func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
 	if err := l.check(1); err != nil { // validates l alone
 		return Result{}, fmt.Errorf("peek %q: %w", key, err)
 	}
-	res, err := r.lim.AllowN(ctx, r.prefix+key, l.rate(), 0)
+	out, err := r.decide(ctx, key, l, 0)
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimit: redis peek %q: %w", key, err)
 	}
-	out := fromRedis(l, res)
 	if out.Allowed = out.Remaining > 0; !out.Allowed {
 		out.RetryAfter = max(l.retryOne(out.ResetAfter), time.Microsecond)
 	}
 	return out, nil
 }
 
-// fromRedis fills the fields both methods share. Remaining is recounted from ResetAfter, as
-// the memory limiter does, rather than taken from the script, which truncates a float.
-func fromRedis(l Limit, res *redis_rate.Result) Result {
-	reset := max(toMicro(res.ResetAfter), 0)
-	return Result{Limit: l.Quota, Remaining: l.remaining(reset - floatSlack), ResetAfter: reset, At: time.Now()}
-}
-
-// toMicro rounds a duration parsed from the script's float seconds to Redis's resolution.
-func toMicro(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
-
-// rate is the redis_rate form of l: the burst is the whole quota.
-func (l Limit) rate() redis_rate.Limit {
-	return redis_rate.Limit{Rate: l.Quota, Burst: l.Quota, Period: l.Window}
+// decide runs the script. Remaining is counted from ResetAfter, as the memory limiter does.
+func (r *Redis) decide(ctx context.Context, key string, l Limit, n int) (Result, error) {
+	k := "rate:" + r.prefix + key
+	interval := strconv.FormatFloat(float64(l.interval())/float64(time.Microsecond), 'f', -1, 64)
+	v, err := gcra.Run(ctx, r.c, []string{k, k + ":interval"}, interval, l.Quota, n).Int64Slice()
+	if err != nil {
+		return Result{}, err
+	}
+	if len(v) != 3 {
+		return Result{}, fmt.Errorf("script answered %d values, want 3", len(v))
+	}
+	reset := max(time.Duration(v[1])*time.Microsecond, 0)
+	out := Result{Allowed: v[0] == 1, Limit: l.Quota, Remaining: l.remaining(reset - floatSlack), ResetAfter: reset, At: time.Now()}
+	if !out.Allowed {
+		out.RetryAfter = max(time.Duration(v[2])*time.Microsecond, time.Microsecond)
+	}
+	return out, nil
 }

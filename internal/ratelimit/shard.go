@@ -11,7 +11,7 @@ const minSweep = 256
 // shard is one lock and its keys. Padding keeps neighbouring locks off one cache line.
 type shard struct {
 	mu      sync.Mutex
-	tats    map[string]int64
+	tats    map[string]spent
 	ops     int    // decisions since this shard last started a sweep
 	peak    int    // most keys held since the map was last rebuilt
 	sweptAt uint64 // Memory.cursor when this shard was last swept
@@ -19,13 +19,13 @@ type shard struct {
 	_       [16]byte
 }
 
-// store records key's TAT, copying a new key so the map never pins the caller's buffer.
-func (s *shard) store(key string, tat int64) {
+// store records what key spent, copying a new key so the map never pins the caller's buffer.
+func (s *shard) store(key string, sp spent) {
 	if _, ok := s.tats[key]; ok {
-		s.tats[key] = tat
+		s.tats[key] = sp
 		return
 	}
-	s.tats[strings.Clone(key)] = tat
+	s.tats[strings.Clone(key)] = sp
 	s.peak = max(s.peak, len(s.tats))
 }
 
@@ -41,8 +41,8 @@ func (s *shard) tick() bool {
 
 // sweep drops keys whose budget is full again: they hold nothing a new key would not.
 func (s *shard) sweep(now int64) {
-	for k, tat := range s.tats {
-		if tat <= now {
+	for k, sp := range s.tats {
+		if sp.tat <= now {
 			delete(s.tats, k)
 		}
 	}
@@ -54,7 +54,7 @@ func (s *shard) shrink() {
 	if s.peak < 4*minSweep || len(s.tats)*4 > s.peak {
 		return
 	}
-	m := make(map[string]int64, len(s.tats))
+	m := make(map[string]spent, len(s.tats))
 	for k, v := range s.tats {
 		m[k] = v
 	}
