@@ -3,11 +3,13 @@ package apiserver
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
@@ -18,7 +20,7 @@ import (
 // listInterviews lists interviews across the caller's teams, or one campaign's or team's.
 func (s *Server) listInterviews(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	q := r.URL.Query()
-	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "status": q.Get("status"), "team_id": q.Get("team_id")}
+	filters := participantFilters(q, map[string]string{"campaign_id": q.Get("campaign_id"), "status": q.Get("status"), "team_id": q.Get("team_id")})
 	if e := validateInterviewFilters(filters); e != nil {
 		return e
 	}
@@ -60,11 +62,21 @@ func (s *Server) listCampaignInterviews(w http.ResponseWriter, r *http.Request, 
 	if e != nil {
 		return e
 	}
-	filters := map[string]string{"campaign_id": string(c.Object.UID), "status": r.URL.Query().Get("status")}
+	q := r.URL.Query()
+	filters := participantFilters(q, map[string]string{"campaign_id": string(c.Object.UID), "status": q.Get("status")})
 	if e := validateInterviewFilters(filters); e != nil {
 		return e
 	}
 	return s.writeInterviews(w, r, []directory.Membership{m}, filters)
+}
+
+// participantFilters adds the participant filters of q to f, as a participant's data is
+// stored (trimmed) and an e-mail address compares (qualv1alpha1.EmailKey), so one
+// participant is one query, and one cursor binding, however the address is written.
+func participantFilters(q url.Values, f map[string]string) map[string]string {
+	f["participant_email"] = qualv1alpha1.EmailKey(strings.TrimSpace(q.Get("participant_email")))
+	f["external_id"] = strings.TrimSpace(q.Get("external_id"))
+	return f
 }
 
 func validateInterviewFilters(f map[string]string) *envelope.Error {
@@ -76,6 +88,12 @@ func validateInterviewFilters(f map[string]string) *envelope.Error {
 	}
 	if v := f["status"]; v != "" && !interviewStatuses.has(v) {
 		bad = append(bad, envelope.FieldError{Field: "status", Message: interviewStatuses.must()})
+	}
+	if v := f["participant_email"]; v != "" && (len([]rune(v)) > maxEmail || !isEmail(v)) {
+		bad = append(bad, envelope.FieldError{Field: "participant_email", Message: "must be an e-mail address of at most " + strconv.Itoa(maxEmail) + " characters"})
+	}
+	if v := f["external_id"]; len([]rune(v)) > maxParticipantText {
+		bad = append(bad, envelope.FieldError{Field: "external_id", Message: "must be at most " + strconv.Itoa(maxParticipantText) + " characters"})
 	}
 	if len(bad) > 0 {
 		return envelope.Validation(bad...)
@@ -95,7 +113,8 @@ func (s *Server) writeInterviews(w http.ResponseWriter, r *http.Request, teams [
 	if e != nil {
 		return e
 	}
-	f := store.InterviewFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Status: store.InterviewStatus(filters["status"])}
+	f := store.InterviewFilter{CampaignID: store.CampaignID(filters["campaign_id"]), Status: store.InterviewStatus(filters["status"]),
+		ParticipantEmail: filters["participant_email"], ExternalID: filters["external_id"]}
 	var items []store.Interview
 	var total int64
 	more := false

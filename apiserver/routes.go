@@ -304,7 +304,8 @@ func wildcards(path string) []string {
 // itself), its X-Qual-Team header and its *_id query parameters in lower case
 // (canonicalID), before anything reads them, so every
 // lookup, budget and idempotency record sees one spelling of each id. A user id is left as
-// sent: the identity provider mints it, and its case may matter there. It returns what is
+// sent: the identity provider mints it, and its case may matter there; so is a participant's
+// external_id, the caller's own id, which the list filter matches exactly. It returns what is
 // wrong with the query string, refused once the caller is known: a parse error, or a name or
 // value that is not text (invalid UTF-8 would reach a filter as bytes PostgreSQL refuses).
 func canonicalIDs(r *http.Request, names []string) *envelope.Error {
@@ -330,8 +331,8 @@ func canonicalIDs(r *http.Request, names []string) *envelope.Error {
 		if e := queryText(k, vs); e != nil {
 			return e
 		}
-		if !strings.HasSuffix(k, "_id") || k == "user_id" {
-			continue
+		if !strings.HasSuffix(k, "_id") || k == "user_id" || k == "external_id" {
+			continue // a participant's external_id is the caller's own, matched exactly
 		}
 		for i, v := range vs {
 			if c := canonicalID(v); c != v {

@@ -18,20 +18,23 @@ import (
 )
 
 // interviewStorage serves interviews: list by campaign and phase, newest first, from the
-// store's (team, campaign, status, created_at) indexes.
+// store's (team, campaign, status, created_at) indexes, or by participant from its
+// participant indexes.
 type interviewStorage = storage[store.Interview, datav1alpha1.Interview, *datav1alpha1.Interview]
 
 func interviewKind() kind[store.Interview, datav1alpha1.Interview, *datav1alpha1.Interview] {
 	return kind[store.Interview, datav1alpha1.Interview, *datav1alpha1.Interview]{
 		info: resourceInfo{resource: "interviews", singular: "interview", kind: "Interview", shortNames: []string{"iv"},
-			fields: []string{datav1alpha1.FieldCampaign, datav1alpha1.FieldCampaignUID, datav1alpha1.FieldPhase}},
+			fields: []string{datav1alpha1.FieldCampaign, datav1alpha1.FieldCampaignUID, datav1alpha1.FieldPhase,
+				datav1alpha1.FieldParticipantEmail, datav1alpha1.FieldParticipantExternalID}},
 		sort:    store.SortCreatedAt,
 		require: requireInterviewQuery,
 		get: func(ctx context.Context, ts store.TeamStore, name string) (store.Interview, error) {
 			return ts.GetInterview(ctx, store.InterviewID(name))
 		},
 		page: func(ctx context.Context, ts store.TeamStore, f filter, p store.PageRequest) (store.Page[store.Interview], error) {
-			return ts.ListInterviews(ctx, store.InterviewFilter{CampaignID: f.campaign, Status: store.InterviewStatus(f.phase)}, p)
+			return ts.ListInterviews(ctx, store.InterviewFilter{CampaignID: f.campaign, Status: store.InterviewStatus(f.phase),
+				ParticipantEmail: f.participantEmail, ExternalID: f.externalID}, p)
 		},
 		object: interviewObject,
 		list: func(items []datav1alpha1.Interview, cont string) runtime.Object {

@@ -173,6 +173,65 @@ func TestFieldSelectors(t *testing.T) {
 	}
 }
 
+// TestParticipantSelectors: a participant's interviews, by e-mail (ASCII letters in either
+// case) or external id, in the namespace's team only, page by page.
+func TestParticipantSelectors(t *testing.T) {
+	ctx := context.Background()
+	ns, ts := team(t, "participants")
+	a, b := campaign(t, ns, "alpha"), campaign(t, ns, "beta")
+	start := func(ts store.TeamStore, c store.CampaignID, email, external string) string {
+		iv, err := ts.CreateInterview(ctx, store.NewInterview{CampaignID: c, Participant: store.Participant{Email: email, ExternalID: external}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(iv.ID)
+	}
+	ada1, ada2 := start(ts, a, "Ada@Example.com", "crm-1"), start(ts, b, "ada@example.com", "")
+	bob := start(ts, a, "bob@example.com", "CRM-1")
+	other, ots := team(t, "participants-other")
+	othersAda := start(ots, campaign(t, other, "gamma"), "ada@example.com", "crm-1")
+
+	dc := dynamicClient(t, env.Config).Resource(interviewsGVR)
+	for sel, want := range map[string][]string{
+		"spec.participant.email=ADA@example.com":                     {ada2, ada1},
+		"spec.participant.email=ada@example.com,spec.campaign=alpha": {ada1},
+		"spec.participant.externalID=crm-1":                          {ada1},
+		"spec.participant.externalID=CRM-1":                          {bob},
+		"spec.participant.email=nobody@example.com":                  nil,
+	} {
+		list, err := dc.Namespace(ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
+		if err != nil {
+			t.Fatalf("%s: %v", sel, err)
+		}
+		if got := itemNames(list); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", sel, got, want)
+		}
+	}
+	// Across namespaces, each team's Ada in her own namespace; one a page, the token bound
+	// to the participant.
+	seen := map[string]string{}
+	opts := metav1.ListOptions{FieldSelector: "spec.participant.email=ada@example.com", Limit: 1}
+	for {
+		list, err := dc.List(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range list.Items {
+			seen[it.GetName()] = it.GetNamespace()
+		}
+		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+			break
+		}
+		bound := metav1.ListOptions{FieldSelector: "spec.participant.email=bob@example.com", Limit: 1, Continue: opts.Continue}
+		if _, err := dc.List(ctx, bound); !apierrors.IsBadRequest(err) {
+			t.Fatalf("a token with another participant: %v, want BadRequest", err)
+		}
+	}
+	if len(seen) < 3 || seen[ada1] != ns || seen[ada2] != ns || seen[othersAda] != other || seen[bob] != "" {
+		t.Fatalf("across namespaces: %v", seen)
+	}
+}
+
 // TestPagination: limit and continue walk every interview once, newest first, while
 // interviews are added between pages; a token used with another query is refused.
 func TestPagination(t *testing.T) {

@@ -3,6 +3,7 @@ package dataapi
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 
 	datav1alpha1 "qual.cx/operator/api/data/v1alpha1"
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
 // Page sizes. kubectl asks for 500 a chunk; a response carries at most maxListLimit items,
@@ -29,6 +31,10 @@ type query struct {
 	findingType string
 	tag         string
 	interview   string
+	// participantEmail and externalID name a participant, as the store compares them: the
+	// address with its ASCII letters folded (qualv1alpha1.EmailKey), both trimmed.
+	participantEmail string
+	externalID       string
 	// matchesNothing is set when a label selector can match no object (the store's objects
 	// carry no labels, so only a selector an empty label set satisfies matches them), or a
 	// field selector asks for an empty name or namespace, which no object has.
@@ -40,7 +46,8 @@ func (q query) filters() map[string]string {
 	return map[string]string{
 		"name": q.name, "namespace": q.namespace, datav1alpha1.FieldCampaign: q.campaign, datav1alpha1.FieldCampaignUID: q.campaignUID,
 		datav1alpha1.FieldPhase: q.phase, datav1alpha1.FieldType: q.findingType, datav1alpha1.FieldTag: q.tag,
-		datav1alpha1.FieldInterview: q.interview, "labels": strconv.FormatBool(q.matchesNothing),
+		datav1alpha1.FieldInterview: q.interview, datav1alpha1.FieldParticipantEmail: q.participantEmail,
+		datav1alpha1.FieldParticipantExternalID: q.externalID, "labels": strconv.FormatBool(q.matchesNothing),
 	}
 }
 
@@ -92,6 +99,10 @@ func (q *query) set(field, value string) error {
 		dst = &q.tag
 	case datav1alpha1.FieldInterview:
 		dst = &q.interview
+	case datav1alpha1.FieldParticipantEmail:
+		dst, value = &q.participantEmail, qualv1alpha1.EmailKey(strings.TrimSpace(value))
+	case datav1alpha1.FieldParticipantExternalID:
+		dst, value = &q.externalID, strings.TrimSpace(value)
 	default:
 		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s is not supported", field))
 	}

@@ -30,6 +30,10 @@ type dialect struct {
 	// holdsBytes is a condition true when the BLOB column %s holds the bytes of the one
 	// placeholder it has.
 	holdsBytes string
+	// foldASCII is an expression of the one %s that puts its ASCII letters, and no others,
+	// in lower case: e-mail addresses compare so across the project (v1alpha1.EmailKey), and a
+	// fold of every letter would make another mailbox match (the Kelvin sign folds to k).
+	foldASCII string
 	// replayLock and replayLockShared take, for the rest of the transaction, the lock that
 	// orders erasures (exclusive) against idempotent answers being recorded (shared); ""
 	// where writes are serialized anyway.
@@ -53,6 +57,7 @@ var sqliteDialect = dialect{
 	// One writer: transactions never interleave, so none is aborted for another's sake.
 	lostRace:   func(error) bool { return false },
 	holdsBytes: "instr(%s, ?) > 0",
+	foldASCII:  "lower(%s)", // SQLite's own lower() folds ASCII only
 }
 
 var postgresDialect = dialect{
@@ -73,6 +78,7 @@ var postgresDialect = dialect{
 		return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 	},
 	holdsBytes:       "position(?::bytea in %s) > 0",
+	foldASCII:        "translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')", // lower() folds every letter
 	replayLock:       "SELECT pg_advisory_xact_lock(" + strconv.Itoa(replayLockKey) + ")",
 	replayLockShared: "SELECT pg_advisory_xact_lock_shared(" + strconv.Itoa(replayLockKey) + ")",
 }

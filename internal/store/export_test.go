@@ -32,3 +32,58 @@ func MigrateTo(ctx context.Context, dsn string, version int64) (err error) {
 	}
 	return nil
 }
+
+// ExplainInterviews returns the query plans of one page of ListInterviews(f) of team, and of
+// its total, one line a step. PostgreSQL is told to avoid sequential scans, which it prefers
+// on a table as small as a test's whatever the indexes.
+func ExplainInterviews(ctx context.Context, s Store, team TeamID, f InterviewFilter) (string, error) {
+	ss, ok := s.(*sqlStore)
+	if !ok {
+		return "", fmt.Errorf("explain: %T is not the SQL store", s)
+	}
+	ts := &teamStore{s: ss, team: team}
+	l := ts.interviewList(ctx, f)
+	p, err := l.normalize(PageRequest{})
+	if err != nil {
+		return "", err
+	}
+	page, pageArgs := l.pageSQL(ss.d, p)
+	count, countArgs := l.countSQL()
+	tx, err := ss.rd.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = tx.Rollback() }()
+	explain := "EXPLAIN QUERY PLAN "
+	if ss.d.numbered {
+		explain = "EXPLAIN "
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", err
+		}
+	}
+	var out string
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{page, pageArgs}, {count, countArgs}} {
+		rows, err := tx.QueryContext(ctx, ss.d.rebind(explain+q.sql), q.args...)
+		if err != nil {
+			return "", err
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			cells := make([]any, len(cols))
+			for i := range cells {
+				cells[i] = new(any)
+			}
+			if err := rows.Scan(cells...); err != nil {
+				return "", errors.Join(err, rows.Close())
+			}
+			out += fmt.Sprintln(*cells[len(cells)-1].(*any)) // SQLite's detail, PostgreSQL's only column
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return "", err
+		}
+	}
+	return out, nil
+}

@@ -88,7 +88,11 @@ func (ts *teamStore) CountInterviews(ctx context.Context, f InterviewFilter) (in
 
 // countInterviews reads one counter row when a status is given, otherwise sums a campaign's (or,
 // with no campaign, the team-wide) rows of the three statuses: a primary-key range either way.
+// The counters do not count by participant: a participant filter counts its rows.
 func (ts *teamStore) countInterviews(ctx context.Context, f InterviewFilter) (int64, error) {
+	if f.byParticipant() {
+		return ts.interviewList(ctx, f).count(ctx, ts)
+	}
 	q := "SELECT COALESCE(SUM(n), 0) FROM interview_counts WHERE team_id = ? AND campaign_id = ?"
 	args := []any{ts.team, f.CampaignID} // the empty CampaignID is teamWide
 	if f.Status != "" {

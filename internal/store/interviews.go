@@ -69,6 +69,18 @@ type NewInterview struct {
 type InterviewFilter struct {
 	CampaignID CampaignID
 	Status     InterviewStatus
+	// ParticipantEmail finds a participant's interviews (an erasure request): their e-mail
+	// address with its ASCII letters folded, as addresses compare across the project
+	// (Ada@Example.com is ada@example.com; no other letter folds).
+	ParticipantEmail string
+	// ExternalID finds the interviews of the participant with this external id, exactly.
+	ExternalID string
+}
+
+// byParticipant says the filter names a participant, which the interview counters do not
+// count by.
+func (f InterviewFilter) byParticipant() bool {
+	return f.ParticipantEmail != "" || f.ExternalID != ""
 }
 
 // InterviewStore holds interviews.
@@ -78,11 +90,14 @@ type InterviewStore interface {
 	// GetInterview returns one interview, or ErrNotFound.
 	GetInterview(ctx context.Context, id InterviewID) (Interview, error)
 	// ListInterviews sorts by created_at (default) or updated_at, descending by default. Its
-	// TotalCount is CountInterviews(f): exact, and a few row reads at any size.
+	// TotalCount is CountInterviews(f): exact, and a few row reads at any size. A participant
+	// filter is served by an index of (team, e-mail or external id), so the lookup reads
+	// that participant's interviews of the team and nothing else.
 	ListInterviews(ctx context.Context, f InterviewFilter, p PageRequest) (Page[Interview], error)
 	// CountInterviews counts the interviews matching f (any combination of campaign and status)
 	// from counters kept in the same transaction as every change, so it is exact and costs one
-	// to three row reads however many interviews or campaigns the team has.
+	// to three row reads however many interviews or campaigns the team has. With a participant
+	// filter it counts that participant's index entries instead.
 	CountInterviews(ctx context.Context, f InterviewFilter) (int64, error)
 	// InterviewCounts returns the number of interviews (all statuses) of each campaign, in one
 	// query for up to 250 campaigns. Every requested campaign is a key; one with no interviews

@@ -19,6 +19,11 @@ const (
 	FieldTag = "spec.tag"
 	// FieldInterview selects the messages of one interview; listing messages requires it.
 	FieldInterview = "spec.interview"
+	// FieldParticipantEmail selects a participant's interviews by e-mail address, ASCII
+	// letters in either case, as the REST API's participant_email filter does.
+	FieldParticipantEmail = "spec.participant.email"
+	// FieldParticipantExternalID selects a participant's interviews by external id, exactly.
+	FieldParticipantExternalID = "spec.participant.externalID"
 )
 
 // Interview is one conversation of a campaign. Its name is the store's interview id.

@@ -56,6 +56,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"PaginationSorts", testPaginationSorts},
 		{"PaginationInserts", testPaginationInserts},
 		{"PaginationFilters", testPaginationFilters},
+		{"ParticipantFilters", testParticipantFilters},
 		{"PageRequestValidation", testPageRequestValidation},
 		{"TenantIsolation", testTenantIsolation},
 		{"TxRollback", testTxRollback},
