@@ -29,27 +29,38 @@ const modelTitle = "Price is the main objection"
 // the request and cites, for the price theme, every participant line that says
 // "expensive", plus a quote nobody said and one of the interviewer's, which must be dropped.
 func pricingModel(t *testing.T, failing *atomic.Bool) *chatmodeltest.Provider {
-	var p *chatmodeltest.Provider
-	line := regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] Participant: (.*)$`)
-	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
-		if failing.Load() {
-			chatmodeltest.Failure(w, http.StatusServiceUnavailable)
-			return
-		}
-		req := p.Seen()[i]
+	return analysisModel(t, failing, func(transcript string) any {
 		type ev struct {
 			Ref   string `json:"ref"`
 			Quote string `json:"quote"`
 		}
 		evidence := []ev{{"1.2", "we would happily pay double"}, {"1.1", "Thanks for joining"}}
-		for _, m := range line.FindAllStringSubmatch(req.Messages[len(req.Messages)-1].Content, -1) {
+		for _, m := range participantLine.FindAllStringSubmatch(transcript, -1) {
 			if strings.Contains(m[2], "expensive") {
 				evidence = append(evidence, ev{m[1], m[2]})
 			}
 		}
-		body, _ := json.Marshal(map[string]any{"findings": []map[string]any{{"title": modelTitle,
+		return map[string]any{"findings": []map[string]any{{"title": modelTitle,
 			"summary": "Most participants found the plan too expensive.", "type": "pain_point", "sentiment": "negative",
-			"evidence": evidence}}})
+			"evidence": evidence}}}
+	})
+}
+
+// participantLine is a participant's message in the transcript an analysis request sends:
+// its ref and its words.
+var participantLine = regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] Participant: (.*)$`)
+
+// analysisModel is a chat model that answers each analysis request with answer's JSON for the
+// transcript the request sends (its last message), or, while failing is set, with a 503.
+func analysisModel(t *testing.T, failing *atomic.Bool, answer func(transcript string) any) *chatmodeltest.Provider {
+	var p *chatmodeltest.Provider
+	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if failing.Load() {
+			chatmodeltest.Failure(w, http.StatusServiceUnavailable)
+			return
+		}
+		msgs := p.Seen()[i].Messages
+		body, _ := json.Marshal(answer(msgs[len(msgs)-1].Content))
 		chatmodeltest.Completion(w, string(body))
 	})
 	return p
@@ -59,27 +70,9 @@ func pricingModel(t *testing.T, failing *atomic.Bool) *chatmodeltest.Provider {
 // findings quote only what participants said in that campaign, and when the model is down
 // the built-in analyzer's findings come instead. A builtin campaign never reaches the model.
 func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var failing atomic.Bool
 	model := pricingModel(t, &failing)
-	p := operatorModel(ctx, t, "qual-llm-analysis", model.Config().BaseURL)
-	builtin := analysis.New()
-	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, nil, logr.Discard())}
-	// A store of its own: every stack works the analysis queue of its store, and the suite's
-	// other stacks run the built-in analyzer alone.
-	own, closeStore, err := testenv.TempStore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); closeStore() }() // the stack stops before its store closes
-	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: own, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
-		Analyzer: chooser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	hs := llmAnalysisServer(t, "qual-llm-analysis", model)
 
 	other := newTenant(t, "llm-analysis-other", qualv1alpha1.PlanEnterprise)
 	plain := activeCampaign(t, hs.URL, other.secret, map[string]any{"title": "Zebra study", "questions": []string{"What about price?"}})
@@ -125,6 +118,32 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 			t.Fatalf("with the model down, the built-in analyzer's findings come: %+v", f)
 		}
 	}
+}
+
+// llmAnalysisServer is an API server whose campaigns with settings.analyzer llm are analyzed
+// by model, configured through the operator's Secret named secret. Its store is its own: every stack works the analysis queue of its store, and the suite's other
+// stacks run the built-in analyzer alone. It stops with the test, before its store closes.
+func llmAnalysisServer(t *testing.T, secret string, model *chatmodeltest.Provider) *httptest.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	own, closeStore, err := testenv.TempStore(ctx)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(closeStore)
+	t.Cleanup(cancel)
+	p := operatorModel(ctx, t, secret, model.Config().BaseURL)
+	builtin := analysis.New()
+	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, nil, logr.Discard())}
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: own, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+		Analyzer: chooser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs
 }
 
 // ran is the analyzer an analysis says made its findings, "" for null.

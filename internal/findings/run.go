@@ -129,10 +129,11 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 	if err != nil {
 		return err
 	}
-	fs, err := toStore(analysis.CarryKeys(prev, found), in)
+	fs, err := toStore(found, in)
 	if err != nil {
 		return err
 	}
+	carry(fs, analysis.CarryKeys(prev, found))
 	err = ts.InTx(ctx, func(tx store.TeamStore) error {
 		synced, err := tx.SyncAnalysisFindings(ctx, a.CampaignID, read(in), fs)
 		if err != nil {
@@ -161,6 +162,19 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 		return nil // another run finished it first, or its campaign's data is gone
 	}
 	return err
+}
+
+// carry marks each finding that CarryKeys found to continue a stored one under another key
+// (carried is found, in order, with those keys given the stored ones). The finding keeps the
+// analyzer's own key, and the stored finding takes it when the findings are synced: the
+// next run names the theme the same way and finds it by key, with no need for the evidence
+// to still overlap, which a person may have edited meanwhile.
+func carry(fs []store.NewFinding, carried []analysis.Finding) {
+	for i := range fs {
+		if k := carried[i].Key; k != fs[i].Key {
+			fs[i].Carries = k
+		}
+	}
 }
 
 // read are the interviews an analysis input holds.

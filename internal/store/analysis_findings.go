@@ -36,9 +36,12 @@ type AnalysisSync struct {
 type AnalysisFindingStore interface {
 	// SyncAnalysisFindings makes the campaign's analysis findings exactly fs, matched by Key
 	// (required, unique within fs): a Key seen before keeps its finding's id and created_at and
-	// is rewritten only if its content changed; a new Key creates a finding; an analysis finding
-	// whose Key is not in fs is deleted. Manual findings are never touched. Source is analysis
-	// whatever fs says. Evidence is checked as by CreateFinding (ErrInvalidInput).
+	// is rewritten only if its content changed; a new Key whose Carries names a stored finding
+	// that no Key of fs keeps continues that finding, which takes the new Key (so keys stay
+	// unique, and the next analysis matches it by Key); any other new Key creates a finding; an
+	// analysis finding neither kept nor carried is deleted. Manual findings are never touched.
+	// Source is analysis whatever fs says. Evidence is checked as by CreateFinding
+	// (ErrInvalidInput).
 	//
 	// read are the interviews fs was made from. If one of them has been deleted since, it
 	// writes nothing and fails with ErrConflict: fs may hold the erased participant's words
@@ -64,14 +67,13 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 		if err := tx.holdInterviews(ctx, read); err != nil {
 			return err
 		}
-		seen := make(map[string]bool, len(fs))
+		continued, kept, err := matchAnalysisFindings(before, fs)
+		if err != nil {
+			return err
+		}
 		for i, in := range fs {
-			if in.Key == "" || seen[in.Key] {
-				return fmt.Errorf("finding %d: empty or repeated key %q: %w", i, in.Key, ErrInvalidInput)
-			}
-			seen[in.Key] = true
 			in.CampaignID, in.Source = campaign, SourceAnalysis
-			old, ok := before[in.Key]
+			old, ok := continued[i]
 			if !ok {
 				f, err := tx.CreateFinding(ctx, in)
 				if err != nil {
@@ -80,6 +82,9 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 				out.Findings = append(out.Findings, SyncedFinding{Finding: f, Change: FindingCreated})
 				continue
 			}
+			if old, err = tx.rekeyFinding(ctx, old, in.Key); err != nil {
+				return fmt.Errorf("finding %d: %w", i, err)
+			}
 			f, change, err := tx.rewriteFinding(ctx, old, in)
 			if err != nil {
 				return fmt.Errorf("finding %d: %w", i, err)
@@ -87,7 +92,7 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 			out.Findings = append(out.Findings, SyncedFinding{Finding: f, Change: change})
 		}
 		for key, old := range before {
-			if seen[key] {
+			if kept[key] {
 				continue
 			}
 			if err := tx.DeleteFinding(ctx, old.ID); err != nil {
@@ -102,6 +107,48 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 		return AnalysisSync{}, fmt.Errorf("store: sync analysis findings of campaign %s: %w", campaign, err)
 	}
 	return out, nil
+}
+
+// matchAnalysisFindings pairs fs (by index) with the stored findings they continue: the one
+// of their Key first, then, for a Key new to the campaign, the one their Carries names, if no
+// other finding of fs keeps or carries it. kept holds the stored keys so continued; a key is
+// carried at most once, so no two of fs continue one finding.
+func matchAnalysisFindings(before map[string]Finding, fs []NewFinding) (continued map[int]Finding, kept map[string]bool, err error) {
+	continued, kept = make(map[int]Finding, len(fs)), make(map[string]bool, len(fs))
+	keys := make(map[string]bool, len(fs))
+	for i, in := range fs {
+		if in.Key == "" || keys[in.Key] {
+			return nil, nil, fmt.Errorf("finding %d: empty or repeated key %q: %w", i, in.Key, ErrInvalidInput)
+		}
+		keys[in.Key] = true
+		if old, ok := before[in.Key]; ok {
+			continued[i], kept[in.Key] = old, true
+		}
+	}
+	for i, in := range fs {
+		if _, ok := continued[i]; ok || in.Carries == "" || kept[in.Carries] {
+			continue
+		}
+		if old, ok := before[in.Carries]; ok {
+			continued[i], kept[in.Carries] = old, true
+		}
+	}
+	return continued, kept, nil
+}
+
+// rekeyFinding gives a stored analysis finding the key of the finding that continues it. The
+// key is new to the campaign (matchAnalysisFindings carries only to a Key no stored finding
+// has), so the unique index never sees two at once. The key is not part of what the API
+// shows, so updated_at stays.
+func (ts *teamStore) rekeyFinding(ctx context.Context, old Finding, key string) (Finding, error) {
+	if old.Key == key {
+		return old, nil
+	}
+	if _, err := ts.exec(ctx, "UPDATE findings SET analysis_key = ? WHERE team_id = ? AND id = ?", key, ts.team, old.ID); err != nil {
+		return Finding{}, fmt.Errorf("rekey finding %s: %w", old.ID, err)
+	}
+	old.Key = key
+	return old, nil
 }
 
 // analysisFindingsLocked selects a campaign's analysis findings in the one order both

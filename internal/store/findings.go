@@ -79,6 +79,10 @@ type NewFinding struct {
 	// Key is set by analysis only (see Finding.Key); a second finding with the same Key in a
 	// campaign is ErrConflict.
 	Key string
+	// Carries, for SyncAnalysisFindings only, is the Key of a stored finding this one
+	// continues under its new Key (the analyzer named the same theme differently): that
+	// finding is kept and takes Key, so the next analysis finds it by Key.
+	Carries string
 }
 
 // FindingPatch changes the non-nil fields of a finding.

@@ -15,11 +15,7 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 	iv := interview(t, f.a, f.campA)
 	m := say(t, f.a, iv.ID, store.RoleParticipant, "Pricing was confusing and setup was slow.")
 	manual := finding(t, f.a, f.campA, "Written by a person", store.FindingInsight)
-	theme := func(key, title string) store.NewFinding {
-		return store.NewFinding{Key: key, Type: store.FindingTheme, Title: title, Frequency: 1, Confidence: 0.5,
-			Sentiment: store.SentimentNegative, Tags: []string{"b", "a"},
-			Evidence: []store.Evidence{{InterviewID: iv.ID, MessageID: m.ID, Quote: "setup was slow"}}}
-	}
+	theme := func(key, title string) store.NewFinding { return quoting(m, "setup was slow", key, title) }
 	first := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("pricing", "Pricing"), theme("setup", "Setup")}))(t)
 	if len(first.Findings) != 2 || first.Findings[0].Change != store.FindingCreated || first.Findings[1].Change != store.FindingCreated ||
 		len(first.Removed) != 0 || first.Findings[0].Finding.Source != store.SourceAnalysis || first.Findings[0].Finding.Key != "pricing" {
@@ -62,6 +58,79 @@ func testSyncAnalysisFindings(t *testing.T, newDSN NewDSN) {
 	if s := must(f.b.SyncAnalysisFindings(f.ctx, f.campA, nil, nil))(t); len(s.Removed) != 0 {
 		t.Fatalf("team b removed team a's findings: %+v", s)
 	}
+}
+
+// testSyncCarriesKeys: a finding that carries a stored one (the analyzer named the same theme
+// anew) keeps that finding's id and gives it its own key, so the next sync finds it by key;
+// a stored finding is continued once, never by a carry when a key of the sync keeps it, and
+// the manual finding stays as it was.
+func testSyncCarriesKeys(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	iv := interview(t, f.a, f.campA)
+	m := say(t, f.a, iv.ID, store.RoleParticipant, "The export to CSV failed on large files.")
+	manual := finding(t, f.a, f.campA, "Written by a person", store.FindingTheme)
+	theme := func(key, carries string) store.NewFinding {
+		fd := quoting(m, "export to CSV failed", key, "CSV export fails")
+		fd.Carries = carries
+		return fd
+	}
+	ids := func(s store.AnalysisSync) []store.FindingID {
+		out := make([]store.FindingID, len(s.Findings))
+		for i, sf := range s.Findings {
+			out[i] = sf.Finding.ID
+		}
+		return out
+	}
+	made := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("builtin:export", ""), theme("builtin:files", "")}))(t)
+	export := made.Findings[0].Finding
+
+	carried := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("llm:export", "builtin:export")}))(t)
+	if got := carried.Findings[0]; got.Finding.ID != export.ID || got.Change != store.FindingUnchanged || got.Finding.Key != "llm:export" ||
+		len(carried.Removed) != 1 || carried.Removed[0] != made.Findings[1].Finding.ID {
+		t.Fatalf("carried sync = %+v", carried)
+	}
+	stored := must(f.a.GetFinding(f.ctx, export.ID))(t)
+	if stored.Key != "llm:export" || !stored.UpdatedAt.Equal(export.UpdatedAt) {
+		t.Fatalf("carried finding has key %q, updated %v; want the new key, updated_at as it was", stored.Key, stored.UpdatedAt)
+	}
+	// From now on the new key finds it, whatever its evidence says.
+	edited := theme("llm:export", "")
+	edited.Evidence = nil
+	if again := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{edited}))(t); ids(again)[0] != export.ID ||
+		again.Findings[0].Change != store.FindingUpdated || len(again.Removed) != 0 {
+		t.Fatalf("sync by the new key = %+v", again)
+	}
+
+	// A carry never takes a finding a key of the sync keeps, nor one already carried: those
+	// findings are made anew, as is one carrying a key no finding has.
+	twice := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{
+		theme("a", "llm:export"), theme("llm:export", ""), theme("b", "gone")}))(t)
+	if got := ids(twice); got[1] != export.ID || got[0] == export.ID || twice.Findings[0].Change != store.FindingCreated ||
+		twice.Findings[2].Change != store.FindingCreated || len(twice.Removed) != 0 {
+		t.Fatalf("sync with claimed carries = %+v", twice)
+	}
+	moved := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{theme("d", "a"), theme("e", "a")}))(t)
+	if got := ids(moved); got[0] != twice.Findings[0].Finding.ID || moved.Findings[1].Change != store.FindingCreated || len(moved.Removed) != 2 {
+		t.Fatalf("one finding carried twice = %+v", moved)
+	}
+	same(t, must(f.a.GetFinding(f.ctx, manual.ID))(t), manual)
+	keys := map[string]bool{}
+	for _, fd := range must(f.a.ListFindings(f.ctx, store.FindingFilter{CampaignID: f.campA}, store.PageRequest{}))(t).Items {
+		if keys[fd.Key] && fd.Key != "" {
+			t.Fatalf("key %q twice", fd.Key)
+		}
+		keys[fd.Key] = true
+	}
+	if !keys["d"] || !keys["e"] || !keys[""] || len(keys) != 3 {
+		t.Fatalf("keys after the syncs: %v", keys)
+	}
+}
+
+// quoting is an analysis finding by key, of one interview, quoting its participant's message m.
+func quoting(m store.Message, quote, key, title string) store.NewFinding {
+	return store.NewFinding{Key: key, Type: store.FindingTheme, Title: title, Frequency: 1, Confidence: 0.5,
+		Sentiment: store.SentimentNegative, Tags: []string{"b", "a"},
+		Evidence: []store.Evidence{{InterviewID: m.InterviewID, MessageID: m.ID, Quote: quote}}}
 }
 
 // testSyncAfterErasure: findings made from an interview deleted meanwhile are refused

@@ -37,6 +37,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"Analyses", testAnalyses},
 		{"ListAnalyses", testListAnalyses},
 		{"SyncAnalysisFindings", testSyncAnalysisFindings},
+		{"SyncCarriesKeys", testSyncCarriesKeys},
 		{"SyncAfterErasure", testSyncAfterErasure},
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
