@@ -1,11 +1,16 @@
 package apiserver_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/chatmodel/chatmodeltest"
@@ -72,5 +77,71 @@ func TestCarriedFindingKeepsItsIDAfterAnEvidenceEdit(t *testing.T) {
 	callAt(t, hs.URL, "GET", "/api/v1/findings/"+id, tn.secret, nil).expect(t, 200).data(t, &f)
 	if f.Title != title || len(f.Evidence) != 5 {
 		t.Fatalf("the finding after the analysis: %+v", f)
+	}
+}
+
+// A campaign's analyses are listed newest first, in pages whose cursors are bound to the
+// campaign and the status filter, only to a caller who can see the campaign.
+func TestCampaignAnalysesList(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := newTenant(t, "anlist-"+b.name, qualv1alpha1.PlanEnterprise)
+			c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Listed"})
+			interviewed(t, b.url, tn.secret, c.ID, pricingAnswers[0])
+			var newest []string
+			for range 3 {
+				newest = append([]string{analyzed(t, b.url, tn.secret, c.ID).ID}, newest...)
+			}
+			elsewhere := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Not listed"})
+			interviewed(t, b.url, tn.secret, elsewhere.ID, pricingAnswers[1])
+			analyzed(t, b.url, tn.secret, elsewhere.ID)
+
+			path := "/api/v1/campaigns/" + c.ID + "/analyses"
+			for query, want := range map[string][]string{
+				"":                              newest,
+				"?status=succeeded":             newest,
+				"?order=asc&sort_by=created_at": {newest[2], newest[1], newest[0]},
+				"?status=failed":                nil,
+			} {
+				if got := walkInterviews(t, b.url, tn.secret, path+query, 1); !slices.Equal(got, want) {
+					t.Errorf("%q: %v, want %v", query, got, want)
+				}
+			}
+			var listed []analysisJob
+			callAt(t, b.url, "GET", path+"?limit=1", tn.secret, nil).expect(t, 200).data(t, &listed)
+			if len(listed) != 1 || listed[0].ID != newest[0] || listed[0].Status != "succeeded" || ran(listed[0]) != "builtin" {
+				t.Fatalf("the newest analysis: %+v", listed)
+			}
+
+			// A cursor is bound to its filter and its campaign.
+			var page struct {
+				Pagination struct {
+					NextCursor *string `json:"next_cursor"`
+				} `json:"pagination"`
+			}
+			if err := json.Unmarshal(callAt(t, b.url, "GET", path+"?limit=1&status=succeeded", tn.secret, nil).expect(t, 200).body, &page); err != nil ||
+				page.Pagination.NextCursor == nil {
+				t.Fatalf("no next_cursor: %v", err)
+			}
+			cursor := url.QueryEscape(*page.Pagination.NextCursor)
+			for _, p := range []string{path + "?limit=1&cursor=" + cursor, "/api/v1/campaigns/" + elsewhere.ID + "/analyses?limit=1&status=succeeded&cursor=" + cursor} {
+				callAt(t, b.url, "GET", p, tn.secret, nil).expectError(t, 400, "INVALID_CURSOR")
+			}
+
+			for query, field := range map[string]string{"?status=done": "status", "?sort_by=updated_at": "sort_by", "?campaign_id=" + c.ID: "campaign_id"} {
+				if e := callAt(t, b.url, "GET", path+query, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR"); e.Details[0].Field != field {
+					t.Errorf("%s: %+v", query, e.Details)
+				}
+			}
+			other := newTenant(t, "anlist-other-"+b.name, qualv1alpha1.PlanEnterprise)
+			callAt(t, b.url, "GET", path, other.secret, nil).expectError(t, 404, "NOT_FOUND")
+			callAt(t, b.url, "GET", path, other.owner, nil, "X-Qual-Team", tn.id).expectError(t, 404, "NOT_FOUND")
+			callAt(t, b.url, "GET", "/api/v1/campaigns/"+uuid.NewString()+"/analyses", tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+			callAt(t, b.url, "GET", path, tn.scoped, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+			viewer := sessionToken(t, "user-anlist-"+b.name+"-viewer", "anlist-"+b.name+"-viewer@example.com", time.Hour)
+			if got := walkInterviews(t, b.url, viewer, path, 100); !slices.Equal(got, newest) {
+				t.Errorf("a viewer reads %v, want %v", got, newest)
+			}
+		})
 	}
 }

@@ -20,5 +20,6 @@ func (s *Server) findingRoutes() {
 	s.authed("DELETE /findings/{id}", findingsWrite, s.byFinding, s.deleteFinding)
 	// 202 with the job; a second analyze while one is queued or running answers that one.
 	s.authed("POST /campaigns/{id}/analyze", findingsWrite, s.byCampaign, s.idempotent(s.analyze))
+	s.authed("GET /campaigns/{id}/analyses", findingsRead, s.byCampaign, s.listCampaignAnalyses)
 	s.authed("GET /analyses/{id}", findingsRead, s.byAnalysis, s.getAnalysis)
 }

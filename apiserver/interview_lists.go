@@ -105,11 +105,7 @@ func validateInterviewFilters(f map[string]string) *envelope.Error {
 // separate keyset list; a page of several teams merges their pages at the same position,
 // which keeps the order and the cursor of one list.
 func (s *Server) writeInterviews(w http.ResponseWriter, r *http.Request, teams []directory.Membership, filters map[string]string) error {
-	lp, e := s.parseList(r, interviewSorts, filters)
-	if e != nil {
-		return e
-	}
-	req, e := storePage(lp)
+	lp, req, e := s.storeList(r, interviewSorts, filters)
 	if e != nil {
 		return e
 	}
@@ -146,6 +142,36 @@ func (s *Server) writeInterviews(w http.ResponseWriter, r *http.Request, teams [
 	}
 	envelope.WriteList(w, out, s.pagination(lp, more, int(total), lastValue, lastID))
 	return nil
+}
+
+// storeList reads a store list's parameters (parseList) and the page request they make.
+func (s *Server) storeList(r *http.Request, sorts []string, filters map[string]string) (listParams, store.PageRequest, *envelope.Error) {
+	lp, e := s.parseList(r, sorts, filters)
+	if e != nil {
+		return lp, store.PageRequest{}, e
+	}
+	req, e := storePage(lp)
+	return lp, req, e
+}
+
+// positioned is a store row, which knows its keyset position.
+type positioned interface {
+	Position(store.SortKey) store.Position
+}
+
+// writeTimePage answers one page of store rows in the list's time order (created_at or
+// updated_at), each rendered, with the cursor after the last of them.
+func writeTimePage[T positioned, R any](s *Server, w http.ResponseWriter, lp listParams, page store.Page[T], render func(T) R) {
+	out := make([]R, len(page.Items))
+	for i, item := range page.Items {
+		out[i] = render(item)
+	}
+	var lastValue, lastID string
+	if n := len(page.Items); n > 0 {
+		last := page.Items[n-1].Position(store.SortKey(lp.sortBy))
+		lastValue, lastID = last.Time.Format(time.RFC3339Nano), last.ID
+	}
+	envelope.WriteList(w, out, s.pagination(lp, page.HasMore, int(page.TotalCount), lastValue, lastID))
 }
 
 // storePage turns checked list parameters into the store's page request. A cursor's value

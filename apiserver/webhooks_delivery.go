@@ -195,11 +195,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *authn
 	if e != nil {
 		return e
 	}
-	lp, e := s.parseList(r, deliverySorts, map[string]string{"webhook": string(wh.UID)})
-	if e != nil {
-		return e
-	}
-	req, e := storePage(lp)
+	lp, req, e := s.storeList(r, deliverySorts, map[string]string{"webhook": string(wh.UID)})
 	if e != nil {
 		return e
 	}
@@ -207,16 +203,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *authn
 	if err != nil {
 		return err
 	}
-	out := make([]resources.Delivery, len(page.Items))
-	for i, d := range page.Items {
-		out[i] = resources.NewDelivery(d)
-	}
-	var lastValue, lastID string
-	if n := len(page.Items); n > 0 {
-		last := page.Items[n-1]
-		lastValue, lastID = last.Position(store.SortCreatedAt).Time.Format(time.RFC3339Nano), string(last.ID)
-	}
-	envelope.WriteList(w, out, s.pagination(lp, page.HasMore, int(page.TotalCount), lastValue, lastID))
+	writeTimePage(s, w, lp, page, resources.NewDelivery)
 	return nil
 }
 

@@ -39,6 +39,7 @@ var operations = map[string]struct {
 	"/findings/{id}":                {methods: []string{"GET", "PATCH", "DELETE"}},
 	"/campaigns/{id}/findings":      {methods: []string{"GET"}},
 	"/campaigns/{id}/analyze":       {methods: []string{"POST"}},
+	"/campaigns/{id}/analyses":      {methods: []string{"GET"}},
 	"/analyses/{id}":                {methods: []string{"GET"}},
 	"/campaigns/{id}/graph":         {methods: []string{"GET"}},
 	"/campaigns/{id}/graph/share":   {methods: []string{"POST", "DELETE"}},
