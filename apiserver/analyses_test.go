@@ -14,6 +14,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/chatmodel/chatmodeltest"
+	"qual.cx/operator/internal/store"
 )
 
 // themeModel is a chat model that finds one theme in any campaign: a finding titled title,
@@ -143,5 +144,90 @@ func TestCampaignAnalysesList(t *testing.T) {
 				t.Errorf("a viewer reads %v, want %v", got, newest)
 			}
 		})
+	}
+}
+
+// Erasing an interview redacts the campaign's analysis findings until an analysis writes them
+// anew. That analysis is listed with the campaign's; while the chat model of an llm campaign
+// in German is down it is retried, and writes them anew once the model is back. One that
+// fails for good (here the campaign asks for the built-in analyzer, which reads English only)
+// leaves them redacted, their summary naming it and what failed; the next analysis that
+// succeeds writes them anew under the same ids.
+func TestErasureReanalysisThatFailsIsShown(t *testing.T) {
+	const title, quote = "CSV-Export stürzt ab", "Der Export nach CSV ist bei großen Dateien ständig abgestürzt"
+	var kind atomic.Value
+	var down atomic.Bool
+	kind.Store("pain_point")
+	model := themeModel(t, title, quote, &kind, &down)
+	hs := llmAnalysisServer(t, "qual-llm-erasure", model)
+	tn := newTenant(t, "llm-erasure", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Deutsche Studie", "questions": []string{"Was hat Sie am Produkt gestört?"},
+		"max_questions": 2, "settings": map[string]any{"language": "de", "analyzer": "llm"}})
+	var ivs []interview
+	for n := range 6 {
+		iv, _ := interviewed(t, hs.URL, tn.secret, c.ID, fmt.Sprintf("%s, Teilnehmer %d.", quote, n+1))
+		ivs = append(ivs, iv)
+	}
+	first := analyzed(t, hs.URL, tn.secret, c.ID)
+	if first.Status != "succeeded" || ran(first) != "llm" || len(first.FindingIDs) != 1 {
+		t.Fatalf("the first analysis: %+v", first)
+	}
+	id := first.FindingIDs[0]
+	theFinding := func() finding {
+		t.Helper()
+		var f finding
+		callAt(t, hs.URL, "GET", "/api/v1/findings/"+id, tn.secret, nil).expect(t, 200).data(t, &f)
+		return f
+	}
+	newest := func() analysisJob {
+		t.Helper()
+		var list []analysisJob
+		callAt(t, hs.URL, "GET", "/api/v1/campaigns/"+c.ID+"/analyses?limit=1", tn.secret, nil).expect(t, 200).data(t, &list)
+		return list[0]
+	}
+
+	// The model is down when an interview is erased: its analysis is retried, not failed.
+	down.Store(true)
+	asked := len(model.Seen())
+	callAt(t, hs.URL, "DELETE", "/api/v1/interviews/"+ivs[0].ID, tn.secret, nil).expect(t, 204)
+	if f := theFinding(); f.Title != store.RedactedTitle || f.Summary != "" {
+		t.Fatalf("right after the erasure: %+v", f)
+	}
+	erasure := newest()
+	testenvEventually(t, "the model asked", func() bool { return len(model.Seen()) > asked })
+	time.Sleep(4 * time.Second) // the run's requests to the model and their backoffs are over
+	var pending analysisJob
+	callAt(t, hs.URL, "GET", "/api/v1/analyses/"+erasure.ID, tn.secret, nil).expect(t, 200).data(t, &pending)
+	if erasure.ID == first.ID || pending.Status != "running" {
+		t.Fatalf("while the model is down, the erasure's analysis %+v, want it running until a retry", pending)
+	}
+	down.Store(false)
+	if a := waitAnalysis(t, hs.URL, tn.secret, erasure.ID); a.Status != "succeeded" || ran(a) != "llm" || !slices.Equal(a.FindingIDs, []string{id}) {
+		t.Fatalf("the erasure's analysis once the model is back: %+v", a)
+	}
+	if f := theFinding(); f.Title != title || f.Summary == "" {
+		t.Fatalf("the finding after the retried analysis: %+v", f)
+	}
+
+	// An analysis after an erasure that fails for good says so on the findings it leaves redacted.
+	callAt(t, hs.URL, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"settings": map[string]any{"analyzer": "builtin"}}).expect(t, 200)
+	callAt(t, hs.URL, "DELETE", "/api/v1/interviews/"+ivs[1].ID, tn.secret, nil).expect(t, 204)
+	failed := waitAnalysis(t, hs.URL, tn.secret, newest().ID)
+	var listed []analysisJob
+	callAt(t, hs.URL, "GET", "/api/v1/campaigns/"+c.ID+"/analyses?status=failed", tn.secret, nil).expect(t, 200).data(t, &listed)
+	if failed.Status != "failed" || failed.Error == nil || len(listed) != 1 || listed[0].ID != failed.ID {
+		t.Fatalf("the failed analysis %+v, listed as failed: %+v", failed, listed)
+	}
+	f := theFinding()
+	if f.Title != store.RedactedTitle || !strings.Contains(f.Summary, "Analysis "+failed.ID+" failed: "+*failed.Error) || strings.Contains(f.Summary, quote) {
+		t.Fatalf("the finding after the failed analysis: %+v", f)
+	}
+
+	callAt(t, hs.URL, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"settings": map[string]any{"analyzer": "llm"}}).expect(t, 200)
+	if a := analyzed(t, hs.URL, tn.secret, c.ID); a.Status != "succeeded" || !slices.Equal(a.FindingIDs, []string{id}) {
+		t.Fatalf("the analysis asked for after the failure: %+v", a)
+	}
+	if f := theFinding(); f.Title != title || f.Frequency != 4 {
+		t.Fatalf("the finding written anew: %+v", f)
 	}
 }

@@ -112,3 +112,69 @@ func TestAnotherLanguageFailsAtOnce(t *testing.T) {
 		t.Fatalf("analysis %s: %q", got.Status, got.Error)
 	}
 }
+
+// An llm campaign in a language the built-in analyzer does not read, whose model could not be
+// used, is retried (a model that was down may answer again); when no retry is left it fails
+// saying so, and the findings an erasure redacted, which it was to write anew, say that it
+// failed and name it, rather than stay as if it were still coming.
+func TestModelOutageIsRetriedThenShownOnRedactedFindings(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := pgtest.Open(t, b.DSN(t))
+			ts, c := s.Team(store.TeamID(uuid.NewString())), store.CampaignID(uuid.NewString())
+			kept := completed(t, ts, c, "Der Export nach CSV ist ständig abgestürzt.")
+			erased := completed(t, ts, c, "Der Export nach CSV ist bei großen Dateien abgestürzt.")
+			theme := store.NewFinding{Key: "llm:export", Type: store.FindingPainPoint, Title: "CSV-Export stürzt ab",
+				Summary: "Sagten alle.", Confidence: 0.5, Frequency: 2, Evidence: []store.Evidence{{InterviewID: kept.ID, Quote: "Export nach CSV"}}}
+			if _, err := ts.SyncAnalysisFindings(ctx, c, nil, []store.NewFinding{theme}); err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.DeleteInterview(ctx, erased.ID); err != nil {
+				t.Fatal(err)
+			}
+			row, err := ts.CreateAnalysis(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The built-in analyzer is what the llm analyzer hands a campaign to when its model fails.
+			r := &findings.Runner{Store: s, Analyzer: analysis.New(), Log: logr.Discard()}
+			job := findings.Job{Team: ts.Team(), Analysis: row.ID, Campaign: analysis.Campaign{Title: "Studie", Language: "de", Analyzer: analysis.AnalyzerLLM}}
+
+			if err := r.Run(ctx, job, false); !errors.Is(err, analysis.ErrLanguage) {
+				t.Fatalf("a run while the model cannot be used: %v, want it retried", err)
+			}
+			if got := redacted(t, ts, c); got.Summary != "" {
+				t.Fatalf("while a retry is due, the finding says %q", got.Summary)
+			}
+			if got, err := ts.GetAnalysis(ctx, row.ID); err != nil || got.Status != store.AnalysisRunning {
+				t.Fatalf("analysis %+v (%v), want it running until its retry", got, err)
+			}
+
+			if err := r.Run(ctx, job, true); err != nil {
+				t.Fatalf("the last run: %v", err)
+			}
+			got, err := ts.GetAnalysis(ctx, row.ID)
+			if err != nil || got.Status != store.AnalysisFailed || !strings.Contains(got.Error, "chat model could not be used") {
+				t.Fatalf("analysis %+v (%v), want it failed naming the model", got, err)
+			}
+			if f := redacted(t, ts, c); !strings.Contains(f.Summary, string(row.ID)+" failed: "+got.Error) || strings.Contains(f.Summary, "Sagten") {
+				t.Fatalf("the redacted finding says %q, want it to name analysis %s and why it failed", f.Summary, row.ID)
+			}
+		})
+	}
+}
+
+// redacted is the campaign's one finding, which an erasure redacted.
+func redacted(t *testing.T, ts store.TeamStore, c store.CampaignID) store.Finding {
+	t.Helper()
+	page, err := ts.ListFindings(context.Background(), store.FindingFilter{CampaignID: c}, store.PageRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Items[0].Title != store.RedactedTitle {
+		t.Fatalf("findings %+v, want the one redacted", page.Items)
+	}
+	return page.Items[0]
+}

@@ -42,6 +42,7 @@ const (
 	msgBadOutput      = "The analyzer returned findings that could not be stored"
 	msgNotStored      = "The findings could not be stored (were interviews deleted while it ran?); run the analysis again"
 	msgLanguage       = "The built-in analyzer reads English only: analyze a campaign in another language with the llm analyzer (settings.analyzer), with a chat model configured"
+	msgModel          = "The chat model could not be used (it failed, or none is configured), and the built-in analyzer that stands in for it reads English only; run the analysis again once the model answers"
 )
 
 // errPermanent marks a failure no retry can mend.
@@ -82,6 +83,11 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 	switch {
 	case errors.Is(err, errPermanent):
 		msg, final = msgBadOutput, true
+	case errors.Is(err, analysis.ErrLanguage) && j.Campaign.Analyzer == analysis.AnalyzerLLM:
+		// The model failed (or is not configured) and the built-in analyzer, standing in,
+		// cannot read the campaign: a model that was down may answer the next run, so this
+		// is retried as a failing analyzer is.
+		msg = msgModel
 	case errors.Is(err, analysis.ErrLanguage):
 		msg, final = msgLanguage, true
 	case errors.Is(err, store.ErrInvalidInput):
@@ -93,7 +99,7 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 		return err
 	}
 	r.Metrics.observe(j.Campaign, outcomeFailed, time.Since(began))
-	return r.fail(ctx, ts, a.ID, msg)
+	return r.fail(ctx, ts, a, msg)
 }
 
 // freshTries is how many times an analysis is made before it gives up on a campaign
@@ -187,18 +193,34 @@ func read(in analysis.Input) []store.InterviewID {
 }
 
 // fail ends the analysis as failed and announces it; one that already ended stays as it is.
-func (r *Runner) fail(ctx context.Context, ts store.TeamStore, id store.AnalysisID, msg string) error {
+// Findings an erasure redacted, which this analysis was to write anew, say that it failed
+// (redactedNote); they are written first, as a sync writes findings before its analysis, so
+// the two never wait on each other's rows in a cycle.
+func (r *Runner) fail(ctx context.Context, ts store.TeamStore, a store.Analysis, msg string) error {
 	err := ts.InTx(ctx, func(tx store.TeamStore) error {
-		a, err := tx.FinishAnalysis(ctx, id, store.AnalysisResult{Error: msg})
+		if _, err := tx.NoteRedactedFindings(ctx, a.CampaignID, redactedNote(a.ID, msg)); err != nil {
+			return err
+		}
+		done, err := tx.FinishAnalysis(ctx, a.ID, store.AnalysisResult{Error: msg})
 		if err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventAnalysisCompleted, string(a.ID), a.CampaignID, resources.NewAnalysis(a))
+		return announce(ctx, tx, EventAnalysisCompleted, string(done.ID), done.CampaignID, resources.NewAnalysis(done))
 	})
 	if errors.Is(err, store.ErrInvalidState) || errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	return err
+}
+
+// redactedNote is the summary of a finding an erasure redacted (store.RedactedTitle) once the
+// analysis that was to write it anew has failed: which analysis it was, so a client can read
+// it (GET /analyses/{id}), what failed, and what brings the finding back. Only the server's
+// words: what the finding said stays erased, as it may have been the erased participant's.
+func redactedNote(id store.AnalysisID, msg string) string {
+	return "Analysis " + string(id) + " failed: " + msg + ". This finding's title and summary were removed when an interview " +
+		"of the campaign was erased, as they may have held that participant's words; the next analysis of the campaign " +
+		"that succeeds writes them anew."
 }
 
 // Input reads every completed interview of a campaign, page by page, with its transcript.

@@ -258,6 +258,29 @@ func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) er
 	return nil
 }
 
+// NoteRedactedFindings writes note into the summary of the campaign's redacted analysis
+// findings. They are locked first, in the order an erasure and a sync lock them, so that none
+// of the three waits on another in a cycle.
+func (ts *teamStore) NoteRedactedFindings(ctx context.Context, campaign CampaignID, note string) (int64, error) {
+	var n int64
+	err := ts.atomically(ctx, func(tx *teamStore) error {
+		if err := tx.lockAnalysisFindings(ctx, campaign); err != nil {
+			return err
+		}
+		res, err := tx.exec(ctx, `UPDATE findings SET summary = ?, updated_at = ?
+			WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND title = ?`,
+			note, tx.t(now()), tx.team, campaign, RedactedTitle)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: note redacted findings of campaign %s: %w", campaign, err)
+	}
+	return n, nil
+}
+
 // dropSupporter takes the interview id out of the frequency of every finding that cites it,
 // before its evidence goes by cascade: a manual finding counts the interviews its remaining
 // evidence cites, as on create; an analysis finding counts one fewer, since it also counts

@@ -179,6 +179,20 @@ func testSyncAfterErasure(t *testing.T, newDSN NewDSN) {
 	if len(page.Items) != 1 || page.Items[0].Title != store.RedactedTitle {
 		t.Fatalf("after the erasure: %+v, want the synced finding redacted", page.Items)
 	}
+
+	// An analysis that was to write it anew and failed says so there; only there.
+	manual := finding(t, f.a, f.campA, store.RedactedTitle, store.FindingInsight)
+	if n := must(f.b.NoteRedactedFindings(f.ctx, f.campA, "Another team's"))(t); n != 0 {
+		t.Fatalf("another team noted %d findings", n)
+	}
+	if n := must(f.a.NoteRedactedFindings(f.ctx, f.campA, "Analysis x failed"))(t); n != 1 {
+		t.Fatalf("noted %d findings, want the redacted one", n)
+	}
+	if got := must(f.a.GetFinding(f.ctx, page.Items[0].ID))(t); got.Summary != "Analysis x failed" || got.Title != store.RedactedTitle ||
+		!got.UpdatedAt.After(page.Items[0].UpdatedAt) {
+		t.Fatalf("the noted finding: %+v", got)
+	}
+	same(t, must(f.a.GetFinding(f.ctx, manual.ID))(t), manual)
 }
 
 // testActiveAnalysis: at most one queued or running analysis per campaign.
