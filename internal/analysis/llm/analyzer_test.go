@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	apitext "qual.cx/operator/apiserver/decode"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	apitext "qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/chatmodel"
 	"qual.cx/operator/internal/chatmodel/chatmodeltest"
