@@ -38,15 +38,17 @@ func startInterview(t *testing.T, c *apiClient) liveInterview {
 
 const anAnswer = `{"content": "The setup took most of a week, mostly connecting our data sources."}`
 
-// refusedWhileDown checks that every interview route, and the webhook delivery log, answers
-// 503 with Retry-After while the store is down: the turn, the start and the reads all need
-// it, and none may say 500.
+// refusedWhileDown checks that every interview route (with a participant filter too), a
+// campaign's analyses and the webhook delivery log answer 503 with Retry-After while the
+// store is down: the turn, the start and the reads all need it, and none may say 500.
 func (iv liveInterview) refusedWhileDown(t *testing.T, c *apiClient) {
 	t.Helper()
 	for _, r := range []struct{ method, path, body string }{
 		{"GET", "/interviews/" + iv.id, ""},
 		{"GET", "/interviews/" + iv.id + "/messages", ""},
 		{"GET", "/interviews?limit=5", ""},
+		{"GET", "/interviews?participant_email=ada%40example.com", ""},
+		{"GET", "/campaigns/" + iv.campaign + "/analyses", ""},
 		{"POST", "/interviews/" + iv.id + "/messages", anAnswer},
 		{"POST", "/campaigns/" + iv.campaign + "/interviews", ""},
 		{"GET", "/webhooks/" + iv.webhook + "/deliveries", ""},
