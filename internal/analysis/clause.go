@@ -139,6 +139,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 	c.negated = make([]bool, len(toks))
 	c.covered = make([]bool, len(toks))
 	inPhrase := make([]bool, len(toks))
+	weakPhrase := make([]bool, len(toks))
 	blocked := make([]bool, len(toks))
 	c.blocked = blocked
 	for i := 0; i < len(toks); {
@@ -149,6 +150,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 		for j := i; j < i+len(m.stems); j++ {
 			inPhrase[j] = len(m.stems) > 1
+			weakPhrase[j] = m.weak
 			blocked[j] = m.concept < 0
 		}
 		for j := i; j < i+len(m.stems); j++ {
@@ -202,16 +204,18 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		}
 	}
 	// Phrases that contain a negator are complaints as a whole ("didn't work",
-	// "couldn't find").
+	// "couldn't find"). A weak phrase only names a topic ("I'd never made risotto" is
+	// learning): its negator negates as any other does, or "the app never made me wait"
+	// would be a complaint.
 	for i := range toks {
-		if inPhrase[i] && isNegator(toks[i].low) {
+		if inPhrase[i] && isNegator(toks[i].low) && !weakPhrase[i] {
 			pols[i] = -1
 		}
 	}
 	doubt := make([]bool, len(toks))
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
-		if !isNegator(t.low) || inPhrase[i] || doubt[i] {
+		if !isNegator(t.low) || (inPhrase[i] && !weakPhrase[i]) || doubt[i] {
 			continue
 		}
 		if next, ok := negIdioms[t.low]; ok && i+1 < len(toks) && toks[i+1].low == next {
@@ -294,7 +298,7 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		// to send them back", "there's never a room", "I can't do either end of the school
 		// day", "the menu doesn't exist anymore") is a mild complaint. Other negated events
 		// ("she's never once asked me") say nothing either way.
-		if !flipped && !hedge && !inPhrase[i] {
+		if !flipped && !hedge && (!inPhrase[i] || weakPhrase[i]) {
 			switch {
 			case relief(toks, i):
 				// "I didn't have to leave my desk", "you don't need to call": an

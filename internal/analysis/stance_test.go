@@ -186,6 +186,7 @@ func TestStanceRules(t *testing.T) {
 		{"cheap as chips", q, "The monthly price? Cheap as chips for what's in there.", "cost", classPos},
 		{"pays for itself", q, "The plan pays for itself, the price is nothing next to a plumber.", "cost", classPos},
 		{"stealing is no praise", q, "Someone tried to steal the box from the porch, the price of living here.", "cost", -classPos},
+		{"never made me wait", q, "The app never made me wait, it's always sitting there.", "speed", -classNeg},
 		{"never tried", q, "I've never tried the delivery, so the slow part, no idea.", "delivery", classNone},
 		{"can't say", q, "The price of the big plan? I can't say it bothered me or didn't, my partner pays.", "cost", classNone},
 		{"nothing to say", q, "I couldn't tell you about the packaging being a problem, it goes straight in the recycling.", "packaging", classNone},
