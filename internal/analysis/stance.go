@@ -448,6 +448,15 @@ func reported(text string, toks []token, sentenceStart bool) int {
 	return -1
 }
 
+// firstContent is the index of the clause's first word that is not filler.
+func firstContent(toks []token) int {
+	k := 0
+	for k < len(toks) && fillerWords[toks[k].low] {
+		k++
+	}
+	return k
+}
+
 // namedSpeaker says a verb of saying in the third person comes within the first four
 // words: "Carol on nights keeps saying", "Les says".
 func namedSpeaker(toks []token) bool {
@@ -461,7 +470,7 @@ func namedSpeaker(toks []token) bool {
 }
 
 // reportingVerbs report what another person says, in the forms a name takes.
-var reportingVerbs = wordSet(`says said reckons swears moans complains insists`)
+var reportingVerbs = wordSet(`says said tells told reckons swears moans complains insists`)
 
 // openingWords open a sentence with a capital but name nobody: "It says", "That said",
 // "Everyone says" is a third party already.
@@ -475,15 +484,13 @@ although though as unless until where how why whatever whoever`)
 // or "our" and one of kin, and the speaker is nowhere in it ("my son had to pair it for
 // me" is the speaker's story). It returns the index of "my" or "our", or -1.
 func kinSubject(toks []token) int {
-	k := 0
-	for k < len(toks) && fillerWords[toks[k].low] {
-		k++
-	}
+	k := firstContent(toks)
 	if k+1 >= len(toks) || (toks[k].low != "my" && toks[k].low != "our") || !kin[toks[k+1].low] {
 		return -1
 	}
-	for _, t := range toks[k+2:] {
-		if speakerWords[t.low] {
+	for j, t := range toks[k+2:] {
+		// "tells me", "told us": the speaker hears the story, it is still theirs.
+		if speakerWords[t.low] && !((t.low == "me" || t.low == "us") && speechVerbs[toks[k+1+j].low]) {
 			return -1
 		}
 	}
@@ -493,14 +500,15 @@ func kinSubject(toks []token) int {
 // kin are the people whose stories a participant retells: theirs, not the speaker's.
 var kin = wordSet(`wife husband partner brother sister mom mum mother dad father parents friend friends
 roommate roommates flatmate flatmates neighbor neighbour neighbors neighbours son daughter fiance fiancee
-spouse girlfriend boyfriend cousin aunt uncle grandma grandpa gran nan mate mates buddy pal`)
+spouse girlfriend boyfriend cousin aunt uncle grandma grandpa gran nan mate mates buddy pal granddaughter
+grandson grandkids grandchildren niece nephew`)
 
 // speakerWords are the words that put the speaker in a clause.
 var speakerWords = wordSet(`i i'm i've i'd i'll me myself we we're we've we'd we'll us`)
 
 // groupVerbs state a view, unlike the rest of speechVerbs ("keep", "call", "feel"),
 // which things do too.
-var groupVerbs = wordSet(`say says said think thinks thought reckon reckons complain complains complained
+var groupVerbs = wordSet(`say says said tell tells told think thinks thought reckon reckons complain complains complained
 grumble grumbles grumbled moan moans moaned hate hates hated love loves loved swear swore warned`)
 
 // groupDeterminers open a noun phrase that names a group of people by its plural.
@@ -530,7 +538,7 @@ var (
 parents friend friends roommate roommates flatmate flatmates coworker coworkers colleague colleagues boss
 manager neighbor neighbour neighbors neighbours son daughter kids children people everyone everybody others
 someone somebody he she fiance fiancee fiancé fiancée spouse girlfriend boyfriend team teammates family
-relatives cousin aunt uncle grandma grandpa reviews reviewers they'd`)
+relatives cousin aunt uncle grandma grandpa reviews reviewers they'd granddaughter grandson niece nephew`)
 	speechVerbs = wordSet(`say says said saying moan moans moaned moaning complain complains complained complaining
 think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
