@@ -415,8 +415,7 @@ func reported(text string, toks []token, sentenceStart bool) int {
 		}
 		// A group named by its plural ("the pickers hate it", "our nurses say"): a verb
 		// of opinion must follow at once; "the scanners keep dying" is no report.
-		if !third && i > 0 && groupDeterminers[toks[i-1].low] && pluralNoun(t.low) && i+1 < len(toks) &&
-			groupVerbs[toks[i+1].low] {
+		if !third && i > 0 && groupDeterminers[toks[i-1].low] && pluralNoun(t.low) && groupVerbAt(toks, i+1) {
 			return i - 1
 		}
 		if !third {
@@ -485,7 +484,7 @@ although though as unless until where how why whatever whoever`)
 // me" is the speaker's story). It returns the index of "my" or "our", or -1.
 func kinSubject(toks []token) int {
 	k := firstContent(toks)
-	if k+1 >= len(toks) || (toks[k].low != "my" && toks[k].low != "our") || !kin[toks[k+1].low] {
+	if k+1 >= len(toks) || (toks[k].low != "my" && toks[k].low != "our") || !kinAt(toks, k+1) {
 		return -1
 	}
 	for j, t := range toks[k+2:] {
@@ -496,6 +495,19 @@ func kinSubject(toks []token) int {
 	}
 	return k
 }
+
+// kinAt says toks[i] names kin, alone or with "'s" for "has" or "is" ("my flatmate's been
+// waiting"); a possessive ("my son's school") is the speaker's story as often as not.
+func kinAt(toks []token, i int) bool {
+	w, contracted := strings.CutSuffix(toks[i].low, "'s")
+	if !contracted {
+		return kin[w]
+	}
+	return kin[w] && i+1 < len(toks) && contractedNext[toks[i+1].low]
+}
+
+// contractedNext follow "'s" as "has" or "is", not as a possessive.
+var contractedNext = wordSet(`been got gotten had always never not still gone just constantly forever`)
 
 // kin are the people whose stories a participant retells: theirs, not the speaker's.
 var kin = wordSet(`wife husband partner brother sister mom mum mother dad father parents friend friends
@@ -509,7 +521,19 @@ var speakerWords = wordSet(`i i'm i've i'd i'll me myself we we're we've we'd we
 // groupVerbs state a view, unlike the rest of speechVerbs ("keep", "call", "feel"),
 // which things do too.
 var groupVerbs = wordSet(`say says said tell tells told think thinks thought reckon reckons complain complains complained
-grumble grumbles grumbled moan moans moaned hate hates hated love loves loved swear swore warned`)
+grumble grumbles grumbled moan moans moaned hate hates hated love loves loved swear swore warned struggle
+struggles struggled`)
+
+// groupVerbAt says a verb of opinion comes at i, or after one adverb of frequency or
+// degree: "my labmates always complain", "the older lads really struggled".
+func groupVerbAt(toks []token, i int) bool {
+	if i < len(toks) && groupAdverbs[toks[i].low] {
+		i++
+	}
+	return i < len(toks) && groupVerbs[toks[i].low]
+}
+
+var groupAdverbs = wordSet(`always often constantly still all really just never sometimes`)
 
 // groupDeterminers open a noun phrase that names a group of people by its plural.
 var groupDeterminers = wordSet(`the our their my all most some`)
@@ -538,7 +562,7 @@ var (
 parents friend friends roommate roommates flatmate flatmates coworker coworkers colleague colleagues boss
 manager neighbor neighbour neighbors neighbours son daughter kids children people everyone everybody others
 someone somebody he she fiance fiancee fiancé fiancée spouse girlfriend boyfriend team teammates family
-relatives cousin aunt uncle grandma grandpa reviews reviewers they'd granddaughter grandson niece nephew`)
+relatives cousin aunt uncle grandma grandpa reviews reviewers they'd granddaughter grandson niece nephew folk folks`)
 	speechVerbs = wordSet(`say says said saying moan moans moaned moaning complain complains complained complaining
 think thinks thought told tell tells mention mentions mentioned talk talks talked talking reckon reckons
 reckoned swore swears swear claim claims claimed believe believes believed heard hear argue argues argued
