@@ -99,6 +99,9 @@ func (a *analyzer) analyzeMessage(iv, msg int, text string, q question, protocol
 				c.drop = dropReported
 				continue
 			}
+			if k := redirected(c.toks); k > 0 {
+				c.toks, c.from = c.toks[k:], c.from+k
+			}
 			a.analyzeClause(text, c, protocol)
 			if counterfactual(c.toks) || (cf && conditional(c.toks)) {
 				if !hasWishMarker(c.toks) || !cf {

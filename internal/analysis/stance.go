@@ -450,11 +450,59 @@ func reported(text string, toks []token, sentenceStart bool) int {
 // firstContent is the index of the clause's first word that is not filler.
 func firstContent(toks []token) int {
 	k := 0
-	for k < len(toks) && fillerWords[toks[k].low] {
+	for k < len(toks) && (fillerWords[toks[k].low] || laughs[toks[k].low]) {
 		k++
 	}
 	return k
 }
+
+// redirected finds a clause that takes a topic's word only to point elsewhere: "The only
+// noise problem in my life is my own head", "The only signal I worry about is the crew's",
+// "The batteries I worry about are the drill batteries". What stands before the verb is
+// the word borrowed; the clause says something of what follows it. It returns the index
+// of the first word after the verb, or 0. "The only problem is the noise" and "the only
+// thing I'd change is the price" name their topic after the verb, and are left whole.
+func redirected(toks []token) int {
+	k := firstContent(toks)
+	if k+2 >= len(toks) || toks[k].low != "the" {
+		return 0
+	}
+	s := k + 1
+	switch {
+	case toks[s].low == "only":
+		s++
+		if genericSubjects[toks[s].low] {
+			return 0
+		}
+	case s+2 < len(toks) && (toks[s+1].low == "i" || toks[s+1].low == "we") && concernVerbs[toks[skipAdverbs(toks, s+2)].low]:
+	default:
+		return 0
+	}
+	for j := s + 1; j < len(toks) && j <= s+10; j++ {
+		if isNegator(toks[j].low) {
+			return 0
+		}
+		if beForms[toks[j].low] {
+			return j + 1
+		}
+	}
+	return 0
+}
+
+// genericSubjects open "the only … is" to name, after the verb, what it is about: "the
+// only downside is the wait".
+var genericSubjects = wordSet(`thing things problem problems issue issues downside downsides complaint complaints
+gripe gripes bit part parts time times one ones niggle niggles worry worries change changes concern concerns
+drawback drawbacks catch negative negatives con cons annoyance hassle trouble difference improvement
+request wish reason way real big small slight other`)
+
+// concernVerbs follow "the <topic> I" in a clause that redirects its topic: "the fees I
+// think about are the county's".
+var concernVerbs = wordSet(`worry care think check deal mean keep bother track watch`)
+
+var beForms = wordSet(`is are was were`)
+
+var laughs = wordSet(`ha haha hah heh`)
 
 // namedSpeaker says a verb of saying in the third person comes within the first four
 // words: "Carol on nights keeps saying", "Les says".
