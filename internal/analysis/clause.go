@@ -130,7 +130,13 @@ func dismissal(toks []token, i int) bool {
 	if j < len(toks) && (toks[j].low == "a" || toks[j].low == "such") {
 		j++
 	}
-	return j+1 < len(toks) && (toks[j].low == "big" || toks[j].low == "huge") && toks[j+1].low == "deal"
+	if j+1 < len(toks) && (toks[j].low == "big" || toks[j].low == "huge") && toks[j+1].low == "deal" {
+		return true
+	}
+	// "Money does not come into it", "price hasn't really come into it".
+	j = skipAdverbs(toks, i+1)
+	return j+2 < len(toks) && (toks[j].low == "come" || toks[j].low == "comes" || toks[j].low == "came") &&
+		toks[j+1].low == "into" && toks[j+2].low == "it"
 }
 
 // analyzeClause finds lexicon terms, negation scopes and polarity in one clause.
@@ -188,6 +194,10 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 		if pols[i] < 0 && degreeAdverbs[t.low] && i+1 < len(toks) && !strings.ContainsAny(text[t.end:toks[i+1].start], ",.;:?!") &&
 			(a.pol.of(toks[i+1]) != 0 || gradable[toks[i+1].low]) {
 			pols[i] = 0
+		}
+		// "idiot-proof", "fool-proof": proof against the harm is praise.
+		if pols[i] < 0 && i+1 < len(toks) && toks[i+1].low == "proof" && text[t.end:toks[i+1].start] == "-" {
+			pols[i] = 1
 		}
 		// "Stop the selling, love.": a term of address set off by a comma at the end of
 		// its phrase praises nobody.
@@ -289,6 +299,9 @@ func (a *analyzer) analyzeClause(text string, c *clauseStance, protocol map[stri
 				break
 			}
 			if v, ok := flipOnly[toks[j].low]; ok {
+				if v < 0 && relief(toks, i) {
+					break // "I didn't need anyone to help": spared, not failed
+				}
 				pols[j] = v
 				flipped = true
 				break

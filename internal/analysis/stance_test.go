@@ -187,6 +187,8 @@ func TestStanceRules(t *testing.T) {
 		{"a borrowed topic", q, "Ha, the only delivery problem in my life is my cat, she knocks everything over, it's a nightmare.", "delivery", classNone},
 		{"the topic I worry about", q, "The price I worry about is the vet's, that's a nightmare.", "cost", classNone},
 		{"the only problem is the topic", q, "The only problem is the delivery, it's always late.", "delivery", classNeg},
+		{"does not come into it", q, "The price does not really come into it for us.", "cost", classNone},
+		{"idiot-proof", q, "The setup was idiot-proof, honestly.", "setup", classPos},
 		{"nailed it", q, "The delivery is the one thing they've nailed.", "delivery", classPos},
 		{"like clockwork", q, "The delivery comes like clockwork every Tuesday.", "delivery", classPos},
 		{"an idiom denied", q, "The lower price hasn't made a difference to me.", "cost", -classPos},
