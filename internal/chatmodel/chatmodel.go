@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
 )
 
 // Config names a chat model and how to reach it.
@@ -70,6 +72,10 @@ type Client struct {
 	model string
 	host  string
 	retry retryPolicy
+	// completionCap says the provider refused max_tokens, as OpenAI's reasoning models do,
+	// and takes the cap as max_completion_tokens; shared by the copies WithRetry makes, so
+	// the refusal is paid once per client.
+	completionCap *atomic.Bool
 }
 
 // New returns a client for cfg. It fails only for an unusable configuration: a base URL
@@ -92,9 +98,10 @@ func New(cfg Config, r Retry) (*Client, error) {
 	capped.Transport = &cappedTransport{base: cmp.Or[http.RoundTripper](capped.Transport, http.DefaultTransport), max: cfg.MaxResponse}
 	cfg.HTTPClient = &capped
 	return (&Client{
-		chat:  openai.NewChatCompletionService(clientOptions(cfg)...),
-		model: cfg.Model,
-		host:  base.Host,
+		chat:          openai.NewChatCompletionService(clientOptions(cfg)...),
+		model:         cfg.Model,
+		host:          base.Host,
+		completionCap: new(atomic.Bool),
 	}).WithRetry(r), nil
 }
 
@@ -169,7 +176,15 @@ const FinishLength = "length"
 func (c *Client) Ask(ctx context.Context, params openai.ChatCompletionNewParams) (answer Answer, attempts int, err error) {
 	params.Model = c.model
 	return do(ctx, c.retry, func(ctx context.Context) (Answer, error) {
-		res, err := c.chat.New(ctx, params)
+		p := params
+		if c.completionCap.Load() {
+			p = completionCapped(p)
+		}
+		res, err := c.chat.New(ctx, p)
+		if err != nil && p.MaxTokens.Valid() && refusesMaxTokens(err) {
+			c.completionCap.Store(true)
+			res, err = c.chat.New(ctx, completionCapped(p))
+		}
 		if err != nil {
 			return Answer{}, fmt.Errorf("chat completion: %w", err)
 		}
@@ -178,6 +193,23 @@ func (c *Client) Ask(ctx context.Context, params openai.ChatCompletionNewParams)
 		}
 		return Answer{Content: res.Choices[0].Message.Content, FinishReason: res.Choices[0].FinishReason}, nil
 	})
+}
+
+// completionCapped moves the output cap from max_tokens, which OpenAI deprecated and its
+// reasoning models refuse, to max_completion_tokens, which most other compatible servers
+// do not read: so max_tokens is sent first, and this only after a refusal.
+func completionCapped(p openai.ChatCompletionNewParams) openai.ChatCompletionNewParams {
+	if p.MaxTokens.Valid() {
+		p.MaxCompletionTokens, p.MaxTokens = p.MaxTokens, param.Opt[int64]{}
+	}
+	return p
+}
+
+// refusesMaxTokens says a provider answered 400 because it does not take max_tokens.
+func refusesMaxTokens(err error) bool {
+	apiErr, ok := errors.AsType[*openai.Error](err)
+	return ok && apiErr.StatusCode == http.StatusBadRequest &&
+		(apiErr.Param == "max_tokens" || strings.Contains(apiErr.Message, "max_completion_tokens"))
 }
 
 // Describe names a failed call and the details that are safe to log: the failure's kind

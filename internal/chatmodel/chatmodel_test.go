@@ -3,6 +3,7 @@ package chatmodel_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -116,5 +117,59 @@ func TestAskReportsAnAnswerCutByTheOutputCap(t *testing.T) {
 	}
 	if seen := p.Seen()[0].MaxTokens; seen == nil || *seen != 5 {
 		t.Fatalf("max_tokens sent: %v", seen)
+	}
+}
+
+// A provider that refuses max_tokens (OpenAI's reasoning models) gets the cap as
+// max_completion_tokens, from the refusal on; other providers keep max_tokens, and a 400
+// for another reason is not retried.
+func TestAskMovesTheCapForAProviderThatRefusesMaxTokens(t *testing.T) {
+	var p *chatmodeltest.Provider
+	p = chatmodeltest.New(t, func(i int, w http.ResponseWriter, _ *http.Request) {
+		if p.Seen()[i].MaxTokens == nil {
+			chatmodeltest.Completion(w, "Why?")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`)
+	})
+	c, err := chatmodel.New(p.Config(), chatmodel.Retry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithRetry(chatmodel.Retry{}) // a copy shares what the first call learns
+	params := openai.ChatCompletionNewParams{Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+		MaxTokens: openai.Int(7)}
+	for range 2 {
+		if got, _, err := c.Ask(context.Background(), params); err != nil || got.Content != "Why?" {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	}
+	seen := p.Seen()
+	if len(seen) != 3 {
+		t.Fatalf("%d requests, want 3 (a refusal, then two with the cap renamed)", len(seen))
+	}
+	if seen[0].MaxTokens == nil || *seen[0].MaxTokens != 7 || seen[0].MaxCompletionTokens != nil {
+		t.Errorf("first request sent max_tokens %v, max_completion_tokens %v; want 7 and none", seen[0].MaxTokens, seen[0].MaxCompletionTokens)
+	}
+	for _, r := range seen[1:] {
+		if r.MaxTokens != nil || r.MaxCompletionTokens == nil || *r.MaxCompletionTokens != 7 {
+			t.Errorf("later request sent max_tokens %v, max_completion_tokens %v; want none and 7", r.MaxTokens, r.MaxCompletionTokens)
+		}
+	}
+
+	other := chatmodeltest.New(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		chatmodeltest.Failure(w, http.StatusBadRequest)
+	})
+	c, err = chatmodel.New(other.Config(), chatmodel.Retry{Retries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Ask(context.Background(), params); err == nil {
+		t.Fatal("a 400 answered")
+	}
+	if n := len(other.Seen()); n != 1 {
+		t.Fatalf("%d requests for a plain 400, want 1", n)
 	}
 }

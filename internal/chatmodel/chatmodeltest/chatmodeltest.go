@@ -37,6 +37,8 @@ type Request struct {
 	ResponseFormat json.RawMessage `json:"response_format"`
 	// MaxTokens is the request's output cap, nil when it sent none.
 	MaxTokens *int64 `json:"max_tokens"`
+	// MaxCompletionTokens is the cap under its newer name, nil when it sent none.
+	MaxCompletionTokens *int64 `json:"max_completion_tokens"`
 }
 
 // Message is one chat message of a request.
