@@ -1,6 +1,7 @@
-// Package keys mints and recognises Qual API keys. A key is its type's prefix, 30 random
-// base62 characters (178 bits) and a 6-character base62 CRC-32 checksum, so a secret
-// scanner can tell a real key from a lookalike offline. Only a key's SHA-256 is ever stored.
+// Package keys mints and recognises Qual API keys and participant tokens. Each is its prefix,
+// 30 random base62 characters (178 bits) and a 6-character base62 CRC-32 checksum, so a
+// secret scanner can tell a real one from a lookalike offline. Only their SHA-256 is ever
+// stored.
 package keys
 
 import (
@@ -33,6 +34,11 @@ var prefixes = map[qualv1alpha1.APIKeyType]string{
 	qualv1alpha1.KeyScoped: "qual_scope_",
 }
 
+// ParticipantPrefix starts every participant token: the credential of one interview's
+// participant (see MintParticipant). It is no API key type, so Parse refuses it and a
+// participant token sent as a bearer token authenticates nothing.
+const ParticipantPrefix = "qual_pt_"
+
 // ErrMalformed is returned by Parse for a token that is not a well-formed Qual key.
 var ErrMalformed = errors.New("keys: not a well-formed Qual API key")
 
@@ -54,12 +60,34 @@ func Mint(t qualv1alpha1.APIKeyType) (Key, error) {
 	if !ok {
 		return Key{}, fmt.Errorf("keys: unknown key type %q", t)
 	}
+	token, err := mint(prefix)
+	if err != nil {
+		return Key{}, err
+	}
+	return Describe(token), nil
+}
+
+// MintParticipant returns a new participant token: it lets whoever holds it (the participant's
+// browser) read and answer one interview, so it is as random as a key, and shaped like one so
+// that secret scanners find it.
+func MintParticipant() (string, error) {
+	return mint(ParticipantPrefix)
+}
+
+// IsParticipant reports whether token is shaped as MintParticipant makes them, checksum
+// included, so a mistyped or made-up one is refused before any lookup.
+func IsParticipant(token string) bool {
+	return wellFormed(token, ParticipantPrefix)
+}
+
+// mint returns prefix, a random body and its checksum.
+func mint(prefix string) (string, error) {
 	body, err := randomBase62(bodyLen)
 	if err != nil {
-		return Key{}, fmt.Errorf("keys: mint: %w", err)
+		return "", fmt.Errorf("keys: mint: %w", err)
 	}
 	sum := checksumOf(prefix, body)
-	return Describe(prefix + body + string(sum[:])), nil
+	return prefix + body + string(sum[:]), nil
 }
 
 // Describe returns what may be stored about a plaintext key.
@@ -91,18 +119,22 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // storage, so a request with a mistyped or made-up key is refused before any lookup.
 func Parse(token string) (qualv1alpha1.APIKeyType, error) {
 	for t, prefix := range prefixes {
-		rest, ok := strings.CutPrefix(token, prefix)
-		if !ok || len(rest) != bodyLen+checksumLen {
-			continue
+		if strings.HasPrefix(token, prefix) && wellFormed(token, prefix) {
+			return t, nil
 		}
-		body, sum := rest[:bodyLen], rest[bodyLen:]
-		want := checksumOf(prefix, body)
-		if !isBase62(body) || string(want[:]) != sum {
-			return "", ErrMalformed
-		}
-		return t, nil
 	}
 	return "", ErrMalformed
+}
+
+// wellFormed reports whether token is prefix, a base62 body and the body's checksum.
+func wellFormed(token, prefix string) bool {
+	rest, ok := strings.CutPrefix(token, prefix)
+	if !ok || len(rest) != bodyLen+checksumLen {
+		return false
+	}
+	body, sum := rest[:bodyLen], rest[bodyLen:]
+	want := checksumOf(prefix, body)
+	return isBase62(body) && string(want[:]) == sum
 }
 
 // checksumOf is the CRC-32 (IEEE) of prefix+body in fixed-width base62, computed without

@@ -62,6 +62,51 @@ func TestParseRejectsTamperedKeys(t *testing.T) {
 	}
 }
 
+// A participant token is shaped like a key, so secret scanners find it, but is no key: Parse
+// refuses it, so sent as a bearer token it authenticates nothing.
+func TestParticipantTokens(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok, err := MintParticipant()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(tok, ParticipantPrefix) || len(tok) != len(ParticipantPrefix)+bodyLen+checksumLen || !IsParticipant(tok) {
+			t.Fatalf("malformed participant token %q", tok)
+		}
+		if seen[tok] {
+			t.Fatalf("duplicate participant token %q", tok)
+		}
+		seen[tok] = true
+		if _, err := Parse(tok); err == nil {
+			t.Fatalf("Parse took the participant token %q for an API key", tok)
+		}
+	}
+	tok, err := MintParticipant()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := Mint(qualv1alpha1.KeyPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", ParticipantPrefix, tok + "x", tok[:len(tok)-1], mistype(tok),
+		strings.Replace(tok, ParticipantPrefix, "qual_pk_", 1), k.Plaintext, " " + tok,
+		ParticipantPrefix + strings.Repeat("!", bodyLen+checksumLen)} {
+		if IsParticipant(bad) {
+			t.Errorf("IsParticipant(%q) accepted a malformed token", bad)
+		}
+	}
+}
+
+// mistype changes one character of a token's body, keeping it base62.
+func mistype(token string) string {
+	b := []byte(token)
+	i := len(ParticipantPrefix) + 3
+	b[i] = map[bool]byte{true: 'b', false: 'a'}[b[i] == 'a']
+	return string(b)
+}
+
 func TestMintRejectsUnknownType(t *testing.T) {
 	if _, err := Mint("root"); err == nil {
 		t.Fatal("want an error for an unknown type")
