@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"time"
 )
@@ -57,12 +58,25 @@ type Interview struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	EndedAt       *time.Time // set when the status leaves in_progress
+	// ParticipantToken is the hash of the token that lets the participant's browser read and
+	// answer this interview alone; nil for an interview started before there were any.
+	ParticipantToken *TokenHash
+}
+
+// TokenMatches reports whether h is the hash of the interview's participant token. It compares
+// in constant time, so how long a wrong guess takes tells nothing of the stored hash; an
+// interview without a token matches nothing.
+func (iv Interview) TokenMatches(h TokenHash) bool {
+	return iv.ParticipantToken != nil && subtle.ConstantTimeCompare(iv.ParticipantToken[:], h[:]) == 1
 }
 
 // NewInterview is the input of CreateInterview.
 type NewInterview struct {
 	CampaignID  CampaignID
 	Participant Participant
+	// ParticipantToken is the hash of the participant token shown to the caller that starts
+	// it (nil: none); the token itself is never stored.
+	ParticipantToken *TokenHash
 }
 
 // InterviewFilter narrows ListInterviews; zero fields match everything.

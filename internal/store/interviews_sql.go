@@ -9,14 +9,27 @@ import (
 
 const interviewColumns = `id, campaign_id, status, participant_name, participant_email,
 	participant_external_id, participant_metadata, message_count, question_count,
-	created_at, updated_at, ended_at`
+	created_at, updated_at, ended_at, participant_token_hash`
 
 func scanInterview(r rowScanner) (Interview, error) {
 	var iv Interview
+	var token []byte
 	err := r.Scan(&iv.ID, &iv.CampaignID, &iv.Status, &iv.Participant.Name, &iv.Participant.Email,
 		&iv.Participant.ExternalID, jsonCol{&iv.Participant.Metadata}, &iv.MessageCount,
-		&iv.QuestionCount, timeCol{&iv.CreatedAt}, timeCol{&iv.UpdatedAt}, nullTimeCol{&iv.EndedAt})
+		&iv.QuestionCount, timeCol{&iv.CreatedAt}, timeCol{&iv.UpdatedAt}, nullTimeCol{&iv.EndedAt}, &token)
+	if len(token) == len(TokenHash{}) {
+		h := TokenHash(token)
+		iv.ParticipantToken = &h
+	}
 	return iv, err
+}
+
+// tokenArg is a participant token's hash as a column value: NULL for none.
+func tokenArg(h *TokenHash) any {
+	if h == nil {
+		return nil
+	}
+	return h[:]
 }
 
 // CreateInterview starts an interview.
@@ -30,13 +43,14 @@ func (ts *teamStore) CreateInterview(ctx context.Context, in NewInterview) (Inte
 	}
 	t := now()
 	iv := Interview{ID: InterviewID(newID()), CampaignID: in.CampaignID, Participant: in.Participant,
-		Status: InterviewInProgress, CreatedAt: t, UpdatedAt: t}
+		Status: InterviewInProgress, CreatedAt: t, UpdatedAt: t, ParticipantToken: in.ParticipantToken}
 	err = ts.atomically(ctx, func(tx *teamStore) error {
 		_, err := tx.exec(ctx, `INSERT INTO interviews (id, team_id, campaign_id, status, participant_name,
-			participant_email, participant_external_id, participant_metadata, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			participant_email, participant_external_id, participant_metadata, created_at, updated_at,
+			participant_token_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			iv.ID, tx.team, iv.CampaignID, iv.Status, in.Participant.Name, in.Participant.Email,
-			in.Participant.ExternalID, meta, tx.t(t), tx.t(t))
+			in.Participant.ExternalID, meta, tx.t(t), tx.t(t), tokenArg(in.ParticipantToken))
 		if err != nil {
 			return err
 		}

@@ -61,3 +61,41 @@ func TestMigrationBackfillsCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationLeavesOldInterviewsWithoutToken: an interview started before participant tokens
+// (schema version 8) is read with none after migration 9, so no token reaches it.
+func TestMigrationLeavesOldInterviewsWithoutToken(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := be.dsn(t)
+			if err := store.MigrateTo(ctx, dsn, 8); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open(be.driver, be.raw(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			q := "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ('old', 't1', 'c1', 'in_progress', 0, 0)"
+			if be.driver == "pgx" {
+				q = strings.ReplaceAll(q, "0, 0", "now(), now()")
+			}
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			iv, err := s.Team("t1").GetInterview(ctx, "old")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if iv.ParticipantToken != nil || iv.TokenMatches(store.TokenHash{}) {
+				t.Fatalf("an interview from before migration 9 has a token: %v", iv.ParticipantToken)
+			}
+		})
+	}
+}

@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// TokenHash is the SHA-256 of a share token. The plaintext token is never stored.
+// TokenHash is the SHA-256 of a bearer token: a share token, or an interview's participant
+// token. The plaintext token is never stored.
 type TokenHash [sha256.Size]byte
 
-// HashToken hashes a share token for storage and lookup.
+// HashToken hashes a token for storage and lookup.
 func HashToken(token string) TokenHash {
 	return sha256.Sum256([]byte(token))
 }

@@ -35,6 +35,42 @@ func testInterviews(t *testing.T, newDSN NewDSN) {
 	isErr(t, f.a.DeleteInterview(f.ctx, iv.ID), store.ErrNotFound)
 }
 
+// testParticipantTokens: an interview keeps the hash of its participant token through every
+// read and change, matches that hash and no other, and one started without a token matches
+// nothing, not even the zero hash.
+func testParticipantTokens(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	h := store.HashToken("qual_pt_a")
+	iv := must(f.a.CreateInterview(f.ctx, store.NewInterview{CampaignID: f.campA, ParticipantToken: &h}))(t)
+	other := store.HashToken("qual_pt_b")
+	bare := interview(t, f.a, f.campA)
+	check := func(what string, got store.Interview) {
+		t.Helper()
+		if !got.TokenMatches(h) || got.TokenMatches(other) || got.TokenMatches(store.TokenHash{}) {
+			t.Fatalf("%s: the interview's token matches %v", what, got.ParticipantToken)
+		}
+	}
+	check("created", iv)
+	check("read", must(f.a.GetInterview(f.ctx, iv.ID))(t))
+	say(t, f.a, iv.ID, store.RoleInterviewer, "What brought you here?")
+	check("after a message", must(f.a.GetInterview(f.ctx, iv.ID))(t))
+	page := must(f.a.ListInterviews(f.ctx, store.InterviewFilter{CampaignID: f.campA}, store.PageRequest{}))(t)
+	for _, got := range page.Items {
+		if got.ID == iv.ID {
+			check("listed", got)
+		}
+	}
+	check("ended", must(f.a.EndInterview(f.ctx, iv.ID, store.InterviewCompleted))(t))
+	for _, got := range []store.Interview{bare, must(f.a.GetInterview(f.ctx, bare.ID))(t)} {
+		if got.ParticipantToken != nil || got.TokenMatches(store.TokenHash{}) || got.TokenMatches(h) {
+			t.Fatalf("an interview started without a token has one: %v", got.ParticipantToken)
+		}
+	}
+	// Another team's store does not find it, token or not.
+	_, err := f.b.GetInterview(f.ctx, iv.ID)
+	isErr(t, err, store.ErrNotFound)
+}
+
 func testMessages(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	iv := interview(t, f.a, f.campA)

@@ -23,6 +23,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		fn   func(*testing.T, NewDSN)
 	}{
 		{"Interviews", testInterviews},
+		{"ParticipantTokens", testParticipantTokens},
 		{"Messages", testMessages},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"AppendSequence", testAppendSequence},
