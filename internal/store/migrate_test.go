@@ -15,22 +15,11 @@ func TestMigrationBackfillsCounts(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := be.dsn(t)
-			if err := store.MigrateTo(ctx, dsn, 1); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open(be.driver, be.raw(dsn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			dsn, db := atVersion(t, be, 1)
 			// Team t1: campaign c1 has 2 in_progress and 1 completed, c2 1 abandoned; t2: c1 1.
 			rows := [][3]string{{"t1", "c1", "in_progress"}, {"t1", "c1", "in_progress"}, {"t1", "c1", "completed"},
 				{"t1", "c2", "abandoned"}, {"t2", "c1", "in_progress"}}
-			q := "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0)"
-			if be.driver == "pgx" {
-				q = strings.ReplaceAll(q, "0, 0", "now(), now()")
-			}
+			q := rawTimes(be, "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0)")
 			for i, r := range rows {
 				if _, err := db.Exec(q, string(rune('a'+i)), r[0], r[1], r[2]); err != nil {
 					t.Fatal(err)
@@ -68,20 +57,8 @@ func TestMigrationLeavesOldInterviewsWithoutToken(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ctx := context.Background()
-			dsn := be.dsn(t)
-			if err := store.MigrateTo(ctx, dsn, 8); err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open(be.driver, be.raw(dsn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			q := "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ('old', 't1', 'c1', 'in_progress', 0, 0)"
-			if be.driver == "pgx" {
-				q = strings.ReplaceAll(q, "0, 0", "now(), now()")
-			}
-			if _, err := db.Exec(q); err != nil {
+			dsn, db := atVersion(t, be, 8)
+			if _, err := db.Exec(rawTimes(be, "INSERT INTO interviews (id, team_id, campaign_id, status, created_at, updated_at) VALUES ('old', 't1', 'c1', 'in_progress', 0, 0)")); err != nil {
 				t.Fatal(err)
 			}
 			s, err := store.Open(ctx, dsn)
@@ -98,4 +75,28 @@ func TestMigrationLeavesOldInterviewsWithoutToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// atVersion migrates a fresh database of be up to version and opens it behind the store's
+// back, for rows written as an older schema held them; it is closed when the test ends.
+func atVersion(t *testing.T, be backend, version int64) (string, *sql.DB) {
+	t.Helper()
+	dsn := be.dsn(t)
+	if err := store.MigrateTo(context.Background(), dsn, version); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open(be.driver, be.raw(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return dsn, db
+}
+
+// rawTimes is q, whose timestamps are written "0, 0", with times the backend's columns take.
+func rawTimes(be backend, q string) string {
+	if be.driver == "pgx" {
+		return strings.ReplaceAll(q, "0, 0", "now(), now()")
+	}
+	return q
 }
