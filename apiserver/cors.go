@@ -33,6 +33,10 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, p *authn.Principal
 // Idempotent-Replayed tells a replay from a first answer, Warning a stale read.
 const exposedHeaders = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit-Policy, RateLimit, Retry-After, Idempotent-Replayed, Warning"
 
+// allowedHeaders are the request headers a page may send: X-Qual-Participant-Token is how a
+// participant's page reads and answers its own interview with a public key.
+const allowedHeaders = "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Qual-Team, " + participantTokenHeader
+
 // preflight answers a CORS preflight. It carries no credentials, so it is answered for an
 // origin that some public key accepts; the request that follows is checked against its own key.
 // Being unauthenticated, it spends from its client address's budget first (anonymous.go).
@@ -54,7 +58,7 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
 	h.Set("Access-Control-Allow-Methods", methods)
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Qual-Team")
+	h.Set("Access-Control-Allow-Headers", allowedHeaders)
 	h.Set("Access-Control-Max-Age", fmt.Sprint(600))
 	w.WriteHeader(http.StatusNoContent)
 }

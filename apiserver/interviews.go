@@ -71,12 +71,17 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if e := s.spendHourly(w, r, p, m.Team, interviewsBudget); e != nil {
 		return e
 	}
-	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who)
+	token, hash, err := newParticipantToken()
+	if err != nil {
+		return err
+	}
+	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash)
 	if err != nil {
 		return interviewError(err, interviewTarget{campaign: c}, store.InterviewInProgress)
 	}
 	envelope.WriteData(w, http.StatusCreated, resources.InterviewStarted{
-		Interview: resources.NewInterview(iv), Messages: []resources.Message{resources.NewMessage(first)}})
+		Interview: resources.NewInterview(iv), Messages: []resources.Message{resources.NewMessage(first)},
+		ParticipantToken: &token})
 	return nil
 }
 
@@ -188,7 +193,7 @@ func (s *Server) getInterview(w http.ResponseWriter, r *http.Request, p *authn.P
 	if err != nil {
 		return err
 	}
-	envelope.WriteData(w, http.StatusOK, resources.NewInterview(t.row))
+	envelope.WriteData(w, http.StatusOK, interviewFor(p, t.row))
 	return nil
 }
 
@@ -197,7 +202,7 @@ func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	if p.Key != nil && p.Key.Object.Spec.Type == qualv1alpha1.KeyPublic {
+	if publicKey(p) {
 		return envelope.New(envelope.CodeForbidden, "A public key cannot delete interviews")
 	}
 	if !p.HasRole(string(t.team.Team.Object.UID), qualv1alpha1.RoleOwner, qualv1alpha1.RoleAdmin) {
@@ -312,10 +317,14 @@ func (s *Server) completeInterview(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-// interviewFor renders an interview for a caller that answers or completes it. Only a caller
-// that may read interviews sees who the participant is: a key with interviews:write alone (a
-// public key, which lives in browsers) holding another participant's interview id must not
-// learn their name, e-mail, external id or metadata from the answer.
+// interviewFor renders an interview for a caller that reads, answers or completes it. Only a
+// caller that may read interviews sees who the participant is: a key with interviews:write
+// alone (a public key, which lives in browsers) must not learn their name, e-mail, external
+// id or metadata, not even with the interview's participant token. The token sits in page
+// code and browser storage beside the interview id, where it can outlive the participant's
+// visit on a shared device; the participant knows who they are, a resumed page needs only
+// the status and the transcript, and metadata is often the integrator's notes, which the
+// participant never saw.
 func interviewFor(p *authn.Principal, iv store.Interview) resources.Interview {
 	out := resources.NewInterview(iv)
 	if p.Require(scopes.InterviewsRead) != nil {

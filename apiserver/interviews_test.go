@@ -31,6 +31,8 @@ type interview struct {
 	UpdatedAt     string         `json:"updated_at"`
 	EndedAt       *string        `json:"ended_at"`
 	Messages      []message      `json:"messages"`
+	// ParticipantToken is in a start's answer only.
+	ParticipantToken *string `json:"participant_token"`
 }
 
 type message struct {
@@ -139,7 +141,9 @@ func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
 			}
 			pre.Header.Set("Origin", origin)
 			pre.Header.Set("Access-Control-Request-Method", "POST")
-			if r := send(t, http.DefaultClient, pre); r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != origin {
+			pre.Header.Set("Access-Control-Request-Headers", "authorization, content-type, x-qual-participant-token")
+			if r := send(t, http.DefaultClient, pre); r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != origin ||
+				!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "X-Qual-Participant-Token") {
 				t.Fatalf("preflight: %d %v", r.status, r.header)
 			}
 			var iv interview
@@ -170,20 +174,25 @@ func TestInterviewFromABrowserWithAPublicKey(t *testing.T) {
 			if iv.Participant["email"] != "ada@example.com" || iv.Participant["external_id"] != "u-1" {
 				t.Fatalf("participant: %+v", iv.Participant)
 			}
+			// The page answers with the interview's participant token, as a public key must.
+			if iv.ParticipantToken == nil || !strings.HasPrefix(*iv.ParticipantToken, keys.ParticipantPrefix) {
+				t.Fatalf("participant token: %v", iv.ParticipantToken)
+			}
+			page := []string{"Origin", origin, "X-Qual-Participant-Token", *iv.ParticipantToken}
 
-			probe := answer(t, b.url, public, iv.ID, "Fine I guess.", "Origin", origin)
+			probe := answer(t, b.url, public, iv.ID, "Fine I guess.", page...)
 			if probe.Reply == nil || probe.Reply.Sequence != 3 || probe.Interview.QuestionCount != 2 || probe.Message.Role != "participant" {
 				t.Fatalf("a vague answer gets one probe: %+v", probe)
 			}
-			next := answer(t, b.url, public, iv.ID, longAnswer, "Origin", origin)
+			next := answer(t, b.url, public, iv.ID, longAnswer, page...)
 			if next.Reply == nil || !strings.Contains(next.Reply.Content, "give up") {
 				t.Fatalf("after the probe, the next protocol question: %+v", next.Reply)
 			}
-			last := answer(t, b.url, public, iv.ID, "Honestly the pricing page, it hid the limits of the plan until the end of the trial.", "Origin", origin)
+			last := answer(t, b.url, public, iv.ID, "Honestly the pricing page, it hid the limits of the plan until the end of the trial.", page...)
 			if last.Reply != nil || last.Interview.Status != "completed" || last.Closing == nil || *last.Closing == "" || last.Interview.EndedAt == nil {
 				t.Fatalf("the protocol is done: %+v", last)
 			}
-			callAt(t, b.url, "POST", "/api/v1/interviews/"+iv.ID+"/messages", public, map[string]any{"content": "one more"}).
+			callAt(t, b.url, "POST", "/api/v1/interviews/"+iv.ID+"/messages", public, map[string]any{"content": "one more"}, page...).
 				expectError(t, 409, "INVALID_STATE")
 
 			var got interview
@@ -666,15 +675,31 @@ func walkInterviews(t *testing.T, base, token, path string, limit int) []string 
 }
 
 // A start repeated with its Idempotency-Key replays the first answer, but never the
-// participant's personal data, which must not outlive the interview in a record.
+// participant's personal data, which must not outlive the interview in a record, nor the
+// participant token: a record holds no credential, and a public key's records are shared by
+// every page that holds the key, which could guess a key another page sent.
 func TestInterviewStartReplayHoldsNoPersonalData(t *testing.T) {
 	tn := newTenant(t, "ivreplay", qualv1alpha1.PlanEnterprise)
 	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Replay"})
 	body := map[string]any{"participant": map[string]any{"name": "Grace", "email": "grace@example.com"}}
 	first := start(t, api.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-1")
 	again := start(t, api.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-1")
-	if again.ID != first.ID || first.Participant["name"] != "Grace" || again.Participant != nil {
+	if again.ID != first.ID || first.Participant["name"] != "Grace" || again.Participant != nil ||
+		first.ParticipantToken == nil || again.ParticipantToken != nil {
 		t.Fatalf("first %+v, replay %+v", first, again)
+	}
+	page := start(t, api.URL, tn.public, c.ID, nil, "Idempotency-Key", "start-1")
+	if replayed := start(t, api.URL, tn.public, c.ID, nil, "Idempotency-Key", "start-1"); replayed.ID != page.ID || replayed.ParticipantToken != nil {
+		t.Fatalf("a public key's replayed start: %+v", replayed)
+	}
+	// Records are kept per caller (idempotency.go): the secret key's holds no token.
+	var me struct {
+		KeyID string `json:"key_id"`
+	}
+	call(t, "GET", "/api/v1/me", tn.secret, nil).expect(t, 200).data(t, &me)
+	record, err := db.Team(store.TeamID("caller:"+me.KeyID)).GetIdempotency(context.Background(), "start-1")
+	if err != nil || strings.Contains(string(record.Body), *first.ParticipantToken) || !strings.Contains(string(record.Body), first.ID) {
+		t.Fatalf("the idempotency record (%v): %s", err, record.Body)
 	}
 	var stored interview
 	call(t, "GET", "/api/v1/interviews/"+first.ID, tn.secret, nil).expect(t, 200).data(t, &stored)
@@ -725,8 +750,10 @@ func TestAnsweringKeyLearnsNoParticipant(t *testing.T) {
 	for name, w := range writers {
 		waitUsable(t, name+" key", w[0])
 		iv := start(t, api.URL, tn.secret, c.ID, map[string]any{"participant": who})
-		r := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/messages", w[0], map[string]any{"content": longAnswer}, w[1:]...).expect(t, 201)
-		done := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/complete", w[0], nil, w[1:]...).expect(t, 200)
+		// The participant's token, which the public key needs to answer, shows no more.
+		headers := append(append([]string{}, w[1:]...), "X-Qual-Participant-Token", *iv.ParticipantToken)
+		r := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/messages", w[0], map[string]any{"content": longAnswer}, headers...).expect(t, 201)
+		done := callAt(t, api.URL, "POST", "/api/v1/interviews/"+iv.ID+"/complete", w[0], nil, headers...).expect(t, 200)
 		for what, body := range map[string][]byte{"answer": r.body, "complete": done.body} {
 			if strings.Contains(string(body), "victim") || strings.Contains(string(body), "crm-7") || strings.Contains(string(body), "diagnosis") {
 				t.Errorf("%s key, %s: the participant leaks: %s", name, what, body)

@@ -44,13 +44,17 @@ func (s *Server) routes() {
 	s.authed("GET /interviews", scopes.InterviewsRead, s.byListFilter, s.spanning(s.listInterviews))
 	s.authed("GET /campaigns/{id}/interviews", scopes.InterviewsRead, s.byCampaign, s.listCampaignInterviews)
 	// A replayed start answers participant: null, so personal data never outlives its
-	// interview in an idempotency record.
-	s.authed("POST /campaigns/{id}/interviews", scopes.InterviewsWrite, s.byCampaign, s.idempotent(s.startInterview, "participant"))
-	s.authed("GET /interviews/{id}", scopes.InterviewsRead, s.byInterview, s.getInterview)
+	// interview in an idempotency record, and participant_token: null, as no record holds a
+	// credential.
+	s.authed("POST /campaigns/{id}/interviews", scopes.InterviewsWrite, s.byCampaign,
+		s.idempotent(s.startInterview, "participant", "participant_token"))
+	// One interview's reads take interviews:read, or interviews:write and the interview's
+	// participant token: participantReads checks the scope, so the route names none.
+	s.authed("GET /interviews/{id}", 0, s.byInterview, s.participantReads(s.getInterview))
 	s.authed("DELETE /interviews/{id}", scopes.InterviewsWrite, s.byInterview, s.deleteInterview)
-	s.authed("GET /interviews/{id}/messages", scopes.InterviewsRead, s.byInterview, s.listMessages)
-	s.authed("POST /interviews/{id}/messages", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.answerInterview))
-	s.authed("POST /interviews/{id}/complete", scopes.InterviewsWrite, s.byInterview, s.idempotent(s.completeInterview))
+	s.authed("GET /interviews/{id}/messages", 0, s.byInterview, s.participantReads(s.listMessages))
+	s.authed("POST /interviews/{id}/messages", scopes.InterviewsWrite, s.byInterview, s.participantWrites(s.idempotent(s.answerInterview)))
+	s.authed("POST /interviews/{id}/complete", scopes.InterviewsWrite, s.byInterview, s.participantWrites(s.idempotent(s.completeInterview)))
 
 	// Findings and analyses; the knowledge graph and its share links.
 	s.findingRoutes()

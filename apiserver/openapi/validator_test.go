@@ -167,8 +167,16 @@ func TestValidator(t *testing.T) {
 			body: map[string]any{"data": func() map[string]any {
 				i := interview(nil)
 				i["messages"] = []any{message("interviewer", 1)}
+				i["participant_token"] = "qual_pt_oDqm4FKcqXmIpGL3YPlizImo1kc5sW3gnXDw"
 				return i
 			}()}}},
+		{name: "interview started without its participant token", fails: "participant_token",
+			exchange: exchange{method: "POST", path: get + "/interviews", status: 201,
+				body: map[string]any{"data": func() map[string]any {
+					i := interview(nil)
+					i["messages"] = []any{message("interviewer", 1)}
+					return i
+				}()}}},
 		{name: "last turn", exchange: exchange{method: "POST", path: "/api/v1/interviews/" + interviewID + "/messages", status: 201,
 			body: map[string]any{"data": map[string]any{
 				"message": message("participant", 2), "reply": nil, "interview": interview(nil), "closing": "Thank you!",

@@ -37,10 +37,12 @@ type Message struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// InterviewStarted is the answer to a start: the interview with its opening question.
+// InterviewStarted is the answer to a start: the interview with its opening question, and
+// the participant token, shown this once (null in an idempotent replay).
 type InterviewStarted struct {
 	Interview
-	Messages []Message `json:"messages"`
+	Messages         []Message `json:"messages"`
+	ParticipantToken *string   `json:"participant_token"`
 }
 
 // Turn is the answer to a participant's message.

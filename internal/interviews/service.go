@@ -51,7 +51,9 @@ type Turn struct {
 }
 
 // Start opens an interview on an active campaign with the interviewer's opening question.
-func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1.Campaign, who store.Participant) (store.Interview, store.Message, error) {
+// token is the hash of the participant token the caller shows the starter once (nil: none).
+func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1.Campaign, who store.Participant,
+	token *store.TokenHash) (store.Interview, store.Message, error) {
 	if c.Spec.State != qualv1alpha1.StateActive {
 		return store.Interview{}, store.Message{}, fmt.Errorf("%w: %s", ErrCampaignClosed, c.Spec.State)
 	}
@@ -63,7 +65,8 @@ func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1
 	var first store.Message
 	err = ts.InTx(ctx, func(tx store.TeamStore) error {
 		var err error
-		if iv, err = tx.CreateInterview(ctx, store.NewInterview{CampaignID: store.CampaignID(c.UID), Participant: who}); err != nil {
+		if iv, err = tx.CreateInterview(ctx, store.NewInterview{CampaignID: store.CampaignID(c.UID), Participant: who,
+			ParticipantToken: token}); err != nil {
 			return err
 		}
 		if first, err = tx.AppendMessage(ctx, iv.ID, store.NewMessage{Role: store.RoleInterviewer, Content: opening.Content}); err != nil {
