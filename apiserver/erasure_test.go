@@ -2,6 +2,8 @@ package apiserver_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +83,106 @@ func TestErasureReachesAnalysisFindings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Webhook subscribers hear of every change an erasure makes to findings, on both store
+// backends, through a real receiver: finding.updated for each analysis finding it redacts and
+// for the manual finding that loses its quote, then again for each redacted finding when the
+// analysis that was to write them anew fails for good (here the campaign turned German, which
+// the built-in analyzer does not read). Each is the finding as REST shows it, signed, and none
+// holds the erased participant's words or interview.
+func TestErasureAnnouncesFindingsToWebhooks(t *testing.T) {
+	for _, st := range webhookStacks(t) {
+		t.Run(st.name, func(t *testing.T) { erasureAnnounced(t, st) })
+	}
+}
+
+func erasureAnnounced(t *testing.T, st webhookStack) {
+	tn := hookTenant(t, st.url, "erasure-hooks-"+st.name)
+	rc := newReceiver(t)
+	wh, _ := createHook(t, st.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"finding.updated"}})
+	c := activeCampaign(t, st.url, tn.secret, map[string]any{"title": "Onboarding study",
+		"questions": []string{"What almost made you give up?"}, "max_questions": 3})
+	msgs := map[string]message{}
+	for _, text := range pricingAnswers[:5] {
+		iv, m := interviewed(t, st.url, tn.secret, c.ID, text)
+		msgs[iv.ID] = m
+	}
+	analyzed(t, st.url, tn.secret, c.ID)
+	before := campaignFindings(t, st.url, tn.secret, c.ID, "")
+	if len(before) == 0 || len(before[0].Evidence) == 0 {
+		t.Fatalf("no analysis finding quoting a participant: %+v", before)
+	}
+	erased := before[0].Evidence[0].InterviewID
+	var manual finding
+	quote := func(id string) map[string]any {
+		return map[string]any{"interview_id": id, "message_id": msgs[id].ID, "quote": msgs[id].Content}
+	}
+	evidence := []map[string]any{quote(erased)}
+	for id := range msgs {
+		if id != erased {
+			evidence = append(evidence, quote(id))
+			break
+		}
+	}
+	callAt(t, st.url, "POST", "/api/v1/findings", tn.secret, map[string]any{"campaign_id": c.ID, "type": "insight",
+		"title": "Pricing worries", "evidence": evidence}).expect(t, 201).data(t, &manual)
+	callAt(t, st.url, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"settings": map[string]any{"language": "de"}}).expect(t, 200)
+
+	callAt(t, st.url, "DELETE", "/api/v1/interviews/"+erased, tn.secret, nil).expect(t, 204)
+	var analyses []analysisJob
+	callAt(t, st.url, "GET", "/api/v1/campaigns/"+c.ID+"/analyses?limit=1", tn.secret, nil).expect(t, 200).data(t, &analyses)
+	if failed := waitAnalysis(t, st.url, tn.secret, analyses[0].ID); failed.Status != "failed" {
+		t.Fatalf("the erasure's analysis of a German campaign: %+v", failed)
+	}
+
+	// Each analysis finding is announced redacted, then noted; the manual one once.
+	seen := receivedFindings(t, rc, *wh.Secret, len(before)*2+1, msgs[erased].Content, erased)
+	if m := seen[manual.ID]; len(seen) != len(before)+1 || len(m) != 1 || m[0].Title != manual.Title || len(m[0].Evidence) != 1 || m[0].Frequency != 1 {
+		t.Fatalf("%d findings announced, the manual one as %+v", len(seen), m)
+	}
+	for _, f := range before {
+		evs := seen[f.ID]
+		if len(evs) != 2 || evs[0].Title != store.RedactedTitle || evs[0].Summary != "" ||
+			evs[1].Title != store.RedactedTitle || !strings.HasPrefix(evs[1].Summary, "Analysis "+analyses[0].ID+" failed") {
+			t.Fatalf("the events of analysis finding %s: %+v", f.ID, evs)
+		}
+		var now finding
+		callAt(t, st.url, "GET", "/api/v1/findings/"+f.ID, tn.secret, nil).expect(t, 200).data(t, &now)
+		if now.Summary != evs[1].Summary || now.UpdatedAt != evs[1].UpdatedAt {
+			t.Fatalf("the last event of %s says %+v, REST %+v", f.ID, evs[1], now)
+		}
+	}
+}
+
+// receivedFindings waits for want finding.updated requests at rc, checks that each is signed
+// with secret and that none holds any of erased, and returns the findings they carried, by
+// id, in the order received.
+func receivedFindings(t *testing.T, rc *receiver, secret string, want int, erased ...string) map[string][]finding {
+	t.Helper()
+	testenvEventually(t, "the erasure's events at the receiver", func() bool { return rc.count() >= want })
+	time.Sleep(time.Second) // and no more come
+	rc.mu.Lock()
+	got := slices.Clone(rc.got)
+	rc.mu.Unlock()
+	if len(got) != want {
+		t.Fatalf("%d requests at the receiver, want %d", len(got), want)
+	}
+	seen := map[string][]finding{}
+	for _, r := range got {
+		var body struct {
+			Type string  `json:"type"`
+			Data finding `json:"data"`
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil || body.Type != "finding.updated" || !r.verifies(t, secret) {
+			t.Fatalf("received %s (%v)", r.body, err)
+		}
+		for _, s := range erased {
+			if strings.Contains(string(r.body), s) {
+				t.Fatalf("a finding.updated holds the erased %q: %s", s, r.body)
+			}
+		}
+		seen[body.Data.ID] = append(seen[body.Data.ID], body.Data)
+	}
+	return seen
 }

@@ -6,46 +6,15 @@ import (
 	"qual.cx/operator/internal/store"
 )
 
-// Evidence is a quote that supports a finding: an interview of the finding's campaign and,
-// optionally, one of its messages, of which the quote is an exact substring.
-type Evidence struct {
-	InterviewID string  `json:"interview_id"`
-	MessageID   *string `json:"message_id"`
-	Quote       string  `json:"quote"`
-}
+// Evidence is a quote that supports a finding (store.EvidenceView).
+type Evidence = store.EvidenceView
 
-// Finding is the REST form of a finding.
-type Finding struct {
-	ID         string     `json:"id"`
-	CampaignID string     `json:"campaign_id"`
-	Type       string     `json:"type"`
-	Title      string     `json:"title"`
-	Summary    string     `json:"summary"`
-	Evidence   []Evidence `json:"evidence"`
-	Frequency  int        `json:"frequency"`
-	Sentiment  string     `json:"sentiment"`
-	Confidence float64    `json:"confidence"`
-	Tags       []string   `json:"tags"`
-	Source     string     `json:"source"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-}
+// Finding is the REST form of a finding. It is the store's FindingView, which the payloads of
+// finding.* events carry, the store's own included, so the API and the events show one shape.
+type Finding = store.FindingView
 
 // NewFinding renders a finding.
-func NewFinding(f store.Finding) Finding {
-	ev := make([]Evidence, len(f.Evidence))
-	for i, e := range f.Evidence {
-		ev[i] = Evidence{InterviewID: string(e.InterviewID), MessageID: orNil(string(e.MessageID)), Quote: e.Quote}
-	}
-	tags := f.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	return Finding{ID: string(f.ID), CampaignID: string(f.CampaignID), Type: string(f.Type), Title: f.Title,
-		Summary: f.Summary, Evidence: ev, Frequency: f.Frequency, Sentiment: string(f.Sentiment),
-		Confidence: f.Confidence, Tags: tags, Source: string(f.Source),
-		CreatedAt: f.CreatedAt.UTC(), UpdatedAt: f.UpdatedAt.UTC()}
-}
+func NewFinding(f store.Finding) Finding { return f.View() }
 
 // AnalysisQueued is the answer to POST /campaigns/{id}/analyze: the job, before it has run.
 type AnalysisQueued struct {

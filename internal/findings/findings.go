@@ -10,14 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"qual.cx/operator/apiserver/resources"
 	"qual.cx/operator/internal/store"
 )
 
 // Event types this package writes to the outbox.
 const (
-	EventFindingCreated    = "finding.created"
-	EventFindingUpdated    = "finding.updated"
+	EventFindingCreated    = store.EventFindingCreated
+	EventFindingUpdated    = store.EventFindingUpdated
 	EventAnalysisCompleted = "analysis.completed"
 )
 
@@ -30,7 +29,7 @@ func Create(ctx context.Context, ts store.TeamStore, in store.NewFinding) (store
 		if f, err = tx.CreateFinding(ctx, in); err != nil {
 			return err
 		}
-		return announce(ctx, tx, EventFindingCreated, string(f.ID), f.CampaignID, resources.NewFinding(f))
+		return store.AnnounceFinding(ctx, tx, EventFindingCreated, f)
 	})
 	if err != nil {
 		return store.Finding{}, fmt.Errorf("findings: create: %w", err)
@@ -47,7 +46,7 @@ func Update(ctx context.Context, ts store.TeamStore, id store.FindingID, p store
 		if f, changed, err = tx.UpdateFinding(ctx, id, p); err != nil || !changed {
 			return err // a patch that changed nothing is no event
 		}
-		return announce(ctx, tx, EventFindingUpdated, string(f.ID), f.CampaignID, resources.NewFinding(f))
+		return store.AnnounceFinding(ctx, tx, EventFindingUpdated, f)
 	})
 	if err != nil {
 		return store.Finding{}, fmt.Errorf("findings: update: %w", err)

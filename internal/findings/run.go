@@ -150,9 +150,9 @@ func (r *Runner) run(ctx context.Context, ts store.TeamStore, a store.Analysis, 
 			ids[i] = s.Finding.ID
 			switch s.Change {
 			case store.FindingCreated:
-				err = announce(ctx, tx, EventFindingCreated, string(s.Finding.ID), s.Finding.CampaignID, resources.NewFinding(s.Finding))
+				err = store.AnnounceFinding(ctx, tx, EventFindingCreated, s.Finding)
 			case store.FindingUpdated:
-				err = announce(ctx, tx, EventFindingUpdated, string(s.Finding.ID), s.Finding.CampaignID, resources.NewFinding(s.Finding))
+				err = store.AnnounceFinding(ctx, tx, EventFindingUpdated, s.Finding)
 			}
 			if err != nil {
 				return err

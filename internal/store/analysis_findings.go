@@ -50,9 +50,10 @@ type AnalysisFindingStore interface {
 	// ends, so an erasure waits for the sync and then redacts what it wrote.
 	SyncAnalysisFindings(ctx context.Context, campaign CampaignID, read []InterviewID, fs []NewFinding) (AnalysisSync, error)
 	// NoteRedactedFindings sets the summary of the campaign's analysis findings an erasure
-	// redacted (titled RedactedTitle) to note, and says how many it changed: the analysis
-	// that was to write them anew failed, and they say so rather than stay as if it were still
-	// coming. note is the server's text: what the findings said stays erased.
+	// redacted (titled RedactedTitle) to note, writes finding.updated for each in the same
+	// transaction, and says how many it changed: the analysis that was to write them anew
+	// failed, and they say so rather than stay as if it were still coming. note is the
+	// server's text: what the findings said stays erased.
 	NoteRedactedFindings(ctx context.Context, campaign CampaignID, note string) (int64, error)
 	// ActiveAnalysis returns the campaign's queued or running analysis (there is at most one:
 	// CreateAnalysis refuses a second with ErrConflict), or ErrNotFound.

@@ -130,7 +130,9 @@ type InterviewStore interface {
 	// external id and metadata live only on the interview row and in those events' payloads,
 	// so they go with it. What the participant said may also be in the titles and summaries
 	// of the campaign's analysis findings: those are replaced (RedactedTitle, an empty
-	// summary) until the campaign is analysed again, and their events deleted.
+	// summary) until the campaign is analysed again, and their events deleted. Every finding
+	// it changes (those, and those that quoted the interview) gets a finding.updated event
+	// showing it as it is after the erasure, in the same transaction.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 }
 

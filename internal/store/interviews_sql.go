@@ -205,7 +205,8 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 		if err := tx.lockAnalysisFindings(ctx, campaign); err != nil {
 			return err
 		}
-		if err := tx.dropSupporter(ctx, id); err != nil {
+		cited, err := tx.dropSupporter(ctx, id)
+		if err != nil {
 			return err
 		}
 		var status InterviewStatus
@@ -217,17 +218,7 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 		if err != nil {
 			return err
 		}
-		// Its events carry its data in their payloads, and so do the campaign's finding events
-		// quoting it (their evidence names the interview) and those of its analysis findings,
-		// whose titles and summaries are made of what participants said, this one perhaps
-		// among them; deliveries and attempts go by cascade.
-		if _, err := tx.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
-			OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
-				OR CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))`,
-			tx.team, id, campaign, "%"+string(id)+"%"); err != nil {
-			return err
-		}
-		if err := tx.redactAnalysis(ctx, campaign); err != nil {
+		if err := tx.eraseFromFindings(ctx, id, campaign, cited); err != nil {
 			return err
 		}
 		if err := tx.eraseReplays(ctx, string(id)); err != nil {
@@ -242,6 +233,28 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 	}
 	ts.forget(ctx)
 	return nil
+}
+
+// eraseFromFindings takes a deleted interview's participant's words out of the campaign's
+// findings and their events, once the interview's evidence has gone by cascade; cited are the
+// findings that quoted it. Its events carry its data in their payloads, and so do the
+// campaign's finding events quoting it (their evidence names the interview) and those of its
+// analysis findings, whose titles and summaries are made of what participants said, this one
+// perhaps among them: they are deleted (deliveries and attempts go by cascade) and the
+// analysis findings redacted. Then every finding the erasure changed is announced as it is
+// now, so its subscribers hear of the change and the new events hold none of those words.
+func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string) error {
+	if _, err := ts.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
+		OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
+			OR CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))`,
+		ts.team, id, campaign, "%"+string(id)+"%"); err != nil {
+		return err
+	}
+	redacted, err := ts.redactAnalysis(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	return ts.announceUpdated(ctx, append(cited, redacted...))
 }
 
 // forget moves an erasure out of SQLite's write-ahead log, where the deleted rows' old pages
@@ -262,32 +275,35 @@ func (ts *teamStore) forget(ctx context.Context) {
 const RedactedTitle = "Being analysed again after an interview was erased"
 
 // redactAnalysis replaces the title and summary of the campaign's analysis findings (see
-// RedactedTitle). The caller starts the new analysis, which writes them anew.
-func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) error {
-	if _, err := ts.exec(ctx, `UPDATE findings SET title = ?, summary = '', updated_at = ?
-		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis'`,
-		RedactedTitle, ts.t(now()), ts.team, campaign); err != nil {
-		return fmt.Errorf("redact analysis findings: %w", err)
+// RedactedTitle) and returns their ids. The caller starts the new analysis, which writes them
+// anew.
+func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) ([]string, error) {
+	ids, err := ts.changedIDs(ctx, `UPDATE findings SET title = ?, summary = '', updated_at = ?
+		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' RETURNING id`,
+		RedactedTitle, ts.t(now()), ts.team, campaign)
+	if err != nil {
+		return nil, fmt.Errorf("redact analysis findings: %w", err)
 	}
-	return nil
+	return ids, nil
 }
 
 // NoteRedactedFindings writes note into the summary of the campaign's redacted analysis
-// findings. They are locked first, in the order an erasure and a sync lock them, so that none
-// of the three waits on another in a cycle.
+// findings, and finding.updated for each. They are locked first, in the order an erasure and
+// a sync lock them, so that none of the three waits on another in a cycle.
 func (ts *teamStore) NoteRedactedFindings(ctx context.Context, campaign CampaignID, note string) (int64, error) {
 	var n int64
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		if err := tx.lockAnalysisFindings(ctx, campaign); err != nil {
 			return err
 		}
-		res, err := tx.exec(ctx, `UPDATE findings SET summary = ?, updated_at = ?
-			WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND title = ?`,
+		noted, err := tx.changedIDs(ctx, `UPDATE findings SET summary = ?, updated_at = ?
+			WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND title = ? RETURNING id`,
 			note, tx.t(now()), tx.team, campaign, RedactedTitle)
-		if err == nil {
-			n, err = res.RowsAffected()
+		if err != nil {
+			return err
 		}
-		return err
+		n = int64(len(noted))
+		return tx.announceUpdated(ctx, noted)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: note redacted findings of campaign %s: %w", campaign, err)
@@ -296,18 +312,29 @@ func (ts *teamStore) NoteRedactedFindings(ctx context.Context, campaign Campaign
 }
 
 // dropSupporter takes the interview id out of the frequency of every finding that cites it,
-// before its evidence goes by cascade: a manual finding counts the interviews its remaining
-// evidence cites, as on create; an analysis finding counts one fewer, since it also counts
-// interviews it does not quote. The findings show the change as updated.
-func (ts *teamStore) dropSupporter(ctx context.Context, id InterviewID) error {
-	_, err := ts.exec(ctx, `UPDATE findings SET updated_at = ?, frequency = CASE
+// before its evidence goes by cascade, and returns their ids: a manual finding counts the
+// interviews its remaining evidence cites, as on create; an analysis finding counts one
+// fewer, since it also counts interviews it does not quote. The findings show the change as
+// updated.
+func (ts *teamStore) dropSupporter(ctx context.Context, id InterviewID) ([]string, error) {
+	ids, err := ts.changedIDs(ctx, `UPDATE findings SET updated_at = ?, frequency = CASE
 			WHEN source = 'manual' THEN (SELECT COUNT(DISTINCT e.interview_id) FROM finding_evidence e
 				WHERE e.finding_id = findings.id AND e.interview_id <> ?)
 			WHEN frequency > 0 THEN frequency - 1 ELSE 0 END
-		WHERE team_id = ? AND id IN (SELECT finding_id FROM finding_evidence WHERE team_id = ? AND interview_id = ?)`,
+		WHERE team_id = ? AND id IN (SELECT finding_id FROM finding_evidence WHERE team_id = ? AND interview_id = ?)
+		RETURNING id`,
 		ts.t(now()), id, ts.team, ts.team, id)
 	if err != nil {
-		return fmt.Errorf("finding frequencies: %w", err)
+		return nil, fmt.Errorf("finding frequencies: %w", err)
 	}
-	return nil
+	return ids, nil
+}
+
+// changedIDs runs q, an UPDATE ... RETURNING id, and returns the ids of the rows it changed.
+func (ts *teamStore) changedIDs(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := ts.writeQuery(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanID)
 }

@@ -2,6 +2,11 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,6 +198,115 @@ func testSyncAfterErasure(t *testing.T, newDSN NewDSN) {
 		t.Fatalf("the noted finding: %+v", got)
 	}
 	same(t, must(f.a.GetFinding(f.ctx, manual.ID))(t), manual)
+}
+
+// testErasureAnnouncesFindings: an erasure writes finding.updated, in its own transaction,
+// for each finding it changes (the campaign's analysis findings, redacted, and the manual
+// ones that quoted the interview), showing it as it is after, with none of the erased
+// participant's words; a failed analysis' note does the same for the redacted findings.
+// Manual findings neither touches, other campaigns' and other teams' findings get none.
+func testErasureAnnouncesFindings(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	const said = "The invoice export showed my home address"
+	kept, erased := interview(t, f.a, f.campA), interview(t, f.a, f.campA)
+	km := say(t, f.a, kept.ID, store.RoleParticipant, "Setup was slow.")
+	em := say(t, f.a, erased.ID, store.RoleParticipant, said+".")
+	quote := store.Evidence{InterviewID: erased.ID, MessageID: em.ID, Quote: said}
+	both := quoting(km, "Setup was slow", "setup", "Setup was slow")
+	both.Evidence = append(both.Evidence, quote)
+	theirs := quoting(em, said, "export", said)
+	theirs.Summary = "One said: " + said
+	analysed := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{both, theirs,
+		quoting(km, "slow", "slow", "Slow")}))(t)
+	citing := must(f.a.CreateFinding(f.ctx, store.NewFinding{CampaignID: f.campA, Type: store.FindingInsight,
+		Title: "Exports worry people", Evidence: []store.Evidence{quote, {InterviewID: kept.ID, Quote: "Setup was slow"}}}))(t)
+	untouched := []store.Finding{finding(t, f.a, f.campA, store.RedactedTitle, store.FindingInsight),
+		must(f.a.CreateFinding(f.ctx, store.NewFinding{CampaignID: f.campA, Type: store.FindingTheme, Title: "Slow setup",
+			Evidence: []store.Evidence{{InterviewID: kept.ID, MessageID: km.ID, Quote: "slow"}}}))(t)}
+	elsewhere := say(t, f.a, interview(t, f.a, f.campB).ID, store.RoleParticipant, "Setup was slow.")
+	must(f.a.SyncAnalysisFindings(f.ctx, f.campB, nil, []store.NewFinding{quoting(elsewhere, "slow", "slow", "Slow")}))(t)
+	must(f.b.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{{Key: "b", Type: store.FindingTheme, Title: "B's"}}))(t)
+
+	// Rolled back, the erasure announces nothing either.
+	rollback := errors.New("rolled back")
+	isErr(t, f.a.InTx(f.ctx, func(tx store.TeamStore) error {
+		ok(t, tx.DeleteInterview(f.ctx, erased.ID))
+		return rollback
+	}), rollback)
+	if n := pendingEvents(t, f.a); n != 0 {
+		t.Fatalf("%d events after a rolled back erasure", n)
+	}
+
+	ok(t, f.a.DeleteInterview(f.ctx, erased.ID))
+	want := []store.FindingID{citing.ID}
+	for _, s := range analysed.Findings {
+		want = append(want, s.Finding.ID)
+	}
+	for id, view := range announced(t, f, f.a, want) {
+		switch carried := string(must(json.Marshal(view))(t)); {
+		case strings.Contains(carried, said) || strings.Contains(carried, string(erased.ID)):
+			t.Fatalf("the event of %s holds the erased participant's words or interview: %+v", id, view)
+		case id == citing.ID && (view.Title != citing.Title || view.Frequency != 1 || len(view.Evidence) != 1):
+			t.Fatalf("the manual finding that quoted the interview: %+v", view)
+		case id != citing.ID && (view.Title != store.RedactedTitle || view.Summary != "" || view.Source != string(store.SourceAnalysis)):
+			t.Fatalf("an analysis finding: %+v", view)
+		}
+	}
+	if n := pendingEvents(t, f.b); n != 0 {
+		t.Fatalf("another team got %d events", n)
+	}
+
+	// The note of a failed analysis: on the redacted findings only, in its transaction.
+	isErr(t, f.a.InTx(f.ctx, func(tx store.TeamStore) error {
+		must(tx.NoteRedactedFindings(f.ctx, f.campA, "Analysis y failed"))(t)
+		return rollback
+	}), rollback)
+	if n := pendingEvents(t, f.a); n != 0 {
+		t.Fatalf("%d events after a rolled back note", n)
+	}
+	if n := must(f.b.NoteRedactedFindings(f.ctx, f.campA, "Another team's"))(t); n != 0 {
+		t.Fatalf("another team noted %d findings", n)
+	}
+	if n := must(f.a.NoteRedactedFindings(f.ctx, f.campA, "Analysis x failed"))(t); n != int64(len(analysed.Findings)) {
+		t.Fatalf("noted %d findings, want the %d redacted ones", n, len(analysed.Findings))
+	}
+	for id, view := range announced(t, f, f.a, want[1:]) {
+		if view.Summary != "Analysis x failed" || view.Title != store.RedactedTitle {
+			t.Fatalf("the noted finding %s: %+v", id, view)
+		}
+	}
+	for _, fd := range untouched {
+		same(t, must(f.a.GetFinding(f.ctx, fd.ID))(t), fd)
+	}
+	if n := pendingEvents(t, f.b); n != 0 {
+		t.Fatalf("another team got %d events", n)
+	}
+}
+
+// announced checks that the team's undispatched events are one finding.updated for each
+// finding of want, of its campaign, carrying it as the store has it now, and marks them
+// dispatched. It returns what each carries.
+func announced(t *testing.T, f *fixture, ts store.TeamStore, want []store.FindingID) map[store.FindingID]store.FindingView {
+	t.Helper()
+	got := map[store.FindingID]store.FindingView{}
+	for _, ev := range must(ts.PendingEvents(f.ctx, store.MaxPageLimit))(t) {
+		id := store.FindingID(ev.Subject)
+		var view store.FindingView
+		if err := json.Unmarshal(ev.Payload, &view); err != nil || ev.Type != store.EventFindingUpdated {
+			t.Fatalf("event %s %s: %s (%v)", ev.Type, ev.Subject, ev.Payload, err)
+		}
+		fd := must(ts.GetFinding(f.ctx, id))(t)
+		if _, twice := got[id]; twice || ev.CampaignID != fd.CampaignID {
+			t.Fatalf("finding.updated of %s twice, or of campaign %s", id, ev.CampaignID)
+		}
+		same(t, ev.Payload, fd.View()) // byte for byte, as every finding event renders it
+		got[id] = view
+		ok(t, ts.MarkEventDispatched(f.ctx, ev.ID))
+	}
+	if ids := slices.Sorted(maps.Keys(got)); !slices.Equal(ids, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("finding.updated of %v, want %v", ids, want)
+	}
+	return got
 }
 
 // testActiveAnalysis: at most one queued or running analysis per campaign.

@@ -40,6 +40,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"SyncAnalysisFindings", testSyncAnalysisFindings},
 		{"SyncCarriesKeys", testSyncCarriesKeys},
 		{"SyncAfterErasure", testSyncAfterErasure},
+		{"ErasureAnnouncesFindings", testErasureAnnouncesFindings},
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
