@@ -24,7 +24,11 @@ func (s *Server) listCampaignAnalyses(w http.ResponseWriter, r *http.Request, p 
 	if e != nil {
 		return e
 	}
-	filters := map[string]string{"campaign_id": string(c.Object.UID), "status": r.URL.Query().Get("status")}
+	filters, e := listFilters(r.URL.Query(), "status")
+	if e != nil {
+		return e
+	}
+	filters["campaign_id"] = string(c.Object.UID)
 	if v := filters["status"]; v != "" && !analysisStatuses.has(v) {
 		return envelope.Validation(envelope.FieldError{Field: "status", Message: analysisStatuses.must()})
 	}

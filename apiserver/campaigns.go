@@ -18,9 +18,10 @@ import (
 var campaignSorts = []string{"created_at", "updated_at", "title"}
 
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	q := r.URL.Query()
-	filters := map[string]string{"status": q.Get("status"), "campaign_mode": q.Get("campaign_mode"),
-		"team_id": q.Get("team_id"), "search": q.Get("search")}
+	filters, e := listFilters(r.URL.Query(), "status", "campaign_mode", "team_id", "search")
+	if e != nil {
+		return e
+	}
 	if e := validateCampaignFilters(filters); e != nil {
 		return e
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,9 +54,8 @@ func (s *Server) byBodyCampaign(r *http.Request, p *authn.Principal) *directory.
 
 // listFindings lists findings across the caller's teams, or one campaign's.
 func (s *Server) listFindings(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	q := r.URL.Query()
-	filters := map[string]string{"campaign_id": q.Get("campaign_id"), "type": q.Get("type"), "tag": q.Get("tag"), "team_id": q.Get("team_id")}
-	if e := validateFindingFilters(filters); e != nil {
+	filters, e := findingFilters(r.URL.Query(), "campaign_id", "team_id")
+	if e != nil {
 		return e
 	}
 	teams, e := s.listedTeams(p, filters)
@@ -71,12 +71,22 @@ func (s *Server) listCampaignFindings(w http.ResponseWriter, r *http.Request, p 
 	if e != nil {
 		return e
 	}
-	q := r.URL.Query()
-	filters := map[string]string{"campaign_id": string(c.Object.UID), "type": q.Get("type"), "tag": q.Get("tag")}
-	if e := validateFindingFilters(filters); e != nil {
+	filters, e := findingFilters(r.URL.Query())
+	if e != nil {
 		return e
 	}
+	filters["campaign_id"] = string(c.Object.UID)
 	return s.writeFindings(w, r, []directory.Membership{m}, filters)
+}
+
+// findingFilters reads and checks a finding list's filters: type, tag and the others its
+// route takes.
+func findingFilters(q url.Values, more ...string) (map[string]string, *envelope.Error) {
+	f, e := listFilters(q, append([]string{"type", "tag"}, more...)...)
+	if e != nil {
+		return nil, e
+	}
+	return f, validateFindingFilters(f)
 }
 
 func validateFindingFilters(f map[string]string) *envelope.Error {

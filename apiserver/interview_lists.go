@@ -19,9 +19,8 @@ import (
 
 // listInterviews lists interviews across the caller's teams, or one campaign's or team's.
 func (s *Server) listInterviews(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
-	q := r.URL.Query()
-	filters := participantFilters(q, map[string]string{"campaign_id": q.Get("campaign_id"), "status": q.Get("status"), "team_id": q.Get("team_id")})
-	if e := validateInterviewFilters(filters); e != nil {
+	filters, e := interviewFilters(r.URL.Query(), "campaign_id", "team_id")
+	if e != nil {
 		return e
 	}
 	teams, e := s.listedTeams(p, filters)
@@ -62,21 +61,27 @@ func (s *Server) listCampaignInterviews(w http.ResponseWriter, r *http.Request, 
 	if e != nil {
 		return e
 	}
-	q := r.URL.Query()
-	filters := participantFilters(q, map[string]string{"campaign_id": string(c.Object.UID), "status": q.Get("status")})
-	if e := validateInterviewFilters(filters); e != nil {
+	filters, e := interviewFilters(r.URL.Query())
+	if e != nil {
 		return e
 	}
+	filters["campaign_id"] = string(c.Object.UID)
 	return s.writeInterviews(w, r, []directory.Membership{m}, filters)
 }
 
-// participantFilters adds the participant filters of q to f, as a participant's data is
-// stored (trimmed) and an e-mail address compares (qualv1alpha1.EmailKey), so one
-// participant is one query, and one cursor binding, however the address is written.
-func participantFilters(q url.Values, f map[string]string) map[string]string {
-	f["participant_email"] = qualv1alpha1.EmailKey(strings.TrimSpace(q.Get("participant_email")))
-	f["external_id"] = strings.TrimSpace(q.Get("external_id"))
-	return f
+// interviewFilters reads and checks an interview list's filters: status, the participant
+// filters and the others its route takes. The participant filters are read as a
+// participant's data is stored (trimmed) and an e-mail address compares
+// (qualv1alpha1.EmailKey), so one participant is one query, and one cursor binding, however
+// the address is written.
+func interviewFilters(q url.Values, more ...string) (map[string]string, *envelope.Error) {
+	f, e := listFilters(q, append([]string{"status", "participant_email", "external_id"}, more...)...)
+	if e != nil {
+		return nil, e
+	}
+	f["participant_email"] = qualv1alpha1.EmailKey(strings.TrimSpace(f["participant_email"]))
+	f["external_id"] = strings.TrimSpace(f["external_id"])
+	return f, validateInterviewFilters(f)
 }
 
 func validateInterviewFilters(f map[string]string) *envelope.Error {

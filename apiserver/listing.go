@@ -3,6 +3,7 @@ package apiserver
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,27 @@ func (s *Server) parseListFrom(r *http.Request, lp listParams, sorts []string, f
 		lp.after = &pos
 	}
 	return lp, nil
+}
+
+// listFilters reads a list's filters from q: each of names, "" when it is not given. One given
+// with nothing in it ("?participant_email=", or white space only) is refused, naming it,
+// rather than read as absent, as the pagination parameters are: a list filtered by nothing
+// answers for everything, and a script that erases what a lookup lists, run with a variable
+// left unset, would erase every participant's interviews.
+func listFilters(q url.Values, names ...string) (map[string]string, *envelope.Error) {
+	f := make(map[string]string, len(names))
+	var bad []envelope.FieldError
+	for _, name := range names {
+		v := q.Get(name)
+		if q.Has(name) && strings.TrimSpace(v) == "" {
+			bad = append(bad, envelope.FieldError{Field: name, Message: "must not be empty: leave it out to list without this filter"})
+		}
+		f[name] = v
+	}
+	if len(bad) > 0 {
+		return nil, envelope.Validation(bad...)
+	}
+	return f, nil
 }
 
 // endpoint names the route that matched r, the same under every base path: "GET /campaigns"

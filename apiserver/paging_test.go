@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/ratelimit/redistest"
 )
@@ -311,4 +315,69 @@ func TestUnknownQueryParametersAreRefused(t *testing.T) {
 	call(t, "GET", "/api/v1/teams/"+tn.id+"/members?sort_by=name", tn.secret, nil).expect(t, 200)
 	call(t, "GET", "/api/v1/health", "", nil).expect(t, 200)
 	call(t, "GET", "/v1/openapi.json", "", nil).expect(t, 200)
+}
+
+// A filter given with nothing in it is refused, naming it, on every list route of the OpenAPI
+// document and on both store backends, never read as absent: a list filtered by nothing
+// answers for everything, and a script that erases what a participant lookup lists would,
+// run with a variable left unset, erase every interview. The document says so of each filter
+// (minLength: 1, or an enum); the pagination parameters still read an empty value as absent.
+func TestEmptyFiltersAreRefused(t *testing.T) {
+	bs := backends(t)
+	tn := newTenant(t, "empty-filters", qualv1alpha1.PlanEnterprise)
+	filters := documentedFilters(t)
+	for _, want := range []documentedFilter{{"/interviews", "participant_email"}, {"/interviews", "external_id"},
+		{"/campaigns/{id}/interviews", "participant_email"}, {"/campaigns/{id}/interviews", "external_id"},
+		{"/findings", "tag"}, {"/campaigns/{id}/findings", "type"}, {"/campaigns/{id}/analyses", "status"}, {"/campaigns", "search"}} {
+		if !slices.Contains(filters, want) {
+			t.Fatalf("the document lists no filter %s of GET %s", want.name, want.path)
+		}
+	}
+	for _, b := range bs {
+		t.Run(b.name, func(t *testing.T) {
+			var c campaign
+			callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Filters"}).expect(t, 201).data(t, &c)
+			for _, f := range filters {
+				for _, v := range []string{"", "%20%20"} {
+					path := "/api/v1" + strings.Replace(f.path, "{id}", c.ID, 1) + "?limit=5&" + f.name + "=" + v
+					e := callAt(t, b.url, "GET", path, tn.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
+					if len(e.Details) != 1 || e.Details[0].Field != f.name || !strings.Contains(e.Details[0].Message, "must not be empty") {
+						t.Errorf("GET %s: details %+v, want %s named", path, e.Details, f.name)
+					}
+				}
+			}
+			callAt(t, b.url, "GET", "/api/v1/interviews?cursor=&limit=&sort_by=&order=", tn.secret, nil).expect(t, 200)
+		})
+	}
+}
+
+// documentedFilter is a filter of a GET route of the OpenAPI document: a path as the
+// document writes it, and the query parameter.
+type documentedFilter struct{ path, name string }
+
+// documentedFilters are the query parameters of the document's GET routes but the pagination
+// ones, each of which must say that it takes no empty value.
+func documentedFilters(t *testing.T) []documentedFilter {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(openapi.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pagination := []string{"cursor", "limit", "sort_by", "order"}
+	var out []documentedFilter
+	for path, item := range doc.Paths.Map() {
+		if item.Get == nil {
+			continue
+		}
+		for _, p := range append(slices.Clone(item.Parameters), item.Get.Parameters...) {
+			if p.Value.In != "query" || slices.Contains(pagination, p.Value.Name) {
+				continue
+			}
+			if s := p.Value.Schema.Value; s.MinLength < 1 && (len(s.Enum) == 0 || slices.Contains(s.Enum, any(""))) {
+				t.Errorf("GET %s: the document does not say that %s takes no empty value (minLength: 1, or an enum)", path, p.Value.Name)
+			}
+			out = append(out, documentedFilter{path, p.Value.Name})
+		}
+	}
+	return out
 }

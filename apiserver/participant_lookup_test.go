@@ -97,8 +97,10 @@ func findParticipants(t *testing.T, b backend) {
 			t.Errorf("a key without interviews:read is told %s with the filter, %s without", filtered.body, plain.body)
 		}
 	}
+	// A lookup with nothing to look up (an erasure script's unset variable) is refused, never
+	// answered with every interview.
 	for _, q := range []string{"participant_email=ada", "participant_email=" + strings.Repeat("a", 250) + "@example.com",
-		"external_id=" + strings.Repeat("x", 201)} {
+		"external_id=" + strings.Repeat("x", 201), "participant_email=", "external_id=", "participant_email=%20", "external_id=%20%20"} {
 		e := callAt(t, b.url, "GET", "/api/v1/interviews?"+q, a.secret, nil).expectError(t, 400, "VALIDATION_ERROR")
 		if field, _, _ := strings.Cut(q, "="); len(e.Details) != 1 || e.Details[0].Field != field {
 			t.Errorf("%s: %+v", q, e)

@@ -146,7 +146,9 @@ func TestFieldSelectors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", sel, got, want)
 		}
 	}
-	for _, sel := range []string{"spec.title=x", "status.phase!=completed", "status.phase=done"} {
+	// A field with no value would select every row: refused, as one the API does not serve.
+	for _, sel := range []string{"spec.title=x", "status.phase!=completed", "status.phase=done", "spec.campaign=",
+		"spec.campaignUID=", "status.phase=", "spec.campaign=alpha,status.phase="} {
 		if _, err := dc.List(context.Background(), metav1.ListOptions{FieldSelector: sel}); !apierrors.IsBadRequest(err) {
 			t.Errorf("%s: %v, want BadRequest", sel, err)
 		}
@@ -205,6 +207,16 @@ func TestParticipantSelectors(t *testing.T) {
 		}
 		if got := itemNames(list); !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", sel, got, want)
+		}
+	}
+	// A lookup with nothing to look up (an erasure script's unset variable) is refused, in a
+	// namespace and across them, never answered with every interview.
+	for _, sel := range []string{"spec.participant.email=", "spec.participant.externalID=", "spec.participant.email= ",
+		"spec.participant.externalID=,spec.campaign=alpha"} {
+		for what, list := range map[string]dynamic.ResourceInterface{"in " + ns: dc.Namespace(ns), "across namespaces": dc} {
+			if _, err := list.List(ctx, metav1.ListOptions{FieldSelector: sel}); !apierrors.IsBadRequest(err) {
+				t.Errorf("%s %s: %v, want BadRequest", what, sel, err)
+			}
 		}
 	}
 	// Across namespaces, each team's Ada in her own namespace; one a page, the token bound

@@ -106,6 +106,11 @@ func (q *query) set(field, value string) error {
 	default:
 		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s is not supported", field))
 	}
+	if strings.TrimSpace(value) == "" {
+		// Read as absent, it would select every row: a participant lookup run with an unset
+		// variable would list everyone's interviews, for whatever erases them next.
+		return apierrors.NewBadRequest(fmt.Sprintf("field selector %s: a value is required (leave the field out to list without it)", field))
+	}
 	if *dst != "" && *dst != value {
 		// The terms of a field selector all hold: a field cannot equal two values, though a
 		// finding may carry two tags, which the store's index cannot look up at once.
