@@ -176,9 +176,6 @@ func (s *Server) patchMember(w http.ResponseWriter, r *http.Request, p *authn.Pr
 		return e
 	}
 	role := qualv1alpha1.TeamRole(body.Role.Value)
-	if err := s.revokeLostManager(r, p, m, role); err != nil {
-		return err
-	}
 	return s.changeMember(w, r, p, m, http.StatusOK, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		for _, touched := range []qualv1alpha1.TeamRole{ms[i].Role, role} {
 			if e := may(touched); e != nil {
@@ -195,9 +192,6 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 	if e != nil {
 		return e
 	}
-	if err := s.revokeLostManager(r, p, m, ""); err != nil {
-		return err
-	}
 	return s.changeMember(w, r, p, m, http.StatusNoContent, func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error) {
 		if e := may(ms[i].Role); e != nil {
 			return nil, e
@@ -206,48 +200,17 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 	})
 }
 
-// revokeLostManager revokes the keys an owner or admin who is being removed (role "") or
-// given a role that manages nothing leaves behind (keys.Departed: those that act for them,
-// those they made with kubectl, and those these minted): a key must not keep, for someone
-// who left, the power to mint keys and re-add them. It runs before
-// the change, so a change that then fails leaves the keys revoked, never the reverse; a
-// caller who may not make the change revokes nothing.
-func (s *Server) revokeLostManager(r *http.Request, p *authn.Principal, m directory.Membership, role qualv1alpha1.TeamRole) error {
-	ms := m.Team.Object.Spec.Members
-	i := memberIndex(ms, r.PathValue("user_id"))
-	if i < 0 || !slices.Contains(teamManagers, ms[i].Role) || slices.Contains(teamManagers, role) {
-		return nil
-	}
-	teamUID := string(m.Team.Object.UID)
-	rest := slices.Delete(slices.Clone(ms), i, i+1)
-	if !mayTouch(p, teamUID, ms[i].Role) || (role != "" && !mayTouch(p, teamUID, role)) || !keepsAnOwner(rest) {
-		return nil // changeMember refuses it
-	}
-	gone := sets.New(keys.Identity(ms[i].Email))
-	if ms[i].UserID != "" {
-		gone.Insert(keys.Identity(ms[i].UserID))
-	}
-	inTeam := s.dir.KeysIn(m.Team.Namespace)
-	objs := make([]*qualv1alpha1.APIKey, len(inTeam))
-	byUID := make(map[types.UID]*directory.Key, len(inTeam))
-	for j, k := range inTeam {
-		objs[j], byUID[k.Object.UID] = k.Object, k
-	}
-	for _, o := range keys.Departed(objs, gone) {
-		if err := s.revoke(r, byUID[o.UID]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // memberChange changes the member at i; may refuses a role the caller may not touch.
 type memberChange func(ms []qualv1alpha1.TeamMember, i int, may func(qualv1alpha1.TeamRole) *envelope.Error) ([]qualv1alpha1.TeamMember, error)
 
 // changeMember applies change to the member named in the path of m's team (manageMembers
 // allowed the caller), keeping at least one owner, and answers with the member (or 204).
+// Once the change has landed it revokes the keys a manager it removed or demoted leaves
+// behind (revokeLeftBehind); a change refused, on the cached list or on the one it would be
+// written over, revokes nothing.
 func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.Principal, m directory.Membership, status int, change memberChange) error {
 	who := r.PathValue("user_id")
+	var was qualv1alpha1.TeamMember // the member as the list the change was written over had them
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		may := func(role qualv1alpha1.TeamRole) *envelope.Error {
 			if !mayTouch(p, string(m.Team.Object.UID), role) {
@@ -262,6 +225,7 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 		if i < 0 {
 			return nil, envelope.NotFound("Member")
 		}
+		was = ms[i]
 		ms, err := change(ms, i, may)
 		if err != nil {
 			return nil, err
@@ -271,12 +235,54 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request, p *authn.P
 	if err != nil {
 		return err
 	}
+	s.revokeLeftBehind(r, m.Team.Namespace, was, team.Spec.Members)
 	if status == http.StatusNoContent {
 		envelope.WriteNoContent(w)
 		return nil
 	}
 	envelope.WriteData(w, status, resources.NewMember(team.Spec.Members[memberIndex(team.Spec.Members, who)]))
 	return nil
+}
+
+// revokeLeftBehind revokes the keys a member who managed the team (was, as the written-over
+// list had them) leaves behind when the list now written (ms) no longer makes them an owner
+// or admin (keys.Departed: those that act for them, those they made with kubectl, and those
+// these minted): a key must not keep, for someone who left, the power to mint keys and re-add
+// them. It runs only after the change landed, so a change that was refused (two managers
+// removing each other at once: the loser's write conflicts and is decided again on the
+// winner's list) never revokes the keys of someone who stays. It answers before the caller
+// does, so the next request with such a key is refused; should it fail, or the process stop
+// between the write and it, the Team controller revokes the same keys when it sees the
+// manager gone from status.observedManagers. The change is answered as made either way.
+func (s *Server) revokeLeftBehind(r *http.Request, namespace string, was qualv1alpha1.TeamMember, ms []qualv1alpha1.TeamMember) {
+	if !slices.Contains(teamManagers, was.Role) || stillManager(ms, was.Email) {
+		return
+	}
+	gone := sets.New(keys.Identity(was.Email))
+	if was.UserID != "" {
+		gone.Insert(keys.Identity(was.UserID))
+	}
+	inTeam := s.dir.KeysIn(namespace)
+	objs := make([]*qualv1alpha1.APIKey, len(inTeam))
+	byUID := make(map[types.UID]*directory.Key, len(inTeam))
+	for j, k := range inTeam {
+		objs[j], byUID[k.Object.UID] = k.Object, k
+	}
+	// The caller hanging up must not stop the revocation halfway: the change has been made.
+	detached := r.WithContext(context.WithoutCancel(r.Context()))
+	for _, o := range keys.Departed(objs, gone) {
+		if err := s.revoke(detached, byUID[o.UID]); err != nil {
+			s.cfg.Logger.Error(err, "revoke a key of a former manager; the Team controller will",
+				"namespace", namespace, "key", o.Name)
+		}
+	}
+}
+
+// stillManager reports whether the member with email is an owner or admin in ms.
+func stillManager(ms []qualv1alpha1.TeamMember, email string) bool {
+	return slices.ContainsFunc(ms, func(m qualv1alpha1.TeamMember) bool {
+		return qualv1alpha1.SameEmail(m.Email, email) && slices.Contains(teamManagers, m.Role)
+	})
 }
 
 // memberIndex finds a member by user ID or e-mail (the path accepts either).

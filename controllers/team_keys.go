@@ -16,9 +16,11 @@ import (
 // (removed from the team, or given a role that manages nothing) leaves behind (see
 // keys.Departed), then records the managers now in spec. A key may mint keys and re-add
 // people; it must not keep that power for someone who left, whether the members were
-// edited with kubectl, by GitOps or through REST (which revokes before it writes the
-// change). Until every such key is revoked the old managers stay recorded, so a retry finds
-// them again.
+// edited with kubectl, by GitOps or through REST. REST revokes them itself once its change
+// has landed (never before: a change refused would have revoked the keys of someone who
+// stays), so this pass is what revokes them should that revocation fail, or the apiserver
+// stop between its write and it. Until every such key is revoked the old managers stay
+// recorded, so a retry finds them again.
 func (r *TeamReconciler) revokeLostManagers(ctx context.Context, team *qualv1alpha1.Team) error {
 	current := managerIdentities(team.Spec.Members)
 	lost := sets.New(team.Status.ObservedManagers...).Difference(current)
