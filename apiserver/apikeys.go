@@ -70,6 +70,16 @@ func creatorExpiry(p *authn.Principal) time.Time {
 	return time.Time{}
 }
 
+// readsEveryKey reports whether the caller could have created, and so may read, every key of
+// a team it manages keys in: a session, or a secret key holding every team scope with no
+// expiry (a team's keys never hold admin:read). Anything less is shown only some of them.
+func readsEveryKey(p *authn.Principal) bool {
+	if p.Kind == authn.KindAPIKey && p.Key.Object.Spec.Type != qualv1alpha1.KeySecret {
+		return false
+	}
+	return creatorScopes(p).Has(scopes.SecretDefault) && creatorExpiry(p).IsZero()
+}
+
 // managedKey returns k's home when the caller could have created k: k lives where the caller
 // manages keys, holds no scope the caller lacks and does not outlive the caller's key. Every
 // operation on an existing key (list, read, revoke, rotate) obeys the rule creation obeys.

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,7 +42,8 @@ var webhookEvents = []string{
 // eventReads is the scope that reads what each family of events carries: an endpoint
 // receives the REST object of each event, so subscribing is reading it (a key holding only
 // webhooks:manage must not learn participants from interview.started). api_key events
-// describe keys, which only sessions and secret keys manage.
+// describe every key of the team, so they need a caller who may read every one
+// (readsEveryKey), not a scope.
 var eventReads = []struct {
 	prefix string
 	read   scopes.Set
@@ -59,8 +61,12 @@ func mayReceive(p *authn.Principal, events []string) *envelope.Error {
 				return envelope.New(envelope.CodeInsufficientScope, "Receiving %s needs the %s scope: its events carry what that scope reads", e, p.Scopes.Missing(er.read))
 			}
 		}
-		if (all || strings.HasPrefix(e, "api_key.")) && p.Kind == authn.KindAPIKey && p.Key.Object.Spec.Type != qualv1alpha1.KeySecret {
-			return envelope.New(envelope.CodeForbidden, "Receiving %s needs a session or a secret key, which manage API keys", e)
+		if (all || strings.HasPrefix(e, "api_key.")) && !readsEveryKey(p) {
+			// A key is listed only to a caller that could have created it; these events would
+			// show the rest (name, scopes, prefix, last four, expiry) to one that could not.
+			return &envelope.Error{Code: envelope.CodeForbidden,
+				Message: fmt.Sprintf("Receiving %s needs a session, or a secret key holding every team scope with no expiry: its events describe every API key of the team, and a key is shown only to a caller that could have created it", e),
+				Details: []envelope.FieldError{{Field: "events", Message: e + " needs a caller that may read every API key of the team"}}}
 		}
 	}
 	return nil

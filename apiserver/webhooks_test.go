@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -799,6 +800,76 @@ func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 	callAt(t, b.url, "POST", "/api/v1/webhooks/"+mine.ID+"/rotate-secret", k.Key, nil).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"enabled": false}).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
+}
+
+// api_key events describe every key of the team (name, scopes, prefix, last four, expiry,
+// origins), while a key is listed only to a caller that could have created it, so receiving
+// them, through "*" too, needs a caller that could have created any key of the team: a
+// session, or a secret key holding every team scope with no expiry. A key with fewer scopes,
+// or an expiry, can neither subscribe, nor move such an endpoint to its URL, nor take its
+// signing secret; it may still describe or turn it off, and the endpoint keeps its events.
+func TestAPIKeyEventsNeedACallerWhoReadsEveryKey(t *testing.T) {
+	b := webhookStacks(t)[0]
+	a := hookTenant(t, b.url, "hooks-key-events")
+	mint := func(body map[string]any) string {
+		t.Helper()
+		var k struct {
+			Key string `json:"key"`
+		}
+		callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, body).expect(t, 201).data(t, &k)
+		waitFor(t, "the key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
+		return k.Key
+	}
+	every := []string{"campaigns:read", "campaigns:write", "campaigns:delete", "campaigns:publish", "interviews:read",
+		"interviews:write", "findings:read", "findings:write", "graph:read", "graph:share", "teams:read", "teams:write", "webhooks:manage"}
+	limited := mint(map[string]any{"name": "limited", "type": "secret", "scopes": []string{"campaigns:read", "webhooks:manage"}})
+	allButOne := mint(map[string]any{"name": "all but one", "type": "secret", "scopes": slices.DeleteFunc(slices.Clone(every),
+		func(s string) bool { return s == "campaigns:delete" })}) // every read scope "*" needs
+	expiring := mint(map[string]any{"name": "expiring", "type": "secret", "expires_in_days": 30})
+	full := mint(map[string]any{"name": "full", "type": "secret", "scopes": every})
+	refused := func(r response, event string) {
+		t.Helper()
+		e := r.expectError(t, 403, "FORBIDDEN")
+		if len(e.Details) != 1 || e.Details[0].Field != "events" || !strings.Contains(e.Message, event) {
+			t.Errorf("refusal %+v, want it to name events and %s", e, event)
+		}
+	}
+	keyEvents := []string{"api_key.created", "api_key.revoked"}
+	for name, token := range map[string]string{"limited": limited, "all but one": allButOne, "expiring": expiring} {
+		refused(callAt(t, b.url, "POST", "/api/v1/webhooks", token, map[string]any{"url": "https://exfil.example.com/" + strings.ReplaceAll(name, " ", "-"),
+			"events": keyEvents}), "api_key.created")
+	}
+	// "*" is refused too, once the reads it needs are there.
+	refused(callAt(t, b.url, "POST", "/api/v1/webhooks", allButOne, map[string]any{"url": "https://exfil.example.com/all",
+		"events": []string{"*"}}), "*")
+	refused(callAt(t, b.url, "POST", "/api/v1/webhooks", expiring, map[string]any{"url": "https://exfil.example.com/all",
+		"events": []string{"*"}}), "*")
+
+	// A key holding every scope without expiry, and an owner's session, may.
+	byKey, _ := createHook(t, b.url, full, map[string]any{"url": "https://hooks.example.com/keys", "events": keyEvents})
+	byOwner, _ := createHook(t, b.url, a.owner, map[string]any{"url": "https://hooks.example.com/all", "events": []string{"*"}},
+		"X-Qual-Team", a.id)
+	createHook(t, b.url, a.secret, map[string]any{"url": "https://hooks.example.com/revoked", "events": []string{"api_key.revoked"}})
+
+	// The limited key cannot add them to its own endpoint, point one at its URL, or take the
+	// secret that signs them.
+	mine, _ := createHook(t, b.url, limited, map[string]any{"url": "https://mine.example.com/h", "events": []string{"campaign.created"}})
+	refused(callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+mine.ID, limited,
+		map[string]any{"events": []string{"campaign.created", "api_key.created"}}), "api_key.created")
+	refused(callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+byKey.ID, limited, map[string]any{"url": "https://exfil.example.com/h"}),
+		"api_key.created")
+	refused(callAt(t, b.url, "POST", "/api/v1/webhooks/"+byKey.ID+"/rotate-secret", limited, nil), "api_key.created")
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+byKey.ID, limited, map[string]any{"description": "CI keys"}).expect(t, 200)
+	var got webhook
+	callAt(t, b.url, "GET", "/api/v1/webhooks/"+byKey.ID, full, nil).expect(t, 200).data(t, &got)
+	if got.URL != "https://hooks.example.com/keys" || strings.Join(got.Events, ",") != strings.Join(keyEvents, ",") || !got.Enabled {
+		t.Fatalf("the key events endpoint is now %+v", got)
+	}
+	// Those who may still manage them.
+	callAt(t, b.url, "POST", "/api/v1/webhooks/"+byKey.ID+"/rotate-secret", full, nil).expect(t, 200)
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+byOwner.ID, a.owner, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+mine.ID, full, map[string]any{"events": []string{"campaign.created", "api_key.created"}}).
+		expect(t, 200)
 }
 
 // A replayed create answers the webhook without its secret; a server without a delivery
