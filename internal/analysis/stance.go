@@ -537,7 +537,8 @@ func kinSubject(toks []token) int {
 	}
 	for j, t := range toks[k+2:] {
 		// "tells me", "told us": the speaker hears the story, it is still theirs.
-		if speakerWords[t.low] && !((t.low == "me" || t.low == "us") && speechVerbs[toks[k+1+j].low]) {
+		heard := (t.low == "me" || t.low == "us") && speechVerbs[toks[k+1+j].low]
+		if speakerWords[t.low] && !heard {
 			return -1
 		}
 	}
