@@ -47,7 +47,7 @@ func NewAPIKey(k *qualv1alpha1.APIKey, teamID string, scopes []qualv1alpha1.Scop
 		ID: string(k.UID), Name: name, Type: string(k.Spec.Type), Prefix: prefix, LastFour: lastFour,
 		Scopes: scopes, AllowedOrigins: origins,
 		LastUsedAt: timePtr(k.Status.LastUsedAt), ExpiresAt: timePtr(k.Spec.ExpiresAt),
-		CreatedAt: k.CreationTimestamp.UTC(),
+		CreatedAt: kubeTime(k.CreationTimestamp.Time),
 	}
 	if teamID != "" {
 		out.TeamID = &teamID

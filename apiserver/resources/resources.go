@@ -60,14 +60,14 @@ func NewCampaign(c *qualv1alpha1.Campaign, teamID string) Campaign {
 		TeamID:         teamID,
 		InterviewCount: c.Status.InterviewCount, FindingCount: c.Status.FindingCount,
 		PublishedAt: timePtr(c.Status.PublishedAt),
-		CreatedAt:   c.CreationTimestamp.UTC(),
+		CreatedAt:   kubeTime(c.CreationTimestamp.Time),
 		UpdatedAt:   UpdatedAt(&c.ObjectMeta),
 	}
 }
 
 // UpdatedAt is the time of the last change to an object's spec through any surface: the
 // newest managed-fields entry that is neither a status write nor the controllers' own.
-func UpdatedAt(m *metav1.ObjectMeta) time.Time { return qualv1alpha1.SpecChangedAt(m) }
+func UpdatedAt(m *metav1.ObjectMeta) time.Time { return kubeTime(qualv1alpha1.SpecChangedAt(m)) }
 
 func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 	if s == "" {
@@ -76,11 +76,17 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 	return s
 }
 
+// kubeTime is a Kubernetes timestamp as the REST API shows it: in whole seconds, as the API
+// server stores every metav1.Time. An object rendered before its write is read back (a
+// controller renders the webhook event of a change it is about to write, its clock still
+// holding nanoseconds) then shows the instant every later read of the object gives.
+func kubeTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
 func timePtr(t *metav1.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := kubeTime(t.Time)
 	return &u
 }
 

@@ -22,7 +22,7 @@ type Team struct {
 func NewTeam(t *qualv1alpha1.Team, role qualv1alpha1.TeamRole) Team {
 	out := Team{
 		ID: string(t.UID), Name: t.Spec.DisplayName, Slug: t.Name, Plan: string(PlanOf(t)),
-		MemberCount: len(t.Spec.Members), CreatedAt: t.CreationTimestamp.UTC(), UpdatedAt: UpdatedAt(&t.ObjectMeta),
+		MemberCount: len(t.Spec.Members), CreatedAt: kubeTime(t.CreationTimestamp.Time), UpdatedAt: UpdatedAt(&t.ObjectMeta),
 	}
 	if role != "" {
 		r := string(role)

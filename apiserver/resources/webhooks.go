@@ -44,7 +44,7 @@ func NewWebhook(wh *qualv1alpha1.Webhook, teamID string) Webhook {
 		ConsecutiveFailures: wh.Status.ConsecutiveFailures,
 		LastDeliveryAt:      timePtr(wh.Status.LastDeliveryAt), LastSuccessAt: timePtr(wh.Status.LastSuccessAt),
 		DisabledAt: timePtr(wh.Status.DisabledAt),
-		CreatedAt:  wh.CreationTimestamp.UTC(), UpdatedAt: UpdatedAt(&wh.ObjectMeta),
+		CreatedAt:  kubeTime(wh.CreationTimestamp.Time), UpdatedAt: UpdatedAt(&wh.ObjectMeta),
 	}
 	if ref := wh.Spec.SecretRef; ref != nil {
 		out.SecretRef = &ref.Name
