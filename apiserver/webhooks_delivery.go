@@ -56,7 +56,10 @@ func signingSecretName(wh *qualv1alpha1.Webhook) string {
 }
 
 // signingSecret reads the webhook's signing Secret. A generated one must be the webhook's own
-// (the controller refuses a namesake too) and hold a secret.
+// (the controller refuses a namesake too) and hold a secret. Only a generated one not made yet
+// is 503, which a retry soon finds; a Secret its owner names that is missing or holds no
+// secret is 409, as a retry fails alike until the owner fixes it (the webhook shows it as
+// stalled meanwhile).
 func (s *Server) signingSecret(ctx context.Context, wh *qualv1alpha1.Webhook) (*corev1.Secret, error) {
 	name := signingSecretName(wh)
 	secret := &corev1.Secret{}

@@ -47,7 +47,11 @@ type webhook struct {
 	DisabledAt          *string  `json:"disabled_at"`
 	DisabledReason      *string  `json:"disabled_reason"`
 	URLRefused          *string  `json:"url_refused"`
-	Secret              *string  `json:"secret"`
+	Stalled             *struct {
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	} `json:"stalled"`
+	Secret *string `json:"secret"`
 }
 
 type deliveryJSON struct {
@@ -689,6 +693,10 @@ func TestKubectlWebhookWithARefusedURL(t *testing.T) {
 	if wh.URLRefused == nil || !strings.Contains(*wh.URLRefused, "10.1.2.3 is a private address") || !wh.Enabled {
 		t.Fatalf("a refused URL through REST: %+v", wh)
 	}
+	// stalled says the same, as it does for every reason the webhook cannot deliver.
+	if wh.Stalled == nil || wh.Stalled.Reason != qualv1alpha1.ReasonURLRefused || wh.Stalled.Message != *wh.URLRefused {
+		t.Fatalf("a refused URL's stall through REST: %+v", wh.Stalled)
+	}
 	var listed []webhook
 	callAt(t, b.url, "GET", "/api/v1/webhooks", tn.secret, nil).expect(t, 200).data(t, &listed)
 	if len(listed) != 1 || listed[0].URLRefused == nil || *listed[0].URLRefused != *wh.URLRefused {
@@ -703,13 +711,13 @@ func TestKubectlWebhookWithARefusedURL(t *testing.T) {
 	var moved webhook
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+wh.ID, tn.secret, map[string]any{"url": "https://hooks.example.com/fixed"}).
 		expect(t, 200).data(t, &moved)
-	if moved.URLRefused != nil {
+	if moved.URLRefused != nil || moved.Stalled != nil {
 		t.Fatalf("the move answered %+v", moved)
 	}
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(refused), refused); err != nil {
 		t.Fatal(err)
 	}
-	if fixed := judged(refused); fixed.URLRefused != nil || fixed.URL != "https://hooks.example.com/fixed" {
+	if fixed := judged(refused); fixed.URLRefused != nil || fixed.Stalled != nil || fixed.URL != "https://hooks.example.com/fixed" {
 		t.Fatalf("after the move: %+v", fixed)
 	}
 }

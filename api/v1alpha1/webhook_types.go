@@ -121,6 +121,19 @@ func (w *Webhook) URLRefused() string {
 	return c.Message
 }
 
+// Stall is the controller's verdict that it cannot make the webhook deliver as written, as
+// its Stalled condition gives it: the reason (SecretNotFound, SecretInvalid, SecretConflict,
+// URLRefused, NoTeam, ...) and the message, or two empty strings when it is not stalled. As
+// with URLRefused, a verdict on an earlier generation may be on another spec, so it counts
+// only once the controller has looked at this one.
+func (w *Webhook) Stall() (reason, message string) {
+	c := meta.FindStatusCondition(w.Status.Conditions, ConditionStalled)
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != w.Generation {
+		return "", ""
+	}
+	return c.Reason, c.Message
+}
+
 // Webhook is an endpoint that receives signed events of its team.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

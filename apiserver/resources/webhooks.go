@@ -24,9 +24,19 @@ type Webhook struct {
 	DisabledReason      *string    `json:"disabled_reason"`
 	// URLRefused says why the controller refuses the URL (a Webhook applied with kubectl
 	// skips REST's check): nothing is sent there, whatever enabled says.
-	URLRefused *string   `json:"url_refused"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	URLRefused *string `json:"url_refused"`
+	// Stalled says why the controller cannot make the webhook deliver (a signing Secret that
+	// is missing or invalid, a refused URL, ...): nothing is sent while it lasts, whatever
+	// enabled says. url_refused stays beside it for the clients that read it.
+	Stalled   *WebhookStall `json:"stalled"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// WebhookStall is the reason and message of a Webhook's Stalled condition.
+type WebhookStall struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 // WebhookWithSecret is the answer to a create or a secret rotation: the only times the
@@ -54,6 +64,9 @@ func NewWebhook(wh *qualv1alpha1.Webhook, teamID string) Webhook {
 	}
 	if r := wh.URLRefused(); r != "" {
 		out.URLRefused = &r
+	}
+	if reason, msg := wh.Stall(); reason != "" {
+		out.Stalled = &WebhookStall{Reason: reason, Message: msg}
 	}
 	return out
 }
