@@ -11,20 +11,22 @@ import (
 	"time"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/store"
 )
 
-// outboxData waits until the team's outbox in d holds an event of type typ about subject
-// whose data match accepts (nil accepts any), and returns the data of the newest such event.
-func outboxData(t *testing.T, d store.Store, team, typ, subject string, match func(map[string]any) bool) map[string]any {
+// outboxEvent waits until the team's outbox in d holds an event of type typ about subject
+// whose data match accepts (nil accepts any), and returns the newest such event. The body a
+// delivery of it carries must be what the document's webhooks entry of its type describes.
+func outboxEvent(t *testing.T, d store.Store, team, typ, subject string, match func(map[string]any) bool) store.Event {
 	t.Helper()
-	var data map[string]any
+	var found store.Event
 	waitFor(t, typ+" of "+subject+" in the outbox", func() error {
 		evs, err := d.Team(store.TeamID(team)).PendingEvents(context.Background(), store.MaxPageLimit)
 		if err != nil {
 			return err
 		}
-		data = nil
+		found = store.Event{}
 		for _, ev := range evs {
 			if ev.Type != typ || ev.Subject != subject {
 				continue
@@ -34,15 +36,32 @@ func outboxData(t *testing.T, d store.Store, team, typ, subject string, match fu
 				return fmt.Errorf("%s payload %s: %w", typ, ev.Payload, err)
 			}
 			if match == nil || match(m) {
-				data = m
+				found = ev
 			}
 		}
-		if data == nil {
+		if found.ID == "" {
 			return fmt.Errorf("no %s about %s yet", typ, subject)
 		}
 		return nil
 	})
-	return data
+	body, err := delivery.Body(found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valMu.Lock()
+	validator.CheckEventBody(t, body)
+	valMu.Unlock()
+	return found
+}
+
+// outboxData is the data of outboxEvent's event.
+func outboxData(t *testing.T, d store.Store, team, typ, subject string, match func(map[string]any) bool) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(outboxEvent(t, d, team, typ, subject, match).Payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // fieldDiff names every field where got differs from want, with both values.
@@ -207,5 +226,71 @@ func TestEventDataIsTheRESTObject(t *testing.T) {
 				t.Fatalf("team.member_removed carries %v, want %v", left, want)
 			}
 		})
+	}
+}
+
+// handOver gives the replica's store (to) the event of type typ about subject that the suite's
+// controllers wrote to the suite's store, as they wrote it: a replica relays its own store's
+// outbox, and the controllers write to one store only.
+func handOver(t *testing.T, to store.Store, team, typ, subject string) {
+	t.Helper()
+	ev := outboxEvent(t, db, team, typ, subject, nil)
+	_, err := to.Team(store.TeamID(team)).AddEvent(context.Background(), store.NewEvent{ID: ev.ID, Type: ev.Type,
+		Subject: ev.Subject, CampaignID: ev.CampaignID, InterviewID: ev.InterviewID, Payload: ev.Payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receivedOf waits until rc has received an event of type typ, and returns that request.
+func receivedOf(t *testing.T, rc *receiver, typ string) received {
+	t.Helper()
+	var got received
+	waitFor(t, typ+" delivered", func() error {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for _, r := range rc.got {
+			var env struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(r.body, &env) == nil && env.Type == typ {
+				got = r
+				return nil
+			}
+		}
+		return fmt.Errorf("%d deliveries, none of %s", len(rc.got), typ)
+	})
+	return got
+}
+
+// Deliveries are what the document's webhooks describe: for each event type, a receiver gets
+// the documented headers, signed so that the Standard Webhooks library verifies them, and the
+// envelope with that type and its data schema (the outbox checks above hold every other type
+// to its schema too).
+func TestDeliveriesAreTheDocumentedWebhooks(t *testing.T) {
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, "hooks-documented")
+	rc := newReceiver(t)
+	wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL + "/qual", "events": []string{"*"}})
+
+	c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Documented deliveries", "questions": []string{"Why?"}})
+	handOver(t, b.db, tn.id, "campaign.created", c.ID)
+	var k struct {
+		ID string `json:"id"`
+	}
+	callAt(t, b.url, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"name": "documented", "type": "secret"}).
+		expect(t, 201).data(t, &k)
+	handOver(t, b.db, tn.id, "api_key.created", k.ID)
+	start(t, b.url, tn.secret, c.ID, nil) // interview.started, in the replica's own store
+	callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil).expect(t, 200)
+
+	for _, typ := range []string{"campaign.created", "api_key.created", "interview.started", "webhook.test"} {
+		got := receivedOf(t, rc, typ)
+		if !got.verifies(t, *wh.Secret) {
+			t.Errorf("%s: the Standard Webhooks library cannot verify %v", typ, got.header)
+		}
+		valMu.Lock()
+		validator.CheckDelivery(t, got.header, got.body)
+		valMu.Unlock()
 	}
 }

@@ -260,3 +260,91 @@ func operationsList() []string {
 	}
 	return ops
 }
+
+// deliveryHeaders are the headers every delivery carries (Standard Webhooks, and ours).
+var deliveryHeaders = []string{"webhook-id", "webhook-timestamp", "webhook-signature", "User-Agent"}
+
+// The document describes what the server sends as well as what it serves: its webhooks list
+// exactly the event types an endpoint can receive, the WebhookEvent enum (the Webhook CRD's
+// own, `*` aside) and webhook.test, sent on demand. Each is a POST signed with the delivery
+// headers, of the envelope with its own type, answered as every delivery is.
+func TestWebhooksAreTheEventTypes(t *testing.T) {
+	doc := loadYAML(t)
+	var enum []string
+	for _, v := range doc.Components.Schemas["WebhookEvent"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	if crd := crdEvents(t); !slices.Equal(enum, crd) {
+		t.Fatalf("WebhookEvent enum %v\nWebhook CRD's %v", enum, crd)
+	}
+	want := append(slices.DeleteFunc(slices.Clone(enum), func(e string) bool { return e == "*" }), "webhook.test")
+	if got := slices.Sorted(maps.Keys(doc.Webhooks)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("webhooks %v\nwant %v", got, want)
+	}
+	for name, item := range doc.Webhooks {
+		if ops := item.Operations(); len(ops) != 1 || item.Post == nil {
+			t.Errorf("%s: operations %v, want POST alone", name, slices.Collect(maps.Keys(ops)))
+			continue
+		}
+		op := item.Post
+		if op.OperationID == "" || op.Summary == "" || op.Description == "" || op.Security == nil || len(*op.Security) != 0 {
+			t.Errorf("%s: needs operationId, summary, description and no bearer security (a delivery is signed)", name)
+		}
+		for _, h := range deliveryHeaders {
+			if p := op.Parameters.GetByInAndName("header", h); p == nil || !p.Required {
+				t.Errorf("%s: header %s not required", name, h)
+			}
+		}
+		body := op.RequestBody.Value.Content.Get("application/json").Schema.Value
+		if len(body.AllOf) != 2 || body.AllOf[0].Ref != "#/components/schemas/WebhookEventEnvelope" {
+			t.Errorf("%s: the body is not the envelope", name)
+			continue
+		}
+		own := body.AllOf[1].Value.Properties
+		if own["type"] == nil || own["type"].Value.Const != name {
+			t.Errorf("%s: the envelope's type is not %s", name, name)
+		}
+		if own["data"] == nil || !strings.HasPrefix(own["data"].Ref, "#/components/schemas/") || own["data"].Value == nil {
+			t.Errorf("%s: data is no component schema", name)
+		}
+		for _, status := range []string{"2XX", "410", "default"} {
+			if op.Responses.Value(status) == nil {
+				t.Errorf("%s: the receiver's %s answer is not described", name, status)
+			}
+		}
+	}
+}
+
+// crdEvents is the enum of the Webhook CRD's events.
+func crdEvents(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../../config/crd/bases/qual.cx_webhooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd struct {
+		Spec struct {
+			Versions []struct {
+				Schema struct {
+					OpenAPIV3Schema struct {
+						Properties struct {
+							Spec struct {
+								Properties struct {
+									Events struct {
+										Items struct {
+											Enum []string `yaml:"enum"`
+										} `yaml:"items"`
+									} `yaml:"events"`
+								} `yaml:"properties"`
+							} `yaml:"spec"`
+						} `yaml:"properties"`
+					} `yaml:"openAPIV3Schema"`
+				} `yaml:"schema"`
+			} `yaml:"versions"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &crd); err != nil || len(crd.Spec.Versions) == 0 {
+		t.Fatalf("the Webhook CRD: %v", err)
+	}
+	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties.Spec.Properties.Events.Items.Enum
+}

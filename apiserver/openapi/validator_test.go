@@ -9,8 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"qual.cx/operator/apiserver/openapi/openapitest"
+	"qual.cx/operator/internal/delivery"
+	"qual.cx/operator/internal/signing"
+	"qual.cx/operator/internal/store"
 )
 
 // recorder is a testing.TB that records failures instead of failing.
@@ -291,5 +295,74 @@ func TestValidator(t *testing.T) {
 		"X-Ratelimit-Reset": {"1"}, "Ratelimit-Policy": {"p"}, "Ratelimit": {"r"}}
 	if v.Check(rec, req, http.StatusNoContent, header, []byte("{}")); len(rec.failures) == 0 || !strings.Contains(rec.failures[0], "no body") {
 		t.Errorf("body on 204: failures %v", rec.failures)
+	}
+}
+
+// A delivery is checked against the webhooks entry of its type: the Standard Webhooks headers
+// the dispatcher signs with, the envelope, and the data schema of that entry.
+func TestValidatorChecksDeliveries(t *testing.T) {
+	secret, err := signing.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 2, 11, 9, 0, 0, 0, time.UTC)
+	// deliver renders and signs an event as the dispatcher does.
+	deliver := func(typ string, data any) (http.Header, []byte) {
+		payload, err := json.Marshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := store.Event{ID: "evt_0123456789abcdef0123456789abcdef", Type: typ, CreatedAt: at, Payload: payload}
+		body, err := delivery.Body(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := delivery.Sign([]string{secret}, string(ev.ID), at, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, body
+	}
+	v := openapitest.New(t)
+	for _, c := range []struct {
+		name, typ string
+		data      any
+		change    func(h http.Header)
+		fails     string
+	}{
+		{name: "campaign.published", typ: "campaign.published", data: with(func(c map[string]any) {
+			c["published_at"], c["status"] = "2024-02-11T08:00:00Z", "active"
+		})},
+		{name: "interview.started", typ: "interview.started", data: interview(nil)},
+		{name: "webhook.test", typ: "webhook.test", data: map[string]any{"webhook_id": campaignID, "message": "This is a test event."}},
+		{name: "another type's data", typ: "interview.started", data: campaign(), fails: "data"},
+		{name: "a type no entry has", typ: "campaign.exploded", data: campaign(), fails: "campaign.exploded"},
+		{name: "no signature", typ: "campaign.created", data: campaign(), fails: "webhook-signature",
+			change: func(h http.Header) { h.Del("webhook-signature") }},
+		{name: "a signature of another scheme", typ: "campaign.created", data: campaign(), fails: "webhook-signature",
+			change: func(h http.Header) { h.Set("webhook-signature", "sha256=abc") }},
+		{name: "no timestamp", typ: "campaign.created", data: campaign(), fails: "webhook-timestamp",
+			change: func(h http.Header) { h.Del("webhook-timestamp") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, body := deliver(c.typ, c.data)
+			if c.change != nil {
+				c.change(h)
+			}
+			rec := &recorder{TB: t}
+			v.CheckDelivery(rec, h, body)
+			switch {
+			case c.fails == "" && len(rec.failures) > 0:
+				t.Fatalf("a conforming delivery failed: %v", rec.failures)
+			case c.fails != "" && (len(rec.failures) == 0 || !strings.Contains(rec.failures[0], c.fails)):
+				t.Fatalf("failures %v, want one naming %q", rec.failures, c.fails)
+			}
+			// The body alone, as CheckEventBody reads an outbox row, fails only for what is in it.
+			rec = &recorder{TB: t}
+			v.CheckEventBody(rec, body)
+			if bodyFault := c.fails == "data" || c.fails == "campaign.exploded"; bodyFault != (len(rec.failures) > 0) {
+				t.Fatalf("the body alone: failures %v", rec.failures)
+			}
+		})
 	}
 }

@@ -1,5 +1,6 @@
 // Package openapitest checks HTTP exchanges of the Qual REST API against its OpenAPI document
-// (package openapi) in tests, and reports which operations a suite never exercised.
+// (package openapi) in tests, and reports which operations a suite never exercised; it checks
+// the webhook deliveries the server sends against the document's webhooks too.
 //
 // kin-openapi v0.153.0 supports OpenAPI 3.1 without an opt-in: the loader reads type arrays,
 // doc.Validate applies the 3.1 rules when the document says `openapi: 3.1.x`, and
@@ -158,15 +159,8 @@ func (v *Validator) check(req *http.Request, status int, header http.Header, bod
 func (v *Validator) validate(route *routers.Route, req *http.Request, params map[string]string,
 	status int, header http.Header, body []byte,
 ) error {
-	options := &openapi3filter.Options{
-		IncludeResponseStatus: true, // an undocumented status is a failure
-		MultiError:            true,
-		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidator("uuid",
-				openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
-		},
-	}
-	options.WithCustomSchemaErrorFunc(schemaErrorMessage)
+	options := validationOptions()
+	options.IncludeResponseStatus = true // an undocumented status is a failure
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request:    req,
@@ -187,6 +181,73 @@ func (v *Validator) validate(route *routers.Route, req *http.Request, params map
 		return errors.New("the document declares no body for this status, but one was sent")
 	}
 	return nil
+}
+
+// CheckDelivery validates a webhook delivery the server sent, its headers and body, against
+// the document's webhooks entry of the body's event type: the Standard Webhooks headers, the
+// envelope and the schema of its data. A type the document has no entry for fails.
+func (v *Validator) CheckDelivery(t testing.TB, header http.Header, body []byte) {
+	t.Helper()
+	if err := v.checkDelivery(header, body); err != nil {
+		t.Errorf("openapi: webhook delivery: %v\nbody: %s", err, excerpt(body, 2000))
+	}
+}
+
+// CheckEventBody validates the body a delivery of an event carries against the document's
+// webhooks entry of its type, headers aside: for events a suite reads from the outbox rather
+// than receives.
+func (v *Validator) CheckEventBody(t testing.TB, body []byte) {
+	t.Helper()
+	if err := v.checkDelivery(nil, body); err != nil {
+		t.Errorf("openapi: webhook event: %v\nbody: %s", err, excerpt(body, 2000))
+	}
+}
+
+// checkDelivery validates a delivery as a request to its webhooks entry; without header, the
+// body alone.
+func (v *Validator) checkDelivery(header http.Header, body []byte) error {
+	var env struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fmt.Errorf("the body is no event: %w", err)
+	}
+	item := v.doc.Webhooks[env.Type]
+	if item == nil || item.Post == nil {
+		return fmt.Errorf("the document's webhooks have no POST entry for %q", env.Type)
+	}
+	req, err := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if header != nil {
+		req.Header = header.Clone()
+	} else {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	input := &openapi3filter.RequestValidationInput{
+		Request: req,
+		Route:   &routers.Route{Spec: v.doc, Path: env.Type, PathItem: item, Method: http.MethodPost, Operation: item.Post},
+		Options: validationOptions(),
+	}
+	if header == nil {
+		return openapi3filter.ValidateRequestBody(context.Background(), input, item.Post.RequestBody.Value)
+	}
+	return openapi3filter.ValidateRequest(context.Background(), input)
+}
+
+// validationOptions are what every check validates with: each failure reported, named by
+// where it is (schemaErrorMessage), and the uuid format kin-openapi does not predefine.
+func validationOptions() *openapi3filter.Options {
+	options := &openapi3filter.Options{
+		MultiError: true,
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidator("uuid",
+				openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+		},
+	}
+	options.WithCustomSchemaErrorFunc(schemaErrorMessage)
+	return options
 }
 
 // sharedRoute is a route whose only response is the document's components.responses[name] for status.
