@@ -64,6 +64,7 @@ func requireMessageQuery(q query) error {
 }
 
 // getMessage reads the message a name points at: the one after sequence-1 of its interview.
+// Other spellings of the sequence ("-02", "-+2") parse too; storage.getIn refuses them.
 func getMessage(ctx context.Context, ts store.TeamStore, name string) (store.Message, error) {
 	i := strings.LastIndexByte(name, '-')
 	seq, err := strconv.ParseInt(name[i+1:], 10, 64)

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/discovery"
 
 	datav1alpha1 "qual.cx/operator/api/data/v1alpha1"
@@ -298,4 +300,54 @@ func testAnalysisTable(t *testing.T, ns string, done, running store.Analysis) {
 		!ago.MatchString(fmt.Sprint(r[4])) || r[5] != "<none>" || r[7] != "<none>" {
 		t.Errorf("running row %v", r)
 	}
+}
+
+// TestOnlyCanonicalNamesFind: a get, or a metadata.name selector, finds a row only by its
+// own name. A message's sequence is parsed, so "-02" and "-+2" would reach message 2 under
+// another name; ids are compared as they are, so another case finds nothing either.
+func TestOnlyCanonicalNamesFind(t *testing.T) {
+	ctx := context.Background()
+	ns, ts := team(t, "canonical")
+	uid := campaign(t, ns, "named")
+	iv := interviews(t, ts, uid, 1)[0]
+	fd, err := ts.CreateFinding(ctx, store.NewFinding{CampaignID: uid, Type: store.FindingTheme, Title: "Names matter", Frequency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := analysis(t, ts, uid, store.AnalysisQueued)
+	id := string(iv.ID)
+	for gvr, c := range map[string]struct {
+		name  string
+		other []string
+	}{
+		"messages":   {id + "-2", []string{id + "-02", id + "-+2", id + "-002", id + "-2 ", strings.ToUpper(id) + "-2"}},
+		"interviews": {id, []string{strings.ToUpper(id), " " + id}},
+		"findings":   {string(fd.ID), []string{strings.ToUpper(string(fd.ID))}},
+		"analyses":   {string(an.ID), []string{strings.ToUpper(string(an.ID))}},
+	} {
+		dc := dynamicClient(t, env.Config).Resource(datav1alpha1.SchemeGroupVersion.WithResource(gvr)).Namespace(ns)
+		if got, err := dc.Get(ctx, c.name, metav1.GetOptions{}); err != nil || got.GetName() != c.name {
+			t.Fatalf("%s %s: %v, %v", gvr, c.name, itemName(got), err)
+		}
+		for _, name := range c.other {
+			got, err := dc.Get(ctx, name, metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				t.Errorf("%s %q: %s, %v, want NotFound", gvr, name, itemName(got), err)
+			}
+			list, err := dc.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
+			if err != nil {
+				t.Errorf("%s metadata.name=%q: %v", gvr, name, err)
+			} else if len(list.Items) != 0 {
+				t.Errorf("%s metadata.name=%q: %v, want none", gvr, name, itemNames(list))
+			}
+		}
+	}
+}
+
+// itemName is an object's name, or "<nil>".
+func itemName(o *unstructured.Unstructured) string {
+	if o == nil {
+		return "<nil>"
+	}
+	return o.GetName()
 }

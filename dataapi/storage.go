@@ -143,7 +143,20 @@ func (s *storage[R, O, P]) getIn(ctx context.Context, ns *teamNamespace, name st
 	if err != nil {
 		return zero, false, apierrors.NewInternalError(err)
 	}
-	return s.object(r, ns.name, campaigns), true, nil
+	o := s.object(r, ns.name, campaigns)
+	// A name that is parsed (a message's sequence) has other spellings of the same row, such
+	// as "-02" or "-+2"; only the row's own name finds it, as clients and caches key an
+	// object by the name they asked for.
+	if !namedAs(P(&o), name) {
+		return zero, false, nil
+	}
+	return o, true, nil
+}
+
+// namedAs tells whether obj's metadata.name is exactly name.
+func namedAs(obj runtime.Object, name string) bool {
+	m, err := meta.Accessor(obj)
+	return err == nil && m.GetName() == name
 }
 
 // List serves one page: up to the request's limit of items from the store's keyset pages,
