@@ -7,6 +7,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
+
+	"qual.cx/operator/internal/egress"
 )
 
 // The events REST accepts are the Webhook CRD's: kubectl and REST subscribe alike.
@@ -45,6 +47,21 @@ func TestCheckEvents(t *testing.T) {
 	} {
 		if msg := checkEvents(c.events); (msg == "") != c.valid {
 			t.Errorf("%v: valid %v, want %v (%s)", c.events, msg == "", c.valid, msg)
+		}
+	}
+}
+
+// REST refuses a webhook URL for its characters exactly when the rule the controller, the
+// dispatcher and the Webhook schema hold it to does (egress.CheckURLCharacters).
+func TestWebhookURLCharactersAreShared(t *testing.T) {
+	for _, u := range []string{
+		"https://hooks.example/h", "https://hooks.example/a%20b?c=%E2%9C%93", "https://hooks.example/{a}|^`[b]",
+		"https://hooks.example/a b", "https://hooks.example/a\tb", "https://hooks.example/caf\u00e9",
+		"https://hooks.example/a\x7f", "https://hooks.example/%", "https://hooks.example/?q=%zz",
+	} {
+		rest := checkWebhookURL(u, false, egress.Policy{})
+		if shared := egress.CheckURLCharacters(u); (rest != "") != (shared != nil) {
+			t.Errorf("%q: REST says %q, the shared rule %v", u, rest, shared)
 		}
 	}
 }

@@ -562,6 +562,33 @@ func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 	}
 }
 
+// A Webhook stored with a URL written otherwise than it is sent (a space), as the schema
+// allowed before it refused such URLs and still keeps unchanged, is refused by the
+// controller as REST refuses it: Ready=False URLRefused, shown in REST as url_refused, and
+// no deliveries; a fixed URL delivers.
+func TestWebhookURLCharactersRefusedAsRESTDoes(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("chars")
+	ensureTeamNamespace(t, ns)
+	wh := newWebhook(ns, uniqueName("wh"))
+	wh.Spec.URL = "https://hooks.example/a b"
+	probe := newWebhook("default", "probe-url-rules")
+	probe.Spec.URL = wh.Spec.URL
+	restore := liftRules(t, schemaRules{crd: "webhooks.qual.cx", path: []string{"spec", "url"},
+		messages: []string{"url must be an ASCII URI", "url has a % "}}, probe)
+	eventually(t, "a URL with a space is stored", func() error { return k8s.Create(ctx, wh.DeepCopy()) })
+	restore()
+	waitWebhook(t, wh, metav1.ConditionFalse, qualv1alpha1.ReasonURLRefused)
+	if want := "spec.url is refused: the URL must be an ASCII URI with no spaces"; !strings.HasPrefix(wh.URLRefused(), want) {
+		t.Fatalf("Ready says %q, want %q", wh.URLRefused(), want)
+	}
+	wh.Spec.URL = "https://hooks.example/a%20b"
+	if err := k8s.Update(ctx, wh); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, wh, metav1.ConditionTrue, "Delivering")
+}
+
 // A generated signing Secret someone deleted is made again, and the webhook says so in a
 // Warning: its receivers still hold the old secret, so every delivery fails there until they
 // are given the new one.

@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"qual.cx/operator/internal/egress"
 	"qual.cx/operator/internal/testenv"
 )
 
@@ -155,6 +158,12 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "webhook with ftp url", manifest: webhook("url: ftp://files.example/in\n  events: ['*']"), wantField: "spec.url", wantMsg: "absolute http or https URL"},
 		{name: "webhook url with a fragment", manifest: webhook("url: 'https://x.example/h#part'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must not carry a #fragment"},
 		{name: "webhook url with an empty fragment", manifest: webhook("url: 'https://x.example/h?a=1#'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must not carry a #fragment"},
+		// Written as sent, as REST asks: a client would encode these itself.
+		{name: "webhook url with a space", manifest: webhook("url: 'https://x.example/a b'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must be an ASCII URI with no spaces"},
+		{name: "webhook url with a tab", manifest: webhook("url: \"https://x.example/a\\tb\"\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must be an ASCII URI with no spaces"},
+		{name: "webhook url with a non-ASCII host", manifest: webhook("url: 'https://b\u00fccher.example/h'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must be an ASCII URI with no spaces"},
+		{name: "webhook url with a broken escape", manifest: webhook("url: 'https://x.example/h?a=%zz'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url has a % that does not start an escape of two hex digits"},
+		{name: "webhook url moved to a space", before: webhook("url: https://x.example/h\n  events: ['*']"), manifest: webhook("url: 'https://x.example/a b'\n  events: ['*']"), wantField: "spec.url", wantMsg: "url must be an ASCII URI with no spaces"},
 		{name: "webhook without events", manifest: webhook("url: https://x.example/h\n  events: []"), wantField: "spec.events", wantMsg: "at least 1"},
 		{name: "webhook subscribes webhook.test", manifest: webhook("url: https://x.example/h\n  events: [webhook.test]"), wantField: "spec.events[0]", wantMsg: "Unsupported value"},
 		{name: "webhook mixes * with events", manifest: webhook("url: https://x.example/h\n  events: ['*', finding.created]"), wantField: "spec.events", wantMsg: "cannot be combined"},
@@ -349,5 +358,33 @@ func TestTeamMayWriteDownItsDefaultNamespace(t *testing.T) {
 	}
 	if err := k8s.Update(ctx, obj); err != nil {
 		t.Fatalf("writing down the default namespace was refused: %v", err)
+	}
+}
+
+// The Webhook schema refuses a URL for its characters exactly when REST's rule
+// (egress.CheckURLCharacters) does, so kubectl cannot apply a URL REST refuses, nor is one
+// refused that REST takes.
+func TestWebhookURLCharactersAreREST(t *testing.T) {
+	ensureNamespace(t, testNamespace)
+	ctx := context.Background()
+	for i, u := range []string{
+		"https://x.example/h", "https://x.example/a%20b?c=%E2%9C%93&d=%2f", "https://x.example/~u/!$&'()*+,;=:@-._",
+		"https://x.example/{a}|^`[b]", "https://x.example/a b", "https://x.example/a\tb", "https://x.example/a\x7f",
+		"https://x.example/a\x01", "https://x.example/caf\u00e9", "https://x.example/a\u00a0b", "https://x.example/%",
+		"https://x.example/%4", "https://x.example/%4g", "https://x.example/?q=%zz", "https://x.example/100%25",
+	} {
+		obj := object(t, withName(webhook("events: ['*']"), fmt.Sprintf("chars-%d", i)))
+		if err := unstructured.SetNestedField(obj.Object, u, "spec", "url"); err != nil {
+			t.Fatal(err)
+		}
+		err := k8s.Create(ctx, obj, client.DryRunAll)
+		schemaRefuses := err != nil && (strings.Contains(err.Error(), "url must be an ASCII URI") ||
+			strings.Contains(err.Error(), "url has a % that does not start an escape"))
+		if err != nil && !schemaRefuses && !apierrors.IsInvalid(err) {
+			t.Fatalf("%q: %v", u, err)
+		}
+		if restRefuses := egress.CheckURLCharacters(u) != nil; schemaRefuses != restRefuses {
+			t.Errorf("%q: the schema refuses it %v (%v), REST %v", u, schemaRefuses, err, restRefuses)
+		}
 	}
 }

@@ -17,12 +17,15 @@ const EventAll WebhookEvent = "*"
 type WebhookSpec struct {
 	// url is the endpoint events are POSTed to: https, or http to a host the operator allows,
 	// without a #fragment (an HTTP client never sends one, so the receiver would be asked for
-	// another URL than the one written).
+	// another URL than the one written), written as it is sent: ASCII with no space or control
+	// character, every % starting an escape of two hex digits, as the REST API asks.
 	// +required
 	// +kubebuilder:validation:MinLength=8
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http'] && url(self).getHostname() != ''",message="url must be an absolute http or https URL"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="url must not carry a #fragment: it is never sent to the receiver (write a literal # as %23)"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[!-~]*$')",message="url must be an ASCII URI with no spaces: write an international domain in its xn-- form and percent-encode the rest"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([^%]|%[0-9A-Fa-f]{2})*$')",message="url has a % that does not start an escape of two hex digits"
 	URL string `json:"url"`
 
 	// events are the events delivered to the endpoint, or `*` alone for all of them.

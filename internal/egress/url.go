@@ -15,6 +15,9 @@ import (
 // here: DNS may answer differently at delivery time, so the Client checks them when it dials.
 // Every error wraps ErrRefused and says why.
 func (p Policy) CheckURL(raw string) error {
+	if err := CheckURLCharacters(raw); err != nil {
+		return err
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return refused("the URL does not parse: " + strings.TrimPrefix(err.Error(), "parse "))
@@ -49,6 +52,28 @@ func (p Policy) CheckURL(raw string) error {
 		return refused("the URL must use https; http is only for hosts the operator allows")
 	}
 	return nil
+}
+
+// CheckURLCharacters refuses a URL that is not written as it is sent: a space, a control or a
+// non-ASCII character (the client would percent-encode it, or an IDN, on its own), or a "%"
+// that does not start an escape of two hex digits. The REST API, the Webhook schema's CEL
+// rules and this policy refuse the same characters, so a Webhook applied with kubectl is
+// never taken with a URL that REST refuses. The error wraps ErrRefused.
+func CheckURLCharacters(raw string) error {
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return refused("the URL must be an ASCII URI with no spaces: " +
+			"write an international domain in its xn-- form and percent-encode the rest")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == '%' && (i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2])) {
+			return refused("the URL has a % that does not start an escape of two hex digits")
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // checkHost checks what can be known about host without DNS, and reports whether it is loopback.

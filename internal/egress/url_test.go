@@ -37,6 +37,17 @@ func TestCheckURL(t *testing.T) {
 		{prod, "https://hooks.example.com/qual#", "#fragment"},
 		{prod, "https://hooks.example.com/qual?a=1#", "#fragment"},
 		{prod, "https://hooks.example.com/q%23al?a=%23", ""},
+		// Written as sent, as REST asks: no space, control or non-ASCII character, and every
+		// % an escape (a client would encode these itself, and ask for another URL).
+		{prod, "https://hooks.example.com/a b", "ASCII URI with no spaces"},
+		{prod, "https://hooks.example.com/a\tb", "ASCII URI with no spaces"},
+		{prod, "https://hooks.example.com/a\x7f", "ASCII URI with no spaces"},
+		{prod, "https://hooks.example.com/caf\u00e9", "ASCII URI with no spaces"},
+		{prod, "https://b\u00fccher.example/", "ASCII URI with no spaces"},
+		{prod, "https://hooks.example.com/a?b=%zz", "% that does not start an escape"},
+		{prod, "https://hooks.example.com/a?b=%4", "% that does not start an escape"},
+		{prod, "https://hooks.example.com/100%", "% that does not start an escape"},
+		{prod, "https://hooks.example.com/a%2fb?c=%E2%9C%93", ""},
 		{prod, "https://hooks.example.com:0/", "port 0"},
 		{prod, "https://hooks.example.com:65536/", "port 65536"},
 		{prod, "https://hooks.example.com:x/", "does not parse"},
@@ -89,6 +100,7 @@ func FuzzCheckURL(f *testing.F) {
 		"https://[::ffff:127.0.0.1]/", "https://user@h/", "https://127.1/", "https:opaque",
 		"https://[fe80::1%25eth0]:8443/", "http://hooks.internal/", "https://%31%30.0.0.5/", "",
 		"https://hooks.example.com/#x", "https://hooks.example.com/a#",
+		"https://hooks.example.com/a b", "https://hooks.example.com/%zz",
 	} {
 		f.Add(seed, false)
 		f.Add(seed, true)
@@ -105,6 +117,9 @@ func FuzzCheckURL(f *testing.F) {
 		u, perr := url.Parse(raw)
 		if perr != nil {
 			t.Fatalf("CheckURL accepted %q, which does not parse: %v", raw, perr)
+		}
+		if CheckURLCharacters(raw) != nil {
+			t.Fatalf("CheckURL accepted %q, whose characters REST refuses", raw)
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Hostname() == "" || u.User != nil {
 			t.Fatalf("CheckURL accepted %q: scheme %q, opaque %q, host %q, user %v", raw, u.Scheme, u.Opaque, u.Hostname(), u.User)
