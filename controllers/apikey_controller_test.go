@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,6 +207,30 @@ func TestAPIKeyRevocationIsPermanentAndDropsThePlaintext(t *testing.T) {
 	if err := k8s.Patch(ctx, key, patch); err == nil {
 		t.Fatal("un-revoking a key must be refused")
 	}
+}
+
+// A public key without scopes, which the schema took before it asked public keys to list
+// theirs, is kept as it is, but can be changed no further than to revoke it.
+func TestScopelessPublicKeyFromBeforeTheRuleCanBeRevoked(t *testing.T) {
+	ctx := context.Background()
+	ensureTeamNamespace(t, keyNS)
+	key := newKey(uniqueName("scopeless"), qualv1alpha1.KeyPublic)
+	rule := "a public key must list its scopes"
+	restore := liftRules(t, schemaRules{crd: "apikeys.qual.cx", path: []string{"spec"}, messages: []string{rule}}, key)
+	eventually(t, "a public key without scopes is stored", func() error { return k8s.Create(ctx, key.DeepCopy()) })
+	restore()
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	renamed := key.DeepCopy()
+	renamed.Spec.DisplayName = "Renamed"
+	if err := k8s.Update(ctx, renamed); err == nil || !strings.Contains(err.Error(), rule) {
+		t.Fatalf("renaming it: %v, want %q", err, rule)
+	}
+	patch := client.MergeFrom(key.DeepCopy())
+	key.Spec.Revoked = true
+	if err := k8s.Patch(ctx, key, patch); err != nil {
+		t.Fatalf("revoking it: %v", err)
+	}
+	waitKey(t, key, metav1.ConditionFalse, "Revoked")
 }
 
 // A Secret under the name a key's would take, made by someone else, stalls the key rather

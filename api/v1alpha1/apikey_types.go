@@ -48,6 +48,7 @@ type APIKeyCredential struct {
 // APIKeySpec is the desired state of an APIKey.
 // +kubebuilder:validation:XValidation:rule="self.type != 'scoped' || (has(self.scopes) && size(self.scopes) > 0)",message="a scoped key must list its scopes",fieldPath=".scopes"
 // +kubebuilder:validation:XValidation:rule="self.type != 'public' || !has(self.scopes) || self.scopes.all(s, s.endsWith(':read') || s == 'interviews:write')",message="a public key may only hold read scopes and interviews:write",fieldPath=".scopes"
+// +kubebuilder:validation:XValidation:rule="self.type != 'public' || (has(self.scopes) && size(self.scopes) > 0) || (has(self.revoked) && self.revoked)",message="a public key must list its scopes: read scopes and interviews:write",fieldPath=".scopes"
 // +kubebuilder:validation:XValidation:rule="self.type == 'public' || !has(self.allowedOrigins)",message="allowedOrigins is only for public keys",fieldPath=".allowedOrigins"
 // +kubebuilder:validation:XValidation:rule="self.type == oldSelf.type",message="type cannot be changed",fieldPath=".type"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.credential) || (has(self.credential) && self.credential == oldSelf.credential)",message="credential cannot be changed",fieldPath=".credential"
@@ -68,7 +69,8 @@ type APIKeySpec struct {
 	DisplayName string `json:"displayName,omitempty"`
 
 	// scopes are what the key may do. A secret key without scopes may do everything but
-	// admin:read; a public key holds only read scopes and interviews:write.
+	// admin:read; a public key lists its scopes, only read scopes and interviews:write (one
+	// made without any before this was checked may still be revoked).
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=14

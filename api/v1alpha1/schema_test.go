@@ -174,6 +174,9 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "key with unknown type", manifest: apiKey(`type: admin`), wantField: "spec.type", wantMsg: "Unsupported value"},
 		{name: "key with unknown scope", manifest: apiKey("type: scoped\n  scopes: [campaigns:destroy]"), wantField: "spec.scopes[0]", wantMsg: "Unsupported value"},
 		{name: "scoped key without scopes", manifest: apiKey(`type: scoped`), wantField: "spec.scopes", wantMsg: "a scoped key must list its scopes"},
+		// REST makes no public key without scopes: one could do nothing (403 everywhere).
+		{name: "public key without scopes", manifest: apiKey(`type: public`), wantField: "spec.scopes", wantMsg: "a public key must list its scopes"},
+		{name: "public key with an empty scope list", manifest: apiKey("type: public\n  scopes: []"), wantField: "spec.scopes", wantMsg: "a public key must list its scopes"},
 		{name: "public key with write scope", manifest: apiKey("type: public\n  scopes: [campaigns:read, campaigns:write]"), wantField: "spec.scopes", wantMsg: "a public key may only hold read scopes and interviews:write"},
 		{name: "origins on a secret key", manifest: apiKey("type: secret\n  allowedOrigins: ['https://app.example']"), wantField: "spec.allowedOrigins", wantMsg: "allowedOrigins is only for public keys"},
 		{name: "origin with a path", manifest: apiKey("type: public\n  allowedOrigins: ['https://app.example/x']"), wantField: "spec.allowedOrigins[0]", wantMsg: "should match"},
