@@ -163,7 +163,15 @@ func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {
 	child := keyIn(team.Status.Namespace, "child", qualv1alpha1.KeyScoped, "campaigns:read")
 	child.Spec.Owner = admin
 	child.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: string(key.UID)}
-	if err := asAdmin.Create(ctx, child); err != nil {
+	// Nor set on create by anyone but the REST API, which writes it when a key mints a key:
+	// a link a tenant could write would not say which key minted which.
+	refusedBy(t, "creating a key with minted-by", asAdmin.Create(ctx, child.DeepCopy()), "qual.cx/minted-by is written by the REST API")
+	// The REST API acts as its service account, or (in `qual dev`) as a cluster admin, as
+	// here; it writes a key's UID, and nothing else is taken from it either.
+	odd := child.DeepCopy()
+	odd.Annotations[qualv1alpha1.AnnotationMintedBy] = "abc"
+	refusedBy(t, "creating a key minted by no key's UID", k8s.Create(ctx, odd), "holds the UID of the key that minted this one")
+	if err := k8s.Create(ctx, child); err != nil {
 		t.Fatal(err)
 	}
 	cut := child.DeepCopy()

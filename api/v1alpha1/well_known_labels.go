@@ -35,6 +35,7 @@ const (
 	AnnotationCreatedBy = "qual.cx/created-by"
 	// AnnotationMintedBy on an APIKey the REST API minted for a request made with another key
 	// is that key's UID: when a departing manager's keys are revoked, so are the keys they
-	// minted. An admission policy refuses any change to it after create.
+	// minted. Admission policies let only the REST API (its service account, or a cluster
+	// admin) set it on create, and refuse any change to it after.
 	AnnotationMintedBy = "qual.cx/minted-by"
 )

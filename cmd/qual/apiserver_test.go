@@ -21,7 +21,7 @@ import (
 
 // TestAPIServerCommandServesKeysAndMetrics runs `qual apiserver` in-process against a real
 // control plane, with only the permissions config/rbac grants its service account: a key
-// created as the REST API creates them authenticates, a campaign can be created, the
+// created as the REST API creates them authenticates, a campaign and a key can be created, the
 // metrics endpoint counts the requests, and cancelling the context stops it cleanly.
 func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	_, k8s, _, kubeconfig := controlPlane(t)
@@ -42,6 +42,11 @@ func TestAPIServerCommandServesKeysAndMetrics(t *testing.T) {
 	waitFor(t, "key accepted", func() error { return getExpect(api+"/me", key, `"auth_type":"api_key"`) })
 	waitFor(t, "campaign created", func() error {
 		return postExpect(api+"/campaigns", key, `{"title":"From the service account"}`, 201)
+	})
+	// A key minted with a key records it in qual.cx/minted-by, which admission lets only the
+	// REST API's service account write.
+	waitFor(t, "key minted with a key", func() error {
+		return postExpect(api+"/api-keys", key, `{"name":"minted","scopes":["campaigns:read"]}`, 201)
 	})
 	// The aggregated API serves beside it, ready once its delegated authentication has read
 	// kube-system/extension-apiserver-authentication with the rights config/aggregated grants.

@@ -25,6 +25,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"MutatingAdmissionPolicyBinding/qual-apikey-created-by",
 		"ValidatingAdmissionPolicy/qual-apikey-created-by-immutable",
 		"ValidatingAdmissionPolicyBinding/qual-apikey-created-by-immutable",
+		"ValidatingAdmissionPolicy/qual-apikey-minted-by",
+		"ValidatingAdmissionPolicyBinding/qual-apikey-minted-by",
 		"ValidatingAdmissionPolicy/qual-operator-finalizers",
 		"ValidatingAdmissionPolicyBinding/qual-operator-finalizers",
 	}

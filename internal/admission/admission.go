@@ -83,7 +83,17 @@ func WaitEnforced(ctx context.Context, c client.Client, namespace string) error 
 	if err != nil {
 		return err
 	}
-	// 3. The annotation cannot be changed: this needs a real object to update.
+	// 3. A minted-by link is the REST API's alone; this client (a cluster admin's, as the
+	// REST API in `qual dev`) may write one, but only a key's UID.
+	err = poll(ctx, "the minted-by policy", func() error {
+		key := probe()
+		key.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: "not-a-key"}
+		return refused(c.Create(ctx, key, client.DryRunAll), "qual-apikey-minted-by")
+	})
+	if err != nil {
+		return err
+	}
+	// 4. The annotation cannot be changed: this needs a real object to update.
 	key := probe()
 	err = c.Create(ctx, key)
 	if apierrors.IsAlreadyExists(err) {
