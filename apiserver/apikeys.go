@@ -83,8 +83,10 @@ func readsEveryKey(p *authn.Principal) bool {
 // managedKey returns k's home when the caller could have created k: k lives where the caller
 // manages keys, holds no scope the caller lacks and does not outlive the caller's key. Every
 // operation on an existing key (list, read, revoke, rotate) obeys the rule creation obeys.
+// A key made with kubectl whose credential copies another key's is no one's: REST never makes
+// one, it never authenticates, and it would show the other key's prefix and last four.
 func (s *Server) managedKey(p *authn.Principal, k *directory.Key) (keyHome, bool) {
-	if !creatorScopes(p).Has(k.Scopes) || !within(k.ExpiresAt, creatorExpiry(p)) {
+	if !creatorScopes(p).Has(k.Scopes) || !within(k.ExpiresAt, creatorExpiry(p)) || !s.dir.HoldsCredential(k) {
 		return keyHome{}, false
 	}
 	for _, h := range s.keyHomes(p, "") {

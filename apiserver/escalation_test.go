@@ -614,6 +614,52 @@ func TestACopiedKeyHashTakesNoKeyOver(t *testing.T) {
 	}
 }
 
+// An APIKey applied with kubectl whose credential copies a key of its own team never
+// authenticates (the controller marks it CredentialInUse), so REST does not show it as a key:
+// listed, it would be a second key with the other's prefix and last four, which revoking one
+// of them could not tell apart. It is not listed, not read and not revoked through REST; the
+// key it copies is, as before.
+func TestACopiedKeyIsNoKeyOfREST(t *testing.T) {
+	tn := newTenant(t, "hash-copier", qualv1alpha1.PlanEnterprise)
+	type key struct {
+		ID       string `json:"id"`
+		Key      string `json:"key"`
+		Prefix   string `json:"prefix"`
+		LastFour string `json:"last_four"`
+	}
+	var original key
+	call(t, "POST", "/api/v1/api-keys", tn.owner, map[string]any{"name": "original", "scopes": []string{"campaigns:read"}},
+		"X-Qual-Team", tn.id).expect(t, 201).data(t, &original)
+	time.Sleep(1100 * time.Millisecond) // a copy is made in a later second than the key
+	copied := &qualv1alpha1.APIKey{
+		ObjectMeta: metav1.ObjectMeta{Name: "copy", Namespace: "team-" + tn.team.Name},
+		Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret, Owner: tn.ownerMail,
+			Credential: &qualv1alpha1.APIKeyCredential{HashRef: keys.Describe(original.Key).HashRef, Prefix: original.Prefix, LastFour: original.LastFour}},
+	}
+	if err := k8s.Create(context.Background(), copied); err != nil {
+		t.Fatal(err)
+	}
+	// A key made after the copy is known once the copy is: informer events come in order.
+	waitUsable(t, "a key made after the copy", makeKey(t, tn.team, "after-the-copy", qualv1alpha1.KeySecret, nil))
+	var listed []key
+	call(t, "GET", "/api/v1/api-keys?limit=100", tn.owner, nil, "X-Qual-Team", tn.id).expect(t, 200).data(t, &listed)
+	var shown []string
+	for _, k := range listed {
+		if k.Prefix == original.Prefix && k.LastFour == original.LastFour {
+			shown = append(shown, k.ID)
+		}
+	}
+	if !slices.Equal(shown, []string{original.ID}) {
+		t.Fatalf("keys shown as %s…%s: %v, want only the original %s", original.Prefix, original.LastFour, shown, original.ID)
+	}
+	for _, method := range []string{"GET", "DELETE"} {
+		call(t, method, "/api/v1/api-keys/"+string(copied.UID), tn.owner, nil).expect(t, 404)
+	}
+	call(t, "POST", "/api/v1/api-keys/"+string(copied.UID)+"/rotate", tn.owner, nil).expect(t, 404)
+	call(t, "GET", "/api/v1/api-keys/"+original.ID, tn.owner, nil).expect(t, 200)
+	call(t, "GET", "/api/v1/me", original.Key, nil).expect(t, 200)
+}
+
 // impersonating is a client that acts as user, as `kubectl --as` does.
 func impersonating(t *testing.T, user string) client.Client {
 	t.Helper()

@@ -212,7 +212,9 @@ func (r *APIKeyReconciler) reconcileRevocation(ctx context.Context, key *qualv1a
 
 // announceChanges writes the webhook events of what this reconcile changed, judged against
 // the status it started from: the key's credential first known (api_key.created) and its
-// revocation stamped (api_key.revoked).
+// revocation stamped (api_key.revoked), for a key whose credential was known: one whose
+// spec.credential copies another key's is never recorded, so no event carries the other
+// key's prefix and last four, and the REST API does not show it either.
 func (r *APIKeyReconciler) announceChanges(ctx context.Context, key *qualv1alpha1.APIKey, before *qualv1alpha1.APIKeyStatus) error {
 	var changes []eventBuilder
 	change := func(typ, changeKey string) {
@@ -221,7 +223,7 @@ func (r *APIKeyReconciler) announceChanges(ctx context.Context, key *qualv1alpha
 	if before.HashRef == "" && key.Status.HashRef != "" {
 		change(qualevents.APIKeyCreated, qualevents.KeyCreated)
 	}
-	if before.RevokedAt == nil && key.Status.RevokedAt != nil {
+	if before.RevokedAt == nil && key.Status.RevokedAt != nil && key.Status.HashRef != "" {
 		change(qualevents.APIKeyRevoked, qualevents.KeyRevoked)
 	}
 	return emitInNamespace(ctx, r.Events, key.Namespace, changes...)

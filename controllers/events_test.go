@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -332,6 +333,41 @@ func TestAPIKeyCreationAndRevocationAreAnnounced(t *testing.T) {
 	if got := len(outboxOf(t, team.UID, key.UID)); got != 2 {
 		t.Fatalf("%d key events after a steady reconcile, want 2", got)
 	}
+}
+
+// A key whose credential copies another's never authenticates and the REST API does not show
+// it, so no api_key.* event speaks of it: not when it is refused, nor when it is revoked (a
+// departing manager's keys are), which would carry the other key's prefix and last four.
+func TestACopiedKeyIsNeverAnnounced(t *testing.T) {
+	ctx := context.Background()
+	team := readyTeam(t, newTeam(uniqueName("copied"), member("o@c.example", qualv1alpha1.RoleOwner)))
+	made := func(name string, credential *qualv1alpha1.APIKeyCredential, ready metav1.ConditionStatus, reason string) *qualv1alpha1.APIKey {
+		key := keyIn(team.Status.Namespace, name, qualv1alpha1.KeySecret)
+		key.Spec.Credential = credential
+		if err := k8s.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		waitKey(t, key, ready, reason)
+		return key
+	}
+	original := made("original", nil, metav1.ConditionTrue, "Active")
+	time.Sleep(1100 * time.Millisecond) // creation times are whole seconds: a copy is made later
+	copied := made("copy", &qualv1alpha1.APIKeyCredential{HashRef: original.Status.HashRef,
+		Prefix: original.Status.Prefix, LastFour: original.Status.LastFour}, metav1.ConditionFalse, "CredentialInUse")
+	patch := client.MergeFrom(copied.DeepCopy())
+	copied.Spec.Revoked = true
+	if err := k8s.Patch(ctx, copied, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, copied, metav1.ConditionFalse, "Revoked")
+	if copied.Status.RevokedAt == nil {
+		t.Fatalf("revoked status %+v", copied.Status)
+	}
+	reconcileIsSteady(t, reconcilers.APIKey, copied)
+	if evs := outboxOf(t, team.UID, copied.UID); len(evs) != 0 {
+		t.Fatalf("the copy was announced: %v", typesOf(evs))
+	}
+	expectOutbox(t, team.UID, original.UID, events.APIKeyCreated)
 }
 
 func plaintextOf(t *testing.T, key *qualv1alpha1.APIKey) string {

@@ -152,6 +152,21 @@ func (d *Directory) KeyByToken(token string) (*Key, bool) {
 	return k, ok
 }
 
+// HoldsCredential reports whether k answers for the credential it names. An APIKey whose
+// spec.credential copies another key's hash (newer than the key it copies, made in the same
+// second, or marked CredentialConflict) never does and never authenticates; a key whose
+// credential is not known yet (the controller is minting it) copies nothing.
+func (d *Directory) HoldsCredential(k *Key) bool {
+	digest, ok := digestOf(keyindex.HashRef(k.Object))
+	if !ok {
+		return true
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	holder, ok := d.keys[digest]
+	return ok && holder.Object.UID == k.Object.UID
+}
+
 // KeyByUID returns a key by UID.
 func (d *Directory) KeyByUID(uid string) (*Key, bool) {
 	d.mu.RLock()

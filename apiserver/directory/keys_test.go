@@ -78,3 +78,32 @@ func TestACopiedHashTakesNoKeyOver(t *testing.T) {
 	d.onKeyDelete(revoked)
 	answers(t, d, token, "the original deleted, the copy marked", "")
 }
+
+// Only the key that answers for a credential holds it, and REST shows only such keys: not a
+// copy, nor either of two made in the same second. A key whose credential the controller has
+// not minted yet copies nothing.
+func TestHoldsCredential(t *testing.T) {
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := time.Now().Add(-time.Hour)
+	d := New()
+	victim, copied := keyNaming("victim", "team-a", minted.Plaintext, made), keyNaming("copy", "team-a", minted.Plaintext, made.Add(time.Minute))
+	minting := keyNaming("minting", "team-a", minted.Plaintext, made)
+	minting.Spec.Credential = nil
+	for _, k := range []*qualv1alpha1.APIKey{copied, victim, minting} {
+		d.Observe(k)
+	}
+	holds := func(uid string) bool {
+		k, ok := d.KeyByUID(uid)
+		return ok && d.HoldsCredential(k)
+	}
+	if !holds("victim") || holds("copy") || !holds("minting") {
+		t.Fatalf("victim %v, copy %v, minting %v; want true, false, true", holds("victim"), holds("copy"), holds("minting"))
+	}
+	d.Observe(keyNaming("twin", "team-a", minted.Plaintext, made))
+	if holds("victim") || holds("twin") {
+		t.Fatal("of two keys made in the same second, one holds the credential")
+	}
+}
