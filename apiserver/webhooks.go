@@ -206,29 +206,15 @@ func checkWebhookURL(raw string, null bool, policy egress.Policy) string {
 		return "must not be blank"
 	case len(raw) > 2048:
 		return "must be at most 2048 characters"
-	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
-		return "must be an ASCII URI with no spaces: write an international domain in its xn-- form and percent-encode the rest"
-	case badEscape(raw):
-		return "has a % that does not start an escape of two hex digits"
 	}
-	if err := policy.CheckURL(raw); err != nil {
-		return strings.TrimPrefix(err.Error(), "egress: ")
-	}
-	return ""
-}
-
-// badEscape says s has a "%" not followed by two hex digits.
-func badEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
-			return true
+	// The characters first, in the shared rule's words without its subject ("must be an
+	// ASCII URI …"), as the field is named beside them.
+	for _, check := range []func(string) error{egress.CheckURLCharacters, policy.CheckURL} {
+		if err := check(raw); err != nil {
+			return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "egress: "), "the URL ")
 		}
 	}
-	return false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return ""
 }
 
 // checkEvents says what is wrong with a subscription, or "" when it is valid.
