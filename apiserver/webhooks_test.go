@@ -1021,3 +1021,57 @@ func TestWebhookTestSendRespectsTheInFlightCap(t *testing.T) {
 		t.Fatalf("%d deliveries logged, %d requests open at once; want 2, one", len(log), most.Load())
 	}
 }
+
+// Once DELETE /teams answers, none of the team's events leaves: a delivery that failed and
+// waits for its retry is not sent when the retry is due (the team's namespace is being
+// deleted, and the Webhook shows NoTeam), however well the receiver answers by then; the
+// attempt fails, saying why.
+func TestDeletedTeamsHeldDeliveriesStayHome(t *testing.T) {
+	for _, b := range webhookStacks(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := hookTenant(t, b.url, "hooks-doomed-"+b.name)
+			rc := newReceiver(t)
+			rc.answer(http.StatusInternalServerError)
+			wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"campaign.created"}})
+			// The replica's outbox takes events its controllers would write into its store.
+			ts := b.db.Team(store.TeamID(tn.id))
+			if _, err := ts.AddEvent(t.Context(), store.NewEvent{Type: "campaign.created", Subject: "campaign/doomed",
+				Payload: json.RawMessage(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			pending := func() (store.Delivery, error) {
+				p, err := ts.ListDeliveries(t.Context(), store.WebhookID(wh.ID), store.PageRequest{Limit: 10, SkipTotal: true})
+				if err != nil {
+					return store.Delivery{}, err
+				}
+				if len(p.Items) != 1 {
+					return store.Delivery{}, fmt.Errorf("%d deliveries", len(p.Items))
+				}
+				return p.Items[0], nil
+			}
+			waitFor(t, "the first attempt failed, its retry due in seconds", func() error {
+				d, err := pending()
+				if err == nil && (len(d.Attempts) != 1 || d.Status != store.DeliveryPending) {
+					err = fmt.Errorf("%s after %d attempts", d.Status, len(d.Attempts))
+				}
+				return err
+			})
+
+			callAt(t, b.url, "DELETE", "/api/v1/teams/"+tn.id, tn.owner, nil).expect(t, 204)
+			rc.answer(http.StatusOK)
+			var d store.Delivery
+			waitFor(t, "the retry was due", func() error {
+				var err error
+				if d, err = pending(); err == nil && len(d.Attempts) < 2 {
+					err = fmt.Errorf("%d attempts, next at %v", len(d.Attempts), d.NextRetryAt)
+				}
+				return err
+			})
+			// The namespace being deleted ends it; a Webhook already judged NoTeam refuses it.
+			if rc.count() != 1 || d.Status == store.DeliverySucceeded || len(d.Attempts) != 2 ||
+				!strings.Contains(strings.ToLower(d.Attempts[1].Error), "team") {
+				t.Fatalf("after the team was deleted the receiver got %d requests; the delivery: %+v", rc.count(), d)
+			}
+		})
+	}
+}

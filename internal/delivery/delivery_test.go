@@ -459,6 +459,32 @@ func TestURLIsCheckedBeforeEachSend(t *testing.T) {
 	}
 }
 
+// A webhook the controller says cannot deliver (Stalled, here NoTeam: its team is gone) gets
+// nothing sent while that holds, although its receiver answers: each attempt fails before
+// anything is dialled and says why, as a refused URL does. Once the stall clears, the next
+// attempt goes out.
+func TestStalledWebhookIsSentNothing(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), nil)
+	stalled := f.ep
+	stalled.Stall = "NoTeam: namespace team-a belongs to no Team, so no event reaches it"
+	f.dir.add(stalled)
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "two refused attempts", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) >= 2
+	})
+	for _, a := range deliveries(t, f.ts, f.ep.ID)[0].Attempts {
+		if a.StatusCode != 0 || !strings.Contains(a.Error, "NoTeam") {
+			t.Fatalf("attempt %+v", a)
+		}
+	}
+	if n := len(f.rc.requests()); n != 0 {
+		t.Fatalf("a stalled webhook was sent %d requests", n)
+	}
+	f.dir.add(f.ep)
+	eventually(t, 10*time.Second, "the delivery once the stall cleared", func() bool { return len(f.rc.delivered()) == 1 })
+}
+
 // An event gets no delivery to an endpoint whose URL the policy refuses (the Webhook
 // controller shows it as URLRefused), as none to a disabled one: it would fail every attempt
 // for days. Once the URL is one the policy takes, the next event is delivered there.

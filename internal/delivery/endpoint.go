@@ -41,6 +41,11 @@ type Endpoint struct {
 	// Secrets sign deliveries: the current one first, then the previous one while its
 	// rotation window lasts.
 	Secrets []string
+	// Stall is why the Webhook controller says the webhook cannot deliver as written (its
+	// Stalled condition, such as NoTeam once its team is deleted), or "" when it can: nothing
+	// is sent to it meanwhile, so what its status says holds. A refused URL is left to the
+	// sender's own egress policy (Config.CheckURL), which judges it at each send.
+	Stall string
 }
 
 // NewEndpoint describes a Webhook of the team teamUID signed with the Secret's keys as of now.
@@ -48,8 +53,17 @@ func NewEndpoint(wh *qualv1alpha1.Webhook, teamUID string, secret *corev1.Secret
 	return Endpoint{
 		Team: store.TeamID(teamUID), Namespace: wh.Namespace, Name: wh.Name, ID: store.WebhookID(wh.UID),
 		URL: wh.Spec.URL, Events: wh.Spec.EventNames(), Enabled: wh.Spec.Enabled == nil || *wh.Spec.Enabled,
-		Secrets: SigningSecrets(secret, now),
+		Secrets: SigningSecrets(secret, now), Stall: stallOf(wh),
 	}
+}
+
+// stallOf is the webhook's Stalled verdict on its current generation as one line, or "".
+func stallOf(wh *qualv1alpha1.Webhook) string {
+	reason, message := wh.Stall()
+	if reason == "" || reason == qualv1alpha1.ReasonURLRefused {
+		return ""
+	}
+	return reason + ": " + message
 }
 
 // SigningSecrets lists the secrets that sign as of now: the current one, then the previous

@@ -78,10 +78,13 @@ func NewKube(ctx context.Context, c cache.Cache, secrets client.Reader, writer c
 }
 
 // namespace returns the namespace a team owns: the one the Team controller labelled with its
-// UID, which no tenant can label.
+// UID, which no tenant can label. A namespace being deleted is no team's: deleting a team
+// deletes its namespace, which may stay Terminating for long (its objects' finalizers, or no
+// namespace controller in `qual dev`), and none of the team's events may leave meanwhile.
 func (k *Kube) namespace(ctx context.Context, team store.TeamID) (string, bool) {
 	var list corev1.NamespaceList
-	if err := k.cache.List(ctx, &list, client.MatchingFields{teamIndex: string(team)}); err != nil || len(list.Items) != 1 {
+	if err := k.cache.List(ctx, &list, client.MatchingFields{teamIndex: string(team)}); err != nil || len(list.Items) != 1 ||
+		!list.Items[0].DeletionTimestamp.IsZero() {
 		return "", false
 	}
 	return list.Items[0].Name, true
@@ -107,7 +110,8 @@ func (k *Kube) Endpoints(team store.TeamID) []Endpoint {
 	return out
 }
 
-// Endpoint finds one of the team's webhooks with its signing secrets.
+// Endpoint finds one of the team's webhooks with its signing secrets; ok is false once the
+// webhook or its team's namespace is being deleted.
 func (k *Kube) Endpoint(ctx context.Context, team store.TeamID, id store.WebhookID) (Endpoint, bool, error) {
 	wh, ok := k.webhook(ctx, id)
 	if !ok {

@@ -37,6 +37,9 @@ func (s *Service) post(ctx context.Context, ep Endpoint, ev store.Event) outcome
 	if err == nil && len(body) > s.cfg.MaxPayload {
 		err = fmt.Errorf("the payload is %d bytes, over the %d-byte cap", len(body), s.cfg.MaxPayload)
 	}
+	if err == nil && ep.Stall != "" {
+		err = fmt.Errorf("the webhook is stalled (%s), so nothing is sent to it", ep.Stall)
+	}
 	if err == nil && s.cfg.CheckURL != nil {
 		err = s.cfg.CheckURL(ep.URL)
 	}

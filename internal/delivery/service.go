@@ -35,7 +35,7 @@ type Directory interface {
 	// Endpoints lists a team's webhooks, enabled or not; their Secrets are not read.
 	Endpoints(team store.TeamID) []Endpoint
 	// Endpoint finds one of a team's webhooks with its signing secrets; ok is false when it
-	// no longer exists.
+	// no longer exists or its team's namespace is being deleted.
 	Endpoint(ctx context.Context, team store.TeamID, id store.WebhookID) (ep Endpoint, ok bool, err error)
 }
 

@@ -75,7 +75,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 		return fmt.Errorf("delivery %s: endpoint: %w", d.ID, err)
 	case !ok:
 		_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(),
-			Error: "the webhook no longer exists"})
+			Error: "the webhook or its team no longer exists"})
 		if err = ignoreFinished(err); err == nil {
 			s.handOff(ctx, ts, d)
 		}
