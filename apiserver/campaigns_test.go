@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/store"
 )
 
 type campaign struct {
@@ -526,5 +527,50 @@ func checkOwnWords(t *testing.T, body string, e apiError) {
 			strings.HasPrefix(d.Message, "Too many") || strings.HasPrefix(d.Message, "Duplicate value") {
 			t.Errorf("%s: a schema error passed through: %+v", body, e.Details)
 		}
+	}
+}
+
+// A retry of a create, by its Idempotency-Key, after the campaign it made was deleted does not
+// make it again: it is 404 NOT_FOUND naming the deleted campaign (Idempotent-Replayed), for
+// the rest of the key's day; the same key with another body is still 409
+// IDEMPOTENCY_CONFLICT. The deletion erased the answer itself (a campaign's, which holds no
+// participant data), keeping only that it is gone.
+func TestCampaignCreateReplayAfterDelete(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn := newTenant(t, "replay-deleted-"+b.name, qualv1alpha1.PlanEnterprise)
+			body := map[string]any{"title": "Idem", "questions": []string{"Why?"}}
+			var made, again campaign
+			callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "idem-c-1").expect(t, 201).data(t, &made)
+			callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "idem-c-1").expect(t, 201).data(t, &again)
+			if again.ID != made.ID {
+				t.Fatalf("the replay made %s, not %s", again.ID, made.ID)
+			}
+			callAt(t, b.url, "DELETE", "/api/v1/campaigns/"+made.ID, tn.secret, nil).expect(t, 204)
+			if b.db != db {
+				// The suite's Campaign controller erases in the SQLite store; over this one, a
+				// manager's would do the same.
+				if _, err := b.db.Team(store.TeamID(tn.id)).DeleteCampaignData(t.Context(), store.CampaignID(made.ID)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var r response
+			waitFor(t, "the replay answers the deletion", func() error {
+				if r = callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "idem-c-1"); r.status != 404 {
+					return fmt.Errorf("%d %s", r.status, r.body)
+				}
+				return nil
+			})
+			if e := r.expectError(t, 404, "NOT_FOUND"); !strings.Contains(e.Message, made.ID) || r.header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("the replay after the delete: %s %v", r.body, r.header)
+			}
+			callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, map[string]any{"title": "Other"}, "Idempotency-Key", "idem-c-1").
+				expectError(t, 409, "IDEMPOTENCY_CONFLICT")
+			var listed []campaign
+			callAt(t, b.url, "GET", "/api/v1/campaigns", tn.secret, nil).expect(t, 200).data(t, &listed)
+			if len(listed) != 0 {
+				t.Fatalf("a replay after the delete made %+v", listed)
+			}
+		})
 	}
 }

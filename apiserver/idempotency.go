@@ -151,6 +151,11 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
 	case prev.StatusCode == 0:
 		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry").WithRetry(time.Second)
+	case prev.Gone != "":
+		// The campaign the first request made or acted on was deleted since: running it again
+		// would bring it back as a new one, and its answer was erased with it.
+		w.Header().Set("Idempotent-Replayed", "true")
+		return envelope.New(envelope.CodeNotFound, "The campaign %s this request made or acted on was deleted; this Idempotency-Key answers so until it expires", prev.Gone)
 	}
 	replay(w, prev)
 	return nil

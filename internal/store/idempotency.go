@@ -18,6 +18,10 @@ type IdempotencyRecord struct {
 	Body        []byte
 	CreatedAt   time.Time // set by the store
 	ExpiresAt   time.Time // zero: CreatedAt + IdempotencyTTL
+	// Gone is the id of the campaign the answer was (the one its request made or acted on)
+	// once that campaign is deleted: its Body is erased, and the record stays until it
+	// expires, so a repeat is told so rather than run again. Set by the store only.
+	Gone string
 }
 
 // IdempotencyStore holds idempotency records.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,11 +15,11 @@ import (
 // erase an interview may be.
 const clockSkew = time.Minute
 
-const idempotencyColumns = "key, request_hash, status_code, body, created_at, expires_at"
+const idempotencyColumns = "key, request_hash, status_code, body, created_at, expires_at, gone"
 
 func scanIdempotency(r rowScanner) (IdempotencyRecord, error) {
 	var rec IdempotencyRecord
-	err := r.Scan(&rec.Key, &rec.RequestHash, &rec.StatusCode, &rec.Body, timeCol{&rec.CreatedAt}, timeCol{&rec.ExpiresAt})
+	err := r.Scan(&rec.Key, &rec.RequestHash, &rec.StatusCode, &rec.Body, timeCol{&rec.CreatedAt}, timeCol{&rec.ExpiresAt}, &rec.Gone)
 	// SQLite reads an empty BLOB back as nil; make both backends return empty slices.
 	rec.RequestHash, rec.Body = append([]byte{}, rec.RequestHash...), append([]byte{}, rec.Body...)
 	return rec, err
@@ -52,7 +53,7 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 			tx.team, r.Key, tx.t(r.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "INSERT INTO idempotency_records (team_id, "+idempotencyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.exec(ctx, "INSERT INTO idempotency_records (team_id, "+idempotencyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, '')",
 			tx.team, r.Key, r.RequestHash, r.StatusCode, r.Body, tx.t(r.CreatedAt), tx.t(r.ExpiresAt))
 		if tx.s.d.isUnique(err) {
 			return ErrConflict
@@ -186,9 +187,14 @@ func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 // give back the participant data and words that deleting it erased. Records are keyed by
 // caller, not team, and live a day at most, so this reads that day's records once.
 //
+// With keepOwn (a campaign, which holds no participant data), the records whose answer was
+// the object itself (its create, its actions) are kept, their answers erased, as gone: a
+// retry of the create is told the campaign was deleted instead of making a new one. Every
+// other record naming it (an interview's start names its campaign) goes.
+//
 // It records the erasure for a day, for the answers of requests that raced it and are
 // recorded after it (CompleteIdempotency).
-func (ts *teamStore) eraseReplays(ctx context.Context, id string) error {
+func (ts *teamStore) eraseReplays(ctx context.Context, id string, keepOwn bool) error {
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		if err := tx.lockReplays(ctx, tx.s.d.replayLock); err != nil {
 			return err
@@ -196,6 +202,11 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id string) error {
 		if _, err := tx.exec(ctx, "INSERT INTO erasures (id, erased_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET erased_at = excluded.erased_at",
 			id, tx.t(now())); err != nil {
 			return err
+		}
+		if keepOwn {
+			if err := tx.markReplaysGone(ctx, id); err != nil {
+				return err
+			}
 		}
 		_, err := tx.writer().ExecContext(ctx, tx.s.d.rebind("DELETE FROM idempotency_records WHERE team_id LIKE 'caller:%' AND "+
 			fmt.Sprintf(tx.s.d.holdsBytes, "body")), []byte(id))
@@ -205,6 +216,52 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id string) error {
 		return fmt.Errorf("erase idempotent answers naming %s: %w", id, err)
 	}
 	return nil
+}
+
+// markReplaysGone erases the answers that were the object id itself (a 2xx whose data's id
+// is id) and marks their records gone; the rest naming id are left for the caller to delete.
+func (ts *teamStore) markReplaysGone(ctx context.Context, id string) error {
+	type recordKey struct{ team, key string }
+	rows, err := ts.writer().QueryContext(ctx, ts.s.d.rebind("SELECT team_id, key, body FROM idempotency_records WHERE team_id LIKE 'caller:%' AND status_code BETWEEN 200 AND 299 AND "+
+		fmt.Sprintf(ts.s.d.holdsBytes, "body")), []byte(id))
+	if err != nil {
+		return err
+	}
+	var own []recordKey
+	for rows.Next() {
+		var k recordKey
+		var body []byte
+		if err := rows.Scan(&k.team, &k.key, &body); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		if answerID(body) == id {
+			own = append(own, k)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, k := range own {
+		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("UPDATE idempotency_records SET body = ?, gone = ? WHERE team_id = ? AND key = ?"),
+			[]byte{}, id, k.team, k.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// answerID is the id of the object an answer's data is, or "".
+func answerID(body []byte) string {
+	var env struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return ""
+	}
+	return env.Data.ID
 }
 
 // PurgeReplays deletes expired idempotency records of every caller, and erasures older than

@@ -221,7 +221,7 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 		if err := tx.eraseFromFindings(ctx, id, campaign, cited); err != nil {
 			return err
 		}
-		if err := tx.eraseReplays(ctx, string(id)); err != nil {
+		if err := tx.eraseReplays(ctx, string(id), false); err != nil {
 			return err
 		}
 		d := countDeltas{}

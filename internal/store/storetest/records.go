@@ -144,6 +144,38 @@ func testReplayAfterErasure(t *testing.T, newDSN NewDSN) {
 	}
 }
 
+// testCampaignReplaysGone: deleting a campaign keeps the records whose answer was the campaign
+// (its create, its actions), their answers erased, as gone with its id, so a retry of the
+// create is not run again; other records naming it (an interview's start) go whole, and
+// records of other campaigns stay as they were.
+func testCampaignReplaysGone(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	caller := f.s.Team("caller:someone")
+	iv := interview(t, f.a, f.campA)
+	answers := map[string]string{
+		"create": `{"data":{"id":"` + string(f.campA) + `","title":"Study"}}`,
+		"start":  `{"data":{"id":"` + string(iv.ID) + `","campaign_id":"` + string(f.campA) + `","participant":{"email":"p@example.com"}}}`,
+		"other":  `{"data":{"id":"` + string(f.campB) + `"}}`,
+	}
+	for k, body := range answers {
+		must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte(k)}))(t)
+		ok(t, caller.CompleteIdempotency(f.ctx, k, 201, []byte(body)))
+	}
+	must(f.a.DeleteCampaignData(f.ctx, f.campA))(t)
+	gone := must(caller.GetIdempotency(f.ctx, "create"))(t)
+	if gone.Gone != string(f.campA) || len(gone.Body) != 0 || gone.StatusCode != 201 || string(gone.RequestHash) != "create" {
+		t.Fatalf("the create's record after its campaign was deleted: %+v", gone)
+	}
+	_, err := caller.GetIdempotency(f.ctx, "start")
+	isErr(t, err, store.ErrNotFound)
+	if other := must(caller.GetIdempotency(f.ctx, "other"))(t); other.Gone != "" || string(other.Body) != answers["other"] {
+		t.Fatalf("another campaign's record: %+v", other)
+	}
+	// The key stays taken until it expires.
+	_, err = caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "create", RequestHash: []byte("create")})
+	isErr(t, err, store.ErrConflict)
+}
+
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	payload := json.RawMessage(`{"id": "f1",  "title":"x"}`)

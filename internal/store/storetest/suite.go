@@ -45,6 +45,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
 		{"ReplayAfterErasure", testReplayAfterErasure},
+		{"CampaignReplaysGone", testCampaignReplaysGone},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
 		{"EventIdentity", testEventIdentity},
 		{"DeliveryFields", testDeliveryFields},
