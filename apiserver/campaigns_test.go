@@ -11,6 +11,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -390,6 +391,45 @@ func TestUpdatedAtFollowsSpecChanges(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestUpdatedAtIgnoresMetadataChanges: `kubectl label` and `kubectl annotate` change no spec,
+// so updated_at stays (read from the cache, and from the object as the API server answers
+// it); a spec change after them moves it.
+func TestUpdatedAtIgnoresMetadataChanges(t *testing.T) {
+	tn := newTenant(t, "updated-meta", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Labelled"})
+	key := client.ObjectKey{Namespace: "team-" + tn.team.Name, Name: c.Slug}
+	time.Sleep(1100 * time.Millisecond) // timestamps have whole seconds
+	for manager, patch := range map[string]string{
+		"kubectl-label":    `{"metadata":{"labels":{"foo":"bar","spec":"x"}}}`,
+		"kubectl-annotate": `{"metadata":{"annotations":{"note":"x"}}}`,
+	} {
+		obj := &qualv1alpha1.Campaign{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		if err := k8s.Patch(context.Background(), obj, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(manager)); err != nil {
+			t.Fatal(err)
+		}
+		if at := qualv1alpha1.SpecChangedAt(&obj.ObjectMeta); !at.Equal(obj.CreationTimestamp.UTC()) {
+			t.Fatalf("after %s the object's spec changed at %v, created %v", manager, at, obj.CreationTimestamp)
+		}
+	}
+	waitFor(t, "the cache holds the labels", func() error {
+		var list qualv1alpha1.CampaignList
+		if err := k8s.List(context.Background(), &list, client.InNamespace(key.Namespace), client.MatchingLabels{"foo": "bar"}); err != nil || len(list.Items) != 1 {
+			return fmt.Errorf("%d labelled, %w", len(list.Items), err)
+		}
+		return nil
+	})
+	time.Sleep(200 * time.Millisecond) // the suite's server reads its own informer cache
+	var now campaign
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200).data(t, &now)
+	if now.UpdatedAt != c.UpdatedAt {
+		t.Fatalf("a label and an annotation moved updated_at from %s to %s", c.UpdatedAt, now.UpdatedAt)
+	}
+	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"description": "a spec change"}).expect(t, 200).data(t, &now)
+	if now.UpdatedAt <= c.UpdatedAt {
+		t.Fatalf("a spec change left updated_at at %s", now.UpdatedAt)
+	}
 }
 
 // TestConcurrentCampaignWrites: writes that race each other are never lost. Two PATCHes of
