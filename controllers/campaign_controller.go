@@ -159,9 +159,21 @@ func (r *CampaignReconciler) announceMove(ctx context.Context, cmp *qualv1alpha1
 	if from == qualv1alpha1.StatePaused && to == qualv1alpha1.StateActive {
 		reason = "Resumed"
 	}
-	if ok {
+	switch {
+	case !ok:
+	case createdActive(cmp, from):
+		announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign created %s: published on creation, never a draft", to)
+	default:
 		announce(ctx, r.Recorder, cmp, nil, corev1.EventTypeNormal, reason, "Transition", "campaign moved from %s to %s", orDraft(from), to)
 	}
+}
+
+// createdActive says a campaign reached Active on its first reconcile with its spec as it was
+// created (generation 1): applied as Active with kubectl, it was never a Draft, so no move
+// from one is announced. A draft published before the controller first saw it has a later
+// generation, and moved from Draft.
+func createdActive(cmp *qualv1alpha1.Campaign, from qualv1alpha1.CampaignState) bool {
+	return from == "" && cmp.Status.Phase == qualv1alpha1.StateActive && cmp.Generation == 1
 }
 
 // reconcileEnded ends the interviews still running on a completed campaign. The REST API

@@ -87,6 +87,42 @@ func TestCampaignMovesThroughItsLifecycle(t *testing.T) {
 	}
 }
 
+// A campaign applied as Active was never a Draft: its Published Event says it was created
+// Active, while a draft's publish says it moved from Draft.
+func TestCampaignCreatedActiveEventSaysSo(t *testing.T) {
+	ensureTeamNamespace(t, campaignNS)
+	born := newCampaign(uniqueName("born-active"), qualv1alpha1.StateActive)
+	drafted := newCampaign(uniqueName("drafted"), qualv1alpha1.StateDraft)
+	for _, cmp := range []*qualv1alpha1.Campaign{born, drafted} {
+		if err := k8s.Create(context.Background(), cmp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCampaign(t, drafted, metav1.ConditionTrue, "Draft")
+	setState(t, drafted, qualv1alpha1.StateActive)
+	for cmp, want := range map[*qualv1alpha1.Campaign]string{
+		born:    "campaign created Active: published on creation, never a draft",
+		drafted: "campaign moved from Draft to Active",
+	} {
+		waitCampaign(t, cmp, metav1.ConditionTrue, "Active")
+		eventually(t, "the Published event of "+cmp.Name, func() error {
+			list := &eventsv1.EventList{}
+			if err := k8s.List(context.Background(), list, client.InNamespace(campaignNS)); err != nil {
+				return err
+			}
+			for _, e := range list.Items {
+				if e.Regarding.UID == cmp.UID && e.Reason == "Published" {
+					if e.Note != want {
+						t.Fatalf("%s: Published says %q, want %q", cmp.Name, e.Note, want)
+					}
+					return nil
+				}
+			}
+			return fmt.Errorf("no Published event for %s", cmp.Name)
+		})
+	}
+}
+
 func TestCampaignIllegalTransitionStallsWithoutHotLoop(t *testing.T) {
 	ensureTeamNamespace(t, campaignNS)
 	cmp := newCampaign(uniqueName("illegal"), qualv1alpha1.StateDraft)
