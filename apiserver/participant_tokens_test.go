@@ -197,6 +197,42 @@ func TestParticipantTokenReachesOneInterview(t *testing.T) {
 	}
 }
 
+// An empty or blank X-Qual-Participant-Token is no token (the header's schema takes none) and
+// not its absence either: 400 VALIDATION_ERROR naming it on each route that reads the header,
+// with any key, so a page sending an unset variable learns of it instead of running on the
+// key's own rights (a secret key would read the interview and its participant).
+func TestEmptyParticipantTokenIsRefused(t *testing.T) {
+	tn := newTenant(t, "ptok-empty", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Empty token", "questions": []string{"Why?"}})
+	iv := start(t, api.URL, tn.public, c.ID, nil)
+	refused := func(what string, r response) {
+		t.Helper()
+		if e := errorOf(r); r.status != 400 || e.Code != "VALIDATION_ERROR" || len(e.Details) != 1 || e.Details[0].Field != "X-Qual-Participant-Token" {
+			t.Errorf("%s: %d %s", what, r.status, r.body)
+		}
+	}
+	for _, key := range []string{tn.secret, tn.public} {
+		for _, blank := range []string{" ", "\t", " \t "} {
+			for name, r := range participantCalls(t, api.URL, key, iv.ID, withToken(blank)...) {
+				refused(name+" with a blank token", r)
+			}
+		}
+		// An empty value, which callAt would not send.
+		req, err := http.NewRequest("GET", api.URL+"/api/v1/interviews/"+iv.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header["X-Qual-Participant-Token"] = []string{""}
+		refused("read with an empty token", exchange(t, http.DefaultClient, req))
+	}
+	var now interview
+	callAt(t, api.URL, "GET", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 200).data(t, &now)
+	if now.MessageCount != 1 || now.Status != "in_progress" {
+		t.Fatalf("the refusals touched the interview: %+v", now)
+	}
+}
+
 // A token is only half a credential: once the key it came with is revoked, it reads nothing.
 func TestParticipantTokenNeedsALiveKey(t *testing.T) {
 	tn := newTenant(t, "ptok-revoke", qualv1alpha1.PlanEnterprise)

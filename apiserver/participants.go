@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/authn"
@@ -30,10 +31,16 @@ func newParticipantToken() (string, *store.TokenHash, error) {
 }
 
 // participantToken is the participant token a request sends, "" when it sends none. Two are
-// refused rather than one picked, as two X-Qual-Team headers are.
+// refused rather than one picked, as two X-Qual-Team headers are. An empty or blank one is
+// refused too, not read as none: a page sending an unset variable would otherwise run on the
+// key's own rights without a word, and the header's schema takes no empty value.
 func participantToken(r *http.Request) (string, *envelope.Error) {
-	if len(r.Header.Values(participantTokenHeader)) > 1 {
+	sent := r.Header.Values(participantTokenHeader)
+	switch {
+	case len(sent) > 1:
 		return "", envelope.Field(participantTokenHeader, "must be sent once")
+	case len(sent) == 1 && strings.TrimSpace(sent[0]) == "":
+		return "", envelope.Field(participantTokenHeader, "must not be empty; send the interview's participant token, or no header")
 	}
 	return r.Header.Get(participantTokenHeader), nil
 }
