@@ -71,7 +71,7 @@ func TestSlugFallsBackToWhatItNames(t *testing.T) {
 	if got := teamName("日本チーム"); !regexp.MustCompile(`^team-[0-9a-f]{6}$`).MatchString(got) {
 		t.Errorf("team name %q", got)
 	}
-	if got := slugBase("Équipe Nord", "team"); got != "quipe-nord" {
+	if got := slugBase("Équipe Nord", "team"); got != "equipe-nord" {
 		t.Errorf("slug %q", got)
 	}
 	if got := slugBase("¿?", "campaign"); got != "campaign" {

@@ -76,14 +76,15 @@ func fromApplied[T any, PT interface {
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
-// slugBase is the kebab-case form of a title: characters outside [a-z0-9] become dashes.
+// slugBase is the kebab-case form of a title: Latin letters lose their diacritics (see
+// asciiLatin), and what is still outside [a-z0-9] becomes dashes.
 func slugBase(title, fallback string) string {
-	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(title), "-"), "-")
+	s := strings.Trim(nonSlug.ReplaceAllString(asciiLatin(title), "-"), "-")
 	if len(s) > 200 {
 		s = strings.TrimRight(s[:200], "-")
 	}
 	if s == "" {
-		return fallback // a title with no ASCII letter or digit
+		return fallback // a title with no Latin letter or digit
 	}
 	return s
 }
