@@ -614,3 +614,58 @@ func TestCampaignCreateReplayAfterDelete(t *testing.T) {
 		})
 	}
 }
+
+// A campaign whose status.phase a cluster admin wrote by hand (Completed, while the spec says
+// Active) is set back from the spec, so REST and kubectl agree, and a REST pause then is the
+// pause the controller accepts: it answered 200 while the controller stalled on
+// IllegalTransition, judging the hand-written phase.
+func TestHandWrittenCampaignPhaseDoesNotSplitRESTAndTheController(t *testing.T) {
+	ctx := context.Background()
+	tn := newTenant(t, "forged-phase", qualv1alpha1.PlanPro)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Forged phase", "questions": []string{"Why?"}})
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/publish", tn.secret, nil).expect(t, 200)
+	obj := &qualv1alpha1.Campaign{}
+	key := client.ObjectKey{Namespace: "team-" + tn.team.Name, Name: c.Slug}
+	waitPhase(t, "the campaign active", key, obj, qualv1alpha1.StateActive)
+	forged := client.MergeFrom(obj.DeepCopy())
+	obj.Status.Phase = qualv1alpha1.StateCompleted
+	obj.Status.CompletedAt = &metav1.Time{Time: obj.Status.PublishedAt.Time}
+	if err := k8s.Status().Patch(ctx, obj, forged); err != nil {
+		t.Fatal(err)
+	}
+	waitPhase(t, "the phase set back from the spec", key, obj, qualv1alpha1.StateActive)
+
+	var paused campaign
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/pause", tn.secret, nil).expect(t, 200).data(t, &paused)
+	if paused.Status != "paused" {
+		t.Fatalf("paused: %+v", paused)
+	}
+	waitFor(t, "the pause accepted", func() error {
+		if err := k8s.Get(ctx, key, obj); err != nil {
+			return err
+		}
+		if obj.Status.Phase != qualv1alpha1.StatePaused || obj.Status.ObservedGeneration != obj.Generation {
+			return fmt.Errorf("phase %s at generation %d of %d", obj.Status.Phase, obj.Status.ObservedGeneration, obj.Generation)
+		}
+		for _, cond := range obj.Status.Conditions {
+			if cond.Type == qualv1alpha1.ConditionReady && cond.Status != metav1.ConditionTrue {
+				return fmt.Errorf("ready %s: %s %s", cond.Status, cond.Reason, cond.Message)
+			}
+		}
+		return nil
+	})
+}
+
+// waitPhase waits until the Campaign at key, read into obj, is in phase.
+func waitPhase(t *testing.T, what string, key client.ObjectKey, obj *qualv1alpha1.Campaign, phase qualv1alpha1.CampaignState) {
+	t.Helper()
+	waitFor(t, what, func() error {
+		if err := k8s.Get(context.Background(), key, obj); err != nil {
+			return err
+		}
+		if obj.Status.Phase != phase {
+			return fmt.Errorf("phase %s", obj.Status.Phase)
+		}
+		return nil
+	})
+}

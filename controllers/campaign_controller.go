@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/campaignstate"
@@ -75,6 +76,9 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	}
 
 	before := cmp.Status.DeepCopy()
+	// announced is the status as webhook receivers and Events know it: before, but for a
+	// hand-written phase corrected silently (see rederive).
+	announced := before
 	defer func() {
 		// A publish-state move is written only onto the object as read, and announced only
 		// once written: a pass on a stale copy would otherwise stamp it and announce it again.
@@ -83,8 +87,8 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 			return
 		}
 		err := patchStatusLocked(ctx, r.Client, cmp, before, &cmp.Status)
-		if err == nil {
-			r.announceMove(ctx, cmp, before.Phase)
+		if err == nil && cmp.Status.Phase != announced.Phase {
+			r.announceMove(ctx, cmp, announced.Phase)
 		}
 		retErr = errors.Join(retErr, err)
 	}()
@@ -95,7 +99,7 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	warnOnNewStall(ctx, r.Recorder, cmp, cmp.Status.Conditions, home)
 	err := home
 	if err == nil {
-		err = r.reconcileState(ctx, cmp)
+		announced = r.reconcileState(cmp, before)
 	}
 	if err == nil {
 		err = r.reconcileEnded(ctx, cmp)
@@ -105,7 +109,7 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_
 	}
 	cmp.Status.ObservedGeneration = cmp.Generation
 	if home == nil {
-		if emitErr := r.announceChanges(ctx, cmp, before); emitErr != nil {
+		if emitErr := r.announceChanges(ctx, cmp, announced); emitErr != nil {
 			// Record none of this reconcile's changes, so the retry sees them again and
 			// writes the events it missed under the same ids.
 			cmp.Status = *before.DeepCopy()
@@ -126,19 +130,17 @@ var transitionEvents = map[qualv1alpha1.CampaignState]string{
 }
 
 // reconcileState accepts spec.state into status.phase when legal moves lead there (one, or
-// several that landed before this pass), stamping the time of each publish-state change.
-func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alpha1.Campaign) error {
+// several that landed before this pass), stamping the time of each publish-state change, and
+// returns the status as it is to be announced (before, or what rederive makes of it).
+func (r *CampaignReconciler) reconcileState(cmp *qualv1alpha1.Campaign, before *qualv1alpha1.CampaignStatus) *qualv1alpha1.CampaignStatus {
 	from, to := cmp.Status.Phase, cmp.Spec.State
-	if !campaignstate.Reachable(from, to) {
-		err := campaignstate.Check(from, to)
-		err = stalled("IllegalTransition", "%s; set spec.state back to %s", err.Error(), orDraft(from))
-		warnOnNewStall(ctx, r.Recorder, cmp, cmp.Status.Conditions, err)
-		return err
-	}
 	if from == to {
-		return nil
+		return before
 	}
 	now := r.now()
+	if !campaignstate.Reachable(from, to) {
+		return r.rederive(cmp, before, now)
+	}
 	if cmp.Status.PublishedAt == nil && to != qualv1alpha1.StateDraft { // reached through Active
 		cmp.Status.PublishedAt = &now
 	}
@@ -149,7 +151,39 @@ func (r *CampaignReconciler) reconcileState(ctx context.Context, cmp *qualv1alph
 		cmp.Status.CompletedAt = &now
 	}
 	cmp.Status.Phase = to
-	return nil
+	return before
+}
+
+// rederive sets a phase that no legal move leads from to spec.state. The schema lets
+// spec.state take only legal moves, and the phase follows them, so such a phase is none the
+// spec passed through: it was written to the status by hand. Status is observed state, so the
+// spec wins; judging moves against the written phase instead left REST (which reads the spec)
+// and kubectl disagreeing for good, and stalled the next REST transition that REST had already
+// answered as done. Stamps of states the campaign has not reached go with the phase. When the
+// spec has not changed since the last pass, the correction is no move and is not announced
+// (the hand-written phase never was); otherwise it is the move the spec asked for.
+func (r *CampaignReconciler) rederive(cmp *qualv1alpha1.Campaign, before *qualv1alpha1.CampaignStatus, now metav1.Time) *qualv1alpha1.CampaignStatus {
+	to := cmp.Spec.State
+	st := &cmp.Status
+	switch {
+	case to == qualv1alpha1.StateDraft:
+		st.PublishedAt, st.PausedAt, st.CompletedAt = nil, nil, nil
+	case st.PublishedAt == nil:
+		st.PublishedAt = &now
+	}
+	if to != qualv1alpha1.StateCompleted {
+		st.CompletedAt = nil
+	}
+	if to == qualv1alpha1.StatePaused && st.PausedAt == nil {
+		st.PausedAt = &now
+	}
+	st.Phase = to
+	if cmp.Generation != before.ObservedGeneration {
+		return before
+	}
+	quiet := before.DeepCopy()
+	quiet.Phase = to
+	return quiet
 }
 
 // announceMove records the Event of a publish-state move that was just written.
@@ -280,10 +314,10 @@ func orDraft(s qualv1alpha1.CampaignState) qualv1alpha1.CampaignState {
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		WithOptions(opts).
-		// Spec changes (a new state), deletion and changed conditions wake it
-		// (specOrConditionsChanged); its finalizer and count writes do not. The roll-up of a
-		// published campaign's counts requeues itself.
-		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(specOrConditionsChanged()))
+		// Spec changes (a new state), deletion, changed conditions and a changed phase wake
+		// it (specOrConditionsChanged, campaignPhaseChanged); its finalizer and count writes
+		// do not. The roll-up of a published campaign's counts requeues itself.
+		For(&qualv1alpha1.Campaign{}, builder.WithPredicates(predicate.Or(specOrConditionsChanged(), campaignPhaseChanged())))
 	// A campaign outside a team is looked at again when its namespace becomes one's.
 	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.CampaignList{} }).
 		Named("campaign").

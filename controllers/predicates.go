@@ -5,6 +5,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
 
 // conditioned is an object that reports its state in status conditions.
@@ -30,4 +32,20 @@ func specOrConditionsChanged() predicate.Predicate {
 		DeleteFunc:  func(event.DeleteEvent) bool { return false },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	})
+}
+
+// campaignPhaseChanged passes a change of a Campaign's status.phase. The controller's own
+// phase writes cost one quiet pass each; a phase written by hand is corrected from the spec
+// at once (rederive) rather than at the next roll-up of counts, or never for a draft.
+func campaignPhaseChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			older, ok1 := e.ObjectOld.(*qualv1alpha1.Campaign)
+			newer, ok2 := e.ObjectNew.(*qualv1alpha1.Campaign)
+			return ok1 && ok2 && older.Status.Phase != newer.Status.Phase
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
