@@ -45,18 +45,21 @@ const (
 // and never again: a replay of the creation by its Idempotency-Key answers them as null, since
 // the store keeps only the token's hash.
 type shareLink struct {
-	CampaignID string    `json:"campaign_id"`
-	Token      *string   `json:"token"`
-	URL        *string   `json:"url"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	CreatedAt  time.Time `json:"created_at"`
+	sharedEvent
+	Token *string `json:"token"`
+	URL   *string `json:"url"`
 }
 
-// sharedEvent is the payload of graph.shared: the link without its token or URL.
+// sharedEvent is the payload of graph.shared: the link without its token or URL. The REST
+// form embeds it, so the two cannot drift apart.
 type sharedEvent struct {
 	CampaignID string    `json:"campaign_id"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+func newSharedEvent(link store.ShareLink) sharedEvent {
+	return sharedEvent{CampaignID: string(link.CampaignID), ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()}
 }
 
 // sharedGraph is what a share link shows: the graph without interview ids, and the link's expiry.
@@ -124,8 +127,7 @@ func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Pri
 		return err
 	}
 	url := s.shareURL(r, token)
-	envelope.WriteData(w, http.StatusCreated, shareLink{CampaignID: string(link.CampaignID), Token: &token, URL: &url,
-		ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
+	envelope.WriteData(w, http.StatusCreated, shareLink{sharedEvent: newSharedEvent(link), Token: &token, URL: &url})
 	return nil
 }
 
@@ -142,7 +144,7 @@ func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, camp
 			if err != nil {
 				return err
 			}
-			payload, err := json.Marshal(sharedEvent{CampaignID: string(link.CampaignID), ExpiresAt: link.ExpiresAt.UTC(), CreatedAt: link.CreatedAt.UTC()})
+			payload, err := json.Marshal(newSharedEvent(link))
 			if err != nil {
 				return err
 			}
