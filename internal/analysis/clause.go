@@ -425,6 +425,27 @@ const complaintIdioms = `doing my head in|does my head in|did my head in|gets on
 |takes a while|took a while|at the best of times|a chore|more trouble than it's worth
 |more trouble than it is worth|more hassle than it's worth|more hassle than it is worth`
 
+// priceRises are the ways people say a price went up, which is a complaint in itself
+// ("the premium's gone up twice", "they put the rent up again", "another price hike")
+// though no word in it is evaluative; a price that fell is said in words the lists know.
+var priceRises = func() string {
+	var out []string
+	for _, n := range strings.Fields(`price prices rent fee fees premium premiums bill bills cost costs charge
+charges subscription membership tariff fare fares`) {
+		for _, v := range []string{"went up", "has gone up", "have gone up", "goes up", "go up",
+			"keeps going up", "keep going up", "kept going up", "keeps rising", "kept rising", "has risen",
+			"have risen", "rose", "jumped", "has jumped", "doubled", "has doubled", "crept up", "shot up",
+			"increased", "has increased", "have increased"} {
+			out = append(out, n+" "+v)
+		}
+		out = append(out, n+"'s gone up", n+" increase", n+" increases", n+" rise", n+" rises", n+" hike",
+			n+" hikes", "put the "+n+" up", "put up the "+n, "put my "+n+" up", "put our "+n+" up",
+			"raised the "+n, "raising the "+n, "raise the "+n, "raises the "+n, "hiked the "+n, "upped the "+n)
+	}
+	out = append(out, "it's gone up", "it has gone up", "it keeps going up", "it went up again", "it's doubled")
+	return strings.Join(out, "|")
+}()
+
 // idiom is a set phrase and the stance it carries on its last word.
 type idiom struct {
 	words  []string
@@ -434,7 +455,7 @@ type idiom struct {
 
 // idiomsByFirst indexes praiseIdioms and complaintIdioms by their first word, so a clause
 // is read once whatever the lists' length.
-var idiomsByFirst = indexIdioms(map[float64]string{1: praiseIdioms, -1: complaintIdioms})
+var idiomsByFirst = indexIdioms(map[float64]string{1: praiseIdioms, -1: complaintIdioms + "|" + priceRises})
 
 // indexIdioms reads "|"-separated lists of phrases, by the stance each list carries.
 func indexIdioms(lists map[float64]string) map[string][]idiom {
