@@ -423,7 +423,7 @@ const complaintIdioms = `doing my head in|does my head in|did my head in|gets on
 |could be a lot better|could be improved|could do better|not ideal|far from ideal|less than ideal
 |could do with some work|could do with a lot of work|needs work|needs some work|needs a lot of work
 |takes a while|took a while|at the best of times|a chore|more trouble than it's worth
-|more trouble than it is worth|more hassle than it's worth|more hassle than it is worth`
+|more trouble than it is worth|more hassle than it's worth|more hassle than it is worth|sore spot|sore point`
 
 // priceRises are the ways people say a price went up, which is a complaint in itself
 // ("the premium's gone up twice", "they put the rent up again", "another price hike")

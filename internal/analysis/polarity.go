@@ -59,7 +59,7 @@ maddening exasperating exasperated fed-up unbearable intolerable hopeless cluele
 ignored ignores neglected abandoned unanswered cramped
 overcrowded rammed jammed faff faffing palaver rigmarole kerfuffle headache headaches shambles shambolic
 disaster disastrous letdown minefield runaround rubbish naff dire downside downsides drawback drawbacks
-niggle niggles bugbear`)
+niggle niggles bugbear rejected rejects penalty penalties penalised penalized punished punishing insane killer`)
 	generalPositive = wordSet(`accurate dependable consistent thriving thrive thrives flourishing healthy
 lifeline freedom confident confidence empowered independent independence friendly
 knowledgeable responsive prompt clever

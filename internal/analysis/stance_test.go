@@ -202,6 +202,8 @@ func TestStanceRules(t *testing.T) {
 		{"a premium hike", q, "Another premium hike this year, same dog, same cover.", "cost", classNeg},
 		{"a price that did not rise", q, "The price hasn't gone up once in three years.", "cost", -classNeg},
 		{"a reported rise", q, "My neighbour says the rent went up again.", "cost", classNone},
+		{"a sore spot", q, "The price, now that's a sore spot.", "cost", classNeg},
+		{"a penalty", q, "They hit me with a penalty because the delivery came late.", "delivery", classNeg},
 		{"stealing is no praise", q, "Someone tried to steal the box from the porch, the price of living here.", "cost", -classPos},
 		{"never made me wait", q, "The app never made me wait, it's always sitting there.", "speed", -classNeg},
 		{"never tried", q, "I've never tried the delivery, so the slow part, no idea.", "delivery", classNone},
