@@ -64,7 +64,8 @@ niggle niggles bugbear rejected rejects penalty penalties penalised penalized pu
 lifeline freedom confident confidence empowered independent independence friendly
 knowledgeable responsive prompt clever
 beautiful beautifully gorgeous lovely superb spot-on sorted resolved solved rescued revived
-welcoming attentive generous cheerful bargain`)
+welcoming attentive generous cheerful bargain calmer delighted blessing thoughtful respectful kinder
+satisfying improvement winner adores appreciates`)
 )
 
 // flipOnly words carry no polarity on their own, but negated they do: "didn't mind",

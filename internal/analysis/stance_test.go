@@ -204,6 +204,8 @@ func TestStanceRules(t *testing.T) {
 		{"a reported rise", q, "My neighbour says the rent went up again.", "cost", classNone},
 		{"a sore spot", q, "The price, now that's a sore spot.", "cost", classNeg},
 		{"a penalty", q, "They hit me with a penalty because the delivery came late.", "delivery", classNeg},
+		{"calmer", q, "The delivery is so much calmer now, no more chasing it.", "delivery", classPos},
+		{"a blessing", q, "Honestly the support line has been a blessing.", "support", classPos},
 		{"stealing is no praise", q, "Someone tried to steal the box from the porch, the price of living here.", "cost", -classPos},
 		{"never made me wait", q, "The app never made me wait, it's always sitting there.", "speed", -classNeg},
 		{"never tried", q, "I've never tried the delivery, so the slow part, no idea.", "delivery", classNone},
