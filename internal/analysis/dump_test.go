@@ -8,6 +8,7 @@ package analysis
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -80,6 +81,41 @@ func TestDumpSentences(t *testing.T) {
 		t.Logf("== %s", ans)
 		for _, r := range recs {
 			t.Logf("   class=%d expl=%v fromAns=%v | %s", r.class, r.explicit, r.fromAnswer, ans[r.start:r.end])
+		}
+	}
+}
+
+// TestDumpAll prints one JSON line per own-stance clause of every hand-coded set, for
+// mining the stance rules' misses: ANALYSIS_DUMP_ALL=path.
+func TestDumpAll(t *testing.T) {
+	path := os.Getenv("ANALYSIS_DUMP_ALL")
+	if path == "" {
+		t.Fatal("set ANALYSIS_DUMP_ALL=path")
+	}
+	all := loadFixtures(t)
+	maps.Copy(all, loadHoldout(t))
+	tok, err := sentenceTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	enc := json.NewEncoder(out)
+	for name, f := range all {
+		in := f.input()
+		a := New().(*analyzer)
+		recs, stats, err := a.readAll(context.Background(), in, protocolStems(in.Campaign), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		applyAnswerPriors(recs, stats)
+		for _, r := range recs {
+			iv := in.Interviews[r.iv]
+			_ = enc.Encode(map[string]any{"set": name, "iv": iv.ID, "msg": iv.Messages[r.msg].ID, "class": r.class,
+				"explicit": r.explicit, "text": iv.Messages[r.msg].Content[r.start:r.end]})
 		}
 	}
 }
