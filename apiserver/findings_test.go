@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -559,6 +560,39 @@ func TestFindingWritesNeedTheReadsTheyReveal(t *testing.T) {
 	call(t, "PATCH", "/api/v1/findings/"+f.ID, readWrite, map[string]any{"title": "Pricing"}).expect(t, 200)
 	call(t, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"evidence": quote}).expect(t, 200)
 	call(t, "DELETE", "/api/v1/findings/"+f.ID, writeOnly, nil).expect(t, 204)
+}
+
+// TestInvisibleTextIsBlank: a title, tag or campaign title made only of characters that show
+// as nothing (tag characters, musical and shorthand format controls, interlinear annotation
+// marks, variation selectors of the supplement) is blank, on create and on patch, as the
+// document's pattern says.
+func TestInvisibleTextIsBlank(t *testing.T) {
+	b := backends(t)[0]
+	tn := newTenant(t, "invisible-titles", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, b.url, tn.secret, map[string]any{"title": "Invisible"})
+	var f finding
+	callAt(t, b.url, "POST", "/api/v1/findings", tn.secret, map[string]any{"campaign_id": c.ID, "title": "Seen", "type": "insight"}).
+		expect(t, 201).data(t, &f)
+	blank := func(what, field string, r response) {
+		t.Helper()
+		e := r.expectError(t, 400, "VALIDATION_ERROR")
+		if len(e.Details) != 1 || e.Details[0].Field != field || e.Details[0].Message != "must not be blank" {
+			t.Errorf("%s: %+v", what, e.Details)
+		}
+	}
+	for _, s := range []string{"\U000E0001", "\U000E0020\U000E0020", "\U000E007F", "\U0001D173", "\U0001D17A", "\uFFF9", "\uFFFB",
+		"\U0001BCA0", "\U0001BCA3", "\u206F", "\U000E0100", "\U000E0020\u2064"} {
+		what := strconv.QuoteToASCII(s)
+		blank(what+" as a new finding's title", "title", callAt(t, b.url, "POST", "/api/v1/findings", tn.secret,
+			map[string]any{"campaign_id": c.ID, "title": s, "type": "insight"}))
+		blank(what+" as a title", "title", callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"title": s}))
+		blank(what+" as a tag", "tags[0]", callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"tags": []string{s}}))
+		blank(what+" as a campaign's title", "title", callAt(t, b.url, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"title": s}))
+	}
+	// A sign that draws (the Arabic number sign, though Cf) and a letter with a tag are titles.
+	for _, s := range []string{"\u0600", "a\U000E0020"} {
+		callAt(t, b.url, "PATCH", "/api/v1/findings/"+f.ID, tn.secret, map[string]any{"title": s}).expect(t, 200)
+	}
 }
 
 // TestAnalysisTitlesFollowTheTitleRule: a participant's direction override reaches an

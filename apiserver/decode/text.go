@@ -125,30 +125,29 @@ func ValidText(s string) bool {
 	return utf8.ValidString(s) && IsText(s)
 }
 
-// Blank says s holds nothing visible: only white space (as ECMA-262 reads it, U+FEFF too)
-// and characters that show as nothing (invisible), which the OpenAPI's pattern for a
-// non-blank string also excludes. A title of a zero-width space or a lone direction mark
-// would show as nothing in every list.
+// Blank says s holds nothing visible: only characters that show as nothing (Invisible),
+// which the OpenAPI's pattern for a non-blank string also excludes. A title of a zero-width
+// space, a lone direction mark or a run of tag characters would show as nothing in every list.
 func Blank(s string) bool {
-	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' || Invisible(r) }) == ""
+	return strings.IndexFunc(s, func(r rune) bool { return !Invisible(r) }) < 0
 }
 
-// Invisible says r shows as nothing: zero-width spaces and joiners, direction marks (the
-// Arabic letter mark too), embeddings, overrides and isolates, the word joiner and invisible
-// operators, the soft hyphen, the combining grapheme joiner, variation selectors, and the
-// blank-looking letters (Hangul fillers, the Braille blank, Khmer's inherent vowels, the
-// Mongolian vowel separator).
+// Invisible says r shows as nothing. Unicode's own tables decide rather than a hand list, so
+// that a character a list forgot (tag characters, musical or shorthand format controls) is
+// not taken for something visible: white space (Zs and the White_Space property, as
+// ECMA-262 reads it, U+FEFF too), format characters (Cf), variation selectors and the other
+// default-ignorable code points (the combining grapheme joiner, Hangul fillers, Khmer's
+// inherent vowels, the unassigned U+E0000 block). Two exceptions follow what fonts draw:
+// the prepended concatenation marks are Cf but draw a sign of their own (the Arabic number
+// sign), and the Braille blank is a symbol that draws nothing.
 func Invisible(r rune) bool {
 	switch {
-	case r >= '\u200B' && r <= '\u200F', r >= '\u202A' && r <= '\u202E', r >= '\u2060' && r <= '\u2069':
+	case unicode.Is(unicode.Prepended_Concatenation_Mark, r):
+		return false
+	case unicode.In(r, unicode.Zs, unicode.White_Space, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point):
 		return true
 	}
-	switch r {
-	case '\u00AD', '\u034F', '\u061C', '\u115F', '\u1160', '\u17B4', '\u17B5', '\u2800', '\u3164', '\uFFA0':
-		return true
-	}
-	// Mongolian free variation selectors and the vowel separator, and variation selectors.
-	return (r >= '\u180B' && r <= '\u180E') || (r >= '\uFE00' && r <= '\uFE0F')
+	return r == '\u2800'
 }
 
 // Reorders says s holds a bidirectional embedding, override or isolate (U+202A to U+202E,

@@ -42,12 +42,19 @@ func TestBadTextNamesTheField(t *testing.T) {
 	}
 }
 
-// Blank reads white space as ECMA-262 does (U+FEFF too), and zero-width characters as blank.
+// Blank reads white space as ECMA-262 does (U+FEFF too), and zero-width and other format
+// characters as blank.
 func TestBlank(t *testing.T) {
 	for s, want := range map[string]bool{"": true, " \t\n": true, "\ufeff": true, "\u00a0\u3000\ufeff ": true, "a": false, " \ufeffa ": false,
 		"\u200b": true, " \u200c\u200d\u2060 ": true, "\u200ba": false, "👩\u200d💻": false,
 		"\u202e": true, "\u2800": true, "\u3164": true, "\u115f": true, "\u180e": true, "\u200e\u2066": true, "\u202ea": false,
-		"\u00ad": true, "\u034f": true, "\u061c": true, "\ufe0f": true, "\u180b\u17b4": true, "e\u0301": false, "❤\ufe0f": false} {
+		"\u00ad": true, "\u034f": true, "\u061c": true, "\ufe0f": true, "\u180b\u17b4": true, "e\u0301": false, "❤\ufe0f": false,
+		// Tag characters, musical and shorthand format controls, interlinear annotation marks, the
+		// variation selectors supplement: format characters and default-ignorables all.
+		"\U000E0001": true, "\U000E0020\u2064": true, "\U000E007F": true, "\U0001D173\U0001D17A": true, "\uFFF9\uFFFB": true,
+		"\U0001BCA0\U0001BCA3": true, "\u206F": true, "\U000E0100": true, "\U0001343F": true, "a\U000E0020": false,
+		// A prepended concatenation mark is Cf but draws a sign.
+		"\u0600": false, "\u06DD": false} {
 		if Blank(s) != want {
 			t.Errorf("Blank(%q) = %v", s, !want)
 		}

@@ -515,10 +515,14 @@ func TestModelTitlesFollowTheTitleRule(t *testing.T) {
 	if len(found) != 1 || found[0].Title != "Connecting the database is the main setup hurdle" {
 		t.Fatalf("findings %+v", found)
 	}
-	blank := strings.Replace(modelAnswer(), "Connecting the database is the main setup hurdle", `\u200b\u3164 \u2067`, 1)
-	for _, f := range analyze(t, newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(blank)), Config{}, logr.Discard())) {
-		if apitext.Blank(f.Title) || f.Frequency == 5 {
-			t.Errorf("a title of nothing visible made the finding %+v", f)
+	// A zero-width space and a filler; a tag space and an invisible plus (JSON's escapes of
+	// U+E0020); musical formatting and an interlinear annotation mark.
+	for _, title := range []string{`\u200b\u3164 \u2067`, `\udb40\udc20\u2064`, `\ud834\udd73\ufff9`} {
+		blank := strings.Replace(modelAnswer(), "Connecting the database is the main setup hurdle", title, 1)
+		for _, f := range analyze(t, newAnalyzer(t, chatmodeltest.New(t, chatmodeltest.Always(blank)), Config{}, logr.Discard())) {
+			if apitext.Blank(f.Title) || f.Frequency == 5 {
+				t.Errorf("%s: a title of nothing visible made the finding %+v", title, f)
+			}
 		}
 	}
 }

@@ -5,16 +5,18 @@ import (
 	"strings"
 	"testing"
 
+	apitext "qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/internal/analysis"
 )
 
-// FuzzFindings: whatever the model answers, reading it never panics, and every quote kept
-// is a participant's own words in the message it names.
+// FuzzFindings: whatever the model answers, reading it never panics, every finding kept has
+// a title that shows, and every quote kept is a participant's own words in the message it names.
 func FuzzFindings(f *testing.F) {
 	f.Add(modelAnswer())
 	f.Add(`{"findings":[{"title":"t","type":"theme","evidence":[{"ref":"1.2","quote":"THE  database connection"}]}]}`)
 	f.Add("```\n{\"findings\": null}\n```")
 	f.Add(`{"findings":[{"title":"x","evidence":[{"ref":"","quote":"\u201c\u201d  \u2019"}]}]}`)
+	f.Add(strings.Replace(modelAnswer(), "Connecting the database is the main setup hurdle", `\udb40\udc20\u2064`, 1))
 	in := campaign()
 	r := refs{}
 	for _, iv := range render(in) {
@@ -26,7 +28,7 @@ func FuzzFindings(f *testing.F) {
 			return
 		}
 		for _, fd := range found {
-			if fd.Title == "" || fd.Frequency < 1 || len(fd.Evidence) > maxEvidence {
+			if apitext.Blank(fd.Title) || fd.Frequency < 1 || len(fd.Evidence) > maxEvidence {
 				t.Fatalf("finding %+v", fd)
 			}
 			for _, e := range fd.Evidence {
