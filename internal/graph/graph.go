@@ -9,7 +9,8 @@
 //     finding nodes, "finding:<finding id>". Both are labelled with the finding's title and
 //     weighted by its frequency (the interviews that support it; a finding that records none
 //     counts the distinct interviews its evidence cites). The campaign links to each
-//     ("contains", weighted the same).
+//     ("contains", weighted the same but at least 1, as every edge is, so a finding nothing
+//     supports, of weight 0, stays linked to its campaign).
 //   - Quotes, "quote:<hash>", where the hash covers the interview, the message and the quoted
 //     words, so the same quote cited by two findings is one node. A theme or finding links to
 //     its first MaxQuotesPerFinding non-blank quotes in evidence order ("evidence", weight 1);

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/internal/store"
 )
 
@@ -179,6 +180,53 @@ func TestFindingWithoutEvidence(t *testing.T) {
 		t.Fatalf("the finding's node: %+v", n)
 	}
 	checkEdgesResolve(t, g)
+}
+
+// A contains edge weighs its theme's or finding's frequency, its node's weight, but at least 1,
+// as the document says: a finding nothing supports (weight 0) stays linked to its campaign.
+func TestContainsWeighsTheFindingAtLeastOne(t *testing.T) {
+	g := Build(Campaign{ID: campaignID, Title: "C"}, []store.Finding{
+		finding("bare", store.FindingInsight, 0, nil),
+		finding("one", store.FindingPainPoint, 1, nil, quote(1, "slow")),
+		finding("three", store.FindingTheme, 3, nil, quote(1, "slow"), quote(2, "slow too")),
+	})
+	nodes := byID(g)
+	contains := 0
+	for _, e := range g.Edges {
+		if e.Type != EdgeContains {
+			continue
+		}
+		contains++
+		if w := nodes[e.Target].Weight; e.Source != "campaign:"+campaignID || e.Weight != max(w, 1) {
+			t.Errorf("contains edge %+v for a node of weight %d", e, w)
+		}
+	}
+	if contains != 3 || nodes["finding:bare"].Weight != 0 || nodes["theme:three"].Weight != 3 {
+		t.Fatalf("%d contains edges, nodes %+v", contains, nodes)
+	}
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				GraphEdge struct {
+					Description string `json:"description"`
+					Properties  struct {
+						Weight struct {
+							Minimum     int    `json:"minimum"`
+							Description string `json:"description"`
+						} `json:"weight"`
+					} `json:"properties"`
+				} `json:"GraphEdge"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapi.JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	edge := doc.Components.Schemas.GraphEdge
+	if edge.Properties.Weight.Minimum != 1 || !strings.Contains(edge.Properties.Weight.Description, "`contains`") ||
+		!strings.Contains(edge.Properties.Weight.Description, "at least 1") || !strings.Contains(edge.Description, "at least 1") {
+		t.Errorf("the document's GraphEdge does not say a contains edge weighs at least 1: %+v", edge)
+	}
 }
 
 // A finding linked to more tags than a finding may show keeps its most used ones, and no tag
