@@ -96,3 +96,39 @@ func standInPlay(t *testing.T, c Campaign, transcript []Turn, answer string) {
 	}
 	t.Fatalf("stand-in did not end within %d turns", limit)
 }
+
+// FuzzQuestions: counting a reply's questions never panics, counts no more questions than the
+// reply has question marks, and, for a reply without quotation marks, finds twice as many in
+// the reply said twice: a second question is never hidden by the first.
+func FuzzQuestions(f *testing.F) {
+	for _, s := range []string{"What did you like? And what did you hate?", "Did the “Why?” button help?", "何が好きでしたか？何が",
+		`"a? "b?`, "¿Qué? ¿Y?", "Ask?Me (why?) ok?!", "„Warum?“ ", "What's‘ up?’ x?", "?"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := questions(s)
+		if marks := strings.Count(strings.Map(func(r rune) rune {
+			if r != '¿' && strings.ContainsRune(questionMarks, r) {
+				return '?'
+			}
+			return 'x'
+		}, s), "?"); n < 0 || n > marks {
+			t.Fatalf("%q: %d questions from %d question marks", s, n, marks)
+		}
+		if strings.ContainsFunc(s, isQuotationMark) {
+			return
+		}
+		if twice := questions(s + " " + s); twice != 2*n {
+			t.Fatalf("%q: %d questions, but %d said twice", s, n, twice)
+		}
+	})
+}
+
+func isQuotationMark(r rune) bool {
+	for open, closer := range quotePairs {
+		if r == open || r == closer {
+			return true
+		}
+	}
+	return false
+}

@@ -289,6 +289,7 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 		"user line":       {"Nice!\nuser: ok\nWhat else?", "contains role markers"},
 		"chat template":   {"<|im_start|>assistant What else?", "contains role markers"},
 		"terminal escape": {"What \x07\x1b[31mred\x1b[0m happened?", "contains control characters"},
+		"two questions":   {"What did you like? And what did you hate?", "asks more than one question"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := newFakeProvider(t, always(tc.content))
@@ -308,6 +309,18 @@ func TestLLMAcceptsAnInvitationWithoutQuestionMark(t *testing.T) {
 	l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
 	if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM {
 		t.Fatalf("reply %+v", r)
+	}
+}
+
+// One question that quotes a question mark, or names something with one, is shown as the
+// model wrote it.
+func TestLLMAcceptsOneQuestionQuotingAnother(t *testing.T) {
+	for _, content := range []string{"When the app asked “Are you sure?”, what did you do?", "Did the shop’s What?Now list help, e.g. on Sundays?"} {
+		p := newFakeProvider(t, always(content))
+		l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
+		if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM || r.Content != content {
+			t.Errorf("%q: reply %+v", content, r)
+		}
 	}
 }
 

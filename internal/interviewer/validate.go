@@ -44,6 +44,10 @@ func checkReply(reply string, transcript []Turn) error {
 		return &invalidReply{"not a question"}
 	case repeats(reply, transcript):
 		return &invalidReply{"repeats an earlier question"}
+	case questions(reply) > 1:
+		// A participant answers one question per turn; the second one would go unanswered
+		// or get half an answer, and the transcript would not say which.
+		return &invalidReply{"asks more than one question"}
 	}
 	return nil
 }
@@ -63,6 +67,66 @@ func questionLike(s string) bool {
 		}
 	}
 	return false
+}
+
+// questions counts the questions s asks: the question marks that end one. A question mark
+// inside quotation marks is part of what is quoted ("Did the “Why?” button help?"), and one
+// followed at once by anything but white space belongs to a name, a URL or an aside
+// ("Ask?Me", "example.com/?q=1", "(and why?)"); neither ends the question. A run of marks
+// ("?!", "??") ends one. CJK text puts no space between sentences, so a full-width mark ends
+// a question before a letter too. A quotation mark never closed quotes nothing, so its marks
+// count: a stray opening quote cannot hide a second question.
+func questions(s string) int {
+	count := 0
+	var quotes []quote // the quotations open, innermost last
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if n := len(quotes); n > 0 && r == quotes[n-1].closer {
+			quotes = quotes[:n-1]
+			continue
+		}
+		if closer, ok := quotePairs[r]; ok {
+			quotes = append(quotes, quote{closer: closer})
+			continue
+		}
+		if r == '¿' || !strings.ContainsRune(questionMarks, r) {
+			continue
+		}
+		j := i + 1
+		for j < len(rs) && (rs[j] == '!' || strings.ContainsRune(questionMarks, rs[j])) {
+			j++
+		}
+		ends := j == len(rs) || unicode.IsSpace(rs[j]) || r == '\uff1f' && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]))
+		if ends {
+			if n := len(quotes); n > 0 {
+				quotes[n-1].asks++
+			} else {
+				count++
+			}
+		}
+		i = j - 1
+	}
+	for _, q := range quotes {
+		count += q.asks
+	}
+	return count
+}
+
+// quote is an open quotation: the mark that closes it, and the questions it would end were it
+// never closed.
+type quote struct {
+	closer rune
+	asks   int
+}
+
+// quotePairs maps each opening quotation mark to its closing one: English and German double
+// and single curly quotes, guillemets, CJK corner brackets, and the straight double quote,
+// which closes itself. The straight single quote and ’ are left out: they are apostrophes
+// far more often ("What's"), and ’ closes a ‘ only once one is open.
+var quotePairs = map[rune]rune{
+	'"': '"', '\u201c': '\u201d', '\u201e': '\u201c', '\u2018': '\u2019', '\u201a': '\u2018',
+	'\u00ab': '\u00bb', '\u2039': '\u203a', '\u300c': '\u300d', '\u300e': '\u300f',
 }
 
 // repeats reports whether reply asks an earlier interviewer turn again, compared up to

@@ -34,7 +34,25 @@ func TestCheckReply(t *testing.T) {
 		{"Why \x1b[31mred\x1b[0m?", "control characters"},
 		{"What next?\u0085", "control characters"},
 		{"What \xff next?", "not UTF-8"},
-		{"What happened next?\nAnd then?\tWhy?", ""},
+		{"What happened next,\nand then,\twhy?", ""}, // newline and tab are text
+		// One question, whatever question marks it quotes or names.
+		{"Did the “Why?” button help you?", ""},
+		{`When the app asked "Are you sure? Really?" what did you do?`, ""},
+		{"Was „Warum?“ the first thing you asked?", ""},
+		{"What did you find on example.com/?q=bikes, and what did you make of it?", ""},
+		{"What made you switch (and why?) to cycling?", ""},
+		{"Did Ask?Me come up when you looked for a route?", ""},
+		{"What did you like?!", ""},
+		{"Thanks! What did you like about it? Take your time.", ""},
+		{"Qu'avez-vous aimé ?", ""},
+		// More than one question.
+		{"What did you like? And what did you hate?", "more than one question"},
+		{"¿Qué le gustó? ¿Y qué no?", "more than one question"},
+		{"何が好きでしたか？何が嫌いでしたか？", "more than one question"},
+		{"Qu'avez-vous aimé ? Et détesté ?", "more than one question"},
+		{"What happened next?\nAnd then?\tWhy?", "more than one question"},
+		{`"What did you like? And what did you hate?`, "more than one question"}, // a quote never closed
+		{"What did you like?? And what did you hate??", "more than one question"},
 	} {
 		err := checkReply(tc.reply, transcript)
 		var invalid *invalidReply
