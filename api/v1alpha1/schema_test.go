@@ -127,6 +127,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign title a soft hyphen and a letter mark", manifest: campaign(`title: "\u00AD\u061C\u034F"`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "team displayName invisible", manifest: team(`displayName: "\uFEFF\u200D"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "team displayName a direction override", manifest: team(`displayName: "\u202E"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "campaign title tag characters", manifest: campaign(`title: "\U000E0020\U000E0041\u2064"`), wantField: "spec.title", wantMsg: "title cannot be blank"},
+		{name: "team displayName musical format controls", manifest: team(`displayName: "\U0001D173\uFFF9"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "team displayName a filler letter", manifest: team(`displayName: "\u3164\u2800"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "campaign with unknown mode", manifest: campaign("title: T\n  mode: sales"), wantField: "spec.mode", wantMsg: "Unsupported value"},
 		{name: "maxQuestions below 1", manifest: campaign("title: T\n  maxQuestions: 0"), wantField: "spec.maxQuestions", wantMsg: "greater than or equal to 1"},
