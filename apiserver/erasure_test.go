@@ -186,3 +186,43 @@ func receivedFindings(t *testing.T, rc *receiver, secret string, want int, erase
 	}
 	return seen
 }
+
+// Erasing an interview no stored analysis read (one started and never answered, or one
+// completed after the campaign was analysed) cannot take anyone's words out of the analysis
+// findings, so they stay as they were, with no event, and no analysis starts.
+func TestErasureOfAnInterviewNoAnalysisReadLeavesFindings(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn, c, _, _ := pricingStudy(t, b, "unread-erasure-"+b.name)
+			first := analyzed(t, b.url, tn.secret, c.ID)
+			before := campaignFindings(t, b.url, tn.secret, c.ID, "")
+			if first.Status != "succeeded" || len(before) == 0 {
+				t.Fatalf("the analysis %+v made %+v", first, before)
+			}
+			events, _ := teamEvents(t, b.db, tn.id)
+			unanswered := start(t, b.url, tn.secret, c.ID, nil)
+			later, _ := interviewed(t, b.url, tn.secret, c.ID, pricingAnswers[5])
+			for _, id := range []string{unanswered.ID, later.ID} {
+				callAt(t, b.url, "DELETE", "/api/v1/interviews/"+id, tn.secret, nil).expect(t, 204)
+				if after := campaignFindings(t, b.url, tn.secret, c.ID, ""); !slices.EqualFunc(before, after, sameFinding) {
+					t.Fatalf("erasing %s, which no analysis read, changed the findings from %+v to %+v", id, before, after)
+				}
+			}
+			time.Sleep(time.Second) // an analysis, had one been queued, would be listed by now
+			var list []analysisJob
+			callAt(t, b.url, "GET", "/api/v1/campaigns/"+c.ID+"/analyses", tn.secret, nil).expect(t, 200).data(t, &list)
+			if len(list) != 1 || list[0].ID != first.ID {
+				t.Fatalf("analyses after erasing interviews no analysis read: %+v", list)
+			}
+			if now, _ := teamEvents(t, b.db, tn.id); now["finding.updated"] != events["finding.updated"] {
+				t.Fatalf("finding.updated events: %d, before the erasures %d", now["finding.updated"], events["finding.updated"])
+			}
+		})
+	}
+}
+
+// sameFinding says whether two reads of a finding show it unchanged.
+func sameFinding(a, b finding) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Summary == b.Summary && a.UpdatedAt == b.UpdatedAt &&
+		a.Frequency == b.Frequency && len(a.Evidence) == len(b.Evidence)
+}

@@ -209,25 +209,25 @@ func (s *Server) deleteInterview(w http.ResponseWriter, r *http.Request, p *auth
 		return envelope.New(envelope.CodeForbidden, "Deleting interviews needs the owner or admin role")
 	}
 	ts := s.rows(t.team)
-	if err := ts.DeleteInterview(r.Context(), t.row.ID); err != nil {
+	erased, err := ts.EraseInterview(r.Context(), t.row.ID)
+	if err != nil {
 		return interviewError(err, t, "")
 	}
-	s.analyseAfterErasure(r.Context(), ts, t)
+	if erased.Redacted {
+		s.analyseAfterErasure(r.Context(), ts, t)
+	}
 	envelope.WriteNoContent(w)
 	return nil
 }
 
 // analyseAfterErasure starts the analysis that writes anew the analysis findings an erased
 // interview left without title or summary (store.RedactedTitle); with no completed interview
-// left, nothing could, so they go. The erasure itself has happened: a failure here is logged,
-// and the next analysis of the campaign does the same.
+// left, nothing could, so they go. It is called only when the erasure redacted them: an
+// interview no stored analysis read leaves them as they were, and starts nothing. The erasure
+// itself has happened: a failure here is logged, and the next analysis of the campaign does
+// the same.
 func (s *Server) analyseAfterErasure(ctx context.Context, ts store.TeamStore, t interviewTarget) {
 	campaign := t.row.CampaignID
-	// A campaign never analysed has no analysis findings.
-	ran, err := ts.ListAnalyses(ctx, store.AnalysisFilter{CampaignID: campaign}, store.PageRequest{Limit: 1, SkipTotal: true})
-	if err != nil || len(ran.Items) == 0 {
-		return
-	}
 	n, err := ts.CountInterviews(ctx, store.InterviewFilter{CampaignID: campaign, Status: store.InterviewCompleted})
 	switch {
 	case err != nil:

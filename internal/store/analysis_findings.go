@@ -47,7 +47,9 @@ type AnalysisFindingStore interface {
 	// writes nothing and fails with ErrConflict: fs may hold the erased participant's words
 	// (a title needs no evidence to quote them), so the analysis must be made again without
 	// them. On PostgreSQL the interviews stay locked against deletion until the transaction
-	// ends, so an erasure waits for the sync and then redacts what it wrote.
+	// ends, so an erasure waits for the sync and then redacts what it wrote. The interviews
+	// read are marked analysed in the same transaction: erasing one of them redacts the
+	// findings, erasing any other interview does not (EraseInterview).
 	SyncAnalysisFindings(ctx context.Context, campaign CampaignID, read []InterviewID, fs []NewFinding) (AnalysisSync, error)
 	// NoteRedactedFindings sets the summary of the campaign's analysis findings an erasure
 	// redacted (titled RedactedTitle) to note, writes finding.updated for each in the same
@@ -107,7 +109,7 @@ func (ts *teamStore) SyncAnalysisFindings(ctx context.Context, campaign Campaign
 			out.Removed = append(out.Removed, old.ID)
 		}
 		slices.Sort(out.Removed)
-		return nil
+		return tx.markAnalysed(ctx, quoted(fs))
 	})
 	if err != nil {
 		return AnalysisSync{}, fmt.Errorf("store: sync analysis findings of campaign %s: %w", campaign, err)
@@ -187,7 +189,8 @@ func (ts *teamStore) analysisFindings(ctx context.Context, campaign CampaignID) 
 const holdChunk = 500
 
 // holdInterviews fails with ErrConflict unless every interview in ids still exists, and on
-// PostgreSQL locks them (FOR SHARE) until the transaction ends, so none can be deleted first.
+// PostgreSQL locks them (FOR SHARE) until the transaction ends, so none can be deleted first;
+// it marks them analysed (see EraseInterview).
 func (ts *teamStore) holdInterviews(ctx context.Context, ids []InterviewID) error {
 	want := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -209,7 +212,33 @@ func (ts *teamStore) holdInterviews(ctx context.Context, ids []InterviewID) erro
 			return fmt.Errorf("%d of the interviews analysed were deleted meanwhile: %w", len(chunk)-len(held), ErrConflict)
 		}
 	}
+	return ts.markAnalysed(ctx, want)
+}
+
+// markAnalysed marks the interviews ids (sorted, distinct) as read by an analysis whose
+// findings are stored, in the transaction that stores them: an erasure after it knows the
+// findings may hold their words, and one before it finds them unmarked and the sync refused.
+func (ts *teamStore) markAnalysed(ctx context.Context, ids []string) error {
+	for chunk := range slices.Chunk(ids, holdChunk) {
+		in, args := inList(ts.team, chunk)
+		if _, err := ts.exec(ctx, "UPDATE interviews SET analysed = TRUE WHERE team_id = ? AND id IN "+in+" AND NOT analysed", args...); err != nil {
+			return fmt.Errorf("mark the interviews analysed: %w", err)
+		}
+	}
 	return nil
+}
+
+// quoted are the interviews fs quote, sorted and distinct: a finding was made from what it
+// quotes, whatever its caller says it read.
+func quoted(fs []NewFinding) []string {
+	var ids []string
+	for _, f := range fs {
+		for _, e := range f.Evidence {
+			ids = append(ids, string(e.InterviewID))
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // lockAnalysisFindings locks the campaign's analysis findings on PostgreSQL, in the order

@@ -134,6 +134,20 @@ type InterviewStore interface {
 	// it changes (those, and those that quoted the interview) gets a finding.updated event
 	// showing it as it is after the erasure, in the same transaction.
 	DeleteInterview(ctx context.Context, id InterviewID) error
+	// EraseInterview is DeleteInterview, and says what the erasure did to the campaign's
+	// analysis findings. It redacts them only if an analysis whose findings were stored
+	// read the interview (SyncAnalysisFindings marks the interviews it was given): one never
+	// completed, or completed after the findings were made, is in none of them.
+	EraseInterview(ctx context.Context, id InterviewID) (Erasure, error)
+}
+
+// Erasure is what EraseInterview did.
+type Erasure struct {
+	// Campaign is the erased interview's campaign.
+	Campaign CampaignID
+	// Redacted says the campaign's analysis findings were redacted (RedactedTitle): an
+	// analysis of the interviews left must write them anew.
+	Redacted bool
 }
 
 // IdleInterview names one interview AbandonIdleInterviews abandoned, for logs and metrics.

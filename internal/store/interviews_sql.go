@@ -187,9 +187,17 @@ func (ts *teamStore) endInterviews(ctx context.Context, q string, args ...any) (
 	return ended, ts.applyCounts(ctx, d)
 }
 
-// DeleteInterview deletes an interview and its events; its messages and evidence go by cascade. The RETURNING
-// tells which counters lose it, as the row was at the moment it was deleted.
+// DeleteInterview erases an interview (EraseInterview) for a caller that needs no more.
 func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error {
+	_, err := ts.EraseInterview(ctx, id)
+	return err
+}
+
+// EraseInterview deletes an interview and its events; its messages and evidence go by
+// cascade. The RETURNING tells which counters lose it, as the row was at the moment it was
+// deleted, and whether an analysis whose findings were stored read it (analysed).
+func (ts *teamStore) EraseInterview(ctx context.Context, id InterviewID) (Erasure, error) {
+	var out Erasure
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		var campaign CampaignID
 		err := tx.writeRow(ctx, "SELECT campaign_id FROM interviews WHERE team_id = ? AND id = ?", []any{&campaign}, tx.team, id)
@@ -200,8 +208,8 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 			return err
 		}
 		// Locked first, in the order SyncAnalysisFindings locks them: an analysis syncing its
-		// findings meanwhile either commits before (and is redacted below) or sees the
-		// interview gone and is made again.
+		// findings meanwhile either commits before (marks the interview analysed, and is
+		// redacted below) or sees the interview gone and is made again.
 		if err := tx.lockAnalysisFindings(ctx, campaign); err != nil {
 			return err
 		}
@@ -210,51 +218,58 @@ func (ts *teamStore) DeleteInterview(ctx context.Context, id InterviewID) error 
 			return err
 		}
 		var status InterviewStatus
-		err = tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status",
-			[]any{&campaign, &status}, tx.team, id)
+		var analysed bool
+		err = tx.writeRow(ctx, "DELETE FROM interviews WHERE team_id = ? AND id = ? RETURNING campaign_id, status, analysed",
+			[]any{&campaign, &status, &analysed}, tx.team, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if err := tx.eraseFromFindings(ctx, id, campaign, cited); err != nil {
+		if out.Redacted, err = tx.eraseFromFindings(ctx, id, campaign, cited, analysed); err != nil {
 			return err
 		}
 		if err := tx.eraseReplays(ctx, string(id), false); err != nil {
 			return err
 		}
+		out.Campaign = campaign
 		d := countDeltas{}
 		d.add(tx.team, campaign, status, -1)
 		return tx.applyCounts(ctx, d)
 	})
 	if err != nil {
-		return fmt.Errorf("store: delete interview %s: %w", id, err)
+		return Erasure{}, fmt.Errorf("store: delete interview %s: %w", id, err)
 	}
 	ts.forget(ctx)
-	return nil
+	return out, nil
 }
 
 // eraseFromFindings takes a deleted interview's participant's words out of the campaign's
 // findings and their events, once the interview's evidence has gone by cascade; cited are the
 // findings that quoted it. Its events carry its data in their payloads, and so do the
-// campaign's finding events quoting it (their evidence names the interview) and those of its
-// analysis findings, whose titles and summaries are made of what participants said, this one
-// perhaps among them: they are deleted (deliveries and attempts go by cascade) and the
-// analysis findings redacted. Then every finding the erasure changed is announced as it is
-// now, so its subscribers hear of the change and the new events hold none of those words.
-func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string) error {
+// campaign's finding events quoting it (their evidence names the interview). When a stored
+// analysis read it (analysed), so do the events of the campaign's analysis findings, whose
+// titles and summaries are made of what participants said, this one perhaps among them: they
+// are deleted (deliveries and attempts go by cascade) and the analysis findings redacted; it
+// says whether any was. An interview no stored analysis read is in none of them, and they stay.
+// Then every finding the erasure changed is announced as it is now, so its subscribers hear
+// of the change and the new events hold none of those words.
+func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string, analysed bool) (bool, error) {
 	if _, err := ts.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
 		OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
-			OR CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))`,
-		ts.team, id, campaign, "%"+string(id)+"%"); err != nil {
-		return err
+			OR (? AND (CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))))`,
+		ts.team, id, campaign, "%"+string(id)+"%", analysed); err != nil {
+		return false, err
 	}
-	redacted, err := ts.redactAnalysis(ctx, campaign)
-	if err != nil {
-		return err
+	var redacted []string
+	if analysed {
+		var err error
+		if redacted, err = ts.redactAnalysis(ctx, campaign); err != nil {
+			return false, err
+		}
 	}
-	return ts.announceUpdated(ctx, append(cited, redacted...))
+	return len(redacted) > 0, ts.announceUpdated(ctx, append(cited, redacted...))
 }
 
 // forget moves an erasure out of SQLite's write-ahead log, where the deleted rows' old pages
