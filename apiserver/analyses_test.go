@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/chatmodel/chatmodeltest"
+	"qual.cx/operator/internal/plans"
+	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 )
 
@@ -230,4 +233,96 @@ func TestErasureReanalysisThatFailsIsShown(t *testing.T) {
 	if f := theFinding(); f.Title != title || f.Frequency != 4 {
 		t.Fatalf("the finding written anew: %+v", f)
 	}
+}
+
+// The analysis an erasure asks for on an llm campaign spends the Analysis/hr budget: with a
+// unit left the model runs it and the unit is spent; with none left the erasure still happens
+// at once and the built-in analyzer writes the findings anew, and the model is not asked. An
+// erasure of an interview no analysis read asks for nothing.
+func TestErasureReanalysisSpendsTheBudget(t *testing.T) {
+	const quote = "The export to CSV crashed on large files"
+	var kind atomic.Value
+	kind.Store("pain_point")
+	limiter := &spentBudget{Limiter: ratelimit.NewMemory()}
+	model := themeModel(t, "CSV export crashes", quote, &kind, new(atomic.Bool)) // never down
+	hs := llmAnalysisServerOn(t, "qual-llm-erasure-budget", model, limiter)
+	tn := newTenant(t, "llm-erasure-budget", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, hs.URL, tn.secret, map[string]any{"title": "Export study", "questions": []string{"What went wrong?"},
+		"max_questions": 2, "settings": map[string]any{"analyzer": "llm"}})
+	var ivs []interview
+	for n := range 6 {
+		iv, _ := interviewed(t, hs.URL, tn.secret, c.ID, fmt.Sprintf("%s, participant %d.", quote, n+1))
+		ivs = append(ivs, iv)
+	}
+	if first := analyzed(t, hs.URL, tn.secret, c.ID); first.Status != "succeeded" || ran(first) != "llm" {
+		t.Fatalf("the first analysis: %+v", first)
+	}
+	key, limit := "analyses:"+tn.id, plans.Default.Of(qualv1alpha1.PlanEnterprise).Analyses()
+	left := func() int {
+		t.Helper()
+		r, err := limiter.Peek(context.Background(), key, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Remaining
+	}
+	newest := func() analysisJob {
+		t.Helper()
+		var list []analysisJob
+		callAt(t, hs.URL, "GET", "/api/v1/campaigns/"+c.ID+"/analyses?limit=1", tn.secret, nil).expect(t, 200).data(t, &list)
+		return list[0]
+	}
+	asked, units, prev := len(model.Seen()), left(), newest()
+
+	// Never answered: nothing to analyse again, nothing spent.
+	callAt(t, hs.URL, "DELETE", "/api/v1/interviews/"+start(t, hs.URL, tn.secret, c.ID, nil).ID, tn.secret, nil).expect(t, 204)
+	time.Sleep(time.Second)
+	if newest().ID != prev.ID || len(model.Seen()) != asked || left() != units {
+		t.Fatalf("erasing an unanswered interview: newest analysis %+v, model asked %d times more, %d units spent",
+			newest(), len(model.Seen())-asked, units-left())
+	}
+
+	// Two erasures in a burst: one analysis, one unit, one run of the model.
+	for _, iv := range ivs[:2] {
+		callAt(t, hs.URL, "DELETE", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 204)
+	}
+	if a := waitAnalysis(t, hs.URL, tn.secret, newest().ID); a.Status != "succeeded" || ran(a) != "llm" || a.ID == prev.ID {
+		t.Fatalf("the burst's analysis: %+v", a)
+	}
+	if calls, spent := len(model.Seen())-asked, units-left(); spent != 1 || calls < 1 || calls > spent {
+		t.Fatalf("the burst's analysis asked the model %d times and spent %d units", calls, spent)
+	}
+
+	// No unit left: the erasure happens at once, the built-in analyzer writes the findings anew.
+	limiter.spent.Store(key)
+	asked, prev = len(model.Seen()), newest()
+	callAt(t, hs.URL, "DELETE", "/api/v1/interviews/"+ivs[2].ID, tn.secret, nil).expect(t, 204)
+	for _, f := range campaignFindings(t, hs.URL, tn.secret, c.ID, "") {
+		if f.Source == "analysis" && (f.Title != store.RedactedTitle || f.Summary != "") {
+			t.Fatalf("right after an erasure with no budget left: %+v", f)
+		}
+	}
+	a := waitAnalysis(t, hs.URL, tn.secret, newest().ID)
+	if a.ID == prev.ID || a.Status != "succeeded" || ran(a) != "builtin" || len(model.Seen()) != asked {
+		t.Fatalf("with no budget left, the erasure's analysis %+v asked the model %d times", a, len(model.Seen())-asked)
+	}
+	for _, f := range campaignFindings(t, hs.URL, tn.secret, c.ID, "") {
+		if f.Title == store.RedactedTitle {
+			t.Fatalf("not written anew: %+v", f)
+		}
+	}
+}
+
+// spentBudget is a limiter whose budget named by spent has no unit left (a GCRA budget
+// refills continuously, so one spent down by a test has a unit again within seconds).
+type spentBudget struct {
+	ratelimit.Limiter
+	spent atomic.Value
+}
+
+func (l *spentBudget) Allow(ctx context.Context, key string, limit ratelimit.Limit, n int) (ratelimit.Result, error) {
+	if l.spent.Load() == key {
+		return ratelimit.Result{Limit: limit.Quota, RetryAfter: time.Minute}, nil
+	}
+	return l.Limiter.Allow(ctx, key, limit, n)
 }

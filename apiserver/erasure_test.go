@@ -226,3 +226,43 @@ func sameFinding(a, b finding) bool {
 	return a.ID == b.ID && a.Title == b.Title && a.Summary == b.Summary && a.UpdatedAt == b.UpdatedAt &&
 		a.Frequency == b.Frequency && len(a.Evidence) == len(b.Evidence)
 }
+
+// A burst of erasures of interviews the analysis read redacts the findings at once and is
+// analysed again once, not once per erasure: the analysis an erasure asks for waits a moment
+// (findings.DefaultSettle) before it runs, and the erasures after it join it.
+func TestErasuresInABurstAreAnalysedOnce(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tn, c, ivs, msgs := pricingStudy(t, b, "burst-erasure-"+b.name)
+			first := analyzed(t, b.url, tn.secret, c.ID)
+			var lastSent time.Time
+			for i, iv := range ivs[:3] {
+				lastSent = time.Now()
+				callAt(t, b.url, "DELETE", "/api/v1/interviews/"+iv.ID, tn.secret, nil).expect(t, 204)
+				for _, f := range campaignFindings(t, b.url, tn.secret, c.ID, "") {
+					if f.Title != store.RedactedTitle || strings.Contains(f.Summary, msgs[i].Content) {
+						t.Fatalf("right after erasure %d: %+v", i+1, f)
+					}
+				}
+			}
+			var list []analysisJob
+			callAt(t, b.url, "GET", "/api/v1/campaigns/"+c.ID+"/analyses", tn.secret, nil).expect(t, 200).data(t, &list)
+			if len(list) != 2 || list[1].ID != first.ID {
+				t.Fatalf("analyses after a burst of three erasures: %+v", list)
+			}
+			a := waitAnalysis(t, b.url, tn.secret, list[0].ID)
+			if began, err := time.Parse(time.RFC3339Nano, *a.StartedAt); a.Status != "succeeded" || err != nil || !began.After(lastSent) {
+				t.Fatalf("the burst's analysis %+v (started %s, the last erasure sent at %s, %v)", a, *a.StartedAt, lastSent.UTC(), err)
+			}
+			callAt(t, b.url, "GET", "/api/v1/campaigns/"+c.ID+"/analyses", tn.secret, nil).expect(t, 200).data(t, &list)
+			if len(list) != 2 {
+				t.Fatalf("analyses once the burst's has run: %+v", list)
+			}
+			for _, f := range campaignFindings(t, b.url, tn.secret, c.ID, "") {
+				if f.Title == store.RedactedTitle {
+					t.Fatalf("still redacted after the burst's analysis: %+v", f)
+				}
+			}
+		})
+	}
+}

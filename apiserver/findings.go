@@ -588,7 +588,8 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 		return envelope.New(envelope.CodeInvalidState, "The campaign's language is %s and the built-in analyzer reads English only: "+
 			"set settings.analyzer to llm to analyze it with the chat model", b.Language)
 	}
-	a, _, err := s.cfg.Analyses.Analyze(r.Context(), ts, campaign, brief(c.Object), func() error {
+	b := brief(c.Object)
+	a, _, err := s.cfg.Analyses.AnalyzeCharged(r.Context(), ts, campaign, b, s.analysisCharge(m.Team, b, true), func() error {
 		if e := s.spendHourly(w, r, p, m.Team, analysesBudget); e != nil {
 			return e
 		}
@@ -602,6 +603,17 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 	}
 	envelope.WriteData(w, http.StatusAccepted, resources.NewAnalysisQueued(a))
 	return nil
+}
+
+// analysisCharge is the Analysis/hr budget the model runs of an analysis of campaign c spend
+// (findings.Charge): paid says the request spends a unit for its first. The built-in
+// analyzer runs spend none, so a campaign that asks for it has none.
+func (s *Server) analysisCharge(team *directory.Team, c analysis.Campaign, paid bool) *findings.Charge {
+	if c.Analyzer != analysis.AnalyzerLLM {
+		return nil
+	}
+	return &findings.Charge{Key: budgetKey(analysesBudget.key, team, nil),
+		Limit: analysesBudget.limit(s.cfg.Plans.Of(planOf(team, nil))), Paid: paid}
 }
 
 // brief is the campaign as the analyzer knows it.

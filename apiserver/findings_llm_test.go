@@ -125,6 +125,12 @@ func TestLLMAnalyzerFromTheOperatorsSecret(t *testing.T) {
 // stacks run the built-in analyzer alone. It stops with the test, before its store closes.
 func llmAnalysisServer(t *testing.T, secret string, model *chatmodeltest.Provider) *httptest.Server {
 	t.Helper()
+	return llmAnalysisServerOn(t, secret, model, ratelimit.NewMemory())
+}
+
+// llmAnalysisServerOn is llmAnalysisServer spending its budgets on limiter.
+func llmAnalysisServerOn(t *testing.T, secret string, model *chatmodeltest.Provider, limiter ratelimit.Limiter) *httptest.Server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	own, closeStore, err := testenv.TempStore(ctx)
 	if err != nil {
@@ -136,7 +142,7 @@ func llmAnalysisServer(t *testing.T, secret string, model *chatmodeltest.Provide
 	p := operatorModel(ctx, t, secret, model.Config().BaseURL)
 	builtin := analysis.New()
 	chooser := analysis.Chooser{Builtin: builtin, Model: llmanalysis.For(p.Model, builtin, nil, logr.Discard())}
-	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: own, Limiter: ratelimit.NewMemory(), JWTSecret: jwtSecret,
+	srv, err := teststack.Start(ctx, teststack.Options{Config: cfg, Store: own, Limiter: limiter, JWTSecret: jwtSecret,
 		Analyzer: chooser})
 	if err != nil {
 		t.Fatal(err)

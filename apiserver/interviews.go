@@ -234,7 +234,8 @@ func (s *Server) analyseAfterErasure(ctx context.Context, ts store.TeamStore, t 
 	case n == 0:
 		_, err = ts.SyncAnalysisFindings(ctx, campaign, nil, nil)
 	case s.cfg.Analyses != nil:
-		_, _, err = s.cfg.Analyses.Analyze(ctx, ts, campaign, brief(t.campaign.Object), func() error { return nil })
+		b := brief(t.campaign.Object)
+		_, err = s.cfg.Analyses.AfterErasure(ctx, ts, campaign, b, s.analysisCharge(t.team.Team, b, false))
 	}
 	if err != nil {
 		s.cfg.Logger.Error(err, "analysis after an erasure", "campaign", campaign)

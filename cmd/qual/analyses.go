@@ -12,6 +12,7 @@ import (
 	"qual.cx/operator/internal/analysis"
 	llmanalysis "qual.cx/operator/internal/analysis/llm"
 	"qual.cx/operator/internal/findings"
+	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 )
 
@@ -33,10 +34,11 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 
 // start builds the analysis queue on the store (running River's migrations there) and starts
 // its workers until ctx ends; campaigns that ask for the llm analyzer get model's while one
-// is configured. The returned func stops them, waiting up to 30 s for running
+// is configured; their model runs that no request paid for spend the Analysis/hr budget on
+// limiter (findings.Charge). The returned func stops them, waiting up to 30 s for running
 // analyses (the rest run again later), and releases the queue.
 func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Store, model *chatModel,
-	reg prometheus.Registerer) (*findings.Queue, func(), error) {
+	limiter ratelimit.Limiter, reg prometheus.Registerer) (*findings.Queue, func(), error) {
 	workers := f.workers
 	if workers <= 0 {
 		workers = -1
@@ -49,7 +51,7 @@ func (f *analysisFlags) start(ctx context.Context, log logr.Logger, db store.Sto
 	chooser := analysis.Chooser{Builtin: builtin, Model: model.analyzer(builtin, llmMetrics)}
 	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: db, Analyzer: chooser, Workers: workers,
 		JobTimeout: f.jobTimeout, RescueAfter: f.rescueAfter, PollInterval: f.poll, Logger: log.WithName("analyses"),
-		Metrics: reg})
+		Metrics: reg, Limiter: limiter})
 	if err != nil {
 		return nil, nil, fmt.Errorf("analysis queue: %w", err)
 	}

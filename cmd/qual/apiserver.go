@@ -139,7 +139,7 @@ func (f *apiserverFlags) config(ctx context.Context, log logr.Logger, d serverDe
 		}
 	}
 	model := f.llm(ctx, log, d.reader)
-	queue, stopQueue, err := f.analysis.start(ctx, log, d.store, model, d.metrics)
+	queue, stopQueue, err := f.analysis.start(ctx, log, d.store, model, limiter, d.metrics)
 	if err != nil {
 		closeLimiter()
 		return apiserver.Config{}, nil, err

@@ -12,6 +12,7 @@ import (
 
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/jobs"
+	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 )
 
@@ -24,6 +25,7 @@ const (
 	DefaultJobTimeout   = 10 * time.Minute
 	DefaultMaxAttempts  = 5
 	DefaultPollInterval = time.Second
+	DefaultSettle       = 3 * time.Second
 )
 
 // QueueConfig configures a Queue.
@@ -53,13 +55,20 @@ type QueueConfig struct {
 	Logger logr.Logger
 	// Metrics registers the runs' Prometheus series (nil: none).
 	Metrics prometheus.Registerer
+	// Limiter spends the Analysis/hr budget of model runs no request paid for (see Charge);
+	// nil: they spend nothing.
+	Limiter ratelimit.Limiter
+	// Settle is how long an analysis an erasure asks for waits before it runs (default
+	// DefaultSettle), so that a burst of erasures is analysed once.
+	Settle time.Duration
 }
 
 // Queue runs analyses as durable River jobs in the store's own database: a job survives the
 // process that queued or ran it, and any replica's workers may run it.
 type Queue struct {
-	jobs *jobs.Client
-	opts river.InsertOpts
+	jobs   *jobs.Client
+	opts   river.InsertOpts
+	settle time.Duration
 }
 
 // ErrNotReady is returned by Analyze until River's tables are in place (Start could not
@@ -75,7 +84,7 @@ func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner := &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger, Metrics: m}
+	runner := &Runner{Store: cfg.Store, Analyzer: cfg.Analyzer, Log: cfg.Logger, Metrics: m, Limiter: cfg.Limiter}
 	workers := cfg.Workers
 	if cfg.Analyzer == nil || workers < 0 {
 		workers = 0
@@ -89,7 +98,7 @@ func NewQueue(ctx context.Context, cfg QueueConfig) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("findings: queue: %w", err)
 	}
-	return &Queue{jobs: c, opts: river.InsertOpts{Queue: QueueName, MaxAttempts: cfg.MaxAttempts,
+	return &Queue{jobs: c, settle: cfg.Settle, opts: river.InsertOpts{Queue: QueueName, MaxAttempts: cfg.MaxAttempts,
 		UniqueOpts: river.UniqueOpts{ByArgs: true}}}, nil
 }
 
@@ -109,6 +118,9 @@ func (c QueueConfig) withDefaults() QueueConfig {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.Settle <= 0 {
+		c.Settle = DefaultSettle
 	}
 	return c
 }
@@ -136,6 +148,40 @@ func (q *Queue) Close() { q.jobs.Close() }
 // requests race; its error is returned as it is, and no analysis is made.
 func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
 	spend func() error) (a store.Analysis, existing bool, err error) {
+	return q.AnalyzeCharged(ctx, ts, campaign, c, nil, spend)
+}
+
+// AnalyzeCharged is Analyze for a campaign whose analyzer is the model's: spend pays its first
+// model run (charge.Paid), and any later one that no request paid for spends charge's budget
+// (see Charge). charge nil: none does.
+func (q *Queue) AnalyzeCharged(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
+	charge *Charge, spend func() error) (a store.Analysis, existing bool, err error) {
+	return q.analyze(ctx, ts, campaign, job{campaign: c, charge: charge}, spend)
+}
+
+// AfterErasure queues the analysis that writes anew the findings an erasure redacted, or
+// returns the campaign's queued or running one, which does. It is never refused for budget: it
+// waits Settle before it runs, so the erasures of a burst all land in it, and its model run
+// spends charge's budget when it starts (see Charge), without the built-in analyzer running
+// instead when none is left.
+func (q *Queue) AfterErasure(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
+	charge *Charge) (store.Analysis, error) {
+	if charge != nil {
+		charge.Paid = false
+	}
+	a, _, err := q.analyze(ctx, ts, campaign, job{campaign: c, charge: charge, settle: true}, func() error { return nil })
+	return a, err
+}
+
+// job is what an analysis' River job is made with.
+type job struct {
+	campaign analysis.Campaign
+	charge   *Charge
+	settle   bool // it waits Settle before it runs
+}
+
+func (q *Queue) analyze(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, j job,
+	spend func() error) (a store.Analysis, existing bool, err error) {
 	if !q.jobs.Ready() {
 		return store.Analysis{}, false, ErrNotReady
 	}
@@ -145,7 +191,7 @@ func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.
 		// Insert its job again: a no-op while the job lives (jobs are unique by analysis), and
 		// a repair when the job was lost (the process died between the row and the job) or
 		// given up by the queue's rescuer.
-		return a, true, q.insert(ctx, ts.Team(), a.ID, c)
+		return a, true, q.insert(ctx, ts.Team(), a.ID, j)
 	case !errors.Is(err, store.ErrNotFound):
 		return store.Analysis{}, false, err
 	}
@@ -166,18 +212,22 @@ func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.
 		return store.Analysis{}, false, spent
 	case errors.Is(err, store.ErrConflict):
 		if a, err = ts.ActiveAnalysis(ctx, campaign); err == nil {
-			return a, true, q.insert(ctx, ts.Team(), a.ID, c)
+			return a, true, q.insert(ctx, ts.Team(), a.ID, j)
 		}
 	}
 	if err != nil {
 		return store.Analysis{}, false, err
 	}
-	return a, false, q.insert(ctx, ts.Team(), a.ID, c)
+	return a, false, q.insert(ctx, ts.Team(), a.ID, j)
 }
 
-func (q *Queue) insert(ctx context.Context, team store.TeamID, id store.AnalysisID, c analysis.Campaign) error {
+func (q *Queue) insert(ctx context.Context, team store.TeamID, id store.AnalysisID, j job) error {
 	opts := q.opts
-	if err := q.jobs.Insert(ctx, analyzeArgs{Team: string(team), Analysis: string(id), Campaign: c}, &opts); err != nil {
+	if j.settle {
+		opts.ScheduledAt = time.Now().Add(q.settle)
+	}
+	args := analyzeArgs{Team: string(team), Analysis: string(id), Campaign: j.campaign, Charge: j.charge}
+	if err := q.jobs.Insert(ctx, args, &opts); err != nil {
 		return fmt.Errorf("findings: queue analysis %s: %w", id, err)
 	}
 	return nil
@@ -188,6 +238,7 @@ type analyzeArgs struct {
 	Team     string            `json:"team_id"`
 	Analysis string            `json:"analysis_id" river:"unique"`
 	Campaign analysis.Campaign `json:"campaign"`
+	Charge   *Charge           `json:"charge,omitempty"`
 }
 
 func (analyzeArgs) Kind() string { return jobs.KindAnalysis }
@@ -200,7 +251,7 @@ type worker struct {
 
 func (w *worker) Work(ctx context.Context, job *river.Job[analyzeArgs]) error {
 	return w.runner.Run(ctx, Job{Team: store.TeamID(job.Args.Team), Analysis: store.AnalysisID(job.Args.Analysis),
-		Campaign: job.Args.Campaign}, job.Attempt >= job.MaxAttempts)
+		Campaign: job.Args.Campaign, Charge: job.Args.Charge}, job.Attempt >= job.MaxAttempts)
 }
 
 // NextRetry waits a few seconds more after each failed attempt (River's default waits

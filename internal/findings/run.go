@@ -15,6 +15,7 @@ import (
 	"qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/apiserver/resources"
 	"qual.cx/operator/internal/analysis"
+	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 )
 
@@ -24,6 +25,21 @@ type Job struct {
 	Team     store.TeamID
 	Analysis store.AnalysisID
 	Campaign analysis.Campaign
+	// Charge is the budget the job's model runs spend (nil: none).
+	Charge *Charge
+}
+
+// Charge is the Analysis/hr budget of a campaign whose analyzer is the model's. The request
+// that asks for an analysis spends one unit for its first model run (Paid), every attempt of
+// it (a retry follows a failure of the provider, not of the team). Every other model run
+// spends one unit as it starts: that of the analysis an erasure asked for, which no request
+// paid, and a run made again because interviews it read were erased while it ran. While none
+// is left the built-in analyzer makes that run instead: the model never runs more often than
+// the budget allows, and an erasure is never refused or held back for it.
+type Charge struct {
+	Key   string          `json:"key"`
+	Limit ratelimit.Limit `json:"limit"`
+	Paid  bool            `json:"paid"`
 }
 
 // Runner runs analysis jobs over the store.
@@ -34,6 +50,9 @@ type Runner struct {
 	Log logr.Logger
 	// Metrics counts and times the runs (nil: not recorded).
 	Metrics *Metrics
+	// Limiter spends the budget of model runs no request paid for (Job.Charge); nil: they
+	// spend nothing.
+	Limiter ratelimit.Limiter
 }
 
 // What a failed analysis says. They name what failed, never how: no internal error text.
@@ -43,10 +62,15 @@ const (
 	msgNotStored      = "The findings could not be stored (were interviews deleted while it ran?); run the analysis again"
 	msgLanguage       = "The built-in analyzer reads English only: analyze a campaign in another language with the llm analyzer (settings.analyzer), with a chat model configured"
 	msgModel          = "The chat model could not be used (it failed, or none is configured), and the built-in analyzer that stands in for it reads English only; run the analysis again once the model answers"
+	msgBudget         = "The Analysis/hr budget was spent, so the built-in analyzer stood in for the chat model, and it reads English only; run the analysis again once the budget has room"
 )
 
 // errPermanent marks a failure no retry can mend.
 var errPermanent = errors.New("findings: permanent failure")
+
+// errBudget marks the failure of the built-in analyzer standing in for a model run the budget
+// had no room for: a retry would be another run to pay for, so it is final.
+var errBudget = errors.New("findings: the built-in analyzer stood in for the model, the budget being spent")
 
 // Run takes an analysis from queued (or running, when a crashed run is being redone) to
 // succeeded or failed. It is idempotent: an analysis already finished is left alone, and the
@@ -70,7 +94,7 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 		}
 	}
 	began := time.Now()
-	err = r.runAfresh(ctx, ts, a, j.Campaign)
+	err = r.runAfresh(ctx, ts, a, j)
 	switch {
 	case err == nil:
 		r.Metrics.observe(j.Campaign, outcomeSucceeded, time.Since(began))
@@ -83,6 +107,8 @@ func (r *Runner) Run(ctx context.Context, j Job, final bool) error {
 	switch {
 	case errors.Is(err, errPermanent):
 		msg, final = msgBadOutput, true
+	case errors.Is(err, errBudget):
+		msg, final = msgBudget, true
 	case errors.Is(err, analysis.ErrLanguage) && j.Campaign.Analyzer == analysis.AnalyzerLLM:
 		// The model failed (or is not configured) and the built-in analyzer, standing in,
 		// cannot read the campaign: a model that was down may answer the next run, so this
@@ -108,15 +134,42 @@ const freshTries = 3
 
 // runAfresh runs the analysis again, at once, while interviews it read are deleted before
 // its findings are stored (store.ErrConflict): those findings may carry an erased
-// participant's words, and the erasure's own re-analysis was refused while this one ran.
-func (r *Runner) runAfresh(ctx context.Context, ts store.TeamStore, a store.Analysis, c analysis.Campaign) error {
+// participant's words, and the erasure's own re-analysis was refused while this one ran. Each
+// run is charged (see Charge).
+func (r *Runner) runAfresh(ctx context.Context, ts store.TeamStore, a store.Analysis, j Job) error {
 	var err error
-	for range freshTries {
-		if err = r.run(ctx, ts, a, c); !errors.Is(err, store.ErrConflict) {
+	for n := range freshTries {
+		c, stoodIn := r.charge(ctx, j, n)
+		err = r.run(ctx, ts, a, c)
+		switch {
+		case errors.Is(err, store.ErrConflict):
+		case err != nil && stoodIn && ctx.Err() == nil:
+			return fmt.Errorf("%w: %w", errBudget, err)
+		default:
 			return err
 		}
 	}
 	return err
+}
+
+// charge spends a unit of j's budget for its run n of this attempt, unless the request paid
+// for it (the first run of an attempt of a paid analysis), and returns the campaign as that
+// run must analyse it: with the built-in analyzer when the budget has no room (stoodIn), or
+// the limiter does not answer.
+func (r *Runner) charge(ctx context.Context, j Job, n int) (c analysis.Campaign, stoodIn bool) {
+	c, ch := j.Campaign, j.Charge
+	if ch == nil || r.Limiter == nil || c.Analyzer != analysis.AnalyzerLLM || (n == 0 && ch.Paid) {
+		return c, false
+	}
+	res, err := r.Limiter.Allow(ctx, ch.Key, ch.Limit, 1)
+	if err == nil && res.Allowed {
+		return c, false
+	}
+	if err != nil {
+		r.Log.Error(err, "the analysis budget could not be spent; the built-in analyzer runs", "team", j.Team, "analysis", j.Analysis)
+	}
+	c.Analyzer = analysis.AnalyzerBuiltin
+	return c, true
 }
 
 // run reads the completed interviews, analyzes them and commits the outcome.

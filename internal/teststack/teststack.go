@@ -107,7 +107,7 @@ func startAnalyses(ctx context.Context, o Options) (*findings.Queue, error) {
 		a = analysis.New()
 	}
 	q, err := findings.NewQueue(ctx, findings.QueueConfig{Store: o.Store, Analyzer: a,
-		PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+		PollInterval: 100 * time.Millisecond, Logger: logr.Discard(), Limiter: o.Limiter})
 	if err != nil {
 		return nil, fmt.Errorf("teststack: analysis queue: %w", err)
 	}
