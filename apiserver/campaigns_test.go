@@ -17,6 +17,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/store"
+	"qual.cx/operator/internal/testenv"
 )
 
 type campaign struct {
@@ -595,7 +596,9 @@ func TestCampaignCreateReplayAfterDelete(t *testing.T) {
 				}
 			}
 			var r response
-			waitFor(t, "the replay answers the deletion", func() error {
+			// The deletion waits for the suite's Campaign controller to release its finalizer,
+			// which a loaded machine can hold past waitFor's 20 s (it did once in a full run).
+			testenv.Eventually(t, time.Minute, "the replay answers the deletion", func() error {
 				if r = callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "idem-c-1"); r.status != 404 {
 					return fmt.Errorf("%d %s", r.status, r.body)
 				}
