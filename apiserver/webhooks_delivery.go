@@ -100,7 +100,10 @@ func (s *Server) awaitSigningSecret(ctx context.Context, wh *qualv1alpha1.Webhoo
 
 // rotateWebhookSecret replaces the generated signing secret. The old one keeps signing beside
 // the new one for delivery.RotationWindow, so receivers can roll over without losing a
-// delivery; a rotation within the window drops the secret before the old one.
+// delivery. A rotation within the window keeps the secret that was current before it (until
+// its own window ends) and drops the one it replaces: that one may never have been seen (a
+// lost answer, which a replay shows as null, leaves rotating again the only way to a secret),
+// while receivers still verify with the older one.
 func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
 	if e != nil {
@@ -129,8 +132,10 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *
 	}
 	// One update, under the resourceVersion read: a concurrent rotation is a 409, never a
 	// secret lost in between.
-	secret.Data[delivery.PreviousSecretKey] = secret.Data[delivery.SecretKey]
-	secret.Data[delivery.PreviousExpiresKey] = []byte(s.cfg.Now().UTC().Add(delivery.RotationWindow).Format(time.RFC3339))
+	if now := s.cfg.Now(); len(delivery.SigningSecrets(secret, now)) < 2 {
+		secret.Data[delivery.PreviousSecretKey] = secret.Data[delivery.SecretKey]
+		secret.Data[delivery.PreviousExpiresKey] = []byte(now.UTC().Add(delivery.RotationWindow).Format(time.RFC3339))
+	}
 	secret.Data[delivery.SecretKey] = []byte(next)
 	if err := s.cfg.Client.Update(r.Context(), secret, client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)

@@ -560,10 +560,7 @@ func seedFailedDelivery(t *testing.T, db store.Store, team, webhookID string) st
 // After a rotation the new secret is shown once, the Secret keeps the old one for the window,
 // and deliveries verify with either.
 func TestWebhookRotateSecret(t *testing.T) {
-	b := webhookStacks(t)[0]
-	tn := hookTenant(t, b.url, "hooks-rotate")
-	rc := newReceiver(t)
-	wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"*"}})
+	b, tn, rc, wh := hookToRotate(t, "hooks-rotate")
 	old := *wh.Secret
 
 	var rotated webhook
@@ -589,14 +586,7 @@ func TestWebhookRotateSecret(t *testing.T) {
 		t.Fatal("the replay rotated again")
 	}
 
-	callAt(t, b.url, "POST", "/api/v1/webhooks/"+wh.ID+"/test", tn.secret, nil).expect(t, 200)
-	got := rc.last(t)
-	if n := len(strings.Fields(got.header.Get("webhook-signature"))); n != 2 {
-		t.Fatalf("%d signatures during the window, want 2", n)
-	}
-	if !got.verifies(t, old) || !got.verifies(t, *rotated.Secret) {
-		t.Fatal("a receiver with the old or the new secret cannot verify during the window")
-	}
+	got := testSignedBy(t, b.url, tn, wh.ID, rc, old, *rotated.Secret)
 	wrong, err := signing.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -604,6 +594,56 @@ func TestWebhookRotateSecret(t *testing.T) {
 	if got.verifies(t, wrong) {
 		t.Fatal("a wrong secret verifies")
 	}
+}
+
+// A rotation whose answer was lost can only be made good by rotating again (its replay shows
+// no secret): that second rotation keeps signing with the secret the receivers knew before the
+// first, dropping the one nobody saw, until the first rotation's window ends.
+func TestRotatingAgainWithinTheWindowKeepsTheSecretReceiversKnow(t *testing.T) {
+	b, tn, rc, wh := hookToRotate(t, "hooks-rerotate")
+	known := *wh.Secret
+	path := "/api/v1/webhooks/" + wh.ID + "/rotate-secret"
+	callAt(t, b.url, "POST", path, tn.secret, nil, "Idempotency-Key", "lost").expect(t, 200) // the answer is lost
+	firstWindow := string(signingSecretOf(t, tn, wh.ID).Data[delivery.PreviousExpiresKey])
+	var lost webhook
+	callAt(t, b.url, "POST", path, tn.secret, nil, "Idempotency-Key", "lost").expect(t, 200).data(t, &lost)
+	if lost.Secret != nil {
+		t.Fatal("the replay shows the secret")
+	}
+	var seen webhook
+	callAt(t, b.url, "POST", path, tn.secret, nil).expect(t, 200).data(t, &seen)
+
+	secret := signingSecretOf(t, tn, wh.ID)
+	if string(secret.Data[delivery.PreviousSecretKey]) != known || string(secret.Data[delivery.PreviousExpiresKey]) != firstWindow {
+		t.Fatalf("after two rotations the previous secret is %q until %s, want the creation's until %s",
+			secret.Data[delivery.PreviousSecretKey], secret.Data[delivery.PreviousExpiresKey], firstWindow)
+	}
+	testSignedBy(t, b.url, tn, wh.ID, rc, known, *seen.Secret)
+}
+
+// hookToRotate is a new tenant's webhook of every event to a receiver of its own.
+func hookToRotate(t *testing.T, name string) (webhookStack, *tenant, *receiver, webhook) {
+	t.Helper()
+	b := webhookStacks(t)[0]
+	tn := hookTenant(t, b.url, name)
+	rc := newReceiver(t)
+	wh, _ := createHook(t, b.url, tn.secret, map[string]any{"url": rc.URL, "events": []string{"*"}})
+	return b, tn, rc, wh
+}
+
+// testSignedBy sends the webhook a test event and checks it carries two signatures, one a
+// receiver holding older verifies and one a receiver holding newer does; it returns what came.
+func testSignedBy(t *testing.T, base string, tn *tenant, id string, rc *receiver, older, newer string) received {
+	t.Helper()
+	callAt(t, base, "POST", "/api/v1/webhooks/"+id+"/test", tn.secret, nil).expect(t, 200)
+	got := rc.last(t)
+	if n := len(strings.Fields(got.header.Get("webhook-signature"))); n != 2 {
+		t.Fatalf("%d signatures during the window, want 2", n)
+	}
+	if !got.verifies(t, older) || !got.verifies(t, newer) {
+		t.Fatal("a receiver with the older or the newer secret cannot verify during the window")
+	}
+	return got
 }
 
 // A Webhook made with kubectl shows through REST; one whose Secret its owner manages is
