@@ -183,6 +183,7 @@ type keyRequest struct {
 	origins   []string
 	owner     string // who receives the plaintext: the creator, or the rotating caller
 	mintedBy  string // the UID of the key the request was made with, if it was
+	claimed   bool   // a creation, whose key carries its Idempotency-Key claim (a rotation's does not)
 }
 
 // maxOrigins is the most allowed origins the APIKey schema keeps.
@@ -299,7 +300,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e != nil {
 		return e
 	}
-	req.owner, req.mintedBy = personOf(p), mintingKey(p)
+	if k := s.keyMadeByClaim(r, home); k != nil {
+		return answerFound(w, r, http.StatusCreated, resources.APIKeyWithSecret{APIKey: renderKey(k, home.teamUID)})
+	}
+	req.owner, req.mintedBy, req.claimed = personOf(p), mintingKey(p), true
 	out, err := s.mintKey(r, home, req)
 	if err != nil {
 		return err
@@ -338,6 +342,18 @@ func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest)
 	return keyHome{}, envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
 }
 
+// keyMadeByClaim is the key an earlier run of this request made in home and died before
+// answering, or nil. It is answered as a replay (its plaintext, never kept, as null): the
+// caller may rotate it for a plaintext, and no second key is left live beside it.
+func (s *Server) keyMadeByClaim(r *http.Request, home keyHome) *directory.Key {
+	for _, k := range s.dir.KeysIn(home.namespace) {
+		if madeByClaim(r.Context(), k.Object) {
+			return k
+		}
+	}
+	return nil
+}
+
 // mintKey creates an APIKey holding only the new key's digest and returns the plaintext
 // once, in the answer.
 func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resources.APIKeyWithSecret, error) {
@@ -359,6 +375,9 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 	}
 	if req.mintedBy != "" {
 		obj.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: req.mintedBy}
+	}
+	if req.claimed {
+		stampClaim(r.Context(), obj)
 	}
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return resources.APIKeyWithSecret{}, kubeError(err)

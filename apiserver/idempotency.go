@@ -53,6 +53,7 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 		case err != nil:
 			return envelope.Unavailable("The database", 5*time.Second)
 		}
+		r = withClaim(r, heldClaim{stamp: claimStamp("caller:"+p.ID(), key, sum), withheld: withheld})
 		return s.runClaimed(w, r, p, h, records, key, withheld)
 	}
 }
@@ -150,7 +151,7 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 	case !bytes.Equal(prev.RequestHash, sum):
 		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
 	case prev.StatusCode == 0:
-		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry").WithRetry(time.Second)
+		return stillClaimed(prev, time.Now())
 	case prev.Gone != "":
 		// The campaign the first request made or acted on was deleted since: running it again
 		// would bring it back as a new one, and its answer was erased with it.
@@ -161,11 +162,30 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 	return nil
 }
 
+// stillClaimed answers a repeat of a request whose claim holds. While the claim is younger
+// than a request may run, the request is likely running: retry in a second. An older one
+// outlived its process (or its answer could not be recorded): the repeat can run only once the
+// lease is over, so Retry-After says when, rather than send the client round every second.
+func stillClaimed(prev store.IdempotencyRecord, now time.Time) *envelope.Error {
+	wait := time.Second
+	if now.Sub(prev.CreatedAt) > maxRequestTime {
+		wait = max(prev.ExpiresAt.Sub(now).Truncate(time.Second)+time.Second, time.Second)
+		return envelope.New(envelope.CodeConflict,
+			"A request with this Idempotency-Key started %s ago and has not answered; it can be retried once its claim ends in %s",
+			now.Sub(prev.CreatedAt).Truncate(time.Second), wait).WithRetry(wait)
+	}
+	return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key is still running; retry").WithRetry(wait)
+}
+
+// maxRequestTime is the longest a request runs: the server's write timeout.
+const maxRequestTime = time.Minute
+
 // claimLease is how long a key's claim holds while its request runs: longer than any request
 // (the server's write timeout is a minute) and than settleClaim's retries of the record (about
 // two minutes), so only a claim whose process died outlives it. The repeat after that runs
-// the request again, as after a 5xx; the answer the first run recorded, once there is one,
-// stays a day.
+// the request again, as after a 5xx, and a create then finds the object the dead run made by
+// its claim stamp (idempotency_claim.go); the answer the first run recorded, once there is
+// one, stays a day.
 const claimLease = 5 * time.Minute
 
 // maxIdempotentBody matches the body limit; decode refuses anything larger anyway.

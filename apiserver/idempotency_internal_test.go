@@ -29,7 +29,7 @@ func (f idempotencyRecords) GetIdempotency(context.Context, string) (store.Idemp
 func TestRepeatOfARunningRequestSaysRetryAfter(t *testing.T) {
 	sum := []byte("same request")
 	for name, records := range map[string]idempotencyRecords{
-		"still running": {rec: store.IdempotencyRecord{RequestHash: sum}},
+		"still running": {rec: store.IdempotencyRecord{RequestHash: sum, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(claimLease)}},
 		"just given up": {err: store.ErrNotFound},
 	} {
 		err := (&Server{}).replayOrRefuse(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/campaigns", nil), records, "k", sum)
@@ -37,6 +37,19 @@ func TestRepeatOfARunningRequestSaysRetryAfter(t *testing.T) {
 		if !errors.As(err, &e) || e.Code != envelope.CodeConflict || e.RetryAfter != time.Second {
 			t.Errorf("%s: %+v, want CONFLICT with Retry-After 1 s", name, err)
 		}
+	}
+}
+
+// A claim older than any request runs outlived its process: the repeat can run only when its
+// lease ends, so the 409 says when rather than send the client round every second.
+func TestRepeatOfADeadClaimSaysWhenItEnds(t *testing.T) {
+	sum := []byte("same request")
+	now := time.Now()
+	records := idempotencyRecords{rec: store.IdempotencyRecord{RequestHash: sum, CreatedAt: now.Add(-2 * time.Minute), ExpiresAt: now.Add(3 * time.Minute)}}
+	err := (&Server{}).replayOrRefuse(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/v1/api-keys", nil), records, "k", sum)
+	var e *envelope.Error
+	if !errors.As(err, &e) || e.Code != envelope.CodeConflict || e.RetryAfter < 3*time.Minute-5*time.Second || e.RetryAfter > 3*time.Minute+time.Second {
+		t.Fatalf("%+v, want CONFLICT with Retry-After the lease's 3 min left", err)
 	}
 }
 

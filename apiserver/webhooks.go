@@ -279,6 +279,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 	if m.Team.Namespace == "" {
 		return teamNotReady()
 	}
+	if wh := s.webhookMadeByClaim(r, m.Team.Namespace); wh != nil {
+		return answerFound(w, r, http.StatusCreated, resources.WebhookWithSecret{Webhook: renderWebhook(wh, m)})
+	}
 	spec := qualv1alpha1.WebhookSpec{Enabled: ptr.To(true)}
 	body.applyTo(&spec)
 	host := ""
@@ -286,6 +289,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 		host = u.Hostname()
 	}
 	obj := &qualv1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: teamName("webhook " + host), Namespace: m.Team.Namespace}, Spec: spec}
+	stampClaim(r.Context(), obj)
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)
 	}
@@ -294,6 +298,18 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 	envelope.WriteData(w, http.StatusCreated, resources.WebhookWithSecret{
 		Webhook: renderWebhook(wh, m), Secret: s.awaitSigningSecret(r.Context(), wh),
 	})
+	return nil
+}
+
+// webhookMadeByClaim is the webhook an earlier run of this request made in ns and died before
+// answering, or nil: answered as a replay (its secret as null; rotate-secret shows a new one),
+// so no second endpoint delivers to the same URL.
+func (s *Server) webhookMadeByClaim(r *http.Request, ns string) *qualv1alpha1.Webhook {
+	for _, wh := range s.dir.WebhooksIn(ns) {
+		if madeByClaim(r.Context(), wh) {
+			return wh
+		}
+	}
 	return nil
 }
 

@@ -132,6 +132,53 @@ func TestTeamAdminCannotMintPlatformAdminKeys(t *testing.T) {
 	}
 }
 
+// The REST API answers a repeated create whose first run died with the object stamped with
+// that request's claim: a tenant who could stamp one could plant it as another request's
+// answer, so only the REST API (its service account, or a cluster admin) stamps, on create.
+func TestIdempotencyClaimCannotBeForged(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, admin := adminTeam(t, "claimer")
+	const msg = "qual.cx/idempotency-claim is written by the REST API"
+	stamp := strings.Repeat("ab", 32)
+	planted := keyIn(team.Status.Namespace, "planted", qualv1alpha1.KeyScoped, "campaigns:read")
+	planted.Spec.Owner = admin
+	planted.Annotations = map[string]string{qualv1alpha1.AnnotationIdempotencyClaim: stamp}
+	refusedBy(t, "a tenant creating a key with a claim", asAdmin.Create(ctx, planted.DeepCopy()), msg)
+	hook := &qualv1alpha1.Webhook{
+		ObjectMeta: metav1.ObjectMeta{Name: "planted", Namespace: team.Status.Namespace,
+			Annotations: map[string]string{qualv1alpha1.AnnotationIdempotencyClaim: stamp}},
+		Spec: qualv1alpha1.WebhookSpec{URL: "https://hooks.example.com/planted", Events: []qualv1alpha1.WebhookEvent{"*"}},
+	}
+	refusedBy(t, "a tenant creating a webhook with a claim", asAdmin.Create(ctx, hook), msg)
+
+	odd := planted.DeepCopy()
+	odd.Annotations[qualv1alpha1.AnnotationIdempotencyClaim] = "abc"
+	refusedBy(t, "a claim that is no hash", k8s.Create(ctx, odd), "holds a SHA-256 in hex")
+	if err := k8s.Create(ctx, planted); err != nil { // as the REST API does
+		t.Fatal(err)
+	}
+	refusedBy(t, "changing a claim", updateKey(ctx, asAdmin, planted, func(k *qualv1alpha1.APIKey) {
+		k.Annotations[qualv1alpha1.AnnotationIdempotencyClaim] = strings.Repeat("cd", 32)
+	}), msg)
+	plain := keyIn(team.Status.Namespace, "plain", qualv1alpha1.KeyScoped, "campaigns:read")
+	plain.Spec.Owner = admin
+	if err := asAdmin.Create(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	refusedBy(t, "adding a claim", updateKey(ctx, asAdmin, plain, func(k *qualv1alpha1.APIKey) {
+		k.Annotations[qualv1alpha1.AnnotationIdempotencyClaim] = stamp
+	}), msg)
+	// Removing one only makes a repeat create anew; other writes keep it.
+	if err := updateKey(ctx, asAdmin, planted, func(k *qualv1alpha1.APIKey) { k.Spec.DisplayName = "Renamed" }); err != nil {
+		t.Fatalf("renaming a stamped key: %v", err)
+	}
+	if err := updateKey(ctx, asAdmin, planted, func(k *qualv1alpha1.APIKey) {
+		delete(k.Annotations, qualv1alpha1.AnnotationIdempotencyClaim)
+	}); err != nil {
+		t.Fatalf("removing a claim: %v", err)
+	}
+}
+
 func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {
 	ctx := context.Background()
 	team, asAdmin, admin := adminTeam(t, "forger")

@@ -27,6 +27,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/qual-apikey-created-by-immutable",
 		"ValidatingAdmissionPolicy/qual-apikey-minted-by",
 		"ValidatingAdmissionPolicyBinding/qual-apikey-minted-by",
+		"ValidatingAdmissionPolicy/qual-idempotency-claim",
+		"ValidatingAdmissionPolicyBinding/qual-idempotency-claim",
 		"ValidatingAdmissionPolicy/qual-operator-finalizers",
 		"ValidatingAdmissionPolicyBinding/qual-operator-finalizers",
 	}

@@ -84,14 +84,20 @@ func WaitEnforced(ctx context.Context, c client.Client, namespace string) error 
 		return err
 	}
 	// 3. A minted-by link is the REST API's alone; this client (a cluster admin's, as the
-	// REST API in `qual dev`) may write one, but only a key's UID.
-	err = poll(ctx, "the minted-by policy", func() error {
-		key := probe()
-		key.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: "not-a-key"}
-		return refused(c.Create(ctx, key, client.DryRunAll), "qual-apikey-minted-by")
-	})
-	if err != nil {
-		return err
+	// REST API in `qual dev`) may write one, but only a key's UID. An idempotency claim
+	// likewise, and only a claim's hash: a repeated create answers the object holding it.
+	for annotation, policy := range map[string]string{
+		qualv1alpha1.AnnotationMintedBy:         "qual-apikey-minted-by",
+		qualv1alpha1.AnnotationIdempotencyClaim: "qual-idempotency-claim",
+	} {
+		err = poll(ctx, "the "+policy+" policy", func() error {
+			key := probe()
+			key.Annotations = map[string]string{annotation: "not-a-key"}
+			return refused(c.Create(ctx, key, client.DryRunAll), policy)
+		})
+		if err != nil {
+			return err
+		}
 	}
 	// 4. The annotation cannot be changed: this needs a real object to update.
 	key := probe()

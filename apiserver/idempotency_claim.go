@@ -1,0 +1,81 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/envelope"
+)
+
+// A create that holds an Idempotency-Key's claim stamps the object it makes with the claim
+// (qualv1alpha1.AnnotationIdempotencyClaim), so a repeat that runs after the claim's lease ran
+// out (its process died between the create and recording the answer) finds that object and
+// answers it as a replay, rather than make a second one: a second API key whose first nobody
+// saw the plaintext of, or a second webhook delivering to the same URL.
+
+// heldClaim is the Idempotency-Key claim a request runs under.
+type heldClaim struct {
+	stamp    string   // what the objects the request makes are annotated with
+	withheld []string // the answer's fields a replay shows as null
+}
+
+type heldClaimKey struct{}
+
+// claimStamp identifies a claim: the caller's records, the key and the request's fingerprint,
+// so only the same request by the same caller finds what it made.
+func claimStamp(records, key string, sum []byte) string {
+	h := sha256.New()
+	_, _ = io.WriteString(h, records+"\n"+key+"\n")
+	_, _ = h.Write(sum)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func withClaim(r *http.Request, c heldClaim) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), heldClaimKey{}, c))
+}
+
+func claimOf(ctx context.Context) (heldClaim, bool) {
+	c, ok := ctx.Value(heldClaimKey{}).(heldClaim)
+	return c, ok
+}
+
+// stampClaim annotates an object the request is about to create with its claim, if it has one.
+func stampClaim(ctx context.Context, obj metav1.Object) {
+	c, ok := claimOf(ctx)
+	if !ok {
+		return
+	}
+	a := obj.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[qualv1alpha1.AnnotationIdempotencyClaim] = c.stamp
+	obj.SetAnnotations(a)
+}
+
+// madeByClaim reports whether obj was made under the request's claim: by an earlier run of
+// this request whose answer was never recorded.
+func madeByClaim(ctx context.Context, obj metav1.Object) bool {
+	c, ok := claimOf(ctx)
+	return ok && obj.GetAnnotations()[qualv1alpha1.AnnotationIdempotencyClaim] == c.stamp
+}
+
+// answerFound answers a request with what an earlier run of it made, as a replay: marked
+// Idempotent-Replayed, its shown-once secrets null (they were made then, and are never kept).
+func answerFound(w http.ResponseWriter, r *http.Request, status int, data any) error {
+	c, _ := claimOf(r.Context())
+	body, err := json.Marshal(map[string]any{"data": data})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	envelope.WriteBody(w, status, append(withhold(body, c.withheld), '\n'))
+	return nil
+}
