@@ -193,7 +193,7 @@ type CampaignStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=cmp,categories=qual
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]+(-[a-z0-9]+)*$')",message="the name is the campaign's slug in the REST API: lowercase letters and digits, in words joined by single hyphens"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]+(-[a-z0-9]+)*$')",message="metadata.name: the campaign's slug in the REST API: lowercase letters and digits, in words joined by single hyphens"
 // +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.spec.state`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`

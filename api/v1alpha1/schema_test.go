@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -103,7 +104,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "duplicate member userID", manifest: team("displayName: T\n  members: [{userID: u1, email: a@b.example, role: owner}, {userID: u1, email: c@d.example, role: viewer}]"), wantField: "spec.members", wantMsg: "member userIDs must be unique"},
 		{name: "team namespace not a DNS label", manifest: team("displayName: T\n  namespace: Team_NS"), wantField: "spec.namespace", wantMsg: "should match"},
 		{name: "team namespace added later", before: team("displayName: T"), manifest: team("displayName: T\n  namespace: elsewhere"), wantField: "spec.namespace", wantMsg: "namespace is set at creation"},
-		{name: "team name over 63 characters", manifest: strings.Replace(team("displayName: T\n  namespace: long-team"), "%s", strings.Repeat("t", 64), 1), wantField: "<nil>", wantMsg: "at most 63 characters"},
+		{name: "team name over 63 characters", manifest: strings.Replace(team("displayName: T\n  namespace: long-team"), "%s", strings.Repeat("t", 64), 1), wantField: "metadata.name", wantMsg: "a team's name is at most 63 characters"},
 		{name: "team namespace changed", before: validTeam, manifest: strings.Replace(validTeam, "team-valid", "team-other", 1), wantField: "spec.namespace", wantMsg: "namespace cannot be changed once set"},
 		{name: "team in namespace default", manifest: team("displayName: T\n  namespace: default"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
 		{name: "team in namespace kube-system", manifest: team("displayName: T\n  namespace: kube-system"), wantField: "spec.namespace", wantMsg: "namespace cannot be default or start with kube-"},
@@ -117,8 +118,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign without title", manifest: campaign(`mode: research`), wantField: "spec.title", wantMsg: "Required value"},
 		{name: "campaign title empty", manifest: campaign(`title: ""`), wantField: "spec.title", wantMsg: "at least 1"},
 		{name: "campaign title too long", manifest: campaign(`title: ` + long), wantField: "spec.title", wantMsg: "more than 200"},
-		{name: "campaign name with a dot", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'dot.name'", 1), wantField: "<nil>", wantMsg: "the name is the campaign's slug"},
-		{name: "campaign name with a double hyphen", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'name--x'", 1), wantField: "<nil>", wantMsg: "the name is the campaign's slug"},
+		{name: "campaign name with a dot", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'dot.name'", 1), wantField: "metadata.name", wantMsg: "the campaign's slug"},
+		{name: "campaign name with a double hyphen", manifest: strings.Replace(campaign(`title: T`), "'%s'", "'name--x'", 1), wantField: "metadata.name", wantMsg: "the campaign's slug"},
 		{name: "campaign title blank", manifest: campaign(`title: "   "`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "campaign title with an override", manifest: campaign(`title: "invoice\u202Efdp.exe"`), wantField: "spec.title", wantMsg: "title must not hold direction overrides"},
 		{name: "team displayName with an isolate", manifest: team(`displayName: "a\u2067b\u2069"`), wantField: "spec.displayName", wantMsg: "displayName must not hold direction overrides"},
@@ -169,7 +170,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "webhook without events", manifest: webhook("url: https://x.example/h\n  events: []"), wantField: "spec.events", wantMsg: "at least 1"},
 		{name: "webhook subscribes webhook.test", manifest: webhook("url: https://x.example/h\n  events: [webhook.test]"), wantField: "spec.events[0]", wantMsg: "Unsupported value"},
 		{name: "webhook mixes * with events", manifest: webhook("url: https://x.example/h\n  events: ['*', finding.created]"), wantField: "spec.events", wantMsg: "cannot be combined"},
-		{name: "webhook name over 63 characters", manifest: strings.Replace(webhook("url: https://x.example/h\n  events: ['*']"), "'%s'", "'"+strings.Repeat("w", 64)+"'", 1), wantField: "<nil>", wantMsg: "the name is at most 63 characters"},
+		{name: "webhook name over 63 characters", manifest: strings.Replace(webhook("url: https://x.example/h\n  events: ['*']"), "'%s'", "'"+strings.Repeat("w", 64)+"'", 1), wantField: "metadata.name", wantMsg: "at most 63 characters"},
 		{name: "webhook repeats an event", manifest: webhook("url: https://x.example/h\n  events: [finding.created, finding.created]"), wantField: "spec.events[1]", wantMsg: "Duplicate value"},
 		// APIKey
 		{name: "key without type", manifest: apiKey(`displayName: k`), wantField: "spec.type", wantMsg: "Required value"},
@@ -189,7 +190,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "key owner changed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec.owner", wantMsg: "owner cannot be added, removed or changed after creation"},
 		{name: "key owner added", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  owner: mallory@acme.example"), wantField: "spec.owner", wantMsg: "owner cannot be added, removed or changed after creation"},
 		{name: "key owner removed", before: apiKey("type: secret\n  owner: dana@acme.example"), manifest: apiKey(`type: secret`), wantField: "spec.owner", wantMsg: "owner cannot be added, removed or changed after creation"},
-		{name: "key name over 63 characters", manifest: strings.Replace(apiKey(`type: secret`), "'%s'", "'"+strings.Repeat("k", 64)+"'", 1), wantField: "<nil>", wantMsg: "the name is at most 63 characters"},
+		{name: "key name over 63 characters", manifest: strings.Replace(apiKey(`type: secret`), "'%s'", "'"+strings.Repeat("k", 64)+"'", 1), wantField: "metadata.name", wantMsg: "at most 63 characters"},
 		{name: "credential added later", before: apiKey(`type: secret`), manifest: apiKey("type: secret\n  credential: {hashRef: 'sha256:" + strings.Repeat("a", 64) + "', prefix: qual_sk_abcd, lastFour: wxyz}"), wantField: "spec.credential", wantMsg: "credential can only be set at creation"},
 	}
 	for i, tc := range cases {
@@ -207,8 +208,28 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 			if !strings.Contains(msg, tc.wantField+":") || !strings.Contains(msg, tc.wantMsg) {
 				t.Fatalf("rejection must name %q and say %q, got: %s", tc.wantField, tc.wantMsg, msg)
 			}
+			if tc.wantField == "metadata.name" {
+				nameCause(t, err)
+			}
 		})
 	}
+}
+
+// nameCause fails unless err's cause names metadata.name: the API server refuses a CEL
+// rule's fieldPath into metadata, so a rule on the name reports the field as <nil> and must
+// name it where a client reads it, at the start of its message.
+func nameCause(t *testing.T, err error) {
+	t.Helper()
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		t.Fatalf("no status details in %v", err)
+	}
+	for _, c := range status.Status().Details.Causes {
+		if c.Field == "metadata.name" || strings.HasPrefix(strings.TrimPrefix(c.Message, "Invalid value: "), "metadata.name: ") {
+			return
+		}
+	}
+	t.Fatalf("no cause names metadata.name: %+v", status.Status().Details.Causes)
 }
 
 // submit creates tc.before (if any) then creates or updates the object under test, returning

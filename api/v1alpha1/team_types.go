@@ -130,7 +130,7 @@ type TeamStatus struct {
 // its rate limits.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="a team's name is at most 63 characters: it is the label value of its namespace"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name: a team's name is at most 63 characters: it is the label value of its namespace"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.spec.namespace) || !has(self.spec.namespace) || self.spec.namespace == 'team-' + self.metadata.name",message="namespace is set at creation: added later, it can only name the team-<name> the team already owns",fieldPath=".spec.namespace"
 // +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || size(self.metadata.name) <= 58",message="a team whose name is over 58 characters must set spec.namespace",fieldPath=".spec.namespace"
 // +kubebuilder:validation:XValidation:rule="has(self.spec.namespace) || self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="a team whose name is not a DNS label (a dot in it) must set spec.namespace: team-<name> must be one",fieldPath=".spec.namespace"

@@ -141,7 +141,7 @@ func (w *Webhook) Stall() (reason, message string) {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=qwh,categories=qual
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the name is at most 63 characters: it is the label value of the signing Secret made for it"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name: at most 63 characters: it is the label value of the signing Secret made for it"
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.spec.url`
 // +kubebuilder:printcolumn:name="Enabled",type=boolean,JSONPath=`.spec.enabled`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
