@@ -131,11 +131,14 @@ type CampaignSpec struct {
 	// +kubebuilder:default={}
 	Settings CampaignSettings `json:"settings,omitempty,omitzero"`
 
-	// state is the desired publish state: Draft, Active, Paused or Completed. Completed is final.
+	// The rules below keep a campaign to the publish moves, so the controller never meets a
+	// state it cannot reach and nobody is left unable to undo one.
+
+	// state is the desired publish state: Draft, Active, Paused or Completed. A campaign starts
+	// as Draft or Active, moves from Draft to Active, from Active to Paused or Completed, and
+	// from Paused to Active or Completed. Completed is final.
 	// +optional
 	// +kubebuilder:default=Draft
-	// A campaign starts as Draft or Active and then moves only as the publish rules allow, so
-	// the controller never meets a state it cannot reach and nobody is left unable to undo one.
 	// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self in ['Draft', 'Active']",optionalOldSelf=true,message="a campaign starts as Draft or Active"
 	// +kubebuilder:validation:XValidation:rule="oldSelf != 'Completed' || self == 'Completed'",message="a Completed campaign cannot change state"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf || (oldSelf == 'Draft' && self == 'Active') || (oldSelf == 'Active' && self in ['Paused', 'Completed']) || (oldSelf == 'Paused' && self in ['Active', 'Completed'])",message="a campaign moves from Draft to Active, from Active to Paused or Completed, and from Paused to Active or Completed"
