@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -342,6 +344,34 @@ func TestPrinterColumns(t *testing.T) {
 			cells = append(cells, r.Cells)
 		}
 		t.Fatalf("Expires of a key expiring at %s: rows %v", expires, cells)
+	}
+}
+
+// TestNoPrinterColumnNamedNamespace: kubectl get -A (as kubectl get qual -A) adds its own
+// NAMESPACE column to every kind, so a printer column of that name shows a second one.
+func TestNoPrinterColumnNamedNamespace(t *testing.T) {
+	files, err := filepath.Glob("../../config/crd/bases/qual.cx_*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		crd := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(b, &crd.Object); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+		for _, v := range versions {
+			columns, _, _ := unstructured.NestedSlice(v.(map[string]any), "additionalPrinterColumns")
+			for _, c := range columns {
+				if name, _ := c.(map[string]any)["name"].(string); strings.EqualFold(name, "namespace") {
+					t.Errorf("%s: printer column %q repeats the NAMESPACE column of kubectl get -A", filepath.Base(file), name)
+				}
+			}
+		}
 	}
 }
 
