@@ -15,6 +15,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -653,6 +654,71 @@ func TestViewersSeeNoMoreThanMembers(t *testing.T) {
 	}
 	if !accessReview(t, "owner@ladder.example", ns, "list", group, "webhooks") {
 		t.Error("the owner may not list webhooks")
+	}
+}
+
+// Owners and admins read the Events the controllers write about their team's objects
+// (kubectl describe, kubectl events), in their namespace only; members and viewers do not, as
+// RBAC cannot keep them to the Events of campaigns and those of webhooks and keys are not
+// theirs to read.
+func TestTeamManagersReadTheirNamespacesEvents(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueName("heralds")
+	owner, admin, mem, viewer := "owner@"+name+".example", "admin@"+name+".example", "member@"+name+".example", "viewer@"+name+".example"
+	team := readyTeam(t, newTeam(name, member(owner, qualv1alpha1.RoleOwner), member(admin, qualv1alpha1.RoleAdmin),
+		member(mem, qualv1alpha1.RoleMember), member(viewer, qualv1alpha1.RoleViewer)))
+	other, _, _ := adminTeam(t, "heralds-other")
+	ns := team.Status.Namespace
+	eventually(t, "the owner's role", func() error {
+		if !accessReview(t, owner, ns, "list", "qual.cx", "campaigns") {
+			return fmt.Errorf("the owner cannot list campaigns yet")
+		}
+		return nil
+	})
+	for _, group := range []string{"", "events.k8s.io"} {
+		for _, verb := range []string{"get", "list", "watch"} {
+			for _, c := range []struct {
+				user, ns string
+				allowed  bool
+			}{
+				{owner, ns, true}, {admin, ns, true}, {mem, ns, false}, {viewer, ns, false},
+				{owner, other.Status.Namespace, false}, {admin, metav1.NamespaceDefault, false},
+				{admin, qualv1alpha1.SystemNamespace, false},
+			} {
+				if got := accessReview(t, c.user, c.ns, verb, group, "events"); got != c.allowed {
+					t.Errorf("%s %s events (group %q) in %s: allowed=%v, want %v", c.user, verb, group, c.ns, got, c.allowed)
+				}
+			}
+			for _, write := range []string{"create", "update", "patch", "delete"} {
+				if accessReview(t, owner, ns, write, group, "events") {
+					t.Errorf("the owner may %s events (group %q)", write, group)
+				}
+			}
+		}
+	}
+
+	// A real read, as the admin: the Event of a key minted in the namespace, which names the
+	// key by prefix and last four only.
+	key := keyIn(ns, "heralded", qualv1alpha1.KeySecret)
+	if err := k8s.Create(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, metav1.ConditionTrue, "Active")
+	asAdmin := clientAs(t, admin)
+	eventually(t, "the admin reads the KeyMinted event", func() error {
+		list := &eventsv1.EventList{}
+		if err := asAdmin.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range list.Items {
+			if e.Reason == "KeyMinted" && e.Regarding.Name == key.Name {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d events, none KeyMinted for %s", len(list.Items), key.Name)
+	})
+	if err := clientAs(t, mem).List(ctx, &eventsv1.EventList{}, client.InNamespace(ns)); !apierrors.IsForbidden(err) {
+		t.Errorf("a member listing events: want 403, got %v", err)
 	}
 }
 

@@ -37,6 +37,22 @@ var storeRead = rbacv1.PolicyRule{
 	Verbs:     storeVerbs,
 }
 
+// The manager may grant only what it holds, so it holds eventsRead too. (One marker holds
+// every verb on events, here and for recording them: controller-gen keeps only one of two
+// rules on the same groups and resources.)
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=get;list;watch;create;patch
+
+// eventsRead lets a role read the Events the controllers write in the team namespace (a key
+// minted or revoked, a webhook's URL refused or its signing secret replaced, a campaign
+// published). RBAC cannot scope Events by the object they are about, so only the roles that
+// read every object they concern get it: owners and admins. A member or viewer would read the
+// Events of webhooks (whose refusals quote the URL, often a credential itself) and of keys.
+var eventsRead = rbacv1.PolicyRule{
+	APIGroups: []string{"", "events.k8s.io"},
+	Resources: []string{"events"},
+	Verbs:     readVerbs,
+}
+
 // accessLevels map member roles to what they may do with the team's qual.cx objects:
 // owners and admins everything, members read and write campaigns, viewers read campaigns.
 // Webhooks and API keys are the managers' alone, as in REST: a webhook's URL is often a
@@ -50,6 +66,7 @@ var accessLevels = []accessLevel{
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns/status", "webhooks/status", "apikeys/status"}, Verbs: readVerbs},
 			// The plaintext of a key minted for kubectl users lives in a Secret.
 			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: readVerbs},
+			eventsRead,
 			storeRead,
 		},
 	},
