@@ -627,6 +627,43 @@ func TestStoreCredentialsStayInTheOperatorNamespace(t *testing.T) {
 	}
 }
 
+// The manager's shipped role (config/rbac) writes Deployments and Leases in the operator's
+// namespace only: whoever creates a Deployment in a namespace runs pods as any of its service
+// accounts. What it must hold cluster-wide is what docs/architecture.md gives a reason for.
+func TestManagerWritesDeploymentsAndLeasesInItsNamespaceOnly(t *testing.T) {
+	installRBAC(t, "role.yaml")
+	installRBAC(t, "role_binding.yaml")
+	team, _, _ := adminTeam(t, "least")
+	const managerSA = "system:serviceaccount:qual-system:qual-manager"
+	for _, c := range []struct {
+		ns, verb, group, resource string
+		allowed                   bool
+	}{
+		{qualv1alpha1.SystemNamespace, "create", "apps", "deployments", true},
+		{qualv1alpha1.SystemNamespace, "update", "apps", "deployments", true},
+		{qualv1alpha1.SystemNamespace, "watch", "apps", "deployments", true},
+		{qualv1alpha1.SystemNamespace, "update", "coordination.k8s.io", "leases", true},
+		{team.Status.Namespace, "delete", "apps", "deployments", true}, // an older operator's dispatcher
+		{team.Status.Namespace, "create", "", "events", true},
+		{team.Status.Namespace, "list", "", "events", true}, // granted to the team's admins
+		{team.Status.Namespace, "create", "", "secrets", true},
+		{team.Status.Namespace, "create", "rbac.authorization.k8s.io", "rolebindings", true},
+		{metav1.NamespaceSystem, "create", "apps", "deployments", false},
+		{metav1.NamespaceDefault, "patch", "apps", "deployments", false},
+		{team.Status.Namespace, "create", "apps", "deployments", false},
+		{team.Status.Namespace, "list", "apps", "deployments", false},
+		{metav1.NamespaceSystem, "create", "coordination.k8s.io", "leases", false},
+		{team.Status.Namespace, "update", "coordination.k8s.io", "leases", false},
+		{metav1.NamespaceSystem, "escalate", "rbac.authorization.k8s.io", "roles", false},
+		{"", "escalate", "rbac.authorization.k8s.io", "clusterroles", false},
+		{"", "bind", "rbac.authorization.k8s.io", "clusterroles", false}, // only the named ones
+	} {
+		if got := accessReview(t, managerSA, c.ns, c.verb, c.group, c.resource); got != c.allowed {
+			t.Errorf("the manager %s %s.%s in %q: allowed=%v, want %v", c.verb, c.resource, c.group, c.ns, got, c.allowed)
+		}
+	}
+}
+
 // A viewer sees through kubectl no more than a member, and what REST shows them: campaigns,
 // not the team's webhooks (whose URLs are often credentials) or API keys, which are the
 // managers' alone.

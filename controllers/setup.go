@@ -104,13 +104,17 @@ func orSystemNamespace(namespace string) string {
 
 // CacheOptions limits the manager's cache to what the controllers need: Secrets,
 // Deployments, Roles and RoleBindings only when the operator made them (a cluster's Secrets
-// are many and none of its business), and everything only in the given namespaces when any
-// are given: then the operator's own, where the dispatcher runs, must be among them.
-func CacheOptions(namespaces []string) cache.Options {
+// are many and none of its business), Deployments only in the operator's namespace
+// (systemNamespace, or qualv1alpha1.SystemNamespace when empty), the one place the dispatcher
+// runs and the manager may write them, and everything only in the given namespaces when any
+// are given: then the operator's own must be among them.
+func CacheOptions(systemNamespace string, namespaces []string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{qualv1alpha1.LabelManagedBy: qualv1alpha1.ManagedByValue})
 	opts := cache.Options{DefaultTransform: cachetrim.Transform, ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}:      {Label: managed},
-		&appsv1.Deployment{}:  {Label: managed},
+		&corev1.Secret{}: {Label: managed},
+		&appsv1.Deployment{}: {Namespaces: map[string]cache.Config{
+			orSystemNamespace(systemNamespace): {LabelSelector: managed},
+		}},
 		&rbacv1.Role{}:        {Label: managed},
 		&rbacv1.RoleBinding{}: {Label: managed},
 	}}

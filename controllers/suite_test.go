@@ -79,7 +79,7 @@ func setup(env *envtest.Environment, c *rest.Config) (func(), error) {
 func startManager(ctx context.Context) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 k8s.Scheme(),
-		Cache:                  controllers.CacheOptions(nil),
+		Cache:                  controllers.CacheOptions("", nil),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		NewClient:              newConflictingClient,

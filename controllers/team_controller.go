@@ -58,7 +58,7 @@ type TeamReconciler struct {
 // +kubebuilder:rbac:groups=qual.cx,resources=campaigns/status;webhooks/status;apikeys/status,verbs=get;list;watch;update;patch
 //
 // Leader election.
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=qual-system
 
 // Reconcile converges one Team.
 func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {

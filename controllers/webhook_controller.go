@@ -57,7 +57,12 @@ type WebhookReconciler struct {
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=qual.cx,resources=webhooks/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// The dispatcher Deployment lives in the operator's namespace only, so writing Deployments is
+// granted there only (a Role): whoever may create a Deployment in a namespace runs pods as any
+// of its service accounts. Cluster-wide the manager may only get and delete one, to remove the
+// per-namespace dispatcher an older operator ran (dropNamespaceDispatcher).
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete,namespace=qual-system
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;delete
 
 // Reconcile converges one Webhook. Its Secret is owned by it, so Kubernetes cleans it up;
 // its delivery log lives in the store, so a finalizer holds the Webhook until that is gone.
@@ -220,7 +225,8 @@ func (r *WebhookReconciler) dropNamespaceDispatcher(ctx context.Context, wh *qua
 		return nil
 	}
 	old := &appsv1.Deployment{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: DispatcherName}, old)
+	// Uncached: the cache holds Deployments of the operator's namespace only.
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: DispatcherName}, old)
 	if apierrors.IsNotFound(err) || (err == nil && !isManaged(old)) {
 		return nil
 	}

@@ -168,7 +168,7 @@ const roundLabel = "bench.qual.cx/round"
 func startManager(b *testing.B, ctx context.Context, c client.Client, run string, nss []string) {
 	// Teams are cluster-scoped: without a selector this round's manager would also reconcile
 	// earlier rounds' teams, whose namespaces its cache does not hold.
-	opts := controllers.CacheOptions(nss)
+	opts := controllers.CacheOptions("", nss)
 	opts.ByObject[&qualv1alpha1.Team{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{roundLabel: run})}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 c.Scheme(),

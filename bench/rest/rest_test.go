@@ -114,7 +114,7 @@ func BenchmarkListCampaigns(b *testing.B) {
 // startServer runs the controllers and the REST server, with an enterprise team whose
 // budget is raised so the benchmark measures the server, not refusals, and 1,000 campaigns.
 func startServer(b *testing.B, ctx context.Context) (*httptest.Server, string) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Cache: controllers.CacheOptions(nil),
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Cache: controllers.CacheOptions("", nil),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0", Scheme: scheme(b)})
 	must(b, err)
 	_, err = controllers.Setup(ctx, mgr, controllers.Options{Concurrency: 4, Dispatcher: controllers.DispatcherConfig{Image: "qual:bench"}})

@@ -133,7 +133,7 @@ func newManager(ctx context.Context, cfg *rest.Config, f *managerFlags, db store
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(f.cachedNamespaces()),
+		Cache:                   controllers.CacheOptions(f.operatorNamespace, f.cachedNamespaces()),
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.probeAddr,
 		LeaderElection:          f.leaderElect,

@@ -128,7 +128,7 @@ func (e *Env) startControllers(ctx context.Context) error {
 		return fmt.Errorf("dataapitest: namespace: %w", err)
 	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme: e.Env.Scheme, Cache: controllers.CacheOptions(nil),
+		Scheme: e.Env.Scheme, Cache: controllers.CacheOptions("", nil),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 	})
 	if err != nil {

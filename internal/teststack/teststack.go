@@ -56,7 +56,7 @@ func Start(ctx context.Context, o Options) (*apiserver.Server, error) {
 	}
 	// Several stacks may run in one test process, one after another: their controllers share
 	// names, which only matters for metrics.
-	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{Scheme: s, Cache: controllers.CacheOptions(nil),
+	mgr, err := ctrl.NewManager(o.Config, ctrl.Options{Scheme: s, Cache: controllers.CacheOptions("", nil),
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
 	if err != nil {
