@@ -664,6 +664,48 @@ func TestManagerWritesDeploymentsAndLeasesInItsNamespaceOnly(t *testing.T) {
 	}
 }
 
+// The manager may delete namespaces cluster-wide (RBAC cannot name those it has not made
+// yet), but the admission policy qual-manager-namespaces keeps it to the team namespaces it
+// made: only those carry the team-UID label.
+func TestManagerDeletesOnlyTeamNamespaces(t *testing.T) {
+	ctx := context.Background()
+	installRBAC(t, "role.yaml")
+	installRBAC(t, "role_binding.yaml")
+	asManager := clientAs(t, "system:serviceaccount:qual-system:qual-manager")
+	foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("not-a-team")}}
+	if err := k8s.Create(ctx, foreign); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the policy refuses the manager a namespace no team owns", func() error {
+		err := asManager.Delete(ctx, foreign.DeepCopy(), client.DryRunAll)
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "deletes only the team namespaces it made") {
+			return fmt.Errorf("delete of %s as the manager: %w", foreign.Name, err)
+		}
+		return nil
+	})
+	for _, name := range []string{metav1.NamespaceSystem, qualv1alpha1.SystemNamespace} {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := asManager.Delete(ctx, ns, client.DryRunAll); !apierrors.IsForbidden(err) {
+			t.Errorf("the manager deleting %s: want 403, got %v", name, err)
+		}
+	}
+	// A reserved namespace that a bug labelled as a team's stays.
+	reserved := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-" + uniqueName("labelled"),
+		Labels: map[string]string{qualv1alpha1.LabelTeamUID: "some-uid"}}}
+	if err := k8s.Create(ctx, reserved); err != nil {
+		t.Fatal(err)
+	}
+	if err := asManager.Delete(ctx, reserved, client.DryRunAll); !apierrors.IsForbidden(err) ||
+		!strings.Contains(err.Error(), "never deletes a reserved namespace") {
+		t.Errorf("the manager deleting %s: want 403, got %v", reserved.Name, err)
+	}
+	team, _, _ := adminTeam(t, "deletable")
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: team.Status.Namespace}}
+	if err := asManager.Delete(ctx, ns, client.DryRunAll); err != nil {
+		t.Errorf("the manager deleting its team namespace %s: %v", ns.Name, err)
+	}
+}
+
 // A viewer sees through kubectl no more than a member, and what REST shows them: campaigns,
 // not the team's webhooks (whose URLs are often credentials) or API keys, which are the
 // managers' alone.

@@ -31,6 +31,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/qual-idempotency-claim",
 		"ValidatingAdmissionPolicy/qual-operator-finalizers",
 		"ValidatingAdmissionPolicyBinding/qual-operator-finalizers",
+		"ValidatingAdmissionPolicy/qual-manager-namespaces",
+		"ValidatingAdmissionPolicyBinding/qual-manager-namespaces",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Policies() = %v, want %v", got, want)
