@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +17,14 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/prometheus/client_golang/prometheus"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver"
 	"qual.cx/operator/apiserver/openapi"
 	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/teststack"
 )
 
 // The unauthenticated budget is per client address. Every test here connects from a loopback
@@ -243,3 +247,67 @@ func TestPreflightsAreLimitedPerAddress(t *testing.T) {
 }
 
 const uuidLike = "0193e6a0-0000-7000-8000-000000000000"
+
+// Made-up HTTP methods are the client's to choose, of any length, before any credentials: the
+// request metrics label them all "other", so a flood of them adds no series, and they spend
+// from the address's unauthenticated budget like bad credentials.
+func TestInventedMethodsAddNoSeriesAndAreLimited(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv, err := teststack.Start(t.Context(), teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(),
+		JWTSecret: jwtSecret, Tune: func(c *apiserver.Config) { c.Metrics = reg }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	flooder := clientFrom("127.0.0.70")
+	invented := func(i int, path string) response {
+		req := mustRequest(t, fmt.Sprintf("Z%d%s", i, strings.Repeat("A", i%300)), hs.URL+path)
+		r := send(t, flooder, req)
+		checkShared(t, req, r, map[int]string{404: "NotFound", 405: "MethodNotAllowed", 429: "TooManyRequests"})
+		return r
+	}
+	limited := spendUntilLimited(t, time.Now(), 0, func(i int) response {
+		return invented(i, "/api/v1/campaigns")
+	}, http.StatusMethodNotAllowed)
+	expectAnonymousLimited(t, limited)
+	for i := range 100 { // mostly 429 now; the budget earns one back a second
+		invented(1000+i, []string{"/api/v1/campaigns", "/v1/nope"}[i%2])
+	}
+	// Served methods keep their own label, on the same few series whatever is sent.
+	send(t, flooder, mustRequest(t, http.MethodGet, hs.URL+"/v1/nope"))
+	send(t, flooder, mustRequest(t, http.MethodDelete, hs.URL+"/api/v1/me"))
+
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if !strings.HasPrefix(f.GetName(), "qual_http_") {
+			continue
+		}
+		methods := map[string]bool{}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					methods[l.GetValue()] = true
+				}
+			}
+		}
+		if len(methods) != 3 || !methods["other"] || !methods["GET"] || !methods["DELETE"] {
+			t.Errorf("%s: method labels %v, want other, GET and DELETE", f.GetName(), methods)
+		}
+		if n := len(f.GetMetric()); n != 3 { // route "unmatched", status class 4xx
+			t.Errorf("%s: %d label sets after 160 requests with invented methods, want 3", f.GetName(), n)
+		}
+	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

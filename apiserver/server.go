@@ -134,6 +134,14 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 		s.preflight(w, r)
 		return
 	}
+	// No client of the API sends a method no route serves: such requests spend from the
+	// address's unauthenticated budget, so a loop of them is throttled like bad credentials.
+	if methodLabel(r.Method) == otherMethod {
+		if limited := s.limitAnonymous(w, r); limited != nil {
+			envelope.WriteError(w, limited)
+			return
+		}
+	}
 	if allow := s.allowedMethods(r); allow != "" {
 		e := envelope.New(envelope.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow)
 		e.Allow = allow
