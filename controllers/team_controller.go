@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -96,7 +97,7 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	warnOnNewStall(ctx, r.Recorder, team, team.Status.Conditions, err)
 	team.Status.MemberCount = int32(len(team.Spec.Members))
 	team.Status.ObservedGeneration = team.Generation
-	return ctrl.Result{}, summarize(&team.Status.Conditions, team.Generation, err, readiness{
+	return ctrl.Result{RequeueAfter: recheckAfter(err)}, summarize(&team.Status.Conditions, team.Generation, err, readiness{
 		ready: true, reason: "Reconciled", message: fmt.Sprintf("namespace %s and its RBAC are in place", team.Status.Namespace),
 	})
 }
@@ -140,6 +141,8 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 	}
 	owner := metav1.GetControllerOf(ns)
 	switch {
+	case owner != nil && owner.UID != team.UID && owner.Kind == "Team" && owner.Name == team.Name && !ns.DeletionTimestamp.IsZero():
+		return leftByPredecessor(name, owner)
 	case owner != nil && owner.UID != team.UID:
 		return stalled("NamespaceConflict", "namespace %s is owned by %s %s", name, owner.Kind, owner.Name)
 	case ns.Labels[qualv1alpha1.LabelTeam] != team.Name:
@@ -152,6 +155,20 @@ func (r *TeamReconciler) reconcileNamespace(ctx context.Context, team *qualv1alp
 	}
 	team.Status.Namespace = name
 	return nil
+}
+
+// predecessorRecheck is how often a Team waiting for its predecessor's namespace to go looks
+// again, in case the deletion's watch event is missed; the event normally wakes it first.
+const predecessorRecheck = time.Minute
+
+// leftByPredecessor is the stall of a Team recreated under the name of a deleted one whose
+// namespace is still terminating: the namespace is the old Team's (another UID), not this
+// one's, and the Team creates it afresh once it is gone (its deletion wakes the Team through
+// Owns, which maps the namespace to its owner by name).
+func leftByPredecessor(name string, owner *metav1.OwnerReference) error {
+	return stalledRecheck(predecessorRecheck, "NamespaceTerminating",
+		"namespace %s belongs to a deleted %s %s (uid %s) and is still terminating; it is created again for this team once it is gone",
+		name, owner.Kind, owner.Name, owner.UID)
 }
 
 // reserved reports whether a namespace belongs to the cluster or the operator and so can

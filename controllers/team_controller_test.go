@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -309,4 +311,69 @@ func TestTeamRepairsRBACThatLostItsLabel(t *testing.T) {
 		}
 		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
 	})
+}
+
+// A Team recreated under the name of a deleted one while the old namespace still terminates
+// says the namespace is its predecessor's, not its own, and creates it once it is gone.
+func TestRecreatedTeamWaitsForItsPredecessorsNamespace(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueName("reborn")
+	old := readyTeam(t, newTeam(name, member("o@r.example", qualv1alpha1.RoleOwner)))
+	if err := k8s.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "old team gone", func() error { return gone(ctx, old) })
+	team := newTeam(name, member("o@r.example", qualv1alpha1.RoleOwner))
+	if err := k8s.Create(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new team waits", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "NamespaceTerminating")
+	})
+	msg := meta.FindStatusCondition(team.Status.Conditions, qualv1alpha1.ConditionStalled).Message
+	for _, want := range []string{"deleted Team " + name, string(old.UID), "still terminating", "created again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Stalled message %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, string(team.UID)) {
+		t.Errorf("Stalled message %q names the new team's own uid", msg)
+	}
+
+	// envtest runs no namespace controller: empty the namespace and finalize it, as
+	// Kubernetes does.
+	nsName := old.Status.Namespace
+	for _, obj := range []client.Object{&rbacv1.Role{}, &rbacv1.RoleBinding{}} {
+		if err := k8s.DeleteAllOf(ctx, obj, client.InNamespace(nsName)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "old namespace gone", func() error { return gone(ctx, ns) })
+	eventually(t, "new team ready", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
+			return err
+		}
+		return conditionIs(team.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Reconciled")
+	})
+	if err := k8s.Get(ctx, client.ObjectKey{Name: nsName}, ns); err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(ns, team) || !ns.DeletionTimestamp.IsZero() {
+		t.Fatalf("namespace %s is not the new team's: %+v", nsName, ns.ObjectMeta)
+	}
 }
