@@ -101,7 +101,7 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		err = r.checkURL(wh)
 	}
 	r.reconcileEnablement(ctx, wh)
-	setDegraded(wh)
+	setDegraded(wh, err)
 	warnOnNewStall(ctx, r.Recorder, wh, wh.Status.Conditions, err)
 	wh.Status.ObservedGeneration = wh.Generation
 	result := ctrl.Result{RequeueAfter: recheckAfter(err)}
@@ -252,14 +252,21 @@ func (r *WebhookReconciler) reconcileEnablement(ctx context.Context, wh *qualv1a
 }
 
 // setDegraded reports the failure streak the dispatcher rolls up into status. A disabled or
-// paused endpoint is sent nothing, so its old streak degrades nothing; Ready says why.
-func setDegraded(wh *qualv1alpha1.Webhook) {
+// paused endpoint, or one whose URL is refused, is sent nothing, so its old streak degrades
+// nothing; Ready says why. err is the reconcile's outcome: a stall is named, never called
+// Delivering.
+func setDegraded(wh *qualv1alpha1.Webhook, err error) {
 	cond := metav1.Condition{Type: qualv1alpha1.ConditionDegraded, Status: metav1.ConditionFalse,
 		Reason: "Delivering", Message: "no delivery has failed since the last success", ObservedGeneration: wh.Generation}
 	st := wh.Status
+	var stall *stalledError
+	isStalled := errors.As(err, &stall)
 	switch {
 	case st.DisabledAt != nil || !isEnabled(wh):
 		cond.Reason, cond.Message = "DeliveryOff", "delivery is off; Ready says why"
+	case isStalled && stall.reason == qualv1alpha1.ReasonURLRefused:
+		// The dispatcher sends nothing to a refused URL: none fails, and none is made.
+		cond.Reason, cond.Message = "NotDelivering", "nothing is delivered while spec.url is refused; Ready says why"
 	case st.ConsecutiveFailures > 0:
 		cond.Status, cond.Reason = metav1.ConditionTrue, "DeliveriesFailing"
 		cond.Message = fmt.Sprintf("%d deliveries in a row failed", st.ConsecutiveFailures)
@@ -268,6 +275,10 @@ func setDegraded(wh *qualv1alpha1.Webhook) {
 		} else {
 			cond.Message += "; none has succeeded yet"
 		}
+	case isStalled:
+		// Nothing has failed, but the webhook is stuck on something else (its Secret, the
+		// dispatcher): "Delivering" would say all is well.
+		cond.Reason, cond.Message = "Stalled", "no delivery has failed since the last success, but the webhook is stalled; Ready says why"
 	}
 	meta.SetStatusCondition(&wh.Status.Conditions, cond)
 }

@@ -245,6 +245,9 @@ func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 	if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretNotFound"); err != nil {
 		t.Fatal(err)
 	}
+	if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionDegraded, metav1.ConditionFalse, "Stalled"); err != nil {
+		t.Fatal(err)
+	}
 	secretValue, err := signing.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -548,6 +551,10 @@ func TestWebhookURLRefusedByEgressPolicy(t *testing.T) {
 			t.Errorf("%s: Ready says %q, URLRefused %q", c.url, ready.Message, wh.URLRefused())
 		}
 		if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "URLRefused"); err != nil {
+			t.Errorf("%s: %v", c.url, err)
+		}
+		// Nothing is sent to it, so it is not "Delivering" either.
+		if err := conditionIs(wh.Status.Conditions, qualv1alpha1.ConditionDegraded, metav1.ConditionFalse, "NotDelivering"); err != nil {
 			t.Errorf("%s: %v", c.url, err)
 		}
 		// The signing Secret is in place regardless, so a fixed URL delivers at once.
