@@ -7,12 +7,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
 )
 
 // TestControllersLogTransitionsAndStalls checks the controllers log through the request's
@@ -60,6 +62,19 @@ func (l *capturedLogs) expect(t *testing.T, parts ...string) {
 		}
 		return fmt.Errorf("none of %d lines", len(l.lines))
 	})
+}
+
+// matching returns the lines holding every part.
+func (l *capturedLogs) matching(parts ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var found []string
+	for _, line := range l.lines {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
+			found = append(found, line)
+		}
+	}
+	return found
 }
 
 // captureSink records the lines of V(1) and below into logs.
@@ -130,4 +145,29 @@ func (t teeSink) WithName(name string) logr.LogSink {
 		out[i] = s.WithName(name)
 	}
 	return out
+}
+
+// Deleting a team stalls everything in its namespace (NoTeam) one last time, and the Events
+// of those stalls reach the API server once the namespace terminates. Kubernetes refuses them,
+// and the recorder logs each refusal as an error: the controllers record none in a namespace
+// whose Team is going, so an ordinary deletion logs no error.
+func TestTeamDeletionRecordsNoRefusedEvents(t *testing.T) {
+	ctx := context.Background()
+	name := uniqueName("farewell")
+	team := readyTeam(t, newTeam(name, member("o@farewell.example", qualv1alpha1.RoleOwner)))
+	h := createHomeless(t, team.Status.Namespace)
+	h.waitReady(t)
+	if err := k8s.Delete(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "team gone", func() error { return gone(ctx, team) })
+	waitKey(t, h.key, metav1.ConditionFalse, controllers.ReasonNoTeam)
+	waitCampaign(t, h.cmp, metav1.ConditionFalse, controllers.ReasonNoTeam)
+	waitWebhook(t, h.wh, metav1.ConditionFalse, controllers.ReasonNoTeam)
+	// The refusals are logged by the broadcaster, after the reconcile: give it time to send.
+	time.Sleep(2 * time.Second)
+	if refused := managerLogs.matching("Server rejected event", team.Status.Namespace); len(refused) > 0 {
+		t.Fatalf("%d Events refused in the terminating namespace, first: %s", len(refused), refused[0])
+	}
+	managerLogs.expect(t, "event not recorded: its namespace is being deleted", team.Status.Namespace, controllers.ReasonNoTeam)
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	kevents "k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,14 +73,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 	}
 	c := client.WithFieldOwner(mgr.GetClient(), qualv1alpha1.ControllerFieldManager)
 	system := orSystemNamespace(opts.SystemNamespace)
+	recorder := func(name string) kevents.EventRecorder {
+		return skipInGoingNamespaces(mgr.GetEventRecorder(name), mgr.GetClient(), mgr.GetLogger().WithName(name))
+	}
 	rs := &Reconcilers{
-		Team: &TeamReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-team"),
+		Team: &TeamReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: recorder("qual-team"),
 			SystemNamespace: system, Events: opts.Events},
-		Campaign: &CampaignReconciler{Client: c, Recorder: mgr.GetEventRecorder("qual-campaign"), Data: opts.CampaignData,
+		Campaign: &CampaignReconciler{Client: c, Recorder: recorder("qual-campaign"), Data: opts.CampaignData,
 			Events: opts.Events},
-		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-apikey"),
+		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: recorder("qual-apikey"),
 			SystemNamespace: system, Events: opts.Events},
-		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("qual-webhook"),
+		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: recorder("qual-webhook"),
 			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData, Egress: opts.Egress},
 	}
 	copts := controller.Options{MaxConcurrentReconciles: max(1, opts.Concurrency)}
