@@ -78,3 +78,21 @@ func TestSlugFallsBackToWhatItNames(t *testing.T) {
 		t.Errorf("campaign slug %q", got)
 	}
 }
+
+// Whatever method a client sends, the metrics' method label is one of a closed set: the
+// method itself only when a route serves it.
+func FuzzMethodLabel(f *testing.F) {
+	for _, m := range []string{"GET", "get", "HEAD", "PROPFIND", "Z1", "", "DELETE ", strings.Repeat("A", 300)} {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, method string) {
+		got := methodLabel(method)
+		served := false
+		for _, m := range servedMethods {
+			served = served || m == method
+		}
+		if served && got != method || !served && got != otherMethod {
+			t.Fatalf("methodLabel(%q) = %q (served %v)", method, got, served)
+		}
+	})
+}
