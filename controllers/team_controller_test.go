@@ -363,7 +363,21 @@ func TestRecreatedTeamWaitsForItsPredecessorsNamespace(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "old namespace gone", func() error { return gone(ctx, ns) })
+	// The new Team makes its namespace, of the same name, as soon as the old one is gone,
+	// so the old one is gone when the name holds another namespace or none.
+	oldUID := ns.UID
+	eventually(t, "old namespace gone", func() error {
+		got, err := cs.CoreV1().Namespaces().Get(ctx, nsName, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return err
+		case got.UID == oldUID:
+			return errors.New("still exists")
+		}
+		return nil
+	})
 	eventually(t, "new team ready", func() error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(team), team); err != nil {
 			return err
