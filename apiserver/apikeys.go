@@ -300,7 +300,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if e != nil {
 		return e
 	}
-	if k := s.keyMadeByClaim(r, home); k != nil {
+	if k, ok := madeByClaim(r.Context(), s.dir.KeysIn(home.namespace), keyObject); ok {
 		return answerFound(w, r, http.StatusCreated, resources.APIKeyWithSecret{APIKey: renderKey(k, home.teamUID)})
 	}
 	req.owner, req.mintedBy, req.claimed = personOf(p), mintingKey(p), true
@@ -342,17 +342,9 @@ func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest)
 	return keyHome{}, envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
 }
 
-// keyMadeByClaim is the key an earlier run of this request made in home and died before
-// answering, or nil. It is answered as a replay (its plaintext, never kept, as null): the
-// caller may rotate it for a plaintext, and no second key is left live beside it.
-func (s *Server) keyMadeByClaim(r *http.Request, home keyHome) *directory.Key {
-	for _, k := range s.dir.KeysIn(home.namespace) {
-		if madeByClaim(r.Context(), k.Object) {
-			return k
-		}
-	}
-	return nil
-}
+// keyObject is a directory key's APIKey (its plaintext, never kept, is null in a replay: the
+// caller may rotate the key for one).
+func keyObject(k *directory.Key) metav1.Object { return k.Object }
 
 // mintKey creates an APIKey holding only the new key's digest and returns the plaintext
 // once, in the answer.

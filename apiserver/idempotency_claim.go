@@ -60,11 +60,21 @@ func stampClaim(ctx context.Context, obj metav1.Object) {
 	obj.SetAnnotations(a)
 }
 
-// madeByClaim reports whether obj was made under the request's claim: by an earlier run of
-// this request whose answer was never recorded.
-func madeByClaim(ctx context.Context, obj metav1.Object) bool {
+// madeByClaim returns the item of items whose object (meta) an earlier run of this request
+// made under its claim and died before answering: answered as a replay, so no second key or
+// endpoint is left live beside it. A request with no claim looks at nothing.
+func madeByClaim[T any](ctx context.Context, items []T, meta func(T) metav1.Object) (T, bool) {
+	var none T
 	c, ok := claimOf(ctx)
-	return ok && obj.GetAnnotations()[qualv1alpha1.AnnotationIdempotencyClaim] == c.stamp
+	if !ok {
+		return none, false
+	}
+	for _, it := range items {
+		if meta(it).GetAnnotations()[qualv1alpha1.AnnotationIdempotencyClaim] == c.stamp {
+			return it, true
+		}
+	}
+	return none, false
 }
 
 // answerFound answers a request with what an earlier run of it made, as a replay: marked

@@ -178,10 +178,8 @@ const otherMethod = "other"
 // methodLabel is the method label of a request: its method if a route serves it, else
 // otherMethod.
 func methodLabel(method string) string {
-	for _, m := range servedMethods {
-		if method == m {
-			return m
-		}
+	if slices.Contains(servedMethods[:], method) {
+		return method
 	}
 	return otherMethod
 }

@@ -279,7 +279,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 	if m.Team.Namespace == "" {
 		return teamNotReady()
 	}
-	if wh := s.webhookMadeByClaim(r, m.Team.Namespace); wh != nil {
+	if wh, ok := madeByClaim(r.Context(), s.dir.WebhooksIn(m.Team.Namespace), webhookObject); ok {
 		return answerFound(w, r, http.StatusCreated, resources.WebhookWithSecret{Webhook: renderWebhook(wh, m)})
 	}
 	spec := qualv1alpha1.WebhookSpec{Enabled: ptr.To(true)}
@@ -301,17 +301,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *authn.
 	return nil
 }
 
-// webhookMadeByClaim is the webhook an earlier run of this request made in ns and died before
-// answering, or nil: answered as a replay (its secret as null; rotate-secret shows a new one),
-// so no second endpoint delivers to the same URL.
-func (s *Server) webhookMadeByClaim(r *http.Request, ns string) *qualv1alpha1.Webhook {
-	for _, wh := range s.dir.WebhooksIn(ns) {
-		if madeByClaim(r.Context(), wh) {
-			return wh
-		}
-	}
-	return nil
-}
+// webhookObject is a webhook as an object (its secret is null in a replay; rotate-secret
+// shows a new one).
+func webhookObject(wh *qualv1alpha1.Webhook) metav1.Object { return wh }
 
 func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
