@@ -159,9 +159,10 @@ func loadFixtures(t testing.TB) map[string]*fixture {
 // read), holdout37 (written at the start of the twenty-first round, measured once before
 // its analyzer changes and once after, not read), holdout38 (written during the
 // twenty-second round, measured once on the code before the round and once after, not read)
-// and holdout39 (written during the twenty-third round, measured once on the code before the
-// round and once after, not read).
-var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20", "holdout21", "holdout22", "holdout23", "holdout24", "holdout25", "holdout26", "holdout27", "holdout28", "holdout29", "holdout30", "holdout31", "holdout32", "holdout33", "holdout34", "holdout35", "holdout36", "holdout37", "holdout38", "holdout39"}
+// holdout39 (written during the twenty-third round, measured once on the code before the
+// round and once after, not read) and holdout40 (written at the start of the twenty-fourth
+// round, measured once, not read).
+var holdoutDirs = []string{"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17", "holdout18", "holdout19", "holdout20", "holdout21", "holdout22", "holdout23", "holdout24", "holdout25", "holdout26", "holdout27", "holdout28", "holdout29", "holdout30", "holdout31", "holdout32", "holdout33", "holdout34", "holdout35", "holdout36", "holdout37", "holdout38", "holdout39", "holdout40"}
 
 // loadHoldout loads the held-out sets: only TestQuality reads them, and only logs their
 // scores.
