@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for bulk seeding
 
 	"qual.cx/operator/internal/store"
@@ -464,14 +465,16 @@ func BenchmarkDeleteInterview(b *testing.B) {
 	}
 }
 
-// seedRecords stores n completed idempotency records of other requests, spread over 100 callers.
+// seedRecords stores n completed idempotency records of other requests, spread over 100 callers,
+// each naming an object of its own and one of 100 campaigns, as an interview start's answer does.
 func seedRecords(b *testing.B, s store.Store, n int) {
 	b.Helper()
 	ctx := context.Background()
-	body := []byte(`{"data":{"id":"` + strings.Repeat("x", 36) + `","campaign_id":"c","status":"in_progress","text":"` + strings.Repeat("y", 500) + `"}}`)
 	for i := range n {
 		records := s.Team(store.TeamID(fmt.Sprintf("caller:%d", i%100)))
 		key := strconv.Itoa(i)
+		body := []byte(fmt.Sprintf(`{"data":{"id":"%s","campaign_id":"0a7e57ed-0000-4000-8000-%012d","status":"in_progress","text":"%s"}}`,
+			uuid.NewString(), i%100, strings.Repeat("y", 430)))
 		if _, err := records.SaveIdempotency(ctx, store.IdempotencyRecord{Key: key, RequestHash: []byte{1}, StatusCode: 201, Body: body}); err != nil {
 			b.Fatal(err)
 		}
@@ -483,7 +486,9 @@ func seedRecords(b *testing.B, s store.Store, n int) {
 // recorded (the baseline), or 10,000 recorded within the minute before (a mass erasure, the
 // worst case: every one is recent enough to matter).
 func BenchmarkIdempotentAnswer(b *testing.B) {
-	body := []byte(`{"data":{"id":"` + strings.Repeat("x", 36) + `","text":"` + strings.Repeat("y", 500) + `"}}`)
+	// An interview start's answer: it names the interview and its campaign.
+	body := []byte(`{"data":{"id":"0a7e57ed-0000-4000-8000-0000000000a1","campaign_id":"0a7e57ed-0000-4000-8000-0000000000c1","text":"` +
+		strings.Repeat("y", 430) + `"}}`)
 	for _, be := range backends {
 		for _, erased := range []int{0, 10_000} {
 			b.Run(fmt.Sprintf("%s/%derasures", be.name, erased), func(b *testing.B) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,12 +54,15 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 			tx.team, r.Key, tx.t(r.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, "INSERT INTO idempotency_records (team_id, "+idempotencyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+		_, err := tx.exec(ctx, "INSERT INTO idempotency_records (team_id, "+idempotencyColumns+", named) VALUES (?, ?, ?, ?, ?, ?, ?, '', 1)",
 			tx.team, r.Key, r.RequestHash, r.StatusCode, r.Body, tx.t(r.CreatedAt), tx.t(r.ExpiresAt))
 		if tx.s.d.isUnique(err) {
 			return ErrConflict
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.recordNames(ctx, r.Key, r.Body)
 	})
 	if err != nil {
 		return IdempotencyRecord{}, fmt.Errorf("store: save idempotency record %q: %w", r.Key, err)
@@ -112,7 +116,7 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return tx.recordNames(ctx, key, body)
 	})
 	if err != nil {
 		return fmt.Errorf("store: complete idempotency record %q: %w", key, err)
@@ -127,24 +131,58 @@ var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // is not kept (a POST's answer names a handful).
 const maxNamedIDs = 500
 
+// namedIDs are the distinct ids body names, in order; more than maxNamedIDs is not ok.
+func namedIDs(body []byte) ([]string, bool) {
+	found := uuidPattern.FindAll(body, maxNamedIDs+1)
+	if len(found) > maxNamedIDs {
+		return nil, false
+	}
+	ids := make([]string, 0, len(found))
+	for _, id := range found {
+		if !slices.Contains(ids, string(id)) {
+			ids = append(ids, string(id))
+		}
+	}
+	return ids, true
+}
+
+// recordNames indexes the ids a recorded answer names (idempotency_names), which eraseReplays
+// looks them up by. An answer naming more than maxNamedIDs is left unindexed (named = 0), to
+// be found by reading its body.
+func (ts *teamStore) recordNames(ctx context.Context, key string, body []byte) error {
+	ids, ok := namedIDs(body)
+	if !ok {
+		_, err := ts.exec(ctx, "UPDATE idempotency_records SET named = 0 WHERE team_id = ? AND key = ?", ts.team, key)
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(ids))
+	for _, id := range ids {
+		args = append(args, ts.team, key, id)
+	}
+	q := "INSERT INTO idempotency_names (team_id, key, name) VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", len(ids)-1)
+	if _, err := ts.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("index the ids the answer names: %w", err)
+	}
+	return nil
+}
+
 // erasedSince says whether body names an interview or campaign erased since since: it looks
 // up each id the answer names, so a burst of erasures costs an answer nothing.
 func (ts *teamStore) erasedSince(ctx context.Context, body []byte, since time.Time) (bool, error) {
-	found := uuidPattern.FindAll(body, maxNamedIDs+1)
-	if len(found) == 0 {
-		return false, nil
-	}
-	if len(found) > maxNamedIDs {
+	ids, ok := namedIDs(body)
+	if !ok {
 		return true, nil
 	}
-	args := make([]any, 0, len(found)+1)
+	if len(ids) == 0 {
+		return false, nil
+	}
+	args := make([]any, 0, len(ids)+1)
 	args = append(args, ts.t(since))
-	seen := map[string]bool{}
-	for _, id := range found {
-		if !seen[string(id)] {
-			seen[string(id)] = true
-			args = append(args, string(id))
-		}
+	for _, id := range ids {
+		args = append(args, id)
 	}
 	var n int
 	q := "SELECT COUNT(*) FROM erasures WHERE erased_at >= ? AND id IN (?" + strings.Repeat(", ?", len(args)-2) + ")"
@@ -185,7 +223,7 @@ func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 // eraseReplays deletes every caller's idempotency records whose stored answer names id (an
 // interview or a campaign, whose UUID appears in no other object's answer): a replay must not
 // give back the participant data and words that deleting it erased. Records are keyed by
-// caller, not team, and live a day at most, so this reads that day's records once.
+// caller, not team, so it finds them by the ids their answers name (namingReplays).
 //
 // With keepOwn (a campaign, which holds no participant data), the records whose answer was
 // the object itself (its create, its actions) are kept, their answers erased, as gone: a
@@ -208,9 +246,12 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id string, keepOwn bool) 
 				return err
 			}
 		}
-		_, err := tx.writer().ExecContext(ctx, tx.s.d.rebind("DELETE FROM idempotency_records WHERE team_id LIKE 'caller:%' AND "+
-			fmt.Sprintf(tx.s.d.holdsBytes, "body")), []byte(id))
-		return err
+		for _, naming := range tx.namingReplays(id) {
+			if _, err := tx.writer().ExecContext(ctx, tx.s.d.rebind("DELETE FROM idempotency_records WHERE "+naming.where), naming.arg); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("erase idempotent answers naming %s: %w", id, err)
@@ -218,33 +259,56 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id string, keepOwn bool) 
 	return nil
 }
 
+// replayFilter is a condition on idempotency_records and its one argument.
+type replayFilter struct {
+	where string
+	arg   any
+}
+
+// namingReplays select the records whose answer names id: by the index of the ids answers
+// name, and, for answers left unindexed (recorded before the index existed, or naming too many
+// ids), by reading their bodies. Only callers record answers (the apiserver keys them by
+// caller), so neither filters on the caller, which would lead PostgreSQL to walk every
+// caller's rows.
+func (ts *teamStore) namingReplays(id string) [2]replayFilter {
+	return [2]replayFilter{
+		{"(team_id, key) IN (SELECT team_id, key FROM idempotency_names WHERE name = ?)", id},
+		{"named = 0 AND " + fmt.Sprintf(ts.s.d.holdsBytes, "body"), []byte(id)},
+	}
+}
+
 // markReplaysGone erases the answers that were the object id itself (a 2xx whose data's id
 // is id) and marks their records gone; the rest naming id are left for the caller to delete.
 func (ts *teamStore) markReplaysGone(ctx context.Context, id string) error {
 	type recordKey struct{ team, key string }
-	rows, err := ts.writer().QueryContext(ctx, ts.s.d.rebind("SELECT team_id, key, body FROM idempotency_records WHERE team_id LIKE 'caller:%' AND status_code BETWEEN 200 AND 299 AND "+
-		fmt.Sprintf(ts.s.d.holdsBytes, "body")), []byte(id))
-	if err != nil {
-		return err
-	}
 	var own []recordKey
-	for rows.Next() {
-		var k recordKey
-		var body []byte
-		if err := rows.Scan(&k.team, &k.key, &body); err != nil {
-			_ = rows.Close()
+	for _, naming := range ts.namingReplays(id) {
+		rows, err := ts.writer().QueryContext(ctx, ts.s.d.rebind("SELECT team_id, key, body FROM idempotency_records WHERE status_code BETWEEN 200 AND 299 AND "+naming.where), naming.arg)
+		if err != nil {
 			return err
 		}
-		if answerID(body) == id {
-			own = append(own, k)
+		for rows.Next() {
+			var k recordKey
+			var body []byte
+			if err := rows.Scan(&k.team, &k.key, &body); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			if answerID(body) == id {
+				own = append(own, k)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
 		}
 	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return err
-	}
+	// An emptied answer names nothing any more, so its names go too.
 	for _, k := range own {
-		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("UPDATE idempotency_records SET body = ?, gone = ? WHERE team_id = ? AND key = ?"),
+		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("UPDATE idempotency_records SET body = ?, gone = ?, named = 1 WHERE team_id = ? AND key = ?"),
 			[]byte{}, id, k.team, k.key); err != nil {
+			return err
+		}
+		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_names WHERE team_id = ? AND key = ?"), k.team, k.key); err != nil {
 			return err
 		}
 	}
