@@ -132,7 +132,8 @@ type InterviewStore interface {
 	// of the campaign's analysis findings: those are replaced (RedactedTitle, an empty
 	// summary) until the campaign is analysed again, and their events deleted. Every finding
 	// it changes (those, and those that quoted the interview) gets a finding.updated event
-	// showing it as it is after the erasure, in the same transaction.
+	// showing it as it is after the erasure, in the same transaction; one redacted already by
+	// an earlier erasure, which it does not change, gets none and keeps its events.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 	// EraseInterview is DeleteInterview, and says what the erasure did to the campaign's
 	// analysis findings. It redacts them only if an analysis whose findings were stored
@@ -145,8 +146,9 @@ type InterviewStore interface {
 type Erasure struct {
 	// Campaign is the erased interview's campaign.
 	Campaign CampaignID
-	// Redacted says the campaign's analysis findings were redacted (RedactedTitle): an
-	// analysis of the interviews left must write them anew.
+	// Redacted says the campaign's analysis findings are redacted (RedactedTitle), by this
+	// erasure or an earlier one of a burst: an analysis of the interviews left must write
+	// them anew.
 	Redacted bool
 }
 

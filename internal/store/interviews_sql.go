@@ -252,24 +252,34 @@ func (ts *teamStore) EraseInterview(ctx context.Context, id InterviewID) (Erasur
 // analysis read it (analysed), so do the events of the campaign's analysis findings, whose
 // titles and summaries are made of what participants said, this one perhaps among them: they
 // are deleted (deliveries and attempts go by cascade) and the analysis findings redacted; it
-// says whether any was. An interview no stored analysis read is in none of them, and they stay.
-// Then every finding the erasure changed is announced as it is now, so its subscribers hear
-// of the change and the new events hold none of those words.
+// says whether the campaign has any, so that they are analysed again. An interview no stored
+// analysis read is in none of them, and they stay. The events of findings an earlier erasure
+// redacted stay too, unless they quote this interview: they hold only the server's words and
+// other participants' quotes, and are how their subscribers hear of that redaction, which
+// this erasure does not announce again. Then every finding the erasure changed is announced
+// as it is now, so its subscribers hear of the change and the new events hold none of those
+// words.
 func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string, analysed bool) (bool, error) {
 	if _, err := ts.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
 		OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
-			OR (? AND (CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')))))`,
-		ts.team, id, campaign, "%"+string(id)+"%", analysed); err != nil {
+			OR (? AND (CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')
+				AND CAST(payload AS TEXT) NOT LIKE ? AND CAST(payload AS TEXT) NOT LIKE ?))))`,
+		ts.team, id, campaign, "%"+string(id)+"%", analysed,
+		`%"title":"`+RedactedTitle+`"%`, `%"title": "`+RedactedTitle+`"%`); err != nil {
 		return false, err
 	}
-	var redacted []string
-	if analysed {
-		var err error
-		if redacted, err = ts.redactAnalysis(ctx, campaign); err != nil {
-			return false, err
-		}
+	if !analysed {
+		return false, ts.announceUpdated(ctx, cited)
 	}
-	return len(redacted) > 0, ts.announceUpdated(ctx, append(cited, redacted...))
+	redacted, err := ts.redactAnalysis(ctx, campaign)
+	if err != nil {
+		return false, err
+	}
+	has, err := ts.hasAnalysisFindings(ctx, campaign)
+	if err != nil {
+		return false, err
+	}
+	return has, ts.announceUpdated(ctx, append(cited, redacted...))
 }
 
 // forget moves an erasure out of SQLite's write-ahead log, where the deleted rows' old pages
@@ -290,16 +300,28 @@ func (ts *teamStore) forget(ctx context.Context) {
 const RedactedTitle = "Being analysed again after an interview was erased"
 
 // redactAnalysis replaces the title and summary of the campaign's analysis findings (see
-// RedactedTitle) and returns their ids. The caller starts the new analysis, which writes them
-// anew.
+// RedactedTitle) and returns the ids of those it changed: one an earlier erasure of a burst
+// redacted already is left as it is, updated_at included, so it is not announced again. The
+// caller starts the new analysis, which writes them anew.
 func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) ([]string, error) {
 	ids, err := ts.changedIDs(ctx, `UPDATE findings SET title = ?, summary = '', updated_at = ?
-		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' RETURNING id`,
-		RedactedTitle, ts.t(now()), ts.team, campaign)
+		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND (title <> ? OR summary <> '') RETURNING id`,
+		RedactedTitle, ts.t(now()), ts.team, campaign, RedactedTitle)
 	if err != nil {
 		return nil, fmt.Errorf("redact analysis findings: %w", err)
 	}
 	return ids, nil
+}
+
+// hasAnalysisFindings says whether the campaign has analysis findings: after an erasure
+// redacted them (now or earlier in a burst), an analysis must write them anew.
+func (ts *teamStore) hasAnalysisFindings(ctx context.Context, campaign CampaignID) (bool, error) {
+	var has bool
+	if err := ts.writeRow(ctx, "SELECT EXISTS (SELECT 1 FROM findings WHERE team_id = ? AND campaign_id = ? AND source = 'analysis')",
+		[]any{&has}, ts.team, campaign); err != nil {
+		return false, fmt.Errorf("look for analysis findings: %w", err)
+	}
+	return has, nil
 }
 
 // NoteRedactedFindings writes note into the summary of the campaign's redacted analysis

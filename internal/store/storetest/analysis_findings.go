@@ -283,6 +283,76 @@ func testErasureAnnouncesFindings(t *testing.T, newDSN NewDSN) {
 	}
 }
 
+// testErasureBurstAnnouncesChanges: in a burst of erasures of analysed interviews, each
+// erasure changes, and so announces, only what it changes: the first redacts every analysis
+// finding, a later one only drops its own quotes from the findings that cited it, as the rest
+// are redacted already (their updated_at stays), and leaves the events an earlier erasure
+// wrote of them, which hold none of its participant's words, to be delivered. Each erasure
+// still says the findings are redacted, as their re-analysis must still run. A failed
+// analysis' note is cleared by the next erasure, and the analysis after it writes title and
+// summary anew.
+func testErasureBurstAnnouncesChanges(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	var ivs []store.Interview
+	var fs []store.NewFinding
+	for n, said := range []string{"Setup was slow.", "Pricing was unclear.", "Export crashed.", "Support never answered."} {
+		iv := interview(t, f.a, f.campA)
+		m := say(t, f.a, iv.ID, store.RoleParticipant, said)
+		ivs = append(ivs, iv)
+		fd := quoting(m, said[:len(said)-1], string(rune('a'+n)), said)
+		fd.Summary = "They said: " + said
+		fs = append(fs, fd)
+	}
+	read := make([]store.InterviewID, len(ivs))
+	for i, iv := range ivs {
+		read[i] = iv.ID
+	}
+	synced := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, read, fs))(t)
+	all := make([]store.FindingID, len(synced.Findings))
+	for i, s := range synced.Findings {
+		all[i] = s.Finding.ID
+	}
+	manual := finding(t, f.a, f.campA, "Written by a person", store.FindingInsight, "pricing")
+	erase := func(iv store.Interview) {
+		t.Helper()
+		if e := must(f.a.EraseInterview(f.ctx, iv.ID))(t); !e.Redacted || e.Campaign != f.campA {
+			t.Fatalf("erasing %s: %+v, want the findings said redacted, for their re-analysis", iv.ID, e)
+		}
+	}
+	redacted := func(want ...store.FindingID) {
+		t.Helper()
+		for id, view := range announced(t, f, f.a, want) {
+			if view.Title != store.RedactedTitle || view.Summary != "" {
+				t.Fatalf("%s announced as %+v, want it redacted", id, view)
+			}
+		}
+	}
+
+	erase(ivs[0])
+	redacted(all...)
+	before := must(f.a.GetFinding(f.ctx, all[3]))(t)
+	erase(ivs[1])
+	erase(ivs[2])
+	redacted(all[1], all[2]) // the second erasure's event of all[1] is still to be delivered
+	if after := must(f.a.GetFinding(f.ctx, all[3]))(t); !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("a finding redacted already, quoting no interview erased since: %+v, before %+v", after, before)
+	}
+
+	// A failed analysis' note is a change the next erasure undoes: its analysis is to come.
+	must(f.a.NoteRedactedFindings(f.ctx, f.campA, "Analysis x failed"))(t)
+	announced(t, f, f.a, all)
+	erase(ivs[3])
+	redacted(all...)
+
+	anew := fs[3]
+	anew.Evidence = nil // its interview is gone
+	again := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{anew}))(t)
+	if got := again.Findings[0].Finding; got.ID != all[3] || got.Title != anew.Title || got.Summary != anew.Summary {
+		t.Fatalf("written anew: %+v", got)
+	}
+	same(t, must(f.a.GetFinding(f.ctx, manual.ID))(t), manual)
+}
+
 // announced checks that the team's undispatched events are one finding.updated for each
 // finding of want, of its campaign, carrying it as the store has it now, and marks them
 // dispatched. It returns what each carries.

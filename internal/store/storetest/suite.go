@@ -41,6 +41,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"SyncCarriesKeys", testSyncCarriesKeys},
 		{"SyncAfterErasure", testSyncAfterErasure},
 		{"ErasureAnnouncesFindings", testErasureAnnouncesFindings},
+		{"ErasureBurstAnnouncesChanges", testErasureBurstAnnouncesChanges},
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
