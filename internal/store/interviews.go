@@ -128,12 +128,12 @@ type InterviewStore interface {
 	// DeleteInterview deletes an interview with its messages, evidence pointing at it and the
 	// events about it (with their deliveries and attempts). The participant's name, e-mail,
 	// external id and metadata live only on the interview row and in those events' payloads,
-	// so they go with it. What the participant said may also be in the titles and summaries
-	// of the campaign's analysis findings: those are replaced (RedactedTitle, an empty
-	// summary) until the campaign is analysed again, and their events deleted. Every finding
-	// it changes (those, and those that quoted the interview) gets a finding.updated event
-	// showing it as it is after the erasure, in the same transaction; one redacted already by
-	// an earlier erasure, which it does not change, gets none and keeps its events.
+	// so they go with it. What the participant said may also be in the titles, summaries and
+	// tags of the campaign's analysis findings: those are replaced (RedactedTitle, an empty
+	// summary, no tags) until the campaign is analysed again, and their events deleted. Every
+	// finding it changes (those, and those that quoted the interview) gets a finding.updated
+	// event showing it as it is after the erasure, in the same transaction; one redacted
+	// already by an earlier erasure, which it does not change, gets none and keeps its events.
 	DeleteInterview(ctx context.Context, id InterviewID) error
 	// EraseInterview is DeleteInterview, and says what the erasure did to the campaign's
 	// analysis findings. It redacts them only if an analysis whose findings were stored

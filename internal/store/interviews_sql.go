@@ -253,17 +253,21 @@ func (ts *teamStore) EraseInterview(ctx context.Context, id InterviewID) (Erasur
 // titles and summaries are made of what participants said, this one perhaps among them: they
 // are deleted (deliveries and attempts go by cascade) and the analysis findings redacted; it
 // says whether the campaign has any, so that they are analysed again. An interview no stored
-// analysis read is in none of them, and they stay. The events of findings an earlier erasure
-// redacted stay too, unless they quote this interview: they hold only the server's words and
-// other participants' quotes, and are how their subscribers hear of that redaction, which
-// this erasure does not announce again. Then every finding the erasure changed is announced
-// as it is now, so its subscribers hear of the change and the new events hold none of those
-// words.
+// analysis read is in none of them, and they stay. The events showing a finding an earlier
+// erasure redacted (redacted title, no tags) stay too, unless they quote this interview: they
+// hold only the server's words and other participants' quotes, and are how their subscribers
+// hear of that redaction, which this erasure does not announce again. Then every finding the
+// erasure changed is announced as it is now, so its subscribers hear of the change and the
+// new events hold none of those words.
 func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string, analysed bool) (bool, error) {
+	// Payloads are JSON as Go writes it on SQLite and as jsonb prints it on PostgreSQL (a
+	// space after each colon); a participant's words are JSON strings, whose quotes are
+	// escaped, so none of them matches a pattern here.
 	if _, err := ts.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
 		OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
 			OR (? AND (CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')
-				AND CAST(payload AS TEXT) NOT LIKE ? AND CAST(payload AS TEXT) NOT LIKE ?))))`,
+				AND NOT ((CAST(payload AS TEXT) LIKE ? OR CAST(payload AS TEXT) LIKE ?)
+					AND (CAST(payload AS TEXT) LIKE '%"tags":[]%' OR CAST(payload AS TEXT) LIKE '%"tags": []%'))))))`,
 		ts.team, id, campaign, "%"+string(id)+"%", analysed,
 		`%"title":"`+RedactedTitle+`"%`, `%"title": "`+RedactedTitle+`"%`); err != nil {
 		return false, err
@@ -295,20 +299,30 @@ func (ts *teamStore) forget(ctx context.Context) {
 }
 
 // RedactedTitle is the title of an analysis finding whose campaign lost an interview, until
-// the campaign is analysed again: its title and summary were made of participants' words,
-// and nothing records whose.
+// the campaign is analysed again: its title, summary and tags were made of participants'
+// words, and nothing records whose.
 const RedactedTitle = "Being analysed again after an interview was erased"
 
 // redactAnalysis replaces the title and summary of the campaign's analysis findings (see
-// RedactedTitle) and returns the ids of those it changed: one an earlier erasure of a burst
-// redacted already is left as it is, updated_at included, so it is not announced again. The
-// caller starts the new analysis, which writes them anew.
+// RedactedTitle) and drops their tags, and returns the ids of those it changed: one an earlier
+// erasure of a burst redacted already is left as it is, updated_at included, so it is not
+// announced again. An analyzer's tag is a word several participants used, and nothing records
+// whose, so it may be the erased participant's as much as a title is; and tags a finding's
+// remaining quotes hold would still be the analyzer's reading of every answer, the erased
+// ones included. The caller starts the new analysis, which writes them anew.
 func (ts *teamStore) redactAnalysis(ctx context.Context, campaign CampaignID) ([]string, error) {
 	ids, err := ts.changedIDs(ctx, `UPDATE findings SET title = ?, summary = '', updated_at = ?
-		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND (title <> ? OR summary <> '') RETURNING id`,
+		WHERE team_id = ? AND campaign_id = ? AND source = 'analysis' AND (title <> ? OR summary <> ''
+			OR EXISTS (SELECT 1 FROM finding_tags t WHERE t.team_id = findings.team_id AND t.finding_id = findings.id))
+		RETURNING id`,
 		RedactedTitle, ts.t(now()), ts.team, campaign, RedactedTitle)
 	if err != nil {
 		return nil, fmt.Errorf("redact analysis findings: %w", err)
+	}
+	if _, err := ts.exec(ctx, `DELETE FROM finding_tags WHERE team_id = ? AND finding_id IN
+		(SELECT id FROM findings WHERE team_id = ? AND campaign_id = ? AND source = 'analysis')`,
+		ts.team, ts.team, campaign); err != nil {
+		return nil, fmt.Errorf("redact analysis findings' tags: %w", err)
 	}
 	return ids, nil
 }

@@ -288,9 +288,10 @@ func testErasureAnnouncesFindings(t *testing.T, newDSN NewDSN) {
 // finding, a later one only drops its own quotes from the findings that cited it, as the rest
 // are redacted already (their updated_at stays), and leaves the events an earlier erasure
 // wrote of them, which hold none of its participant's words, to be delivered. Each erasure
-// still says the findings are redacted, as their re-analysis must still run. A failed
-// analysis' note is cleared by the next erasure, and the analysis after it writes title and
-// summary anew.
+// still says the findings are redacted, as their re-analysis must still run. Redaction clears
+// the tags too: an analyzer's tag is a word participants used, and nothing records whose. A
+// failed analysis' note is cleared by the next erasure, and the analysis after it writes
+// title, summary and tags anew; a manual finding keeps its author's tags.
 func testErasureBurstAnnouncesChanges(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	var ivs []store.Interview
@@ -322,8 +323,8 @@ func testErasureBurstAnnouncesChanges(t *testing.T, newDSN NewDSN) {
 	redacted := func(want ...store.FindingID) {
 		t.Helper()
 		for id, view := range announced(t, f, f.a, want) {
-			if view.Title != store.RedactedTitle || view.Summary != "" {
-				t.Fatalf("%s announced as %+v, want it redacted", id, view)
+			if view.Title != store.RedactedTitle || view.Summary != "" || len(view.Tags) != 0 {
+				t.Fatalf("%s announced as %+v, want it redacted, without tags", id, view)
 			}
 		}
 	}
@@ -334,7 +335,7 @@ func testErasureBurstAnnouncesChanges(t *testing.T, newDSN NewDSN) {
 	erase(ivs[1])
 	erase(ivs[2])
 	redacted(all[1], all[2]) // the second erasure's event of all[1] is still to be delivered
-	if after := must(f.a.GetFinding(f.ctx, all[3]))(t); !after.UpdatedAt.Equal(before.UpdatedAt) {
+	if after := must(f.a.GetFinding(f.ctx, all[3]))(t); !after.UpdatedAt.Equal(before.UpdatedAt) || len(after.Tags) != 0 {
 		t.Fatalf("a finding redacted already, quoting no interview erased since: %+v, before %+v", after, before)
 	}
 
@@ -347,7 +348,8 @@ func testErasureBurstAnnouncesChanges(t *testing.T, newDSN NewDSN) {
 	anew := fs[3]
 	anew.Evidence = nil // its interview is gone
 	again := must(f.a.SyncAnalysisFindings(f.ctx, f.campA, nil, []store.NewFinding{anew}))(t)
-	if got := again.Findings[0].Finding; got.ID != all[3] || got.Title != anew.Title || got.Summary != anew.Summary {
+	if got := again.Findings[0].Finding; got.ID != all[3] || got.Title != anew.Title || got.Summary != anew.Summary ||
+		!slices.Equal(got.Tags, []string{"a", "b"}) {
 		t.Fatalf("written anew: %+v", got)
 	}
 	same(t, must(f.a.GetFinding(f.ctx, manual.ID))(t), manual)
