@@ -606,7 +606,8 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 }
 
 // analysisCharge is the Analysis/hr budget the model runs of an analysis of campaign c spend
-// (findings.Charge): paid says the request spends a unit for its first. The built-in
+// (findings.Charge): paid says the request spends a unit for the first (that of its first
+// attempt; a retry's spends another). The built-in
 // analyzer runs spend none, so a campaign that asks for it has none.
 func (s *Server) analysisCharge(team *directory.Team, c analysis.Campaign, paid bool) *findings.Charge {
 	if c.Analyzer != analysis.AnalyzerLLM {

@@ -151,9 +151,9 @@ func (q *Queue) Analyze(ctx context.Context, ts store.TeamStore, campaign store.
 	return q.AnalyzeCharged(ctx, ts, campaign, c, nil, spend)
 }
 
-// AnalyzeCharged is Analyze for a campaign whose analyzer is the model's: spend pays its first
-// model run (charge.Paid), and any later one that no request paid for spends charge's budget
-// (see Charge). charge nil: none does.
+// AnalyzeCharged is Analyze for a campaign whose analyzer is the model's: spend pays the model
+// run of its first attempt (charge.Paid), and any later one, a retry's included, spends
+// charge's budget as it starts (see Charge). charge nil: none does.
 func (q *Queue) AnalyzeCharged(ctx context.Context, ts store.TeamStore, campaign store.CampaignID, c analysis.Campaign,
 	charge *Charge, spend func() error) (a store.Analysis, existing bool, err error) {
 	return q.analyze(ctx, ts, campaign, job{campaign: c, charge: charge}, spend)
@@ -251,7 +251,7 @@ type worker struct {
 
 func (w *worker) Work(ctx context.Context, job *river.Job[analyzeArgs]) error {
 	return w.runner.Run(ctx, Job{Team: store.TeamID(job.Args.Team), Analysis: store.AnalysisID(job.Args.Analysis),
-		Campaign: job.Args.Campaign, Charge: job.Args.Charge}, job.Attempt >= job.MaxAttempts)
+		Campaign: job.Args.Campaign, Charge: job.Args.Charge, Attempt: job.Attempt}, job.Attempt >= job.MaxAttempts)
 }
 
 // NextRetry waits a few seconds more after each failed attempt (River's default waits

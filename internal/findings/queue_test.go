@@ -20,6 +20,7 @@ import (
 
 	"qual.cx/operator/internal/analysis"
 	"qual.cx/operator/internal/findings"
+	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/store/pgtest"
 )
@@ -109,8 +110,14 @@ func completed(t *testing.T, ts store.TeamStore, c store.CampaignID, text string
 
 func newQueue(t *testing.T, s store.Store, a analysis.Analyzer, rescue time.Duration) *findings.Queue {
 	t.Helper()
-	q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Analyzer: a,
+	return startQueue(t, findings.QueueConfig{Store: s, Analyzer: a,
 		JobTimeout: rescue, RescueAfter: rescue, PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+}
+
+// startQueue starts a queue of cfg, stopped when the test ends.
+func startQueue(t *testing.T, cfg findings.QueueConfig) *findings.Queue {
+	t.Helper()
+	q, err := findings.NewQueue(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,6 +522,64 @@ func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 			}
 			raw, _ := json.Marshal(done)
 			t.Logf("rescued: %s", raw)
+		})
+	}
+}
+
+// downModel is a chat model's analyzer while the model is down on a campaign the built-in
+// analyzer, which stands in for it, cannot read: each run asks the model once and fails.
+type downModel struct{ runs atomic.Int32 }
+
+func (m *downModel) Analyze(context.Context, analysis.Input) ([]analysis.Finding, error) {
+	m.runs.Add(1)
+	return nil, fmt.Errorf("the model is down, and the built-in analyzer: %w", analysis.ErrLanguage)
+}
+
+// notEnglish is the built-in analyzer on a campaign it cannot read.
+type notEnglish struct{}
+
+func (notEnglish) Analyze(context.Context, analysis.Input) ([]analysis.Finding, error) {
+	return nil, analysis.ErrLanguage
+}
+
+// A retry of a paid analysis is not free model use: the request's unit pays for the model run
+// of its first attempt only, each later attempt's spends a unit as it starts, and with none
+// left the built-in analyzer stands in (here it cannot read the campaign, so the analysis
+// fails for good saying the budget was spent, rather than asking the model again).
+func TestAnalysisRetriesSpendTheBudget(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := pgtest.Open(t, b.DSN(t))
+			ts, c := s.Team(store.TeamID(uuid.NewString())), store.CampaignID(uuid.NewString())
+			completed(t, ts, c, "Der Export nach CSV ist ständig abgestürzt.")
+			model := &downModel{}
+			limiter := ratelimit.NewMemory()
+			q := startQueue(t, findings.QueueConfig{Store: s, Limiter: limiter, MaxAttempts: 3,
+				Analyzer:   analysis.Chooser{Builtin: notEnglish{}, Model: func(context.Context) analysis.Analyzer { return model }},
+				JobTimeout: 30 * time.Second, PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+			charge := &findings.Charge{Key: "analyses:" + string(ts.Team()), Limit: ratelimit.Limit{Quota: 2, Window: time.Hour}, Paid: true}
+			spend := func() error { // what the analyze request spends
+				if r, err := limiter.Allow(ctx, charge.Key, charge.Limit, 1); err != nil || !r.Allowed {
+					return fmt.Errorf("spend: %+v %w", r, err)
+				}
+				return nil
+			}
+			a, _, err := q.AnalyzeCharged(ctx, ts, c, analysis.Campaign{Title: "Studie", Language: "de", Analyzer: analysis.AnalyzerLLM}, charge, spend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := wait(t, ts, a.ID, time.Minute)
+			left, err := limiter.Peek(ctx, charge.Key, charge.Limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runs := model.runs.Load(); runs != 2 || left.Remaining != 0 || got.Status != store.AnalysisFailed ||
+				!strings.Contains(got.Error, "Analysis/hr budget was spent") {
+				t.Fatalf("three attempts on a budget of two asked the model %d times, left %d units, and ended %s: %q",
+					runs, left.Remaining, got.Status, got.Error)
+			}
 		})
 	}
 }

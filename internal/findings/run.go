@@ -27,15 +27,20 @@ type Job struct {
 	Campaign analysis.Campaign
 	// Charge is the budget the job's model runs spend (nil: none).
 	Charge *Charge
+	// Attempt is the queue's attempt this run is, from 1 (0 counts as the first): a retry,
+	// and a rescue of a run whose process died, is a later one.
+	Attempt int
 }
 
 // Charge is the Analysis/hr budget of a campaign whose analyzer is the model's. The request
-// that asks for an analysis spends one unit for its first model run (Paid), every attempt of
-// it (a retry follows a failure of the provider, not of the team). Every other model run
-// spends one unit as it starts: that of the analysis an erasure asked for, which no request
-// paid, and a run made again because interviews it read were erased while it ran. While none
-// is left the built-in analyzer makes that run instead: the model never runs more often than
-// the budget allows, and an erasure is never refused or held back for it.
+// that asks for an analysis spends one unit for the model run of its first attempt (Paid).
+// Every other model run spends one unit as it starts: that of a later attempt (a retry after
+// the model or the store failed, or after the run timed out or its process died: the failed
+// run may have used the model in full), that of the analysis an erasure asked for, which no
+// request paid, and a run made again because interviews it read were erased while it ran.
+// While none is left the built-in analyzer makes that run instead, as it stands in for a
+// model turn that failed in an interview: the model never runs more often than the budget
+// allows, and an erasure is never refused or held back for it.
 type Charge struct {
 	Key   string          `json:"key"`
 	Limit ratelimit.Limit `json:"limit"`
@@ -153,12 +158,12 @@ func (r *Runner) runAfresh(ctx context.Context, ts store.TeamStore, a store.Anal
 }
 
 // charge spends a unit of j's budget for its run n of this attempt, unless the request paid
-// for it (the first run of an attempt of a paid analysis), and returns the campaign as that
-// run must analyse it: with the built-in analyzer when the budget has no room (stoodIn), or
-// the limiter does not answer.
+// for it (the first run of the first attempt of a paid analysis), and returns the campaign as
+// that run must analyse it: with the built-in analyzer when the budget has no room (stoodIn),
+// or the limiter does not answer.
 func (r *Runner) charge(ctx context.Context, j Job, n int) (c analysis.Campaign, stoodIn bool) {
 	c, ch := j.Campaign, j.Charge
-	if ch == nil || r.Limiter == nil || c.Analyzer != analysis.AnalyzerLLM || (n == 0 && ch.Paid) {
+	if ch == nil || r.Limiter == nil || c.Analyzer != analysis.AnalyzerLLM || (n == 0 && j.Attempt <= 1 && ch.Paid) {
 		return c, false
 	}
 	res, err := r.Limiter.Allow(ctx, ch.Key, ch.Limit, 1)
