@@ -72,6 +72,19 @@ func fingerprint(r *http.Request, p *authn.Principal, body []byte) []byte {
 	return h.Sum(nil)
 }
 
+// inNoTeam runs h, an endpoint whose outcome no team decides (a team's creation), as acting in
+// none, so its Idempotency-Key fingerprint leaves the team out: a user's first team would
+// otherwise be a request acting in no team on its first run and in the new team on a retry,
+// which is then IDEMPOTENCY_CONFLICT instead of the replay. The request was charged to its
+// team before it gets here.
+func inNoTeam(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+		teamless := *p
+		teamless.Acting = nil
+		return h(w, r, &teamless)
+	}
+}
+
 // withhold replaces fields of a recorded answer's data with null, so the record never holds
 // a secret that is shown once. An answer that is not such an object is kept as it is.
 func withhold(body []byte, fields []string) []byte {

@@ -106,6 +106,24 @@ func TestPaginationWalksEveryItemOnceWithInsertsBetweenPages(t *testing.T) {
 	}
 }
 
+// A user's first team creation is retried with its Idempotency-Key after a lost answer: the
+// retry is the same request, though the user now has a team it could act in, and gets the
+// replay, not IDEMPOTENCY_CONFLICT (nor a second team).
+func TestAUsersFirstTeamCreationReplays(t *testing.T) {
+	token := sessionToken(t, "user-first-team-retried", "first-team-retried@example.com", time.Hour)
+	body := map[string]any{"name": "First team"}
+	first := call(t, "POST", "/api/v1/teams", token, body, "Idempotency-Key", "signup-1").expect(t, 201)
+	var made struct {
+		ID string `json:"id"`
+	}
+	first.data(t, &made)
+	t.Cleanup(func() { call(t, "DELETE", "/api/v1/teams/"+made.ID, token, nil) })
+	again := call(t, "POST", "/api/v1/teams", token, body, "Idempotency-Key", "signup-1").expect(t, 201)
+	if string(first.body) != string(again.body) || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the retry of a first team's creation:\n%s\n%s", first.body, again.body)
+	}
+}
+
 func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 	tn := newTenant(t, "idempotent", qualv1alpha1.PlanEnterprise)
 	body := map[string]any{"title": "Exactly once"}

@@ -62,7 +62,7 @@ func (s *Server) routes() {
 
 	// Teams and members.
 	s.authed("GET /teams", scopes.TeamsRead, s.byHeader, s.listTeams)
-	s.authed("POST /teams", scopes.TeamsWrite, s.byHeader, s.idempotent(s.createTeam))
+	s.authed("POST /teams", scopes.TeamsWrite, s.byHeader, inNoTeam(s.idempotent(s.createTeam)))
 	s.authed("GET /teams/{id}", scopes.TeamsRead, s.byTeam, s.getTeam)
 	s.authed("PATCH /teams/{id}", scopes.TeamsWrite, s.byTeam, s.patchTeam)
 	s.authed("DELETE /teams/{id}", scopes.TeamsWrite, s.byTeam, s.deleteTeam)
