@@ -63,12 +63,20 @@ func refusedBy(t *testing.T, what string, err error, want string) {
 	}
 }
 
-// updateKey writes mutate's change to the newest copy of key as c, again while the write
-// loses a race with the controller (a 409), so the answer judged is the admission's.
+// updateKey writes mutate's change to the newest copy of key as c (see updateAs).
 func updateKey(ctx context.Context, c client.Client, key *qualv1alpha1.APIKey, mutate func(*qualv1alpha1.APIKey)) error {
+	return updateAs(ctx, c, key, mutate)
+}
+
+// updateAs writes mutate's change to the newest copy of obj as c, again while the write
+// loses a race with a controller (a 409), so the answer judged is the admission's.
+func updateAs[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, c client.Client, obj PT, mutate func(PT)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		fresh := &qualv1alpha1.APIKey{}
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(key), fresh); err != nil {
+		fresh := PT(new(T))
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
 			return err
 		}
 		mutate(fresh)
@@ -178,6 +186,66 @@ func TestIdempotencyClaimCannotBeForged(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("removing a claim: %v", err)
 	}
+}
+
+// Campaigns and Teams the REST API creates carry the claim too, and a repeat answers the one
+// holding its claim: a team member (who may create Campaigns with kubectl) or an account
+// allowed to write Teams (a GitOps one) cannot stamp one either, on create or after.
+func TestIdempotencyClaimCannotBeForgedOnCampaignsOrTeams(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, _ := adminTeam(t, "cmp-claimer")
+	const msg = "qual.cx/idempotency-claim is written by the REST API"
+	stamp := strings.Repeat("ab", 32)
+	claimed := map[string]string{qualv1alpha1.AnnotationIdempotencyClaim: stamp}
+
+	planted := newCampaign(uniqueName("planted"), qualv1alpha1.StateDraft)
+	planted.Namespace, planted.Annotations = team.Status.Namespace, claimed
+	refusedBy(t, "a tenant creating a campaign with a claim", asAdmin.Create(ctx, planted.DeepCopy()), msg)
+	if err := k8s.Create(ctx, planted); err != nil { // as the REST API does
+		t.Fatalf("stamping a campaign as the REST API: %v", err)
+	}
+	plain := newCampaign(uniqueName("plain"), qualv1alpha1.StateDraft)
+	plain.Namespace = team.Status.Namespace
+	if err := asAdmin.Create(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	refusedBy(t, "a tenant adding a claim to a campaign", updateAs(ctx, asAdmin, plain, func(c *qualv1alpha1.Campaign) {
+		metav1.SetMetaDataAnnotation(&c.ObjectMeta, qualv1alpha1.AnnotationIdempotencyClaim, stamp)
+	}), msg)
+
+	// Teams are cluster-scoped: no tenant writes them, but an account a platform team grants
+	// Team writes to (not system:masters, not the REST API) must not stamp them either.
+	writer := "gitops@" + uniqueName("platform") + ".example"
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("team-writer")},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"teams"},
+			Verbs: []string{"get", "create", "update"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: writer}}}
+	for _, obj := range []client.Object{role, binding} {
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), obj) })
+	}
+	asWriter := clientAs(t, writer)
+	eventually(t, "the team writer's grant", func() error {
+		return asWriter.Create(ctx, newTeam(uniqueName("granted"), member(writer, qualv1alpha1.RoleOwner)), client.DryRunAll)
+	})
+	stamped := newTeam(uniqueName("planted"), member(writer, qualv1alpha1.RoleOwner))
+	stamped.Annotations = claimed
+	refusedBy(t, "a team writer creating a team with a claim", asWriter.Create(ctx, stamped.DeepCopy(), client.DryRunAll), msg)
+	if err := k8s.Create(ctx, stamped, client.DryRunAll); err != nil {
+		t.Fatalf("stamping a team as the REST API: %v", err)
+	}
+	other := newTeam(uniqueName("plain"), member(writer, qualv1alpha1.RoleOwner))
+	if err := k8s.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), other) })
+	refusedBy(t, "a team writer adding a claim to a team", updateAs(ctx, asWriter, other, func(tm *qualv1alpha1.Team) {
+		metav1.SetMetaDataAnnotation(&tm.ObjectMeta, qualv1alpha1.AnnotationIdempotencyClaim, stamp)
+	}), msg)
 }
 
 func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {

@@ -38,10 +38,10 @@ const (
 	// minted. Admission policies let only the REST API (its service account, or a cluster
 	// admin) set it on create, and refuse any change to it after.
 	AnnotationMintedBy = "qual.cx/minted-by"
-	// AnnotationIdempotencyClaim on an APIKey or Webhook the REST API created for a request
-	// with an Idempotency-Key is a hash of that request's claim: a repeat whose first run died
-	// before recording its answer finds the object by it, and answers it rather than make a
-	// second one. Admission policies let only the REST API set it on create, and refuse any
+	// AnnotationIdempotencyClaim on an APIKey (made or a rotation's successor), Webhook,
+	// Campaign or Team the REST API created for a request with an Idempotency-Key is a hash of
+	// that request's claim: a repeat whose first run died before recording its answer finds the
+	// object by it, and answers it rather than make a second one. Admission policies let only the REST API set it on create, and refuse any
 	// change to it after, so no one can plant an object as another request's answer.
 	AnnotationIdempotencyClaim = "qual.cx/idempotency-claim"
 )
