@@ -1,9 +1,11 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 
@@ -139,6 +141,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	if e := body.validateSpec(&spec); e != nil {
 		return e
 	}
+	if c, ok := madeByClaim(r.Context(), s.dir.CampaignsIn(m.Team.Namespace), campaignObject); ok {
+		return answerFound(w, r, http.StatusCreated, json.RawMessage(s.campaignJSON(r.Context(), c)[0]))
+	}
 	obj, err := s.writer().createCampaign(r.Context(), m.Team.Namespace, spec, s.cfg.Now())
 	if err != nil {
 		return err
@@ -148,6 +153,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, p *authn
 	envelope.WriteRawData(w, http.StatusCreated, c.JSON)
 	return nil
 }
+
+// campaignObject is a directory campaign's Campaign, for madeByClaim.
+func campaignObject(c *directory.Campaign) metav1.Object { return c.Object }
 
 func (s *Server) patchCampaign(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	c, m, e := s.visibleCampaign(r, p)

@@ -14,11 +14,16 @@ import (
 	"qual.cx/operator/apiserver/envelope"
 )
 
-// A create that holds an Idempotency-Key's claim stamps the object it makes with the claim
-// (qualv1alpha1.AnnotationIdempotencyClaim), so a repeat that runs after the claim's lease ran
+// A request that holds an Idempotency-Key's claim stamps the Kubernetes object it creates with
+// the claim (qualv1alpha1.AnnotationIdempotencyClaim): an API key, a webhook, a campaign or a
+// team. A repeat that runs after the claim's lease ran
 // out (its process died between the create and recording the answer) finds that object and
 // answers it as a replay, rather than make a second one: a second API key whose first nobody
-// saw the plaintext of, or a second webhook delivering to the same URL.
+// saw the plaintext of, a second webhook delivering to the same URL, a second draft campaign,
+// or a second team that counts against the user's teams. Each handler looks only among the
+// objects of the place it would create in (the acting team's namespace, the caller's own
+// teams), and the admission policy qual-idempotency-claim lets only the REST API write the
+// stamp, so no one can plant an object as another request's answer.
 
 // heldClaim is the Idempotency-Key claim a request runs under.
 type heldClaim struct {
@@ -61,8 +66,8 @@ func stampClaim(ctx context.Context, obj metav1.Object) {
 }
 
 // madeByClaim returns the item of items whose object (meta) an earlier run of this request
-// made under its claim and died before answering: answered as a replay, so no second key or
-// endpoint is left live beside it. A request with no claim looks at nothing.
+// made under its claim and died before answering: answered as a replay, so no second object
+// is made beside it. A request with no claim looks at nothing.
 func madeByClaim[T any](ctx context.Context, items []T, meta func(T) metav1.Object) (T, bool) {
 	var none T
 	c, ok := claimOf(ctx)

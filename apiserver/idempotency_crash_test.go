@@ -2,6 +2,8 @@ package apiserver_test
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -99,5 +101,62 @@ func TestAWebhookCreationRetriedAfterACrashMakesNoSecondWebhook(t *testing.T) {
 	callAt(t, b.url, "GET", "/api/v1/webhooks", tn.owner, nil).expect(t, 200).data(t, &hooks)
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhooks, want 1", len(hooks))
+	}
+}
+
+// retryAfterCrash repeats, with the claim's lease over, a request whose first run made the
+// object firstID and died before recording its answer (crashAfterCreate): the run that finds
+// the object, then the replay of the answer it recorded, must both answer that object with
+// Idempotent-Replayed and the withheld fields (secrets shown once) null.
+func retryAfterCrash(t *testing.T, caller, method, path, token string, body any, key string, status int, firstID string, withheld ...string) {
+	t.Helper()
+	crashAfterCreate(t, db, caller, key, false)
+	for range 2 {
+		var again map[string]json.RawMessage
+		r := call(t, method, path, token, body, "Idempotency-Key", key).expect(t, status)
+		r.data(t, &again)
+		if string(again["id"]) != strconv.Quote(firstID) || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry after the crash: %s %s, want %s replayed", r.header.Get("Idempotent-Replayed"), r.body, firstID)
+		}
+		for _, f := range withheld {
+			if string(again[f]) != "null" {
+				t.Fatalf("retry after the crash shows %s: %s", f, r.body)
+			}
+		}
+	}
+}
+
+// A campaign creation retried after its server died between creating the Campaign and
+// recording the answer answers the campaign the first run made, not a second draft.
+func TestACampaignCreationRetriedAfterACrashMakesNoSecondCampaign(t *testing.T) {
+	tn := newTenant(t, "idem-crash-cmp", qualv1alpha1.PlanEnterprise)
+	body := map[string]any{"title": "Crashed study", "questions": []string{"Why?"}, "team_id": tn.id}
+	first := createCampaign(t, tn.owner, body, "Idempotency-Key", "crash-1")
+	retryAfterCrash(t, "user-idem-crash-cmp-owner", "POST", "/api/v1/campaigns", tn.owner, body, "crash-1", 201, first.ID)
+	var listed []campaign
+	call(t, "GET", "/api/v1/campaigns", tn.owner, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 1 {
+		t.Fatalf("%d campaigns after the retry, want 1: %+v", len(listed), listed)
+	}
+}
+
+// A team creation likewise answers the team the first run made: a second would be a team
+// the user never learnt of, counted against the teams they may own and create per hour.
+func TestATeamCreationRetriedAfterACrashMakesNoSecondTeam(t *testing.T) {
+	user := "user-idem-crash-team"
+	token := sessionToken(t, user, "idem-crash-team@example.com", time.Hour)
+	body := map[string]any{"name": "Crashed team"}
+	var first struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/teams", token, body, "Idempotency-Key", "crash-1").expect(t, 201).data(t, &first)
+	t.Cleanup(func() { call(t, "DELETE", "/api/v1/teams/"+first.ID, token, nil) })
+	retryAfterCrash(t, user, "POST", "/api/v1/teams", token, body, "crash-1", 201, first.ID)
+	var teams []struct {
+		ID string `json:"id"`
+	}
+	call(t, "GET", "/api/v1/teams", token, nil).expect(t, 200).data(t, &teams)
+	if len(teams) != 1 {
+		t.Fatalf("%d teams after the retry, want 1: %+v", len(teams), teams)
 	}
 }

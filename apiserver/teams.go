@@ -125,6 +125,11 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if p.Kind != authn.KindSession || p.Email == "" {
 		return envelope.New(envelope.CodeForbidden, "Creating a team needs a user session with an e-mail: its user becomes the owner")
 	}
+	// A repeat of a creation that died before answering gets the team it made, before the
+	// budget is checked: that team was paid for, and counts among the teams owned.
+	if m, ok := madeByClaim(r.Context(), p.Memberships, teamObject); ok {
+		return answerFound(w, r, http.StatusCreated, resources.NewTeam(m.Team.Object, m.Role))
+	}
 	plan := qualv1alpha1.PlanStarter
 	if body.Plan.Set {
 		plan = qualv1alpha1.Plan(body.Plan.Value)
@@ -141,6 +146,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 		Spec: qualv1alpha1.TeamSpec{DisplayName: strings.TrimSpace(body.Name.Value), Plan: plan,
 			Members: []qualv1alpha1.TeamMember{{Email: p.Email, UserID: p.UserID, Role: qualv1alpha1.RoleOwner, AddedAt: &now}}},
 	}
+	stampClaim(r.Context(), team)
 	if err := s.cfg.Client.Create(r.Context(), team, client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)
 	}
@@ -150,6 +156,10 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	envelope.WriteData(w, http.StatusCreated, resources.NewTeam(team, qualv1alpha1.RoleOwner))
 	return nil
 }
+
+// teamObject is a membership's Team, for madeByClaim: only the caller's own teams are looked
+// at, so a repeat never answers a team it is not in.
+func teamObject(m directory.Membership) metav1.Object { return m.Team.Object }
 
 // joinedAt is the addedAt of a user joining a team now. addedAt has whole seconds, and the
 // team a user joined first is where their creates land by default, so a second join within

@@ -89,7 +89,8 @@ func slugBase(title, fallback string) string {
 	return s
 }
 
-// createCampaign creates a campaign named by its slug, `-2`, `-3`… on a collision.
+// createCampaign creates a campaign named by its slug, `-2`, `-3`… on a collision, stamped
+// with the request's Idempotency-Key claim if it holds one (see madeByClaim).
 func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1.CampaignSpec, now time.Time) (*qualv1alpha1.Campaign, error) {
 	base := slugBase(spec.Title, "campaign") + "-" + strconv.FormatInt(now.Unix(), 10)
 	for n := 1; n <= 50; n++ {
@@ -98,6 +99,7 @@ func (w writer) createCampaign(ctx context.Context, ns string, spec qualv1alpha1
 			name += "-" + strconv.Itoa(n)
 		}
 		obj := &qualv1alpha1.Campaign{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: spec}
+		stampClaim(ctx, obj)
 		err := w.c.Create(ctx, obj, client.FieldOwner(FieldManager))
 		if apierrors.IsAlreadyExists(err) {
 			continue

@@ -155,6 +155,21 @@ func (d *Directory) Campaign(uid string) (*Campaign, bool) {
 	return c, ok
 }
 
+// CampaignsIn returns the campaigns of a namespace, in no particular order.
+func (d *Directory) CampaignsIn(ns string) []*Campaign {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	set := d.byNS[ns]
+	if set == nil {
+		return nil
+	}
+	out := make([]*Campaign, 0, len(set.items))
+	for _, c := range set.items {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Settled reports whether the directory holds the campaign at rv or later with its asked-for
 // state accepted by the controller (status.phase equals spec.state), or the campaign is
 // gone; call within WaitUntil.
