@@ -183,7 +183,6 @@ type keyRequest struct {
 	origins   []string
 	owner     string // who receives the plaintext: the creator, or the rotating caller
 	mintedBy  string // the UID of the key the request was made with, if it was
-	claimed   bool   // a creation, whose key carries its Idempotency-Key claim (a rotation's does not)
 }
 
 // maxOrigins is the most allowed origins the APIKey schema keeps.
@@ -303,7 +302,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if k, ok := madeByClaim(r.Context(), s.dir.KeysIn(home.namespace), keyObject); ok {
 		return answerFound(w, r, http.StatusCreated, resources.APIKeyWithSecret{APIKey: renderKey(k, home.teamUID)})
 	}
-	req.owner, req.mintedBy, req.claimed = personOf(p), mintingKey(p), true
+	req.owner, req.mintedBy = personOf(p), mintingKey(p)
 	out, err := s.mintKey(r, home, req)
 	if err != nil {
 		return err
@@ -346,8 +345,8 @@ func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest)
 // caller may rotate the key for one).
 func keyObject(k *directory.Key) metav1.Object { return k.Object }
 
-// mintKey creates an APIKey holding only the new key's digest and returns the plaintext
-// once, in the answer.
+// mintKey creates an APIKey holding only the new key's digest, stamped with the request's
+// Idempotency-Key claim if it holds one, and returns the plaintext once, in the answer.
 func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resources.APIKeyWithSecret, error) {
 	minted, err := keys.Mint(req.typ)
 	if err != nil {
@@ -368,9 +367,7 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 	if req.mintedBy != "" {
 		obj.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: req.mintedBy}
 	}
-	if req.claimed {
-		stampClaim(r.Context(), obj)
-	}
+	stampClaim(r.Context(), obj)
 	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
 		return resources.APIKeyWithSecret{}, kubeError(err)
 	}
@@ -413,6 +410,12 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	var none struct{}
 	if e := decode.JSON(w, r, &none); e != nil {
 		return e
+	}
+	// A repeat of a rotation that died before answering finds the key revoked: it answers the
+	// successor that run minted, before the revoked key is refused, so the caller learns which
+	// key replaced it (its plaintext, never kept, is null: rotating the successor gives one).
+	if next, ok := madeByClaim(r.Context(), s.dir.KeysIn(home.namespace), keyObject); ok {
+		return answerFound(w, r, http.StatusOK, resources.APIKeyWithSecret{APIKey: renderKey(next, home.teamUID)})
 	}
 	if k.Object.Spec.Revoked {
 		return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")

@@ -15,15 +15,15 @@ import (
 )
 
 // A request that holds an Idempotency-Key's claim stamps the Kubernetes object it creates with
-// the claim (qualv1alpha1.AnnotationIdempotencyClaim): an API key, a webhook, a campaign or a
-// team. A repeat that runs after the claim's lease ran
+// the claim (qualv1alpha1.AnnotationIdempotencyClaim): an API key (made, or a rotation's
+// successor), a webhook, a campaign or a team. A repeat that runs after the claim's lease ran
 // out (its process died between the create and recording the answer) finds that object and
 // answers it as a replay, rather than make a second one: a second API key whose first nobody
 // saw the plaintext of, a second webhook delivering to the same URL, a second draft campaign,
 // or a second team that counts against the user's teams. Each handler looks only among the
-// objects of the place it would create in (the acting team's namespace, the caller's own
-// teams), and the admission policy qual-idempotency-claim lets only the REST API write the
-// stamp, so no one can plant an object as another request's answer.
+// objects of the place it would create in (the acting team's or rotated key's namespace, the
+// caller's own teams), and the admission policy qual-idempotency-claim lets only the REST API
+// write the stamp, so no one can plant an object as another request's answer.
 
 // heldClaim is the Idempotency-Key claim a request runs under.
 type heldClaim struct {

@@ -160,3 +160,34 @@ func TestATeamCreationRetriedAfterACrashMakesNoSecondTeam(t *testing.T) {
 		t.Fatalf("%d teams after the retry, want 1: %+v", len(teams), teams)
 	}
 }
+
+// A key rotation retried after its server died between minting the successor and recording
+// the answer answers that successor (its plaintext null, as any replay's), rather than refuse
+// the revoked key it rotated and leave the caller not knowing which key replaced it, or mint
+// another.
+func TestAKeyRotationRetriedAfterACrashMintsNoSecondSuccessor(t *testing.T) {
+	tn := newTenant(t, "idem-crash-rot", qualv1alpha1.PlanEnterprise)
+	var old, next struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/api-keys", tn.owner, map[string]any{"name": "rotated", "scopes": []string{"campaigns:read"}}).
+		expect(t, 201).data(t, &old)
+	path := "/api/v1/api-keys/" + old.ID + "/rotate"
+	call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200).data(t, &next)
+	retryAfterCrash(t, "user-idem-crash-rot-owner", "POST", path, tn.owner, nil, "crash-1", 200, next.ID, "key")
+	var keys []struct {
+		ID        string  `json:"id"`
+		Name      string  `json:"name"`
+		RevokedAt *string `json:"revoked_at"`
+	}
+	call(t, "GET", "/api/v1/api-keys", tn.owner, nil).expect(t, 200).data(t, &keys)
+	live := 0
+	for _, k := range keys {
+		if k.Name == "rotated" && k.RevokedAt == nil {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d live keys named rotated, want the one successor: %+v", live, keys)
+	}
+}
