@@ -113,3 +113,33 @@ func TestAccessLogHidesMemberEmails(t *testing.T) {
 		t.Fatalf("log: %v", lines)
 	}
 }
+
+// The access log writes a request's method as the metrics label it: a method no route
+// serves, which any client may send before authenticating, is "other", never the client's
+// own string. Sent over a real connection, as a client would.
+func TestAccessLogWritesOnlyServedMethods(t *testing.T) {
+	s, logged := loggingServer(t)
+	srv := httptest.NewServer(s.middleware(http.NewServeMux()))
+	defer srv.Close()
+	const forged = "FORGED-METHOD-0123456789"
+	for _, method := range []string{forged, "PROPFIND", "delete", "DELETE"} {
+		req, err := http.NewRequest(method, srv.URL+"/api/v1/campaigns", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	lines := logged()
+	if len(lines) != 4 {
+		t.Fatalf("log: %v", lines)
+	}
+	for i, want := range []string{otherMethod, otherMethod, otherMethod, "DELETE"} {
+		if !strings.Contains(lines[i], `"method"="`+want+`"`) || strings.Contains(lines[i], forged) {
+			t.Errorf("access log line %d: %s, want method %q", i, lines[i], want)
+		}
+	}
+}

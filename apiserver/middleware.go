@@ -34,8 +34,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				route = "unmatched"
 			}
 			elapsed := time.Since(start)
-			s.metrics.observe(route, methodLabel(r.Method), rec.status, elapsed)
-			s.cfg.Logger.Info("request", "method", r.Method, "path", loggedPath(r), "route", route,
+			// The method is the client's to choose: the log, like the metrics, writes only
+			// the closed set of methodLabel, so no client can fill it with a string of its own.
+			method := methodLabel(r.Method)
+			s.metrics.observe(route, method, rec.status, elapsed)
+			s.cfg.Logger.Info("request", "method", method, "path", loggedPath(r), "route", route,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "request_id", id)
 		}()
 		next.ServeHTTP(rec, r)
@@ -166,7 +169,8 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 }
 
 // servedMethods are the methods some route serves (HEAD through its GET route, OPTIONS as a
-// CORS preflight). They are the only values of the metrics' method label.
+// CORS preflight). They are the only values of the metrics' method label and of the access
+// log's method.
 var servedMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodPut,
 	http.MethodDelete, http.MethodOptions}
 
