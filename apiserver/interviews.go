@@ -68,14 +68,24 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if c.Object.Spec.State != qualv1alpha1.StateActive {
 		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: interviews start only on an active campaign", c.Status)
 	}
-	if e := s.spendHourly(w, r, p, m.Team, interviewsBudget); e != nil {
+	// The Interviews/hr unit is spent in the transaction that stores the interview, after its
+	// writes, as an analysis' unit is spent with its row: a start that is not stored costs
+	// nothing, and racing starts still cannot spend more than the budget (the spend decides,
+	// and a refused one rolls the interview back). The peek turns a spent budget away before
+	// the opening question costs a model call.
+	if e := s.peekHourly(w, r, p, m.Team, interviewsBudget); e != nil {
 		return e
 	}
 	token, hash, err := newParticipantToken()
 	if err != nil {
 		return err
 	}
-	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash)
+	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash, func() error {
+		if e := s.spendHourly(w, r, p, m.Team, interviewsBudget); e != nil {
+			return e
+		}
+		return nil
+	})
 	if err != nil {
 		return interviewError(err, interviewTarget{campaign: c}, store.InterviewInProgress)
 	}

@@ -3,22 +3,26 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/ratelimit"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/store/pgtest"
+	"qual.cx/operator/internal/teststack"
 )
 
 type interview struct {
@@ -583,6 +587,64 @@ func TestInterviewsHourlyBudget(t *testing.T) {
 	if withCount.InterviewCount != 10 {
 		t.Fatalf("interview_count %d right after 10 starts, want 10", withCount.InterviewCount)
 	}
+}
+
+// A start the store fails to write spends no Interviews/hr unit: after ten failed starts, a
+// starter team (10 an hour) still starts ten, and only then is refused.
+func TestUnstoredStartsSpendNoBudget(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	srv, err := teststack.Start(t.Context(), teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(),
+		JWTSecret: jwtSecret, Tune: func(c *apiserver.Config) { c.Store = failingStarts{Store: c.Store, failing: &failing} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewServer(srv.Handler())
+	t.Cleanup(replica.Close)
+	tn := newTenant(t, "ivbudget-unstored", qualv1alpha1.PlanStarter)
+	waitFor(t, "the key at the replica", func() error { return authorizedAt(t, replica.URL, "/api/v1/me", tn.secret) })
+	c := activeCampaign(t, replica.URL, tn.secret, map[string]any{"title": "Unstored"})
+	for range 10 {
+		callAt(t, replica.URL, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expectError(t, 500, "INTERNAL_ERROR")
+	}
+	failing.Store(false)
+	for range 10 {
+		start(t, replica.URL, tn.secret, c.ID, nil)
+	}
+	e := callAt(t, replica.URL, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expectError(t, 429, "RATE_LIMITED")
+	if !strings.Contains(e.Message, "Interviews/hr") {
+		t.Fatalf("the eleventh start is refused for another reason: %s", e.Message)
+	}
+}
+
+// failingStarts is a store whose interview writes fail while failing is set, as a full disk
+// or a lost connection would fail them.
+type failingStarts struct {
+	store.Store
+	failing *atomic.Bool
+}
+
+func (s failingStarts) Team(id store.TeamID) store.TeamStore {
+	return failingStartsTeam{TeamStore: s.Store.Team(id), failing: s.failing}
+}
+
+type failingStartsTeam struct {
+	store.TeamStore
+	failing *atomic.Bool
+}
+
+// InTx hands fn a handle that fails interview writes too.
+func (ts failingStartsTeam) InTx(ctx context.Context, fn func(tx store.TeamStore) error) error {
+	return ts.TeamStore.InTx(ctx, func(tx store.TeamStore) error {
+		return fn(failingStartsTeam{TeamStore: tx, failing: ts.failing})
+	})
+}
+
+func (ts failingStartsTeam) CreateInterview(ctx context.Context, in store.NewInterview) (store.Interview, error) {
+	if ts.failing.Load() {
+		return store.Interview{}, errors.New("disk full")
+	}
+	return ts.TeamStore.CreateInterview(ctx, in)
 }
 
 // Lists: filters, both sorts, cursors, exact totals; a session sees every team's.

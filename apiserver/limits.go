@@ -179,8 +179,23 @@ var (
 // that can refuse the request, so a refused request costs nothing. Its refusal's rate-limit
 // headers describe b, the budget that is spent, not the per-minute one that still has room.
 func (s *Server) spendHourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
+	return s.hourly(w, r, p, team, b, s.allow)
+}
+
+// peekHourly refuses the request as spendHourly would when b has no unit left, spending
+// nothing: for a request that spends its unit only once its work is stored, it turns a spent
+// budget away before that work costs anything (a model's opening question).
+func (s *Server) peekHourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
+	return s.hourly(w, r, p, team, b, s.peek)
+}
+
+// hourly asks decide (allow or peek) about b for the acting team and answers a refusal with
+// b's 429.
+func (s *Server) hourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget,
+	decide func(*http.Request, string, ratelimit.Limit) (ratelimit.Result, *envelope.Error),
+) *envelope.Error {
 	limit := b.limit(s.cfg.Plans.Of(planOf(team, p)))
-	res, e := s.allow(r, budgetKey(b.key, team, p), limit)
+	res, e := decide(r, budgetKey(b.key, team, p), limit)
 	if e != nil {
 		return e
 	}
@@ -196,13 +211,24 @@ func (s *Server) spendHourly(w http.ResponseWriter, r *http.Request, p *authn.Pr
 // allow spends one unit of the budget key; a limiter that does not answer is a 503.
 func (s *Server) allow(r *http.Request, key string, limit ratelimit.Limit) (ratelimit.Result, *envelope.Error) {
 	res, err := s.cfg.Limiter.Allow(r.Context(), key, limit, 1)
-	if err != nil {
-		if !errors.Is(err, ratelimit.ErrUnavailable) { // a ratelimit.Failover logs its outage once
-			s.cfg.Logger.Error(err, "rate limiter unavailable")
-		}
-		return res, envelope.Unavailable("Rate limiting", 5*time.Second)
+	return res, s.limiterDown(err)
+}
+
+// peek is allow without the spending.
+func (s *Server) peek(r *http.Request, key string, limit ratelimit.Limit) (ratelimit.Result, *envelope.Error) {
+	res, err := s.cfg.Limiter.Peek(r.Context(), key, limit)
+	return res, s.limiterDown(err)
+}
+
+// limiterDown is the 503 of a limiter that did not answer (err), else nil.
+func (s *Server) limiterDown(err error) *envelope.Error {
+	if err == nil {
+		return nil
 	}
-	return res, nil
+	if !errors.Is(err, ratelimit.ErrUnavailable) { // a ratelimit.Failover logs its outage once
+		s.cfg.Logger.Error(err, "rate limiter unavailable")
+	}
+	return envelope.Unavailable("Rate limiting", 5*time.Second)
 }
 
 // spanning charges a list across the caller's teams to each of them (spendSpanned) before h.
