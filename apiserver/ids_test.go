@@ -1,10 +1,13 @@
 package apiserver_test
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/apiserver/openapi"
 )
 
 // TestUpperCaseIDsNameTheSameObjects: a UUID is read in any letter case (RFC 9562), in the
@@ -59,4 +62,46 @@ func TestUpperCaseIDsNameTheSameObjects(t *testing.T) {
 	if !strings.Contains(e.Message, "Campaign") {
 		t.Fatalf("another team's campaign: %+v", e)
 	}
+}
+
+// TestOtherSpellingsOfAnIDAreUnknown: an id is a UUID in its 36-character form, in any
+// letter case, and nothing else. The other spellings RFC 9562 parsers (google/uuid among
+// them) take for the same UUID, in braces (sent as is or URL-encoded), as a URN or without
+// hyphens, name no object on any documented {id} route: each is the 404 of an unknown id, the
+// answer the document promises, never a read or a write of the object it spells.
+func TestOtherSpellingsOfAnIDAreUnknown(t *testing.T) {
+	tn := newTenant(t, "id-spellings", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Spellings"})
+	iv, _ := interviewed(t, api.URL, tn.secret, c.ID, pricingAnswers[0])
+	existing := map[string]string{"/campaigns/": c.ID, "/interviews/": iv.ID, "/teams/": tn.id}
+	ops, err := openapi.QueryParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := 0
+	for _, op := range slices.Sorted(maps.Keys(ops)) {
+		method, path, _ := strings.Cut(op, " ")
+		prefix, _, ok := strings.Cut(path, "{id}")
+		id, known := existing[prefix]
+		if !ok || !known {
+			continue
+		}
+		for _, spelling := range []string{"{" + id + "}", "%7B" + id + "%7D", "%7b" + strings.ToUpper(id) + "%7d",
+			"urn:uuid:" + id, strings.ReplaceAll(id, "-", "")} {
+			p := strings.NewReplacer("{id}", spelling, "{user_id}", tn.ownerMail).Replace(path)
+			var body any
+			if method == "POST" || method == "PATCH" {
+				body = map[string]any{}
+			}
+			r := call(t, method, "/api/v1"+p, tn.owner, body)
+			if r.status != 404 {
+				t.Errorf("%s %s: %d %s, want the 404 of an unknown id", method, p, r.status, r.body)
+			}
+			tried++
+		}
+	}
+	if tried < 5*20 {
+		t.Fatalf("only %d requests: the document's {id} routes were not found", tried)
+	}
+	call(t, "GET", "/api/v1/campaigns/"+c.ID, tn.secret, nil).expect(t, 200) // nothing was deleted
 }
