@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,12 +44,15 @@ func canonicalID(s string) string {
 	return s
 }
 
-// isEmail reports whether s reads as an e-mail address as the Team CRD's pattern does: a
-// local part, one "@", a domain, no white space or control character, at most 254 bytes (the
-// longest path SMTP carries). Deliverability is the mail system's business, not the API's.
+// isEmail reports whether s reads as an e-mail address as the Team CRD's pattern does, and
+// the OpenAPI document's Email schema: a local part, one "@", a domain, no space or control
+// character, at most maxEmail characters (counted as the CRD's and the document's maxLength
+// count them, so a non-ASCII address they take is not refused for its bytes). Letters of
+// any script are taken: an internationalized address (RFC 6531) is as real as a session's
+// e-mail claim that carries it. Deliverability is the mail system's business, not the API's.
 func isEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	return ok && len(s) <= 254 && emailPart(local) && emailPart(domain)
+	return ok && utf8.RuneCountInString(s) <= maxEmail && emailPart(local) && emailPart(domain)
 }
 
 // emailPart is one side of an address: not empty, and no "@", white space or control

@@ -155,6 +155,28 @@ func (v *Validator) check(req *http.Request, status int, header http.Header, bod
 	return v.validate(route, routed, params, status, header, body)
 }
 
+// CheckRequest returns what the document finds wrong with a request as it is sent (its path
+// and query parameters, headers and JSON body; credentials aside), nil when it accepts it: a
+// suite compares it with what the server refuses, so the two hold the same rules. body is the
+// request's body (req.Body is not read).
+func (v *Validator) CheckRequest(req *http.Request, body []byte) error {
+	path, ok := documentPath(req.URL.Path)
+	if !ok {
+		return fmt.Errorf("path is not under %s or %s", basePath, aliasPath)
+	}
+	routed := req.Clone(context.Background())
+	routed.URL.Path, routed.URL.RawPath = path, ""
+	routed.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := v.router.FindRoute(routed)
+	if err != nil {
+		return fmt.Errorf("route: %w", err)
+	}
+	options := validationOptions()
+	options.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
+	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{
+		Request: routed, PathParams: params, Route: route, Options: options})
+}
+
 // validate checks one response against route's operation.
 func (v *Validator) validate(route *routers.Route, req *http.Request, params map[string]string,
 	status int, header http.Header, body []byte,
