@@ -35,6 +35,9 @@ func TestEmailsAreJudgedAsTheDocumentSays(t *testing.T) {
 		checkEmail(t, tc.ok, "email", "POST", "/api/v1/teams/"+tn.id+"/members", tn.owner,
 			map[string]any{"email": tc.email, "role": "viewer"})
 	}
+	// A participant's empty address is none, in the document as on the server.
+	checkEmail(t, true, "participant.email", "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret,
+		map[string]any{"participant": map[string]any{"email": ""}})
 }
 
 // checkEmail sends one request and checks that the server and the document agree on it
