@@ -290,6 +290,14 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 		"chat template":   {"<|im_start|>assistant What else?", "contains role markers"},
 		"terminal escape": {"What \x07\x1b[31mred\x1b[0m happened?", "contains control characters"},
 		"two questions":   {"What did you like? And what did you hate?", "asks more than one question"},
+		// What the outside-in sweep saw stored as questions: nothing that reads, or a line that
+		// shows other words than it holds ("Why did you leave?" holding "evael" reversed).
+		"question mark alone": {"?", "holds no visible letter"},
+		"invisible and mark":  {"\u200b\u200b?", "holds no visible letter"},
+		"fillers and mark":    {"\u3164\u115f?", "holds no visible letter"}, // Hangul fillers are letters that draw nothing
+		"emoji and mark":      {"🤔?", "holds no visible letter"},
+		"override":            {"Why did you \u202eevael\u202c?", "contains direction overrides, embeddings or isolates"},
+		"isolate":             {"What did \u2067you\u2069 buy?", "contains direction overrides, embeddings or isolates"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := newFakeProvider(t, always(tc.content))
@@ -301,6 +309,38 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 				t.Fatalf("log lacks the reason %q:\n%s", tc.reason, log)
 			}
 		})
+	}
+}
+
+// The opening question is held to the same rules as the later ones: the protocol opens.
+func TestLLMRejectsAnOpeningThatShowsNoQuestion(t *testing.T) {
+	want := protocolReplyFor(t, study, nil)
+	for _, content := range []string{"?", "\u200b\u200b?", "Why did you \u202eevael\u202c?"} {
+		p := newFakeProvider(t, always(content))
+		l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
+		if r, err := l.Next(context.Background(), study, nil); err != nil || r != want {
+			t.Errorf("%+q: reply %+v, err %v; want the protocol's %+v", content, r, err, want)
+		}
+	}
+}
+
+// A question in any script is one, also with the direction marks right-to-left text uses
+// (which reorder nothing), combining marks, or an emoji beside its words.
+func TestLLMAcceptsQuestionsInEveryScript(t *testing.T) {
+	for _, content := range []string{
+		"لماذا تتسوق يوم الأحد؟",               // Arabic, its own question mark
+		"\u200fלמה את קונה ביום ראשון?",        // Hebrew after a right-to-left mark
+		"आप रविवार को खरीदारी क्यों करते हैं?", // Devanagari: letters and combining marks
+		"なぜ日曜日に買い物をするのですか？",
+		"Почему вы ходите за покупками в воскресенье?",
+		"Ποιο κατάστημα προτιμάτε\u037e", // the Greek question mark
+		"What did the 🛒 icon mean to you?",
+	} {
+		p := newFakeProvider(t, always(content))
+		l := newTestLLM(t, configFor(p, 5*time.Second), logr.Discard())
+		if r, _ := mustLLMNext(t, l, studyTranscript); r.Source != SourceLLM || r.Content != content {
+			t.Errorf("%+q: reply %+v", content, r)
+		}
 	}
 }
 

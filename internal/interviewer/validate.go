@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"qual.cx/operator/apiserver/decode"
 )
 
 // maxReplyRunes bounds a model reply: a question longer than this is not one question.
@@ -38,6 +40,13 @@ func checkReply(reply string, transcript []Turn) error {
 		// The transcript holds only what a participant could have written: a control
 		// character would break the API's text rule and reach a terminal through kubectl.
 		return &invalidReply{"contains control characters or is not UTF-8"}
+	case decode.Reorders(reply):
+		// The API's rule for names: the participant, kubectl and the analyzer would read
+		// other words than the transcript holds.
+		return &invalidReply{"contains direction overrides, embeddings or isolates"}
+	case !visibleLetter(reply):
+		// A question mark alone, or one behind characters that draw nothing, asks nothing.
+		return &invalidReply{"holds no visible letter"}
 	case roleMarker.MatchString(reply):
 		return &invalidReply{"contains role markers"}
 	case !questionLike(reply):
@@ -164,6 +173,12 @@ func sentences(s string) []string {
 		s = strings.TrimSpace(s[i+1:])
 	}
 	return out
+}
+
+// visibleLetter says s holds a letter that shows, in any script: every question is written
+// in words. Letters that draw nothing (the Hangul fillers) do not count.
+func visibleLetter(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsLetter(r) && !decode.Invisible(r) })
 }
 
 // plainText is valid UTF-8 with no control character but newline and tab, the API's rule
