@@ -192,9 +192,12 @@ func (b *keyBody) validate(now time.Time) (keyRequest, *envelope.Error) {
 	req := keyRequest{name: strings.TrimSpace(b.Name.Value), typ: qualv1alpha1.KeySecret, origins: b.AllowedOrigins.Value}
 	var bad []envelope.FieldError
 	add := func(f, m string) { bad = append(bad, envelope.FieldError{Field: f, Message: m}) }
-	if utf8.RuneCountInString(req.name) > 200 {
+	switch {
+	case utf8.RuneCountInString(req.name) > 200:
 		add("name", "must be at most 200 characters")
-	} else if decode.Reorders(req.name) {
+	case unseen(req.name):
+		add("name", unseenMessage)
+	case decode.Reorders(req.name):
 		add("name", decode.ReordersMessage)
 	}
 	if b.Type.Set {

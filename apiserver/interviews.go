@@ -176,8 +176,16 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxEmail),
 		ExternalID: text("external_id", b.ExternalID, maxParticipantText), Metadata: b.Metadata,
 	}
-	if decode.Reorders(out.Name) && len([]rune(out.Name)) <= maxParticipantText {
+	// One entry per field: a too-long name or id is not also called blank or reordered.
+	switch {
+	case len([]rune(out.Name)) > maxParticipantText: // named by text above
+	case unseen(out.Name):
+		add("name", unseenMessage)
+	case decode.Reorders(out.Name):
 		add("name", decode.ReordersMessage)
+	}
+	if unseen(out.ExternalID) && len([]rune(out.ExternalID)) <= maxParticipantText {
+		add("external_id", unseenMessage)
 	}
 	// One entry per field: a too-long address is not also called malformed.
 	if n := len([]rune(out.Email)); n > 0 && n <= maxEmail && !isEmail(out.Email) {

@@ -174,3 +174,57 @@ func onlyClean(t *testing.T, tn *tenant, id string) {
 		t.Fatalf("refused creates made %d campaigns", p.Pagination.TotalCount)
 	}
 }
+
+// TestOptionalNamesRefuseInvisibleText: a key's name and a participant's name and external id
+// may be left out, empty or white space alone (trimmed to nothing: a key then gets its default
+// name), but one that holds something must show it, as a team's name or a campaign's title
+// must: zero-width, format or filler characters alone would list as a blank row (the
+// outside-in sweep stored "\u200b\u2063" as a key's name). Each is 400 VALIDATION_ERROR
+// naming the field, and nothing is written.
+func TestOptionalNamesRefuseInvisibleText(t *testing.T) {
+	tn := newTenant(t, "invisible-names", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Clean"})
+	count := func(path string) int {
+		var items []map[string]any
+		call(t, "GET", path, tn.secret, nil).expect(t, 200).data(t, &items)
+		return len(items)
+	}
+	keys, interviews := count("/api/v1/api-keys"), count("/api/v1/campaigns/"+c.ID+"/interviews")
+	routes := []struct {
+		path  string
+		body  func(v string) map[string]any
+		field string
+	}{
+		{"/api/v1/api-keys", func(v string) map[string]any {
+			return map[string]any{"name": v, "scopes": []string{"campaigns:read"}}
+		}, "name"},
+		{"/api/v1/campaigns/" + c.ID + "/interviews", func(v string) map[string]any {
+			return map[string]any{"participant": map[string]any{"name": v}}
+		}, "participant.name"},
+		{"/api/v1/campaigns/" + c.ID + "/interviews", func(v string) map[string]any {
+			return map[string]any{"participant": map[string]any{"external_id": v}}
+		}, "participant.external_id"},
+	}
+	for _, rt := range routes {
+		for _, bad := range []string{"\u200b", "\u200b\u2063", " \uFEFF\u200D ", "\U000E0020\u2064", "\u3164\u2800"} {
+			e := call(t, "POST", rt.path, tn.secret, rt.body(bad)).expectError(t, 400, "VALIDATION_ERROR")
+			if len(e.Details) != 1 || e.Details[0].Field != rt.field || !strings.Contains(e.Details[0].Message, "show") {
+				t.Errorf("POST %s with %s=%+q: details %+v", rt.path, rt.field, bad, e.Details)
+			}
+		}
+	}
+	if k, i := count("/api/v1/api-keys"), count("/api/v1/campaigns/"+c.ID+"/interviews"); k != keys || i != interviews {
+		t.Fatalf("refused writes made keys (%d, then %d) or interviews (%d, then %d)", keys, k, interviews, i)
+	}
+	// White space alone is no name; a name that shows keeps its format characters.
+	var key struct {
+		Name string `json:"name"`
+	}
+	call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"name": "  ", "scopes": []string{"campaigns:read"}}).expect(t, 201).data(t, &key)
+	if key.Name != "secret key" {
+		t.Errorf("a blank name gave the key %q, want the default", key.Name)
+	}
+	call(t, "POST", "/api/v1/api-keys", tn.secret, map[string]any{"name": "CI\u200b", "scopes": []string{"campaigns:read"}}).expect(t, 201)
+	call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, map[string]any{
+		"participant": map[string]any{"name": "\u200fנועה", "external_id": " "}}).expect(t, 201)
+}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/types"
+
+	"qual.cx/operator/apiserver/decode"
 )
 
 // ptrUID is the UID precondition of a write to obj: it never touches a namesake created since.
@@ -62,3 +64,12 @@ func emailPart(s string) bool {
 		return r == '@' || r == ' ' || r <= 0x1f || (r >= 0x7f && r <= 0x9f)
 	})
 }
+
+// unseen says an optional name or id, already trimmed, was given yet shows nothing. White
+// space alone trims to the empty value, which means none (a key then gets its default name),
+// but zero-width and other format characters do not trim, and would list as a blank row: the
+// not-blank rule of titles (decode.Blank) holds for such a value once it is given.
+func unseen(trimmed string) bool { return trimmed != "" && decode.Blank(trimmed) }
+
+// unseenMessage is the validation message for a value that is unseen.
+const unseenMessage = "must hold a character that shows, or be left out"

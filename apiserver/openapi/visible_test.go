@@ -12,27 +12,40 @@ import (
 	"qual.cx/operator/apiserver/openapi"
 )
 
-// notBlankPattern is one of the document's not-blank patterns, compiled, and whether it also
-// refuses direction overrides, embeddings and isolates (the names' and titles' form).
+// notBlankPattern is one of the document's not-blank patterns, compiled, whether it also
+// refuses direction overrides, embeddings and isolates (the names' and titles' form), and
+// whether it also takes a value the server trims to nothing (an optional field's form).
 type notBlankPattern struct {
-	source  string
-	re      *regexp.Regexp
-	isolate bool
+	source   string
+	re       *regexp.Regexp
+	isolate  bool
+	optional bool
 }
 
-// agrees says the pattern takes s exactly when the server does: something in s shows, and, for
-// a name, nothing in it reorders the line.
+// agrees says the pattern takes s exactly when the server does: something in s shows (or, for
+// an optional field, s is white space alone, which the server trims to none), and, for a
+// name, nothing in it reorders the line.
 func (p notBlankPattern) agrees(s string) bool {
-	want := !decode.Blank(s) && (!p.isolate || !decode.Reorders(s))
+	shows := !decode.Blank(s) || p.optional && strings.TrimSpace(s) == ""
+	want := shows && (!p.isolate || !decode.Reorders(s))
 	return p.re.MatchString(s) == want
 }
+
+// isolates is the class of a name's pattern that refuses direction overrides, embeddings and
+// isolates.
+const isolates = "[^\u202A-\u202E\u2066-\u2069]"
+
+// optionalPrefix begins an optional field's not-blank pattern: a value of white space alone,
+// as strings.TrimSpace trims it.
+const optionalPrefix = "^[\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$|"
 
 // ecmaEscape is the rewrite kin-openapi makes of an ECMA-262 \uXXXX escape before Go's regexp
 // compiles a pattern.
 var ecmaEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
 
 // notBlankPatterns are the document's distinct patterns that hold the not-blank class (known by
-// the combining grapheme joiner every one of them lists alone).
+// the combining grapheme joiner every one of them lists alone): visibleName, visibleText and
+// their optional forms.
 func notBlankPatterns(t testing.TB) []notBlankPattern {
 	t.Helper()
 	var doc any
@@ -48,7 +61,8 @@ func notBlankPatterns(t testing.TB) []notBlankPattern {
 			for k, e := range v {
 				if p, ok := e.(string); ok && k == "pattern" && strings.Contains(p, "\u034F") && !seen[p] {
 					seen[p] = true
-					out = append(out, notBlankPattern{source: p, re: regexp.MustCompile(ecmaEscape.ReplaceAllString(p, `\x{$1}`)), isolate: strings.HasPrefix(p, "^")})
+					out = append(out, notBlankPattern{source: p, re: regexp.MustCompile(ecmaEscape.ReplaceAllString(p, `\x{$1}`)),
+						isolate: strings.Contains(p, isolates), optional: strings.HasPrefix(p, optionalPrefix)})
 				}
 				walk(e)
 			}
@@ -59,8 +73,12 @@ func notBlankPatterns(t testing.TB) []notBlankPattern {
 		}
 	}
 	walk(doc)
-	if len(out) != 2 {
-		t.Fatalf("want the two not-blank patterns (visibleName, visibleText), found %d", len(out))
+	kinds := map[[2]bool]bool{}
+	for _, p := range out {
+		kinds[[2]bool{p.isolate, p.optional}] = true
+	}
+	if len(out) != 4 || len(kinds) != 4 {
+		t.Fatalf("want the four not-blank patterns (visibleName, visibleText, optionalVisibleName, optionalVisibleText), found %d of %d kinds", len(out), len(kinds))
 	}
 	return out
 }
