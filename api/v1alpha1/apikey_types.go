@@ -61,10 +61,12 @@ type APIKeySpec struct {
 	// +required
 	Type APIKeyType `json:"type"`
 
-	// displayName is the key's human-readable name.
+	// displayName is the key's human-readable name. When given, something in it must show: a
+	// name of only white space or format characters (such as U+200B) would list as a blank row.
 	// +optional
 	// +kubebuilder:validation:MaxLength=200
 	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$`
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches(r'[^\\s\\p{Z}\\x{0B}\\x{85}\\x{AD}\\x{34F}\\x{61C}\\x{115F}\\x{1160}\\x{17B4}\\x{17B5}\\x{180B}-\\x{180F}\\x{200B}-\\x{200F}\\x{2028}-\\x{202F}\\x{2060}-\\x{206F}\\x{2800}\\x{3164}\\x{FE00}-\\x{FE0F}\\x{FEFF}\\x{FFA0}\\x{FFF0}-\\x{FFFB}\\x{13430}-\\x{1343F}\\x{1BCA0}-\\x{1BCA3}\\x{1D173}-\\x{1D17A}\\x{E0000}-\\x{E0FFF}]')",message="displayName must not be blank"
 	// +kubebuilder:validation:XValidation:rule="!self.matches(r'[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]')",message="displayName must not hold direction overrides, embeddings or isolates (U+202A to U+202E, U+2066 to U+2069)"
 	DisplayName string `json:"displayName,omitempty"`
 

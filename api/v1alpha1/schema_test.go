@@ -133,6 +133,8 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "campaign title tag characters", manifest: campaign(`title: "\U000E0020\U000E0041\u2064"`), wantField: "spec.title", wantMsg: "title cannot be blank"},
 		{name: "team displayName musical format controls", manifest: team(`displayName: "\U0001D173\uFFF9"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "team displayName a filler letter", manifest: team(`displayName: "\u3164\u2800"`), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "key displayName invisible", manifest: apiKey("type: secret\n  displayName: \"\\u200B\\u2063\""), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
+		{name: "key displayName blank", manifest: apiKey("type: secret\n  displayName: \"   \""), wantField: "spec.displayName", wantMsg: "displayName must not be blank"},
 		{name: "campaign with unknown mode", manifest: campaign("title: T\n  mode: sales"), wantField: "spec.mode", wantMsg: "Unsupported value"},
 		{name: "maxQuestions below 1", manifest: campaign("title: T\n  maxQuestions: 0"), wantField: "spec.maxQuestions", wantMsg: "greater than or equal to 1"},
 		{name: "maxQuestions above 50", manifest: campaign("title: T\n  maxQuestions: 51"), wantField: "spec.maxQuestions", wantMsg: "less than or equal to 50"},
@@ -414,6 +416,18 @@ func TestTeamMayWriteDownItsDefaultNamespace(t *testing.T) {
 	}
 	if err := k8s.Update(ctx, obj); err != nil {
 		t.Fatalf("writing down the default namespace was refused: %v", err)
+	}
+}
+
+// A key's displayName is optional: one written empty, like one left out, is taken (REST
+// names such a key after its type), as is one that shows beside format characters.
+func TestKeyDisplayNameMayBeEmpty(t *testing.T) {
+	ensureNamespace(t, testNamespace)
+	ctx := context.Background()
+	for name, displayName := range map[string]string{"empty-name": `""`, "marked-name": `"CI\u200B"`} {
+		if err := k8s.Create(ctx, object(t, withName(apiKey("type: secret\n  displayName: "+displayName), name))); err != nil {
+			t.Errorf("displayName %s was refused: %v", displayName, err)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 var notBlankRules = map[string][]string{
 	"qual.cx_campaigns.yaml": {"title cannot be blank", "a question cannot be blank"},
 	"qual.cx_teams.yaml":     {"displayName must not be blank"},
+	"qual.cx_apikeys.yaml":   {"displayName must not be blank"},
 }
 
 // ruleClass reads the character class a not-blank CEL rule matches from the generated CRD:
@@ -39,7 +40,7 @@ func ruleClass(t *testing.T, file, message string) *regexp.Regexp {
 }
 
 // TestCRDNotBlankRulesAreTheServersRule: kubectl refuses the same blank titles, questions
-// and display names as REST (decode.Blank), so an object written either way is one the
+// and display names (a team's, and a key's when given) as REST (decode.Blank), so an object written either way is one the
 // other would take. A character the rule missed would let kubectl write a campaign REST
 // then serves against its own document.
 func TestCRDNotBlankRulesAreTheServersRule(t *testing.T) {
