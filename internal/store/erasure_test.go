@@ -305,6 +305,11 @@ func TestDeletedInterviewLeavesFrequencies(t *testing.T) {
 
 // onEachBackend runs test on a fresh store of each backend, as team "team".
 func onEachBackend(t *testing.T, test func(t *testing.T, ts store.TeamStore)) {
+	onEachStore(t, func(t *testing.T, s store.Store) { test(t, s.Team("team")) })
+}
+
+// onEachStore runs test on a fresh store of each backend.
+func onEachStore(t *testing.T, test func(t *testing.T, s store.Store)) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			s, err := store.Open(context.Background(), be.dsn(t))
@@ -312,7 +317,7 @@ func onEachBackend(t *testing.T, test func(t *testing.T, ts store.TeamStore)) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			test(t, s.Team("team"))
+			test(t, s)
 		})
 	}
 }

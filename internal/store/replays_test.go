@@ -63,16 +63,7 @@ func oldRecord(be backend) string {
 // again, now naming nothing erased, keeps its new answer when the interview the expired one
 // named is erased; the ids an answer names go with it.
 func TestReplacedReplayForgetsWhatTheOldOneNamed(t *testing.T) {
-	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
-			s, err := store.Open(context.Background(), be.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			replaceThenErase(t, s)
-		})
-	}
+	onEachStore(t, replaceThenErase)
 }
 
 func replaceThenErase(t *testing.T, s store.Store) {
