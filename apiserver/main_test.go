@@ -314,7 +314,9 @@ var pollClient = clientFrom("127.0.0.250")
 
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
-	testenv.Eventually(t, 20*time.Second, what, check)
+	// Generous: the suite's controllers serve every test's objects at once, and on a busy
+	// 2-core machine one key's revocation event once took longer than 20 s.
+	testenv.Eventually(t, 45*time.Second, what, check)
 }
 
 // afterSuite are what tests started for the whole suite (a PostgreSQL replica) and stop
