@@ -28,6 +28,10 @@ func TestEmailsAreJudgedAsTheDocumentSays(t *testing.T) {
 		{"ada", false}, {"@example.com", false}, {"ada@", false}, {"a@b@example.com", false},
 		{"ada lovelace@example.com", false}, {"ada\t@example.com", false}, {"ada\u0085@example.com", false},
 		{strings.Repeat("a", 244) + "@ex.example", false}, // 255 characters
+		// Shown as another address than the one that matches: a zero-width space, a direction
+		// override, a no-break space, a line separator.
+		{"ada\u200b@example.com", false}, {"ada@exa\u202emple.com", false}, {"ada\u00a0@example.com", false},
+		{"ada@example\u2028.com", false},
 	} {
 		checkEmail(t, tc.ok, "participant.email", "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret,
 			map[string]any{"participant": map[string]any{"email": tc.email}})

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -47,8 +48,8 @@ func canonicalID(s string) string {
 }
 
 // isEmail reports whether s reads as an e-mail address as the Team CRD's pattern does, and
-// the OpenAPI document's Email schema: a local part, one "@", a domain, no space or control
-// character, at most maxEmail characters (counted as the CRD's and the document's maxLength
+// the OpenAPI document's Email schema: a local part, one "@", a domain, no space, control or
+// format character, at most maxEmail characters (counted as the CRD's and the document's maxLength
 // count them, so a non-ASCII address they take is not refused for its bytes). Letters of
 // any script are taken: an internationalized address (RFC 6531) is as real as a session's
 // e-mail claim that carries it. Deliverability is the mail system's business, not the API's.
@@ -57,11 +58,13 @@ func isEmail(s string) bool {
 	return ok && utf8.RuneCountInString(s) <= maxEmail && emailPart(local) && emailPart(domain)
 }
 
-// emailPart is one side of an address: not empty, and no "@", white space or control
-// character (C0, DEL or C1), as the CRD's `[^@\s\x00-\x1f\x7f-\x9f]+` reads it.
+// emailPart is one side of an address: not empty, and no "@", space of any kind (Z),
+// control (Cc) or format character (Cf: a zero-width space or a direction override would
+// make a list show another address than the one that matches), as the CRD's
+// `[^@\p{Cc}\p{Cf}\p{Z}]+` reads it.
 func emailPart(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return r == '@' || r == ' ' || r <= 0x1f || (r >= 0x7f && r <= 0x9f)
+		return r == '@' || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Z)
 	})
 }
 

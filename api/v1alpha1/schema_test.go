@@ -160,6 +160,9 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		{name: "question with carriage return", manifest: campaign("title: T\n  questions: [\"why\\r?\"]"), wantField: "spec.questions[0]", wantMsg: "should match"},
 		{name: "team displayName with NUL", manifest: team(`displayName: "a\0b"`), wantField: "spec.displayName", wantMsg: "should match"},
 		{name: "member email with control", manifest: team("displayName: T\n  members: [{email: \"a\\x01@b.example\", role: owner}]"), wantField: "spec.members[0].email", wantMsg: "should match"},
+		{name: "member email with a zero-width space", manifest: team("displayName: T\n  members: [{email: \"a\\u200b@b.example\", role: owner}]"), wantField: "spec.members[0].email", wantMsg: "should match"},
+		{name: "member email with a direction override", manifest: team("displayName: T\n  members: [{email: \"a@b\\u202e.example\", role: owner}]"), wantField: "spec.members[0].email", wantMsg: "should match"},
+		{name: "member email with a no-break space", manifest: team("displayName: T\n  members: [{email: \"a\\u00a0@b.example\", role: owner}]"), wantField: "spec.members[0].email", wantMsg: "should match"},
 		// Webhook
 		{name: "webhook without url", manifest: webhook(`events: ["*"]`), wantField: "spec.url", wantMsg: "Required value"},
 		{name: "webhook with ftp url", manifest: webhook("url: ftp://files.example/in\n  events: ['*']"), wantField: "spec.url", wantMsg: "absolute http or https URL"},

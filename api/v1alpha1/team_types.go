@@ -29,11 +29,13 @@ type TeamMember struct {
 	UserID string `json:"userID,omitempty"`
 
 	// email is the member's e-mail address: the `email` claim of their session token.
-	// It identifies the member in the list.
+	// It identifies the member in the list: one `@` between two parts with no space of any
+	// kind, control or format character (a zero-width space or a direction override would
+	// make the list show another address than the one that matches).
 	// +required
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Pattern=`^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+$`
+	// +kubebuilder:validation:Pattern=`^[^@\p{Cc}\p{Cf}\p{Z}]+@[^@\p{Cc}\p{Cf}\p{Z}]+$`
 	Email string `json:"email"`
 
 	// role is what the member may do: owner and admin manage everything, member reads and
