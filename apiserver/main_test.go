@@ -48,6 +48,9 @@ var (
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
 	code := testenv.Main(m, false, setup)
+	if testenv.Fuzzing() {
+		os.Exit(code) // no suite was started (testenv.Fuzzing)
+	}
 	for i := len(afterSuite) - 1; i >= 0; i-- {
 		afterSuite[i]()
 	}
