@@ -589,12 +589,8 @@ func (s *Server) analyze(w http.ResponseWriter, r *http.Request, p *authn.Princi
 			"set settings.analyzer to llm to analyze it with the chat model", b.Language)
 	}
 	b := brief(c.Object)
-	a, _, err := s.cfg.Analyses.AnalyzeCharged(r.Context(), ts, campaign, b, s.analysisCharge(m.Team, b, true), func() error {
-		if e := s.spendHourly(w, r, p, m.Team, analysesBudget); e != nil {
-			return e
-		}
-		return nil
-	})
+	a, _, err := s.cfg.Analyses.AnalyzeCharged(r.Context(), ts, campaign, b, s.analysisCharge(m.Team, b, true),
+		s.spendHourlyWith(w, r, p, m.Team, analysesBudget))
 	if errors.Is(err, findings.ErrNotReady) {
 		return envelope.Unavailable("Analysis", 5*time.Second)
 	}

@@ -80,12 +80,8 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if err != nil {
 		return err
 	}
-	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash, func() error {
-		if e := s.spendHourly(w, r, p, m.Team, interviewsBudget); e != nil {
-			return e
-		}
-		return nil
-	})
+	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash,
+		s.spendHourlyWith(w, r, p, m.Team, interviewsBudget))
 	if err != nil {
 		return interviewError(err, interviewTarget{campaign: c}, store.InterviewInProgress)
 	}

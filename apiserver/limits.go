@@ -182,6 +182,18 @@ func (s *Server) spendHourly(w http.ResponseWriter, r *http.Request, p *authn.Pr
 	return s.hourly(w, r, p, team, b, s.allow)
 }
 
+// spendHourlyWith is spendHourly as the func a store write calls last in the transaction that
+// stores the work b pays for (an interview's start, an analysis' row), so work that is not
+// stored costs nothing and a refusal rolls it back.
+func (s *Server) spendHourlyWith(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) func() error {
+	return func() error {
+		if e := s.spendHourly(w, r, p, team, b); e != nil {
+			return e // never a nil *envelope.Error inside a non-nil error
+		}
+		return nil
+	}
+}
+
 // peekHourly refuses the request as spendHourly would when b has no unit left, spending
 // nothing: for a request that spends its unit only once its work is stored, it turns a spent
 // budget away before that work costs anything (a model's opening question).
