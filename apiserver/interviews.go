@@ -180,8 +180,13 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 	case decode.Reorders(out.Name):
 		add("name", decode.ReordersMessage)
 	}
-	if unseen(out.ExternalID) && len([]rune(out.ExternalID)) <= maxParticipantText {
+	switch {
+	case len([]rune(out.ExternalID)) > maxParticipantText: // named by text above
+	case unseen(out.ExternalID):
 		add("external_id", unseenMessage)
+	case decode.Reorders(out.ExternalID):
+		// An id shown reordered reads as another participant's in every list and log.
+		add("external_id", decode.ReordersMessage)
 	}
 	// One entry per field: a too-long address is not also called malformed.
 	if n := len([]rune(out.Email)); n > 0 && n <= maxEmail && !isEmail(out.Email) {

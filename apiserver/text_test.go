@@ -147,6 +147,9 @@ func TestNamesRefuseDirectionOverrides(t *testing.T) {
 		{"POST", "/api/v1/campaigns/" + c.ID + "/interviews", tn.secret, func(v string) map[string]any {
 			return map[string]any{"participant": map[string]any{"name": v}}
 		}, "participant.name"},
+		{"POST", "/api/v1/campaigns/" + c.ID + "/interviews", tn.secret, func(v string) map[string]any {
+			return map[string]any{"participant": map[string]any{"external_id": v}}
+		}, "participant.external_id"},
 	}
 	for _, rt := range routes {
 		for _, bad := range []string{"invoice\u202Efdp.exe", "\u202Aembedded", "isolated\u2067x\u2069", "pop\u202C"} {
