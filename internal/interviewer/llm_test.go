@@ -290,6 +290,8 @@ func TestLLMRejectsUnusableReplies(t *testing.T) {
 		"chat template":   {"<|im_start|>assistant What else?", "contains role markers"},
 		"terminal escape": {"What \x07\x1b[31mred\x1b[0m happened?", "contains control characters"},
 		"two questions":   {"What did you like? And what did you hate?", "asks more than one question"},
+		"two Greek":       {"Τι σας άρεσε; Τι δεν σας άρεσε;", "asks more than one question"},
+		"a semicolon":     {"I see; that sounds very organised.", "not a question"},
 		// What the outside-in sweep saw stored as questions: nothing that reads, or a line that
 		// shows other words than it holds ("Why did you leave?" holding "evael" reversed).
 		"question mark alone": {"?", "holds no visible letter"},
@@ -334,6 +336,7 @@ func TestLLMAcceptsQuestionsInEveryScript(t *testing.T) {
 		"なぜ日曜日に買い物をするのですか？",
 		"Почему вы ходите за покупками в воскресенье?",
 		"Ποιο κατάστημα προτιμάτε\u037e", // the Greek question mark
+		"Ποιο κατάστημα προτιμάτε;",      // the same in its canonical form, a semicolon
 		"What did the 🛒 icon mean to you?",
 	} {
 		p := newFakeProvider(t, always(content))

@@ -23,6 +23,16 @@ var roleMarker = regexp.MustCompile(`(?i)\b(assistant|interviewer|participant)\s
 // full-width, Spanish opening, Greek, Arabic and Armenian.
 const questionMarks = "?\uff1f\u00bf\u037e\u061f\u055e"
 
+// isQuestionMark says whether rs[i] is a question mark. Greek's, U+037E, is canonically
+// equivalent to ";" (its NFC form, which models and Greek keyboards mostly write), so a
+// semicolon right after a Greek letter asks; Greek's own semicolon is the raised dot U+0387.
+func isQuestionMark(rs []rune, i int) bool {
+	if rs[i] == ';' {
+		return i > 0 && unicode.Is(unicode.Greek, rs[i-1])
+	}
+	return strings.ContainsRune(questionMarks, rs[i])
+}
+
 // invalidReply says why a model reply cannot be shown to a participant. Its text names
 // only the rule broken, never the reply, which may echo personal data.
 type invalidReply struct{ reason string }
@@ -64,8 +74,11 @@ func checkReply(reply string, transcript []Turn) error {
 // questionLike accepts a text with a question mark, or one that invites an answer the way
 // the protocol's own questions do ("Tell me about …"), in any language with templates.
 func questionLike(s string) bool {
-	if strings.ContainsAny(s, questionMarks) {
-		return true
+	rs := []rune(s)
+	for i := range rs {
+		if isQuestionMark(rs, i) {
+			return true
+		}
 	}
 	w := words(s)
 	for _, t := range languages {
@@ -99,11 +112,11 @@ func questions(s string) int {
 			quotes = append(quotes, quote{closer: closer})
 			continue
 		}
-		if r == '¿' || !strings.ContainsRune(questionMarks, r) {
+		if r == '¿' || !isQuestionMark(rs, i) {
 			continue
 		}
 		j := i + 1
-		for j < len(rs) && (rs[j] == '!' || strings.ContainsRune(questionMarks, rs[j])) {
+		for j < len(rs) && (rs[j] == '!' || isQuestionMark(rs, j)) {
 			j++
 		}
 		ends := j == len(rs) || unicode.IsSpace(rs[j]) || r == '\uff1f' && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]))
