@@ -39,6 +39,9 @@ type Attempt struct {
 	Error           string
 	ResponseExcerpt string
 	At              time.Time
+	// Held marks an attempt the dispatcher held back unsent: the operator could not make the
+	// webhook deliver (AttemptResult.Held).
+	Held bool
 }
 
 // NewDelivery is the input of CreateDelivery. NextRetryAt nil means due now.
@@ -60,6 +63,11 @@ type AttemptResult struct {
 	// At is when the attempt was made; zero means now. The caller's clock decides, so health
 	// times agree with the dispatcher's.
 	At time.Time
+	// Held records an attempt held back unsent because the operator could not make the webhook
+	// deliver (a stall, a Secret that cannot sign, the webhook or its team gone): the receiver
+	// had no part in it, so it leaves the webhook's health alone, and the dispatcher counts it
+	// toward no retry (Delivery.Tries).
+	Held bool
 }
 
 // WebhookHealth is one endpoint's delivery record: the failure streak the dispatcher disables
@@ -82,9 +90,9 @@ type DeliveryStore interface {
 	// GetDelivery returns one delivery with its attempts, or ErrNotFound.
 	GetDelivery(ctx context.Context, id DeliveryID) (Delivery, error)
 	// RecordAttempt appends an attempt to a pending delivery (ErrInvalidState otherwise) and
-	// moves it to r.Status. Unless the delivery is a test, it updates the webhook's health in
-	// the same transaction: a 2xx ends the failure streak, anything else (or no response)
-	// extends it.
+	// moves it to r.Status. Unless the delivery is a test or the attempt was held, it updates
+	// the webhook's health in the same transaction: a 2xx ends the failure streak, anything
+	// else (or no response) extends it.
 	RecordAttempt(ctx context.Context, id DeliveryID, r AttemptResult) (Delivery, error)
 	// Redeliver puts a finished delivery back to pending, due at at. A test delivery is never
 	// sent again (ErrInvalidState).
@@ -105,6 +113,17 @@ type DeliveryStore interface {
 	// DeleteWebhookData deletes a webhook's deliveries, their attempts and its health, when the
 	// Webhook object goes. Outside InTx it deletes in batches, each committing on its own.
 	DeleteWebhookData(ctx context.Context, webhook WebhookID) error
+}
+
+// Tries counts the attempts that were made, not held back: the ones the retry schedule counts.
+func (d Delivery) Tries() int {
+	n := 0
+	for _, a := range d.Attempts {
+		if !a.Held {
+			n++
+		}
+	}
+	return n
 }
 
 // Position returns the keyset position of the delivery (deliveries sort by created_at).

@@ -98,7 +98,7 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 		if err := tx.insertAttempt(ctx, id, n+1, r, at); err != nil {
 			return err
 		}
-		if !test {
+		if !test && !r.Held {
 			if err := tx.recordHealth(ctx, webhook, r.StatusCode, at); err != nil {
 				return err
 			}
@@ -116,8 +116,8 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 // insertAttempt stores attempt number n, made at t, and the delivery state that follows it.
 func (ts *teamStore) insertAttempt(ctx context.Context, id DeliveryID, n int, r AttemptResult, t time.Time) error {
 	if _, err := ts.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, team_id, status_code,
-		duration_ms, error, response_excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, n, ts.team, r.StatusCode, r.DurationMS, r.Error, r.ResponseExcerpt, ts.t(t)); err != nil {
+		duration_ms, error, response_excerpt, at, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, n, ts.team, r.StatusCode, r.DurationMS, r.Error, r.ResponseExcerpt, ts.t(t), r.Held); err != nil {
 		return err
 	}
 	var next *time.Time
@@ -210,7 +210,7 @@ func (ts *teamStore) loadAttempts(ctx context.Context, ds []Delivery) error {
 		ids[i] = string(ds[i].ID)
 	}
 	in, args := inList(ts.team, ids)
-	rows, err := ts.query(ctx, `SELECT delivery_id, attempt, status_code, duration_ms, error, response_excerpt, at
+	rows, err := ts.query(ctx, `SELECT delivery_id, attempt, status_code, duration_ms, error, response_excerpt, at, held
 		FROM delivery_attempts WHERE team_id = ? AND delivery_id IN `+in+" ORDER BY delivery_id, attempt", args...)
 	if err != nil {
 		return fmt.Errorf("load attempts: %w", err)
@@ -219,7 +219,7 @@ func (ts *teamStore) loadAttempts(ctx context.Context, ds []Delivery) error {
 	for rows.Next() {
 		var id DeliveryID
 		var a Attempt
-		if err := rows.Scan(&id, &a.Attempt, &a.StatusCode, &a.DurationMS, &a.Error, &a.ResponseExcerpt, timeCol{&a.At}); err != nil {
+		if err := rows.Scan(&id, &a.Attempt, &a.StatusCode, &a.DurationMS, &a.Error, &a.ResponseExcerpt, timeCol{&a.At}, &a.Held); err != nil {
 			return fmt.Errorf("load attempts: %w", err)
 		}
 		byID[id].Attempts = append(byID[id].Attempts, a)

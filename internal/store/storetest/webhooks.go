@@ -321,8 +321,8 @@ func testPruneDeliveries(t *testing.T, newDSN NewDSN) {
 }
 
 // testWebhookHealth: attempts move the health of their webhook in the attempt's transaction,
-// at the attempt's time; test deliveries and rolled-back attempts do not; the relay sees
-// changed rows of every team.
+// at the attempt's time; test deliveries, held attempts and rolled-back attempts do not; the
+// relay sees changed rows of every team.
 func testWebhookHealth(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
@@ -358,6 +358,15 @@ func testWebhookHealth(t *testing.T, newDSN NewDSN) {
 		FailingSince: at(5), LastDeliveryAt: at(5), LastSuccessAt: at(4), UpdatedAt: *at(5)}
 	same(t, must(f.a.Health(f.ctx, "wh1"))(t), healthA)
 	same(t, must(f.b.Health(f.ctx, "wh1"))(t), store.WebhookHealth{TeamID: f.b.Team(), WebhookID: "wh1"})
+
+	// A held attempt (nothing sent: the webhook was stalled) is logged, marked, and counts
+	// toward neither the streak nor the delivery's tries.
+	held := must(f.a.RecordAttempt(f.ctx, d2.ID, store.AttemptResult{Error: "the webhook is stalled", Held: true,
+		Status: store.DeliveryPending, At: *at(6)}))(t)
+	if a := held.Attempts[len(held.Attempts)-1]; !a.Held || a.Error != "the webhook is stalled" || held.Tries() != len(held.Attempts)-1 {
+		t.Fatalf("held attempt read back as %+v, %d tries of %d attempts", a, held.Tries(), len(held.Attempts))
+	}
+	same(t, must(f.a.Health(f.ctx, "wh1"))(t), healthA)
 
 	dB := delivery(t, f.b, "wh1", event(t, f.b, "s"))
 	attempt(t, f.b, dB, 200, *at(3))
