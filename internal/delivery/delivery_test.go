@@ -150,7 +150,7 @@ func TestRetriesUntilTheReceiverSucceeds(t *testing.T) {
 				t.Fatalf("health after the success: %+v", h)
 			}
 			if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP qual_webhook_attempts_total Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later) or failed (given up).
+# HELP qual_webhook_attempts_total Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later), failed (given up) or held (nothing sent: the webhook is stalled).
 # TYPE qual_webhook_attempts_total counter
 qual_webhook_attempts_total{outcome="retry"} 3
 qual_webhook_attempts_total{outcome="succeeded"} 1
@@ -459,30 +459,64 @@ func TestURLIsCheckedBeforeEachSend(t *testing.T) {
 	}
 }
 
-// A webhook the controller says cannot deliver (Stalled, here NoTeam: its team is gone) gets
-// nothing sent while that holds, although its receiver answers: each attempt fails before
-// anything is dialled and says why, as a refused URL does. Once the stall clears, the next
-// attempt goes out.
+// A webhook the controller says cannot deliver (Stalled, here NoTeam, as a Team claiming its
+// namespace again shows until the controller looks) gets nothing sent while that holds,
+// although its receiver answers: the delivery is held, logged once with why, and the hold
+// counts toward neither its retries nor the webhook's health. Once the stall clears, it goes
+// out.
 func TestStalledWebhookIsSentNothing(t *testing.T) {
-	f := newFixture(t, backends[0].DSN(t), nil)
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) { cfg.DisabledRecheck = 20 * time.Millisecond })
 	stalled := f.ep
 	stalled.Stall = "NoTeam: namespace team-a belongs to no Team, so no event reaches it"
 	f.dir.add(stalled)
-	emit(t, f.ts, "finding.created", "f1")
-	eventually(t, 10*time.Second, "two refused attempts", func() bool {
+	ev := emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the held attempt", func() bool {
 		d := deliveries(t, f.ts, f.ep.ID)
-		return len(d) == 1 && len(d[0].Attempts) >= 2
+		return len(d) == 1 && len(d[0].Attempts) >= 1
 	})
-	for _, a := range deliveries(t, f.ts, f.ep.ID)[0].Attempts {
-		if a.StatusCode != 0 || !strings.Contains(a.Error, "NoTeam") {
-			t.Fatalf("attempt %+v", a)
-		}
+	time.Sleep(500 * time.Millisecond) // 25 looks, longer than the whole retry schedule
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if a := d.Attempts[0]; len(d.Attempts) != 1 || d.Status != store.DeliveryPending || !a.Held || a.StatusCode != 0 ||
+		!strings.Contains(a.Error, "NoTeam") {
+		t.Fatalf("held delivery: %s after %+v", d.Status, d.Attempts)
 	}
 	if n := len(f.rc.requests()); n != 0 {
 		t.Fatalf("a stalled webhook was sent %d requests", n)
 	}
+	if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || h.FailingSince != nil || f.hw.reason(f.ep.ID) != "" {
+		t.Fatalf("a hold moved health: %+v, disabled %q", h, f.hw.reason(f.ep.ID))
+	}
 	f.dir.add(f.ep)
-	eventually(t, 10*time.Second, "the delivery once the stall cleared", func() bool { return len(f.rc.delivered()) == 1 })
+	eventually(t, 10*time.Second, "the delivery once the stall cleared", func() bool { return f.rc.delivered()[string(ev.ID)] == 1 })
+	eventually(t, 10*time.Second, "the log", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)[0]
+		return d.Status == store.DeliverySucceeded && len(d.Attempts) == 2 && !d.Attempts[1].Held
+	})
+}
+
+// A hold that outlasts StallHold is taken for a stall nobody will mend: the delivery fails
+// unsent, its last attempt naming the stall and how long it was held, and still no failure
+// counts against the receiver.
+func TestAHoldEndsAfterStallHold(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.DisabledRecheck, cfg.StallHold = 20*time.Millisecond, 300*time.Millisecond
+	})
+	stalled := f.ep
+	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
+	f.dir.add(stalled)
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the delivery to fail", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && d[0].Status == store.DeliveryFailed
+	})
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if len(d.Attempts) != 2 || !d.Attempts[0].Held || !d.Attempts[1].Held || d.NextRetryAt != nil ||
+		!strings.Contains(d.Attempts[1].Error, "SecretNotFound") || !strings.Contains(d.Attempts[1].Error, "longer than 300ms") {
+		t.Fatalf("a hold past StallHold: %+v", d.Attempts)
+	}
+	if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || len(f.rc.requests()) != 0 {
+		t.Fatalf("health %+v, %d requests", h, len(f.rc.requests()))
+	}
 }
 
 // An event gets no delivery to an endpoint whose URL the policy refuses (the Webhook

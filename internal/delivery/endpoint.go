@@ -4,6 +4,7 @@
 package delivery
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -42,10 +43,25 @@ type Endpoint struct {
 	// rotation window lasts.
 	Secrets []string
 	// Stall is why the Webhook controller says the webhook cannot deliver as written (its
-	// Stalled condition, such as NoTeam once its team is deleted), or "" when it can: nothing
-	// is sent to it meanwhile, so what its status says holds. A refused URL is left to the
-	// sender's own egress policy (Config.CheckURL), which judges it at each send.
+	// Stalled condition: a signing Secret that is missing, invalid or someone else's, NoTeam,
+	// ...), or "" when it can: nothing is sent to it meanwhile, so what its status says holds.
+	// A refused URL is left to the sender's own egress policy (Config.CheckURL), which judges
+	// it at each send.
 	Stall string
+}
+
+// unsendable says why nothing may be sent to the endpoint as it stands, or "" when something
+// may: the controller's stall, or no secret to sign with (a Secret missing or emptied, which
+// the controller may not have judged yet). Neither is the receiver's doing, so a delivery it
+// stops is held, not failed (Service.hold).
+func (e Endpoint) unsendable() string {
+	switch {
+	case e.Stall != "":
+		return fmt.Sprintf("the webhook is stalled (%s), so nothing is sent to it", e.Stall)
+	case len(e.Secrets) == 0:
+		return "the webhook has no signing secret to sign with (its Secret is missing or holds none), so nothing is sent to it"
+	}
+	return ""
 }
 
 // NewEndpoint describes a Webhook of the team teamUID signed with the Secret's keys as of now.

@@ -124,6 +124,11 @@ func (k *Kube) Endpoint(ctx context.Context, team store.TeamID, id store.Webhook
 		return Endpoint{}, false, fmt.Errorf("webhook %s/%s has no signing secret yet", wh.Namespace, wh.Name)
 	}
 	secret, err := k.secret(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: wh.Status.SecretRef.Name})
+	if apierrors.IsNotFound(err) {
+		// A Secret that is gone signs nothing: the endpoint says so, and its deliveries are
+		// held until one is back (Endpoint.unsendable), rather than failing the job each time.
+		secret, err = nil, nil
+	}
 	if err != nil {
 		return Endpoint{}, false, err
 	}

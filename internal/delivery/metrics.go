@@ -19,7 +19,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	var m metrics
 	var err error
 	if m.attempts, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: "qual_webhook_attempts_total",
-		Help: "Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later) or failed (given up)."},
+		Help: "Webhook delivery attempts by outcome: succeeded, retry (failed, tried again later), failed (given up) or held (nothing sent: the webhook is stalled)."},
 		[]string{"outcome"})); err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}

@@ -25,6 +25,8 @@ type outcome struct {
 	excerpt    string
 	retryAfter time.Duration
 	at         time.Time
+	// held is an attempt stopped before anything was sent because the endpoint is unsendable.
+	held bool
 }
 
 func (o outcome) ok() bool { return o.status >= 200 && o.status < 300 }
@@ -37,8 +39,8 @@ func (s *Service) post(ctx context.Context, ep Endpoint, ev store.Event) outcome
 	if err == nil && len(body) > s.cfg.MaxPayload {
 		err = fmt.Errorf("the payload is %d bytes, over the %d-byte cap", len(body), s.cfg.MaxPayload)
 	}
-	if err == nil && ep.Stall != "" {
-		err = fmt.Errorf("the webhook is stalled (%s), so nothing is sent to it", ep.Stall)
+	if why := ep.unsendable(); err == nil && why != "" {
+		o.held, err = true, errors.New(why)
 	}
 	if err == nil && s.cfg.CheckURL != nil {
 		err = s.cfg.CheckURL(ep.URL)

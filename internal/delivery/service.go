@@ -28,6 +28,7 @@ const (
 	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultMaxPayload     = 256 << 10
 	DefaultRescueAfter    = 15 * time.Minute
+	DefaultStallHold      = 7 * 24 * time.Hour
 )
 
 // Directory finds the Webhook objects deliveries go to.
@@ -82,8 +83,14 @@ type Config struct {
 	// before going back to the queue (default 5 s).
 	SlotWait time.Duration
 	// DisabledRecheck is how often deliveries of a disabled endpoint look whether it was
-	// re-enabled (default 1 minute).
+	// re-enabled, and held deliveries of a stalled one whether the stall cleared (default 1
+	// minute).
 	DisabledRecheck time.Duration
+	// StallHold is how long a delivery is held while its endpoint cannot be sent to (stalled,
+	// or without a secret that signs) before it fails, naming the stall (default a week). Keep
+	// it well below Retention: a finished delivery is pruned once it is Retention old, so the
+	// failure a hold ends in shows in the log for the difference.
+	StallHold time.Duration
 	// StatusInterval bounds how often an endpoint's status is written.
 	StatusInterval time.Duration
 	// Retention is how long finished deliveries and their events are kept.
@@ -116,6 +123,7 @@ func (c Config) withDefaults() Config {
 	c.OrderWait = orDefault(c.OrderWait, c.PollInterval)
 	c.SlotWait = orDefault(c.SlotWait, 5*time.Second)
 	c.DisabledRecheck = orDefault(c.DisabledRecheck, time.Minute)
+	c.StallHold = orDefault(c.StallHold, DefaultStallHold)
 	c.StatusInterval = orDefault(c.StatusInterval, DefaultStatusInterval)
 	c.Retention = orDefault(c.Retention, DefaultRetention)
 	c.RescueAfter = orDefault(c.RescueAfter, DefaultRescueAfter)
@@ -307,5 +315,5 @@ func (s *Service) Redeliver(ctx context.Context, team store.TeamID, id store.Del
 
 func (o outcome) result(status store.DeliveryStatus, next *time.Time) store.AttemptResult {
 	return store.AttemptResult{StatusCode: o.status, DurationMS: o.duration.Milliseconds(), Error: o.err,
-		ResponseExcerpt: o.excerpt, Status: status, NextRetryAt: next, At: o.at}
+		ResponseExcerpt: o.excerpt, Status: status, NextRetryAt: next, At: o.at, Held: o.held}
 }

@@ -47,8 +47,9 @@ type worker struct {
 	s *Service
 }
 
-// Work makes one attempt when the delivery is due, its endpoint is on, and no older delivery
-// of its subject is pending; otherwise it snoozes (a snooze costs no River attempt). A failed
+// Work makes one attempt when the delivery is due, its endpoint is on and can be sent to, and
+// no older delivery of its subject is pending; otherwise it snoozes (a snooze costs no River
+// attempt), or holds the delivery while its endpoint cannot be sent to (hold). A failed
 // attempt snoozes until the next one is due, so the schedule is ours, not River's.
 func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	s := w.s
@@ -74,14 +75,19 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	case err != nil:
 		return fmt.Errorf("delivery %s: endpoint: %w", d.ID, err)
 	case !ok:
+		// Final: a webhook or team deleted never comes back (a Team made again is a new UID,
+		// another tenant of the store). Nothing is sent, and the receiver is not blamed.
 		_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(),
-			Error: "the webhook or its team no longer exists"})
+			Error: "the webhook or its team no longer exists", Held: true})
 		if err = ignoreFinished(err); err == nil {
 			s.handOff(ctx, ts, d)
 		}
 		return err
 	case !ep.Enabled:
 		return s.snooze(s.cfg.DisabledRecheck)
+	}
+	if why := ep.unsendable(); why != "" {
+		return s.hold(ctx, ts, d, why)
 	}
 	release, ok := s.slot(ctx, ep.ID)
 	if !ok {
@@ -117,7 +123,7 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 	status, next := store.DeliverySucceeded, (*time.Time)(nil)
 	if !o.ok() {
 		status = store.DeliveryFailed
-		if wait, ok := s.cfg.Schedule.Next(len(d.Attempts)+1, o.retryAfter); ok && o.status != http.StatusGone {
+		if wait, ok := s.cfg.Schedule.Next(d.Tries()+1, o.retryAfter); ok && o.status != http.StatusGone {
 			status, next = store.DeliveryPending, ptr.To(o.at.Add(wait))
 		}
 	}
@@ -134,6 +140,60 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 	}
 	s.handOff(ctx, ts, d)
 	return nil
+}
+
+// hold keeps a delivery its endpoint cannot be sent to (Endpoint.unsendable) without sending
+// it. Every such cause is temporary as the dispatcher sees it: a Secret is mended, and a
+// NoTeam verdict can lag a Team that claims the namespace again; a team or webhook gone for
+// good is the Directory's !ok, which fails the delivery at once. The receiver had no part in
+// it, so the held attempt counts toward neither the delivery's retries nor the webhook's
+// health, and the delivery goes out as soon as the cause clears (looked at every
+// DisabledRecheck). The log gets a held attempt when a hold begins or its reason changes, not
+// at every look. A hold that outlasts StallHold is taken for one nobody will mend: the
+// delivery fails, naming it.
+func (s *Service) hold(ctx context.Context, ts store.TeamStore, d store.Delivery, why string) error {
+	now := s.now()
+	since, last := heldSince(d)
+	status, next := store.DeliveryPending, &now // due: it waits on the stall, not on a time
+	switch {
+	case since != nil && now.Sub(*since) >= s.cfg.StallHold:
+		status, next = store.DeliveryFailed, nil
+		why = fmt.Sprintf("%s; held since %s, longer than %s, so the delivery has failed", why,
+			since.UTC().Format(time.RFC3339), s.cfg.StallHold)
+	case why == last:
+		return s.snooze(s.cfg.DisabledRecheck)
+	}
+	if _, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: status, NextRetryAt: next, At: now,
+		Error: why, Held: true}); err != nil {
+		return ignoreFinished(fmt.Errorf("delivery %s: record a held attempt: %w", d.ID, err))
+	}
+	s.m.attempts.WithLabelValues(heldOutcome(status)).Inc()
+	if next == nil {
+		s.handOff(ctx, ts, d)
+		return nil
+	}
+	return s.snooze(s.cfg.DisabledRecheck)
+}
+
+// heldSince is when the delivery's current hold began (the first of its latest attempts that
+// were all held) and the reason the last of them gives; nil and "" when the latest attempt
+// was not held.
+func heldSince(d store.Delivery) (since *time.Time, why string) {
+	for i := len(d.Attempts) - 1; i >= 0 && d.Attempts[i].Held; i-- {
+		since = &d.Attempts[i].At
+	}
+	if since == nil {
+		return nil, ""
+	}
+	return since, d.Attempts[len(d.Attempts)-1].Error
+}
+
+// heldOutcome is the attempts metric's outcome of a held attempt.
+func heldOutcome(status store.DeliveryStatus) string {
+	if status == store.DeliveryFailed {
+		return string(status)
+	}
+	return "held"
 }
 
 // handOff queues the next pending delivery of a finished delivery's subject: only the head of
