@@ -85,15 +85,18 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"created_at"`
 }
 
-// DeliveryAttempt is one HTTP request of a delivery.
+// DeliveryAttempt is one HTTP request of a delivery, or one the dispatcher held back.
 type DeliveryAttempt struct {
 	Attempt int `json:"attempt"`
-	// StatusCode is null when no response arrived (refused, timed out).
+	// StatusCode is null when no response arrived (refused, timed out, held).
 	StatusCode      *int      `json:"status_code"`
 	DurationMS      int64     `json:"duration_ms"`
 	Error           *string   `json:"error"`
 	ResponseExcerpt string    `json:"response_excerpt"`
 	At              time.Time `json:"at"`
+	// Held marks an attempt held back unsent because the operator could not make the webhook
+	// deliver (error says why): it counts toward neither retries nor consecutive failures.
+	Held bool `json:"held"`
 }
 
 // NewDelivery renders a delivery of the store.
@@ -108,7 +111,7 @@ func NewDelivery(d store.Delivery) Delivery {
 	}
 	for i, a := range d.Attempts {
 		out.Attempts[i] = DeliveryAttempt{Attempt: a.Attempt, DurationMS: a.DurationMS,
-			ResponseExcerpt: a.ResponseExcerpt, At: a.At.UTC()}
+			ResponseExcerpt: a.ResponseExcerpt, At: a.At.UTC(), Held: a.Held}
 		if a.StatusCode != 0 {
 			out.Attempts[i].StatusCode = &a.StatusCode
 		}

@@ -69,6 +69,7 @@ type dispatcherFlags struct {
 	inFlight       int
 	schedule       []time.Duration
 	disableAfter   time.Duration
+	stallHold      time.Duration
 	retention      time.Duration
 	statusInterval time.Duration
 	rescueAfter    time.Duration
@@ -82,6 +83,7 @@ func (f *dispatcherFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.inFlight, "max-in-flight-per-endpoint", delivery.DefaultInFlight, "deliveries this replica sends to one endpoint at once")
 	fs.DurationSliceVar(&f.schedule, "retry-schedule", delivery.DefaultSchedule, "waits before each retry of a failed delivery (±10% jitter); after the last it has failed")
 	fs.DurationVar(&f.disableAfter, "disable-after", delivery.DefaultDisableAfter, "an endpoint whose deliveries have all failed for this long is disabled")
+	fs.DurationVar(&f.stallHold, "stall-hold", delivery.DefaultStallHold, "a delivery held while its webhook is stalled (a signing Secret missing or invalid, NoTeam, ...) fails after this long, naming the stall; keep it well below --delivery-retention, or the failure is pruned with it")
 	fs.DurationVar(&f.retention, "delivery-retention", delivery.DefaultRetention, "finished deliveries, their attempts and their events are deleted after this long")
 	fs.DurationVar(&f.statusInterval, "status-interval", delivery.DefaultStatusInterval, "an endpoint's Webhook status is written at most this often")
 	fs.DurationVar(&f.rescueAfter, "rescue-after", delivery.DefaultRescueAfter, "a delivery whose replica died mid-send is sent again after this; keep it equal to the apiserver's --analysis-rescue-after (the queue's leader applies its own to every job)")
@@ -108,7 +110,7 @@ func (f *dispatcherFlags) service(ctx context.Context, log logr.Logger, db store
 		Store: db, Directory: dir, Health: health, Client: policy.Client(f.egress.attemptTimeout, f.egress.maxResponse),
 		CheckURL:     policy.CheckURL,
 		Schedule:     delivery.Schedule{Waits: f.schedule, Jitter: 0.1},
-		DisableAfter: f.disableAfter, Workers: workers, InFlight: f.inFlight, PollInterval: f.poll,
+		DisableAfter: f.disableAfter, StallHold: f.stallHold, Workers: workers, InFlight: f.inFlight, PollInterval: f.poll,
 		StatusInterval: f.statusInterval, Retention: f.retention, RescueAfter: f.rescueAfter, Logger: log, Metrics: reg,
 	})
 	if err != nil {
