@@ -81,7 +81,7 @@ func holdsUntilTheSecretSigns(t *testing.T, cfg *rest.Config, env *envtest.Envir
 	id := store.WebhookID(wh.UID)
 	testenv.Eventually(t, 10*time.Second, "the stalled endpoint", func() error {
 		if ep, ok, err := k.Endpoint(ctx, store.TeamID(team), id); err != nil || !ok || ep.Stall == "" {
-			return fmt.Errorf("endpoint %+v, %v, %v", ep, ok, err)
+			return fmt.Errorf("endpoint %+v, %v, %w", ep, ok, err)
 		}
 		return nil
 	})
@@ -159,7 +159,7 @@ func holdsUntilTheSecretSigns(t *testing.T, cfg *rest.Config, env *envtest.Envir
 	stall(t, c, wh, "NoTeam", "namespace "+ns+" belongs to no Team, so no event reaches it")
 	testenv.Eventually(t, 10*time.Second, "the NoTeam stall seen", func() error {
 		if ep, _, err := k.Endpoint(ctx, store.TeamID(team), id); err != nil || !strings.Contains(ep.Stall, "NoTeam") {
-			return fmt.Errorf("endpoint %+v, %v", ep, err)
+			return fmt.Errorf("endpoint %+v, %w", ep, err)
 		}
 		return nil
 	})
