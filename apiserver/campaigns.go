@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
@@ -232,11 +233,22 @@ func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request, c *direc
 		if err != nil {
 			return err
 		}
+		if equality.Semantic.DeepEqual(*spec, c.Object.Spec) {
+			// A change to what the campaign already is writes nothing: the apply would still
+			// spell out the fields its create left empty, a new generation, and
+			// campaign.updated would announce a change that changed nothing.
+			u = nil
+			return nil
+		}
 		u, err = s.writer().applyCampaign(r.Context(), c.Object, *spec)
 		return err
 	})
 	if err != nil {
 		return kubeError(err)
+	}
+	if u == nil {
+		envelope.WriteRawData(w, http.StatusOK, s.campaignJSON(r.Context(), c)[0])
+		return nil
 	}
 	updated, err := readBack(s, r.Context(), uid, u.GetResourceVersion(), s.dir.Campaign,
 		func() (*directory.Campaign, error) {

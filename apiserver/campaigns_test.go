@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/events"
 	"qual.cx/operator/internal/store"
 	"qual.cx/operator/internal/testenv"
 )
@@ -671,4 +672,58 @@ func waitPhase(t *testing.T, what string, key client.ObjectKey, obj *qualv1alpha
 		}
 		return nil
 	})
+}
+
+// TestAPatchThatChangesNothingWritesNothing: a PATCH that sets what the campaign already holds
+// (a fresh campaign has no description, objectives or anonymous setting written) leaves its
+// generation and announces nothing; the next real change is the one campaign.updated.
+func TestAPatchThatChangesNothingWritesNothing(t *testing.T) {
+	tn := newTenant(t, "noop-patch", qualv1alpha1.PlanEnterprise)
+	c := createCampaign(t, tn.secret, map[string]any{"title": "Unchanged", "questions": []string{"Why?"}})
+	key := client.ObjectKey{Namespace: "team-" + tn.team.Name, Name: c.Slug}
+	obj := &qualv1alpha1.Campaign{}
+	if err := k8s.Get(context.Background(), key, obj); err != nil {
+		t.Fatal(err)
+	}
+	generation := obj.Generation
+	for _, body := range []map[string]any{
+		{"title": "Unchanged"},
+		{"description": "", "objectives": "", "settings": map[string]any{"anonymous": false, "language": "en"}},
+		{"questions": []string{"Why?"}, "max_questions": 10},
+	} {
+		var got campaign
+		call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, body).expect(t, 200).data(t, &got)
+		if got.Title != "Unchanged" || got.UpdatedAt != c.UpdatedAt {
+			t.Fatalf("PATCH %v answered %+v", body, got)
+		}
+	}
+	if err := k8s.Get(context.Background(), key, obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.Generation != generation || obj.Spec.Description != "" {
+		t.Fatalf("PATCHes that changed nothing moved the generation from %d to %d", generation, obj.Generation)
+	}
+	call(t, "PATCH", "/api/v1/campaigns/"+c.ID, tn.secret, map[string]any{"description": "now changed"}).expect(t, 200)
+	updates := func() int {
+		evs, err := db.Team(store.TeamID(tn.id)).PendingEvents(context.Background(), store.MaxPageLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Type == events.CampaignUpdated && ev.Subject == c.ID {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "campaign.updated for the real change", func() error {
+		if n := updates(); n == 0 {
+			return fmt.Errorf("none yet")
+		}
+		return nil
+	})
+	if n := updates(); n != 1 {
+		t.Fatalf("%d campaign.updated events, want 1 (the real change)", n)
+	}
 }
