@@ -188,6 +188,70 @@ func TestIdempotencyClaimCannotBeForged(t *testing.T) {
 	}
 }
 
+// A key a REST rotation revoked under an Idempotency-Key names the rotation's claim, so that
+// the rotation's repeat after a crash between the revocation and the mint mints the successor.
+// A tenant who could write that mark could make a revoked key rotatable again (a key revoked
+// for a departed admin, or with a plain revocation), so only the REST API (its service
+// account, or a cluster admin) writes it, and only in the write that revokes the key.
+func TestRevokedByClaimCannotBeForged(t *testing.T) {
+	ctx := context.Background()
+	team, asAdmin, admin := adminTeam(t, "revoker")
+	const msg = "qual.cx/revoked-by-claim is written by the REST API"
+	stamp := strings.Repeat("ab", 32)
+	mark := func(k *qualv1alpha1.APIKey) {
+		metav1.SetMetaDataAnnotation(&k.ObjectMeta, qualv1alpha1.AnnotationRevokedByClaim, stamp)
+	}
+	revokeMarked := func(k *qualv1alpha1.APIKey) { k.Spec.Revoked = true; mark(k) }
+	ownKey := func(name string) *qualv1alpha1.APIKey {
+		t.Helper()
+		key := keyIn(team.Status.Namespace, name, qualv1alpha1.KeyScoped, "campaigns:read")
+		key.Spec.Owner = admin
+		if err := asAdmin.Create(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+
+	planted := keyIn(team.Status.Namespace, "planted", qualv1alpha1.KeyScoped, "campaigns:read")
+	planted.Spec.Owner, planted.Spec.Revoked = admin, true
+	mark(planted)
+	refusedBy(t, "a tenant creating a revoked key with the mark", asAdmin.Create(ctx, planted), msg)
+	live := ownKey("live")
+	refusedBy(t, "a tenant revoking a key with the mark", updateKey(ctx, asAdmin, live, revokeMarked), msg)
+	// Not even the REST API marks a key it does not revoke in that write: a live key marked
+	// beforehand would read as the rotation's once a plain revocation revoked it.
+	refusedBy(t, "marking a live key", updateKey(ctx, k8s, live, mark), msg)
+	revoked := ownKey("revoked")
+	if err := updateKey(ctx, asAdmin, revoked, func(k *qualv1alpha1.APIKey) { k.Spec.Revoked = true }); err != nil {
+		t.Fatal(err)
+	}
+	refusedBy(t, "marking a key revoked before", updateKey(ctx, k8s, revoked, mark), msg)
+	refusedBy(t, "a mark that is no hash", updateKey(ctx, k8s, live, func(k *qualv1alpha1.APIKey) {
+		k.Spec.Revoked = true
+		metav1.SetMetaDataAnnotation(&k.ObjectMeta, qualv1alpha1.AnnotationRevokedByClaim, "abc")
+	}), "holds a SHA-256 in hex")
+
+	// As the REST API's rotation does: the mark in the write that revokes the key.
+	if err := updateKey(ctx, k8s, live, revokeMarked); err != nil {
+		t.Fatalf("revoking a key with the mark as the REST API: %v", err)
+	}
+	for who, c := range map[string]client.Client{"a tenant": asAdmin, "a cluster admin": k8s} {
+		refusedBy(t, who+" changing the mark", updateKey(ctx, c, live, func(k *qualv1alpha1.APIKey) {
+			k.Annotations[qualv1alpha1.AnnotationRevokedByClaim] = strings.Repeat("cd", 32)
+		}), msg)
+	}
+	// Other writes keep it; removing it only makes the rotation's repeat refuse the key.
+	if err := updateKey(ctx, asAdmin, live, func(k *qualv1alpha1.APIKey) { k.Spec.DisplayName = "Renamed" }); err != nil {
+		t.Fatalf("renaming a marked key: %v", err)
+	}
+	if err := updateKey(ctx, asAdmin, live, func(k *qualv1alpha1.APIKey) {
+		delete(k.Annotations, qualv1alpha1.AnnotationRevokedByClaim)
+	}); err != nil {
+		t.Fatalf("removing the mark: %v", err)
+	}
+	refusedBy(t, "putting a removed mark back", updateKey(ctx, k8s, live, mark), msg)
+}
+
 // Campaigns and Teams the REST API creates carry the claim too, and a repeat answers the one
 // holding its claim: a team member (who may create Campaigns with kubectl) or an account
 // allowed to write Teams (a GitOps one) cannot stamp one either, on create or after.

@@ -44,4 +44,11 @@ const (
 	// object by it, and answers it rather than make a second one. Admission policies let only the REST API set it on create, and refuse any
 	// change to it after, so no one can plant an object as another request's answer.
 	AnnotationIdempotencyClaim = "qual.cx/idempotency-claim"
+	// AnnotationRevokedByClaim on an APIKey a REST rotation revoked under an Idempotency-Key
+	// is that request's claim, written in the same apply as spec.revoked: a repeat whose first
+	// run died between revoking the key and minting its successor finds its own claim there,
+	// and mints the successor rather than refuse the revoked key. Admission policies let only
+	// the REST API set it, in the write that revokes the key, and refuse any change to it
+	// after, so no one can make a revoked key rotatable.
+	AnnotationRevokedByClaim = "qual.cx/revoked-by-claim"
 )

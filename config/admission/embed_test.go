@@ -27,6 +27,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/qual-apikey-created-by-immutable",
 		"ValidatingAdmissionPolicy/qual-apikey-minted-by",
 		"ValidatingAdmissionPolicyBinding/qual-apikey-minted-by",
+		"ValidatingAdmissionPolicy/qual-apikey-revoked-by-claim",
+		"ValidatingAdmissionPolicyBinding/qual-apikey-revoked-by-claim",
 		"ValidatingAdmissionPolicy/qual-idempotency-claim",
 		"ValidatingAdmissionPolicyBinding/qual-idempotency-claim",
 		"ValidatingAdmissionPolicy/qual-operator-finalizers",

@@ -85,10 +85,12 @@ func WaitEnforced(ctx context.Context, c client.Client, namespace string) error 
 	}
 	// 3. A minted-by link is the REST API's alone; this client (a cluster admin's, as the
 	// REST API in `qual dev`) may write one, but only a key's UID. An idempotency claim
-	// likewise, and only a claim's hash: a repeated create answers the object holding it.
+	// likewise, and only a claim's hash: a repeated create answers the object holding it, and
+	// a repeated rotation mints the successor of the key its claim revoked.
 	for annotation, policy := range map[string]string{
 		qualv1alpha1.AnnotationMintedBy:         "qual-apikey-minted-by",
 		qualv1alpha1.AnnotationIdempotencyClaim: "qual-idempotency-claim",
+		qualv1alpha1.AnnotationRevokedByClaim:   "qual-apikey-revoked-by-claim",
 	} {
 		err = poll(ctx, "the "+policy+" policy", func() error {
 			key := probe()
