@@ -422,7 +422,11 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	if next, ok := madeByClaim(r.Context(), s.dir.KeysIn(home.namespace), keyObject); ok {
 		return answerFound(w, r, http.StatusOK, resources.APIKeyWithSecret{APIKey: renderKey(next, home.teamUID)})
 	}
-	if k.Object.Spec.Revoked {
+	// One that died after revoking the key and before minting its successor finds the key
+	// revoked by its own claim and goes on to mint it. Any other request is refused a revoked
+	// key: a key revoked with DELETE, by the Team controller, or by another caller's rotation
+	// or one under another Idempotency-Key bears no mark of its claim.
+	if k.Object.Spec.Revoked && !revokedByClaim(r.Context(), k.Object) {
 		return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")
 	}
 	// Its successor would keep the expiry, so it would be born expired: make a new key.
@@ -432,7 +436,8 @@ func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	// The old key is revoked first, and only as it was read: of rotations (or a rotation and
 	// a revocation) racing on one key, one revokes it and the rest are refused, so a key never
 	// has two live successors and a revoked key never gets one. A mint that then fails leaves
-	// the key revoked, never both alive.
+	// the key revoked, never both alive, and marked with the request's claim, so a repeat
+	// that runs again (with the same Idempotency-Key) can still mint the successor.
 	if err := s.revokeAsRead(r, k); err != nil {
 		return err
 	}
@@ -470,17 +475,27 @@ func personOf(p *authn.Principal) string {
 	return p.UserID
 }
 
-// revokeAsRead revokes a key only if nothing revoked it since it was read. The cached copy may
-// lag a write that changed something else (its status, which every use of the key touches),
-// so a conflict is checked against the key as it is now, and retried while it is still live:
-// racing rotations must not all lose to the status writes their own requests make.
+// revokeAsRead revokes a key only if nothing revoked it since it was read, in one write with
+// the request's claim (markRevokedByClaim). The cached copy may lag a write that changed
+// something else (its status, which every use of the key touches), so a conflict is checked
+// against the key as it is now, and retried while it is still live: racing rotations must not
+// all lose to the status writes their own requests make. A key an earlier run of this request
+// revoked is done: only the run holding the request's claim gets here, and the claim is held
+// by one run at a time (idempotent), so its repeat is no second revoker racing the first.
 func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
+	if revokedByClaim(r.Context(), k.Object) {
+		return nil
+	}
 	u := applyObject(k.Object, "APIKey", map[string]any{"revoked": true})
+	markRevokedByClaim(r.Context(), u)
 	err := s.writer().applyAt(r.Context(), u, k.Object.ResourceVersion)
 	for try := 0; apierrors.IsConflict(err) && try < maxRevokeRetries; try++ {
 		now := &qualv1alpha1.APIKey{}
 		if gerr := s.keyReader().Get(r.Context(), client.ObjectKeyFromObject(k.Object), now); gerr != nil {
 			return kubeError(gerr)
+		}
+		if now.UID == k.Object.UID && revokedByClaim(r.Context(), now) {
+			return nil // an earlier run's revocation the cache did not show yet
 		}
 		if now.Spec.Revoked || now.UID != k.Object.UID {
 			return envelope.New(envelope.CodeInvalidState, "A revoked key cannot be rotated")

@@ -23,7 +23,9 @@ import (
 // or a second team that counts against the user's teams. Each handler looks only among the
 // objects of the place it would create in (the acting team's or rotated key's namespace, the
 // caller's own teams), and the admission policy qual-idempotency-claim lets only the REST API
-// write the stamp, so no one can plant an object as another request's answer.
+// write the stamp, so no one can plant an object as another request's answer. A rotation also
+// marks the key it revokes with its claim (markRevokedByClaim), so a repeat whose first run
+// died between that revocation and the mint can finish the rotation.
 
 // heldClaim is the Idempotency-Key claim a request runs under.
 type heldClaim struct {
@@ -53,6 +55,27 @@ func claimOf(ctx context.Context) (heldClaim, bool) {
 
 // stampClaim annotates an object the request is about to create with its claim, if it has one.
 func stampClaim(ctx context.Context, obj metav1.Object) {
+	annotateClaim(ctx, obj, qualv1alpha1.AnnotationIdempotencyClaim)
+}
+
+// markRevokedByClaim annotates the write that revokes a key the request rotates with its claim,
+// if it has one: should the request die before it mints the successor, its repeat finds the
+// key revoked by its own claim (revokedByClaim) and mints it, where any other request finds a
+// revoked key and is refused. The admission policy qual-apikey-revoked-by-claim lets only the
+// REST API write the mark, and only in the write that revokes the key.
+func markRevokedByClaim(ctx context.Context, obj metav1.Object) {
+	annotateClaim(ctx, obj, qualv1alpha1.AnnotationRevokedByClaim)
+}
+
+// revokedByClaim reports whether an earlier run of this request revoked key (see
+// markRevokedByClaim). A request with no claim revoked nothing as one.
+func revokedByClaim(ctx context.Context, key *qualv1alpha1.APIKey) bool {
+	c, ok := claimOf(ctx)
+	return ok && key.Spec.Revoked && key.Annotations[qualv1alpha1.AnnotationRevokedByClaim] == c.stamp
+}
+
+// annotateClaim sets the annotation to the request's claim, if it has one.
+func annotateClaim(ctx context.Context, obj metav1.Object, annotation string) {
 	c, ok := claimOf(ctx)
 	if !ok {
 		return
@@ -61,7 +84,7 @@ func stampClaim(ctx context.Context, obj metav1.Object) {
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[qualv1alpha1.AnnotationIdempotencyClaim] = c.stamp
+	a[annotation] = c.stamp
 	obj.SetAnnotations(a)
 }
 

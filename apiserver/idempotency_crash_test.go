@@ -3,9 +3,14 @@ package apiserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/store"
@@ -189,5 +194,157 @@ func TestAKeyRotationRetriedAfterACrashMintsNoSecondSuccessor(t *testing.T) {
 	}
 	if live != 1 {
 		t.Fatalf("%d live keys named rotated, want the one successor: %+v", live, keys)
+	}
+}
+
+// crashBeforeMint leaves a rotation as a server that died between revoking the key and
+// minting its successor leaves it: the key revoked by the rotation's write (which marks it
+// with the request's claim), no successor, and the claim pending (live: its lease still
+// running). The test rotates the key with a first request, then deletes the successor it
+// minted and puts the record back to a pending claim.
+func crashBeforeMint(t *testing.T, tn *tenant, caller, key, successor string, live bool) {
+	t.Helper()
+	ctx := context.Background()
+	var list qualv1alpha1.APIKeyList
+	if err := k8s.List(ctx, &list, client.InNamespace("team-"+tn.team.Name)); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(list.Items, func(k qualv1alpha1.APIKey) bool { return string(k.UID) == successor })
+	if i < 0 {
+		t.Fatalf("no successor %s", successor)
+	}
+	k := &list.Items[i]
+	if err := k8s.Delete(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the successor to be gone", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(k), &qualv1alpha1.APIKey{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("the successor is still there (%w)", err)
+		}
+		if r := call(t, "GET", "/api/v1/api-keys/"+successor, tn.owner, nil); r.status != 404 {
+			return fmt.Errorf("the server still shows the successor: %d", r.status)
+		}
+		return nil
+	})
+	crashAfterCreate(t, db, caller, key, live)
+}
+
+// rotatedKey makes a key named name through REST, rotates it under the Idempotency-Key key,
+// and returns the two keys' ids.
+func rotatedKey(t *testing.T, tn *tenant, name, key string) (old, next string) {
+	t.Helper()
+	var made, successor struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/api-keys", tn.owner, map[string]any{"name": name, "scopes": []string{"campaigns:read"}}).
+		expect(t, 201).data(t, &made)
+	call(t, "POST", "/api/v1/api-keys/"+made.ID+"/rotate", tn.owner, nil, "Idempotency-Key", key).expect(t, 200).data(t, &successor)
+	return made.ID, successor.ID
+}
+
+// liveKeysNamed lists the ids of the team's live keys named name.
+func liveKeysNamed(t *testing.T, tn *tenant, name string) []string {
+	t.Helper()
+	var keys []struct {
+		ID        string  `json:"id"`
+		Name      string  `json:"name"`
+		RevokedAt *string `json:"revoked_at"`
+	}
+	call(t, "GET", "/api/v1/api-keys", tn.owner, nil).expect(t, 200).data(t, &keys)
+	var live []string
+	for _, k := range keys {
+		if k.Name == name && k.RevokedAt == nil {
+			live = append(live, k.ID)
+		}
+	}
+	return live
+}
+
+// A key rotation retried after its server died between revoking the key and minting its
+// successor finishes the rotation: told to wait while the claim lives, the repeat then mints
+// the successor and answers 200 with its plaintext (a working key), once, rather than refuse
+// the key its own first run revoked and leave the caller with no key at all.
+func TestAKeyRotationRetriedAfterACrashBeforeTheMintMintsTheSuccessor(t *testing.T) {
+	tn := newTenant(t, "idem-crash-mint", qualv1alpha1.PlanEnterprise)
+	caller := "user-idem-crash-mint-owner"
+	old, lost := rotatedKey(t, tn, "rotated", "crash-1")
+	path := "/api/v1/api-keys/" + old + "/rotate"
+
+	crashBeforeMint(t, tn, caller, "crash-1", lost, true)
+	r := call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1")
+	r.expectError(t, 409, "CONFLICT")
+
+	crashAfterCreate(t, db, caller, "crash-1", false)
+	var next struct {
+		ID  string  `json:"id"`
+		Key *string `json:"key"`
+	}
+	r = call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200)
+	r.data(t, &next)
+	if next.Key == nil || next.ID == old || next.ID == lost || r.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry after a crash before the mint: %s %s, want a new successor with its plaintext", r.header.Get("Idempotent-Replayed"), r.body)
+	}
+	waitUsable(t, "the successor", *next.Key)
+	call(t, "GET", "/api/v1/campaigns", *next.Key, nil).expect(t, 200)
+
+	// Its answer is recorded: a further repeat replays it, minting nothing more.
+	var again struct {
+		ID  string  `json:"id"`
+		Key *string `json:"key"`
+	}
+	r = call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200)
+	r.data(t, &again)
+	if again.ID != next.ID || again.Key != nil || r.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a repeat of the finished rotation: %s, want %s replayed", r.body, next.ID)
+	}
+	if live := liveKeysNamed(t, tn, "rotated"); len(live) != 1 || live[0] != next.ID {
+		t.Fatalf("live keys named rotated: %v, want the one successor %s", live, next.ID)
+	}
+}
+
+// Only the rotation that revoked a key may finish it: a key revoked with DELETE, or by a
+// rotation whose server died before the mint, is still 409 INVALID_STATE to a rotation under
+// another Idempotency-Key or none, and to another caller with the same Idempotency-Key; each
+// of those mints nothing, and the dead rotation's own repeat still finishes it.
+func TestARevokedKeyIsRotatedOnlyByTheRotationThatRevokedIt(t *testing.T) {
+	tn := newTenant(t, "idem-crash-other", qualv1alpha1.PlanEnterprise)
+	caller := "user-idem-crash-other-owner"
+
+	var deleted struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/api-keys", tn.owner, map[string]any{"name": "deleted", "scopes": []string{"campaigns:read"}}).
+		expect(t, 201).data(t, &deleted)
+	call(t, "DELETE", "/api/v1/api-keys/"+deleted.ID, tn.owner, nil).expect(t, 204)
+	call(t, "POST", "/api/v1/api-keys/"+deleted.ID+"/rotate", tn.owner, nil, "Idempotency-Key", "rotate-deleted").
+		expectError(t, 409, "INVALID_STATE")
+
+	old, lost := rotatedKey(t, tn, "rotated", "crash-1")
+	path := "/api/v1/api-keys/" + old + "/rotate"
+	crashBeforeMint(t, tn, caller, "crash-1", lost, false)
+	for _, other := range []struct {
+		what, token string
+		headers     []string
+	}{
+		{"another Idempotency-Key", tn.owner, []string{"Idempotency-Key", "crash-2"}},
+		{"no Idempotency-Key", tn.owner, nil},
+		{"another caller with the same Idempotency-Key", tn.secret, []string{"Idempotency-Key", "crash-1"}},
+	} {
+		r := call(t, "POST", path, other.token, nil, other.headers...)
+		if r.status != 409 {
+			t.Fatalf("a rotation with %s: %d %s, want 409 INVALID_STATE", other.what, r.status, r.body)
+		}
+		r.expectError(t, 409, "INVALID_STATE")
+	}
+	if live := liveKeysNamed(t, tn, "rotated"); len(live) != 0 {
+		t.Fatalf("other requests minted successors %v", live)
+	}
+	var next struct {
+		ID  string  `json:"id"`
+		Key *string `json:"key"`
+	}
+	call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200).data(t, &next)
+	if live := liveKeysNamed(t, tn, "rotated"); next.Key == nil || len(live) != 1 || live[0] != next.ID {
+		t.Fatalf("the dead rotation's repeat: %+v, live keys %v, want its one successor", next, live)
 	}
 }
