@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"slices"
@@ -344,6 +345,19 @@ func (s *Server) newKeyHome(r *http.Request, p *authn.Principal, req keyRequest)
 	return keyHome{}, envelope.New(envelope.CodeForbidden, "Managing API keys needs the owner or admin role")
 }
 
+// keyName is a new key's object name: its name's slug and a suffix, random, or the request's
+// claim's when it holds one. Two runs of one request then cannot both create a key, as the
+// second create is AlreadyExists: a rotation's repeat finishing a revocation whose first run
+// seemed to fail (its write released unanswered while the Kubernetes API hung, say) would
+// otherwise mint a successor beside the one that first run's create makes when it lands late.
+// 12 hex digits keep the name within the 63 characters of its Secret's label.
+func keyName(ctx context.Context, display string) string {
+	if c, ok := claimOf(ctx); ok {
+		return suffixedName(display, c.stamp[:12])
+	}
+	return teamName(display)
+}
+
 // keyObject is a directory key's APIKey (its plaintext, never kept, is null in a replay: the
 // caller may rotate the key for one).
 func keyObject(k *directory.Key) metav1.Object { return k.Object }
@@ -362,7 +376,7 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 		name = string(req.typ) + " key"
 	}
 	obj := &qualv1alpha1.APIKey{
-		ObjectMeta: metav1.ObjectMeta{Name: teamName(name), Namespace: home.namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: keyName(r.Context(), name), Namespace: home.namespace},
 		Spec: qualv1alpha1.APIKeySpec{
 			Type: req.typ, DisplayName: name, Scopes: req.scopes.Names(), ExpiresAt: req.expiresAt,
 			Owner: req.owner, AllowedOrigins: req.origins,
@@ -373,7 +387,12 @@ func (s *Server) mintKey(r *http.Request, home keyHome, req keyRequest) (resourc
 		obj.Annotations = map[string]string{qualv1alpha1.AnnotationMintedBy: req.mintedBy}
 	}
 	stampClaim(r.Context(), obj)
-	if err := s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager)); err != nil {
+	err = s.cfg.Client.Create(r.Context(), obj, client.FieldOwner(FieldManager))
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		// Under a claim, another run of this request made it (keyName): its retry answers it.
+		return resources.APIKeyWithSecret{}, envelope.New(envelope.CodeConflict, "A key of this name was made a moment ago; retry").WithRetry(time.Second)
+	case err != nil:
 		return resources.APIKeyWithSecret{}, kubeError(err)
 	}
 	k, _ := readBack(s, r.Context(), string(obj.UID), obj.ResourceVersion, s.dir.KeyByUID,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -201,8 +202,8 @@ func TestAKeyRotationRetriedAfterACrashMintsNoSecondSuccessor(t *testing.T) {
 // minting its successor leaves it: the key revoked by the rotation's write (which marks it
 // with the request's claim), no successor, and the claim pending (live: its lease still
 // running). The test rotates the key with a first request, then deletes the successor it
-// minted and puts the record back to a pending claim.
-func crashBeforeMint(t *testing.T, tn *tenant, caller, key, successor string, live bool) {
+// minted and puts the record back to a pending claim. It returns the successor's object name.
+func crashBeforeMint(t *testing.T, tn *tenant, caller, key, successor string, live bool) string {
 	t.Helper()
 	ctx := context.Background()
 	var list qualv1alpha1.APIKeyList
@@ -218,8 +219,8 @@ func crashBeforeMint(t *testing.T, tn *tenant, caller, key, successor string, li
 		t.Fatal(err)
 	}
 	waitFor(t, "the successor to be gone", func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(k), &qualv1alpha1.APIKey{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("the successor is still there (%w)", err)
+		if err := keyGone(k); err != nil {
+			return err
 		}
 		if r := call(t, "GET", "/api/v1/api-keys/"+successor, tn.owner, nil); r.status != 404 {
 			return fmt.Errorf("the server still shows the successor: %d", r.status)
@@ -227,6 +228,16 @@ func crashBeforeMint(t *testing.T, tn *tenant, caller, key, successor string, li
 		return nil
 	})
 	crashAfterCreate(t, db, caller, key, live)
+	return k.Name
+}
+
+// keyGone is nil once the Kubernetes API no longer has the key.
+func keyGone(k *qualv1alpha1.APIKey) error {
+	err := k8s.Get(context.Background(), client.ObjectKeyFromObject(k), &qualv1alpha1.APIKey{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("key %s is still there (%v)", k.Name, err) //nolint:errorlint // nil while it is there
 }
 
 // rotatedKey makes a key named name through REST, rotates it under the Idempotency-Key key,
@@ -346,5 +357,42 @@ func TestARevokedKeyIsRotatedOnlyByTheRotationThatRevokedIt(t *testing.T) {
 	call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200).data(t, &next)
 	if live := liveKeysNamed(t, tn, "rotated"); next.Key == nil || len(live) != 1 || live[0] != next.ID {
 		t.Fatalf("the dead rotation's repeat: %+v, live keys %v, want its one successor", next, live)
+	}
+}
+
+// The successor of a rotation is named after its claim, so a repeat that finishes the rotation
+// cannot mint a second successor beside one its first run's create made unseen (a create
+// released unanswered while the Kubernetes API hung may land later): the repeat's create of
+// the same name fails, and it answers 409 CONFLICT with Retry-After rather than a second key.
+func TestARotationsRepeatMintsNoSuccessorBesideALateOne(t *testing.T) {
+	tn := newTenant(t, "idem-crash-late", qualv1alpha1.PlanEnterprise)
+	old, lost := rotatedKey(t, tn, "rotated", "crash-1")
+	path := "/api/v1/api-keys/" + old + "/rotate"
+	name := crashBeforeMint(t, tn, "user-idem-crash-late-owner", "crash-1", lost, false)
+
+	// The first run's create, landed late: an object of that name the repeat does not find.
+	makeKeyWith(t, tn.team, name, qualv1alpha1.KeySecret, []qualv1alpha1.Scope{"campaigns:read"})
+	late := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-" + tn.team.Name}}
+	r := call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1")
+	r.expectError(t, 409, "CONFLICT")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatalf("a repeat whose successor's name is taken: no Retry-After in %v", r.header)
+	}
+	if live := liveKeysNamed(t, tn, "rotated"); len(live) != 0 {
+		t.Fatalf("the repeat minted %v beside the late successor", live)
+	}
+
+	// Once that name is free again the repeat mints the successor.
+	if err := k8s.Delete(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the late successor to be gone", func() error { return keyGone(late) })
+	var next struct {
+		ID  string  `json:"id"`
+		Key *string `json:"key"`
+	}
+	call(t, "POST", path, tn.owner, nil, "Idempotency-Key", "crash-1").expect(t, 200).data(t, &next)
+	if live := liveKeysNamed(t, tn, "rotated"); next.Key == nil || len(live) != 1 || live[0] != next.ID {
+		t.Fatalf("the repeat: %+v, live keys %v, want its one successor", next, live)
 	}
 }

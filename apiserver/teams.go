@@ -200,13 +200,18 @@ func (s *Server) teamBudget(w http.ResponseWriter, r *http.Request, p *authn.Pri
 // teamName is a Team object's name: the name's slug and a random suffix, short enough for
 // the team-<name> namespace.
 func teamName(display string) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return suffixedName(display, hex.EncodeToString(b[:]))
+}
+
+// suffixedName is the name's slug, cut to 40 characters, and the suffix.
+func suffixedName(display, suffix string) string {
 	base := slugBase(display, "team")
 	if len(base) > 40 {
 		base = strings.TrimRight(base[:40], "-")
 	}
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return base + "-" + hex.EncodeToString(b[:])
+	return base + "-" + suffix
 }
 
 func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
