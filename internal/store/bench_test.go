@@ -514,3 +514,87 @@ func BenchmarkIdempotentAnswer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEraseAmongFindingEvents erases interviews one by one from a campaign whose history
+// holds no other finding events (the baseline), 10,000 or 100,000 (QUAL_BENCH_EVENTS=n for n
+// instead of 100,000): finding.created events, about 700 bytes each, of manual findings and of
+// analysis findings an earlier erasure redacted, each quoting three other interviews, which
+// every erasure keeps. Each erased interview was read by an analysis and is quoted by a manual
+// finding, whose event the erasure deletes before announcing the finding without the quote.
+func BenchmarkEraseAmongFindingEvents(b *testing.B) {
+	for _, be := range backends {
+		for _, events := range []int{0, 10_000, benchEnv(b, "QUAL_BENCH_EVENTS", 100_000)} {
+			b.Run(fmt.Sprintf("%s/%devents", be.name, events), func(b *testing.B) {
+				dsn := be.dsn(b)
+				ts := openBench(b, dsn).Team(benchTeam)
+				seedFindingEvents(b, ts, events)
+				ids := make([]store.InterviewID, b.N)
+				for i := range ids {
+					ids[i] = quotedInterview(b, ts)
+				}
+				// As if an analysis whose findings were stored had read them: the erasure then
+				// also looks for the campaign's analysis findings' events.
+				rawExec(b, be.driver, be.raw(dsn), "UPDATE interviews SET analysed = TRUE")
+				rawExec(b, be.driver, be.raw(dsn), "ANALYZE")
+				b.ResetTimer()
+				for _, id := range ids {
+					if err := ts.DeleteInterview(context.Background(), id); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// seedFindingEvents announces n findings of benchCampaign, 1,000 to a transaction: every other
+// one a manual finding, the rest analysis findings as an erasure redacted them.
+func seedFindingEvents(b *testing.B, ts store.TeamStore, n int) {
+	b.Helper()
+	ctx := context.Background()
+	for start := 0; start < n; start += 1000 {
+		err := ts.InTx(ctx, func(tx store.TeamStore) error {
+			for i := start; i < min(start+1000, n); i++ {
+				f := store.Finding{ID: store.FindingID(uuid.NewString()), CampaignID: benchCampaign, Type: store.FindingTheme,
+					Title: "Pricing limits surprise new teams", Summary: strings.Repeat("s", 200), Frequency: 3,
+					Sentiment: store.SentimentNeutral, Confidence: 0.5, Tags: []string{"pricing", "limits"}, Source: store.SourceManual}
+				if i%2 == 1 {
+					f.Title, f.Summary, f.Tags, f.Source = store.RedactedTitle, "", nil, store.SourceAnalysis
+				}
+				for range 3 {
+					f.Evidence = append(f.Evidence, store.Evidence{InterviewID: store.InterviewID(uuid.NewString()), Quote: "the limits were hidden"})
+				}
+				if err := store.AnnounceFinding(ctx, tx, store.EventFindingCreated, f); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// quotedInterview makes an interview of benchCampaign with an answer, quoted by a manual
+// finding announced as the REST API announces it.
+func quotedInterview(b *testing.B, ts store.TeamStore) store.InterviewID {
+	ctx := context.Background()
+	iv := mustCreate(b, ts)
+	err := ts.InTx(ctx, func(tx store.TeamStore) error {
+		m, err := tx.AppendMessage(ctx, iv, store.NewMessage{Role: store.RoleParticipant, Content: "an answer"})
+		if err != nil {
+			return err
+		}
+		f, err := tx.CreateFinding(ctx, store.NewFinding{CampaignID: benchCampaign, Type: store.FindingInsight, Title: "a finding",
+			Evidence: []store.Evidence{{InterviewID: iv, MessageID: m.ID, Quote: "answer"}}})
+		if err != nil {
+			return err
+		}
+		return store.AnnounceFinding(ctx, tx, store.EventFindingCreated, f)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return iv
+}
