@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -339,5 +340,82 @@ func seedReplay(t *testing.T, s store.Store, campaign store.CampaignID, iv store
 	}
 	if err := records.CompleteIdempotency(ctx, "answer-"+string(iv), 201, body); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestErasureFindsEventsByIndex: the deletions by which an erasure takes an interview's words
+// out of the events each read entries of an index (the interview's events, the quotes of
+// finding events, the campaign's events of analysis findings as an analysis wrote them) on
+// both backends, rather than every event, or every finding event of the campaign.
+func TestErasureFindsEventsByIndex(t *testing.T) {
+	indexes := map[string][]string{
+		"sqlite":   {"events_interview", "sqlite_autoindex_event_quotes_1", "events_analysis_words"},
+		"postgres": {"events_interview", "event_quotes_pkey", "events_analysis_words"},
+	}
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := store.Open(ctx, be.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ts := s.Team("team")
+			iv := seedParticipant(t, ts, erasedCampaign, "words")
+			seedParticipant(t, ts, erasedCampaign, "others")
+			plan, err := store.ExplainErasure(ctx, s, "team", iv, erasedCampaign, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("plans:\n%s", plan)
+			steps, want := strings.Split(plan, "-- ")[1:], indexes[be.name]
+			if len(steps) != len(want) {
+				t.Fatalf("%d deletions, want %d:\n%s", len(steps), len(want), plan)
+			}
+			for i, step := range steps {
+				if !strings.Contains(step, want[i]) || strings.Contains(step, "Seq Scan") || strings.Contains(step, "SCAN events") {
+					t.Errorf("deletion %d does not find its events by %s alone:\n%s", i+1, want[i], step)
+				}
+			}
+		})
+	}
+}
+
+// TestErasureFindsFindingEventsByWhatTheyShow: AddEvent records what an erasure looks for in a
+// finding event as migration 13 reads it from the events written before it (findingEvents
+// erased alike), and refuses a finding event whose payload is not a finding, as nothing could
+// tell whose words it holds.
+func TestErasureFindsFindingEventsByWhatTheyShow(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := be.dsn(t)
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			iv, err := s.Team("team").CreateInterview(ctx, store.NewInterview{CampaignID: "c1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open(be.driver, be.raw(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("UPDATE interviews SET analysed = TRUE"); err != nil { // as if an analysis had read it
+				t.Fatal(err)
+			}
+			events := findingEvents(string(iv.ID), "0a7e57ed-0000-4000-8000-0000000000d2")
+			for _, ev := range events {
+				_, err := s.Team(store.TeamID(ev.team)).AddEvent(ctx, store.NewEvent{ID: store.EventID(ev.id), Type: "finding.updated",
+					Subject: ev.id, CampaignID: store.CampaignID(ev.campaign), Payload: []byte(ev.payload)})
+				if refused := errors.Is(err, store.ErrInvalidInput); refused != ev.refused || (err != nil && !refused) {
+					t.Fatalf("%s: %v, want refused %v", ev.id, err, ev.refused)
+				}
+			}
+			checkErased(t, s, iv.ID, events)
+		})
 	}
 }

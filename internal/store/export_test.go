@@ -34,8 +34,7 @@ func MigrateTo(ctx context.Context, dsn string, version int64) (err error) {
 }
 
 // ExplainInterviews returns the query plans of one page of ListInterviews(f) of team, and of
-// its total, one line a step. PostgreSQL is told to avoid sequential scans, which it prefers
-// on a table as small as a test's whatever the indexes.
+// its total, one line a step.
 func ExplainInterviews(ctx context.Context, s Store, team TeamID, f InterviewFilter) (string, error) {
 	ss, ok := s.(*sqlStore)
 	if !ok {
@@ -49,6 +48,39 @@ func ExplainInterviews(ctx context.Context, s Store, team TeamID, f InterviewFil
 	}
 	page, pageArgs := l.pageSQL(ss.d, p)
 	count, countArgs := l.countSQL()
+	return explain(ctx, ss, []explained{{page, pageArgs}, {count, countArgs}})
+}
+
+// ExplainErasure returns the query plans of the deletions of events by which erasing interview
+// iv of campaign (analysed: an analysis read it) takes its words out of team's events, one line
+// a step, each statement's plan after a line "-- " and its WHERE.
+func ExplainErasure(ctx context.Context, s Store, team TeamID, iv InterviewID, campaign CampaignID, analysed bool) (string, error) {
+	ss, ok := s.(*sqlStore)
+	if !ok {
+		return "", fmt.Errorf("explain: %T is not the SQL store", s)
+	}
+	ts := &teamStore{s: ss, team: team}
+	var out string
+	for _, del := range ts.eventsWithWords(iv, campaign, analysed) {
+		plan, err := explain(ctx, ss, []explained{{"DELETE FROM events WHERE " + del.where, del.args}})
+		if err != nil {
+			return "", err
+		}
+		out += "-- " + del.where + "\n" + plan
+	}
+	return out, nil
+}
+
+// explained is a statement to explain and its arguments.
+type explained struct {
+	sql  string
+	args []any
+}
+
+// explain returns the plans of qs, one line a step, in a transaction it rolls back. PostgreSQL
+// is told to avoid sequential scans, which it prefers on a table as small as a test's whatever
+// the indexes.
+func explain(ctx context.Context, ss *sqlStore, qs []explained) (string, error) {
 	tx, err := ss.rd.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
@@ -62,10 +94,7 @@ func ExplainInterviews(ctx context.Context, s Store, team TeamID, f InterviewFil
 		}
 	}
 	var out string
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{{page, pageArgs}, {count, countArgs}} {
+	for _, q := range qs {
 		rows, err := tx.QueryContext(ctx, ss.d.rebind(explain+q.sql), q.args...)
 		if err != nil {
 			return "", err

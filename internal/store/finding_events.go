@@ -77,6 +77,50 @@ func AnnounceFinding(ctx context.Context, ts TeamStore, typ string, f Finding) e
 	return err
 }
 
+// findingFacts is what erasing an interview needs to know of a finding event, read from its
+// payload (a FindingView) once, when it is written, and stored as data beside it
+// (event_quotes, events.analysis_words) so an erasure finds the events by index.
+type findingFacts struct {
+	// quotes are the interviews its evidence quotes, each once: erasing one deletes the event.
+	quotes []string
+	// analysisWords: it shows an analysis finding as an analysis wrote it, whose title,
+	// summary and tags are made of participants' words, not as an erasure redacted it
+	// (RedactedTitle and no tags), which holds only the server's words: erasing an interview
+	// an analysis read deletes it.
+	analysisWords bool
+}
+
+// readFindingEvent reads the findingFacts of an event of type typ: none for an event that is
+// not about a finding. A finding event's payload must be a finding, or no erasure could tell
+// whose words it holds.
+func readFindingEvent(typ string, payload []byte) (findingFacts, error) {
+	if typ != EventFindingCreated && typ != EventFindingUpdated {
+		return findingFacts{}, nil
+	}
+	var v struct {
+		Evidence []struct {
+			InterviewID string `json:"interview_id"`
+		} `json:"evidence"`
+		Title  string   `json:"title"`
+		Tags   []string `json:"tags"` // nil when absent or null: only [] shows no tags
+		Source string   `json:"source"`
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return findingFacts{}, fmt.Errorf("the payload of %s is not a finding: %w", typ, err)
+	}
+	var facts findingFacts
+	for _, ev := range v.Evidence {
+		if ev.InterviewID != "" {
+			facts.quotes = append(facts.quotes, ev.InterviewID)
+		}
+	}
+	slices.Sort(facts.quotes) // an analysis finding may quote thousands of interviews
+	facts.quotes = slices.Compact(facts.quotes)
+	redacted := v.Title == RedactedTitle && v.Tags != nil && len(v.Tags) == 0
+	facts.analysisWords = v.Source == string(SourceAnalysis) && !redacted
+	return facts, nil
+}
+
 // announceChunk is how many findings one query of announceUpdated reads.
 const announceChunk = 500
 

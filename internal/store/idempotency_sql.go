@@ -155,15 +155,11 @@ func (ts *teamStore) recordNames(ctx context.Context, key string, body []byte) e
 		_, err := ts.exec(ctx, "UPDATE idempotency_records SET named = 0 WHERE team_id = ? AND key = ?", ts.team, key)
 		return err
 	}
-	if len(ids) == 0 {
-		return nil
+	rows := make([][]any, len(ids))
+	for i, id := range ids {
+		rows[i] = []any{ts.team, key, id}
 	}
-	args := make([]any, 0, 3*len(ids))
-	for _, id := range ids {
-		args = append(args, ts.team, key, id)
-	}
-	q := "INSERT INTO idempotency_names (team_id, key, name) VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", len(ids)-1)
-	if _, err := ts.exec(ctx, q, args...); err != nil {
+	if err := ts.insertRows(ctx, "idempotency_names (team_id, key, name)", rows); err != nil {
 		return fmt.Errorf("index the ids the answer names: %w", err)
 	}
 	return nil

@@ -260,17 +260,10 @@ func (ts *teamStore) EraseInterview(ctx context.Context, id InterviewID) (Erasur
 // erasure changed is announced as it is now, so its subscribers hear of the change and the
 // new events hold none of those words.
 func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, campaign CampaignID, cited []string, analysed bool) (bool, error) {
-	// Payloads are JSON as Go writes it on SQLite and as jsonb prints it on PostgreSQL (a
-	// space after each colon); a participant's words are JSON strings, whose quotes are
-	// escaped, so none of them matches a pattern here.
-	if _, err := ts.exec(ctx, `DELETE FROM events WHERE team_id = ? AND (interview_id = ?
-		OR (campaign_id = ? AND type IN ('finding.created', 'finding.updated') AND (CAST(payload AS TEXT) LIKE ?
-			OR (? AND (CAST(payload AS TEXT) LIKE '%"source":"analysis"%' OR CAST(payload AS TEXT) LIKE '%"source": "analysis"%')
-				AND NOT ((CAST(payload AS TEXT) LIKE ? OR CAST(payload AS TEXT) LIKE ?)
-					AND (CAST(payload AS TEXT) LIKE '%"tags":[]%' OR CAST(payload AS TEXT) LIKE '%"tags": []%'))))))`,
-		ts.team, id, campaign, "%"+string(id)+"%", analysed,
-		`%"title":"`+RedactedTitle+`"%`, `%"title": "`+RedactedTitle+`"%`); err != nil {
-		return false, err
+	for _, del := range ts.eventsWithWords(id, campaign, analysed) {
+		if _, err := ts.exec(ctx, "DELETE FROM events WHERE "+del.where, del.args...); err != nil {
+			return false, fmt.Errorf("delete the events holding its words: %w", err)
+		}
 	}
 	if !analysed {
 		return false, ts.announceUpdated(ctx, cited)
@@ -284,6 +277,31 @@ func (ts *teamStore) eraseFromFindings(ctx context.Context, id InterviewID, camp
 		return false, err
 	}
 	return has, ts.announceUpdated(ctx, append(cited, redacted...))
+}
+
+// eventFilter is a condition on events and its arguments.
+type eventFilter struct {
+	where string
+	args  []any
+}
+
+// eventsWithWords select the events that hold the words of interview id, which an erasure
+// deletes (see eraseFromFindings), each through an index of what AddEvent recorded when it
+// wrote them, never by reading payloads: the interview's own events (events_interview), the
+// finding events quoting it (event_quotes: a finding quotes only interviews of its campaign),
+// and, when an analysis read it, the campaign's events showing an analysis finding as an
+// analysis wrote it (events_analysis_words, which leaves out those showing it redacted).
+func (ts *teamStore) eventsWithWords(id InterviewID, campaign CampaignID, analysed bool) []eventFilter {
+	filters := []eventFilter{
+		{"team_id = ? AND interview_id = ?", []any{ts.team, id}},
+		{"id IN (SELECT event_id FROM event_quotes WHERE team_id = ? AND interview_id = ?)", []any{ts.team, id}},
+	}
+	if analysed {
+		// "AND analysis_words" is the WHERE of the partial index, which the planners use only
+		// for a query that states it.
+		filters = append(filters, eventFilter{"team_id = ? AND campaign_id = ? AND analysis_words", []any{ts.team, campaign}})
+	}
+	return filters
 }
 
 // forget moves an erasure out of SQLite's write-ahead log, where the deleted rows' old pages

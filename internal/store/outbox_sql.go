@@ -35,9 +35,14 @@ func checkNewEvent(in NewEvent) error {
 
 // AddEvent appends an event to the outbox. A given id is inserted with ON CONFLICT DO NOTHING,
 // which waits for a concurrent insert of the same id to commit, so of two racing writers one
-// inserts and the other reads that row back.
+// inserts and the other reads that row back. A finding event is written with what an erasure
+// looks for in it (readFindingEvent), in the same transaction.
 func (ts *teamStore) AddEvent(ctx context.Context, in NewEvent) (Event, error) {
 	if err := checkNewEvent(in); err != nil {
+		return Event{}, fmt.Errorf("store: add event: %w: %w", ErrInvalidInput, err)
+	}
+	facts, err := readFindingEvent(in.Type, in.Payload)
+	if err != nil {
 		return Event{}, fmt.Errorf("store: add event: %w: %w", ErrInvalidInput, err)
 	}
 	e := Event{ID: in.ID, TeamID: ts.team, Type: in.Type, Subject: in.Subject, CampaignID: in.CampaignID,
@@ -45,20 +50,40 @@ func (ts *teamStore) AddEvent(ctx context.Context, in NewEvent) (Event, error) {
 	if e.ID == "" {
 		e.ID = newEventID()
 	}
-	res, err := ts.exec(ctx, "INSERT INTO events ("+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
-		ON CONFLICT (id) DO NOTHING`,
-		e.ID, ts.team, e.Type, e.Subject, e.CampaignID, e.InterviewID, string(e.Payload), ts.t(e.CreatedAt))
-	var inserted bool
-	if err == nil {
-		inserted, err = affected(res)
-	}
-	if err == nil && !inserted {
-		e, err = ts.existingEvent(ctx, e.ID)
-	}
+	err = ts.atomically(ctx, func(tx *teamStore) error {
+		res, err := tx.exec(ctx, "INSERT INTO events ("+eventColumns+`, analysis_words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			e.ID, tx.team, e.Type, e.Subject, e.CampaignID, e.InterviewID, string(e.Payload), tx.t(e.CreatedAt), facts.analysisWords)
+		if err != nil {
+			return err
+		}
+		inserted, err := affected(res)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			e, err = tx.existingEvent(ctx, e.ID)
+			return err
+		}
+		return tx.recordQuotes(ctx, e.ID, facts.quotes)
+	})
 	if err != nil {
 		return Event{}, fmt.Errorf("store: add event %s: %w", in.Type, err)
 	}
 	return e, nil
+}
+
+// recordQuotes indexes the interviews a finding event quotes (event_quotes), by which erasing
+// one of them finds the event.
+func (ts *teamStore) recordQuotes(ctx context.Context, id EventID, quotes []string) error {
+	rows := make([][]any, len(quotes))
+	for i, iv := range quotes {
+		rows[i] = []any{ts.team, iv, id}
+	}
+	if err := ts.insertRows(ctx, "event_quotes (team_id, interview_id, event_id)", rows); err != nil {
+		return fmt.Errorf("index the interviews the event quotes: %w", err)
+	}
+	return nil
 }
 
 // existingEvent reads back the event whose id an insert found taken: the team's own is the

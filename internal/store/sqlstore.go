@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -130,6 +132,26 @@ func (ts *teamStore) writeRow(ctx context.Context, q string, dest []any, args ..
 		return err
 	}
 	return ts.writer().QueryRowContext(ctx, ts.s.d.rebind(q), args...).Scan(dest...)
+}
+
+// insertChunk is how many rows one statement of insertRows writes: well within both
+// backends' bound on a statement's parameters, whatever the row.
+const insertChunk = 500
+
+// insertRows inserts rows into into ("table (a, b)"), each row the values of those columns, in
+// one multi-row INSERT per insertChunk rows.
+func (ts *teamStore) insertRows(ctx context.Context, into string, rows [][]any) error {
+	for chunk := range slices.Chunk(rows, insertChunk) {
+		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(chunk[0])), ", ") + ")"
+		args := make([]any, 0, len(chunk)*len(chunk[0]))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := ts.exec(ctx, "INSERT INTO "+into+" VALUES "+row+strings.Repeat(", "+row, len(chunk)-1), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // t encodes a time for the backend.
