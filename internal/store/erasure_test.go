@@ -382,7 +382,7 @@ func TestErasureFindsEventsByIndex(t *testing.T) {
 }
 
 // TestErasureFindsFindingEventsByWhatTheyShow: AddEvent records what an erasure looks for in a
-// finding event as migration 13 reads it from the events written before it (findingEvents
+// finding event as migration 14 reads it from the events written before it (findingEvents
 // erased alike), and refuses a finding event whose payload is not a finding, as nothing could
 // tell whose words it holds.
 func TestErasureFindsFindingEventsByWhatTheyShow(t *testing.T) {

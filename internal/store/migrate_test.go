@@ -154,7 +154,7 @@ func checkErased(t *testing.T, s store.Store, iv store.InterviewID, events []fin
 }
 
 // TestErasureFindsFindingEventsWrittenBeforeTheIndex: finding events written before migration
-// 13, which records what an erasure looks for in them, are erased after it as AddEvent's are
+// 14, which records what an erasure looks for in them, are erased after it as AddEvent's are
 // (findingEvents), and payloads AddEvent refuses stay and do not stop the migration.
 func TestErasureFindsFindingEventsWrittenBeforeTheIndex(t *testing.T) {
 	const iv, other = "0a7e57ed-0000-4000-8000-0000000000d1", "0a7e57ed-0000-4000-8000-0000000000d2"
@@ -164,7 +164,7 @@ func TestErasureFindsFindingEventsWrittenBeforeTheIndex(t *testing.T) {
 	}
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			dsn, db := atVersion(t, be, 12)
+			dsn, db := atVersion(t, be, 13)
 			if _, err := db.Exec(rawTimes(be, "INSERT INTO interviews (id, team_id, campaign_id, status, analysed, created_at, updated_at) VALUES ($1, 'team', 'c1', 'completed', TRUE, 0, 0)"), iv); err != nil {
 				t.Fatal(err)
 			}
