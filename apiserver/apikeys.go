@@ -510,7 +510,7 @@ func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
 	err := s.writer().applyAt(r.Context(), u, k.Object.ResourceVersion)
 	for try := 0; apierrors.IsConflict(err) && try < maxRevokeRetries; try++ {
 		now := &qualv1alpha1.APIKey{}
-		if gerr := s.keyReader().Get(r.Context(), client.ObjectKeyFromObject(k.Object), now); gerr != nil {
+		if gerr := s.liveReader().Get(r.Context(), client.ObjectKeyFromObject(k.Object), now); gerr != nil {
 			return kubeError(gerr)
 		}
 		if now.UID == k.Object.UID && revokedByClaim(r.Context(), now) {
@@ -531,11 +531,3 @@ func (s *Server) revokeAsRead(r *http.Request, k *directory.Key) error {
 // maxRevokeRetries bounds revokeAsRead's tries after a conflict with a write that left the key
 // live.
 const maxRevokeRetries = 5
-
-// keyReader reads a key as the API server has it now, not as the cache last saw it.
-func (s *Server) keyReader() client.Reader {
-	if s.cfg.SecretReader != nil {
-		return s.cfg.SecretReader
-	}
-	return s.cfg.Client
-}

@@ -492,6 +492,24 @@ type rawCall struct{ method, path, body string }
 // only after all have returned, from the test's own goroutine.
 func raceCalls(t *testing.T, token string, calls ...rawCall) []response {
 	t.Helper()
+	as := make([]callAs, len(calls))
+	for i, c := range calls {
+		as[i] = callAs{token: token, rawCall: c}
+	}
+	return raceCallsAs(t, as...)
+}
+
+// callAs is one request of raceCallsAs, made with its own token to the server at base (the
+// suite's server when empty).
+type callAs struct {
+	token string
+	rawCall
+	base string
+}
+
+// raceCallsAs is raceCalls with a token per call.
+func raceCallsAs(t *testing.T, calls ...callAs) []response {
+	t.Helper()
 	out := make([]response, len(calls))
 	errs := make([]error, len(calls))
 	start := make(chan struct{})
@@ -504,12 +522,16 @@ func raceCalls(t *testing.T, token string, calls ...rawCall) []response {
 			if c.body != "" {
 				body = strings.NewReader(c.body)
 			}
-			req, err := http.NewRequest(c.method, api.URL+c.path, body)
+			base := c.base
+			if base == "" {
+				base = api.URL
+			}
+			req, err := http.NewRequest(c.method, base+c.path, body)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Authorization", "Bearer "+c.token)
 			if body != nil {
 				req.Header.Set("Content-Type", "application/json")
 			}

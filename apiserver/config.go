@@ -53,8 +53,10 @@ type Config struct {
 	// nil answers those two endpoints with 503.
 	Deliveries Deliverer
 	// SecretReader reads past the informer cache, one get by name: webhooks' signing Secrets
-	// (the apiserver may not list or watch Secrets) and a key whose rotation raced another
-	// write. nil reads through Client, which then must not cache Secrets.
+	// (the apiserver may not list or watch Secrets), and a key or Team whose write lost a
+	// race to another write the cache does not show yet. nil reads through Client, which
+	// then must not cache Secrets (and re-reads Teams from its cache, so a write racing
+	// others may run out of tries).
 	SecretReader client.Reader
 	// Analyses queues analysis jobs (findings.NewQueue over Store); nil answers analyze
 	// with 503. Whether this process also works the queue is the queue's own setting.

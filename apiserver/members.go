@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -303,24 +302,22 @@ func lastOwnerCheck(ms []qualv1alpha1.TeamMember) error {
 var errUnchanged = errors.New("member list unchanged")
 
 // updateMembers rewrites a team's member list with an optimistic lock. On a lost race it
-// runs mutate again on the directory's newer copy, with client-go's conflict backoff giving
-// the cache time to catch up, so a concurrent change is neither lost nor overwritten.
+// runs mutate again on the Team as the API server has it now (writeTeam), so a concurrent
+// change is neither lost nor overwritten, and every rule mutate checks (the last owner, who
+// may touch whom, a caller removed a moment ago) is checked against the list it writes over.
 // Members go through a merge patch rather than apply: removing someone kubectl added must work.
 func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
 	mutate func([]qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error)) (*qualv1alpha1.Team, error) {
-	uid := string(t.Object.UID)
-	var written *qualv1alpha1.Team
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		if latest, ok := s.dir.Team(uid); ok {
-			t = latest
-		}
-		team := t.Object.DeepCopy()
+	var read, written *qualv1alpha1.Team
+	err := s.writeTeam(ctx, t.Object, func(base *qualv1alpha1.Team) error {
+		read = base
+		team := base.DeepCopy()
 		members, err := mutate(slices.Clone(team.Spec.Members))
 		if err != nil {
 			return err
 		}
 		team.Spec.Members = members
-		patch := client.MergeFromWithOptions(t.Object, client.MergeFromWithOptimisticLock{})
+		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 		if err := s.cfg.Client.Patch(ctx, team, patch, client.FieldOwner(FieldManager)); err != nil {
 			return err
 		}
@@ -329,11 +326,11 @@ func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
 	})
 	switch {
 	case errors.Is(err, errUnchanged):
-		return t.Object, nil
+		return read, nil
 	case err != nil:
 		return nil, kubeError(err)
 	}
-	s.await(ctx, uid, written.ResourceVersion)
+	s.await(ctx, string(t.Object.UID), written.ResourceVersion)
 	return written, nil
 }
 

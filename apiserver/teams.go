@@ -1,15 +1,19 @@
 package apiserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -232,12 +236,8 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	// As with campaigns, the apply carries the version it was made from, and a lost race is
 	// made again on the newer copy: a rename and a plan change sent at once both land.
 	uid := string(m.Team.Object.UID)
-	team := m.Team.Object
 	var u *unstructured.Unstructured
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		if latest, ok := s.dir.Team(uid); ok {
-			team = latest.Object
-		}
+	err := s.writeTeam(r.Context(), m.Team.Object, func(team *qualv1alpha1.Team) error {
 		spec := map[string]any{"displayName": team.Spec.DisplayName, "plan": string(resources.PlanOf(team))}
 		if body.Name.Set {
 			spec["displayName"] = strings.TrimSpace(body.Name.Value)
@@ -264,6 +264,41 @@ func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	}
 	envelope.WriteData(w, http.StatusOK, resources.NewTeam(t, m.Role))
 	return nil
+}
+
+// teamWriteTries bounds the tries of a write to a Team that keeps losing races: each try
+// after the first reads the Team from the API server, so only a write that raced another in
+// the meantime loses again, and one racer lands each round. It is enough for a dozen
+// changes sent at once (a script removing people in parallel), with jittered pauses that
+// spread the racers, under two seconds in all at worst. (No Cap: reaching it would end the
+// tries early.)
+var teamWriteTries = wait.Backoff{Steps: 16, Duration: 10 * time.Millisecond, Factor: 1.2, Jitter: 1}
+
+// writeTeam makes write on the directory's copy of the team and, each time it loses a race
+// (a conflict on the resourceVersion it carries), again on the Team as the API server has it
+// now, within teamWriteTries. The cache cannot be waited for instead: under a burst of writes
+// it lags them all, and a retry made on it conflicts again, so independent changes made at
+// once were refused (409) although each could land. Whatever write decides against the team
+// (the last owner, who may touch whom) it decides on the copy it is written over.
+func (s *Server) writeTeam(ctx context.Context, cached *qualv1alpha1.Team, write func(*qualv1alpha1.Team) error) error {
+	team := cached
+	if latest, ok := s.dir.Team(string(cached.UID)); ok {
+		team = latest.Object
+	}
+	tries := 0
+	return retry.RetryOnConflict(teamWriteTries, func() error {
+		if tries++; tries > 1 {
+			now := &qualv1alpha1.Team{}
+			if err := s.liveReader().Get(ctx, client.ObjectKeyFromObject(cached), now); err != nil {
+				return fmt.Errorf("read the team %s again after a lost race: %w", cached.Name, err)
+			}
+			if now.UID != cached.UID {
+				return apierrors.NewNotFound(qualv1alpha1.GroupVersion.WithResource("teams").GroupResource(), cached.Name)
+			}
+			team = now
+		}
+		return write(team)
+	})
 }
 
 func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {

@@ -38,8 +38,10 @@ type Deliverer interface {
 // make the signing Secret; past it the answer carries secret: null (rotate-secret issues one).
 const signingSecretWait = 10 * time.Second
 
-// secretReader reads signing Secrets by name, uncached: the apiserver may not watch Secrets.
-func (s *Server) secretReader() client.Reader {
+// liveReader reads an object as the API server has it now, not as the informer cache last
+// saw it: signing Secrets (the apiserver may not watch Secrets), and a key or Team whose
+// write lost a race the cache has not caught up with.
+func (s *Server) liveReader() client.Reader {
 	if s.cfg.SecretReader != nil {
 		return s.cfg.SecretReader
 	}
@@ -63,7 +65,7 @@ func signingSecretName(wh *qualv1alpha1.Webhook) string {
 func (s *Server) signingSecret(ctx context.Context, wh *qualv1alpha1.Webhook) (*corev1.Secret, error) {
 	name := signingSecretName(wh)
 	secret := &corev1.Secret{}
-	err := s.secretReader().Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
+	err := s.liveReader().Get(ctx, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
 	switch {
 	case apierrors.IsNotFound(err) && wh.Spec.SecretRef != nil:
 		return nil, envelope.New(envelope.CodeInvalidState, "The Secret %s named by the webhook's secretRef does not exist", name)
