@@ -117,3 +117,61 @@ func answerFound(w http.ResponseWriter, r *http.Request, status int, data any) e
 	envelope.WriteBody(w, status, append(withhold(body, c.withheld), '\n'))
 	return nil
 }
+
+// markAddedByClaim records, on next (a Team about to be written over base), the request's
+// claim as what added each member next holds and base does not, and forgets what added the
+// members next no longer holds (qualv1alpha1.AnnotationMemberClaims): the record is as large
+// as the team's member list at most, and a member removed and added again by another request
+// is not taken for the earlier add's.
+func markAddedByClaim(ctx context.Context, base, next *qualv1alpha1.Team) {
+	was := memberClaims(base)
+	claims := map[string]string{}
+	c, held := claimOf(ctx)
+	for _, m := range next.Spec.Members {
+		email := qualv1alpha1.EmailKey(m.Email)
+		switch {
+		case held && memberIndex(base.Spec.Members, m.Email) < 0:
+			claims[email] = c.stamp
+		case was[email] != "":
+			claims[email] = was[email]
+		}
+	}
+	a := next.GetAnnotations()
+	if len(claims) == 0 {
+		delete(a, qualv1alpha1.AnnotationMemberClaims)
+		return
+	}
+	record, err := json.Marshal(claims)
+	if err != nil {
+		return // a map of strings always marshals
+	}
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[qualv1alpha1.AnnotationMemberClaims] = string(record)
+	next.SetAnnotations(a)
+}
+
+// memberClaims reads which request's claim added each member (markAddedByClaim). A record
+// that does not read, written by hand, marks no member as added by any request.
+func memberClaims(team *qualv1alpha1.Team) map[string]string {
+	claims := map[string]string{}
+	if json.Unmarshal([]byte(team.Annotations[qualv1alpha1.AnnotationMemberClaims]), &claims) != nil {
+		return map[string]string{}
+	}
+	return claims
+}
+
+// memberAddedByClaim returns the member with email when an earlier run of this request added
+// them under its claim and died before its answer was recorded, and they still have the role
+// the request asks for: the add is done, and answered as a replay rather than as a conflict
+// with itself. A member with another role now, or added by another request (or by kubectl),
+// is not this request's answer: that stays a conflict. A request with no claim finds nothing.
+func memberAddedByClaim(ctx context.Context, team *qualv1alpha1.Team, email string, role qualv1alpha1.TeamRole) (qualv1alpha1.TeamMember, bool) {
+	c, ok := claimOf(ctx)
+	i := memberIndex(team.Spec.Members, email)
+	if !ok || i < 0 || team.Spec.Members[i].Role != role || memberClaims(team)[qualv1alpha1.EmailKey(email)] != c.stamp {
+		return qualv1alpha1.TeamMember{}, false
+	}
+	return team.Spec.Members[i], true
+}

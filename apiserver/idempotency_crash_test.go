@@ -396,3 +396,45 @@ func TestARotationsRepeatMintsNoSuccessorBesideALateOne(t *testing.T) {
 		t.Fatalf("the repeat: %+v, live keys %v, want its one successor", next, live)
 	}
 }
+
+// addedMember is a member as an add answers it.
+type addedMember struct {
+	Email   string  `json:"email"`
+	Role    string  `json:"role"`
+	AddedAt *string `json:"added_at"`
+}
+
+// A member add retried after its server died between adding the member and recording the
+// answer is answered as done (201, replayed, the member as the team has them), not with a
+// conflict with itself for good (a 409 is not recorded); an add of a member already in the
+// team by any other request (another or no Idempotency-Key) is still 409, and so is the
+// dead add's repeat once the member's role has been changed since.
+func TestAMemberAddRetriedAfterACrashIsAnsweredAsDone(t *testing.T) {
+	tn := newTenant(t, "idem-crash-member", qualv1alpha1.PlanEnterprise)
+	caller := "user-idem-crash-member-owner"
+	path := "/api/v1/teams/" + tn.id + "/members"
+	body := map[string]any{"email": "landed@example.com", "role": "viewer"}
+	var first addedMember
+	call(t, "POST", path, tn.owner, body, "Idempotency-Key", "crash-1").expect(t, 201).data(t, &first)
+
+	crashAfterCreate(t, db, caller, "crash-1", false)
+	for _, fresh := range [][]string{{"Idempotency-Key", "crash-2"}, nil} {
+		call(t, "POST", path, tn.owner, body, fresh...).expectError(t, 409, "CONFLICT")
+	}
+	for range 2 { // the run that finds the member, then the replay of its recorded answer
+		var again addedMember
+		r := call(t, "POST", path, tn.owner, body, "Idempotency-Key", "crash-1").expect(t, 201)
+		r.data(t, &again)
+		if r.header.Get("Idempotent-Replayed") != "true" || again.Email != first.Email || again.Role != "viewer" ||
+			again.AddedAt == nil || first.AddedAt == nil || *again.AddedAt != *first.AddedAt {
+			t.Fatalf("retry after the crash: %s %s, want %+v replayed", r.header.Get("Idempotent-Replayed"), r.body, first)
+		}
+	}
+
+	// The member's role changed since the add: the add's repeat is no longer its answer.
+	moved := map[string]any{"email": "moved@example.com", "role": "viewer"}
+	call(t, "POST", path, tn.owner, moved, "Idempotency-Key", "crash-3").expect(t, 201)
+	call(t, "PATCH", path+"/moved@example.com", tn.owner, map[string]any{"role": "member"}).expect(t, 200)
+	crashAfterCreate(t, db, caller, "crash-3", false)
+	call(t, "POST", path, tn.owner, moved, "Idempotency-Key", "crash-3").expectError(t, 409, "CONFLICT")
+}

@@ -142,6 +142,11 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *authn.Prin
 		return refuseTouch(role)
 	}
 	email := qualv1alpha1.EmailKey(strings.TrimSpace(body.Email.Value))
+	// A repeat of an add that landed before its server died is answered with the member it
+	// added, not with a conflict with itself.
+	if mem, ok := memberAddedByClaim(r.Context(), m.Team.Object, email, role); ok {
+		return answerFound(w, r, http.StatusCreated, resources.NewMember(mem))
+	}
 	now := s.joinedAt("", email)
 	team, err := s.updateMembers(r.Context(), m.Team, func(ms []qualv1alpha1.TeamMember) ([]qualv1alpha1.TeamMember, error) {
 		if e := stillManages(p, ms, role); e != nil {
@@ -317,6 +322,7 @@ func (s *Server) updateMembers(ctx context.Context, t *directory.Team,
 			return err
 		}
 		team.Spec.Members = members
+		markAddedByClaim(ctx, base, team)
 		patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 		if err := s.cfg.Client.Patch(ctx, team, patch, client.FieldOwner(FieldManager)); err != nil {
 			return err

@@ -51,4 +51,12 @@ const (
 	// the REST API set it, in the write that revokes the key, and refuse any change to it
 	// after, so no one can make a revoked key rotatable.
 	AnnotationRevokedByClaim = "qual.cx/revoked-by-claim"
+	// AnnotationMemberClaims on a Team maps each member the REST API added under an
+	// Idempotency-Key (by e-mail, as EmailKey spells it) to that request's claim, as JSON: a
+	// repeat whose first run died after the member landed and before its answer was recorded
+	// finds its own claim there, and answers the add as a replay instead of "already a
+	// member". The REST API keeps it to the members the team has. Only whoever may write the
+	// Team can forge an entry, and all it could earn is a 201 for a member who is in the team
+	// with the role the request asked for.
+	AnnotationMemberClaims = "qual.cx/member-claims"
 )
