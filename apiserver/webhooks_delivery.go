@@ -100,12 +100,12 @@ func (s *Server) awaitSigningSecret(ctx context.Context, wh *qualv1alpha1.Webhoo
 	return &v
 }
 
-// rotateWebhookSecret replaces the generated signing secret. The old one keeps signing beside
-// the new one for delivery.RotationWindow, so receivers can roll over without losing a
-// delivery. A rotation within the window keeps the secret that was current before it (until
-// its own window ends) and drops the one it replaces: that one may never have been seen (a
-// lost answer, which a replay shows as null, leaves rotating again the only way to a secret),
-// while receivers still verify with the older one.
+// rotateWebhookSecret replaces the generated signing secret. Every secret it replaces keeps
+// signing beside the new one for delivery.RotationWindow, so receivers can roll over without
+// losing a delivery, whichever answer of overlapping rotations (two admins, a double click, a
+// retry after a lost answer) they were set up with: no 200 hands out a secret that stops
+// signing before its window ends. Past delivery.MaxReplacedSecrets still signing, a rotation
+// is 409 CONFLICT until the oldest stops (Retry-After).
 func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
 	if e != nil {
@@ -132,13 +132,15 @@ func (s *Server) rotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	// One update, under the resourceVersion read: a concurrent rotation is a 409, never a
-	// secret lost in between.
-	if now := s.cfg.Now(); len(delivery.SigningSecrets(secret, now)) < 2 {
-		secret.Data[delivery.PreviousSecretKey] = secret.Data[delivery.SecretKey]
-		secret.Data[delivery.PreviousExpiresKey] = []byte(now.UTC().Add(delivery.RotationWindow).Format(time.RFC3339))
+	now := s.cfg.Now()
+	if until, ok := delivery.Rotate(secret, next, now); !ok {
+		wait := until.Sub(now).Truncate(time.Second) + time.Second
+		return envelope.New(envelope.CodeConflict,
+			"The webhook's signing secret has been replaced %d times in the last %.0f h, and each replaced secret keeps signing for that long; it can be rotated again in %s, when the oldest stops",
+			delivery.MaxReplacedSecrets, delivery.RotationWindow.Hours(), wait).WithRetry(wait)
 	}
-	secret.Data[delivery.SecretKey] = []byte(next)
+	// One update, under the resourceVersion read: a rotation racing this one is a 409 that
+	// hands out nothing, never a secret handed out and dropped by the write after it.
 	if err := s.cfg.Client.Update(r.Context(), secret, client.FieldOwner(FieldManager)); err != nil {
 		return kubeError(err)
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -597,13 +599,14 @@ func TestWebhookRotateSecret(t *testing.T) {
 }
 
 // A rotation whose answer was lost can only be made good by rotating again (its replay shows
-// no secret): that second rotation keeps signing with the secret the receivers knew before the
-// first, dropping the one nobody saw, until the first rotation's window ends.
+// no secret): the secret receivers knew before the first rotation keeps signing until that
+// rotation's window ends, and so does the unseen one, beside the second rotation's.
 func TestRotatingAgainWithinTheWindowKeepsTheSecretReceiversKnow(t *testing.T) {
 	b, tn, rc, wh := hookToRotate(t, "hooks-rerotate")
 	known := *wh.Secret
 	path := "/api/v1/webhooks/" + wh.ID + "/rotate-secret"
-	callAt(t, b.url, "POST", path, tn.secret, nil, "Idempotency-Key", "lost").expect(t, 200) // the answer is lost
+	var unseen webhook
+	callAt(t, b.url, "POST", path, tn.secret, nil, "Idempotency-Key", "lost").expect(t, 200).data(t, &unseen) // the answer is lost
 	firstWindow := string(signingSecretOf(t, tn, wh.ID).Data[delivery.PreviousExpiresKey])
 	var lost webhook
 	callAt(t, b.url, "POST", path, tn.secret, nil, "Idempotency-Key", "lost").expect(t, 200).data(t, &lost)
@@ -618,7 +621,48 @@ func TestRotatingAgainWithinTheWindowKeepsTheSecretReceiversKnow(t *testing.T) {
 		t.Fatalf("after two rotations the previous secret is %q until %s, want the creation's until %s",
 			secret.Data[delivery.PreviousSecretKey], secret.Data[delivery.PreviousExpiresKey], firstWindow)
 	}
-	testSignedBy(t, b.url, tn, wh.ID, rc, known, *seen.Secret)
+	testSignedBy(t, b.url, tn, wh.ID, rc, known, *unseen.Secret, *seen.Secret)
+}
+
+// Overlapping rotations (two admins, a double click) hand out no secret that does not sign:
+// of rotations sent at once, those answered 200 each gave a secret that verifies the next
+// delivery, beside the one receivers had before; a loser of the race is 409 CONFLICT and
+// hands out nothing. Past four replaced secrets still signing, a rotation is 409 with
+// Retry-After and changes nothing. Before the fix, each rotation answered 200 with its own
+// secret, and all but the last were dropped: a receiver set up with one of them rejected
+// every delivery.
+func TestOverlappingRotationsEachHandOutASecretThatSigns(t *testing.T) {
+	b, tn, rc, wh := hookToRotate(t, "hooks-overlap")
+	path := "/api/v1/webhooks/" + wh.ID + "/rotate-secret"
+	answered := []string{*wh.Secret}
+	var race []callAs
+	for range 3 {
+		race = append(race, callAs{token: tn.secret, rawCall: rawCall{"POST", path, ""}, base: b.url})
+	}
+	for _, r := range raceCallsAs(t, race...) {
+		if r.status == 409 {
+			r.expectError(t, 409, "CONFLICT")
+			continue
+		}
+		var rotated webhook
+		r.expect(t, 200).data(t, &rotated)
+		answered = append(answered, *rotated.Secret)
+	}
+	for len(answered) < 1+delivery.MaxReplacedSecrets {
+		var rotated webhook
+		callAt(t, b.url, "POST", path, tn.secret, nil).expect(t, 200).data(t, &rotated)
+		answered = append(answered, *rotated.Secret)
+	}
+	testSignedBy(t, b.url, tn, wh.ID, rc, answered...)
+	before := signingSecretOf(t, tn, wh.ID).Data
+	r := callAt(t, b.url, "POST", path, tn.secret, nil)
+	r.expectError(t, 409, "CONFLICT")
+	if wait, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || wait < 23*3600 || wait > 24*3600+1 {
+		t.Fatalf("a rotation past the bound: Retry-After %q, want the oldest's window, about 24 h", r.header.Get("Retry-After"))
+	}
+	if after := signingSecretOf(t, tn, wh.ID).Data; !reflect.DeepEqual(before, after) {
+		t.Fatalf("a refused rotation changed the Secret: %v, was %v", after, before)
+	}
 }
 
 // hookToRotate is a new tenant's webhook of every event to a receiver of its own.
@@ -631,17 +675,19 @@ func hookToRotate(t *testing.T, name string) (webhookStack, *tenant, *receiver, 
 	return b, tn, rc, wh
 }
 
-// testSignedBy sends the webhook a test event and checks it carries two signatures, one a
-// receiver holding older verifies and one a receiver holding newer does; it returns what came.
-func testSignedBy(t *testing.T, base string, tn *tenant, id string, rc *receiver, older, newer string) received {
+// testSignedBy sends the webhook a test event and checks it carries one signature per secret
+// given, and that a receiver holding any one of them verifies it; it returns what came.
+func testSignedBy(t *testing.T, base string, tn *tenant, id string, rc *receiver, secrets ...string) received {
 	t.Helper()
 	callAt(t, base, "POST", "/api/v1/webhooks/"+id+"/test", tn.secret, nil).expect(t, 200)
 	got := rc.last(t)
-	if n := len(strings.Fields(got.header.Get("webhook-signature"))); n != 2 {
-		t.Fatalf("%d signatures during the window, want 2", n)
+	if n := len(strings.Fields(got.header.Get("webhook-signature"))); n != len(secrets) {
+		t.Fatalf("%d signatures during the window, want %d", n, len(secrets))
 	}
-	if !got.verifies(t, older) || !got.verifies(t, newer) {
-		t.Fatal("a receiver with the older or the newer secret cannot verify during the window")
+	for i, secret := range secrets {
+		if !got.verifies(t, secret) {
+			t.Fatalf("a receiver with secret %d of %d (oldest first) cannot verify during the window", i+1, len(secrets))
+		}
 	}
 	return got
 }
