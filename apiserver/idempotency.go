@@ -198,7 +198,9 @@ const maxRequestTime = time.Minute
 // two minutes), so only a claim whose process died outlives it. The repeat after that runs
 // the request again, as after a 5xx, and a create then finds the object the dead run made by
 // its claim stamp (idempotency_claim.go); the answer the first run recorded, once there is
-// one, stays a day.
+// one, stays a day. The dead claim still binds the key to its request for that day (the
+// store keeps it): another request under the key is IDEMPOTENCY_CONFLICT, as it would be
+// after an answer, since it would not find what the dead run made by its stamp.
 const claimLease = 5 * time.Minute
 
 // maxIdempotentBody matches the body limit; decode refuses anything larger anyway.

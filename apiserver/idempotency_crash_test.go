@@ -167,6 +167,33 @@ func TestATeamCreationRetriedAfterACrashMakesNoSecondTeam(t *testing.T) {
 	}
 }
 
+// A dead claim still binds its key to its request once its lease ends: a different request
+// under the key (here only its JSON spacing differs) is IDEMPOTENCY_CONFLICT, as it is while
+// the claim lives or once it is answered, rather than run anew, miss the team the dead run
+// made (its claim stamp is another request's) and make a second; the same request then
+// takes the claim over and answers that team.
+func TestADifferentRequestAfterADeadClaimIsRefused(t *testing.T) {
+	user := "user-idem-dead-claim"
+	token := sessionToken(t, user, "idem-dead-claim@example.com", time.Hour)
+	sent := `{"name": "Dead claim team"}`
+	var first struct {
+		ID string `json:"id"`
+	}
+	call(t, "POST", "/api/v1/teams", token, sent, "Idempotency-Key", "crash-1").expect(t, 201).data(t, &first)
+	t.Cleanup(func() { call(t, "DELETE", "/api/v1/teams/"+first.ID, token, nil) })
+	crashAfterCreate(t, db, user, "crash-1", false)
+	call(t, "POST", "/api/v1/teams", token, `{"name":"Dead claim team"}`, "Idempotency-Key", "crash-1").
+		expectError(t, 409, "IDEMPOTENCY_CONFLICT")
+	var teams []struct {
+		ID string `json:"id"`
+	}
+	call(t, "GET", "/api/v1/teams", token, nil).expect(t, 200).data(t, &teams)
+	if len(teams) != 1 {
+		t.Fatalf("%d teams after a different request under the dead claim's key, want 1: %+v", len(teams), teams)
+	}
+	retryAfterCrash(t, user, "POST", "/api/v1/teams", token, sent, "crash-1", 201, first.ID)
+}
+
 // A key rotation retried after its server died between minting the successor and recording
 // the answer answers that successor (its plaintext null, as any replay's), rather than refuse
 // the revoked key it rotated and leave the caller not knowing which key replaced it, or mint

@@ -10,7 +10,10 @@ const IdempotencyTTL = 24 * time.Hour
 
 // IdempotencyRecord is the first response to a POST carrying an Idempotency-Key. A record
 // saved with StatusCode 0 claims the key while its request runs; CompleteIdempotency fills in
-// the response, DeleteIdempotency gives the key up.
+// the response, DeleteIdempotency gives the key up. A claim holds the key for its lease
+// (ExpiresAt) and binds it to its request (RequestHash) for IdempotencyTTL from CreatedAt: once
+// the lease ends (its process died) only the same request may take the claim over, so a
+// different one under the key is refused as it would be had the claim been answered.
 type IdempotencyRecord struct {
 	Key         string
 	RequestHash []byte // e.g. SHA-256 of method, path and body; compared by the caller
@@ -26,10 +29,12 @@ type IdempotencyRecord struct {
 
 // IdempotencyStore holds idempotency records.
 type IdempotencyStore interface {
-	// GetIdempotency returns the unexpired record for key, or ErrNotFound.
+	// GetIdempotency returns the record binding key: an unexpired one, or a claim whose lease
+	// ran out (StatusCode 0, ExpiresAt past) still binding it to its request; else ErrNotFound.
 	GetIdempotency(ctx context.Context, key string) (IdempotencyRecord, error)
-	// SaveIdempotency stores a record. An unexpired record with the same key is ErrConflict
-	// (a concurrent request won); an expired one is replaced.
+	// SaveIdempotency stores a record. A record binding the key is ErrConflict (a concurrent
+	// or earlier request won), unless it is a claim whose lease ran out and r is the same
+	// request (RequestHash): that claim, and any expired record, is replaced.
 	SaveIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, error)
 	// CompleteIdempotency records the response of a claimed key (a record saved with
 	// StatusCode 0) and keeps it IdempotencyTTL from now. It is ErrNotFound when no unexpired

@@ -26,14 +26,26 @@ func scanIdempotency(r rowScanner) (IdempotencyRecord, error) {
 	return rec, err
 }
 
-// GetIdempotency returns the unexpired record for key.
-func (ts *teamStore) GetIdempotency(ctx context.Context, key string) (IdempotencyRecord, error) {
-	return getOne(ctx, ts, "get idempotency record", key, scanIdempotency,
-		"SELECT "+idempotencyColumns+` FROM idempotency_records
-		WHERE team_id = ? AND key = ? AND expires_at > ?`, ts.team, key, ts.t(now()))
+// unboundRecord selects the records that no longer bind their key (see IdempotencyRecord):
+// expired, unless a claim younger than IdempotencyTTL. Its arguments are unboundArgs. A claim
+// whose lease ran out keeps binding its key to its request, so that a different request under
+// the key is refused, as it would be had the claim been answered, rather than run beside
+// whatever the dead run made (it would miss that run's claim stamp, and make a second object).
+const unboundRecord = "expires_at <= ? AND (status_code <> 0 OR created_at <= ?)"
+
+func (ts *teamStore) unboundArgs(at time.Time) []any {
+	return []any{ts.t(at), ts.t(at.Add(-IdempotencyTTL))}
 }
 
-// SaveIdempotency stores a record, replacing an expired one with the same key.
+// GetIdempotency returns the record binding key.
+func (ts *teamStore) GetIdempotency(ctx context.Context, key string) (IdempotencyRecord, error) {
+	return getOne(ctx, ts, "get idempotency record", key, scanIdempotency,
+		"SELECT "+idempotencyColumns+" FROM idempotency_records WHERE team_id = ? AND key = ? AND NOT ("+unboundRecord+")",
+		append([]any{ts.team, key}, ts.unboundArgs(now())...)...)
+}
+
+// SaveIdempotency stores a record, replacing an expired one with the same key, or a claim
+// whose lease ran out that r repeats (the same request hash) and so takes over.
 func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, error) {
 	if r.Key == "" {
 		return IdempotencyRecord{}, fmt.Errorf("store: save idempotency record: empty key: %w", ErrInvalidInput)
@@ -50,8 +62,8 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 		r.RequestHash = []byte{}
 	}
 	err := ts.atomically(ctx, func(tx *teamStore) error {
-		if _, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND expires_at <= ?",
-			tx.team, r.Key, tx.t(r.CreatedAt)); err != nil {
+		if _, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND expires_at <= ? AND ("+unboundRecord+" OR request_hash = ?)",
+			append(append([]any{tx.team, r.Key, tx.t(r.CreatedAt)}, tx.unboundArgs(r.CreatedAt)...), r.RequestHash)...); err != nil {
 			return err
 		}
 		_, err := tx.exec(ctx, "INSERT INTO idempotency_records (team_id, "+idempotencyColumns+", named) VALUES (?, ?, ?, ?, ?, ?, ?, '', 1)",
@@ -207,9 +219,9 @@ func (ts *teamStore) DeleteIdempotency(ctx context.Context, key string) error {
 	return nil
 }
 
-// PurgeIdempotency deletes the team's expired records.
+// PurgeIdempotency deletes the team's records that no longer bind their key.
 func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
-	res, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND expires_at <= ?", ts.team, ts.t(now()))
+	res, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND "+unboundRecord, append([]any{ts.team}, ts.unboundArgs(now())...)...)
 	if err != nil {
 		return 0, fmt.Errorf("store: purge idempotency records: %w", err)
 	}
@@ -324,15 +336,16 @@ func answerID(body []byte) string {
 	return env.Data.ID
 }
 
-// PurgeReplays deletes expired idempotency records of every caller, and erasures older than
-// any record they could still concern, up to limit rows of each.
+// PurgeReplays deletes the idempotency records of every caller that no longer bind their key,
+// and erasures older than any record they could still concern, up to limit rows of each.
 func (s *sqlStore) PurgeReplays(ctx context.Context, limit int) (int64, error) {
 	if err := checkBatchLimit(limit); err != nil {
 		return 0, fmt.Errorf("store: purge replays: %w", err)
 	}
 	at := now()
 	n, err := s.execCount(ctx, `DELETE FROM idempotency_records WHERE (team_id, key) IN
-		(SELECT team_id, key FROM idempotency_records WHERE expires_at <= ? LIMIT ?)`, s.d.timeArg(at), limit)
+		(SELECT team_id, key FROM idempotency_records WHERE `+unboundRecord+` LIMIT ?)`,
+		s.d.timeArg(at), s.d.timeArg(at.Add(-IdempotencyTTL)), limit)
 	if err != nil {
 		return 0, fmt.Errorf("store: purge expired idempotency records: %w", err)
 	}

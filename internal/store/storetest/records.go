@@ -104,6 +104,27 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(time.Minute)}))(t)
 }
 
+// testDeadClaimBindsItsKey: a claim whose lease ran out (its process died) still binds its key
+// to its request: another request under the key is refused and sees the claim, purging keeps
+// it, and only the same request takes it over.
+func testDeadClaimBindsItsKey(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	past := time.Now().Add(-time.Second)
+	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", RequestHash: []byte{1}, ExpiresAt: past}))(t)
+	_, err := f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", RequestHash: []byte{2}, ExpiresAt: time.Now().Add(time.Minute)})
+	isErr(t, err, store.ErrConflict)
+	if got := must(f.a.GetIdempotency(f.ctx, "dead"))(t); got.StatusCode != 0 || string(got.RequestHash) != "\x01" {
+		t.Fatalf("the dead claim as read: %+v", got)
+	}
+	must(f.s.PurgeReplays(f.ctx, 10))(t)
+	must(f.a.PurgeIdempotency(f.ctx))(t)
+	_, err = f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", RequestHash: []byte{2}})
+	isErr(t, err, store.ErrConflict)
+	again := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", RequestHash: []byte{1}, ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	same(t, must(f.a.GetIdempotency(f.ctx, "dead"))(t), again)
+
+}
+
 // testReplayAfterErasure: an idempotent answer recorded after an erasure it raced, naming
 // the erased interview, is not kept (the claim goes, so a repeat runs again); answers naming
 // nothing erased are kept; an answer recorded before the erasure goes with it. Expired

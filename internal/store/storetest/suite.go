@@ -45,6 +45,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
+		{"DeadClaimBindsItsKey", testDeadClaimBindsItsKey},
 		{"ReplayAfterErasure", testReplayAfterErasure},
 		{"CampaignReplaysGone", testCampaignReplaysGone},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
