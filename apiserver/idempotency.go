@@ -45,7 +45,7 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := fingerprint(r, p, body)
 		records := s.cfg.Store.Team(store.TeamID("caller:" + p.ID()))
-		_, err = records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum,
+		claim, err := records.SaveIdempotency(r.Context(), store.IdempotencyRecord{Key: key, RequestHash: sum,
 			ExpiresAt: time.Now().Add(claimLease)})
 		switch {
 		case errors.Is(err, store.ErrConflict):
@@ -54,7 +54,7 @@ func (s *Server) idempotent(h handlerFunc, withheld ...string) handlerFunc {
 			return envelope.Unavailable("The database", 5*time.Second)
 		}
 		r = withClaim(r, heldClaim{stamp: claimStamp("caller:"+p.ID(), key, sum), withheld: withheld})
-		return s.runClaimed(w, r, p, h, records, key, withheld)
+		return s.runClaimed(w, r, p, h, records, claim, withheld)
 	}
 }
 
@@ -108,15 +108,18 @@ func withhold(body []byte, fields []string) []byte {
 }
 
 // runClaimed runs the request that holds the key's claim and records its answer, or gives
-// the key up when the answer is one a retry may improve on (or the handler panicked).
+// the key up when the answer is one a retry may improve on (or the handler panicked). Both
+// name the claim as saved, not just its key: a run that outlived its lease (stalled, not
+// dead) may find its key taken over by a repeat, whose claim it must neither answer nor
+// give up.
 func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Principal, h handlerFunc,
-	records store.TeamStore, key string, withheld []string) error {
+	records store.TeamStore, claim store.IdempotencyRecord, withheld []string) error {
 	rec := &statusRecorder{ResponseWriter: w, copyBody: &bytes.Buffer{}}
 	ctx := context.WithoutCancel(r.Context()) // record the outcome even if the client left
 	done := false
 	defer func() {
 		if !done {
-			s.settleClaim(ctx, "give up idempotency key", func(ctx context.Context) error { return records.DeleteIdempotency(ctx, key) })
+			s.settleClaim(ctx, "give up idempotency key", func(ctx context.Context) error { return records.DeleteIdempotency(ctx, claim) })
 		}
 	}()
 	if err := h(rec, r, p); err != nil {
@@ -125,7 +128,7 @@ func (s *Server) runClaimed(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if keepable(rec.status) {
 		body := withhold(rec.copyBody.Bytes(), withheld)
 		s.settleClaim(ctx, "record idempotent response", func(ctx context.Context) error {
-			return records.CompleteIdempotency(ctx, key, rec.status, body)
+			return records.CompleteIdempotency(ctx, claim, rec.status, body)
 		})
 		done = true
 	}

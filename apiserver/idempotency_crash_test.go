@@ -29,7 +29,7 @@ func crashAfterCreate(t *testing.T, st store.Store, caller, key string, live boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := records.DeleteIdempotency(ctx, key); err != nil {
+	if err := records.DeleteIdempotency(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	expires := time.Now().Add(-time.Second)

@@ -64,7 +64,9 @@ func (c *claimRecords) SaveIdempotency(_ context.Context, r store.IdempotencyRec
 	return r, nil
 }
 
-func (c *claimRecords) CompleteIdempotency(context.Context, string, int, []byte) error { return nil }
+func (c *claimRecords) CompleteIdempotency(context.Context, store.IdempotencyRecord, int, []byte) error {
+	return nil
+}
 
 type claimStore struct {
 	store.Store

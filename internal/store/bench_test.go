@@ -503,10 +503,11 @@ func BenchmarkIdempotentAnswer(b *testing.B) {
 				b.ResetTimer()
 				for i := range b.N {
 					key := strconv.Itoa(i)
-					if _, err := records.SaveIdempotency(context.Background(), store.IdempotencyRecord{Key: key, RequestHash: []byte{1}}); err != nil {
+					claim, err := records.SaveIdempotency(context.Background(), store.IdempotencyRecord{Key: key, RequestHash: []byte{1}})
+					if err != nil {
 						b.Fatal(err)
 					}
-					if err := records.CompleteIdempotency(context.Background(), key, 201, body); err != nil {
+					if err := records.CompleteIdempotency(context.Background(), claim, 201, body); err != nil {
 						b.Fatal(err)
 					}
 				}

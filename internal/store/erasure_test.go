@@ -335,10 +335,11 @@ func seedReplay(t *testing.T, s store.Store, campaign store.CampaignID, iv store
 	}
 	records := s.Team(store.TeamID("caller:someone"))
 	ctx := context.Background()
-	if _, err := records.SaveIdempotency(ctx, store.IdempotencyRecord{Key: "answer-" + string(iv), RequestHash: []byte{1}}); err != nil {
+	claim, err := records.SaveIdempotency(ctx, store.IdempotencyRecord{Key: "answer-" + string(iv), RequestHash: []byte{1}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := records.CompleteIdempotency(ctx, "answer-"+string(iv), 201, body); err != nil {
+	if err := records.CompleteIdempotency(ctx, claim, 201, body); err != nil {
 		t.Fatal(err)
 	}
 }

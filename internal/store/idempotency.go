@@ -36,12 +36,13 @@ type IdempotencyStore interface {
 	// or earlier request won), unless it is a claim whose lease ran out and r is the same
 	// request (RequestHash): that claim, and any expired record, is replaced.
 	SaveIdempotency(ctx context.Context, r IdempotencyRecord) (IdempotencyRecord, error)
-	// CompleteIdempotency records the response of a claimed key (a record saved with
-	// StatusCode 0) and keeps it IdempotencyTTL from now. It is ErrNotFound when no unexpired
-	// claim is pending for key.
-	CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error
-	// DeleteIdempotency removes the record for key, so the request may run again.
-	DeleteIdempotency(ctx context.Context, key string) error
+	// CompleteIdempotency records the response of claim (as SaveIdempotency returned it) and
+	// keeps it IdempotencyTTL from now. It is ErrNotFound when that claim is no longer pending
+	// and unexpired: answered, given up, or taken over by a repeat once its lease ran out.
+	CompleteIdempotency(ctx context.Context, claim IdempotencyRecord, status int, body []byte) error
+	// DeleteIdempotency removes the record r (as saved or read), so the request may run
+	// again; a record that has since replaced it under the same key is left.
+	DeleteIdempotency(ctx context.Context, r IdempotencyRecord) error
 	// PurgeIdempotency deletes the team's expired records and returns how many.
 	PurgeIdempotency(ctx context.Context) (int64, error)
 }

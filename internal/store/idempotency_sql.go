@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,12 +81,15 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 	return r, nil
 }
 
-// CompleteIdempotency fills in the response of a pending claim. An answer naming an
+// CompleteIdempotency fills in the response of a pending claim. The claim is told from a
+// repeat's that took it over once its lease ran out (the same key and request) by when it was
+// made, so a run that outlived its lease never records over the repeat's claim. An answer naming an
 // interview or campaign erased since the claim was made (the request raced the erasure) is
 // not kept: the claim is dropped, and a repeat runs again and finds nothing to give back.
 // The erasure and this write take one lock (exclusive and shared), so either the erasure
 // sees the answer and deletes it, or this write sees the erasure.
-func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status int, body []byte) error {
+func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyRecord, status int, body []byte) error {
+	key := claim.Key
 	if status == 0 {
 		return fmt.Errorf("store: complete idempotency record %q: status 0: %w", key, ErrInvalidInput)
 	}
@@ -102,26 +104,27 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, key string, status
 			return err
 		}
 		// Erasures from a little before the claim too: replicas' clocks differ.
-		var claimed time.Time
-		err := tx.queryRow(ctx, "SELECT created_at FROM idempotency_records WHERE team_id = ? AND key = ? AND status_code = 0",
-			[]any{timeCol{&claimed}}, tx.team, key)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		var pending int
+		err := tx.queryRow(ctx, "SELECT COUNT(*) FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
+			[]any{&pending}, tx.team, key, tx.t(claim.CreatedAt))
 		if err != nil {
 			return err
 		}
-		raced, err := tx.erasedSince(ctx, body, claimed.Add(-clockSkew))
+		if pending == 0 {
+			return ErrNotFound
+		}
+		raced, err := tx.erasedSince(ctx, body, claim.CreatedAt.Add(-clockSkew))
 		if err != nil {
 			return err
 		}
 		if raced {
-			_, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND status_code = 0", tx.team, key)
+			_, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
+				tx.team, key, tx.t(claim.CreatedAt))
 			return err
 		}
 		res, err := tx.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?, expires_at = ?
-			WHERE team_id = ? AND key = ? AND status_code = 0 AND expires_at > ?`,
-			status, body, tx.t(at.Add(IdempotencyTTL)), tx.team, key, tx.t(at))
+			WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0 AND expires_at > ?`,
+			status, body, tx.t(at.Add(IdempotencyTTL)), tx.team, key, tx.t(claim.CreatedAt), tx.t(at))
 		if err != nil {
 			return err
 		}
@@ -211,10 +214,13 @@ func (ts *teamStore) lockReplays(ctx context.Context, stmt string) error {
 	return nil
 }
 
-// DeleteIdempotency removes a record.
-func (ts *teamStore) DeleteIdempotency(ctx context.Context, key string) error {
-	if _, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ?", ts.team, key); err != nil {
-		return fmt.Errorf("store: delete idempotency record %q: %w", key, err)
+// DeleteIdempotency removes a record, told by when it was made from one that replaced it
+// under its key: a run that outlived its claim's lease, giving the key up, leaves the claim of
+// the repeat that took it over.
+func (ts *teamStore) DeleteIdempotency(ctx context.Context, r IdempotencyRecord) error {
+	if _, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ?",
+		ts.team, r.Key, ts.t(r.CreatedAt)); err != nil {
+		return fmt.Errorf("store: delete idempotency record %q: %w", r.Key, err)
 	}
 	return nil
 }

@@ -71,26 +71,27 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	}
 
 	// A claim (status 0) blocks the key until it is completed, once, or given up.
-	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "claim", RequestHash: []byte{9}}))(t)
+	claim := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "claim", RequestHash: []byte{9}}))(t)
 	_, err = f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "claim", RequestHash: []byte{9}})
 	isErr(t, err, store.ErrConflict)
-	isErr(t, f.b.CompleteIdempotency(f.ctx, "claim", 201, []byte("{}")), store.ErrNotFound) // not B's
-	if err := f.a.CompleteIdempotency(f.ctx, "claim", 201, []byte(`{"data":1}`)); err != nil {
+	isErr(t, f.b.CompleteIdempotency(f.ctx, claim, 201, []byte("{}")), store.ErrNotFound) // not B's
+	if err := f.a.CompleteIdempotency(f.ctx, claim, 201, []byte(`{"data":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	isErr(t, f.a.CompleteIdempotency(f.ctx, "claim", 200, nil), store.ErrNotFound) // already complete
-	if got := must(f.a.GetIdempotency(f.ctx, "claim"))(t); got.StatusCode != 201 || string(got.Body) != `{"data":1}` {
+	isErr(t, f.a.CompleteIdempotency(f.ctx, claim, 200, nil), store.ErrNotFound) // already complete
+	got := must(f.a.GetIdempotency(f.ctx, "claim"))(t)
+	if got.StatusCode != 201 || string(got.Body) != `{"data":1}` {
 		t.Fatalf("completed record %+v", got)
 	}
-	if err := f.a.DeleteIdempotency(f.ctx, "claim"); err != nil {
+	if err := f.a.DeleteIdempotency(f.ctx, got); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.a.GetIdempotency(f.ctx, "claim")
 	isErr(t, err, store.ErrNotFound)
 
 	// A claim holds for its lease; its answer is then kept a day from when it came.
-	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "lease", ExpiresAt: time.Now().Add(time.Minute)}))(t)
-	if err := f.a.CompleteIdempotency(f.ctx, "lease", 201, []byte(`{}`)); err != nil {
+	lease := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "lease", ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	if err := f.a.CompleteIdempotency(f.ctx, lease, 201, []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	if got := must(f.a.GetIdempotency(f.ctx, "lease"))(t); time.Until(got.ExpiresAt) < store.IdempotencyTTL-time.Minute {
@@ -98,9 +99,9 @@ func testIdempotency(t *testing.T, newDSN NewDSN) {
 	}
 	// A claim whose lease ran out (its process died) frees the key, and its late answer is
 	// not recorded over the repeat's claim.
-	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(50 * time.Millisecond)}))(t)
+	dead := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(50 * time.Millisecond)}))(t)
 	time.Sleep(100 * time.Millisecond)
-	isErr(t, f.a.CompleteIdempotency(f.ctx, "dead", 201, []byte(`{}`)), store.ErrNotFound)
+	isErr(t, f.a.CompleteIdempotency(f.ctx, dead, 201, []byte(`{}`)), store.ErrNotFound)
 	must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "dead", ExpiresAt: time.Now().Add(time.Minute)}))(t)
 }
 
@@ -125,6 +126,22 @@ func testDeadClaimBindsItsKey(t *testing.T, newDSN NewDSN) {
 
 }
 
+// testOutlivedClaimLeavesTheRepeats: a run that outlived its claim's lease (stalled, not dead)
+// while a repeat of the same request took the claim over neither records its answer over the
+// repeat's claim nor, giving up, deletes it: both name the claim they hold, not the key.
+func testOutlivedClaimLeavesTheRepeats(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	stalled := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k", RequestHash: []byte{1}, ExpiresAt: time.Now().Add(-time.Second)}))(t)
+	repeat := must(f.a.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "k", RequestHash: []byte{1}, ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	isErr(t, f.a.CompleteIdempotency(f.ctx, stalled, 201, []byte(`{"data":{"id":"stalled"}}`)), store.ErrNotFound)
+	ok(t, f.a.DeleteIdempotency(f.ctx, stalled))
+	same(t, must(f.a.GetIdempotency(f.ctx, "k"))(t), repeat)
+	ok(t, f.a.CompleteIdempotency(f.ctx, repeat, 201, []byte(`{"data":{"id":"repeat"}}`)))
+	if got := must(f.a.GetIdempotency(f.ctx, "k"))(t); string(got.Body) != `{"data":{"id":"repeat"}}` {
+		t.Fatalf("the repeat's answer: %+v", got)
+	}
+}
+
 // testReplayAfterErasure: an idempotent answer recorded after an erasure it raced, naming
 // the erased interview, is not kept (the claim goes, so a repeat runs again); answers naming
 // nothing erased are kept; an answer recorded before the erasure goes with it. Expired
@@ -133,16 +150,17 @@ func testReplayAfterErasure(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	caller := f.s.Team("caller:someone")
 	iv, other := interview(t, f.a, f.campA), interview(t, f.a, f.campA)
+	claims := map[string]store.IdempotencyRecord{}
 	for _, k := range []string{"raced", "unrelated"} {
-		must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte{1}, ExpiresAt: time.Now().Add(time.Minute)}))(t)
+		claims[k] = must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte{1}, ExpiresAt: time.Now().Add(time.Minute)}))(t)
 	}
 	ok(t, f.a.DeleteInterview(f.ctx, iv.ID))
 	// The request ran before the erasure; its answer comes after.
-	ok(t, caller.CompleteIdempotency(f.ctx, "raced", 201, []byte(`{"data":{"evidence":[{"interview_id":"`+string(iv.ID)+`","quote":"my words"}]}}`)))
+	ok(t, caller.CompleteIdempotency(f.ctx, claims["raced"], 201, []byte(`{"data":{"evidence":[{"interview_id":"`+string(iv.ID)+`","quote":"my words"}]}}`)))
 	_, err := caller.GetIdempotency(f.ctx, "raced")
 	isErr(t, err, store.ErrNotFound)
 	must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "raced", RequestHash: []byte{1}}))(t) // a repeat claims it again
-	ok(t, caller.CompleteIdempotency(f.ctx, "unrelated", 201, []byte(`{"data":{"interview_id":"`+string(other.ID)+`"}}`)))
+	ok(t, caller.CompleteIdempotency(f.ctx, claims["unrelated"], 201, []byte(`{"data":{"interview_id":"`+string(other.ID)+`"}}`)))
 	must(caller.GetIdempotency(f.ctx, "unrelated"))(t)
 	// Recorded first, the answer goes with the erasure.
 	ok(t, f.a.DeleteInterview(f.ctx, other.ID))
@@ -179,8 +197,8 @@ func testCampaignReplaysGone(t *testing.T, newDSN NewDSN) {
 		"other":  `{"data":{"id":"` + string(f.campB) + `"}}`,
 	}
 	for k, body := range answers {
-		must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte(k)}))(t)
-		ok(t, caller.CompleteIdempotency(f.ctx, k, 201, []byte(body)))
+		claim := must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte(k)}))(t)
+		ok(t, caller.CompleteIdempotency(f.ctx, claim, 201, []byte(body)))
 	}
 	must(f.a.DeleteCampaignData(f.ctx, f.campA))(t)
 	gone := must(caller.GetIdempotency(f.ctx, "create"))(t)

@@ -46,6 +46,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ShareLinks", testShareLinks},
 		{"Idempotency", testIdempotency},
 		{"DeadClaimBindsItsKey", testDeadClaimBindsItsKey},
+		{"OutlivedClaimLeavesTheRepeats", testOutlivedClaimLeavesTheRepeats},
 		{"ReplayAfterErasure", testReplayAfterErasure},
 		{"CampaignReplaysGone", testCampaignReplaysGone},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
