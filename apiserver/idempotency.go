@@ -164,15 +164,18 @@ func (s *Server) replayOrRefuse(w http.ResponseWriter, r *http.Request, records 
 		return envelope.New(envelope.CodeConflict, "A request with this Idempotency-Key just finished; retry").WithRetry(time.Second)
 	case err != nil:
 		return envelope.Unavailable("The database", 5*time.Second)
+	case prev.Gone != "" && (len(prev.RequestHash) == 0 || bytes.Equal(prev.RequestHash, sum)):
+		// The campaign or interview the first request made or acted on was deleted since:
+		// running it again would bring it back as a new one (an interview with the erased
+		// participant's data), and its answer was erased with it. An interview's record lost
+		// its request's fingerprint too, so it answers any request under its key.
+		w.Header().Set("Idempotent-Replayed", "true")
+		return envelope.New(envelope.CodeNotFound, "The %s %s this request made or acted on was deleted; this Idempotency-Key answers so until it expires",
+			prev.GoneKind, prev.Gone)
 	case !bytes.Equal(prev.RequestHash, sum):
 		return envelope.New(envelope.CodeIdempotencyConflict, "This Idempotency-Key was used with another request")
 	case prev.StatusCode == 0:
 		return stillClaimed(prev, time.Now())
-	case prev.Gone != "":
-		// The campaign the first request made or acted on was deleted since: running it again
-		// would bring it back as a new one, and its answer was erased with it.
-		w.Header().Set("Idempotent-Replayed", "true")
-		return envelope.New(envelope.CodeNotFound, "The campaign %s this request made or acted on was deleted; this Idempotency-Key answers so until it expires", prev.Gone)
 	}
 	replay(w, prev)
 	return nil

@@ -770,6 +770,36 @@ func TestInterviewStartReplayHoldsNoPersonalData(t *testing.T) {
 	}
 }
 
+// A start repeated after its interview was erased is told so (404 naming the interview, as a
+// replay) rather than run again: a retry loop overlapping a GDPR erasure must not store the
+// erased participant anew from its body. The record left holds nothing of the participant.
+func TestInterviewStartReplayAfterErasure(t *testing.T) {
+	tn := newTenant(t, "iverased", qualv1alpha1.PlanEnterprise)
+	c := activeCampaign(t, api.URL, tn.secret, map[string]any{"title": "Erased"})
+	body := map[string]any{"participant": map[string]any{"name": "Pat Smith", "email": "pat@example.com"}}
+	first := start(t, api.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-1")
+	call(t, "DELETE", "/api/v1/interviews/"+first.ID, tn.secret, nil).expect(t, 204)
+	for range 2 {
+		r := call(t, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, body, "Idempotency-Key", "start-1")
+		if e := r.expectError(t, 404, "NOT_FOUND"); !strings.Contains(e.Message, "interview "+first.ID) || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the start repeated after the erasure: %s %v", r.body, r.header)
+		}
+	}
+	var listed []interview
+	call(t, "GET", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 0 {
+		t.Fatalf("the repeated start made %+v", listed)
+	}
+	var me struct {
+		KeyID string `json:"key_id"`
+	}
+	call(t, "GET", "/api/v1/me", tn.secret, nil).expect(t, 200).data(t, &me)
+	record, err := db.Team(store.TeamID("caller:"+me.KeyID)).GetIdempotency(context.Background(), "start-1")
+	if err != nil || len(record.Body) != 0 || len(record.RequestHash) != 0 || record.Gone != first.ID {
+		t.Fatalf("the start's record after the erasure (%v): %+v", err, record)
+	}
+}
+
 // Another team's interview does not exist for the caller, on every route.
 func TestInterviewTenantIsolation(t *testing.T) {
 	a := newTenant(t, "iviso-a", qualv1alpha1.PlanEnterprise)

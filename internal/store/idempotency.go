@@ -21,11 +21,20 @@ type IdempotencyRecord struct {
 	Body        []byte
 	CreatedAt   time.Time // set by the store
 	ExpiresAt   time.Time // zero: CreatedAt + IdempotencyTTL
-	// Gone is the id of the campaign the answer was (the one its request made or acted on)
-	// once that campaign is deleted: its Body is erased, and the record stays until it
-	// expires, so a repeat is told so rather than run again. Set by the store only.
-	Gone string
+	// Gone is the id of the campaign or interview the answer was (the one its request made or
+	// acted on) once it is deleted, GoneKind which of the two: its Body is erased, and the
+	// record stays until it expires, so a repeat is told so rather than run again. An
+	// interview's record keeps no RequestHash either (a fingerprint of the participant's
+	// data). Set by the store only.
+	Gone     string
+	GoneKind string
 }
+
+// The kinds of object a record may be gone with (IdempotencyRecord.GoneKind).
+const (
+	GoneCampaign  = "campaign"
+	GoneInterview = "interview"
+)
 
 // IdempotencyStore holds idempotency records.
 type IdempotencyStore interface {

@@ -19,10 +19,32 @@ const idempotencyColumns = "key, request_hash, status_code, body, created_at, ex
 
 func scanIdempotency(r rowScanner) (IdempotencyRecord, error) {
 	var rec IdempotencyRecord
-	err := r.Scan(&rec.Key, &rec.RequestHash, &rec.StatusCode, &rec.Body, timeCol{&rec.CreatedAt}, timeCol{&rec.ExpiresAt}, &rec.Gone)
+	var gone string
+	err := r.Scan(&rec.Key, &rec.RequestHash, &rec.StatusCode, &rec.Body, timeCol{&rec.CreatedAt}, timeCol{&rec.ExpiresAt}, &gone)
 	// SQLite reads an empty BLOB back as nil; make both backends return empty slices.
 	rec.RequestHash, rec.Body = append([]byte{}, rec.RequestHash...), append([]byte{}, rec.Body...)
+	rec.GoneKind, rec.Gone = goneFrom(gone)
 	return rec, err
+}
+
+// goneColumn is what the gone column holds for an object of kind deleted: a campaign's bare id,
+// as migration 10 wrote it (and replicas not yet upgraded read it), another kind's prefixed.
+func goneColumn(kind, id string) string {
+	if kind == GoneCampaign {
+		return id
+	}
+	return kind + ":" + id
+}
+
+// goneFrom reads the gone column back into the kind and id goneColumn wrote.
+func goneFrom(col string) (kind, id string) {
+	if col == "" {
+		return "", ""
+	}
+	if k, id, ok := strings.Cut(col, ":"); ok {
+		return k, id
+	}
+	return GoneCampaign, col
 }
 
 // unboundRecord selects the records that no longer bind their key (see IdempotencyRecord):
@@ -235,18 +257,19 @@ func (ts *teamStore) PurgeIdempotency(ctx context.Context) (int64, error) {
 }
 
 // eraseReplays deletes every caller's idempotency records whose stored answer names id (an
-// interview or a campaign, whose UUID appears in no other object's answer): a replay must not
-// give back the participant data and words that deleting it erased. Records are keyed by
-// caller, not team, so it finds them by the ids their answers name (namingReplays).
+// interview or a campaign, kind, whose UUID appears in no other object's answer): a replay
+// must not give back the participant data and words that deleting it erased. Records are
+// keyed by caller, not team, so it finds them by the ids their answers name (namingReplays).
 //
-// With keepOwn (a campaign, which holds no participant data), the records whose answer was
-// the object itself (its create, its actions) are kept, their answers erased, as gone: a
-// retry of the create is told the campaign was deleted instead of making a new one. Every
-// other record naming it (an interview's start names its campaign) goes.
+// The records whose answer was the object itself (its create or start, its actions) are kept,
+// their answers erased, as gone: a retry of the create is told the object was deleted instead
+// of making a new one, which for an interview's start would store the erased participant's
+// data again from the retried body. Every other record naming it (an interview's start names
+// its campaign, an answer its interview) goes.
 //
 // It records the erasure for a day, for the answers of requests that raced it and are
 // recorded after it (CompleteIdempotency).
-func (ts *teamStore) eraseReplays(ctx context.Context, id string, keepOwn bool) error {
+func (ts *teamStore) eraseReplays(ctx context.Context, id, kind string) error {
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		if err := tx.lockReplays(ctx, tx.s.d.replayLock); err != nil {
 			return err
@@ -255,10 +278,8 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id string, keepOwn bool) 
 			id, tx.t(now())); err != nil {
 			return err
 		}
-		if keepOwn {
-			if err := tx.markReplaysGone(ctx, id); err != nil {
-				return err
-			}
+		if err := tx.markReplaysGone(ctx, id, kind); err != nil {
+			return err
 		}
 		for _, naming := range tx.namingReplays(id) {
 			if _, err := tx.writer().ExecContext(ctx, tx.s.d.rebind("DELETE FROM idempotency_records WHERE "+naming.where), naming.arg); err != nil {
@@ -293,7 +314,9 @@ func (ts *teamStore) namingReplays(id string) [2]replayFilter {
 
 // markReplaysGone erases the answers that were the object id itself (a 2xx whose data's id
 // is id) and marks their records gone; the rest naming id are left for the caller to delete.
-func (ts *teamStore) markReplaysGone(ctx context.Context, id string) error {
+// An interview's records lose their request hash too, a fingerprint of the participant's data
+// its start sent: such a record answers every request under its key as gone.
+func (ts *teamStore) markReplaysGone(ctx context.Context, id, kind string) error {
 	type recordKey struct{ team, key string }
 	var own []recordKey
 	for _, naming := range ts.namingReplays(id) {
@@ -318,8 +341,9 @@ func (ts *teamStore) markReplaysGone(ctx context.Context, id string) error {
 	}
 	// An emptied answer names nothing any more, so its names go too.
 	for _, k := range own {
-		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("UPDATE idempotency_records SET body = ?, gone = ?, named = 1 WHERE team_id = ? AND key = ?"),
-			[]byte{}, id, k.team, k.key); err != nil {
+		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind(`UPDATE idempotency_records SET body = ?, gone = ?, named = 1,
+			request_hash = CASE WHEN ? THEN request_hash ELSE ? END WHERE team_id = ? AND key = ?`),
+			[]byte{}, goneColumn(kind, id), kind == GoneCampaign, []byte{}, k.team, k.key); err != nil {
 			return err
 		}
 		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_names WHERE team_id = ? AND key = ?"), k.team, k.key); err != nil {

@@ -230,7 +230,7 @@ func (ts *teamStore) EraseInterview(ctx context.Context, id InterviewID) (Erasur
 		if out.Redacted, err = tx.eraseFromFindings(ctx, id, campaign, cited, analysed); err != nil {
 			return err
 		}
-		if err := tx.eraseReplays(ctx, string(id), false); err != nil {
+		if err := tx.eraseReplays(ctx, string(id), GoneInterview); err != nil {
 			return err
 		}
 		out.Campaign = campaign

@@ -56,7 +56,7 @@ func (ts *teamStore) DeleteCampaignData(ctx context.Context, campaign CampaignID
 			return total, fmt.Errorf("store: delete campaign %s data from %s: %w", campaign, sc.table, err)
 		}
 	}
-	if err := ts.eraseReplays(ctx, string(campaign), true); err != nil {
+	if err := ts.eraseReplays(ctx, string(campaign), GoneCampaign); err != nil {
 		return total, fmt.Errorf("store: delete campaign %s: %w", campaign, err)
 	}
 	// The campaign's counter rows are all zero now; a concurrent create re-inserts its row.

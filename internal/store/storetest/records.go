@@ -202,7 +202,7 @@ func testCampaignReplaysGone(t *testing.T, newDSN NewDSN) {
 	}
 	must(f.a.DeleteCampaignData(f.ctx, f.campA))(t)
 	gone := must(caller.GetIdempotency(f.ctx, "create"))(t)
-	if gone.Gone != string(f.campA) || len(gone.Body) != 0 || gone.StatusCode != 201 || string(gone.RequestHash) != "create" {
+	if gone.Gone != string(f.campA) || gone.GoneKind != store.GoneCampaign || len(gone.Body) != 0 || gone.StatusCode != 201 || string(gone.RequestHash) != "create" {
 		t.Fatalf("the create's record after its campaign was deleted: %+v", gone)
 	}
 	_, err := caller.GetIdempotency(f.ctx, "start")
@@ -213,6 +213,37 @@ func testCampaignReplaysGone(t *testing.T, newDSN NewDSN) {
 	// The key stays taken until it expires.
 	_, err = caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "create", RequestHash: []byte("create")})
 	isErr(t, err, store.ErrConflict)
+}
+
+// testInterviewReplaysGone: erasing an interview keeps the records whose answer was the
+// interview (its start), as gone with its id and holding nothing of the participant: no
+// answer, no request hash (a fingerprint of the participant's data the start sent). A retry of
+// the start is then told it was erased rather than run again with the participant's data.
+// Other records naming it (an answer) go whole.
+func testInterviewReplaysGone(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	caller := f.s.Team("caller:someone")
+	iv := interview(t, f.a, f.campA)
+	answers := map[string]string{
+		"start":  `{"data":{"id":"` + string(iv.ID) + `","campaign_id":"` + string(f.campA) + `","participant":{"email":"p@example.com"}}}`,
+		"answer": `{"data":{"interview_id":"` + string(iv.ID) + `","content":"my words"}}`,
+	}
+	for k, body := range answers {
+		claim := must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: k, RequestHash: []byte(k)}))(t)
+		ok(t, caller.CompleteIdempotency(f.ctx, claim, 201, []byte(body)))
+	}
+	ok(t, f.a.DeleteInterview(f.ctx, iv.ID))
+	gone := must(caller.GetIdempotency(f.ctx, "start"))(t)
+	if gone.Gone != string(iv.ID) || gone.GoneKind != store.GoneInterview || len(gone.Body) != 0 || len(gone.RequestHash) != 0 || gone.StatusCode != 201 {
+		t.Fatalf("the start's record after its interview was erased: %+v", gone)
+	}
+	_, err := caller.GetIdempotency(f.ctx, "answer")
+	isErr(t, err, store.ErrNotFound)
+	_, err = caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "start", RequestHash: []byte("start")})
+	isErr(t, err, store.ErrConflict)
+	// Deleting the campaign afterwards leaves the marker, which names nothing any more.
+	must(f.a.DeleteCampaignData(f.ctx, f.campA))(t)
+	same(t, must(caller.GetIdempotency(f.ctx, "start"))(t), gone)
 }
 
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {

@@ -49,6 +49,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"OutlivedClaimLeavesTheRepeats", testOutlivedClaimLeavesTheRepeats},
 		{"ReplayAfterErasure", testReplayAfterErasure},
 		{"CampaignReplaysGone", testCampaignReplaysGone},
+		{"InterviewReplaysGone", testInterviewReplaysGone},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
 		{"EventIdentity", testEventIdentity},
 		{"DeliveryFields", testDeliveryFields},
