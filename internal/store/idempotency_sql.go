@@ -105,9 +105,10 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 
 // CompleteIdempotency fills in the response of a pending claim. The claim is told from a
 // repeat's that took it over once its lease ran out (the same key and request) by when it was
-// made, so a run that outlived its lease never records over the repeat's claim. An answer naming an
-// interview or campaign erased since the claim was made (the request raced the erasure) is
-// not kept: the claim is dropped, and a repeat runs again and finds nothing to give back.
+// made, so a run that outlived its lease never records over the repeat's claim. An answer
+// naming an interview or campaign erased since the claim was made (the request raced the
+// erasure) is not kept: the claim is dropped, and a repeat runs again and finds nothing to
+// give back.
 // The erasure and this write take one lock (exclusive and shared), so either the erasure
 // sees the answer and deletes it, or this write sees the erasure.
 func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyRecord, status int, body []byte) error {
@@ -125,7 +126,6 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyR
 		if err := tx.lockReplays(ctx, tx.s.d.replayLockShared); err != nil {
 			return err
 		}
-		// Erasures from a little before the claim too: replicas' clocks differ.
 		var pending int
 		err := tx.queryRow(ctx, "SELECT COUNT(*) FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
 			[]any{&pending}, tx.team, key, tx.t(claim.CreatedAt))
@@ -135,6 +135,7 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyR
 		if pending == 0 {
 			return ErrNotFound
 		}
+		// Erasures from a little before the claim too: replicas' clocks differ.
 		raced, err := tx.erasedSince(ctx, body, claim.CreatedAt.Add(-clockSkew))
 		if err != nil {
 			return err
