@@ -10,8 +10,9 @@ import (
 )
 
 // TestErasureFindsReplaysRecordedBeforeTheIndex: an answer recorded before migration 12, which
-// indexes the ids answers name, is still erased with the interview it names, while another
-// caller's unrelated answer of that time stays.
+// indexes the ids answers name, is still erased with the interview it names (one that was the
+// interview left as a gone marker, holding nothing of it), while another caller's unrelated
+// answer of that time stays.
 func TestErasureFindsReplaysRecordedBeforeTheIndex(t *testing.T) {
 	const iv = "0a7e57ed-0000-4000-8000-0000000000c1"
 	for _, be := range backends {
@@ -26,7 +27,8 @@ func TestErasureFindsReplaysRecordedBeforeTheIndex(t *testing.T) {
 			if be.driver != "pgx" {
 				expires = time.Now().Add(time.Hour).UnixMicro() // SQLite's time columns hold Unix microseconds
 			}
-			for key, body := range map[string]string{"names-it": `{"data":{"id":"` + iv + `"}}`, "unrelated": `{"data":{"id":"` + string(keptCampaign) + `"}}`} {
+			for key, body := range map[string]string{"names-it": `{"data":{"interview_id":"` + iv + `"}}`, "was-it": `{"data":{"id":"` + iv + `"}}`,
+				"unrelated": `{"data":{"id":"` + string(keptCampaign) + `"}}`} {
 				if _, err := db.Exec(oldRecord(be), "caller:old", key, []byte{1}, 201, []byte(body), expires); err != nil {
 					t.Fatal(err)
 				}
@@ -42,6 +44,9 @@ func TestErasureFindsReplaysRecordedBeforeTheIndex(t *testing.T) {
 			records := s.Team("caller:old")
 			if _, err := records.GetIdempotency(ctx, "names-it"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("the answer naming the erased interview, recorded before the index: %v, want ErrNotFound", err)
+			}
+			if gone, err := records.GetIdempotency(ctx, "was-it"); err != nil || gone.Gone != iv || len(gone.Body) != 0 || len(gone.RequestHash) != 0 {
+				t.Errorf("the interview's own answer, recorded before the index: %+v, %v, want a gone marker", gone, err)
 			}
 			if _, err := records.GetIdempotency(ctx, "unrelated"); err != nil {
 				t.Errorf("an unrelated answer of that time: %v", err)
