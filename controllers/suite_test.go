@@ -45,7 +45,9 @@ var (
 	outbox      = &faultyOutbox{}
 	// conflicts counts the status patches refused on purpose for objects named conflict-*.
 	conflicts atomic.Int32
-	db        store.Store
+	// flakes counts the status patches refused on purpose for objects named flaky-*.
+	flakes atomic.Int32
+	db     store.Store
 	// managerLogs holds what the manager logged at V(1) and above.
 	managerLogs = &capturedLogs{}
 )
@@ -119,19 +121,31 @@ func startManager(ctx context.Context) error {
 }
 
 // newConflictingClient refuses the first status patch of every object named conflict-*
-// with a 409, as a concurrent writer would cause, to prove the write is retried, not lost.
+// with a 409, as a concurrent writer would cause, to prove the write is retried, not lost;
+// and every other status patch of an object named flaky-*, so that a pass's status write is
+// lost again and again while its spec keeps changing, as under racing writers.
 func newConflictingClient(config *rest.Config, options client.Options) (client.Client, error) {
 	c, err := client.NewWithWatch(config, options)
 	if err != nil {
 		return nil, err
 	}
-	var refused sync.Map
+	var refused, patches sync.Map
+	conflict := func(obj client.Object) error {
+		return apierrors.NewConflict(schema.GroupResource{Group: "qual.cx", Resource: "status"}, obj.GetName(), errors.New("injected"))
+	}
 	return interceptor.NewClient(c, interceptor.Funcs{
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-			if strings.HasPrefix(obj.GetName(), "conflict-") {
+			switch name := obj.GetName(); {
+			case strings.HasPrefix(name, "conflict-"):
 				if _, done := refused.LoadOrStore(string(obj.GetUID()), true); !done {
 					conflicts.Add(1)
-					return apierrors.NewConflict(schema.GroupResource{Group: "qual.cx", Resource: "status"}, obj.GetName(), errors.New("injected"))
+					return conflict(obj)
+				}
+			case strings.HasPrefix(name, "flaky-"):
+				n, _ := patches.LoadOrStore(string(obj.GetUID()), &atomic.Int32{})
+				if n.(*atomic.Int32).Add(1)%2 == 1 {
+					flakes.Add(1)
+					return conflict(obj)
 				}
 			}
 			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)

@@ -73,6 +73,9 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	if err := setFinalizer(ctx, r.Client, team, teamFinalizer, true); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.recordMemberships(ctx, team); err != nil {
+		return ctrl.Result{}, err
+	}
 
 	before := team.Status.DeepCopy()
 	defer func() {
@@ -88,7 +91,7 @@ func (r *TeamReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctr
 	}
 	if emitErr := r.announceMembers(ctx, team); emitErr != nil {
 		// Retried: observedMembers stays as it was, so the retry sees the same members join
-		// and leave and writes the events it missed under the same ids.
+		// and leave and writes the events it missed under the same ids (memberships).
 		err = emitErr
 	}
 	if revokeErr := r.revokeLostManagers(ctx, team); revokeErr != nil {
@@ -244,8 +247,60 @@ func (r *TeamReconciler) reconcileRBAC(ctx context.Context, team *qualv1alpha1.T
 	return nil
 }
 
+// recordMemberships records since when each e-mail of spec.members and observedMembers has
+// been a member (status.memberships), giving one not recorded yet the team's current
+// generation, and forgets the e-mails of neither. A member event's id derives from that
+// generation, so it is fixed before the first event of the membership is written: the write
+// applies only to the Team as read, so a pass on a stale copy gets a conflict (and is retried
+// on a fresh one) instead of giving a membership a second generation, and hence its events a
+// second id.
+func (r *TeamReconciler) recordMemberships(ctx context.Context, team *qualv1alpha1.Team) error {
+	since := membershipsOf(team)
+	kept := make([]qualv1alpha1.TeamMembership, 0, len(team.Spec.Members))
+	record := func(email string) {
+		for _, m := range kept {
+			if m.Email == email {
+				return
+			}
+		}
+		began, ok := since[email]
+		if !ok {
+			began = team.Generation
+		}
+		kept = append(kept, qualv1alpha1.TeamMembership{Email: email, Since: began})
+	}
+	for _, m := range team.Spec.Members {
+		record(m.Email)
+	}
+	for _, email := range team.Status.ObservedMembers {
+		record(email)
+	}
+	if equality.Semantic.DeepEqual(kept, team.Status.Memberships) {
+		return nil
+	}
+	before := team.Status.DeepCopy()
+	team.Status.Memberships = kept
+	if err := patchStatusLocked(ctx, r.Client, team, before, &team.Status); err != nil {
+		return fmt.Errorf("record the memberships of team %s: %w", team.Name, err)
+	}
+	return nil
+}
+
+// membershipsOf maps each e-mail of a team's status.memberships to the generation its
+// membership began at.
+func membershipsOf(team *qualv1alpha1.Team) map[string]int64 {
+	since := make(map[string]int64, len(team.Status.Memberships))
+	for _, m := range team.Status.Memberships {
+		since[m.Email] = m.Since
+	}
+	return since
+}
+
 // announceMembers writes a webhook event for each member who joined or left since the members
-// last observed, then records the members now in spec. A team's first members join it.
+// last observed, then records the members now in spec. A team's first members join it. Each
+// event is named by its membership (recordMemberships ran first), so a pass that announces
+// what an earlier one did, whose status write was lost or is not read back yet, writes the
+// same ids and the outbox keeps the first.
 func (r *TeamReconciler) announceMembers(ctx context.Context, team *qualv1alpha1.Team) error {
 	observed, current := sets.New(team.Status.ObservedMembers...), sets.New[string]()
 	for _, m := range team.Spec.Members {
@@ -267,12 +322,18 @@ func (r *TeamReconciler) announceMembers(ctx context.Context, team *qualv1alpha1
 	for _, m := range team.Spec.Members {
 		team.Status.ObservedMembers = append(team.Status.ObservedMembers, m.Email)
 	}
+	// Those who left are announced: their memberships are over.
+	team.Status.Memberships = slices.DeleteFunc(slices.Clone(team.Status.Memberships), func(m qualv1alpha1.TeamMembership) bool {
+		return !current.Has(m.Email)
+	})
 	return nil
 }
 
 // memberEvents are the events of the members in current and not in observed (joined, in
-// spec order), then of those in observed and not in current (left, by e-mail).
+// spec order), then of those in observed and not in current (left, by e-mail), each named by
+// its membership.
 func memberEvents(team *qualv1alpha1.Team, observed, current sets.Set[string]) ([]store.NewEvent, error) {
+	since := membershipsOf(team)
 	var evs []store.NewEvent
 	add := func(ev store.NewEvent, err error) error {
 		evs = append(evs, ev)
@@ -280,13 +341,13 @@ func memberEvents(team *qualv1alpha1.Team, observed, current sets.Set[string]) (
 	}
 	for _, m := range team.Spec.Members {
 		if !observed.Has(m.Email) {
-			if err := add(qualevents.Added(team, m)); err != nil {
+			if err := add(qualevents.Added(team, m, since[m.Email])); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, email := range sets.List(observed.Difference(current)) {
-		if err := add(qualevents.Removed(team, email)); err != nil {
+		if err := add(qualevents.Removed(team, email, since[email])); err != nil {
 			return nil, err
 		}
 	}

@@ -48,6 +48,22 @@ type TeamMember struct {
 	AddedAt *metav1.Time `json:"addedAt,omitempty"`
 }
 
+// TeamMembership is since when an e-mail has been in a team's members, as the controller saw
+// it.
+type TeamMembership struct {
+	// email is the member's e-mail, as spec.members spells it.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	Email string `json:"email"`
+
+	// since is the team's metadata.generation when the controller first saw the e-mail in
+	// spec.members after it was last absent.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Since int64 `json:"since"`
+}
+
 // TeamSpec is the desired state of a Team.
 // +kubebuilder:validation:XValidation:rule="!has(self.members) || size(self.members) == 0 || self.members.exists(m, m.role == 'owner')",message="members must include at least one owner",fieldPath=".members"
 // +kubebuilder:validation:XValidation:rule="has(self.namespace) || !has(oldSelf.namespace)",message="namespace cannot be removed once set",fieldPath=".namespace"
@@ -105,6 +121,18 @@ type TeamStatus struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +kubebuilder:validation:items:MaxLength=254
 	ObservedMembers []string `json:"observedMembers,omitempty"`
+
+	// memberships say since when each e-mail of spec.members and observedMembers has been a
+	// member: the generation at which the controller first saw it in spec.members after it
+	// was last absent. That generation names the membership's team.member_added and
+	// team.member_removed events (their ids derive from it), so it is recorded, onto the Team
+	// as read, before either is written: every pass announcing a change, whatever generation
+	// it reads, writes the same id, and a member who leaves and comes back is a new one.
+	// +optional
+	// +listType=map
+	// +listMapKey=email
+	// +kubebuilder:validation:MaxItems=200
+	Memberships []TeamMembership `json:"memberships,omitempty"`
 
 	// observedManagers are the e-mails (in lower case) and user IDs of the owners and admins
 	// the controller last saw. An API key whose spec.owner is among them and no longer names

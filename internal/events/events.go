@@ -60,10 +60,13 @@ func TransitionKey(to qualv1alpha1.CampaignState, generation int64) string {
 	return string(to) + "/" + GenerationKey(generation)
 }
 
-// MemberKey is the change key of a member joining or leaving: the e-mail and the team's
-// generation, so someone removed and added again is announced again.
-func MemberKey(email string, generation int64) string {
-	return email + "/" + GenerationKey(generation)
+// MemberKey is the change key of a member joining or leaving: the e-mail and the generation
+// the membership began at (the Team's status.memberships), not the team's current one, which
+// any later member edit moves: every pass announcing the change writes the same id, however
+// many edits landed since, while someone removed and added again is a new membership and is
+// announced again.
+func MemberKey(email string, since int64) string {
+	return email + "/" + GenerationKey(since)
 }
 
 // TransitionType is the event type of a move to a publish state, and false for a state whose
@@ -103,16 +106,18 @@ type RemovedMember struct {
 	Email  string `json:"email"`
 }
 
-// Added is the event of a member joining a team; its subject is the team.
-func Added(team *qualv1alpha1.Team, m qualv1alpha1.TeamMember) (store.NewEvent, error) {
+// Added is the event of a member joining a team in the membership that began at generation
+// since; its subject is the team.
+func Added(team *qualv1alpha1.Team, m qualv1alpha1.TeamMember, since int64) (store.NewEvent, error) {
 	data := Member{TeamID: string(team.UID), Member: resources.NewMember(m)}
-	return build(MemberAdded, string(team.UID), MemberKey(m.Email, team.Generation), data)
+	return build(MemberAdded, string(team.UID), MemberKey(m.Email, since), data)
 }
 
-// Removed is the event of a member leaving a team; its subject is the team.
-func Removed(team *qualv1alpha1.Team, email string) (store.NewEvent, error) {
+// Removed is the event of a member leaving a team, ending the membership that began at
+// generation since; its subject is the team.
+func Removed(team *qualv1alpha1.Team, email string, since int64) (store.NewEvent, error) {
 	data := RemovedMember{TeamID: string(team.UID), Email: email}
-	return build(MemberRemoved, string(team.UID), MemberKey(email, team.Generation), data)
+	return build(MemberRemoved, string(team.UID), MemberKey(email, since), data)
 }
 
 // APIKey is the event of a change to an API key of the team teamUID; its data is the REST key,

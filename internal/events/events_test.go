@@ -56,13 +56,15 @@ func TestCampaignEventsAreErasedWithTheCampaignButItsDeletion(t *testing.T) {
 	}
 }
 
+// A member event is about the team, and its id names the membership (the generation it began
+// at), not the team's current generation, which later edits move.
 func TestMemberEventsAreAboutTheTeam(t *testing.T) {
-	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "acme", UID: "t-1", Generation: 4}}
-	added, err := events.Added(team, qualv1alpha1.TeamMember{Email: "a@acme.example", Role: qualv1alpha1.RoleAdmin})
+	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "acme", UID: "t-1", Generation: 9}}
+	added, err := events.Added(team, qualv1alpha1.TeamMember{Email: "a@acme.example", Role: qualv1alpha1.RoleAdmin}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	removed, err := events.Removed(team, "a@acme.example")
+	removed, err := events.Removed(team, "a@acme.example", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
