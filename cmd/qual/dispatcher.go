@@ -86,7 +86,7 @@ func (f *dispatcherFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.stallHold, "stall-hold", delivery.DefaultStallHold, "a delivery held while its webhook is stalled (a signing Secret missing or invalid, NoTeam, ...) fails after this long, naming the stall; keep it well below --delivery-retention, or the failure is pruned with it")
 	fs.DurationVar(&f.retention, "delivery-retention", delivery.DefaultRetention, "finished deliveries, their attempts and their events are deleted after this long")
 	fs.DurationVar(&f.statusInterval, "status-interval", delivery.DefaultStatusInterval, "an endpoint's Webhook status is written at most this often")
-	fs.DurationVar(&f.rescueAfter, "rescue-after", delivery.DefaultRescueAfter, "a delivery whose replica died mid-send is sent again after this; keep it equal to the apiserver's --analysis-rescue-after (the queue's leader applies its own to every job)")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", delivery.DefaultRescueAfter, "a delivery whose replica died mid-send is sent again this long after its attempt began (River looks every 30 s); a run lasts 30 s at most, so keep it at 45s or more, or a rescue may send beside a dying run. Each job carries it: the analyses' --analysis-rescue-after is theirs")
 	fs.DurationVar(&f.poll, "poll-interval", delivery.DefaultPollInterval, "how often the outbox is read for new events")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8092", "address of the Prometheus metrics endpoint; 0 turns it off")
 }

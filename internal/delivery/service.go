@@ -27,7 +27,7 @@ const (
 	DefaultStatusInterval = 10 * time.Second
 	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultMaxPayload     = 256 << 10
-	DefaultRescueAfter    = 15 * time.Minute
+	DefaultRescueAfter    = time.Minute
 	DefaultStallHold      = 7 * 24 * time.Hour
 )
 
@@ -97,7 +97,10 @@ type Config struct {
 	Retention time.Duration
 	// MaxPayload caps a delivery's body; a bigger event fails without being sent.
 	MaxPayload int
-	// RescueAfter re-runs a delivery whose process died mid-send (see jobs.Config).
+	// RescueAfter re-runs a delivery whose process died mid-send (see jobs.Config): after a
+	// minute by default, twice the longest a run may last (jobTimeout), so a delivery
+	// rescued is no longer being sent by the run that took it. Deliveries are ordered per
+	// subject, so until then that subject's later events wait too.
 	RescueAfter time.Duration
 	// Now is the clock (default time.Now); tests move it to prove day-long rules in seconds.
 	Now func() time.Time
@@ -157,7 +160,8 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // jobTimeout bounds one job run: an attempt (the client's timeout, 10 s in production) and
-// its store writes.
+// its store writes. A run is cancelled then, whatever the attempt does, which is what makes
+// a rescue after DefaultRescueAfter safe: the run that took the job has ended by then.
 const jobTimeout = 30 * time.Second
 
 // Service fans events out to endpoints and delivers them.

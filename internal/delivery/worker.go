@@ -43,7 +43,7 @@ func (s *Service) enqueue(ctx context.Context, ds []store.Delivery, opts *river.
 
 // worker sends one delivery per job run.
 type worker struct {
-	river.WorkerDefaults[deliverArgs]
+	jobs.WorkerDefaults[deliverArgs]
 	s *Service
 }
 

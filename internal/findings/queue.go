@@ -245,7 +245,7 @@ func (analyzeArgs) Kind() string { return jobs.KindAnalysis }
 
 // worker runs analysis jobs.
 type worker struct {
-	river.WorkerDefaults[analyzeArgs]
+	jobs.WorkerDefaults[analyzeArgs]
 	runner *Runner
 }
 

@@ -475,7 +475,10 @@ func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "The pricing page confused me and setup was slow.")
-			inserter, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Logger: logr.Discard()})
+			// The job carries the rescue bound of the queue that queued it, whichever client
+			// leads when it is stuck: the replicas of one deployment share it.
+			inserter, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s,
+				JobTimeout: 2 * time.Second, RescueAfter: 2 * time.Second, Logger: logr.Discard()})
 			if err == nil {
 				err = inserter.Start(context.Background())
 			}

@@ -36,11 +36,13 @@ type Config struct {
 	Workers int
 	// Register adds the queue's workers to River's registry.
 	Register func(*river.Workers)
-	// JobTimeout cancels a job that runs longer.
+	// JobTimeout cancels a job of this client's queue that runs longer.
 	JobTimeout time.Duration
-	// RescueAfter is how long a job may stay running before it is taken for stuck (its
-	// process died) and run again. Whichever client leads the database's clients applies its
-	// own value to every queue, so every queue in a database should be given the same one.
+	// RescueAfter is how long a job this client queues may stay running before it is taken
+	// for stuck (its process died) and run again, by whichever client leads the database's
+	// clients: it is stamped on the job (see rescue.go), so each queue keeps its own. It is
+	// raised to JobTimeout and no run of the job lasts longer; keep it above by the time a
+	// cancelled run may take to end, or a rescue may run the job beside its dying run.
 	RescueAfter time.Duration
 	// MaxAttempts bounds the runs of one job, rescues included.
 	MaxAttempts int
@@ -89,9 +91,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	c := &Client{log: cfg.Logger, retry: 5 * time.Second, work: cfg.Workers > 0}
+	// No client-wide timeout: every worker gives each job its own bound (WorkerDefaults), and
+	// the middleware cuts a run to JobTimeout.
 	rc := &river.Config{
-		ID: cfg.ID, JobTimeout: cfg.JobTimeout, RescueStuckJobsAfter: cfg.RescueAfter, MaxAttempts: cfg.MaxAttempts,
+		ID: cfg.ID, JobTimeout: -1, RescueStuckJobsAfter: rescueScan, MaxAttempts: cfg.MaxAttempts,
 		Logger: slog.New(&warnings{logr.ToSlogHandler(cfg.Logger.WithName("river"))}), Workers: river.NewWorkers(),
+		Middleware: []rivertype.Middleware{&bound{rescueAfter: max(cfg.RescueAfter, cfg.JobTimeout), timeout: cfg.JobTimeout}},
 	}
 	if cfg.Register != nil {
 		cfg.Register(rc.Workers)

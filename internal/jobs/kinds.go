@@ -65,9 +65,10 @@ func (standInArgs[K]) Kind() string {
 	return k.name()
 }
 
-// standIn is registered, never run: its client does not work the kind's queue.
+// standIn is registered, never run: its client does not work the kind's queue. The rescuer
+// asks it for a stuck job's Timeout, the job's own rescue bound.
 type standIn[K kindName] struct {
-	river.WorkerDefaults[standInArgs[K]]
+	WorkerDefaults[standInArgs[K]]
 }
 
 // errStandIn would be a job of another queue reaching this client's workers.

@@ -21,10 +21,93 @@ type analysisArgs struct {
 func (analysisArgs) Kind() string { return jobs.KindAnalysis }
 
 type analysisWorker struct {
-	river.WorkerDefaults[analysisArgs]
+	jobs.WorkerDefaults[analysisArgs]
 }
 
 func (analysisWorker) Work(context.Context, *river.Job[analysisArgs]) error { return nil }
+
+// deliveryArgs is a job of the delivery queue.
+type deliveryArgs struct {
+	Delivery string `json:"delivery"`
+}
+
+func (deliveryArgs) Kind() string { return jobs.KindDelivery }
+
+type deliveryWorker struct {
+	jobs.WorkerDefaults[deliveryArgs]
+}
+
+func (deliveryWorker) Work(context.Context, *river.Job[deliveryArgs]) error { return nil }
+
+// Each job is rescued after the bound its own queue gave it, whichever queue's client leads:
+// a delivery left running two minutes by a dead process is put back (its bound is a minute),
+// while an analysis running as long is left alone (its bound is a quarter of an hour), so the
+// short bound deliveries need never rescues an analysis that still runs.
+func TestEachKindIsRescuedAfterItsOwnBound(t *testing.T) {
+	for _, leader := range []string{jobs.KindDelivery, jobs.KindAnalysis} {
+		t.Run(leader, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = db.Close() }()
+			configs := map[string]jobs.Config{
+				jobs.KindAnalysis: {Store: db, Queue: "analyses", Kind: jobs.KindAnalysis, JobTimeout: 10 * time.Minute,
+					RescueAfter: 15 * time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, analysisWorker{}) }},
+				jobs.KindDelivery: {Store: db, Queue: "deliveries", Kind: jobs.KindDelivery, JobTimeout: 30 * time.Second,
+					RescueAfter: time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, deliveryWorker{}) }},
+			}
+			client := func(kind string, workers int) *jobs.Client {
+				cfg := configs[kind]
+				cfg.Workers, cfg.PollInterval, cfg.Logger = workers, 50*time.Millisecond, logr.Discard()
+				c, err := jobs.New(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Start(ctx)
+				waitReady(t, c)
+				return c
+			}
+			// Each queue's own client queues its job, into a queue nobody works here.
+			if err := client(jobs.KindAnalysis, 0).Insert(ctx, analysisArgs{Campaign: "c1"}, &river.InsertOpts{Queue: "idle"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := client(jobs.KindDelivery, 0).Insert(ctx, deliveryArgs{Delivery: "d1"}, &river.InsertOpts{Queue: "idle"}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := store.BackingOf(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Both taken two minutes ago by a process that died.
+			if _, err := b.Writer.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = ?`,
+				time.Now().Add(-2*time.Minute).UTC().Format("2006-01-02 15:04:05.999999")); err != nil {
+				t.Fatal(err)
+			}
+			lead := client(leader, 1)
+			defer func() { _ = lead.Stop(context.Background()) }()
+			state := func(kind string) string {
+				var s string
+				if err := b.Writer.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = ?`, kind).Scan(&s); err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				if s := state(jobs.KindDelivery); s == "retryable" || s == "available" {
+					break
+				} else if time.Now().After(deadline) {
+					t.Fatalf("the stuck delivery is still %s", s)
+				}
+			}
+			if s := state(jobs.KindAnalysis); s != "running" {
+				t.Fatalf("an analysis running for two minutes was rescued (%s): its bound is a quarter of an hour", s)
+			}
+		})
+	}
+}
 
 // A job of one queue that got stuck (its process died mid-run) is put back by whichever
 // client leads the database's clients, even one that works another queue: River's rescuer
