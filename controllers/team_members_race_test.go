@@ -52,7 +52,7 @@ func memberChanges(t *testing.T, team *qualv1alpha1.Team) map[string]int {
 }
 
 // Members added and removed by racing writers, while the Team's status writes keep being lost
-// (every other one is refused: flaky-*), are announced once each. A pass whose status write
+// (every other closing one is refused: flaky-*), are announced once each. A pass whose status write
 // was lost announces again what it announced, on a newer generation, as the writers keep
 // editing; each change must keep its one event id all the same.
 func TestRacingMemberChangesAreAnnouncedOnceEach(t *testing.T) {
