@@ -31,20 +31,8 @@ import (
 // namespace labelled with the team's UID, reads the signing Secret with its rotation, writes
 // health into status, and disables an endpoint (spec first, then why, and an Event).
 func TestKubeDirectory(t *testing.T) {
-	env, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := testenv.Start(env)
-	t.Cleanup(func() { _ = env.Stop() })
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg, c := controlPlane(t)
 	ctx := t.Context()
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const team = "0b6f0c1e-team-uid"
 	for name, labels := range map[string]map[string]string{
 		"team-a": {qualv1alpha1.LabelTeamUID: team},
@@ -248,4 +236,24 @@ func startKube(t *testing.T, cfg *rest.Config, env *envtest.Environment, c clien
 		t.Fatal("cache did not sync")
 	}
 	return k
+}
+
+// controlPlane starts a real API server (with the CRDs and admission policies) for one test,
+// stopped when it ends, and a client of it.
+func controlPlane(t *testing.T) (*envtest.Environment, *rest.Config, client.Client) {
+	t.Helper()
+	env, err := testenv.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := testenv.Start(env)
+	t.Cleanup(func() { _ = env.Stop() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, cfg, c
 }

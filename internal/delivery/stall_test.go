@@ -32,19 +32,7 @@ import (
 // receiver with that secret. A team that is deleted meanwhile (its namespace being deleted)
 // still gets nothing: its held delivery fails unsent, and no failure counts.
 func TestStalledSecretHoldsDeliveries(t *testing.T) {
-	env, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := testenv.Start(env)
-	t.Cleanup(func() { _ = env.Stop() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg, c := controlPlane(t)
 	for _, b := range backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()

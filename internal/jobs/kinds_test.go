@@ -20,12 +20,6 @@ type analysisArgs struct {
 
 func (analysisArgs) Kind() string { return jobs.KindAnalysis }
 
-type analysisWorker struct {
-	jobs.WorkerDefaults[analysisArgs]
-}
-
-func (analysisWorker) Work(context.Context, *river.Job[analysisArgs]) error { return nil }
-
 // deliveryArgs is a job of the delivery queue.
 type deliveryArgs struct {
 	Delivery string `json:"delivery"`
@@ -33,11 +27,12 @@ type deliveryArgs struct {
 
 func (deliveryArgs) Kind() string { return jobs.KindDelivery }
 
-type deliveryWorker struct {
-	jobs.WorkerDefaults[deliveryArgs]
+// idle works a job of either queue by doing nothing, with the queue's own defaults.
+type idle[T river.JobArgs] struct {
+	jobs.WorkerDefaults[T]
 }
 
-func (deliveryWorker) Work(context.Context, *river.Job[deliveryArgs]) error { return nil }
+func (idle[T]) Work(context.Context, *river.Job[T]) error { return nil }
 
 // Each job is rescued after the bound its own queue gave it, whichever queue's client leads:
 // a delivery left running two minutes by a dead process is put back (its bound is a minute),
@@ -55,9 +50,9 @@ func TestEachKindIsRescuedAfterItsOwnBound(t *testing.T) {
 			defer func() { _ = db.Close() }()
 			configs := map[string]jobs.Config{
 				jobs.KindAnalysis: {Store: db, Queue: "analyses", Kind: jobs.KindAnalysis, JobTimeout: 10 * time.Minute,
-					RescueAfter: 15 * time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, analysisWorker{}) }},
+					RescueAfter: 15 * time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, idle[analysisArgs]{}) }},
 				jobs.KindDelivery: {Store: db, Queue: "deliveries", Kind: jobs.KindDelivery, JobTimeout: 30 * time.Second,
-					RescueAfter: time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, deliveryWorker{}) }},
+					RescueAfter: time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, idle[deliveryArgs]{}) }},
 			}
 			client := func(kind string, workers int) *jobs.Client {
 				cfg := configs[kind]
@@ -123,7 +118,7 @@ func TestAnotherQueuesClientRescuesAStuckJob(t *testing.T) {
 
 	// The analysis queue's client inserts a job and is gone before anyone runs it.
 	inserter, err := jobs.New(ctx, jobs.Config{Store: db, Queue: "analyses", Kind: jobs.KindAnalysis,
-		Register: func(w *river.Workers) { river.AddWorker(w, analysisWorker{}) }, Logger: logr.Discard()})
+		Register: func(w *river.Workers) { river.AddWorker(w, idle[analysisArgs]{}) }, Logger: logr.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
