@@ -619,9 +619,10 @@ func TestCampaignCreateReplayAfterDelete(t *testing.T) {
 				}
 			}
 			var r response
-			// The deletion waits for the suite's Campaign controller to release its finalizer,
-			// which a loaded machine can hold past waitFor's 20 s (it did once in a full run).
-			testenv.Eventually(t, time.Minute, "the replay answers the deletion", func() error {
+			// The deletion waits for the suite's Campaign controller (one worker for every
+			// test's campaigns) to release its finalizer: 0.3 s alone, but past 20 s once and
+			// past a minute once in full runs on a loaded 2-core machine.
+			testenv.Eventually(t, 3*time.Minute, "the replay answers the deletion", func() error {
 				if r = callAt(t, b.url, "POST", "/api/v1/campaigns", tn.secret, body, "Idempotency-Key", "idem-c-1"); r.status != 404 {
 					return fmt.Errorf("%d %s", r.status, r.body)
 				}
