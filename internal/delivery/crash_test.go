@@ -66,10 +66,10 @@ func TestEveryEventSurvivesAKilledDispatcher(t *testing.T) {
 			ts := s.Team(team)
 			secret := newSecret(t)
 			rc := newReceiver(t, secret)
-			rc.answer = func(received, int, http.Header) int {
+			rc.setAnswer(func(received, int, http.Header) int {
 				time.Sleep(2 * time.Millisecond) // sends are in flight when the process dies
 				return http.StatusOK
-			}
+			})
 			hook := store.WebhookID(uuid.NewString())
 			for i := range events {
 				emit(t, ts, "interview.completed", fmt.Sprintf("iv-%d", i%50))
@@ -164,14 +164,14 @@ func TestADeliveryLeftRunningIsSentAgainWithinTheRescueBound(t *testing.T) {
 			t.Cleanup(func() { close(release) }) // before the receiver closes, which waits for it
 			hung := emit(t, ts, "team.member_added", "team-1")
 			next := emit(t, ts, "team.member_removed", "team-1")
-			rc.answer = func(r received, n int, _ http.Header) int {
+			rc.setAnswer(func(r received, n int, _ http.Header) int {
 				if r.id == string(hung.ID) && n == 1 {
 					first = r.at
 					close(stuck)
 					<-release // in flight when its dispatcher dies
 				}
 				return http.StatusOK
-			}
+			})
 
 			cmd := startDispatcherProcess(t, dsn, team, hook, rc.srv.URL, secret, 0)
 			select {

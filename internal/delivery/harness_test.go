@@ -99,9 +99,9 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	got := received{id: env.ID, typ: env.Type, subject: data.Subject, body: body, at: time.Now()}
 	rc.mu.Lock()
 	rc.seen[got.id]++
-	n := rc.seen[got.id]
+	n, answer := rc.seen[got.id], rc.answer
 	rc.mu.Unlock()
-	got.status = rc.answer(got, n, w.Header())
+	got.status = answer(got, n, w.Header())
 	rc.mu.Lock()
 	rc.got = append(rc.got, got)
 	rc.mu.Unlock()
@@ -360,4 +360,12 @@ func deliveries(t *testing.T, ts store.TeamStore, id store.WebhookID) []store.De
 		}
 		req.After = p.Next
 	}
+}
+
+// setAnswer sets answer for requests that a dispatcher in another process sends: the lock
+// orders what the test wrote before it ahead of the handler that reads it.
+func (rc *receiver) setAnswer(answer func(r received, n int, h http.Header) int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.answer = answer
 }
