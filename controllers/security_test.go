@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -279,6 +280,29 @@ func TestIdempotencyClaimCannotBeForgedOnCampaignsOrTeams(t *testing.T) {
 
 	// Teams are cluster-scoped: no tenant writes them, but an account a platform team grants
 	// Team writes to (not system:masters, not the REST API) must not stamp them either.
+	asWriter, writer := teamWriter(t)
+	stamped := newTeam(uniqueName("planted"), member(writer, qualv1alpha1.RoleOwner))
+	stamped.Annotations = claimed
+	refusedBy(t, "a team writer creating a team with a claim", asWriter.Create(ctx, stamped.DeepCopy(), client.DryRunAll), msg)
+	if err := k8s.Create(ctx, stamped, client.DryRunAll); err != nil {
+		t.Fatalf("stamping a team as the REST API: %v", err)
+	}
+	other := newTeam(uniqueName("plain"), member(writer, qualv1alpha1.RoleOwner))
+	if err := k8s.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), other) })
+	refusedBy(t, "a team writer adding a claim to a team", updateAs(ctx, asWriter, other, func(tm *qualv1alpha1.Team) {
+		metav1.SetMetaDataAnnotation(&tm.ObjectMeta, qualv1alpha1.AnnotationIdempotencyClaim, stamp)
+	}), msg)
+}
+
+// teamWriter is a client acting as an account granted Team writes cluster-wide, as a
+// platform team grants its GitOps account (not system:masters, not the REST API), and that
+// account's user name.
+func teamWriter(t *testing.T) (client.Client, string) {
+	t.Helper()
+	ctx := context.Background()
 	writer := "gitops@" + uniqueName("platform") + ".example"
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("team-writer")},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"teams"},
@@ -296,20 +320,76 @@ func TestIdempotencyClaimCannotBeForgedOnCampaignsOrTeams(t *testing.T) {
 	eventually(t, "the team writer's grant", func() error {
 		return asWriter.Create(ctx, newTeam(uniqueName("granted"), member(writer, qualv1alpha1.RoleOwner)), client.DryRunAll)
 	})
-	stamped := newTeam(uniqueName("planted"), member(writer, qualv1alpha1.RoleOwner))
-	stamped.Annotations = claimed
-	refusedBy(t, "a team writer creating a team with a claim", asWriter.Create(ctx, stamped.DeepCopy(), client.DryRunAll), msg)
-	if err := k8s.Create(ctx, stamped, client.DryRunAll); err != nil {
-		t.Fatalf("stamping a team as the REST API: %v", err)
+	return asWriter, writer
+}
+
+// A member add the REST API made under an Idempotency-Key records its claim in the Team's
+// qual.cx/member-claims, so that the add's repeat after a crash answers the member as done. An
+// account granted Team writes that could write the record could make an add it did by hand
+// read as another request's, so only the REST API (its service account, or a cluster admin)
+// adds or changes it; the account's other Team edits pass, and removing it (which only makes
+// the repeat a 409) is allowed.
+func TestMemberClaimsCannotBeForged(t *testing.T) {
+	ctx := context.Background()
+	const msg = "qual.cx/member-claims is written by the REST API"
+	asWriter, writer := teamWriter(t)
+	record := func(email, stamp string) string {
+		raw, err := json.Marshal(map[string]string{email: stamp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
 	}
-	other := newTeam(uniqueName("plain"), member(writer, qualv1alpha1.RoleOwner))
-	if err := k8s.Create(ctx, other); err != nil {
+	added := "added@" + uniqueName("claims") + ".example"
+	claimed := record(added, strings.Repeat("ab", 32))
+	addClaimed := func(tm *qualv1alpha1.Team) {
+		if !slices.ContainsFunc(tm.Spec.Members, func(m qualv1alpha1.TeamMember) bool { return m.Email == added }) {
+			tm.Spec.Members = append(tm.Spec.Members, member(added, qualv1alpha1.RoleMember))
+		}
+		metav1.SetMetaDataAnnotation(&tm.ObjectMeta, qualv1alpha1.AnnotationMemberClaims, claimed)
+	}
+
+	planted := newTeam(uniqueName("planted"), member(writer, qualv1alpha1.RoleOwner), member(added, qualv1alpha1.RoleMember))
+	planted.Annotations = map[string]string{qualv1alpha1.AnnotationMemberClaims: claimed}
+	refusedBy(t, "a team writer creating a team with member claims", asWriter.Create(ctx, planted, client.DryRunAll), msg)
+	team := newTeam(uniqueName("claims"), member(writer, qualv1alpha1.RoleOwner))
+	if err := k8s.Create(ctx, team); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = k8s.Delete(context.Background(), other) })
-	refusedBy(t, "a team writer adding a claim to a team", updateAs(ctx, asWriter, other, func(tm *qualv1alpha1.Team) {
-		metav1.SetMetaDataAnnotation(&tm.ObjectMeta, qualv1alpha1.AnnotationIdempotencyClaim, stamp)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), team) })
+	refusedBy(t, "a team writer adding a member with a claim", updateAs(ctx, asWriter, team, addClaimed), msg)
+
+	// The REST API's own service account, with the permissions config/rbac grants it, adds one.
+	ensureNamespace(t, qualv1alpha1.SystemNamespace)
+	installRBAC(t, "apiserver_role.yaml")
+	installRBAC(t, "role_binding.yaml")
+	asAPI := clientAs(t, "system:serviceaccount:qual-system:qual-apiserver")
+	eventually(t, "the REST API's account recording a member add", func() error {
+		return updateAs(ctx, asAPI, team, addClaimed)
+	})
+	refusedBy(t, "a record that is no claims record", updateAs(ctx, k8s, team, func(tm *qualv1alpha1.Team) {
+		tm.Annotations[qualv1alpha1.AnnotationMemberClaims] = "abc"
+	}), "holds a JSON object of e-mails to SHA-256s in hex")
+
+	refusedBy(t, "a team writer changing a member's claim", updateAs(ctx, asWriter, team, func(tm *qualv1alpha1.Team) {
+		tm.Annotations[qualv1alpha1.AnnotationMemberClaims] = record(added, strings.Repeat("cd", 32))
 	}), msg)
+	refusedBy(t, "a team writer claiming another member", updateAs(ctx, asWriter, team, func(tm *qualv1alpha1.Team) {
+		tm.Annotations[qualv1alpha1.AnnotationMemberClaims] = record(writer, strings.Repeat("ab", 32))
+	}), msg)
+	// Other edits keep it and pass; removing it only makes the add's repeat a 409.
+	if err := updateAs(ctx, asWriter, team, func(tm *qualv1alpha1.Team) {
+		tm.Spec.DisplayName = "Renamed"
+		tm.Spec.Members = append(tm.Spec.Members, member("other@"+team.Name+".example", qualv1alpha1.RoleViewer))
+	}); err != nil {
+		t.Fatalf("a team writer editing a team with member claims: %v", err)
+	}
+	if err := updateAs(ctx, asWriter, team, func(tm *qualv1alpha1.Team) {
+		delete(tm.Annotations, qualv1alpha1.AnnotationMemberClaims)
+	}); err != nil {
+		t.Fatalf("a team writer removing member claims: %v", err)
+	}
+	refusedBy(t, "a team writer putting removed claims back", updateAs(ctx, asWriter, team, addClaimed), msg)
 }
 
 func TestAPIKeyOwnerAndCreatorCannotBeRewritten(t *testing.T) {

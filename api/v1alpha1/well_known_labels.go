@@ -55,8 +55,9 @@ const (
 	// Idempotency-Key (by e-mail, as EmailKey spells it) to that request's claim, as JSON: a
 	// repeat whose first run died after the member landed and before its answer was recorded
 	// finds its own claim there, and answers the add as a replay instead of "already a
-	// member". The REST API keeps it to the members the team has. Only whoever may write the
-	// Team can forge an entry, and all it could earn is a 201 for a member who is in the team
-	// with the role the request asked for.
+	// member". The REST API keeps it to the members the team has. An admission policy lets
+	// only the REST API add or change it, so an account granted Team writes cannot make a
+	// member it added read as a request's add; removing it is allowed, as it only makes the
+	// repeat a 409.
 	AnnotationMemberClaims = "qual.cx/member-claims"
 )

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-//go:embed apikey_*.yaml idempotency_*.yaml operator_*.yaml
+//go:embed apikey_*.yaml idempotency_*.yaml operator_*.yaml team_*.yaml
 var files embed.FS
 
 // Policies decodes the embedded policies and their bindings, in file-name order and, within

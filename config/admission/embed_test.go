@@ -35,6 +35,8 @@ func TestPoliciesDecodesEveryFileKustomizeLists(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/qual-operator-finalizers",
 		"ValidatingAdmissionPolicy/qual-manager-namespaces",
 		"ValidatingAdmissionPolicyBinding/qual-manager-namespaces",
+		"ValidatingAdmissionPolicy/qual-team-member-claims",
+		"ValidatingAdmissionPolicyBinding/qual-team-member-claims",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Policies() = %v, want %v", got, want)

@@ -101,6 +101,18 @@ func WaitEnforced(ctx context.Context, c client.Client, namespace string) error 
 			return err
 		}
 	}
+	// And a member add's record on a Team, only as a claims record: a repeated add answers the
+	// member its own claim added as done. A dry run, so no Team (and no namespace) is made.
+	err = poll(ctx, "the qual-team-member-claims policy", func() error {
+		team := &qualv1alpha1.Team{
+			ObjectMeta: metav1.ObjectMeta{Name: probeName, Annotations: map[string]string{qualv1alpha1.AnnotationMemberClaims: "not-a-record"}},
+			Spec:       qualv1alpha1.TeamSpec{DisplayName: "Admission probe"},
+		}
+		return refused(c.Create(ctx, team, client.DryRunAll), "qual-team-member-claims")
+	})
+	if err != nil {
+		return err
+	}
 	// 4. The annotation cannot be changed: this needs a real object to update.
 	key := probe()
 	err = c.Create(ctx, key)
