@@ -86,9 +86,19 @@ func (f *dispatcherFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.stallHold, "stall-hold", delivery.DefaultStallHold, "a delivery held while its webhook is stalled (a signing Secret missing or invalid, NoTeam, ...) fails after this long, naming the stall; keep it well below --delivery-retention, or the failure is pruned with it")
 	fs.DurationVar(&f.retention, "delivery-retention", delivery.DefaultRetention, "finished deliveries, their attempts and their events are deleted after this long")
 	fs.DurationVar(&f.statusInterval, "status-interval", delivery.DefaultStatusInterval, "an endpoint's Webhook status is written at most this often")
-	fs.DurationVar(&f.rescueAfter, "rescue-after", delivery.DefaultRescueAfter, "a delivery whose replica died mid-send is sent again this long after its attempt began (River looks every 30 s); a run lasts 30 s at most, so keep it at 45s or more, or a rescue may send beside a dying run. Each job carries it: the analyses' --analysis-rescue-after is theirs")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", delivery.DefaultRescueAfter, "a delivery whose replica died mid-send is sent again this long after its attempt began (River looks every 30 s); at least "+delivery.MinRescueAfter.String()+", as a run lasts 30 s and then records its attempt, and a rescue sooner could send beside it. Each job carries it: the analyses' --analysis-rescue-after is theirs")
 	fs.DurationVar(&f.poll, "poll-interval", delivery.DefaultPollInterval, "how often the outbox is read for new events")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8092", "address of the Prometheus metrics endpoint; 0 turns it off")
+}
+
+// checkRescueAfter refuses a --rescue-after that could rescue a delivery while the run that
+// took it still ends: the dispatcher's, and the manager's that it passes on.
+func checkRescueAfter(d time.Duration) error {
+	if d < delivery.MinRescueAfter {
+		return fmt.Errorf("--rescue-after must be at least %v, got %v: a delivery's run, cut off at its bound, still records its attempt, and a rescue sooner could send the delivery beside it",
+			delivery.MinRescueAfter, d)
+	}
+	return nil
 }
 
 // defaults are the flags' defaults, for `qual dev`.
@@ -141,6 +151,9 @@ func newDispatcherCommand(g *globalFlags) *cobra.Command {
 		Use:   "dispatcher",
 		Short: "Deliver webhook events: relay the outbox, sign, send, retry and report health",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkRescueAfter(f.rescueAfter); err != nil {
+				return err
+			}
 			return runDispatcher(cmd.Context(), g, f)
 		},
 	}

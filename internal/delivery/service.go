@@ -164,6 +164,16 @@ func orDefault(d, def time.Duration) time.Duration {
 // a rescue after DefaultRescueAfter safe: the run that took the job has ended by then.
 const jobTimeout = 30 * time.Second
 
+// MinRescueAfter is the shortest RescueAfter a dispatcher runs with: a run is cut off after
+// jobTimeout, but still records its attempt (the send happened) and hands off after that,
+// and River's rescuer may act a little early by the clocks of other replicas, so a rescue
+// sooner than rescueMargin past the cut could send a delivery beside the run it replaces.
+// Tests set seconds: their runs are milliseconds.
+const MinRescueAfter = jobTimeout + rescueMargin
+
+// rescueMargin is what MinRescueAfter leaves a run cut off at jobTimeout to end in.
+const rescueMargin = jobTimeout / 2
+
 // Service fans events out to endpoints and delivers them.
 type Service struct {
 	cfg  Config
