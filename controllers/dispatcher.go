@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,10 @@ type DispatcherConfig struct {
 	// to what the apiserver and the Webhook controller accept.
 	EgressAllow      []string `json:"egressAllow,omitempty"`
 	EgressAllowHosts []string `json:"egressAllowHosts,omitempty"`
+	// StallHold and RescueAfter are the dispatcher's --stall-hold and --rescue-after; zero
+	// leaves the dispatcher's default (and the Deployment as a manager without them wrote it).
+	StallHold   time.Duration `json:"stallHold,omitempty"`
+	RescueAfter time.Duration `json:"rescueAfter,omitempty"`
 }
 
 // hash identifies a configuration, so the Deployment is rewritten only when it changes.
@@ -102,6 +107,12 @@ func (c DispatcherConfig) container() corev1.Container {
 	}
 	if len(c.EgressAllowHosts) > 0 {
 		args = append(args, "--egress-allow-hosts="+strings.Join(c.EgressAllowHosts, ","))
+	}
+	if c.StallHold > 0 {
+		args = append(args, "--stall-hold="+c.StallHold.String())
+	}
+	if c.RescueAfter > 0 {
+		args = append(args, "--rescue-after="+c.RescueAfter.String())
 	}
 	return corev1.Container{
 		Name:      "dispatcher",

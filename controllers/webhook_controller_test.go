@@ -33,6 +33,8 @@ var testDispatcher = controllers.DispatcherConfig{
 	Replicas:         2,
 	EgressAllow:      []string{"10.20.0.0/16"},
 	EgressAllowHosts: []string{"hooks.internal"},
+	StallHold:        72 * time.Hour,
+	RescueAfter:      2 * time.Minute,
 	Resources: corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 	},
@@ -116,11 +118,11 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 		t.Fatalf("dispatcher owners %+v", d.OwnerReferences)
 	}
 	// The store's address comes from the Secret of the operator's namespace the apiserver
-	// reads, into the --store flag.
+	// reads, into the --store flag; the manager's dispatcher flags are passed on.
 	if len(c.Env) != 1 || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.SecretKeyRef == nil ||
 		c.Env[0].ValueFrom.SecretKeyRef.Name != "qual-store" || c.Env[0].ValueFrom.SecretKeyRef.Key != "dsn" ||
 		!slices.Equal(c.Args, []string{"dispatcher", "--store=$(" + c.Env[0].Name + ")",
-			"--egress-allow=10.20.0.0/16", "--egress-allow-hosts=hooks.internal"}) {
+			"--egress-allow=10.20.0.0/16", "--egress-allow-hosts=hooks.internal", "--stall-hold=72h0m0s", "--rescue-after=2m0s"}) {
 		t.Fatalf("dispatcher store wiring: args %v, env %+v", c.Args, c.Env)
 	}
 	reconcileIsSteady(t, reconcilers.Webhook, first)

@@ -17,6 +17,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/interviews"
 	qualscheme "qual.cx/operator/internal/scheme"
 	"qual.cx/operator/internal/store"
@@ -39,6 +40,8 @@ type managerFlags struct {
 	// egress holds the operator's exceptions to the egress policy, for the dispatcher and
 	// for the Webhook controller's check of spec.url.
 	egress egressFlags
+	// stallHold and rescueAfter are passed on to the dispatcher when set.
+	stallHold, rescueAfter time.Duration
 }
 
 func (f *managerFlags) register(cmd *cobra.Command) {
@@ -56,6 +59,8 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.dispatcherCPU, "dispatcher-cpu", "50m", "CPU request of a dispatcher")
 	fs.StringVar(&f.dispatcherMemory, "dispatcher-memory", "64Mi", "memory request and limit of a dispatcher")
 	f.egress.registerAllow(fs)
+	fs.DurationVar(&f.stallHold, "stall-hold", 0, "the dispatcher's --stall-hold, passed on when set (default: the dispatcher's, "+delivery.DefaultStallHold.String()+")")
+	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "the dispatcher's --rescue-after, passed on when set, at least "+delivery.MinRescueAfter.String()+" (default: the dispatcher's, "+delivery.DefaultRescueAfter.String()+")")
 	fs.DurationVar(&f.interviewIdle, "interview-idle-timeout", interviews.DefaultIdleTimeout, "an interview nobody answers for this long is abandoned (checked every minute, by the leader)")
 }
 
@@ -72,12 +77,23 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 	if f.dispatcherReplicas < 0 {
 		return controllers.DispatcherConfig{}, fmt.Errorf("--dispatcher-replicas must not be negative")
 	}
+	if f.stallHold < 0 {
+		return controllers.DispatcherConfig{}, fmt.Errorf("--stall-hold must not be negative")
+	}
+	// Refused here rather than by a dispatcher that would not start.
+	if f.rescueAfter != 0 {
+		if err := checkRescueAfter(f.rescueAfter); err != nil {
+			return controllers.DispatcherConfig{}, err
+		}
+	}
 	return controllers.DispatcherConfig{
 		Image:            f.dispatcherImage,
 		Replicas:         f.dispatcherReplicas,
 		StoreSecret:      f.dispatcherStoreSecret,
 		EgressAllow:      f.egress.allow,
 		EgressAllowHosts: f.egress.allowHosts,
+		StallHold:        f.stallHold,
+		RescueAfter:      f.rescueAfter,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},

@@ -7,16 +7,19 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/controllers"
 	"qual.cx/operator/internal/testenv"
 )
 
@@ -129,4 +132,40 @@ func freeAddr(t *testing.T) string {
 func waitFor(t *testing.T, what string, check func() error) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, what, check)
+}
+
+// TestManagerPassesDispatcherFlagsOn: the dispatcher flags `qual manager` takes go into the
+// configuration of the dispatcher Deployment it runs (the Webhook controller's tests check
+// the container's arguments), only when set, so a manager without them leaves the
+// dispatcher's defaults; a --rescue-after the dispatcher would refuse is refused here.
+func TestManagerPassesDispatcherFlagsOn(t *testing.T) {
+	parse := func(args ...string) (controllers.DispatcherConfig, error) {
+		t.Helper()
+		f := &managerFlags{}
+		cmd := &cobra.Command{}
+		f.register(cmd)
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		return f.dispatcher()
+	}
+	unset, err := parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unset.StallHold != 0 || unset.RescueAfter != 0 || unset.EgressAllow != nil {
+		t.Errorf("with no dispatcher flags the manager passes on %+v", unset)
+	}
+	set, err := parse("--egress-allow=10.20.0.0/16", "--stall-hold=72h", "--rescue-after=2m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.StallHold != 72*time.Hour || set.RescueAfter != 2*time.Minute || !slices.Equal(set.EgressAllow, []string{"10.20.0.0/16"}) {
+		t.Errorf("the manager passes on stall hold %v, rescue after %v, egress %v", set.StallHold, set.RescueAfter, set.EgressAllow)
+	}
+	for _, args := range [][]string{{"--rescue-after=30s"}, {"--stall-hold=-1h"}} {
+		if _, err := parse(args...); err == nil || !strings.Contains(err.Error(), strings.SplitN(args[0], "=", 2)[0]) {
+			t.Errorf("%v: want a refusal naming the flag, got %v", args, err)
+		}
+	}
 }
