@@ -41,13 +41,7 @@ func (idle[T]) Work(context.Context, *river.Job[T]) error { return nil }
 func TestEachKindIsRescuedAfterItsOwnBound(t *testing.T) {
 	for _, leader := range []string{jobs.KindDelivery, jobs.KindAnalysis} {
 		t.Run(leader, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = db.Close() }()
+			ctx, db := openStore(t)
 			configs := map[string]jobs.Config{
 				jobs.KindAnalysis: {Store: db, Queue: "analyses", Kind: jobs.KindAnalysis, JobTimeout: 10 * time.Minute,
 					RescueAfter: 15 * time.Minute, Register: func(w *river.Workers) { river.AddWorker(w, idle[analysisArgs]{}) }},
@@ -108,13 +102,7 @@ func TestEachKindIsRescuedAfterItsOwnBound(t *testing.T) {
 // client leads the database's clients, even one that works another queue: River's rescuer
 // discards a stuck job whose kind its client does not know.
 func TestAnotherQueuesClientRescuesAStuckJob(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	ctx, db := openStore(t)
 
 	// The analysis queue's client inserts a job and is gone before anyone runs it.
 	inserter, err := jobs.New(ctx, jobs.Config{Store: db, Queue: "analyses", Kind: jobs.KindAnalysis,
@@ -184,4 +172,18 @@ func waitReady(t *testing.T, c *jobs.Client) {
 			t.Fatal("queue not ready")
 		}
 	}
+}
+
+// openStore opens a SQLite store of the test's own, closed when it ends, and a context
+// cancelled then too.
+func openStore(t *testing.T) (context.Context, store.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return ctx, db
 }
