@@ -172,21 +172,17 @@ func (b *participantBody) participant() (store.Participant, *envelope.Error) {
 		Name: text("name", b.Name, maxParticipantText), Email: text("email", b.Email, maxEmail),
 		ExternalID: text("external_id", b.ExternalID, maxParticipantText), Metadata: b.Metadata,
 	}
-	// One entry per field: a too-long name or id is not also called blank or reordered.
-	switch {
-	case len([]rune(out.Name)) > maxParticipantText: // named by text above
-	case unseen(out.Name):
-		add("name", unseenMessage)
-	case decode.Reorders(out.Name):
-		add("name", decode.ReordersMessage)
-	}
-	switch {
-	case len([]rune(out.ExternalID)) > maxParticipantText: // named by text above
-	case unseen(out.ExternalID):
-		add("external_id", unseenMessage)
-	case decode.Reorders(out.ExternalID):
-		// An id shown reordered reads as another participant's in every list and log.
-		add("external_id", decode.ReordersMessage)
+	// One entry per field: a too-long name or id is not also called blank or reordered. An id
+	// shown reordered would read as another participant's in every list and log.
+	for _, f := range [...]struct{ field, v string }{{"name", out.Name}, {"external_id", out.ExternalID}} {
+		field, v := f.field, f.v
+		switch {
+		case len([]rune(v)) > maxParticipantText: // named by text above
+		case unseen(v):
+			add(field, unseenMessage)
+		case decode.Reorders(v):
+			add(field, decode.ReordersMessage)
+		}
 	}
 	// One entry per field: a too-long address is not also called malformed.
 	if n := len([]rune(out.Email)); n > 0 && n <= maxEmail && !isEmail(out.Email) {
