@@ -52,11 +52,7 @@ func TestParticipantDataErased(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				db, err := sql.Open(be.driver, be.raw(dsn))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer db.Close()
+				db := be.open(t, dsn)
 				if where := findText(t, db, tables[be.name], "secret"); len(where) != 0 {
 					t.Fatalf("participant data left in %v", where)
 				}
@@ -400,11 +396,7 @@ func TestErasureFindsFindingEventsByWhatTheyShow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db, err := sql.Open(be.driver, be.raw(dsn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := be.open(t, dsn)
 			if _, err := db.Exec("UPDATE interviews SET analysed = TRUE"); err != nil { // as if an analysis had read it
 				t.Fatal(err)
 			}

@@ -86,12 +86,7 @@ func atVersion(t *testing.T, be backend, version int64) (string, *sql.DB) {
 	if err := store.MigrateTo(context.Background(), dsn, version); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open(be.driver, be.raw(dsn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return dsn, db
+	return dsn, be.open(t, dsn)
 }
 
 // rawTimes is q, whose timestamps are written "0, 0", with times the backend's columns take.

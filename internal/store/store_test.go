@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,17 @@ type backend struct {
 	dsn    func(tb testing.TB) string
 	driver string
 	raw    func(dsn string) string // the driver's data source for dsn
+}
+
+// open opens the backend's database dsn behind the store's back, closed when the test ends.
+func (be backend) open(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(be.driver, be.raw(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 var backends = []backend{
