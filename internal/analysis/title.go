@@ -145,7 +145,7 @@ var turnWords = wordSet(`stop stopped stops quit lost`)
 // segmentTitle turns one segment of a quote into a title, if it is a readable statement.
 func segmentTitle(seg, subject string) (string, bool) {
 	spoken := dropRestarts(cleanWords(seg))
-	if len(spoken) == 0 || runOn(spoken) {
+	if len(spoken) == 0 || runOn(spoken) || subordinate(spoken) {
 		return "", false
 	}
 	words := cutRunOn(strings.Fields(strings.Join(neutralWords(spoken, subject), " ")))
@@ -159,6 +159,20 @@ func segmentTitle(seg, subject string) (string, bool) {
 	r, size := utf8.DecodeRuneInString(t)
 	return string(unicode.ToUpper(r)) + t[size:], true
 }
+
+// subordinate says a segment is only a subordinate or relative clause, whose statement
+// is in another segment: "whereas the black bin, which isn't on the app, …", "even if I
+// pay a pound for it", "who's been dead twenty years".
+func subordinate(words []string) bool {
+	first := strings.ToLower(words[0])
+	if first == "even" && len(words) > 1 {
+		second := strings.ToLower(words[1])
+		return second == "if" || second == "though"
+	}
+	return subordinateOpeners[first]
+}
+
+var subordinateOpeners = wordSet(`whereas although unless whether who who's whose which`)
 
 // runOn spots a second statement run into the first with only a comma, which cleaning
 // dropped: "I work fifty hours, I'm tired" and "the meals are good, I batch on a Monday"
@@ -284,12 +298,12 @@ func titleSegments(quote string) []string {
 		}
 		off += i + 1
 	}
-	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ':' || r == '—' || r == '–' })
+	// An aside between commas ("is, how do you say, a piece of home") goes, so that what
+	// it interrupted joins up again.
+	parts := slices.DeleteFunc(strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ':' || r == '—' || r == '–' }),
+		func(p string) bool { return asides.MatchString(p) })
 	var out []string
 	for i, p := range parts {
-		if strings.TrimSpace(p) == "" {
-			continue
-		}
 		out = append(out, p)
 		if i+1 < len(parts) {
 			out = append(out, p+" "+parts[i+1])
@@ -307,7 +321,11 @@ maybe mean especially now still`)
 )
 
 // fillerPhrases are asides of speech that a title drops wherever they occur.
-var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|being honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us|tell you what|touch wood|if i'm honest|mind you)\b`)
+var fillerPhrases = regexp.MustCompile(`(?i)\b(i don't know|i dunno|i won't lie|i'm not gonna lie|not gonna lie|to be honest|being honest|to be fair|i have to say|i'd say|i mean|you know|i think|i guess|i suppose|i reckon|kind of|sort of|a bit|for me|for us|tell you what|touch wood|if i'm honest|mind you|how do you say|what do you call it|what's it called|what's the word|or whatever)\b`)
+
+// asides are phrases that interrupt a statement between commas while the speaker looks
+// for a word; the statement reads on across them.
+var asides = regexp.MustCompile(`(?i)^\s*(how do you say|what do you call it|what's it called|what's the word)\s*$`)
 
 // cleanWords splits a segment into words and drops the fillers of speech.
 func cleanWords(seg string) []string {
@@ -320,14 +338,11 @@ func cleanWords(seg string) []string {
 			continue
 		}
 		low := strings.ToLower(w)
-		if titleFillers[low] || (low == "like" && (i == 0 || i+1 == len(raw) || numberWords[strings.ToLower(raw[i+1])] ||
-			unicode.IsDigit(rune(raw[i+1][0])))) {
-			continue
-		}
-		// "like" is a filler at the edges of a segment and before a number ("like
-		// fifteen"), a verb or a comparison otherwise ("didn't like", "like a parent").
-		if low == "like" && i > 0 && i+1 < len(raw) && !numberWords[strings.ToLower(raw[i+1])] && !unicode.IsDigit(rune(raw[i+1][0])) {
-			words = append(words, w)
+		// "like" is a filler at the edges of a segment, before a pause ("some, like,
+		// chat") and before a number ("like fifteen"), a verb or a comparison otherwise
+		// ("didn't like", "like a parent").
+		if titleFillers[low] || low == "like," || (low == "like" && (i == 0 || i+1 == len(raw) ||
+			numberWords[strings.ToLower(raw[i+1])] || unicode.IsDigit(rune(raw[i+1][0])))) {
 			continue
 		}
 		words = append(words, w)

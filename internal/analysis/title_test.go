@@ -40,6 +40,19 @@ func TestTitles(t *testing.T) {
 	}
 }
 
+// TestCleanWordsDropsLikeBeforeAPause: "like" before a comma is a pause, whatever follows.
+func TestCleanWordsDropsLikeBeforeAPause(t *testing.T) {
+	for in, want := range map[string]string{
+		"some like, chat with a nurse": "some chat with a nurse",
+		"I didn't like the app":        "I didn't like the app",
+		"it was like fifteen minutes":  "it was fifteen minutes",
+	} {
+		if got := strings.Join(cleanWords(in), " "); got != want {
+			t.Errorf("cleanWords(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestClauseTitle turns spoken clauses into neutral statements.
 func TestClauseTitle(t *testing.T) {
 	for _, c := range []struct{ quote, want string }{
@@ -58,6 +71,12 @@ func TestClauseTitle(t *testing.T) {
 		{"They came late.", ""},
 		{"The writing is too small, dear.", "The writing is too small"},
 		{"Bed was great, I'll say", "Bed was great"},
+		// A subordinate clause alone states nothing; the statement is elsewhere.
+		{"whereas the black bin, which isn't on the app, I've missed loads.", "People have missed loads"},
+		{"Even if I pay a pound for it.", ""},
+		{"who's been dead twenty years", ""},
+		// Asides while the speaker looks for a word go, and the statement reads across them.
+		{"looking at them on the phone is, how do you say, a little piece of home.", "Looking at them on the phone is a little piece of home"},
 		// A comparison cut after its first half is no statement; the statement before it is.
 		{"The young ones are doing the nights it's as simple as", "The young ones are doing the nights"},
 		{"It's as simple as", ""},
