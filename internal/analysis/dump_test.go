@@ -114,8 +114,17 @@ func TestDumpAll(t *testing.T) {
 		applyAnswerPriors(recs, stats)
 		for _, r := range recs {
 			iv := in.Interviews[r.iv]
+			var fs []string
+			for _, f := range r.families {
+				fs = append(fs, a.thes.families[f].word)
+			}
+			var cs []string
+			for _, cw := range r.concepts {
+				cs = append(cs, lexiconIDs[cw.concept])
+			}
 			_ = enc.Encode(map[string]any{"set": name, "iv": iv.ID, "msg": iv.Messages[r.msg].ID, "class": r.class,
-				"explicit": r.explicit, "text": iv.Messages[r.msg].Content[r.start:r.end]})
+				"explicit": r.explicit, "qid": r.qid, "fam": r.famStance, "stems": r.stems, "families": fs, "concepts": cs,
+				"text": iv.Messages[r.msg].Content[r.start:r.end]})
 		}
 	}
 }
