@@ -65,7 +65,7 @@ func Bytes(body []byte, dst any) *envelope.Error {
 		return nil
 	}
 	if body[0] != '{' {
-		return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+		return notAnObject(body)
 	}
 	if field, near, unknown := UnknownName(body, reflect.TypeOf(dst)); unknown {
 		if near != "" {
@@ -143,6 +143,31 @@ func checkContentType(ct string, hasBody bool) *envelope.Error {
 	return nil
 }
 
+// notAnObject refuses a body that is not a JSON object: one that does not parse is
+// INVALID_JSON, and JSON of another kind (`[]`, `null`, `"x"`) parses, so it is a value of
+// the wrong type, VALIDATION_ERROR, with no member to name.
+func notAnObject(body []byte) *envelope.Error {
+	if !json.Valid(body) {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body is not valid JSON")
+	}
+	return envelope.New(envelope.CodeValidation, "The request body must be a JSON object, not %s", jsonKind(body))
+}
+
+// jsonKind names the kind of the valid JSON value body.
+func jsonKind(body []byte) string {
+	switch body[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
 // fromDecodeError maps encoding/json's errors to the documented ones. A type error names
 // the field with its list indexes when the document shows where (`questions[2]`).
 func fromDecodeError(err error, body []byte, t reflect.Type) *envelope.Error {
@@ -151,7 +176,7 @@ func fromDecodeError(err error, body []byte, t reflect.Type) *envelope.Error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return envelope.New(envelope.CodeInvalidJSON, "The request body must be a JSON object")
+			return notAnObject(body)
 		}
 		if exact, ok := MismatchPath(body, t); ok && withoutIndexes(exact) == field {
 			field = exact

@@ -40,8 +40,8 @@ func TestStrictDecodingNamesTheField(t *testing.T) {
 		field          string
 	}{
 		{"not json", "application/json", `{"title": `, envelope.CodeInvalidJSON, ""},
-		{"array body", "application/json", `[1]`, envelope.CodeInvalidJSON, ""},
-		{"string body", "application/json", `"x"`, envelope.CodeInvalidJSON, ""},
+		{"array body", "application/json", `[1]`, envelope.CodeValidation, ""},
+		{"string body", "application/json", `"x"`, envelope.CodeValidation, ""},
 		{"two values", "application/json", `{} {}`, envelope.CodeInvalidJSON, ""},
 		{"unknown field", "application/json", `{"titel": "x"}`, envelope.CodeValidation, "titel"},
 		{"wrong type", "application/json", `{"max_questions": "ten"}`, envelope.CodeValidation, "max_questions"},
@@ -110,6 +110,25 @@ func TestNullListItemIsCalledNull(t *testing.T) {
 	}
 	if b, err := decodeString(t, "application/json", `{"title": null, "questions": ["null", ""]}`); err != nil || len(b.Questions) != 2 {
 		t.Fatalf("a null title and the text null: %+v, %v", b, err)
+	}
+}
+
+// A body that parses but is no object is a value of the wrong type (VALIDATION_ERROR,
+// naming its kind); one that does not parse is INVALID_JSON.
+func TestABodyThatIsNoObject(t *testing.T) {
+	for in, want := range map[string]string{
+		`[]`: "VALIDATION_ERROR: an array", `null`: "VALIDATION_ERROR: null", `"x"`: "VALIDATION_ERROR: a string",
+		` 42`: "VALIDATION_ERROR: a number", `true`: "VALIDATION_ERROR: a boolean",
+		`[1,`: "INVALID_JSON", `abc`: "INVALID_JSON", `{"title": `: "INVALID_JSON",
+	} {
+		_, err := decodeString(t, "application/json", in)
+		if err == nil {
+			t.Fatalf("%q decoded", in)
+		}
+		code, kind, _ := strings.Cut(want, ": ")
+		if string(err.Code) != code || !strings.Contains(err.Message, kind) || len(err.Details) != 0 {
+			t.Errorf("%q: %s %q %v, want %s", in, err.Code, err.Message, err.Details, want)
+		}
 	}
 }
 
