@@ -220,6 +220,22 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p *authn
 }
 
 // redeliver queues a finished delivery of an enabled webhook again: 202 with the delivery.
+// mayResend refuses sending the delivery d again to the webhook's URL
+// as it is now, unless the webhook still subscribes to that type and the caller may receive
+// it: a delivery keeps its event's data, and the URL may have moved since it was made (a
+// key may narrow a "*" endpoint to events it can read and move it to its own URL), so
+// sending it again is receiving it.
+// A test delivery is refused later, as one that is never sent again.
+func mayResend(p *authn.Principal, wh *qualv1alpha1.Webhook, d store.Delivery) *envelope.Error {
+	if d.Test {
+		return nil
+	}
+	if !delivery.Subscribed(wh.Spec.EventNames(), d.EventType) {
+		return envelope.New(envelope.CodeInvalidState, "The webhook no longer subscribes to %s; only a delivery of an event it takes can be sent again", d.EventType)
+	}
+	return mayReceive(p, []string{d.EventType})
+}
+
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
 	wh, m, e := s.visibleWebhook(r, p)
 	if e != nil {
@@ -244,6 +260,9 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p *authn.Prin
 	// enabled it again; say so instead of queueing it.
 	if wh.Spec.Enabled != nil && !*wh.Spec.Enabled {
 		return envelope.New(envelope.CodeInvalidState, "The webhook is disabled; enable it before sending a delivery again")
+	}
+	if e := mayResend(p, wh, found); e != nil {
+		return e
 	}
 	d, e := s.deliverer()
 	if e != nil {

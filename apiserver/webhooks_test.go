@@ -535,11 +535,17 @@ func TestWebhookRedeliver(t *testing.T) {
 // and its one attempt failed.
 func seedFailedDelivery(t *testing.T, db store.Store, team, webhookID string) store.Delivery {
 	t.Helper()
+	return seedFailedDeliveryOf(t, db, team, webhookID, "campaign.created")
+}
+
+// seedFailedDeliveryOf is seedFailedDelivery of an event of type typ.
+func seedFailedDeliveryOf(t *testing.T, db store.Store, team, webhookID, typ string) store.Delivery {
+	t.Helper()
 	ctx := context.Background()
 	ts := db.Team(store.TeamID(team))
 	var d store.Delivery
 	err := ts.InTx(ctx, func(tx store.TeamStore) error {
-		ev, err := tx.AddEvent(ctx, store.NewEvent{Type: "campaign.created", Subject: "campaign/x", Payload: json.RawMessage(`{}`)})
+		ev, err := tx.AddEvent(ctx, store.NewEvent{Type: typ, Subject: "campaign/x", Payload: json.RawMessage(`{}`)})
 		if err == nil {
 			err = tx.MarkEventDispatched(ctx, ev.ID)
 		}
@@ -894,6 +900,43 @@ func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 	callAt(t, b.url, "POST", "/api/v1/webhooks/"+mine.ID+"/rotate-secret", k.Key, nil).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"enabled": false}).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
+}
+
+// A delivery keeps its event's data, so sending one again is receiving it: a key that may
+// narrow an owner's "*" endpoint to events it reads and move it to its URL cannot then
+// resend the endpoint's past deliveries of events it may not read.
+func TestRedeliveryNeedsTheSubscriptionAndItsReads(t *testing.T) {
+	b := webhookStacks(t)[0]
+	a := hookTenant(t, b.url, "hooks-resend")
+	var k struct {
+		Key string `json:"key"`
+	}
+	callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, map[string]any{"name": "hooks only", "type": "scoped",
+		"scopes": []string{"webhooks:manage", "campaigns:read"}}).expect(t, 201).data(t, &k)
+	waitFor(t, "the scoped key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
+	rc := newReceiver(t)
+	all, _ := createHook(t, b.url, a.secret, map[string]any{"url": rc.URL + "/owner", "events": []string{"*"}})
+	past := seedFailedDeliveryOf(t, b.db, a.id, all.ID, "interview.started")
+	resend := "/api/v1/webhooks/" + all.ID + "/deliveries/" + string(past.ID) + "/redeliver"
+
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"events": []string{"campaign.published"},
+		"url": rc.URL + "/taker"}).expect(t, 200)
+	e := callAt(t, b.url, "POST", resend, k.Key, nil).expectError(t, 409, "INVALID_STATE")
+	if !strings.Contains(e.Message, "interview.started") {
+		t.Errorf("message %q does not name the event", e.Message)
+	}
+	callAt(t, b.url, "POST", resend, a.secret, nil).expectError(t, 409, "INVALID_STATE")
+
+	// Subscribed again by the owner, the key still may not receive it; the owner may.
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"events": []string{"*"}}).expect(t, 200)
+	e = callAt(t, b.url, "POST", resend, k.Key, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	if !strings.Contains(e.Message, "interviews:read") {
+		t.Errorf("message %q does not name the scope", e.Message)
+	}
+	if got, err := b.db.Team(store.TeamID(a.id)).GetDelivery(t.Context(), past.ID); err != nil || got.Status != store.DeliveryFailed {
+		t.Fatalf("a refused redelivery changed the delivery: %+v, %v", got, err)
+	}
+	callAt(t, b.url, "POST", resend, a.secret, nil).expect(t, 202)
 }
 
 // api_key events describe every key of the team (name, scopes, prefix, last four, expiry,

@@ -166,11 +166,14 @@ func SigningSecrets(secret *corev1.Secret, now time.Time) []string {
 
 // Subscribes reports whether the endpoint takes events of type typ. webhook.test is sent on
 // demand only.
-func (e Endpoint) Subscribes(typ string) bool {
+func (e Endpoint) Subscribes(typ string) bool { return Subscribed(e.Events, typ) }
+
+// Subscribed reports whether a subscription to events takes events of type typ.
+func Subscribed(events []string, typ string) bool {
 	if typ == EventTest {
 		return false
 	}
-	return slices.Contains(e.Events, "*") || slices.Contains(e.Events, typ)
+	return slices.Contains(events, "*") || slices.Contains(events, typ)
 }
 
 // EventTest is the type of the event `POST /webhooks/{id}/test` sends.
