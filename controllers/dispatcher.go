@@ -43,10 +43,12 @@ type DispatcherConfig struct {
 	// to what the apiserver and the Webhook controller accept.
 	EgressAllow      []string `json:"egressAllow,omitempty"`
 	EgressAllowHosts []string `json:"egressAllowHosts,omitempty"`
-	// StallHold and RescueAfter are the dispatcher's --stall-hold and --rescue-after; zero
-	// leaves the dispatcher's default (and the Deployment as a manager without them wrote it).
-	StallHold   time.Duration `json:"stallHold,omitempty"`
-	RescueAfter time.Duration `json:"rescueAfter,omitempty"`
+	// StallHold, RescueAfter and AttemptTimeout are the dispatcher's --stall-hold,
+	// --rescue-after and --webhook-attempt-timeout; zero leaves the dispatcher's default (and
+	// the Deployment as a manager without them wrote it).
+	StallHold      time.Duration `json:"stallHold,omitempty"`
+	RescueAfter    time.Duration `json:"rescueAfter,omitempty"`
+	AttemptTimeout time.Duration `json:"attemptTimeout,omitempty"`
 }
 
 // hash identifies a configuration, so the Deployment is rewritten only when it changes.
@@ -113,6 +115,9 @@ func (c DispatcherConfig) container() corev1.Container {
 	}
 	if c.RescueAfter > 0 {
 		args = append(args, "--rescue-after="+c.RescueAfter.String())
+	}
+	if c.AttemptTimeout > 0 {
+		args = append(args, "--webhook-attempt-timeout="+c.AttemptTimeout.String())
 	}
 	return corev1.Container{
 		Name:      "dispatcher",

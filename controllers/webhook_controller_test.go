@@ -35,6 +35,7 @@ var testDispatcher = controllers.DispatcherConfig{
 	EgressAllowHosts: []string{"hooks.internal"},
 	StallHold:        72 * time.Hour,
 	RescueAfter:      2 * time.Minute,
+	AttemptTimeout:   20 * time.Second,
 	Resources: corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 	},
@@ -122,7 +123,7 @@ func TestWebhookGetsSigningSecretAndDispatcher(t *testing.T) {
 	if len(c.Env) != 1 || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.SecretKeyRef == nil ||
 		c.Env[0].ValueFrom.SecretKeyRef.Name != "qual-store" || c.Env[0].ValueFrom.SecretKeyRef.Key != "dsn" ||
 		!slices.Equal(c.Args, []string{"dispatcher", "--store=$(" + c.Env[0].Name + ")",
-			"--egress-allow=10.20.0.0/16", "--egress-allow-hosts=hooks.internal", "--stall-hold=72h0m0s", "--rescue-after=2m0s"}) {
+			"--egress-allow=10.20.0.0/16", "--egress-allow-hosts=hooks.internal", "--stall-hold=72h0m0s", "--rescue-after=2m0s", "--webhook-attempt-timeout=20s"}) {
 		t.Fatalf("dispatcher store wiring: args %v, env %+v", c.Args, c.Env)
 	}
 	reconcileIsSteady(t, reconcilers.Webhook, first)

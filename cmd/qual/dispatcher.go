@@ -37,7 +37,7 @@ type egressFlags struct {
 
 func (f *egressFlags) register(fs *pflag.FlagSet) {
 	f.registerAllow(fs)
-	fs.DurationVar(&f.attemptTimeout, "webhook-attempt-timeout", 10*time.Second, "how long one delivery attempt may take")
+	fs.DurationVar(&f.attemptTimeout, "webhook-attempt-timeout", 10*time.Second, "how long one delivery attempt may take; the dispatcher's must be below "+delivery.MaxAttemptTimeout.String()+", where a delivery's run is cut off")
 	fs.Int64Var(&f.maxResponse, "webhook-max-response", 64<<10, "bytes of a receiver's response read at most")
 }
 
@@ -101,6 +101,17 @@ func checkRescueAfter(d time.Duration) error {
 	return nil
 }
 
+// checkAttemptTimeout refuses a --webhook-attempt-timeout a delivery's run could not honour
+// (the run is cut off at its own bound first, so the flag would silently mean less), and
+// none at all: the dispatcher's, and the manager's that it passes on.
+func checkAttemptTimeout(d time.Duration) error {
+	if d <= 0 || d >= delivery.MaxAttemptTimeout {
+		return fmt.Errorf("--webhook-attempt-timeout must be positive and below %v, got %v: a delivery's run is cut off at %v, so an attempt would never be given that long",
+			delivery.MaxAttemptTimeout, d, delivery.MaxAttemptTimeout)
+	}
+	return nil
+}
+
 // defaults are the flags' defaults, for `qual dev`.
 func (f *dispatcherFlags) defaults() {
 	fs := pflag.NewFlagSet("dispatcher", pflag.ContinueOnError)
@@ -152,6 +163,9 @@ func newDispatcherCommand(g *globalFlags) *cobra.Command {
 		Short: "Deliver webhook events: relay the outbox, sign, send, retry and report health",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRescueAfter(f.rescueAfter); err != nil {
+				return err
+			}
+			if err := checkAttemptTimeout(f.egress.attemptTimeout); err != nil {
 				return err
 			}
 			return runDispatcher(cmd.Context(), g, f)

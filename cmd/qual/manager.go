@@ -40,8 +40,8 @@ type managerFlags struct {
 	// egress holds the operator's exceptions to the egress policy, for the dispatcher and
 	// for the Webhook controller's check of spec.url.
 	egress egressFlags
-	// stallHold and rescueAfter are passed on to the dispatcher when set.
-	stallHold, rescueAfter time.Duration
+	// stallHold, rescueAfter and attemptTimeout are passed on to the dispatcher when set.
+	stallHold, rescueAfter, attemptTimeout time.Duration
 }
 
 func (f *managerFlags) register(cmd *cobra.Command) {
@@ -61,6 +61,7 @@ func (f *managerFlags) register(cmd *cobra.Command) {
 	f.egress.registerAllow(fs)
 	fs.DurationVar(&f.stallHold, "stall-hold", 0, "the dispatcher's --stall-hold, passed on when set (default: the dispatcher's, "+delivery.DefaultStallHold.String()+")")
 	fs.DurationVar(&f.rescueAfter, "rescue-after", 0, "the dispatcher's --rescue-after, passed on when set, at least "+delivery.MinRescueAfter.String()+" (default: the dispatcher's, "+delivery.DefaultRescueAfter.String()+")")
+	fs.DurationVar(&f.attemptTimeout, "webhook-attempt-timeout", 0, "the dispatcher's --webhook-attempt-timeout, passed on when set, below "+delivery.MaxAttemptTimeout.String()+" (default: the dispatcher's)")
 	fs.DurationVar(&f.interviewIdle, "interview-idle-timeout", interviews.DefaultIdleTimeout, "an interview nobody answers for this long is abandoned (checked every minute, by the leader)")
 }
 
@@ -86,6 +87,11 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 			return controllers.DispatcherConfig{}, err
 		}
 	}
+	if f.attemptTimeout != 0 {
+		if err := checkAttemptTimeout(f.attemptTimeout); err != nil {
+			return controllers.DispatcherConfig{}, err
+		}
+	}
 	return controllers.DispatcherConfig{
 		Image:            f.dispatcherImage,
 		Replicas:         f.dispatcherReplicas,
@@ -94,6 +100,7 @@ func (f *managerFlags) dispatcher() (controllers.DispatcherConfig, error) {
 		EgressAllowHosts: f.egress.allowHosts,
 		StallHold:        f.stallHold,
 		RescueAfter:      f.rescueAfter,
+		AttemptTimeout:   f.attemptTimeout,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem},
 			Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},

@@ -20,6 +20,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/controllers"
+	"qual.cx/operator/internal/delivery"
 	"qual.cx/operator/internal/testenv"
 )
 
@@ -137,7 +138,8 @@ func waitFor(t *testing.T, what string, check func() error) {
 // TestManagerPassesDispatcherFlagsOn: the dispatcher flags `qual manager` takes go into the
 // configuration of the dispatcher Deployment it runs (the Webhook controller's tests check
 // the container's arguments), only when set, so a manager without them leaves the
-// dispatcher's defaults; a --rescue-after the dispatcher would refuse is refused here.
+// dispatcher's defaults; a --rescue-after or --webhook-attempt-timeout the dispatcher would
+// refuse is refused here.
 func TestManagerPassesDispatcherFlagsOn(t *testing.T) {
 	parse := func(args ...string) (controllers.DispatcherConfig, error) {
 		t.Helper()
@@ -153,17 +155,20 @@ func TestManagerPassesDispatcherFlagsOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if unset.StallHold != 0 || unset.RescueAfter != 0 || unset.EgressAllow != nil {
+	if unset.StallHold != 0 || unset.RescueAfter != 0 || unset.AttemptTimeout != 0 || unset.EgressAllow != nil {
 		t.Errorf("with no dispatcher flags the manager passes on %+v", unset)
 	}
-	set, err := parse("--egress-allow=10.20.0.0/16", "--stall-hold=72h", "--rescue-after=2m")
+	set, err := parse("--egress-allow=10.20.0.0/16", "--stall-hold=72h", "--rescue-after=2m", "--webhook-attempt-timeout=20s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if set.StallHold != 72*time.Hour || set.RescueAfter != 2*time.Minute || !slices.Equal(set.EgressAllow, []string{"10.20.0.0/16"}) {
-		t.Errorf("the manager passes on stall hold %v, rescue after %v, egress %v", set.StallHold, set.RescueAfter, set.EgressAllow)
+	if set.StallHold != 72*time.Hour || set.RescueAfter != 2*time.Minute || set.AttemptTimeout != 20*time.Second ||
+		!slices.Equal(set.EgressAllow, []string{"10.20.0.0/16"}) {
+		t.Errorf("the manager passes on stall hold %v, rescue after %v, attempt timeout %v, egress %v",
+			set.StallHold, set.RescueAfter, set.AttemptTimeout, set.EgressAllow)
 	}
-	for _, args := range [][]string{{"--rescue-after=30s"}, {"--stall-hold=-1h"}} {
+	for _, args := range [][]string{{"--rescue-after=30s"}, {"--stall-hold=-1h"},
+		{"--webhook-attempt-timeout=" + delivery.MaxAttemptTimeout.String()}, {"--webhook-attempt-timeout=-1s"}} {
 		if _, err := parse(args...); err == nil || !strings.Contains(err.Error(), strings.SplitN(args[0], "=", 2)[0]) {
 			t.Errorf("%v: want a refusal naming the flag, got %v", args, err)
 		}

@@ -174,6 +174,12 @@ const MinRescueAfter = jobTimeout + rescueMargin
 // rescueMargin is what MinRescueAfter leaves a run cut off at jobTimeout to end in.
 const rescueMargin = jobTimeout / 2
 
+// MaxAttemptTimeout bounds the HTTP client's timeout of one attempt (the dispatcher's
+// --webhook-attempt-timeout), exclusive: a run is cut off at jobTimeout, so an attempt
+// allowed that long or longer would be cut off by the run's bound, not its own, and the
+// operator's setting would silently mean less.
+const MaxAttemptTimeout = jobTimeout
+
 // Service fans events out to endpoints and delivers them.
 type Service struct {
 	cfg  Config
