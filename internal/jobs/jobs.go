@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -40,7 +41,9 @@ type Config struct {
 	JobTimeout time.Duration
 	// RescueAfter is how long a job this client queues may stay running before it is taken
 	// for stuck (its process died) and run again, by whichever client leads the database's
-	// clients: it is stamped on the job (see rescue.go), so each queue keeps its own. It is
+	// clients: it is stamped on the job (see rescue.go) when this client queues it, and again
+	// when this client takes one another client queued with another bound, so each queue keeps
+	// its own and a run is protected by the bound of the client running it. It is
 	// raised to JobTimeout and no run of the job lasts longer; keep it above by the time a
 	// cancelled run may take to end, or a rescue may run the job beside its dying run.
 	RescueAfter time.Duration
@@ -93,10 +96,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	c := &Client{log: cfg.Logger, retry: 5 * time.Second, work: cfg.Workers > 0}
 	// No client-wide timeout: every worker gives each job its own bound (WorkerDefaults), and
 	// the middleware cuts a run to JobTimeout.
+	mw := &bound{rescueAfter: max(cfg.RescueAfter, cfg.JobTimeout), timeout: cfg.JobTimeout, log: cfg.Logger}
 	rc := &river.Config{
 		ID: cfg.ID, JobTimeout: -1, RescueStuckJobsAfter: rescueScan, MaxAttempts: cfg.MaxAttempts,
 		Logger: slog.New(&warnings{logr.ToSlogHandler(cfg.Logger.WithName("river"))}), Workers: river.NewWorkers(),
-		Middleware: []rivertype.Middleware{&bound{rescueAfter: max(cfg.RescueAfter, cfg.JobTimeout), timeout: cfg.JobTimeout}},
+		Middleware: []rivertype.Middleware{mw},
 	}
 	if cfg.Register != nil {
 		cfg.Register(rc.Workers)
@@ -121,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		if c.river, err = river.NewClient(driver, rc); err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
+		mw.update = mergeMetadata(driver.GetExecutor())
 		return c, nil
 	}
 	pc, err := pgxpool.ParseConfig(b.DSN)
@@ -137,7 +142,19 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		c.pool.Close()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	mw.update = mergeMetadata(driver.GetExecutor())
 	return c, nil
+}
+
+// mergeMetadata merges metadata into a job's row through the driver's executor: River's
+// client updates a job's metadata only as a run ends.
+func mergeMetadata(exec riverdriver.Executor) func(ctx context.Context, id int64, metadata []byte) error {
+	return func(ctx context.Context, id int64, metadata []byte) error {
+		if _, err := exec.JobUpdate(ctx, &riverdriver.JobUpdateParams{ID: id, MetadataDoMerge: true, Metadata: metadata}); err != nil {
+			return fmt.Errorf("jobs: update the metadata of job %d: %w", id, err)
+		}
+		return nil
+	}
 }
 
 // migrationLock is the PostgreSQL advisory lock that makes replicas starting together apply

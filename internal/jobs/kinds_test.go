@@ -153,6 +153,68 @@ func TestAnotherQueuesClientRescuesAStuckJob(t *testing.T) {
 	}
 }
 
+// blocking works a delivery job by signalling it started and waiting until released.
+type blocking struct {
+	jobs.WorkerDefaults[deliveryArgs]
+	started, release chan struct{}
+}
+
+func (w blocking) Work(ctx context.Context, _ *river.Job[deliveryArgs]) error {
+	close(w.started)
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// A job queued by one client and worked by another (a redelivery the apiserver queues, with
+// its default bound, for the dispatcher, which runs with its own --rescue-after) carries the
+// bound of the client that works it while it runs, so whichever client leads rescues that
+// run after the worker's bound, not the one its inserter happened to have.
+func TestAJobCarriesTheBoundOfTheClientThatWorksIt(t *testing.T) {
+	ctx, db := openStore(t)
+	inserter, err := jobs.New(ctx, jobs.Config{Store: db, Queue: "deliveries", Kind: jobs.KindDelivery,
+		JobTimeout: 30 * time.Second, RescueAfter: time.Minute, Logger: logr.Discard(),
+		Register: func(ws *river.Workers) { river.AddWorker(ws, idle[deliveryArgs]{}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserter.Start(ctx)
+	waitReady(t, inserter)
+	if err := inserter.Insert(ctx, deliveryArgs{Delivery: "d1"}, &river.InsertOpts{Queue: "deliveries"}); err != nil {
+		t.Fatal(err)
+	}
+	w := blocking{started: make(chan struct{}), release: make(chan struct{})}
+	worker, err := jobs.New(ctx, jobs.Config{Store: db, Queue: "deliveries", Kind: jobs.KindDelivery, Workers: 1,
+		JobTimeout: 30 * time.Second, RescueAfter: 5 * time.Minute, PollInterval: 50 * time.Millisecond, Logger: logr.Discard(),
+		Register: func(ws *river.Workers) { river.AddWorker(ws, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker.Start(ctx)
+	defer func() { _ = worker.Stop(context.Background()) }()
+	select {
+	case <-w.started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job was never worked")
+	}
+	b, err := store.BackingOf(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	var bound int64
+	if err := b.Writer.QueryRowContext(ctx, `SELECT state, json_extract(metadata, '$.qual_rescue_after_ms') FROM river_job`).
+		Scan(&state, &bound); err != nil {
+		t.Fatal(err)
+	}
+	close(w.release)
+	if state != "running" || time.Duration(bound)*time.Millisecond != 5*time.Minute {
+		t.Fatalf("a %s job worked by a client whose bound is 5m carries %v", state, time.Duration(bound)*time.Millisecond)
+	}
+}
+
 // A client of a kind no queue has is refused: every client must stand in for every kind.
 func TestUnknownKindIsRefused(t *testing.T) {
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"))

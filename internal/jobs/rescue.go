@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -20,6 +21,11 @@ import (
 // job carries its own bound, stamped when it is queued (rescueKey) by the client of its
 // queue, which every client's worker, stand-ins included, answers as the job's Timeout. A
 // run itself is bounded by its own client's JobTimeout (bound), well inside that.
+//
+// The client that queues a job is not always the one that works it: the apiserver queues
+// redeliveries for the dispatcher, with its own defaults. So the client that takes a job
+// stamps it again with its own bound as the run begins, when the two differ (restamp): the
+// bound that protects a run is the one of the client whose run it is, whoever queued it.
 const (
 	// rescueKey is the job's rescue bound in its metadata, in milliseconds.
 	rescueKey = "qual_rescue_after_ms"
@@ -58,11 +64,15 @@ func rescueAfterOf(job *rivertype.JobRow) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// bound is the middleware of a client: it stamps every job the client queues with the
-// client's RescueAfter, and cancels a run of the client's own jobs after its JobTimeout.
+// bound is the middleware of a client: it stamps every job the client queues or takes with
+// the client's RescueAfter, and cancels a run of the client's own jobs after its JobTimeout.
 type bound struct {
 	river.MiddlewareDefaults
 	rescueAfter, timeout time.Duration
+	// update merges metadata into a job's row at once (River merges what a worker sets only
+	// when the run ends, too late for the run being protected); nil until the client is built.
+	update func(ctx context.Context, id int64, metadata []byte) error
+	log    logr.Logger
 }
 
 // InsertMany stamps the rescue bound into each job's metadata.
@@ -88,12 +98,32 @@ func (b *bound) InsertMany(ctx context.Context, params []*rivertype.JobInsertPar
 	return doInner(ctx)
 }
 
-// Work runs the job for at most the client's JobTimeout.
-func (b *bound) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+// Work runs the job for at most the client's JobTimeout, after stamping it with the client's
+// rescue bound if another client queued it with a different one.
+func (b *bound) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	b.restamp(ctx, job)
 	if b.timeout <= 0 {
 		return doInner(ctx) // the job's Timeout, its rescue bound, is River's deadline
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	return doInner(ctx)
+}
+
+// restamp writes the client's rescue bound on a job it is about to run that carries another
+// one, so the rescuer of whichever client leads, which reads the job's row, gives this run the
+// bound of the client running it. A failure is logged and the run goes on under the bound the
+// job carries: each client's bound is one its run fits in.
+func (b *bound) restamp(ctx context.Context, job *rivertype.JobRow) {
+	if b.rescueAfter <= 0 || b.update == nil || rescueAfterOf(job) == b.rescueAfter {
+		return
+	}
+	meta, err := json.Marshal(map[string]int64{rescueKey: b.rescueAfter.Milliseconds()})
+	if err == nil {
+		err = b.update(ctx, job.ID, meta)
+	}
+	if err != nil {
+		b.log.Error(err, "job queue: stamp a job with this client's rescue bound; it keeps its own",
+			"kind", job.Kind, "job", job.ID, "carries", rescueAfterOf(job), "bound", b.rescueAfter)
+	}
 }
