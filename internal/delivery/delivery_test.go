@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -516,6 +517,44 @@ func TestAHoldEndsAfterStallHold(t *testing.T) {
 	}
 	if h, _ := f.ts.Health(context.Background(), f.ep.ID); h.ConsecutiveFailures != 0 || len(f.rc.requests()) != 0 {
 		t.Fatalf("health %+v, %d requests", h, len(f.rc.requests()))
+	}
+}
+
+// A held delivery is due when its hold ends, not at once: its job looks every DisabledRecheck
+// whether the stall cleared without writing, so the repair pass, which requeues due
+// deliveries untouched for two minutes, would otherwise reread it at every pass for the whole
+// hold (and a batch of held ones would crowd out deliveries whose job was lost). The pass
+// passes it over until the hold ends, and finds it then.
+func TestAHeldDeliveryIsDueWhenItsHoldEnds(t *testing.T) {
+	const hold = time.Hour
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.DisabledRecheck, cfg.StallHold = 20*time.Millisecond, hold
+	})
+	stalled := f.ep
+	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
+	f.dir.add(stalled)
+	emit(t, f.ts, "finding.created", "f1")
+	eventually(t, 10*time.Second, "the held attempt", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) == 1
+	})
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if d.NextRetryAt == nil || !d.NextRetryAt.Equal(d.Attempts[0].At.Add(hold)) {
+		t.Fatalf("a delivery held at %s is due at %v, want when its hold ends", d.Attempts[0].At, d.NextRetryAt)
+	}
+	stranded := func(cutoff time.Time) bool {
+		ds, err := f.s.StrandedDeliveries(context.Background(), cutoff, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(ds, func(s store.Delivery) bool { return s.ID == d.ID })
+	}
+	// A pass half an hour on, and one after the hold's end (each looks two minutes back).
+	if stranded(time.Now().Add(30 * time.Minute)) {
+		t.Fatal("the repair pass rereads a held delivery before its hold ends")
+	}
+	if !stranded(d.NextRetryAt.Add(time.Second)) {
+		t.Fatal("the repair pass never finds a held delivery whose job was lost")
 	}
 }
 

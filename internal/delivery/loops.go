@@ -75,22 +75,17 @@ const repairBatch = 500
 
 // repair queues again the due deliveries no job has touched for a while: their job was lost
 // between the store's commit and the queue's insert. A delivery whose job lives is left alone
-// (jobs are unique per live delivery).
+// (jobs are unique per live delivery). The store leaves out deliveries not yet due (a retry
+// waiting, a hold that has not ended), so they neither fill the batch nor are read at each
+// pass.
 func (s *Service) repair(ctx context.Context) bool {
-	cutoff := s.now().Add(-2 * time.Minute)
-	ds, err := s.cfg.Store.StrandedDeliveries(ctx, cutoff, repairBatch)
+	ds, err := s.cfg.Store.StrandedDeliveries(ctx, s.now().Add(-2*time.Minute), repairBatch)
 	if err != nil {
 		s.fail(ctx, err, "look for stranded deliveries")
 		return false
 	}
-	due := ds[:0]
-	for _, d := range ds {
-		if d.NextRetryAt == nil || d.NextRetryAt.Before(cutoff) {
-			due = append(due, d)
-		}
-	}
-	if err := s.enqueue(ctx, due, &s.opts); err != nil {
-		s.fail(ctx, err, "queue stranded deliveries", "deliveries", len(due))
+	if err := s.enqueue(ctx, ds, &s.opts); err != nil {
+		s.fail(ctx, err, "queue stranded deliveries", "deliveries", len(ds))
 	}
 	return false
 }

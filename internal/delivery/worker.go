@@ -99,9 +99,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 
 // wait says how long a delivery must wait before its next attempt: until a retry is due, and
 // while an older delivery of its subject to the same endpoint is pending. A first attempt is
-// due at once (the store stamps it with its own clock, not the service's).
+// due at once (the store stamps it with its own clock, not the service's), and so is a held
+// delivery, whose due time is its hold's end (hold): it waits on the stall, not on a time.
 func (s *Service) wait(ctx context.Context, ts store.TeamStore, d store.Delivery) time.Duration {
-	if d.NextRetryAt != nil && len(d.Attempts) > 0 {
+	if since, _ := heldSince(d); since == nil && d.NextRetryAt != nil && len(d.Attempts) > 0 {
 		if wait := d.NextRetryAt.Sub(s.now()); wait > 0 {
 			return wait
 		}
@@ -150,13 +151,18 @@ func (s *Service) attempt(ctx context.Context, ts store.TeamStore, d store.Deliv
 // health, and the delivery goes out as soon as the cause clears (looked at every
 // DisabledRecheck). The log gets a held attempt when a hold begins or its reason changes, not
 // at every look. A hold that outlasts StallHold is taken for one nobody will mend: the
-// delivery fails, naming it.
+// delivery fails, naming it. So the held delivery is due when its hold ends: that is its next
+// retry time, and the repair pass, which requeues due deliveries no job has touched lately,
+// passes it over until then instead of rereading it at every pass while its job looks.
 func (s *Service) hold(ctx context.Context, ts store.TeamStore, d store.Delivery, why string) error {
 	now := s.now()
 	since, last := heldSince(d)
-	status, next := store.DeliveryPending, &now // due: it waits on the stall, not on a time
+	if since == nil {
+		since = &now
+	}
+	status, next := store.DeliveryPending, ptr.To(since.Add(s.cfg.StallHold))
 	switch {
-	case since != nil && now.Sub(*since) >= s.cfg.StallHold:
+	case now.Sub(*since) >= s.cfg.StallHold:
 		status, next = store.DeliveryFailed, nil
 		why = fmt.Sprintf("%s; held since %s, longer than %s, so the delivery has failed", why,
 			since.UTC().Format(time.RFC3339), s.cfg.StallHold)

@@ -84,14 +84,17 @@ func (s *sqlStore) markDispatched(ctx context.Context, tx *sql.Tx, evs []Event) 
 	return nil
 }
 
-// StrandedDeliveries lists pending deliveries of any team untouched since updatedBefore,
-// through the deliveries_stranded index (the literal 'pending' matches its WHERE).
+// StrandedDeliveries lists pending deliveries of any team untouched since updatedBefore and
+// due by then, through the deliveries_stranded index (the literal 'pending' matches its
+// WHERE). Deliveries due later are left out here, not by the caller, so they cannot fill the
+// batch ahead of stranded ones.
 func (s *sqlStore) StrandedDeliveries(ctx context.Context, updatedBefore time.Time, limit int) ([]Delivery, error) {
 	if err := checkBatchLimit(limit); err != nil {
 		return nil, fmt.Errorf("store: stranded deliveries: %w", err)
 	}
 	rows, err := s.rd.QueryContext(ctx, s.d.rebind("SELECT "+deliveryColumns+` FROM deliveries
-		WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at, id LIMIT ?`), s.d.timeArg(updatedBefore), limit)
+		WHERE status = 'pending' AND updated_at < ? AND (next_retry_at IS NULL OR next_retry_at < ?)
+		ORDER BY updated_at, id LIMIT ?`), s.d.timeArg(updatedBefore), s.d.timeArg(updatedBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: stranded deliveries: %w", err)
 	}

@@ -30,7 +30,8 @@ type Store interface {
 	// transaction: it must be quick and must not use the store.
 	DispatchEvents(ctx context.Context, limit int, fanout func(Event) []NewDelivery) ([]Delivery, error)
 	// StrandedDeliveries returns up to limit (1..MaxSweepLimit) pending deliveries of any team
-	// not updated since updatedBefore, whose job may have been lost, least recently updated
+	// not updated since updatedBefore and due before it (a retry or the end of a hold at or
+	// after it is not yet stranded), whose job may have been lost, least recently updated
 	// first. Their Attempts are not loaded.
 	StrandedDeliveries(ctx context.Context, updatedBefore time.Time, limit int) ([]Delivery, error)
 	// PruneDeliveries is delivery retention, across all teams: it deletes finished deliveries

@@ -231,7 +231,8 @@ func testConcurrentDispatch(t *testing.T, newDSN NewDSN) {
 }
 
 // testStrandedDeliveries: pending deliveries of every team not updated since the cut, least
-// recently updated first; finished ones and recently attempted ones are not stranded.
+// recently updated first; finished ones, recently attempted ones and ones not due before the
+// cut are not stranded.
 func testStrandedDeliveries(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	a1 := delivery(t, f.a, "wh", event(t, f.a, "s"))
@@ -241,6 +242,12 @@ func testStrandedDeliveries(t *testing.T, newDSN NewDSN) {
 	must(f.a.RecordAttempt(f.ctx, done.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}))(t)
 	cut := time.Now().Add(time.Minute)
 	attempt(t, f.a, a1, 503, cut.Add(time.Second)) // its job just ran: updated after the cut
+	// Long untouched, but not due before the cut (a retry, or a hold's end, after it): its job
+	// has nothing to do yet, so it is not stranded, and it does not take a place in the batch.
+	later := cut.Add(time.Hour)
+	waiting := delivery(t, f.a, "wh", event(t, f.a, "s"))
+	must(f.a.RecordAttempt(f.ctx, waiting.ID, store.AttemptResult{StatusCode: 503, Status: store.DeliveryPending,
+		At: time.Now().Add(-time.Hour), NextRetryAt: &later}))(t)
 
 	for _, limit := range []int{0, store.MaxSweepLimit + 1} {
 		_, err := f.s.StrandedDeliveries(f.ctx, cut, limit)
@@ -261,6 +268,7 @@ func testStrandedDeliveries(t *testing.T, newDSN NewDSN) {
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, cut, 1))(t)), []store.DeliveryID{b1.ID})
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, cut.Add(2*time.Second), 10))(t)), []store.DeliveryID{b1.ID, a2.ID, a1.ID})
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, b1.UpdatedAt, 10))(t)), []store.DeliveryID{})
+	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, later.Add(time.Second), 10))(t)), []store.DeliveryID{waiting.ID, b1.ID, a2.ID, a1.ID})
 }
 
 // testPruneDeliveries: retention deletes old finished deliveries, then old dispatched events
