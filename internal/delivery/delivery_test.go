@@ -331,6 +331,54 @@ func TestFailingEndpointIsDisabledAndResumesWhenReenabled(t *testing.T) {
 	}
 }
 
+// A webhook already failing when a stall holds its deliveries is judged, once the stall
+// clears, on the time it failed, not on the time held (proved with a clock moved by days): an
+// hour of failures, five days held, and a failure after: not disabled, although the streak
+// began more than five days before; the streak's time goes on counting after, so five days of
+// failure later it is.
+func TestTimeHeldDoesNotCountAsFailing(t *testing.T) {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.Now = c.now
+		cfg.Schedule = delivery.Schedule{Waits: []time.Duration{time.Hour, 5 * 24 * time.Hour, time.Hour}}
+		cfg.DisabledRecheck = 20 * time.Millisecond
+		cfg.MaxSnooze = 50 * time.Millisecond
+	})
+	f.rc.ignoreTime = true
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusBadGateway }
+	waitAttempts := func(n int) {
+		t.Helper()
+		eventually(t, 20*time.Second, fmt.Sprintf("attempt %d", n), func() bool {
+			d := deliveries(t, f.ts, f.ep.ID)
+			return len(d) == 1 && len(d[0].Attempts) >= n
+		})
+	}
+	emit(t, f.ts, "finding.created", "f1")
+	waitAttempts(1) // failing from here
+	stalled := f.ep
+	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
+	f.dir.add(stalled)
+	c.advance(time.Hour + time.Minute)
+	waitAttempts(2) // the retry is due, and held
+	c.advance(5 * 24 * time.Hour)
+	f.dir.add(f.ep) // the stall clears within the hold (a week)
+	waitAttempts(3)
+	if d := deliveries(t, f.ts, f.ep.ID)[0]; !d.Attempts[1].Held || d.Attempts[2].Held || d.Tries() != 2 {
+		t.Fatalf("attempts %+v", d.Attempts)
+	}
+	time.Sleep(200 * time.Millisecond) // a disable would show by now
+	if r := f.hw.reason(f.ep.ID); r != "" {
+		t.Fatalf("disabled for %q after an hour of failures and five days held", r)
+	}
+	c.advance(5*24*time.Hour + time.Minute)
+	waitAttempts(4)
+	eventually(t, 10*time.Second, "the disable", func() bool { return f.hw.reason(f.ep.ID) != "" })
+	if r := f.hw.reason(f.ep.ID); !strings.Contains(r, "120h0m0s") || !strings.Contains(r, "held by a stall") {
+		t.Fatalf("reason %q", r)
+	}
+}
+
 // During a rotation window both secrets sign: a receiver that knows only the old one and a
 // receiver that knows only the new one both verify. After the window only the new one signs.
 func TestRotationSignsWithBothSecrets(t *testing.T) {

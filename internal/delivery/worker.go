@@ -231,7 +231,8 @@ func (s *Service) observe(o outcome, status store.DeliveryStatus) {
 }
 
 // judge disables an endpoint that answered 410 Gone, or whose deliveries have all failed for
-// longer than DisableAfter.
+// longer than DisableAfter. Time its deliveries were held by a stall is not failing time: the
+// store moves the streak's start past it (store.WebhookHealth.FailingSince).
 func (s *Service) judge(ctx context.Context, ts store.TeamStore, ep Endpoint, o outcome) {
 	if s.cfg.Health == nil {
 		return
@@ -240,7 +241,8 @@ func (s *Service) judge(ctx context.Context, ts store.TeamStore, ep Endpoint, o 
 	if o.status == http.StatusGone {
 		reason = "the endpoint answered 410 Gone"
 	} else if h, err := ts.Health(ctx, ep.ID); err == nil && h.FailingSince != nil && o.at.Sub(*h.FailingSince) >= s.cfg.DisableAfter {
-		reason = fmt.Sprintf("every delivery failed for %s, since %s", s.cfg.DisableAfter, h.FailingSince.UTC().Format(time.RFC3339))
+		reason = fmt.Sprintf("every delivery failed for %s (not counting time held by a stall), since %s", s.cfg.DisableAfter,
+			h.FailingSince.UTC().Format(time.RFC3339))
 	}
 	if reason == "" {
 		return

@@ -76,10 +76,13 @@ type WebhookHealth struct {
 	TeamID              TeamID
 	WebhookID           WebhookID
 	ConsecutiveFailures int
-	FailingSince        *time.Time // first failure of the current streak; nil after a success
-	LastDeliveryAt      *time.Time
-	LastSuccessAt       *time.Time
-	UpdatedAt           time.Time
+	// FailingSince is the first failure of the current streak, moved later by the time the
+	// webhook's deliveries were held by a stall within it (time held is not time failing);
+	// nil after a success.
+	FailingSince   *time.Time
+	LastDeliveryAt *time.Time
+	LastSuccessAt  *time.Time
+	UpdatedAt      time.Time
 }
 
 // DeliveryStore holds webhook deliveries and their attempts.
@@ -92,7 +95,8 @@ type DeliveryStore interface {
 	// RecordAttempt appends an attempt to a pending delivery (ErrInvalidState otherwise) and
 	// moves it to r.Status. Unless the delivery is a test or the attempt was held, it updates
 	// the webhook's health in the same transaction: a 2xx ends the failure streak, anything
-	// else (or no response) extends it.
+	// else (or no response) extends it. A held attempt within a streak notes when the hold
+	// began, and the next failure moves the streak's start later by the time held since.
 	RecordAttempt(ctx context.Context, id DeliveryID, r AttemptResult) (Delivery, error)
 	// Redeliver puts a finished delivery back to pending, due at at. A test delivery is never
 	// sent again (ErrInvalidState).

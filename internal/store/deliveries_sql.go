@@ -98,7 +98,13 @@ func (ts *teamStore) RecordAttempt(ctx context.Context, id DeliveryID, r Attempt
 		if err := tx.insertAttempt(ctx, id, n+1, r, at); err != nil {
 			return err
 		}
-		if !test && !r.Held {
+		switch {
+		case test:
+		case r.Held:
+			if err := tx.recordHold(ctx, webhook, at); err != nil {
+				return err
+			}
+		default:
 			if err := tx.recordHealth(ctx, webhook, r.StatusCode, at); err != nil {
 				return err
 			}

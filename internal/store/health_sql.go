@@ -17,12 +17,12 @@ func scanHealth(r rowScanner) (WebhookHealth, error) {
 	return h, err
 }
 
-// Upserts of a webhook's health after an attempt: a success ends the failure streak, a failure
-// extends it and keeps the time the streak began.
+// Upserts of a webhook's health after an attempt: a success ends the failure streak (and any
+// hold within it), a failure extends it and keeps the time the streak began.
 const (
 	healthSuccessSQL = "INSERT INTO webhook_health (" + healthColumns + `) VALUES (?, ?, 0, NULL, ?, ?, ?)
 		ON CONFLICT (team_id, webhook_id) DO UPDATE SET consecutive_failures = 0, failing_since = NULL,
-			last_delivery_at = excluded.last_delivery_at, last_success_at = excluded.last_success_at,
+			held_since = NULL, last_delivery_at = excluded.last_delivery_at, last_success_at = excluded.last_success_at,
 			updated_at = excluded.updated_at`
 	healthFailureSQL = "INSERT INTO webhook_health (" + healthColumns + `) VALUES (?, ?, 1, ?, ?, NULL, ?)
 		ON CONFLICT (team_id, webhook_id) DO UPDATE SET
@@ -37,11 +37,50 @@ func (ts *teamStore) recordHealth(ctx context.Context, webhook WebhookID, code i
 	var err error
 	if code >= 200 && code < 300 {
 		_, err = ts.exec(ctx, healthSuccessSQL, ts.team, webhook, ts.t(at), ts.t(at), ts.t(at))
-	} else {
+	} else if err = ts.resumeStreak(ctx, webhook, at); err == nil {
 		_, err = ts.exec(ctx, healthFailureSQL, ts.team, webhook, ts.t(at), ts.t(at), ts.t(at))
 	}
 	if err != nil {
 		return fmt.Errorf("update health of webhook %s: %w", webhook, err)
+	}
+	return nil
+}
+
+// recordHold notes, at the first held attempt of a failing webhook since its last real one,
+// when the hold began: time held does not count toward the failure streak (resumeStreak).
+// It leaves updated_at alone, as nothing to report changed.
+func (ts *teamStore) recordHold(ctx context.Context, webhook WebhookID, at time.Time) error {
+	if _, err := ts.exec(ctx, `UPDATE webhook_health SET held_since = ?
+		WHERE team_id = ? AND webhook_id = ? AND failing_since IS NOT NULL AND held_since IS NULL`,
+		ts.t(at), ts.team, webhook); err != nil {
+		return fmt.Errorf("note the hold of webhook %s: %w", webhook, err)
+	}
+	return nil
+}
+
+// resumeStreak, before a failed real attempt made at at, moves the start of the webhook's
+// failure streak later by the time its deliveries were held since recordHold noted a hold,
+// so the disable period counts only time failing, and ends the hold. The row is locked
+// (PostgreSQL) so two dispatchers' attempts move it once.
+func (ts *teamStore) resumeStreak(ctx context.Context, webhook WebhookID, at time.Time) error {
+	var failing, held *time.Time
+	err := ts.writeRow(ctx, "SELECT failing_since, held_since FROM webhook_health WHERE team_id = ? AND webhook_id = ?"+ts.s.d.forUpdate,
+		[]any{nullTimeCol{&failing}, nullTimeCol{&held}}, ts.team, webhook)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read the hold of webhook %s: %w", webhook, err)
+	case held == nil:
+		return nil
+	}
+	if failing != nil {
+		moved := failing.Add(max(at.Sub(*held), 0)) // a replica's clock may lag the hold's
+		failing = &moved
+	}
+	if _, err := ts.exec(ctx, "UPDATE webhook_health SET failing_since = ?, held_since = NULL WHERE team_id = ? AND webhook_id = ?",
+		ts.s.d.timePtrArg(failing), ts.team, webhook); err != nil {
+		return fmt.Errorf("end the hold of webhook %s: %w", webhook, err)
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"DispatchEvents", testDispatchEvents},
 		{"ConcurrentDispatch", testConcurrentDispatch},
 		{"StrandedDeliveries", testStrandedDeliveries},
+		{"HeldTimeIsNotFailing", testHeldTimeIsNotFailing},
 		{"PruneDeliveries", testPruneDeliveries},
 		{"WebhookHealth", testWebhookHealth},
 		{"OlderPendingDelivery", testOlderPendingDelivery},

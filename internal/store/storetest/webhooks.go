@@ -391,6 +391,46 @@ func testWebhookHealth(t *testing.T, newDSN NewDSN) {
 	same(t, must(f.s.WebhookHealth(f.ctx, *at(7), 10))(t), []store.WebhookHealth{})
 }
 
+// testHeldTimeIsNotFailing: time a failing webhook's deliveries were held by a stall does not
+// count toward its failure streak (the disable period): the first failure after the hold
+// moves the streak's start later by the time held, once however many deliveries were held;
+// a hold that began while nothing was failing moves nothing, and a success ends both.
+func testHeldTimeIsNotFailing(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	base := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Microsecond)
+	at := func(m int) *time.Time { v := base.Add(time.Duration(m) * time.Minute); return &v }
+	held := func(d store.Delivery, m int) {
+		t.Helper()
+		must(f.a.RecordAttempt(f.ctx, d.ID, store.AttemptResult{Error: "the webhook is stalled", Held: true,
+			Status: store.DeliveryPending, At: *at(m)}))(t)
+	}
+	failingSince := func(want *time.Time, failures int) {
+		t.Helper()
+		h := must(f.a.Health(f.ctx, "wh"))(t)
+		same(t, h.FailingSince, want)
+		same(t, h.ConsecutiveFailures, failures)
+	}
+	d1 := delivery(t, f.a, "wh", event(t, f.a, "s1"))
+	d2 := delivery(t, f.a, "wh", event(t, f.a, "s2"))
+	attempt(t, f.a, d1, 503, *at(0))
+	held(d2, 10) // the stall begins
+	held(d1, 20)
+	failingSince(at(0), 1)
+	attempt(t, f.a, d2, 503, *at(70)) // the stall cleared: an hour held, from the first hold
+	failingSince(at(60), 2)
+	attempt(t, f.a, d1, 503, *at(80)) // the same hold counts once
+	failingSince(at(60), 3)
+
+	attempt(t, f.a, d1, 200, *at(90))
+	held(d2, 100) // held while nothing failed: the streak starts at its first failure
+	attempt(t, f.a, d2, 503, *at(130))
+	failingSince(at(130), 1)
+	held(d2, 140)
+	attempt(t, f.a, d2, 200, *at(150)) // a success ends the streak
+	attempt(t, f.a, d2, 503, *at(160))
+	failingSince(at(160), 1)
+}
+
 // testOlderPendingDelivery: a delivery waits for older pending deliveries of its subject to
 // its webhook, and for nothing else.
 func testOlderPendingDelivery(t *testing.T, newDSN NewDSN) {
