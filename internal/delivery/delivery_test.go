@@ -508,6 +508,34 @@ func TestURLIsCheckedBeforeEachSend(t *testing.T) {
 	}
 }
 
+// A pending delivery of an event its webhook no longer takes is failed unsent: the events
+// may have been narrowed, and the URL moved, by a caller who may not read this one.
+func TestAnEventNoLongerSubscribedIsNotSentAgain(t *testing.T) {
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.Schedule.Waits = []time.Duration{time.Second, time.Second} // time to move the webhook
+	})
+	f.rc.answer = func(received, int, http.Header) int { return http.StatusServiceUnavailable }
+	emit(t, f.ts, "interview.started", "interview/1")
+	eventually(t, 10*time.Second, "the first attempt", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && len(d[0].Attempts) == 1
+	})
+	moved := f.ep
+	moved.Events = []string{"campaign.published"}
+	f.dir.add(moved)
+	eventually(t, 10*time.Second, "the delivery failed unsent", func() bool {
+		d := deliveries(t, f.ts, f.ep.ID)
+		return len(d) == 1 && d[0].Status == store.DeliveryFailed
+	})
+	d := deliveries(t, f.ts, f.ep.ID)[0]
+	if last := d.Attempts[len(d.Attempts)-1]; len(d.Attempts) != 2 || !strings.Contains(last.Error, "no longer subscribes to interview.started") {
+		t.Fatalf("attempts %+v", d.Attempts)
+	}
+	if n := len(f.rc.requests()); n != 1 {
+		t.Fatalf("the receiver got %d requests, want the first only", n)
+	}
+}
+
 // A webhook the controller says cannot deliver (Stalled, here NoTeam, as a Team claiming its
 // namespace again shows until the controller looks) gets nothing sent while that holds,
 // although its receiver answers: the delivery is held, logged once with why, and the hold

@@ -77,14 +77,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	case !ok:
 		// Final: a webhook or team deleted never comes back (a Team made again is a new UID,
 		// another tenant of the store). Nothing is sent, and the receiver is not blamed.
-		_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(),
-			Error: "the webhook or its team no longer exists", Held: true})
-		if err = ignoreFinished(err); err == nil {
-			s.handOff(ctx, ts, d)
-		}
-		return err
+		return s.failUnsent(ctx, ts, d, "the webhook or its team no longer exists")
 	case !ep.Enabled:
 		return s.snooze(s.cfg.DisabledRecheck)
+	case !d.Test && !ep.Subscribes(d.EventType):
+		// Its events may have been narrowed by a caller who may not read this one, and its
+		// URL moved with them (the REST API checks the events a webhook will receive, not
+		// those its pending deliveries carry): sending it would hand the event's data to a
+		// receiver nobody who may read it chose.
+		return s.failUnsent(ctx, ts, d, "the webhook no longer subscribes to "+d.EventType+", so it is not sent")
 	}
 	if why := ep.unsendable(); why != "" {
 		return s.hold(ctx, ts, d, why)
@@ -95,6 +96,16 @@ func (w *worker) Work(ctx context.Context, job *river.Job[deliverArgs]) error {
 	}
 	defer release()
 	return s.attempt(ctx, ts, d, ep)
+}
+
+// failUnsent fails a delivery for good without sending it, saying why. The receiver had no
+// part in it, so the attempt is a held one (no response, no effect on the webhook's health).
+func (s *Service) failUnsent(ctx context.Context, ts store.TeamStore, d store.Delivery, why string) error {
+	_, err := ts.RecordAttempt(ctx, d.ID, store.AttemptResult{Status: store.DeliveryFailed, At: s.now(), Error: why, Held: true})
+	if err = ignoreFinished(err); err == nil {
+		s.handOff(ctx, ts, d)
+	}
+	return err
 }
 
 // wait says how long a delivery must wait before its next attempt: until a retry is due, and
