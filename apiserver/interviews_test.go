@@ -800,6 +800,78 @@ func TestInterviewStartReplayAfterErasure(t *testing.T) {
 	}
 }
 
+// An interview erased while its start is still running (between storing the interview and
+// recording the start's answer under its Idempotency-Key) leaves the same gone marker as one
+// erased after: the repeat of the start is 404 naming the interview, and stores nothing of
+// the participant again. The erasure is made from the hook the start's recording runs first,
+// so the interleaving is the same on every run.
+func TestInterviewErasedWhileItsStartRuns(t *testing.T) {
+	var erase func(id string)
+	srv, err := teststack.Start(t.Context(), teststack.Options{Config: cfg, Store: db, Limiter: ratelimit.NewMemory(),
+		JWTSecret: jwtSecret, Tune: func(c *apiserver.Config) {
+			c.Store = beforeRecording{Store: c.Store, key: "start-raced", hook: func(id string) { erase(id) }}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewServer(srv.Handler())
+	t.Cleanup(replica.Close)
+	tn := newTenant(t, "iverased-racing", qualv1alpha1.PlanEnterprise)
+	waitFor(t, "the key at the replica", func() error { return authorizedAt(t, replica.URL, "/api/v1/me", tn.secret) })
+	erase = func(id string) {
+		callAt(t, replica.URL, "DELETE", "/api/v1/interviews/"+id, tn.secret, nil).expect(t, 204)
+	}
+	c := activeCampaign(t, replica.URL, tn.secret, map[string]any{"title": "Erased while starting"})
+	body := map[string]any{"participant": map[string]any{"name": "Pat Smith", "email": "pat@example.com"}}
+	first := start(t, replica.URL, tn.secret, c.ID, body, "Idempotency-Key", "start-raced")
+	for range 2 {
+		r := callAt(t, replica.URL, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, body, "Idempotency-Key", "start-raced")
+		if e := r.expectError(t, 404, "NOT_FOUND"); !strings.Contains(e.Message, "interview "+first.ID) || r.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the start repeated after the erasure it raced: %s %v", r.body, r.header)
+		}
+	}
+	var listed []interview
+	callAt(t, replica.URL, "GET", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 0 {
+		t.Fatalf("the repeated start made %+v", listed)
+	}
+}
+
+// beforeRecording is a store whose callers' idempotency records run hook with the id of the
+// answer before the answer under key is recorded: a step of another request made while the
+// request under key has done its work and not yet recorded it.
+type beforeRecording struct {
+	store.Store
+	key  string
+	hook func(answerID string)
+}
+
+func (s beforeRecording) Team(id store.TeamID) store.TeamStore {
+	if !strings.HasPrefix(string(id), "caller:") {
+		return s.Store.Team(id)
+	}
+	return recordingTeam{TeamStore: s.Store.Team(id), on: s}
+}
+
+type recordingTeam struct {
+	store.TeamStore
+	on beforeRecording
+}
+
+func (ts recordingTeam) CompleteIdempotency(ctx context.Context, claim store.IdempotencyRecord, status int, body []byte) error {
+	if claim.Key == ts.on.key {
+		var answer struct {
+			Data struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(body, &answer); err == nil && answer.Data.ID != "" {
+			ts.on.hook(answer.Data.ID)
+		}
+	}
+	return ts.TeamStore.CompleteIdempotency(ctx, claim, status, body)
+}
+
 // Another team's interview does not exist for the caller, on every route.
 func TestInterviewTenantIsolation(t *testing.T) {
 	a := newTenant(t, "iviso-a", qualv1alpha1.PlanEnterprise)

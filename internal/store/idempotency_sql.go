@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,8 +108,11 @@ func (ts *teamStore) SaveIdempotency(ctx context.Context, r IdempotencyRecord) (
 // repeat's that took it over once its lease ran out (the same key and request) by when it was
 // made, so a run that outlived its lease never records over the repeat's claim. An answer
 // naming an interview or campaign erased since the claim was made (the request raced the
-// erasure) is not kept: the claim is dropped, and a repeat runs again and finds nothing to
-// give back.
+// erasure) is not kept. When the answer was that object itself (a start of the interview, a
+// create of the campaign), the claim becomes the gone marker the erasure would have left had
+// the answer come first: dropping it would let a repeat run the start again and store the
+// erased participant's data anew. Any other such answer's claim is dropped, and a repeat runs
+// again and finds nothing to give back.
 // The erasure and this write take one lock (exclusive and shared), so either the erasure
 // sees the answer and deletes it, or this write sees the erasure.
 func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyRecord, status int, body []byte) error {
@@ -136,14 +140,13 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyR
 			return ErrNotFound
 		}
 		// Erasures from a little before the claim too: replicas' clocks differ.
-		raced, err := tx.erasedSince(ctx, body, claim.CreatedAt.Add(-clockSkew))
+		since := claim.CreatedAt.Add(-clockSkew)
+		raced, err := tx.erasedSince(ctx, body, since)
 		if err != nil {
 			return err
 		}
 		if raced {
-			_, err := tx.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
-				tx.team, key, tx.t(claim.CreatedAt))
-			return err
+			return tx.settleRaced(ctx, claim, status, body, since, at)
 		}
 		res, err := tx.exec(ctx, `UPDATE idempotency_records SET status_code = ?, body = ?, expires_at = ?
 			WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0 AND expires_at > ?`,
@@ -160,6 +163,29 @@ func (ts *teamStore) CompleteIdempotency(ctx context.Context, claim IdempotencyR
 		return fmt.Errorf("store: complete idempotency record %q: %w", key, err)
 	}
 	return nil
+}
+
+// settleRaced settles a claim whose answer names an object erased since since: as a gone
+// marker when the answer was that object (see CompleteIdempotency), else by dropping it.
+func (ts *teamStore) settleRaced(ctx context.Context, claim IdempotencyRecord, status int, body []byte, since, at time.Time) error {
+	id := answerID(body)
+	kind := ""
+	if status >= 200 && status <= 299 && id != "" {
+		err := ts.queryRow(ctx, "SELECT kind FROM erasures WHERE id = ? AND erased_at >= ?", []any{&kind}, id, ts.t(since))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if kind == "" { // not the answer's own object, or erased by a replica that does not say what
+		_, err := ts.exec(ctx, "DELETE FROM idempotency_records WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
+			ts.team, claim.Key, ts.t(claim.CreatedAt))
+		return err
+	}
+	if _, err := ts.exec(ctx, "UPDATE idempotency_records SET status_code = ?, expires_at = ? WHERE team_id = ? AND key = ? AND created_at = ? AND status_code = 0",
+		status, ts.t(at.Add(IdempotencyTTL)), ts.team, claim.Key, ts.t(claim.CreatedAt)); err != nil {
+		return err
+	}
+	return ts.markGone(ctx, string(ts.team), claim.Key, kind, id)
 }
 
 // uuidPattern finds the ids an answer names: interviews, messages and campaigns are UUIDs.
@@ -275,8 +301,8 @@ func (ts *teamStore) eraseReplays(ctx context.Context, id, kind string) error {
 		if err := tx.lockReplays(ctx, tx.s.d.replayLock); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, "INSERT INTO erasures (id, erased_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET erased_at = excluded.erased_at",
-			id, tx.t(now())); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO erasures (id, erased_at, kind) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET erased_at = excluded.erased_at, kind = excluded.kind",
+			id, tx.t(now()), kind); err != nil {
 			return err
 		}
 		if err := tx.markReplaysGone(ctx, id, kind); err != nil {
@@ -340,16 +366,26 @@ func (ts *teamStore) markReplaysGone(ctx context.Context, id, kind string) error
 			return err
 		}
 	}
-	// An emptied answer names nothing any more, so its names go too.
 	for _, k := range own {
-		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind(`UPDATE idempotency_records SET body = ?, gone = ?, named = 1,
-			request_hash = CASE WHEN ? THEN request_hash ELSE ? END WHERE team_id = ? AND key = ?`),
-			[]byte{}, goneColumn(kind, id), kind == GoneCampaign, []byte{}, k.team, k.key); err != nil {
+		if err := ts.markGone(ctx, k.team, k.key, kind, id); err != nil {
 			return err
 		}
-		if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_names WHERE team_id = ? AND key = ?"), k.team, k.key); err != nil {
-			return err
-		}
+	}
+	return nil
+}
+
+// markGone makes the record of caller team under key the gone marker of the object id of
+// kind: its answer erased, and, for an interview, its request hash. An emptied answer names
+// nothing any more, so its names go too. team is the record's caller, not ts's team: an
+// erasure reaches every caller's records.
+func (ts *teamStore) markGone(ctx context.Context, team, key, kind, id string) error {
+	if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind(`UPDATE idempotency_records SET body = ?, gone = ?, named = 1,
+		request_hash = CASE WHEN ? THEN request_hash ELSE ? END WHERE team_id = ? AND key = ?`),
+		[]byte{}, goneColumn(kind, id), kind == GoneCampaign, []byte{}, team, key); err != nil {
+		return err
+	}
+	if _, err := ts.writer().ExecContext(ctx, ts.s.d.rebind("DELETE FROM idempotency_names WHERE team_id = ? AND key = ?"), team, key); err != nil {
+		return err
 	}
 	return nil
 }

@@ -246,6 +246,37 @@ func testInterviewReplaysGone(t *testing.T, newDSN NewDSN) {
 	same(t, must(caller.GetIdempotency(f.ctx, "start"))(t), gone)
 }
 
+// testRacedStartsAreGone: a start (or a create) erased while it ran, its answer recorded after
+// the erasure, leaves the gone marker an earlier answer would have become, not a free key: a
+// repeat of the start is told the interview was erased instead of storing the participant's
+// data again. The marker holds no answer, and an interview's no request hash either.
+func testRacedStartsAreGone(t *testing.T, newDSN NewDSN) {
+	f := setup(t, newDSN)
+	caller := f.s.Team("caller:someone")
+	iv := interview(t, f.a, f.campA)
+	starting := must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "start", RequestHash: []byte("start"), ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	creating := must(caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "create", RequestHash: []byte("create"), ExpiresAt: time.Now().Add(time.Minute)}))(t)
+	ok(t, f.a.DeleteInterview(f.ctx, iv.ID))
+	must(f.a.DeleteCampaignData(f.ctx, f.campB))(t)
+	// The requests ran before the erasures; their answers come after.
+	ok(t, caller.CompleteIdempotency(f.ctx, starting, 201, []byte(`{"data":{"id":"`+string(iv.ID)+`","participant":{"email":"p@example.com"}}}`)))
+	ok(t, caller.CompleteIdempotency(f.ctx, creating, 201, []byte(`{"data":{"id":"`+string(f.campB)+`","title":"Study"}}`)))
+	started := must(caller.GetIdempotency(f.ctx, "start"))(t)
+	if started.Gone != string(iv.ID) || started.GoneKind != store.GoneInterview || len(started.Body) != 0 || len(started.RequestHash) != 0 ||
+		started.StatusCode != 201 || time.Until(started.ExpiresAt) < store.IdempotencyTTL-time.Minute {
+		t.Fatalf("the raced start's record: %+v", started)
+	}
+	created := must(caller.GetIdempotency(f.ctx, "create"))(t)
+	if created.Gone != string(f.campB) || created.GoneKind != store.GoneCampaign || len(created.Body) != 0 || string(created.RequestHash) != "create" {
+		t.Fatalf("the raced create's record: %+v", created)
+	}
+	// The key stays taken until it expires, and deleting the campaign leaves the marker.
+	_, err := caller.SaveIdempotency(f.ctx, store.IdempotencyRecord{Key: "start", RequestHash: []byte("start")})
+	isErr(t, err, store.ErrConflict)
+	must(f.a.DeleteCampaignData(f.ctx, f.campA))(t)
+	same(t, must(caller.GetIdempotency(f.ctx, "start"))(t), started)
+}
+
 func testOutboxAndDeliveries(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	payload := json.RawMessage(`{"id": "f1",  "title":"x"}`)

@@ -50,6 +50,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ReplayAfterErasure", testReplayAfterErasure},
 		{"CampaignReplaysGone", testCampaignReplaysGone},
 		{"InterviewReplaysGone", testInterviewReplaysGone},
+		{"RacedStartsAreGone", testRacedStartsAreGone},
 		{"OutboxAndDeliveries", testOutboxAndDeliveries},
 		{"EventIdentity", testEventIdentity},
 		{"DeliveryFields", testDeliveryFields},
