@@ -11,7 +11,7 @@ var perMinute5 = Limit{Quota: 5, Window: time.Minute} // one request back every 
 
 // step is one call and what it must return; durations are compared within the backend's slack.
 type step struct {
-	op         string // "allow" or "peek"
+	op         string // "allow", "peek", or "refund" (what a peek then shows)
 	key        string
 	n          int
 	allowed    bool
@@ -22,6 +22,10 @@ type step struct {
 
 func allowStep(n int, allowed bool, remaining int, retry, reset time.Duration) step {
 	return step{op: "allow", key: "a", n: n, allowed: allowed, remaining: remaining, retryAfter: retry, resetAfter: reset}
+}
+
+func refundStep(n int, remaining int, reset time.Duration) step {
+	return step{op: "refund", key: "a", n: n, allowed: remaining > 0, remaining: remaining, resetAfter: reset}
 }
 
 func peekStep(allowed bool, remaining int, retry, reset time.Duration) step {
@@ -49,6 +53,11 @@ var conformance = []struct {
 		allowStep(4, true, 6, 0, 24*s), allowStep(4, true, 2, 0, 48*s),
 		allowStep(3, false, 2, 6*s, 48*s), // refused spends nothing and waits for the missing one
 		allowStep(2, true, 0, 0, 60*s), allowStep(1, false, 0, 6*s, 60*s),
+	}},
+	{"refund gives back what was spent and no more", perMinute5, []step{
+		allowStep(2, true, 3, 0, 24*s), refundStep(1, 4, 12*s), refundStep(1, 5, 0), refundStep(1, 5, 0),
+		allowStep(5, true, 0, 0, 60*s), allowStep(1, false, 0, 12*s, 60*s),
+		refundStep(1, 1, 48*s), allowStep(1, true, 0, 0, 60*s),
 	}},
 	{"keys are independent", Limit{Quota: 2, Window: time.Minute}, []step{
 		allowStep(2, true, 0, 0, 60*s), allowStep(1, false, 0, 30*s, 60*s),
@@ -78,9 +87,14 @@ func do(t *testing.T, lim Limiter, l Limit, st step) Result {
 		r   Result
 		err error
 	)
-	if st.op == "peek" {
+	switch st.op {
+	case "peek":
 		r, err = lim.Peek(context.Background(), st.key, l)
-	} else {
+	case "refund":
+		if err = lim.Refund(context.Background(), st.key, l, st.n); err == nil {
+			r, err = lim.Peek(context.Background(), st.key, l)
+		}
+	default:
 		r, err = lim.Allow(context.Background(), st.key, l, st.n)
 	}
 	if err != nil {

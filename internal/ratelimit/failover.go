@@ -140,6 +140,16 @@ func (f *Failover) Peek(ctx context.Context, key string, l Limit) (Result, error
 	return f.decide(ctx, func(ctx context.Context, lim Limiter) (Result, error) { return lim.Peek(ctx, key, l) })
 }
 
+// Refund gives n back to the primary's budget, or while it fails to the fallback's (FailOpen),
+// which gives back nothing it did not spend; with FailClosed it fails, and the unit stays spent.
+func (f *Failover) Refund(ctx context.Context, key string, l Limit, n int) error {
+	if err := l.check(n); err != nil {
+		return fmt.Errorf("refund %q: %w", key, err)
+	}
+	_, err := f.decide(ctx, func(ctx context.Context, lim Limiter) (Result, error) { return Result{}, lim.Refund(ctx, key, l, n) })
+	return err
+}
+
 // decide asks the primary when it is not backing off, bounded in time; when the primary
 // fails it refuses (FailClosed) or asks the fallback (FailOpen).
 func (f *Failover) decide(ctx context.Context, ask func(context.Context, Limiter) (Result, error)) (Result, error) {

@@ -45,6 +45,12 @@ func allow(tat, now int64, l Limit, n int) (Result, int64) {
 	return Result{Allowed: true, Limit: l.Quota, Remaining: l.remaining(reset), ResetAfter: reset}, newTAT
 }
 
+// refund gives n requests back at now to a key whose theoretical arrival time is tat, and
+// returns the TAT to store: never before now, a full budget.
+func refund(tat, now int64, l Limit, n int) int64 {
+	return max(tat-l.interval()*int64(n), now)
+}
+
 // peek reports the budget at now without spending.
 func peek(tat, now int64, l Limit) Result {
 	reset := time.Duration(max(tat, now) - now)

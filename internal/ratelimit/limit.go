@@ -39,6 +39,11 @@ type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit, n int) (Result, error)
 	// Peek reports the budget without spending.
 	Peek(ctx context.Context, key string, l Limit) (Result, error)
+	// Refund gives back n that Allow spent from key's budget under l, for work the spend
+	// paid for that did not happen, so a caller can spend before the work (holding nothing
+	// while the limiter answers) and still charge only work that happened. It never gives
+	// back more than is spent: the budget is at most full again.
+	Refund(ctx context.Context, key string, l Limit, n int) error
 }
 
 // interval is the emission interval in nanoseconds: one request returns to the budget per

@@ -82,6 +82,21 @@ func (m *Memory) Peek(_ context.Context, key string, l Limit) (Result, error) {
 	return res, nil
 }
 
+// Refund gives n back to key's budget (see Limiter). A key it does not hold is full already.
+func (m *Memory) Refund(_ context.Context, key string, l Limit, n int) error {
+	if err := l.check(n); err != nil {
+		return fmt.Errorf("refund %q: %w", key, err)
+	}
+	at := m.now().UnixNano()
+	s := m.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if was, ok := s.tats[key]; ok { // a TAT of now or before is full, and swept as stale
+		s.store(key, spent{tat: refund(was.under(at, l), at, l, n), interval: l.interval()})
+	}
+	return nil
+}
+
 // Len is the number of keys held, stale ones not yet dropped included.
 func (m *Memory) Len() int {
 	n := 0

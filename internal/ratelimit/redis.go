@@ -22,8 +22,9 @@ const floatSlack = time.Microsecond
 // under another limit (a plan change) is carried over as spent.under does. A key without it
 // counts as spent under the current limit.
 //
-// ARGV: the emission interval (µs), the quota, the cost (0: peek). It answers {allowed,
-// reset after (µs), retry after (µs)} and writes only what it spent or carried over.
+// ARGV: the emission interval (µs), the quota, the cost (0: peek; below 0: a refund of that
+// many, never past a full budget). It answers {allowed, reset after (µs), retry after (µs)}
+// and writes only what it spent, gave back or carried over.
 var gcra = redis.NewScript(`
 redis.replicate_commands()
 local interval = tonumber(ARGV[1])
@@ -42,6 +43,18 @@ local was = tonumber(redis.call("GET", KEYS[2]) or "")
 if was and was ~= interval and tat > now then
   tat = now + math.min(math.floor((tat - now) * interval / was), burst)
   carried = true
+end
+
+if cost < 0 then
+  local back = math.max(tat + interval * cost, now)
+  local ttl = math.ceil((back - now) / 1000000)
+  if ttl > 0 then
+    redis.call("SET", KEYS[1], string.format("%.6f", back / 1000000), "EX", ttl)
+    redis.call("SET", KEYS[2], ARGV[1], "EX", ttl)
+  else
+    redis.call("DEL", KEYS[1], KEYS[2])
+  end
+  return {1, math.floor(back - now), 0}
 end
 
 local new_tat = tat + interval * cost
@@ -102,6 +115,17 @@ func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
 		out.RetryAfter = max(l.retryOne(out.ResetAfter), time.Microsecond)
 	}
 	return out, nil
+}
+
+// Refund gives n back to key's budget (see Limiter): the script with cost -n.
+func (r *Redis) Refund(ctx context.Context, key string, l Limit, n int) error {
+	if err := l.check(n); err != nil {
+		return fmt.Errorf("refund %q: %w", key, err)
+	}
+	if _, err := r.decide(ctx, key, l, -n); err != nil {
+		return fmt.Errorf("ratelimit: redis refund %q: %w", key, err)
+	}
+	return nil
 }
 
 // decide runs the script. Remaining is counted from ResetAfter, as the memory limiter does.
