@@ -68,27 +68,37 @@ func (s *Server) startInterview(w http.ResponseWriter, r *http.Request, p *authn
 	if c.Object.Spec.State != qualv1alpha1.StateActive {
 		return envelope.New(envelope.CodeInvalidState, "The campaign is %s: interviews start only on an active campaign", c.Status)
 	}
-	// The Interviews/hr unit is spent in the transaction that stores the interview, after its
-	// writes, as an analysis' unit is spent with its row: a start that is not stored costs
-	// nothing, and racing starts still cannot spend more than the budget (the spend decides,
-	// and a refused one rolls the interview back). The peek turns a spent budget away before
-	// the opening question costs a model call.
-	if e := s.peekHourly(w, r, p, m.Team, interviewsBudget); e != nil {
+	// The Interviews/hr unit is spent before anything else costs (the opening question may be
+	// a model call) and outside the transaction that stores the interview, which would
+	// otherwise hold the store's writer (SQLite's only one) while the limiter answers. Racing
+	// starts cannot spend more than the budget (the spend decides), and a start that is not
+	// stored gives its unit back, so it costs nothing.
+	refund, e := s.spendHourlyBefore(w, r, p, m.Team, interviewsBudget)
+	if e != nil {
 		return e
 	}
-	token, hash, err := newParticipantToken()
+	started, err := s.storeStart(r.Context(), m, c, who)
 	if err != nil {
-		return err
-	}
-	iv, first, err := s.interviews.Start(r.Context(), s.rows(m), c.Object, who, hash,
-		s.spendHourlyWith(w, r, p, m.Team, interviewsBudget))
-	if err != nil {
+		refund()
 		return interviewError(err, interviewTarget{campaign: c}, store.InterviewInProgress)
 	}
-	envelope.WriteData(w, http.StatusCreated, resources.InterviewStarted{
-		Interview: resources.NewInterview(iv), Messages: []resources.Message{resources.NewMessage(first)},
-		ParticipantToken: &token})
+	envelope.WriteData(w, http.StatusCreated, started)
 	return nil
+}
+
+// storeStart stores a new interview of c for who, with its opening question, and answers it
+// with the participant token, shown this once.
+func (s *Server) storeStart(ctx context.Context, m directory.Membership, c *directory.Campaign, who store.Participant) (resources.InterviewStarted, error) {
+	token, hash, err := newParticipantToken()
+	if err != nil {
+		return resources.InterviewStarted{}, err
+	}
+	iv, first, err := s.interviews.Start(ctx, s.rows(m), c.Object, who, hash)
+	if err != nil {
+		return resources.InterviewStarted{}, err
+	}
+	return resources.InterviewStarted{Interview: resources.NewInterview(iv),
+		Messages: []resources.Message{resources.NewMessage(first)}, ParticipantToken: &token}, nil
 }
 
 // Participant limits: personal data is kept small, and never logged.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -615,6 +616,62 @@ func TestUnstoredStartsSpendNoBudget(t *testing.T) {
 	if !strings.Contains(e.Message, "Interviews/hr") {
 		t.Fatalf("the eleventh start is refused for another reason: %s", e.Message)
 	}
+}
+
+// A start asks the limiter for its Interviews/hr unit holding no store transaction: while the
+// limiter has not answered, another write of the replica commits (SQLite has one writer, which
+// a start holding it would keep from every other request), and the start then lands.
+func TestInterviewStartHoldsNoTransactionWhileTheLimiterDecides(t *testing.T) {
+	limiter := &heldBudget{Limiter: ratelimit.NewMemory(), asked: make(chan struct{}, 1), release: make(chan struct{})}
+	srv, err := teststack.Start(t.Context(), teststack.Options{Config: cfg, Store: db, Limiter: limiter, JWTSecret: jwtSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewServer(srv.Handler())
+	t.Cleanup(replica.Close)
+	var release sync.Once // before the replica closes, which waits for the held start
+	t.Cleanup(func() { release.Do(func() { close(limiter.release) }) })
+	tn := newTenant(t, "ivbudget-held", qualv1alpha1.PlanEnterprise)
+	waitFor(t, "the key at the replica", func() error { return authorizedAt(t, replica.URL, "/api/v1/me", tn.secret) })
+	c := activeCampaign(t, replica.URL, tn.secret, map[string]any{"title": "Held budget"})
+	limiter.key.Store("interviews:" + tn.id)
+	started := make(chan response, 1)
+	go func() {
+		started <- callAt(t, replica.URL, "POST", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil)
+	}()
+	<-limiter.asked
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := db.Team(store.TeamID(tn.id)).SaveIdempotency(ctx, store.IdempotencyRecord{Key: "meanwhile", StatusCode: 200}); err != nil {
+		t.Fatalf("a write while the start's limiter call was pending: %v", err)
+	}
+	release.Do(func() { close(limiter.release) })
+	var iv interview
+	(<-started).expect(t, 201).data(t, &iv)
+	var listed []interview
+	callAt(t, replica.URL, "GET", "/api/v1/campaigns/"+c.ID+"/interviews", tn.secret, nil).expect(t, 200).data(t, &listed)
+	if len(listed) != 1 || listed[0].ID != iv.ID {
+		t.Fatalf("after the held start: %+v", listed)
+	}
+}
+
+// heldBudget is a limiter whose decisions about key wait for release, after telling asked.
+type heldBudget struct {
+	ratelimit.Limiter
+	key     atomic.Value
+	asked   chan struct{}
+	release chan struct{}
+}
+
+func (l *heldBudget) Allow(ctx context.Context, key string, limit ratelimit.Limit, n int) (ratelimit.Result, error) {
+	if l.key.Load() == key {
+		select {
+		case l.asked <- struct{}{}:
+		default:
+		}
+		<-l.release
+	}
+	return l.Limiter.Allow(ctx, key, limit, n)
 }
 
 // failingStarts is a store whose interview writes fail while failing is set, as a full disk

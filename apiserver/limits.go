@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -179,35 +180,8 @@ var (
 // that can refuse the request, so a refused request costs nothing. Its refusal's rate-limit
 // headers describe b, the budget that is spent, not the per-minute one that still has room.
 func (s *Server) spendHourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
-	return s.hourly(w, r, p, team, b, s.allow)
-}
-
-// spendHourlyWith is spendHourly as the func a store write calls last in the transaction that
-// stores the work b pays for (an interview's start, an analysis' row), so work that is not
-// stored costs nothing and a refusal rolls it back.
-func (s *Server) spendHourlyWith(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) func() error {
-	return func() error {
-		if e := s.spendHourly(w, r, p, team, b); e != nil {
-			return e // never a nil *envelope.Error inside a non-nil error
-		}
-		return nil
-	}
-}
-
-// peekHourly refuses the request as spendHourly would when b has no unit left, spending
-// nothing: for a request that spends its unit only once its work is stored, it turns a spent
-// budget away before that work costs anything (a model's opening question).
-func (s *Server) peekHourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) *envelope.Error {
-	return s.hourly(w, r, p, team, b, s.peek)
-}
-
-// hourly asks decide (allow or peek) about b for the acting team and answers a refusal with
-// b's 429.
-func (s *Server) hourly(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget,
-	decide func(*http.Request, string, ratelimit.Limit) (ratelimit.Result, *envelope.Error),
-) *envelope.Error {
 	limit := b.limit(s.cfg.Plans.Of(planOf(team, p)))
-	res, e := decide(r, budgetKey(b.key, team, p), limit)
+	res, e := s.allow(r, budgetKey(b.key, team, p), limit)
 	if e != nil {
 		return e
 	}
@@ -220,15 +194,41 @@ func (s *Server) hourly(w http.ResponseWriter, r *http.Request, p *authn.Princip
 	return nil
 }
 
+// spendHourlyWith is spendHourly as the func a store write calls last in the transaction that
+// stores the work b pays for (an analysis' row), so work that is not stored costs nothing and
+// a refusal rolls it back.
+func (s *Server) spendHourlyWith(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget) func() error {
+	return func() error {
+		if e := s.spendHourly(w, r, p, team, b); e != nil {
+			return e // never a nil *envelope.Error inside a non-nil error
+		}
+		return nil
+	}
+}
+
+// spendHourlyBefore is spendHourly for a request that spends its unit before storing the work
+// it pays for, so the limiter is never asked inside the transaction that stores it (which
+// would hold the store's writer while the limiter answers). It returns what gives the unit
+// back, for the caller to call when the work was not stored after all, so a start whose write
+// failed costs nothing; only a process that dies between the spend and the write keeps the
+// unit spent for nothing.
+func (s *Server) spendHourlyBefore(w http.ResponseWriter, r *http.Request, p *authn.Principal, team *directory.Team, b hourlyBudget,
+) (refund func(), e *envelope.Error) {
+	if e := s.spendHourly(w, r, p, team, b); e != nil {
+		return nil, e
+	}
+	return func() {
+		// The unit is given back even when the client left, which may be why the write failed.
+		ctx := context.WithoutCancel(r.Context())
+		if err := s.cfg.Limiter.Refund(ctx, budgetKey(b.key, team, p), b.limit(s.cfg.Plans.Of(planOf(team, p))), 1); err != nil {
+			s.cfg.Logger.Error(err, "give back a budget unit of work not stored", "budget", b.name)
+		}
+	}, nil
+}
+
 // allow spends one unit of the budget key; a limiter that does not answer is a 503.
 func (s *Server) allow(r *http.Request, key string, limit ratelimit.Limit) (ratelimit.Result, *envelope.Error) {
 	res, err := s.cfg.Limiter.Allow(r.Context(), key, limit, 1)
-	return res, s.limiterDown(err)
-}
-
-// peek is allow without the spending.
-func (s *Server) peek(r *http.Request, key string, limit ratelimit.Limit) (ratelimit.Result, *envelope.Error) {
-	res, err := s.cfg.Limiter.Peek(r.Context(), key, limit)
 	return res, s.limiterDown(err)
 }
 

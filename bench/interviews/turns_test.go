@@ -338,7 +338,7 @@ var svc = &service.Service{Interviewers: service.Interviewers{Protocol: intervie
 func (w *serviceWorker) step(b *testing.B) (time.Duration, bool, bool) {
 	ctx := context.Background()
 	if w.iv == "" || w.answered == questions {
-		iv, _, err := svc.Start(ctx, w.ts, w.campaign, store.Participant{}, nil, func() error { return nil }) // no budget here
+		iv, _, err := svc.Start(ctx, w.ts, w.campaign, store.Participant{}, nil) // the caller spends the budget, none here
 		if err != nil {
 			b.Errorf("service start: %v", err)
 			return 0, false, false

@@ -52,11 +52,12 @@ type Turn struct {
 
 // Start opens an interview on an active campaign with the interviewer's opening question.
 // token is the hash of the participant token the caller shows the starter once (nil: none).
-// spend pays for the start (the Interviews/hr budget): it is called last in the transaction
-// that stores the interview, so a start whose writes fail pays nothing, and its error, returned
-// as it is wrapped, rolls the interview back.
+// The interview, its opening question and its event are stored in one transaction, which
+// calls nothing but the store: the caller pays for the start (the Interviews/hr budget)
+// before, and gives the unit back when Start fails, so no limiter call holds the store's
+// writer.
 func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1.Campaign, who store.Participant,
-	token *store.TokenHash, spend func() error) (store.Interview, store.Message, error) {
+	token *store.TokenHash) (store.Interview, store.Message, error) {
 	if c.Spec.State != qualv1alpha1.StateActive {
 		return store.Interview{}, store.Message{}, fmt.Errorf("%w: %s", ErrCampaignClosed, c.Spec.State)
 	}
@@ -78,10 +79,7 @@ func (s *Service) Start(ctx context.Context, ts store.TeamStore, c *qualv1alpha1
 		if iv, err = tx.GetInterview(ctx, iv.ID); err != nil {
 			return err
 		}
-		if err := announce(ctx, tx, EventStarted, iv); err != nil {
-			return err
-		}
-		return spend()
+		return announce(ctx, tx, EventStarted, iv)
 	})
 	if err != nil {
 		return store.Interview{}, store.Message{}, fmt.Errorf("interviews: start: %w", err)
