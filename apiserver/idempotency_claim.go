@@ -119,20 +119,24 @@ func answerFound(w http.ResponseWriter, r *http.Request, status int, data any) e
 }
 
 // markAddedByClaim records, on next (a Team about to be written over base), the request's
-// claim as what added each member next holds and base does not, and forgets what added the
-// members next no longer holds (qualv1alpha1.AnnotationMemberClaims): the record is as large
-// as the team's member list at most, and a member removed and added again by another request
-// is not taken for the earlier add's.
+// claim as what added each member next holds and base does not, and keeps the claims only of
+// members both hold (qualv1alpha1.AnnotationMemberClaims): the record is as large as the
+// team's member list at most, and a member removed and added again by another request is not
+// taken for the earlier add's. That holds for a removal made with kubectl too, which leaves
+// its member's entry behind (the Team controller, which sees it, may not change the record:
+// see config/admission/team_member_claims.yaml): base, the Team as read, no longer has the
+// member, so the entry goes with this write instead of passing to whoever adds them again.
 func markAddedByClaim(ctx context.Context, base, next *qualv1alpha1.Team) {
 	was := memberClaims(base)
 	claims := map[string]string{}
 	c, held := claimOf(ctx)
 	for _, m := range next.Spec.Members {
 		email := qualv1alpha1.EmailKey(m.Email)
+		present := memberIndex(base.Spec.Members, m.Email) >= 0
 		switch {
-		case held && memberIndex(base.Spec.Members, m.Email) < 0:
+		case !present && held:
 			claims[email] = c.stamp
-		case was[email] != "":
+		case present && was[email] != "":
 			claims[email] = was[email]
 		}
 	}

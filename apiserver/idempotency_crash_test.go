@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
@@ -464,4 +466,43 @@ func TestAMemberAddRetriedAfterACrashIsAnsweredAsDone(t *testing.T) {
 	call(t, "PATCH", path+"/moved@example.com", tn.owner, map[string]any{"role": "member"}).expect(t, 200)
 	crashAfterCreate(t, db, caller, "crash-3", false)
 	call(t, "POST", path, tn.owner, moved, "Idempotency-Key", "crash-3").expectError(t, 409, "CONFLICT")
+}
+
+// A member removed with kubectl (spec.members edited, which REST never sees) loses the claim of
+// the REST add that made them: added again by another request, they are that request's, so a
+// repeat of the first add, whose run died after the member landed, is 409 like any add of a
+// present member, not answered as done; the next REST member write drops the entry.
+func TestAMemberRemovedWithKubectlLosesTheirClaim(t *testing.T) {
+	tn := newTenant(t, "idem-kubectl-member", qualv1alpha1.PlanEnterprise)
+	path := "/api/v1/teams/" + tn.id + "/members"
+	const email = "offboarded@example.com"
+	body := map[string]any{"email": email, "role": "viewer"}
+	call(t, "POST", path, tn.owner, body, "Idempotency-Key", "kubectl-1").expect(t, 201)
+	crashAfterCreate(t, db, "user-idem-kubectl-member-owner", "kubectl-1", false)
+	team := &qualv1alpha1.Team{}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(tn.team), team); err != nil {
+			return err
+		}
+		team.Spec.Members = slices.DeleteFunc(team.Spec.Members, func(m qualv1alpha1.TeamMember) bool { return m.Email == email })
+		return k8s.Update(context.Background(), team)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the member added again by another request", func() error {
+		if r := call(t, "POST", path, tn.owner, body); r.status != 201 {
+			return fmt.Errorf("status %d: %s", r.status, r.body)
+		}
+		return nil
+	})
+	r := call(t, "POST", path, tn.owner, body, "Idempotency-Key", "kubectl-1")
+	if r.expectError(t, 409, "CONFLICT"); r.header.Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("the first add's repeat was answered as done: %v", r.header)
+	}
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(tn.team), team); err != nil {
+		t.Fatal(err)
+	}
+	if record := team.Annotations[qualv1alpha1.AnnotationMemberClaims]; strings.Contains(record, email) {
+		t.Fatalf("the removed member's claim outlived the next REST write: %s", record)
+	}
 }
