@@ -862,29 +862,24 @@ func TestWebhookScopesAndTenantIsolation(t *testing.T) {
 func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 	b := webhookStacks(t)[0]
 	a := hookTenant(t, b.url, "hooks-reads")
-	var k struct {
-		Key string `json:"key"`
-	}
-	callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, map[string]any{"name": "hooks only", "type": "scoped",
-		"scopes": []string{"webhooks:manage", "campaigns:read"}}).expect(t, 201).data(t, &k)
-	waitFor(t, "the scoped key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
+	k := hooksOnlyKey(t, b.url, a)
 	for events, missing := range map[string]string{"interview.started": "interviews:read", "*": "interviews:read",
 		"team.member_added": "teams:read", "finding.created": "findings:read", "analysis.completed": "findings:read"} {
-		e := callAt(t, b.url, "POST", "/api/v1/webhooks", k.Key, map[string]any{"url": "https://exfil.example.com/h",
+		e := callAt(t, b.url, "POST", "/api/v1/webhooks", k, map[string]any{"url": "https://exfil.example.com/h",
 			"events": []string{events}}).expectError(t, 403, "INSUFFICIENT_SCOPE")
 		if !strings.Contains(e.Message, missing) {
 			t.Errorf("%s: message %q, want %s named", events, e.Message, missing)
 		}
 	}
-	callAt(t, b.url, "POST", "/api/v1/webhooks", k.Key, map[string]any{"url": "https://exfil.example.com/h",
+	callAt(t, b.url, "POST", "/api/v1/webhooks", k, map[string]any{"url": "https://exfil.example.com/h",
 		"events": []string{"api_key.created"}}).expectError(t, 403, "FORBIDDEN")
-	mine, _ := createHook(t, b.url, k.Key, map[string]any{"url": "https://mine.example.com/h", "events": []string{"campaign.created"}})
-	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+mine.ID, k.Key, map[string]any{"events": []string{"interview.completed"}}).
+	mine, _ := createHook(t, b.url, k, map[string]any{"url": "https://mine.example.com/h", "events": []string{"campaign.created"}})
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+mine.ID, k, map[string]any{"events": []string{"interview.completed"}}).
 		expectError(t, 403, "INSUFFICIENT_SCOPE")
 
 	// The owner's "*" endpoint cannot be pointed at the key's URL, but the key may still turn it off.
 	all, _ := createHook(t, b.url, a.secret, map[string]any{"url": "https://hooks.example.com/all", "events": []string{"*"}})
-	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"url": "https://exfil.example.com/h"}).
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k, map[string]any{"url": "https://exfil.example.com/h"}).
 		expectError(t, 403, "INSUFFICIENT_SCOPE")
 	var got webhook
 	callAt(t, b.url, "GET", "/api/v1/webhooks/"+all.ID, a.secret, nil).expect(t, 200).data(t, &got)
@@ -893,13 +888,32 @@ func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 	}
 	// Nor can the key take the endpoint's signing secret, which would forge any event to it;
 	// it may still rotate the secret of an endpoint it could subscribe to.
-	e := callAt(t, b.url, "POST", "/api/v1/webhooks/"+all.ID+"/rotate-secret", k.Key, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	e := callAt(t, b.url, "POST", "/api/v1/webhooks/"+all.ID+"/rotate-secret", k, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
 	if !strings.Contains(e.Message, "interviews:read") {
 		t.Errorf("rotating the * endpoint's secret: %q", e.Message)
 	}
-	callAt(t, b.url, "POST", "/api/v1/webhooks/"+mine.ID+"/rotate-secret", k.Key, nil).expect(t, 200)
-	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"enabled": false}).expect(t, 200)
+	callAt(t, b.url, "POST", "/api/v1/webhooks/"+mine.ID+"/rotate-secret", k, nil).expect(t, 200)
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k, map[string]any{"enabled": false}).expect(t, 200)
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"url": "https://hooks.example.com/moved"}).expect(t, 200)
+}
+
+// hooksOnlyKey mints a scoped key of tenant a that manages webhooks and reads campaigns only.
+func hooksOnlyKey(t *testing.T, base string, a *tenant) string {
+	t.Helper()
+	return mintKeyAt(t, base, a.secret, map[string]any{"name": "hooks only", "type": "scoped",
+		"scopes": []string{"webhooks:manage", "campaigns:read"}})
+}
+
+// mintKeyAt mints the key body describes with token at the server base and waits until it
+// manages webhooks there.
+func mintKeyAt(t *testing.T, base, token string, body map[string]any) string {
+	t.Helper()
+	var k struct {
+		Key string `json:"key"`
+	}
+	callAt(t, base, "POST", "/api/v1/api-keys", token, body).expect(t, 201).data(t, &k)
+	waitFor(t, "the key", func() error { return authorizedAt(t, base, "/api/v1/webhooks", k.Key) })
+	return k.Key
 }
 
 // A delivery keeps its event's data, so sending one again is receiving it: a key that may
@@ -908,20 +922,15 @@ func TestWebhookSubscriptionsNeedTheirReads(t *testing.T) {
 func TestRedeliveryNeedsTheSubscriptionAndItsReads(t *testing.T) {
 	b := webhookStacks(t)[0]
 	a := hookTenant(t, b.url, "hooks-resend")
-	var k struct {
-		Key string `json:"key"`
-	}
-	callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, map[string]any{"name": "hooks only", "type": "scoped",
-		"scopes": []string{"webhooks:manage", "campaigns:read"}}).expect(t, 201).data(t, &k)
-	waitFor(t, "the scoped key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
+	k := hooksOnlyKey(t, b.url, a)
 	rc := newReceiver(t)
 	all, _ := createHook(t, b.url, a.secret, map[string]any{"url": rc.URL + "/owner", "events": []string{"*"}})
 	past := seedFailedDeliveryOf(t, b.db, a.id, all.ID, "interview.started")
 	resend := "/api/v1/webhooks/" + all.ID + "/deliveries/" + string(past.ID) + "/redeliver"
 
-	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k.Key, map[string]any{"events": []string{"campaign.published"},
+	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, k, map[string]any{"events": []string{"campaign.published"},
 		"url": rc.URL + "/taker"}).expect(t, 200)
-	e := callAt(t, b.url, "POST", resend, k.Key, nil).expectError(t, 409, "INVALID_STATE")
+	e := callAt(t, b.url, "POST", resend, k, nil).expectError(t, 409, "INVALID_STATE")
 	if !strings.Contains(e.Message, "interview.started") {
 		t.Errorf("message %q does not name the event", e.Message)
 	}
@@ -929,7 +938,7 @@ func TestRedeliveryNeedsTheSubscriptionAndItsReads(t *testing.T) {
 
 	// Subscribed again by the owner, the key still may not receive it; the owner may.
 	callAt(t, b.url, "PATCH", "/api/v1/webhooks/"+all.ID, a.secret, map[string]any{"events": []string{"*"}}).expect(t, 200)
-	e = callAt(t, b.url, "POST", resend, k.Key, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
+	e = callAt(t, b.url, "POST", resend, k, nil).expectError(t, 403, "INSUFFICIENT_SCOPE")
 	if !strings.Contains(e.Message, "interviews:read") {
 		t.Errorf("message %q does not name the scope", e.Message)
 	}
@@ -948,15 +957,7 @@ func TestRedeliveryNeedsTheSubscriptionAndItsReads(t *testing.T) {
 func TestAPIKeyEventsNeedACallerWhoReadsEveryKey(t *testing.T) {
 	b := webhookStacks(t)[0]
 	a := hookTenant(t, b.url, "hooks-key-events")
-	mint := func(body map[string]any) string {
-		t.Helper()
-		var k struct {
-			Key string `json:"key"`
-		}
-		callAt(t, b.url, "POST", "/api/v1/api-keys", a.secret, body).expect(t, 201).data(t, &k)
-		waitFor(t, "the key", func() error { return authorizedAt(t, b.url, "/api/v1/webhooks", k.Key) })
-		return k.Key
-	}
+	mint := func(body map[string]any) string { return mintKeyAt(t, b.url, a.secret, body) }
 	every := []string{"campaigns:read", "campaigns:write", "campaigns:delete", "campaigns:publish", "interviews:read",
 		"interviews:write", "findings:read", "findings:write", "graph:read", "graph:share", "teams:read", "teams:write", "webhooks:manage"}
 	limited := mint(map[string]any{"name": "limited", "type": "secret", "scopes": []string{"campaigns:read", "webhooks:manage"}})
