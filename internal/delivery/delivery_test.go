@@ -575,13 +575,7 @@ func TestStalledWebhookIsSentNothing(t *testing.T) {
 // unsent, its last attempt naming the stall and how long it was held, and still no failure
 // counts against the receiver.
 func TestAHoldEndsAfterStallHold(t *testing.T) {
-	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
-		cfg.DisabledRecheck, cfg.StallHold = 20*time.Millisecond, 300*time.Millisecond
-	})
-	stalled := f.ep
-	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
-	f.dir.add(stalled)
-	emit(t, f.ts, "finding.created", "f1")
+	f := stalledFixture(t, 300*time.Millisecond)
 	eventually(t, 10*time.Second, "the delivery to fail", func() bool {
 		d := deliveries(t, f.ts, f.ep.ID)
 		return len(d) == 1 && d[0].Status == store.DeliveryFailed
@@ -596,6 +590,20 @@ func TestAHoldEndsAfterStallHold(t *testing.T) {
 	}
 }
 
+// stalledFixture is a fixture whose webhook the controller has stalled (its signing Secret
+// gone), held for stallHold, with one event emitted to it.
+func stalledFixture(t *testing.T, stallHold time.Duration) *fixture {
+	t.Helper()
+	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
+		cfg.DisabledRecheck, cfg.StallHold = 20*time.Millisecond, stallHold
+	})
+	stalled := f.ep
+	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
+	f.dir.add(stalled)
+	emit(t, f.ts, "finding.created", "f1")
+	return f
+}
+
 // A held delivery is due when its hold ends, not at once: its job looks every DisabledRecheck
 // whether the stall cleared without writing, so the repair pass, which requeues due
 // deliveries untouched for two minutes, would otherwise reread it at every pass for the whole
@@ -603,13 +611,7 @@ func TestAHoldEndsAfterStallHold(t *testing.T) {
 // passes it over until the hold ends, and finds it then.
 func TestAHeldDeliveryIsDueWhenItsHoldEnds(t *testing.T) {
 	const hold = time.Hour
-	f := newFixture(t, backends[0].DSN(t), func(cfg *delivery.Config) {
-		cfg.DisabledRecheck, cfg.StallHold = 20*time.Millisecond, hold
-	})
-	stalled := f.ep
-	stalled.Stall = "SecretNotFound: secret gitops-signing named by spec.secretRef does not exist"
-	f.dir.add(stalled)
-	emit(t, f.ts, "finding.created", "f1")
+	f := stalledFixture(t, hold)
 	eventually(t, 10*time.Second, "the held attempt", func() bool {
 		d := deliveries(t, f.ts, f.ep.ID)
 		return len(d) == 1 && len(d[0].Attempts) == 1
