@@ -30,8 +30,9 @@ const SystemNamespace = "qual-system"
 
 // Annotations the operator's admission policies write and protect.
 const (
-	// AnnotationCreatedBy on an APIKey is the Kubernetes user who created it, set by an
-	// admission policy on create (whatever the client sent) and refused on any later change.
+	// AnnotationCreatedBy on an APIKey or Webhook is the Kubernetes user who created it, set
+	// by an admission policy on create (whatever the client sent) and refused on any later
+	// change. It names who may read the plaintext Secret made for one made with kubectl.
 	AnnotationCreatedBy = "qual.cx/created-by"
 	// AnnotationMintedBy on an APIKey the REST API minted for a request made with another key
 	// is that key's UID: when a departing manager's keys are revoked, so are the keys they
