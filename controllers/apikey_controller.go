@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -77,6 +78,9 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 			err = r.reconcileCredential(ctx, key)
 		}
 	}
+	if err == nil {
+		err = r.reconcileReader(ctx, key)
+	}
 	requeue := r.reconcileExpiry(ctx, key)
 	if emitErr := r.announceChanges(ctx, key, before); emitErr != nil {
 		// Record none of this reconcile's changes, so the retry sees them again and writes
@@ -123,6 +127,30 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 	return nil
 }
 
+// reconcileReader lets the key's creator, while they manage the team, read the Secret its
+// plaintext was minted into, and takes that away from a key whose Secret is gone (revoked):
+// the plaintext is then useless, and a grant left behind would name a Secret that no longer
+// exists. A key with spec.credential has no Secret, and so no reader.
+func (r *APIKeyReconciler) reconcileReader(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	reader := ""
+	if key.Status.SecretRef != nil && !key.Spec.Revoked {
+		var err error
+		if reader, err = secretReader(ctx, r.Client, key); err != nil {
+			return err
+		}
+	}
+	grant := secretGrant{owner: key, secret: keySecretName(key), labels: keyLabels(key)}
+	return grantSecretRead(ctx, r.Client, r.APIReader, grant, reader)
+}
+
+// keySecretName is the Secret a key's plaintext is minted into.
+func keySecretName(key *qualv1alpha1.APIKey) string { return key.Name + "-key" }
+
+// keyLabels are the labels of what the controller makes for a key.
+func keyLabels(key *qualv1alpha1.APIKey) map[string]string {
+	return managedLabels("qual.cx/apikey", key.Name)
+}
+
 // claimCredential refuses, for good, a spec.credential whose hash a key made before it, or in
 // the same second (creation times are whole seconds), already names: a hash is readable by
 // whoever reads a team's keys, and a copy must not take the key over, revive it once revoked,
@@ -157,7 +185,7 @@ func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha
 // the first time.
 func (r *APIKeyReconciler) keySecret(ctx context.Context, key *qualv1alpha1.APIKey) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
-	name := key.Name + "-key"
+	name := keySecretName(key)
 	err := lookup(ctx, r.Client, r.APIReader, client.ObjectKey{Namespace: key.Namespace, Name: name}, secret)
 	if err == nil {
 		if !metav1.IsControlledBy(secret, key) {
@@ -177,7 +205,7 @@ func (r *APIKeyReconciler) keySecret(ctx context.Context, key *qualv1alpha1.APIK
 	}
 	immutable := true
 	secret = &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: key.Namespace, Labels: managedLabels("qual.cx/apikey", key.Name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: key.Namespace, Labels: keyLabels(key)},
 		Type:       corev1.SecretTypeOpaque,
 		Immutable:  &immutable,
 		Data:       map[string][]byte{APIKeySecretKey: []byte(minted.Plaintext)},
@@ -274,9 +302,13 @@ func (r *APIKeyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 		// (specOrConditionsChanged); the REST API's last-used stamps in status do not.
 		// Expiry requeues itself.
 		For(&qualv1alpha1.APIKey{}, builder.WithPredicates(specOrConditionsChanged())).
-		Owns(&corev1.Secret{})
-	// A key outside a team is looked at again when its namespace becomes one's.
-	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.APIKeyList{} }).
+		Owns(&corev1.Secret{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{})
+	keyList := func() client.ObjectList { return &qualv1alpha1.APIKeyList{} }
+	// A key outside a team is looked at again when its namespace becomes one's, and who may
+	// read its plaintext follows the team's managers.
+	return watchTeamManagers(watchTeamHomes(b, r.Client, keyList), r.Client, keyList).
 		Named("apikey").
 		Complete(r)
 }

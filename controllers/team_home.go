@@ -47,27 +47,33 @@ func registerTeamNamespaceIndex(ctx context.Context, indexer client.FieldIndexer
 // namespace in its status. A Team naming a namespace in its spec proves nothing, and neither
 // does a label alone, so what kubectl shows agrees with what REST serves.
 func teamOwns(ctx context.Context, c client.Reader, namespace string) (bool, error) {
+	team, err := owningTeam(ctx, c, namespace)
+	return team != nil, err
+}
+
+// owningTeam is the Team that owns a namespace by teamOwns' rule, or nil when none does.
+func owningTeam(ctx context.Context, c client.Reader, namespace string) (*qualv1alpha1.Team, error) {
 	ns := &corev1.Namespace{}
 	if err := c.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, nil
+			return nil, nil
 		}
-		return false, fmt.Errorf("get namespace %s: %w", namespace, err)
+		return nil, fmt.Errorf("get namespace %s: %w", namespace, err)
 	}
 	uid := teamClaim(ns)
 	if uid == "" {
-		return false, nil
+		return nil, nil
 	}
 	teams := &qualv1alpha1.TeamList{}
 	if err := c.List(ctx, teams, client.MatchingFields{teamNamespaceField: namespace}); err != nil {
-		return false, fmt.Errorf("list the teams of namespace %s: %w", namespace, err)
+		return nil, fmt.Errorf("list the teams of namespace %s: %w", namespace, err)
 	}
 	for i := range teams.Items {
 		if t := &teams.Items[i]; string(t.UID) == uid && t.DeletionTimestamp.IsZero() {
-			return true, nil
+			return t, nil
 		}
 	}
-	return false, nil
+	return nil, nil
 }
 
 // requireTeam is nil when namespace is a team's, and otherwise the NoTeam stall, whose
@@ -85,7 +91,25 @@ func requireTeam(ctx context.Context, c client.Reader, namespace, consequence st
 // the namespace becomes or stops being a team's: its team UID label or its deletion changes,
 // or a Team claims it in status, or is deleted.
 func watchTeamHomes(b *builder.Builder, c client.Reader, newList func() client.ObjectList) *builder.Builder {
-	objectsIn := func(ctx context.Context, namespace string) []reconcile.Request {
+	inNamespace := objectsIn(c, newList)
+	ofNamespace := func(ctx context.Context, ns client.Object) []reconcile.Request { return inNamespace(ctx, ns.GetName()) }
+	return b.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(ofNamespace), builder.WithPredicates(claimChanged(teamClaim))).
+		Watches(&qualv1alpha1.Team{}, handler.EnqueueRequestsFromMapFunc(ofTeam(inNamespace)), builder.WithPredicates(claimChanged(namespaceClaim)))
+}
+
+// watchTeamManagers wakes every object of a team's namespace when the team's owners or
+// admins change: who may read the plaintext Secrets made for those objects follows them
+// (secretReader).
+func watchTeamManagers(b *builder.Builder, c client.Reader, newList func() client.ObjectList) *builder.Builder {
+	return b.Watches(&qualv1alpha1.Team{}, handler.EnqueueRequestsFromMapFunc(ofTeam(objectsIn(c, newList))),
+		builder.WithPredicates(managersChanged()))
+}
+
+// objectsIn returns a function listing the objects of a namespace (into what newList
+// returns) as requests.
+func objectsIn(c client.Reader, newList func() client.ObjectList) func(context.Context, string) []reconcile.Request {
+	return func(ctx context.Context, namespace string) []reconcile.Request {
 		if namespace == "" {
 			return nil
 		}
@@ -102,13 +126,28 @@ func watchTeamHomes(b *builder.Builder, c client.Reader, newList func() client.O
 		})
 		return reqs
 	}
-	ofNamespace := func(ctx context.Context, ns client.Object) []reconcile.Request { return objectsIn(ctx, ns.GetName()) }
-	ofTeam := func(ctx context.Context, team client.Object) []reconcile.Request {
-		return objectsIn(ctx, team.(*qualv1alpha1.Team).Status.Namespace)
+}
+
+// ofTeam maps a Team to the objects of the namespace its status names.
+func ofTeam(inNamespace func(context.Context, string) []reconcile.Request) handler.MapFunc {
+	return func(ctx context.Context, team client.Object) []reconcile.Request {
+		return inNamespace(ctx, team.(*qualv1alpha1.Team).Status.Namespace)
 	}
-	return b.
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(ofNamespace), builder.WithPredicates(claimChanged(teamClaim))).
-		Watches(&qualv1alpha1.Team{}, handler.EnqueueRequestsFromMapFunc(ofTeam), builder.WithPredicates(claimChanged(namespaceClaim)))
+}
+
+// managersChanged passes an update of a Team that changes its owners' or admins' identities.
+// A Team's creation or deletion changes who owns a namespace, which watchTeamHomes handles.
+func managersChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			older, ok1 := e.ObjectOld.(*qualv1alpha1.Team)
+			newer, ok2 := e.ObjectNew.(*qualv1alpha1.Team)
+			return ok1 && ok2 && !managerIdentities(older.Spec.Members).Equal(managerIdentities(newer.Spec.Members))
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 // teamClaim is the UID of the team a namespace is labelled for, or "" while it is deleted.

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -92,6 +93,9 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		err = r.reconcileSecret(ctx, wh)
 	}
 	if err == nil {
+		err = r.reconcileReader(ctx, wh)
+	}
+	if err == nil {
 		err = r.reconcileDispatcher(ctx, wh)
 	}
 	if err == nil {
@@ -137,7 +141,7 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 		wh.Status.SecretRef = ref.DeepCopy()
 		return nil
 	}
-	name := wh.Name + "-signing"
+	name := signingSecretName(wh)
 	secret := &corev1.Secret{}
 	err := lookup(ctx, r.Client, r.APIReader, client.ObjectKey{Namespace: wh.Namespace, Name: name}, secret)
 	switch {
@@ -162,13 +166,39 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 	return nil
 }
 
+// reconcileReader lets the webhook's creator, while they manage the team, read the signing
+// Secret the controller generated for it, so a webhook made with kubectl can be given to its
+// receiver. A Secret named by spec.secretRef is its maker's own, and gets no grant: a grant
+// on it would let anyone who may write Webhooks read any Secret of the namespace, another
+// key's plaintext included, by naming it.
+func (r *WebhookReconciler) reconcileReader(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+	reader := ""
+	if wh.Spec.SecretRef == nil {
+		var err error
+		if reader, err = secretReader(ctx, r.Client, wh); err != nil {
+			return err
+		}
+	}
+	grant := secretGrant{owner: wh, secret: signingSecretName(wh), labels: webhookLabels(wh)}
+	return grantSecretRead(ctx, r.Client, r.APIReader, grant, reader)
+}
+
+// signingSecretName is the Secret the controller generates to sign a webhook's deliveries
+// when spec.secretRef names none.
+func signingSecretName(wh *qualv1alpha1.Webhook) string { return wh.Name + "-signing" }
+
+// webhookLabels are the labels of what the controller makes for a webhook.
+func webhookLabels(wh *qualv1alpha1.Webhook) map[string]string {
+	return managedLabels("qual.cx/webhook", wh.Name)
+}
+
 func (r *WebhookReconciler) createSigningSecret(ctx context.Context, wh *qualv1alpha1.Webhook, name string) error {
 	value, err := signing.NewSecret()
 	if err != nil {
 		return err
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wh.Namespace, Labels: managedLabels("qual.cx/webhook", wh.Name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: wh.Namespace, Labels: webhookLabels(wh)},
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{WebhookSecretKey: []byte(value)},
 	}
@@ -320,10 +350,14 @@ func (r *WebhookReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.O
 		// reconcile each, which writes nothing.
 		For(&qualv1alpha1.Webhook{}).
 		Owns(&corev1.Secret{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.anyWebhook),
 			builder.WithPredicates(predicate.NewPredicateFuncs(r.isDispatcher)))
-	// A webhook outside a team is looked at again when its namespace becomes one's.
-	return watchTeamHomes(b, r.Client, func() client.ObjectList { return &qualv1alpha1.WebhookList{} }).
+	webhooks := func() client.ObjectList { return &qualv1alpha1.WebhookList{} }
+	// A webhook outside a team is looked at again when its namespace becomes one's, and who
+	// may read its signing secret follows the team's managers.
+	return watchTeamManagers(watchTeamHomes(b, r.Client, webhooks), r.Client, webhooks).
 		Named("webhook").
 		Complete(r)
 }
