@@ -56,7 +56,8 @@ var eventsRead = rbacv1.PolicyRule{
 // accessLevels map member roles to what they may do with the team's qual.cx objects:
 // owners and admins everything, members read and write campaigns, viewers read campaigns.
 // Webhooks and API keys are the managers' alone, as in REST: a webhook's URL is often a
-// credential itself, and a key's object names its owner and scopes.
+// credential itself, and a key's object names its owner and scopes. No level reads Secrets:
+// each plaintext Secret is readable by the one person it was made for (secret_readers.go).
 var accessLevels = []accessLevel{
 	{
 		name:  "qual-team-admin",
@@ -64,8 +65,6 @@ var accessLevels = []accessLevel{
 		rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns", "webhooks", "apikeys"}, Verbs: allVerbs},
 			{APIGroups: []string{qualv1alpha1.GroupVersion.Group}, Resources: []string{"campaigns/status", "webhooks/status", "apikeys/status"}, Verbs: readVerbs},
-			// The plaintext of a key minted for kubectl users lives in a Secret.
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: readVerbs},
 			eventsRead,
 			storeRead,
 		},
