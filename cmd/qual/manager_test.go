@@ -28,7 +28,7 @@ import (
 // leader election on, against a real control plane, with only the permissions config/rbac
 // grants its service account.
 func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
-	_, k8s, kubeconfig, _ := controlPlane(t)
+	cfg, k8s, kubeconfig, _ := controlPlane(t)
 	dir := t.TempDir()
 	metrics, probes := freeAddr(t), freeAddr(t)
 
@@ -53,7 +53,8 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 
 	// A team with members makes the manager write Roles, which Kubernetes allows only if the
 	// manager holds every permission they grant; a key and a webhook make it write Secrets
-	// and the dispatcher Deployment.
+	// and the dispatcher Deployment, and, made by the team's owner with kubectl, a Role and
+	// RoleBinding each that let the owner read their plaintext.
 	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "cli"}, Spec: qualv1alpha1.TeamSpec{DisplayName: "CLI",
 		Members: []qualv1alpha1.TeamMember{{Email: "o@cli.example", Role: qualv1alpha1.RoleOwner}, {Email: "v@cli.example", Role: qualv1alpha1.RoleViewer}}}}
 	if err := k8s.Create(ctx, team); err != nil {
@@ -72,8 +73,12 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 	key := &qualv1alpha1.APIKey{ObjectMeta: metav1.ObjectMeta{Name: "k", Namespace: "team-cli"}, Spec: qualv1alpha1.APIKeySpec{Type: qualv1alpha1.KeySecret}}
 	hook := &qualv1alpha1.Webhook{ObjectMeta: metav1.ObjectMeta{Name: "h", Namespace: "team-cli"},
 		Spec: qualv1alpha1.WebhookSpec{URL: "https://hooks.example/in", Events: []qualv1alpha1.WebhookEvent{"*"}}}
+	asOwner, err := testenv.ClientAs(cfg, "o@cli.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, obj := range []client.Object{key, hook} {
-		if err := k8s.Create(ctx, obj); err != nil {
+		if err := asOwner.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,6 +94,11 @@ func TestManagerCommandReconcilesAndServesProbes(t *testing.T) {
 		}
 		return readyIn(hook.Status.Conditions)
 	})
+	for _, name := range []string{key.Status.SecretRef.Name, hook.Status.SecretRef.Name} {
+		waitFor(t, "the owner reads "+name, func() error {
+			return asOwner.Get(ctx, client.ObjectKey{Namespace: "team-cli", Name: name}, &corev1.Secret{})
+		})
+	}
 	for _, check := range []struct{ url, want string }{
 		{"http://" + probes + "/healthz", "ok"},
 		{"http://" + probes + "/readyz", "ok"},
