@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -93,6 +94,27 @@ func TestPlaintextSecretsAreReadOnlyByTheirCreator(t *testing.T) {
 			t.Errorf("binding %s: owners %+v, subjects %+v", rb.Name, rb.OwnerReferences, rb.Subjects)
 		}
 	}
+
+	// A key without its grant (one made before grants existed, or whose grant was deleted)
+	// gets it at its next reconcile, which every key has when the manager starts.
+	grant := &rbacv1.RoleBinding{}
+	grantKey := client.ObjectKey{Namespace: ns, Name: "qual-read-" + key.Status.SecretRef.Name}
+	if err := k8s.Get(ctx, grantKey, grant); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, grant); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the grant is put back", func() error {
+		again := &rbacv1.RoleBinding{}
+		if err := k8s.Get(ctx, grantKey, again); err != nil {
+			return err
+		}
+		if again.UID == grant.UID {
+			return errors.New("the old grant is still there")
+		}
+		return asA.Get(ctx, secrets[0], &corev1.Secret{})
+	})
 
 	// A leaves: the key they made is revoked (its plaintext deleted), and the grants go, so
 	// A reads neither, the signing secret (which goes on signing) included.
