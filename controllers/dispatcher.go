@@ -36,7 +36,8 @@ type DispatcherConfig struct {
 	Resources corev1.ResourceRequirements `json:"resources"`
 	// StoreSecret is the Secret in the operator's namespace holding the store's address under
 	// StoreSecretKey (DefaultStoreSecret when empty). It lives beside the operator, never in a
-	// team namespace, where team admins read Secrets.
+	// team namespace, where the team's people read the plaintexts made for them and whatever a
+	// platform grants there may read every Secret.
 	StoreSecret string `json:"storeSecret,omitempty"`
 	// EgressAllow and EgressAllowHosts are the operator's exceptions to the egress policy
 	// (the dispatcher's --egress-allow and --egress-allow-hosts), so the dispatcher delivers
