@@ -448,8 +448,11 @@ func crashHelper() {
 		os.Exit(1)
 	}
 	a := &topics{block: true}
-	q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Analyzer: a, JobTimeout: time.Hour,
-		PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
+	// A job carries the rescue bound of the client running it (jobs.Config.RescueAfter, raised
+	// to its JobTimeout), so this run's bounds say when the job it dies in is rescued; the
+	// test kills it long before the run would time out.
+	q, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s, Analyzer: a, JobTimeout: 10 * time.Second,
+		RescueAfter: 10 * time.Second, PollInterval: 100 * time.Millisecond, Logger: logr.Discard()})
 	if err == nil {
 		err = q.Start(context.Background())
 	}
@@ -475,8 +478,8 @@ func TestAnalysisSurvivesAWorkerCrash(t *testing.T) {
 			ts := s.Team(store.TeamID(uuid.NewString()))
 			c := store.CampaignID(uuid.NewString())
 			completed(t, ts, c, "The pricing page confused me and setup was slow.")
-			// The job carries the rescue bound of the queue that queued it, whichever client
-			// leads when it is stuck: the replicas of one deployment share it.
+			// The job is rescued by whichever client leads when it is stuck, after the bound
+			// of the client whose run died (the crash helper's).
 			inserter, err := findings.NewQueue(context.Background(), findings.QueueConfig{Store: s,
 				JobTimeout: 2 * time.Second, RescueAfter: 2 * time.Second, Logger: logr.Discard()})
 			if err == nil {
