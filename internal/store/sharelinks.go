@@ -24,6 +24,16 @@ type ShareLink struct {
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
 	CreatedAt  time.Time
+	CreatedBy  ShareCreator
+}
+
+// ShareCreator is who made a share link: an API key (KeyID, its UID) or a session user
+// (UserID), never both. A link lives no longer than its maker's right to make it, which the
+// apiserver judges from this at every read. Both are empty for a link made before makers were
+// recorded (migration 18).
+type ShareCreator struct {
+	KeyID  string
+	UserID string
 }
 
 // NewShareLink is the input of CreateShareLink.
@@ -31,6 +41,7 @@ type NewShareLink struct {
 	CampaignID CampaignID
 	TokenHash  TokenHash
 	ExpiresAt  time.Time
+	CreatedBy  ShareCreator
 }
 
 // ShareLinkStore holds graph share links: at most one live (unrevoked) link per campaign.

@@ -2,17 +2,20 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
 
-const shareLinkColumns = "id, team_id, campaign_id, token_hash, expires_at, revoked_at, created_at"
+const shareLinkColumns = "id, team_id, campaign_id, token_hash, expires_at, revoked_at, created_at, created_by_key, created_by_user"
 
 func scanShareLink(r rowScanner) (ShareLink, error) {
 	var l ShareLink
 	var hash []byte
-	err := r.Scan(&l.ID, &l.TeamID, &l.CampaignID, &hash, timeCol{&l.ExpiresAt}, nullTimeCol{&l.RevokedAt}, timeCol{&l.CreatedAt})
+	var key, user sql.NullString
+	err := r.Scan(&l.ID, &l.TeamID, &l.CampaignID, &hash, timeCol{&l.ExpiresAt}, nullTimeCol{&l.RevokedAt}, timeCol{&l.CreatedAt}, &key, &user)
 	copy(l.TokenHash[:], hash)
+	l.CreatedBy = ShareCreator{KeyID: key.String, UserID: user.String}
 	return l, err
 }
 
@@ -21,15 +24,19 @@ func (ts *teamStore) CreateShareLink(ctx context.Context, in NewShareLink) (Shar
 	if in.CampaignID == "" || in.ExpiresAt.IsZero() {
 		return ShareLink{}, fmt.Errorf("store: create share link: campaign and expiry required: %w", ErrInvalidInput)
 	}
+	if in.CreatedBy.KeyID != "" && in.CreatedBy.UserID != "" {
+		return ShareLink{}, fmt.Errorf("store: create share link: made by a key or a user, not both: %w", ErrInvalidInput)
+	}
 	t := now()
 	l := ShareLink{ID: ShareLinkID(newID()), TeamID: ts.team, CampaignID: in.CampaignID, TokenHash: in.TokenHash,
-		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond), CreatedAt: t}
+		ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond), CreatedAt: t, CreatedBy: in.CreatedBy}
 	err := ts.atomically(ctx, func(tx *teamStore) error {
 		if _, err := tx.revokeLive(ctx, in.CampaignID, t); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, `INSERT INTO share_links (id, team_id, campaign_id, token_hash, expires_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, l.ID, tx.team, l.CampaignID, l.TokenHash[:], tx.t(l.ExpiresAt), tx.t(t))
+		_, err := tx.exec(ctx, `INSERT INTO share_links (id, team_id, campaign_id, token_hash, expires_at, created_at, created_by_key, created_by_user)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, tx.team, l.CampaignID, l.TokenHash[:], tx.t(l.ExpiresAt), tx.t(t),
+			nullIfEmpty(l.CreatedBy.KeyID), nullIfEmpty(l.CreatedBy.UserID))
 		if tx.s.d.isUnique(err) {
 			return ErrConflict
 		}

@@ -11,22 +11,29 @@ import (
 func testShareLinks(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	week := time.Now().Add(7 * 24 * time.Hour)
+	byKey := store.ShareCreator{KeyID: "5b0e6c1e-8d7a-4f21-9b3c-2a1d4e5f6a7b"}
 	first := must(f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA,
-		TokenHash: store.HashToken("tok-1"), ExpiresAt: week}))(t)
+		TokenHash: store.HashToken("tok-1"), ExpiresAt: week, CreatedBy: byKey}))(t)
 	got := must(f.s.ResolveShareLink(f.ctx, store.HashToken("tok-1")))(t)
-	if got.ID != first.ID || got.TeamID != f.a.Team() || got.CampaignID != f.campA {
+	if got.ID != first.ID || got.TeamID != f.a.Team() || got.CampaignID != f.campA || got.CreatedBy != byKey {
 		t.Fatalf("resolved %+v, want %+v", got, first)
 	}
 	same(t, must(f.a.GetShareLink(f.ctx, f.campA))(t), first)
 
-	// A new link replaces the old one: the old token stops working.
+	// A new link replaces the old one: the old token stops working. Its maker is kept too.
+	byUser := store.ShareCreator{UserID: "user-share-maker"}
 	second := must(f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA,
-		TokenHash: store.HashToken("tok-2"), ExpiresAt: week}))(t)
+		TokenHash: store.HashToken("tok-2"), ExpiresAt: week, CreatedBy: byUser}))(t)
 	_, err := f.s.ResolveShareLink(f.ctx, store.HashToken("tok-1"))
 	isErr(t, err, store.ErrNotFound)
-	if got := must(f.s.ResolveShareLink(f.ctx, store.HashToken("tok-2")))(t); got.ID != second.ID {
-		t.Fatalf("resolved %s, want %s", got.ID, second.ID)
+	if got := must(f.s.ResolveShareLink(f.ctx, store.HashToken("tok-2")))(t); got.ID != second.ID || got.CreatedBy != byUser {
+		t.Fatalf("resolved %+v, want %+v", got, second)
 	}
+	same(t, must(f.a.GetShareLink(f.ctx, f.campA))(t), second)
+	// A link has one maker.
+	_, err = f.a.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campA, TokenHash: store.HashToken("tok-both"),
+		ExpiresAt: week, CreatedBy: store.ShareCreator{KeyID: byKey.KeyID, UserID: byUser.UserID}})
+	isErr(t, err, store.ErrInvalidInput)
 	_, err = f.b.CreateShareLink(f.ctx, store.NewShareLink{CampaignID: f.campB,
 		TokenHash: store.HashToken("tok-2"), ExpiresAt: week})
 	isErr(t, err, store.ErrConflict)
