@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"qual.cx/operator/apiserver/decode"
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/apiserver/envelope"
+	"qual.cx/operator/apiserver/resources"
 	"qual.cx/operator/apiserver/scopes"
 	"qual.cx/operator/apiserver/sharepage"
 	"qual.cx/operator/internal/graph"
@@ -116,8 +118,8 @@ func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	if err != nil {
 		return err
 	}
-	expires := s.cfg.Now().UTC().Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second)
-	link, err := s.createShareLink(r.Context(), s.rows(m), store.CampaignID(c.Object.UID), token, expires)
+	link, err := s.createShareLink(r.Context(), s.rows(m), store.NewShareLink{CampaignID: store.CampaignID(c.Object.UID),
+		TokenHash: store.HashToken(token), ExpiresAt: shareExpiry(s.cfg.Now(), days, creatorExpiry(p)), CreatedBy: shareCreator(p)})
 	if errors.Is(err, store.ErrConflict) {
 		// Other links of the campaign kept being made at the same moment (one live link per
 		// campaign, a unique index): each retry lost to one of them.
@@ -131,16 +133,59 @@ func (s *Server) shareGraph(w http.ResponseWriter, r *http.Request, p *authn.Pri
 	return nil
 }
 
+// shareExpiry is when a link made at now for days expires: never later than limit, the
+// expiry of the key that makes it (zero: none), as a key never outlives the key that made it
+// (creatorExpiry). Whole seconds, rounded down, so the bound holds.
+func shareExpiry(now time.Time, days int, limit time.Time) time.Time {
+	expires := now.UTC().Add(time.Duration(days) * 24 * time.Hour)
+	if !limit.IsZero() && limit.Before(expires) {
+		expires = limit.UTC()
+	}
+	return expires.Truncate(time.Second)
+}
+
+// shareCreator is who makes a link: the caller's key, or its session user. The link is
+// checked against it at every read (makerMayShare).
+func shareCreator(p *authn.Principal) store.ShareCreator {
+	if p.Key != nil {
+		return store.ShareCreator{KeyID: string(p.Key.Object.UID)}
+	}
+	return store.ShareCreator{UserID: p.UserID}
+}
+
+// makerMayShare reports whether whoever made the link could still make it: a key that is
+// neither revoked, expired nor deleted and still holds the scopes, or a user still in the
+// link's team in a role that shares. Otherwise the link is gone, as a revoked one is: a
+// link is a bearer credential, and must not outlive the right it was made with. It reads
+// only the directory (maps in memory), as the public read path calls it on every request;
+// a revocation, a deletion or a member's removal is seen as soon as the cache has it. A link
+// made before makers were recorded names none and keeps its expiry and revocation alone.
+func (s *Server) makerMayShare(link store.ShareLink) bool {
+	switch by := link.CreatedBy; {
+	case by.KeyID != "":
+		k, ok := s.dir.KeyByUID(by.KeyID)
+		return ok && k.Usable(s.cfg.Now()) && k.Scopes.Has(scopeGraphShare|scopeGraphRead)
+	case by.UserID != "":
+		t, ok := s.dir.Team(string(link.TeamID))
+		if !ok {
+			return false
+		}
+		m, ok := directory.MemberIn(t.Object.Spec.Members, by.UserID, "")
+		return ok && slices.Contains(campaignWriters, m.Role)
+	}
+	return true
+}
+
 // createShareLink writes the link, the revocation of the campaign's live one and the
 // graph.shared event in one transaction, retried a few times when a concurrent creation for
 // the same campaign wins the race for its one live link.
-func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, campaign store.CampaignID, token string, expires time.Time) (store.ShareLink, error) {
+func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, in store.NewShareLink) (store.ShareLink, error) {
 	var link store.ShareLink
 	var err error
 	for range 3 {
 		err = rows.InTx(ctx, func(tx store.TeamStore) error {
 			var err error
-			link, err = tx.CreateShareLink(ctx, store.NewShareLink{CampaignID: campaign, TokenHash: store.HashToken(token), ExpiresAt: expires})
+			link, err = tx.CreateShareLink(ctx, in)
 			if err != nil {
 				return err
 			}
@@ -148,7 +193,7 @@ func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, camp
 			if err != nil {
 				return err
 			}
-			_, err = tx.AddEvent(ctx, store.NewEvent{Type: EventGraphShared, Subject: string(campaign), CampaignID: campaign, Payload: payload})
+			_, err = tx.AddEvent(ctx, store.NewEvent{Type: EventGraphShared, Subject: string(in.CampaignID), CampaignID: in.CampaignID, Payload: payload})
 			return err
 		})
 		if !errors.Is(err, store.ErrConflict) {
@@ -156,6 +201,40 @@ func (s *Server) createShareLink(ctx context.Context, rows store.TeamStore, camp
 		}
 	}
 	return link, err
+}
+
+// liveShare is a campaign's live link as GET .../graph/share shows it: when it expires, when
+// and by whom it was made (a key's id or a user's, both null for a link made before makers
+// were recorded), and neither token nor url, which holds the token: the store keeps only its
+// hash.
+type liveShare struct {
+	sharedEvent
+	CreatedByKeyID  *string `json:"created_by_key_id"`
+	CreatedByUserID *string `json:"created_by_user_id"`
+}
+
+func newLiveShare(link store.ShareLink) liveShare {
+	return liveShare{sharedEvent: newSharedEvent(link),
+		CreatedByKeyID: resources.OrNil(link.CreatedBy.KeyID), CreatedByUserID: resources.OrNil(link.CreatedBy.UserID)}
+}
+
+// getShare answers whether the campaign has a live link, so an owner sees what to revoke
+// (when offboarding someone, say); 404 when it has none, or none whose maker could still
+// make it, as the public routes answer for such a link.
+func (s *Server) getShare(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	c, m, e := s.visibleCampaign(r, p)
+	if e != nil {
+		return e
+	}
+	link, err := s.rows(m).GetShareLink(r.Context(), store.CampaignID(c.Object.UID))
+	if errors.Is(err, store.ErrNotFound) || err == nil && !s.makerMayShare(link) {
+		return envelope.NotFound("Share link")
+	}
+	if err != nil {
+		return err
+	}
+	envelope.WriteData(w, http.StatusOK, newLiveShare(link))
+	return nil
 }
 
 // unshareGraph revokes the campaign's share link: its token stops working at once.
@@ -222,7 +301,8 @@ func (s *Server) shareURL(r *http.Request, token string) string {
 	return base + sharePagePath + token
 }
 
-// errGone is a share token that is unknown, revoked or expired, or whose campaign is gone.
+// errGone is a share token that is unknown, revoked or expired, whose campaign is gone, or
+// whose maker could no longer make it.
 var errGone = errors.New("share link not found")
 
 // resolveShare finds the live link of a token and its campaign.
@@ -238,7 +318,7 @@ func (s *Server) resolveShare(ctx context.Context, token string) (store.ShareLin
 		return store.ShareLink{}, nil, err
 	}
 	c, ok := s.dir.Campaign(string(link.CampaignID))
-	if !ok || c.TeamUID != string(link.TeamID) {
+	if !ok || c.TeamUID != string(link.TeamID) || !s.makerMayShare(link) {
 		return store.ShareLink{}, nil, errGone
 	}
 	return link, c, nil

@@ -13,6 +13,9 @@ func (s *Server) graphRoutes() {
 	// holds a live token (the store keeps only its hash).
 	// A link shows the graph to whoever holds it, so making one needs the right to read it.
 	s.authed("POST /campaigns/{id}/graph/share", scopeGraphShare|scopeGraphRead, s.byCampaign, s.idempotent(s.shareGraph, "token", "url"))
+	// Whether a live link exists, its expiry and its maker: what managing links needs (the
+	// right to revoke one), not what reading the graph does, so graph:share as DELETE.
+	s.authed("GET /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.getShare)
 	s.authed("DELETE /campaigns/{id}/graph/share", scopeGraphShare, s.byCampaign, s.unshareGraph)
 	// What a share link shows, without credentials: the JSON under /api/v1 (and /v1), and the
 	// HTML page with its assets outside it.

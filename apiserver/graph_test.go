@@ -268,6 +268,14 @@ func TestGraphAndShareLinks(t *testing.T) {
 			if exp, _ := time.Parse(time.RFC3339, second.ExpiresAt); exp.Before(time.Now().Add(30*24*time.Hour - time.Minute)) {
 				t.Fatalf("default expiry %s", second.ExpiresAt)
 			}
+			// The live link, as graph:share alone reads it: the owner made it; no token.
+			var live liveShareBody
+			callAt(t, b.url, "GET", base+"/graph/share", shareOnly, nil).expect(t, 200).data(t, &live)
+			if live.CreatedByUserID == nil || *live.CreatedByUserID != "user-"+f.tn.team.Name+"-owner" || live.CreatedByKeyID != nil ||
+				live.ExpiresAt != second.ExpiresAt || live.CreatedAt != second.CreatedAt {
+				t.Fatalf("live link %+v, want %+v", live, second)
+			}
+			callAt(t, b.url, "GET", base+"/graph/share", viewer, nil).expect(t, 200)
 			publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+first).expectError(t, 404, "NOT_FOUND")
 			checkSharePage(t, anon, b.url+"/share/graphs/"+first, 404)
 			// Cut short to the folder, with or without its slash: the page, not a redirect.
@@ -316,6 +324,16 @@ func TestGraphAndShareLinks(t *testing.T) {
 				}
 				publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+tc.token).expect(t, tc.status)
 				checkSharePage(t, anon, b.url+"/share/graphs/"+tc.token, tc.status)
+				callAt(t, b.url, "GET", base+"/graph/share", f.tn.secret, nil).expect(t, tc.status)
+				if tc.status == 200 {
+					// A link that names no maker (made before makers were recorded) is shown
+					// with neither, and judged by its expiry and revocation alone.
+					var live liveShareBody
+					callAt(t, b.url, "GET", base+"/graph/share", f.tn.secret, nil).data(t, &live)
+					if live.CreatedByKeyID != nil || live.CreatedByUserID != nil {
+						t.Fatalf("a link with no maker shown as %+v", live)
+					}
+				}
 				if tc.status == 404 {
 					// An expired link is no link to revoke either.
 					callAt(t, b.url, "DELETE", base+"/graph/share", f.tn.secret, nil).expectError(t, 404, "NOT_FOUND")
@@ -441,24 +459,26 @@ func TestGraphTenantIsolation(t *testing.T) {
 		call(t, "GET", base+"/graph", token, nil).expectError(t, 404, "NOT_FOUND")
 		call(t, "POST", base+"/graph/share", token, nil).expectError(t, 404, "NOT_FOUND")
 		call(t, "DELETE", base+"/graph/share", token, nil).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", base+"/graph/share", token, nil).expectError(t, 404, "NOT_FOUND")
 		call(t, "GET", base+"/graph", token, nil, "X-Qual-Team", f.tn.id).expectError(t, 404, "NOT_FOUND")
+		call(t, "GET", base+"/graph/share", token, nil, "X-Qual-Team", f.tn.id).expectError(t, 404, "NOT_FOUND")
 	}
+	// b's own link is no answer about a's campaign, nor a's about b's.
+	bc := activeCampaign(t, api.URL, other.secret, map[string]any{"title": "B's"})
+	call(t, "POST", "/api/v1/campaigns/"+bc.ID+"/graph/share", other.secret, nil).expect(t, 201)
+	call(t, "GET", base+"/graph/share", other.secret, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "GET", "/api/v1/campaigns/"+bc.ID+"/graph/share", f.tn.secret, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "GET", base+"/graph/share", f.tn.secret, nil).expect(t, 200)
 	call(t, "GET", "/api/v1/campaigns/00000000-0000-4000-8000-000000000000/graph", f.tn.secret, nil).expectError(t, 404, "NOT_FOUND")
 	// Neither the attempts nor b's own share replaced a's link.
 	publicGet(t, clientFrom("127.0.0.64"), api.URL, "/api/v1/shared/graphs/"+*link.Token).expect(t, 200)
-	if n := len(sharedEvents(t, db, other.id)); n != 0 {
-		t.Fatalf("b has %d graph.shared events", n)
+	if n := len(sharedEvents(t, db, other.id)); n != 1 {
+		t.Fatalf("b has %d graph.shared events, want its own one", n)
 	}
 
 	// A deleted campaign's link goes with it.
 	call(t, "DELETE", base, f.tn.secret, nil).expect(t, 204)
-	waitFor(t, "the deleted campaign's link to stop", func() error {
-		req, _ := http.NewRequest("GET", api.URL+"/api/v1/shared/graphs/"+*link.Token, nil)
-		if r := send(t, pollClient, req); r.status != 404 {
-			return errStatus(r.status)
-		}
-		return nil
-	})
+	waitShareGone(t, api.URL, *link.Token)
 }
 
 type errStatus int

@@ -42,7 +42,7 @@ var operations = map[string]struct {
 	"/campaigns/{id}/analyses":      {methods: []string{"GET"}},
 	"/analyses/{id}":                {methods: []string{"GET"}},
 	"/campaigns/{id}/graph":         {methods: []string{"GET"}},
-	"/campaigns/{id}/graph/share":   {methods: []string{"POST", "DELETE"}},
+	"/campaigns/{id}/graph/share":   {methods: []string{"GET", "POST", "DELETE"}},
 	"/shared/graphs/{token}":        {methods: []string{"GET"}, public: true},
 	"/teams":                        {methods: []string{"GET", "POST"}},
 	"/teams/{id}":                   {methods: []string{"GET", "PATCH", "DELETE"}},

@@ -47,8 +47,8 @@ func NewAnalysis(a store.Analysis) Analysis {
 	for i, id := range a.FindingIDs {
 		ids[i] = string(id)
 	}
-	return Analysis{AnalysisQueued: NewAnalysisQueued(a), FindingIDs: ids, Error: orNil(a.Error),
-		Analyzer: orNil(a.Analyzer), StartedAt: utc(a.StartedAt), FinishedAt: utc(a.FinishedAt)}
+	return Analysis{AnalysisQueued: NewAnalysisQueued(a), FindingIDs: ids, Error: OrNil(a.Error),
+		Analyzer: OrNil(a.Analyzer), StartedAt: utc(a.StartedAt), FinishedAt: utc(a.FinishedAt)}
 }
 
 func utc(t *time.Time) *time.Time {

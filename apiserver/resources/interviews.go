@@ -75,7 +75,7 @@ func newParticipant(p store.Participant) *Participant {
 	if p.Empty() {
 		return nil
 	}
-	return &Participant{Name: orNil(p.Name), Email: orNil(p.Email), ExternalID: orNil(p.ExternalID), Metadata: p.Metadata}
+	return &Participant{Name: OrNil(p.Name), Email: OrNil(p.Email), ExternalID: OrNil(p.ExternalID), Metadata: p.Metadata}
 }
 
 // NewMessage renders a message.
@@ -84,7 +84,8 @@ func NewMessage(m store.Message) Message {
 		Content: m.Content, Sequence: m.Sequence, CreatedAt: m.CreatedAt.UTC()}
 }
 
-func orNil(s string) *string {
+// OrNil is s, or nil (JSON null) when it is empty.
+func OrNil(s string) *string {
 	if s == "" {
 		return nil
 	}
