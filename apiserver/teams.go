@@ -218,17 +218,61 @@ func suffixedName(display, suffix string) string {
 	return base + "-" + suffix
 }
 
-func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+// setsPlanOnly reports whether a PATCH changes the plan and nothing else: the one change a
+// platform admin makes in any team, member or not.
+func (b *teamBody) setsPlanOnly() bool { return b.Plan.Set && !b.Name.Set }
+
+// platformAdminSession reports whether the caller is a platform admin signed in as a person.
+// A key in the operator's namespace is a platform admin's too, but holds no team scope to
+// change a team with.
+func platformAdminSession(p *authn.Principal) bool {
+	return p.Admin && p.Kind == authn.KindSession
+}
+
+// managedTeam returns the team in the path when the caller may change it: 404 when they are
+// not in it, 403 without the owner or admin role (the membership is returned then).
+func (s *Server) managedTeam(r *http.Request, p *authn.Principal) (directory.Membership, *envelope.Error) {
 	m, e := s.visibleTeam(r, p)
-	if e != nil {
-		return e
+	if e == nil && !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
+		e = envelope.New(envelope.CodeForbidden, "Changing a team needs the owner or admin role")
 	}
-	if !p.HasRole(string(m.Team.Object.UID), teamManagers...) {
-		return envelope.New(envelope.CodeForbidden, "Changing a team needs the owner or admin role")
+	return m, e
+}
+
+// planTeam is the team a platform admin sets the plan of when they may not otherwise change
+// it (not in it, or without a managing role): the plan is theirs to set in every team, and
+// it is all they reach there; the answer is the team as GET /admin/teams already shows it to
+// them. Any other change, or no plan, is refused as it was (refused).
+func (s *Server) planTeam(r *http.Request, m directory.Membership, body *teamBody, refused *envelope.Error) (directory.Membership, *envelope.Error) {
+	if !body.setsPlanOnly() {
+		return m, refused
+	}
+	if m.Team != nil {
+		return m, nil
+	}
+	t, ok := s.dir.Team(r.PathValue("id"))
+	if !ok {
+		return m, refused
+	}
+	return directory.Membership{Team: t}, nil
+}
+
+func (s *Server) patchTeam(w http.ResponseWriter, r *http.Request, p *authn.Principal) error {
+	// Others learn nothing of a team they may not change, not even whether their body is
+	// valid; a platform admin's body decides what they may reach, so it is read first.
+	m, refused := s.managedTeam(r, p)
+	if refused != nil && !platformAdminSession(p) {
+		return refused
 	}
 	var body teamBody
 	if e := decode.Object(w, r, &body); e != nil {
 		return e
+	}
+	if refused != nil {
+		var e *envelope.Error
+		if m, e = s.planTeam(r, m, &body, refused); e != nil {
+			return e
+		}
 	}
 	if e := body.validate(false, p); e != nil {
 		return e

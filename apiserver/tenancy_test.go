@@ -1,10 +1,14 @@
 package apiserver_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 )
@@ -198,5 +202,59 @@ func TestMemberEmailsAndTheMemberCap(t *testing.T) {
 	e := call(t, "POST", members, tn.owner, map[string]any{"email": "one-more@cap.example"}).expectError(t, 409, "CONFLICT")
 	if !strings.Contains(e.Message, "100 members") {
 		t.Fatalf("message %q", e.Message)
+	}
+}
+
+// A platform admin session sets the plan of any team, member or not, and reaches nothing else
+// there: another change, or none, is the 404 (or 403) anyone else gets. Others' plan changes
+// are refused as before.
+func TestPlatformAdminSetsAnyTeamsPlan(t *testing.T) {
+	outside := newTenant(t, "adminplan-out", qualv1alpha1.PlanStarter)
+	viewing := newTenant(t, "adminplan-in", qualv1alpha1.PlanStarter,
+		qualv1alpha1.TeamMember{Email: "root@platform.example", UserID: "user-root-adminplan", Role: qualv1alpha1.RoleViewer})
+	admin := sessionToken(t, "user-root-adminplan", "root@platform.example", time.Hour)
+	type team struct {
+		ID   string  `json:"id"`
+		Plan string  `json:"plan"`
+		Role *string `json:"role"`
+	}
+	planOf := func(tn *tenant) qualv1alpha1.Plan {
+		t.Helper()
+		var obj qualv1alpha1.Team
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(tn.team), &obj); err != nil {
+			t.Fatal(err)
+		}
+		return obj.Spec.Plan
+	}
+
+	// A team they are not in: the plan alone.
+	path := "/api/v1/teams/" + outside.id
+	var got team
+	call(t, "PATCH", path, admin, map[string]any{"plan": "pro"}).expect(t, 200).data(t, &got)
+	if got.ID != outside.id || got.Plan != "pro" || got.Role != nil || planOf(outside) != qualv1alpha1.PlanPro {
+		t.Fatalf("the admin's plan change answered %+v; the Team's plan is %s", got, planOf(outside))
+	}
+	for _, body := range []map[string]any{{"name": "Taken over"}, {"plan": "enterprise", "name": "Taken over"}, {}} {
+		call(t, "PATCH", path, admin, body).expectError(t, 404, "NOT_FOUND")
+	}
+	call(t, "GET", path, admin, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "DELETE", path, admin, nil).expectError(t, 404, "NOT_FOUND")
+	call(t, "PATCH", path, admin, map[string]any{"plan": "platinum"}).expectError(t, 400, "VALIDATION_ERROR")
+	call(t, "PATCH", "/api/v1/teams/00000000-0000-4000-8000-000000000000", admin, map[string]any{"plan": "pro"}).expectError(t, 404, "NOT_FOUND")
+
+	// A team they view: the plan, whatever their role; a rename needs the owner or admin role.
+	path = "/api/v1/teams/" + viewing.id
+	call(t, "PATCH", path, admin, map[string]any{"plan": "enterprise"}).expect(t, 200).data(t, &got)
+	if got.Plan != "enterprise" || got.Role == nil || *got.Role != "viewer" || planOf(viewing) != qualv1alpha1.PlanEnterprise {
+		t.Fatalf("the admin's plan change answered %+v", got)
+	}
+	call(t, "PATCH", path, admin, map[string]any{"name": "Renamed"}).expectError(t, 403, "FORBIDDEN")
+
+	// Anyone else: 404 for a team they are not in, 403 for the plan of their own.
+	call(t, "PATCH", "/api/v1/teams/"+outside.id, viewing.owner, map[string]any{"plan": "enterprise"}).expectError(t, 404, "NOT_FOUND")
+	call(t, "PATCH", "/api/v1/teams/"+outside.id, outside.owner, map[string]any{"plan": "enterprise"}).expectError(t, 403, "FORBIDDEN")
+	call(t, "PATCH", "/api/v1/teams/"+outside.id, outside.secret, map[string]any{"plan": "enterprise"}).expectError(t, 403, "FORBIDDEN")
+	if planOf(outside) != qualv1alpha1.PlanPro {
+		t.Fatalf("plan %s after refused changes", planOf(outside))
 	}
 }
