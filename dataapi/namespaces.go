@@ -30,7 +30,8 @@ type directory struct {
 }
 
 // namespace returns the team of one namespace; ok is false for a namespace no team has
-// claimed (it serves nothing).
+// claimed or one being deleted (it serves nothing: the team is gone, or going, and so is
+// whatever RBAC its members still hold there).
 func (d directory) namespace(ctx context.Context, name string) (teamNamespace, bool, error) {
 	var ns corev1.Namespace
 	err := d.kube.Get(ctx, client.ObjectKey{Name: name}, &ns)
@@ -40,23 +41,24 @@ func (d directory) namespace(ctx context.Context, name string) (teamNamespace, b
 	if err != nil {
 		return teamNamespace{}, false, fmt.Errorf("dataapi: read namespace %s: %w", name, err)
 	}
-	team := ns.Labels[qualv1alpha1.LabelTeamUID]
+	team := qualv1alpha1.ServingTeam(&ns)
 	if team == "" {
 		return teamNamespace{}, false, nil
 	}
 	return teamNamespace{name: name, team: store.TeamID(team)}, true, nil
 }
 
-// namespaces returns every claimed namespace from start on, by name: the order a list across
-// all namespaces walks them in.
+// namespaces returns every claimed namespace not being deleted from start on, by name: the
+// order a list across all namespaces walks them in.
 func (d directory) namespaces(ctx context.Context, start string) ([]teamNamespace, error) {
 	var list corev1.NamespaceList
 	if err := d.kube.List(ctx, &list, client.HasLabels{qualv1alpha1.LabelTeamUID}); err != nil {
 		return nil, fmt.Errorf("dataapi: list namespaces: %w", err)
 	}
 	out := make([]teamNamespace, 0, len(list.Items))
-	for _, ns := range list.Items {
-		if team := ns.Labels[qualv1alpha1.LabelTeamUID]; team != "" && ns.Name >= start {
+	for i := range list.Items {
+		ns := &list.Items[i]
+		if team := qualv1alpha1.ServingTeam(ns); team != "" && ns.Name >= start {
 			out = append(out, teamNamespace{name: ns.Name, team: store.TeamID(team)})
 		}
 	}

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // Field managers of the operator's writes, so `kubectl get --show-managed-fields` tells them
 // apart from users' and the REST API can tell a spec change from the controllers' own writes.
 const (
@@ -23,6 +25,19 @@ const (
 	// the objects inside can still find their team's rows.
 	LabelTeamUID = "qual.cx/team-uid"
 )
+
+// ServingTeam returns the UID of the team whose data a namespace serves: its LabelTeamUID,
+// or "" when it has none or is being deleted. Deleting a team deletes its namespace, which may
+// stay Terminating for long (its objects' finalizers, or no namespace controller in `qual
+// dev`), and nothing may serve the team's data from it meanwhile: readers that answer for a
+// team (the REST directory, the aggregated API) use this. The finalizers of the objects inside
+// read the label itself, as they must still find their team's rows to erase them.
+func ServingTeam(ns metav1.Object) string {
+	if !ns.GetDeletionTimestamp().IsZero() {
+		return ""
+	}
+	return ns.GetLabels()[LabelTeamUID]
+}
 
 // SystemNamespace is the operator's own namespace. Tenants cannot write there, so it is the
 // only namespace where an APIKey may hold admin:read (an admission policy enforces it).

@@ -29,10 +29,7 @@ func (d *Directory) onNamespace(obj any) {
 	if !ok {
 		return
 	}
-	uid := ns.Labels[qualv1alpha1.LabelTeamUID]
-	if !ns.DeletionTimestamp.IsZero() {
-		uid = ""
-	}
+	uid := qualv1alpha1.ServingTeam(ns)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.nsOwner[ns.Name] == uid {
