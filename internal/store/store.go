@@ -49,12 +49,24 @@ type Store interface {
 	// or after changedSince, by updated_at, so the dispatcher can roll changes up into Webhook
 	// status. updated_at is the time of the attempt that changed the row.
 	WebhookHealth(ctx context.Context, changedSince time.Time, limit int) ([]WebhookHealth, error)
+	CredentialClaims
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Backend names the backend: "sqlite" or "postgres".
 	Backend() string
 	// Close releases the connections.
 	Close() error
+}
+
+// CredentialClaims remembers, for good, which APIKey first held each credential hash. It is
+// not scoped by team: a hash is the same credential in whatever namespace an APIKey names it.
+type CredentialClaims interface {
+	// ClaimCredential records keyUID as the first holder of the credential hashRef names (an
+	// APIKey's `sha256:` reference) unless a key was recorded before, and returns the UID
+	// recorded: keyUID, or the earlier key's. A claim is never replaced nor deleted, not even
+	// with its key or its team, so every caller (the APIKey controller, each apiserver
+	// replica) gets the same answer for a hash, for good.
+	ClaimCredential(ctx context.Context, hashRef, keyUID string) (string, error)
 }
 
 // TeamStore is every data operation, scoped to one team. Rows of other teams are invisible: a

@@ -44,6 +44,7 @@ func Run(t *testing.T, newDSN NewDSN) {
 		{"ErasureBurstAnnouncesChanges", testErasureBurstAnnouncesChanges},
 		{"ActiveAnalysis", testActiveAnalysis},
 		{"ShareLinks", testShareLinks},
+		{"CredentialClaims", testCredentialClaims},
 		{"Idempotency", testIdempotency},
 		{"DeadClaimBindsItsKey", testDeadClaimBindsItsKey},
 		{"OutlivedClaimLeavesTheRepeats", testOutlivedClaimLeavesTheRepeats},
