@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	dir := directory.New()
+	dir := directory.NewWithLedger(cfg.Store)
 	if err := dir.Watch(ctx, cfg.Cache); err != nil {
 		return nil, err
 	}

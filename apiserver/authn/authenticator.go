@@ -79,16 +79,23 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, *envelope.Err
 		return nil, envelope.Unauthorized()
 	}
 	if strings.HasPrefix(token, "qual_") {
-		return a.apiKey(token)
+		return a.apiKey(r.Context(), token)
 	}
 	return a.session(r.Context(), token)
 }
 
-func (a *Authenticator) apiKey(token string) (*Principal, *envelope.Error) {
+// apiKey authenticates a key that the directory finds for token, that first held its
+// credential (an APIKey re-created naming a deleted key's hash never does) and is neither
+// revoked nor expired.
+func (a *Authenticator) apiKey(ctx context.Context, token string) (*Principal, *envelope.Error) {
 	if _, err := keys.Parse(token); err != nil {
 		return nil, envelope.Unauthorized()
 	}
-	key, ok := a.dir.KeyByToken(token)
+	key, ok, err := a.dir.KeyForToken(ctx, token)
+	if err != nil {
+		a.log.Info("dependency unavailable", "error", err.Error())
+		return nil, envelope.Unavailable("The database", 5*time.Second)
+	}
 	if !ok || !key.Usable(a.now()) {
 		return nil, envelope.Unauthorized()
 	}

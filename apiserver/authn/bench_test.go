@@ -3,6 +3,7 @@ package authn_test
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,13 +15,20 @@ import (
 	"qual.cx/operator/apiserver/directory"
 	"qual.cx/operator/internal/keys"
 	"qual.cx/operator/internal/ratelimit"
+	"qual.cx/operator/internal/store"
 )
 
 // fixture is a directory holding one team, the namespace it claimed and one secret key, as
-// the informers fill it.
+// the informers fill it, over a real (SQLite) store recording the first holder of each
+// credential.
 func fixture(tb testing.TB) (*directory.Directory, *directory.Team, string) {
 	tb.Helper()
-	dir := directory.New()
+	db, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "qual.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	dir := directory.NewWithLedger(db)
 	team := &qualv1alpha1.Team{ObjectMeta: metav1.ObjectMeta{Name: "bench", UID: "team-uid"},
 		Spec:   qualv1alpha1.TeamSpec{DisplayName: "Bench", Plan: qualv1alpha1.PlanEnterprise},
 		Status: qualv1alpha1.TeamStatus{Namespace: "team-bench"}}
@@ -71,6 +79,11 @@ func BenchmarkAuthenticateAndLimit(b *testing.B) {
 	req := httptest.NewRequest("GET", "/api/v1/campaigns", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	ctx := context.Background()
+	// The key's first request asks the store which key first held its credential; every
+	// later one, which this measures, reads the answer from memory.
+	if _, e := a.Authenticate(req); e != nil {
+		b.Fatal(e)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		p, e := a.Authenticate(req)

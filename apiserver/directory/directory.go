@@ -13,11 +13,13 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
+	"qual.cx/operator/internal/store"
 )
 
 // Directory indexes the API's Kubernetes objects. All methods are safe for concurrent use.
@@ -38,13 +40,26 @@ type Directory struct {
 	changed chan struct{}
 	// origins are the origins public keys accept, for CORS preflights (keys.go).
 	origins originIndex
+	// firsts caches, per digest, the UID of the key the ledger records as the first that held
+	// it (keys.go). A claim never changes, so an entry is never dropped, not even with its
+	// key: that is what keeps a copy made after the deletion from answering.
+	firsts map[[sha256.Size]byte]types.UID
+	// ledger records the first holder of each credential for good; nil takes every key as its
+	// credential's first holder (tests of the directory alone).
+	ledger store.CredentialClaims
 }
 
-// New returns an empty directory; Watch fills it.
-func New() *Directory {
+// New returns an empty directory that takes every key as the first holder of its
+// credential; Watch fills it.
+func New() *Directory { return NewWithLedger(nil) }
+
+// NewWithLedger returns an empty directory whose keys authenticate only if ledger records
+// them as the first holders of their credentials (KeyForToken); Watch fills it.
+func NewWithLedger(ledger store.CredentialClaims) *Directory {
 	return &Directory{
 		teams: map[string]*Team{}, teamByNS: map[string]*Team{}, nsOwner: map[string]string{}, members: map[string]map[string]bool{},
 		keys: map[[sha256.Size]byte]*Key{}, claims: map[[sha256.Size]byte][]*Key{}, keyByUID: map[string]*Key{},
+		firsts: map[[sha256.Size]byte]types.UID{}, ledger: ledger,
 		campaigns: map[string]*Campaign{}, byNS: map[string]*campaignSet{},
 		webhooks: map[string]*qualv1alpha1.Webhook{}, webhooksByNS: map[string]map[string]*qualv1alpha1.Webhook{},
 		changed: make(chan struct{}),

@@ -1,13 +1,16 @@
 package directory
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/apiserver/scopes"
@@ -110,7 +113,9 @@ func (d *Directory) dropKey(uid string) {
 // object naming it (an APIKey whose spec.credential copies it) must not take over the key,
 // revive it once revoked, or leave its token unknown when deleted: the oldest key naming a
 // digest answers for it (a copy is always newer, since the hash is known only after the
-// original exists), and a key the controller marked CredentialConflict never does.
+// original exists), and a key the controller marked CredentialConflict never does. Only the
+// keys that exist now are compared here: a copy made once the original is deleted is the
+// oldest left, and KeyForToken refuses it, as the ledger remembers the original.
 func (d *Directory) claim(digest [sha256.Size]byte, key, old *Key) {
 	claims := slices.DeleteFunc(d.claims[digest], func(k *Key) bool { return k == old })
 	if key != nil {
@@ -152,10 +157,52 @@ func (d *Directory) KeyByToken(token string) (*Key, bool) {
 	return k, ok
 }
 
+// KeyForToken is KeyByToken held to the ledger: the key found authenticates (ok) only if it
+// is the first key that ever held its credential. The keys naming a hash now cannot tell
+// that: once the key holding it is deleted (revoked, say), an APIKey re-created naming the
+// same hash would be the only one left, and its old plaintext would work again. The first
+// request with a hash asks the ledger (claiming the hash for the key found when nothing
+// holds it, as after an upgrade) and remembers the answer, which never changes; every later
+// one is the same map read as KeyByToken, with no allocation. err is the ledger's failure:
+// the caller cannot be told apart from a copy's then, so it is refused as unavailable.
+func (d *Directory) KeyForToken(ctx context.Context, token string) (key *Key, ok bool, err error) {
+	digest := keys.Digest(token)
+	d.mu.RLock()
+	k, found := d.keys[digest]
+	first, known := d.firsts[digest]
+	d.mu.RUnlock()
+	if !found {
+		return nil, false, nil
+	}
+	if !known {
+		if first, err = d.firstHolder(ctx, digest, k); err != nil {
+			return nil, false, err
+		}
+	}
+	return k, first == k.Object.UID, nil
+}
+
+// firstHolder asks the ledger which key first held digest, claiming it for k if none did,
+// and caches the answer.
+func (d *Directory) firstHolder(ctx context.Context, digest [sha256.Size]byte, k *Key) (types.UID, error) {
+	if d.ledger == nil {
+		return k.Object.UID, nil
+	}
+	uid, err := d.ledger.ClaimCredential(ctx, keyindex.HashRef(k.Object), string(k.Object.UID))
+	if err != nil {
+		return "", fmt.Errorf("directory: first holder of the credential of key %s/%s: %w", k.Object.Namespace, k.Object.Name, err)
+	}
+	d.mu.Lock()
+	d.firsts[digest] = types.UID(uid)
+	d.mu.Unlock()
+	return types.UID(uid), nil
+}
+
 // HoldsCredential reports whether k answers for the credential it names. An APIKey whose
 // spec.credential copies another key's hash (newer than the key it copies, made in the same
-// second, or marked CredentialConflict) never does and never authenticates; a key whose
-// credential is not known yet (the controller is minting it) copies nothing.
+// second, or marked CredentialConflict) never does and never authenticates, nor does one the
+// ledger was seen to record another key for; a key whose credential is not known yet (the
+// controller is minting it) copies nothing.
 func (d *Directory) HoldsCredential(k *Key) bool {
 	digest, ok := digestOf(keyindex.HashRef(k.Object))
 	if !ok {
@@ -164,7 +211,8 @@ func (d *Directory) HoldsCredential(k *Key) bool {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	holder, ok := d.keys[digest]
-	return ok && holder.Object.UID == k.Object.UID
+	first, known := d.firsts[digest]
+	return ok && holder.Object.UID == k.Object.UID && (!known || first == k.Object.UID)
 }
 
 // KeyByUID returns a key by UID.

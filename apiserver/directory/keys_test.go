@@ -1,6 +1,10 @@
 package directory
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 
 	qualv1alpha1 "qual.cx/operator/api/v1alpha1"
 	"qual.cx/operator/internal/keys"
+	"qual.cx/operator/internal/store"
 )
 
 // keyNaming is an APIKey in ns whose spec.credential names the hash of token, made at made.
@@ -105,5 +110,94 @@ func TestHoldsCredential(t *testing.T) {
 	d.Observe(keyNaming("twin", "team-a", minted.Plaintext, made))
 	if holds("victim") || holds("twin") {
 		t.Fatal("of two keys made in the same second, one holds the credential")
+	}
+}
+
+// A revoked key stays revoked once its APIKey is deleted: an APIKey re-created naming its
+// hash is the only key naming it then, but the ledger remembers which key held it first, and
+// the re-created one never authenticates, on a replica that saw the first authenticate or on
+// one that never did (two directories on one store). A key deleted unrevoked is the same.
+func TestARecreatedKeyNeverAuthenticates(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "qual.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	seen, unseen := NewWithLedger(db), NewWithLedger(db)
+	authenticates := func(d *Directory, token, step, want string) {
+		t.Helper()
+		k, ok, err := d.KeyForToken(ctx, token)
+		switch {
+		case err != nil:
+			t.Fatalf("%s: %v", step, err)
+		case want == "" && ok:
+			t.Fatalf("%s: the token authenticates as %s, want none", step, k.Object.UID)
+		case want != "" && (!ok || string(k.Object.UID) != want):
+			t.Fatalf("%s: the token authenticates as %v (%v), want %s", step, k, ok, want)
+		}
+	}
+	made := time.Now().Add(-time.Hour)
+	for _, revoke := range []bool{true, false} {
+		minted, err := keys.Mint(qualv1alpha1.KeySecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := minted.Plaintext
+		first := keyNaming(fmt.Sprintf("first-%v", revoke), "team-a", token, made)
+		for _, d := range []*Directory{seen, unseen} {
+			d.Observe(first)
+		}
+		authenticates(seen, token, "the first key", string(first.UID))
+		if revoke {
+			first = first.DeepCopy()
+			first.Spec.Revoked = true
+			for _, d := range []*Directory{seen, unseen} {
+				d.Observe(first)
+			}
+		}
+		again := keyNaming(fmt.Sprintf("again-%v", revoke), "team-a", token, made.Add(time.Minute))
+		for _, d := range []*Directory{seen, unseen} {
+			d.onKeyDelete(first)
+			d.Observe(again)
+			answers(t, d, token, "re-created", string(again.UID)) // the only key naming the hash now
+			authenticates(d, token, "re-created", "")
+			if k, _ := d.KeyByUID(string(again.UID)); d.HoldsCredential(k) {
+				t.Fatalf("revoked %v: REST shows the re-created key", revoke)
+			}
+		}
+	}
+
+	// A key that exists before the ledger does is claimed by its first request; a fresh key
+	// authenticates on either replica.
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := keyNaming("fresh", "team-a", minted.Plaintext, made)
+	for _, d := range []*Directory{unseen, seen} {
+		d.Observe(fresh)
+		authenticates(d, minted.Plaintext, "a fresh key", "fresh")
+	}
+}
+
+// ledgerDown fails every claim.
+type ledgerDown struct{}
+
+func (ledgerDown) ClaimCredential(context.Context, string, string) (string, error) {
+	return "", errors.New("database unreachable")
+}
+
+// A key whose first holder cannot be learnt does not authenticate: the failure is the
+// caller's to answer (503), never a pass.
+func TestAKeyIsNotTakenOnTrustWhileTheLedgerIsDown(t *testing.T) {
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewWithLedger(ledgerDown{})
+	d.Observe(keyNaming("k", "team-a", minted.Plaintext, time.Now()))
+	if k, ok, err := d.KeyForToken(context.Background(), minted.Plaintext); err == nil || ok || k != nil {
+		t.Fatalf("got %v %v %v, want an error", k, ok, err)
 	}
 }
