@@ -43,6 +43,9 @@ type APIKeyReconciler struct {
 	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
 	// empty): its keys are platform admins', which belong to no team.
 	SystemNamespace string
+	// Credentials records, for good, the first key to hold each credential hash; nil
+	// compares only with the APIKeys that exist.
+	Credentials store.CredentialClaims
 }
 
 // +kubebuilder:rbac:groups=qual.cx,resources=apikeys,verbs=get;list;watch;update;patch
@@ -69,6 +72,9 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 	if key.Spec.Revoked {
 		// Revocation only takes away, so it runs wherever the key lives.
 		err = r.reconcileRevocation(ctx, key)
+		if err == nil {
+			err = r.keepClaim(ctx, key)
+		}
 	} else {
 		err = r.claimCredential(ctx, key)
 		if err == nil {
@@ -76,6 +82,11 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		}
 		if err == nil {
 			err = r.reconcileCredential(ctx, key)
+		}
+		if err == nil && before.HashRef == "" && key.Spec.Credential == nil {
+			// The hash this pass minted: nothing could name it before, but it is claimed
+			// now, so a copy made once the key is gone finds it taken.
+			err = r.claimCredential(ctx, key)
 		}
 	}
 	if err == nil {
@@ -151,19 +162,28 @@ func keyLabels(key *qualv1alpha1.APIKey) map[string]string {
 	return managedLabels("qual.cx/apikey", key.Name)
 }
 
-// claimCredential refuses, for good, a spec.credential whose hash a key made before it, or in
-// the same second (creation times are whole seconds), already names: a hash is readable by
-// whoever reads a team's keys, and a copy must not take the key over, revive it once revoked,
-// or inherit its token when it is deleted. The REST API's directory holds to the same rule
-// (the oldest key naming a hash answers for it, a conflicting one never does). It runs in any
-// namespace, a team's or not: a copy parked outside a team until the original is gone would
-// otherwise pass once its namespace became a team's.
+// claimCredential refuses, for good, a credential whose hash a key made before this one, or
+// in the same second (creation times are whole seconds), already names, or that the store
+// records another key as the first to hold: a hash is readable by whoever reads a team's
+// keys, and a copy must not take the key over, revive it once revoked, or inherit its token
+// when it is deleted, nor be the original re-created after its deletion (the store
+// remembers the original's UID; a re-created APIKey has a new one). The REST API's directory
+// holds to the same rules (the oldest key naming a hash answers for it, a conflicting one or
+// one the store does not record never does). A key that passes is recorded as its hash's
+// first holder, unless one is already. It runs in any namespace, a team's or not: a copy
+// parked outside a team until the original is gone would otherwise pass once its namespace
+// became a team's.
 func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
-	if key.Spec.Credential == nil {
-		return nil
+	hashRef := keyindex.HashRef(key)
+	if hashRef == "" {
+		return nil // not minted yet: there is nothing to copy
 	}
-	hashRef := key.Spec.Credential.HashRef
 	refused := stalled("CredentialInUse", "another APIKey held this credential first; make a new key")
+	conflict := func(message string) error {
+		meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
+			Status: metav1.ConditionTrue, Reason: "CredentialInUse", Message: message})
+		return refused
+	}
 	if keyindex.Conflicting(key) {
 		return refused
 	}
@@ -173,10 +193,30 @@ func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha
 	}
 	for i := range holders.Items {
 		if other := &holders.Items[i]; other.UID != key.UID && !keyindex.Older(key, other) {
-			meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
-				Status: metav1.ConditionTrue, Reason: "CredentialInUse", Message: "an older APIKey holds this credential's hash"})
-			return refused
+			return conflict("an older APIKey holds this credential's hash")
 		}
+	}
+	if r.Credentials == nil {
+		return nil
+	}
+	first, err := r.Credentials.ClaimCredential(ctx, hashRef, string(key.UID))
+	if err != nil {
+		return fmt.Errorf("claim the credential's hash: %w", err)
+	}
+	if first != string(key.UID) {
+		return conflict("another APIKey held this credential's hash first (the store remembers it once deleted)")
+	}
+	return nil
+}
+
+// keepClaim records a revoked key as its hash's first holder when no other key held it
+// first, so that an APIKey re-created naming the hash once this one is deleted finds it
+// taken (a key revoked before the store recorded claims has no claim until now). A revoked
+// key authenticates nothing whatever the answer, so a refusal only marks it.
+func (r *APIKeyReconciler) keepClaim(ctx context.Context, key *qualv1alpha1.APIKey) error {
+	var st *stalledError
+	if err := r.claimCredential(ctx, key); err != nil && !errors.As(err, &st) {
+		return err
 	}
 	return nil
 }

@@ -129,6 +129,63 @@ func TestAPIKeyCopyingAnotherKeysHashIsRefused(t *testing.T) {
 	}
 }
 
+// An APIKey re-created naming the hash of one that was deleted, revoked or not, is the only
+// key naming it then, but the store remembers which key held it first: the re-created one is
+// refused for good (CredentialInUse, CredentialConflict) and records no credential, whether
+// the first was minted by the controller or carried its own credential.
+func TestAPIKeyRecreatedWithADeletedKeysHashIsRefused(t *testing.T) {
+	ctx := context.Background()
+	ensureTeamNamespace(t, keyNS)
+	for _, c := range []struct {
+		name            string
+		minted, revoked bool
+	}{{"minted-revoked", true, true}, {"minted-deleted", true, false}, {"carried-revoked", false, true}, {"carried-deleted", false, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			first := newKey(uniqueName(c.name), qualv1alpha1.KeySecret)
+			if !c.minted {
+				minted, err := keys.Mint(qualv1alpha1.KeySecret)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first.Spec.Credential = &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour}
+			}
+			if err := k8s.Create(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			waitKey(t, first, metav1.ConditionTrue, "Active")
+			if c.revoked {
+				patch := client.MergeFrom(first.DeepCopy())
+				first.Spec.Revoked = true
+				if err := k8s.Patch(ctx, first, patch); err != nil {
+					t.Fatal(err)
+				}
+				waitKey(t, first, metav1.ConditionFalse, "Revoked")
+			}
+			credential := &qualv1alpha1.APIKeyCredential{HashRef: first.Status.HashRef, Prefix: first.Status.Prefix, LastFour: first.Status.LastFour}
+			if err := k8s.Delete(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the cache forgets the first key", func() error {
+				err := mgrClient.Get(ctx, client.ObjectKeyFromObject(first), &qualv1alpha1.APIKey{})
+				if apierrors.IsNotFound(err) {
+					return nil
+				}
+				return errors.Join(errors.New("still cached"), err)
+			})
+			again := newKey(first.Name, qualv1alpha1.KeySecret)
+			again.Spec.Credential = credential
+			if err := k8s.Create(ctx, again); err != nil {
+				t.Fatal(err)
+			}
+			waitKey(t, again, metav1.ConditionFalse, "CredentialInUse")
+			if !meta.IsStatusConditionTrue(again.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) || again.Status.HashRef != "" {
+				t.Fatalf("the re-created key: %+v", again.Status)
+			}
+			reconcileIsSteady(t, reconcilers.APIKey, again)
+		})
+	}
+}
+
 func TestAPIKeyWithPrecomputedHashGetsNoSecret(t *testing.T) {
 	ctx := context.Background()
 	ensureTeamNamespace(t, keyNS)

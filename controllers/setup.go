@@ -35,6 +35,10 @@ type Options struct {
 	// Events receives the webhook events of changes to campaigns, team members and API keys
 	// (events.Outbox); nil writes none.
 	Events Outbox
+	// Credentials records the first APIKey to hold each credential hash, for good; a key
+	// naming a hash another key held first is marked CredentialConflict. Nil compares only
+	// with the APIKeys that exist (the REST API still refuses the copy).
+	Credentials store.CredentialClaims
 	// Concurrency is how many objects of one kind reconcile at once (default 1).
 	Concurrency int
 	// SystemNamespace is the operator's own namespace (qualv1alpha1.SystemNamespace when
@@ -46,11 +50,13 @@ type Options struct {
 }
 
 // WithStore fills the store-backed options: a deleted campaign's rows and a deleted webhook's
-// delivery log are deleted, and changes to campaigns, members and keys write their events.
+// delivery log are deleted, changes to campaigns, members and keys write their events, and
+// the first key to hold each credential is recorded.
 func (o Options) WithStore(c client.Client, db store.Store) Options {
 	o.CampaignData = campaigndata.Cleaner{Namespaces: c, Store: db}
 	o.WebhookData = WebhookStore{Namespaces: c, Store: db}
 	o.Events = events.Outbox{Namespaces: c, Store: db}
+	o.Credentials = db
 	return o
 }
 
@@ -82,7 +88,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, e
 		Campaign: &CampaignReconciler{Client: c, Recorder: recorder("qual-campaign"), Data: opts.CampaignData,
 			Events: opts.Events},
 		APIKey: &APIKeyReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: recorder("qual-apikey"),
-			SystemNamespace: system, Events: opts.Events},
+			SystemNamespace: system, Events: opts.Events, Credentials: opts.Credentials},
 		Webhook: &WebhookReconciler{Client: c, APIReader: mgr.GetAPIReader(), Recorder: recorder("qual-webhook"),
 			Dispatcher: opts.Dispatcher, SystemNamespace: system, Data: opts.WebhookData, Egress: opts.Egress},
 	}

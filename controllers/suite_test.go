@@ -102,6 +102,7 @@ func startManager(ctx context.Context) error {
 		CampaignData: campaignDB,
 		WebhookData:  webhookDB,
 		Events:       outbox,
+		Credentials:  db,
 	})
 	if err != nil {
 		return err
