@@ -64,6 +64,12 @@ func Bytes(body []byte, dst any) *envelope.Error {
 	if len(body) == 0 {
 		return nil
 	}
+	// Whole-body validity first: a decoder stops at its value's end, and json.Decoder.More
+	// takes a stray closing bracket after it (`{"title":"x"}]`) for the end of the input, so
+	// such a body would be acted on; and a broken body is INVALID_JSON whatever its members.
+	if !json.Valid(body) {
+		return envelope.New(envelope.CodeInvalidJSON, "The request body is not valid JSON")
+	}
 	if body[0] != '{' {
 		return notAnObject(body)
 	}
@@ -105,27 +111,17 @@ func decodeStrict(body []byte, dst any) *envelope.Error {
 			body, err = whole, decodeOnce(whole, dst)
 		}
 	}
-	if errors.Is(err, errTrailing) {
-		return envelope.New(envelope.CodeInvalidJSON, "The request body holds more than one JSON value")
-	}
 	if err != nil {
 		return fromDecodeError(err, body, reflect.TypeOf(dst))
 	}
 	return nil
 }
 
-var errTrailing = errors.New("more than one JSON value")
-
+// decodeOnce decodes body, one valid JSON value (Bytes checked), strictly into dst.
 func decodeOnce(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errTrailing
-	}
-	return nil
+	return dec.Decode(dst)
 }
 
 func checkContentType(ct string, hasBody bool) *envelope.Error {
@@ -143,13 +139,9 @@ func checkContentType(ct string, hasBody bool) *envelope.Error {
 	return nil
 }
 
-// notAnObject refuses a body that is not a JSON object: one that does not parse is
-// INVALID_JSON, and JSON of another kind (`[]`, `null`, `"x"`) parses, so it is a value of
-// the wrong type, VALIDATION_ERROR, with no member to name.
+// notAnObject refuses a valid JSON body that is not an object (`[]`, `null`, `"x"`): a value
+// of the wrong type, VALIDATION_ERROR, with no member to name.
 func notAnObject(body []byte) *envelope.Error {
-	if !json.Valid(body) {
-		return envelope.New(envelope.CodeInvalidJSON, "The request body is not valid JSON")
-	}
 	return envelope.New(envelope.CodeValidation, "The request body must be a JSON object, not %s", jsonKind(body))
 }
 

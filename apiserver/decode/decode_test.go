@@ -114,12 +114,16 @@ func TestNullListItemIsCalledNull(t *testing.T) {
 }
 
 // A body that parses but is no object is a value of the wrong type (VALIDATION_ERROR,
-// naming its kind); one that does not parse is INVALID_JSON.
+// naming its kind); one that does not parse as one JSON value is INVALID_JSON.
 func TestABodyThatIsNoObject(t *testing.T) {
 	for in, want := range map[string]string{
 		`[]`: "VALIDATION_ERROR: an array", `null`: "VALIDATION_ERROR: null", `"x"`: "VALIDATION_ERROR: a string",
 		` 42`: "VALIDATION_ERROR: a number", `true`: "VALIDATION_ERROR: a boolean",
 		`[1,`: "INVALID_JSON", `abc`: "INVALID_JSON", `{"title": `: "INVALID_JSON",
+		// A stray closing bracket after the object is no end of input, and a broken body is
+		// INVALID_JSON whatever its members say.
+		`{"title":"x"}]`: "INVALID_JSON", `{"title":"x"}}]]`: "INVALID_JSON", `{"bogus":1}x`: "INVALID_JSON",
+		`{"title":1}x`: "INVALID_JSON", `{} {}`: "INVALID_JSON",
 	} {
 		_, err := decodeString(t, "application/json", in)
 		if err == nil {
@@ -142,7 +146,7 @@ func TestEmptyBodyDecodesNothing(t *testing.T) {
 
 func FuzzBytes(f *testing.F) {
 	for _, s := range []string{`{}`, `{"title":"x","max_questions":3}`, `{"settings":{"language":"en"}}`, `[`, `{"questions":["a",null]}`, `{"title":null}`,
-		`{"questions":[null]}`, `{"questions":["null"],"title":"null"}`, `{"questions":null}`} {
+		`{"questions":[null]}`, `{"questions":["null"],"title":"null"}`, `{"questions":null}`, `{"title":"x"}]`, `{"bogus":1}x`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"maps"
 	"strings"
 	"testing"
@@ -38,6 +39,24 @@ func FuzzFindings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An answer with anything after its JSON value, a stray closing bracket included, is
+// malformed: the built-in analyzer runs instead.
+func TestAnAnswerWithTrailingDataIsMalformed(t *testing.T) {
+	const answer = `{"findings":[]}`
+	for _, content := range []string{answer + "]", answer + "}}]", answer + " {}", answer + "x", "```json\n" + answer + "]\n```"} {
+		var r reply
+		if err := decode(content, &r); !errors.Is(err, errMalformed) {
+			t.Errorf("%q: %v, want malformed", content, err)
+		}
+	}
+	for _, content := range []string{answer + "\n", "```json\n" + answer + "\n```"} {
+		var r reply
+		if err := decode(content, &r); err != nil {
+			t.Fatalf("%q: %v", content, err)
+		}
+	}
 }
 
 // FuzzFind: a span find returns is always a piece of the content.

@@ -189,13 +189,16 @@ func (g *groups) complete() bool { return g.Groups != nil }
 // not name, or its list missing or null ("{}" is JSON, but no answer), is malformed, so the
 // built-in analyzer runs instead of an empty answer deleting the campaign's findings.
 func decode(content string, v answer) error {
-	dec := json.NewDecoder(strings.NewReader(stripFence(content)))
+	body := stripFence(content)
+	// Whole-answer validity first: json.Decoder.More takes a stray closing bracket after the
+	// value (`{"findings":[]}]`) for the end of the input.
+	if !json.Valid([]byte(body)) {
+		return fmt.Errorf("%w: not one JSON value", errMalformed)
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %w", errMalformed, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: more than one JSON value", errMalformed)
 	}
 	if !v.complete() {
 		return fmt.Errorf("%w: the required list is missing or null", errMalformed)
