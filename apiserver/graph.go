@@ -226,6 +226,10 @@ func (s *Server) getShare(w http.ResponseWriter, r *http.Request, p *authn.Princ
 	if e != nil {
 		return e
 	}
+	// Who made the link, and which key, is for those who manage links: a viewer lists no key.
+	if !p.HasRole(string(m.Team.Object.UID), campaignWriters...) {
+		return envelope.New(envelope.CodeForbidden, "Your role in this team cannot manage share links")
+	}
 	link, err := s.rows(m).GetShareLink(r.Context(), store.CampaignID(c.Object.UID))
 	if errors.Is(err, store.ErrNotFound) || err == nil && !s.makerMayShare(link) {
 		return envelope.NotFound("Share link")

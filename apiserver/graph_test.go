@@ -275,7 +275,7 @@ func TestGraphAndShareLinks(t *testing.T) {
 				live.ExpiresAt != second.ExpiresAt || live.CreatedAt != second.CreatedAt {
 				t.Fatalf("live link %+v, want %+v", live, second)
 			}
-			callAt(t, b.url, "GET", base+"/graph/share", viewer, nil).expect(t, 200)
+			callAt(t, b.url, "GET", base+"/graph/share", viewer, nil).expectError(t, 403, "FORBIDDEN")
 			publicGet(t, anon, b.url, "/api/v1/shared/graphs/"+first).expectError(t, 404, "NOT_FOUND")
 			checkSharePage(t, anon, b.url+"/share/graphs/"+first, 404)
 			// Cut short to the folder, with or without its slash: the page, not a redirect.
