@@ -135,6 +135,12 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 		if err != nil {
 			return fmt.Errorf("get secret %s: %w", ref.Name, err)
 		}
+		// A Secret the operator made for another object (another webhook's generated signing
+		// secret, a key's plaintext) is not the namer's to sign with: it would have deliveries
+		// of its own choosing signed with another endpoint's secret, to replay there.
+		if isManaged(secret) && !metav1.IsControlledBy(secret, wh) {
+			return stalled("SecretNotOwn", "secret %s was made by the operator for another object; name a Secret of your own", ref.Name)
+		}
 		if !strings.HasPrefix(string(secret.Data[WebhookSecretKey]), signing.SecretPrefix) {
 			return stalledRecheck(userSecretRecheck, "SecretInvalid", "secret %s needs key %q holding %s plus base64", ref.Name, WebhookSecretKey, signing.SecretPrefix)
 		}

@@ -270,6 +270,28 @@ func TestWebhookWithMissingSecretStallsThenRecovers(t *testing.T) {
 	}
 }
 
+// A webhook may not sign with a Secret the operator generated for another webhook: its
+// deliveries, to a URL of its maker's choosing, would carry the other endpoint's signature.
+func TestWebhookCannotNameAnotherWebhooksSigningSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := uniqueName("borrow")
+	ensureTeamNamespace(t, ns)
+	victim := newWebhook(ns, "victim")
+	if err := k8s.Create(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, victim, metav1.ConditionTrue, "Delivering")
+	borrower := newWebhook(ns, "borrower")
+	borrower.Spec.SecretRef = &qualv1alpha1.LocalSecretReference{Name: victim.Status.SecretRef.Name}
+	if err := k8s.Create(ctx, borrower); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, borrower, metav1.ConditionFalse, "SecretNotOwn")
+	if err := conditionIs(borrower.Status.Conditions, qualv1alpha1.ConditionStalled, metav1.ConditionTrue, "SecretNotOwn"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A Secret someone else made under the name of a webhook's generated signing Secret, with
 // no operator label (so the cache never shows it), stalls the webhook on the conflict.
 func TestWebhookStalledOnUnlabelledForeignSecret(t *testing.T) {
