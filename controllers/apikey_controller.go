@@ -162,41 +162,44 @@ func keyLabels(key *qualv1alpha1.APIKey) map[string]string {
 	return managedLabels("qual.cx/apikey", key.Name)
 }
 
-// claimCredential refuses, for good, a credential whose hash a key made before this one, or
-// in the same second (creation times are whole seconds), already names, or that the store
-// records another key as the first to hold: a hash is readable by whoever reads a team's
-// keys, and a copy must not take the key over, revive it once revoked, or inherit its token
-// when it is deleted, nor be the original re-created after its deletion (the store
-// remembers the original's UID; a re-created APIKey has a new one). The REST API's directory
-// holds to the same rules (the oldest key naming a hash answers for it, a conflicting one or
-// one the store does not record never does). A key that passes is recorded as its hash's
-// first holder, unless one is already. It runs in any namespace, a team's or not: a copy
-// parked outside a team until the original is gone would otherwise pass once its namespace
-// became a team's.
+// claimCredential refuses, for good, a credential that another key holds: a hash is readable
+// by whoever reads a team's keys, and a copy must not take the key over, revive it once
+// revoked, or inherit its token when it is deleted, nor be the original re-created after its
+// deletion (the store remembers the original's UID; a re-created APIKey has a new one). The
+// rule, which the REST API's directory holds to too (it serves the oldest key naming a hash
+// that is not marked conflicting, none while two tie, and only the one the store records):
+//   - a key marked conflicting stays so;
+//   - a key newer than another naming the hash is refused without asking the store, since a
+//     copy reconciled before its unclaimed original (at a manager's start, keys reconcile in
+//     any order) would otherwise be recorded as the first holder;
+//   - otherwise the store's record decides, claiming the hash for this key when it has none:
+//     of keys made in the same second (creation times are whole seconds) the first to be
+//     recorded holds the hash, and the others are marked once reconciled.
+//
+// Keys already marked conflicting count against no one: the copy the original beat must not
+// turn the original off at its next reconcile. It runs in any namespace, a team's or not: a
+// copy parked outside a team until the original is gone would otherwise pass once its
+// namespace became a team's.
 func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha1.APIKey) error {
 	hashRef := keyindex.HashRef(key)
 	if hashRef == "" {
 		return nil // not minted yet: there is nothing to copy
 	}
-	refused := stalled("CredentialInUse", "another APIKey held this credential first; make a new key")
-	conflict := func(message string) error {
-		meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
-			Status: metav1.ConditionTrue, Reason: "CredentialInUse", Message: message})
-		return refused
-	}
 	if keyindex.Conflicting(key) {
-		return refused
+		return errCredentialInUse()
 	}
-	holders := &qualv1alpha1.APIKeyList{}
-	if err := r.List(ctx, holders, client.MatchingFields{keyindex.HashField: hashRef}); err != nil {
-		return fmt.Errorf("list keys with the credential's hash: %w", err)
-	}
-	for i := range holders.Items {
-		if other := &holders.Items[i]; other.UID != key.UID && !keyindex.Older(key, other) {
-			return conflict("an older APIKey holds this credential's hash")
+	older, tied, err := r.rivals(ctx, key, hashRef)
+	switch {
+	case err != nil:
+		return err
+	case older:
+		return markConflict(key, "an older APIKey holds this credential's hash")
+	case r.Credentials == nil:
+		// Nothing records who came first, so a tie is refused; the tied key, reconciled
+		// next, finds this one conflicting and holds the hash alone.
+		if tied {
+			return markConflict(key, "an APIKey made in the same second names this credential's hash")
 		}
-	}
-	if r.Credentials == nil {
 		return nil
 	}
 	first, err := r.Credentials.ClaimCredential(ctx, hashRef, string(key.UID))
@@ -204,9 +207,41 @@ func (r *APIKeyReconciler) claimCredential(ctx context.Context, key *qualv1alpha
 		return fmt.Errorf("claim the credential's hash: %w", err)
 	}
 	if first != string(key.UID) {
-		return conflict("another APIKey held this credential's hash first (the store remembers it once deleted)")
+		return markConflict(key, "another APIKey held this credential's hash first (the store remembers it once deleted)")
 	}
 	return nil
+}
+
+// rivals says whether another APIKey naming hashRef, not itself marked conflicting, was made
+// before key (older) or in the same second (tied).
+func (r *APIKeyReconciler) rivals(ctx context.Context, key *qualv1alpha1.APIKey, hashRef string) (older, tied bool, err error) {
+	holders := &qualv1alpha1.APIKeyList{}
+	if err := r.List(ctx, holders, client.MatchingFields{keyindex.HashField: hashRef}); err != nil {
+		return false, false, fmt.Errorf("list keys with the credential's hash: %w", err)
+	}
+	for i := range holders.Items {
+		other := &holders.Items[i]
+		switch {
+		case other.UID == key.UID || keyindex.Conflicting(other):
+		case keyindex.Older(other, key):
+			older = true
+		case !keyindex.Older(key, other):
+			tied = true
+		}
+	}
+	return older, tied, nil
+}
+
+// errCredentialInUse is the stall of a key refused its credential.
+func errCredentialInUse() error {
+	return stalled("CredentialInUse", "another APIKey held this credential first; make a new key")
+}
+
+// markConflict marks key CredentialConflict, for good, saying why, and stalls it.
+func markConflict(key *qualv1alpha1.APIKey, message string) error {
+	meta.SetStatusCondition(&key.Status.Conditions, metav1.Condition{Type: qualv1alpha1.ConditionCredentialConflict,
+		Status: metav1.ConditionTrue, Reason: "CredentialInUse", Message: message})
+	return errCredentialInUse()
 }
 
 // keepClaim records a revoked key as its hash's first holder when no other key held it

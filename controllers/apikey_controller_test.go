@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,158 @@ func TestAPIKeyWithUnlabelledSecretStallsThenRecovers(t *testing.T) {
 	waitKey(t, key, metav1.ConditionTrue, "Active")
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(secret), secret); err != nil || string(secret.Data[controllers.APIKeySecretKey]) != minted {
 		t.Fatalf("the key's secret changed (%v)", err)
+	}
+}
+
+// mintedCredential is the credential of a key minted outside the cluster, as REST or a
+// creator with kubectl supplies it.
+func mintedCredential(t *testing.T) *qualv1alpha1.APIKeyCredential {
+	t.Helper()
+	minted, err := keys.Mint(qualv1alpha1.KeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &qualv1alpha1.APIKeyCredential{HashRef: minted.HashRef, Prefix: minted.Prefix, LastFour: minted.LastFour}
+}
+
+// inOneSecond runs create, which makes two APIKeys naming one fresh credential, until the API
+// server stamps both with the same creation second (creation times are whole seconds): each
+// try starts just after a second begins, and a pair that straddled two is deleted.
+func inOneSecond(t *testing.T, create func() (a, b *qualv1alpha1.APIKey)) (a, b *qualv1alpha1.APIKey) {
+	t.Helper()
+	for range 5 {
+		now := time.Now()
+		time.Sleep(now.Truncate(time.Second).Add(time.Second + 20*time.Millisecond).Sub(now))
+		a, b := create()
+		if a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a, b
+		}
+		for _, k := range []*qualv1alpha1.APIKey{a, b} {
+			if err := k8s.Delete(context.Background(), k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Fatal("no two keys were made in one second in five tries")
+	return nil, nil
+}
+
+// pokeKey changes a key's spec (its display name), which reconciles it again as any spec edit
+// or a manager's start does, and waits until that pass is recorded.
+func pokeKey(t *testing.T, key *qualv1alpha1.APIKey, ready metav1.ConditionStatus, reason string) {
+	t.Helper()
+	patch := client.MergeFrom(key.DeepCopy())
+	key.Spec.DisplayName = "poked " + key.Name
+	if err := k8s.Patch(context.Background(), key, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitKey(t, key, ready, reason)
+}
+
+// A copy of a key's hash made in the same second as the key, in another namespace, is refused
+// (CredentialConflict), and the key the store records as the hash's first holder stays Active
+// at its next reconciles: the copy, already marked, counts against it no more (sweep 32 D1:
+// the original turned CredentialInUse, 401 for good, at its next spec edit or manager start).
+func TestAPIKeySameSecondCopyLeavesTheFirstHolderActive(t *testing.T) {
+	ctx := context.Background()
+	ensureTeamNamespace(t, keyNS)
+	ensureNamespace(t, keyNS+"-other")
+	original, copied := inOneSecond(t, func() (*qualv1alpha1.APIKey, *qualv1alpha1.APIKey) {
+		credential := mintedCredential(t)
+		original := newKey(uniqueName("first-holder"), qualv1alpha1.KeySecret, "campaigns:read")
+		original.Spec.Credential = credential
+		if err := k8s.Create(ctx, original); err != nil {
+			t.Fatal(err)
+		}
+		// The store records the original first, as its first reconcile or its first request
+		// through REST does before anyone can read its hash.
+		if _, err := db.ClaimCredential(ctx, credential.HashRef, string(original.UID)); err != nil {
+			t.Fatal(err)
+		}
+		copied := newKey(uniqueName("same-second-copy"), qualv1alpha1.KeySecret, "campaigns:read")
+		copied.Namespace, copied.Spec.Credential = keyNS+"-other", credential
+		if err := k8s.Create(ctx, copied); err != nil {
+			t.Fatal(err)
+		}
+		return original, copied
+	})
+	waitKey(t, copied, metav1.ConditionFalse, "CredentialInUse")
+	if !meta.IsStatusConditionTrue(copied.Status.Conditions, qualv1alpha1.ConditionCredentialConflict) {
+		t.Fatalf("the copy: %+v", copied.Status.Conditions)
+	}
+	waitKey(t, original, metav1.ConditionTrue, "Active")
+	for range 2 {
+		pokeKey(t, original, metav1.ConditionTrue, "Active")
+	}
+	if keyindex.Conflicting(original) {
+		t.Fatalf("the first holder was marked conflicting: %+v", original.Status.Conditions)
+	}
+	reconcileIsSteady(t, reconcilers.APIKey, original)
+	reconcileIsSteady(t, reconcilers.APIKey, copied)
+}
+
+// Of two keys naming one hash made in the same second, neither older than the other, the one
+// the store records first holds it (Active) and the other is refused for good
+// (CredentialConflict), whichever the controller reconciles first, and their next reconciles
+// change neither: not both refused, not the holder turned off by the key it beat.
+func TestAPIKeysMadeInOneSecondLeaveTheFirstRecordedHolder(t *testing.T) {
+	ctx := context.Background()
+	ensureTeamNamespace(t, keyNS)
+	ensureNamespace(t, keyNS+"-other")
+	a, b := inOneSecond(t, func() (*qualv1alpha1.APIKey, *qualv1alpha1.APIKey) {
+		credential := mintedCredential(t)
+		var pair []*qualv1alpha1.APIKey
+		for _, ns := range []string{keyNS, keyNS + "-other"} {
+			key := newKey(uniqueName("twin"), qualv1alpha1.KeySecret, "campaigns:read")
+			key.Namespace, key.Spec.Credential = ns, credential
+			if err := k8s.Create(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			pair = append(pair, key)
+		}
+		return pair[0], pair[1]
+	})
+	hashRef := a.Spec.Credential.HashRef
+	// settled says which key holds the hash once both are reconciled: one Active, the other
+	// CredentialInUse and marked, and the holder the one the store records.
+	settled := func() (holder, refused *qualv1alpha1.APIKey, err error) {
+		for _, k := range []*qualv1alpha1.APIKey{a, b} {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(k), k); err != nil {
+				return nil, nil, err
+			}
+			if k.Status.ObservedGeneration != k.Generation {
+				return nil, nil, errors.New("generation not observed yet")
+			}
+			switch {
+			case conditionIs(k.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionTrue, "Active") == nil && !keyindex.Conflicting(k):
+				holder = k
+			case conditionIs(k.Status.Conditions, qualv1alpha1.ConditionReady, metav1.ConditionFalse, "CredentialInUse") == nil && keyindex.Conflicting(k):
+				refused = k
+			}
+		}
+		if holder == nil || refused == nil {
+			return nil, nil, fmt.Errorf("want one key Active and one CredentialInUse: %s %+v, %s %+v", a.Name, a.Status.Conditions, b.Name, b.Status.Conditions)
+		}
+		// A record stands by now, so this claim only reads it.
+		first, err := db.ClaimCredential(ctx, hashRef, "a-probe-that-must-not-be-recorded")
+		if err != nil {
+			return nil, nil, err
+		}
+		if first != string(holder.UID) {
+			return nil, nil, fmt.Errorf("the store records %q, the Active key is %s", first, holder.UID)
+		}
+		return holder, refused, nil
+	}
+	var holder, refused *qualv1alpha1.APIKey
+	eventually(t, "one key holds the hash", func() (err error) {
+		holder, refused, err = settled()
+		return err
+	})
+	for range 2 {
+		pokeKey(t, holder, metav1.ConditionTrue, "Active")
+		pokeKey(t, refused, metav1.ConditionFalse, "CredentialInUse")
+	}
+	if h, r, err := settled(); err != nil || h.UID != holder.UID || r.UID != refused.UID {
+		t.Fatalf("after their next reconciles: %v", err)
 	}
 }
