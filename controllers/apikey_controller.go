@@ -89,9 +89,7 @@ func (r *APIKeyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 			err = r.claimCredential(ctx, key)
 		}
 	}
-	if err == nil {
-		err = r.reconcileReader(ctx, key)
-	}
+	err = reconcileReaderAfter(err, func(mayGrant bool) error { return r.reconcileReader(ctx, key, mayGrant) })
 	requeue := r.reconcileExpiry(ctx, key)
 	if emitErr := r.announceChanges(ctx, key, before); emitErr != nil {
 		// Record none of this reconcile's changes, so the retry sees them again and writes
@@ -141,10 +139,12 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 // reconcileReader lets the key's creator, while they manage the team, read the Secret its
 // plaintext was minted into, and takes that away from a key whose Secret is gone (revoked):
 // the plaintext is then useless, and a grant left behind would name a Secret that no longer
-// exists. A key with spec.credential has no Secret, and so no reader.
-func (r *APIKeyReconciler) reconcileReader(ctx context.Context, key *qualv1alpha1.APIKey) error {
+// exists. A key with spec.credential has no Secret, and so no reader; nor has one a step
+// before failed for (mayGrant false: reconcileReaderAfter), such as one outside a serving
+// team or refused its credential.
+func (r *APIKeyReconciler) reconcileReader(ctx context.Context, key *qualv1alpha1.APIKey, mayGrant bool) error {
 	reader := ""
-	if key.Status.SecretRef != nil && !key.Spec.Revoked {
+	if mayGrant && key.Status.SecretRef != nil && !key.Spec.Revoked {
 		var err error
 		if reader, err = secretReader(ctx, r.Client, key); err != nil {
 			return err

@@ -51,6 +51,26 @@ func secretReader(ctx context.Context, c client.Reader, obj client.Object) (stri
 	return creator, nil
 }
 
+// reconcileReaderAfter runs reconcile, an object's reader step, after the steps before it,
+// whose outcome is err. It grants (mayGrant) only when they all passed: a failed step (the
+// namespace is no serving team's, the key's credential is another's, its Secret is not its
+// own) means the plaintext is no one's to read, so the step then only takes the grant away,
+// which it must also do when the failure comes first (a deleted team's namespace stays
+// Terminating for as long as its finalizers, for good in `qual dev`). A transient failure
+// drops the grant too until a pass succeeds: failing closed costs its reader a retry. The
+// result is err, unless taking the grant away failed: that is returned, so it is retried, as
+// a stall alone would wait for the next change.
+func reconcileReaderAfter(err error, reconcile func(mayGrant bool) error) error {
+	readerErr := reconcile(err == nil)
+	switch {
+	case readerErr == nil:
+		return err
+	case err == nil:
+		return readerErr
+	}
+	return fmt.Errorf("%w (after: %s)", readerErr, err.Error())
+}
+
 // secretGrant is one plaintext Secret and the object it was made for, which owns the Role
 // and RoleBinding that grant reading it, so they go with it.
 type secretGrant struct {

@@ -92,9 +92,7 @@ func (r *WebhookReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	if err == nil {
 		err = r.reconcileSecret(ctx, wh)
 	}
-	if err == nil {
-		err = r.reconcileReader(ctx, wh)
-	}
+	err = reconcileReaderAfter(err, func(mayGrant bool) error { return r.reconcileReader(ctx, wh, mayGrant) })
 	if err == nil {
 		err = r.reconcileDispatcher(ctx, wh)
 	}
@@ -176,10 +174,12 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 // Secret the controller generated for it, so a webhook made with kubectl can be given to its
 // receiver. A Secret named by spec.secretRef is its maker's own, and gets no grant: a grant
 // on it would let anyone who may write Webhooks read any Secret of the namespace, another
-// key's plaintext included, by naming it.
-func (r *WebhookReconciler) reconcileReader(ctx context.Context, wh *qualv1alpha1.Webhook) error {
+// key's plaintext included, by naming it. A webhook a step before failed for (mayGrant
+// false: reconcileReaderAfter), such as one outside a serving team or whose Secret is not its
+// own, has no reader either.
+func (r *WebhookReconciler) reconcileReader(ctx context.Context, wh *qualv1alpha1.Webhook, mayGrant bool) error {
 	reader := ""
-	if wh.Spec.SecretRef == nil {
+	if mayGrant && wh.Spec.SecretRef == nil {
 		var err error
 		if reader, err = secretReader(ctx, r.Client, wh); err != nil {
 			return err
