@@ -150,13 +150,10 @@ func managersChanged() predicate.Predicate {
 	}
 }
 
-// teamClaim is the UID of the team a namespace is labelled for, or "" while it is deleted.
-func teamClaim(obj client.Object) string {
-	if !obj.GetDeletionTimestamp().IsZero() {
-		return ""
-	}
-	return obj.GetLabels()[qualv1alpha1.LabelTeamUID]
-}
+// teamClaim is the UID of the team a namespace is labelled for, or "" while it is deleted:
+// v1alpha1.ServingTeam, the rule REST and the aggregated API read namespaces by, so a
+// Terminating namespace is no team's here either (NoTeam, no reader grant).
+func teamClaim(obj client.Object) string { return qualv1alpha1.ServingTeam(obj) }
 
 // namespaceClaim is the namespace a Team's status names, or "" while it is deleted.
 func namespaceClaim(obj client.Object) string {
