@@ -127,8 +127,10 @@ func (d *Directory) claim(digest [sha256.Size]byte, key, old *Key) {
 		return
 	}
 	d.claims[digest] = claims
-	// A key the controller found conflicting never answers, not even once alone; of two
-	// made in the same second, neither does.
+	// A key the controller found conflicting never answers, not even once alone. Of two made
+	// in the same second, neither does until the controller marks the one the store does not
+	// record as the hash's first holder; then the other answers (and authentication checks
+	// the store's record in any case).
 	var holder *Key
 	tied := false
 	for _, k := range claims {

@@ -26,7 +26,8 @@ func HashRef(k *qualv1alpha1.APIKey) string {
 
 // Older says a was made before b: of keys naming one hash, the oldest holds it, since a copy
 // can only be made once the hash is known. Creation times are whole seconds, so keys made in
-// the same second are neither older than the other, and neither holds the hash.
+// the same second are neither older than the other: the store's record of the hash's first
+// holder decides between them (the APIKey controller marks the others conflicting).
 func Older(a, b *qualv1alpha1.APIKey) bool {
 	return a.CreationTimestamp.Before(&b.CreationTimestamp)
 }
