@@ -163,16 +163,7 @@ func TestAPIKeyRecreatedWithADeletedKeysHashIsRefused(t *testing.T) {
 				waitKey(t, first, metav1.ConditionFalse, "Revoked")
 			}
 			credential := &qualv1alpha1.APIKeyCredential{HashRef: first.Status.HashRef, Prefix: first.Status.Prefix, LastFour: first.Status.LastFour}
-			if err := k8s.Delete(ctx, first); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "the cache forgets the first key", func() error {
-				err := mgrClient.Get(ctx, client.ObjectKeyFromObject(first), &qualv1alpha1.APIKey{})
-				if apierrors.IsNotFound(err) {
-					return nil
-				}
-				return errors.Join(errors.New("still cached"), err)
-			})
+			deleteAndForget(t, first)
 			again := newKey(first.Name, qualv1alpha1.KeySecret)
 			again.Spec.Credential = credential
 			if err := k8s.Create(ctx, again); err != nil {
@@ -505,4 +496,21 @@ func TestAPIKeysMadeInOneSecondLeaveTheFirstRecordedHolder(t *testing.T) {
 	if h, r, err := settled(); err != nil || h.UID != holder.UID || r.UID != refused.UID {
 		t.Fatalf("after their next reconciles: %v", err)
 	}
+}
+
+// deleteAndForget deletes key and waits until the manager's cache no longer holds it, so a
+// key made next under its name is a new object to the controller.
+func deleteAndForget(t *testing.T, key *qualv1alpha1.APIKey) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the cache forgets the key", func() error {
+		err := mgrClient.Get(ctx, client.ObjectKeyFromObject(key), &qualv1alpha1.APIKey{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return errors.Join(errors.New("still cached"), err)
+	})
 }

@@ -234,16 +234,7 @@ func TestAStalledKeyGrantsNoReader(t *testing.T) {
 			waitKey(t, first, metav1.ConditionTrue, "Active")
 			secret := client.ObjectKey{Namespace: ns, Name: first.Status.SecretRef.Name}
 			canRead(t, admin, true, secret)
-			if err := k8s.Delete(ctx, first); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "the cache forgets the first key", func() error {
-				err := mgrClient.Get(ctx, client.ObjectKeyFromObject(first), &qualv1alpha1.APIKey{})
-				if apierrors.IsNotFound(err) {
-					return nil
-				}
-				return errors.Join(errors.New("still cached"), err)
-			})
+			deleteAndForget(t, first)
 
 			again := keyIn(ns, first.Name, qualv1alpha1.KeySecret)
 			if c.sameHash {
