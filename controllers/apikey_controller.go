@@ -143,15 +143,8 @@ func (r *APIKeyReconciler) reconcileCredential(ctx context.Context, key *qualv1a
 // before failed for (mayGrant false: reconcileReaderAfter), such as one outside a serving
 // team or refused its credential.
 func (r *APIKeyReconciler) reconcileReader(ctx context.Context, key *qualv1alpha1.APIKey, mayGrant bool) error {
-	reader := ""
-	if mayGrant && key.Status.SecretRef != nil && !key.Spec.Revoked {
-		var err error
-		if reader, err = secretReader(ctx, r.Client, key); err != nil {
-			return err
-		}
-	}
 	grant := secretGrant{owner: key, secret: keySecretName(key), labels: keyLabels(key)}
-	return grantSecretRead(ctx, r.Client, r.APIReader, grant, reader)
+	return reconcileSecretRead(ctx, r.Client, r.APIReader, grant, mayGrant && key.Status.SecretRef != nil && !key.Spec.Revoked)
 }
 
 // keySecretName is the Secret a key's plaintext is minted into.

@@ -81,6 +81,19 @@ type secretGrant struct {
 	labels map[string]string
 }
 
+// reconcileSecretRead grants g's Secret to its owner's creator (secretReader) when wanted,
+// and takes any grant away otherwise.
+func reconcileSecretRead(ctx context.Context, c client.Client, live client.Reader, g secretGrant, wanted bool) error {
+	reader := ""
+	if wanted {
+		var err error
+		if reader, err = secretReader(ctx, c, g.owner); err != nil {
+			return err
+		}
+	}
+	return grantSecretRead(ctx, c, live, g, reader)
+}
+
 // grantSecretRead lets reader, and no one else, get the grant's Secret; with no reader it
 // takes the grant away.
 func grantSecretRead(ctx context.Context, c client.Client, live client.Reader, g secretGrant, reader string) error {

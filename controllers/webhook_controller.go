@@ -178,15 +178,8 @@ func (r *WebhookReconciler) reconcileSecret(ctx context.Context, wh *qualv1alpha
 // false: reconcileReaderAfter), such as one outside a serving team or whose Secret is not its
 // own, has no reader either.
 func (r *WebhookReconciler) reconcileReader(ctx context.Context, wh *qualv1alpha1.Webhook, mayGrant bool) error {
-	reader := ""
-	if mayGrant && wh.Spec.SecretRef == nil {
-		var err error
-		if reader, err = secretReader(ctx, r.Client, wh); err != nil {
-			return err
-		}
-	}
 	grant := secretGrant{owner: wh, secret: signingSecretName(wh), labels: webhookLabels(wh)}
-	return grantSecretRead(ctx, r.Client, r.APIReader, grant, reader)
+	return reconcileSecretRead(ctx, r.Client, r.APIReader, grant, mayGrant && wh.Spec.SecretRef == nil)
 }
 
 // signingSecretName is the Secret the controller generates to sign a webhook's deliveries
