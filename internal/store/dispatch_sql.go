@@ -87,13 +87,20 @@ func (s *sqlStore) markDispatched(ctx context.Context, tx *sql.Tx, evs []Event) 
 // StrandedDeliveries lists pending deliveries of any team untouched since updatedBefore and
 // due by then, through the deliveries_stranded index (the literal 'pending' matches its
 // WHERE). Deliveries due later are left out here, not by the caller, so they cannot fill the
-// batch ahead of stranded ones.
+// batch ahead of stranded ones. So is a delivery behind an older pending one of its subject
+// to its webhook (one probe of the pending-by-subject index): it is queued when its line
+// moves (the older one's job hands it on, or, that job lost, the older one is stranded
+// itself), and queued out of turn it would only wait, looking every poll interval, for as
+// long as the line is held, a week for a stalled webhook.
 func (s *sqlStore) StrandedDeliveries(ctx context.Context, updatedBefore time.Time, limit int) ([]Delivery, error) {
 	if err := checkBatchLimit(limit); err != nil {
 		return nil, fmt.Errorf("store: stranded deliveries: %w", err)
 	}
-	rows, err := s.rd.QueryContext(ctx, s.d.rebind("SELECT "+deliveryColumns+` FROM deliveries
+	rows, err := s.rd.QueryContext(ctx, s.d.rebind("SELECT "+deliveryColumns+` FROM deliveries d
 		WHERE status = 'pending' AND updated_at < ? AND (next_retry_at IS NULL OR next_retry_at < ?)
+		AND (subject = '' OR NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.team_id = d.team_id
+			AND o.webhook_id = d.webhook_id AND o.subject = d.subject AND o.status = 'pending'
+			AND (o.created_at, o.id) < (d.created_at, d.id)))
 		ORDER BY updated_at, id LIMIT ?`), s.d.timeArg(updatedBefore), s.d.timeArg(updatedBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: stranded deliveries: %w", err)

@@ -32,7 +32,8 @@ type Store interface {
 	// StrandedDeliveries returns up to limit (1..MaxSweepLimit) pending deliveries of any team
 	// not updated since updatedBefore and due before it (a retry or the end of a hold at or
 	// after it is not yet stranded), whose job may have been lost, least recently updated
-	// first. Their Attempts are not loaded.
+	// first; not one behind an older pending delivery of its subject to its webhook, which is
+	// queued when that one finishes. Their Attempts are not loaded.
 	StrandedDeliveries(ctx context.Context, updatedBefore time.Time, limit int) ([]Delivery, error)
 	// PruneDeliveries is delivery retention, across all teams: it deletes finished deliveries
 	// created before before, then dispatched events created before before that no pending

@@ -237,15 +237,17 @@ func testStrandedDeliveries(t *testing.T, newDSN NewDSN) {
 	f := setup(t, newDSN)
 	a1 := delivery(t, f.a, "wh", event(t, f.a, "s"))
 	b1 := delivery(t, f.b, "wh", event(t, f.b, "s"))
-	a2 := delivery(t, f.a, "wh", event(t, f.a, "s"))
+	a2 := delivery(t, f.a, "wh", event(t, f.a, "t"))
 	done := delivery(t, f.a, "wh", event(t, f.a, "s"))
+	// Behind a1 in its subject's line to wh: it is queued when a1 finishes, not before.
+	behind := delivery(t, f.a, "wh", event(t, f.a, "s"))
 	must(f.a.RecordAttempt(f.ctx, done.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}))(t)
 	cut := time.Now().Add(time.Minute)
 	attempt(t, f.a, a1, 503, cut.Add(time.Second)) // its job just ran: updated after the cut
 	// Long untouched, but not due before the cut (a retry, or a hold's end, after it): its job
 	// has nothing to do yet, so it is not stranded, and it does not take a place in the batch.
 	later := cut.Add(time.Hour)
-	waiting := delivery(t, f.a, "wh", event(t, f.a, "s"))
+	waiting := delivery(t, f.a, "wh", event(t, f.a, "u"))
 	must(f.a.RecordAttempt(f.ctx, waiting.ID, store.AttemptResult{StatusCode: 503, Status: store.DeliveryPending,
 		At: time.Now().Add(-time.Hour), NextRetryAt: &later}))(t)
 
@@ -262,13 +264,18 @@ func testStrandedDeliveries(t *testing.T, newDSN NewDSN) {
 	}
 	got := must(f.s.StrandedDeliveries(f.ctx, cut, 10))(t)
 	same(t, ids(got), []store.DeliveryID{b1.ID, a2.ID})
-	if got[0].TeamID != f.b.Team() || got[1].TeamID != f.a.Team() || got[1].Subject != "s" {
+	if got[0].TeamID != f.b.Team() || got[1].TeamID != f.a.Team() || got[1].Subject != "t" {
 		t.Fatalf("stranded = %+v", got)
 	}
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, cut, 1))(t)), []store.DeliveryID{b1.ID})
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, cut.Add(2*time.Second), 10))(t)), []store.DeliveryID{b1.ID, a2.ID, a1.ID})
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, b1.UpdatedAt, 10))(t)), []store.DeliveryID{})
 	same(t, ids(must(f.s.StrandedDeliveries(f.ctx, later.Add(time.Second), 10))(t)), []store.DeliveryID{waiting.ID, b1.ID, a2.ID, a1.ID})
+	// Once a1 is done, the delivery behind it heads the line, and is stranded if untouched.
+	must(f.a.RecordAttempt(f.ctx, a1.ID, store.AttemptResult{StatusCode: 200, Status: store.DeliverySucceeded}))(t)
+	if got := ids(must(f.s.StrandedDeliveries(f.ctx, later.Add(time.Second), 10))(t)); !slices.Contains(got, behind.ID) || slices.Contains(got, a1.ID) {
+		t.Fatalf("stranded after the head finished: %v, want %s and not %s", got, behind.ID, a1.ID)
+	}
 }
 
 // testPruneDeliveries: retention deletes old finished deliveries, then old dispatched events
