@@ -39,7 +39,7 @@ func startInterview(t *testing.T, c *apiClient) liveInterview {
 const anAnswer = `{"content": "The setup took most of a week, mostly connecting our data sources."}`
 
 // refusedWhileDown checks that every interview route (with a participant filter too), a
-// campaign's analyses and the webhook delivery log answer 503 with Retry-After while the
+// campaign's analyses and share link and the webhook delivery log answer 503 with Retry-After while the
 // store is down: the turn, the start and the reads all need it, and none may say 500.
 func (iv liveInterview) refusedWhileDown(t *testing.T, c *apiClient) {
 	t.Helper()
@@ -49,6 +49,7 @@ func (iv liveInterview) refusedWhileDown(t *testing.T, c *apiClient) {
 		{"GET", "/interviews?limit=5", ""},
 		{"GET", "/interviews?participant_email=ada%40example.com", ""},
 		{"GET", "/campaigns/" + iv.campaign + "/analyses", ""},
+		{"GET", "/campaigns/" + iv.campaign + "/graph/share", ""},
 		{"POST", "/interviews/" + iv.id + "/messages", anAnswer},
 		{"POST", "/campaigns/" + iv.campaign + "/interviews", ""},
 		{"GET", "/webhooks/" + iv.webhook + "/deliveries", ""},
